@@ -1,0 +1,1 @@
+"""The plan -> files in site/, put together apart and swapped in whole."""

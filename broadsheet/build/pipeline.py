@@ -1,0 +1,83 @@
+"""`build(config)`: the whole program in one place, stage by stage."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from broadsheet.build.context import page_context, template_globals
+from broadsheet.build.output_dir import check_output_dir, staged_output
+from broadsheet.config import SiteConfig
+from broadsheet.content.loader import load_posts
+from broadsheet.errors import BroadsheetError
+from broadsheet.outputs.site import Page, Site, plan_site
+from broadsheet.render.markdown import pygments_css, render_markdown
+from broadsheet.render.templates import make_environment, render_template
+
+PYGMENTS_CSS = "css/pygments.css"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    output: Path
+    articles: int
+    pages: int
+    files: int
+    seconds: float
+
+
+def build(config: SiteConfig, output: Path | None = None) -> BuildResult:
+    """content/ -> posts -> planned pages -> rendered files, swapped into site/ whole."""
+    started = time.perf_counter()
+    output = (output or config.path(config.output_dir)).resolve()
+    check_output_dir(output, config)
+    posts = load_posts(config.path(config.content_dir), config.zone)
+    site = plan_site(posts, config)
+    env = make_environment(config.path(config.templates_dir), template_globals(site))
+    with staged_output(output) as stage:
+        files = copy_static(config.path(config.static_dir), stage)
+        _write(stage, PYGMENTS_CSS, pygments_css())
+        for page in site.pages:
+            _write(stage, page.path, render_page(env, site, page))
+    return BuildResult(
+        output=output,
+        articles=len(site.posts),
+        pages=len(site.pages),
+        files=files + 1 + len(site.pages),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def render_page(env: object, site: Site, page: Page) -> str:
+    body = render_markdown(page.post.body) if page.post is not None else None
+    context = page_context(site, page, body)
+    return render_template(env, page.template, context)  # type: ignore[arg-type]
+
+
+def copy_static(static_dir: Path, stage: Path) -> int:
+    if not static_dir.is_dir():
+        return 0
+    count = 0
+    for source in sorted(static_dir.rglob("*")):
+        if source.is_dir() or any(p.startswith(".") for p in source.relative_to(static_dir).parts):
+            continue
+        target = stage / source.relative_to(static_dir)
+        if target.exists():
+            raise BroadsheetError(
+                f"would overwrite the generated {target.relative_to(stage)}", source
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        count += 1
+    return count
+
+
+def _write(stage: Path, relative: str, text: str) -> None:
+    target = stage / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise BroadsheetError(f"cannot write: {exc.strerror or exc}", target) from exc

@@ -1,0 +1,136 @@
+"""The command line: `broadsheet import|build ...`; errors print as path:line, exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from broadsheet import __version__
+from broadsheet.errors import BroadsheetError, display_path
+
+COMMANDS = ("import", "build")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except BroadsheetError as exc:
+        print(_error_text(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("broadsheet: interrupted; the previous site is untouched", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `broadsheet import ... | head`
+        sys.stderr.close()
+        return 0
+
+
+def _error_text(exc: BroadsheetError) -> str:
+    lines = str(exc).splitlines() or [exc.message]
+    return "\n".join(f"error: {line}" for line in lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="broadsheet", description="Build a news archive as a static site."
+    )
+    parser.add_argument("--version", action="version", version=f"broadsheet {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = commands.add_parser("import", help="turn raw scraped text into Markdown posts")
+    imp.add_argument("raw_files", nargs="+", type=Path, metavar="RAW_FILE")
+    imp.add_argument(
+        "--content", type=Path, default=None, help="content folder (default: content/)"
+    )
+    imp.add_argument(
+        "--force", action="store_true", help="overwrite posts that were edited after import"
+    )
+    imp.set_defaults(run=_run_import)
+
+    build = commands.add_parser("build", help="build the site into site/")
+    build.add_argument(
+        "--content", type=Path, default=None, help="content folder (default: content/)"
+    )
+    build.add_argument("--output", type=Path, default=None, help="output folder (default: site/)")
+    build.add_argument("--base-url", default=None, help="the URL the site is served from")
+    build.add_argument("--quiet", action="store_true", help="print nothing on success")
+    build.set_defaults(run=_run_build)
+    return parser
+
+
+def _project_config(args: argparse.Namespace, **overrides: object):  # type: ignore[no-untyped-def]
+    from broadsheet.config import load_config
+
+    config = load_config(Path.cwd(), {k: v for k, v in overrides.items() if v is not None})
+    if getattr(args, "content", None) is not None:
+        from dataclasses import replace
+
+        config = replace(config, content_dir=str(args.content.resolve()))
+    return config
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from broadsheet.ingest.importer import import_files
+
+    config = _project_config(args)
+    reports = import_files(args.raw_files, config.path(config.content_dir), force=args.force)
+    for report in reports:
+        print(f"{display_path(report.source)}: {_summary(report)}")
+        for path in report.written:
+            print(f"  wrote     {display_path(path)}")
+        for path in report.updated:
+            print(f"  updated   {display_path(path)}")
+        for path in report.unchanged:
+            print(f"  unchanged {display_path(path)}")
+        for title in report.duplicates:
+            print(f"  duplicate {title}: skipped")
+        for path in report.kept_edits:
+            print(f"  kept      {display_path(path)}: edited since import; --force overwrites it")
+        for note in report.notes:
+            print(f"  note      {note}")
+    return 0
+
+
+def _summary(report) -> str:  # type: ignore[no-untyped-def]
+    if report.articles == 0:
+        return "no articles found"
+    parts = [
+        f"{report.articles} article{'s' if report.articles != 1 else ''}",
+        f"{len(report.written)} written",
+        f"{len(report.updated)} updated",
+        f"{len(report.unchanged)} unchanged",
+        f"{len(report.duplicates)} duplicate{'s' if len(report.duplicates) != 1 else ''} skipped",
+    ]
+    if report.kept_edits:
+        parts.append(f"{len(report.kept_edits)} edited post(s) kept")
+    return ", ".join(parts)
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from broadsheet.build.pipeline import build
+
+    config = _project_config(args, base_url=args.base_url)
+    result = build(config, output=args.output)
+    if not args.quiet:
+        print(
+            f"built {result.articles} articles into {result.pages} pages "
+            f"({result.files} files) in {display_path(result.output)}/ "
+            f"in {result.seconds:.2f} s"
+        )
+    return 0
+
+
+def build_py_main(argv: Sequence[str]) -> int:
+    """`python build.py [ARGS]` is `broadsheet build [ARGS]`; `python build.py CMD ...` runs CMD."""
+    args = list(argv)
+    if not args or args[0] not in (*COMMANDS, "-h", "--help", "--version"):
+        args = ["build", *args]
+    return main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

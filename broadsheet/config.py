@@ -1,0 +1,159 @@
+"""Site settings from `[tool.broadsheet]` in pyproject.toml, validated."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from broadsheet.errors import BroadsheetError
+from broadsheet.slugs import slugify
+
+PYPROJECT = "pyproject.toml"
+
+
+@dataclass(frozen=True)
+class SectionSetting:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything the build needs to know about the site and where its files live."""
+
+    root: Path
+    title: str = "Broadsheet Archive"
+    description: str = "A regional-affairs news archive."
+    base_url: str = "http://127.0.0.1:8000/"
+    language: str = "en"
+    timezone: str = "UTC"
+    per_page: int = 10
+    sections: tuple[SectionSetting, ...] = field(default_factory=tuple)
+    content_dir: str = "content"
+    output_dir: str = "site"
+    templates_dir: str = "templates"
+    static_dir: str = "static"
+
+    @property
+    def base_path(self) -> str:
+        """The URL path the site is served under, always with leading and trailing '/'."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def path(self, name: str) -> Path:
+        return (self.root / name).resolve()
+
+    def section_name(self, slug: str, label: str | None = None) -> str:
+        for section in self.sections:
+            if section.slug == slug:
+                return section.name
+        return (label or slug.replace("-", " ")).strip().title()
+
+    def section_rank(self, slug: str) -> tuple[int, str]:
+        for index, section in enumerate(self.sections):
+            if section.slug == slug:
+                return (index, slug)
+        return (len(self.sections), slug)
+
+
+_SCALARS: dict[str, type] = {
+    "title": str,
+    "description": str,
+    "base_url": str,
+    "language": str,
+    "timezone": str,
+    "per_page": int,
+}
+KNOWN_KEYS = (*_SCALARS, "sections")
+
+
+def load_config(root: Path, overrides: dict[str, Any] | None = None) -> SiteConfig:
+    """Read pyproject.toml below `root` (settings are optional) and apply CLI overrides."""
+    pyproject = root / PYPROJECT
+    table: dict[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BroadsheetError(f"not valid TOML: {exc}", pyproject) from exc
+        table = data.get("tool", {}).get("broadsheet", {})
+        if not isinstance(table, dict):
+            raise BroadsheetError("[tool.broadsheet] must be a table", pyproject)
+    table = {**table, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    return parse_config(root, table, pyproject)
+
+
+def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "sections":
+            values["sections"] = _parse_sections(value, source)
+        elif key in _SCALARS:
+            expected = _SCALARS[key]
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise BroadsheetError(
+                    f"[tool.broadsheet] {key} must be a {expected.__name__}, not {value!r}", source
+                )
+            values[key] = value
+        else:
+            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            known = ", ".join(KNOWN_KEYS)
+            raise BroadsheetError(
+                f"[tool.broadsheet] unknown key '{key}'{suggestion}; known keys: {known}", source
+            )
+    config = SiteConfig(root=root.resolve(), **values)
+    _validate(config, source)
+    return config
+
+
+def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
+    if not isinstance(value, dict):
+        raise BroadsheetError(
+            "[tool.broadsheet.sections] must map section slugs to display names", source
+        )
+    sections = []
+    for slug, name in value.items():
+        if slugify(slug) != slug:
+            raise BroadsheetError(
+                f"[tool.broadsheet.sections] '{slug}' is not a slug (try '{slugify(slug)}')", source
+            )
+        if not isinstance(name, str) or not name.strip():
+            raise BroadsheetError(
+                f"[tool.broadsheet.sections] {slug} needs a display name, not {name!r}", source
+            )
+        sections.append(SectionSetting(slug=slug, name=name.strip()))
+    return tuple(sections)
+
+
+def _validate(config: SiteConfig, source: Path) -> None:
+    parts = urlsplit(config.base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BroadsheetError(
+            f"base_url must be an absolute http(s) URL such as "
+            f"'https://example.github.io/archive/', not {config.base_url!r}",
+            source,
+        )
+    if parts.query or parts.fragment:
+        raise BroadsheetError(
+            f"base_url must not have a query or fragment: {config.base_url!r}", source
+        )
+    if config.per_page < 1:
+        raise BroadsheetError(f"per_page must be at least 1, not {config.per_page}", source)
+    if not config.title.strip():
+        raise BroadsheetError("title must not be empty", source)
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BroadsheetError(
+            f"timezone {config.timezone!r} is not a known time zone", source
+        ) from exc

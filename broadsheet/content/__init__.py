@@ -1,0 +1,1 @@
+"""content/*.md -> frozen, validated Post records."""

@@ -1,0 +1,189 @@
+"""Parse a post's text (YAML front matter + Markdown) into a Post, with file:line errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from broadsheet.content.post import Post
+from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.slugs import slugify
+
+MAX_FIELD_LENGTH = 10_000
+FENCE = "---"
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str
+    required: bool = False
+
+
+FIELDS: dict[str, Field] = {
+    "title": Field("text", required=True),
+    "section": Field("text"),
+    "slug": Field("slug"),
+    "date": Field("date"),
+    "updated": Field("date"),
+    "author": Field("text"),
+    "tags": Field("tags"),
+    "summary": Field("text"),
+    "source": Field("text"),
+    "draft": Field("bool"),
+    "import_hash": Field("text"),
+}
+
+
+@dataclass(frozen=True)
+class _Split:
+    header: str
+    body: str
+    body_line: int
+
+
+def split_front_matter(path: Path, text: str) -> _Split:
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != FENCE:
+        raise BroadsheetError("a post must start with '---' and YAML front matter", path, 1)
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() == FENCE:
+            return _Split(
+                header="\n".join(lines[1:index]),
+                body="\n".join(lines[index + 1 :]).strip("\n") + "\n",
+                body_line=index + 2,
+            )
+    raise BroadsheetError("the front matter is never closed with '---'", path, 1)
+
+
+def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
+    """A post from its text; `section_dir` is the folder it lives in below content/."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    split = split_front_matter(path, text)
+    meta, lines = _load_yaml(path, split.header)
+    errors: list[BroadsheetError] = []
+
+    def fail(key: str, message: str) -> None:
+        errors.append(BroadsheetError(f"{key}: {message}", path, lines.get(key, 1)))
+
+    values = {key: _check(key, value, fail, zone) for key, value in meta.items()}
+    for key, spec in FIELDS.items():
+        if spec.required and meta.get(key) is None:
+            fail(key, "is required")
+    section = values.get("section") or section_dir.upper()
+    if slugify(section, fallback="") != section_dir:
+        fail("section", f"'{section}' contradicts the folder '{section_dir}/' it is in")
+    if errors:
+        raise BroadsheetErrors(errors)
+    date = values.get("date")
+    return Post(
+        path=path,
+        title=values["title"],
+        section=section,
+        section_slug=section_dir,
+        slug=values.get("slug") or slugify(path.stem),
+        date=date[0] if date else None,
+        has_time=date[1] if date else False,
+        updated=values["updated"][0] if values.get("updated") else None,
+        author=values.get("author") or None,
+        tags=values.get("tags") or (),
+        summary=values.get("summary") or None,
+        source=values.get("source"),
+        draft=bool(values.get("draft", False)),
+        body=split.body,
+        body_line=split.body_line,
+    )
+
+
+def _load_yaml(path: Path, header: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """The front matter as a mapping, and the line each key is on (1-based, in the file)."""
+    try:
+        node = yaml.compose(header, Loader=yaml.SafeLoader)
+        meta = yaml.load(header, Loader=yaml.SafeLoader) if node is not None else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BroadsheetError(f"front matter is not valid YAML: {problem}", path, line) from exc
+    if not isinstance(meta, dict) or not isinstance(node, yaml.MappingNode):
+        raise BroadsheetError("front matter must be a mapping of keys to values", path, 2)
+    lines = {
+        str(key.value): key.start_mark.line + 2
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode)
+    }
+    return meta, lines
+
+
+def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInfo) -> Any:
+    if not isinstance(key, str) or key not in FIELDS:
+        hint = difflib.get_close_matches(str(key), list(FIELDS), n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        fail(str(key), f"unknown key{suggestion}")
+        return None
+    if value is None:
+        return None
+    kind = FIELDS[key].kind
+    if kind == "text" or kind == "slug":
+        if not isinstance(value, str) or not value.strip():
+            fail(key, f"must be text, not {_describe(value)}")
+            return None
+        if len(value) > MAX_FIELD_LENGTH:
+            fail(key, f"is {len(value):,} characters long; the limit is {MAX_FIELD_LENGTH:,}")
+            return None
+        if kind == "slug" and slugify(value) != value:
+            fail(key, f"'{value}' is not a slug (try '{slugify(value)}')")
+            return None
+        return value.strip()
+    if kind == "bool":
+        if not isinstance(value, bool):
+            fail(key, f"must be true or false, not {_describe(value)}")
+            return None
+        return value
+    if kind == "tags":
+        return _check_tags(key, value, fail)
+    return _check_date(key, value, fail, zone)
+
+
+def _check_tags(key: str, value: Any, fail: Callable[[str, str], None]) -> tuple[str, ...] | None:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(t, str) and t.strip() for t in items):
+        fail(key, f"must be a list of words, not {_describe(value)}")
+        return None
+    tags: list[str] = []
+    for tag in items:
+        if tag.strip() not in tags:
+            tags.append(tag.strip())
+    return tuple(tags)
+
+
+def _check_date(
+    key: str, value: Any, fail: Callable[[str, str], None], zone: ZoneInfo
+) -> tuple[dt.datetime, bool] | None:
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=zone)
+        return moment.astimezone(zone), True
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=zone), False
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            fail(key, f"'{value}' is not a date (write it as 2025-02-09 or 2025-02-09 14:30)")
+            return None
+        has_time = len(value.strip()) > 10
+        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
+        return moment.astimezone(zone), has_time
+    fail(key, f"must be a date such as 2025-02-09, not {_describe(value)}")
+    return None
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'…' if len(text) > 60 else ''}"

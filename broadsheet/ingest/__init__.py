@@ -1,0 +1,1 @@
+"""Raw scraped text -> Markdown posts on disk."""

@@ -1,0 +1,1 @@
+"""Posts -> the planned list of outputs: every page, with its path, template and data."""

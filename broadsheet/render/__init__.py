@@ -1,0 +1,1 @@
+"""Post -> HTML: Markdown with Pygments highlighting, and Jinja templates."""

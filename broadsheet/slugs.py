@@ -1,0 +1,33 @@
+"""URL slugs from headlines and section labels."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_SLUG_LENGTH = 80
+_NOT_WORD = re.compile(r"[^\w]+")
+_APOSTROPHES = re.compile(r"['’‘`´]")
+_INITIAL_DOT = re.compile(r"(?<=\b[^\W\d_])\.")  # "U.S." -> "US"
+
+
+def slugify(text: str, fallback: str = "article") -> str:
+    """Lower-case words joined by hyphens; Latin accents dropped, other scripts kept.
+
+    "Japan’s security future" -> "japans-security-future". The result is never empty,
+    never starts or ends with a hyphen, and slugify(slugify(x)) == slugify(x).
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = _INITIAL_DOT.sub("", _APOSTROPHES.sub("", stripped))
+    words = [w for w in _NOT_WORD.split(stripped.lower().replace("_", " ")) if w]
+    slug = ""
+    for word in words:
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > MAX_SLUG_LENGTH:
+            break
+        slug = candidate
+    if not slug and words:
+        slug = words[0][:MAX_SLUG_LENGTH]
+    slug = unicodedata.normalize("NFC", slug)
+    return slug or fallback

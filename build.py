@@ -1,0 +1,8 @@
+"""`python build.py [ARGS]` is `broadsheet build [ARGS]`; `python build.py CMD ...` runs CMD."""
+
+import sys
+
+from broadsheet.cli import build_py_main
+
+if __name__ == "__main__":
+    sys.exit(build_py_main(sys.argv[1:]))
