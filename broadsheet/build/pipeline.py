@@ -36,8 +36,9 @@ def build(config: SiteConfig, output: Path | None = None) -> BuildResult:
     posts = load_posts(config.path(config.content_dir), config.zone)
     site = plan_site(posts, config)
     env = make_environment(config.path(config.templates_dir), template_globals(site))
+    generated = {PYGMENTS_CSS, *(page.path for page in site.pages)}
     with staged_output(output) as stage:
-        files = copy_static(config.path(config.static_dir), stage)
+        files = copy_static(config.path(config.static_dir), stage, generated)
         _write(stage, PYGMENTS_CSS, pygments_css())
         for page in site.pages:
             _write(stage, page.path, render_page(env, site, page))
@@ -56,18 +57,18 @@ def render_page(env: object, site: Site, page: Page) -> str:
     return render_template(env, page.template, context)  # type: ignore[arg-type]
 
 
-def copy_static(static_dir: Path, stage: Path) -> int:
+def copy_static(static_dir: Path, stage: Path, generated: set[str]) -> int:
+    """Copy static/ over; a file that would shadow a generated page is an error."""
     if not static_dir.is_dir():
         return 0
     count = 0
     for source in sorted(static_dir.rglob("*")):
         if source.is_dir() or any(p.startswith(".") for p in source.relative_to(static_dir).parts):
             continue
-        target = stage / source.relative_to(static_dir)
-        if target.exists():
-            raise BroadsheetError(
-                f"would overwrite the generated {target.relative_to(stage)}", source
-            )
+        relative = source.relative_to(static_dir).as_posix()
+        if relative in generated:
+            raise BroadsheetError(f"would overwrite the generated page {relative}", source)
+        target = stage / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         count += 1

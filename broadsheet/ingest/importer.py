@@ -57,8 +57,9 @@ def import_files(
             lines = ", ".join(str(n) for n in raw.unclaimed_lines[:10])
             report.notes.append(f"text outside any article was not imported (lines {lines})")
     chosen = _dedupe(raw_files, reports)
+    taken: set[Path] = set()  # files this run wrote: never overwritten by a later article
     for article, report in chosen:
-        _place(article, report, content_dir, force)
+        _place(article, report, content_dir, force, taken)
     return reports
 
 
@@ -95,7 +96,9 @@ def _is_prefix(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     return len(short) <= len(long) and long[: len(short)] == short
 
 
-def _place(article: RawArticle, report: FileReport, content_dir: Path, force: bool) -> None:
+def _place(
+    article: RawArticle, report: FileReport, content_dir: Path, force: bool, taken: set[Path]
+) -> None:
     """Find this article's file: new, unchanged, its own older import, or a free slug."""
     section_slug = slugify(article.label, fallback="section")
     base = slugify(article.title)
@@ -104,6 +107,9 @@ def _place(article: RawArticle, report: FileReport, content_dir: Path, force: bo
         slug = base if attempt == 1 else f"{base}-{attempt}"
         path = content_dir / section_slug / f"{slug}.md"
         text = post_text(article, section_slug, slug, source)
+        if path in taken:
+            continue
+        taken.add(path)
         if not path.exists():
             _write(path, text)
             report.written.append(path)
@@ -114,6 +120,7 @@ def _place(article: RawArticle, report: FileReport, content_dir: Path, force: bo
             return
         verdict = _compare(existing, article, source)
         if verdict == "other":
+            taken.discard(path)
             continue
         if verdict == "duplicate":
             report.duplicates.append(f"{article.title} (already in {display_path(path)})")
@@ -138,13 +145,13 @@ def _compare(existing: str, article: RawArticle, source: str) -> str:
     "duplicate": the same story imported from elsewhere, as full as ours; "other": a
     different article that happens to have the same slug.
     """
-    title, sources, paragraphs = _summary(existing)
+    title, where, paragraphs = _summary(existing)
     if title != article.title:
         return "other"
-    same_source = sources.rsplit(":", 1)[0] == source
+    same_place = where == f"{source}:{article.line}"
     if not is_unedited(existing):
-        return "edited" if same_source else "other"
-    if same_source:
+        return "edited" if same_place else "other"
+    if same_place:
         return "ours"
     if _is_prefix(article.paragraphs, paragraphs):
         return "duplicate"

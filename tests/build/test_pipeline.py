@@ -1,0 +1,140 @@
+from pathlib import Path
+
+import pytest
+
+from broadsheet.build.output_dir import MARKER
+from tests.conftest import run, write_post
+from tests.sitecheck import broken_links, page_text, scan, tree_bytes
+
+ARTICLE = "asia/three-years-history-of-anti-taliban-movements-and-their-common-failures"
+
+
+def build(*args: str) -> None:
+    result = run(["build", *args])
+    assert result.code == 0, result.err
+
+
+def test_index_sections_and_articles_are_built(seeded: Path) -> None:
+    build()
+    site = seeded / "site"
+    assert (site / "index.html").is_file()
+    assert (site / "asia/index.html").is_file() and (site / "america/index.html").is_file()
+    articles = [p for p in site.glob("*/*/index.html") if p.parent.parent.name != "css"]
+    assert len(articles) == 7
+    assert (site / "css/pygments.css").is_file() and (site / "css/site.css").is_file()
+    index = page_text((site / "index.html").read_text())
+    assert "Does U.S. Afghanistan Policy Have a Future?" in index
+    assert page_text((site / "asia/index.html").read_text()).count("min read") == 6
+
+
+def test_an_article_page_shows_what_a_reader_needs(seeded: Path) -> None:
+    build()
+    html = (seeded / "site/america/does-us-afghanistan-policy-have-a-future/index.html").read_text()
+    text = page_text(html)
+    assert "Does U.S. Afghanistan Policy Have a Future?" in text
+    assert "By Dr. Davood Moradian" in text
+    assert "Undated" in text and "min read" in text
+    assert "America" in text
+    assert '<h2 id="911-and-afghanistan">9/11 and Afghanistan</h2>' in html
+    assert 'aria-label="Contents"' in html  # four subheadings: a table of contents
+
+
+def test_previous_and_next_link_within_the_section(seeded: Path) -> None:
+    build()
+    first = (seeded / "site" / ARTICLE / "index.html").read_text()
+    links = scan(first).links
+    assert not any('rel="prev"' in link for link in links)
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    second_url = "/asia/china-pakistan-defense-ties-under-threat-from-new-us-sanctions/"
+    assert second_url in links
+    second = (seeded / "site" / second_url.strip("/") / "index.html").read_text()
+    assert f"/{ARTICLE}/" in scan(second).links and 'rel="prev"' in second
+
+
+def test_every_internal_link_resolves_at_the_root(seeded: Path) -> None:
+    build()
+    assert broken_links(seeded / "site") == []
+
+
+def test_every_internal_link_resolves_under_a_project_sub_path(seeded: Path) -> None:
+    build("--base-url", "https://example.github.io/archive/")
+    site = seeded / "site"
+    assert broken_links(site, "/archive/") == []
+    html = (site / "index.html").read_text()
+    assert 'href="/archive/css/site.css"' in html
+    assert 'rel="canonical" href="https://example.github.io/archive/"' in html
+    assert 'href="/asia/' not in html
+
+
+def test_dated_articles_come_first_newest_first(seeded: Path) -> None:
+    write_post(seeded, "asia/old.md", "---\ntitle: Old news\ndate: 2020-01-01\n---\nOld.\n")
+    write_post(seeded, "asia/new.md", "---\ntitle: New news\ndate: 2024-06-01\n---\nNew.\n")
+    build()
+    text = page_text((seeded / "site/asia/index.html").read_text())
+    assert text.index("New news") < text.index("Old news") < text.index("Three years history")
+    assert "June 1, 2024" in text
+
+
+def test_two_builds_are_byte_identical(seeded: Path) -> None:
+    build()
+    first = tree_bytes(seeded / "site")
+    build()
+    assert tree_bytes(seeded / "site") == first
+
+
+def test_a_failed_build_leaves_the_last_site_untouched(seeded: Path) -> None:
+    build()
+    before = tree_bytes(seeded / "site")
+    write_post(seeded, "asia/broken.md", "---\ntitle: Broken\ndate: not-a-date\n---\nText\n")
+    result = run(["build"])
+    assert result.code == 1
+    assert "content/asia/broken.md:3: date: 'not-a-date' is not a date" in result.err
+    assert tree_bytes(seeded / "site") == before
+    assert not any(p.name.startswith(".site.") for p in seeded.iterdir())
+
+
+def test_a_template_mistake_fails_the_build_naming_the_template(seeded: Path) -> None:
+    build()
+    before = tree_bytes(seeded / "site")
+    article = seeded / "templates/article.html"
+    article.write_text(article.read_text().replace("{{ post.title }}", "{{ post.titel }}", 1))
+    result = run(["build"])
+    assert result.code == 1
+    assert "templates/article.html:" in result.err and "titel" in result.err
+    assert tree_bytes(seeded / "site") == before
+
+
+def test_two_sources_for_one_page_fail_naming_both(project: Path) -> None:
+    write_post(project, "asia/one.md", "---\ntitle: One\nslug: same\n---\nA\n")
+    write_post(project, "asia/two.md", "---\ntitle: Two\nslug: same\n---\nB\n")
+    result = run(["build"])
+    assert result.code == 1
+    assert "content/asia/two.md" in result.err and "content/asia/one.md" in result.err
+    assert "asia/same/index.html" in result.err
+
+
+def test_a_static_file_cannot_shadow_a_page(project: Path) -> None:
+    write_post(project, "asia/one.md", "---\ntitle: One\n---\nA\n")
+    (project / "static/index.html").write_text("<p>shadow</p>")
+    result = run(["build"])
+    assert result.code == 1 and "static/index.html" in result.err
+
+
+@pytest.mark.parametrize("target", [".", "content", "templates", "static", "raw", "content/asia"])
+def test_refuses_to_build_over_sources(seeded: Path, target: str) -> None:
+    (seeded / "raw").mkdir(exist_ok=True)
+    before = sorted(p.as_posix() for p in seeded.rglob("*"))
+    result = run(["build", "--output", target])
+    assert result.code == 1 and "refusing to build" in result.err
+    assert sorted(p.as_posix() for p in seeded.rglob("*")) == before
+
+
+def test_refuses_a_non_empty_folder_it_did_not_make(seeded: Path) -> None:
+    other = seeded / "elsewhere"
+    other.mkdir()
+    (other / "precious.txt").write_text("keep me")
+    result = run(["build", "--output", "elsewhere"])
+    assert result.code == 1 and MARKER in result.err
+    assert (other / "precious.txt").read_text() == "keep me"
+    build("--output", "fresh")
+    assert (seeded / "fresh" / MARKER).is_file()

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+from broadsheet.ingest.posts import find_author, is_subheading, is_unedited, post_text
+from broadsheet.ingest.rawtext import RawArticle
+
+
+def article(*paragraphs: str, title: str = "A headline") -> RawArticle:
+    return RawArticle(Path("raw/x.txt"), 3, "ASIA", title, None, paragraphs, False)
+
+
+def test_short_unpunctuated_lines_become_subheadings() -> None:
+    paragraphs = (
+        "Opening paragraph that is long enough.",
+        "Part of broader U.S. strategy",
+        "Another paragraph ends here.",
+        "Future challenges",
+        "Closing paragraph.",
+    )
+    flags = [is_subheading(paragraphs, i) for i in range(len(paragraphs))]
+    assert flags == [False, True, False, True, False]
+
+
+def test_sentences_captions_and_last_lines_are_not_headings() -> None:
+    paragraphs = (
+        "Intro.",
+        "The agreement was signed in 1960 and remains unchanged.",
+        "(R) Defense Minister and (L) Interior Minister.",
+        "a lower-case fragment",
+        "Trailing line",
+    )
+    assert not any(is_subheading(paragraphs, i) for i in range(len(paragraphs)))
+
+
+def test_byline_gives_the_author_and_stays_in_the_body() -> None:
+    byline = "The author is Dr. Davood Moradian. He is the founder of AISS."
+    assert find_author(("Text.", byline)) == "Dr. Davood Moradian"
+    assert find_author(("The author is H.R. McMaster, a fellow.",)) == "H.R. McMaster"
+    assert find_author(("The author is unknown to us.",)) is None
+    text = post_text(article("Text.", byline), "asia", "a-headline", "raw/x.txt")
+    assert "author: Dr. Davood Moradian" in text
+    assert byline in text
+
+
+def test_front_matter_has_title_section_slug_source_and_no_invented_date() -> None:
+    text = post_text(article("Body."), "asia", "a-headline", "raw/x.txt")
+    assert text.startswith("---\ntitle: A headline\nsection: ASIA\nslug: a-headline\n")
+    assert "source: raw/x.txt:3\n" in text
+    assert "date:" not in text
+
+
+def test_an_edit_is_detected_by_the_import_hash() -> None:
+    text = post_text(article("Body."), "asia", "a-headline", "raw/x.txt")
+    assert is_unedited(text)
+    assert not is_unedited(text.replace("Body.", "Body, edited."))

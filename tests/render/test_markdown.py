@@ -1,0 +1,33 @@
+from broadsheet.render.markdown import excerpt, pygments_css, render_markdown
+
+LONG = "\n\n".join(f"## Part {n}\n\nText {n}." for n in range(1, 4))
+
+
+def test_fenced_code_is_highlighted_by_pygments() -> None:
+    body = render_markdown("```python\ndef f():\n    return 1\n```\n")
+    assert '<div class="highlight">' in body.html
+    assert '<span class="k">def</span>' in body.html
+    assert ".highlight .k" in pygments_css()
+
+
+def test_tables_and_footnotes_render() -> None:
+    body = render_markdown("| a | b |\n|---|---|\n| 1 | 2 |\n\nSee[^1].\n\n[^1]: A note.\n")
+    assert "<table>" in body.html
+    assert 'class="footnote"' in body.html
+
+
+def test_long_articles_get_a_table_of_contents_and_short_ones_do_not() -> None:
+    assert 'href="#part-3"' in render_markdown(LONG).toc_html
+    assert render_markdown("## Only one\n\nText.").toc_html == ""
+
+
+def test_the_converter_is_reused_without_leaking_state() -> None:
+    render_markdown("Note[^1].\n\n[^1]: First.\n")
+    assert "First." not in render_markdown("Plain.\n").html
+
+
+def test_excerpt_is_plain_text_of_the_first_paragraph() -> None:
+    assert excerpt("## Heading\n\nSome **bold** \\*text\\* &amp; more.\n") == (
+        "Some bold *text* & more."
+    )
+    assert excerpt("word " * 100).endswith("…")
