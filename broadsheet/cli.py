@@ -80,18 +80,18 @@ def _run_import(args: argparse.Namespace) -> int:
     reports = import_files(args.raw_files, config.path(config.content_dir), force=args.force)
     for report in reports:
         print(f"{display_path(report.source)}: {_summary(report)}")
-        for path in report.written:
-            print(f"  wrote     {display_path(path)}")
-        for path in report.updated:
-            print(f"  updated   {display_path(path)}")
-        for path in report.unchanged:
-            print(f"  unchanged {display_path(path)}")
-        for title in report.duplicates:
-            print(f"  duplicate {title}: skipped")
-        for path in report.kept_edits:
-            print(f"  kept      {display_path(path)}: edited since import; --force overwrites it")
-        for note in report.notes:
-            print(f"  note      {note}")
+        rows: list[tuple[str, list[Path] | list[str], str]] = [
+            ("wrote", report.written, ""),
+            ("updated", report.updated, ""),
+            ("unchanged", report.unchanged, ""),
+            ("duplicate", report.duplicates, ": skipped"),
+            ("kept", report.kept_edits, ": edited since import; --force overwrites it"),
+            ("note", report.notes, ""),
+        ]
+        for label, items, suffix in rows:
+            for item in items:
+                shown = display_path(item) if isinstance(item, Path) else item
+                print(f"  {label:<9} {shown}{suffix}")
     return 0
 
 
