@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,11 +35,15 @@ class SiteConfig:
     language: str = "en"
     timezone: str = "UTC"
     per_page: int = 10
+    feed_size: int = 50
     sections: tuple[SectionSetting, ...] = field(default_factory=tuple)
     content_dir: str = "content"
     output_dir: str = "site"
     templates_dir: str = "templates"
     static_dir: str = "static"
+    # "Now" for time-relative outputs (the news sitemap), from SOURCE_DATE_EPOCH, so that
+    # builds stay reproducible; None means "as of the newest article".
+    now: datetime | None = None
 
     @property
     def base_path(self) -> str:
@@ -72,6 +78,7 @@ _SCALARS: dict[str, type] = {
     "language": str,
     "timezone": str,
     "per_page": int,
+    "feed_size": int,
 }
 KNOWN_KEYS = (*_SCALARS, "sections")
 
@@ -111,9 +118,18 @@ def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
             raise BroadsheetError(
                 f"[tool.broadsheet] unknown key '{key}'{suggestion}; known keys: {known}", source
             )
-    config = SiteConfig(root=root.resolve(), **values)
+    config = SiteConfig(root=root.resolve(), now=_source_date_epoch(source), **values)
     _validate(config, source)
     return config
+
+
+def _source_date_epoch(source: Path) -> datetime | None:
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise BroadsheetError(f"SOURCE_DATE_EPOCH must be whole seconds, not {value!r}", source)
+    return datetime.fromtimestamp(int(value), tz=UTC)
 
 
 def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
@@ -147,6 +163,8 @@ def _validate(config: SiteConfig, source: Path) -> None:
         raise BroadsheetError(
             f"base_url must not have a query or fragment: {config.base_url!r}", source
         )
+    if config.feed_size < 1:
+        raise BroadsheetError(f"feed_size must be at least 1, not {config.feed_size}", source)
     if config.per_page < 1:
         raise BroadsheetError(f"per_page must be at least 1, not {config.per_page}", source)
     if not config.title.strip():

@@ -87,3 +87,13 @@ def tree_bytes(root: Path) -> dict[str, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def article_pages(site: Path) -> dict[str, str]:
+    """url path -> HTML of every article page (the pages with an article body)."""
+    pages = {}
+    for path in sorted(site.rglob("index.html")):
+        html = path.read_text(encoding="utf-8")
+        if '<div class="article-body">' in html:
+            pages[path.parent.relative_to(site).as_posix() + "/"] = html
+    return pages

@@ -17,7 +17,7 @@ from broadsheet.ingest.importer import import_files
 from broadsheet.ingest.rawtext import CONTINUE, MOST_READ, PUBLISHED, parse_date
 from broadsheet.slugs import slugify
 from tests.conftest import PYPROJECT, REPO
-from tests.sitecheck import page_text, scan
+from tests.sitecheck import article_pages, page_text, scan
 
 CHROME = {PUBLISHED, "on", CONTINUE, MOST_READ, "Connect with us"}
 # Markup that Markdown or HTML would act on, mixed with arbitrary Unicode (RTL, emoji,
@@ -111,11 +111,7 @@ def test_every_paragraph_comes_out_verbatim_as_text(
     import_files([raw], content)
     config = load_config(workspace)
     build(config, output=workspace / "site")
-    pages = {
-        p.parent.relative_to(workspace / "site").as_posix(): p.read_text(encoding="utf-8")
-        for p in (workspace / "site").glob("*/*/index.html")
-        if p.parent.parent.name != "css"
-    }
+    pages = article_pages(workspace / "site")
     all_text = {path: page_text(html) for path, html in pages.items()}
     for label, title, paragraphs in articles:
         section = slugify(label, fallback="section")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypedDict
 from urllib.parse import quote, urljoin
 
 from broadsheet.content.post import Post
-from broadsheet.outputs.site import Page, Site
-from broadsheet.render.markdown import RenderedBody, excerpt
+from broadsheet.outputs.feeds import entry_updated
+from broadsheet.outputs.page import Page
+from broadsheet.outputs.site import Site
+from broadsheet.render.markdown import RenderedBody, excerpt, render_markdown
 
 DESCRIPTION_LENGTH = 160
 
@@ -24,6 +28,7 @@ class SiteInfo(TypedDict):
 def template_globals(site: Site) -> dict[str, Any]:
     config = site.config
     base_path = config.base_path
+    names = {section.slug: section.name for section in site.sections}
 
     def url(path: str = "") -> str:
         """A site-internal link, under the base path ("/archive/asia/")."""
@@ -32,7 +37,6 @@ def template_globals(site: Site) -> dict[str, Any]:
     def absolute_url(path: str = "") -> str:
         return urljoin(config.base_url, url(path))
 
-    names = {section.slug: section.name for section in site.sections}
     info: SiteInfo = {
         "title": config.title,
         "description": config.description,
@@ -48,25 +52,73 @@ def template_globals(site: Site) -> dict[str, Any]:
         "format_date": format_date,
         "iso_date": iso_date,
         "describe": describe,
+        "render_body": render_body,
+        "entry_updated": entry_updated,
         "section_name": lambda slug: names.get(slug, slug),
+        "author_path": lambda post: f"authors/{_slug(post.author)}/",
+        "tag_path": lambda tag: f"tags/{_slug(tag)}/",
     }
 
 
 def page_context(site: Site, page: Page, body: RenderedBody | None) -> dict[str, Any]:
     context = dict(page.context)
-    context["page_path"] = page.path.removesuffix("index.html")
+    context["page_path"] = page.url_path
+    context["is_article"] = page.post is not None
     if page.post is not None and body is not None:
         context["post"] = page.post
         context["body"] = body
         context["description"] = describe(page.post)
+        context["json_ld"] = json_ld(site, page.post, context["description"])
     else:
         context.setdefault("description", site.config.description)
     return context
 
 
+@lru_cache(maxsize=4096)
+def render_body(post: Post) -> RenderedBody:
+    return render_markdown(post.body)
+
+
+@lru_cache(maxsize=65536)
 def describe(post: Post) -> str:
     """The summary, or the start of the first paragraph: for meta tags and listings."""
     return post.summary or excerpt(post.body, DESCRIPTION_LENGTH) or post.title
+
+
+def json_ld(site: Site, post: Post, description: str) -> str:
+    """schema.org NewsArticle, safe to put inside a <script> element."""
+    config = site.config
+    url = urljoin(config.base_url, config.base_path + quote(post.url_path))
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": post.title,
+        "description": description,
+        "mainEntityOfPage": url,
+        "url": url,
+        "articleSection": config.section_name(post.section_slug, post.section),
+        "inLanguage": config.language,
+        "wordCount": post.word_count,
+        "publisher": {"@type": "Organization", "name": config.title, "url": config.base_url},
+    }
+    if post.date is not None:
+        data["datePublished"] = iso_date(post.date, post.has_time)
+    if post.updated is not None:
+        data["dateModified"] = iso_date(post.updated)
+    if post.author:
+        data["author"] = {"@type": "Person", "name": post.author}
+    else:
+        data["author"] = {"@type": "Organization", "name": config.title}
+    if post.tags:
+        data["keywords"] = list(post.tags)
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _slug(text: str) -> str:
+    from broadsheet.slugs import slugify
+
+    return slugify(text)
 
 
 def format_date(moment: datetime | None) -> str:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from broadsheet.build.context import page_context, template_globals
 from broadsheet.build.output_dir import check_output_dir, staged_output
+from broadsheet.build.search import index_search
 from broadsheet.config import SiteConfig
 from broadsheet.content.loader import load_posts
 from broadsheet.errors import BroadsheetError
-from broadsheet.outputs.site import Page, Site, plan_site
+from broadsheet.outputs.page import Page
+from broadsheet.outputs.site import Site, plan_site
 from broadsheet.render.markdown import pygments_css, render_markdown
 from broadsheet.render.templates import make_environment, render_template
 
@@ -42,6 +44,7 @@ def build(config: SiteConfig, output: Path | None = None) -> BuildResult:
         _write(stage, PYGMENTS_CSS, pygments_css())
         for page in site.pages:
             _write(stage, page.path, render_page(env, site, page))
+        index_search(stage)
     return BuildResult(
         output=output,
         articles=len(site.posts),

@@ -1,43 +1,33 @@
-"""The site's shape: sections, article order, neighbours, and every page to write."""
+"""The site's shape: article order, listings, neighbours, and every output to write."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
-
-
-@dataclass(frozen=True)
-class Section:
-    slug: str
-    name: str
-    posts: tuple[Post, ...]  # newest first, undated last
-
-    @property
-    def url_path(self) -> str:
-        return f"{self.slug}/"
-
-
-@dataclass(frozen=True)
-class Page:
-    """One HTML file to write: where, with which template, from what data."""
-
-    path: str  # relative to the output folder, e.g. "asia/index.html"
-    template: str
-    context: dict[str, Any] = field(hash=False)
-    sources: tuple[Path, ...] = ()
-    post: Post | None = None  # set for article pages, whose body is rendered at write time
+from broadsheet.outputs import listings
+from broadsheet.outputs.feeds import plan_feeds
+from broadsheet.outputs.listings import Listing
+from broadsheet.outputs.page import Page
+from broadsheet.outputs.pagination import paginate
+from broadsheet.outputs.related import related_posts
+from broadsheet.outputs.sitemaps import plan_sitemaps
 
 
 @dataclass(frozen=True)
 class Site:
     config: SiteConfig
     posts: tuple[Post, ...]  # all, in reading order
-    sections: tuple[Section, ...]
+    sections: tuple[Listing, ...]
+    authors: tuple[Listing, ...]
+    tags: tuple[Listing, ...]
+    years: tuple[Listing, ...]
+    months: tuple[Listing, ...]
+    undated: Listing
     pages: tuple[Page, ...]
 
 
@@ -56,79 +46,99 @@ def _source_order(source: str | None) -> tuple[str, int]:
 
 
 def plan_site(posts: list[Post], config: SiteConfig) -> Site:
+    """Every output of the site, planned before anything is written."""
     ordered = tuple(sorted(posts, key=sort_key))
-    sections = _sections(ordered, config)
-    pages = [_index_page(ordered, config)]
-    for section in sections:
-        pages.append(
-            Page(
-                path=f"{section.slug}/index.html",
-                template="section.html",
-                context={"section": section, "posts": section.posts},
-                sources=tuple(p.path for p in section.posts),
-            )
-        )
-        pages.extend(_article_pages(section))
-    pages.append(Page(path="404.html", template="404.html", context={}))
-    _refuse_collisions(pages)
-    return Site(config=config, posts=ordered, sections=sections, pages=tuple(pages))
-
-
-def _sections(posts: tuple[Post, ...], config: SiteConfig) -> tuple[Section, ...]:
-    by_slug: dict[str, list[Post]] = {}
-    for post in posts:
-        by_slug.setdefault(post.section_slug, []).append(post)
-    sections = [
-        Section(slug=slug, name=config.section_name(slug, members[0].section), posts=tuple(members))
-        for slug, members in by_slug.items()
+    index = Listing("index", "", "Latest articles", "", ordered)
+    sections = listings.sections(ordered, config)
+    authors, tags = listings.authors(ordered), listings.tags(ordered)
+    years, months = listings.years(ordered), listings.months(ordered)
+    undated = listings.undated(ordered)
+    pages: list[Page] = []
+    for listing in (index, *sections, *authors, *tags, *years, *months):
+        pages += listing_pages(listing, config.per_page)
+    if undated.posts:
+        pages += listing_pages(undated, config.per_page)
+    pages += [
+        Page("authors/index.html", "authors.html", {"listings": authors}),
+        Page("tags/index.html", "tags.html", {"listings": tags}),
+        Page(
+            "archive/index.html",
+            "archives.html",
+            {"years": years, "months": months, "undated": undated},
+        ),
+        Page("search/index.html", "search.html"),
+        Page("404.html", "404.html", in_sitemap=False),
     ]
-    return tuple(sorted(sections, key=lambda s: config.section_rank(s.slug)))
+    pages += article_pages(ordered, sections)
+    pages += plan_feeds(index, sections, config)
+    pages += plan_sitemaps(pages, ordered, config)
+    refuse_collisions(pages)
+    return Site(config, ordered, sections, authors, tags, years, months, undated, tuple(pages))
 
 
-def _index_page(posts: tuple[Post, ...], config: SiteConfig) -> Page:
-    latest = posts[: config.per_page]
-    return Page(
-        path="index.html",
-        template="index.html",
-        context={"posts": latest},
-        sources=tuple(p.path for p in latest),
+def listing_pages(listing: Listing, per_page: int) -> list[Page]:
+    template = {"index": "index.html", "section": "section.html", "author": "author.html"}.get(
+        listing.kind, "tag.html" if listing.kind == "tag" else "archive.html"
     )
-
-
-def _article_pages(section: Section) -> list[Page]:
     pages = []
-    members = section.posts
-    for index, post in enumerate(members):
-        newer = members[index - 1] if index > 0 else None
-        older = members[index + 1] if index + 1 < len(members) else None
+    for pager, members in paginate(listing.url_path, listing.posts, per_page):
         pages.append(
             Page(
-                path=f"{post.url_path}index.html",
-                template="article.html",
-                context={"section": section, "previous": newer, "next": older},
-                sources=(post.path,),
-                post=post,
+                path=f"{pager.url_path}index.html",
+                template=template,
+                context={"listing": listing, "posts": members, "pager": pager},
+                sources=tuple(p.path for p in members),
+                lastmod=_newest(members),
             )
         )
     return pages
 
 
-def _refuse_collisions(pages: list[Page]) -> None:
+def article_pages(posts: tuple[Post, ...], sections: tuple[Listing, ...]) -> list[Page]:
+    related = dict(zip((p.path for p in posts), related_posts(posts), strict=True))
+    pages = []
+    for section in sections:
+        members = section.posts
+        for index, post in enumerate(members):
+            pages.append(
+                Page(
+                    path=f"{post.url_path}index.html",
+                    template="article.html",
+                    context={
+                        "section": section,
+                        "previous": members[index - 1] if index > 0 else None,
+                        "next": members[index + 1] if index + 1 < len(members) else None,
+                        "related": related[post.path],
+                    },
+                    sources=(post.path,),
+                    post=post,
+                    lastmod=post.updated or post.date,
+                )
+            )
+    return pages
+
+
+def _newest(posts: tuple[Post, ...]) -> datetime | None:
+    dates = [p.updated or p.date for p in posts if p.date is not None]
+    return max((d for d in dates if d is not None), default=None)
+
+
+def refuse_collisions(pages: list[Page]) -> None:
     """Two sources that want one output path fail the build, naming both."""
     owners: dict[str, Page] = {}
     errors = []
     for page in pages:
         first = owners.setdefault(page.path, page)
         if first is not page:
-            errors.append(
-                BroadsheetError(
-                    f"would write {page.path}, which {_origin(first)} writes too",
-                    page.sources[0] if page.sources else None,
-                )
-            )
+            where = page.post.path if page.post is not None else None
+            mine = "would write" if where else f"{_origin(page)} would write"
+            message = f"{mine} {page.path}, which {_origin(first)} writes too"
+            errors.append(BroadsheetError(message, where))
     if errors:
         raise BroadsheetErrors(errors)
 
 
 def _origin(page: Page) -> str:
-    return display_path(page.sources[0]) if page.sources else f"the {page.template} page"
+    if page.post is not None:
+        return display_path(page.post.path)
+    return f"the {page.template} page"

@@ -4,7 +4,7 @@ import pytest
 
 from broadsheet.build.output_dir import MARKER
 from tests.conftest import run, write_post
-from tests.sitecheck import broken_links, page_text, scan, tree_bytes
+from tests.sitecheck import article_pages, broken_links, page_text, scan, tree_bytes
 
 ARTICLE = "asia/three-years-history-of-anti-taliban-movements-and-their-common-failures"
 
@@ -19,8 +19,9 @@ def test_index_sections_and_articles_are_built(seeded: Path) -> None:
     site = seeded / "site"
     assert (site / "index.html").is_file()
     assert (site / "asia/index.html").is_file() and (site / "america/index.html").is_file()
-    articles = [p for p in site.glob("*/*/index.html") if p.parent.parent.name != "css"]
+    articles = article_pages(site)
     assert len(articles) == 7
+    assert sum(path.startswith("asia/") for path in articles) == 6
     assert (site / "css/pygments.css").is_file() and (site / "css/site.css").is_file()
     index = page_text((site / "index.html").read_text())
     assert "Does U.S. Afghanistan Policy Have a Future?" in index

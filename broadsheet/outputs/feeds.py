@@ -1,0 +1,35 @@
+"""Atom feeds for the site and for each section: full content, newest first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from broadsheet.config import SiteConfig
+from broadsheet.content.post import Post
+from broadsheet.outputs.listings import Listing
+from broadsheet.outputs.page import Page
+
+# An undated article claims no publication date. Atom still requires <updated>, so such
+# an entry carries this instant: the earliest possible, never mistaken for new.
+UNDATED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def entry_updated(post: Post) -> datetime:
+    return post.updated or post.date or UNDATED_UPDATED
+
+
+def plan_feeds(index: Listing, sections: tuple[Listing, ...], config: SiteConfig) -> list[Page]:
+    pages = []
+    for listing in (index, *sections):
+        entries = listing.posts[: config.feed_size]
+        updated = max((entry_updated(p) for p in entries), default=UNDATED_UPDATED)
+        pages.append(
+            Page(
+                path=listing.feed_path,
+                template="feed.xml",
+                context={"listing": listing, "entries": entries, "updated": updated},
+                sources=tuple(p.path for p in entries),
+                in_sitemap=False,
+            )
+        )
+    return pages

@@ -1,0 +1,27 @@
+"""Page: one planned output file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from broadsheet.content.post import Post
+
+
+@dataclass(frozen=True)
+class Page:
+    """One file to write: where, with which template, from what data."""
+
+    path: str  # relative to the output folder, e.g. "asia/index.html"
+    template: str
+    context: dict[str, Any] = field(hash=False, default_factory=dict)
+    sources: tuple[Path, ...] = ()
+    post: Post | None = None  # set for article pages, whose body is rendered at write time
+    lastmod: datetime | None = None
+    in_sitemap: bool = True
+
+    @property
+    def url_path(self) -> str:
+        return self.path.removesuffix("index.html")

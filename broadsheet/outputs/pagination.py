@@ -1,0 +1,59 @@
+"""Split a listing into pages: /asia/, /asia/page/2/, ... with numbered links."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from broadsheet.content.post import Post
+
+WINDOW = 2  # numbered links shown either side of the current page
+
+
+@dataclass(frozen=True)
+class PageLink:
+    number: int | None  # None for a gap ("…")
+    url_path: str
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class Pager:
+    number: int
+    total: int
+    url_path: str
+    previous_path: str | None
+    next_path: str | None
+    links: tuple[PageLink, ...]
+
+
+def page_path(base: str, number: int) -> str:
+    return base if number == 1 else f"{base}page/{number}/"
+
+
+def paginate(
+    base: str, posts: tuple[Post, ...], per_page: int
+) -> list[tuple[Pager, tuple[Post, ...]]]:
+    """The pages of one listing; a listing with no posts still has one (empty) page."""
+    total = max(1, -(-len(posts) // per_page))
+    pages = []
+    for number in range(1, total + 1):
+        pager = Pager(
+            number=number,
+            total=total,
+            url_path=page_path(base, number),
+            previous_path=page_path(base, number - 1) if number > 1 else None,
+            next_path=page_path(base, number + 1) if number < total else None,
+            links=_links(base, number, total),
+        )
+        pages.append((pager, posts[(number - 1) * per_page : number * per_page]))
+    return pages
+
+
+def _links(base: str, current: int, total: int) -> tuple[PageLink, ...]:
+    shown = sorted({1, total, *range(max(1, current - WINDOW), min(total, current + WINDOW) + 1)})
+    links: list[PageLink] = []
+    for index, number in enumerate(shown):
+        if index and number - shown[index - 1] > 1:
+            links.append(PageLink(None, ""))
+        links.append(PageLink(number, page_path(base, number), number == current))
+    return tuple(links)

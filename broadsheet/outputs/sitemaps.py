@@ -1,0 +1,68 @@
+"""sitemap.xml (split into an index past 50,000 URLs), a Google News sitemap, robots.txt."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from broadsheet.config import SiteConfig
+from broadsheet.content.post import Post
+from broadsheet.outputs.page import Page
+
+MAX_URLS = 50_000  # the sitemaps.org limit per file
+NEWS_WINDOW = timedelta(days=2)
+NEWS_MAX = 1_000  # Google News' limit per sitemap
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    url_path: str
+    lastmod: datetime | None
+
+
+def plan_sitemaps(
+    pages: list[Page], posts: tuple[Post, ...], config: SiteConfig, max_urls: int = MAX_URLS
+) -> list[Page]:
+    entries = [SitemapEntry(p.url_path, p.lastmod) for p in pages if p.in_sitemap]
+    planned: list[Page] = []
+    if len(entries) <= max_urls:
+        planned.append(_urlset("sitemap.xml", entries))
+    else:
+        chunks = [entries[i : i + max_urls] for i in range(0, len(entries), max_urls)]
+        children = [_urlset(f"sitemaps/sitemap-{n}.xml", c) for n, c in enumerate(chunks, 1)]
+        planned.append(
+            Page(
+                "sitemap.xml",
+                "sitemap-index.xml",
+                {"sitemaps": [(c.path, _latest(c.context["entries"])) for c in children]},
+                in_sitemap=False,
+            )
+        )
+        planned += children
+    news = news_posts(posts, config.now or _newest(posts))
+    if news:
+        planned.append(
+            Page("news-sitemap.xml", "news-sitemap.xml", {"posts": news}, in_sitemap=False)
+        )
+    planned.append(Page("robots.txt", "robots.txt", {"news_sitemap": bool(news)}, in_sitemap=False))
+    return planned
+
+
+def news_posts(posts: tuple[Post, ...], now: datetime | None) -> tuple[Post, ...]:
+    """Articles published in the two days up to `now`, newest first."""
+    if now is None:
+        return ()
+    dated = [p for p in posts if p.date is not None and now - NEWS_WINDOW <= p.date <= now]
+    return tuple(dated[:NEWS_MAX])
+
+
+def _newest(posts: tuple[Post, ...]) -> datetime | None:
+    return max((p.date for p in posts if p.date is not None), default=None)
+
+
+def _urlset(path: str, entries: list[SitemapEntry]) -> Page:
+    return Page(path, "sitemap.xml", {"entries": entries}, in_sitemap=False)
+
+
+def _latest(entries: list[SitemapEntry]) -> datetime | None:
+    return max((e.lastmod for e in entries if e.lastmod is not None), default=None)
