@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypedDict
 from urllib.parse import quote, urljoin
+
+from jinja2 import Environment
+from markupsafe import Markup
 
 from broadsheet.content.post import Post
 from broadsheet.outputs.feeds import entry_updated
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
 from broadsheet.render.markdown import RenderedBody, excerpt, render_markdown
+from broadsheet.render.templates import render_template
 
 DESCRIPTION_LENGTH = 160
 
@@ -52,12 +58,29 @@ def template_globals(site: Site) -> dict[str, Any]:
         "format_date": format_date,
         "iso_date": iso_date,
         "describe": describe,
-        "render_body": render_body,
+        "render_body": body_renderer(base_path, _feed_posts(site)),
         "entry_updated": entry_updated,
         "section_name": lambda slug: names.get(slug, slug),
         "author_path": lambda post: f"authors/{_slug(post.author)}/",
         "tag_path": lambda tag: f"tags/{_slug(tag)}/",
     }
+
+
+def card_renderer(env: Environment) -> Callable[[Post], Markup]:
+    """Each article's listing card (templates/_card.html), rendered once and reused."""
+    cards: dict[Path, Markup] = {}
+
+    def card(post: Post) -> Markup:
+        found = cards.get(post.path)
+        if found is None:
+            found = cards[post.path] = Markup(render_template(env, "_card.html", {"post": post}))
+        return found
+
+    return card
+
+
+def _feed_posts(site: Site) -> set[Path]:
+    return {path for page in site.pages if page.template == "feed.xml" for path in page.sources}
 
 
 def page_context(site: Site, page: Page, body: RenderedBody | None) -> dict[str, Any]:
@@ -74,9 +97,20 @@ def page_context(site: Site, page: Page, body: RenderedBody | None) -> dict[str,
     return context
 
 
-@lru_cache(maxsize=4096)
-def render_body(post: Post) -> RenderedBody:
-    return render_markdown(post.body)
+def body_renderer(base_path: str, keep: set[Path]) -> Callable[[Post], RenderedBody]:
+    """Render article bodies, keeping the ones that feeds show again (and only those)."""
+    kept: dict[Path, RenderedBody] = {}
+
+    def render_body(post: Post) -> RenderedBody:
+        found = kept.get(post.path)
+        if found is not None:
+            return found
+        body = render_markdown(post.body, base_path)
+        if post.path in keep:
+            kept[post.path] = body
+        return body
+
+    return render_body
 
 
 @lru_cache(maxsize=65536)

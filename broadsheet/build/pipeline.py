@@ -7,7 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from broadsheet.build.context import page_context, template_globals
+from jinja2 import Environment
+
+from broadsheet.build.context import card_renderer, page_context, template_globals
 from broadsheet.build.output_dir import check_output_dir, staged_output
 from broadsheet.build.search import index_search
 from broadsheet.config import SiteConfig
@@ -15,7 +17,7 @@ from broadsheet.content.loader import load_posts
 from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site, plan_site
-from broadsheet.render.markdown import pygments_css, render_markdown
+from broadsheet.render.markdown import pygments_css
 from broadsheet.render.templates import make_environment, render_template
 
 PYGMENTS_CSS = "css/pygments.css"
@@ -38,6 +40,7 @@ def build(config: SiteConfig, output: Path | None = None) -> BuildResult:
     posts = load_posts(config.path(config.content_dir), config.zone)
     site = plan_site(posts, config)
     env = make_environment(config.path(config.templates_dir), template_globals(site))
+    env.globals["card"] = card_renderer(env)
     generated = {PYGMENTS_CSS, *(page.path for page in site.pages)}
     with staged_output(output) as stage:
         files = copy_static(config.path(config.static_dir), stage, generated)
@@ -54,10 +57,10 @@ def build(config: SiteConfig, output: Path | None = None) -> BuildResult:
     )
 
 
-def render_page(env: object, site: Site, page: Page) -> str:
-    body = render_markdown(page.post.body) if page.post is not None else None
+def render_page(env: Environment, site: Site, page: Page) -> str:
+    body = env.globals["render_body"](page.post) if page.post is not None else None  # type: ignore[operator]
     context = page_context(site, page, body)
-    return render_template(env, page.template, context)  # type: ignore[arg-type]
+    return render_template(env, page.template, context)
 
 
 def copy_static(static_dir: Path, stage: Path, generated: set[str]) -> int:

@@ -101,22 +101,26 @@ def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
     )
 
 
-class _Loader(yaml.SafeLoader):
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
+
+
+class _Loader(_Base):  # type: ignore[misc]
     """Safe YAML that leaves dates as text, so that we parse them and name bad ones."""
 
 
 _Loader.add_constructor(
     "tag:yaml.org,2002:timestamp",
-    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
+    lambda loader, node: loader.construct_scalar(node),
 )
 
 
 def _load_yaml(path: Path, header: str) -> tuple[dict[str, Any], dict[str, int]]:
     """The front matter as a mapping, and the line each key is on (1-based, in the file)."""
     last_line = header.count("\n") + 2
+    loader = _Loader(header)
     try:
-        node = yaml.compose(header, Loader=_Loader)
-        meta = yaml.load(header, Loader=_Loader) if node is not None else {}
+        node = loader.get_single_node()
+        meta = loader.construct_document(node) if node is not None else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = min(mark.line + 2, last_line) if mark is not None else 1
@@ -124,6 +128,8 @@ def _load_yaml(path: Path, header: str) -> tuple[dict[str, Any], dict[str, int]]
         raise BroadsheetError(f"front matter is not valid YAML: {problem}", path, line) from exc
     except (ValueError, TypeError, RecursionError) as exc:
         raise BroadsheetError(f"front matter cannot be read: {exc}", path, 2) from exc
+    finally:
+        loader.dispose()
     if not isinstance(meta, dict) or not isinstance(node, yaml.MappingNode):
         raise BroadsheetError("front matter must be a mapping of keys to values", path, 2)
     lines = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -21,13 +22,38 @@ class RenderedBody:
     headings: int
 
 
-@lru_cache(maxsize=1)
-def _converter() -> Any:
+_LIST = re.compile(r"^\s*(?:[-*+]|\d+\.)\s", re.MULTILINE)
+_INDENTED = re.compile(r"^(?: {4}|\t)\S", re.MULTILINE)
+
+
+def extensions_for(text: str) -> tuple[str, ...]:
+    """Only the extensions this text can use: each one costs time on every article.
+
+    An extension left out changes nothing for a text without its syntax, so the HTML is
+    the same as with all of them enabled.
+    """
+    wanted = ["toc"]
+    fenced = "```" in text or "~~~" in text
+    if fenced:
+        wanted.append("fenced_code")
+    if fenced or _INDENTED.search(text):
+        wanted.append("codehilite")
+    if "|" in text:
+        wanted.append("tables")
+    if "[^" in text:
+        wanted.append("footnotes")
+    if _LIST.search(text):
+        wanted.append("sane_lists")
+    return tuple(wanted)
+
+
+@lru_cache(maxsize=64)
+def _converter(base_path: str, extensions: tuple[str, ...]) -> Any:
     # Imported here so that commands that never render stay quick to start.
     import markdown
 
     return markdown.Markdown(
-        extensions=["fenced_code", "codehilite", "tables", "footnotes", "toc", "sane_lists"],
+        extensions=[*extensions, _site_links(base_path)],
         extension_configs={
             "codehilite": {"css_class": HIGHLIGHT_CLASS, "guess_lang": False},
             "toc": {"toc_depth": "2-3", "permalink": False},
@@ -37,15 +63,40 @@ def _converter() -> Any:
     )
 
 
-def render_markdown(text: str) -> RenderedBody:
-    """Render one article's Markdown; the converter is built once and reset between uses."""
-    converter = _converter()
+def render_markdown(text: str, base_path: str = "/") -> RenderedBody:
+    """Render one article's Markdown; the converter is built once and reset between uses.
+
+    Site-relative links and images ("/asia/other-story/") are put under `base_path`, so
+    that they work when the site is served from a sub-path such as /archive/.
+    """
+    converter = _converter(base_path, extensions_for(text))
     converter.reset()
     html = converter.convert(text)
     tokens = converter.toc_tokens
     headings = _count(tokens)
     toc = converter.toc if headings >= TOC_MIN_HEADINGS else ""
     return RenderedBody(html=html, toc_html=toc, headings=headings)
+
+
+def _site_links(base_path: str) -> Any:
+    from markdown.extensions import Extension
+    from markdown.treeprocessors import Treeprocessor
+
+    class SiteLinks(Treeprocessor):
+        def run(self, root: Any) -> None:
+            if base_path == "/":
+                return
+            for element in root.iter():
+                for attribute in ("href", "src"):
+                    value = element.get(attribute)
+                    if value and value.startswith("/") and not value.startswith("//"):
+                        element.set(attribute, base_path + value[1:])
+
+    class SiteLinksExtension(Extension):
+        def extendMarkdown(self, md: Any) -> None:
+            md.treeprocessors.register(SiteLinks(md), "broadsheet_site_links", 0)
+
+    return SiteLinksExtension()
 
 
 def _count(tokens: list[dict[str, Any]]) -> int:
@@ -72,7 +123,6 @@ def _plain_converter() -> Any:
 def excerpt(body: str, limit: int = 160) -> str:
     """Plain text of the first real paragraph, cut at a word near `limit` characters."""
     import html
-    import re
 
     for block in body.split("\n\n"):
         block = block.strip()

@@ -38,6 +38,8 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
         raise BroadsheetError(
             f"template '{exc.name}' not found", _template_path(env, name)
         ) from exc
+    except BroadsheetError:
+        raise  # already names its file, e.g. from a nested render
     except Exception as exc:  # any failure while rendering: find the template frame
         filename, line = _template_frame(exc)
         raise BroadsheetError(

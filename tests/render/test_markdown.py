@@ -31,3 +31,24 @@ def test_excerpt_is_plain_text_of_the_first_paragraph() -> None:
         "Some bold *text* & more."
     )
     assert excerpt("word " * 100).endswith("…")
+
+
+def test_choosing_extensions_per_article_changes_no_output() -> None:
+    import markdown
+
+    from benchmarks.corpus import generate
+    from broadsheet.render.markdown import _converter
+
+    every = ("toc", "fenced_code", "codehilite", "tables", "footnotes", "sane_lists")
+    samples = [a.text.split("---\n", 2)[2] for a in generate(30)] + [
+        "Text with a | pipe but no table.",
+        "    indented code\n\nafter",
+        "1. one\n2. two\n\n* star",
+        "Note[^n].\n\n[^n]: The note.",
+        "~~~\ncode\n~~~",
+    ]
+    for text in samples:
+        full = _converter("/", every)
+        full.reset()
+        assert render_markdown(text).html == full.convert(text), text
+    assert isinstance(markdown.__version__, str)
