@@ -31,7 +31,7 @@ def title_words(title: str) -> set[str]:
 
 def related_posts(posts: tuple[Post, ...], count: int = RELATED_COUNT) -> list[tuple[Post, ...]]:
     """For each post (in the given order), up to `count` others, most related first."""
-    features = [_features(post) for post in posts]
+    features = [tuple(_features(post)) for post in posts]
     members: dict[str, list[int]] = defaultdict(list)
     for index, feats in enumerate(features):
         for feature in feats:

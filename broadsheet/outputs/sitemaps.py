@@ -21,8 +21,9 @@ class SitemapEntry:
 
 
 def plan_sitemaps(
-    pages: list[Page], posts: tuple[Post, ...], config: SiteConfig, max_urls: int = MAX_URLS
+    pages: list[Page], posts: tuple[Post, ...], config: SiteConfig, max_urls: int | None = None
 ) -> list[Page]:
+    max_urls = max_urls or MAX_URLS
     entries = [SitemapEntry(p.url_path, p.lastmod) for p in pages if p.in_sitemap]
     planned: list[Page] = []
     if len(entries) <= max_urls:

@@ -1,0 +1,76 @@
+"""A real browser: Playwright driving Debian's Chromium (never a downloaded one)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from broadsheet.build.pipeline import build
+from broadsheet.config import load_config
+from broadsheet.ingest.importer import import_files
+from tests.conftest import REPO, SEEDS
+from tests.serving import serve
+from tests.tools import missing
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("Playwright for Python", "pip install -e '.[test]'")
+    if not Path(CHROMIUM).is_file():
+        missing("Chromium", "apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="session")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The seed archive plus a few dated, tagged posts, built for /archive/ and served."""
+    root = tmp_path_factory.mktemp("browser") / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[tool.broadsheet]\ntitle = "Broadsheet Archive"\n'
+        'base_url = "https://example.github.io/archive/"\nper_page = 4\n',
+        encoding="utf-8",
+    )
+    for name in ("templates", "static"):
+        shutil.copytree(REPO / name, root / name)
+    import_files(SEEDS, root / "content")
+    build(load_config(root), output=root / "site")
+    with serve(root / "site", "/archive/") as base:
+        yield base
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page that records console errors and failed requests."""
+    context = browser.new_context()
+    tab = context.new_page()
+    tab.problems = []
+    tab.on(
+        "console",
+        lambda message: (
+            tab.problems.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    tab.on("requestfailed", lambda request: tab.problems.append(f"failed: {request.url}"))
+    yield tab
+    context.close()

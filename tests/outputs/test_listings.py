@@ -1,0 +1,65 @@
+from datetime import datetime
+from pathlib import Path
+
+from broadsheet.config import load_config
+from broadsheet.outputs.site import plan_site
+from tests.outputs.helpers import post
+
+
+def site(posts, per_page=2):  # type: ignore[no-untyped-def]
+    config = load_config(Path("/nonexistent"), {"per_page": per_page})
+    return plan_site(posts, config)
+
+
+def test_authors_tags_and_date_archives_list_their_articles() -> None:
+    posts = [
+        post("a", date=datetime(2024, 11, 5), author="Jane Roe", tags=("Trade", "energy")),
+        post("b", date=datetime(2024, 11, 1), author="Jane Roe", tags=("trade",)),
+        post("c", date=datetime(2023, 2, 1), author="Ali Khan", section="america"),
+        post("d"),
+    ]
+    built = site(posts)
+    assert [(a.slug, [p.slug for p in a.posts]) for a in built.authors] == [
+        ("ali-khan", ["c"]),
+        ("jane-roe", ["a", "b"]),
+    ]
+    assert [(t.slug, t.name, len(t.posts)) for t in built.tags] == [
+        ("energy", "energy", 1),
+        ("trade", "Trade", 2),
+    ]
+    assert [(y.url_path, len(y.posts)) for y in built.years] == [
+        ("archive/2024/", 2),
+        ("archive/2023/", 1),
+    ]
+    assert [m.url_path for m in built.months] == ["archive/2024/11/", "archive/2023/02/"]
+    assert [p.slug for p in built.undated.posts] == ["d"]
+    paths = {page.path for page in built.pages}
+    for expected in (
+        "authors/jane-roe/index.html",
+        "tags/trade/index.html",
+        "archive/2024/11/index.html",
+        "archive/undated/index.html",
+        "page/2/index.html",
+        "asia/feed.xml",
+        "feed.xml",
+        "search/index.html",
+    ):
+        assert expected in paths
+
+
+def test_undated_articles_are_listed_after_dated_ones_in_source_order() -> None:
+    posts = [
+        post("late", source="raw/b.txt:5"),
+        post("early", source="raw/a.txt:90"),
+        post("dated", date=datetime(2001, 1, 1)),
+        post("earlier", source="raw/a.txt:7"),
+    ]
+    assert [p.slug for p in site(posts).posts] == ["dated", "earlier", "early", "late"]
+
+
+def test_each_listing_is_paginated() -> None:
+    posts = [post(f"p{n}", author="Jane Roe", tags=("x",)) for n in range(5)]
+    paths = {page.path for page in site(posts).pages}
+    for base in ("", "asia/", "authors/jane-roe/", "tags/x/", "archive/undated/"):
+        assert f"{base}page/3/index.html" in paths
+        assert f"{base}page/4/index.html" not in paths

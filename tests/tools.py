@@ -1,0 +1,43 @@
+"""External tools the tests use: skipped with an install hint locally, a failure in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+NODE_MODULES = REPO / "node_modules"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing(what: str, how: str) -> None:
+    message = f"{what} is not installed; install it with: {how}"
+    if IN_CI:
+        pytest.fail(f"CI must have every tool: {message}")
+    pytest.skip(message)
+
+
+def node_file(relative: str, package: str) -> Path:
+    path = NODE_MODULES / relative
+    if not path.is_file():
+        missing(f"npm package {package}", f"npm install (in {REPO})")
+    return path
+
+
+def program(name: str, how: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        missing(name, how)
+    assert found is not None
+    return found
+
+
+def sitemap_xsd() -> Path:
+    return node_file("sitemap/schema/sitemap.xsd", "sitemap")
+
+
+SITEINDEX_XSD = Path(__file__).parent / "schemas" / "siteindex.xsd"
