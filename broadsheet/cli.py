@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from broadsheet import __version__
 from broadsheet.errors import BroadsheetError, display_path
@@ -58,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--output", type=Path, default=None, help="output folder (default: site/)")
     build.add_argument("--base-url", default=None, help="the URL the site is served from")
     build.add_argument("--quiet", action="store_true", help="print nothing on success")
+    build.add_argument(
+        "--drafts", action="store_true", help="include drafts and scheduled (future) posts"
+    )
     build.set_defaults(run=_run_build)
     return parser
 
@@ -114,14 +118,45 @@ def _run_build(args: argparse.Namespace) -> int:
     from broadsheet.build.pipeline import build
 
     config = _project_config(args, base_url=args.base_url)
-    result = build(config, output=args.output)
-    if not args.quiet:
+    show = not args.quiet and sys.stdout.isatty()
+    progress = ProgressBar(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
+    result = build(config, output=args.output, drafts=args.drafts, progress=progress)
+    if progress is not None:
+        progress.finish()
+    if show:
         print(
-            f"built {result.articles} articles into {result.pages} pages "
-            f"({result.files} files) in {display_path(result.output)}/ "
+            f"built {display_path(result.output)}/: {result.articles} articles, "
+            f"{result.pages} pages ({result.written} written, {result.unchanged} unchanged) "
             f"in {result.seconds:.2f} s"
         )
     return 0
+
+
+class ProgressBar:
+    """A counter on one terminal line, redrawn at most every 1% of the pages."""
+
+    def __init__(self, stream: TextIO, minimum: int = 200):
+        self.stream = stream
+        self.minimum = minimum
+        self.shown = False
+        self.step = 1
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.minimum:
+            return
+        self.step = max(1, total // 100)
+        if done % self.step == 0 or done == total:
+            width = 30
+            filled = width * done // total
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\rrendering [{bar}] {done}/{total} pages")
+            self.stream.flush()
+            self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
 
 
 def build_py_main(argv: Sequence[str]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
         draft=bool(values.get("draft", False)),
         body=split.body,
         body_line=split.body_line,
+        digest=hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest(),
     )
 
 

@@ -28,6 +28,7 @@ class Post:
     draft: bool
     body: str  # Markdown
     body_line: int  # the file line the body starts on
+    digest: str = ""  # a hash of the whole file: what changes when the post changes
 
     @property
     def url_path(self) -> str:

@@ -45,7 +45,7 @@ def _source_order(source: str | None) -> tuple[str, int]:
     return (name, int(line)) if line.isdigit() else (source, 0)
 
 
-def plan_site(posts: list[Post], config: SiteConfig) -> Site:
+def plan_site(posts: list[Post], config: SiteConfig, now: datetime | None = None) -> Site:
     """Every output of the site, planned before anything is written."""
     ordered = tuple(sorted(posts, key=sort_key))
     index = Listing("index", "", "Latest articles", "", ordered)
@@ -71,7 +71,7 @@ def plan_site(posts: list[Post], config: SiteConfig) -> Site:
     ]
     pages += article_pages(ordered, sections)
     pages += plan_feeds(index, sections, config)
-    pages += plan_sitemaps(pages, ordered, config)
+    pages += plan_sitemaps(pages, ordered, config, now=now)
     refuse_collisions(pages)
     return Site(config, ordered, sections, authors, tags, years, months, undated, tuple(pages))
 

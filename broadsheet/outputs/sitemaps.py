@@ -21,7 +21,11 @@ class SitemapEntry:
 
 
 def plan_sitemaps(
-    pages: list[Page], posts: tuple[Post, ...], config: SiteConfig, max_urls: int | None = None
+    pages: list[Page],
+    posts: tuple[Post, ...],
+    config: SiteConfig,
+    max_urls: int | None = None,
+    now: datetime | None = None,
 ) -> list[Page]:
     max_urls = max_urls or MAX_URLS
     entries = [SitemapEntry(p.url_path, p.lastmod) for p in pages if p.in_sitemap]
@@ -40,7 +44,7 @@ def plan_sitemaps(
             )
         )
         planned += children
-    news = news_posts(posts, config.now or _newest(posts))
+    news = news_posts(posts, config.now or _newest(posts, now))
     if news:
         planned.append(
             Page("news-sitemap.xml", "news-sitemap.xml", {"posts": news}, in_sitemap=False)
@@ -57,8 +61,10 @@ def news_posts(posts: tuple[Post, ...], now: datetime | None) -> tuple[Post, ...
     return tuple(dated[:NEWS_MAX])
 
 
-def _newest(posts: tuple[Post, ...]) -> datetime | None:
-    return max((p.date for p in posts if p.date is not None), default=None)
+def _newest(posts: tuple[Post, ...], now: datetime | None) -> datetime | None:
+    """The newest article's date (never later than `now`, past scheduled posts)."""
+    dates = [p.date for p in posts if p.date is not None and (now is None or p.date <= now)]
+    return max(dates, default=None)
 
 
 def _urlset(path: str, entries: list[SitemapEntry]) -> Page:

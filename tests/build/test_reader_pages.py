@@ -79,7 +79,7 @@ def test_feeds_are_linked_and_undated_entries_claim_no_date(site: Path) -> None:
     undated = entries["Does U.S. Afghanistan Policy Have a Future?"]
     assert undated.find(f"{ATOM}published") is None
     assert undated.findtext(f"{ATOM}updated") == "1970-01-01T00:00:00+00:00"
-    assert list(entries)[0] == "A dated story"
+    assert next(iter(entries)) == "A dated story"
     assert "9/11 and Afghanistan" in undated.findtext(f"{ATOM}content")
 
 

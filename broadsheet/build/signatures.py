@@ -1,0 +1,109 @@
+"""What each output depends on, as one hash: equal signatures mean identical output.
+
+A page's signature covers the site-wide data every page shows (settings, the section
+navigation), the templates it is rendered with (its own, those it extends, imports or
+includes, and the card template when it lists articles), and the data in its context,
+where a post stands for a hash of its whole file. So an edit to one post changes the
+signatures of exactly the pages that show it: its article, its neighbours' (previous and
+next links), the listings and feeds it is in, and the pages that list it as related.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from broadsheet.content.post import Post
+from broadsheet.outputs.listings import Listing
+from broadsheet.outputs.page import Page
+from broadsheet.outputs.site import Site
+
+CARD_TEMPLATE = "_card.html"
+
+
+def fingerprint(value: Any) -> Any:
+    """A plain, comparable stand-in for template data."""
+    if isinstance(value, Post):
+        return ("post", value.digest, value.url_path)
+    if isinstance(value, Listing):
+        return ("listing", value.kind, value.slug, value.name, value.url_path, len(value.posts))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return tuple(fingerprint(item) for item in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), fingerprint(v)) for k, v in value.items()))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return (type(value).__name__, *(fingerprint(getattr(value, f.name)) for f in fields))
+    return value
+
+
+class Signer:
+    """Signatures for one site and one set of templates."""
+
+    def __init__(self, site: Site, env: jinja2.Environment, extra: tuple[Any, ...] = ()):
+        self.env = env
+        config = site.config
+        self.site_key = repr(
+            (
+                config.title,
+                config.description,
+                config.base_url,
+                config.language,
+                config.timezone,
+                config.per_page,
+                config.feed_size,
+                tuple((s.slug, s.name, s.url_path, len(s.posts)) for s in site.sections),
+                extra,
+            )
+        )
+        self._template_key = cache(self._compute_template_key)
+
+    def sign(self, page: Page) -> str:
+        data = repr(
+            (
+                self.site_key,
+                page.path,
+                page.template,
+                self._template_key(page.template),
+                fingerprint(page.post),
+                fingerprint(page.context),
+            )
+        )
+        return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
+
+    def _compute_template_key(self, name: str) -> str:
+        names = sorted(self.closure(name))
+        digest = hashlib.blake2b(digest_size=16)
+        for each in names:
+            digest.update(each.encode() + b"\0" + self._source(each).encode() + b"\0")
+        return digest.hexdigest()
+
+    def closure(self, name: str) -> set[str]:
+        """The template and every template it extends, imports or includes, recursively."""
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in found:
+                continue
+            found.add(current)
+            tree = self.env.parse(self._source(current))
+            pending += [t for t in meta.find_referenced_templates(tree) if t]
+            if "card" in meta.find_undeclared_variables(tree):
+                pending.append(CARD_TEMPLATE)
+        return found
+
+    def _source(self, name: str) -> str:
+        assert self.env.loader is not None
+        try:
+            return self.env.loader.get_source(self.env, name)[0]
+        except jinja2.TemplateNotFound:
+            return ""  # rendering will report it, naming the template
