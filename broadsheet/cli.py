@@ -11,7 +11,8 @@ from typing import TextIO
 from broadsheet import __version__
 from broadsheet.errors import BroadsheetError, display_path
 
-COMMANDS = ("import", "build")
+COMMANDS = ("import", "build", "new", "serve", "check")
+CONTENT_HELP = "content folder (default: content/)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +64,23 @@ def _parser() -> argparse.ArgumentParser:
         "--drafts", action="store_true", help="include drafts and scheduled (future) posts"
     )
     build.set_defaults(run=_run_build)
+
+    new = commands.add_parser("new", help="start a new article (a draft dated now)")
+    new.add_argument("title", metavar="HEADLINE")
+    new.add_argument("--section", required=True, help="the section's folder, e.g. asia")
+    new.add_argument("--author", default=None)
+    new.add_argument("--tags", default="", help="comma-separated topics, e.g. trade,energy")
+    new.set_defaults(run=_run_new)
+
+    serve = commands.add_parser("serve", help="serve the site with live reload while you write")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    serve.add_argument("--content", type=Path, default=None, help=CONTENT_HELP)
+    serve.set_defaults(run=_run_serve)
+
+    check = commands.add_parser("check", help="validate every post and internal link")
+    check.add_argument("--content", type=Path, default=None, help=CONTENT_HELP)
+    check.set_defaults(run=_run_check)
     return parser
 
 
@@ -157,6 +175,41 @@ class ProgressBar:
         if self.shown:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+
+def _run_new(args: argparse.Namespace) -> int:
+    from broadsheet.author.new import new_post
+
+    config = _project_config(args)
+    tags = tuple(t.strip() for t in args.tags.split(",") if t.strip())
+    path = new_post(config, args.title, args.section, author=args.author, tags=tags)
+    print(display_path(path))
+    return 0
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from broadsheet.config import load_config
+    from broadsheet.serve.server import serve
+
+    load_config(Path.cwd())  # settings errors stop here, before a server starts
+    content = args.content.resolve() if args.content is not None else None
+    return serve(Path.cwd(), host=args.host, port=args.port, content_dir=content)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from broadsheet.author.check import check_content
+
+    config = _project_config(args)
+    problems, checked = check_content(config)
+    for problem in problems:
+        print(problem)
+    errors = sum(not p.warning for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        print(f"{errors} problem(s), {warnings} warning(s) in {checked} posts", file=sys.stderr)
+        return 1
+    print(f"ok: {checked} posts checked, {warnings} warning(s)")
+    return 0
 
 
 def build_py_main(argv: Sequence[str]) -> int:

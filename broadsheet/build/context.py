@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypedDict
@@ -14,6 +14,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from broadsheet.content.post import Post
+from broadsheet.content.visibility import status
 from broadsheet.outputs.feeds import entry_updated
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
@@ -61,6 +62,7 @@ def template_globals(site: Site) -> dict[str, Any]:
         "render_body": body_renderer(base_path, _feed_posts(site)),
         "entry_updated": entry_updated,
         "section_name": lambda slug: names.get(slug, slug),
+        "badge": lambda post: _badge(post, site.now),
         "author_path": lambda post: f"authors/{_slug(post.author)}/",
         "tag_path": lambda tag: f"tags/{_slug(tag)}/",
     }
@@ -147,6 +149,11 @@ def json_ld(site: Site, post: Post, description: str) -> str:
         data["keywords"] = list(post.tags)
     text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=1)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _badge(post: Post, now: datetime | None) -> str:
+    """ "Draft" or "Scheduled" for posts a normal build leaves out (shown by serve)."""
+    return status(post, now or datetime.max.replace(tzinfo=UTC)).capitalize()
 
 
 def _slug(text: str) -> str:

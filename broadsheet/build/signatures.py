@@ -20,6 +20,7 @@ import jinja2
 from jinja2 import meta
 
 from broadsheet.content.post import Post
+from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
@@ -45,11 +46,23 @@ def fingerprint(value: Any) -> Any:
     return value
 
 
+def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
+    """Posts shown with a Draft or Scheduled badge: a badge changes the pages they are on."""
+    if site.now is None:
+        return ()
+    return tuple(
+        (str(post.path), label) for post in site.posts if (label := status(post, site.now))
+    )
+
+
 class Signer:
     """Signatures for one site and one set of templates."""
 
     def __init__(self, site: Site, env: jinja2.Environment, extra: tuple[Any, ...] = ()):
         self.env = env
+        # A bare environment to read templates with: in `env`, names that are globals
+        # (such as `card`) would not show up as the template's free names.
+        self._reader = jinja2.Environment()
         config = site.config
         self.site_key = repr(
             (
@@ -61,6 +74,7 @@ class Signer:
                 config.per_page,
                 config.feed_size,
                 tuple((s.slug, s.name, s.url_path, len(s.posts)) for s in site.sections),
+                _statuses(site),
                 extra,
             )
         )
@@ -95,7 +109,7 @@ class Signer:
             if current in found:
                 continue
             found.add(current)
-            tree = self.env.parse(self._source(current))
+            tree = self._reader.parse(self._source(current))
             pending += [t for t in meta.find_referenced_templates(tree) if t]
             if "card" in meta.find_undeclared_variables(tree):
                 pending.append(CARD_TEMPLATE)

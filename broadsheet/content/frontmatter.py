@@ -55,10 +55,12 @@ def split_front_matter(path: Path, text: str) -> _Split:
         raise BroadsheetError("a post must start with '---' and YAML front matter", path, 1)
     for index in range(1, len(lines)):
         if lines[index].rstrip() == FENCE:
+            rest = "\n".join(lines[index + 1 :])
+            blank = len(rest) - len(rest.lstrip("\n"))  # blank lines before the body
             return _Split(
                 header="\n".join(lines[1:index]),
-                body="\n".join(lines[index + 1 :]).strip("\n") + "\n",
-                body_line=index + 2,
+                body=rest.strip("\n") + "\n",
+                body_line=index + 2 + blank,
             )
     raise BroadsheetError("the front matter is never closed with '---'", path, 1)
 
@@ -124,7 +126,8 @@ def _load_yaml(path: Path, header: str) -> tuple[dict[str, Any], dict[str, int]]
         node = loader.get_single_node()
         meta = loader.construct_document(node) if node is not None else {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        # Where the broken construct starts (an unclosed bracket or quote), else the problem.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = min(mark.line + 2, last_line) if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise BroadsheetError(f"front matter is not valid YAML: {problem}", path, line) from exc

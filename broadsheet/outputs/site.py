@@ -29,6 +29,7 @@ class Site:
     months: tuple[Listing, ...]
     undated: Listing
     pages: tuple[Page, ...]
+    now: datetime | None = None  # the moment drafts and scheduled posts are judged against
 
 
 def sort_key(post: Post) -> tuple[Any, ...]:
@@ -73,7 +74,7 @@ def plan_site(posts: list[Post], config: SiteConfig, now: datetime | None = None
     pages += plan_feeds(index, sections, config)
     pages += plan_sitemaps(pages, ordered, config, now=now)
     refuse_collisions(pages)
-    return Site(config, ordered, sections, authors, tags, years, months, undated, tuple(pages))
+    return Site(config, ordered, sections, authors, tags, years, months, undated, tuple(pages), now)
 
 
 def listing_pages(listing: Listing, per_page: int) -> list[Page]:

@@ -30,7 +30,7 @@ def test_a_full_post_parses() -> None:
     assert post.title == "Hello" and post.section_slug == "asia" and post.slug == "foo"
     assert post.date == datetime(2025, 2, 9, tzinfo=UTC) and not post.has_time
     assert post.tags == ("a", "b")
-    assert post.body == "Body.\n" and post.body_line == 9
+    assert post.body == "Body.\n" and post.body_line == 10
 
 
 def test_a_time_and_zone_are_kept() -> None:

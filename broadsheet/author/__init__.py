@@ -1,0 +1,1 @@
+"""The author's tools: scaffold a post (`new`) and validate content (`check`)."""

@@ -1,0 +1,199 @@
+"""`broadsheet check`: validate every post and every internal link, reporting all problems."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from broadsheet.build.statics import PYGMENTS_CSS, static_files
+from broadsheet.config import SiteConfig
+from broadsheet.content.loader import find_post_files, read_post
+from broadsheet.content.post import Post
+from broadsheet.content.visibility import status
+from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
+from broadsheet.outputs.site import plan_site
+
+# [text](target "title"), ![alt](target), and reference definitions [id]: target
+_INLINE_LINK = re.compile(r"(!?)\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
+_REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_CODE_SPAN = re.compile(r"`+[^`]*`+")
+_UNSAFE = (
+    (re.compile(r"<script\b", re.IGNORECASE), "raw HTML <script> element"),
+    (re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE), "inline event handler (on...=)"),
+    (re.compile(r"javascript:", re.IGNORECASE), "javascript: URL"),
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int | None
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        where = display_path(self.path) + (f":{self.line}" if self.line else "")
+        return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
+
+
+def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list[Problem], int]:
+    """Every problem in the content, and how many posts were checked."""
+    content = config.path(config.content_dir)
+    problems: list[Problem] = []
+    posts: list[Post] = []
+    files = find_post_files(content)
+    for path in files:
+        try:
+            posts.append(read_post(path, content, config.zone))
+        except BroadsheetErrors as exc:
+            problems += [Problem(e.path or path, e.line, e.message) for e in exc.errors]
+        except BroadsheetError as exc:
+            problems.append(Problem(exc.path or path, exc.line, exc.message))
+    problems += _sections(posts, config)
+    problems += _unique_slugs(posts)
+    now = now or config.now or datetime.now(config.zone)
+    published = {p.path for p in posts if not status(p, now)}
+    targets = _targets(config, [p for p in posts if p.path in published])
+    drafts = _targets(config, posts) - targets
+    for post in posts:
+        problems += _links(post, targets, drafts, config.base_path)
+        problems += _unsafe_html(post)
+    problems.sort(key=lambda p: (str(p.path), p.line or 0, p.message))
+    return problems, len(files)
+
+
+def _key_line(post: Post, key: str) -> int:
+    text = post.path.read_text(encoding="utf-8")
+    for number, line in enumerate(text.split("\n")[: post.body_line], start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return 1
+
+
+def _sections(posts: list[Post], config: SiteConfig) -> list[Problem]:
+    known = [s.slug for s in config.sections]
+    if not known:
+        return []
+    return [
+        Problem(
+            post.path,
+            _key_line(post, "section"),
+            f"section '{post.section_slug}' is not in [tool.broadsheet.sections] "
+            f"(known: {', '.join(known)}); add it there, or move the post",
+        )
+        for post in posts
+        if post.section_slug not in known
+    ]
+
+
+def _unique_slugs(posts: list[Post]) -> list[Problem]:
+    first: dict[str, Post] = {}
+    problems = []
+    for post in sorted(posts, key=lambda p: str(p.path)):
+        owner = first.setdefault(post.url_path, post)
+        if owner is not post:
+            problems.append(
+                Problem(
+                    post.path,
+                    _key_line(post, "slug"),
+                    f"slug '{post.slug}' is already used by {display_path(owner.path)}: "
+                    f"both would be /{post.url_path}",
+                )
+            )
+    return problems
+
+
+def _targets(config: SiteConfig, posts: list[Post]) -> set[str]:
+    """Every path the site will have: its pages and feeds, and the static files."""
+    unique = {post.url_path: post for post in reversed(posts)}  # duplicates: reported apart
+    try:
+        site = plan_site(list(unique.values()), config)
+    except BroadsheetError:
+        return set()
+    paths = {page.path for page in site.pages}
+    paths |= {relative for relative, _ in static_files(config.path(config.static_dir))}
+    return paths | {PYGMENTS_CSS, "pagefind/pagefind-ui.js", "pagefind/pagefind-ui.css"}
+
+
+def _links(post: Post, targets: set[str], drafts: set[str], base_path: str) -> list[Problem]:
+    problems = []
+    for line_number, image, target in _references(post):
+        resolved = _resolve(post, target, base_path)
+        if resolved is None:
+            continue
+        candidates = {resolved, resolved.rstrip("/") + "/index.html", resolved + "index.html"}
+        if candidates & targets:
+            continue
+        what = "image" if image else "link"
+        if candidates & drafts:
+            message = f"{what} to {target} points at a draft or scheduled post"
+        else:
+            message = f"{what} to {target}: no such page or file in the site"
+        problems.append(Problem(post.path, line_number, message))
+    return problems
+
+
+def _references(post: Post) -> list[tuple[int, bool, str]]:
+    """(file line, is image, target) of each link and image, outside code."""
+    found = []
+    fenced = False
+    for offset, line in enumerate(post.body.split("\n")):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced or line.startswith(("    ", "\t")):
+            continue
+        prose = _CODE_SPAN.sub("", line)
+        for match in _INLINE_LINK.finditer(prose):
+            found.append((post.body_line + offset, match.group(1) == "!", match.group(2)))
+        reference = _REFERENCE.match(prose)
+        if reference and not reference.group(1).startswith("^"):
+            found.append((post.body_line + offset, False, reference.group(1)))
+    return found
+
+
+def _resolve(post: Post, target: str, base_path: str) -> str | None:
+    """The site path an internal link points at, or None for external links and anchors."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path:
+        return None
+    path = unquote(parts.path)
+    if path.startswith("/"):
+        path = path[len(base_path) :] if path.startswith(base_path) else path[1:]
+    else:
+        joined = PurePosixPath("/" + post.url_path) / path
+        path = _normalise(str(joined))[1:]
+        if target.endswith("/") and not path.endswith("/"):
+            path += "/"
+    return path
+
+
+def _normalise(path: str) -> str:
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def _unsafe_html(post: Post) -> list[Problem]:
+    problems = []
+    for offset, line in enumerate(post.body.split("\n")):
+        for pattern, what in _UNSAFE:
+            if pattern.search(line):
+                problems.append(
+                    Problem(
+                        post.path,
+                        post.body_line + offset,
+                        f"{what} in the article: it runs in readers' browsers",
+                        warning=True,
+                    )
+                )
+    return problems

@@ -1,0 +1,1 @@
+"""The dev server: incremental rebuilds on change, live reload, errors in the browser."""

@@ -1,0 +1,126 @@
+"""Rebuild the dev site in place, reusing every post and page that did not change."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from broadsheet.build.context import card_renderer, template_globals
+from broadsheet.build.pipeline import load_site
+from broadsheet.build.render import render_pages
+from broadsheet.build.search import index_search
+from broadsheet.build.statics import copy_static, static_files
+from broadsheet.config import SiteConfig, load_config
+from broadsheet.content.loader import find_post_files, read_post
+from broadsheet.content.post import Post
+from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.render.templates import make_environment
+
+SEARCH_DELAY = 1.5  # seconds of quiet before the search index is rebuilt
+
+
+@dataclass(frozen=True)
+class DevResult:
+    ok: bool
+    seconds: float
+    rendered: tuple[str, ...] = ()
+    written: int = 0
+    error: str = ""
+
+
+@dataclass
+class DevBuilder:
+    """Builds the site into `output` with drafts shown, touching only what changed."""
+
+    root: Path
+    output: Path
+    overrides: dict[str, Any] = field(default_factory=dict)
+    content_dir: Path | None = None
+    error: BroadsheetError | None = None
+    _posts: dict[Path, tuple[tuple[int, int], Post]] = field(default_factory=dict)
+    _signatures: dict[str, str] = field(default_factory=dict)
+    _statics: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _search_lock: threading.Lock = field(default_factory=threading.Lock)
+    _search_timer: threading.Timer | None = None
+
+    def config(self) -> SiteConfig:
+        config = load_config(self.root, self.overrides)
+        if self.content_dir is not None:
+            config = replace(config, content_dir=str(self.content_dir))
+        return config
+
+    def rebuild(self) -> DevResult:
+        started = time.perf_counter()
+        with self._lock:
+            try:
+                rendered, written = self._rebuild()
+            except BroadsheetError as exc:
+                self.error = exc
+                return DevResult(False, time.perf_counter() - started, error=str(exc))
+            self.error = None
+        self._schedule_search()
+        return DevResult(True, time.perf_counter() - started, tuple(rendered), written)
+
+    def _rebuild(self) -> tuple[list[str], int]:
+        config = self.config()
+        site = load_site(config, drafts=True, posts=self._load_posts(config))
+        env = make_environment(config.path(config.templates_dir), template_globals(site))
+        env.globals["card"] = card_renderer(env)
+        static_dir = config.path(config.static_dir)
+        copy_static(static_dir, self.output, {p.path for p in site.pages})
+        statics = {relative for relative, _ in static_files(static_dir)}
+        for gone in self._statics - statics:
+            (self.output / gone).unlink(missing_ok=True)
+        self._statics = statics
+        report = render_pages(site, env, self.output, previous=self._signatures)
+        self._signatures = report.signatures
+        return report.rendered, report.written
+
+    def _load_posts(self, config: SiteConfig) -> list[Post]:
+        """Every post, re-reading only files whose size or modification time changed."""
+        content = config.path(config.content_dir)
+        posts: dict[Path, tuple[tuple[int, int], Post]] = {}
+        errors: list[BroadsheetError] = []
+        for path in find_post_files(content):
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            cached = self._posts.get(path)
+            if cached is not None and cached[0] == stamp:
+                posts[path] = cached
+                continue
+            try:
+                posts[path] = (stamp, read_post(path, content, config.zone))
+            except BroadsheetErrors as exc:
+                errors.extend(exc.errors)
+            except BroadsheetError as exc:
+                errors.append(exc)
+        self._posts = posts
+        if errors:
+            raise BroadsheetErrors(errors)
+        return [post for _, post in posts.values()]
+
+    def _schedule_search(self) -> None:
+        """Re-index search after a quiet spell, off the request path."""
+        if self._search_timer is not None:
+            self._search_timer.cancel()
+        self._search_timer = threading.Timer(SEARCH_DELAY, self._index_search)
+        self._search_timer.daemon = True
+        self._search_timer.start()
+
+    def _index_search(self) -> None:
+        # Its own lock: a rebuild never waits for the indexer (it only reads HTML files,
+        # which rebuilds replace atomically, and writes under pagefind/ alone).
+        with self._search_lock:
+            if self.error is None:
+                try:
+                    index_search(self.output)
+                except BroadsheetError as exc:
+                    print(f"search index: {exc}", flush=True)
+
+    def close(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.cancel()

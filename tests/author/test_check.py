@@ -1,0 +1,49 @@
+from pathlib import Path
+
+from tests.conftest import run, write_post
+
+
+def test_a_clean_archive_passes(seeded: Path) -> None:
+    result = run(["check"])
+    assert result.code == 0, result.out + result.err
+    assert "ok: 7 posts checked" in result.out
+
+
+def test_every_problem_is_reported_as_path_line(seeded: Path) -> None:
+    write_post(seeded, "asia/a.md", "---\ntitle: A\ndate: 2024-02-30\nauthr: Jane\n---\n\nText\n")
+    write_post(seeded, "europe/b.md", "---\ntitle: B\n---\n\nText\n")
+    write_post(seeded, "asia/c.md", "---\ntitle: C\nslug: same\n---\n\nText\n")
+    write_post(seeded, "asia/d.md", "---\ntitle: D\nslug: same\n---\n\nText\n")
+    write_post(
+        seeded,
+        "asia/e.md",
+        "---\ntitle: E\n---\n\nFirst line.\n\nSee [gone](/asia/no-such-story/) and\n"
+        "![a chart](/images/chart.png) and [ok](/asia/) and [out](https://example.org/).\n\n"
+        "Relative [sibling](../three-years-history-of-anti-taliban-movements-and-their-common"
+        "-failures/) works; [draft](/asia/f/) does not.\n\n"
+        "```\n[not a link](/nowhere/)\n```\n",
+    )
+    write_post(seeded, "asia/f.md", "---\ntitle: F\ndraft: true\n---\n\nDraft.\n")
+    write_post(
+        seeded,
+        "asia/g.md",
+        '---\ntitle: G\n---\n\n<script>alert(1)</script>\n\n<a onclick="x()">y</a>\n',
+    )
+    result = run(["check"])
+    assert result.code == 1
+    lines = result.out.splitlines()
+    expected = [
+        "content/asia/a.md:3: date: '2024-02-30' is not a date",
+        "content/asia/a.md:4: authr: unknown key (did you mean 'author'?)",
+        "content/asia/d.md:3: slug 'same' is already used by content/asia/c.md",
+        "content/asia/e.md:7: link to /asia/no-such-story/: no such page or file in the site",
+        "content/asia/e.md:8: image to /images/chart.png: no such page or file in the site",
+        "content/asia/e.md:10: link to /asia/f/ points at a draft or scheduled post",
+        "content/asia/g.md:5: warning: raw HTML <script> element",
+        "content/asia/g.md:7: warning: inline event handler",
+        "content/europe/b.md:1: section 'europe' is not in [tool.broadsheet.sections]",
+    ]
+    for start in expected:
+        assert any(line.startswith(start) for line in lines), (start, lines)
+    assert not any("/asia/:" in line or "../three" in line or "/nowhere/" in line for line in lines)
+    assert "problem(s)" in result.err

@@ -1,0 +1,76 @@
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from broadsheet.author.new import new_post
+from broadsheet.config import load_config
+from broadsheet.content.loader import read_post
+from broadsheet.errors import BroadsheetError
+from tests.conftest import run
+
+
+def test_new_writes_a_draft_dated_now_and_prints_its_path(project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml")
+        .read_text()
+        .replace("[tool.broadsheet]\n", '[tool.broadsheet]\ntimezone = "Asia/Kabul"\n')
+    )
+    result = run(
+        [
+            "new",
+            "Rice harvest: a record",
+            "--section",
+            "asia",
+            "--author",
+            "Jane Roe",
+            "--tags",
+            "agriculture, trade",
+        ]
+    )
+    assert result.code == 0, result.err
+    assert result.out.strip() == "content/asia/rice-harvest-a-record.md"
+    post = read_post(project / result.out.strip(), project / "content", ZoneInfo("Asia/Kabul"))
+    assert post.title == "Rice harvest: a record" and post.draft
+    assert post.author == "Jane Roe" and post.tags == ("agriculture", "trade")
+    assert post.date is not None and post.has_time
+    now = datetime.now(ZoneInfo("Asia/Kabul"))
+    assert abs((now - post.date).total_seconds()) < 120
+    assert "## A subheading" in post.body
+
+
+def test_new_refuses_to_overwrite(project: Path) -> None:
+    assert run(["new", "Same", "--section", "asia"]).code == 0
+    path = project / "content/asia/same.md"
+    path.write_text(path.read_text() + "\nMy words.\n")
+    again = run(["new", "Same", "--section", "asia"])
+    assert again.code == 1 and "already exists" in again.err
+    assert "My words." in path.read_text()
+
+
+def test_an_unknown_section_lists_the_known_ones(project: Path) -> None:
+    (project / "content/europe").mkdir()
+    result = run(["new", "Hello", "--section", "oceania"])
+    assert result.code == 1
+    assert "unknown section 'oceania'; known sections: asia, america, europe" in result.err
+    config = load_config(project)
+    with pytest.raises(BroadsheetError):
+        new_post(config, "   ", "asia")
+
+
+def test_drafts_and_scheduled_posts_are_left_out_unless_asked(project: Path) -> None:
+    run(["new", "Work in progress", "--section", "asia"])
+    (project / "content/asia/later.md").write_text(
+        "---\ntitle: Coming soon\ndate: 2999-01-01\n---\n\nNot yet.\n"
+    )
+    (project / "content/asia/now.md").write_text("---\ntitle: Out now\n---\n\nPublished.\n")
+    assert run(["build"]).code == 0
+    site = project / "site"
+    assert not (site / "asia/work-in-progress").exists()
+    assert not (site / "asia/later").exists()
+    assert (site / "asia/now/index.html").is_file()
+    assert "Coming soon" not in (site / "feed.xml").read_text()
+    assert run(["build", "--drafts"]).code == 0
+    assert 'class="badge badge-draft"' in (site / "asia/work-in-progress/index.html").read_text()
+    assert ">Scheduled<" in (site / "asia/index.html").read_text()
