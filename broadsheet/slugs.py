@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_SLUG_LENGTH = 80
 _NOT_WORD = re.compile(r"[^\w]+")
@@ -11,6 +12,7 @@ _APOSTROPHES = re.compile(r"['’‘`´]")
 _INITIAL_DOT = re.compile(r"(?<=\b[^\W\d_])\.")  # "U.S." -> "US"
 
 
+@lru_cache(maxsize=65536)
 def slugify(text: str, fallback: str = "article") -> str:
     """Lower-case words joined by hyphens; Latin accents dropped, other scripts kept.
 

@@ -32,7 +32,7 @@ class SiteInfo(TypedDict):
     base_path: str
 
 
-def template_globals(site: Site) -> dict[str, Any]:
+def template_globals(site: Site, bodies: BodyCache | None = None) -> dict[str, Any]:
     config = site.config
     base_path = config.base_path
     names = {section.slug: section.name for section in site.sections}
@@ -59,7 +59,7 @@ def template_globals(site: Site) -> dict[str, Any]:
         "format_date": format_date,
         "iso_date": iso_date,
         "describe": describe,
-        "render_body": body_renderer(base_path, _feed_posts(site)),
+        "render_body": body_renderer(base_path, _feed_posts(site), _pruned(bodies, site)),
         "entry_updated": entry_updated,
         "section_name": lambda slug: names.get(slug, slug),
         "badge": lambda post: _badge(post, site.now),
@@ -81,6 +81,15 @@ def card_renderer(env: Environment) -> Callable[[Post], Markup]:
     return card
 
 
+def _pruned(bodies: BodyCache | None, site: Site) -> BodyCache | None:
+    if bodies is None:
+        return None
+    wanted = {post.digest for post in site.posts}
+    for key in [key for key in bodies if key[0] not in wanted]:
+        del bodies[key]
+    return bodies
+
+
 def _feed_posts(site: Site) -> set[Path]:
     return {path for page in site.pages if page.template == "feed.xml" for path in page.sources}
 
@@ -99,17 +108,27 @@ def page_context(site: Site, page: Page, body: RenderedBody | None) -> dict[str,
     return context
 
 
-def body_renderer(base_path: str, keep: set[Path]) -> Callable[[Post], RenderedBody]:
-    """Render article bodies, keeping the ones that feeds show again (and only those)."""
-    kept: dict[Path, RenderedBody] = {}
+BodyCache = dict[tuple[str, str], RenderedBody]  # (post digest, base path) -> body
+
+
+def body_renderer(
+    base_path: str, keep: set[Path], cache: BodyCache | None = None
+) -> Callable[[Post], RenderedBody]:
+    """Render article bodies, keeping the ones that feeds show again (and only those).
+
+    A `cache` that outlives one build (the dev server's) is pruned to those posts, so it
+    never holds more than the feeds' entries.
+    """
+    kept: BodyCache = cache if cache is not None else {}
 
     def render_body(post: Post) -> RenderedBody:
-        found = kept.get(post.path)
+        key = (post.digest, base_path)
+        found = kept.get(key)
         if found is not None:
             return found
         body = render_markdown(post.body, base_path)
         if post.path in keep:
-            kept[post.path] = body
+            kept[key] = body
         return body
 
     return render_body

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jinja2
@@ -24,6 +24,7 @@ from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
+from broadsheet.outputs.sitemaps import SitemapEntry
 
 CARD_TEMPLATE = "_card.html"
 
@@ -38,12 +39,29 @@ def fingerprint(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, (list, tuple)):
         return tuple(fingerprint(item) for item in value)
-    if isinstance(value, dict):
-        return tuple(sorted((str(k), fingerprint(v)) for k, v in value.items()))
+    if isinstance(value, dict):  # contexts are built in a fixed key order
+        return tuple((k, fingerprint(v)) for k, v in value.items())
+    if isinstance(value, SitemapEntry):  # sitemaps hold tens of thousands
+        return (value.url_path, value.lastmod.isoformat() if value.lastmod else None)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = dataclasses.fields(value)
-        return (type(value).__name__, *(fingerprint(getattr(value, f.name)) for f in fields))
+        names = _field_names(type(value))
+        return (type(value).__name__, *(fingerprint(getattr(value, n)) for n in names))
     return value
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+@lru_cache(maxsize=256)
+def _references(source: str) -> tuple[tuple[str, ...], bool]:
+    """The templates a template's source names, and whether it calls `card`."""
+    # A bare environment: in the build's own, global names such as `card` would not
+    # show up among the template's free names.
+    tree = jinja2.Environment().parse(source)
+    referenced = tuple(t for t in meta.find_referenced_templates(tree) if t)
+    return referenced, "card" in meta.find_undeclared_variables(tree)
 
 
 def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
@@ -60,9 +78,6 @@ class Signer:
 
     def __init__(self, site: Site, env: jinja2.Environment, extra: tuple[Any, ...] = ()):
         self.env = env
-        # A bare environment to read templates with: in `env`, names that are globals
-        # (such as `card`) would not show up as the template's free names.
-        self._reader = jinja2.Environment()
         config = site.config
         self.site_key = repr(
             (
@@ -79,6 +94,7 @@ class Signer:
             )
         )
         self._template_key = cache(self._compute_template_key)
+        self._source = cache(self._read_source)
 
     def sign(self, page: Page) -> str:
         data = repr(
@@ -109,13 +125,13 @@ class Signer:
             if current in found:
                 continue
             found.add(current)
-            tree = self._reader.parse(self._source(current))
-            pending += [t for t in meta.find_referenced_templates(tree) if t]
-            if "card" in meta.find_undeclared_variables(tree):
+            referenced, uses_card = _references(self._source(current))
+            pending += referenced
+            if uses_card:
                 pending.append(CARD_TEMPLATE)
         return found
 
-    def _source(self, name: str) -> str:
+    def _read_source(self, name: str) -> str:
         assert self.env.loader is not None
         try:
             return self.env.loader.get_source(self.env, name)[0]

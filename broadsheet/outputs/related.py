@@ -6,6 +6,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import lru_cache
 
 from broadsheet.content.post import Post
 
@@ -31,12 +32,20 @@ def title_words(title: str) -> set[str]:
 
 def related_posts(posts: tuple[Post, ...], count: int = RELATED_COUNT) -> list[tuple[Post, ...]]:
     """For each post (in the given order), up to `count` others, most related first."""
-    features = [tuple(_features(post)) for post in posts]
+    features = tuple(tuple(_features(post)) for post in posts)
+    ranked = _related_indices(features, count)
+    return [tuple(posts[i] for i in indices) for indices in ranked]
+
+
+@lru_cache(maxsize=2)  # the dev server asks again after every edit, mostly unchanged
+def _related_indices(
+    features: tuple[tuple[str, ...], ...], count: int
+) -> tuple[tuple[int, ...], ...]:
     members: dict[str, list[int]] = defaultdict(list)
     for index, feats in enumerate(features):
         for feature in feats:
             members[feature].append(index)
-    total = len(posts)
+    total = len(features)
     weight = {f: _weight(f, len(m), total) for f, m in members.items()}
     position = {f: {i: n for n, i in enumerate(m)} for f, m in members.items()}
     result = []
@@ -49,8 +58,8 @@ def related_posts(posts: tuple[Post, ...], count: int = RELATED_COUNT) -> list[t
                 if other != index:
                     scores[other] += weight[feature]
         ranked = sorted(scores.items(), key=lambda item: (-round(item[1], 9), item[0]))
-        result.append(tuple(posts[i] for i, _ in ranked[:count]))
-    return result
+        result.append(tuple(i for i, _ in ranked[:count]))
+    return tuple(result)
 
 
 def _features(post: Post) -> Iterable[str]:

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from broadsheet.build.context import card_renderer, template_globals
+import jinja2
+
+from broadsheet.build.context import BodyCache, card_renderer, template_globals
 from broadsheet.build.pipeline import load_site
 from broadsheet.build.render import render_pages
 from broadsheet.build.search import index_search
@@ -43,6 +45,9 @@ class DevBuilder:
     _posts: dict[Path, tuple[tuple[int, int], Post]] = field(default_factory=dict)
     _signatures: dict[str, str] = field(default_factory=dict)
     _statics: set[str] = field(default_factory=set)
+    _bodies: BodyCache = field(default_factory=dict)
+    _env: jinja2.Environment | None = None
+    _templates: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _search_lock: threading.Lock = field(default_factory=threading.Lock)
     _search_timer: threading.Timer | None = None
@@ -68,7 +73,8 @@ class DevBuilder:
     def _rebuild(self) -> tuple[list[str], int]:
         config = self.config()
         site = load_site(config, drafts=True, posts=self._load_posts(config))
-        env = make_environment(config.path(config.templates_dir), template_globals(site))
+        env = self._environment(config.path(config.templates_dir))
+        env.globals.update(template_globals(site, self._bodies))
         env.globals["card"] = card_renderer(env)
         static_dir = config.path(config.static_dir)
         copy_static(static_dir, self.output, {p.path for p in site.pages})
@@ -79,6 +85,22 @@ class DevBuilder:
         report = render_pages(site, env, self.output, previous=self._signatures)
         self._signatures = report.signatures
         return report.rendered, report.written
+
+    def _environment(self, templates: Path) -> jinja2.Environment:
+        """The same Jinja environment (and its compiled templates) until a template changes."""
+        sources = (
+            {
+                p.relative_to(templates).as_posix(): p.read_bytes()
+                for p in sorted(templates.rglob("*"))
+                if p.is_file()
+            }
+            if templates.is_dir()
+            else {}
+        )
+        if self._env is None or sources != self._templates:
+            self._env = make_environment(templates, {})
+            self._templates = sources
+        return self._env
 
     def _load_posts(self, config: SiteConfig) -> list[Post]:
         """Every post, re-reading only files whose size or modification time changed."""

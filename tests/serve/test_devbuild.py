@@ -114,3 +114,11 @@ def test_a_broken_post_is_an_error_and_fixing_it_recovers(
     post.write_text(good)
     time.sleep(0.01)
     assert builder.rebuild().ok and builder.error is None
+
+
+def test_a_settings_change_rebuilds_every_page(builder: DevBuilder, project: Path) -> None:
+    touch(project / "pyproject.toml", 'title = "Test Archive"', 'title = "Renamed Archive"')
+    result = builder.rebuild()
+    assert result.ok
+    assert len(result.rendered) == len(builder._signatures)
+    assert "Renamed Archive" in (builder.output / "index.html").read_text()
