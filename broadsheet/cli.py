@@ -6,10 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from broadsheet import __version__
 from broadsheet.errors import BroadsheetError, display_path
+
+if TYPE_CHECKING:
+    from broadsheet.config import SiteConfig
+    from broadsheet.ingest.importer import FileReport
 
 COMMANDS = ("import", "build", "new", "serve", "check")
 CONTENT_HELP = "content folder (default: content/)"
@@ -84,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _project_config(args: argparse.Namespace, **overrides: object):  # type: ignore[no-untyped-def]
+def _project_config(args: argparse.Namespace, **overrides: object) -> SiteConfig:
+    """The settings of the project in the working directory, with command-line overrides."""
     from broadsheet.config import load_config
 
     config = load_config(Path.cwd(), {k: v for k, v in overrides.items() if v is not None})
@@ -117,7 +122,7 @@ def _run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(report) -> str:  # type: ignore[no-untyped-def]
+def _summary(report: FileReport) -> str:
     if report.articles == 0:
         return "no articles found"
     parts = [

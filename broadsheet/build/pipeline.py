@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from broadsheet.build.context import card_renderer, page_context, template_globals
+from broadsheet.build.context import card_renderer, template_globals
 from broadsheet.build.output_dir import check_output_dir, staged_output
 from broadsheet.build.render import Progress, RenderReport, render_pages
 from broadsheet.build.search import index_search
@@ -18,8 +18,6 @@ from broadsheet.content.post import Post
 from broadsheet.content.visibility import visible
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.render.templates import make_environment
-
-__all__ = ["BuildResult", "build", "load_site", "page_context"]
 
 
 @dataclass(frozen=True)
