@@ -24,12 +24,13 @@ class _PagesHandler(SimpleHTTPRequestHandler):
 
     def translate_path(self, path: str) -> str:
         route = unquote(urlsplit(path).path)
-        if not route.startswith(self.prefix):
-            return str(self.site / "\0missing")
+        missing = str(self.site / ".no-such-file")
+        if not route.startswith(self.prefix) or "\0" in route:
+            return missing
         relative = route[len(self.prefix) :]
         target = (self.site / relative).resolve()
         if self.site.resolve() not in (target, *target.parents):
-            return str(self.site / "\0missing")
+            return missing
         return str(target)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:

@@ -41,3 +41,19 @@ def sitemap_xsd() -> Path:
 
 
 SITEINDEX_XSD = Path(__file__).parent / "schemas" / "siteindex.xsd"
+
+
+def vnu_jar() -> Path:
+    program("java", "apt-get install -y default-jre-headless")
+    return node_file("vnu-jar/build/dist/vnu.jar", "vnu-jar")
+
+
+def axe_js() -> Path:
+    return node_file("axe-core/axe.min.js", "axe-core")
+
+
+def lighthouse() -> Path:
+    return node_file(".bin/lighthouse", "lighthouse")
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

@@ -140,14 +140,23 @@ class Watcher(threading.Thread):
                     found[path] = (stat.st_mtime_ns, stat.st_size)
         return found
 
+    def _settled(self, now: dict[Path, tuple[int, int]]) -> dict[Path, tuple[int, int]]:
+        """Wait until two looks in a row agree: an editor may still be writing the file."""
+        for _ in range(20):
+            time.sleep(POLL_SECONDS / 2)
+            again = self.snapshot()
+            if again == now:
+                break
+            now = again
+        return now
+
     def run(self) -> None:
         seen = self.snapshot()
         while not self.stopping.wait(POLL_SECONDS):
             now = self.snapshot()
             if now == seen:
                 continue
-            time.sleep(POLL_SECONDS / 2)  # let an editor finish saving
-            now = self.snapshot()
+            now = self._settled(now)
             touched = sorted(set(now.items()) ^ set(seen.items()))
             seen = now
             self.changed(self.rebuild(), str(touched[0][0]) if touched else "*")

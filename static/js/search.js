@@ -12,8 +12,20 @@
       showImages: false,
       resetStyles: false
     });
+    labelInput(host);
     var query = new URLSearchParams(window.location.search).get("q");
     if (query) { ui.triggerSearch(query); }
+  }
+  // Pagefind's box has only a placeholder: give it a visible label, for everyone.
+  function labelInput(host) {
+    var input = host.querySelector(".pagefind-ui__search-input");
+    if (!input) { window.requestAnimationFrame(function () { labelInput(host); }); return; }
+    input.id = "search-terms";
+    var label = document.createElement("label");
+    label.htmlFor = "search-terms";
+    label.className = "search-label";
+    label.textContent = "Words to find";
+    host.insertBefore(label, host.firstChild);
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

@@ -68,9 +68,14 @@ def page(browser: Any) -> Iterator[Any]:
     tab.on(
         "console",
         lambda message: (
-            tab.problems.append(f"console: {message.text}") if message.type == "error" else None
+            tab.problems.append(f"console: {message.text} at {message.location['url']}")
+            if message.type == "error"
+            else None
         ),
     )
-    tab.on("requestfailed", lambda request: tab.problems.append(f"failed: {request.url}"))
+    tab.on(
+        "requestfailed",
+        lambda request: tab.problems.append(f"failed: {request.url} {request.failure}"),
+    )
     yield tab
     context.close()

@@ -123,8 +123,8 @@ def test_a_build_error_shows_in_the_browser_and_recovers(server: Server, seeded:
     post = seeded / POST
     good = post.read_text()
     post.write_text(good.replace("title: ", "title: [", 1))
-    page = server.wait_for(ARTICLE, lambda status, _: status == 500)
-    assert f"{POST}:2: front matter is not valid YAML" in page
+    expected = f"{POST}:2: front matter is not valid YAML"
+    page = server.wait_for(ARTICLE, lambda status, body: status == 500 and expected in body)
     assert "/livereload.js?port=" in page  # so that the fix reloads it
     deadline = time.monotonic() + 5
     errors = ""

@@ -1,0 +1,104 @@
+"""The web's own validators on the built seed archive: Nu Html Checker and Lighthouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from broadsheet.build.pipeline import build
+from broadsheet.config import load_config
+from broadsheet.ingest.importer import import_files
+from tests.browser.conftest import CHROMIUM
+from tests.conftest import REPO, SEEDS
+from tests.serving import serve
+from tests.tools import ARTIFACTS, lighthouse, missing, vnu_jar
+
+MINIMUM_SCORE = 0.95
+
+
+def seed_project(root: Path, base_url: str) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        f'[tool.broadsheet]\ntitle = "Broadsheet Archive"\nbase_url = "{base_url}"\n'
+    )
+    for name in ("templates", "static"):
+        shutil.copytree(REPO / name, root / name, dirs_exist_ok=True)
+    import_files(SEEDS, root / "content")
+    build(load_config(root), output=root / "site")
+    return root / "site"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("validate") / "project"
+    return seed_project(root, "https://example.github.io/archive/")
+
+
+def test_every_page_is_valid_html(site: Path) -> None:
+    pages = sorted(str(p) for p in site.rglob("*.html"))
+    assert len(pages) > 15
+    result = subprocess.run(
+        ["java", "-jar", str(vnu_jar()), "--errors-only", *pages],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr or result.stdout
+
+
+def test_the_stylesheets_are_valid_css(site: Path) -> None:
+    sheets = [str(site / "css/site.css"), str(site / "css/pygments.css")]
+    result = subprocess.run(
+        ["java", "-jar", str(vnu_jar()), "--css", "--errors-only", *sheets],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr or result.stdout
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The seed archive built for the very URL it is served from, at a host's root.
+
+    At the root, not under /archive/: Lighthouse fetches /robots.txt from the host root,
+    which a project site under a sub-path cannot own (link checks cover the sub-path).
+    """
+    root = tmp_path_factory.mktemp("lighthouse") / "project"
+    (root / "site").mkdir(parents=True)
+    with serve(root / "site", "/") as base:
+        seed_project(root, base)
+        yield base
+
+
+@pytest.mark.parametrize("path", ["", "america/does-us-afghanistan-policy-have-a-future/"])
+def test_lighthouse_scores_at_least_095(served: str, path: str) -> None:
+    if not Path(CHROMIUM).is_file():
+        missing("Chromium", "apt-get install -y chromium")
+    report = ARTIFACTS / "lighthouse" / f"{path.strip('/').replace('/', '_') or 'index'}.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            str(lighthouse()),
+            served + path,
+            "--quiet",
+            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
+            "--output=json",
+            f"--output-path={report}",
+        ],
+        env={**os.environ, "CHROME_PATH": CHROMIUM},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    categories = json.loads(report.read_text())["categories"]
+    scores = {name: category["score"] for name, category in categories.items()}
+    assert set(scores) == {"performance", "accessibility", "best-practices", "seo"}
+    assert all(score >= MINIMUM_SCORE for score in scores.values()), scores
