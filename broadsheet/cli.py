@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--drafts", action="store_true", help="include drafts and scheduled (future) posts"
     )
+    build.add_argument(
+        "--jobs", type=_positive, default=None, help="render in N processes (default: all cores)"
+    )
     build.set_defaults(run=_run_build)
 
     new = commands.add_parser("new", help="start a new article (a draft dated now)")
@@ -143,7 +146,9 @@ def _run_build(args: argparse.Namespace) -> int:
     config = _project_config(args, base_url=args.base_url)
     show = not args.quiet and sys.stdout.isatty()
     progress = ProgressBar(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
-    result = build(config, output=args.output, drafts=args.drafts, progress=progress)
+    result = build(
+        config, output=args.output, drafts=args.drafts, progress=progress, jobs=args.jobs
+    )
     if progress is not None:
         progress.finish()
     if show:
@@ -180,6 +185,13 @@ class ProgressBar:
         if self.shown:
             self.stream.write("\r\033[K")
             self.stream.flush()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def _run_new(args: argparse.Namespace) -> int:

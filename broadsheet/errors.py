@@ -15,6 +15,10 @@ class BroadsheetError(Exception):
         self.path = Path(path) if path is not None else None
         self.line = line
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        # Rebuilt whole when it crosses from a render worker to the main process.
+        return (type(self), (self.message, self.path, self.line))
+
     def __str__(self) -> str:
         if self.path is None:
             return self.message
@@ -30,6 +34,9 @@ class BroadsheetErrors(BroadsheetError):
     def __init__(self, errors: Iterable[BroadsheetError]):
         self.errors = tuple(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (type(self), (self.errors,))
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)

@@ -46,15 +46,23 @@ def _source_dirs(config: SiteConfig) -> tuple[str, ...]:
 
 
 @contextmanager
-def staged_output(output: Path) -> Iterator[Path]:
-    """Yield a fresh staging folder; on success it becomes `output`, on failure it goes."""
+def staged_output(output: Path, reuse: bool = False) -> Iterator[Path]:
+    """Yield a staging folder; on success it becomes `output`, on failure it goes.
+
+    With `reuse`, the stage starts as hard links to the current output's files: a build
+    that then replaces only changed files (never writing into one in place) costs little,
+    and the live site is not touched until the swap.
+    """
     output = output.resolve()
     stage = output.parent / f".{output.name}.building"
     old = output.parent / f".{output.name}.old"
     for leftover in (stage, old):
         _remove(leftover)
     try:
-        stage.mkdir(parents=True)
+        if reuse and output.is_dir():
+            _link_tree(output, stage)
+        else:
+            stage.mkdir(parents=True)
         (stage / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
         yield stage
         if output.exists():
@@ -66,6 +74,15 @@ def staged_output(output: Path) -> Iterator[Path]:
             os.rename(old, output)
         raise
     _remove(old)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    for directory, folders, files in os.walk(source):
+        relative = Path(directory).relative_to(source)
+        (target / relative).mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.link(Path(directory, name), target / relative / name)
+        folders.sort()
 
 
 def _remove(path: Path) -> None:

@@ -1,8 +1,10 @@
-"""Render the planned pages into a folder, skipping those whose signature is unchanged."""
+"""Render the planned pages into a folder, skipping those whose signature is unchanged,
+in several processes when there is enough to do."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from broadsheet.outputs.site import Site
 from broadsheet.render.templates import render_template
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
+PARALLEL_MINIMUM = 400  # below this, starting workers costs more than it saves
+CHUNK = 48
 
 
 @dataclass
@@ -25,6 +29,12 @@ class RenderReport:
     unchanged: int = 0
     rendered: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+    def merge(self, other: RenderReport) -> None:
+        self.signatures.update(other.signatures)
+        self.written += other.written
+        self.unchanged += other.unchanged
+        self.rendered += other.rendered
 
 
 def render_page(env: jinja2.Environment, site: Site, page: Page) -> str:
@@ -39,28 +49,89 @@ def render_pages(
     out: Path,
     previous: dict[str, str] | None = None,
     progress: Progress | None = None,
-    signer: Signer | None = None,
+    jobs: int = 1,
 ) -> RenderReport:
     """Render every page whose signature differs from `previous`; drop pages now gone."""
-    signer = signer or Signer(site, env)
     previous = previous or {}
-    report = RenderReport()
     total = len(site.pages)
-    for done, page in enumerate(site.pages, start=1):
+    if jobs > 1 and total >= PARALLEL_MINIMUM:
+        report = _render_in_processes(site, env, out, previous, progress, jobs)
+    else:
+        report = RenderReport()
+        signer = Signer(site, env)
+        for done, page in enumerate(site.pages, start=1):
+            report.merge(_render_some(site, env, signer, out, [page], previous))
+            if progress is not None:
+                progress(done, total)
+    for gone in sorted(set(previous) - set(report.signatures)):
+        (out / gone).unlink(missing_ok=True)
+        report.removed.append(gone)
+    return report
+
+
+def _render_some(
+    site: Site,
+    env: jinja2.Environment,
+    signer: Signer,
+    out: Path,
+    pages: Sequence[Page],
+    previous: dict[str, str],
+) -> RenderReport:
+    report = RenderReport()
+    for page in pages:
         signature = signer.sign(page)
         report.signatures[page.path] = signature
         target = out / page.path
         if previous.get(page.path) == signature and target.is_file():
             report.unchanged += 1
+            continue
+        report.rendered.append(page.path)
+        if write_if_changed(target, render_page(env, site, page)):
+            report.written += 1
         else:
-            report.rendered.append(page.path)
-            if write_if_changed(target, render_page(env, site, page)):
-                report.written += 1
-            else:
-                report.unchanged += 1
-        if progress is not None:
-            progress(done, total)
-    for gone in sorted(set(previous) - set(report.signatures)):
-        (out / gone).unlink(missing_ok=True)
-        report.removed.append(gone)
+            report.unchanged += 1
     return report
+
+
+# What forked workers inherit: set just before the pool starts, read-only after.
+_shared: tuple[Site, jinja2.Environment, Path, dict[str, str]] | None = None
+_signer: Signer | None = None
+
+
+def _render_in_processes(
+    site: Site,
+    env: jinja2.Environment,
+    out: Path,
+    previous: dict[str, str],
+    progress: Progress | None,
+    jobs: int,
+) -> RenderReport:
+    """Fork `jobs` workers that share the planned site copy-on-write; each writes its pages."""
+    global _shared
+    _shared = (site, env, out, previous)
+    total = len(site.pages)
+    chunks = [range(start, min(start + CHUNK, total)) for start in range(0, total, CHUNK)]
+    report = RenderReport()
+    done = 0
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for part in pool.imap_unordered(_render_chunk, chunks):
+                report.merge(part)
+                done += len(part.signatures)
+                if progress is not None:
+                    progress(done, total)
+    finally:
+        _shared = None
+    report.rendered.sort()
+    report.signatures = dict(sorted(report.signatures.items()))
+    return report
+
+
+def _render_chunk(indices: range) -> RenderReport:
+    global _signer
+    assert _shared is not None
+    site, env, out, previous = _shared
+    if _signer is None:
+        _signer = Signer(site, env)
+    pages = [site.pages[i] for i in indices]
+    return _render_some(site, env, _signer, out, pages, previous)

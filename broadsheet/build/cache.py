@@ -1,0 +1,150 @@
+"""The persistent build cache: plain JSON, checked before it is trusted, never pickled.
+
+It records what the last build read (the size and modification time of every source
+file), how it was asked to build (options), the signature of every page it wrote, and
+what the output folder held afterwards. A build whose sources, options and output all
+still match does nothing; otherwise the signatures say which pages to render again.
+A cache that is missing, corrupt, from another version, or describes an output that
+has changed since, is ignored, and the build starts cold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from broadsheet import __version__
+from broadsheet.config import SiteConfig
+
+FORMAT = 1
+CACHE_DIR = ".broadsheet-cache"
+
+Stamps = dict[str, list[int]]  # relative path -> [size, mtime_ns]
+
+
+@dataclass
+class BuildCache:
+    inputs: Stamps = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)  # output path -> signature
+    output: Stamps = field(default_factory=dict)
+    valid_until: str | None = None  # the first scheduled post's date: a rebuild is due then
+    articles: int = 0
+
+    def is_current(self, inputs: Stamps, options: dict[str, Any], now: datetime) -> bool:
+        if inputs != self.inputs or options != self.options:
+            return False
+        return self.valid_until is None or now < datetime.fromisoformat(self.valid_until)
+
+
+def cache_path(config: SiteConfig, output: Path) -> Path:
+    key = hashlib.blake2b(str(output).encode(), digest_size=8).hexdigest()
+    return config.root / CACHE_DIR / f"build-{key}.json"
+
+
+def stamp_tree(root: Path, relative_to: Path | None = None) -> Stamps:
+    """Size and modification time of every file below `root` (or of `root` itself)."""
+    base = relative_to or root
+    stamps: Stamps = {}
+    if root.is_file():
+        stat = root.stat()
+        return {
+            root.relative_to(base).as_posix() if relative_to else root.name: [
+                stat.st_size,
+                stat.st_mtime_ns,
+            ]
+        }
+    for directory, _, files in os.walk(root):
+        for name in files:
+            path = Path(directory, name)
+            try:
+                stat = path.lstat()
+            except OSError:
+                continue
+            stamps[path.relative_to(base).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+    return dict(sorted(stamps.items()))
+
+
+def source_stamps(config: SiteConfig) -> Stamps:
+    stamps: Stamps = {}
+    for name in (config.content_dir, config.templates_dir, config.static_dir, "pyproject.toml"):
+        path = config.path(name)
+        if path.exists():
+            for relative, value in stamp_tree(path, config.root).items():
+                stamps[relative] = value
+    return stamps
+
+
+def load_cache(path: Path, output: Path) -> BuildCache | None:
+    """The cache at `path`, or None when it is absent, unreadable or does not fit `output`."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not _well_formed(data) or data["version"] != __version__:
+        return None
+    cache = BuildCache(
+        inputs=data["inputs"],
+        options=data["options"],
+        pages=data["pages"],
+        output=data["output"],
+        valid_until=data["valid_until"],
+        articles=data["articles"],
+    )
+    if not output.is_dir() or stamp_tree(output) != cache.output:
+        return None  # the output changed since (or is gone): trust nothing
+    return cache
+
+
+def _well_formed(data: Any) -> bool:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return False
+    checks = {
+        "version": str,
+        "inputs": dict,
+        "options": dict,
+        "pages": dict,
+        "output": dict,
+        "articles": int,
+    }
+    if any(not isinstance(data.get(key), kind) for key, kind in checks.items()):
+        return False
+    if not all(isinstance(v, str) for v in data["pages"].values()):
+        return False
+    for stamps in (data["inputs"], data["output"]):
+        for value in stamps.values():
+            if not (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(n, int) for n in value)
+            ):
+                return False
+    return data.get("valid_until") is None or isinstance(data["valid_until"], str)
+
+
+def save_cache(path: Path, cache: BuildCache) -> None:
+    """Write the cache whole or not at all (a temporary file renamed into place)."""
+    data = {
+        "format": FORMAT,
+        "version": __version__,
+        "inputs": cache.inputs,
+        "options": cache.options,
+        "pages": cache.pages,
+        "output": cache.output,
+        "valid_until": cache.valid_until,
+        "articles": cache.articles,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def remove_cache(path: Path) -> None:
+    path.unlink(missing_ok=True)

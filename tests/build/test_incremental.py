@@ -1,0 +1,163 @@
+"""Incremental builds equal cold builds, byte for byte; the cache is never trusted blindly."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from benchmarks.corpus import write_corpus
+from broadsheet.build import render
+from broadsheet.build.cache import cache_path
+from broadsheet.build.pipeline import build
+from broadsheet.config import load_config
+from broadsheet.errors import BroadsheetError
+from tests.sitecheck import tree_bytes
+
+
+def cold(project: Path, out: str = "cold") -> dict[str, bytes]:
+    build(load_config(project), output=project / out, use_cache=False, jobs=1)
+    return tree_bytes(project / out)
+
+
+def warm(project: Path, jobs: int = 1):  # type: ignore[no-untyped-def]
+    return build(load_config(project), jobs=jobs)
+
+
+def bump(path: Path) -> None:
+    """Make sure a rewritten file's modification time moves on, however fast the test is."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text().replace(old, new, 1))
+    bump(path)
+
+
+@pytest.fixture
+def corpus(project: Path) -> Path:
+    write_corpus(project / "content", 40)
+    return project
+
+
+STEPS: list[tuple[str, Callable[[Path], None]]] = [
+    (
+        "edit a body",
+        lambda p: edit(sorted((p / "content/asia").glob("*.md"))[2], "\n\n", "\n\nNew words.\n\n"),
+    ),
+    (
+        "add a post",
+        lambda p: (p / "content/asia/added.md").write_text(
+            "---\ntitle: Added\ndate: 2019-03-03\ntags: [trade]\n---\n\nAdded text.\n"
+        ),
+    ),
+    ("delete a post", lambda p: sorted((p / "content/europe").glob("*.md"))[0].unlink()),
+    (
+        "rename a post",
+        lambda p: sorted((p / "content/africa").glob("*.md"))[1].rename(
+            p / "content/africa/renamed.md"
+        ),
+    ),
+    (
+        "change a template",
+        lambda p: edit(p / "templates/article.html", "Related articles", "More like this"),
+    ),
+    (
+        "change the settings",
+        lambda p: edit(p / "pyproject.toml", 'title = "Test Archive"', 'title = "Retitled"'),
+    ),
+    (
+        "change a static file",
+        lambda p: edit(p / "static/css/site.css", "--measure: 68ch;", "--measure: 66ch;"),
+    ),
+    ("delete a static file", lambda p: (p / "static/favicon.svg").unlink()),
+]
+
+
+def test_an_incremental_build_after_each_change_equals_a_cold_build(corpus: Path) -> None:
+    first = warm(corpus)
+    assert first.written > 0
+    for name, change in STEPS:
+        before = tree_bytes(corpus / "site")
+        change(corpus)
+        warm(corpus)
+        after = tree_bytes(corpus / "site")
+        assert after != before, f"{name} changed nothing"
+        assert after == cold(corpus), f"after: {name}"
+
+
+def test_nothing_changed_writes_nothing(corpus: Path) -> None:
+    warm(corpus)
+    before = {p: p.stat().st_mtime_ns for p in (corpus / "site").rglob("*") if p.is_file()}
+    again = warm(corpus)
+    assert again.written == 0 and again.pages > 0
+    after = {p: p.stat().st_mtime_ns for p in (corpus / "site").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_an_edit_rewrites_only_the_pages_that_show_it(corpus: Path) -> None:
+    warm(corpus)
+    edit(sorted((corpus / "content/asia").glob("*.md"))[2], "\n\n", "\n\nNew words.\n\n")
+    result = warm(corpus)
+    assert 0 < result.written < result.pages / 4
+
+
+def test_parallel_and_serial_rendering_give_the_same_site(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render, "PARALLEL_MINIMUM", 1)
+    build(load_config(corpus), output=corpus / "parallel", use_cache=False, jobs=2)
+    assert tree_bytes(corpus / "parallel") == cold(corpus)
+
+
+def test_an_error_in_a_worker_still_names_the_template_and_line(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(render, "PARALLEL_MINIMUM", 1)
+    edit(corpus / "templates/article.html", "{{ post.title }}", "{{ post.titel }}")
+    with pytest.raises(BroadsheetError) as caught:
+        build(load_config(corpus), use_cache=False, jobs=2)
+    assert "templates/article.html:" in str(caught.value) and "titel" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncated",
+        "random bytes",
+        "another version",
+        "wrong shape",
+        "output file deleted",
+        "output file edited",
+    ],
+)
+def test_a_bad_cache_is_ignored_and_the_output_equals_a_cold_build(
+    corpus: Path, damage: str
+) -> None:
+    warm(corpus)
+    config = load_config(corpus)
+    path = cache_path(config, (corpus / "site").resolve())
+    text = path.read_text()
+    page = corpus / "site/asia/index.html"
+    if damage == "truncated":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "random bytes":
+        path.write_bytes(os.urandom(4096))
+    elif damage == "another version":
+        path.write_text(text.replace('"version": "', '"version": "0.0.0-'))
+    elif damage == "wrong shape":
+        data = json.loads(text)
+        data["pages"] = {"index.html": 42}
+        path.write_text(json.dumps(data))
+    elif damage == "output file deleted":
+        page.unlink()
+    else:
+        page.write_text("tampered")
+    edit(sorted((corpus / "content/asia").glob("*.md"))[0], "\n\n", "\n\nAn edit.\n\n")
+    result = warm(corpus)
+    assert result.unchanged == 0  # a cold build: nothing from the cache was used
+    assert tree_bytes(corpus / "site") == cold(corpus)
