@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ CONTENT_HELP = "content folder (default: content/)"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         return int(args.run(args))
     except BroadsheetError as exc:
@@ -33,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `broadsheet import ... | head`
         sys.stderr.close()
         return 0
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: the stage is removed, site kept
 
 
 def _error_text(exc: BroadsheetError) -> str:
@@ -147,7 +153,12 @@ def _run_build(args: argparse.Namespace) -> int:
     show = not args.quiet and sys.stdout.isatty()
     progress = ProgressBar(sys.stderr) if not args.quiet and sys.stderr.isatty() else None
     result = build(
-        config, output=args.output, drafts=args.drafts, progress=progress, jobs=args.jobs
+        config,
+        output=args.output,
+        drafts=args.drafts,
+        progress=progress,
+        jobs=args.jobs,
+        wait=lambda message: print(message, file=sys.stderr, flush=True),
     )
     if progress is not None:
         progress.finish()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -43,8 +44,11 @@ class BroadsheetErrors(BroadsheetError):
 
 
 def display_path(path: Path) -> str:
-    """A path relative to the working directory when it lies below it, else as given."""
+    """A path relative to the working directory when it lies below it, else as given.
+
+    Links are not followed: a link is named where it is, not where it points.
+    """
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.abspath(path)).relative_to(Path(os.path.abspath(Path.cwd()))))
     except (ValueError, OSError):
         return str(path)

@@ -56,6 +56,15 @@ def seeded(project: Path) -> Path:
 
 
 @pytest.fixture
+def corpus(project: Path) -> Path:
+    """The project with 40 generated articles (tags, authors, dates, six sections)."""
+    from benchmarks.corpus import write_corpus
+
+    write_corpus(project / "content", 40)
+    return project
+
+
+@pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     def invoke(*args: str) -> Result:
         code = main(list(args))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +47,42 @@ def _source_dirs(config: SiteConfig) -> tuple[str, ...]:
 
 
 @contextmanager
+def build_lock(output: Path, wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """One build per output folder at a time: a second one waits for the first."""
+    lock = output.parent / f".{output.name}.lock"
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        handle = lock.open("a+")
+    except OSError as exc:
+        raise BroadsheetError(f"cannot lock the output: {exc.strerror or exc}", lock) from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if wait is not None:
+                wait(f"another build of {output.name}/ is running; waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def recover(output: Path) -> None:
+    """Finish what an interrupted build left: restore the last site, drop half-built ones.
+
+    A build killed between its two renames leaves the last good site as `.NAME.old` and
+    no `NAME`: that site is put back, never deleted.
+    """
+    stage = output.parent / f".{output.name}.building"
+    old = output.parent / f".{output.name}.old"
+    if not output.exists() and old.is_dir():
+        os.rename(old, output)
+    for leftover in (stage, old):
+        _remove(leftover)
+
+
+@contextmanager
 def staged_output(output: Path, reuse: bool = False) -> Iterator[Path]:
     """Yield a staging folder; on success it becomes `output`, on failure it goes.
 
@@ -56,8 +93,10 @@ def staged_output(output: Path, reuse: bool = False) -> Iterator[Path]:
     output = output.resolve()
     stage = output.parent / f".{output.name}.building"
     old = output.parent / f".{output.name}.old"
-    for leftover in (stage, old):
-        _remove(leftover)
+    try:
+        recover(output)
+    except OSError as exc:
+        raise BroadsheetError(f"cannot clean up after a previous build: {exc}", output) from exc
     try:
         if reuse and output.is_dir():
             _link_tree(output, stage)
@@ -68,10 +107,14 @@ def staged_output(output: Path, reuse: bool = False) -> Iterator[Path]:
         if output.exists():
             os.rename(output, old)
         os.rename(stage, output)
-    except BaseException:
+    except BaseException as exc:
         _remove(stage)
         if old.exists() and not output.exists():
             os.rename(old, output)
+        if isinstance(exc, OSError):
+            where = Path(exc.filename) if exc.filename else output
+            reason = exc.strerror or str(exc)
+            raise BroadsheetError(f"cannot write the site: {reason}", where) from exc
         raise
     _remove(old)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from broadsheet.build.cache import (
     stamp_tree,
 )
 from broadsheet.build.context import card_renderer, template_globals
-from broadsheet.build.output_dir import check_output_dir, staged_output
+from broadsheet.build.output_dir import build_lock, check_output_dir, recover, staged_output
 from broadsheet.build.render import Progress, render_pages
 from broadsheet.build.search import SEARCH_DIR, index_search
 from broadsheet.build.statics import copy_static
@@ -28,6 +29,7 @@ from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import visible
 from broadsheet.outputs.site import Site, plan_site
+from broadsheet.paths import refuse_outside_links
 from broadsheet.render.templates import make_environment
 
 
@@ -52,6 +54,7 @@ def build(
     progress: Progress | None = None,
     jobs: int | None = None,
     use_cache: bool = True,
+    wait: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """content/ -> posts -> planned pages -> rendered files, swapped into site/ whole.
 
@@ -61,7 +64,23 @@ def build(
     started = time.perf_counter()
     output = (output or config.path(config.output_dir)).resolve()
     check_output_dir(output, config)
+    with build_lock(output, wait):
+        recover(output)
+        return _build(config, output, drafts, progress, jobs, use_cache, started)
+
+
+def _build(
+    config: SiteConfig,
+    output: Path,
+    drafts: bool,
+    progress: Progress | None,
+    jobs: int | None,
+    use_cache: bool,
+    started: float,
+) -> BuildResult:
     now = config.now or datetime.now(config.zone)
+    folders = (config.content_dir, config.static_dir, config.templates_dir)
+    refuse_outside_links([config.path(f) for f in folders], config.root)
     inputs, options = source_stamps(config), _options(config, drafts, output)
     where = cache_path(config, output)
     cache = load_cache(where, output) if use_cache else None

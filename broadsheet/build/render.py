@@ -4,6 +4,7 @@ in several processes when there is enough to do."""
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +115,7 @@ def _render_in_processes(
     report = RenderReport()
     done = 0
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet_worker) as pool:
             for part in pool.imap_unordered(_render_chunk, chunks):
                 report.merge(part)
                 done += len(part.signatures)
@@ -125,6 +126,12 @@ def _render_in_processes(
     report.rendered.sort()
     report.signatures = dict(sorted(report.signatures.items()))
     return report
+
+
+def _quiet_worker() -> None:
+    """Workers leave Ctrl-C and SIGTERM to the main process, which stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _render_chunk(indices: range) -> RenderReport:

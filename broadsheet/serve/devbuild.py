@@ -19,6 +19,7 @@ from broadsheet.config import SiteConfig, load_config
 from broadsheet.content.loader import find_post_files, read_post
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.paths import refuse_outside_links
 from broadsheet.render.templates import make_environment
 
 SEARCH_DELAY = 1.5  # seconds of quiet before the search index is rebuilt
@@ -72,6 +73,8 @@ class DevBuilder:
 
     def _rebuild(self) -> tuple[list[str], int]:
         config = self.config()
+        folders = (config.content_dir, config.static_dir, config.templates_dir)
+        refuse_outside_links([config.path(f) for f in folders], config.root)
         site = load_site(config, drafts=True, posts=self._load_posts(config))
         env = self._environment(config.path(config.templates_dir))
         env.globals.update(template_globals(site, self._bodies))

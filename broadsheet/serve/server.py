@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
 import mimetypes
 import shutil
@@ -15,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from broadsheet.errors import BroadsheetError
 from broadsheet.serve.devbuild import DevBuilder, DevResult
 
 POLL_SECONDS = 0.1
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # livereload's own snippet: fetch its client from this server, whatever the host name.
 LIVE_SCRIPT = (
     '<script>(function(){var s=document.createElement("script");'
@@ -26,6 +27,16 @@ LIVE_SCRIPT = (
     's.src="//"+window.location.hostname+":"+port+"/livereload.js?port="+port;'
     "document.head.appendChild(s);})();</script>"
 )
+
+
+def is_loopback(host: str) -> bool:
+    """True for names and addresses that only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def resolve_inside(root: Path, requested: str) -> Path | None:
@@ -173,13 +184,16 @@ def serve(
     from livereload.handlers import LiveReloadHandler
     from tornado import httpserver, ioloop, netutil
 
-    if host not in LOOPBACK:
+    if not is_loopback(host):
         print(
             f"warning: serving on {host} makes your drafts visible to other machines; "
             "the default, 127.0.0.1, keeps them on this one",
             file=sys.stderr,
         )
-    sockets = netutil.bind_sockets(port, address=host)
+    try:
+        sockets = netutil.bind_sockets(port, address=host)
+    except OSError as exc:
+        raise BroadsheetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     actual = sockets[0].getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{actual}/"

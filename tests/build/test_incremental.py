@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from benchmarks.corpus import write_corpus
 from broadsheet.build import render
-from broadsheet.build.cache import cache_path
 from broadsheet.build.pipeline import build
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
@@ -36,12 +33,6 @@ def bump(path: Path) -> None:
 def edit(path: Path, old: str, new: str) -> None:
     path.write_text(path.read_text().replace(old, new, 1))
     bump(path)
-
-
-@pytest.fixture
-def corpus(project: Path) -> Path:
-    write_corpus(project / "content", 40)
-    return project
 
 
 STEPS: list[tuple[str, Callable[[Path], None]]] = [
@@ -122,42 +113,3 @@ def test_an_error_in_a_worker_still_names_the_template_and_line(
     with pytest.raises(BroadsheetError) as caught:
         build(load_config(corpus), use_cache=False, jobs=2)
     assert "templates/article.html:" in str(caught.value) and "titel" in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    "damage",
-    [
-        "truncated",
-        "random bytes",
-        "another version",
-        "wrong shape",
-        "output file deleted",
-        "output file edited",
-    ],
-)
-def test_a_bad_cache_is_ignored_and_the_output_equals_a_cold_build(
-    corpus: Path, damage: str
-) -> None:
-    warm(corpus)
-    config = load_config(corpus)
-    path = cache_path(config, (corpus / "site").resolve())
-    text = path.read_text()
-    page = corpus / "site/asia/index.html"
-    if damage == "truncated":
-        path.write_text(text[: len(text) // 2])
-    elif damage == "random bytes":
-        path.write_bytes(os.urandom(4096))
-    elif damage == "another version":
-        path.write_text(text.replace('"version": "', '"version": "0.0.0-'))
-    elif damage == "wrong shape":
-        data = json.loads(text)
-        data["pages"] = {"index.html": 42}
-        path.write_text(json.dumps(data))
-    elif damage == "output file deleted":
-        page.unlink()
-    else:
-        page.write_text("tampered")
-    edit(sorted((corpus / "content/asia").glob("*.md"))[0], "\n\n", "\n\nAn edit.\n\n")
-    result = warm(corpus)
-    assert result.unchanged == 0  # a cold build: nothing from the cache was used
-    assert tree_bytes(corpus / "site") == cold(corpus)

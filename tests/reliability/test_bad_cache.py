@@ -1,0 +1,55 @@
+"""A bad build cache (truncated, random bytes, another version's, wrong in shape, or
+pointing at output files that changed) is detected, ignored and rebuilt: the output is
+byte-identical to a cold build."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from broadsheet.build.cache import cache_path
+from broadsheet.config import load_config
+from tests.build.test_incremental import cold, edit, warm
+from tests.sitecheck import tree_bytes
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncated",
+        "random bytes",
+        "another version",
+        "wrong shape",
+        "output file deleted",
+        "output file edited",
+    ],
+)
+def test_a_bad_cache_is_ignored_and_the_output_equals_a_cold_build(
+    corpus: Path, damage: str
+) -> None:
+    warm(corpus)
+    config = load_config(corpus)
+    path = cache_path(config, (corpus / "site").resolve())
+    text = path.read_text()
+    page = corpus / "site/asia/index.html"
+    if damage == "truncated":
+        path.write_text(text[: len(text) // 2])
+    elif damage == "random bytes":
+        path.write_bytes(os.urandom(4096))
+    elif damage == "another version":
+        path.write_text(text.replace('"version": "', '"version": "0.0.0-'))
+    elif damage == "wrong shape":
+        data = json.loads(text)
+        data["pages"] = {"index.html": 42}
+        path.write_text(json.dumps(data))
+    elif damage == "output file deleted":
+        page.unlink()
+    else:
+        page.write_text("tampered")
+    edit(sorted((corpus / "content/asia").glob("*.md"))[0], "\n\n", "\n\nAn edit.\n\n")
+    result = warm(corpus)
+    assert result.unchanged == 0  # a cold build: nothing from the cache was used
+    assert tree_bytes(corpus / "site") == cold(corpus)

@@ -1,0 +1,48 @@
+"""Two builds into one output never mix: the second waits, and says so."""
+
+from __future__ import annotations
+
+import fcntl
+from pathlib import Path
+
+from benchmarks.corpus import write_corpus
+from broadsheet.build.pipeline import build
+from broadsheet.config import load_config
+from tests.reliability.helpers import leftovers, site_of, start_build, wait_until
+from tests.sitecheck import tree_bytes
+
+
+def test_a_second_build_waits_for_the_first(project: Path) -> None:
+    write_corpus(project / "content", 20)
+    lock = project / ".site.lock"
+    with lock.open("a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as a running build holds it
+        process = start_build(project)
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert "another build of site/ is running; waiting" in line
+        assert process.poll() is None and not (project / "site").exists()
+        fcntl.flock(held, fcntl.LOCK_UN)
+    assert process.wait(timeout=120) == 0
+
+
+def test_two_builds_at_once_give_one_whole_site(project: Path) -> None:
+    write_corpus(project / "content", 60)
+    first, second = start_build(project), start_build(project)
+    assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0
+    build(load_config(project), output=project / "cold", use_cache=False, jobs=1)
+    assert site_of(project) == tree_bytes(project / "cold")
+    assert leftovers(project) == []
+
+
+def test_serve_and_build_use_different_folders(project: Path) -> None:
+    # serve builds into a private temporary folder, so a manual build never meets it.
+    from broadsheet.serve.devbuild import DevBuilder
+
+    write_corpus(project / "content", 10)
+    process = start_build(project)
+    dev = DevBuilder(project, project / ".." / "serve-out", {"base_url": "http://127.0.0.1:1/"})
+    dev.output.mkdir()
+    assert dev.rebuild().ok
+    assert process.wait(timeout=120) == 0
+    wait_until(lambda: (project / "site/index.html").is_file())

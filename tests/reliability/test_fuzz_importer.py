@@ -1,0 +1,94 @@
+"""The importer, fuzzed: any sections, headlines and Unicode paragraphs, and truncated
+files. Import plus build never crash; every paragraph comes out verbatim, as text."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broadsheet.build.pipeline import build
+from broadsheet.config import load_config
+from broadsheet.errors import BroadsheetError
+from broadsheet.ingest.importer import import_files
+from tests.conftest import PYPROJECT, REPO
+from tests.sitecheck import article_pages, page_text, scan
+from tests.test_roundtrip import ARTICLE, fold, raw_file
+
+LABELS = (
+    st.text(alphabet=st.characters(categories=("Lu",)), min_size=1, max_size=12)
+    .map(lambda s: s.strip())
+    .filter(bool)
+)
+
+
+@pytest.fixture(scope="module")
+def workspace() -> Iterator[Path]:
+    root = Path(tempfile.mkdtemp(prefix="broadsheet-fuzz-"))
+    (root / "pyproject.toml").write_text(PYPROJECT.replace("asia", "x-asia"), encoding="utf-8")
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "static", root / "static")
+    yield root
+    shutil.rmtree(root)
+
+
+def fresh(workspace: Path) -> Path:
+    content = workspace / "content"
+    shutil.rmtree(content, ignore_errors=True)
+    content.mkdir()
+    return content
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(LABELS, ARTICLE.map(lambda a: a[1]), ARTICLE.map(lambda a: a[2])),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_unicode_sections_and_text_survive_import_and_build(
+    workspace: Path, articles: list[tuple[str, str, list[str]]]
+) -> None:
+    content = fresh(workspace)
+    raw = workspace / "raw.txt"
+    raw.write_text(raw_file(articles), encoding="utf-8")
+    import_files([raw], content)
+    build(load_config(workspace), output=workspace / "site", use_cache=False, jobs=1)
+    pages = article_pages(workspace / "site")
+    texts = [page_text(html) for html in pages.values()]
+    for _label, title, paragraphs in articles:
+        assert any(fold(title) in t and all(fold(p) in t for p in paragraphs) for t in texts)
+    for html in pages.values():
+        body = html.split('<div class="article-body">', 1)[1].split("</div>\n</article>", 1)[0]
+        assert set(scan(body).tags) <= {"p", "h2"}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(ARTICLE, min_size=1, max_size=3), st.floats(min_value=0, max_value=1))
+def test_a_truncated_file_imports_what_it_holds_or_fails_cleanly(
+    workspace: Path, articles: list[tuple[str, str, list[str]]], cut: float
+) -> None:
+    content = fresh(workspace)
+    data = raw_file(articles).encode("utf-8")
+    raw = workspace / "raw.txt"
+    raw.write_bytes(data[: int(len(data) * cut)])  # may split a character in two
+    try:
+        import_files([raw], content)
+    except BroadsheetError as exc:
+        assert str(exc).startswith(str(raw)) and "not UTF-8" in str(exc)
+        assert not list(content.rglob("*.md"))  # nothing half-written
+        return
+    build(load_config(workspace), output=workspace / "site", use_cache=False, jobs=1)
+    for post in content.rglob("*.md"):
+        assert re.search(r"^title: ", post.read_text(encoding="utf-8"), re.M)

@@ -1,0 +1,41 @@
+"""A 50 MB raw file imports in bounded memory."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+PEAK_LIMIT_MB = 400  # the figure measured here is printed; this bound keeps it honest
+
+
+def test_a_50_mb_raw_file_imports_in_bounded_memory(project: Path, capsys: object) -> None:
+    paragraph = (
+        "The ministers met again to discuss the border, the budget and trade. " * 12
+    ).strip()
+    article = "\n\n".join(
+        ["ASIA", "A headline {n}", "Published", "on", *[paragraph] * 20, "Continue Reading"]
+    )
+    raw = project / "huge.txt"
+    with raw.open("w", encoding="utf-8") as handle:
+        handle.write("Connect with us\n\n")
+        n = 0
+        while handle.tell() < 50 * 1024 * 1024:
+            handle.write(article.replace("{n}", str(n)) + "\n\n")
+            n += 1
+        handle.write("MOST READ\n\nTurkey\n")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run(
+        [sys.executable, "-m", "broadsheet", "import", str(raw)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{n} articles, {n} written" in result.stdout
+    print(f"\n50 MB raw file ({n} articles): import peak memory {peak_mb:.0f} MB")
+    assert before <= peak_mb * 1024
+    assert peak_mb < PEAK_LIMIT_MB
