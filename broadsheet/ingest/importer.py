@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.ingest.escape import unescape_text
 from broadsheet.ingest.posts import is_unedited, post_text
-from broadsheet.ingest.rawtext import RawArticle, RawFile, decode, parse_raw
+from broadsheet.ingest.rawtext import ParseStats, RawArticle, parse_lines, read_lines
 from broadsheet.slugs import slugify
 
 MAX_SLUG_TRIES = 1000
@@ -31,74 +32,81 @@ class FileReport:
     articles: int = 0
 
 
-def read_raw(path: Path) -> RawFile:
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError as exc:
-        raise BroadsheetError("is a directory, not a raw text file", path) from exc
-    except OSError as exc:
-        raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
-    return parse_raw(path, decode(path, data))
+@dataclass
+class _Seen:
+    """An article this import placed: its paragraphs' hashes, for finding copies of it."""
+
+    digests: tuple[bytes, ...]
+    path: Path | None
+    report: FileReport
+    source: Path
 
 
 def import_files(
     paths: Sequence[Path], content_dir: Path, *, force: bool = False
 ) -> list[FileReport]:
-    """Import every raw file; all are read and parsed before anything is written."""
-    raw_files = [read_raw(path) for path in paths]
-    reports = [FileReport(raw.source, articles=len(raw.articles)) for raw in raw_files]
-    for raw, report in zip(raw_files, reports, strict=True):
-        if raw.control_characters_removed:
+    """Import every raw file. All are read through once before anything is written, and
+    then again, an article at a time, so that memory stays bounded however big they are."""
+    for path in paths:
+        for _ in read_lines(path):  # a file that is not UTF-8 stops the import here
+            pass
+    seen: dict[tuple[str, str], list[_Seen]] = {}
+    taken: set[Path] = set()  # files this run wrote: never overwritten by a later article
+    reports = []
+    for path in paths:
+        report = FileReport(path)
+        stats = ParseStats()
+        for article in parse_lines(path, read_lines(path), stats):
+            report.articles += 1
+            _take(article, report, seen, taken, content_dir, force)
+        if stats.control_characters_removed:
             report.notes.append(
-                f"removed {raw.control_characters_removed} control character(s) "
+                f"removed {stats.control_characters_removed} control character(s) "
                 "that HTML cannot show"
             )
-        if raw.unclaimed_lines:
-            lines = ", ".join(str(n) for n in raw.unclaimed_lines[:10])
+        if stats.unclaimed_lines:
+            lines = ", ".join(str(n) for n in stats.unclaimed_lines[:10])
             report.notes.append(f"text outside any article was not imported (lines {lines})")
-    chosen = _dedupe(raw_files, reports)
-    taken: set[Path] = set()  # files this run wrote: never overwritten by a later article
-    for article, report in chosen:
-        _place(article, report, content_dir, force, taken)
+        reports.append(report)
     return reports
 
 
-def _dedupe(
-    raw_files: list[RawFile], reports: list[FileReport]
-) -> list[tuple[RawArticle, FileReport]]:
-    """Keep one copy of each article; of a teaser and its full text, keep the full text."""
-    kept: list[tuple[RawArticle, FileReport]] = []
-    for raw, report in zip(raw_files, reports, strict=True):
-        for article in raw.articles:
-            for index, (other, other_report) in enumerate(kept):
-                if not _same_story(article, other):
-                    continue
-                if len(article.paragraphs) > len(other.paragraphs):
-                    kept[index] = (article, report)
-                    other_report.duplicates.append(
-                        f"{other.title} (fuller copy in {raw.source.name})"
-                    )
-                else:
-                    report.duplicates.append(f"{article.title} (also in {other.source.name})")
-                break
-            else:
-                kept.append((article, report))
-    return kept
+def _take(
+    article: RawArticle,
+    report: FileReport,
+    seen: dict[tuple[str, str], list[_Seen]],
+    taken: set[Path],
+    content_dir: Path,
+    force: bool,
+) -> None:
+    """Place one article, unless it is a copy of one placed already (the fuller one wins)."""
+    key = (slugify(article.label, fallback="section"), article.title)
+    digests = tuple(
+        hashlib.blake2b(p.encode("utf-8"), digest_size=12).digest() for p in article.paragraphs
+    )
+    for other in seen.get(key, []):
+        if not (_is_prefix(digests, other.digests) or _is_prefix(other.digests, digests)):
+            continue
+        if len(digests) > len(other.digests) and other.path is not None:
+            text = post_text(article, key[0], other.path.stem, _source_name(article.source))
+            _write(other.path, text)
+            other.digests = digests
+            report.updated.append(other.path)
+            other.report.notes.append(f"{article.title}: a fuller copy in {article.source.name}")
+        else:
+            report.duplicates.append(f"{article.title} (also in {other.source.name})")
+        return
+    path = _place(article, report, content_dir, force, taken)
+    seen.setdefault(key, []).append(_Seen(digests, path, report, article.source))
 
 
-def _same_story(a: RawArticle, b: RawArticle) -> bool:
-    if slugify(a.label) != slugify(b.label) or a.title != b.title:
-        return False
-    return _is_prefix(a.paragraphs, b.paragraphs) or _is_prefix(b.paragraphs, a.paragraphs)
-
-
-def _is_prefix(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+def _is_prefix(short: tuple[object, ...], long: tuple[object, ...]) -> bool:
     return len(short) <= len(long) and long[: len(short)] == short
 
 
 def _place(
     article: RawArticle, report: FileReport, content_dir: Path, force: bool, taken: set[Path]
-) -> None:
+) -> Path | None:
     """Find this article's file: new, unchanged, its own older import, or a free slug."""
     section_slug = slugify(article.label, fallback="section")
     base = slugify(article.title)
@@ -113,24 +121,24 @@ def _place(
         if not path.exists():
             _write(path, text)
             report.written.append(path)
-            return
+            return path
         existing = _read_post(path)
         if existing == text:
             report.unchanged.append(path)
-            return
+            return path
         verdict = _compare(existing, article, source)
         if verdict == "other":
             taken.discard(path)
             continue
         if verdict == "duplicate":
             report.duplicates.append(f"{article.title} (already in {display_path(path)})")
-            return
+            return None
         if verdict == "edited" and not force:
             report.kept_edits.append(path)
-            return
+            return path
         _write(path, text)
         report.updated.append(path)
-        return
+        return path
     raise BroadsheetError(
         f"no free slug for '{article.title}' after {MAX_SLUG_TRIES} tries",
         article.source,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PEAK_LIMIT_MB = 400  # the figure measured here is printed; this bound keeps it honest
+PEAK_LIMIT_MB = 100  # measured: 40 MB for 50 MB (it streams; it was 188 MB when it did not)
 
 
 def test_a_50_mb_raw_file_imports_in_bounded_memory(project: Path, capsys: object) -> None:
