@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broadsheet.build.cache import (
     BuildCache,
@@ -19,18 +17,12 @@ from broadsheet.build.cache import (
     source_stamps,
     stamp_tree,
 )
-from broadsheet.build.context import card_renderer, template_globals
-from broadsheet.build.output_dir import build_lock, check_output_dir, recover, staged_output
-from broadsheet.build.render import Progress, render_pages
-from broadsheet.build.search import SEARCH_DIR, index_search
-from broadsheet.build.statics import copy_static
+from broadsheet.build.output_dir import build_lock, check_output_dir, recover
 from broadsheet.config import SiteConfig
-from broadsheet.content.loader import load_posts
-from broadsheet.content.post import Post
-from broadsheet.content.visibility import visible
-from broadsheet.outputs.site import Site, plan_site
 from broadsheet.paths import refuse_outside_links
-from broadsheet.render.templates import make_environment
+
+if TYPE_CHECKING:
+    from broadsheet.build.render import Progress
 
 
 @dataclass(frozen=True)
@@ -86,39 +78,18 @@ def _build(
     cache = load_cache(where, output) if use_cache else None
     if cache is not None and cache.is_current(inputs, options, now):
         return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
-    posts = load_posts(config.path(config.content_dir), config.zone)
-    site = load_site(config, drafts=drafts, now=now, posts=posts)
-    env = make_environment(config.path(config.templates_dir), template_globals(site))
-    env.globals["card"] = card_renderer(env)
-    previous = cache.pages if cache is not None else {}
-    with staged_output(output, reuse=cache is not None) as stage:
-        copied = copy_static(config.path(config.static_dir), stage, {p.path for p in site.pages})
-        _drop_stale_statics(cache, inputs, config, stage)
-        report = render_pages(site, env, stage, previous, progress, jobs or os.cpu_count() or 1)
-        if cache is None or any(p.endswith(".html") for p in report.rendered + report.removed):
-            shutil.rmtree(stage / SEARCH_DIR, ignore_errors=True)  # never write into links
-            index_search(stage)
+    # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
+    from broadsheet.build.assemble import assemble
+
+    outcome = assemble(config, output, cache, drafts, now, progress, jobs)
     if use_cache:
-        fresh = BuildCache(inputs, options, report.signatures, stamp_tree(output))
-        fresh.valid_until = _next_due(posts, now, drafts)
-        fresh.articles = len(site.posts)
+        fresh = BuildCache(inputs, options, outcome.signatures, stamp_tree(output))
+        fresh.valid_until = outcome.valid_until
+        fresh.articles = outcome.articles
         save_cache(where, fresh)
-    written = report.written + copied
-    return BuildResult(output, len(site.posts), written, report.unchanged, _since(started))
-
-
-def load_site(
-    config: SiteConfig,
-    *,
-    drafts: bool,
-    now: datetime | None = None,
-    posts: list[Post] | None = None,
-) -> Site:
-    """Read the posts (unless given), drop drafts and scheduled ones unless asked, plan."""
-    now = now or config.now or datetime.now(config.zone)
-    if posts is None:
-        posts = load_posts(config.path(config.content_dir), config.zone)
-    return plan_site(visible(posts, now, drafts), config, now=now)
+    return BuildResult(
+        output, outcome.articles, outcome.written, outcome.unchanged, _since(started)
+    )
 
 
 def _options(config: SiteConfig, drafts: bool, output: Path) -> dict[str, Any]:
@@ -130,26 +101,6 @@ def _options(config: SiteConfig, drafts: bool, output: Path) -> dict[str, Any]:
         "now": config.now.isoformat() if config.now else None,
         "output": str(output),
     }
-
-
-def _next_due(posts: list[Post], now: datetime, drafts: bool) -> str | None:
-    """When the first scheduled post falls due: the output changes then without an edit."""
-    if drafts:
-        return None
-    due = [p.date for p in posts if p.date is not None and p.date > now and not p.draft]
-    return min(due).isoformat() if due else None
-
-
-def _drop_stale_statics(
-    cache: BuildCache | None, inputs: dict[str, list[int]], config: SiteConfig, stage: Path
-) -> None:
-    """Remove copies of static files that were deleted since the last build."""
-    if cache is None:
-        return
-    prefix = config.static_dir.rstrip("/") + "/"
-    for source in set(cache.inputs) - set(inputs):
-        if source.startswith(prefix):
-            (stage / source[len(prefix) :]).unlink(missing_ok=True)
 
 
 def _since(started: float) -> float:

@@ -10,8 +10,8 @@ from typing import Any
 
 import jinja2
 
+from broadsheet.build.assemble import load_site
 from broadsheet.build.context import BodyCache, card_renderer, template_globals
-from broadsheet.build.pipeline import load_site
 from broadsheet.build.render import render_pages
 from broadsheet.build.search import index_search
 from broadsheet.build.statics import copy_static, static_files

@@ -4,6 +4,7 @@ import pytest
 
 from broadsheet.build.output_dir import MARKER
 from tests.conftest import run, write_post
+from tests.reliability.helpers import leftovers
 from tests.sitecheck import article_pages, broken_links, page_text, scan, tree_bytes
 
 ARTICLE = "asia/three-years-history-of-anti-taliban-movements-and-their-common-failures"
@@ -91,7 +92,7 @@ def test_a_failed_build_leaves_the_last_site_untouched(seeded: Path) -> None:
     assert result.code == 1
     assert "content/asia/broken.md:3: date: 'not-a-date' is not a date" in result.err
     assert tree_bytes(seeded / "site") == before
-    assert not any(p.name.startswith(".site.") for p in seeded.iterdir())
+    assert leftovers(seeded) == []
 
 
 def test_a_template_mistake_fails_the_build_naming_the_template(seeded: Path) -> None:
