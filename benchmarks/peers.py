@@ -5,6 +5,7 @@ pagination, feeds."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.corpus import Article
@@ -83,6 +84,32 @@ def _meta(article: Article) -> tuple[dict[str, str], str]:
     return meta, article.text[match.end() :]
 
 
+def _write_articles(
+    root: Path, articles: list[Article], header: Callable[[Article, dict[str, str]], str]
+) -> None:
+    """Each article under content/<section>/, with the header this tool reads."""
+    for article in articles:
+        meta, body = _meta(article)
+        path = root / "content" / article.section / f"{article.slug}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header(article, meta) + body)
+
+
+def _hugo_header(article: Article, meta: dict[str, str]) -> str:
+    date = meta["date"].replace(" ", "T") + ":00Z"
+    return (
+        f'---\ntitle: "{meta["title"]}"\ndate: {date}\nauthors: ["{meta["author"]}"]\n'
+        f"tags: {meta['tags']}\nslug: {article.slug}\n---\n"
+    )
+
+
+def _pelican_header(article: Article, meta: dict[str, str]) -> str:
+    return (
+        f"Title: {meta['title']}\nDate: {meta['date']}\nCategory: {article.section}\n"
+        f"Author: {meta['author']}\nTags: {meta['tags'].strip('[]')}\nSlug: {article.slug}\n\n"
+    )
+
+
 def write_hugo(root: Path, articles: list[Article]) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "hugo.toml").write_text(HUGO_CONFIG)
@@ -90,17 +117,7 @@ def write_hugo(root: Path, articles: list[Article]) -> None:
         path = root / "layouts" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    for article in articles:
-        meta, body = _meta(article)
-        date = meta["date"].replace(" ", "T") + ":00Z"
-        tags = meta["tags"]
-        header = (
-            f'---\ntitle: "{meta["title"]}"\ndate: {date}\nauthors: ["{meta["author"]}"]\n'
-            f"tags: {tags}\nslug: {article.slug}\n---\n"
-        )
-        path = root / "content" / article.section / f"{article.slug}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(header + body)
+    _write_articles(root, articles, _hugo_header)
     for section in {a.section for a in articles}:
         (root / "content" / section / "_index.md").write_text(f"---\ntitle: {section}\n---\n")
 
@@ -108,12 +125,4 @@ def write_hugo(root: Path, articles: list[Article]) -> None:
 def write_pelican(root: Path, articles: list[Article]) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pelicanconf.py").write_text(PELICAN_CONFIG)
-    for article in articles:
-        meta, body = _meta(article)
-        header = (
-            f"Title: {meta['title']}\nDate: {meta['date']}\nCategory: {article.section}\n"
-            f"Author: {meta['author']}\nTags: {meta['tags'].strip('[]')}\nSlug: {article.slug}\n\n"
-        )
-        path = root / "content" / article.section / f"{article.slug}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(header + body)
+    _write_articles(root, articles, _pelican_header)
