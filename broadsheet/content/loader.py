@@ -36,16 +36,30 @@ def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
     return parse_post(path, text, relative.parts[0], zone)
 
 
-def load_posts(content_dir: Path, zone: ZoneInfo) -> list[Post]:
-    posts: list[Post] = []
+PostCache = dict[Path, tuple[tuple[int, int], Post]]  # path -> ((mtime, size), post)
+
+
+def load_posts(content_dir: Path, zone: ZoneInfo, cache: PostCache | None = None) -> list[Post]:
+    """Every post, or every error. With a `cache` (the dev server's), a file whose size
+    and modification time are unchanged is not read again; the cache is brought up to date."""
+    posts: PostCache = {}
     errors: list[BroadsheetError] = []
     for path in find_post_files(content_dir):
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = cache.get(path) if cache is not None else None
+        if cached is not None and cached[0] == stamp:
+            posts[path] = cached
+            continue
         try:
-            posts.append(read_post(path, content_dir, zone))
+            posts[path] = (stamp, read_post(path, content_dir, zone))
         except BroadsheetErrors as exc:
             errors.extend(exc.errors)
         except BroadsheetError as exc:
             errors.append(exc)
+    if cache is not None:
+        cache.clear()
+        cache.update(posts)
     if errors:
         raise BroadsheetErrors(errors)
-    return posts
+    return [post for _, post in posts.values()]

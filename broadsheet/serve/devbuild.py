@@ -16,9 +16,8 @@ from broadsheet.build.render import render_pages
 from broadsheet.build.search import index_search
 from broadsheet.build.statics import copy_static, static_files
 from broadsheet.config import SiteConfig, load_config
-from broadsheet.content.loader import find_post_files, read_post
-from broadsheet.content.post import Post
-from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.content.loader import PostCache, load_posts
+from broadsheet.errors import BroadsheetError
 from broadsheet.paths import refuse_outside_links
 from broadsheet.render.templates import make_environment
 
@@ -43,7 +42,7 @@ class DevBuilder:
     overrides: dict[str, Any] = field(default_factory=dict)
     content_dir: Path | None = None
     error: BroadsheetError | None = None
-    _posts: dict[Path, tuple[tuple[int, int], Post]] = field(default_factory=dict)
+    _posts: PostCache = field(default_factory=dict)
     _signatures: dict[str, str] = field(default_factory=dict)
     _statics: set[str] = field(default_factory=set)
     _bodies: BodyCache = field(default_factory=dict)
@@ -75,7 +74,8 @@ class DevBuilder:
         config = self.config()
         folders = (config.content_dir, config.static_dir, config.templates_dir)
         refuse_outside_links([config.path(f) for f in folders], config.root)
-        site = load_site(config, drafts=True, posts=self._load_posts(config))
+        posts = load_posts(config.path(config.content_dir), config.zone, self._posts)
+        site = load_site(config, drafts=True, posts=posts)
         env = self._environment(config.path(config.templates_dir))
         env.globals.update(template_globals(site, self._bodies))
         env.globals["card"] = card_renderer(env)
@@ -104,29 +104,6 @@ class DevBuilder:
             self._env = make_environment(templates, {})
             self._templates = sources
         return self._env
-
-    def _load_posts(self, config: SiteConfig) -> list[Post]:
-        """Every post, re-reading only files whose size or modification time changed."""
-        content = config.path(config.content_dir)
-        posts: dict[Path, tuple[tuple[int, int], Post]] = {}
-        errors: list[BroadsheetError] = []
-        for path in find_post_files(content):
-            stat = path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-            cached = self._posts.get(path)
-            if cached is not None and cached[0] == stamp:
-                posts[path] = cached
-                continue
-            try:
-                posts[path] = (stamp, read_post(path, content, config.zone))
-            except BroadsheetErrors as exc:
-                errors.extend(exc.errors)
-            except BroadsheetError as exc:
-                errors.append(exc)
-        self._posts = posts
-        if errors:
-            raise BroadsheetErrors(errors)
-        return [post for _, post in posts.values()]
 
     def _schedule_search(self) -> None:
         """Re-index search after a quiet spell, off the request path."""
