@@ -23,12 +23,21 @@ def refuse_outside_links(folders: list[Path], root: Path) -> None:
 
 
 def _outside_links(folder: Path, base: Path) -> list[BroadsheetError]:
+    """A scandir walk: it runs on every build, and directory entries know what is a link
+    without a stat of each file."""
     errors = []
-    for directory, folders, files in os.walk(folder):
-        for name in [*folders, *files]:
-            path = Path(directory, name)
-            if not path.is_symlink():
+    pending = [str(folder)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.is_symlink():
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
                 continue
+            path = Path(entry.path)
             target = path.resolve()
             if target != base and base not in target.parents:
                 errors.append(
@@ -38,4 +47,4 @@ def _outside_links(folder: Path, base: Path) -> list[BroadsheetError]:
                         path,
                     )
                 )
-    return errors
+    return sorted(errors, key=lambda error: str(error.path))
