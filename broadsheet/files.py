@@ -1,4 +1,4 @@
-"""Write a file only when its bytes change, whole or not at all."""
+"""Write a file only when its bytes change, whole or not at all: for posts and pages alike."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import jinja2
 
 from broadsheet.build.context import page_context
 from broadsheet.build.signatures import Signer
-from broadsheet.build.writer import write_if_changed
+from broadsheet.files import write_if_changed
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
 from broadsheet.render.templates import render_template

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from broadsheet.build.writer import write_if_changed
 from broadsheet.errors import BroadsheetError
+from broadsheet.files import write_if_changed
 from broadsheet.render.markdown import pygments_css
 
 PYGMENTS_CSS = "css/pygments.css"

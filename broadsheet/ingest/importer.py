@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError, display_path
+from broadsheet.files import write_if_changed
 from broadsheet.ingest.escape import unescape_text
 from broadsheet.ingest.posts import is_unedited, post_text
 from broadsheet.ingest.rawtext import ParseStats, RawArticle, parse_lines, read_lines
@@ -89,7 +88,7 @@ def _take(
             continue
         if len(digests) > len(other.digests) and other.path is not None:
             text = post_text(article, key[0], other.path.stem, _source_name(article.source))
-            _write(other.path, text)
+            write_if_changed(other.path, text)
             other.digests = digests
             report.updated.append(other.path)
             other.report.notes.append(f"{article.title}: a fuller copy in {article.source.name}")
@@ -119,7 +118,7 @@ def _place(
             continue
         taken.add(path)
         if not path.exists():
-            _write(path, text)
+            write_if_changed(path, text)
             report.written.append(path)
             return path
         existing = _read_post(path)
@@ -136,7 +135,7 @@ def _place(
         if verdict == "edited" and not force:
             report.kept_edits.append(path)
             return path
-        _write(path, text)
+        write_if_changed(path, text)
         report.updated.append(path)
         return path
     raise BroadsheetError(
@@ -197,19 +196,3 @@ def _read_post(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BroadsheetError(f"cannot read the existing post: {exc}", path) from exc
-
-
-def _write(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a temporary file renamed into place."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".import-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:
-        raise BroadsheetError(f"cannot write: {exc.strerror or exc}", path) from exc

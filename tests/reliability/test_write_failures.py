@@ -48,7 +48,7 @@ def test_permission_denied_fails_cleanly_and_keeps_the_site(
         os.chmod(seeded, 0o555)  # no new folder may be made beside site/
     else:
         # Root ignores file permissions, so the refusal comes from the system call itself.
-        from broadsheet.build import writer
+        from broadsheet import files as writer
 
         def refuse(source: object, target: object) -> None:
             raise PermissionError(errno.EACCES, "Permission denied", str(target))
