@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypedDict
 from urllib.parse import quote, urljoin
@@ -18,10 +17,8 @@ from broadsheet.content.visibility import status
 from broadsheet.outputs.feeds import entry_updated
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
-from broadsheet.render.markdown import RenderedBody, excerpt, render_markdown
+from broadsheet.render.markdown import RenderedBody, render_markdown
 from broadsheet.render.templates import render_template
-
-DESCRIPTION_LENGTH = 160
 
 
 class SiteInfo(TypedDict):
@@ -134,10 +131,9 @@ def body_renderer(
     return render_body
 
 
-@lru_cache(maxsize=65536)
 def describe(post: Post) -> str:
     """The summary, or the start of the first paragraph: for meta tags and listings."""
-    return post.summary or excerpt(post.body, DESCRIPTION_LENGTH) or post.title
+    return post.summary or post.excerpt or post.title
 
 
 def json_ld(site: Site, post: Post, description: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,11 +13,13 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from broadsheet.content.post import Post
+from broadsheet.content.post import Post, count_words, normalise, text_digest
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.render.markdown import excerpt
 from broadsheet.slugs import slugify
 
 MAX_FIELD_LENGTH = 10_000
+EXCERPT_LENGTH = 160
 FENCE = "---"
 
 
@@ -68,7 +69,7 @@ def split_front_matter(path: Path, text: str) -> _Split:
 
 def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
     """A post from its text; `section_dir` is the folder it lives in below content/."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    text = normalise(text)
     split = split_front_matter(path, text)
     meta, lines = _load_yaml(path, split.header)
     errors: list[BroadsheetError] = []
@@ -100,9 +101,11 @@ def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
         summary=values.get("summary") or None,
         source=values.get("source"),
         draft=bool(values.get("draft", False)),
-        body=split.body,
         body_line=split.body_line,
-        digest=hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest(),
+        digest=text_digest(text),
+        excerpt=excerpt(split.body, EXCERPT_LENGTH),
+        words=count_words(split.body),
+        body_text=split.body,
     )
 
 

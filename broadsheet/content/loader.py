@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
+import signal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -37,29 +40,86 @@ def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
 
 
 PostCache = dict[Path, tuple[tuple[int, int], Post]]  # path -> ((mtime, size), post)
+PARALLEL_MINIMUM = 300  # files to parse before it pays to fork workers
+_CHUNK = 64
 
 
-def load_posts(content_dir: Path, zone: ZoneInfo, cache: PostCache | None = None) -> list[Post]:
-    """Every post, or every error. With a `cache` (the dev server's), a file whose size
-    and modification time are unchanged is not read again; the cache is brought up to date."""
+def load_posts(
+    content_dir: Path,
+    zone: ZoneInfo,
+    cache: PostCache | None = None,
+    jobs: int = 1,
+) -> list[Post]:
+    """Every post, or every error. With a `cache` (the dev server's, or the one a build
+    keeps on disk), a file whose size and modification time are unchanged is not read
+    again, and the cache is brought up to date. Posts come without their bodies in
+    memory: `post.body` reads the file when a page needs it."""
     posts: PostCache = {}
-    errors: list[BroadsheetError] = []
+    wanted: list[tuple[Path, tuple[int, int]]] = []
     for path in find_post_files(content_dir):
         stat = path.stat()
         stamp = (stat.st_mtime_ns, stat.st_size)
         cached = cache.get(path) if cache is not None else None
         if cached is not None and cached[0] == stamp:
             posts[path] = cached
-            continue
-        try:
-            posts[path] = (stamp, read_post(path, content_dir, zone))
-        except BroadsheetErrors as exc:
-            errors.extend(exc.errors)
-        except BroadsheetError as exc:
-            errors.append(exc)
+        else:
+            posts[path] = (stamp, None)  # type: ignore[assignment]  # filled in below
+            wanted.append((path, stamp))
+    errors: list[BroadsheetError] = []
+    for path, stamp, result in _parse_all(wanted, content_dir, zone, jobs):
+        if isinstance(result, Post):
+            posts[path] = (stamp, result)
+        else:
+            del posts[path]
+            errors.extend(result)
     if cache is not None:
         cache.clear()
         cache.update(posts)
     if errors:
         raise BroadsheetErrors(errors)
     return [post for _, post in posts.values()]
+
+
+_Parsed = tuple[Path, tuple[int, int], Post | list[BroadsheetError]]
+_job: tuple[Path, ZoneInfo] | None = None  # what forked parsers inherit
+
+
+def _parse_all(
+    wanted: list[tuple[Path, tuple[int, int]]], content_dir: Path, zone: ZoneInfo, jobs: int
+) -> list[_Parsed]:
+    """Parse the files, in `jobs` forked processes when there are enough of them."""
+    global _job
+    if jobs < 2 or len(wanted) < PARALLEL_MINIMUM:
+        return _parse_some(wanted, content_dir, zone)
+    chunks = [wanted[start : start + _CHUNK] for start in range(0, len(wanted), _CHUNK)]
+    _job = (content_dir, zone)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet) as pool:
+            return [item for part in pool.imap(_parse_chunk, chunks) for item in part]
+    finally:
+        _job = None
+
+
+def _quiet() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _parse_chunk(chunk: list[tuple[Path, tuple[int, int]]]) -> list[_Parsed]:
+    assert _job is not None
+    return _parse_some(chunk, *_job)
+
+
+def _parse_some(
+    chunk: list[tuple[Path, tuple[int, int]]], content_dir: Path, zone: ZoneInfo
+) -> list[_Parsed]:
+    done: list[_Parsed] = []
+    for path, stamp in chunk:
+        try:
+            post = read_post(path, content_dir, zone)
+            done.append((path, stamp, dataclasses.replace(post, body_text=None)))
+        except BroadsheetErrors as exc:
+            done.append((path, stamp, list(exc.errors)))
+        except BroadsheetError as exc:
+            done.append((path, stamp, [exc]))
+    return done

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from broadsheet.errors import BroadsheetError
 
 WORDS_PER_MINUTE = 230
 _WORD = re.compile(r"\w+")
@@ -26,18 +29,56 @@ class Post:
     summary: str | None
     source: str | None
     draft: bool
-    body: str  # Markdown
     body_line: int  # the file line the body starts on
     digest: str = ""  # a hash of the whole file: what changes when the post changes
+    excerpt: str = ""  # plain text of the first paragraph, cut near 160 characters
+    words: int = 0  # words in the body
+    # The Markdown body, when held in memory. A build drops it (its posts would
+    # otherwise hold the whole archive's text) and `body` reads the file again.
+    body_text: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def url_path(self) -> str:
         return f"{self.section_slug}/{self.slug}/"
 
     @property
+    def body(self) -> str:
+        """The Markdown body, from memory or read again from the file (which must be
+        the one this post was parsed from)."""
+        if self.body_text is not None:
+            return self.body_text
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", self.path) from exc
+        text = normalise(raw.decode("utf-8", errors="replace"))
+        if text_digest(text) != self.digest:
+            raise BroadsheetError("the file changed during the build; build again", self.path)
+        return body_of(text, self.body_line)
+
+    @property
     def word_count(self) -> int:
-        return len(_WORD.findall(self.body))
+        return self.words
 
     @property
     def reading_minutes(self) -> int:
         return max(1, -(-self.word_count // WORDS_PER_MINUTE))
+
+
+def count_words(body: str) -> int:
+    return len(_WORD.findall(body))
+
+
+def normalise(text: str) -> str:
+    """The text a post's digest and line numbers are taken from."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+
+
+def text_digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def body_of(text: str, body_line: int) -> str:
+    """The body of a post's file text, given the line it starts on."""
+    lines = text.split("\n")
+    return "\n".join(lines[body_line - 1 :]).strip("\n") + "\n"

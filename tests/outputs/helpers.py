@@ -35,6 +35,6 @@ def post(
         summary=None,
         source=source,
         draft=False,
-        body="Body text.\n",
+        body_text="Body text.\n",
         body_line=5,
     )
