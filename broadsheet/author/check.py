@@ -116,7 +116,7 @@ def _targets(config: SiteConfig, posts: list[Post]) -> set[str]:
         return set()
     paths = {page.path for page in site.pages}
     paths |= {relative for relative, _ in static_files(config.path(config.static_dir))}
-    return paths | {PYGMENTS_CSS, "pagefind/pagefind-ui.js", "pagefind/pagefind-ui.css"}
+    return paths | {PYGMENTS_CSS, "search/meta.json"}
 
 
 def _links(post: Post, targets: set[str], drafts: set[str], base_path: str) -> list[Problem]:

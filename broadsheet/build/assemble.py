@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import os
-import shutil
+import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from broadsheet.build import timing
 from broadsheet.build.cache import BuildCache
-from broadsheet.build.context import card_renderer, template_globals
+from broadsheet.build.context import card_renderer, describe, format_date, template_globals
 from broadsheet.build.output_dir import staged_output
 from broadsheet.build.render import Progress, render_pages
-from broadsheet.build.search import SEARCH_DIR, index_search
 from broadsheet.build.statics import copy_static
 from broadsheet.config import SiteConfig
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
+from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
+from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.render.templates import make_environment
+from broadsheet.search.index import Doc, TermStore, write_index
+
+DIRTY = "build-under-way"
 
 
 @dataclass
@@ -39,21 +45,46 @@ def assemble(
     now: datetime,
     progress: Progress | None,
     jobs: int | None,
+    store: Path | None = None,
+    state: Path | None = None,
 ) -> Outcome:
     """Posts -> plan -> pages rendered into a stage (hard links to the last site when the
     cache can say what changed) -> search index -> swapped in whole."""
-    posts = load_posts(config.path(config.content_dir), config.zone)
-    site = load_site(config, drafts=drafts, now=now, posts=posts)
+    jobs = jobs or os.cpu_count() or 1
+    with timing.stage("read posts"):
+        posts = _load_posts(config, store, jobs)
+    with timing.stage("plan"):
+        site = load_site(config, drafts=drafts, now=now, posts=posts)
     env = make_environment(config.path(config.templates_dir), template_globals(site))
     env.globals["card"] = card_renderer(env)
-    previous = cache.pages if cache is not None else {}
-    with staged_output(output, reuse=cache is not None) as stage:
-        copied = copy_static(config.path(config.static_dir), stage, {p.path for p in site.pages})
-        _drop_stale_statics(cache, config, stage)
-        report = render_pages(site, env, stage, previous, progress, jobs or os.cpu_count() or 1)
-        if cache is None or any(p.endswith(".html") for p in report.rendered + report.removed):
-            shutil.rmtree(stage / SEARCH_DIR, ignore_errors=True)  # never write into links
-            index_search(stage)
+    with ExitStack() as stack:
+        if state is None:  # no build cache: the search terms live as long as the build
+            state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
+        terms = TermStore(state / "terms")
+        articles = sorted(page.url_path for page in site.pages if page.post is not None)
+        dirty = state / DIRTY
+        if dirty.exists() or not terms.has_all(articles):
+            cache = None  # the terms may not match the last site: index everything again
+        try:
+            state.mkdir(parents=True, exist_ok=True)
+            dirty.write_text("a build is under way, or did not finish\n", encoding="utf-8")
+        except OSError as exc:
+            raise BroadsheetError(f"cannot write the build cache: {exc.strerror}", state) from exc
+        previous = cache.pages if cache is not None else {}
+        with staged_output(output, reuse=cache is not None) as stage:
+            statics = config.path(config.static_dir)
+            copied = copy_static(statics, stage, {p.path for p in site.pages})
+            _drop_stale_statics(cache, config, stage)
+            with timing.stage("render"):
+                report = render_pages(site, env, stage, previous, progress, jobs, terms)
+            changed = report.reindexed if cache is not None else None
+            with timing.stage("search index"):
+                write_index(stage, search_docs(site), _sections(site), terms, changed, jobs)
+        try:
+            terms.forget_others(articles)
+            dirty.unlink()
+        except OSError:
+            pass  # the site is in place; the next build re-indexes from scratch
     return Outcome(
         articles=len(site.posts),
         written=report.written + copied,
@@ -61,6 +92,23 @@ def assemble(
         signatures=report.signatures,
         valid_until=_next_due(posts, now, drafts),
     )
+
+
+def search_docs(site: Site) -> list[Doc]:
+    """Every article as a search result shows it, sorted by URL (their ids)."""
+    docs = [
+        Doc(post.url_path, post.title, post.section_slug, _date(post), describe(post))
+        for post in site.posts
+    ]
+    return sorted(docs, key=lambda doc: doc.url_path)
+
+
+def _date(post: Post) -> str:
+    return format_date(post.date) if post.date is not None else ""
+
+
+def _sections(site: Site) -> list[tuple[str, str]]:
+    return [(section.slug, section.name) for section in site.sections]
 
 
 def load_site(
@@ -75,6 +123,17 @@ def load_site(
     if posts is None:
         posts = load_posts(config.path(config.content_dir), config.zone)
     return plan_site(visible(posts, now, drafts), config, now=now)
+
+
+def _load_posts(config: SiteConfig, store: Path | None, jobs: int) -> list[Post]:
+    """The posts, parsing only the files that changed since the stored ones."""
+    content = config.path(config.content_dir)
+    if store is None:
+        return load_posts(content, config.zone, jobs=jobs)
+    cache = read_post_cache(store, content, config.zone)
+    posts = load_posts(content, config.zone, cache, jobs)
+    write_post_cache(store, content, config.zone, cache)
+    return posts
 
 
 def _next_due(posts: list[Post], now: datetime, drafts: bool) -> str | None:

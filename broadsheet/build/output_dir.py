@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from broadsheet.build import timing
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
 
@@ -99,7 +100,8 @@ def staged_output(output: Path, reuse: bool = False) -> Iterator[Path]:
         raise BroadsheetError(f"cannot clean up after a previous build: {exc}", output) from exc
     try:
         if reuse and output.is_dir():
-            _link_tree(output, stage)
+            with timing.stage("link last site"):
+                _link_tree(output, stage)
         else:
             stage.mkdir(parents=True)
         (stage / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
@@ -116,7 +118,8 @@ def staged_output(output: Path, reuse: bool = False) -> Iterator[Path]:
             reason = exc.strerror or str(exc)
             raise BroadsheetError(f"cannot write the site: {reason}", where) from exc
         raise
-    _remove(old)
+    with timing.stage("remove old site"):
+        _remove(old)
 
 
 def _link_tree(source: Path, target: Path) -> None:

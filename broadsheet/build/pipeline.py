@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from broadsheet.build import timing
 from broadsheet.build.cache import (
     BuildCache,
     cache_path,
@@ -81,9 +82,13 @@ def _build(
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
     from broadsheet.build.assemble import assemble
 
-    outcome = assemble(config, output, cache, drafts, now, progress, jobs)
+    store = where.with_name(where.name.replace("build-", "posts-")) if use_cache else None
+    state = where.with_name(where.stem.replace("build-", "search-")) if use_cache else None
+    outcome = assemble(config, output, cache, drafts, now, progress, jobs, store, state)
     if use_cache:
-        fresh = BuildCache(inputs, options, outcome.signatures, stamp_tree(output))
+        with timing.stage("stamp output"):
+            stamps = stamp_tree(output)
+        fresh = BuildCache(inputs, options, outcome.signatures, stamps)
         fresh.valid_until = outcome.valid_until
         fresh.articles = outcome.articles
         save_cache(where, fresh)

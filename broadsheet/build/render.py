@@ -16,7 +16,10 @@ from broadsheet.build.signatures import Signer
 from broadsheet.files import write_if_changed
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
+from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
+from broadsheet.search.index import TermStore
+from broadsheet.search.terms import weigh
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
 PARALLEL_MINIMUM = 400  # below this, starting workers costs more than it saves
@@ -30,18 +33,21 @@ class RenderReport:
     unchanged: int = 0
     rendered: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    reindexed: dict[str, list[str]] = field(default_factory=dict)  # article -> changed terms
 
     def merge(self, other: RenderReport) -> None:
         self.signatures.update(other.signatures)
         self.written += other.written
         self.unchanged += other.unchanged
         self.rendered += other.rendered
+        self.reindexed.update(other.reindexed)
 
 
-def render_page(env: jinja2.Environment, site: Site, page: Page) -> str:
+def render_page(env: jinja2.Environment, site: Site, page: Page) -> tuple[str, RenderedBody | None]:
+    """The page's text, and its article's rendered body when it is an article."""
     render_body = env.globals["render_body"]
     body = render_body(page.post) if page.post is not None else None  # type: ignore[operator]
-    return render_template(env, page.template, page_context(site, page, body))
+    return render_template(env, page.template, page_context(site, page, body)), body
 
 
 def render_pages(
@@ -51,17 +57,19 @@ def render_pages(
     previous: dict[str, str] | None = None,
     progress: Progress | None = None,
     jobs: int = 1,
+    terms: TermStore | None = None,
 ) -> RenderReport:
-    """Render every page whose signature differs from `previous`; drop pages now gone."""
+    """Render every page whose signature differs from `previous`; drop pages now gone.
+    With a `terms` store, each rendered article's search terms are kept there."""
     previous = previous or {}
     total = len(site.pages)
     if jobs > 1 and total >= PARALLEL_MINIMUM:
-        report = _render_in_processes(site, env, out, previous, progress, jobs)
+        report = _render_in_processes(site, env, out, previous, progress, jobs, terms)
     else:
         report = RenderReport()
         signer = Signer(site, env)
         for done, page in enumerate(site.pages, start=1):
-            report.merge(_render_some(site, env, signer, out, [page], previous))
+            report.merge(_render_some(site, env, signer, out, [page], previous, terms))
             if progress is not None:
                 progress(done, total)
     for gone in sorted(set(previous) - set(report.signatures)):
@@ -77,6 +85,7 @@ def _render_some(
     out: Path,
     pages: Sequence[Page],
     previous: dict[str, str],
+    terms: TermStore | None,
 ) -> RenderReport:
     report = RenderReport()
     for page in pages:
@@ -87,15 +96,19 @@ def _render_some(
             report.unchanged += 1
             continue
         report.rendered.append(page.path)
-        if write_if_changed(target, render_page(env, site, page)):
+        text, body = render_page(env, site, page)
+        if write_if_changed(target, text):
             report.written += 1
         else:
             report.unchanged += 1
+        if terms is not None and page.post is not None and body is not None:
+            weights = weigh(page.post.title, body.html)
+            report.reindexed[page.url_path] = terms.replace(page.url_path, weights)
     return report
 
 
 # What forked workers inherit: set just before the pool starts, read-only after.
-_shared: tuple[Site, jinja2.Environment, Path, dict[str, str]] | None = None
+_shared: tuple[Site, jinja2.Environment, Path, dict[str, str], TermStore | None] | None = None
 _signer: Signer | None = None
 
 
@@ -106,10 +119,11 @@ def _render_in_processes(
     previous: dict[str, str],
     progress: Progress | None,
     jobs: int,
+    terms: TermStore | None,
 ) -> RenderReport:
     """Fork `jobs` workers that share the planned site copy-on-write; each writes its pages."""
     global _shared
-    _shared = (site, env, out, previous)
+    _shared = (site, env, out, previous, terms)
     total = len(site.pages)
     chunks = [range(start, min(start + CHUNK, total)) for start in range(0, total, CHUNK)]
     report = RenderReport()
@@ -124,6 +138,7 @@ def _render_in_processes(
     finally:
         _shared = None
     report.rendered.sort()
+    report.reindexed = dict(sorted(report.reindexed.items()))
     report.signatures = dict(sorted(report.signatures.items()))
     return report
 
@@ -137,8 +152,8 @@ def _quiet_worker() -> None:
 def _render_chunk(indices: range) -> RenderReport:
     global _signer
     assert _shared is not None
-    site, env, out, previous = _shared
+    site, env, out, previous, terms = _shared
     if _signer is None:
         _signer = Signer(site, env)
     pages = [site.pages[i] for i in indices]
-    return _render_some(site, env, _signer, out, pages, previous)
+    return _render_some(site, env, _signer, out, pages, previous, terms)

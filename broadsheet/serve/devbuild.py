@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -10,18 +11,16 @@ from typing import Any
 
 import jinja2
 
-from broadsheet.build.assemble import load_site
+from broadsheet.build.assemble import load_site, search_docs
 from broadsheet.build.context import BodyCache, card_renderer, template_globals
 from broadsheet.build.render import render_pages
-from broadsheet.build.search import index_search
 from broadsheet.build.statics import copy_static, static_files
 from broadsheet.config import SiteConfig, load_config
 from broadsheet.content.loader import PostCache, load_posts
 from broadsheet.errors import BroadsheetError
 from broadsheet.paths import refuse_outside_links
 from broadsheet.render.templates import make_environment
-
-SEARCH_DELAY = 1.5  # seconds of quiet before the search index is rebuilt
+from broadsheet.search.index import TermStore, write_index
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,8 @@ class DevBuilder:
     _env: jinja2.Environment | None = None
     _templates: dict[str, bytes] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _search_lock: threading.Lock = field(default_factory=threading.Lock)
-    _search_timer: threading.Timer | None = None
+    _terms: tempfile.TemporaryDirectory[str] | None = None
+    _indexed: bool = False  # the search index in `output` matches the terms kept
 
     def config(self) -> SiteConfig:
         config = load_config(self.root, self.overrides)
@@ -67,7 +66,6 @@ class DevBuilder:
                 self.error = exc
                 return DevResult(False, time.perf_counter() - started, error=str(exc))
             self.error = None
-        self._schedule_search()
         return DevResult(True, time.perf_counter() - started, tuple(rendered), written)
 
     def _rebuild(self) -> tuple[list[str], int]:
@@ -85,8 +83,16 @@ class DevBuilder:
         for gone in self._statics - statics:
             (self.output / gone).unlink(missing_ok=True)
         self._statics = statics
-        report = render_pages(site, env, self.output, previous=self._signatures)
+        if self._terms is None:
+            self._terms = tempfile.TemporaryDirectory(prefix="broadsheet-serve-")
+        terms = TermStore(Path(self._terms.name))
+        indexed, self._indexed = self._indexed, False
+        report = render_pages(site, env, self.output, previous=self._signatures, terms=terms)
         self._signatures = report.signatures
+        changed = report.reindexed if indexed else None
+        sections = [(section.slug, section.name) for section in site.sections]
+        write_index(self.output, search_docs(site), sections, terms, changed)
+        self._indexed = True
         return report.rendered, report.written
 
     def _environment(self, templates: Path) -> jinja2.Environment:
@@ -105,24 +111,7 @@ class DevBuilder:
             self._templates = sources
         return self._env
 
-    def _schedule_search(self) -> None:
-        """Re-index search after a quiet spell, off the request path."""
-        if self._search_timer is not None:
-            self._search_timer.cancel()
-        self._search_timer = threading.Timer(SEARCH_DELAY, self._index_search)
-        self._search_timer.daemon = True
-        self._search_timer.start()
-
-    def _index_search(self) -> None:
-        # Its own lock: a rebuild never waits for the indexer (it only reads HTML files,
-        # which rebuilds replace atomically, and writes under pagefind/ alone).
-        with self._search_lock:
-            if self.error is None:
-                try:
-                    index_search(self.output)
-                except BroadsheetError as exc:
-                    print(f"search index: {exc}", flush=True)
-
     def close(self) -> None:
-        if self._search_timer is not None:
-            self._search_timer.cancel()
+        if self._terms is not None:
+            self._terms.cleanup()
+            self._terms = None

@@ -35,8 +35,8 @@ def test_the_readers_path(page: Any, archive: str) -> None:
     assert page.url == first
     page.fill("#site-search", "Sealion")
     page.press("#site-search", "Enter")
-    page.wait_for_selector(".pagefind-ui__result-link")
-    page.click(".pagefind-ui__result-link >> nth=0")
+    page.wait_for_selector(".search-result-link")
+    page.click(".search-result-link >> nth=0")
     page.wait_for_selector("h1.article-title")
     assert "Sealion" in page.inner_text("h1.article-title")
     page.goto(archive)
@@ -70,7 +70,7 @@ def test_layout_fits_and_reads(browser: Any, archive: str, name: str, width: int
     page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
     page.goto(archive + PAGES[name])
     if name == "search":
-        page.wait_for_selector(".pagefind-ui__result-link")
+        page.wait_for_selector(".search-result-link")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
     sizes = page.evaluate(
@@ -114,7 +114,7 @@ def test_keyboard_focus_is_visible_and_skips_to_content(page: Any, archive: str)
 def test_no_accessibility_violations(page: Any, archive: str, name: str) -> None:
     page.goto(archive + PAGES[name])
     if name == "search":
-        page.wait_for_selector(".pagefind-ui__result-link")
+        page.wait_for_selector(".search-result-link")
     page.add_script_tag(path=str(axe_js()))
     result = page.evaluate(
         """() => axe.run(document, {runOnly: {type: 'tag', values:

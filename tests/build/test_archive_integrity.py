@@ -51,7 +51,7 @@ def html_pages(site: Path) -> set[str]:
     paths = set()
     for page in site.rglob("*.html"):
         relative = page.relative_to(site).as_posix()
-        if relative != "404.html" and not relative.startswith("pagefind/"):
+        if relative != "404.html":
             paths.add(relative.removesuffix("index.html"))
     return paths
 

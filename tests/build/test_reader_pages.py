@@ -97,14 +97,19 @@ def test_articles_show_related_articles_topics_and_author_links(site: Path) -> N
 
 
 def test_search_indexes_only_article_text_with_section_filters(site: Path) -> None:
-    entry = json.loads((site / "pagefind/pagefind-entry.json").read_text())
-    assert entry["languages"]["en"]["page_count"] == len(article_pages(site)) == 8
-    assert list((site / "pagefind/filter").glob("*.pf_filter"))
+    meta = json.loads((site / "search/meta.json").read_text())
+    assert meta["docs"] == len(article_pages(site)) == 8
+    assert [name for name, _ in meta["sections"]] == ["asia", "america"]
+    docs = json.loads((site / "search/docs/0.json").read_text())
+    assert [d[0] for d in docs] == sorted(d[0] for d in docs)  # ids follow the URLs
+    assert all(meta["sections"][d[2]][0] == d[0].split("/")[0] for d in docs)
     search = (site / "search/index.html").read_text()
-    assert 'data-bundle-path="/archive/pagefind/"' in search
+    assert 'data-index="/archive/search/"' in search
     assert 'data-base-url="/archive/"' in search
-    for html in article_pages(site).values():
-        body = html.split("data-pagefind-body", 1)[1].split("</article>", 1)[0]
-        assert 'class="sections-nav"' not in body and 'class="site-footer"' not in body
+    indexed = set()
+    for bucket in meta["buckets"]:
+        indexed |= json.loads((site / f"search/terms/{bucket}.json").read_text()).keys()
+    assert "sealion" in indexed and "taliban" in indexed
+    assert "skip" not in indexed  # "Skip to content" is navigation, in no article
     header = (site / "index.html").read_text()
     assert 'role="search" action="/archive/search/"' in header

@@ -1,0 +1,59 @@
+"""Words to index: the same rules as static/js/search.js applies to a query.
+
+Text is decomposed (NFKD), its combining marks dropped and lower-cased; a term is a run
+of letters and digits. Each term of an article gets one integer weight, BM25's
+saturation of its frequency (title words count three times) against the article's
+length, so that scoring needs nothing that changes when another article does.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import unicodedata
+from collections import Counter
+
+MAX_TERM = 40  # longer runs (hashes, URLs glued together) are cut
+K1 = 1.2
+B = 0.75
+TYPICAL_LENGTH = 800  # words: stands in for the corpus's average length, which moves
+TITLE_BOOST = 3
+
+_TERM = re.compile(r"[^\W_]+")
+_TAG = re.compile(r"<[^>]*>")
+_SAFE_BUCKET = re.compile(r"[a-z0-9]{1,2}")
+
+
+def terms(text: str) -> list[str]:
+    if not text.isascii():
+        text = "".join(
+            c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn"
+        )
+    return [term[:MAX_TERM] for term in _TERM.findall(text.lower())]
+
+
+def text_of(markup: str) -> str:
+    """The text of an HTML fragment: tags dropped, entities decoded."""
+    return html.unescape(_TAG.sub(" ", markup))
+
+
+def weigh(title: str, body_html: str) -> dict[str, int]:
+    """term -> weight (1 to 220) for one article."""
+    body = terms(text_of(body_html))
+    counts = Counter(body)
+    for term in terms(title):
+        counts[term] += TITLE_BOOST
+    norm = K1 * (1 - B + B * max(len(body), 1) / TYPICAL_LENGTH)
+    return {
+        term: max(1, math.floor(100 * tf * (K1 + 1) / (tf + norm) + 0.5))
+        for term, tf in counts.items()
+    }
+
+
+def bucket_of(term: str) -> str:
+    """The index file a term lives in: its first two characters (hex when not a-z, 0-9)."""
+    start = term[:2]
+    if _SAFE_BUCKET.fullmatch(start):
+        return start
+    return "x" + start.encode("utf-8").hex()
