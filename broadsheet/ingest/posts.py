@@ -62,7 +62,11 @@ def markdown_body(paragraphs: tuple[str, ...]) -> str:
     blocks = []
     for position, paragraph in enumerate(paragraphs):
         escaped = escape_text(paragraph)
-        blocks.append(f"## {escaped}" if is_subheading(paragraphs, position) else escaped)
+        if is_subheading(paragraphs, position):
+            if escaped.endswith("#"):  # a heading's closing hashes would swallow it
+                escaped = escaped[:-1] + "\\#"
+            escaped = f"## {escaped}"
+        blocks.append(escaped)
     return "\n\n".join(blocks) + "\n" if blocks else ""
 
 

@@ -1,6 +1,12 @@
 from pathlib import Path
 
-from broadsheet.ingest.posts import find_author, is_subheading, is_unedited, post_text
+from broadsheet.ingest.posts import (
+    find_author,
+    is_subheading,
+    is_unedited,
+    markdown_body,
+    post_text,
+)
 from broadsheet.ingest.rawtext import RawArticle
 
 
@@ -52,3 +58,11 @@ def test_an_edit_is_detected_by_the_import_hash() -> None:
     text = post_text(article("Body."), "asia", "a-headline", "raw/x.txt")
     assert is_unedited(text)
     assert not is_unedited(text.replace("Body.", "Body, edited."))
+
+
+def test_a_subheading_keeps_a_trailing_hash() -> None:
+    # Found by the fuzzer: "## 0#" renders as "0", a heading's closing hashes eaten.
+    import markdown
+
+    body = markdown_body(("A first paragraph.", "Version 2#", "A second paragraph."))
+    assert "<h2>Version 2#</h2>" in markdown.markdown(body)
