@@ -137,6 +137,9 @@ class Watcher(threading.Thread):
         self.rebuild = rebuild
         self.changed = changed
         self.stopping = threading.Event()
+        # Taken now, before the first build reads the sources: a change made from here on
+        # is seen, even one made before this thread gets to run.
+        self.seen = self.snapshot()
 
     def snapshot(self) -> dict[Path, tuple[int, int]]:
         found: dict[Path, tuple[int, int]] = {}
@@ -162,7 +165,7 @@ class Watcher(threading.Thread):
         return now
 
     def run(self) -> None:
-        seen = self.snapshot()
+        seen = self.seen
         while not self.stopping.wait(POLL_SECONDS):
             now = self.snapshot()
             if now == seen:
@@ -199,21 +202,21 @@ def serve(
     url = f"http://{shown_host}:{actual}/"
     output = Path(tempfile.mkdtemp(prefix="broadsheet-serve-"))
     builder = DevBuilder(root, output, {"base_url": url}, content_dir)
+    sources = [root / "content", root / "templates", root / "static", root / "pyproject.toml"]
+    if content_dir is not None:
+        sources[0] = content_dir
     try:
-        _report(builder.rebuild(), "built")
         loop = ioloop.IOLoop.current()
-        server = httpserver.HTTPServer(make_app(builder))
-        server.add_sockets(sockets)
 
         def changed(result: DevResult, path: str) -> None:
             _report(result, "rebuilt")
             reload = path if path.endswith(".css") and result.ok else "*"
             loop.add_callback(LiveReloadHandler.reload_waiters, reload)
 
-        sources = [root / "content", root / "templates", root / "static", root / "pyproject.toml"]
-        if content_dir is not None:
-            sources[0] = content_dir
         watcher = Watcher(sources, builder.rebuild, changed)
+        _report(builder.rebuild(), "built")
+        server = httpserver.HTTPServer(make_app(builder))
+        server.add_sockets(sockets)
         watcher.start()
         stop = lambda *_: loop.add_callback_from_signal(loop.stop)  # noqa: E731
         signal.signal(signal.SIGINT, stop)
