@@ -11,7 +11,11 @@ from broadsheet.errors import BroadsheetError
 
 def write_if_changed(target: Path, text: str) -> bool:
     """Write `text` to `target` unless it already holds exactly that; True if written."""
-    data = text.encode("utf-8")
+    return write_bytes_if_changed(target, text.encode("utf-8"))
+
+
+def write_bytes_if_changed(target: Path, data: bytes) -> bool:
+    """Write `data` to `target` unless it already holds exactly that; True if written."""
     try:
         if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
             return False

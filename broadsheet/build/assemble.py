@@ -10,10 +10,11 @@ from datetime import datetime
 from pathlib import Path
 
 from broadsheet.build import timing
-from broadsheet.build.cache import BuildCache
+from broadsheet.build.cache import BuildCache, Stamps
 from broadsheet.build.context import card_renderer, describe, format_date, template_globals
 from broadsheet.build.output_dir import staged_output
 from broadsheet.build.render import Progress, render_pages
+from broadsheet.build.stage import Stage
 from broadsheet.build.statics import copy_static
 from broadsheet.config import SiteConfig
 from broadsheet.content.loader import load_posts
@@ -35,6 +36,8 @@ class Outcome:
     unchanged: int
     signatures: dict[str, str] = field(default_factory=dict)
     valid_until: str | None = None
+    # What an incremental build changed in the site (None: the site was replaced whole).
+    changes: tuple[list[str], list[str]] | None = None
 
 
 def assemble(
@@ -45,16 +48,17 @@ def assemble(
     now: datetime,
     progress: Progress | None,
     jobs: int | None,
-    store: Path | None = None,
     state: Path | None = None,
+    stamps: Stamps | None = None,
 ) -> Outcome:
     """Posts -> plan -> pages rendered into a stage (hard links to the last site when the
     cache can say what changed) -> search index -> swapped in whole."""
     jobs = jobs or os.cpu_count() or 1
     with timing.stage("read posts"):
-        posts = _load_posts(config, store, jobs)
+        posts = _load_posts(config, state, jobs, stamps)
     with timing.stage("plan"):
-        site = load_site(config, drafts=drafts, now=now, posts=posts)
+        related = state / "related.json" if state is not None else None
+        site = load_site(config, drafts=drafts, now=now, posts=posts, related_store=related)
     env = make_environment(config.path(config.templates_dir), template_globals(site))
     env.globals["card"] = card_renderer(env)
     with ExitStack() as stack:
@@ -91,6 +95,7 @@ def assemble(
         unchanged=report.unchanged,
         signatures=report.signatures,
         valid_until=_next_due(posts, now, drafts),
+        changes=(stage.moved, sorted(stage.removed)) if stage.moved is not None else None,
     )
 
 
@@ -117,22 +122,31 @@ def load_site(
     drafts: bool,
     now: datetime | None = None,
     posts: list[Post] | None = None,
+    related_store: Path | None = None,
 ) -> Site:
     """Read the posts (unless given), drop drafts and scheduled ones unless asked, plan."""
     now = now or config.now or datetime.now(config.zone)
     if posts is None:
         posts = load_posts(config.path(config.content_dir), config.zone)
-    return plan_site(visible(posts, now, drafts), config, now=now)
+    return plan_site(visible(posts, now, drafts), config, now=now, related_store=related_store)
 
 
-def _load_posts(config: SiteConfig, store: Path | None, jobs: int) -> list[Post]:
+def _load_posts(
+    config: SiteConfig, state: Path | None, jobs: int, stamps: Stamps | None
+) -> list[Post]:
     """The posts, parsing only the files that changed since the stored ones."""
     content = config.path(config.content_dir)
-    if store is None:
+    if state is None:
         return load_posts(content, config.zone, jobs=jobs)
-    cache = read_post_cache(store, content, config.zone)
-    posts = load_posts(content, config.zone, cache, jobs)
-    write_post_cache(store, content, config.zone, cache)
+    known = None
+    root = f"{config.root}{os.sep}"
+    if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
+        known = {root + name: (mtime, size) for name, (size, mtime) in stamps.items()}
+    cache = read_post_cache(state / "posts.json", content, config.zone)
+    before = {id(entry) for entry in cache.values()}
+    posts = load_posts(content, config.zone, cache, jobs, known)
+    if len(before) != len(cache) or any(id(entry) not in before for entry in cache.values()):
+        write_post_cache(state / "posts.json", content, config.zone, cache)
     return posts
 
 
@@ -144,7 +158,7 @@ def _next_due(posts: list[Post], now: datetime, drafts: bool) -> str | None:
     return min(due).isoformat() if due else None
 
 
-def _drop_stale_statics(cache: BuildCache | None, config: SiteConfig, stage: Path) -> None:
+def _drop_stale_statics(cache: BuildCache | None, config: SiteConfig, stage: Stage) -> None:
     """Remove copies of static files that were deleted since the last build."""
     if cache is None:
         return
@@ -152,4 +166,4 @@ def _drop_stale_statics(cache: BuildCache | None, config: SiteConfig, stage: Pat
     prefix = static.relative_to(config.root).as_posix() + "/"
     for source in cache.inputs:
         if source.startswith(prefix) and not (static / source[len(prefix) :]).exists():
-            (stage / source[len(prefix) :]).unlink(missing_ok=True)
+            stage.remove(source[len(prefix) :])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from broadsheet.build import timing
+from broadsheet.build.stage import Stage
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
 
@@ -73,44 +75,64 @@ def recover(output: Path) -> None:
     """Finish what an interrupted build left: restore the last site, drop half-built ones.
 
     A build killed between its two renames leaves the last good site as `.NAME.old` and
-    no `NAME`: that site is put back, never deleted.
+    no `NAME`: that site is put back, never deleted. One killed while committing changes
+    into the site left a journal: the commit is completed from it, so the site is the
+    new one whole, never a mix.
     """
     stage = output.parent / f".{output.name}.building"
     old = output.parent / f".{output.name}.old"
+    journal = _journal(output)
+    if journal.is_file():
+        try:
+            plan = json.loads(journal.read_text(encoding="utf-8"))
+            moves, removes = list(plan["moves"]), list(plan["removes"])
+        except (OSError, ValueError, KeyError, TypeError):
+            moves, removes = [], []  # torn while being written: the commit had not begun
+        _apply(output, stage, moves, removes)
+        journal.unlink()
     if not output.exists() and old.is_dir():
         os.rename(old, output)
     for leftover in (stage, old):
         _remove(leftover)
 
 
-@contextmanager
-def staged_output(output: Path, reuse: bool = False) -> Iterator[Path]:
-    """Yield a staging folder; on success it becomes `output`, on failure it goes.
+def _journal(output: Path) -> Path:
+    return output.parent / f".{output.name}.journal"
 
-    With `reuse`, the stage starts as hard links to the current output's files: a build
-    that then replaces only changed files (never writing into one in place) costs little,
-    and the live site is not touched until the swap.
+
+@contextmanager
+def staged_output(output: Path, reuse: bool = False) -> Iterator[Stage]:
+    """Yield a Stage; on success its files become `output`, on failure they go.
+
+    Without `reuse`, the stage is a whole new tree, renamed into place. With `reuse`,
+    it holds only the files that changed, over the current site, and the commit moves
+    them in (and deletes what went) after writing down a journal of the moves: a build
+    that changes ten files costs ten renames, whatever the size of the site.
     """
     output = output.resolve()
-    stage = output.parent / f".{output.name}.building"
+    folder = output.parent / f".{output.name}.building"
     old = output.parent / f".{output.name}.old"
     try:
         recover(output)
     except OSError as exc:
         raise BroadsheetError(f"cannot clean up after a previous build: {exc}", output) from exc
+    overlay = reuse and output.is_dir()
     try:
-        if reuse and output.is_dir():
-            with timing.stage("link last site"):
-                _link_tree(output, stage)
-        else:
-            stage.mkdir(parents=True)
-        (stage / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
-        yield stage
+        folder.mkdir(parents=True)
+        if overlay:
+            stage = Stage(folder, base=output)
+            yield stage
+            with timing.stage("commit changes"):
+                _commit(output, stage)
+            return
+        (folder / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+        yield Stage(folder)
         if output.exists():
             os.rename(output, old)
-        os.rename(stage, output)
+        os.rename(folder, output)
     except BaseException as exc:
-        _remove(stage)
+        if not _journal(output).exists():  # past the journal, recover() rolls forward
+            _remove(folder)
         if old.exists() and not output.exists():
             os.rename(old, output)
         if isinstance(exc, OSError):
@@ -122,13 +144,36 @@ def staged_output(output: Path, reuse: bool = False) -> Iterator[Path]:
         _remove(old)
 
 
-def _link_tree(source: Path, target: Path) -> None:
-    for directory, folders, files in os.walk(source):
-        relative = Path(directory).relative_to(source)
-        (target / relative).mkdir(parents=True, exist_ok=True)
-        for name in files:
-            os.link(Path(directory, name), target / relative / name)
-        folders.sort()
+def _commit(output: Path, stage: Stage) -> None:
+    moves, removes = stage.staged(), sorted(stage.removed)
+    journal = _journal(output)
+    temporary = journal.with_suffix(".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        json.dump({"moves": moves, "removes": removes}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, journal)
+    _apply(output, stage.root, moves, removes)
+    journal.unlink()
+    _remove(stage.root)
+    stage.moved = moves
+
+
+def _apply(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
+    """Move staged files into the site and delete removed ones; safe to repeat."""
+    for relative in moves:
+        source = folder / relative
+        if source.is_file():
+            target = output / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    for relative in removes:
+        target = output / relative
+        target.unlink(missing_ok=True)
+        parent = target.parent
+        while parent != output and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
 
 
 def _remove(path: Path) -> None:

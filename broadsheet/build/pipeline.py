@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from broadsheet.build import timing
 from broadsheet.build.cache import (
     BuildCache,
+    Stamps,
     cache_path,
     load_cache,
     save_cache,
@@ -82,12 +83,11 @@ def _build(
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
     from broadsheet.build.assemble import assemble
 
-    store = where.with_name(where.name.replace("build-", "posts-")) if use_cache else None
-    state = where.with_name(where.stem.replace("build-", "search-")) if use_cache else None
-    outcome = assemble(config, output, cache, drafts, now, progress, jobs, store, state)
+    state = where.with_name(where.stem.replace("build-", "state-")) if use_cache else None
+    outcome = assemble(config, output, cache, drafts, now, progress, jobs, state, inputs)
     if use_cache:
         with timing.stage("stamp output"):
-            stamps = stamp_tree(output)
+            stamps = _stamp_output(output, cache, outcome.changes)
         fresh = BuildCache(inputs, options, outcome.signatures, stamps)
         fresh.valid_until = outcome.valid_until
         fresh.articles = outcome.articles
@@ -95,6 +95,22 @@ def _build(
     return BuildResult(
         output, outcome.articles, outcome.written, outcome.unchanged, _since(started)
     )
+
+
+def _stamp_output(
+    output: Path, cache: BuildCache | None, changes: tuple[list[str], list[str]] | None
+) -> Stamps:
+    """The output's stamps: the last build's, updated for the files this one changed
+    in place, or taken afresh when the site was replaced whole."""
+    if cache is None or changes is None:
+        return stamp_tree(output)
+    stamps = dict(cache.output)
+    moved, removed = changes
+    for relative in removed:
+        stamps.pop(relative, None)
+    for relative in moved:
+        stamps.update(stamp_tree(output / relative, output))
+    return dict(sorted(stamps.items()))
 
 
 def _options(config: SiteConfig, drafts: bool, output: Path) -> dict[str, Any]:

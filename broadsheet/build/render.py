@@ -7,13 +7,12 @@ import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 
 from broadsheet.build.context import page_context
 from broadsheet.build.signatures import Signer
-from broadsheet.files import write_if_changed
+from broadsheet.build.stage import Stage
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
 from broadsheet.render.markdown import RenderedBody
@@ -53,27 +52,43 @@ def render_page(env: jinja2.Environment, site: Site, page: Page) -> tuple[str, R
 def render_pages(
     site: Site,
     env: jinja2.Environment,
-    out: Path,
+    out: Stage,
     previous: dict[str, str] | None = None,
     progress: Progress | None = None,
     jobs: int = 1,
     terms: TermStore | None = None,
 ) -> RenderReport:
     """Render every page whose signature differs from `previous`; drop pages now gone.
-    With a `terms` store, each rendered article's search terms are kept there."""
-    previous = previous or {}
-    total = len(site.pages)
-    if jobs > 1 and total >= PARALLEL_MINIMUM:
-        report = _render_in_processes(site, env, out, previous, progress, jobs, terms)
+    With a `terms` store, each rendered article's search terms are kept there.
+
+    With `previous` signatures (an incremental build), every page is signed here first,
+    and only the pages that changed are rendered: in this process when they are few.
+    """
+    signatures: dict[str, str] | None = None
+    indices: Sequence[int] = range(len(site.pages))
+    if previous:
+        signer = Signer(site, env)
+        signatures = {page.path: signer.sign(page) for page in site.pages}
+        indices = [
+            index
+            for index, page in enumerate(site.pages)
+            if previous.get(page.path) != signatures[page.path]
+        ]
+    if jobs > 1 and len(indices) >= PARALLEL_MINIMUM:
+        report = _render_in_processes(site, env, out, indices, signatures, progress, jobs, terms)
     else:
         report = RenderReport()
         signer = Signer(site, env)
-        for done, page in enumerate(site.pages, start=1):
-            report.merge(_render_some(site, env, signer, out, [page], previous, terms))
+        for done, index in enumerate(indices, start=1):
+            page = [site.pages[index]]
+            report.merge(_render_some(site, env, signer, out, page, signatures, terms))
             if progress is not None:
-                progress(done, total)
-    for gone in sorted(set(previous) - set(report.signatures)):
-        (out / gone).unlink(missing_ok=True)
+                progress(done, len(indices))
+    if signatures is not None:
+        report.unchanged += len(site.pages) - len(indices)
+        report.signatures = signatures
+    for gone in sorted(set(previous or {}) - set(report.signatures)):
+        out.remove(gone)
         report.removed.append(gone)
     return report
 
@@ -82,22 +97,19 @@ def _render_some(
     site: Site,
     env: jinja2.Environment,
     signer: Signer,
-    out: Path,
+    out: Stage,
     pages: Sequence[Page],
-    previous: dict[str, str],
+    signed: dict[str, str] | None,
     terms: TermStore | None,
 ) -> RenderReport:
+    """Render `pages`; sign them too, unless `signed` already holds their signatures."""
     report = RenderReport()
     for page in pages:
-        signature = signer.sign(page)
-        report.signatures[page.path] = signature
-        target = out / page.path
-        if previous.get(page.path) == signature and target.is_file():
-            report.unchanged += 1
-            continue
+        if signed is None:
+            report.signatures[page.path] = signer.sign(page)
         report.rendered.append(page.path)
         text, body = render_page(env, site, page)
-        if write_if_changed(target, text):
+        if out.write_text(page.path, text):
             report.written += 1
         else:
             report.unchanged += 1
@@ -108,31 +120,34 @@ def _render_some(
 
 
 # What forked workers inherit: set just before the pool starts, read-only after.
-_shared: tuple[Site, jinja2.Environment, Path, dict[str, str], TermStore | None] | None = None
+_shared: tuple[Site, jinja2.Environment, Stage, dict[str, str] | None, TermStore | None] | None = (
+    None
+)
 _signer: Signer | None = None
 
 
 def _render_in_processes(
     site: Site,
     env: jinja2.Environment,
-    out: Path,
-    previous: dict[str, str],
+    out: Stage,
+    indices: Sequence[int],
+    signed: dict[str, str] | None,
     progress: Progress | None,
     jobs: int,
     terms: TermStore | None,
 ) -> RenderReport:
     """Fork `jobs` workers that share the planned site copy-on-write; each writes its pages."""
     global _shared
-    _shared = (site, env, out, previous, terms)
-    total = len(site.pages)
-    chunks = [range(start, min(start + CHUNK, total)) for start in range(0, total, CHUNK)]
+    _shared = (site, env, out, signed, terms)
+    total = len(indices)
+    chunks = [indices[start : start + CHUNK] for start in range(0, total, CHUNK)]
     report = RenderReport()
     done = 0
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet_worker) as pool:
             for part in pool.imap_unordered(_render_chunk, chunks):
                 report.merge(part)
-                done += len(part.signatures)
+                done += len(part.rendered)
                 if progress is not None:
                     progress(done, total)
     finally:
@@ -149,11 +164,11 @@ def _quiet_worker() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _render_chunk(indices: range) -> RenderReport:
+def _render_chunk(indices: Sequence[int]) -> RenderReport:
     global _signer
     assert _shared is not None
-    site, env, out, previous, terms = _shared
+    site, env, out, signed, terms = _shared
     if _signer is None:
         _signer = Signer(site, env)
     pages = [site.pages[i] for i in indices]
-    return _render_some(site, env, _signer, out, pages, previous, terms)
+    return _render_some(site, env, _signer, out, pages, signed, terms)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+from broadsheet.build.stage import Stage
 from broadsheet.errors import BroadsheetError
-from broadsheet.files import write_if_changed
 from broadsheet.render.markdown import pygments_css
 
 PYGMENTS_CSS = "css/pygments.css"
@@ -24,28 +23,17 @@ def static_files(static_dir: Path) -> list[tuple[str, Path]]:
     return files
 
 
-def copy_static(static_dir: Path, out: Path, generated: set[str]) -> int:
+def copy_static(static_dir: Path, stage: Stage, generated: set[str]) -> int:
     """Copy static/ over (only what differs); a file that would shadow a page is an error."""
     count = 0
     for relative, source in static_files(static_dir):
         if relative in generated or relative == PYGMENTS_CSS:
             raise BroadsheetError(f"would overwrite the generated page {relative}", source)
-        target = out / relative
-        if _same_file(source, target):
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            shutil.copyfile(source, target)
+            data = source.read_bytes()
         except OSError as exc:
-            raise BroadsheetError(
-                f"cannot copy to {target}: {exc.strerror or exc}", source
-            ) from exc
-        count += 1
-    write_if_changed(out / PYGMENTS_CSS, pygments_css())
+            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", source) from exc
+        if stage.write_bytes(relative, data):
+            count += 1
+    stage.write_text(PYGMENTS_CSS, pygments_css())
     return count
-
-
-def _same_file(source: Path, target: Path) -> bool:
-    if not target.is_file() or target.stat().st_size != source.stat().st_size:
-        return False
-    return target.read_bytes() == source.read_bytes()

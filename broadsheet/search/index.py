@@ -20,11 +20,14 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from broadsheet.build.stage import Stage
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_if_changed
 from broadsheet.search.terms import bucket_of
@@ -53,14 +56,14 @@ class TermStore:
         self.folder = folder
 
     def path(self, url_path: str) -> Path:
-        return self.folder / hashlib.blake2b(url_path.encode(), digest_size=12).hexdigest()
+        return self.folder / _name(url_path)
 
     def has_all(self, url_paths: Iterable[str]) -> bool:
         try:
             present = set(os.listdir(self.folder))
         except OSError:
             return False
-        return all(self.path(u).name in present for u in url_paths)
+        return all(_name(u) in present for u in url_paths)
 
     def read(self, url_path: str) -> dict[str, int]:
         try:
@@ -89,14 +92,18 @@ class TermStore:
 
     def forget_others(self, url_paths: Iterable[str]) -> None:
         """Drop the files of articles that are gone."""
-        keep = {self.path(u).name for u in url_paths}
+        keep = {_name(u) for u in url_paths}
         for name in os.listdir(self.folder) if self.folder.is_dir() else ():
             if name not in keep:
                 (self.folder / name).unlink(missing_ok=True)
 
 
+def _name(url_path: str) -> str:
+    return hashlib.blake2b(url_path.encode(), digest_size=12).hexdigest()
+
+
 def write_index(
-    out: Path,
+    out: Stage,
     docs: list[Doc],
     sections: list[tuple[str, str]],
     store: TermStore,
@@ -105,31 +112,36 @@ def write_index(
 ) -> None:
     """Write search/ for `docs` (sorted by URL). `changed` maps the articles re-indexed
     since the index in `out` was written to their changed terms; None means start over."""
-    folder = out / SEARCH_DIR
     ids = {doc.url_path: number for number, doc in enumerate(docs)}
-    if changed is None or _indexed_urls(folder) != [d.url_path for d in docs]:
-        _merge_all(folder, [d.url_path for d in docs], store, jobs)
+    if changed is None or _indexed_urls(out) != [d.url_path for d in docs]:
+        _merge_all(out, [d.url_path for d in docs], store, jobs)
     elif changed:
-        _update(folder, ids, store, changed)
-    _write_docs(folder, docs, sections)
+        _update(out, ids, store, changed)
+    _write_docs(out, docs, sections)
 
 
-def _indexed_urls(folder: Path) -> list[str] | None:
-    """The article URLs of the index already in `folder`, in id order (None if unreadable)."""
+def _load(out: Stage, relative: str) -> Any:
+    data = out.read_bytes(f"{SEARCH_DIR}/{relative}")
+    if data is None:
+        raise FileNotFoundError(relative)
+    return json.loads(data)
+
+
+def _indexed_urls(out: Stage) -> list[str] | None:
+    """The article URLs of the index already written, in id order (None if unreadable)."""
     try:
-        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        meta = _load(out, "meta.json")
         urls: list[str] = []
         for number in range(-(-meta["docs"] // DOCS_PER_FILE)):
-            chunk = json.loads((folder / "docs" / f"{number}.json").read_text(encoding="utf-8"))
-            urls += [entry[0] for entry in chunk]
+            urls += [entry[0] for entry in _load(out, f"docs/{number}.json")]
         return urls
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
 
 
-def _write_docs(folder: Path, docs: list[Doc], sections: list[tuple[str, str]]) -> None:
+def _write_docs(out: Stage, docs: list[Doc], sections: list[tuple[str, str]]) -> None:
     numbers = {slug: n for n, (slug, _) in enumerate(sections)}
-    names = sorted(p.stem for p in (folder / "terms").glob("*.json"))
+    names = sorted(n.removesuffix(".json") for n in out.names(f"{SEARCH_DIR}/terms", ".json"))
     meta = {
         "format": FORMAT,
         "docs": len(docs),
@@ -138,7 +150,7 @@ def _write_docs(folder: Path, docs: list[Doc], sections: list[tuple[str, str]]) 
         "section_of": [numbers.get(d.section, -1) for d in docs],
         "buckets": names,
     }
-    _dump(folder / "meta.json", meta)
+    _dump(out, "meta.json", meta)
     wanted = set()
     for start in range(0, len(docs), DOCS_PER_FILE):
         name = f"{start // DOCS_PER_FILE}.json"
@@ -147,37 +159,41 @@ def _write_docs(folder: Path, docs: list[Doc], sections: list[tuple[str, str]]) 
             [d.url_path, d.title, numbers.get(d.section, -1), d.date, d.excerpt]
             for d in docs[start : start + DOCS_PER_FILE]
         ]
-        _dump(folder / "docs" / name, chunk)
-    for stale in (folder / "docs").glob("*.json"):
-        if stale.name not in wanted:
-            stale.unlink()
+        _dump(out, f"docs/{name}", chunk)
+    for stale in out.names(f"{SEARCH_DIR}/docs", ".json") - wanted:
+        out.remove(f"{SEARCH_DIR}/docs/{stale}")
 
 
-def _dump(path: Path, data: object) -> None:
-    write_if_changed(path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+def _dump(out: Stage, relative: str, data: object) -> None:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    out.write_text(f"{SEARCH_DIR}/{relative}", text)
 
 
 # A cold merge: each task reads every article's terms and keeps one group of buckets.
-_merge_job: tuple[Path, list[str], TermStore, int] | None = None
+_merge_job: tuple[Stage, list[str], TermStore, int] | None = None
 
 
-def _merge_all(folder: Path, urls: list[str], store: TermStore, jobs: int) -> None:
+def _merge_all(out: Stage, urls: list[str], store: TermStore, jobs: int) -> None:
     global _merge_job
     groups = max(1, -(-len(urls) // ARTICLES_PER_GROUP))
-    (folder / "terms").mkdir(parents=True, exist_ok=True)
-    _merge_job = (folder, urls, store, groups)
+    _merge_job = (out, urls, store, groups)
     try:
         if jobs > 1 and groups > 1:
-            with multiprocessing.get_context("fork").Pool(min(jobs, groups)) as pool:
+            context = multiprocessing.get_context("fork")
+            with context.Pool(min(jobs, groups), initializer=_quiet) as pool:
                 written = [n for part in pool.map(_merge_group, range(groups)) for n in part]
         else:
             written = [n for g in range(groups) for n in _merge_group(g)]
     finally:
         _merge_job = None
-    keep = set(written)
-    for stale in (folder / "terms").glob("*.json"):
-        if stale.name not in keep:
-            stale.unlink()
+    for stale in out.names(f"{SEARCH_DIR}/terms", ".json") - set(written):
+        out.remove(f"{SEARCH_DIR}/terms/{stale}")
+
+
+def _quiet() -> None:
+    """Workers leave Ctrl-C and SIGTERM to the main process, which stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _group_of(bucket: str, groups: int) -> int:
@@ -186,7 +202,7 @@ def _group_of(bucket: str, groups: int) -> int:
 
 def _merge_group(group: int) -> list[str]:
     assert _merge_job is not None
-    folder, urls, store, groups = _merge_job
+    out, urls, store, groups = _merge_job
     buckets: dict[str, dict[str, list[int]]] = {}
     for number, url in enumerate(urls):
         for term, weight in store.read(url).items():
@@ -195,20 +211,19 @@ def _merge_group(group: int) -> list[str]:
                 continue
             buckets.setdefault(bucket, {}).setdefault(term, []).extend((number, weight))
     for bucket, postings in buckets.items():
-        _write_bucket(folder, bucket, postings)
+        _write_bucket(out, bucket, postings)
     return [f"{bucket}.json" for bucket in buckets]
 
 
-def _write_bucket(folder: Path, bucket: str, postings: dict[str, list[int]]) -> None:
-    path = folder / "terms" / f"{bucket}.json"
+def _write_bucket(out: Stage, bucket: str, postings: dict[str, list[int]]) -> None:
     if not postings:
-        path.unlink(missing_ok=True)
+        out.remove(f"{SEARCH_DIR}/terms/{bucket}.json")
         return
-    _dump(path, dict(sorted(postings.items())))
+    _dump(out, f"terms/{bucket}.json", dict(sorted(postings.items())))
 
 
 def _update(
-    folder: Path, ids: dict[str, int], store: TermStore, changed: dict[str, list[str]]
+    out: Stage, ids: dict[str, int], store: TermStore, changed: dict[str, list[str]]
 ) -> None:
     """Rewrite only the term files that hold a changed term of a re-indexed article."""
     sets = {url: set(terms) for url, terms in changed.items()}
@@ -218,13 +233,13 @@ def _update(
             by_bucket.setdefault(bucket_of(term), set()).add(term)
     weights = {url: store.read(url) for url in changed}
     for bucket, terms in sorted(by_bucket.items()):
-        path = folder / "terms" / f"{bucket}.json"
+        relative = f"terms/{bucket}.json"
         try:
-            postings: dict[str, list[int]] = (
-                json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-            )
-        except (OSError, ValueError) as exc:
-            raise BroadsheetError(f"cannot read the search index: {exc}", path) from exc
+            data = out.read_bytes(f"{SEARCH_DIR}/{relative}")
+            postings: dict[str, list[int]] = json.loads(data) if data is not None else {}
+        except ValueError as exc:
+            where = out.root / SEARCH_DIR / relative
+            raise BroadsheetError(f"cannot read the search index: {exc}", where) from exc
         for term in terms:
             pairs = dict(
                 zip(postings.get(term, [])[::2], postings.get(term, [])[1::2], strict=True)
@@ -239,4 +254,4 @@ def _update(
                 postings[term] = flat
             else:
                 postings.pop(term, None)
-        _write_bucket(folder, bucket, postings)
+        _write_bucket(out, bucket, postings)

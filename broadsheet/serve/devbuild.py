@@ -14,6 +14,7 @@ import jinja2
 from broadsheet.build.assemble import load_site, search_docs
 from broadsheet.build.context import BodyCache, card_renderer, template_globals
 from broadsheet.build.render import render_pages
+from broadsheet.build.stage import Stage
 from broadsheet.build.statics import copy_static, static_files
 from broadsheet.config import SiteConfig, load_config
 from broadsheet.content.loader import PostCache, load_posts
@@ -78,20 +79,21 @@ class DevBuilder:
         env.globals.update(template_globals(site, self._bodies))
         env.globals["card"] = card_renderer(env)
         static_dir = config.path(config.static_dir)
-        copy_static(static_dir, self.output, {p.path for p in site.pages})
+        out = Stage(self.output)  # the dev site is rewritten in place, file by file
+        copy_static(static_dir, out, {p.path for p in site.pages})
         statics = {relative for relative, _ in static_files(static_dir)}
         for gone in self._statics - statics:
-            (self.output / gone).unlink(missing_ok=True)
+            out.remove(gone)
         self._statics = statics
         if self._terms is None:
             self._terms = tempfile.TemporaryDirectory(prefix="broadsheet-serve-")
         terms = TermStore(Path(self._terms.name))
         indexed, self._indexed = self._indexed, False
-        report = render_pages(site, env, self.output, previous=self._signatures, terms=terms)
+        report = render_pages(site, env, out, previous=self._signatures, terms=terms)
         self._signatures = report.signatures
         changed = report.reindexed if indexed else None
         sections = [(section.slug, section.name) for section in site.sections]
-        write_index(self.output, search_docs(site), sections, terms, changed)
+        write_index(out, search_docs(site), sections, terms, changed)
         self._indexed = True
         return report.rendered, report.written
 

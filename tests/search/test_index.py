@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from broadsheet.build.stage import Stage
 from broadsheet.search.index import Doc, TermStore, write_index
 from broadsheet.search.terms import weigh
 
@@ -16,7 +17,7 @@ def docs_for(texts: dict[str, str]) -> list[Doc]:
 
 
 def index(out: Path, store: TermStore, texts: dict[str, str], changed: dict | None) -> None:
-    write_index(out, docs_for(texts), SECTIONS, store, changed)
+    write_index(Stage(out), docs_for(texts), SECTIONS, store, changed)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
