@@ -45,7 +45,7 @@ def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list
     content = config.path(config.content_dir)
     problems: list[Problem] = []
     posts: list[Post] = []
-    files = find_post_files(content)
+    files = [Path(name) for name in find_post_files(content)]
     for path in files:
         try:
             posts.append(read_post(path, content, config.zone))

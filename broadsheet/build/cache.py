@@ -151,7 +151,7 @@ def save_cache(path: Path, cache: BuildCache) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+    temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
     os.replace(temporary, path)
 
 

@@ -23,6 +23,7 @@ from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
+from broadsheet.outputs.pagination import Pager
 from broadsheet.outputs.site import Site
 from broadsheet.outputs.sitemaps import SitemapEntry
 
@@ -31,21 +32,28 @@ CARD_TEMPLATE = "_card.html"
 
 def fingerprint(value: Any) -> Any:
     """A plain, comparable stand-in for template data."""
-    if isinstance(value, Post):
-        return ("post", value.digest, value.url_path)
-    if isinstance(value, Listing):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is Post:
+        return ("post", value.digest, value.section_slug, value.slug)
+    if kind is tuple or kind is list:
+        return tuple([fingerprint(item) for item in value])
+    if kind is dict:  # contexts are built in a fixed key order
+        return tuple([(k, fingerprint(v)) for k, v in value.items()])
+    if kind is Listing:
         return ("listing", value.kind, value.slug, value.name, value.url_path, len(value.posts))
-    if isinstance(value, datetime):
+    if kind is Pager:  # wholly decided by these: its links are derived from them
+        return ("pager", value.url_path, value.number, value.total)
+    if kind is datetime:
         return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return tuple(fingerprint(item) for item in value)
-    if isinstance(value, dict):  # contexts are built in a fixed key order
-        return tuple((k, fingerprint(v)) for k, v in value.items())
-    if isinstance(value, SitemapEntry):  # sitemaps hold tens of thousands
+    if kind is SitemapEntry:  # sitemaps hold tens of thousands
         return (value.url_path, value.lastmod.isoformat() if value.lastmod else None)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = _field_names(type(value))
         return (type(value).__name__, *(fingerprint(getattr(value, n)) for n in names))
+    if isinstance(value, (list, tuple)):
+        return tuple(fingerprint(item) for item in value)
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import signal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,10 +14,24 @@ from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 
 
-def find_post_files(content_dir: Path) -> list[Path]:
+def find_post_files(
+    content_dir: Path, stamps: dict[str, tuple[int, int]] | None = None
+) -> list[str]:
+    """Every post file (as a path string): *.md below content/, outside hidden folders.
+    From `stamps`' paths when given, which list every file below content/."""
     if not content_dir.is_dir():
         raise BroadsheetError("the content folder does not exist", content_dir)
-    return sorted(p for p in content_dir.rglob("*.md") if not _hidden(p, content_dir))
+    if stamps is None:
+        found = [p for p in content_dir.rglob("*.md") if not _hidden(p, content_dir)]
+        return sorted(str(p) for p in found)
+    prefix = str(content_dir) + os.sep
+    names = []
+    for text in stamps:
+        if not (text.endswith(".md") and text.startswith(prefix)):
+            continue
+        if not any(part.startswith(".") for part in text[len(prefix) :].split(os.sep)):
+            names.append(text)
+    return sorted(names)
 
 
 def _hidden(path: Path, root: Path) -> bool:
@@ -39,7 +54,7 @@ def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
     return parse_post(path, text, relative.parts[0], zone)
 
 
-PostCache = dict[Path, tuple[tuple[int, int], Post]]  # path -> ((mtime, size), post)
+PostCache = dict[str, tuple[tuple[int, int], Post]]  # path -> ((mtime, size), post)
 PARALLEL_MINIMUM = 300  # files to parse before it pays to fork workers
 _CHUNK = 64
 
@@ -49,28 +64,33 @@ def load_posts(
     zone: ZoneInfo,
     cache: PostCache | None = None,
     jobs: int = 1,
+    stamps: dict[str, tuple[int, int]] | None = None,
 ) -> list[Post]:
     """Every post, or every error. With a `cache` (the dev server's, or the one a build
     keeps on disk), a file whose size and modification time are unchanged is not read
     again, and the cache is brought up to date. Posts come without their bodies in
-    memory: `post.body` reads the file when a page needs it."""
+    memory: `post.body` reads the file when a page needs it. `stamps` (path -> (mtime,
+    size) of every file below content/, when the caller has them) saves a walk."""
     posts: PostCache = {}
     wanted: list[tuple[Path, tuple[int, int]]] = []
-    for path in find_post_files(content_dir):
-        stat = path.stat()
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        cached = cache.get(path) if cache is not None else None
-        if cached is not None and cached[0] == stamp:
-            posts[path] = cached
+    for name in find_post_files(content_dir, stamps):
+        if stamps is not None:
+            stamp = stamps[name]
         else:
-            posts[path] = (stamp, None)  # type: ignore[assignment]  # filled in below
-            wanted.append((path, stamp))
+            stat = os.stat(name)
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        cached = cache.get(name) if cache is not None else None
+        if cached is not None and cached[0] == stamp:
+            posts[name] = cached
+        else:
+            posts[name] = (stamp, None)  # type: ignore[assignment]  # filled in below
+            wanted.append((Path(name), stamp))
     errors: list[BroadsheetError] = []
     for path, stamp, result in _parse_all(wanted, content_dir, zone, jobs):
         if isinstance(result, Post):
-            posts[path] = (stamp, result)
+            posts[str(path)] = (stamp, result)
         else:
-            del posts[path]
+            del posts[str(path)]
             errors.extend(result)
     if cache is not None:
         cache.clear()

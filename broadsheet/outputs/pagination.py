@@ -23,7 +23,12 @@ class Pager:
     url_path: str
     previous_path: str | None
     next_path: str | None
-    links: tuple[PageLink, ...]
+    base: str  # the listing's first page
+
+    @property
+    def links(self) -> tuple[PageLink, ...]:
+        """The numbered links, made when a template asks (most builds render few pages)."""
+        return _links(self.base, self.number, self.total)
 
 
 def page_path(base: str, number: int) -> str:
@@ -43,7 +48,7 @@ def paginate(
             url_path=page_path(base, number),
             previous_path=page_path(base, number - 1) if number > 1 else None,
             next_path=page_path(base, number + 1) if number < total else None,
-            links=_links(base, number, total),
+            base=base,
         )
         pages.append((pager, posts[(number - 1) * per_page : number * per_page]))
     return pages

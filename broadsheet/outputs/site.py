@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from broadsheet.config import SiteConfig
@@ -46,7 +47,12 @@ def _source_order(source: str | None) -> tuple[str, int]:
     return (name, int(line)) if line.isdigit() else (source, 0)
 
 
-def plan_site(posts: list[Post], config: SiteConfig, now: datetime | None = None) -> Site:
+def plan_site(
+    posts: list[Post],
+    config: SiteConfig,
+    now: datetime | None = None,
+    related_store: Path | None = None,
+) -> Site:
     """Every output of the site, planned before anything is written."""
     ordered = tuple(sorted(posts, key=sort_key))
     index = Listing("index", "", "Latest articles", "", ordered)
@@ -70,7 +76,7 @@ def plan_site(posts: list[Post], config: SiteConfig, now: datetime | None = None
         Page("search/index.html", "search.html"),
         Page("404.html", "404.html", in_sitemap=False),
     ]
-    pages += article_pages(ordered, sections)
+    pages += article_pages(ordered, sections, related_store)
     pages += plan_feeds(index, sections, config)
     pages += plan_sitemaps(pages, ordered, config, now=now)
     refuse_collisions(pages)
@@ -95,8 +101,11 @@ def listing_pages(listing: Listing, per_page: int) -> list[Page]:
     return pages
 
 
-def article_pages(posts: tuple[Post, ...], sections: tuple[Listing, ...]) -> list[Page]:
-    related = dict(zip((p.path for p in posts), related_posts(posts), strict=True))
+def article_pages(
+    posts: tuple[Post, ...], sections: tuple[Listing, ...], related_store: Path | None = None
+) -> list[Page]:
+    ranked = related_posts(posts, store=related_store)
+    related = dict(zip((p.path for p in posts), ranked, strict=True))
     pages = []
     for section in sections:
         members = section.posts

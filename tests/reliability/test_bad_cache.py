@@ -40,7 +40,9 @@ def test_a_bad_cache_is_ignored_and_the_output_equals_a_cold_build(
     elif damage == "random bytes":
         path.write_bytes(os.urandom(4096))
     elif damage == "another version":
-        path.write_text(text.replace('"version": "', '"version": "0.0.0-'))
+        data = json.loads(text)
+        data["version"] = "0.0.0-" + data["version"]
+        path.write_text(json.dumps(data))
     elif damage == "wrong shape":
         data = json.loads(text)
         data["pages"] = {"index.html": 42}
