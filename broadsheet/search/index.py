@@ -24,6 +24,7 @@ import signal
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,18 @@ class Doc:
     excerpt: str
 
 
+SHARDS = 64  # lines in an article's term file: a cold merge parses only its groups' lines
+
+
+@lru_cache(maxsize=1 << 17)  # a vocabulary repeats itself from article to article
+def shard_of(term: str) -> int:
+    """Which line of a term file holds `term`: all the terms of a bucket share one."""
+    return zlib.crc32(bucket_of(term).encode()) % SHARDS
+
+
 class TermStore:
-    """Each indexed article's terms and weights, one file per article: "term weight" lines."""
+    """Each indexed article's terms and weights, one file per article: SHARDS lines of
+    "term weight term weight ...", a term on the line `shard_of` gives it."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -65,9 +76,10 @@ class TermStore:
             return False
         return all(_name(u) in present for u in url_paths)
 
-    def read(self, url_path: str) -> dict[str, int]:
+    def read(self, url_path: str, shards: Iterable[int] = range(SHARDS)) -> dict[str, int]:
+        """An article's weights (for the terms on the given lines only, if asked)."""
         try:
-            text = self.path(url_path).read_text(encoding="utf-8")
+            lines = self.path(url_path).read_text(encoding="utf-8").split("\n")
         except FileNotFoundError:
             return {}
         except (OSError, UnicodeDecodeError) as exc:
@@ -75,9 +87,13 @@ class TermStore:
                 f"cannot read the search state: {exc}", self.path(url_path)
             ) from exc
         weights: dict[str, int] = {}
-        for line in text.splitlines():
-            term, _, weight = line.rpartition(" ")
-            weights[term] = int(weight)
+        try:
+            for shard in shards:
+                parts = lines[shard].split(" ")
+                for at in range(0, len(parts) - 1, 2):
+                    weights[parts[at]] = int(parts[at + 1])
+        except (IndexError, ValueError) as exc:
+            raise BroadsheetError("damaged search state", self.path(url_path)) from exc
         return weights
 
     def replace(self, url_path: str, weights: dict[str, int]) -> list[str]:
@@ -85,9 +101,11 @@ class TermStore:
         old = self.read(url_path)
         changed = sorted(t for t in old.keys() | weights.keys() if old.get(t) != weights.get(t))
         if changed:
-            lines = "".join(f"{t} {w}\n" for t, w in sorted(weights.items()))
+            lines: list[list[str]] = [[] for _ in range(SHARDS)]
+            for term, weight in sorted(weights.items()):
+                lines[shard_of(term)] += (term, str(weight))
             self.folder.mkdir(parents=True, exist_ok=True)
-            write_if_changed(self.path(url_path), lines)
+            write_if_changed(self.path(url_path), "".join(" ".join(x) + "\n" for x in lines))
         return changed
 
     def forget_others(self, url_paths: Iterable[str]) -> None:
@@ -174,8 +192,10 @@ _merge_job: tuple[Stage, list[str], TermStore, int] | None = None
 
 
 def _merge_all(out: Stage, urls: list[str], store: TermStore, jobs: int) -> None:
+    """Each of the groups (of term-file lines) is merged by one task, which reads every
+    article's file but parses only its own lines and holds only their postings."""
     global _merge_job
-    groups = max(1, -(-len(urls) // ARTICLES_PER_GROUP))
+    groups = min(SHARDS, max(1, -(-len(urls) // ARTICLES_PER_GROUP)))
     _merge_job = (out, urls, store, groups)
     try:
         if jobs > 1 and groups > 1:
@@ -196,20 +216,15 @@ def _quiet() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _group_of(bucket: str, groups: int) -> int:
-    return zlib.crc32(bucket.encode()) % groups
-
-
 def _merge_group(group: int) -> list[str]:
     assert _merge_job is not None
     out, urls, store, groups = _merge_job
+    shards = range(group, SHARDS, groups)
     buckets: dict[str, dict[str, list[int]]] = {}
     for number, url in enumerate(urls):
-        for term, weight in store.read(url).items():
-            bucket = bucket_of(term)
-            if groups > 1 and _group_of(bucket, groups) != group:
-                continue
-            buckets.setdefault(bucket, {}).setdefault(term, []).extend((number, weight))
+        for term, weight in store.read(url, shards).items():
+            table = buckets.setdefault(bucket_of(term), {})
+            table.setdefault(term, []).extend((number, weight))
     for bucket, postings in buckets.items():
         _write_bucket(out, bucket, postings)
     return [f"{bucket}.json" for bucket in buckets]
