@@ -112,24 +112,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, required=True)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--warmups", type=int, default=1, help="untimed rounds first (0 at 100,000 articles)"
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-hugo", action="store_true")
     parser.add_argument("--no-pelican", action="store_true")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where to generate the projects (default: a tmpfs); 100,000 articles and "
+        "their three outputs need several GB, which a tmpfs takes from memory",
+    )
     args = parser.parse_args()
     peers = [p for p in ("hugo", "pelican") if not getattr(args, f"no_{p}")]
-    tmp = Path(
-        tempfile.mkdtemp(
-            prefix="broadsheet-bench-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
-        )
-    )
+    default = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    tmp = Path(tempfile.mkdtemp(prefix="broadsheet-bench-", dir=args.workdir or default))
     try:
-        results = run(tmp, args.articles, args.runs, peers)
+        results = run(tmp, args.articles, args.runs, peers, args.warmups)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     report(results, args.articles, args.json)
 
 
-def run(tmp: Path, articles: int, runs: int, peers: list[str]) -> dict[str, Timings]:
+def run(
+    tmp: Path, articles: int, runs: int, peers: list[str], warmups: int = 1
+) -> dict[str, Timings]:
     print(f"generating {articles} articles ...", file=sys.stderr)
     projects = setup(tmp, articles, peers)
     bs = projects["broadsheet"]
@@ -157,23 +165,24 @@ def run(tmp: Path, articles: int, runs: int, peers: list[str]) -> dict[str, Timi
         name: Timings()
         for name in ("broadsheet_cold", "broadsheet_noop", "broadsheet_edit", *peers)
     }
-    for round_ in range(runs + 1):  # round 0 is the warm-up
-        label = "warm-up" if round_ == 0 else f"run {round_}/{runs}"
+    for number in range(runs + warmups):  # the warm-ups come first
+        round_ = number - warmups + 1  # < 1 while warming up
+        label = "warm-up" if round_ < 1 else f"run {round_}/{runs}"
         for name in ("broadsheet", *peers):
             command, cwd, outputs = commands[name]
             assert cwd is not None
             clear(*outputs)
             print(f"{label}: {name} cold ...", file=sys.stderr)
             measured = timed(command, cwd)
-            if round_:
+            if round_ > 0:
                 results["broadsheet_cold" if name == "broadsheet" else name].add(*measured)
             if name == "broadsheet":
                 noop = timed(command, cwd)
-                edited.write_text(original.replace("\n\n", f"\n\nEdit {round_} of the run.\n\n", 1))
+                edited.write_text(original.replace("\n\n", f"\n\nEdit {number} of the run.\n\n", 1))
                 edit = timed(command, cwd)
                 edited.write_text(original)
                 timed(command, cwd)  # back to the original for the next round
-                if round_:
+                if round_ > 0:
                     results["broadsheet_noop"].add(*noop)
                     results["broadsheet_edit"].add(*edit)
     return results

@@ -3,6 +3,7 @@ in several processes when there is enough to do."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
@@ -114,8 +115,9 @@ def _render_some(
         else:
             report.unchanged += 1
         if terms is not None and page.post is not None and body is not None:
-            weights = weigh(page.post.title, body.html)
-            report.reindexed[page.url_path] = terms.replace(page.url_path, weights)
+            changed = terms.replace(page.url_path, weigh(page.post.title, body.html))
+            if signed is not None:  # incremental: the index is updated from these
+                report.reindexed[page.url_path] = changed
     return report
 
 
@@ -143,6 +145,9 @@ def _render_in_processes(
     chunks = [indices[start : start + CHUNK] for start in range(0, total, CHUNK)]
     report = RenderReport()
     done = 0
+    # Park every object made so far outside the collector: a worker's garbage collection
+    # would otherwise walk (and so copy, page by page) the whole planned site it shares.
+    gc.freeze()
     try:
         with multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet_worker) as pool:
             for part in pool.imap_unordered(_render_chunk, chunks):
@@ -152,6 +157,7 @@ def _render_in_processes(
                     progress(done, total)
     finally:
         _shared = None
+        gc.unfreeze()
     report.rendered.sort()
     report.reindexed = dict(sorted(report.reindexed.items()))
     report.signatures = dict(sorted(report.signatures.items()))

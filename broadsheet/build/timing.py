@@ -1,8 +1,10 @@
-"""Where a build's time goes: `BROADSHEET_TIMINGS=1 broadsheet build` prints each stage."""
+"""Where a build's time goes: `BROADSHEET_TIMINGS=1 broadsheet build` prints each stage
+and the build process's peak memory so far (its workers' are not included)."""
 
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from collections.abc import Iterator
@@ -20,4 +22,6 @@ def stage(name: str) -> Iterator[None]:
     try:
         yield
     finally:
-        print(f"{name:<24}{time.perf_counter() - started:8.3f} s", file=sys.stderr)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        seconds = time.perf_counter() - started
+        print(f"{name:<24}{seconds:8.3f} s {peak:6d} MB peak", file=sys.stderr)

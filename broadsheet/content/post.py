@@ -14,7 +14,7 @@ WORDS_PER_MINUTE = 230
 _WORD = re.compile(r"\w+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Post:
     path: Path
     title: str

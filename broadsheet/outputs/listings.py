@@ -25,7 +25,7 @@ MONTHS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listing:
     """A named, ordered group of posts: a section, an author, a tag, a year, a month."""
 

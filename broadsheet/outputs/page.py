@@ -10,7 +10,7 @@ from typing import Any
 from broadsheet.content.post import Post
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     """One file to write: where, with which template, from what data."""
 

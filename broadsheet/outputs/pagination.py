@@ -9,14 +9,14 @@ from broadsheet.content.post import Post
 WINDOW = 2  # numbered links shown either side of the current page
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PageLink:
     number: int | None  # None for a gap ("…")
     url_path: str
     current: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pager:
     number: int
     total: int

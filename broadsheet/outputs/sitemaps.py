@@ -14,7 +14,7 @@ NEWS_WINDOW = timedelta(days=2)
 NEWS_MAX = 1_000  # Google News' limit per sitemap
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SitemapEntry:
     url_path: str
     lastmod: datetime | None
