@@ -110,7 +110,7 @@ def _stamp_output(
         stamps.pop(relative, None)
     for relative in moved:
         stamps.update(stamp_tree(output / relative, output))
-    return dict(sorted(stamps.items()))
+    return stamps  # compared as a mapping: its order does not matter
 
 
 def _options(config: SiteConfig, drafts: bool, output: Path) -> dict[str, Any]:
