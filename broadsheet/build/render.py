@@ -4,8 +4,6 @@ in several processes when there is enough to do."""
 from __future__ import annotations
 
 import gc
-import multiprocessing
-import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +18,7 @@ from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
 from broadsheet.search.index import TermStore
 from broadsheet.search.terms import weigh
+from broadsheet.workers import worker_pool
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
 PARALLEL_MINIMUM = 400  # below this, starting workers costs more than it saves
@@ -149,7 +148,7 @@ def _render_in_processes(
     # would otherwise walk (and so copy, page by page) the whole planned site it shares.
     gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet_worker) as pool:
+        with worker_pool(jobs) as pool:
             for part in pool.imap_unordered(_render_chunk, chunks):
                 report.merge(part)
                 done += len(part.rendered)
@@ -162,12 +161,6 @@ def _render_in_processes(
     report.reindexed = dict(sorted(report.reindexed.items()))
     report.signatures = dict(sorted(report.signatures.items()))
     return report
-
-
-def _quiet_worker() -> None:
-    """Workers leave Ctrl-C and SIGTERM to the main process, which stops them."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _render_chunk(indices: Sequence[int]) -> RenderReport:

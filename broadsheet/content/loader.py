@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
-import signal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.workers import worker_pool
 
 
 def find_post_files(
@@ -114,15 +113,10 @@ def _parse_all(
     chunks = [wanted[start : start + _CHUNK] for start in range(0, len(wanted), _CHUNK)]
     _job = (content_dir, zone)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_quiet) as pool:
+        with worker_pool(jobs) as pool:
             return [item for part in pool.imap(_parse_chunk, chunks) for item in part]
     finally:
         _job = None
-
-
-def _quiet() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _parse_chunk(chunk: list[tuple[Path, tuple[int, int]]]) -> list[_Parsed]:

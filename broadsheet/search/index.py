@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
-import signal
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from broadsheet.build.stage import Stage
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_if_changed
 from broadsheet.search.terms import bucket_of
+from broadsheet.workers import worker_pool
 
 SEARCH_DIR = "search"
 FORMAT = 1
@@ -199,8 +198,7 @@ def _merge_all(out: Stage, urls: list[str], store: TermStore, jobs: int) -> None
     _merge_job = (out, urls, store, groups)
     try:
         if jobs > 1 and groups > 1:
-            context = multiprocessing.get_context("fork")
-            with context.Pool(min(jobs, groups), initializer=_quiet) as pool:
+            with worker_pool(min(jobs, groups)) as pool:
                 written = [n for part in pool.map(_merge_group, range(groups)) for n in part]
         else:
             written = [n for g in range(groups) for n in _merge_group(g)]
@@ -208,12 +206,6 @@ def _merge_all(out: Stage, urls: list[str], store: TermStore, jobs: int) -> None
         _merge_job = None
     for stale in out.names(f"{SEARCH_DIR}/terms", ".json") - set(written):
         out.remove(f"{SEARCH_DIR}/terms/{stale}")
-
-
-def _quiet() -> None:
-    """Workers leave Ctrl-C and SIGTERM to the main process, which stops them."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _merge_group(group: int) -> list[str]:
