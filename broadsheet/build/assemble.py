@@ -13,7 +13,7 @@ from broadsheet.build import timing
 from broadsheet.build.cache import BuildCache, Stamps
 from broadsheet.build.context import card_renderer, describe, format_date, template_globals
 from broadsheet.build.output_dir import staged_output
-from broadsheet.build.render import Progress, render_pages
+from broadsheet.build.render import Progress, RenderReport, render_pages
 from broadsheet.build.stage import Stage
 from broadsheet.build.statics import copy_static
 from broadsheet.config import SiteConfig
@@ -51,8 +51,8 @@ def assemble(
     state: Path | None = None,
     stamps: Stamps | None = None,
 ) -> Outcome:
-    """Posts -> plan -> pages rendered into a stage (hard links to the last site when the
-    cache can say what changed) -> search index -> swapped in whole."""
+    """Posts -> plan -> pages rendered into a stage (only the changed ones, when the
+    cache can say what changed) -> search index -> committed into the site."""
     jobs = jobs or os.cpu_count() or 1
     with timing.stage("read posts"):
         posts = _load_posts(config, state, jobs, stamps)
@@ -81,9 +81,8 @@ def assemble(
             _drop_stale_statics(cache, config, stage)
             with timing.stage("render"):
                 report = render_pages(site, env, stage, previous, progress, jobs, terms)
-            changed = report.reindexed if cache is not None else None
             with timing.stage("search index"):
-                write_index(stage, search_docs(site), _sections(site), terms, changed, jobs)
+                index_site(stage, site, terms, report, jobs)
         try:
             terms.forget_others(articles)
             dirty.unlink()
@@ -99,6 +98,22 @@ def assemble(
     )
 
 
+def index_site(
+    stage: Stage,
+    site: Site,
+    terms: TermStore,
+    report: RenderReport,
+    jobs: int = 1,
+    whole: bool = False,
+) -> None:
+    """Write the search index: updated from the articles `report` re-indexed when it
+    comes from an incremental render, merged whole from `terms` otherwise (or when
+    asked: `whole`)."""
+    changed = report.reindexed if report.incremental and not whole else None
+    sections = [(section.slug, section.name) for section in site.sections]
+    write_index(stage, search_docs(site), sections, terms, changed, jobs)
+
+
 def search_docs(site: Site) -> list[Doc]:
     """Every article as a search result shows it, sorted by URL (their ids)."""
     docs = [
@@ -110,10 +125,6 @@ def search_docs(site: Site) -> list[Doc]:
 
 def _date(post: Post) -> str:
     return format_date(post.date) if post.date is not None else ""
-
-
-def _sections(site: Site) -> list[tuple[str, str]]:
-    return [(section.slug, section.name) for section in site.sections]
 
 
 def load_site(

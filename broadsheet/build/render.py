@@ -33,6 +33,7 @@ class RenderReport:
     rendered: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     reindexed: dict[str, list[str]] = field(default_factory=dict)  # article -> changed terms
+    incremental: bool = False  # against previous signatures: `reindexed` is complete
 
     def merge(self, other: RenderReport) -> None:
         self.signatures.update(other.signatures)
@@ -64,10 +65,10 @@ def render_pages(
     With `previous` signatures (an incremental build), every page is signed here first,
     and only the pages that changed are rendered: in this process when they are few.
     """
+    signer = Signer(site, env)
     signatures: dict[str, str] | None = None
     indices: Sequence[int] = range(len(site.pages))
     if previous:
-        signer = Signer(site, env)
         signatures = {page.path: signer.sign(page) for page in site.pages}
         indices = [
             index
@@ -75,10 +76,11 @@ def render_pages(
             if previous.get(page.path) != signatures[page.path]
         ]
     if jobs > 1 and len(indices) >= PARALLEL_MINIMUM:
-        report = _render_in_processes(site, env, out, indices, signatures, progress, jobs, terms)
+        report = _render_in_processes(
+            site, env, signer, out, indices, signatures, progress, jobs, terms
+        )
     else:
         report = RenderReport()
-        signer = Signer(site, env)
         for done, index in enumerate(indices, start=1):
             page = [site.pages[index]]
             report.merge(_render_some(site, env, signer, out, page, signatures, terms))
@@ -87,6 +89,7 @@ def render_pages(
     if signatures is not None:
         report.unchanged += len(site.pages) - len(indices)
         report.signatures = signatures
+        report.incremental = True
     for gone in sorted(set(previous or {}) - set(report.signatures)):
         out.remove(gone)
         report.removed.append(gone)
@@ -121,15 +124,15 @@ def _render_some(
 
 
 # What forked workers inherit: set just before the pool starts, read-only after.
-_shared: tuple[Site, jinja2.Environment, Stage, dict[str, str] | None, TermStore | None] | None = (
-    None
-)
-_signer: Signer | None = None
+_shared: (
+    tuple[Site, jinja2.Environment, Signer, Stage, dict[str, str] | None, TermStore | None] | None
+) = None
 
 
 def _render_in_processes(
     site: Site,
     env: jinja2.Environment,
+    signer: Signer,
     out: Stage,
     indices: Sequence[int],
     signed: dict[str, str] | None,
@@ -139,7 +142,7 @@ def _render_in_processes(
 ) -> RenderReport:
     """Fork `jobs` workers that share the planned site copy-on-write; each writes its pages."""
     global _shared
-    _shared = (site, env, out, signed, terms)
+    _shared = (site, env, signer, out, signed, terms)
     total = len(indices)
     chunks = [indices[start : start + CHUNK] for start in range(0, total, CHUNK)]
     report = RenderReport()
@@ -164,10 +167,7 @@ def _render_in_processes(
 
 
 def _render_chunk(indices: Sequence[int]) -> RenderReport:
-    global _signer
     assert _shared is not None
-    site, env, out, signed, terms = _shared
-    if _signer is None:
-        _signer = Signer(site, env)
+    site, env, signer, out, signed, terms = _shared
     pages = [site.pages[i] for i in indices]
-    return _render_some(site, env, _signer, out, pages, signed, terms)
+    return _render_some(site, env, signer, out, pages, signed, terms)

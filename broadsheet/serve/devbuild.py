@@ -11,7 +11,7 @@ from typing import Any
 
 import jinja2
 
-from broadsheet.build.assemble import load_site, search_docs
+from broadsheet.build.assemble import index_site, load_site
 from broadsheet.build.context import BodyCache, card_renderer, template_globals
 from broadsheet.build.render import render_pages
 from broadsheet.build.stage import Stage
@@ -21,7 +21,7 @@ from broadsheet.content.loader import PostCache, load_posts
 from broadsheet.errors import BroadsheetError
 from broadsheet.paths import refuse_outside_links
 from broadsheet.render.templates import make_environment
-from broadsheet.search.index import TermStore, write_index
+from broadsheet.search.index import TermStore
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,8 @@ class DevBuilder:
         indexed, self._indexed = self._indexed, False
         report = render_pages(site, env, out, previous=self._signatures, terms=terms)
         self._signatures = report.signatures
-        changed = report.reindexed if indexed else None
-        sections = [(section.slug, section.name) for section in site.sections]
-        write_index(out, search_docs(site), sections, terms, changed)
+        # After a rebuild that failed half-way, the kept terms may be ahead of the index.
+        index_site(out, site, terms, report, whole=not indexed)
         self._indexed = True
         return report.rendered, report.written
 
