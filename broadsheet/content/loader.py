@@ -21,20 +21,17 @@ def find_post_files(
     if not content_dir.is_dir():
         raise BroadsheetError("the content folder does not exist", content_dir)
     if stamps is None:
-        found = [p for p in content_dir.rglob("*.md") if not _hidden(p, content_dir)]
-        return sorted(str(p) for p in found)
+        candidates = [str(path) for path in content_dir.rglob("*.md")]
+    else:
+        candidates = [name for name in stamps if name.endswith(".md")]
     prefix = str(content_dir) + os.sep
-    names = []
-    for text in stamps:
-        if not (text.endswith(".md") and text.startswith(prefix)):
-            continue
-        if not any(part.startswith(".") for part in text[len(prefix) :].split(os.sep)):
-            names.append(text)
-    return sorted(names)
+    return sorted(
+        name for name in candidates if name.startswith(prefix) and not _hidden(name[len(prefix) :])
+    )
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
+def _hidden(relative: str) -> bool:
+    return any(part.startswith(".") for part in relative.split(os.sep))
 
 
 def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
