@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from broadsheet.build import timing
-from broadsheet.build.cache import BuildCache, Stamps
+from broadsheet.build.cache import BuildCache, SignedState, Stamps
 from broadsheet.build.context import card_renderer, describe, format_date, template_globals
 from broadsheet.build.output_dir import staged_output
 from broadsheet.build.render import Progress, RenderReport, render_pages
@@ -38,6 +38,7 @@ class Outcome:
     valid_until: str | None = None
     # What an incremental build changed in the site (None: the site was replaced whole).
     changes: tuple[list[str], list[str]] | None = None
+    signed: SignedState | None = None  # what `signatures` were taken from
 
 
 def assemble(
@@ -59,7 +60,8 @@ def assemble(
     with timing.stage("plan"):
         related = state / "related.json" if state is not None else None
         site = load_site(config, drafts=drafts, now=now, posts=posts, related_store=related)
-    env = make_environment(config.path(config.templates_dir), template_globals(site))
+    compiled = state / "templates" if state is not None else None
+    env = make_environment(config.path(config.templates_dir), template_globals(site), compiled)
     env.globals["card"] = card_renderer(env)
     with ExitStack() as stack:
         if state is None:  # no build cache: the search terms live as long as the build
@@ -75,12 +77,13 @@ def assemble(
         except OSError as exc:
             raise BroadsheetError(f"cannot write the build cache: {exc.strerror}", state) from exc
         previous = cache.pages if cache is not None else {}
+        before = _comparable(config, cache, stamps)
         with staged_output(output, reuse=cache is not None) as stage:
             statics = config.path(config.static_dir)
             copied = copy_static(statics, stage, {p.path for p in site.pages})
             _drop_stale_statics(cache, config, stage)
             with timing.stage("render"):
-                report = render_pages(site, env, stage, previous, progress, jobs, terms)
+                report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
             with timing.stage("search index"):
                 index_site(stage, site, terms, report, jobs)
         try:
@@ -95,6 +98,7 @@ def assemble(
         signatures=report.signatures,
         valid_until=_next_due(posts, now, drafts),
         changes=(stage.moved, sorted(stage.removed)) if stage.moved is not None else None,
+        signed=report.state,
     )
 
 
@@ -153,12 +157,37 @@ def _load_posts(
     root = f"{config.root}{os.sep}"
     if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
         known = {root + name: (mtime, size) for name, (size, mtime) in stamps.items()}
-    cache = read_post_cache(state / "posts.json", content, config.zone)
-    before = {id(entry) for entry in cache.values()}
+    folder = state / "posts"
+    cache = read_post_cache(folder, content, config.zone)
+    before = dict(cache)  # holds the entries, so that `is` below compares them safely
     posts = load_posts(content, config.zone, cache, jobs, known)
-    if len(before) != len(cache) or any(id(entry) not in before for entry in cache.values()):
-        write_post_cache(state / "posts.json", content, config.zone, cache)
+    changed = {key for key, entry in cache.items() if before.get(key) is not entry}
+    changed |= before.keys() - cache.keys()
+    if changed:
+        whole = len(before) == 0  # no usable cache: write every file
+        write_post_cache(folder, content, config.zone, cache, None if whole else changed)
     return posts
+
+
+def _comparable(
+    config: SiteConfig, cache: BuildCache | None, stamps: Stamps | None
+) -> SignedState | None:
+    """The state of the cache's signatures when every source that changed since is a
+    post or a static file: then no template or setting has, and it can be compared."""
+    if cache is None or cache.signed is None or stamps is None:
+        return None
+    try:
+        prefixes = tuple(
+            config.path(folder).relative_to(config.root).as_posix() + "/"
+            for folder in (config.content_dir, config.static_dir)
+        )
+    except ValueError:  # a folder outside the project: its stamps are not keyed so
+        return None
+    before = cache.inputs
+    changed = (
+        name for name in stamps.keys() | before.keys() if stamps.get(name) != before.get(name)
+    )
+    return cache.signed if all(name.startswith(prefixes) for name in changed) else None
 
 
 def _next_due(posts: list[Post], now: datetime, drafts: bool) -> str | None:

@@ -10,6 +10,7 @@ has changed since, is ignored, and the build starts cold.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,6 +28,16 @@ CACHE_DIR = ".broadsheet-cache"
 Stamps = dict[str, list[int]]  # relative path -> [size, mtime_ns]
 
 
+@dataclass(frozen=True)
+class SignedState:
+    """What one build's page signatures were taken from: enough for the next build to
+    tell which of them still hold without signing every page again."""
+
+    site: str  # a hash of the site-wide key
+    shape: str  # a hash of every shown post's place and metadata, in reading order
+    digests: dict[str, str]  # each shown post's url_path -> its file's digest
+
+
 @dataclass
 class BuildCache:
     inputs: Stamps = field(default_factory=dict)
@@ -35,6 +46,7 @@ class BuildCache:
     output: Stamps = field(default_factory=dict)
     valid_until: str | None = None  # the first scheduled post's date: a rebuild is due then
     articles: int = 0
+    signed: SignedState | None = None  # what `pages` were taken from
 
     def is_current(self, inputs: Stamps, options: dict[str, Any], now: datetime) -> bool:
         if inputs != self.inputs or options != self.options:
@@ -104,10 +116,24 @@ def load_cache(path: Path, output: Path) -> BuildCache | None:
         output=data["output"],
         valid_until=data["valid_until"],
         articles=data["articles"],
+        signed=_signed(data.get("signed")),
     )
     if not output.is_dir() or stamp_tree(output) != cache.output:
         return None  # the output changed since (or is gone): trust nothing
     return cache
+
+
+def _signed(data: Any) -> SignedState | None:
+    """The stored SignedState, or None when it is absent or malformed (it is only used
+    to save work, never to decide what a page holds)."""
+    if not isinstance(data, dict):
+        return None
+    site, shape, digests = data.get("site"), data.get("shape"), data.get("digests")
+    if not (isinstance(site, str) and isinstance(shape, str) and isinstance(digests, dict)):
+        return None
+    if not all(isinstance(v, str) for v in digests.values()):
+        return None
+    return SignedState(site, shape, digests)
 
 
 def _well_formed(data: Any) -> bool:
@@ -147,6 +173,7 @@ def save_cache(path: Path, cache: BuildCache) -> None:
         "output": cache.output,
         "valid_until": cache.valid_until,
         "articles": cache.articles,
+        "signed": dataclasses.asdict(cache.signed) if cache.signed is not None else None,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")

@@ -75,9 +75,10 @@ def _build(
     now = config.now or datetime.now(config.zone)
     folders = (config.content_dir, config.static_dir, config.templates_dir)
     refuse_outside_links([config.path(f) for f in folders], config.root)
-    inputs, options = source_stamps(config), _options(config, drafts, output)
-    where = cache_path(config, output)
-    cache = load_cache(where, output) if use_cache else None
+    with timing.stage("check cache"):
+        inputs, options = source_stamps(config), _options(config, drafts, output)
+        where = cache_path(config, output)
+        cache = load_cache(where, output) if use_cache else None
     if cache is not None and cache.is_current(inputs, options, now):
         return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
@@ -88,10 +89,11 @@ def _build(
     if use_cache:
         with timing.stage("stamp output"):
             stamps = _stamp_output(output, cache, outcome.changes)
-        fresh = BuildCache(inputs, options, outcome.signatures, stamps)
+        fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
         fresh.valid_until = outcome.valid_until
         fresh.articles = outcome.articles
-        save_cache(where, fresh)
+        with timing.stage("save cache"):
+            save_cache(where, fresh)
     return BuildResult(
         output, outcome.articles, outcome.written, outcome.unchanged, _since(started)
     )

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import jinja2
 
+from broadsheet.build import timing
+from broadsheet.build.cache import SignedState
 from broadsheet.build.context import page_context
 from broadsheet.build.signatures import Signer
 from broadsheet.build.stage import Stage
@@ -34,6 +36,7 @@ class RenderReport:
     removed: list[str] = field(default_factory=list)
     reindexed: dict[str, list[str]] = field(default_factory=dict)  # article -> changed terms
     incremental: bool = False  # against previous signatures: `reindexed` is complete
+    state: SignedState | None = None  # what `signatures` were taken from
 
     def merge(self, other: RenderReport) -> None:
         self.signatures.update(other.signatures)
@@ -58,18 +61,22 @@ def render_pages(
     progress: Progress | None = None,
     jobs: int = 1,
     terms: TermStore | None = None,
+    before: SignedState | None = None,
 ) -> RenderReport:
     """Render every page whose signature differs from `previous`; drop pages now gone.
     With a `terms` store, each rendered article's search terms are kept there.
 
-    With `previous` signatures (an incremental build), every page is signed here first,
-    and only the pages that changed are rendered: in this process when they are few.
+    With `previous` signatures (an incremental build), every page is signed here first
+    (or, given the state they were taken from, only those that can have changed), and
+    only the pages that changed are rendered: in this process when they are few.
     """
     signer = Signer(site, env)
+    state = signer.state(site)
     signatures: dict[str, str] | None = None
     indices: Sequence[int] = range(len(site.pages))
     if previous:
-        signatures = {page.path: signer.sign(page) for page in site.pages}
+        with timing.stage("sign"):
+            signatures = signer.sign_all(site, previous, before, state)
         indices = [
             index
             for index, page in enumerate(site.pages)
@@ -93,6 +100,7 @@ def render_pages(
     for gone in sorted(set(previous or {}) - set(report.signatures)):
         out.remove(gone)
         report.removed.append(gone)
+    report.state = state
     return report
 
 

@@ -17,8 +17,9 @@ from functools import cache, lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 
+from broadsheet.build.cache import SignedState
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
@@ -35,8 +36,8 @@ def fingerprint(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value
-    if kind is Post:
-        return ("post", value.digest, value.section_slug, value.slug)
+    if kind is Post:  # its whole file, and where it is
+        return f"post:{value.digest}:{value.section_slug}/{value.slug}"
     if kind is tuple or kind is list:
         return tuple([fingerprint(item) for item in value])
     if kind is dict:  # contexts are built in a fixed key order
@@ -57,6 +58,40 @@ def fingerprint(value: Any) -> Any:
     return value
 
 
+def mentions(value: Any, posts: set[int]) -> bool:
+    """Whether `value`'s fingerprint includes one of `posts` (given by id)."""
+    kind = type(value)
+    if kind is Post:
+        return id(value) in posts
+    items: Any
+    if kind is dict:
+        items = value.values()
+    elif kind is tuple or kind is list:
+        items = value
+    elif kind in _OPAQUE or value is None:
+        return False
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = [getattr(value, n) for n in _field_names(type(value))]
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        return False
+    for item in items:  # the usual items are looked at here, without a call
+        inner = type(item)
+        if inner is Post:
+            if id(item) in posts:
+                return True
+        elif inner in _OPAQUE or item is None:
+            continue
+        elif mentions(item, posts):
+            return True
+    return False
+
+
+# Fingerprinted without the posts they hold (see `fingerprint`).
+_OPAQUE = frozenset({Listing, Pager, SitemapEntry, datetime, str, int, bool})
+
+
 @cache
 def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(kind))
@@ -67,9 +102,13 @@ def _references(source: str) -> tuple[tuple[str, ...], bool]:
     """The templates a template's source names, and whether it calls `card`."""
     # A bare environment: in the build's own, global names such as `card` would not
     # show up among the template's free names.
+    # Only the parse tree is walked: compiling each template just to list the names it
+    # reads would cost more than signing every page. A template that sets a `card` of
+    # its own is taken to use the global one, which can only widen its signature.
     tree = jinja2.Environment().parse(source)
     referenced = tuple(t for t in meta.find_referenced_templates(tree) if t)
-    return referenced, "card" in meta.find_undeclared_variables(tree)
+    uses_card = any(name.name == "card" for name in tree.find_all(nodes.Name))
+    return referenced, uses_card
 
 
 def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
@@ -78,6 +117,34 @@ def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
         return ()
     return tuple(
         (str(post.path), label) for post in site.posts if (label := status(post, site.now))
+    )
+
+
+def _shape(site: Site) -> str:
+    """A hash of everything about the shown posts that decides the plan (which pages
+    exist and which posts each one shows): their paths and front matter, in order."""
+    data = "\n".join([post.header or _header(post) for post in site.posts])
+    return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _header(post: Post) -> str:
+    """For a post made without its file's header digest: its metadata itself."""
+    return repr(
+        (
+            str(post.path),
+            post.section_slug,
+            post.slug,
+            post.title,
+            post.section,
+            post.date,
+            post.has_time,
+            post.updated,
+            post.author,
+            post.tags,
+            post.summary,
+            post.source,
+            post.draft,
+        )
     )
 
 
@@ -103,11 +170,55 @@ class Signer:
         )
         self._template_key = cache(self._compute_template_key)
         self._source = cache(self._read_source)
+        # Every signature starts from the site-wide key: hashed once, copied per page.
+        self._start = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
+
+    def state(self, site: Site) -> SignedState:
+        """What this signer's signatures are taken from, for the next build to compare."""
+        site_hash = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
+        digests = {p.url_path: p.digest for p in site.posts}
+        return SignedState(site_hash.hexdigest(), _shape(site), digests)
+
+    def sign_all(
+        self,
+        site: Site,
+        previous: dict[str, str],
+        before: SignedState | None = None,
+        now: SignedState | None = None,
+    ) -> dict[str, str]:
+        """Every page's signature. `before` is what the `previous` signatures were taken
+        from, given when no template or setting has changed since: then, if the posts'
+        places and metadata are the same too, the plan has the same shape, and a page
+        planned from posts (an article, listing or feed) that shows no edited post keeps
+        its signature without being signed again."""
+        pages = site.pages
+        if before is not None:
+            now = now or self.state(site)
+            if now.site == before.site and now.shape == before.shape:
+                edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != p.digest}
+                if not edited:  # (mentions() would find nothing)
+                    return {
+                        page.path: previous[page.path]
+                        if page.sources and page.path in previous
+                        else self.sign(page)
+                        for page in pages
+                    }
+                return {
+                    page.path: (
+                        self.sign(page)
+                        if not page.sources
+                        or page.path not in previous
+                        or mentions(page.post, edited)
+                        or mentions(page.context, edited)
+                        else previous[page.path]
+                    )
+                    for page in pages
+                }
+        return {page.path: self.sign(page) for page in pages}
 
     def sign(self, page: Page) -> str:
         data = repr(
             (
-                self.site_key,
                 page.path,
                 page.template,
                 self._template_key(page.template),
@@ -115,7 +226,9 @@ class Signer:
                 fingerprint(page.context),
             )
         )
-        return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
+        digest = self._start.copy()
+        digest.update(b"\0" + data.encode("utf-8"))
+        return digest.hexdigest()
 
     def _compute_template_key(self, name: str) -> str:
         names = sorted(self.closure(name))

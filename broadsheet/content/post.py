@@ -33,6 +33,8 @@ class Post:
     digest: str = ""  # a hash of the whole file: what changes when the post changes
     excerpt: str = ""  # plain text of the first paragraph, cut near 160 characters
     words: int = 0  # words in the body
+    # A hash of its path and front matter: all that decides its place in the site.
+    header: str = ""
     # The Markdown body, when held in memory. A build drops it (its posts would
     # otherwise hold the whole archive's text) and `body` reads the file again.
     body_text: str | None = field(default=None, repr=False, compare=False)

@@ -1,10 +1,16 @@
 """The parsed posts of the last build, kept as plain JSON so that the next build reads
-only the files that changed. Never pickled; anything malformed is ignored whole."""
+only the files that changed. Never pickled; anything malformed is ignored whole.
+
+The posts are spread over SHARDS files by a hash of their path, so that saving one
+edited post rewrites one small file rather than the whole archive's.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import zlib
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +19,10 @@ from zoneinfo import ZoneInfo
 from broadsheet.content.loader import PostCache
 from broadsheet.content.post import Post
 
-FORMAT = 2
+FORMAT = 3
+SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
-_TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt")
+_TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header")
 _OPTIONAL = ("author", "summary", "source")
 _LENGTH = 2 + len(_TEXT) + len(_OPTIONAL) + 7
 
@@ -41,11 +48,12 @@ def _encode(stamp: tuple[int, int], post: Post) -> list[Any]:
 def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int], Post]:
     if type(item) is not list or len(item) != _LENGTH:
         raise ValueError("entry")
-    mtime, size, title, section, section_slug, slug, digest, excerpt = item[:8]
-    author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[8:]
+    mtime, size, title, section, section_slug, slug, digest, excerpt, header = item[:9]
+    author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[9:]
     if not (type(mtime) is int and type(size) is int and type(body_line) is int):
         raise ValueError("numbers")
-    if any(type(v) is not str for v in (title, section, section_slug, slug, digest, excerpt)):
+    texts = (title, section, section_slug, slug, digest, excerpt, header)
+    if any(type(v) is not str for v in texts):
         raise ValueError("text")
     if any(v is not None and type(v) is not str for v in (author, summary, source)):
         raise ValueError("optional text")
@@ -69,37 +77,63 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int
         digest=digest,
         excerpt=excerpt,
         words=int(words),
+        header=header,
     )
     return (mtime, size), post
 
 
-def read_post_cache(path: Path, content_dir: Path, zone: ZoneInfo) -> PostCache:
-    """The cached posts at `path`, or nothing when it is missing, malformed or stale."""
+def shard_of(name: str) -> int:
+    """Which file keeps the post at `name` (its path relative to the content folder)."""
+    return zlib.crc32(name.encode("utf-8")) % SHARDS
+
+
+def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCache:
+    """The cached posts in `folder`, or nothing when any part is missing, malformed or
+    stale."""
+    prefix = f"{content_dir}{os.sep}"
+    posts: PostCache = {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT or data.get("zone") != zone.key:
-            return {}
-        prefix = f"{content_dir}{os.sep}"
-        posts: PostCache = {}
-        for name, item in data["posts"].items():
-            key = prefix + name
-            posts[key] = _decode(Path(key), item, zone)
-        return posts
+        for shard in range(SHARDS):
+            data = json.loads((folder / f"{shard}.json").read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT or data.get("zone") != zone.key:
+                return {}
+            for name, item in data["posts"].items():
+                key = prefix + name
+                posts[key] = _decode(Path(key), item, zone)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+    return dict(sorted(posts.items()))
 
 
-def write_post_cache(path: Path, content_dir: Path, zone: ZoneInfo, cache: PostCache) -> None:
+def write_post_cache(
+    folder: Path,
+    content_dir: Path,
+    zone: ZoneInfo,
+    cache: PostCache,
+    changed: Iterable[str] | None = None,
+) -> None:
+    """Save `cache`: only the files that hold a `changed` path (given as a key of the
+    cache), or all of them."""
     start = len(str(content_dir)) + 1
-    posts = {
-        source[start:].replace(os.sep, "/"): _encode(stamp, post)
-        for source, (stamp, post) in sorted(cache.items())
-    }
-    data = {"format": FORMAT, "zone": zone.key, "posts": posts}
-    temporary = path.with_suffix(".tmp")
+    names = {source: source[start:].replace(os.sep, "/") for source in cache}
+    wanted = (
+        set(range(SHARDS))
+        if changed is None
+        else {shard_of(source[start:].replace(os.sep, "/")) for source in changed}
+    )
+    shards: dict[int, dict[str, list[Any]]] = {shard: {} for shard in wanted}
+    for source, (stamp, post) in sorted(cache.items()):
+        shard = shard_of(names[source])
+        if shard in shards:
+            shards[shard][names[source]] = _encode(stamp, post)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(temporary, path)
+        folder.mkdir(parents=True, exist_ok=True)
+        for shard, posts in sorted(shards.items()):
+            data = {"format": FORMAT, "zone": zone.key, "posts": posts}
+            temporary = folder / f"{shard}.tmp"
+            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, folder / f"{shard}.json")
     except OSError:  # only a cache: the next build parses the posts again
-        temporary.unlink(missing_ok=True)
+        for shard in range(SHARDS):
+            (folder / f"{shard}.json").unlink(missing_ok=True)
+            (folder / f"{shard}.tmp").unlink(missing_ok=True)

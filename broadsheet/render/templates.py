@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from broadsheet.errors import BroadsheetError
 
 
-def make_environment(templates_dir: Path, globals_: Mapping[str, Any]) -> jinja2.Environment:
+def make_environment(
+    templates_dir: Path, globals_: Mapping[str, Any], compiled: Path | None = None
+) -> jinja2.Environment:
+    """The environment for `templates_dir`. With a `compiled` folder (in the build
+    cache), each template's compiled code is kept there, keyed by a hash of its source,
+    so that the next build need not compile it again."""
     if not templates_dir.is_dir():
         raise BroadsheetError("the templates folder does not exist", templates_dir)
+    bytecode = None
+    if compiled is not None:
+        try:
+            compiled.mkdir(parents=True, exist_ok=True)
+            bytecode = _CompiledTemplates(str(compiled))
+        except OSError:
+            pass  # only saves time
     env = jinja2.Environment(
+        bytecode_cache=bytecode,
         loader=jinja2.FileSystemLoader(templates_dir),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -25,6 +40,22 @@ def make_environment(templates_dir: Path, globals_: Mapping[str, Any]) -> jinja2
     )
     env.globals.update(globals_)
     return env
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's cache of compiled templates (it checks each entry against a hash of the
+    template's source and ignores a corrupt one), where a file that cannot be read or
+    written only costs a compilation, never the build."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
 
 
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from broadsheet.build.assemble import index_site, load_site
+from broadsheet.build.cache import SignedState
 from broadsheet.build.context import BodyCache, card_renderer, template_globals
 from broadsheet.build.render import render_pages
 from broadsheet.build.stage import Stage
@@ -44,6 +45,9 @@ class DevBuilder:
     error: BroadsheetError | None = None
     _posts: PostCache = field(default_factory=dict)
     _signatures: dict[str, str] = field(default_factory=dict)
+    _signed: SignedState | None = None  # what `_signatures` were taken from
+    _settings: SiteConfig | None = None
+    _signed_env: jinja2.Environment | None = None
     _statics: set[str] = field(default_factory=set)
     _bodies: BodyCache = field(default_factory=dict)
     _env: jinja2.Environment | None = None
@@ -89,8 +93,12 @@ class DevBuilder:
             self._terms = tempfile.TemporaryDirectory(prefix="broadsheet-serve-")
         terms = TermStore(Path(self._terms.name))
         indexed, self._indexed = self._indexed, False
-        report = render_pages(site, env, out, previous=self._signatures, terms=terms)
-        self._signatures = report.signatures
+        # The last signatures' state can be compared while no template or setting changed.
+        same = env is self._signed_env and config == self._settings
+        before = self._signed if same else None
+        report = render_pages(site, env, out, self._signatures, terms=terms, before=before)
+        self._signatures, self._signed = report.signatures, report.state
+        self._signed_env, self._settings = env, config
         # After a rebuild that failed half-way, the kept terms may be ahead of the index.
         index_site(out, site, terms, report, whole=not indexed)
         self._indexed = True

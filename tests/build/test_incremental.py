@@ -46,6 +46,10 @@ STEPS: list[tuple[str, Callable[[Path], None]]] = [
             "---\ntitle: Added\ndate: 2019-03-03\ntags: [trade]\n---\n\nAdded text.\n"
         ),
     ),
+    (
+        "edit a title",
+        lambda p: edit(sorted((p / "content/asia").glob("*.md"))[3], "title: ", "title: New "),
+    ),
     ("delete a post", lambda p: sorted((p / "content/europe").glob("*.md"))[0].unlink()),
     (
         "rename a post",
@@ -66,6 +70,13 @@ STEPS: list[tuple[str, Callable[[Path], None]]] = [
         lambda p: edit(p / "static/css/site.css", "--measure: 68ch;", "--measure: 66ch;"),
     ),
     ("delete a static file", lambda p: (p / "static/favicon.svg").unlink()),
+    (
+        "edit two bodies",
+        lambda p: [
+            edit(path, "\n\n", "\n\nMore words.\n\n")
+            for path in sorted((p / "content/europe").glob("*.md"))[:2]
+        ],
+    ),
 ]
 
 
