@@ -36,6 +36,7 @@ class SignedState:
     site: str  # a hash of the site-wide key
     shape: str  # a hash of every shown post's place and metadata, in reading order
     digests: dict[str, str]  # each shown post's url_path -> its file's digest
+    templates: dict[str, str]  # each template pages use -> a hash of it and its includes
 
 
 @dataclass
@@ -128,12 +129,15 @@ def _signed(data: Any) -> SignedState | None:
     to save work, never to decide what a page holds)."""
     if not isinstance(data, dict):
         return None
-    site, shape, digests = data.get("site"), data.get("shape"), data.get("digests")
-    if not (isinstance(site, str) and isinstance(shape, str) and isinstance(digests, dict)):
+    site, shape = data.get("site"), data.get("shape")
+    digests, templates = data.get("digests"), data.get("templates")
+    if not (isinstance(site, str) and isinstance(shape, str)):
         return None
-    if not all(isinstance(v, str) for v in digests.values()):
-        return None
-    return SignedState(site, shape, digests)
+    for mapping in (digests, templates):
+        if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
+            return None
+    assert isinstance(digests, dict) and isinstance(templates, dict)
+    return SignedState(site, shape, digests, templates)
 
 
 def _well_formed(data: Any) -> bool:

@@ -71,12 +71,11 @@ def render_pages(
     only the pages that changed are rendered: in this process when they are few.
     """
     signer = Signer(site, env)
-    state = signer.state(site)
     signatures: dict[str, str] | None = None
     indices: Sequence[int] = range(len(site.pages))
     if previous:
         with timing.stage("sign"):
-            signatures = signer.sign_all(site, previous, before, state)
+            signatures = signer.sign_all(site, previous, before)
         indices = [
             index
             for index, page in enumerate(site.pages)
@@ -100,7 +99,7 @@ def render_pages(
     for gone in sorted(set(previous or {}) - set(report.signatures)):
         out.remove(gone)
         report.removed.append(gone)
-    report.state = state
+    report.state = signer.state(site)
     return report
 
 

@@ -120,6 +120,10 @@ def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
     )
 
 
+def _templates(site: Site) -> set[str]:
+    return {page.template for page in site.pages}
+
+
 def _shape(site: Site) -> str:
     """A hash of everything about the shown posts that decides the plan (which pages
     exist and which posts each one shows): their paths and front matter, in order."""
@@ -168,53 +172,50 @@ class Signer:
                 extra,
             )
         )
-        self._template_key = cache(self._compute_template_key)
+        self._keys: dict[str, str] = {}  # template -> its key
         self._source = cache(self._read_source)
+        self._shaped: tuple[Site, str, str] | None = None
         # Every signature starts from the site-wide key: hashed once, copied per page.
         self._start = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
 
     def state(self, site: Site) -> SignedState:
         """What this signer's signatures are taken from, for the next build to compare."""
-        site_hash = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
+        site_hash, shape = self._shape(site)
         digests = {p.url_path: p.digest for p in site.posts}
-        return SignedState(site_hash.hexdigest(), _shape(site), digests)
+        templates = {name: self._template_key(name) for name in sorted(_templates(site))}
+        return SignedState(site_hash, shape, digests, templates)
 
     def sign_all(
-        self,
-        site: Site,
-        previous: dict[str, str],
-        before: SignedState | None = None,
-        now: SignedState | None = None,
+        self, site: Site, previous: dict[str, str], before: SignedState | None = None
     ) -> dict[str, str]:
         """Every page's signature. `before` is what the `previous` signatures were taken
         from, given when no template or setting has changed since: then, if the posts'
         places and metadata are the same too, the plan has the same shape, and a page
-        planned from posts (an article, listing or feed) that shows no edited post keeps
-        its signature without being signed again."""
+        planned from posts alone (`Page.from_posts`) that shows no edited post keeps its
+        signature without being signed again."""
         pages = site.pages
-        if before is not None:
-            now = now or self.state(site)
-            if now.site == before.site and now.shape == before.shape:
-                edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != p.digest}
-                if not edited:  # (mentions() would find nothing)
-                    return {
-                        page.path: previous[page.path]
-                        if page.sources and page.path in previous
-                        else self.sign(page)
-                        for page in pages
-                    }
-                return {
-                    page.path: (
-                        self.sign(page)
-                        if not page.sources
-                        or page.path not in previous
-                        or mentions(page.post, edited)
-                        or mentions(page.context, edited)
-                        else previous[page.path]
-                    )
-                    for page in pages
-                }
-        return {page.path: self.sign(page) for page in pages}
+        if before is None or self._shape(site) != (before.site, before.shape):
+            return {page.path: self.sign(page) for page in pages}
+        for name, key in before.templates.items():  # unchanged, so not worked out again
+            self._keys.setdefault(name, key)
+        edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != p.digest}
+        return {
+            page.path: (
+                previous[page.path]
+                if page.from_posts
+                and page.path in previous
+                and not (edited and (mentions(page.post, edited) or mentions(page.context, edited)))
+                else self.sign(page)
+            )
+            for page in pages
+        }
+
+    def _shape(self, site: Site) -> tuple[str, str]:
+        """Hashes of the site-wide key and of the plan's shape (see SignedState)."""
+        if self._shaped is None or self._shaped[0] is not site:
+            site_hash = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
+            self._shaped = (site, site_hash.hexdigest(), _shape(site))
+        return self._shaped[1], self._shaped[2]
 
     def sign(self, page: Page) -> str:
         data = repr(
@@ -229,6 +230,13 @@ class Signer:
         digest = self._start.copy()
         digest.update(b"\0" + data.encode("utf-8"))
         return digest.hexdigest()
+
+    def _template_key(self, name: str) -> str:
+        """A hash of the template and of every template it uses."""
+        found = self._keys.get(name)
+        if found is None:
+            found = self._keys[name] = self._compute_template_key(name)
+        return found
 
     def _compute_template_key(self, name: str) -> str:
         names = sorted(self.closure(name))

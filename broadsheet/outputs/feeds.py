@@ -30,6 +30,7 @@ def plan_feeds(index: Listing, sections: tuple[Listing, ...], config: SiteConfig
                 context={"listing": listing, "entries": entries, "updated": updated},
                 sources=tuple(p.path for p in entries),
                 in_sitemap=False,
+                from_posts=True,
             )
         )
     return pages

@@ -21,6 +21,9 @@ class Page:
     post: Post | None = None  # set for article pages, whose body is rendered at write time
     lastmod: datetime | None = None
     in_sitemap: bool = True
+    # Whether its path and context are decided by the site's posts (their places and
+    # metadata) alone, and not, say, by the time of the build: see Signer.sign_all.
+    from_posts: bool = False
 
     @property
     def url_path(self) -> str:

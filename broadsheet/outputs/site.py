@@ -66,12 +66,13 @@ def plan_site(
     if undated.posts:
         pages += listing_pages(undated, config.per_page)
     pages += [
-        Page("authors/index.html", "authors.html", {"listings": authors}),
-        Page("tags/index.html", "tags.html", {"listings": tags}),
+        Page("authors/index.html", "authors.html", {"listings": authors}, from_posts=True),
+        Page("tags/index.html", "tags.html", {"listings": tags}, from_posts=True),
         Page(
             "archive/index.html",
             "archives.html",
             {"years": years, "months": months, "undated": undated},
+            from_posts=True,
         ),
         Page("search/index.html", "search.html"),
         Page("404.html", "404.html", in_sitemap=False),
@@ -96,6 +97,7 @@ def listing_pages(listing: Listing, per_page: int) -> list[Page]:
                 context={"listing": listing, "posts": members, "pager": pager},
                 sources=tuple(p.path for p in members),
                 lastmod=_newest(members),
+                from_posts=True,
             )
         )
     return pages
@@ -123,6 +125,7 @@ def article_pages(
                     sources=(post.path,),
                     post=post,
                     lastmod=post.updated or post.date,
+                    from_posts=True,
                 )
             )
     return pages

@@ -41,6 +41,7 @@ def plan_sitemaps(
                 "sitemap-index.xml",
                 {"sitemaps": [(c.path, _latest(c.context["entries"])) for c in children]},
                 in_sitemap=False,
+                from_posts=True,
             )
         )
         planned += children
@@ -68,7 +69,8 @@ def _newest(posts: tuple[Post, ...], now: datetime | None) -> datetime | None:
 
 
 def _urlset(path: str, entries: list[SitemapEntry]) -> Page:
-    return Page(path, "sitemap.xml", {"entries": entries}, in_sitemap=False)
+    # Its entries are the pages' paths and dates: decided by the posts alone.
+    return Page(path, "sitemap.xml", {"entries": entries}, in_sitemap=False, from_posts=True)
 
 
 def _latest(entries: list[SitemapEntry]) -> datetime | None:
