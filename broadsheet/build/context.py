@@ -15,6 +15,7 @@ from markupsafe import Markup
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.outputs.feeds import entry_updated
+from broadsheet.outputs.listings import MONTHS
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
 from broadsheet.render.markdown import RenderedBody, render_markdown
@@ -180,7 +181,7 @@ def _slug(text: str) -> str:
 def format_date(moment: datetime | None) -> str:
     if moment is None:
         return "Undated"
-    return f"{moment:%B} {moment.day}, {moment:%Y}"
+    return f"{MONTHS[moment.month - 1]} {moment.day}, {moment.year}"  # strftime is slower
 
 
 def iso_date(moment: datetime, with_time: bool = True) -> str:

@@ -20,7 +20,7 @@ import jinja2
 from jinja2 import meta, nodes
 
 from broadsheet.build.cache import SignedState
-from broadsheet.content.post import Post
+from broadsheet.content.post import Post, shape_of
 from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
@@ -124,34 +124,6 @@ def _templates(site: Site) -> set[str]:
     return {page.template for page in site.pages}
 
 
-def _shape(site: Site) -> str:
-    """A hash of everything about the shown posts that decides the plan (which pages
-    exist and which posts each one shows): their paths and front matter, in order."""
-    data = "\n".join([post.header or _header(post) for post in site.posts])
-    return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
-
-
-def _header(post: Post) -> str:
-    """For a post made without its file's header digest: its metadata itself."""
-    return repr(
-        (
-            str(post.path),
-            post.section_slug,
-            post.slug,
-            post.title,
-            post.section,
-            post.date,
-            post.has_time,
-            post.updated,
-            post.author,
-            post.tags,
-            post.summary,
-            post.source,
-            post.draft,
-        )
-    )
-
-
 class Signer:
     """Signatures for one site and one set of templates."""
 
@@ -214,7 +186,7 @@ class Signer:
         """Hashes of the site-wide key and of the plan's shape (see SignedState)."""
         if self._shaped is None or self._shaped[0] is not site:
             site_hash = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
-            self._shaped = (site, site_hash.hexdigest(), _shape(site))
+            self._shaped = (site, site_hash.hexdigest(), shape_of(site.posts))
         return self._shaped[1], self._shaped[2]
 
     def sign(self, page: Page) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -84,3 +85,31 @@ def body_of(text: str, body_line: int) -> str:
     """The body of a post's file text, given the line it starts on."""
     lines = text.split("\n")
     return "\n".join(lines[body_line - 1 :]).strip("\n") + "\n"
+
+
+def shape_of(posts: Iterable[Post]) -> str:
+    """A hash of everything about `posts` that decides a site's plan (which pages exist
+    and which posts each one shows): their paths and front matter, in this order."""
+    data = "\n".join([post.header or _header(post) for post in posts])
+    return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _header(post: Post) -> str:
+    """For a post made without its file's header digest: its metadata itself."""
+    return repr(
+        (
+            str(post.path),
+            post.section_slug,
+            post.slug,
+            post.title,
+            post.section,
+            post.date,
+            post.has_time,
+            post.updated,
+            post.author,
+            post.tags,
+            post.summary,
+            post.source,
+            post.draft,
+        )
+    )

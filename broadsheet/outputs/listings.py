@@ -79,7 +79,8 @@ def _named(kind: str, folder: str, found: dict[str, tuple[str, list[Post]]]) -> 
 
 
 def years(posts: tuple[Post, ...]) -> tuple[Listing, ...]:
-    found = group(posts, lambda p: [(f"{p.date:%Y}", f"{p.date:%Y}")] if p.date else [])
+    # (str() and the MONTHS table rather than strftime: several times faster, the same text)
+    found = group(posts, lambda p: [(str(p.date.year), str(p.date.year))] if p.date else [])
     return tuple(
         Listing("year", slug, name, f"archive/{slug}/", tuple(members))
         for slug, (name, members) in sorted(found.items(), reverse=True)
@@ -90,7 +91,8 @@ def months(posts: tuple[Post, ...]) -> tuple[Listing, ...]:
     def key(post: Post) -> list[tuple[str, str]]:
         if post.date is None:
             return []
-        return [(f"{post.date:%Y/%m}", f"{MONTHS[post.date.month - 1]} {post.date:%Y}")]
+        year, month = post.date.year, post.date.month
+        return [(f"{year}/{month:02d}", f"{MONTHS[month - 1]} {year}")]
 
     found = group(posts, key)
     return tuple(

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from broadsheet.content.post import Post
+from broadsheet.content.post import Post, shape_of
 
 RELATED_COUNT = 3
 NEIGHBOURS = 12  # within each shared feature, look only this far either side in time
@@ -43,35 +43,52 @@ def related_posts(
     everything it depends on, and reused while that hash holds: most edits change no
     title, tag, section or order, and ranking 10,000 articles takes a couple of seconds.
     """
-    features = tuple(tuple(_features(post)) for post in posts)
     if store is None:
-        ranked = _related_indices(features, count)
+        ranked = _related_indices(tuple(tuple(_features(p)) for p in posts), count)
     else:
-        key = hashlib.blake2b(repr((features, count)).encode(), digest_size=16).hexdigest()
-        found = _load(store, key, len(posts))
-        if found is None:
-            found = _related_indices(features, count)
-            _save(store, key, found)
-        ranked = found
+        ranked = _stored(posts, count, store)
     return [tuple(posts[i] for i in indices) for indices in ranked]
 
 
-def _load(store: Path, key: str, total: int) -> tuple[tuple[int, ...], ...] | None:
+def _stored(posts: tuple[Post, ...], count: int, store: Path) -> tuple[tuple[int, ...], ...]:
+    """The ranking kept in `store`, if its inputs are unchanged; else a new one, kept.
+
+    Its inputs are checked by the posts' shape first (their paths and front matter, in
+    order: one hash of what is already known) and, when that changed, by a hash of the
+    features themselves, since most front matter edits change no title, tag or section.
+    """
+    shape = f"{shape_of(posts)}:{count}"
+    data = _load(store, len(posts))
+    if data is not None and data[0] == shape:
+        return data[2]
+    features = tuple(tuple(_features(post)) for post in posts)
+    key = hashlib.blake2b(repr((features, count)).encode(), digest_size=16).hexdigest()
+    ranked = data[2] if data is not None and data[1] == key else _related_indices(features, count)
+    _save(store, shape, key, ranked)
+    return ranked
+
+
+def _load(store: Path, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:
+    """(shape, key, ranking) from `store`, or None if it is missing or malformed."""
     try:
         data = json.loads(store.read_text(encoding="utf-8"))
-        if data["key"] != key or len(data["related"]) != total:
+        shape, key = data["shape"], data["key"]
+        if not (isinstance(shape, str) and isinstance(key, str)) or len(data["related"]) != total:
             return None
         ranked = tuple(tuple(int(i) for i in row) for row in data["related"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return ranked if all(0 <= i < total for row in ranked for i in row) else None
+    if not all(0 <= i < total for row in ranked for i in row):
+        return None
+    return shape, key, ranked
 
 
-def _save(store: Path, key: str, ranked: tuple[tuple[int, ...], ...]) -> None:
+def _save(store: Path, shape: str, key: str, ranked: tuple[tuple[int, ...], ...]) -> None:
     temporary = store.with_suffix(".tmp")
     try:
         store.parent.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps({"key": key, "related": ranked}), encoding="utf-8")
+        data = {"shape": shape, "key": key, "related": ranked}
+        temporary.write_text(json.dumps(data), encoding="utf-8")
         os.replace(temporary, store)
     except OSError:  # only a cache
         temporary.unlink(missing_ok=True)

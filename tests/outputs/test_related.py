@@ -1,5 +1,10 @@
+from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
+import pytest
+
+from broadsheet.outputs import related
 from broadsheet.outputs.related import related_posts
 from tests.outputs.helpers import post
 
@@ -25,3 +30,31 @@ def test_related_articles_are_deterministic_and_never_the_article_itself() -> No
     assert first == second
     for own, others in zip(posts, first, strict=True):
         assert own not in others and len(others) == 3
+
+
+def test_a_stored_ranking_is_reused_only_while_its_inputs_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "related.json"
+    posts = tuple(
+        post(f"p{n}", tags=(f"t{n % 3}",), title=f"Story number {n} about trade") for n in range(40)
+    )
+    fresh = related_posts(posts)
+    assert related_posts(posts, store=store) == fresh
+    rank = related._related_indices
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("ranked again")
+
+    monkeypatch.setattr(related, "_related_indices", refuse)
+    assert related_posts(posts, store=store) == fresh
+    # A new author changes the front matter but no title, tag or section: still reused.
+    authored = tuple(replace(p, author="Jane Roe") for p in posts)
+    slugs = [[p.slug for p in row] for row in related_posts(authored, store=store)]
+    assert slugs == [[p.slug for p in row] for row in fresh]
+    # A new title does change the ranking's inputs: ranked again, never the stale one.
+    retitled = (replace(posts[0], title="Harvest festival"), *posts[1:])
+    with pytest.raises(AssertionError, match="ranked again"):
+        related_posts(retitled, store=store)
+    monkeypatch.setattr(related, "_related_indices", rank)
+    assert related_posts(retitled, store=store) == related_posts(retitled)
