@@ -27,9 +27,11 @@ _SAFE_BUCKET = re.compile(r"[a-z0-9]{1,2}")
 
 def terms(text: str) -> list[str]:
     if not text.isascii():
-        text = "".join(
-            c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn"
-        )
+        text = unicodedata.normalize("NFKD", text)
+        # Each distinct character is looked up once, not each of the text's characters.
+        marks = {c for c in set(text) if not c.isascii() and unicodedata.category(c) == "Mn"}
+        if marks:
+            text = text.translate(dict.fromkeys(map(ord, marks)))
     return [term[:MAX_TERM] for term in _TERM.findall(text.lower())]
 
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadsheet.search.terms import bucket_of, terms, weigh
+from broadsheet.search.terms import MAX_TERM, bucket_of, terms, weigh
 
 
 def test_terms_fold_case_and_accents_and_split_on_anything_else() -> None:
@@ -29,3 +32,13 @@ def test_every_term_has_a_file_safe_bucket(text: str) -> None:
         bucket = bucket_of(term)
         assert bucket.isascii() and bucket.isalnum() and bucket == bucket.lower()
         assert 1 <= len(term) <= 40
+
+
+@given(st.text())
+def test_terms_follow_the_rule_search_js_applies_to_each_character(text: str) -> None:
+    # NFKD, every combining mark (Mn) dropped, lower-cased, runs of letters and digits.
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn"
+    )
+    expected = [t[:MAX_TERM] for t in re.findall(r"[^\W_]+", plain.lower())]
+    assert terms(text) == expected
