@@ -47,12 +47,40 @@ def extensions_for(text: str) -> tuple[str, ...]:
     return tuple(wanted)
 
 
-@lru_cache(maxsize=64)
-def _converter(base_path: str, extensions: tuple[str, ...]) -> Any:
+# Python-Markdown tries each inline pattern on every run of text; each needs one of
+# these to match, so a text without it leaves the pattern out and renders the same.
+_INLINE_NEEDS = (
+    ("backtick", ("`",)),
+    ("escape", ("\\",)),
+    ("footnote", ("[^",)),
+    ("reference", ("[",)),
+    ("link", ("[",)),
+    ("image_link", ("![",)),
+    ("image_reference", ("![",)),
+    ("short_reference", ("[",)),
+    ("short_image_ref", ("![",)),
+    ("autolink", ("<",)),
+    ("automail", ("<",)),
+    ("linebreak", ("  \n",)),
+    ("html", ("<",)),
+    ("entity", ("&",)),
+    ("em_strong", ("*", "_")),
+)
+
+
+def inline_unused(text: str) -> tuple[str, ...]:
+    """The inline patterns that cannot match anywhere in `text`."""
+    if "\t" in text or "\r" in text:  # (made spaces and newlines before they run)
+        return ()
+    return tuple(name for name, needs in _INLINE_NEEDS if not any(need in text for need in needs))
+
+
+@lru_cache(maxsize=256)
+def _converter(base_path: str, extensions: tuple[str, ...], unused: tuple[str, ...] = ()) -> Any:
     # Imported here so that commands that never render stay quick to start.
     import markdown
 
-    return markdown.Markdown(
+    converter = markdown.Markdown(
         extensions=[*extensions, _site_links(base_path)],
         extension_configs={
             "codehilite": {"css_class": HIGHLIGHT_CLASS, "guess_lang": False},
@@ -61,6 +89,9 @@ def _converter(base_path: str, extensions: tuple[str, ...]) -> Any:
         },
         output_format="html",
     )
+    for name in unused:
+        converter.inlinePatterns.deregister(name, strict=False)
+    return converter
 
 
 def render_markdown(text: str, base_path: str = "/") -> RenderedBody:
@@ -69,7 +100,7 @@ def render_markdown(text: str, base_path: str = "/") -> RenderedBody:
     Site-relative links and images ("/asia/other-story/") are put under `base_path`, so
     that they work when the site is served from a sub-path such as /archive/.
     """
-    converter = _converter(base_path, extensions_for(text))
+    converter = _converter(base_path, extensions_for(text), inline_unused(text))
     converter.reset()
     html = converter.convert(text)
     tokens = converter.toc_tokens
@@ -113,11 +144,14 @@ def pygments_css() -> str:
     return f"{light}\n@media (prefers-color-scheme: dark) {{\n{indented}\n}}\n"
 
 
-@lru_cache(maxsize=1)
-def _plain_converter() -> Any:
+@lru_cache(maxsize=64)
+def _plain_converter(unused: tuple[str, ...] = ()) -> Any:
     import markdown
 
-    return markdown.Markdown(output_format="html")
+    converter = markdown.Markdown(output_format="html")
+    for name in unused:
+        converter.inlinePatterns.deregister(name, strict=False)
+    return converter
 
 
 def excerpt(body: str, limit: int = 160) -> str:
@@ -127,7 +161,7 @@ def excerpt(body: str, limit: int = 160) -> str:
     for block in body.split("\n\n"):
         block = block.strip()
         if block and not block.startswith(_NOT_PROSE):
-            converter = _plain_converter()
+            converter = _plain_converter(inline_unused(block))
             converter.reset()
             text = html.unescape(re.sub(r"<[^>]+>", "", converter.convert(block)))
             text = " ".join(text.split())

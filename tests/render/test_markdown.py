@@ -1,4 +1,15 @@
-from broadsheet.render.markdown import excerpt, pygments_css, render_markdown
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadsheet.render import markdown
+from broadsheet.render.markdown import (
+    _converter,
+    excerpt,
+    extensions_for,
+    pygments_css,
+    render_markdown,
+)
 
 LONG = "\n\n".join(f"## Part {n}\n\nText {n}." for n in range(1, 4))
 
@@ -52,3 +63,67 @@ def test_choosing_extensions_per_article_changes_no_output() -> None:
         full.reset()
         assert render_markdown(text).html == full.convert(text), text
     assert isinstance(markdown.__version__, str)
+
+
+_PIECES = st.sampled_from(
+    [
+        "word",
+        "Trade",
+        " ",
+        " ",
+        "\n",
+        "\n\n",
+        "  \n",
+        "*",
+        "**",
+        "_",
+        "`",
+        "``",
+        "\\",
+        "[",
+        "]",
+        "(",
+        ")",
+        "![",
+        "[^1]",
+        "[^1]: note",
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "<b>",
+        "</b>",
+        "<https://example.org>",
+        "<a@b.org>",
+        "# ",
+        "> ",
+        "- ",
+        "1. ",
+        "|",
+        "---",
+        "~~~",
+        "```",
+        "    ",
+        "[x]: /asia/",
+        "/asia/",
+        "é",
+        "’",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_leaving_out_inline_patterns_a_text_cannot_use_changes_nothing(text: str) -> None:
+    everything = _converter("/archive/", extensions_for(text))
+    everything.reset()
+    assert render_markdown(text, "/archive/").html == everything.convert(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_an_excerpt_reads_the_same_with_the_unused_inline_patterns_left_out(text: str) -> None:
+    pruned = excerpt(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(markdown, "inline_unused", lambda text: ())
+        assert excerpt(text) == pruned
