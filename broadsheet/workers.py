@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.pool import Pool
 
 
@@ -16,3 +19,18 @@ def worker_pool(processes: int) -> Pool:
 def _quiet() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def long_lived() -> Iterator[Callable[[], None]]:
+    """A block in which what the build has read and planned stays until the end: the
+    function it gives (gc.freeze) parks every object made so far outside the garbage
+    collector, so that the collector does not walk the posts and pages again each time
+    it runs, nor copy them, page by page, in a forked worker. The outermost block lets
+    them go again when it ends (the dev server lives on and builds again)."""
+    outermost = gc.get_freeze_count() == 0
+    try:
+        yield gc.freeze
+    finally:
+        if outermost:
+            gc.unfreeze()

@@ -25,6 +25,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.render.templates import make_environment
 from broadsheet.search.index import Doc, TermStore, write_index
+from broadsheet.workers import long_lived
 
 DIRTY = "build-under-way"
 
@@ -55,42 +56,47 @@ def assemble(
     """Posts -> plan -> pages rendered into a stage (only the changed ones, when the
     cache can say what changed) -> search index -> committed into the site."""
     jobs = jobs or os.cpu_count() or 1
-    with timing.stage("read posts"):
-        posts = _load_posts(config, state, jobs, stamps)
-    with timing.stage("plan"):
-        related = state / "related.json" if state is not None else None
-        site = load_site(config, drafts=drafts, now=now, posts=posts, related_store=related)
-    compiled = state / "templates" if state is not None else None
-    env = make_environment(config.path(config.templates_dir), template_globals(site), compiled)
-    env.globals["card"] = card_renderer(env)
-    with ExitStack() as stack:
-        if state is None:  # no build cache: the search terms live as long as the build
-            state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
-        terms = TermStore(state / "terms")
-        articles = sorted(page.url_path for page in site.pages if page.post is not None)
-        dirty = state / DIRTY
-        if dirty.exists() or not terms.has_all(articles):
-            cache = None  # the terms may not match the last site: index everything again
-        try:
-            state.mkdir(parents=True, exist_ok=True)
-            dirty.write_text("a build is under way, or did not finish\n", encoding="utf-8")
-        except OSError as exc:
-            raise BroadsheetError(f"cannot write the build cache: {exc.strerror}", state) from exc
-        previous = cache.pages if cache is not None else {}
-        before = _comparable(config, cache, stamps)
-        with staged_output(output, reuse=cache is not None) as stage:
-            statics = config.path(config.static_dir)
-            copied = copy_static(statics, stage, {p.path for p in site.pages})
-            _drop_stale_statics(cache, config, stage)
-            with timing.stage("render"):
-                report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
-            with timing.stage("search index"):
-                index_site(stage, site, terms, report, jobs)
-        try:
-            terms.forget_others(articles)
-            dirty.unlink()
-        except OSError:
-            pass  # the site is in place; the next build re-indexes from scratch
+    with long_lived() as keep:  # the posts and the plan: see long_lived()
+        with timing.stage("read posts"):
+            posts = _load_posts(config, state, jobs, stamps)
+        keep()
+        with timing.stage("plan"):
+            related = state / "related.json" if state is not None else None
+            site = load_site(config, drafts=drafts, now=now, posts=posts, related_store=related)
+        keep()
+        compiled = state / "templates" if state is not None else None
+        env = make_environment(config.path(config.templates_dir), template_globals(site), compiled)
+        env.globals["card"] = card_renderer(env)
+        with ExitStack() as stack:
+            if state is None:  # no build cache: the search terms live as long as the build
+                state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
+            terms = TermStore(state / "terms")
+            articles = sorted(page.url_path for page in site.pages if page.post is not None)
+            dirty = state / DIRTY
+            if dirty.exists() or not terms.has_all(articles):
+                cache = None  # the terms may not match the last site: index everything again
+            try:
+                state.mkdir(parents=True, exist_ok=True)
+                dirty.write_text("a build is under way, or did not finish\n", encoding="utf-8")
+            except OSError as exc:
+                raise BroadsheetError(
+                    f"cannot write the build cache: {exc.strerror}", state
+                ) from exc
+            previous = cache.pages if cache is not None else {}
+            before = _comparable(config, cache, stamps)
+            with staged_output(output, reuse=cache is not None) as stage:
+                statics = config.path(config.static_dir)
+                copied = copy_static(statics, stage, {p.path for p in site.pages})
+                _drop_stale_statics(cache, config, stage)
+                with timing.stage("render"):
+                    report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
+                with timing.stage("search index"):
+                    index_site(stage, site, terms, report, jobs)
+            try:
+                terms.forget_others(articles)
+                dirty.unlink()
+            except OSError:
+                pass  # the site is in place; the next build re-indexes from scratch
     return Outcome(
         articles=len(site.posts),
         written=report.written + copied,
@@ -100,6 +106,15 @@ def assemble(
         changes=(stage.moved, sorted(stage.removed)) if stage.moved is not None else None,
         signed=report.state,
     )
+
+
+def _mark(dirty: Path) -> None:
+    """Leave a mark in the build state that a build is under way, removed when it ends."""
+    try:
+        dirty.parent.mkdir(parents=True, exist_ok=True)
+        dirty.write_text("a build is under way, or did not finish\n", encoding="utf-8")
+    except OSError as exc:
+        raise BroadsheetError(f"cannot write the build cache: {exc.strerror}", dirty) from exc
 
 
 def index_site(

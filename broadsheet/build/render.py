@@ -3,7 +3,6 @@ in several processes when there is enough to do."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +19,7 @@ from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
 from broadsheet.search.index import TermStore
 from broadsheet.search.terms import weigh
-from broadsheet.workers import worker_pool
+from broadsheet.workers import long_lived, worker_pool
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
 PARALLEL_MINIMUM = 400  # below this, starting workers costs more than it saves
@@ -154,19 +153,17 @@ def _render_in_processes(
     chunks = [indices[start : start + CHUNK] for start in range(0, total, CHUNK)]
     report = RenderReport()
     done = 0
-    # Park every object made so far outside the collector: a worker's garbage collection
-    # would otherwise walk (and so copy, page by page) the whole planned site it shares.
-    gc.freeze()
     try:
-        with worker_pool(jobs) as pool:
-            for part in pool.imap_unordered(_render_chunk, chunks):
-                report.merge(part)
-                done += len(part.rendered)
-                if progress is not None:
-                    progress(done, total)
+        with long_lived() as keep:
+            keep()  # before the fork: see long_lived()
+            with worker_pool(jobs) as pool:
+                for part in pool.imap_unordered(_render_chunk, chunks):
+                    report.merge(part)
+                    done += len(part.rendered)
+                    if progress is not None:
+                        progress(done, total)
     finally:
         _shared = None
-        gc.unfreeze()
     report.rendered.sort()
     report.reindexed = dict(sorted(report.reindexed.items()))
     report.signatures = dict(sorted(report.signatures.items()))
