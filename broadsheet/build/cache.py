@@ -10,7 +10,6 @@ has changed since, is ignored, and the build starts cold.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -140,6 +139,17 @@ def _signed(data: Any) -> SignedState | None:
     return SignedState(site, shape, digests, templates)
 
 
+def _signed_data(signed: SignedState | None) -> dict[str, Any] | None:
+    if signed is None:
+        return None
+    return {
+        "site": signed.site,
+        "shape": signed.shape,
+        "digests": signed.digests,
+        "templates": signed.templates,
+    }
+
+
 def _well_formed(data: Any) -> bool:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         return False
@@ -177,7 +187,7 @@ def save_cache(path: Path, cache: BuildCache) -> None:
         "output": cache.output,
         "valid_until": cache.valid_until,
         "articles": cache.articles,
-        "signed": dataclasses.asdict(cache.signed) if cache.signed is not None else None,
+        "signed": _signed_data(cache.signed),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")

@@ -83,17 +83,20 @@ def _build(
         return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
     from broadsheet.build.assemble import assemble
+    from broadsheet.workers import long_lived
 
     state = where.with_name(where.stem.replace("build-", "state-")) if use_cache else None
-    outcome = assemble(config, output, cache, drafts, now, progress, jobs, state, inputs)
-    if use_cache:
-        with timing.stage("stamp output"):
-            stamps = _stamp_output(output, cache, outcome.changes)
-        fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
-        fresh.valid_until = outcome.valid_until
-        fresh.articles = outcome.articles
-        with timing.stage("save cache"):
-            save_cache(where, fresh)
+    with long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
+        keep()
+        outcome = assemble(config, output, cache, drafts, now, progress, jobs, state, inputs)
+        if use_cache:
+            with timing.stage("stamp output"):
+                stamps = _stamp_output(output, cache, outcome.changes)
+            fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
+            fresh.valid_until = outcome.valid_until
+            fresh.articles = outcome.articles
+            with timing.stage("save cache"):
+                save_cache(where, fresh)
     return BuildResult(
         output, outcome.articles, outcome.written, outcome.unchanged, _since(started)
     )
