@@ -83,7 +83,11 @@ def _converter(base_path: str, extensions: tuple[str, ...], unused: tuple[str, .
     converter = markdown.Markdown(
         extensions=[*extensions, _site_links(base_path)],
         extension_configs={
-            "codehilite": {"css_class": HIGHLIGHT_CLASS, "guess_lang": False},
+            "codehilite": {
+                "css_class": HIGHLIGHT_CLASS,
+                "guess_lang": False,
+                "pygments_formatter": _formatter(),
+            },
             "toc": {"toc_depth": "2-3", "permalink": False},
             "footnotes": {"UNIQUE_IDS": False},
         },
@@ -92,6 +96,29 @@ def _converter(base_path: str, extensions: tuple[str, ...], unused: tuple[str, .
     for name in unused:
         converter.inlinePatterns.deregister(name, strict=False)
     return converter
+
+
+@lru_cache(maxsize=1)
+def _formatter() -> type:
+    """Pygments' HTML formatter, working out its style's CSS classes once rather than
+    for every code block (0.45 ms each). It is given the same options as the one
+    Markdown would pick by name, and its output is the same (tested)."""
+    from pygments.formatters import HtmlFormatter
+
+    class SharedStyleFormatter(HtmlFormatter):  # type: ignore[type-arg]
+        _made: dict[tuple[Any, str], tuple[Any, Any]] = {}  # noqa: RUF012 (shared on purpose)
+        ttype2class: Any
+        class2style: Any
+
+        def _create_stylesheet(self) -> None:
+            key = (self.style, self.classprefix)
+            made = self._made.get(key)
+            if made is None:  # its two tables are only read once made
+                HtmlFormatter._create_stylesheet(self)  # type: ignore[attr-defined]
+                made = self._made[key] = (self.ttype2class, self.class2style)
+            self.ttype2class, self.class2style = made
+
+    return SharedStyleFormatter
 
 
 def render_markdown(text: str, base_path: str = "/") -> RenderedBody:

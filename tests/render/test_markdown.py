@@ -127,3 +127,19 @@ def test_an_excerpt_reads_the_same_with_the_unused_inline_patterns_left_out(text
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(markdown, "inline_unused", lambda text: ())
         assert excerpt(text) == pruned
+
+
+@pytest.mark.parametrize("language", ["python", "javascript", "bash", "no-such-language", ""])
+def test_code_is_highlighted_as_by_pygments_own_html_formatter(language: str) -> None:
+    import markdown as python_markdown
+
+    text = f"Intro.\n\n```{language}\ndef f(x):\n    return x * 2  # <double>\n```\n"
+    by_name = python_markdown.Markdown(
+        extensions=["fenced_code", "codehilite"],
+        extension_configs={"codehilite": {"css_class": "highlight", "guess_lang": False}},
+        output_format="html",
+    )
+    ours = render_markdown(text).html
+    assert 'class="highlight"' in ours
+    assert render_markdown(text).html == ours  # the shared style tables are reused intact
+    assert ours == by_name.convert(text)
