@@ -62,7 +62,9 @@ def assemble(
         keep()
         with timing.stage("plan"):
             related = state / "related.json" if state is not None else None
-            site = load_site(config, drafts=drafts, now=now, posts=posts, related_store=related)
+            site = load_site(
+                config, drafts=drafts, now=now, posts=posts, related_store=related, jobs=jobs
+            )
         keep()
         compiled = state / "templates" if state is not None else None
         env = make_environment(config.path(config.templates_dir), template_globals(site), compiled)
@@ -153,12 +155,14 @@ def load_site(
     now: datetime | None = None,
     posts: list[Post] | None = None,
     related_store: Path | None = None,
+    jobs: int = 1,
 ) -> Site:
     """Read the posts (unless given), drop drafts and scheduled ones unless asked, plan."""
     now = now or config.now or datetime.now(config.zone)
     if posts is None:
         posts = load_posts(config.path(config.content_dir), config.zone)
-    return plan_site(visible(posts, now, drafts), config, now=now, related_store=related_store)
+    shown = visible(posts, now, drafts)
+    return plan_site(shown, config, now=now, related_store=related_store, jobs=jobs)
 
 
 def _load_posts(

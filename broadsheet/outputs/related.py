@@ -35,7 +35,7 @@ def title_words(title: str) -> set[str]:
 
 
 def related_posts(
-    posts: tuple[Post, ...], count: int = RELATED_COUNT, store: Path | None = None
+    posts: tuple[Post, ...], count: int = RELATED_COUNT, store: Path | None = None, jobs: int = 1
 ) -> list[tuple[Post, ...]]:
     """For each post (in the given order), up to `count` others, most related first.
 
@@ -44,13 +44,15 @@ def related_posts(
     title, tag, section or order, and ranking 10,000 articles takes a couple of seconds.
     """
     if store is None:
-        ranked = _related_indices(tuple(tuple(_features(p)) for p in posts), count)
+        ranked = _related_indices(tuple(tuple(_features(p)) for p in posts), count, jobs)
     else:
-        ranked = _stored(posts, count, store)
+        ranked = _stored(posts, count, store, jobs)
     return [tuple(posts[i] for i in indices) for indices in ranked]
 
 
-def _stored(posts: tuple[Post, ...], count: int, store: Path) -> tuple[tuple[int, ...], ...]:
+def _stored(
+    posts: tuple[Post, ...], count: int, store: Path, jobs: int
+) -> tuple[tuple[int, ...], ...]:
     """The ranking kept in `store`, if its inputs are unchanged; else a new one, kept.
 
     Its inputs are checked by the posts' shape first (their paths and front matter, in
@@ -63,7 +65,10 @@ def _stored(posts: tuple[Post, ...], count: int, store: Path) -> tuple[tuple[int
         return data[2]
     features = tuple(tuple(_features(post)) for post in posts)
     key = hashlib.blake2b(repr((features, count)).encode(), digest_size=16).hexdigest()
-    ranked = data[2] if data is not None and data[1] == key else _related_indices(features, count)
+    if data is not None and data[1] == key:
+        ranked = data[2]
+    else:
+        ranked = _related_indices(features, count, jobs)
     _save(store, shape, key, ranked)
     return ranked
 
@@ -96,8 +101,11 @@ def _save(store: Path, shape: str, key: str, ranked: tuple[tuple[int, ...], ...]
 
 @lru_cache(maxsize=2)  # the dev server asks again after every edit, mostly unchanged
 def _related_indices(
-    features: tuple[tuple[str, ...], ...], count: int
+    features: tuple[tuple[str, ...], ...], count: int, jobs: int = 1
 ) -> tuple[tuple[int, ...], ...]:
+    """Each post's `count` most related others, by index; in `jobs` forked processes
+    when there are enough posts to pay for them."""
+    global _ranking
     members: dict[str, list[int]] = defaultdict(list)
     for index, feats in enumerate(features):
         for feature in feats:
@@ -105,10 +113,43 @@ def _related_indices(
     total = len(features)
     weight = {f: _weight(f, len(m), total) for f, m in members.items()}
     position = {f: {i: n for n, i in enumerate(m)} for f, m in members.items()}
+    _ranking = (features, members, weight, position, count)
+    try:
+        if jobs < 2 or total < PARALLEL_MINIMUM:
+            return tuple(_rank(range(total)))
+        from broadsheet.workers import long_lived, worker_pool
+
+        step = -(-total // (jobs * 4))
+        parts = [range(start, min(start + step, total)) for start in range(0, total, step)]
+        with long_lived() as keep:
+            keep()  # before the fork: see long_lived()
+            with worker_pool(jobs) as pool:
+                return tuple(row for part in pool.map(_rank, parts) for row in part)
+    finally:
+        _ranking = None
+
+
+PARALLEL_MINIMUM = 2_000  # posts to rank before it pays to fork workers
+# What _rank() reads: set by _related_indices() before it forks, read-only after.
+_ranking: (
+    tuple[
+        tuple[tuple[str, ...], ...],
+        dict[str, list[int]],
+        dict[str, float],
+        dict[str, dict[int, int]],
+        int,
+    ]
+    | None
+) = None
+
+
+def _rank(rows: range) -> list[tuple[int, ...]]:
+    assert _ranking is not None
+    features, members, weight, position, count = _ranking
     result = []
-    for index, feats in enumerate(features):
+    for index in rows:
         scores: dict[int, float] = defaultdict(float)
-        for feature in feats:
+        for feature in features[index]:
             listed = members[feature]
             at = position[feature][index]
             for other in listed[max(0, at - NEIGHBOURS) : at + NEIGHBOURS + 1]:
@@ -116,7 +157,7 @@ def _related_indices(
                     scores[other] += weight[feature]
         ranked = sorted(scores.items(), key=lambda item: (-round(item[1], 9), item[0]))
         result.append(tuple(i for i, _ in ranked[:count]))
-    return tuple(result)
+    return result
 
 
 def _features(post: Post) -> Iterable[str]:

@@ -52,8 +52,10 @@ def plan_site(
     config: SiteConfig,
     now: datetime | None = None,
     related_store: Path | None = None,
+    jobs: int = 1,
 ) -> Site:
-    """Every output of the site, planned before anything is written."""
+    """Every output of the site, planned before anything is written (related articles
+    ranked in `jobs` processes)."""
     ordered = tuple(sorted(posts, key=sort_key))
     index = Listing("index", "", "Latest articles", "", ordered)
     sections = listings.sections(ordered, config)
@@ -77,7 +79,7 @@ def plan_site(
         Page("search/index.html", "search.html"),
         Page("404.html", "404.html", in_sitemap=False),
     ]
-    pages += article_pages(ordered, sections, related_store)
+    pages += article_pages(ordered, sections, related_store, jobs)
     pages += plan_feeds(index, sections, config)
     pages += plan_sitemaps(pages, ordered, config, now=now)
     refuse_collisions(pages)
@@ -104,9 +106,12 @@ def listing_pages(listing: Listing, per_page: int) -> list[Page]:
 
 
 def article_pages(
-    posts: tuple[Post, ...], sections: tuple[Listing, ...], related_store: Path | None = None
+    posts: tuple[Post, ...],
+    sections: tuple[Listing, ...],
+    related_store: Path | None = None,
+    jobs: int = 1,
 ) -> list[Page]:
-    ranked = related_posts(posts, store=related_store)
+    ranked = related_posts(posts, store=related_store, jobs=jobs)
     related = dict(zip((p.path for p in posts), ranked, strict=True))
     pages = []
     for section in sections:

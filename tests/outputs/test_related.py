@@ -58,3 +58,14 @@ def test_a_stored_ranking_is_reused_only_while_its_inputs_hold(
         related_posts(retitled, store=store)
     monkeypatch.setattr(related, "_related_indices", rank)
     assert related_posts(retitled, store=store) == related_posts(retitled)
+
+
+def test_ranking_in_several_processes_gives_the_same_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(related, "PARALLEL_MINIMUM", 1)
+    posts = tuple(
+        post(f"p{n}", tags=(f"t{n % 7}",), title=f"Story {n} about trade and {n % 5} ports")
+        for n in range(120)
+    )
+    assert related_posts(posts, jobs=2) == related_posts(posts, jobs=1)
