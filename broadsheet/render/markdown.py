@@ -181,6 +181,12 @@ def _plain_converter(unused: tuple[str, ...] = ()) -> Any:
     return converter
 
 
+# A paragraph of only words, spaces and everyday punctuation, with no line that could
+# start a list or a heading, has no Markdown in it: its text is itself.
+_PLAIN = re.compile(r"(?:[^\W_]|[ \n.,;:'\"?()%$/’‘“”—–-])*")
+_LINE_MARKUP = re.compile(r"^ *(?:-|\d+[.)])", re.MULTILINE)
+
+
 def excerpt(body: str, limit: int = 160) -> str:
     """Plain text of the first real paragraph, cut at a word near `limit` characters."""
     import html
@@ -188,10 +194,13 @@ def excerpt(body: str, limit: int = 160) -> str:
     for block in body.split("\n\n"):
         block = block.strip()
         if block and not block.startswith(_NOT_PROSE):
-            converter = _plain_converter(inline_unused(block))
-            converter.reset()
-            text = html.unescape(re.sub(r"<[^>]+>", "", converter.convert(block)))
-            text = " ".join(text.split())
+            if _PLAIN.fullmatch(block) and not _LINE_MARKUP.search(block):
+                text = " ".join(block.split())  # what Markdown would make of it (tested)
+            else:
+                converter = _plain_converter(inline_unused(block))
+                converter.reset()
+                text = html.unescape(re.sub(r"<[^>]+>", "", converter.convert(block)))
+                text = " ".join(text.split())
             if len(text) <= limit:
                 return text
             return text[:limit].rsplit(" ", 1)[0] + "…"

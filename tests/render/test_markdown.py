@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from broadsheet.render import markdown
@@ -143,3 +143,67 @@ def test_code_is_highlighted_as_by_pygments_own_html_formatter(language: str) ->
     assert 'class="highlight"' in ours
     assert render_markdown(text).html == ours  # the shared style tables are reused intact
     assert ours == by_name.convert(text)
+
+
+_PROSE = st.lists(
+    st.sampled_from(
+        [
+            "Trade",
+            "talks",
+            "2024",
+            "é",
+            "北京",
+            " ",
+            " ",
+            "\n",
+            "  \n",
+            "    ",
+            "-",
+            "1.",
+            "2)",
+            ".",
+            ",",
+            ";",
+            ":",
+            "'",
+            '"',
+            "?",
+            "(",
+            ")",
+            "%",
+            "$",
+            "/",
+            "’",
+            "“",
+            "—",
+            "–",
+            "=",
+            "#",
+            "*",
+            "_",
+            "&",
+            "<",
+            "[",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_PROSE)
+@example("1. Trade talks")  # a list
+@example("Trade\n-")  # a heading
+@example("Trade\n  - talks")
+def test_a_plain_paragraph_excerpt_is_what_markdown_makes_of_it(text: str) -> None:
+    import html as html_module
+    import re as re_module
+
+    block = text.strip()
+    if not block or block.startswith(markdown._NOT_PROSE) or "\n\n" in block:
+        return  # not a paragraph's text on its own
+    converter = markdown._plain_converter()
+    converter.reset()
+    made = html_module.unescape(re_module.sub(r"<[^>]+>", "", converter.convert(block)))
+    expected = " ".join(made.split())
+    assert excerpt(text, limit=10_000) == expected
