@@ -105,7 +105,7 @@ def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
         digest=text_digest(text),
         excerpt=excerpt(split.body, EXCERPT_LENGTH),
         words=count_words(split.body),
-        header=text_digest(f"{path}\0{split.header}"),
+        header_digest=text_digest(f"{path}\0{split.header}"),
         body_text=split.body,
     )
 

@@ -35,7 +35,7 @@ class Post:
     excerpt: str = ""  # plain text of the first paragraph, cut near 160 characters
     words: int = 0  # words in the body
     # A hash of its path and front matter: all that decides its place in the site.
-    header: str = ""
+    header_digest: str = ""
     # The Markdown body, when held in memory. A build drops it (its posts would
     # otherwise hold the whole archive's text) and `body` reads the file again.
     body_text: str | None = field(default=None, repr=False, compare=False)
@@ -90,7 +90,7 @@ def body_of(text: str, body_line: int) -> str:
 def shape_of(posts: Iterable[Post]) -> str:
     """A hash of everything about `posts` that decides a site's plan (which pages exist
     and which posts each one shows): their paths and front matter, in this order."""
-    data = "\n".join([post.header or _header(post) for post in posts])
+    data = "\n".join([post.header_digest or _header(post) for post in posts])
     return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
 
 

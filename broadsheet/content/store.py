@@ -22,7 +22,7 @@ from broadsheet.content.post import Post
 FORMAT = 3
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
-_TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header")
+_TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")
 _OPTIONAL = ("author", "summary", "source")
 _LENGTH = 2 + len(_TEXT) + len(_OPTIONAL) + 7
 
@@ -48,11 +48,11 @@ def _encode(stamp: tuple[int, int], post: Post) -> list[Any]:
 def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int], Post]:
     if type(item) is not list or len(item) != _LENGTH:
         raise ValueError("entry")
-    mtime, size, title, section, section_slug, slug, digest, excerpt, header = item[:9]
+    mtime, size, title, section, section_slug, slug, digest, excerpt, header_digest = item[:9]
     author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[9:]
     if not (type(mtime) is int and type(size) is int and type(body_line) is int):
         raise ValueError("numbers")
-    texts = (title, section, section_slug, slug, digest, excerpt, header)
+    texts = (title, section, section_slug, slug, digest, excerpt, header_digest)
     if any(type(v) is not str for v in texts):
         raise ValueError("text")
     if any(v is not None and type(v) is not str for v in (author, summary, source)):
@@ -77,7 +77,7 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int
         digest=digest,
         excerpt=excerpt,
         words=int(words),
-        header=header,
+        header_digest=header_digest,
     )
     return (mtime, size), post
 
