@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from contextlib import ExitStack
@@ -185,6 +186,9 @@ def _load_posts(
     if changed:
         whole = len(before) == 0  # no usable cache: write every file
         write_post_cache(folder, content, config.zone, cache, None if whole else changed)
+        if whole:  # the single file the posts were kept in before they were spread out
+            with contextlib.suppress(OSError):
+                (state / "posts.json").unlink(missing_ok=True)
     return posts
 
 

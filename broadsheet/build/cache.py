@@ -124,8 +124,8 @@ def load_cache(path: Path, output: Path) -> BuildCache | None:
 
 
 def _signed(data: Any) -> SignedState | None:
-    """The stored SignedState, or None when it is absent or malformed (it is only used
-    to save work, never to decide what a page holds)."""
+    """The stored SignedState, or None when it is absent or malformed (then every page
+    is signed again, as before there was one)."""
     if not isinstance(data, dict):
         return None
     site, shape = data.get("site"), data.get("shape")
