@@ -10,10 +10,15 @@ from contextlib import contextmanager
 from multiprocessing.pool import Pool
 
 
-def worker_pool(processes: int) -> Pool:
+@contextmanager
+def worker_pool(processes: int) -> Iterator[Pool]:
     """A pool of forked workers, which inherit what the parent set up before the call
-    (copy-on-write) and leave Ctrl-C and SIGTERM to the parent, which stops them."""
-    return multiprocessing.get_context("fork").Pool(processes, initializer=_quiet)
+    (copy-on-write, parked outside the garbage collector first: see long_lived()) and
+    leave Ctrl-C and SIGTERM to the parent, which stops them when the block ends."""
+    with long_lived() as keep:
+        keep()
+        with multiprocessing.get_context("fork").Pool(processes, initializer=_quiet) as pool:
+            yield pool
 
 
 def _quiet() -> None:

@@ -78,13 +78,7 @@ def assemble(
             dirty = state / DIRTY
             if dirty.exists() or not terms.has_all(articles):
                 cache = None  # the terms may not match the last site: index everything again
-            try:
-                state.mkdir(parents=True, exist_ok=True)
-                dirty.write_text("a build is under way, or did not finish\n", encoding="utf-8")
-            except OSError as exc:
-                raise BroadsheetError(
-                    f"cannot write the build cache: {exc.strerror}", state
-                ) from exc
+            _mark(dirty)
             previous = cache.pages if cache is not None else {}
             before = _comparable(config, cache, stamps)
             with staged_output(output, reuse=cache is not None) as stage:
@@ -117,7 +111,8 @@ def _mark(dirty: Path) -> None:
         dirty.parent.mkdir(parents=True, exist_ok=True)
         dirty.write_text("a build is under way, or did not finish\n", encoding="utf-8")
     except OSError as exc:
-        raise BroadsheetError(f"cannot write the build cache: {exc.strerror}", dirty) from exc
+        message = f"cannot write the build cache: {exc.strerror}"
+        raise BroadsheetError(message, dirty.parent) from exc
 
 
 def index_site(

@@ -19,7 +19,7 @@ from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
 from broadsheet.search.index import TermStore
 from broadsheet.search.terms import weigh
-from broadsheet.workers import long_lived, worker_pool
+from broadsheet.workers import worker_pool
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
 PARALLEL_MINIMUM = 400  # below this, starting workers costs more than it saves
@@ -154,14 +154,12 @@ def _render_in_processes(
     report = RenderReport()
     done = 0
     try:
-        with long_lived() as keep:
-            keep()  # before the fork: see long_lived()
-            with worker_pool(jobs) as pool:
-                for part in pool.imap_unordered(_render_chunk, chunks):
-                    report.merge(part)
-                    done += len(part.rendered)
-                    if progress is not None:
-                        progress(done, total)
+        with worker_pool(jobs) as pool:
+            for part in pool.imap_unordered(_render_chunk, chunks):
+                report.merge(part)
+                done += len(part.rendered)
+                if progress is not None:
+                    progress(done, total)
     finally:
         _shared = None
     report.rendered.sort()

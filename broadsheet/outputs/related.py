@@ -117,14 +117,12 @@ def _related_indices(
     try:
         if jobs < 2 or total < PARALLEL_MINIMUM:
             return tuple(_rank(range(total)))
-        from broadsheet.workers import long_lived, worker_pool
+        from broadsheet.workers import worker_pool
 
         step = -(-total // (jobs * 4))
         parts = [range(start, min(start + step, total)) for start in range(0, total, step)]
-        with long_lived() as keep:
-            keep()  # before the fork: see long_lived()
-            with worker_pool(jobs) as pool:
-                return tuple(row for part in pool.map(_rank, parts) for row in part)
+        with worker_pool(jobs) as pool:
+            return tuple(row for part in pool.map(_rank, parts) for row in part)
     finally:
         _ranking = None
 
