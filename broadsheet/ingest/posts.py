@@ -92,12 +92,18 @@ def post_text(article: RawArticle, section_slug: str, slug: str, source: str) ->
 def sign(unsigned: str) -> str:
     digest = hashlib.sha256(unsigned.encode("utf-8")).hexdigest()[:16]
     head, _, rest = unsigned.partition("\n---\n")
-    return f"{head}\n{IMPORT_HASH_KEY}: {digest}\n---\n{rest}"
+    return f"{head}\n{IMPORT_HASH_KEY}: {_yaml_text(digest)}\n---\n{rest}"
+
+
+def _yaml_text(digest: str) -> str:
+    """The digest as YAML text: quoted when YAML would read it as a number (one hash in
+    about two thousand is all digits, such as 9998681309787410)."""
+    return digest if isinstance(yaml.safe_load(digest), str) else f"'{digest}'"
 
 
 def is_unedited(text: str) -> bool:
     """True when the file is byte for byte what an import wrote (its hash still matches)."""
-    match = re.search(rf"^{IMPORT_HASH_KEY}: ([0-9a-f]{{16}})\n", text, re.MULTILINE)
+    match = re.search(rf"^{IMPORT_HASH_KEY}: '?([0-9a-f]{{16}})'?\n", text, re.MULTILINE)
     if not match:
         return False
     unsigned = text[: match.start()] + text[match.end() :]

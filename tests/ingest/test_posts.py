@@ -1,5 +1,10 @@
+import hashlib
 from pathlib import Path
 
+import pytest
+import yaml
+
+from broadsheet.ingest import posts
 from broadsheet.ingest.posts import (
     find_author,
     is_subheading,
@@ -58,6 +63,27 @@ def test_an_edit_is_detected_by_the_import_hash() -> None:
     text = post_text(article("Body."), "asia", "a-headline", "raw/x.txt")
     assert is_unedited(text)
     assert not is_unedited(text.replace("Body.", "Body, edited."))
+
+
+def test_a_hash_that_yaml_would_read_as_a_number_is_quoted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by the fuzzer: an all-digit hash was read back as an int, and the build
+    # failed with "import_hash: must be text".
+    sha256 = hashlib.sha256
+
+    class Digits:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def hexdigest(self) -> str:
+            return "9998681309787410" + sha256(self.data).hexdigest()[16:]
+
+    monkeypatch.setattr(posts.hashlib, "sha256", Digits)
+    text = post_text(article("Body."), "asia", "a-headline", "raw/x.txt")
+    assert "\nimport_hash: '9998681309787410'\n" in text
+    assert yaml.safe_load(text.split("---\n")[1])["import_hash"] == "9998681309787410"
+    assert is_unedited(text)  # (every hash here starts with those digits: no edit test)
 
 
 def test_a_subheading_keeps_a_trailing_hash() -> None:
