@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,7 +47,7 @@ class Outcome:
 def assemble(
     config: SiteConfig,
     output: Path,
-    cache: BuildCache | None,
+    trusted: Callable[[], BuildCache | None],
     drafts: bool,
     now: datetime,
     progress: Progress | None,
@@ -55,7 +56,11 @@ def assemble(
     stamps: Stamps | None = None,
 ) -> Outcome:
     """Posts -> plan -> pages rendered into a stage (only the changed ones, when the
-    cache can say what changed) -> search index -> committed into the site."""
+    cache can say what changed) -> search index -> committed into the site.
+
+    `trusted()` gives the last build's cache if it still fits the output: it may still
+    be finding out while the posts are read and planned, so it is asked only then.
+    """
     jobs = jobs or os.cpu_count() or 1
     with long_lived() as keep:  # the posts and the plan: see long_lived()
         with timing.stage("read posts"):
@@ -75,6 +80,8 @@ def assemble(
                 state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
             terms = TermStore(state / "terms")
             articles = sorted(page.url_path for page in site.pages if page.post is not None)
+            with timing.stage("check output"):
+                cache = trusted()
             dirty = state / DIRTY
             if dirty.exists() or not terms.has_all(articles):
                 cache = None  # the terms may not match the last site: index everything again

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from broadsheet.build import timing
 from broadsheet.build.cache import (
     BuildCache,
+    OutputCheck,
     Stamps,
     cache_path,
     load_cache,
@@ -78,20 +79,28 @@ def _build(
     with timing.stage("check cache"):
         inputs, options = source_stamps(config), _options(config, drafts, output)
         where = cache_path(config, output)
-        cache = load_cache(where, output) if use_cache else None
-    if cache is not None and cache.is_current(inputs, options, now):
-        return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
+        cache = load_cache(where) if use_cache else None
+        check = OutputCheck(output, cache.output if cache is not None else {})
+        if cache is not None and cache.is_current(inputs, options, now) and check.holds():
+            return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
+    if cache is not None:
+        check.start()  # the output is stamped in another process while posts are read
+
+    def trusted() -> BuildCache | None:
+        """The cache, if the output still holds what it says (else trust nothing)."""
+        return cache if cache is not None and check.holds() else None
+
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
     from broadsheet.build.assemble import assemble
     from broadsheet.workers import long_lived
 
     state = where.with_name(where.stem.replace("build-", "state-")) if use_cache else None
-    with long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
+    with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
         keep()
-        outcome = assemble(config, output, cache, drafts, now, progress, jobs, state, inputs)
+        outcome = assemble(config, output, trusted, drafts, now, progress, jobs, state, inputs)
         if use_cache:
             with timing.stage("stamp output"):
-                stamps = _stamp_output(output, cache, outcome.changes)
+                stamps = _stamp_output(output, trusted(), outcome.changes)
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
             fresh.valid_until = outcome.valid_until
             fresh.articles = outcome.articles

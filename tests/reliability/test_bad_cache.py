@@ -55,3 +55,16 @@ def test_a_bad_cache_is_ignored_and_the_output_equals_a_cold_build(
     result = warm(corpus)
     assert result.unchanged == 0  # a cold build: nothing from the cache was used
     assert tree_bytes(corpus / "site") == cold(corpus)
+
+
+@pytest.mark.parametrize("damage", ["output file deleted", "output file edited"])
+def test_a_changed_output_is_rebuilt_even_when_no_source_changed(corpus: Path, damage: str) -> None:
+    warm(corpus)
+    page = corpus / "site/asia/index.html"
+    if damage == "output file deleted":
+        page.unlink()
+    else:
+        page.write_text("tampered")
+    result = warm(corpus)
+    assert result.unchanged == 0
+    assert tree_bytes(corpus / "site") == cold(corpus)

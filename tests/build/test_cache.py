@@ -1,0 +1,63 @@
+"""The output check that decides whether the build cache can be trusted: in this
+process or in a forked one, it answers the same."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from broadsheet.build.cache import OutputCheck, stamp_tree
+
+
+def _site(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    (site / "asia/a-story").mkdir(parents=True)
+    (site / "index.html").write_text("<p>latest</p>")
+    (site / "asia/a-story/index.html").write_text("<p>a story</p>")
+    return site
+
+
+CHANGES = {
+    "nothing": lambda site: None,
+    "a page edited": lambda site: (site / "asia/a-story/index.html").write_text("<p>hand</p>"),
+    "a page deleted": lambda site: (site / "index.html").unlink(),
+    "a file added": lambda site: (site / "asia/stray.html").write_text("stray"),
+    "the site gone": lambda site: shutil.rmtree(site),
+}
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "in process"])
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_output_check_finds_any_change_to_the_output(
+    tmp_path: Path, change: str, forked: bool
+) -> None:
+    site = _site(tmp_path)
+    check = OutputCheck(site, stamp_tree(site))
+    CHANGES[change](site)
+    with check:
+        if forked:
+            check.start()
+            assert check._pid is not None  # a forked process answers
+        assert check.holds() is (change == "nothing")
+        assert check.holds() is (change == "nothing")  # asked again: the same answer
+    assert check._pid is None
+
+
+def test_a_missing_output_folder_does_not_hold(tmp_path: Path) -> None:
+    check = OutputCheck(tmp_path / "nowhere", {})
+    check.start()
+    assert not check.holds()
+
+
+def test_the_forked_check_is_never_left_behind(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    with pytest.raises(RuntimeError), OutputCheck(site, stamp_tree(site)) as check:
+        check.start()
+        pid = check._pid
+        raise RuntimeError("the build failed meanwhile")
+    assert pid is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already reaped
