@@ -2,7 +2,7 @@
 
 import sys
 
-from broadsheet.cli import build_py_main
+from broadsheet.cli import build_py_main, finish
 
 if __name__ == "__main__":
-    sys.exit(build_py_main(sys.argv[1:]))
+    finish(build_py_main(sys.argv[1:]))

@@ -1,7 +1,5 @@
 """`python -m broadsheet` runs the command line."""
 
-import sys
+from broadsheet.cli import finish, main
 
-from broadsheet.cli import main
-
-sys.exit(main())
+finish(main())

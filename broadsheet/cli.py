@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from broadsheet import __version__
 from broadsheet.errors import BroadsheetError, display_path
@@ -35,6 +36,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `broadsheet import ... | head`
         sys.stderr.close()
         return 0
+
+
+def command() -> NoReturn:
+    """The `broadsheet` program: `main()`, then `finish()`."""
+    finish(main())
+
+
+def finish(code: int) -> NoReturn:
+    """End the process with `code`, leaving the garbage uncollected.
+
+    A build leaves about a million objects behind at 10,000 articles (posts, pages,
+    templates), and Python's last garbage collection at exit would walk them all: 0.2 s,
+    a tenth of an edit's rebuild. The process is ending anyway, so they are parked out
+    of the collector's reach instead (gc.freeze). Only the programs' entry points call
+    this; `main()` itself leaves the garbage collector alone.
+    """
+    gc.freeze()
+    sys.exit(code)
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -249,4 +268,4 @@ def build_py_main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    finish(main())
