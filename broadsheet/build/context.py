@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ def template_globals(site: Site, bodies: BodyCache | None = None) -> dict[str, A
 
     def url(path: str = "") -> str:
         """A site-internal link, under the base path ("/archive/asia/")."""
-        return base_path + quote(path.lstrip("/"), safe="/#?=&%")
+        return site_url(base_path, path)
 
     def absolute_url(path: str = "") -> str:
         return urljoin(config.base_url, url(path))
@@ -64,6 +65,19 @@ def template_globals(site: Site, bodies: BodyCache | None = None) -> dict[str, A
         "author_path": lambda post: f"authors/{_slug(post.author)}/",
         "tag_path": lambda tag: f"tags/{_slug(tag)}/",
     }
+
+
+# What quote() below leaves as it is: a path made only of these needs no quoting (most
+# do, and pages link to thirty or so each).
+_NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9_.~/#?=&%-]*")
+
+
+def site_url(base_path: str, path: str) -> str:
+    """`path` under `base_path`, percent-encoded where it needs to be."""
+    path = path.lstrip("/")
+    if _NEEDS_NO_QUOTING.fullmatch(path):
+        return base_path + path
+    return base_path + quote(path, safe="/#?=&%")
 
 
 def card_renderer(env: Environment) -> Callable[[Post], Markup]:
