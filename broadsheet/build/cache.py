@@ -11,12 +11,13 @@ has changed since, is ignored, and the build starts cold.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from broadsheet import __version__
 from broadsheet.config import SiteConfig
@@ -110,8 +111,8 @@ def load_cache(path: Path) -> BuildCache | None:
     """The cache at `path`, or None when it is absent, unreadable or malformed. It is
     trusted only once an `OutputCheck` has found the output as it describes."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
         return None
     if not _well_formed(data) or data["version"] != __version__:
         return None
@@ -253,7 +254,7 @@ def save_cache(path: Path, cache: BuildCache) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     (path.parent / ".gitignore").write_text("*\n", encoding="utf-8")
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+    temporary.write_bytes(orjson.dumps(data))
     os.replace(temporary, path)
 
 

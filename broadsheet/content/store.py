@@ -7,7 +7,6 @@ edited post rewrites one small file rather than the whole archive's.
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from collections.abc import Iterable
@@ -15,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from broadsheet.content.loader import PostCache
 from broadsheet.content.post import Post
@@ -94,13 +95,13 @@ def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCach
     posts: PostCache = {}
     try:
         for shard in range(SHARDS):
-            data = json.loads((folder / f"{shard}.json").read_text(encoding="utf-8"))
+            data = orjson.loads((folder / f"{shard}.json").read_bytes())
             if data.get("format") != FORMAT or data.get("zone") != zone.key:
                 return {}
             for name, item in data["posts"].items():
                 key = prefix + name
                 posts[key] = _decode(Path(key), item, zone)
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
     return dict(sorted(posts.items()))
 
@@ -131,7 +132,7 @@ def write_post_cache(
         for shard, posts in sorted(shards.items()):
             data = {"format": FORMAT, "zone": zone.key, "posts": posts}
             temporary = folder / f"{shard}.tmp"
-            temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            temporary.write_bytes(orjson.dumps(data))
             os.replace(temporary, folder / f"{shard}.json")
     except OSError:  # only a cache: the next build parses the posts again
         for shard in range(SHARDS):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -11,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+
+import orjson
 
 from broadsheet.content.post import Post, shape_of
 
@@ -76,7 +77,7 @@ def _stored(
 def _load(store: Path, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:
     """(shape, key, ranking) from `store`, or None if it is missing or malformed."""
     try:
-        data = json.loads(store.read_text(encoding="utf-8"))
+        data = orjson.loads(store.read_bytes())
         shape, key = data["shape"], data["key"]
         if not (isinstance(shape, str) and isinstance(key, str)) or len(data["related"]) != total:
             return None
@@ -93,7 +94,7 @@ def _save(store: Path, shape: str, key: str, ranked: tuple[tuple[int, ...], ...]
     try:
         store.parent.mkdir(parents=True, exist_ok=True)
         data = {"shape": shape, "key": key, "related": ranked}
-        temporary.write_text(json.dumps(data), encoding="utf-8")
+        temporary.write_bytes(orjson.dumps(data))
         os.replace(temporary, store)
     except OSError:  # only a cache
         temporary.unlink(missing_ok=True)
