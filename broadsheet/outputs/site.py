@@ -112,7 +112,7 @@ def article_pages(
     jobs: int = 1,
 ) -> list[Page]:
     ranked = related_posts(posts, store=related_store, jobs=jobs)
-    related = dict(zip((p.path for p in posts), ranked, strict=True))
+    related = dict(zip(map(id, posts), ranked, strict=True))  # (hashing paths is slower)
     pages = []
     for section in sections:
         members = section.posts
@@ -125,7 +125,7 @@ def article_pages(
                         "section": section,
                         "previous": members[index - 1] if index > 0 else None,
                         "next": members[index + 1] if index + 1 < len(members) else None,
-                        "related": related[post.path],
+                        "related": related[id(post)],
                     },
                     sources=(post.path,),
                     post=post,
