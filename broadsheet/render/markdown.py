@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 TOC_MIN_HEADINGS = 3
+TOC_MARKER = "[TOC]"  # Markdown's: a paragraph of just this becomes the table of contents
 PYGMENTS_STYLE = "friendly"
 PYGMENTS_DARK_STYLE = "monokai"
 HIGHLIGHT_CLASS = "highlight"
@@ -76,7 +77,14 @@ def inline_unused(text: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=256)
-def _converter(base_path: str, extensions: tuple[str, ...], unused: tuple[str, ...] = ()) -> Any:
+def _converter(
+    base_path: str,
+    extensions: tuple[str, ...],
+    unused: tuple[str, ...] = (),
+    toc_marker: bool = True,
+) -> Any:
+    """A converter with these extensions, without the `unused` inline patterns, and
+    looking for the "[TOC]" marker only if asked (the search walks every element)."""
     # Imported here so that commands that never render stay quick to start.
     import markdown
 
@@ -88,7 +96,7 @@ def _converter(base_path: str, extensions: tuple[str, ...], unused: tuple[str, .
                 "guess_lang": False,
                 "pygments_formatter": _formatter(),
             },
-            "toc": {"toc_depth": "2-3", "permalink": False},
+            "toc": {"toc_depth": "2-3", "permalink": False, "marker": TOC_MARKER * toc_marker},
             "footnotes": {"UNIQUE_IDS": False},
         },
         output_format="html",
@@ -127,7 +135,8 @@ def render_markdown(text: str, base_path: str = "/") -> RenderedBody:
     Site-relative links and images ("/asia/other-story/") are put under `base_path`, so
     that they work when the site is served from a sub-path such as /archive/.
     """
-    converter = _converter(base_path, extensions_for(text), inline_unused(text))
+    marker = TOC_MARKER in text  # only text that has it can have it replaced
+    converter = _converter(base_path, extensions_for(text), inline_unused(text), marker)
     converter.reset()
     html = converter.convert(text)
     tokens = converter.toc_tokens

@@ -57,6 +57,7 @@ def test_choosing_extensions_per_article_changes_no_output() -> None:
         "1. one\n2. two\n\n* star",
         "Note[^n].\n\n[^n]: The note.",
         "~~~\ncode\n~~~",
+        "[TOC]\n\n## One\n\n## Two\n\n## Three",
     ]
     for text in samples:
         full = _converter("/", every)
@@ -87,6 +88,8 @@ _PIECES = st.sampled_from(
         "![",
         "[^1]",
         "[^1]: note",
+        "[TOC]",
+        "[TOC",
         "<",
         ">",
         "&",
