@@ -26,13 +26,18 @@ _SAFE_BUCKET = re.compile(r"[a-z0-9]{1,2}")
 
 
 def terms(text: str) -> list[str]:
+    return [term[:MAX_TERM] for term in _TERM.findall(_folded(text))]
+
+
+def _folded(text: str) -> str:
+    """Decomposed, without combining marks, lower-cased."""
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text)
         # Each distinct character is looked up once, not each of the text's characters.
         marks = {c for c in set(text) if not c.isascii() and unicodedata.category(c) == "Mn"}
         if marks:
             text = text.translate(dict.fromkeys(map(ord, marks)))
-    return [term[:MAX_TERM] for term in _TERM.findall(text.lower())]
+    return text.lower()
 
 
 def text_of(markup: str) -> str:
@@ -41,16 +46,22 @@ def text_of(markup: str) -> str:
 
 
 def weigh(title: str, body_html: str) -> dict[str, int]:
-    """term -> weight (1 to 220) for one article."""
-    body = terms(text_of(body_html))
-    counts = Counter(body)
+    """term -> weight (1 to 220) for one article.
+
+    The body's terms are counted as they are found and cut to MAX_TERM afterwards (an
+    article has a thousand terms but a few hundred distinct ones, and hardly any long).
+    """
+    counts = Counter(_TERM.findall(_folded(text_of(body_html))))
+    length = sum(counts.values())
+    for term in [t for t in counts if len(t) > MAX_TERM]:
+        counts[term[:MAX_TERM]] += counts.pop(term)
     for term in terms(title):
         counts[term] += TITLE_BOOST
-    norm = K1 * (1 - B + B * max(len(body), 1) / TYPICAL_LENGTH)
-    return {
-        term: max(1, math.floor(100 * tf * (K1 + 1) / (tf + norm) + 0.5))
-        for term, tf in counts.items()
-    }
+    norm = K1 * (1 - B + B * max(length, 1) / TYPICAL_LENGTH)
+    weights: dict[int, int] = {}  # frequency -> weight: a few dozen distinct ones
+    for tf in set(counts.values()):
+        weights[tf] = max(1, math.floor(100 * tf * (K1 + 1) / (tf + norm) + 0.5))
+    return {term: weights[tf] for term, tf in counts.items()}
 
 
 def bucket_of(term: str) -> str:

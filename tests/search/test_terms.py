@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadsheet.search.terms import MAX_TERM, bucket_of, terms, weigh
+from broadsheet.search.terms import (
+    K1,
+    MAX_TERM,
+    TITLE_BOOST,
+    TYPICAL_LENGTH,
+    B,
+    bucket_of,
+    terms,
+    text_of,
+    weigh,
+)
 
 
 def test_terms_fold_case_and_accents_and_split_on_anything_else() -> None:
@@ -42,3 +54,42 @@ def test_terms_follow_the_rule_search_js_applies_to_each_character(text: str) ->
     )
     expected = [t[:MAX_TERM] for t in re.findall(r"[^\W_]+", plain.lower())]
     assert terms(text) == expected
+
+
+def _weigh_term_by_term(title: str, body_html: str) -> dict[str, int]:
+    """weigh() as the module docstring states it, one term at a time."""
+    body = terms(text_of(body_html))
+    counts = Counter(body)
+    for term in terms(title):
+        counts[term] += TITLE_BOOST
+    norm = K1 * (1 - B + B * max(len(body), 1) / TYPICAL_LENGTH)
+    return {
+        term: max(1, math.floor(100 * tf * (K1 + 1) / (tf + norm) + 0.5))
+        for term, tf in counts.items()
+    }
+
+
+_WORDS = st.sampled_from(
+    [
+        "tariff",
+        "Tariff",
+        "café",
+        "naïve",
+        "x" * 45,
+        "x" * 41 + "y",
+        "_",
+        "<b>",
+        "</b>",
+        "&amp;",
+        " ",
+        "\n",
+        "9",
+        "北京",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_WORDS, max_size=60).map("".join), st.lists(_WORDS, max_size=60).map("".join))
+def test_weigh_equals_weighing_term_by_term(title: str, body: str) -> None:
+    assert weigh(title, body) == _weigh_term_by_term(title, body)
