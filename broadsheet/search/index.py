@@ -130,11 +130,12 @@ def write_index(
     """Write search/ for `docs` (sorted by URL). `changed` maps the articles re-indexed
     since the index in `out` was written to their changed terms; None means start over."""
     ids = {doc.url_path: number for number, doc in enumerate(docs)}
-    if changed is None or _indexed_urls(out) != [d.url_path for d in docs]:
+    written = _written_docs(out) if changed is not None else None
+    if written is None or [entry[0] for chunk in written for entry in chunk] != list(ids):
         _merge_all(out, [d.url_path for d in docs], store, jobs)
     elif changed:
         _update(out, ids, store, changed)
-    _write_docs(out, docs, sections)
+    _write_docs(out, docs, sections, written or [])
 
 
 def _load(out: Stage, relative: str) -> Any:
@@ -144,19 +145,23 @@ def _load(out: Stage, relative: str) -> Any:
     return json.loads(data)
 
 
-def _indexed_urls(out: Stage) -> list[str] | None:
-    """The article URLs of the index already written, in id order (None if unreadable)."""
+def _written_docs(out: Stage) -> list[list[list[Any]]] | None:
+    """The docs files of the index already written, in order (None if unreadable)."""
     try:
         meta = _load(out, "meta.json")
-        urls: list[str] = []
-        for number in range(-(-meta["docs"] // DOCS_PER_FILE)):
-            urls += [entry[0] for entry in _load(out, f"docs/{number}.json")]
-        return urls
+        return [_load(out, f"docs/{n}.json") for n in range(-(-meta["docs"] // DOCS_PER_FILE))]
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
 
 
-def _write_docs(out: Stage, docs: list[Doc], sections: list[tuple[str, str]]) -> None:
+def _write_docs(
+    out: Stage,
+    docs: list[Doc],
+    sections: list[tuple[str, str]],
+    written: list[list[list[Any]]],
+) -> None:
+    """Write meta.json and the docs files; a docs file that equals the one `written`
+    before (as JSON read back) is left as it is: after an edit, most are."""
     numbers = {slug: n for n, (slug, _) in enumerate(sections)}
     names = sorted(n.removesuffix(".json") for n in out.names(f"{SEARCH_DIR}/terms", ".json"))
     meta = {
@@ -170,13 +175,15 @@ def _write_docs(out: Stage, docs: list[Doc], sections: list[tuple[str, str]]) ->
     _dump(out, "meta.json", meta)
     wanted = set()
     for start in range(0, len(docs), DOCS_PER_FILE):
-        name = f"{start // DOCS_PER_FILE}.json"
+        number = start // DOCS_PER_FILE
+        name = f"{number}.json"
         wanted.add(name)
         chunk = [
             [d.url_path, d.title, numbers.get(d.section, -1), d.date, d.excerpt]
             for d in docs[start : start + DOCS_PER_FILE]
         ]
-        _dump(out, f"docs/{name}", chunk)
+        if number >= len(written) or written[number] != chunk:
+            _dump(out, f"docs/{name}", chunk)
     for stale in out.names(f"{SEARCH_DIR}/docs", ".json") - wanted:
         out.remove(f"{SEARCH_DIR}/docs/{stale}")
 
