@@ -120,13 +120,13 @@ def staged_output(output: Path, reuse: bool = False) -> Iterator[Stage]:
     try:
         folder.mkdir(parents=True)
         if overlay:
-            stage = Stage(folder, base=output)
+            stage = Stage(folder, base=output, private=True)
             yield stage
             with timing.stage("commit changes"):
                 _commit(output, stage)
             return
         (folder / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
-        yield Stage(folder)
+        yield Stage(folder, private=True)
         if output.exists():
             os.rename(output, old)
         os.rename(folder, output)

@@ -23,6 +23,10 @@ class Stage:
     base: Path | None = None  # the live site beneath an overlay
     removed: set[str] = field(default_factory=set)  # site paths to delete on commit
     moved: list[str] | None = None  # after an overlay's commit: the files it moved in
+    # Whether nobody reads `root` before the build commits it (a build's own folder, not
+    # the dev server's live one): then a file is written in place, with no temporary
+    # file renamed over it, as a half-written file is never seen.
+    private: bool = False
 
     def current(self, relative: str) -> Path | None:
         """The file a reader of the finished site would get at `relative`, if any."""
@@ -58,6 +62,8 @@ class Stage:
             except OSError as exc:
                 raise BroadsheetError(f"cannot read: {exc.strerror or exc}", live) from exc
         self.removed.discard(relative)
+        if self.private:
+            return _write_new(target, data)
         return write_bytes_if_changed(target, data)
 
     def remove(self, relative: str) -> None:
@@ -89,3 +95,20 @@ class Stage:
         for directory, _, files in os.walk(self.root):
             found += [os.path.join(directory, name)[start:] for name in files]
         return sorted(p.replace(os.sep, "/") for p in found)
+
+
+def _write_new(target: Path, data: bytes) -> bool:
+    """Write `data` to `target` in a private stage; True unless it holds exactly that."""
+    try:
+        try:
+            handle = open(target, "xb")  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(target, "xb")  # noqa: SIM115
+        except FileExistsError:  # written before in this build: compared, then replaced
+            return write_bytes_if_changed(target, data)
+        with handle:
+            handle.write(data)
+    except OSError as exc:
+        raise BroadsheetError(f"cannot write: {exc.strerror or exc}", target) from exc
+    return True
