@@ -98,13 +98,14 @@ class TermStore:
     def replace(self, url_path: str, weights: dict[str, int]) -> list[str]:
         """Store an article's new weights; return the terms whose weight changed."""
         old = self.read(url_path)
+        ordered = sorted(weights)
         if old:
             changed = sorted(t for t in old.keys() | weights.keys() if old.get(t) != weights.get(t))
         else:  # a new article (every one, in a cold build): each of its terms changed
-            changed = sorted(weights)
+            changed = ordered
         if changed:
             lines: list[list[str]] = [[] for _ in range(SHARDS)]
-            for term in changed if not old else sorted(weights):
+            for term in ordered:
                 lines[shard_of(term)] += (term, str(weights[term]))
             write_if_changed(self.path(url_path), "".join(" ".join(x) + "\n" for x in lines))
         return changed
