@@ -132,10 +132,11 @@ def write_index(
 ) -> None:
     """Write search/ for `docs` (sorted by URL). `changed` maps the articles re-indexed
     since the index in `out` was written to their changed terms; None means start over."""
-    ids = {doc.url_path: number for number, doc in enumerate(docs)}
+    urls = [doc.url_path for doc in docs]
+    ids = {url: number for number, url in enumerate(urls)}
     written = _written_docs(out) if changed is not None else None
-    if written is None or [entry[0] for chunk in written for entry in chunk] != list(ids):
-        _merge_all(out, [d.url_path for d in docs], store, jobs)
+    if written is None or [entry[0] for chunk in written for entry in chunk] != urls:
+        _merge_all(out, urls, store, jobs)
     elif changed:
         _update(out, ids, store, changed)
     _write_docs(out, docs, sections, written or [])
