@@ -154,7 +154,7 @@ def describe(post: Post) -> str:
 def json_ld(site: Site, post: Post, description: str) -> str:
     """schema.org NewsArticle, safe to put inside a <script> element."""
     config = site.config
-    url = urljoin(config.base_url, config.base_path + quote(post.url_path))
+    url = urljoin(config.base_url, site_url(config.base_path, post.url_path))
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
