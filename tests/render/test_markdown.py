@@ -118,9 +118,77 @@ _PIECES = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_PIECES, max_size=40).map("".join))
 def test_leaving_out_inline_patterns_a_text_cannot_use_changes_nothing(text: str) -> None:
-    everything = _converter("/archive/", extensions_for(text))
+    everything = _converter("/archive/", extensions_for(text), quick=False)
     everything.reset()
     assert render_markdown(text, "/archive/").html == everything.convert(text)
+
+
+_EVERY = ("toc", "fenced_code", "codehilite", "tables", "footnotes", "sane_lists")
+# Markdown's block syntax, and what its patterns must tell apart from it.
+_BLOCK_PIECES = st.sampled_from(
+    [
+        "\n",
+        "\n\n",
+        "\n  \n",
+        "\n   ",
+        " ",
+        "   ",
+        "\t",
+        "\r\n",
+        "\x02",
+        "\x03",
+        "=",
+        "===",
+        "-",
+        "---",
+        "- - -",
+        "*",
+        "* * *",
+        "___",
+        "_",
+        "#",
+        "## ",
+        ">",
+        "> ",
+        "[",
+        "]",
+        "]:",
+        "[a]: /asia/",
+        "[a]",
+        "![",
+        "!",
+        "`",
+        "``",
+        "\\",
+        "\\`",
+        "<b>",
+        "<div>",
+        "</div>",
+        "&",
+        "&amp;",
+        "|",
+        "1. ",
+        "word",
+        "Trade",
+    ]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_BLOCK_PIECES, max_size=40).map("".join))
+@example("--\n\n - -\n   * * *\n    ___")
+@example("Title\n===\n\nSub\n- - -\n")
+@example("Text\n   ---\nmore\n   * * *")  # rules on a paragraph's later lines
+@example("a\\\\`code` ![x] [y] [z]: /asia/\n\n> q")
+@example("\x02\t")  # a tab at the start of a line once Markdown drops the \x02
+@example(">      =")  # indented code inside a quote
+@example("<div></div>[   <div>")  # raw HTML put on a line of its own after two spaces
+def test_an_article_renders_as_stock_markdown_with_every_extension(text: str) -> None:
+    """The extensions chosen per article, the inline patterns left out and the quick
+    tests in front of Markdown's patterns change nothing."""
+    stock = _converter("/archive/", _EVERY, quick=False)
+    stock.reset()
+    assert render_markdown(text, "/archive/").html == stock.convert(text)
 
 
 @settings(max_examples=300, deadline=None)
