@@ -24,11 +24,12 @@ class RenderedBody:
     headings: int
 
 
-# Searched in "\n" + text, so that re skips from line to line (where "^" would make it
-# try every position), and after a ">" too: a quote's lines are Markdown of their own.
-_LIST = re.compile(r"[\n>]\s*(?:[-*+]|\d+\.)\s")
+# Searched in "\n" + text, and led by one character, so that re skips from line to line
+# ("^" or a choice of characters would make it try every position); and after a ">"
+# too, since a quote's lines are Markdown of their own.
+_LIST = (re.compile(r"\n\s*(?:[-*+]|\d+\.)\s"), re.compile(r">\s*(?:[-*+]|\d+\.)\s"))
 # Indented code: four columns at the start of a line (a tab stops at four).
-_INDENTED = re.compile(r"[\n>](?: {4}| {0,3}\t)")
+_INDENTED = (re.compile(r"\n(?: {4}| {0,3}\t)"), re.compile(r">(?: {4}| {0,3}\t)"))
 
 
 def extensions_for(text: str) -> tuple[str, ...]:
@@ -43,15 +44,19 @@ def extensions_for(text: str) -> tuple[str, ...]:
     if fenced:
         wanted.append("fenced_code")
     lines = f"\n{text}"
-    if fenced or _INDENTED.search(lines):
+    if fenced or _found(_INDENTED, lines):
         wanted.append("codehilite")
     if "|" in text:
         wanted.append("tables")
     if "[^" in text:
         wanted.append("footnotes")
-    if _LIST.search(lines):
+    if _found(_LIST, lines):
         wanted.append("sane_lists")
     return tuple(wanted)
+
+
+def _found(patterns: tuple[re.Pattern[str], ...], text: str) -> bool:
+    return any(pattern.search(text) for pattern in patterns)
 
 
 def _as_read(text: str) -> str:
