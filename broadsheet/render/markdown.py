@@ -199,6 +199,43 @@ def _quicken(converter: Any) -> None:
         )
     if type(preprocessors["normalize_whitespace"]) is NormalizeWhitespace:
         preprocessors.register(_quick_whitespace()(converter), "normalize_whitespace", 30)
+    _settle(converter)
+
+
+def _settle(converter: Any) -> None:
+    """Fix what a made converter runs with, where Markdown looks it up again and again.
+
+    Its registries make a new sorted list each time they are iterated (for every
+    block) or indexed (for every inline pattern tried): the parser and the inline
+    processor get plain lists, which is all they use. "Is this tag block-level?" is
+    asked of each element, from a list: it gets a set. And Pygments looks a language's
+    lexer up by scanning all of its lexers' names, for every code block.
+    """
+    converter.parser.blockprocessors = list(converter.parser.blockprocessors)
+    inline = converter.treeprocessors["inline"]
+    inline.inlinePatterns = list(inline.inlinePatterns)
+    levels = frozenset(converter.block_level_elements)
+    converter.is_block_level = lambda tag: (
+        isinstance(tag, str) and tag.lower().rstrip("/") in levels
+    )
+    if "hilite" in converter.treeprocessors:
+        from markdown.extensions import codehilite
+        from pygments import lexers
+
+        if getattr(codehilite, "get_lexer_by_name", None) is lexers.get_lexer_by_name:
+            setattr(codehilite, "get_lexer_by_name", _lexer_by_name)  # noqa: B010 (once)
+
+
+def _lexer_by_name(alias: str, **options: Any) -> Any:
+    """Pygments' get_lexer_by_name(), finding each language's lexer class once."""
+    return _lexer_class(alias)(**options)
+
+
+@lru_cache(maxsize=128)
+def _lexer_class(alias: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+
+    return type(get_lexer_by_name(alias))  # (an unknown one raises, and is not kept)
 
 
 @lru_cache(maxsize=1)
@@ -319,6 +356,7 @@ def _plain_converter(unused: tuple[str, ...] = ()) -> Any:
     converter = markdown.Markdown(output_format="html")
     for name in unused:
         converter.inlinePatterns.deregister(name, strict=False)
+    _quicken(converter)
     return converter
 
 
