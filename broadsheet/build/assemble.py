@@ -13,7 +13,7 @@ from pathlib import Path
 
 from broadsheet.build import timing
 from broadsheet.build.cache import BuildCache, SignedState, Stamps
-from broadsheet.build.context import card_renderer, describe, format_date, template_globals
+from broadsheet.build.context import describe, format_date, use_site
 from broadsheet.build.output_dir import staged_output
 from broadsheet.build.render import Progress, RenderReport, render_pages
 from broadsheet.build.stage import Stage
@@ -73,8 +73,8 @@ def assemble(
             )
         keep()
         compiled = state / "templates" if state is not None else None
-        env = make_environment(config.path(config.templates_dir), template_globals(site), compiled)
-        env.globals["card"] = card_renderer(env)
+        env = make_environment(config.path(config.templates_dir), {}, compiled)
+        use_site(env, site)
         with ExitStack() as stack:
             if state is None:  # no build cache: the search terms live as long as the build
                 state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))

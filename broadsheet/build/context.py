@@ -31,6 +31,30 @@ class SiteInfo(TypedDict):
     base_path: str
 
 
+# Helpers templates also get as filters ("{{ post.url_path|url }}"): Jinja calls a
+# filter directly, but a function through its context's call(), which costs a page
+# (thirty links or so) about a third of its rendering time.
+FILTERS = (
+    "url",
+    "absolute_url",
+    "format_date",
+    "iso_date",
+    "section_name",
+    "tag_path",
+    "author_path",
+    "describe",
+    "badge",
+)
+
+
+def use_site(env: Environment, site: Site, bodies: BodyCache | None = None) -> None:
+    """Give `env` the site's helpers: as globals, and those in FILTERS as filters too."""
+    helpers = template_globals(site, bodies)
+    env.globals.update(helpers)
+    env.filters.update({name: helpers[name] for name in FILTERS})
+    env.globals["card"] = card_renderer(env)
+
+
 def template_globals(site: Site, bodies: BodyCache | None = None) -> dict[str, Any]:
     config = site.config
     base_path = config.base_path

@@ -13,7 +13,7 @@ import jinja2
 
 from broadsheet.build.assemble import index_site, load_site
 from broadsheet.build.cache import SignedState
-from broadsheet.build.context import BodyCache, card_renderer, template_globals
+from broadsheet.build.context import BodyCache, use_site
 from broadsheet.build.render import render_pages
 from broadsheet.build.stage import Stage
 from broadsheet.build.statics import copy_static, static_files
@@ -80,8 +80,7 @@ class DevBuilder:
         posts = load_posts(config.path(config.content_dir), config.zone, self._posts)
         site = load_site(config, drafts=True, posts=posts)
         env = self._environment(config.path(config.templates_dir))
-        env.globals.update(template_globals(site, self._bodies))
-        env.globals["card"] = card_renderer(env)
+        use_site(env, site, self._bodies)
         static_dir = config.path(config.static_dir)
         out = Stage(self.output)  # the dev site is rewritten in place, file by file
         copy_static(static_dir, out, {p.path for p in site.pages})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from urllib.parse import quote
 
 from hypothesis import given
@@ -23,3 +25,29 @@ def test_links_that_need_no_quoting_and_links_that_do() -> None:
     assert site_url("/archive/", "/asia/a-story/") == "/archive/asia/a-story/"
     assert site_url("/archive/", "tags/c++/") == "/archive/tags/c%2B%2B/"
     assert site_url("/", "authors/zoë/") == "/authors/zo%C3%AB/"
+
+
+def test_template_helpers_work_as_filters_and_as_functions(corpus: Path) -> None:
+    from broadsheet.build.assemble import load_site
+    from broadsheet.build.context import FILTERS, use_site
+    from broadsheet.config import load_config
+    from broadsheet.render.templates import make_environment
+
+    config = dataclasses.replace(load_config(corpus), base_url="https://example.org/archive/")
+    site = load_site(config, drafts=True)
+    env = make_environment(config.path(config.templates_dir), {})
+    use_site(env, site)
+    post = site.posts[0]
+    called = env.from_string(
+        "{{ url(post.url_path) }} {{ absolute_url('feed.xml') }} {{ format_date(post.date) }}"
+        " {{ iso_date(post.date, false) }} {{ section_name(post.section_slug) }}"
+        " {{ tag_path(post.tags[0]) }} {{ author_path(post) }} {{ describe(post) }}"
+    ).render(post=post)
+    filtered = env.from_string(
+        "{{ post.url_path|url }} {{ 'feed.xml'|absolute_url }} {{ post.date|format_date }}"
+        " {{ post.date|iso_date(false) }} {{ post.section_slug|section_name }}"
+        " {{ post.tags[0]|tag_path }} {{ post|author_path }} {{ post|describe }}"
+    ).render(post=post)
+    assert filtered == called
+    assert called.startswith(f"/archive/{post.url_path} https://example.org/archive/feed.xml ")
+    assert set(FILTERS) <= set(env.filters) and set(FILTERS) <= set(env.globals)

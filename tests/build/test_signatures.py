@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from broadsheet.build.assemble import load_site
-from broadsheet.build.context import card_renderer, template_globals
+from broadsheet.build.context import use_site
 from broadsheet.build.signatures import Signer
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
@@ -18,8 +18,8 @@ def signed(project: Path) -> tuple[Site, Signer]:
     config = load_config(project)
     posts = load_posts(config.path(config.content_dir), config.zone)
     site = load_site(config, drafts=False, posts=posts)
-    env = make_environment(config.path(config.templates_dir), template_globals(site))
-    env.globals["card"] = card_renderer(env)
+    env = make_environment(config.path(config.templates_dir), {})
+    use_site(env, site)
     return site, Signer(site, env)
 
 
