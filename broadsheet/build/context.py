@@ -52,7 +52,7 @@ def use_site(env: Environment, site: Site, bodies: BodyCache | None = None) -> N
     helpers = template_globals(site, bodies)
     env.globals.update(helpers)
     env.filters.update({name: helpers[name] for name in FILTERS})
-    env.globals["card"] = card_renderer(env)
+    env.globals["card"] = env.filters["card"] = card_renderer(env)
 
 
 def template_globals(site: Site, bodies: BodyCache | None = None) -> dict[str, Any]:

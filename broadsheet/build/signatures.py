@@ -99,7 +99,8 @@ def _field_names(kind: type) -> tuple[str, ...]:
 
 @lru_cache(maxsize=256)
 def _references(source: str) -> tuple[tuple[str, ...], bool]:
-    """The templates a template's source names, and whether it calls `card`."""
+    """The templates a template's source names, and whether it uses `card` (called, or
+    as a filter)."""
     # A bare environment: in the build's own, global names such as `card` would not
     # show up among the template's free names.
     # Only the parse tree is walked: compiling each template just to list the names it
@@ -107,7 +108,9 @@ def _references(source: str) -> tuple[tuple[str, ...], bool]:
     # its own is taken to use the global one, which can only widen its signature.
     tree = jinja2.Environment().parse(source)
     referenced = tuple(t for t in meta.find_referenced_templates(tree) if t)
-    uses_card = any(name.name == "card" for name in tree.find_all(nodes.Name))
+    uses_card = any(name.name == "card" for name in tree.find_all(nodes.Name)) or any(
+        used.name == "card" for used in tree.find_all(nodes.Filter)
+    )
     return referenced, uses_card
 
 

@@ -62,6 +62,10 @@ STEPS: list[tuple[str, Callable[[Path], None]]] = [
         lambda p: edit(p / "templates/article.html", "Related articles", "More like this"),
     ),
     (
+        "change the card template",  # listings use it as a filter: {{ post|card }}
+        lambda p: edit(p / "templates/_card.html", "article-item-excerpt", "article-item-summary"),
+    ),
+    (
         "change the settings",
         lambda p: edit(p / "pyproject.toml", 'title = "Test Archive"', 'title = "Retitled"'),
     ),
