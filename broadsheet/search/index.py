@@ -17,7 +17,6 @@ term files that hold a changed term are rewritten.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import zlib
 from collections.abc import Iterable
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from broadsheet.build.stage import Stage
 from broadsheet.errors import BroadsheetError
@@ -146,7 +147,7 @@ def _load(out: Stage, relative: str) -> Any:
     data = out.read_bytes(f"{SEARCH_DIR}/{relative}")
     if data is None:
         raise FileNotFoundError(relative)
-    return json.loads(data)
+    return orjson.loads(data)
 
 
 def _written_docs(out: Stage) -> list[list[list[Any]]] | None:
@@ -193,8 +194,9 @@ def _write_docs(
 
 
 def _dump(out: Stage, relative: str, data: object) -> None:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    out.write_text(f"{SEARCH_DIR}/{relative}", text)
+    # orjson writes what json.dumps(ensure_ascii=False, separators=(",", ":")) does, as
+    # UTF-8, several times faster: an edit rewrites the term files of all its words.
+    out.write_bytes(f"{SEARCH_DIR}/{relative}", orjson.dumps(data))
 
 
 # A cold merge: each task reads every article's terms and keeps one group of buckets.
@@ -254,7 +256,7 @@ def _update(
         relative = f"terms/{bucket}.json"
         try:
             data = out.read_bytes(f"{SEARCH_DIR}/{relative}")
-            postings: dict[str, list[int]] = json.loads(data) if data is not None else {}
+            postings: dict[str, list[int]] = orjson.loads(data) if data is not None else {}
         except ValueError as exc:
             where = out.root / SEARCH_DIR / relative
             raise BroadsheetError(f"cannot read the search index: {exc}", where) from exc
