@@ -227,14 +227,12 @@ def _well_formed(data: Any) -> bool:
         return False
     if not all(isinstance(v, str) for v in data["pages"].values()):
         return False
-    for stamps in (data["inputs"], data["output"]):
-        for value in stamps.values():
-            if not (
-                isinstance(value, list)
-                and len(value) == 2
-                and all(isinstance(n, int) for n in value)
-            ):
-                return False
+    for stamps in (data["inputs"], data["output"]):  # 27,000 at 10,000 articles
+        if not all(
+            type(v) is list and len(v) == 2 and type(v[0]) is int and type(v[1]) is int
+            for v in stamps.values()
+        ):
+            return False
     return data.get("valid_until") is None or isinstance(data["valid_until"], str)
 
 

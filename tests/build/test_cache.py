@@ -61,3 +61,19 @@ def test_the_forked_check_is_never_left_behind(tmp_path: Path) -> None:
     assert pid is not None
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # already reaped
+
+
+@pytest.mark.parametrize("stamp", [[1], [1, "2"], [1, 2, 3], "12", [1.5, 2], [True, 2], None])
+def test_a_cache_with_a_malformed_stamp_is_not_loaded(tmp_path: Path, stamp: object) -> None:
+    import json
+
+    from broadsheet.build.cache import BuildCache, load_cache, save_cache
+
+    path = tmp_path / "build.json"
+    save_cache(path, BuildCache(inputs={"content/a.md": (1, 2)}, output={"index.html": (3, 4)}))
+    assert load_cache(path) is not None
+    for key in ("inputs", "output"):
+        data = json.loads(path.read_text())
+        data[key] = {**data[key], "x": stamp}
+        (tmp_path / "bad.json").write_text(json.dumps(data))
+        assert load_cache(tmp_path / "bad.json") is None, key
