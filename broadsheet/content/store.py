@@ -26,6 +26,7 @@ SHARDS = 16
 _TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")
 _OPTIONAL = ("author", "summary", "source")
 _LENGTH = 2 + len(_TEXT) + len(_OPTIONAL) + 7
+_OPTIONAL_TEXT = {str, type(None)}
 
 
 def _moment(value: datetime | None) -> float | None:
@@ -53,12 +54,10 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int
     author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[9:]
     if not (type(mtime) is int and type(size) is int and type(body_line) is int):
         raise ValueError("numbers")
-    texts = (title, section, section_slug, slug, digest, excerpt, header_digest)
-    if any(type(v) is not str for v in texts):
+    texts = {type(v) for v in (title, section, section_slug, slug, digest, excerpt, header_digest)}
+    if texts != {str} or not {type(author), type(summary), type(source)} <= _OPTIONAL_TEXT:
         raise ValueError("text")
-    if any(v is not None and type(v) is not str for v in (author, summary, source)):
-        raise ValueError("optional text")
-    if type(tags) is not list or any(type(t) is not str for t in tags):
+    if type(tags) is not list or not {type(t) for t in tags} <= {str}:
         raise ValueError("tags")
     post = Post(
         path=path,
@@ -93,14 +92,18 @@ def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCach
     stale."""
     prefix = f"{content_dir}{os.sep}"
     posts: PostCache = {}
+    folders: dict[str, Path] = {}  # a path made from its folder's parses only its name
     try:
         for shard in range(SHARDS):
             data = orjson.loads((folder / f"{shard}.json").read_bytes())
             if data.get("format") != FORMAT or data.get("zone") != zone.key:
                 return {}
             for name, item in data["posts"].items():
-                key = prefix + name
-                posts[key] = _decode(Path(key), item, zone)
+                section, _, file = name.rpartition("/")
+                parent = folders.get(section)
+                if parent is None:
+                    parent = folders[section] = content_dir / section
+                posts[prefix + name] = _decode(parent / file, item, zone)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
     return dict(sorted(posts.items()))
