@@ -21,7 +21,6 @@ import os
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +52,24 @@ class Doc:
 SHARDS = 64  # lines in an article's term file: a cold merge parses only its groups' lines
 
 
-@lru_cache(maxsize=1 << 17)  # a vocabulary repeats itself from article to article
 def shard_of(term: str) -> int:
     """Which line of a term file holds `term`: all the terms of a bucket share one."""
-    return zlib.crc32(bucket_of(term).encode()) % SHARDS
+    return _SHARDS[term]
+
+
+class _Shards(dict[str, int]):
+    """term -> its line, for the terms looked up lately (a vocabulary repeats itself
+    from article to article); emptied when it holds SHARDS_KEPT, so it stays small."""
+
+    def __missing__(self, term: str) -> int:
+        if len(self) >= SHARDS_KEPT:
+            self.clear()
+        shard = self[term] = zlib.crc32(bucket_of(term).encode()) % SHARDS
+        return shard
+
+
+SHARDS_KEPT = 1 << 17
+_SHARDS = _Shards()
 
 
 class TermStore:
@@ -106,8 +119,9 @@ class TermStore:
             changed = ordered
         if changed:
             lines: list[list[str]] = [[] for _ in range(SHARDS)]
-            for term in ordered:
-                lines[shard_of(term)] += (term, str(weights[term]))
+            shards, values = map(_SHARDS.__getitem__, ordered), map(weights.__getitem__, ordered)
+            for term, shard, weight in zip(ordered, shards, values, strict=True):
+                lines[shard].append(f"{term} {weight}")  # (400 terms an article)
             write_if_changed(self.path(url_path), "".join(" ".join(x) + "\n" for x in lines))
         return changed
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from broadsheet.build.stage import Stage
 from broadsheet.search.index import Doc, TermStore, write_index
 from broadsheet.search.terms import weigh
@@ -83,3 +85,24 @@ def test_terms_of_deleted_articles_are_forgotten(tmp_path: Path) -> None:
     store.forget_others(["asia/b/"])
     assert store.read("asia/a/") == {} and store.read("asia/b/") == {"y": 1}
     assert store.has_all(["asia/b/"]) and not store.has_all(["asia/a/", "asia/b/"])
+
+
+def test_a_term_file_puts_each_term_on_its_line_also_once_the_shard_cache_is_emptied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zlib
+
+    from broadsheet.search import index
+    from broadsheet.search.terms import bucket_of
+
+    monkeypatch.setattr(index, "SHARDS_KEPT", 5)  # emptied again and again below
+    weights = {f"{letter}{letter}term": n for n, letter in enumerate("abcdefgh", 1)}
+    store = TermStore(tmp_path)
+    store.replace("asia/a/", weights)
+    lines = (tmp_path / index._name("asia/a/")).read_text().split("\n")
+    assert len(lines) == index.SHARDS + 1  # a line per shard, and the last newline
+    for term, weight in weights.items():
+        line = zlib.crc32(bucket_of(term).encode()) % index.SHARDS
+        assert f"{term} {weight}" in f" {lines[line]} ", term
+    assert store.read("asia/a/") == weights
+    assert len(index._SHARDS) <= 5
