@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from multiprocessing.pool import Pool
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
 
 
 @contextmanager
@@ -15,6 +17,8 @@ def worker_pool(processes: int) -> Iterator[Pool]:
     """A pool of forked workers, which inherit what the parent set up before the call
     (copy-on-write, parked outside the garbage collector first: see long_lived()) and
     leave Ctrl-C and SIGTERM to the parent, which stops them when the block ends."""
+    import multiprocessing  # (only here: a rebuild after an edit forks no pool)
+
     with long_lived() as keep:
         keep()
         with multiprocessing.get_context("fork").Pool(processes, initializer=_quiet) as pool:
