@@ -154,9 +154,25 @@ def _rank(rows: range) -> list[tuple[int, ...]]:
             for other in listed[max(0, at - NEIGHBOURS) : at + NEIGHBOURS + 1]:
                 if other != index:
                     scores[other] += weight[feature]
-        ranked = sorted(scores.items(), key=lambda item: (-round(item[1], 9), item[0]))
-        result.append(tuple(i for i, _ in ranked[:count]))
+        result.append(_best(scores, count))
     return result
+
+
+def _best(scores: dict[int, float], count: int) -> tuple[int, ...]:
+    """The `count` highest scores' posts, ties (to 9 decimals) to the lowest index.
+
+    Sorting all ~150 candidates by that key took 60 % of ranking. They are sorted by
+    score alone first (a C key); only those within 1e-8 of the last place can still
+    take it once rounded, so only they are sorted by the exact key.
+    """
+    order = sorted(scores, key=scores.__getitem__, reverse=True)
+    if len(order) > count:
+        floor = scores[order[count - 1]] - 1e-8
+        cut = count
+        while cut < len(order) and scores[order[cut]] >= floor:
+            cut += 1
+        del order[cut:]
+    return tuple(sorted(order, key=lambda i: (-round(scores[i], 9), i))[:count])
 
 
 def _features(post: Post) -> Iterable[str]:

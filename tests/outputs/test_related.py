@@ -3,9 +3,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from broadsheet.outputs import related
-from broadsheet.outputs.related import related_posts
+from broadsheet.outputs.related import _best, related_posts
 from tests.outputs.helpers import post
 
 
@@ -69,3 +71,18 @@ def test_ranking_in_several_processes_gives_the_same_lists(
         for n in range(120)
     )
     assert related_posts(posts, jobs=2) == related_posts(posts, jobs=1)
+
+
+@given(
+    st.dictionaries(
+        st.integers(0, 60),
+        st.sampled_from([0.1, 0.2, 0.3, 0.1 + 0.2, 1.0, 1.0 + 1e-12, 2.5, 3.0, 3.0 - 1e-10]),
+    ),
+    st.integers(1, 5),
+)
+@example({1: 0.30000000000000004, 2: 0.3, 0: 0.1}, 1)  # equal once rounded: index decides
+def test_the_best_scores_are_those_of_a_full_sort_by_rounded_score_then_index(
+    scores: dict[int, float], count: int
+) -> None:
+    full = sorted(scores.items(), key=lambda item: (-round(item[1], 9), item[0]))
+    assert _best(scores, count) == tuple(i for i, _ in full[:count])
