@@ -10,7 +10,7 @@ from typing import Any, TypedDict
 from urllib.parse import quote, urljoin
 
 import orjson
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from markupsafe import Markup
 
 from broadsheet.content.post import Post
@@ -51,8 +51,23 @@ def use_site(env: Environment, site: Site, bodies: BodyCache | None = None) -> N
     """Give `env` the site's helpers: as globals, and those in FILTERS as filters too."""
     helpers = template_globals(site, bodies)
     env.globals.update(helpers)
-    env.filters.update({name: helpers[name] for name in FILTERS})
-    env.globals["card"] = env.filters["card"] = card_renderer(env)
+    env.filters.update({name: _per_build(helpers[name]) for name in FILTERS})
+    card = env.globals["card"] = card_renderer(env)
+    env.filters["card"] = _per_build(card)
+
+
+def _per_build(helper: Callable[..., Any]) -> Callable[..., Any]:
+    """`helper` as a filter that Jinja calls as each page renders. Jinja works out a plain
+    filter of a constant ({{ 'css/site.css'|url }}) when it compiles the template, and
+    compiled templates are kept from build to build: a link would keep the base URL of
+    the build that compiled it. A filter that takes the context is never worked out
+    early; the context is not needed."""
+
+    @pass_context
+    def per_build(context: Any, value: Any, *args: Any) -> Any:
+        return helper(value, *args)
+
+    return per_build
 
 
 def template_globals(site: Site, bodies: BodyCache | None = None) -> dict[str, Any]:

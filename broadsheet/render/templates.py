@@ -12,6 +12,10 @@ import jinja2.bccache
 
 from broadsheet.errors import BroadsheetError
 
+# The compiled templates' file names. A new number sets aside those compiled before: from
+# 2 on, no site helper is worked out at compile time (see build.context._per_build).
+COMPILED_NAMES = "__broadsheet2_%s.cache"
+
 
 def make_environment(
     templates_dir: Path, globals_: Mapping[str, Any], compiled: Path | None = None
@@ -25,7 +29,7 @@ def make_environment(
     if compiled is not None:
         try:
             compiled.mkdir(parents=True, exist_ok=True)
-            bytecode = _CompiledTemplates(str(compiled))
+            bytecode = _CompiledTemplates(str(compiled), COMPILED_NAMES)
         except OSError:
             pass  # only saves time
     env = jinja2.Environment(

@@ -70,6 +70,14 @@ STEPS: list[tuple[str, Callable[[Path], None]]] = [
         lambda p: edit(p / "pyproject.toml", 'title = "Test Archive"', 'title = "Retitled"'),
     ),
     (
+        "change the base URL",  # every link; compiled templates must not keep the old one
+        lambda p: edit(
+            p / "pyproject.toml",
+            'base_url = "https://example.test/"',
+            'base_url = "https://example.test/news/"',
+        ),
+    ),
+    (
         "change a static file",
         lambda p: edit(p / "static/css/site.css", "--measure: 68ch;", "--measure: 66ch;"),
     ),
