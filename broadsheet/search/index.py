@@ -52,14 +52,10 @@ class Doc:
 SHARDS = 64  # lines in an article's term file: a cold merge parses only its groups' lines
 
 
-def shard_of(term: str) -> int:
-    """Which line of a term file holds `term`: all the terms of a bucket share one."""
-    return _SHARDS[term]
-
-
 class _Shards(dict[str, int]):
-    """term -> its line, for the terms looked up lately (a vocabulary repeats itself
-    from article to article); emptied when it holds SHARDS_KEPT, so it stays small."""
+    """term -> which line of a term file holds it (all the terms of a bucket share one),
+    kept for the terms looked up lately (a vocabulary repeats itself from article to
+    article); emptied when it holds SHARDS_KEPT, so it stays small."""
 
     def __missing__(self, term: str) -> int:
         if len(self) >= SHARDS_KEPT:
@@ -74,7 +70,7 @@ _SHARDS = _Shards()
 
 class TermStore:
     """Each indexed article's terms and weights, one file per article: SHARDS lines of
-    "term weight term weight ...", a term on the line `shard_of` gives it."""
+    "term weight term weight ...", a term on the line `_SHARDS` gives it."""
 
     def __init__(self, folder: Path):
         self.folder = folder
