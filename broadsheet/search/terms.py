@@ -24,6 +24,8 @@ _TERM = re.compile(r"[^\W_]+")
 _TAG = re.compile(r"<[^>]*>")
 _SAFE_BUCKET = re.compile(r"[a-z0-9]{1,2}")
 _ASCII = bytes(range(128))
+# Every ASCII byte that is not a letter or digit becomes a space; the others stay.
+_ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
 
 
 def terms(text: str) -> list[str]:
@@ -55,7 +57,7 @@ def weigh(title: str, body_html: str) -> dict[str, int]:
     The body's terms are counted as they are found and cut to MAX_TERM afterwards (an
     article has a thousand terms but a few hundred distinct ones, and hardly any long).
     """
-    counts = Counter(_TERM.findall(_folded(text_of(body_html))))
+    counts = _counted(_folded(text_of(body_html)))
     length = sum(counts.values())
     for term in [t for t in counts if len(t) > MAX_TERM]:
         counts[term[:MAX_TERM]] += counts.pop(term)
@@ -66,6 +68,21 @@ def weigh(title: str, body_html: str) -> dict[str, int]:
     for tf in set(counts.values()):
         weights[tf] = max(1, math.floor(100 * tf * (K1 + 1) / (tf + norm) + 0.5))
     return {term: weights[tf] for term, tf in counts.items()}
+
+
+def _counted(text: str) -> Counter[str]:
+    """How often each run of letters and digits occurs in `text`, in the order they are
+    first met: what Counter(_TERM.findall(text)) gives, in a third of the time.
+
+    Every character that is neither a letter nor a digit becomes a space, and the rest
+    is split at spaces: the few such characters beyond ASCII (’ “ ” — in news text) by
+    str.replace, each at once, and the ASCII ones by bytes.translate, at C speed."""
+    if not text.isascii():
+        others = text.encode("utf-8").translate(None, _ASCII).decode("utf-8")
+        for char in set(others):
+            if not char.isalnum():  # what [^\W_] means: str.isalnum(), char by char
+                text = text.replace(char, " ")
+    return Counter(text.encode("utf-8").translate(_ASCII_BREAKS).decode("utf-8").split())
 
 
 def bucket_of(term: str) -> str:

@@ -9,11 +9,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from broadsheet.search.terms import (
+    _TERM,
     K1,
     MAX_TERM,
     TITLE_BOOST,
     TYPICAL_LENGTH,
     B,
+    _counted,
     bucket_of,
     terms,
     text_of,
@@ -87,6 +89,12 @@ _WORDS = st.sampled_from(
         "\n",
         "9",
         "北京",
+        "didn’t",
+        "“quoted”",
+        "—",
+        "\u00a0",
+        "straße",
+        "·",
     ]
 )
 
@@ -95,3 +103,10 @@ _WORDS = st.sampled_from(
 @given(st.lists(_WORDS, max_size=60).map("".join), st.lists(_WORDS, max_size=60).map("".join))
 def test_weigh_equals_weighing_term_by_term(title: str, body: str) -> None:
     assert weigh(title, body) == _weigh_term_by_term(title, body)
+
+
+@given(st.text() | st.text(st.sampled_from("ab _’—\u00a0\u2009é9ß·-")))
+@example("didn’t stop—“now” naïve a_b")
+def test_counting_terms_gives_the_counts_of_the_pattern_in_first_met_order(text: str) -> None:
+    expected = Counter(_TERM.findall(text))
+    assert list(_counted(text).items()) == list(expected.items())
