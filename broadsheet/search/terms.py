@@ -14,6 +14,8 @@ import re
 import unicodedata
 from collections import Counter
 
+from broadsheet.text import non_ascii, space_out_non_ascii_breaks
+
 MAX_TERM = 40  # longer runs (hashes, URLs glued together) are cut
 K1 = 1.2
 B = 0.75
@@ -23,7 +25,6 @@ TITLE_BOOST = 3
 _TERM = re.compile(r"[^\W_]+")
 _TAG = re.compile(r"<[^>]*>")
 _SAFE_BUCKET = re.compile(r"[a-z0-9]{1,2}")
-_ASCII = bytes(range(128))
 # Every ASCII byte that is not a letter or digit becomes a space; the others stay.
 _ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
 
@@ -37,10 +38,8 @@ def _folded(text: str) -> str:
     if not text.isascii():
         if not unicodedata.is_normalized("NFKD", text):  # (news text mostly is: ’ “ ”)
             text = unicodedata.normalize("NFKD", text)
-        # Each distinct character that is not ASCII is looked up once: they are what is
-        # left of the UTF-8 once its ASCII bytes are dropped (set(text) costs 2x more).
-        others = text.encode("utf-8").translate(None, _ASCII).decode("utf-8")
-        marks = {c for c in set(others) if unicodedata.category(c) == "Mn"}
+        # Each distinct character that is not ASCII is looked up once.
+        marks = {c for c in set(non_ascii(text)) if unicodedata.category(c) == "Mn"}
         if marks:
             text = text.translate(dict.fromkeys(map(ord, marks)))
     return text.lower()
@@ -77,12 +76,8 @@ def _counted(text: str) -> Counter[str]:
     Every character that is neither a letter nor a digit becomes a space, and the rest
     is split at spaces: the few such characters beyond ASCII (’ “ ” — in news text) by
     str.replace, each at once, and the ASCII ones by bytes.translate, at C speed."""
-    if not text.isascii():
-        others = text.encode("utf-8").translate(None, _ASCII).decode("utf-8")
-        for char in set(others):
-            if not char.isalnum():  # what [^\W_] means: str.isalnum(), char by char
-                text = text.replace(char, " ")
-    return Counter(text.encode("utf-8").translate(_ASCII_BREAKS).decode("utf-8").split())
+    spaced = space_out_non_ascii_breaks(text).encode("utf-8")
+    return Counter(spaced.translate(_ASCII_BREAKS).decode("utf-8").split())
 
 
 def bucket_of(term: str) -> str:
