@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -228,11 +229,20 @@ _PLAIN = re.compile(r"(?:[^\W_]|[ \n.,;:'\"?()%$/’‘“”—–-])*")
 _LINE_MARKUP = re.compile(r"^ *(?:-|\d+[.)])", re.MULTILINE)
 
 
+def _paragraphs(body: str) -> Iterator[str]:
+    """body.split("\n\n"), one at a time: an excerpt seldom needs more than the first."""
+    start = 0
+    while (end := body.find("\n\n", start)) >= 0:
+        yield body[start:end]
+        start = end + 2
+    yield body[start:]
+
+
 def excerpt(body: str, limit: int = 160) -> str:
     """Plain text of the first real paragraph, cut at a word near `limit` characters."""
     import html
 
-    for block in body.split("\n\n"):
+    for block in _paragraphs(body):
         block = block.strip()
         if block and not block.startswith(_NOT_PROSE):
             if _PLAIN.fullmatch(block) and not _LINE_MARKUP.search(block):
