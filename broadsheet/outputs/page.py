@@ -17,7 +17,7 @@ class Page:
     path: str  # relative to the output folder, e.g. "asia/index.html"
     template: str
     context: dict[str, Any] = field(hash=False, default_factory=dict)
-    sources: tuple[Path, ...] = ()
+    sources: tuple[Path, ...] = ()  # the posts whose whole text it shows (article, feed)
     post: Post | None = None  # set for article pages, whose body is rendered at write time
     lastmod: datetime | None = None
     in_sitemap: bool = True

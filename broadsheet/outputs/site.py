@@ -97,7 +97,6 @@ def listing_pages(listing: Listing, per_page: int) -> list[Page]:
                 path=f"{pager.url_path}index.html",
                 template=template,
                 context={"listing": listing, "posts": members, "pager": pager},
-                sources=tuple(p.path for p in members),
                 lastmod=_newest(members),
                 from_posts=True,
             )
@@ -137,8 +136,7 @@ def article_pages(
 
 
 def _newest(posts: tuple[Post, ...]) -> datetime | None:
-    dates = [p.updated or p.date for p in posts if p.date is not None]
-    return max((d for d in dates if d is not None), default=None)
+    return max((p.updated or p.date for p in posts if p.date is not None), default=None)
 
 
 def refuse_collisions(pages: list[Page]) -> None:
