@@ -87,6 +87,14 @@ def shard_of(name: str) -> int:
     return zlib.crc32(name.encode("utf-8")) % SHARDS
 
 
+def _child(folder: Path, name: str) -> Path:
+    """folder / name, for a plain file name: pathlib's own way to make a child path
+    (iterdir's), which does not parse the name again, when it has one (a quarter of the
+    time: 20 ms at 10,000 posts)."""
+    make = getattr(folder, "_make_child_relpath", None)
+    return make(name) if make is not None else folder / name
+
+
 def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCache:
     """The cached posts in `folder`, or nothing when any part is missing, malformed or
     stale."""
@@ -103,7 +111,7 @@ def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCach
                 parent = folders.get(section)
                 if parent is None:
                     parent = folders[section] = content_dir / section
-                posts[prefix + name] = _decode(parent / file, item, zone)
+                posts[prefix + name] = _decode(_child(parent, file), item, zone)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
     return dict(sorted(posts.items()))
