@@ -90,7 +90,7 @@ def assemble(
             before = _comparable(config, cache, stamps)
             with staged_output(output, reuse=cache is not None) as stage:
                 statics = config.path(config.static_dir)
-                copied = copy_static(statics, stage, {p.path for p in site.pages})
+                copied = copy_static(statics, stage, {p.path for p in site.pages}, state)
                 _drop_stale_statics(cache, config, stage)
                 with timing.stage("render"):
                     report = render_pages(site, env, stage, previous, progress, jobs, terms, before)

@@ -23,8 +23,11 @@ def static_files(static_dir: Path) -> list[tuple[str, Path]]:
     return files
 
 
-def copy_static(static_dir: Path, stage: Stage, generated: set[str]) -> int:
-    """Copy static/ over (only what differs); a file that would shadow a page is an error."""
+def copy_static(
+    static_dir: Path, stage: Stage, generated: set[str], state: Path | None = None
+) -> int:
+    """Copy static/ over (only what differs); a file that would shadow a page is an error.
+    The Pygments stylesheet is kept in the build's `state` folder, when it has one."""
     count = 0
     for relative, source in static_files(static_dir):
         if relative in generated or relative == PYGMENTS_CSS:
@@ -35,5 +38,5 @@ def copy_static(static_dir: Path, stage: Stage, generated: set[str]) -> int:
             raise BroadsheetError(f"cannot read: {exc.strerror or exc}", source) from exc
         if stage.write_bytes(relative, data):
             count += 1
-    stage.write_text(PYGMENTS_CSS, pygments_css())
+    stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
     return count

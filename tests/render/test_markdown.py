@@ -1,3 +1,6 @@
+import hashlib
+from pathlib import Path
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -19,6 +22,28 @@ def test_fenced_code_is_highlighted_by_pygments() -> None:
     assert '<div class="highlight">' in body.html
     assert '<span class="k">def</span>' in body.html
     assert ".highlight .k" in pygments_css()
+
+
+def test_the_stylesheet_kept_in_the_cache_is_reused_only_while_whole_and_current(
+    tmp_path: Path,
+) -> None:
+    kept = tmp_path / "pygments.css"
+    css = pygments_css(kept)
+    assert css == pygments_css()
+    header, _, stored = kept.read_text().partition("\n")
+    assert stored == css
+    key = header.rsplit(" ", 2)[0]  # "/* pygments 2.x: friendly, monokai"
+    digest = hashlib.blake2b(b".kept { }\n", digest_size=16).hexdigest()
+    # Kept by this Pygments, with its hash: read, not worked out again.
+    kept.write_text(f"{key} {digest} */\n.kept {{ }}\n")
+    assert pygments_css(kept) == ".kept { }\n"
+    # Kept by another version of Pygments: worked out again.
+    kept.write_text(f"{key.replace('pygments ', 'pygments 0.', 1)} {digest} */\n.kept {{ }}\n")
+    assert pygments_css(kept) == css
+    # Not matching its hash: worked out again, and written whole.
+    kept.write_text(f"{header}\n.planted {{ }}\n")
+    assert pygments_css(kept) == css
+    assert kept.read_text() == f"{header}\n{css}"
 
 
 def test_tables_and_footnotes_render() -> None:
