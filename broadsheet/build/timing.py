@@ -1,5 +1,6 @@
-"""Where a build's time goes: `BROADSHEET_TIMINGS=1 broadsheet build` prints each stage
-and the build process's peak memory so far (its workers' are not included)."""
+"""Where a build's time goes: `BROADSHEET_TIMINGS=1 broadsheet build` prints each stage,
+the CPU time the build process itself spent in it, and that process's peak memory so
+far (its workers' CPU and memory are not included)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ def stage(name: str) -> Iterator[None]:
     if not ENABLED:
         yield
         return
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-        seconds = time.perf_counter() - started
-        print(f"{name:<24}{seconds:8.3f} s {peak:6d} MB peak", file=sys.stderr)
+        seconds, used = time.perf_counter() - started, time.process_time() - cpu
+        print(f"{name:<24}{seconds:8.3f} s {used:8.3f} s CPU {peak:6d} MB peak", file=sys.stderr)
