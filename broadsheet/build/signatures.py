@@ -88,6 +88,11 @@ def mentions(value: Any, posts: set[int]) -> bool:
     return False
 
 
+def _shows(page: Page, posts: set[int]) -> bool:
+    """Whether `page` is one of `posts`' (given by id) or shows one of them."""
+    return (page.post is not None and id(page.post) in posts) or mentions(page.context, posts)
+
+
 # Fingerprinted without the posts they hold (see `fingerprint`).
 _OPAQUE = frozenset({Listing, Pager, SitemapEntry, datetime, str, int, bool})
 
@@ -174,16 +179,13 @@ class Signer:
         for name, key in before.templates.items():  # unchanged, so not worked out again
             self._keys.setdefault(name, key)
         edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != p.digest}
-        return {
-            page.path: (
-                previous[page.path]
-                if page.from_posts
-                and page.path in previous
-                and not (edited and (mentions(page.post, edited) or mentions(page.context, edited)))
-                else self.sign(page)
-            )
-            for page in pages
-        }
+        signatures = {}
+        for page in pages:
+            kept = previous.get(page.path) if page.from_posts else None
+            if kept is None or (edited and _shows(page, edited)):
+                kept = self.sign(page)
+            signatures[page.path] = kept
+        return signatures
 
     def _shape(self, site: Site) -> tuple[str, str]:
         """Hashes of the site-wide key and of the plan's shape (see SignedState)."""
