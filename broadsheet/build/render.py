@@ -80,11 +80,11 @@ def render_pages(
         )
     else:
         report = RenderReport()
-        for done, index in enumerate(indices, start=1):
-            page = [site.pages[index]]
-            report.merge(_render_some(site, env, signer, out, page, signatures, terms))
+        for start in range(0, len(indices), CHUNK):
+            pages = [site.pages[index] for index in indices[start : start + CHUNK]]
+            report.merge(_render_some(site, env, signer, out, pages, signatures, terms))
             if progress is not None:
-                progress(done, len(indices))
+                progress(start + len(pages), len(indices))
     if signatures is not None:
         report.unchanged += len(site.pages) - len(indices)
         report.signatures = signatures
