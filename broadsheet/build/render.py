@@ -133,9 +133,11 @@ def _render_some(
         return report
     for page, body in zip(pages, bodies, strict=True):
         if page.post is not None and body is not None:
-            changed = terms.replace(page.url_path, weigh(page.post.title, body.html))
-            if signed is not None:  # incremental: the index is updated from these
-                report.reindexed[page.url_path] = changed
+            weights = weigh(page.post.title, body.html)
+            if signed is None:  # a cold build: the index is merged whole from the store
+                terms.put(page.url_path, weights)
+            else:  # incremental: the index is updated from the terms that changed
+                report.reindexed[page.url_path] = terms.replace(page.url_path, weights)
     return report
 
 

@@ -111,15 +111,29 @@ class TermStore:
         ordered = sorted(weights)
         if old:
             changed = sorted(t for t in old.keys() | weights.keys() if old.get(t) != weights.get(t))
-        else:  # a new article (every one, in a cold build): each of its terms changed
+        else:  # a new article: each of its terms changed
             changed = ordered
         if changed:
-            lines: list[list[str]] = [[] for _ in range(SHARDS)]
-            shards, values = map(_SHARDS.__getitem__, ordered), map(weights.__getitem__, ordered)
-            for term, shard, weight in zip(ordered, shards, values, strict=True):
-                lines[shard].append(f"{term} {weight}")  # (400 terms an article)
-            write_if_changed(self.path(url_path), "".join(" ".join(x) + "\n" for x in lines))
+            write_if_changed(self.path(url_path), _text(ordered, weights))
         return changed
+
+    def put(self, url_path: str, weights: dict[str, int]) -> None:
+        """Store an article's weights in a cold build, which compares them with nothing.
+
+        The file is written in place rather than through a temporary file renamed over
+        it (half the time): a build that stops part-way leaves the state marked as
+        unfinished (assemble.DIRTY), and the next build is cold and puts every file again,
+        so a half-written one is never read."""
+        path = self.path(url_path)
+        text = _text(sorted(weights), weights)
+        try:
+            try:
+                path.write_text(text, encoding="utf-8")
+            except FileNotFoundError:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BroadsheetError(f"cannot write the search state: {exc.strerror}", path) from exc
 
     def forget_others(self, url_paths: Iterable[str]) -> None:
         """Drop the files of articles that are gone."""
@@ -127,6 +141,15 @@ class TermStore:
         for name in os.listdir(self.folder) if self.folder.is_dir() else ():
             if name not in keep:
                 (self.folder / name).unlink(missing_ok=True)
+
+
+def _text(ordered: list[str], weights: dict[str, int]) -> str:
+    """A term file: the terms (in `ordered` order) on their SHARDS lines."""
+    lines: list[list[str]] = [[] for _ in range(SHARDS)]
+    shards, values = map(_SHARDS.__getitem__, ordered), map(weights.__getitem__, ordered)
+    for term, shard, weight in zip(ordered, shards, values, strict=True):
+        lines[shard].append(f"{term} {weight}")  # (400 terms an article)
+    return "".join(" ".join(x) + "\n" for x in lines)
 
 
 def _name(url_path: str) -> str:

@@ -68,3 +68,20 @@ def test_a_changed_output_is_rebuilt_even_when_no_source_changed(corpus: Path, d
     result = warm(corpus)
     assert result.unchanged == 0
     assert tree_bytes(corpus / "site") == cold(corpus)
+
+
+def test_a_build_stopped_while_writing_search_terms_is_followed_by_a_cold_one(
+    corpus: Path,
+) -> None:
+    warm(corpus)
+    config = load_config(corpus)
+    build_cache = cache_path(config, (corpus / "site").resolve())
+    state = build_cache.with_name(build_cache.stem.replace("build-", "state-", 1))
+    (state / "build-under-way").write_text("")  # as a stopped build leaves it
+    for term_file in sorted((state / "terms").iterdir())[::2]:
+        term_file.write_text(term_file.read_text()[:7])  # half-written
+    edit(sorted((corpus / "content/asia").glob("*.md"))[0], "\n\n", "\n\nAn edit.\n\n")
+    result = warm(corpus)
+    assert result.unchanged == 0
+    assert tree_bytes(corpus / "site") == cold(corpus)
+    assert not (state / "build-under-way").exists()

@@ -106,3 +106,14 @@ def test_a_term_file_puts_each_term_on_its_line_also_once_the_shard_cache_is_emp
         assert f"{term} {weight}" in f" {lines[line]} ", term
     assert store.read("asia/a/") == weights
     assert len(index._SHARDS) <= 5
+
+
+def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> None:
+    weights = weigh("Sealion launch", "<p>Sealion sales rise; sales of cars.</p>")
+    put, replaced = TermStore(tmp_path / "new" / "terms"), TermStore(tmp_path / "old")
+    put.put("asia/a/", weights)  # (its folder made as needed)
+    replaced.replace("asia/a/", weights)
+    assert put.path("asia/a/").read_bytes() == replaced.path("asia/a/").read_bytes()
+    assert put.read("asia/a/") == weights
+    put.put("asia/a/", {"other": 7})  # over an old file: nothing of it is left
+    assert put.read("asia/a/") == {"other": 7}
