@@ -15,6 +15,7 @@ from broadsheet.build import timing
 from broadsheet.build.cache import BuildCache, SignedState, Stamps
 from broadsheet.build.context import describe, format_date, use_site
 from broadsheet.build.output_dir import staged_output
+from broadsheet.build.prerender import Prerender
 from broadsheet.build.render import Progress, RenderReport, render_pages
 from broadsheet.build.stage import Stage
 from broadsheet.build.statics import copy_static
@@ -62,9 +63,12 @@ def assemble(
     be finding out while the posts are read and planned, so it is asked only then.
     """
     jobs = jobs or os.cpu_count() or 1
-    with long_lived() as keep:  # the posts and the plan: see long_lived()
+    # (long_lived: the posts and the plan, see there; prerender: see start() below)
+    with long_lived() as keep, Prerender() as prerender:
         with timing.stage("read posts"):
-            posts = _load_posts(config, state, jobs, stamps)
+            posts, edited = _load_posts(config, state, jobs, stamps)
+        if jobs > 1 and state is not None:  # a few posts edited: their bodies, meanwhile
+            prerender.start(posts, edited, config, now, drafts)
         keep()
         with timing.stage("plan"):
             related = state / "related.json" if state is not None else None
@@ -74,7 +78,7 @@ def assemble(
         keep()
         compiled = state / "templates" if state is not None else None
         env = make_environment(config.path(config.templates_dir), {}, compiled)
-        use_site(env, site)
+        use_site(env, site, prerender.bodies())
         with ExitStack() as stack:
             if state is None:  # no build cache: the search terms live as long as the build
                 state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
@@ -170,11 +174,13 @@ def load_site(
 
 def _load_posts(
     config: SiteConfig, state: Path | None, jobs: int, stamps: Stamps | None
-) -> list[Post]:
-    """The posts, parsing only the files that changed since the stored ones."""
+) -> tuple[list[Post], set[str]]:
+    """The posts, parsing only the files that changed since the stored ones; and the
+    paths (as strings) of those that changed, were added or are gone."""
     content = config.path(config.content_dir)
     if state is None:
-        return load_posts(content, config.zone, jobs=jobs)
+        posts = load_posts(content, config.zone, jobs=jobs)
+        return posts, {str(post.path) for post in posts}
     known = None
     root = f"{config.root}{os.sep}"
     if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
@@ -191,7 +197,7 @@ def _load_posts(
         if whole:  # the single file the posts were kept in before they were spread out
             with contextlib.suppress(OSError):
                 (state / "posts.json").unlink(missing_ok=True)
-    return posts
+    return posts, changed
 
 
 def _comparable(

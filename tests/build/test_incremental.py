@@ -92,13 +92,16 @@ STEPS: list[tuple[str, Callable[[Path], None]]] = [
 ]
 
 
-def test_an_incremental_build_after_each_change_equals_a_cold_build(corpus: Path) -> None:
-    first = warm(corpus)
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: edited bodies are rendered in a second process
+def test_an_incremental_build_after_each_change_equals_a_cold_build(
+    corpus: Path, jobs: int
+) -> None:
+    first = warm(corpus, jobs)
     assert first.written > 0
     for name, change in STEPS:
         before = tree_bytes(corpus / "site")
         change(corpus)
-        warm(corpus)
+        warm(corpus, jobs)
         after = tree_bytes(corpus / "site")
         assert after != before, f"{name} changed nothing"
         assert after == cold(corpus), f"after: {name}"

@@ -1,0 +1,139 @@
+"""Article bodies that a rebuild after an edit will need, rendered on the other core.
+
+After an edit, most of a rebuild is reading the cached posts and planning the site,
+which the build process does alone. The few article bodies it will then render (the
+edited article's, its neighbours', which show its title, and the feeds' when it is
+among their entries) cost it a tenth of a second more, most of it making Markdown and
+Pygments ready for the first one. A forked process renders them meanwhile and hands
+them over through a pipe; a body it did not foresee, or any failure on its side, only
+means that the build process renders that body itself, as it would have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from broadsheet.build.context import BodyCache
+from broadsheet.config import SiteConfig
+from broadsheet.content.post import Post
+from broadsheet.content.visibility import visible
+from broadsheet.outputs.site import sort_key
+from broadsheet.render.markdown import RenderedBody, render_markdown
+
+MOST_EDITED = 20  # more edited posts than this: a bigger rebuild, with its own workers
+
+
+def foreseen(posts: Iterable[Post], edited: set[str], feed_size: int) -> list[Post]:
+    """The posts whose bodies a rebuild renders when the posts at `edited` (paths, as
+    strings) changed: those, their neighbours in their section, and every entry of a
+    feed that shows one of them. `posts` are the shown ones, in any order."""
+    ordered = sorted(posts, key=sort_key)
+    sections: dict[str, list[Post]] = {}
+    for post in ordered:
+        sections.setdefault(post.section_slug, []).append(post)
+    wanted: dict[str, Post] = {}
+    for members in (ordered, *sections.values()):
+        feed = members[:feed_size]
+        if any(str(post.path) in edited for post in feed):
+            wanted.update((str(post.path), post) for post in feed)
+    for members in sections.values():
+        for index, post in enumerate(members):
+            if str(post.path) in edited:
+                around = members[max(index - 1, 0) : index + 2]
+                wanted.update((str(other.path), other) for other in around)
+    return sorted(wanted.values(), key=lambda post: str(post.path))
+
+
+class Prerender:
+    """The bodies of `foreseen` posts, rendered in a forked process started by
+    `start()` and collected by `bodies()` (with the process reaped, whatever happens,
+    when its `with` block ends)."""
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._pipe: int | None = None
+
+    def __enter__(self) -> Prerender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._finish()
+
+    def start(
+        self,
+        posts: list[Post],
+        edited: set[str],
+        config: SiteConfig,
+        now: datetime,
+        drafts: bool,
+    ) -> None:
+        if not edited or len(edited) > MOST_EDITED or not hasattr(os, "fork"):
+            return
+        # Ctrl-C and SIGTERM wait until the forked process has given them their plain
+        # meaning (end at once): it must never unwind through the build's own cleanup.
+        stops = {signal.SIGINT, signal.SIGTERM}
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+        try:
+            read, write = os.pipe()
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            return
+        if pid == 0:  # the forked process: it only writes the bodies into the pipe
+            try:
+                for stop in stops:
+                    signal.signal(stop, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                os.close(read)
+                shown = visible(posts, now, drafts)
+                found = foreseen(shown, edited, config.feed_size)
+                with os.fdopen(write, "wb") as pipe:
+                    pipe.write(orjson.dumps(_rendered(found, config.base_path)))
+            finally:
+                os._exit(0)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        os.close(write)
+        self._pid, self._pipe = pid, read
+
+    def bodies(self) -> BodyCache:
+        """What the forked process rendered (waiting for it): (digest, base path) ->
+        body. Empty if it was not started or did not finish."""
+        if self._pipe is None:
+            return {}
+        try:
+            with os.fdopen(self._pipe, "rb") as pipe:
+                self._pipe = None
+                data = orjson.loads(pipe.read())
+            return {(d, base): RenderedBody(h, t, n) for d, base, h, t, n in data}
+        except (OSError, ValueError, TypeError):
+            return {}
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self._pipe is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._pipe)  # a process still writing stops at once
+            self._pipe = None
+        if self._pid is not None:
+            pid, self._pid = self._pid, None
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _rendered(posts: list[Post], base_path: str) -> list[list[Any]]:
+    rendered = []
+    for post in posts:
+        try:
+            body = render_markdown(post.body, base_path)
+        except Exception:  # the build process meets it again, and reports it
+            continue
+        rendered.append([post.digest, base_path, body.html, body.toc_html, body.headings])
+    return rendered

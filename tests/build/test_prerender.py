@@ -1,0 +1,75 @@
+"""Bodies a rebuild will need, rendered beforehand in a second process: the same bodies
+the build would render, for the posts whose pages the edit changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from broadsheet.build.prerender import MOST_EDITED, Prerender, foreseen
+from broadsheet.config import load_config
+from broadsheet.content.loader import load_posts
+from broadsheet.content.post import Post
+from broadsheet.outputs.site import sort_key
+from broadsheet.render.markdown import render_markdown
+
+
+def _posts(corpus: Path) -> list[Post]:
+    config = load_config(corpus)
+    return load_posts(config.path(config.content_dir), config.zone)
+
+
+def _section(posts: list[Post], slug: str) -> list[Post]:
+    return sorted((p for p in posts if p.section_slug == slug), key=sort_key)
+
+
+def test_an_edited_post_brings_its_neighbours_in_its_section(corpus: Path) -> None:
+    posts = _posts(corpus)
+    asia = _section(posts, "asia")
+    edited = asia[len(asia) // 2]
+    found = foreseen(posts, {str(edited.path)}, feed_size=1)
+    assert {p.path for p in found} == {p.path for p in asia[len(asia) // 2 - 1 :][:3]}
+
+
+def test_a_post_in_a_feed_brings_every_entry_of_that_feed(corpus: Path) -> None:
+    posts = _posts(corpus)
+    newest = sorted(posts, key=sort_key)
+    section = _section(posts, newest[0].section_slug)
+    found = {p.path for p in foreseen(posts, {str(newest[0].path)}, feed_size=3)}
+    assert {p.path for p in newest[:3]} | {p.path for p in section[:3]} <= found
+    assert len(found) < len(posts)
+
+
+def test_the_bodies_are_those_the_build_would_render(corpus: Path) -> None:
+    config = load_config(corpus)
+    posts = _posts(corpus)
+    edited = {str(_section(posts, "europe")[1].path)}
+    with Prerender() as prerender:
+        prerender.start(posts, edited, config, datetime.now(config.zone), drafts=False)
+        bodies = prerender.bodies()
+    wanted = foreseen(posts, edited, config.feed_size)
+    base = config.base_path
+    assert bodies == {(p.digest, base): render_markdown(p.body, base) for p in wanted}
+    assert prerender.bodies() == {}  # handed over once
+
+
+def test_a_body_that_fails_is_left_to_the_build(corpus: Path) -> None:
+    config = load_config(corpus)
+    posts = _posts(corpus)
+    europe = _section(posts, "europe")
+    edited = {str(europe[1].path)}
+    europe[0].path.unlink()  # its body cannot be read any more
+    with Prerender() as prerender:
+        prerender.start(posts, edited, config, datetime.now(config.zone), drafts=False)
+        bodies = prerender.bodies()
+    assert (europe[1].digest, config.base_path) in bodies
+    assert (europe[0].digest, config.base_path) not in bodies
+
+
+def test_nothing_is_rendered_beforehand_for_many_edits(corpus: Path) -> None:
+    config = load_config(corpus)
+    posts = _posts(corpus)
+    edited = {str(p.path) for p in posts[: MOST_EDITED + 1]}
+    with Prerender() as prerender:
+        prerender.start(posts, edited, config, datetime.now(config.zone), drafts=False)
+        assert prerender.bodies() == {}
