@@ -11,6 +11,7 @@ import os
 import zlib
 from collections.abc import Iterable
 from datetime import datetime
+from itertools import product
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,8 +26,14 @@ SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
 _TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")
 _OPTIONAL = ("author", "summary", "source")
-_LENGTH = 2 + len(_TEXT) + len(_OPTIONAL) + 7
-_OPTIONAL_TEXT = {str, type(None)}
+_NONE = type(None)
+# The types an entry may hold, place by place, as _encode writes them: checked in one go.
+_SHAPES = frozenset(
+    (int, int, *[str] * len(_TEXT), *optional, date, updated, bool, list, bool, int, int)
+    for optional in product((str, _NONE), repeat=len(_OPTIONAL))
+    for date in (float, _NONE)
+    for updated in (float, _NONE)
+)
 
 
 def _moment(value: datetime | None) -> float | None:
@@ -48,16 +55,11 @@ def _encode(stamp: tuple[int, int], post: Post) -> list[Any]:
 
 
 def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int], Post]:
-    if type(item) is not list or len(item) != _LENGTH:
+    if type(item) is not list or tuple(map(type, item)) not in _SHAPES:
         raise ValueError("entry")
     mtime, size, title, section, section_slug, slug, digest, excerpt, header_digest = item[:9]
     author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[9:]
-    if not (type(mtime) is int and type(size) is int and type(body_line) is int):
-        raise ValueError("numbers")
-    texts = {type(v) for v in (title, section, section_slug, slug, digest, excerpt, header_digest)}
-    if texts != {str} or not {type(author), type(summary), type(source)} <= _OPTIONAL_TEXT:
-        raise ValueError("text")
-    if type(tags) is not list or not {type(t) for t in tags} <= {str}:
+    if not all(type(tag) is str for tag in tags):
         raise ValueError("tags")
     post = Post(
         path=path,
@@ -65,18 +67,18 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int
         section=section,
         section_slug=section_slug,
         slug=slug,
-        date=None if date is None else datetime.fromtimestamp(float(date), zone),
-        has_time=bool(has_time),
-        updated=None if updated is None else datetime.fromtimestamp(float(updated), zone),
+        date=None if date is None else datetime.fromtimestamp(date, zone),
+        has_time=has_time,
+        updated=None if updated is None else datetime.fromtimestamp(updated, zone),
         author=author,
         tags=tuple(tags),
         summary=summary,
         source=source,
-        draft=bool(draft),
+        draft=draft,
         body_line=body_line,
         digest=digest,
         excerpt=excerpt,
-        words=int(words),
+        words=words,
         header_digest=header_digest,
     )
     return (mtime, size), post
