@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -28,6 +30,7 @@ from broadsheet.outputs.site import sort_key
 from broadsheet.render.markdown import RenderedBody, render_markdown
 
 MOST_EDITED = 20  # more edited posts than this: a bigger rebuild, with its own workers
+PATIENCE = 60.0  # seconds to wait for the bodies (a few dozen take a fraction of one)
 
 
 def foreseen(posts: Iterable[Post], edited: set[str], feed_size: int) -> list[Post]:
@@ -82,9 +85,15 @@ class Prerender:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
         try:
             read, write = os.pipe()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            return
+        try:
             pid = os.fork()
         except OSError:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            os.close(read)
+            os.close(write)
             return
         if pid == 0:  # the forked process: it only writes the bodies into the pipe
             try:
@@ -108,11 +117,12 @@ class Prerender:
         if self._pipe is None:
             return {}
         try:
-            with os.fdopen(self._pipe, "rb") as pipe:
-                self._pipe = None
-                data = orjson.loads(pipe.read())
+            data = orjson.loads(_read_all(self._pipe, PATIENCE))
             return {(d, base): RenderedBody(h, t, n) for d, base, h, t, n in data}
         except (OSError, ValueError, TypeError):
+            if self._pid is not None:  # stuck, say: the build renders the bodies itself
+                with contextlib.suppress(OSError):
+                    os.kill(self._pid, signal.SIGKILL)
             return {}
         finally:
             self._finish()
@@ -126,6 +136,21 @@ class Prerender:
             pid, self._pid = self._pid, None
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def _read_all(pipe: int, seconds: float) -> bytes:
+    """Everything written into `pipe` until it is closed; TimeoutError (an OSError) if
+    that takes longer than `seconds`."""
+    deadline = time.monotonic() + seconds
+    parts: list[bytes] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([pipe], [], [], left)[0]:
+            raise TimeoutError("the bodies did not come")
+        part = os.read(pipe, 1 << 16)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
 
 
 def _rendered(posts: list[Post], base_path: str) -> list[list[Any]]:

@@ -3,9 +3,13 @@ the build would render, for the posts whose pages the edit changes."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
+from broadsheet.build import prerender as prerender_module
 from broadsheet.build.prerender import MOST_EDITED, Prerender, foreseen
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
@@ -73,3 +77,17 @@ def test_nothing_is_rendered_beforehand_for_many_edits(corpus: Path) -> None:
     with Prerender() as prerender:
         prerender.start(posts, edited, config, datetime.now(config.zone), drafts=False)
         assert prerender.bodies() == {}
+
+
+def test_bodies_that_do_not_come_are_given_up_and_their_process_stopped(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(corpus)
+    posts = _posts(corpus)
+    monkeypatch.setattr(prerender_module, "PATIENCE", 0.5)
+    monkeypatch.setattr(prerender_module, "_rendered", lambda *_: time.sleep(30) or [])
+    started = time.monotonic()
+    with Prerender() as prerender:
+        prerender.start(posts, {str(posts[0].path)}, config, datetime.now(config.zone), False)
+        assert prerender.bodies() == {}
+    assert time.monotonic() - started < 10  # the stuck process was not waited for
