@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,3 +53,32 @@ def test_template_helpers_work_as_filters_and_as_functions(corpus: Path) -> None
     assert filtered == called
     assert called.startswith(f"/archive/{post.url_path} https://example.org/archive/feed.xml ")
     assert set(FILTERS) <= set(env.filters) and set(FILTERS) <= set(env.globals)
+
+
+def test_cards_are_reused_while_among_the_last_used_up_to_the_limit(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from broadsheet.build import context
+    from broadsheet.build.assemble import load_site
+    from broadsheet.config import load_config
+    from broadsheet.render.templates import make_environment
+
+    config = load_config(corpus)
+    site = load_site(config, drafts=False)
+    env = make_environment(config.path(config.templates_dir), {})
+    context.use_site(env, site)
+    a, b, c = site.posts[:3]
+    fresh = {p.path: context.card_renderer(env)(p) for p in (a, b, c)}
+    rendered: list[Path] = []
+    render = context.render_template
+
+    def counting(env: Any, name: str, values: dict[str, Any]) -> str:
+        rendered.append(values["post"].path)
+        return render(env, name, values)
+
+    monkeypatch.setattr(context, "render_template", counting)
+    card = context.card_renderer(env, kept=sum(map(len, fresh.values())) - 1)  # two of three
+    shown = [card(p) for p in (a, b, a, c, a, b)]
+    # c pushes out b, the least recently used; a stays, and b is made again, the same.
+    assert rendered == [a.path, b.path, c.path, b.path]
+    assert shown == [fresh[p.path] for p in (a, b, a, c, a, b)]
