@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +11,26 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from multiprocessing.pool import Pool
+
+
+def fork() -> int:
+    """os.fork() for a process that does one job and leaves with os._exit(): Ctrl-C and
+    SIGTERM wait across the fork until the new process has given them their plain
+    meaning (end at once), so that it never unwinds through the build's own cleanup.
+    Raises OSError as os.fork() does."""
+    stops = {signal.SIGINT, signal.SIGTERM}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                for stop in stops:
+                    signal.signal(stop, signal.SIG_DFL)
+            except BaseException:
+                os._exit(1)
+        return pid
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 @contextmanager

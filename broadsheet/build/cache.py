@@ -21,6 +21,7 @@ import orjson
 
 from broadsheet import __version__
 from broadsheet.config import SiteConfig
+from broadsheet.workers import fork
 
 FORMAT = 1
 CACHE_DIR = ".broadsheet-cache"
@@ -154,7 +155,7 @@ class OutputCheck:
         if self._answer is not None or self._pid is not None or not hasattr(os, "fork"):
             return
         try:
-            pid = os.fork()
+            pid = fork()
         except OSError:
             return
         if pid == 0:  # the forked process: it only answers, through its exit status

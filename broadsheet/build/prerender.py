@@ -28,6 +28,7 @@ from broadsheet.content.post import Post
 from broadsheet.content.visibility import visible
 from broadsheet.outputs.site import sort_key
 from broadsheet.render.markdown import RenderedBody, render_markdown
+from broadsheet.workers import fork
 
 MOST_EDITED = 20  # more edited posts than this: a bigger rebuild, with its own workers
 PATIENCE = 60.0  # seconds to wait for the bodies (a few dozen take a fraction of one)
@@ -79,27 +80,18 @@ class Prerender:
     ) -> None:
         if not edited or len(edited) > MOST_EDITED or not hasattr(os, "fork"):
             return
-        # Ctrl-C and SIGTERM wait until the forked process has given them their plain
-        # meaning (end at once): it must never unwind through the build's own cleanup.
-        stops = {signal.SIGINT, signal.SIGTERM}
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
         try:
             read, write = os.pipe()
         except OSError:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             return
         try:
-            pid = os.fork()
+            pid = fork()
         except OSError:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(read)
             os.close(write)
             return
         if pid == 0:  # the forked process: it only writes the bodies into the pipe
             try:
-                for stop in stops:
-                    signal.signal(stop, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 os.close(read)
                 shown = visible(posts, now, drafts)
                 found = foreseen(shown, edited, config.feed_size)
@@ -107,7 +99,6 @@ class Prerender:
                     pipe.write(orjson.dumps(_rendered(found, config.base_path)))
             finally:
                 os._exit(0)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(write)
         self._pid, self._pipe = pid, read
 
