@@ -26,6 +26,7 @@ from broadsheet.build.context import BodyCache
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import visible
+from broadsheet.outputs.listings import group, section_key
 from broadsheet.outputs.site import sort_key
 from broadsheet.render.markdown import RenderedBody, render_markdown
 from broadsheet.workers import fork
@@ -39,15 +40,13 @@ def foreseen(posts: Iterable[Post], edited: set[str], feed_size: int) -> list[Po
     strings) changed: those, their neighbours in their section, and every entry of a
     feed that shows one of them. `posts` are the shown ones, in any order."""
     ordered = sorted(posts, key=sort_key)
-    sections: dict[str, list[Post]] = {}
-    for post in ordered:
-        sections.setdefault(post.section_slug, []).append(post)
+    sections = [members for _, members in group(ordered, section_key).values()]
     wanted: dict[str, Post] = {}
-    for members in (ordered, *sections.values()):
+    for members in (ordered, *sections):
         feed = members[:feed_size]
         if any(str(post.path) in edited for post in feed):
             wanted.update((str(post.path), post) for post in feed)
-    for members in sections.values():
+    for members in sections:
         for index, post in enumerate(members):
             if str(post.path) in edited:
                 around = members[max(index - 1, 0) : index + 2]

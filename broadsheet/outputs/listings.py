@@ -51,8 +51,13 @@ def group(
     return groups
 
 
+def section_key(post: Post) -> list[tuple[str, str]]:
+    """A post's section, as `group` takes it: [(slug, label)]."""
+    return [(post.section_slug, post.section)]
+
+
 def sections(posts: tuple[Post, ...], config: SiteConfig) -> tuple[Listing, ...]:
-    found = group(posts, lambda p: [(p.section_slug, p.section)])
+    found = group(posts, section_key)
     listings = [
         Listing("section", slug, config.section_name(slug, label), f"{slug}/", tuple(members))
         for slug, (label, members) in found.items()
