@@ -81,11 +81,11 @@ def render_pages(
         )
     else:
         report = RenderReport()
-        for start in range(0, len(indices), CHUNK):
-            pages = [site.pages[index] for index in indices[start : start + CHUNK]]
+        for chunk in _chunks(indices):
+            pages = [site.pages[index] for index in chunk]
             report.merge(_render_some(site, env, signer, out, pages, signatures, terms))
             if progress is not None:
-                progress(start + len(pages), len(indices))
+                progress(len(report.rendered), len(indices))
     if signatures is not None:
         report.unchanged += len(site.pages) - len(indices)
         report.signatures = signatures
@@ -173,22 +173,24 @@ def _render_in_processes(
     global _shared
     _shared = (site, env, signer, out, signed, terms)
     total = len(indices)
-    chunks = [indices[start : start + CHUNK] for start in range(0, total, CHUNK)]
     report = RenderReport()
-    done = 0
     try:
         with worker_pool(jobs) as pool:
-            for part in pool.imap_unordered(_render_chunk, chunks):
+            for part in pool.imap_unordered(_render_chunk, _chunks(indices)):
                 report.merge(part)
-                done += len(part.rendered)
                 if progress is not None:
-                    progress(done, total)
+                    progress(len(report.rendered), total)
     finally:
         _shared = None
     report.rendered.sort()
     report.reindexed = dict(sorted(report.reindexed.items()))
     report.signatures = dict(sorted(report.signatures.items()))
     return report
+
+
+def _chunks(indices: Sequence[int]) -> list[Sequence[int]]:
+    """The pages to render, CHUNK at a time: a task for a worker, or a step of one process."""
+    return [indices[start : start + CHUNK] for start in range(0, len(indices), CHUNK)]
 
 
 def _render_chunk(indices: Sequence[int]) -> RenderReport:
