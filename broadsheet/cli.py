@@ -166,7 +166,7 @@ def _summary(report: FileReport) -> str:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    from broadsheet.build.pipeline import build
+    from broadsheet.publish.pipeline import build
 
     config = _project_config(args, base_url=args.base_url)
     show = not args.quiet and sys.stdout.isatty()

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadsheet.build.pipeline import build
 from broadsheet.config import load_config
 from broadsheet.ingest.importer import import_files
 from broadsheet.ingest.rawtext import CONTINUE, MOST_READ, PUBLISHED, parse_date
+from broadsheet.publish.pipeline import build
 from broadsheet.slugs import slugify
 from tests.conftest import PYPROJECT, REPO
 from tests.sitecheck import article_pages, page_text, scan

@@ -8,13 +8,13 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from broadsheet.build.statics import PYGMENTS_CSS, static_files
 from broadsheet.config import SiteConfig
 from broadsheet.content.loader import find_post_files, read_post
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.outputs.site import plan_site
+from broadsheet.publish.statics import PYGMENTS_CSS, static_files
 
 # [text](target "title"), ![alt](target), and reference definitions [id]: target
 _INLINE_LINK = re.compile(r"(!?)\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")

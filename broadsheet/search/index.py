@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 
-from broadsheet.build.stage import Stage
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_if_changed
+from broadsheet.publish.stage import Stage
 from broadsheet.search.terms import bucket_of
 from broadsheet.workers import worker_pool
 

@@ -11,16 +11,16 @@ from typing import Any
 
 import jinja2
 
-from broadsheet.build.assemble import index_site, load_site
-from broadsheet.build.cache import SignedState
-from broadsheet.build.context import BodyCache, use_site
-from broadsheet.build.render import render_pages
-from broadsheet.build.stage import Stage
-from broadsheet.build.statics import copy_static, static_files
 from broadsheet.config import SiteConfig, load_config
 from broadsheet.content.loader import PostCache, load_posts
 from broadsheet.errors import BroadsheetError
 from broadsheet.paths import refuse_outside_links
+from broadsheet.publish.assemble import index_site, load_site
+from broadsheet.publish.cache import SignedState
+from broadsheet.publish.context import BodyCache, use_site
+from broadsheet.publish.render import render_pages
+from broadsheet.publish.stage import Stage
+from broadsheet.publish.statics import copy_static, static_files
 from broadsheet.render.templates import make_environment
 from broadsheet.search.index import TermStore
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from broadsheet.build.pipeline import build
 from broadsheet.config import load_config
 from broadsheet.ingest.importer import import_files
+from broadsheet.publish.pipeline import build
 from tests.conftest import REPO, SEEDS
 from tests.serving import serve
 from tests.tools import missing

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.build.cache import cache_path
 from broadsheet.config import load_config
-from tests.build.test_incremental import cold, edit, warm
+from broadsheet.publish.cache import cache_path
+from tests.publish.test_incremental import cold, edit, warm
 from tests.sitecheck import tree_bytes
 
 

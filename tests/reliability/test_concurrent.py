@@ -6,8 +6,8 @@ import fcntl
 from pathlib import Path
 
 from benchmarks.corpus import write_corpus
-from broadsheet.build.pipeline import build
 from broadsheet.config import load_config
+from broadsheet.publish.pipeline import build
 from tests.reliability.helpers import leftovers, site_of, start_build, wait_until
 from tests.sitecheck import tree_bytes
 

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from broadsheet.build.pipeline import build
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
 from broadsheet.ingest.importer import import_files
+from broadsheet.publish.pipeline import build
 from tests.conftest import PYPROJECT, REPO
 from tests.sitecheck import article_pages, page_text, scan
 from tests.test_roundtrip import ARTICLE, fold, raw_file

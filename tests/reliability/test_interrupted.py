@@ -49,7 +49,7 @@ def test_a_build_killed_between_its_renames_gets_the_last_site_back(built: Path)
     os.rename(built / "site", built / ".site.old")
     (built / ".site.building").mkdir()
     (built / ".site.building" / "half.html").write_text("<p>half")
-    from broadsheet.build.output_dir import recover
+    from broadsheet.publish.output_dir import recover
 
     recover(built / "site")
     assert site_of(built) == before and leftovers(built) == []
@@ -58,9 +58,9 @@ def test_a_build_killed_between_its_renames_gets_the_last_site_back(built: Path)
 def test_a_build_killed_while_committing_is_completed_by_the_next(
     built: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from broadsheet.build import output_dir
-    from broadsheet.build.pipeline import build
     from broadsheet.config import load_config
+    from broadsheet.publish import output_dir
+    from broadsheet.publish.pipeline import build
     from tests.sitecheck import tree_bytes
 
     before = site_of(built)

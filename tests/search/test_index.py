@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.build.stage import Stage
+from broadsheet.publish.stage import Stage
 from broadsheet.search.index import Doc, TermStore, write_index
 from broadsheet.search.terms import weigh
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.build.pipeline import build
 from broadsheet.config import load_config
 from broadsheet.ingest.importer import import_files
+from broadsheet.publish.pipeline import build
 from tests.browser.conftest import CHROMIUM
 from tests.conftest import REPO, SEEDS
 from tests.serving import serve

@@ -9,8 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from broadsheet.build import timing
-from broadsheet.build.cache import (
+from broadsheet.config import SiteConfig
+from broadsheet.paths import refuse_outside_links
+from broadsheet.publish import timing
+from broadsheet.publish.cache import (
     BuildCache,
     OutputCheck,
     Stamps,
@@ -20,12 +22,10 @@ from broadsheet.build.cache import (
     source_stamps,
     stamp_tree,
 )
-from broadsheet.build.output_dir import build_lock, check_output_dir, recover
-from broadsheet.config import SiteConfig
-from broadsheet.paths import refuse_outside_links
+from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
 
 if TYPE_CHECKING:
-    from broadsheet.build.render import Progress
+    from broadsheet.publish.render import Progress
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _build(
         return cache if cache is not None and check.holds() else None
 
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
-    from broadsheet.build.assemble import assemble
+    from broadsheet.publish.assemble import assemble
     from broadsheet.workers import long_lived
 
     state = where.with_name(where.stem.replace("build-", "state-")) if use_cache else None

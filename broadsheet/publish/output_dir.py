@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from broadsheet.build import timing
-from broadsheet.build.stage import Stage
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
+from broadsheet.publish import timing
+from broadsheet.publish.stage import Stage
 
 MARKER = ".broadsheet-output"
 MARKER_TEXT = "This folder is written by `broadsheet build`; it is replaced on every build.\n"

@@ -19,7 +19,6 @@ from typing import Any
 import jinja2
 from jinja2 import meta, nodes
 
-from broadsheet.build.cache import SignedState
 from broadsheet.content.post import Post, shape_of
 from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
@@ -27,6 +26,7 @@ from broadsheet.outputs.page import Page
 from broadsheet.outputs.pagination import Pager
 from broadsheet.outputs.site import Site
 from broadsheet.outputs.sitemaps import SitemapEntry
+from broadsheet.publish.cache import SignedState
 
 CARD_TEMPLATE = "_card.html"
 

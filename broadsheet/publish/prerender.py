@@ -22,12 +22,12 @@ from typing import Any
 
 import orjson
 
-from broadsheet.build.context import BodyCache
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import visible
 from broadsheet.outputs.listings import group, section_key
 from broadsheet.outputs.site import sort_key
+from broadsheet.publish.context import BodyCache
 from broadsheet.render.markdown import RenderedBody, render_markdown
 from broadsheet.workers import fork
 

@@ -11,14 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from broadsheet.build import timing
-from broadsheet.build.cache import BuildCache, SignedState, Stamps
-from broadsheet.build.context import describe, format_date, use_site
-from broadsheet.build.output_dir import staged_output
-from broadsheet.build.prerender import Prerender
-from broadsheet.build.render import Progress, RenderReport, render_pages
-from broadsheet.build.stage import Stage
-from broadsheet.build.statics import copy_static
 from broadsheet.config import SiteConfig
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
@@ -26,6 +18,14 @@ from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
 from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.site import Site, plan_site
+from broadsheet.publish import timing
+from broadsheet.publish.cache import BuildCache, SignedState, Stamps
+from broadsheet.publish.context import describe, format_date, use_site
+from broadsheet.publish.output_dir import staged_output
+from broadsheet.publish.prerender import Prerender
+from broadsheet.publish.render import Progress, RenderReport, render_pages
+from broadsheet.publish.stage import Stage
+from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
 from broadsheet.search.index import Doc, TermStore, write_index
 from broadsheet.workers import long_lived

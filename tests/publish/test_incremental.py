@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.build import render
-from broadsheet.build.pipeline import build
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
+from broadsheet.publish import render
+from broadsheet.publish.pipeline import build
 from tests.sitecheck import tree_bytes
 
 

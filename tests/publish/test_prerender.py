@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.build import prerender as prerender_module
-from broadsheet.build.prerender import MOST_EDITED, Prerender, foreseen
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.outputs.site import sort_key
+from broadsheet.publish import prerender as prerender_module
+from broadsheet.publish.prerender import MOST_EDITED, Prerender, foreseen
 from broadsheet.render.markdown import render_markdown
 
 

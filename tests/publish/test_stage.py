@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.build.stage import Stage
+from broadsheet.publish.stage import Stage
 
 
 @pytest.mark.parametrize("private", [True, False], ids=["private", "live"])

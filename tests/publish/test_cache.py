@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.build.cache import OutputCheck, stamp_tree
+from broadsheet.publish.cache import OutputCheck, stamp_tree
 
 
 def _site(tmp_path: Path) -> Path:
@@ -67,7 +67,7 @@ def test_the_forked_check_is_never_left_behind(tmp_path: Path) -> None:
 def test_a_cache_with_a_malformed_stamp_is_not_loaded(tmp_path: Path, stamp: object) -> None:
     import json
 
-    from broadsheet.build.cache import BuildCache, load_cache, save_cache
+    from broadsheet.publish.cache import BuildCache, load_cache, save_cache
 
     path = tmp_path / "build.json"
     save_cache(path, BuildCache(inputs={"content/a.md": (1, 2)}, output={"index.html": (3, 4)}))

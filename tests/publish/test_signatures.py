@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from broadsheet.build.assemble import load_site
-from broadsheet.build.context import use_site
-from broadsheet.build.signatures import Signer
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
 from broadsheet.outputs.site import Site
+from broadsheet.publish.assemble import load_site
+from broadsheet.publish.context import use_site
+from broadsheet.publish.signatures import Signer
 from broadsheet.render.templates import make_environment
-from tests.build.test_incremental import edit
+from tests.publish.test_incremental import edit
 
 
 def signed(project: Path) -> tuple[Site, Signer]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from broadsheet.build.stage import Stage
 from broadsheet.errors import BroadsheetError
+from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import pygments_css
 
 PYGMENTS_CSS = "css/pygments.css"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from broadsheet.build.output_dir import MARKER
+from broadsheet.publish.output_dir import MARKER
 from tests.conftest import run, write_post
 from tests.reliability.helpers import leftovers
 from tests.sitecheck import article_pages, broken_links, page_text, scan, tree_bytes

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import jinja2
 
-from broadsheet.build import timing
-from broadsheet.build.cache import SignedState
-from broadsheet.build.context import page_context
-from broadsheet.build.signatures import Signer
-from broadsheet.build.stage import Stage
 from broadsheet.content.post import Post
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
+from broadsheet.publish import timing
+from broadsheet.publish.cache import SignedState
+from broadsheet.publish.context import page_context
+from broadsheet.publish.signatures import Signer
+from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
 from broadsheet.search.index import TermStore

@@ -12,9 +12,9 @@ import pytest
 import xmlschema
 
 from benchmarks.corpus import write_corpus
-from broadsheet.build.pipeline import build
 from broadsheet.config import load_config
 from broadsheet.ingest.importer import import_files
+from broadsheet.publish.pipeline import build
 from tests.conftest import REPO, SEEDS
 from tests.crawl import crawl
 from tests.serving import serve

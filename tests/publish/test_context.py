@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadsheet.build.context import site_url
+from broadsheet.publish.context import site_url
 
 # Paths like real ones: mostly characters that need no quoting, with some that do.
 PATHS = st.text() | st.text(st.sampled_from("az09/-_.~#?=&%" + " +:@!$'()*,;[]\"<>é\u00a0"))
@@ -30,9 +30,9 @@ def test_links_that_need_no_quoting_and_links_that_do() -> None:
 
 
 def test_template_helpers_work_as_filters_and_as_functions(corpus: Path) -> None:
-    from broadsheet.build.assemble import load_site
-    from broadsheet.build.context import FILTERS, use_site
     from broadsheet.config import load_config
+    from broadsheet.publish.assemble import load_site
+    from broadsheet.publish.context import FILTERS, use_site
     from broadsheet.render.templates import make_environment
 
     config = dataclasses.replace(load_config(corpus), base_url="https://example.org/archive/")
@@ -58,9 +58,9 @@ def test_template_helpers_work_as_filters_and_as_functions(corpus: Path) -> None
 def test_cards_are_reused_while_among_the_last_used_up_to_the_limit(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from broadsheet.build import context
-    from broadsheet.build.assemble import load_site
     from broadsheet.config import load_config
+    from broadsheet.publish import context
+    from broadsheet.publish.assemble import load_site
     from broadsheet.render.templates import make_environment
 
     config = load_config(corpus)
