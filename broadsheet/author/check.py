@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from broadsheet.author.markup import Article, dangerous_url
 from broadsheet.config import SiteConfig
 from broadsheet.content.loader import find_post_files, read_post
 from broadsheet.content.post import Post
@@ -15,17 +15,6 @@ from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.outputs.site import plan_site
 from broadsheet.publish.statics import PYGMENTS_CSS, static_files
-
-# [text](target "title"), ![alt](target), and reference definitions [id]: target
-_INLINE_LINK = re.compile(r"(!?)\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
-_REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)")
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_CODE_SPAN = re.compile(r"`+[^`]*`+")
-_UNSAFE = (
-    (re.compile(r"<script\b", re.IGNORECASE), "raw HTML <script> element"),
-    (re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE), "inline event handler (on...=)"),
-    (re.compile(r"javascript:", re.IGNORECASE), "javascript: URL"),
-)
 
 
 @dataclass(frozen=True)
@@ -60,8 +49,7 @@ def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list
     targets = _targets(config, [p for p in posts if p.path in published])
     drafts = _targets(config, posts) - targets
     for post in posts:
-        problems += _links(post, targets, drafts, config.base_path)
-        problems += _unsafe_html(post)
+        problems += _rendered(post, targets, drafts, config.base_path)
     problems.sort(key=lambda p: (str(p.path), p.line or 0, p.message))
     return problems, len(files)
 
@@ -119,41 +107,40 @@ def _targets(config: SiteConfig, posts: list[Post]) -> set[str]:
     return paths | {PYGMENTS_CSS, "search/meta.json"}
 
 
-def _links(post: Post, targets: set[str], drafts: set[str], base_path: str) -> list[Problem]:
-    problems = []
-    for line_number, image, target in _references(post):
-        resolved = _resolve(post, target, base_path)
-        if resolved is None:
-            continue
-        candidates = {resolved, resolved.rstrip("/") + "/index.html", resolved + "index.html"}
-        if candidates & targets:
-            continue
-        what = "image" if image else "link"
-        if candidates & drafts:
-            message = f"{what} to {target} points at a draft or scheduled post"
-        else:
-            message = f"{what} to {target}: no such page or file in the site"
-        problems.append(Problem(post.path, line_number, message))
+def _rendered(post: Post, targets: set[str], drafts: set[str], base_path: str) -> list[Problem]:
+    """The article's links and script, judged on the HTML its readers get; each named
+    by the line of the Markdown it came from."""
+    try:
+        body = post.body
+    except BroadsheetError as exc:
+        return [Problem(exc.path or post.path, exc.line, exc.message)]
+    article = Article(body, post.body_line)
+    problems = [
+        Problem(post.path, line, message, warning=True) for line, message in article.warnings()
+    ]
+    for link in article.links():
+        if dangerous_url(link.url):
+            continue  # warned about above
+        message = _broken(post, link.url, link.image, targets, drafts, base_path)
+        if message:
+            problems.append(Problem(post.path, article.link_line(link), message))
     return problems
 
 
-def _references(post: Post) -> list[tuple[int, bool, str]]:
-    """(file line, is image, target) of each link and image, outside code."""
-    found = []
-    fenced = False
-    for offset, line in enumerate(post.body.split("\n")):
-        if _FENCE.match(line):
-            fenced = not fenced
-            continue
-        if fenced or line.startswith(("    ", "\t")):
-            continue
-        prose = _CODE_SPAN.sub("", line)
-        for match in _INLINE_LINK.finditer(prose):
-            found.append((post.body_line + offset, match.group(1) == "!", match.group(2)))
-        reference = _REFERENCE.match(prose)
-        if reference and not reference.group(1).startswith("^"):
-            found.append((post.body_line + offset, False, reference.group(1)))
-    return found
+def _broken(
+    post: Post, target: str, image: bool, targets: set[str], drafts: set[str], base_path: str
+) -> str | None:
+    """What is wrong with a link to `target`, or None when it leads somewhere."""
+    resolved = _resolve(post, target, base_path)
+    if resolved is None:
+        return None
+    candidates = {resolved, resolved.rstrip("/") + "/index.html", resolved + "index.html"}
+    if candidates & targets:
+        return None
+    what = "image" if image else "link"
+    if candidates & drafts:
+        return f"{what} to {target} points at a draft or scheduled post"
+    return f"{what} to {target}: no such page or file in the site"
 
 
 def _resolve(post: Post, target: str, base_path: str) -> str | None:
@@ -181,19 +168,3 @@ def _normalise(path: str) -> str:
         elif part not in ("", "."):
             parts.append(part)
     return "/" + "/".join(parts)
-
-
-def _unsafe_html(post: Post) -> list[Problem]:
-    problems = []
-    for offset, line in enumerate(post.body.split("\n")):
-        for pattern, what in _UNSAFE:
-            if pattern.search(line):
-                problems.append(
-                    Problem(
-                        post.path,
-                        post.body_line + offset,
-                        f"{what} in the article: it runs in readers' browsers",
-                        warning=True,
-                    )
-                )
-    return problems

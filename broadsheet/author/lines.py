@@ -1,0 +1,126 @@
+"""Which source line of a post a value found in its rendered HTML came from."""
+
+from __future__ import annotations
+
+import bisect
+import html
+import re
+
+# A character reference, as the HTML parser reads one (the ";" may be missing), or a
+# backslash of Markdown's escapes, which never reaches the HTML.
+_MARKS = re.compile(
+    r"(?P<reference>&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?))"
+    r"|\\(?=[!-/:-@\[-`{-~])"
+)
+# Text that never becomes an element or a link: comments, fenced code, code spans.
+_INERT = re.compile(
+    r"<!--.*?-->"
+    r"|^ {0,3}(?P<fence>`{3,}|~{3,}).*?(?:^ {0,3}(?P=fence)[`~]*[ \t]*$|\Z)"
+    r"|(?P<ticks>`+)(?:(?!\n[ \t]*\n).)+?(?<!`)(?P=ticks)(?!`)",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+class Value(str):
+    """A needle that is a value as the HTML parser decoded it (an attribute's), found in
+    the source with its character references decoded too. Other needles are markup
+    (a tag, an attribute's name), which references cannot spell."""
+
+    __slots__ = ()
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+# A run of what `comparable` keeps: white space and control characters drop out.
+_KEPT = re.compile(r"[^\x00-\x20\x7f]+")
+
+
+def comparable(text: str) -> str:
+    """`text` as compared: ASCII letters in lower case (as in URL schemes, tag and
+    attribute names), without white space or control characters (which HTML's URL
+    parsing and Markdown's tab expansion change or drop)."""
+    return "".join(_KEPT.findall(text)).translate(_ASCII_LOWER)
+
+
+class _Searchable:
+    """Text as `comparable` puts it, each run of it remembering its source offset."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.starts: list[int] = []  # where each part starts in `text`
+        self.sources: list[int] = []  # and in the source
+        self.length = 0
+
+    def add(self, text: str, offset: int) -> None:
+        for run in _KEPT.finditer(text):
+            self.parts.append(run.group().translate(_ASCII_LOWER))
+            self.starts.append(self.length)
+            self.sources.append(offset + run.start())
+            self.length += run.end() - run.start()
+
+    def finish(self) -> None:
+        self.text = "".join(self.parts)
+
+    def find(self, wanted: str, after: int) -> int | None:
+        """The source offset of `wanted`, looked for from source offset `after` on."""
+        part = bisect.bisect_left(self.sources, after)
+        start = self.starts[part] if part < len(self.starts) else self.length
+        found = self.text.find(wanted, start)
+        if found < 0:
+            return None
+        part = bisect.bisect_right(self.starts, found) - 1
+        return self.sources[part] + (found - self.starts[part])
+
+
+class SourceLines:
+    """Finds rendered values in a post's Markdown, in reading order.
+
+    The Markdown is read as `comparable` puts it, and for values as HTML reads it
+    (character references decoded). A needle is looked for after the last one found,
+    then anywhere; outside code and comments first, which show no markup, then inside.
+    """
+
+    def __init__(self, markdown: str, first_line: int):
+        self.first_line = first_line
+        self.breaks = [m.start() for m in re.finditer("\n", markdown)]
+        self.cursor = 0
+        self.prose, self.everything = _Searchable(), _Searchable()
+        self.raw_prose, self.raw = _Searchable(), _Searchable()
+        self.raw.add(markdown, 0)
+        _decode_into(self.everything, markdown, 0)
+        position = 0
+        for span in [*_INERT.finditer(markdown), None]:
+            end = span.start() if span else len(markdown)
+            self.raw_prose.add(markdown[position:end], position)
+            _decode_into(self.prose, markdown[position:end], position)
+            position = span.end() if span else end
+        for searchable in (self.prose, self.everything, self.raw_prose, self.raw):
+            searchable.finish()
+
+    def line_of(self, *needles: str) -> int:
+        """The file line of the first of `needles` found; the body's first line when
+        none is."""
+        for needle in needles:
+            wanted = comparable(needle)
+            if not wanted:
+                continue
+            decoded = isinstance(needle, Value)
+            texts = (self.prose, self.everything) if decoded else (self.raw_prose, self.raw)
+            for text in texts:
+                for after in (self.cursor, 0):
+                    offset = text.find(wanted, after)
+                    if offset is not None:
+                        self.cursor = offset + 1
+                        return self.first_line + bisect.bisect_left(self.breaks, offset)
+        return self.first_line
+
+
+def _decode_into(searchable: _Searchable, text: str, offset: int) -> None:
+    """Add `text` as HTML reads it: references decoded, Markdown's escapes dropped."""
+    position = 0
+    for mark in _MARKS.finditer(text):
+        searchable.add(text[position : mark.start()], offset + position)
+        if mark.group("reference"):
+            # A name that is not an entity decodes to itself, and is read on as text.
+            searchable.add(html.unescape(mark.group()), offset + mark.start())
+        position = mark.end()
+    searchable.add(text[position:], offset + position)

@@ -1,0 +1,229 @@
+"""What an article's rendered HTML holds for `check`: the URLs it links to, and what in it
+would run script in a reader's browser.
+
+The HTML is parsed as a browser parses it (Lexbor, an HTML5 parser, with scripting on),
+so character references are decoded and tags, attributes and foreign (SVG, MathML)
+content are what a browser makes of them, however the source spells them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from broadsheet.author.lines import SourceLines, Value, comparable
+
+RUNS = "it runs in readers' browsers"
+# Attributes whose value is one URL, on any element (MathML and SVG included).
+URL_ATTRIBUTES = frozenset(
+    "href xlink:href src action formaction data poster background dynsrc lowsrc codebase "
+    "cite longdesc usemap profile classid manifest icon".split()
+)
+# Attributes whose value is a list of URLs.
+URL_LIST_ATTRIBUTES = frozenset({"srcset", "imagesrcset", "ping", "archive"})
+# Schemes whose URL is a program: the browser runs it when it follows the URL.
+SCRIPT_SCHEMES = frozenset({"javascript", "vbscript", "livescript"})
+# data: URLs of these types are only shown, never run; any other type may be a document.
+_SHOWN_DATA = re.compile(r"(?:image/(?!svg)|audio/|video/|font/|text/plain|text/css|$)")
+# Elements that show an image: an SVG image there is only drawn, its script never runs.
+_IMAGE_ELEMENTS = frozenset({"img", "source", "image", "input"})
+_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+_REFRESH_URL = re.compile(r"^[\d.\s]*[;,]?\s*(?:url\s*=\s*)?['\"]?([^'\"]*)", re.IGNORECASE)
+_CSS_SCRIPT = re.compile(r"javascript:|vbscript:|expression\s*\(|-moz-binding|behavior\s*:")
+_CANDIDATE = re.compile(r"[\s,]*(\S+)[^,]*")
+_ANIMATIONS = frozenset({"animate", "set", "animatemotion", "animatetransform"})
+# Elements whose content is an embedded document or a plug-in, able to run script.
+_EMBEDS = {
+    "object": "it embeds a document or plug-in that can run script",
+    "embed": "it embeds a document or plug-in that can run script",
+    "applet": "it runs a Java program",
+    "base": "it re-points every relative link and script on the page",
+}
+_LINKING = {"a", "area", "img", "source", "video", "audio", "track", "iframe", "embed", "link"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    message: str
+    needles: tuple[str, ...]  # text to look for in the Markdown to name the line
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str  # as the browser reads it, references decoded
+    image: bool
+
+
+class Article:
+    """One article's Markdown, rendered and parsed as its readers' browsers get it."""
+
+    def __init__(self, markdown: str, first_line: int):
+        from broadsheet.render.markdown import render_markdown
+
+        self.markdown = markdown
+        self.first_line = first_line  # the file line the Markdown starts on
+        self.root = parse(render_markdown(markdown).html)
+        self._lines: SourceLines | None = None
+
+    def warnings(self) -> list[tuple[int, str]]:
+        """What in it would run script: the file line and a message for each."""
+        found = [(self.line_of(*f.needles), f.message) for f in script_findings(self.root)]
+        if self._lines is not None:
+            self._lines.cursor = 0  # links are looked for from the start again
+        return found
+
+    def links(self) -> list[Link]:
+        return list(links(self.root))
+
+    def line_of(self, *needles: str) -> int:
+        """The file line of the first needle found in the Markdown, after the last one."""
+        if self._lines is None:  # only for the few articles with a problem
+            self._lines = SourceLines(self.markdown, self.first_line)
+        return self._lines.line_of(*needles)
+
+    def link_line(self, link: Link) -> int:
+        return self.line_of(Value(link.url))
+
+
+def parse(html: str) -> LexborNode:
+    """The document a browser with scripting on makes of `html`."""
+    root = LexborHTMLParser(html, scripting=True).root
+    assert root is not None  # a document always has its <html>
+    return root
+
+
+def elements(root: LexborNode) -> Iterator[LexborNode]:
+    for node in root.traverse(include_text=False):
+        if node.is_element_node:
+            yield node
+
+
+def links(root: LexborNode) -> Iterator[Link]:
+    """Each URL the page links to or loads, in document order."""
+    for node in elements(root):
+        tag = (node.tag or "").lower()
+        if tag not in _LINKING:
+            continue
+        for name, value in node.attributes.items():
+            if value is None:
+                continue
+            name = name.lower()
+            image = tag == "img" or (tag == "source" and name == "srcset")
+            if name in ("href", "src", "poster"):
+                yield Link(value, image or name == "poster")
+            elif name == "srcset":
+                yield from (Link(url, image) for url in _candidates(value))
+
+
+def script_findings(root: LexborNode) -> Iterator[Finding]:
+    """Everything in the page that would run script, in document order."""
+    for node in elements(root):
+        yield from _element(node)
+        tag = (node.tag or "").lower()
+        for name, value in node.attributes.items():
+            yield from _attribute(tag, name.lower(), value or "")
+
+
+def _element(node: LexborNode) -> Iterator[Finding]:
+    tag = (node.tag or "").lower()
+    attributes = {k.lower(): v or "" for k, v in node.attributes.items()}
+    if tag == "script":
+        yield Finding(f"raw HTML <script> element: {RUNS}", ("<script",))
+    elif tag in _EMBEDS:
+        yield Finding(f"raw HTML <{tag}> element: {_EMBEDS[tag]}", (f"<{tag}",))
+    elif tag in ("iframe", "frame") and "srcdoc" in attributes:
+        yield Finding(
+            f"<{tag} srcdoc>: an embedded document, whose script runs in readers' browsers",
+            ("srcdoc", f"<{tag}"),
+        )
+    elif tag == "meta" and attributes.get("http-equiv", "").strip().lower() == "refresh":
+        match = _REFRESH_URL.match(attributes.get("content", ""))
+        url = match.group(1) if match else ""
+        if dangerous_url(url, tag):
+            yield Finding(f"<meta> refresh to a {_what(url)}: {RUNS}", (Value(url), "http-equiv"))
+    elif tag == "style" and _CSS_SCRIPT.search(comparable_css(node.text(deep=True))):
+        yield Finding(f"<style> with script in it: {RUNS} (in older ones)", ("<style",))
+    elif tag in _ANIMATIONS:
+        yield from _animation(tag, attributes)
+
+
+def _animation(tag: str, attributes: dict[str, str]) -> Iterator[Finding]:
+    """SVG's <animate>, <set>: they set another attribute, which may be a handler or URL."""
+    target = attributes.get("attributename", "").strip().lower()
+    values = [attributes.get(key, "") for key in ("to", "from", "values", "by")]
+    urls = [url for value in values for url in value.split(";")]
+    if target.startswith("on"):
+        yield Finding(
+            f"<{tag}> that sets the event handler {target}: {RUNS}", (Value(target), f"<{tag}")
+        )
+    elif target in ("href", "xlink:href"):
+        for url in urls:
+            if dangerous_url(url, tag):
+                yield Finding(f"<{tag}> that sets a {_what(url)}: {RUNS}", (Value(url), f"<{tag}"))
+
+
+def _attribute(tag: str, name: str, value: str) -> Iterator[Finding]:
+    if name.startswith("on"):
+        written = [Value(f"{name}={quote}{value}{quote}") for quote in ("", '"', "'")]
+        needles = (*written, f"{name}=", name, f"<{tag}")
+        yield Finding(f"inline event handler ({name}=) on <{tag}>: {RUNS}", needles)
+    elif name in URL_ATTRIBUTES or name in URL_LIST_ATTRIBUTES:
+        for url in _urls(name, value):
+            if dangerous_url(url, tag):
+                yield Finding(f"{_what(url)} in {name}= of <{tag}>: {RUNS}", (Value(url), name))
+    elif name == "style" and _CSS_SCRIPT.search(comparable_css(value)):
+        yield Finding(f"style= with script in it on <{tag}>: {RUNS} (in older ones)", ("style",))
+
+
+def scheme(url: str) -> str:
+    """The URL's scheme as a browser reads it: control characters and white space
+    (which browsers strip, or Markdown made of a tab) do not hide it."""
+    match = _SCHEME.match(comparable(url))
+    return match.group(1) if match else ""
+
+
+def dangerous_url(url: str, tag: str = "a") -> bool:
+    """Whether following or loading `url` runs script: a javascript: URL, or a data: URL
+    of a type that is a document (HTML, SVG, XML) rather than a picture or a sound."""
+    found = scheme(url)
+    if found in SCRIPT_SCHEMES:
+        return True
+    if found != "data":
+        return False
+    kind = comparable(url)[len("data:") :].split(",")[0].split(";")[0]
+    shown = _SHOWN_DATA.match(kind) is not None
+    return not shown and not (tag in _IMAGE_ELEMENTS and kind == "image/svg+xml")
+
+
+def _what(url: str) -> str:
+    found = scheme(url)
+    return f"{found}: URL" if found != "data" else "data: URL of a document"
+
+
+def _urls(name: str, value: str) -> list[str]:
+    if name in ("srcset", "imagesrcset"):
+        return _candidates(value)
+    if name in URL_LIST_ATTRIBUTES:
+        return [url for url in re.split(r"[\s,]+", value) if url]
+    return [value]
+
+
+def _candidates(value: str) -> list[str]:
+    """The URLs of a srcset ("a.png 1x, b.png 2x"; a URL is a run without white space,
+    so a data: URL keeps its commas) or of a list separated by spaces."""
+    return [m.group(1).rstrip(",") for m in _CANDIDATE.finditer(value)]
+
+
+def comparable_css(css: str) -> str:
+    """CSS as compared: its escapes ("\\6a") decoded, lower case, no white space."""
+    decoded = re.sub(r"\\([0-9a-fA-F]{1,6})\s?", _css_character, css)
+    decoded = re.sub(r"\\(.)", r"\1", decoded)
+    return "".join(decoded.lower().split())
+
+
+def _css_character(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else "\ufffd"
