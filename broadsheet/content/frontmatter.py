@@ -181,8 +181,12 @@ def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInf
 
 
 def _check_tags(key: str, value: Any, fail: Callable[[str, str], None]) -> tuple[str, ...] | None:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(t, str) and t.strip() for t in items):
+    # `tags: trade, energy` is YAML for one string; its writer meant two topics.
+    items = [t for t in value.split(",") if t.strip()] if isinstance(value, str) else value
+    if not items or not isinstance(items, list):
+        fail(key, f"must be a list of topics such as [trade, energy], not {_describe(value)}")
+        return None
+    if not all(isinstance(t, str) and t.strip() for t in items):
         fail(key, f"must be a list of words, not {_describe(value)}")
         return None
     tags: list[str] = []
