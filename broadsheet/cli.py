@@ -102,6 +102,11 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--section", required=True, help="the section's folder, e.g. asia")
     new.add_argument("--author", default=None)
     new.add_argument("--tags", default="", help="comma-separated topics, e.g. trade,energy")
+    new.add_argument(
+        "--new-section",
+        action="store_true",
+        help="start the section if it does not exist yet (its folder, and its settings line)",
+    )
     new.set_defaults(run=_run_new)
 
     serve = commands.add_parser("serve", help="serve the site with live reload while you write")
@@ -225,11 +230,25 @@ def _positive(text: str) -> int:
 
 
 def _run_new(args: argparse.Namespace) -> int:
-    from broadsheet.author.new import new_post
+    from broadsheet.author.new import known_sections, new_post
 
     config = _project_config(args)
     tags = tuple(t.strip() for t in args.tags.split(",") if t.strip())
-    path = new_post(config, args.title, args.section, author=args.author, tags=tags)
+    known = known_sections(config)
+    path = new_post(
+        config,
+        args.title,
+        args.section,
+        author=args.author,
+        tags=tags,
+        new_section=args.new_section,
+    )
+    if path.parent.name not in known:
+        listed = ", listed in pyproject.toml" if config.sections else ""
+        print(
+            f"started the section '{path.parent.name}' ({display_path(path.parent)}/{listed})",
+            file=sys.stderr,
+        )
     print(display_path(path))
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import tomllib
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +19,7 @@ Write the opening paragraph here: who, what, where and when, in two or three sen
 ## A subheading
 
 The story continues. Link to another article by its address, such as
-[an earlier report](/{section}/), and it will work wherever the site is served.
+[an earlier report]({link}), and it will work wherever the site is served.
 """
 
 
@@ -42,16 +44,26 @@ def new_post(
     author: str | None = None,
     tags: tuple[str, ...] = (),
     now: datetime | None = None,
+    new_section: bool = False,
 ) -> Path:
-    """Write content/<section>/<slug>.md as a draft dated now; refuse to overwrite."""
+    """Write content/<section>/<slug>.md as a draft dated now; refuse to overwrite.
+
+    A section that is not known yet is started when the site has none, or when
+    `new_section` asks; otherwise it is an error that says how (and names a known
+    section it may be a typo of)."""
     title = title.strip()
     if not title:
         raise BroadsheetError("the headline is empty")
     slug_of_section = slugify(section, fallback="")
+    if not slug_of_section:
+        raise BroadsheetError(f"'{section}' cannot be a section's folder name")
     known = known_sections(config)
+    link = f"/{slug_of_section}/"
     if slug_of_section not in known:
-        listed = ", ".join(known) if known else "none yet"
-        raise BroadsheetError(f"unknown section '{section}'; known sections: {listed}")
+        link = "/"  # a new section has no page of its own until a post is published
+        if known and not new_section:
+            raise BroadsheetError(_unknown(section, slug_of_section, known))
+        start_section(config, slug_of_section)
     path = config.path(config.content_dir) / slug_of_section / f"{slugify(title)}.md"
     if path.exists():
         raise BroadsheetError("already exists; edit it, or choose another headline", path)
@@ -65,7 +77,7 @@ def new_post(
         meta["author"] = author.strip()
     if tags:
         meta["tags"] = list(tags)
-    post = frontmatter.Post(BODY.format(section=slug_of_section))
+    post = frontmatter.Post(BODY.format(link=link))
     post.metadata.update(meta)
     text = frontmatter.dumps(post, sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,3 +89,57 @@ def new_post(
     except OSError as exc:
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}", path) from exc
     return path
+
+
+def _unknown(section: str, slug: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(slug, known, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return (
+        f"unknown section '{section}'{hint}; known sections: {', '.join(known)}. "
+        f"To start the section '{slug}', run this again with --new-section"
+    )
+
+
+def start_section(config: SiteConfig, slug: str) -> None:
+    """Make content/<slug>/ and, when pyproject.toml lists the sections, list it there
+    too (named after its slug), so that `check` knows it."""
+    if config.sections:
+        _add_to_settings(config.root / "pyproject.toml", slug)
+    (config.path(config.content_dir) / slug).mkdir(parents=True, exist_ok=True)
+
+
+def _add_to_settings(pyproject: Path, slug: str) -> None:
+    """Add `slug = "Name"` at the end of the [tool.broadsheet.sections] table, if the
+    file has one written as a table and the result reads back as exactly that."""
+    name = slug.replace("-", " ").title()
+    how = f'add {slug} = "{name}" under [tool.broadsheet.sections] yourself'
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+        expected = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BroadsheetError(f"cannot add the section: {exc}; {how}", pyproject) from exc
+    lines = text.splitlines(keepends=True)
+    header = next((i for i, line in enumerate(lines) if _is_sections_header(line)), None)
+    if header is None:
+        raise BroadsheetError(f"cannot add the section (not a table here); {how}", pyproject)
+    end = header + 1
+    while end < len(lines) and not lines[end].lstrip().startswith("["):
+        end += 1
+    while end > header + 1 and not lines[end - 1].strip():
+        end -= 1  # after the table's last setting, before its blank lines
+    entry = f'{slug} = "{name}"\n'
+    if not lines[end - 1].endswith("\n"):
+        entry = "\n" + entry
+    edited = "".join([*lines[:end], entry, *lines[end:]])
+    expected["tool"]["broadsheet"]["sections"][slug] = name
+    try:
+        same = tomllib.loads(edited) == expected
+    except tomllib.TOMLDecodeError:
+        same = False
+    if not same:
+        raise BroadsheetError(f"cannot add the section safely; {how}", pyproject)
+    pyproject.write_text(edited, encoding="utf-8")
+
+
+def _is_sections_header(line: str) -> bool:
+    return line.split("#")[0].strip().replace(" ", "") == "[tool.broadsheet.sections]"

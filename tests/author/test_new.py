@@ -74,3 +74,46 @@ def test_drafts_and_scheduled_posts_are_left_out_unless_asked(project: Path) -> 
     assert run(["build", "--drafts"]).code == 0
     assert 'class="badge badge-draft"' in (site / "asia/work-in-progress/index.html").read_text()
     assert ">Scheduled<" in (site / "asia/index.html").read_text()
+
+
+def test_new_starts_the_first_section_of_a_fresh_site(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.broadsheet]\ntitle = "Fresh"\n')
+    result = run(["new", "Hello world", "--section", "news"])
+    assert result.code == 0, result.err
+    assert result.out.strip() == "content/news/hello-world.md"
+    assert "started the section 'news' (content/news/)" in result.err
+    assert run(["check"]).code == 0
+    assert run(["build", "--drafts", "--quiet"]).code == 0
+    assert (project / "site/news/hello-world/index.html").is_file()
+
+
+def test_an_unknown_section_says_how_to_start_it_or_what_was_meant(project: Path) -> None:
+    typo = run(["new", "Hello", "--section", "aisa"])
+    assert typo.code == 1 and "did you mean 'asia'?" in typo.err
+    unknown = run(["new", "Hello", "--section", "news"])
+    assert unknown.code == 1
+    assert "To start the section 'news', run this again with --new-section" in unknown.err
+    assert not (project / "content/news").exists() and "Traceback" not in unknown.err
+
+
+def test_new_section_adds_the_folder_and_its_settings_line(project: Path) -> None:
+    settings = (project / "pyproject.toml").read_text()
+    result = run(["new", "Hello", "--section", "news", "--new-section"])
+    assert result.code == 0, result.err
+    assert "started the section 'news' (content/news/, listed in pyproject.toml)" in result.err
+    assert (project / "pyproject.toml").read_text() == settings + 'news = "News"\n'
+    assert [s.slug for s in load_config(project).sections] == ["asia", "america", "news"]
+    assert run(["check"]).code == 0  # the new section is known: no "not in sections" error
+    again = run(["new", "Other", "--section", "news", "--new-section"])
+    assert again.code == 0 and "started" not in again.err
+    assert (project / "pyproject.toml").read_text().count("news =") == 1
+
+
+def test_new_section_leaves_settings_it_cannot_edit_safely(project: Path) -> None:
+    inline = '[tool.broadsheet]\ntitle = "T"\nsections = { asia = "Asia" }\n'
+    (project / "pyproject.toml").write_text(inline)
+    result = run(["new", "Hello", "--section", "news", "--new-section"])
+    assert result.code == 1 and "Traceback" not in result.err
+    assert 'add news = "News" under [tool.broadsheet.sections] yourself' in result.err
+    assert (project / "pyproject.toml").read_text() == inline
+    assert not (project / "content/news").exists()
