@@ -94,7 +94,7 @@ def assemble(
             before = _comparable(config, cache, stamps)
             with staged_output(output, reuse=cache is not None) as stage:
                 statics = config.path(config.static_dir)
-                copied = copy_static(statics, stage, {p.path for p in site.pages}, state)
+                copy_static(statics, stage, {p.path for p in site.pages}, state)
                 _drop_stale_statics(cache, config, stage)
                 with timing.stage("render"):
                     report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
@@ -107,7 +107,7 @@ def assemble(
                 pass  # the site is in place; the next build re-indexes from scratch
     return Outcome(
         articles=len(site.posts),
-        written=report.written + copied,
+        written=report.written,  # pages: what the summary counts (static files aside)
         unchanged=report.unchanged,
         signatures=report.signatures,
         valid_until=_next_due(posts, now, drafts),

@@ -1,0 +1,34 @@
+"""The build's one-line summary counts the same pages however much the build had to do."""
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Result
+
+
+def summary(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch) -> tuple[int, int, int]:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # the summary is for a terminal
+    result = cli("build")
+    assert result.code == 0, result.err
+    found = re.search(r"(\d+) pages \((\d+) written, (\d+) unchanged\)", result.out)
+    assert found, result.out
+    pages, written, unchanged = (int(n) for n in found.groups())
+    assert written + unchanged == pages
+    return pages, written, unchanged
+
+
+def test_identical_builds_count_the_same_pages(
+    seeded: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cold = summary(cli, monkeypatch)
+    again = summary(cli, monkeypatch)
+    assert cold[0] == again[0] and cold[2] == 0 and again[1] == 0
+    (seeded / "static/favicon.svg").write_text((seeded / "static/favicon.svg").read_text() + " ")
+    static_edit = summary(cli, monkeypatch)
+    assert static_edit == again  # a static file is no page
+    html = {p for p in (seeded / "site").rglob("*.html")}
+    assert cold[0] >= len(html)
