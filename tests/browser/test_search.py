@@ -22,6 +22,10 @@ def test_the_header_box_finds_articles_and_opens_a_hit(page: Any, archive: str) 
     assert links.first.get_attribute("href").startswith("/archive/asia/")
     assert page.locator(".search-result mark").first.inner_text().lower() == "sealion"
     assert page.inner_text("#search-status") == "1 article matches “Sealion”."
+    # One search box on the search page, and it holds what the reader searched for.
+    boxes = page.locator("input[type=search]")
+    assert boxes.count() == 1 and boxes.first.is_visible()
+    assert boxes.first.input_value() == "Sealion"
     links.first.click()
     page.wait_for_load_state()
     assert "BYD prepares to launch" in page.title()
