@@ -96,21 +96,20 @@ class SourceLines:
         for searchable in (self.prose, self.everything, self.raw_prose, self.raw):
             searchable.finish()
 
-    def line_of(self, *needles: str) -> int:
-        """The file line of the first of `needles` found; the body's first line when
-        none is."""
-        for needle in needles:
-            wanted = comparable(needle)
-            if not wanted:
-                continue
-            decoded = isinstance(needle, Value)
+    def line_of(self, *needles: str, wrapped: tuple[str, ...] = ()) -> int:
+        """The file line of the first of `needles` found after the last find, else from
+        the start (trying `wrapped` first then); the body's first line when none is."""
+        for decoded in (True, False):
             texts = (self.prose, self.everything) if decoded else (self.raw_prose, self.raw)
             for text in texts:
-                for after in (self.cursor, 0):
-                    offset = text.find(wanted, after)
-                    if offset is not None:
-                        self.cursor = offset + 1
-                        return self.first_line + bisect.bisect_left(self.breaks, offset)
+                for after, tried in ((self.cursor, needles), (0, (*wrapped, *needles))):
+                    for needle in tried:
+                        wanted = comparable(needle)
+                        if wanted and isinstance(needle, Value) == decoded:
+                            offset = text.find(wanted, after)
+                            if offset is not None:
+                                self.cursor = offset + 1
+                                return self.first_line + bisect.bisect_left(self.breaks, offset)
         return self.first_line
 
 

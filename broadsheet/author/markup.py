@@ -85,7 +85,11 @@ class Article:
         return self._lines.line_of(*needles)
 
     def link_line(self, link: Link) -> int:
-        return self.line_of(Value(link.url))
+        url = Value(link.url)
+        if self._lines is None:
+            self._lines = SourceLines(self.markdown, self.first_line)
+        # A link met again, before the last one found, is most likely by reference.
+        return self._lines.line_of(url, wrapped=(Value(f"]:{link.url}"),))
 
 
 def parse(html: str) -> LexborNode:

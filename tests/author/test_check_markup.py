@@ -207,3 +207,23 @@ def test_a_vector_among_valid_markdown_warns_on_its_own_line(
     assert warnings, markdown
     assert {found for found, _ in warnings} == {line + offset}, (markdown, warnings)
     assert Article("\n\n".join([*before, *after]) + "\n", 10).warnings() == []
+
+
+def test_each_broken_link_is_named_by_its_own_line(project: Path) -> None:
+    write_post(
+        project,
+        "asia/twice.md",
+        "---\ntitle: Twice\n---\n\nCode: `[c](/gone/)` and <!-- [d](/gone/) -->.\n\n"
+        "First [a](/gone/).\n\n"
+        "```\n[e](/gone/)\n```\n\n"
+        "Again [b](/gone/), and by [reference][r] and [again][r].\n\n[r]: /gone/\n",
+    )
+    result = run(["check"])
+    assert result.code == 1
+    lines = [line.split(": ", 1)[0] for line in result.out.splitlines() if "/gone/" in line]
+    assert (
+        lines
+        == ["content/asia/twice.md:7"]
+        + ["content/asia/twice.md:13"]
+        + ["content/asia/twice.md:15"] * 2
+    ), result.out
