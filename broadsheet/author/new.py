@@ -138,7 +138,10 @@ def _add_to_settings(pyproject: Path, slug: str) -> None:
         same = False
     if not same:
         raise BroadsheetError(f"cannot add the section safely; {how}", pyproject)
-    pyproject.write_text(edited, encoding="utf-8")
+    try:  # in place: the file keeps its owner and mode
+        pyproject.write_text(edited, encoding="utf-8")
+    except OSError as exc:
+        raise BroadsheetError(f"cannot write: {exc.strerror or exc}; {how}", pyproject) from exc
 
 
 def _is_sections_header(line: str) -> bool:
