@@ -80,16 +80,17 @@ class Article:
 
     def line_of(self, *needles: str) -> int:
         """The file line of the first needle found in the Markdown, after the last one."""
-        if self._lines is None:  # only for the few articles with a problem
-            self._lines = SourceLines(self.markdown, self.first_line)
-        return self._lines.line_of(*needles)
+        return self._source().line_of(*needles)
 
     def link_line(self, link: Link) -> int:
-        url = Value(link.url)
-        if self._lines is None:
-            self._lines = SourceLines(self.markdown, self.first_line)
         # A link met again, before the last one found, is most likely by reference.
-        return self._lines.line_of(url, wrapped=(Value(f"]:{link.url}"),))
+        url = Value(link.url)
+        return self._source().line_of(url, wrapped=(Value(f"]:{link.url}"),))
+
+    def _source(self) -> SourceLines:
+        if self._lines is None:  # only for the few articles with a problem
+            self._lines = SourceLines(self.markdown, self.first_line)
+        return self._lines
 
 
 def parse(html: str) -> LexborNode:
