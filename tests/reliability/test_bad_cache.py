@@ -6,14 +6,33 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from broadsheet.cli import main
 from broadsheet.config import load_config
 from broadsheet.publish.cache import cache_path
+from broadsheet.sealed import seal, unseal
 from tests.publish.test_incremental import cold, edit, warm
 from tests.sitecheck import tree_bytes
+
+
+def _unsealed(path: Path) -> Any:
+    payload = unseal(path.read_bytes())
+    assert payload is not None
+    return json.loads(payload)
+
+
+def _state(project: Path) -> Path:
+    where = cache_path(load_config(project), (project / "site").resolve())
+    return where.with_name(where.stem.replace("build-", "state-", 1))
 
 
 @pytest.mark.parametrize(
@@ -33,20 +52,20 @@ def test_a_bad_cache_is_ignored_and_the_output_equals_a_cold_build(
     warm(corpus)
     config = load_config(corpus)
     path = cache_path(config, (corpus / "site").resolve())
-    text = path.read_text()
+    text = path.read_bytes().decode(errors="replace")
     page = corpus / "site/asia/index.html"
     if damage == "truncated":
         path.write_text(text[: len(text) // 2])
     elif damage == "random bytes":
         path.write_bytes(os.urandom(4096))
     elif damage == "another version":
-        data = json.loads(text)
+        data = _unsealed(path)
         data["version"] = "0.0.0-" + data["version"]
-        path.write_text(json.dumps(data))
+        path.write_bytes(seal(json.dumps(data).encode()))
     elif damage == "wrong shape":
-        data = json.loads(text)
+        data = _unsealed(path)
         data["pages"] = {"index.html": 42}
-        path.write_text(json.dumps(data))
+        path.write_bytes(seal(json.dumps(data).encode()))
     elif damage == "output file deleted":
         page.unlink()
     else:
@@ -85,3 +104,163 @@ def test_a_build_stopped_while_writing_search_terms_is_followed_by_a_cold_one(
     assert result.unchanged == 0
     assert tree_bytes(corpus / "site") == cold(corpus)
     assert not (state / "build-under-way").exists()
+
+
+def _edit_a_body(project: Path, words: str = "An edit.") -> None:
+    edit(sorted((project / "content/asia").glob("*.md"))[1], "\n\n", f"\n\n{words}\n\n")
+
+
+def test_a_flipped_byte_in_a_cached_post_is_never_trusted(corpus: Path) -> None:
+    """One letter of a kept title changed (its file no longer verifies): after a template
+    edit re-renders every article from the kept posts, the site equals a cold build."""
+    warm(corpus)
+    shards = sorted((_state(corpus) / "posts").glob("*.json"))
+    shard = next(s for s in shards if b'"asia/' in s.read_bytes())
+    raw = bytearray(shard.read_bytes())
+    title = _unsealed(shard)["posts"]
+    entry = next(v for k, v in title.items() if k.startswith("asia/"))
+    at = raw.index(entry[1].encode()) + 1  # the title's second letter
+    raw[at] ^= 0x20
+    shard.write_bytes(bytes(raw))
+    edit(corpus / "templates/article.html", "Related articles", "More like this")
+    warm(corpus)
+    assert tree_bytes(corpus / "site") == cold(corpus)
+
+
+@pytest.mark.parametrize("row", [{}, [], [0, 0, 0], None])
+def test_related_lists_that_do_not_verify_are_ranked_again(corpus: Path, row: object) -> None:
+    warm(corpus)
+    store = _state(corpus) / "related.json"
+    data = _unsealed(store)
+    data["related"] = [row for _ in data["related"]]
+    store.write_text(json.dumps(data))  # as damage leaves it: no seal that verifies
+    _edit_a_body(corpus)
+    warm(corpus)
+    assert tree_bytes(corpus / "site") == cold(corpus)
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "cut", "a folder", "empty", "a link"])
+def test_a_damaged_search_terms_file_is_rebuilt(corpus: Path, damage: str) -> None:
+    """Every later build succeeds too, and each equals a cold build."""
+    warm(corpus)
+    terms = sorted((_state(corpus) / "terms").iterdir())
+    for victim in terms[:3]:
+        raw = bytearray(victim.read_bytes())
+        victim.unlink()
+        if damage == "flipped byte":
+            raw[len(raw) // 2] ^= 0x01
+            victim.write_bytes(bytes(raw))
+        elif damage == "cut":
+            victim.write_bytes(bytes(raw[: len(raw) // 3]))
+        elif damage == "a folder":
+            (victim / "inside").mkdir(parents=True)
+        elif damage == "empty":
+            victim.write_bytes(b"")
+        else:
+            victim.symlink_to(corpus / "pyproject.toml")
+    for words in ("An edit.", "Another edit."):
+        _edit_a_body(corpus, words)
+        warm(corpus)
+        assert tree_bytes(corpus / "site") == cold(corpus), words
+    assert (corpus / "pyproject.toml").read_text().startswith("[tool.broadsheet]")
+
+
+@pytest.mark.parametrize("moment", ["soon", "2030-01-01T00:00:00", "2030-01-01", 7])
+def test_a_cache_whose_valid_until_is_not_a_date_with_a_zone_is_ignored(
+    corpus: Path, cli: Callable[..., Any], moment: object
+) -> None:
+    warm(corpus)
+    path = cache_path(load_config(corpus), (corpus / "site").resolve())
+    data = _unsealed(path)
+    data["valid_until"] = moment
+    path.write_bytes(seal(json.dumps(data).encode()))  # well sealed: only the value is wrong
+    result = cli("build", "--quiet")
+    assert (result.code, result.err) == (0, "")
+    assert tree_bytes(corpus / "site") == cold(corpus)
+
+
+def test_a_cache_file_replaced_by_a_folder_is_replaced_again(
+    corpus: Path, cli: Callable[..., Any]
+) -> None:
+    warm(corpus)
+    path = cache_path(load_config(corpus), (corpus / "site").resolve())
+    path.unlink()
+    (path / "inside").mkdir(parents=True)
+    _edit_a_body(corpus)
+    result = cli("build", "--quiet")
+    assert (result.code, result.err) == (0, "")
+    assert tree_bytes(corpus / "site") == cold(corpus)
+    assert path.is_file() and warm(corpus).written == 0  # trusted again: nothing to do
+
+
+@pytest.fixture
+def shared_project(corpus: Path) -> Iterator[Path]:
+    """The corpus in a folder another user can reach (pytest's own is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="broadsheet-shared-"))
+    os.chmod(folder, 0o755)
+    project = folder / "project"
+    shutil.copytree(corpus, project, symlinks=True)
+    try:
+        yield project
+    finally:
+        shutil.rmtree(folder)
+
+
+def _run_build(project: Path, as_user: bool) -> tuple[int, str]:
+    """Build `project` (in a forked process: as the unprivileged user `nobody` if asked,
+    who cannot reach this interpreter's files to start one of its own); return its exit
+    code and what it printed on stderr."""
+    errors = project.parent / "stderr.txt"
+    errors.unlink(missing_ok=True)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        code = 1
+        try:
+            if as_user:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            os.chdir(project)
+            fd = os.open(errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            os.dup2(fd, 2)
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            code = main(["build", "--quiet", "--jobs", "1"])
+        except BaseException:
+            traceback.print_exc()  # (a traceback fails the test)
+        finally:
+            sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), errors.read_text()
+
+
+def test_a_build_cache_it_cannot_write_is_left_alone_and_said_so(shared_project: Path) -> None:
+    """As after `sudo broadsheet build`: the cache belongs to another user. The build
+    goes on without it, says so in one line, and its site equals a cold build."""
+    project = shared_project
+    as_root = os.geteuid() == 0
+    assert _run_build(project, as_user=False)[0] == 0  # "sudo": the cache is root's
+    cache = project / ".broadsheet-cache"
+    if as_root:  # the rest of the project is the user's
+        for path in [project, *project.rglob("*")]:
+            if cache not in path.parents and path != cache:
+                os.chown(path, 65534, 65534, follow_symlinks=False)
+        os.chown(project.parent, 65534, 65534)  # (for its stderr.txt)
+    else:
+        for path in [cache, *cache.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o555)
+    try:
+        _edit_a_body(project)
+        expected = cold(project, "../cold")  # (and this process imports all a build needs)
+        for _ in range(2):  # and again: it does not get worse
+            code, errors = _run_build(project, as_user=as_root)
+            assert code == 0, errors
+            assert errors.count("\n") == 1 and "Traceback" not in errors
+            assert "cannot write the build cache (.broadsheet-cache" in errors
+            assert "building without it" in errors
+            assert tree_bytes(project / "site") == expected
+    finally:
+        for path in [cache, *cache.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o755)
