@@ -129,7 +129,12 @@ def _walk(folder: str, start: int, racy: int | None = None) -> Stamps:
                         stat = entry.stat(follow_symlinks=False)
                     except OSError:
                         continue
-                    stamps[entry.path[start:]] = stamp_of(entry.path, stat, racy)
+                    mtime = stat.st_mtime_ns  # (stamp_of, inline: 27,000 files at 10,000 posts)
+                    if racy is None or max(mtime, stat.st_ctime_ns) < racy:
+                        stamp = [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]
+                    else:
+                        stamp = stamp_of(entry.path, stat, racy)
+                    stamps[entry.path[start:]] = stamp
     return stamps
 
 

@@ -211,7 +211,7 @@ class _CoarseClock:
     TICK = 1_700_000_000_000_000_000
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
-        real = stamps.stamp_of
+        real, walk = stamps.stamp_of, cache_module._walk
 
         def coarse(path: str, stat: os.stat_result, racy: int | None) -> list[Any]:
             fake = SimpleNamespace(
@@ -222,9 +222,17 @@ class _CoarseClock:
             )
             return real(path, fake, racy)  # type: ignore[arg-type]
 
+        def coarse_walk(folder: str, start: int, racy: int | None = None) -> dict[str, Any]:
+            prefix = folder[: start - 1] + os.sep
+            return {
+                name: coarse(prefix + name, os.stat(prefix + name), racy)
+                for name in walk(folder, start)
+            }
+
         self.now = self.TICK + 1_000_000_000  # within the racy window
         for module in (stamps, cache_module):
             monkeypatch.setattr(module, "stamp_of", coarse)
+        monkeypatch.setattr(cache_module, "_walk", coarse_walk)
         monkeypatch.setattr(stamps, "_clock", lambda: self.now)
 
 
