@@ -34,10 +34,27 @@ def unseal(data: bytes) -> bytes | None:
 
 def read_sealed(path: Path) -> bytes | None:
     """The payload of the sealed file at `path`, or None (see the module's docstring)."""
+    data = read_file(path)
+    return unseal(data) if data is not None else None
+
+
+def read_file(path: Path) -> bytes | None:
+    """The bytes of the regular file at `path`; None if there is none (a folder, a pipe
+    or a device in its place is never read: it could block or never end), or it cannot
+    be read."""
     try:
-        return unseal(path.read_bytes())
-    except OSError:  # missing, a folder, unreadable
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def write_sealed(path: Path, payload: bytes) -> None:
@@ -69,12 +86,13 @@ def clear(path: Path) -> None:
         path.unlink()
 
 
-def make_folder(path: Path) -> None:
-    """Make the folder `path` (and its parents), replacing a file or link in its way.
-    Raises OSError when it cannot."""
+def make_folder(path: Path, links: bool = True) -> None:
+    """Make the folder `path` (and its parents), replacing a file in its way, and a link
+    unless `links` (then a link to a folder is followed, as `mkdir -p` does). Raises
+    OSError when it cannot."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        if path.is_dir():  # (a link to a folder is followed, as `mkdir -p` does)
+        if path.is_dir() and (links or not path.is_symlink()):
             return
     except (FileExistsError, NotADirectoryError):
         pass

@@ -22,7 +22,7 @@ import orjson
 
 from broadsheet import __version__
 from broadsheet.config import SiteConfig
-from broadsheet.sealed import clear, read_sealed, write_sealed
+from broadsheet.sealed import clear, read_file, read_sealed, write_sealed
 from broadsheet.stamps import Stamp, stamp_of, unchanged, well_formed
 from broadsheet.stamps import settled as settled_stamp
 from broadsheet.workers import fork
@@ -305,10 +305,6 @@ def save_cache(path: Path, cache: BuildCache) -> None:
     }
     write_sealed(path, orjson.dumps(data))
     ignore = path.parent / ".gitignore"  # git leaves the cache alone
-    try:
-        whole = ignore.read_bytes() == b"*\n"
-    except OSError:
-        whole = False
-    if not whole:
+    if read_file(ignore) != b"*\n":
         clear(ignore)
         ignore.write_bytes(b"*\n")

@@ -172,8 +172,8 @@ def _writable(where: Path, state: Path, note: Callable[[str], None]) -> bool:
     their way removed); if not, say so: the build goes on without the cache."""
     for folder in (where.parent, state, state / "posts", state / "terms", state / "templates"):
         probe = folder / f".probe-{os.getpid()}"
-        try:
-            make_folder(folder)
+        try:  # (.broadsheet-cache may be a link, say to a faster disk; not the folders in it)
+            make_folder(folder, links=folder == where.parent)
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:

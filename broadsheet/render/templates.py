@@ -29,7 +29,7 @@ def make_environment(
     bytecode = None
     if compiled is not None:
         try:
-            make_folder(compiled)
+            make_folder(compiled, links=False)
             bytecode = _CompiledTemplates(str(compiled), COMPILED_NAMES)
         except OSError:
             pass  # only saves time

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import orjson
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_bytes_if_changed
 from broadsheet.publish.stage import Stage
-from broadsheet.sealed import clear, make_folder, seal, unseal
+from broadsheet.sealed import clear, make_folder, read_file, seal, unseal
 from broadsheet.search.terms import bucket_of
 from broadsheet.workers import worker_pool
 
@@ -93,12 +94,12 @@ class TermStore:
 
     def read(self, url_path: str, shards: Iterable[int] = range(SHARDS)) -> dict[str, int]:
         """An article's weights (for the terms on the given lines only, if asked)."""
-        try:
-            data = self.path(url_path).read_bytes()
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:  # a folder in its place, unreadable: rebuilt like damage
-            raise DamagedTerms(str(self.path(url_path))) from exc
+        path = self.path(url_path)
+        data = read_file(path)
+        if data is None:  # missing; or a folder in its place, unreadable: rebuilt like damage
+            if not os.path.lexists(path):
+                return {}
+            raise DamagedTerms(str(path))
         payload = unseal(data)
         weights: dict[str, int] = {}
         try:
@@ -110,7 +111,7 @@ class TermStore:
                 for at in range(0, len(parts) - 1, 2):
                     weights[parts[at]] = int(parts[at + 1])
         except (IndexError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
-            raise DamagedTerms(str(self.path(url_path))) from exc
+            raise DamagedTerms(str(path)) from exc
         return weights
 
     def replace(self, url_path: str, weights: dict[str, int]) -> list[str]:
@@ -148,10 +149,11 @@ class TermStore:
             raise BroadsheetError(f"cannot write the search state: {exc.strerror}", path) from exc
 
     def forget_others(self, url_paths: Iterable[str]) -> None:
-        """Drop the files of articles that are gone."""
+        """Drop the files of articles that are gone (only files named as this store
+        names them: never anything else, even in a folder linked in its place)."""
         keep = {_name(u) for u in url_paths}
         for name in os.listdir(self.folder) if self.folder.is_dir() else ():
-            if name not in keep:
+            if name not in keep and _NAMED.fullmatch(name):
                 clear(self.folder / name)
 
     def reset(self) -> None:
@@ -161,8 +163,8 @@ class TermStore:
 
 
 def _write_in_place(path: Path, data: bytes) -> None:
-    """Write `data` to the file `path`, never through a link."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    """Write `data` to the file `path`, never through a link (nor to a pipe)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
 
@@ -178,6 +180,9 @@ def _text(ordered: list[str], weights: dict[str, int]) -> str:
     for term, shard, weight in zip(ordered, shards, values, strict=True):
         lines[shard].append(f"{term} {weight}")  # (400 terms an article)
     return "".join(" ".join(x) + "\n" for x in lines)
+
+
+_NAMED = re.compile("[0-9a-f]{24}")  # what _name gives
 
 
 def _name(url_path: str) -> str:

@@ -279,13 +279,18 @@ def test_a_build_cache_it_cannot_write_is_left_alone_and_said_so(shared_project:
 # The class: random damage to any file or folder of the build cache and state.
 
 FAULTS_PER_RUN = int(os.environ.get("BROADSHEET_CACHE_FAULTS", "48"))
-FILE_FAULTS = ("flip", "cut", "empty", "folder", "other json", "link", "unreadable")
-FOLDER_FAULTS = ("file", "emptied", "unreadable")
+FILE_FAULTS = ("flip", "cut", "empty", "folder", "other json", "link", "unreadable", "pipe")
+FOLDER_FAULTS = ("file", "emptied", "unreadable", "link")
+NOTES = {"notes.txt": b"the user's own", "0123456789abcdef01234567": b"named like a cache file"}
 
 
 def _damage(target: Path, rng: random.Random, project: Path) -> str:
     """Damage `target` (a file or folder of the cache) at random; say how."""
-    if target.is_dir() and not target.is_symlink():
+    if target.is_symlink() or not (target.is_dir() or target.is_file()):
+        target.unlink()  # a link or a pipe an earlier round left: now bytes
+        target.write_bytes(rng.randbytes(rng.randrange(1, 64)))
+        return "junk"
+    if target.is_dir():
         fault = rng.choice(FOLDER_FAULTS)
         if fault == "unreadable":
             target.chmod(0)
@@ -293,6 +298,8 @@ def _damage(target: Path, rng: random.Random, project: Path) -> str:
         shutil.rmtree(target)
         if fault == "file":
             target.write_bytes(rng.randbytes(rng.randrange(0, 64)))
+        elif fault == "link":  # to a folder of the user's, which must survive
+            target.symlink_to(project / "notes", target_is_directory=True)
         else:
             target.mkdir()
         return fault
@@ -314,7 +321,9 @@ def _damage(target: Path, rng: random.Random, project: Path) -> str:
     if fault == "folder":
         (target / "inside").mkdir(parents=True)
     elif fault == "link":
-        target.symlink_to(project / "pyproject.toml")
+        target.symlink_to(rng.choice([project / "pyproject.toml", Path("/dev/zero")]))
+    elif fault == "pipe":  # never to be read: it would wait for a writer for ever
+        os.mkfifo(target)
     else:
         target.write_bytes(bytes(raw))
     return fault
@@ -361,6 +370,9 @@ def test_random_damage_anywhere_in_the_cache_never_changes_the_site(few: Path) -
         leave()
         expected.append(cold(few, f"cold-{number}"))
     cache = few / ".broadsheet-cache"
+    (few / "notes").mkdir()
+    for name, data in NOTES.items():
+        (few / "notes" / name).write_bytes(data)
     warm(few)
     tried: dict[str, int] = {}
     for round_ in range(FAULTS_PER_RUN):
@@ -374,11 +386,12 @@ def test_random_damage_anywhere_in_the_cache_never_changes_the_site(few: Path) -
             warm(few)
         finally:
             for path in [cache, *cache.rglob("*")]:  # what was made unreadable, readable
-                if not path.is_symlink():
+                if not path.is_symlink() and (path.is_dir() or path.is_file()):
                     path.chmod(0o755 if path.is_dir() else 0o644)
         where = f"round {round_}: {fault} of {target.relative_to(few)}"
         assert tree_bytes(few / "site") == expected[number], where
     assert (few / "pyproject.toml").read_text().startswith("[tool.broadsheet]")
+    assert {p.name: p.read_bytes() for p in (few / "notes").iterdir()} == NOTES
     if os.geteuid() == 0:  # root reads and writes whatever the permissions
         tried["unreadable (no effect as root)"] = tried.pop("unreadable", 0)
     print(f"{sum(tried.values())} faults tried, all survived: {dict(sorted(tried.items()))}")
