@@ -149,12 +149,23 @@ def test_related_lists_that_do_not_verify_are_ranked_again(few: Path, row: objec
     assert tree_bytes(few / "site") == cold(few)
 
 
-@pytest.mark.parametrize("damage", ["flipped byte", "cut", "a folder", "empty", "a link"])
-def test_a_damaged_search_terms_file_is_rebuilt(few: Path, damage: str) -> None:
-    """Every later build succeeds too, and each equals a cold build."""
-    warm(few)
+@pytest.mark.parametrize(
+    ("damage", "jobs"),
+    [("flipped byte", 1), ("cut", 1), ("a folder", 1), ("empty", 1), ("a link", 2)],
+)
+def test_a_damaged_search_terms_file_is_rebuilt(
+    few: Path, damage: str, jobs: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every later build succeeds too, and each equals a cold build (also when the
+    damage is found in a worker process: rendering, or merging the index)."""
+    from broadsheet.publish import render
+    from broadsheet.search import index
+
+    monkeypatch.setattr(render, "PARALLEL_MINIMUM", 1)
+    monkeypatch.setattr(index, "ARTICLES_PER_GROUP", 2)
+    warm(few, jobs)
     terms = sorted((_state(few) / "terms").iterdir())
-    for victim in terms[:3]:
+    for victim in terms[:3] if jobs == 1 else terms:  # (2: the edited one too, in a worker)
         raw = bytearray(victim.read_bytes())
         victim.unlink()
         if damage == "flipped byte":
@@ -170,7 +181,7 @@ def test_a_damaged_search_terms_file_is_rebuilt(few: Path, damage: str) -> None:
             victim.symlink_to(few / "pyproject.toml")
     for words in ("An edit.", "Another edit."):
         _edit_a_body(few, words)
-        warm(few)
+        warm(few, jobs)
         assert tree_bytes(few / "site") == cold(few), words
     assert (few / "pyproject.toml").read_text().startswith("[tool.broadsheet]")
 
