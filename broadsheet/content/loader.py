@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.stamps import Stamp, racy_after, stamp_file, unchanged
 from broadsheet.workers import worker_pool
 
 
-def find_post_files(
-    content_dir: Path, stamps: dict[str, tuple[int, int]] | None = None
-) -> list[str]:
+def find_post_files(content_dir: Path, stamps: dict[str, Stamp] | None = None) -> list[str]:
     """Every post file (as a path string): *.md below content/, outside hidden folders.
     From `stamps`' paths when given, which list every file below content/."""
     if not content_dir.is_dir():
@@ -50,7 +49,7 @@ def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
     return parse_post(path, text, relative.parts[0], zone)
 
 
-PostCache = dict[str, tuple[tuple[int, int], Post]]  # path -> ((mtime, size), post)
+PostCache = dict[str, tuple[Stamp, Post]]  # path -> (its file's stamp, post)
 PARALLEL_MINIMUM = 300  # files to parse before it pays to fork workers
 _CHUNK = 160  # files a task: fewer, larger results for the parent to take in (measured)
 
@@ -60,24 +59,21 @@ def load_posts(
     zone: ZoneInfo,
     cache: PostCache | None = None,
     jobs: int = 1,
-    stamps: dict[str, tuple[int, int]] | None = None,
+    stamps: dict[str, Stamp] | None = None,
 ) -> list[Post]:
     """Every post, or every error. With a `cache` (the dev server's, or the one a build
-    keeps on disk), a file whose size and modification time are unchanged is not read
-    again, and the cache is brought up to date. Posts come without their bodies in
-    memory: `post.body` reads the file when a page needs it. `stamps` (path -> (mtime,
-    size) of every file below content/, when the caller has them) saves a walk."""
+    keeps on disk), a file whose stamp shows it unchanged (broadsheet.stamps) is not
+    read again, and the cache is brought up to date. Posts come without their bodies in
+    memory: `post.body` reads the file when a page needs it. `stamps` (path -> stamp of
+    every file below content/, when the caller has them) saves a walk."""
     posts: PostCache = {}
-    wanted: list[tuple[Path, tuple[int, int]]] = []
+    wanted: list[tuple[Path, Stamp]] = []
+    racy = racy_after()
     for name in find_post_files(content_dir, stamps):
-        if stamps is not None:
-            stamp = stamps[name]
-        else:
-            stat = os.stat(name)
-            stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = stamps[name] if stamps is not None else stamp_file(name, racy)
         cached = cache.get(name) if cache is not None else None
-        if cached is not None and cached[0] == stamp:
-            posts[name] = cached
+        if cached is not None and unchanged(cached[0], stamp, name):
+            posts[name] = cached if cached[0] == stamp else (stamp, cached[1])
         else:
             posts[name] = (stamp, None)  # type: ignore[assignment]  # filled in below
             wanted.append((Path(name), stamp))
@@ -96,12 +92,12 @@ def load_posts(
     return [post for _, post in posts.values()]
 
 
-_Parsed = tuple[Path, tuple[int, int], Post | list[BroadsheetError]]
+_Parsed = tuple[Path, Stamp, Post | list[BroadsheetError]]
 _job: tuple[Path, ZoneInfo] | None = None  # what forked parsers inherit
 
 
 def _parse_all(
-    wanted: list[tuple[Path, tuple[int, int]]], content_dir: Path, zone: ZoneInfo, jobs: int
+    wanted: list[tuple[Path, Stamp]], content_dir: Path, zone: ZoneInfo, jobs: int
 ) -> list[_Parsed]:
     """Parse the files, in `jobs` forked processes when there are enough of them."""
     global _job
@@ -116,13 +112,13 @@ def _parse_all(
         _job = None
 
 
-def _parse_chunk(chunk: list[tuple[Path, tuple[int, int]]]) -> list[_Parsed]:
+def _parse_chunk(chunk: list[tuple[Path, Stamp]]) -> list[_Parsed]:
     assert _job is not None
     return _parse_some(chunk, *_job)
 
 
 def _parse_some(
-    chunk: list[tuple[Path, tuple[int, int]]], content_dir: Path, zone: ZoneInfo
+    chunk: list[tuple[Path, Stamp]], content_dir: Path, zone: ZoneInfo
 ) -> list[_Parsed]:
     done: list[_Parsed] = []
     for path, stamp in chunk:

@@ -57,7 +57,9 @@ class Post:
             raw = self.path.read_bytes()
         except OSError as exc:
             raise BroadsheetError(f"cannot read: {exc.strerror or exc}", self.path) from exc
-        text = normalise(raw.decode("utf-8", errors="replace"))
+        # Newlines as read_post reads them (universal newlines: a lone CR is one too).
+        decoded = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        text = normalise(decoded.replace("\r", "\n"))
         if text_digest(text) != self.digest:
             raise BroadsheetError("the file changed during the build; build again", self.path)
         return body_of(text, self.body_line)

@@ -1,12 +1,15 @@
 """The parsed posts of the last build, kept as plain JSON so that the next build reads
-only the files that changed. Never pickled; anything malformed is ignored whole.
+only the files that changed. Never pickled, never trusted as read.
 
 The posts are spread over SHARDS files by a hash of their path, so that saving one
-edited post rewrites one small file rather than the whole archive's.
+edited post rewrites one small file rather than the whole archive's. Each file is
+sealed (broadsheet.sealed: a hash of its bytes heads it); one that does not verify, or
+holds anything malformed, is ignored whole, and its posts are parsed again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zlib
 from collections.abc import Iterable
@@ -20,8 +23,10 @@ import orjson
 
 from broadsheet.content.loader import PostCache
 from broadsheet.content.post import Post
+from broadsheet.sealed import clear, read_sealed, write_sealed
+from broadsheet.stamps import Stamp, well_formed
 
-FORMAT = 3
+FORMAT = 4
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
 _TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")
@@ -29,7 +34,7 @@ _OPTIONAL = ("author", "summary", "source")
 _NONE = type(None)
 # The types an entry may hold, place by place, as _encode writes them: checked in one go.
 _SHAPES = frozenset(
-    (int, int, *[str] * len(_TEXT), *optional, date, updated, bool, list, bool, int, int)
+    (list, *[str] * len(_TEXT), *optional, date, updated, bool, list, bool, int, int)
     for optional in product((str, _NONE), repeat=len(_OPTIONAL))
     for date in (float, _NONE)
     for updated in (float, _NONE)
@@ -40,9 +45,9 @@ def _moment(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def _encode(stamp: tuple[int, int], post: Post) -> list[Any]:
+def _encode(stamp: Stamp, post: Post) -> list[Any]:
     return [
-        *stamp,
+        stamp,
         *(getattr(post, name) for name in _TEXT + _OPTIONAL),
         _moment(post.date),
         _moment(post.updated),
@@ -54,13 +59,13 @@ def _encode(stamp: tuple[int, int], post: Post) -> list[Any]:
     ]
 
 
-def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int], Post]:
+def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[Stamp, Post]:
     if type(item) is not list or tuple(map(type, item)) not in _SHAPES:
         raise ValueError("entry")
-    mtime, size, title, section, section_slug, slug, digest, excerpt, header_digest = item[:9]
-    author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[9:]
-    if not all(type(tag) is str for tag in tags):
-        raise ValueError("tags")
+    stamp, title, section, section_slug, slug, digest, excerpt, header_digest = item[:8]
+    author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[8:]
+    if not all(type(tag) is str for tag in tags) or not well_formed(stamp):
+        raise ValueError("tags or stamp")
     post = Post(
         path=path,
         title=title,
@@ -81,7 +86,7 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[tuple[int, int
         words=words,
         header_digest=header_digest,
     )
-    return (mtime, size), post
+    return stamp, post
 
 
 def shard_of(name: str) -> int:
@@ -98,24 +103,31 @@ def _child(folder: Path, name: str) -> Path:
 
 
 def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCache:
-    """The cached posts in `folder`, or nothing when any part is missing, malformed or
-    stale."""
+    """The cached posts in `folder`: those of every file that is whole and well formed,
+    and kept for this time zone (the others' posts are parsed again)."""
     prefix = f"{content_dir}{os.sep}"
     posts: PostCache = {}
     folders: dict[str, Path] = {}  # a path made from its folder's parses only its name
-    try:
-        for shard in range(SHARDS):
-            data = orjson.loads((folder / f"{shard}.json").read_bytes())
+    for shard in range(SHARDS):
+        found: PostCache = {}
+        try:
+            payload = read_sealed(folder / f"{shard}.json")
+            if payload is None:
+                continue
+            data = orjson.loads(payload)
             if data.get("format") != FORMAT or data.get("zone") != zone.key:
-                return {}
+                continue
             for name, item in data["posts"].items():
                 section, _, file = name.rpartition("/")
+                if shard_of(name) != shard or not file.endswith(".md"):
+                    raise ValueError("misplaced")
                 parent = folders.get(section)
                 if parent is None:
                     parent = folders[section] = content_dir / section
-                posts[prefix + name] = _decode(_child(parent, file), item, zone)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+                found[prefix + name] = _decode(_child(parent, file), item, zone)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+        posts.update(found)
     return dict(sorted(posts.items()))
 
 
@@ -140,14 +152,10 @@ def write_post_cache(
         shard = shard_of(names[source])
         if shard in shards:
             shards[shard][names[source]] = _encode(stamp, post)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for shard, posts in sorted(shards.items()):
-            data = {"format": FORMAT, "zone": zone.key, "posts": posts}
-            temporary = folder / f"{shard}.tmp"
-            temporary.write_bytes(orjson.dumps(data))
-            os.replace(temporary, folder / f"{shard}.json")
-    except OSError:  # only a cache: the next build parses the posts again
-        for shard in range(SHARDS):
-            (folder / f"{shard}.json").unlink(missing_ok=True)
-            (folder / f"{shard}.tmp").unlink(missing_ok=True)
+    for shard, posts in sorted(shards.items()):
+        data = {"format": FORMAT, "zone": zone.key, "posts": posts}
+        try:
+            write_sealed(folder / f"{shard}.json", orjson.dumps(data))
+        except OSError:  # only a cache: the next build parses these posts again
+            with contextlib.suppress(OSError):
+                clear(folder / f"{shard}.json")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
-import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from broadsheet.content.post import Post, shape_of
+from broadsheet.sealed import read_sealed, write_sealed
 
 RELATED_COUNT = 3
 NEIGHBOURS = 12  # within each shared feature, look only this far either side in time
@@ -75,29 +76,30 @@ def _stored(
 
 
 def _load(store: Path, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:
-    """(shape, key, ranking) from `store`, or None if it is missing or malformed."""
-    try:
-        data = orjson.loads(store.read_bytes())
-        shape, key = data["shape"], data["key"]
-        if not (isinstance(shape, str) and isinstance(key, str)) or len(data["related"]) != total:
-            return None
-        ranked = tuple(tuple(int(i) for i in row) for row in data["related"])
-    except (OSError, ValueError, KeyError, TypeError):
+    """(shape, key, ranking) from `store`, or None if it is missing, damaged (it is
+    sealed: broadsheet.sealed) or malformed."""
+    payload = read_sealed(store)
+    if payload is None:
         return None
-    if not all(0 <= i < total for row in ranked for i in row):
+    try:
+        data = orjson.loads(payload)
+        shape, key, rows = data["shape"], data["key"], data["related"]
+        if not (isinstance(shape, str) and isinstance(key, str) and isinstance(rows, list)):
+            return None
+        if len(rows) != total or not all(type(row) is list for row in rows):
+            return None
+        ranked = tuple(tuple(row) for row in rows)
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not all(type(i) is int and 0 <= i < total for row in ranked for i in row):
         return None
     return shape, key, ranked
 
 
 def _save(store: Path, shape: str, key: str, ranked: tuple[tuple[int, ...], ...]) -> None:
-    temporary = store.with_suffix(".tmp")
-    try:
-        store.parent.mkdir(parents=True, exist_ok=True)
-        data = {"shape": shape, "key": key, "related": ranked}
-        temporary.write_bytes(orjson.dumps(data))
-        os.replace(temporary, store)
-    except OSError:  # only a cache
-        temporary.unlink(missing_ok=True)
+    data = {"shape": shape, "key": key, "related": ranked}
+    with contextlib.suppress(OSError):  # only a cache
+        write_sealed(store, orjson.dumps(data))
 
 
 @lru_cache(maxsize=2)  # the dev server asks again after every edit, mostly unchanged

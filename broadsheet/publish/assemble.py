@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from jinja2 import Environment
+
 from broadsheet.config import SiteConfig
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
@@ -19,7 +21,7 @@ from broadsheet.content.visibility import visible
 from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.publish import timing
-from broadsheet.publish.cache import BuildCache, SignedState, Stamps
+from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
 from broadsheet.publish.context import describe, format_date, use_site
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
@@ -27,7 +29,8 @@ from broadsheet.publish.render import Progress, RenderReport, render_pages
 from broadsheet.publish.stage import Stage
 from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
-from broadsheet.search.index import Doc, TermStore, write_index
+from broadsheet.sealed import clear, make_folder
+from broadsheet.search.index import DamagedTerms, Doc, TermStore, write_index
 from broadsheet.workers import long_lived
 
 DIRTY = "build-under-way"
@@ -90,19 +93,22 @@ def assemble(
             if dirty.exists() or not terms.has_all(articles):
                 cache = None  # the terms may not match the last site: index everything again
             _mark(dirty)
-            previous = cache.pages if cache is not None else {}
-            before = _comparable(config, cache, stamps)
-            with staged_output(output, reuse=cache is not None) as stage:
-                statics = config.path(config.static_dir)
-                copy_static(statics, stage, {p.path for p in site.pages}, state)
-                _drop_stale_statics(cache, config, stage)
-                with timing.stage("render"):
-                    report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
-                with timing.stage("search index"):
-                    index_site(stage, site, terms, report, jobs)
+            try:
+                stage, report = _publish(
+                    config, output, site, env, cache, stamps, state, progress, jobs
+                )
+            except DamagedTerms:  # the search state does not verify: start again, cold
+                try:
+                    terms.reset()
+                except OSError as exc:
+                    message = f"cannot rebuild the search state: {exc.strerror}"
+                    raise BroadsheetError(message, terms.folder) from exc
+                stage, report = _publish(
+                    config, output, site, env, None, stamps, state, progress, jobs
+                )
             try:
                 terms.forget_others(articles)
-                dirty.unlink()
+                clear(dirty)
             except OSError:
                 pass  # the site is in place; the next build re-indexes from scratch
     return Outcome(
@@ -116,10 +122,39 @@ def assemble(
     )
 
 
+def _publish(
+    config: SiteConfig,
+    output: Path,
+    site: Site,
+    env: Environment,
+    cache: BuildCache | None,
+    stamps: Stamps | None,
+    state: Path,
+    progress: Progress | None,
+    jobs: int,
+) -> tuple[Stage, RenderReport]:
+    """Render into a stage (only what changed since the `cache`, if there is one), write
+    the search index, and commit the stage into the site. Returns the stage and the
+    rendering's report."""
+    previous = cache.pages if cache is not None else {}
+    before = _comparable(config, cache, stamps)
+    terms = TermStore(state / "terms")
+    with staged_output(output, reuse=cache is not None) as stage:
+        statics = config.path(config.static_dir)
+        copy_static(statics, stage, {p.path for p in site.pages}, state)
+        _drop_stale_statics(cache, config, stage)
+        with timing.stage("render"):
+            report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
+        with timing.stage("search index"):
+            index_site(stage, site, terms, report, jobs)
+    return stage, report
+
+
 def _mark(dirty: Path) -> None:
     """Leave a mark in the build state that a build is under way, removed when it ends."""
     try:
-        dirty.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(dirty.parent)
+        clear(dirty)
         dirty.write_text("a build is under way, or did not finish\n", encoding="utf-8")
     except OSError as exc:
         message = f"cannot write the build cache: {exc.strerror}"
@@ -184,16 +219,21 @@ def _load_posts(
     known = None
     root = f"{config.root}{os.sep}"
     if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
-        known = {root + name: (mtime, size) for name, (size, mtime) in stamps.items()}
+        known = {root + name: stamp for name, stamp in stamps.items()}
     folder = state / "posts"
     cache = read_post_cache(folder, content, config.zone)
     before = dict(cache)  # holds the entries, so that `is` below compares them safely
     posts = load_posts(content, config.zone, cache, jobs, known)
-    changed = {key for key, entry in cache.items() if before.get(key) is not entry}
-    changed |= before.keys() - cache.keys()
-    if changed:
+    # Entries to save: new, parsed again, or kept with a new stamp (a racy file, verified).
+    renewed = {key for key, entry in cache.items() if before.get(key) is not entry}
+    renewed |= before.keys() - cache.keys()
+    changed = {key for key in renewed if key not in cache or key not in before}
+    changed |= {
+        key for key in renewed & before.keys() & cache.keys() if before[key][1] is not cache[key][1]
+    }
+    if renewed:
         whole = len(before) == 0  # no usable cache: write every file
-        write_post_cache(folder, content, config.zone, cache, None if whole else changed)
+        write_post_cache(folder, content, config.zone, cache, None if whole else renewed)
         if whole:  # the single file the posts were kept in before they were spread out
             with contextlib.suppress(OSError):
                 (state / "posts.json").unlink(missing_ok=True)
@@ -214,10 +254,7 @@ def _comparable(
         )
     except ValueError:  # a folder outside the project: its stamps are not keyed so
         return None
-    before = cache.inputs
-    changed = (
-        name for name in stamps.keys() | before.keys() if stamps.get(name) != before.get(name)
-    )
+    changed = changed_names(cache.inputs, stamps, config.root)
     return cache.signed if all(name.startswith(prefixes) for name in changed) else None
 
 

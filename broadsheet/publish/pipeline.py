@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from broadsheet.config import SiteConfig
+from broadsheet.errors import display_path
 from broadsheet.paths import refuse_outside_links
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
@@ -19,10 +23,13 @@ from broadsheet.publish.cache import (
     cache_path,
     load_cache,
     save_cache,
+    settled,
     source_stamps,
     stamp_tree,
 )
 from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
+from broadsheet.sealed import make_folder
+from broadsheet.stamps import racy_after
 
 if TYPE_CHECKING:
     from broadsheet.publish.render import Progress
@@ -50,18 +57,25 @@ def build(
     jobs: int | None = None,
     use_cache: bool = True,
     wait: Callable[[str], None] | None = None,
+    note: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """content/ -> posts -> planned pages -> rendered files, swapped into site/ whole.
 
     With the build cache, a build whose sources have not changed does nothing, and one
-    after an edit renders only the pages whose inputs changed.
+    after an edit renders only the pages whose inputs changed. A build cache it cannot
+    write is left alone: the build goes on without it, and says so through `note`
+    (by default, a line on stderr).
     """
     started = time.perf_counter()
     output = (output or config.path(config.output_dir)).resolve()
     check_output_dir(output, config)
     with build_lock(output, wait):
         recover(output)
-        return _build(config, output, drafts, progress, jobs, use_cache, started)
+        return _build(config, output, drafts, progress, jobs, use_cache, started, note or _say)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _build(
@@ -72,16 +86,20 @@ def _build(
     jobs: int | None,
     use_cache: bool,
     started: float,
+    note: Callable[[str], None],
 ) -> BuildResult:
     now = config.now or datetime.now(config.zone)
     folders = (config.content_dir, config.static_dir, config.templates_dir)
     refuse_outside_links([config.path(f) for f in folders], config.root)
     with timing.stage("check cache"):
-        inputs, options = source_stamps(config), _options(config, drafts, output)
+        racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
+        inputs, options = source_stamps(config, racy), _options(config, drafts, output)
         where = cache_path(config, output)
         cache = load_cache(where) if use_cache else None
         check = OutputCheck(output, cache.output if cache is not None else {})
-        if cache is not None and cache.is_current(inputs, options, now) and check.holds():
+        current = cache is not None and cache.is_current(inputs, options, now, config.root)
+        if cache is not None and current and check.holds():
+            _settle(where, cache, inputs, racy)
             return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
     if cache is not None:
         check.start()  # the output is stamped in another process while posts are read
@@ -95,36 +113,78 @@ def _build(
     from broadsheet.workers import long_lived
 
     state = where.with_name(where.stem.replace("build-", "state-")) if use_cache else None
+    if state is not None and not _writable(where, state, note):
+        use_cache, state = False, None
     with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
         keep()
         outcome = assemble(config, output, trusted, drafts, now, progress, jobs, state, inputs)
         if use_cache:
             with timing.stage("stamp output"):
-                stamps = _stamp_output(output, trusted(), outcome.changes)
+                stamps = _stamp_output(output, trusted(), outcome.changes, racy)
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
             fresh.valid_until = outcome.valid_until
             fresh.articles = outcome.articles
             with timing.stage("save cache"):
-                save_cache(where, fresh)
+                try:
+                    save_cache(where, fresh)
+                except OSError as exc:
+                    note(_unwritable(where, exc, "the next build will not use it"))
     return BuildResult(
         output, outcome.articles, outcome.written, outcome.unchanged, _since(started)
     )
 
 
 def _stamp_output(
-    output: Path, cache: BuildCache | None, changes: tuple[list[str], list[str]] | None
+    output: Path,
+    cache: BuildCache | None,
+    changes: tuple[list[str], list[str]] | None,
+    racy: int,
 ) -> Stamps:
-    """The output's stamps: the last build's, updated for the files this one changed
-    in place, or taken afresh when the site was replaced whole."""
+    """The output's stamps: the last build's (verified since `racy`), updated for the
+    files this one changed in place, or taken afresh when the site was replaced whole.
+    The files just written are hashed if they are racy now."""
+    written = racy_after()
     if cache is None or changes is None:
-        return stamp_tree(output)
-    stamps = dict(cache.output)
+        return stamp_tree(output, racy=written)
+    stamps = settled(cache.output, racy) or dict(cache.output)
     moved, removed = changes
     for relative in removed:
         stamps.pop(relative, None)
     for relative in moved:
-        stamps.update(stamp_tree(output / relative, output))
+        stamps.update(stamp_tree(output / relative, output, written))
     return stamps  # compared as a mapping: its order does not matter
+
+
+def _settle(where: Path, cache: BuildCache, inputs: Stamps, racy: int) -> None:
+    """After a build that found nothing to do: keep the stamps it just verified without
+    the hashes of files that are no longer racy (as `git status` refreshes the index),
+    so that the next build need not read them again."""
+    output = settled(cache.output, racy)
+    if output is None and inputs == cache.inputs:
+        return
+    cache.inputs, cache.output = inputs, output or cache.output
+    with contextlib.suppress(OSError):  # only saves the next build some reading
+        save_cache(where, cache)
+
+
+def _writable(where: Path, state: Path, note: Callable[[str], None]) -> bool:
+    """Whether the build cache's folders can be written (made if need be, anything in
+    their way removed); if not, say so: the build goes on without the cache."""
+    for folder in (where.parent, state, state / "posts", state / "terms", state / "templates"):
+        probe = folder / f".probe-{os.getpid()}"
+        try:  # (.broadsheet-cache may be a link, say to a faster disk; not the folders in it)
+            make_folder(folder, links=folder == where.parent)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            note(_unwritable(folder, exc, "building without it"))
+            return False
+    return True
+
+
+def _unwritable(where: Path, exc: OSError, outcome: str) -> str:
+    reason = exc.strerror or str(exc)
+    return f"warning: cannot write the build cache ({display_path(where)}: {reason}); {outcome}"
 
 
 def _options(config: SiteConfig, drafts: bool, output: Path) -> dict[str, Any]:

@@ -224,9 +224,11 @@ def pygments_css(kept: Path | None = None) -> str:
         return f"{key} {digest} */\n{css}"
 
     if kept is not None:
+        from broadsheet.sealed import read_file  # (never a pipe or a device in its place)
+
         try:
-            text = kept.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = (read_file(kept) or b"").decode("utf-8")
+        except UnicodeDecodeError:
             text = ""
         css = text.partition("\n")[2]
         if text.startswith(key) and text == headed(css):

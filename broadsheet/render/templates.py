@@ -11,6 +11,7 @@ import jinja2
 import jinja2.bccache
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.sealed import make_folder, read_sealed, write_sealed
 
 # The compiled templates' file names. A new number sets aside those compiled before: from
 # 2 on, no site helper is worked out at compile time (see build.context._per_build).
@@ -28,7 +29,7 @@ def make_environment(
     bytecode = None
     if compiled is not None:
         try:
-            compiled.mkdir(parents=True, exist_ok=True)
+            make_folder(compiled, links=False)
             bytecode = _CompiledTemplates(str(compiled), COMPILED_NAMES)
         except OSError:
             pass  # only saves time
@@ -48,18 +49,18 @@ def make_environment(
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Jinja's cache of compiled templates (it checks each entry against a hash of the
-    template's source and ignores a corrupt one), where a file that cannot be read or
-    written only costs a compilation, never the build."""
+    template's source), each file sealed (broadsheet.sealed): Jinja would run damaged
+    code as it finds it. A file that does not verify, or cannot be read or written,
+    only costs a compilation, never the build."""
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except OSError:
-            bucket.reset()
+        payload = read_sealed(Path(self._get_cache_filename(bucket)))
+        if payload is not None:
+            bucket.bytecode_from_string(payload)  # (Jinja resets it if it is not its own)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         with contextlib.suppress(OSError):
-            super().dump_bytecode(bucket)
+            write_sealed(Path(self._get_cache_filename(bucket)), bucket.bytecode_to_string())
 
 
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:

@@ -9,7 +9,7 @@
 An article's id is its place among the articles sorted by URL, so the index is a pure
 function of the articles: a cold build and any sequence of incremental ones agree byte
 for byte. Each rendered article's terms are kept in the build's state folder (one small
-file each, see `TermStore`); a cold build merges those files, bucket group by bucket
+sealed file each, see `TermStore`); a cold build merges those files, bucket group by bucket
 group, so memory stays bounded. After an edit that keeps the set of articles, only the
 term files that hold a changed term are rewritten.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ from typing import Any
 import orjson
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.files import write_if_changed
+from broadsheet.files import write_bytes_if_changed
 from broadsheet.publish.stage import Stage
+from broadsheet.sealed import clear, make_folder, read_file, seal, unseal
 from broadsheet.search.terms import bucket_of
 from broadsheet.workers import worker_pool
 
@@ -68,9 +70,14 @@ SHARDS_KEPT = 1 << 17
 _SHARDS = _Shards()
 
 
+class DamagedTerms(Exception):
+    """A term file that does not verify: the build starts again cold (see assemble)."""
+
+
 class TermStore:
     """Each indexed article's terms and weights, one file per article: SHARDS lines of
-    "term weight term weight ...", a term on the line `_SHARDS` gives it."""
+    "term weight term weight ...", a term on the line `_SHARDS` gives it. Each file is
+    sealed (broadsheet.sealed): one that does not verify raises DamagedTerms."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -87,22 +94,24 @@ class TermStore:
 
     def read(self, url_path: str, shards: Iterable[int] = range(SHARDS)) -> dict[str, int]:
         """An article's weights (for the terms on the given lines only, if asked)."""
-        try:
-            lines = self.path(url_path).read_text(encoding="utf-8").split("\n")
-        except FileNotFoundError:
-            return {}
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BroadsheetError(
-                f"cannot read the search state: {exc}", self.path(url_path)
-            ) from exc
+        path = self.path(url_path)
+        data = read_file(path)
+        if data is None:  # missing; or a folder in its place, unreadable: rebuilt like damage
+            if not os.path.lexists(path):
+                return {}
+            raise DamagedTerms(str(path))
+        payload = unseal(data)
         weights: dict[str, int] = {}
         try:
+            if payload is None:
+                raise ValueError("does not verify")
+            lines = payload.decode("utf-8").split("\n")
             for shard in shards:
                 parts = lines[shard].split(" ")
                 for at in range(0, len(parts) - 1, 2):
                     weights[parts[at]] = int(parts[at + 1])
-        except (IndexError, ValueError) as exc:
-            raise BroadsheetError("damaged search state", self.path(url_path)) from exc
+        except (IndexError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
+            raise DamagedTerms(str(path)) from exc
         return weights
 
     def replace(self, url_path: str, weights: dict[str, int]) -> list[str]:
@@ -114,7 +123,7 @@ class TermStore:
         else:  # a new article: each of its terms changed
             changed = ordered
         if changed:
-            write_if_changed(self.path(url_path), _text(ordered, weights))
+            write_bytes_if_changed(self.path(url_path), _sealed(ordered, weights))
         return changed
 
     def put(self, url_path: str, weights: dict[str, int]) -> None:
@@ -123,24 +132,45 @@ class TermStore:
         The file is written in place rather than through a temporary file renamed over
         it (half the time): a build that stops part-way leaves the state marked as
         unfinished (assemble.DIRTY), and the next build is cold and puts every file again,
-        so a half-written one is never read."""
+        so a half-written one is never trusted. Whatever is in its place (a folder, a
+        link, a file it may not write) is removed first."""
         path = self.path(url_path)
-        text = _text(sorted(weights), weights)
+        data = _sealed(sorted(weights), weights)
         try:
             try:
-                path.write_text(text, encoding="utf-8")
+                _write_in_place(path, data)
             except FileNotFoundError:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
+                make_folder(path.parent)
+                _write_in_place(path, data)
+            except OSError:
+                clear(path)
+                _write_in_place(path, data)
         except OSError as exc:
             raise BroadsheetError(f"cannot write the search state: {exc.strerror}", path) from exc
 
     def forget_others(self, url_paths: Iterable[str]) -> None:
-        """Drop the files of articles that are gone."""
+        """Drop the files of articles that are gone (only files named as this store
+        names them: never anything else, even in a folder linked in its place)."""
         keep = {_name(u) for u in url_paths}
         for name in os.listdir(self.folder) if self.folder.is_dir() else ():
-            if name not in keep:
-                (self.folder / name).unlink(missing_ok=True)
+            if name not in keep and _NAMED.fullmatch(name):
+                clear(self.folder / name)
+
+    def reset(self) -> None:
+        """Drop every article's file (after damage: a cold build puts them all again)."""
+        clear(self.folder)
+        make_folder(self.folder)
+
+
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Write `data` to the file `path`, never through a link (nor to a pipe)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _sealed(ordered: list[str], weights: dict[str, int]) -> bytes:
+    return seal(_text(ordered, weights).encode("utf-8"))
 
 
 def _text(ordered: list[str], weights: dict[str, int]) -> str:
@@ -150,6 +180,9 @@ def _text(ordered: list[str], weights: dict[str, int]) -> str:
     for term, shard, weight in zip(ordered, shards, values, strict=True):
         lines[shard].append(f"{term} {weight}")  # (400 terms an article)
     return "".join(" ".join(x) + "\n" for x in lines)
+
+
+_NAMED = re.compile("[0-9a-f]{24}")  # what _name gives
 
 
 def _name(url_path: str) -> str:

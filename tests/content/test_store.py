@@ -1,11 +1,13 @@
-"""The post cache: posts come back exactly as they were kept, and anything malformed in
-it makes the whole cache ignored, never half-trusted."""
+"""The post cache: posts come back exactly as they were kept, and a file of it that does
+not verify or holds anything malformed is ignored whole (its posts are parsed again),
+never half-trusted."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadsheet.content.post import Post
-from broadsheet.content.store import read_post_cache, write_post_cache
+from broadsheet.content.store import read_post_cache, shard_of, write_post_cache
+from broadsheet.sealed import seal, unseal
 
 ZONE = ZoneInfo("Europe/London")
 
@@ -43,7 +46,7 @@ def _post(content: Path, name: str, **fields: object) -> Post:
     return Post(**values)  # type: ignore[arg-type]
 
 
-def _kept(tmp_path: Path) -> tuple[Path, Path, dict[str, tuple[tuple[int, int], Post]]]:
+def _kept(tmp_path: Path) -> tuple[Path, Path, dict[str, tuple[list[Any], Post]]]:
     content, folder = tmp_path / "content", tmp_path / "state"
     posts = [
         _post(content, "asia/one.md"),
@@ -60,9 +63,26 @@ def _kept(tmp_path: Path) -> tuple[Path, Path, dict[str, tuple[tuple[int, int], 
         ),
         _post(content, "asia/three.md", updated=datetime(2024, 5, 2, tzinfo=ZONE)),
     ]
-    cache = {str(p.path): ((1_700_000_000_000_000 + n, 900 + n), p) for n, p in enumerate(posts)}
+    cache = {str(p.path): (_stamp(n), p) for n, p in enumerate(posts)}
     write_post_cache(folder, content, ZONE, cache)
     return content, folder, cache
+
+
+def _stamp(n: int) -> list[Any]:
+    stamp: list[Any] = [900 + n, 1_700_000_000_000_000 + n, 1_700_000_000_000_000 + n, 77 + n]
+    return [*stamp, "0123abcd"] if n % 2 else stamp  # racy when kept: hashed
+
+
+def _shards(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The cache's files that hold posts, and what they hold (unsealed)."""
+    found = []
+    for shard in sorted(folder.glob("*.json")):
+        payload = unseal(shard.read_bytes())
+        assert payload is not None
+        data = json.loads(payload)
+        if data["posts"]:
+            found.append((shard, data))
+    return found
 
 
 def test_posts_come_back_as_they_were_kept(tmp_path: Path) -> None:
@@ -78,44 +98,75 @@ def test_a_cache_for_another_time_zone_is_ignored(tmp_path: Path) -> None:
 # Each place of an entry (see store._encode), and a value of a type it never holds there.
 _WRONG = st.sampled_from(
     [
+        (0, [1, 2, 3]),
+        (0, [1, 2, 3, "4"]),
+        (0, [1, 2, 3, 4, 5]),
         (0, "1"),
         (1, 2.5),
-        (2, None),
-        (6, 7),
-        (9, 3),
-        (11, ["x"]),
-        (12, "2024-03-01"),
-        (13, 5),
-        (14, 1),
-        (15, "trade"),
-        (15, ["trade", 3]),
-        (16, 0),
-        (17, "9"),
-        (18, 640.0),
+        (5, 7),
+        (8, 3),
+        (10, ["x"]),
+        (11, "2024-03-01"),
+        (12, 5),
+        (13, 1),
+        (14, "trade"),
+        (14, ["trade", 3]),
+        (15, 0),
+        (16, "9"),
+        (17, 640.0),
     ]
 )
 
 
+def _others(kept: dict[str, tuple[list[Any], Post]], shard: Path) -> dict[str, Any]:
+    """The kept posts but those of `shard`."""
+    return {
+        k: v for k, v in sorted(kept.items()) if shard_of(k.split("content/")[1]) != int(shard.stem)
+    }
+
+
 @settings(max_examples=40, deadline=None)
 @given(_WRONG, st.integers(0, 2))
-def test_one_malformed_value_makes_the_whole_cache_ignored(
+def test_one_malformed_value_makes_its_file_ignored(
     tmp_path_factory: pytest.TempPathFactory, wrong: tuple[int, object], which: int
 ) -> None:
-    content, folder, _ = _kept(tmp_path_factory.mktemp("cache"))
-    kept = [(shard, json.loads(shard.read_text())) for shard in sorted(folder.glob("*.json"))]
-    entries = [(shard, data, key) for shard, data in kept for key in data["posts"]]
+    content, folder, kept = _kept(tmp_path_factory.mktemp("cache"))
+    entries = [(shard, data, key) for shard, data in _shards(folder) for key in data["posts"]]
     shard, data, key = entries[which % len(entries)]
     place, value = wrong
     data["posts"][key][place] = value
-    shard.write_text(json.dumps(data))
-    assert read_post_cache(folder, content, ZONE) == {}
+    shard.write_bytes(seal(json.dumps(data).encode()))  # sealed anew: only the shape is wrong
+    assert read_post_cache(folder, content, ZONE) == _others(kept, shard)
 
 
-def test_an_entry_of_the_wrong_length_makes_the_whole_cache_ignored(tmp_path: Path) -> None:
-    content, folder, _ = _kept(tmp_path)
-    shard = next(s for s in sorted(folder.glob("*.json")) if json.loads(s.read_text())["posts"])
-    data = json.loads(shard.read_text())
-    entry = next(iter(data["posts"].values()))
-    entry.append(1)
-    shard.write_text(json.dumps(data))
-    assert read_post_cache(folder, content, ZONE) == {}
+def test_an_entry_of_the_wrong_length_makes_its_file_ignored(tmp_path: Path) -> None:
+    content, folder, kept = _kept(tmp_path)
+    shard, data = _shards(folder)[0]
+    next(iter(data["posts"].values())).append(1)
+    shard.write_bytes(seal(json.dumps(data).encode()))
+    assert read_post_cache(folder, content, ZONE) == _others(kept, shard)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(0, 10**6), st.integers(1, 255), st.sampled_from(["flip", "cut", "empty", "json"])
+)
+def test_a_file_that_does_not_verify_is_ignored_whole(
+    tmp_path_factory: pytest.TempPathFactory, at: int, mask: int, damage: str
+) -> None:
+    """One flipped byte anywhere, a cut, an empty file, or JSON of the right shape
+    without its seal: that file's posts are parsed again, the others are kept."""
+    content, folder, kept = _kept(tmp_path_factory.mktemp("cache"))
+    shards = _shards(folder)
+    shard, data = shards[at % len(shards)]
+    raw = bytearray(shard.read_bytes())
+    if damage == "flip":
+        raw[at % len(raw)] ^= mask
+    elif damage == "cut":
+        del raw[at % len(raw) :]
+    elif damage == "empty":
+        raw.clear()
+    else:
+        raw[:] = json.dumps(data).encode()
+    shard.write_bytes(bytes(raw))
+    assert read_post_cache(folder, content, ZONE) == _others(kept, shard)

@@ -3,13 +3,30 @@ process or in a forked one, it answers the same."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from broadsheet.publish.cache import OutputCheck, stamp_tree
+from broadsheet import stamps
+from broadsheet.config import load_config
+from broadsheet.publish import cache as cache_module
+from broadsheet.publish.cache import (
+    BuildCache,
+    OutputCheck,
+    cache_path,
+    load_cache,
+    save_cache,
+    stamp_tree,
+)
+from broadsheet.sealed import seal, unseal
+from tests.publish.test_incremental import cold, warm
+from tests.sitecheck import tree_bytes
 
 
 def _site(tmp_path: Path) -> Path:
@@ -63,17 +80,212 @@ def test_the_forked_check_is_never_left_behind(tmp_path: Path) -> None:
         os.waitpid(pid, os.WNOHANG)  # already reaped
 
 
-@pytest.mark.parametrize("stamp", [[1], [1, "2"], [1, 2, 3], "12", [1.5, 2], [True, 2], None])
+@pytest.mark.parametrize(
+    "stamp",
+    [[1, 2, 3], [1, "2", 3, 4], [1, 2, 3, 4, 5], "1234", [1.5, 2, 3, 4], [True, 2, 3, 4], None],
+)
 def test_a_cache_with_a_malformed_stamp_is_not_loaded(tmp_path: Path, stamp: object) -> None:
-    import json
-
-    from broadsheet.publish.cache import BuildCache, load_cache, save_cache
-
     path = tmp_path / "build.json"
-    save_cache(path, BuildCache(inputs={"content/a.md": (1, 2)}, output={"index.html": (3, 4)}))
+    save_cache(path, _cache())
     assert load_cache(path) is not None
     for key in ("inputs", "output"):
-        data = json.loads(path.read_text())
+        data = _payload(path)
         data[key] = {**data[key], "x": stamp}
-        (tmp_path / "bad.json").write_text(json.dumps(data))
+        _reseal(tmp_path / "bad.json", data)
         assert load_cache(tmp_path / "bad.json") is None, key
+
+
+@pytest.mark.parametrize("moment", ["soon", "2030-01-01T00:00:00", "2030-01-01", 5, ["x"]])
+def test_a_cache_whose_valid_until_is_not_a_date_with_a_zone_is_not_loaded(
+    tmp_path: Path, moment: object
+) -> None:
+    path = tmp_path / "build.json"
+    save_cache(path, _cache(valid_until="2030-01-01T00:00:00+00:00"))
+    assert load_cache(path) is not None
+    data = _payload(path)
+    data["valid_until"] = moment
+    _reseal(path, data)
+    assert load_cache(path) is None
+
+
+def test_a_cache_that_does_not_verify_is_not_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "build.json"
+    save_cache(path, _cache())
+    data = bytearray(path.read_bytes())
+    for at in range(0, len(data), 7):  # any one byte flipped, in the hash or the JSON
+        data[at] ^= 0x20
+        path.write_bytes(bytes(data))
+        assert load_cache(path) is None, at
+        data[at] ^= 0x20
+    path.write_bytes(bytes(data))
+    assert load_cache(path) is not None
+
+
+def _cache(valid_until: str | None = None) -> BuildCache:
+    return BuildCache(
+        inputs={"content/a.md": [1, 2, 3, 4], "content/b.md": [1, 2, 3, 4, "ab"]},
+        output={"index.html": [3, 4, 5, 6]},
+        valid_until=valid_until,
+    )
+
+
+def _payload(path: Path) -> dict[str, Any]:
+    payload = unseal(path.read_bytes())
+    assert payload is not None
+    data: dict[str, Any] = json.loads(payload)
+    return data
+
+
+def _reseal(path: Path, data: dict[str, Any]) -> None:
+    path.write_bytes(seal(json.dumps(data).encode()))
+
+
+# Stamps: an edit is seen whatever it keeps (size, modification time, inode).
+
+
+def _same_size_edit(path: Path, old: str, new: str, how: str) -> None:
+    """Replace `old` by `new` (of the same length) as `cp -p` does (in place, then the
+    times set back) or as `rsync -t` does (a new file renamed over it, its times set)."""
+    assert len(old) == len(new)
+    before = path.stat()
+    text = path.read_text()
+    assert old in text
+    if how == "cp -p":
+        path.write_text(text.replace(old, new, 1))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    else:
+        temporary = path.with_name(f".{path.name}.rsync")
+        temporary.write_text(text.replace(old, new, 1))
+        os.utime(temporary, ns=(before.st_atime_ns, before.st_mtime_ns))
+        temporary.rename(path)
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def _post_edit(project: Path, where: str) -> tuple[Path, str, str]:
+    """A same-size edit of a post: five letters of its title or of its body."""
+    post = sorted(project.glob("content/*/*.md"))[3 if where == "body" else 5]
+    head, _, body = post.read_text().partition("---")[2].partition("---")
+    text = body if where == "body" else next(x for x in head.splitlines() if x.startswith("title"))
+    word = next(w for w in text.split() if len(w) >= 5 and w.isalpha())[:5]
+    return post, word, "Qzzzz"
+
+
+SAME_SIZE_EDITS: dict[str, Callable[[Path], tuple[Path, str, str]]] = {
+    "a post's body": lambda p: _post_edit(p, "body"),
+    "a post's title": lambda p: _post_edit(p, "title"),
+    "a template": lambda p: (p / "templates/article.html", "Related articles", "Related readings"),
+    "a static file": lambda p: (p / "static/css/site.css", "--measure: 68ch;", "--measure: 66ch;"),
+}
+
+
+@pytest.fixture
+def small(project: Path) -> Path:
+    from benchmarks.corpus import write_corpus
+
+    write_corpus(project / "content", 12)
+    return project
+
+
+@pytest.mark.parametrize("how", ["cp -p", "rsync -t"])
+def test_an_edit_that_keeps_size_and_modification_time_is_seen(small: Path, how: str) -> None:
+    """Every kind of source, edited in turn; then a template edit, which re-renders
+    every article (it used to fail: "the file changed during the build")."""
+    warm(small)
+    for name, edit_of in [*SAME_SIZE_EDITS.items(), ("a template again", _template_again)]:
+        path, old, new = edit_of(small)
+        _same_size_edit(path, old, new, how)
+        warm(small)
+        assert tree_bytes(small / "site") == cold(small), name
+
+
+def _template_again(project: Path) -> tuple[Path, str, str]:
+    return project / "templates/article.html", "Related readings", "More like these"[:16].ljust(16)
+
+
+class _CoarseClock:
+    """A file system whose clock has one tick for the whole test (as with 1 or 2 s
+    timestamps, when everything happens within one): every file's times are the same,
+    so only a hash of its bytes can tell an edit."""
+
+    TICK = 1_700_000_000_000_000_000
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        real, walk = stamps.stamp_of, cache_module._walk
+
+        def coarse(path: str, stat: os.stat_result, racy: int | None) -> list[Any]:
+            fake = SimpleNamespace(
+                st_size=stat.st_size,
+                st_mtime_ns=self.TICK,
+                st_ctime_ns=self.TICK,
+                st_ino=stat.st_ino,
+            )
+            return real(path, fake, racy)  # type: ignore[arg-type]
+
+        def coarse_walk(folder: str, start: int, racy: int | None = None) -> dict[str, Any]:
+            prefix = folder[: start - 1] + os.sep
+            return {
+                name: coarse(prefix + name, os.stat(prefix + name), racy)
+                for name in walk(folder, start)
+            }
+
+        self.now = self.TICK + 1_000_000_000  # within the racy window
+        for module in (stamps, cache_module):
+            monkeypatch.setattr(module, "stamp_of", coarse)
+        monkeypatch.setattr(cache_module, "_walk", coarse_walk)
+        monkeypatch.setattr(stamps, "_clock", lambda: self.now)
+
+
+@pytest.mark.parametrize("edit", list(SAME_SIZE_EDITS))
+def test_an_edit_within_one_tick_of_the_clock_is_seen(
+    small: Path, monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    _CoarseClock(monkeypatch)
+    warm(small)
+    path, old, new = SAME_SIZE_EDITS[edit](small)
+    path.write_text(path.read_text().replace(old, new, 1))  # in place: the same inode
+    assert warm(small).written > 0
+    assert tree_bytes(small / "site") == cold(small)
+
+
+def test_racy_stamps_settle_once_their_files_are_safely_old(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files changed just before a build are hashed; a later build that finds nothing
+    to do keeps their stamps without the hash, so the next reads no file to check."""
+    clock = _CoarseClock(monkeypatch)
+    warm(small)
+    where = cache_path(load_config(small), (small / "site").resolve())
+    kept = load_cache(where)
+    assert kept is not None
+    assert all(len(s) == 5 for s in [*kept.inputs.values(), *kept.output.values()])
+    clock.now += stamps.RACY_NS  # time passes: nothing is racy any more
+    assert warm(small).written == 0
+    kept = load_cache(where)
+    assert kept is not None
+    assert all(len(s) == 4 for s in [*kept.inputs.values(), *kept.output.values()])
+    hashed = []
+    monkeypatch.setattr(stamps, "content_hash", lambda path: hashed.append(path) or "")
+    assert warm(small).written == 0 and hashed == []
+
+
+def test_a_stamp_with_a_hash_holds_while_the_bytes_do(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("one")
+    racy = stamps.stamp_file(str(path), racy=0)  # everything counts as racy
+    plain = stamps.stamp_file(str(path), racy=None)
+    assert len(racy) == 5 and len(plain) == 4
+    assert stamps.unchanged(racy, plain, str(path))
+    path.write_text("two")  # same size; the times may or may not move on
+    now = stamps.stamp_file(str(path), racy=None)
+    assert not stamps.unchanged(racy, now[:2] + racy[2:4], str(path))
+    assert stamps.unchanged(plain, now, str(path)) is (now == plain)
+
+
+def test_a_post_with_a_lone_carriage_return_builds(small: Path) -> None:
+    """Its body is read again as the post was read (a lone CR is a newline)."""
+    (small / "content/asia/cr.md").write_text(
+        "---\ntitle: A lone CR\ndate: 2020-01-01\n---\n\nOne line\rand another.\n"
+    )
+    warm(small)
+    assert tree_bytes(small / "site") == cold(small)

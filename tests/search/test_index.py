@@ -92,6 +92,7 @@ def test_a_term_file_puts_each_term_on_its_line_also_once_the_shard_cache_is_emp
 ) -> None:
     import zlib
 
+    from broadsheet.sealed import unseal
     from broadsheet.search import index
     from broadsheet.search.terms import bucket_of
 
@@ -99,7 +100,9 @@ def test_a_term_file_puts_each_term_on_its_line_also_once_the_shard_cache_is_emp
     weights = {f"{letter}{letter}term": n for n, letter in enumerate("abcdefgh", 1)}
     store = TermStore(tmp_path)
     store.replace("asia/a/", weights)
-    lines = (tmp_path / index._name("asia/a/")).read_text().split("\n")
+    payload = unseal((tmp_path / index._name("asia/a/")).read_bytes())  # (sealed)
+    assert payload is not None
+    lines = payload.decode().split("\n")
     assert len(lines) == index.SHARDS + 1  # a line per shard, and the last newline
     for term, weight in weights.items():
         line = zlib.crc32(bucket_of(term).encode()) % index.SHARDS

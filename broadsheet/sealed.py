@@ -1,0 +1,102 @@
+"""Files a build keeps for itself (its cache), never trusted as read.
+
+A sealed file holds, on its first line, a blake2b hash of the bytes after that line (as
+Git's index and pack files end with a checksum). A file that is missing, unreadable,
+not a file, or whose bytes do not hash as its first line says, reads as None, and the
+caller works out again what it held. Writing one replaces whatever is in its place
+(a file, a folder, a link) whole, through a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from pathlib import Path
+
+_DIGEST = 16  # bytes of blake2b: 32 hexadecimal characters, then a newline
+_HEAD = 2 * _DIGEST + 1
+
+
+def seal(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_DIGEST).hexdigest().encode() + b"\n" + payload
+
+
+def unseal(data: bytes) -> bytes | None:
+    """The payload of sealed `data`, or None if it does not verify."""
+    if len(data) < _HEAD or data[_HEAD - 1 : _HEAD] != b"\n":
+        return None
+    payload = data[_HEAD:]
+    digest = hashlib.blake2b(payload, digest_size=_DIGEST).hexdigest().encode()
+    return payload if data[: _HEAD - 1] == digest else None
+
+
+def read_sealed(path: Path) -> bytes | None:
+    """The payload of the sealed file at `path`, or None (see the module's docstring)."""
+    data = read_file(path)
+    return unseal(data) if data is not None else None
+
+
+def read_file(path: Path) -> bytes | None:
+    """The bytes of the regular file at `path`; None if there is none (a folder, a pipe
+    or a device in its place is never read: it could block or never end), or it cannot
+    be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_sealed(path: Path, payload: bytes) -> None:
+    """Write `payload` sealed to `path`, whole or not at all. Raises OSError."""
+    make_folder(path.parent)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        clear(temporary)
+        temporary.write_bytes(seal(payload))
+        try:
+            os.replace(temporary, path)
+        except OSError:  # a folder in its place: only ever the build's own, or damage
+            clear(path)
+            os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def clear(path: Path) -> None:
+    """Remove whatever is at `path`: a file, a link (never what it leads to), a folder."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def make_folder(path: Path, links: bool = True) -> None:
+    """Make the folder `path` (and its parents), replacing a file in its way, and a link
+    unless `links` (then a link to a folder is followed, as `mkdir -p` does). Raises
+    OSError when it cannot."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if path.is_dir() and (links or not path.is_symlink()):
+            return
+    except (FileExistsError, NotADirectoryError):
+        pass
+    if path.parent != path:
+        make_folder(path.parent)
+    clear(path)
+    path.mkdir()

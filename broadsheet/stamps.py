@@ -1,0 +1,96 @@
+"""A file's stamp: what a build remembers of it to tell, next time, whether it changed
+without reading it (Git's answer, Documentation/technical/racy-git.txt).
+
+A stamp is [size, mtime_ns, ctime_ns - mtime_ns, inode] (the change time as an offset,
+mostly 0: a shorter cache to read), and sometimes a hash of the file's bytes:
+
+- size and modification time change with most edits;
+- the change time catches the edits that keep both (`cp -p`, `rsync -t`, `touch -d`
+  set the modification time back): the kernel sets it to the present on every write
+  or change of metadata, and nothing can set it back;
+- the inode catches a file replaced by another (renamed over it, as rsync and many
+  editors do);
+- the hash catches what times cannot: a file system keeps time in ticks (a few
+  milliseconds, or 1 or 2 seconds on some), so a second edit of the same size in the
+  same tick as the first leaves every time as it was. A file whose modification or
+  change time is not safely older than the moment it is stamped (RACY_NS, to cover
+  the coarsest ticks) is "racy": its stamp carries a blake2b hash of its bytes, and it
+  is unchanged only while its bytes still hash the same. Any later stamp of it, once
+  it is safely old, carries no hash: its change time alone then shows any edit.
+
+Only files edited in the seconds before a build are hashed, so a build that finds
+nothing changed still reads no file but its cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from typing import Any
+
+RACY_NS = 3_000_000_000  # a file changed this recently is hashed (2 s FAT ticks, skew)
+Stamp = list[Any]  # [size, mtime_ns, ctime_ns - mtime_ns, inode] (+ [hash] when racy)
+UNREADABLE = "-"  # the hash of a file that could not be read: equal to no real hash
+
+
+def racy_after() -> int:
+    """The moment (ns since the epoch) from which a changed file is racy, for stamps
+    taken from now on."""
+    return _clock() - RACY_NS
+
+
+_clock = time.time_ns  # (a test's coarse file system brings its own)
+
+
+def stamp_of(path: str, stat: os.stat_result, racy: int | None) -> Stamp:
+    """The stamp of the file at `path`, given its `stat`; hashed if it changed at or
+    after `racy` (never, when None: for a comparison that will not be kept)."""
+    mtime = stat.st_mtime_ns
+    stamp: Stamp = [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]
+    if racy is not None and max(mtime, stat.st_ctime_ns) >= racy:
+        stamp.append(content_hash(path))
+    return stamp
+
+
+def stamp_file(path: str, racy: int | None) -> Stamp:
+    return stamp_of(path, os.stat(path), racy)
+
+
+def content_hash(path: str) -> str:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+    except OSError:
+        return UNREADABLE
+
+
+def unchanged(old: Stamp, new: Stamp, path: str) -> bool:
+    """Whether the file at `path`, stamped `new` now, is as it was when stamped `old`."""
+    if old == new:
+        return True
+    if old[:4] != new[:4]:
+        return False
+    if len(old) == 4:  # stamped when safely old: an edit since would show in its times
+        return True
+    current = new[4] if len(new) > 4 else content_hash(path)
+    return current == old[4] and current != UNREADABLE
+
+
+def settled(stamp: Stamp, racy: int) -> Stamp:
+    """A `stamp` just verified, without its hash if the file is no longer racy."""
+    if len(stamp) > 4 and max(stamp[1], stamp[1] + stamp[2]) < racy:
+        return stamp[:4]
+    return stamp
+
+
+def well_formed(value: Any) -> bool:
+    """Whether `value` (read back from a cache) has the shape of a stamp."""
+    return (
+        type(value) is list
+        and (len(value) == 4 or (len(value) == 5 and type(value[4]) is str))
+        and type(value[0]) is int
+        and type(value[1]) is int
+        and type(value[2]) is int
+        and type(value[3]) is int
+    )
