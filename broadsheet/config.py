@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.paths import resolve
 from broadsheet.slugs import slugify
 
 PYPROJECT = "pyproject.toml"
@@ -56,7 +57,7 @@ class SiteConfig:
         return ZoneInfo(self.timezone)
 
     def path(self, name: str) -> Path:
-        return (self.root / name).resolve()
+        return resolve(self.root / name)
 
     def section_name(self, slug: str, label: str | None = None) -> str:
         for section in self.sections:

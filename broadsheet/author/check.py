@@ -14,7 +14,8 @@ from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.outputs.site import plan_site
-from broadsheet.publish.statics import PYGMENTS_CSS, static_files
+from broadsheet.paths import scan_source
+from broadsheet.publish.statics import PYGMENTS_CSS
 
 # [text](target "title"), ![alt](target), and reference definitions [id]: target
 _INLINE_LINK = re.compile(r"(!?)\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]+)>?(?:\s+[\"'(][^)]*)?\)")
@@ -43,9 +44,9 @@ class Problem:
 def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list[Problem], int]:
     """Every problem in the content, and how many posts were checked."""
     content = config.path(config.content_dir)
-    problems: list[Problem] = []
+    problems, found = _walk_sources(config)
     posts: list[Post] = []
-    files = [Path(name) for name in find_post_files(content)]
+    files = [Path(name) for name in find_post_files(content, found)]
     for path in files:
         try:
             posts.append(read_post(path, content, config.zone))
@@ -64,6 +65,17 @@ def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list
         problems += _unsafe_html(post)
     problems.sort(key=lambda p: (str(p.path), p.line or 0, p.message))
     return problems, len(files)
+
+
+def _walk_sources(config: SiteConfig) -> tuple[list[Problem], dict[str, tuple[int, int]]]:
+    """Every unreadable, odd or linked-out source (broadsheet.paths), and content/'s files."""
+    problems: list[Problem] = []
+    walked = []
+    for name in (config.content_dir, config.static_dir, config.templates_dir):
+        files, errors = scan_source(config.path(name))
+        problems += [Problem(e.path or config.path(name), e.line, e.message) for e in errors]
+        walked.append(files)
+    return problems, walked[0]
 
 
 def _key_line(post: Post, key: str) -> int:
@@ -115,7 +127,9 @@ def _targets(config: SiteConfig, posts: list[Post]) -> set[str]:
     except BroadsheetError:
         return set()
     paths = {page.path for page in site.pages}
-    paths |= {relative for relative, _ in static_files(config.path(config.static_dir))}
+    statics, _ = scan_source(config.path(config.static_dir))  # its problems: reported apart
+    static = str(config.path(config.static_dir))
+    paths |= {Path(name).relative_to(static).as_posix() for name in statics}
     return paths | {PYGMENTS_CSS, "search/meta.json"}
 
 

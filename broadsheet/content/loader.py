@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.paths import source_files
 from broadsheet.workers import worker_pool
 
 
@@ -21,7 +22,7 @@ def find_post_files(
     if not content_dir.is_dir():
         raise BroadsheetError("the content folder does not exist", content_dir)
     if stamps is None:
-        candidates = [str(path) for path in content_dir.rglob("*.md")]
+        candidates = [name for name in source_files(content_dir) if name.endswith(".md")]
     else:
         candidates = [name for name in stamps if name.endswith(".md")]
     prefix = str(content_dir) + os.sep

@@ -21,6 +21,8 @@ import orjson
 
 from broadsheet import __version__
 from broadsheet.config import SiteConfig
+from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.paths import scan_source
 from broadsheet.workers import fork
 
 FORMAT = 1
@@ -99,13 +101,22 @@ def _walk(folder: str, start: int) -> Stamps:
 
 
 def source_stamps(config: SiteConfig) -> Stamps:
+    """The stamps of every source file, named relative to the project: or an error
+    naming every source that cannot be read, is not a plain file, or is a link a build
+    must not follow (see broadsheet.paths)."""
+    start = len(str(config.root)) + 1
     stamps: Stamps = {}
-    for name in (config.content_dir, config.templates_dir, config.static_dir, "pyproject.toml"):
-        path = config.path(name)
-        if path.exists():
-            for relative, value in stamp_tree(path, config.root).items():
-                stamps[relative] = value
-    return stamps
+    errors: list[BroadsheetError] = []
+    for name in (config.content_dir, config.templates_dir, config.static_dir):
+        files, problems = scan_source(config.path(name))
+        errors += problems
+        stamps.update((path[start:], [size, mtime]) for path, (size, mtime) in files.items())
+    if errors:
+        raise BroadsheetErrors(errors)
+    settings = config.path("pyproject.toml")
+    if settings.exists():
+        stamps.update(stamp_tree(settings, config.root))
+    return dict(sorted(stamps.items()))
 
 
 def load_cache(path: Path) -> BuildCache | None:
