@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -119,18 +120,35 @@ def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
             raise BroadsheetError(
                 f"[tool.broadsheet] unknown key '{key}'{suggestion}; known keys: {known}", source
             )
-    config = SiteConfig(root=root.resolve(), now=_source_date_epoch(source), **values)
+    config = SiteConfig(root=root.resolve(), now=_source_date_epoch(), **values)
     _validate(config, source)
     return config
 
 
-def _source_date_epoch(source: Path) -> datetime | None:
+# The latest SOURCE_DATE_EPOCH: the end of 9998, the last year a post's date may be in.
+LATEST_EPOCH = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp()) - 1
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 40
+
+
+def _source_date_epoch() -> datetime | None:
+    """The build's "now" from SOURCE_DATE_EPOCH: whole seconds since 1970 in ASCII digits
+    (int() takes "١٢" and "1_000" too, and rejects "²", which isdigit() passes)."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not value:
         return None
-    if not value.isdigit():
-        raise BroadsheetError(f"SOURCE_DATE_EPOCH must be whole seconds, not {value!r}", source)
-    return datetime.fromtimestamp(int(value), tz=UTC)
+    if not (value.isascii() and value.isdigit()):
+        raise BroadsheetError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970 (digits 0-9), "
+            f"not {_SHORT.repr(value)}"
+        )
+    digits = value.lstrip("0") or "0"  # int() refuses over 4,300 digits: compare first
+    if len(digits) > len(str(LATEST_EPOCH)) or int(digits) > LATEST_EPOCH:
+        raise BroadsheetError(
+            f"SOURCE_DATE_EPOCH {_SHORT.repr(value)} is past the year 9998 "
+            f"(the latest it may be is {LATEST_EPOCH})"
+        )
+    return datetime.fromtimestamp(int(digits), tz=UTC)
 
 
 def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:

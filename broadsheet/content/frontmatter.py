@@ -19,6 +19,9 @@ from broadsheet.render.markdown import excerpt
 from broadsheet.slugs import slugify
 
 MAX_FIELD_LENGTH = 10_000
+# The years a date may fall in: room for a day's time zone shift either way, within
+# what Python's datetime holds (1 to 9999), and four digits in every ISO 8601 output.
+YEARS = range(1000, 9999)
 EXCERPT_LENGTH = 160
 FENCE = "---"
 
@@ -196,20 +199,32 @@ def _check_date(
     key: str, value: Any, fail: Callable[[str, str], None], zone: ZoneInfo
 ) -> tuple[dt.datetime, bool] | None:
     if isinstance(value, dt.datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=zone)
-        return moment.astimezone(zone), True
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=zone), False
-    if isinstance(value, str):
+        parsed, has_time = value, True
+    elif isinstance(value, dt.date):
+        parsed, has_time = dt.datetime(value.year, value.month, value.day), False
+    elif isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             fail(key, f"'{value}' is not a date (write it as 2025-02-09 or 2025-02-09 14:30)")
             return None
         has_time = len(value.strip()) > 10
+    else:
+        fail(key, f"must be a date such as 2025-02-09, not {_describe(value)}")
+        return None
+    # Inside the bounds, a time zone moves a date by a day at most: never out of range.
+    # Whole seconds: the build's cache keeps a date as a float timestamp, which holds
+    # microseconds only for years near 1970.
+    if parsed.year in YEARS:
         moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-        return moment.astimezone(zone), has_time
-    fail(key, f"must be a date such as 2025-02-09, not {_describe(value)}")
+        moment = moment.astimezone(zone).replace(microsecond=0)
+        if moment.year in YEARS:
+            return moment, has_time
+    fail(
+        key,
+        f"'{value}' is out of range: an archive's dates lie in the years "
+        f"{YEARS.start} to {YEARS.stop - 1} (in the site's time zone)",
+    )
     return None
 
 

@@ -21,7 +21,7 @@ import orjson
 from broadsheet.content.loader import PostCache
 from broadsheet.content.post import Post
 
-FORMAT = 3
+FORMAT = 4  # 4: dates in whole seconds, text without control characters
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
 _TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")
