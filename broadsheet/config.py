@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from broadsheet.errors import BroadsheetError
 from broadsheet.paths import resolve
 from broadsheet.slugs import slugify
+from broadsheet.text import UNSHOWABLE
 
 PYPROJECT = "pyproject.toml"
 
@@ -112,7 +113,7 @@ def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
                 raise BroadsheetError(
                     f"[tool.broadsheet] {key} must be a {expected.__name__}, not {value!r}", source
                 )
-            values[key] = value
+            values[key] = _showable(key, value, source)
         else:
             hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
@@ -151,6 +152,18 @@ def _source_date_epoch() -> datetime | None:
     return datetime.fromtimestamp(int(digits), tz=UTC)
 
 
+def _showable(key: str, value: Any, source: Path) -> Any:
+    """A setting's value, if it holds nothing that no page or feed can hold."""
+    found = UNSHOWABLE.search(value) if isinstance(value, str) else None
+    if found is not None:
+        raise BroadsheetError(
+            f"[tool.broadsheet] {key} holds the control character U+{ord(found[0]):04X}, "
+            "which no web page or feed can hold; remove it",
+            source,
+        )
+    return value
+
+
 def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
     if not isinstance(value, dict):
         raise BroadsheetError(
@@ -166,6 +179,7 @@ def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
             raise BroadsheetError(
                 f"[tool.broadsheet.sections] {slug} needs a display name, not {name!r}", source
             )
+        name = _showable(f"sections.{slug}", name, source)
         sections.append(SectionSetting(slug=slug, name=name.strip()))
     return tuple(sections)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _ASCII = bytes(range(128))
 
 
@@ -20,4 +22,49 @@ def space_out_non_ascii_breaks(text: str) -> str:
     for char in set(non_ascii(text)):
         if not char.isalnum():  # a single character: the same test as re's [^\W_]
             text = text.replace(char, " ")
+    return text
+
+
+# What neither XML 1.0 nor the HTML that the Nu checker accepts may hold: the C0
+# controls but tab, newline and carriage return; DEL and the C1 controls; surrogates
+# (lone ones, as YAML's "\ud800" makes); and the noncharacters (U+FDD0..U+FDEF, and the
+# last two code points of every plane, U+FFFE and U+FFFF among them).
+_NONCHARACTERS = "".join(
+    f"{chr(plane + 0xFFFE)}-{chr(plane + 0xFFFF)}" for plane in range(0x10000, 0x110000, 0x10000)
+)
+UNSHOWABLE = re.compile(
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff{_NONCHARACTERS}]"
+)
+
+
+# The same, but any character past U+FFFF: a check eight times as fast, as the regex
+# engine tests astral characters against each range of a class in turn.
+_SUSPECT = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe-\U0010ffff]"
+)
+
+
+# A numeric character reference, as Markdown passes it through to the page: `&#27;` is
+# the character itself to a browser (and an error to the Nu checker).
+CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def unshowable_reference(match: re.Match[str]) -> bool:
+    """Whether a CHARACTER_REFERENCE match stands for what no page may hold (or for no
+    character at all, or a carriage return, which HTML allows only as itself)."""
+    code = int(match[1], 16) if match[1] else int(match[2])
+    return code > 0x10FFFF or code in (0, 13) or UNSHOWABLE.match(chr(code)) is not None
+
+
+def _keep_reference(match: re.Match[str]) -> str:
+    return "" if unshowable_reference(match) else match[0]
+
+
+def remove_unshowable(text: str) -> str:
+    """`text` without the characters no page or feed may hold (UNSHOWABLE), and without
+    references to them."""
+    if _SUSPECT.search(text) is not None:
+        text = UNSHOWABLE.sub("", text)
+    if "&#" in text:
+        text = CHARACTER_REFERENCE.sub(_keep_reference, text)
     return text

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from broadsheet.config import SiteConfig
+from broadsheet.content.frontmatter import unshowable_characters
 from broadsheet.content.loader import find_post_files, read_post
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
@@ -63,6 +64,7 @@ def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list
     for post in posts:
         problems += _links(post, targets, drafts, config.base_path)
         problems += _unsafe_html(post)
+        problems += _unshowable(post)
     problems.sort(key=lambda p: (str(p.path), p.line or 0, p.message))
     return problems, len(files)
 
@@ -195,6 +197,27 @@ def _normalise(path: str) -> str:
         elif part not in ("", "."):
             parts.append(part)
     return "/" + "/".join(parts)
+
+
+def _unshowable(post: Post) -> list[Problem]:
+    """A warning for each line that held characters no page or feed can hold."""
+    try:
+        text = post.path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:  # gone since it was read: the next check sees what replaced it
+        return []
+    lines: dict[int, list[str]] = {}
+    for line, char in unshowable_characters(post.path, text):
+        lines.setdefault(line, []).append(f"U+{ord(char):04X}" if len(char) == 1 else char)
+    return [
+        Problem(
+            post.path,
+            line,
+            f"removed {', '.join(dict.fromkeys(chars))}: "
+            "no web page or feed can hold these control characters",
+            warning=True,
+        )
+        for line, chars in lines.items()
+    ]
 
 
 def _unsafe_html(post: Post) -> list[Problem]:

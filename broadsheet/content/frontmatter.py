@@ -13,10 +13,16 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from broadsheet.content.post import Post, count_words, normalise, text_digest
+from broadsheet.content.post import Post, count_words, newlines, normalise, text_digest
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.render.markdown import excerpt
 from broadsheet.slugs import slugify
+from broadsheet.text import (
+    CHARACTER_REFERENCE,
+    UNSHOWABLE,
+    remove_unshowable,
+    unshowable_reference,
+)
 
 MAX_FIELD_LENGTH = 10_000
 # The years a date may fall in: room for a day's time zone shift either way, within
@@ -161,6 +167,7 @@ def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInf
         return None
     if value is None:
         return None
+    value = _showable(value)
     kind = FIELDS[key].kind
     if kind == "text" or kind == "slug":
         if not isinstance(value, str) or not value.strip():
@@ -226,6 +233,37 @@ def _check_date(
         f"{YEARS.start} to {YEARS.stop - 1} (in the site's time zone)",
     )
     return None
+
+
+def _showable(value: Any) -> Any:
+    """A value, or a list's items, without what no page or feed can hold: YAML's escapes
+    ("\x01", "\ud800") make characters that the file's text itself never had."""
+    if isinstance(value, str):
+        return remove_unshowable(value)
+    if isinstance(value, list):
+        return [remove_unshowable(item) if isinstance(item, str) else item for item in value]
+    return value
+
+
+def unshowable_characters(path: Path, text: str) -> list[tuple[int, str]]:
+    """(line, character) of each character in a post that it is read without: in its
+    text, or made by an escape in its front matter ("\x1b"). For `check`'s warnings."""
+    text = newlines(text)
+    found = [
+        (number, char)
+        for number, line in enumerate(text.split("\n"), start=1)
+        for char in UNSHOWABLE.findall(line)
+        + [m[0] for m in CHARACTER_REFERENCE.finditer(line) if unshowable_reference(m)]
+    ]
+    try:
+        meta, lines = _load_yaml(path, split_front_matter(path, normalise(text)).header)
+    except BroadsheetError:
+        return found
+    for key, value in meta.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                found += [(lines.get(str(key), 1), c) for c in UNSHOWABLE.findall(item)]
+    return sorted(found)
 
 
 def _describe(value: Any) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.text import space_out_non_ascii_breaks
+from broadsheet.text import remove_unshowable, space_out_non_ascii_breaks
 
 WORDS_PER_MINUTE = 230
 # Bytes of word characters become "a", other ASCII bytes a space.
@@ -84,8 +84,15 @@ def count_words(body: str) -> int:
 
 
 def normalise(text: str) -> str:
-    """The text a post's digest and line numbers are taken from."""
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+    """The text a post's digest and line numbers are taken from: without the characters
+    no page or feed may hold (control characters: `check` warns about them)."""
+    return remove_unshowable(newlines(text))
+
+
+def newlines(text: str) -> str:
+    """`text` without its byte order mark, and every line ending ("\r\n", a lone "\r")
+    made "\n", as Python's text files read it: the same lines, read either way."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def text_digest(text: str) -> str:
