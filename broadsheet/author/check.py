@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.frontmatter import unshowable_characters
-from broadsheet.content.loader import find_post_files, read_post
+from broadsheet.content.loader import find_post_files, read_post, section_folder_errors
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
@@ -47,7 +48,11 @@ def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list
     content = config.path(config.content_dir)
     problems, found = _walk_sources(config)
     posts: list[Post] = []
-    files = [Path(name) for name in find_post_files(content, found)]
+    names = find_post_files(content, found)
+    refused = section_folder_errors(content, names)
+    problems += [Problem(e.path or content, e.line, e.message) for e in refused]
+    skip = tuple(str(e.path) + os.sep for e in refused)
+    files = [Path(name) for name in names if not name.startswith(skip)]
     for path in files:
         try:
             posts.append(read_post(path, content, config.zone))

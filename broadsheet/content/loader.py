@@ -11,6 +11,7 @@ from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import source_files
+from broadsheet.slugs import slugify
 from broadsheet.workers import worker_pool
 
 
@@ -29,6 +30,39 @@ def find_post_files(
     return sorted(
         name for name in candidates if name.startswith(prefix) and not _hidden(name[len(prefix) :])
     )
+
+
+# Folder names that cannot be sections: their URLs belong to the site's own pages.
+RESERVED_SECTIONS = {
+    "tags": "the topic pages",
+    "authors": "the author pages",
+    "archive": "the archive by date",
+    "search": "the search page",
+    "page": "the front page's later pages (/page/2/ and on)",
+    "sitemaps": "the sitemap files of a large site",
+}
+
+
+def section_folder_errors(content_dir: Path, names: list[str]) -> list[BroadsheetError]:
+    """An error for each folder of posts (among `names`, from find_post_files) that
+    cannot be a section: its name is not a slug, or its URL is one of the site's own."""
+    prefix = len(str(content_dir)) + 1
+    folders = sorted({name[prefix:].split(os.sep)[0] for name in names if os.sep in name[prefix:]})
+    errors = []
+    for folder in folders:
+        if folder in RESERVED_SECTIONS:
+            why = (
+                f"cannot be a section: its URL /{folder}/ belongs to "
+                f"{RESERVED_SECTIONS[folder]}; rename the folder"
+            )
+        elif slugify(folder, fallback="") != folder:
+            hint = slugify(folder, fallback="")
+            why = "cannot be a section: a section's folder name is its URL, and must be a slug"
+            why += f"; rename the folder to '{hint}'" if hint else "; rename the folder"
+        else:
+            continue
+        errors.append(BroadsheetError(why, content_dir / folder))
+    return errors
 
 
 def _hidden(relative: str) -> bool:
@@ -70,7 +104,12 @@ def load_posts(
     size) of every file below content/, when the caller has them) saves a walk."""
     posts: PostCache = {}
     wanted: list[tuple[Path, tuple[int, int]]] = []
-    for name in find_post_files(content_dir, stamps):
+    names = find_post_files(content_dir, stamps)
+    errors = section_folder_errors(content_dir, names)
+    refused = {str(error.path) + os.sep for error in errors}
+    for name in names:
+        if name.startswith(tuple(refused)):
+            continue
         if stamps is not None:
             stamp = stamps[name]
         else:
@@ -82,7 +121,6 @@ def load_posts(
         else:
             posts[name] = (stamp, None)  # type: ignore[assignment]  # filled in below
             wanted.append((Path(name), stamp))
-    errors: list[BroadsheetError] = []
     for path, stamp, result in _parse_all(wanted, content_dir, zone, jobs):
         if isinstance(result, Post):
             posts[str(path)] = (stamp, result)

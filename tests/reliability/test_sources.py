@@ -146,3 +146,30 @@ def test_check_with_content_loop(project: Path) -> None:
         assert result.returncode == 1, command
         assert "Traceback" not in result.stderr
         assert "loop: is a symbolic link that loops back on itself" in result.stderr
+
+
+@pytest.mark.parametrize("folder", ["tags", "archive", "search", "authors", "page", "sitemaps"])
+def test_a_section_folder_named_like_a_site_page(project: Path, folder: str) -> None:
+    write_post(project, "asia/a.md", "---\ntitle: A\n---\n\nText.\n")
+    write_post(project, f"{folder}/one.md", "---\ntitle: One\n---\n\nText.\n")
+    write_post(project, f"{folder}/two.md", "---\ntitle: Two\n---\n\nText.\n")
+    expected = f"content/{folder}: cannot be a section: its URL /{folder}/ belongs to the"
+    built, checked = run(["build"]), run(["check"])
+    assert built.code == 1 and built.err.count(expected) == 1, built.err
+    assert checked.code == 1 and checked.out.count(expected) == 1, checked.out
+
+
+@pytest.mark.parametrize(
+    ("folder", "hint"), [("feed.xml", "feed-xml"), ("Big News", "big-news"), ("x.md", "xmd")]
+)
+def test_a_section_folder_whose_name_is_no_slug(project: Path, folder: str, hint: str) -> None:
+    """Not "section contradicts its folder" at line 1 of a post that has no section."""
+    write_post(project, f"{folder}/one.md", "---\ntitle: One\n---\n\nText.\n")
+    expected = (
+        f"content/{folder}: cannot be a section: a section's folder name is its URL, and "
+        f"must be a slug; rename the folder to '{hint}'"
+    )
+    built, checked = run(["build"]), run(["check"])
+    assert built.code == 1 and expected in built.err, built.err
+    assert checked.code == 1 and expected in checked.out, checked.out
+    assert "contradicts" not in built.err + checked.out
