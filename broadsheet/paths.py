@@ -27,6 +27,22 @@ def resolve(path: Path) -> Path:
         raise BroadsheetError("is a symbolic link that loops back on itself", path) from exc
 
 
+def read_source(path: Path) -> bytes:
+    """The bytes of a source file, which must still be a plain file: one replaced by a
+    FIFO since the walk would block open() or read() for ever, so it is opened without
+    waiting and looked at before it is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            _check_file(str(path), os.fstat(fd), os.geteuid())
+            return handle.read()
+        except OSError as exc:
+            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
+
+
 def source_files(folder: Path) -> dict[str, Stamp]:
     """Every file below `folder` (path string -> stamp), or every problem found."""
     files, errors = scan_source(folder)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
-from broadsheet.paths import source_files
+from broadsheet.paths import read_source, source_files
 from broadsheet.slugs import slugify
 from broadsheet.workers import worker_pool
 
@@ -75,13 +75,13 @@ def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
         raise BroadsheetError(
             "a post belongs in a section folder, such as content/asia/my-article.md", path
         )
+    data = read_source(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise BroadsheetError("not UTF-8 text", path, line) from exc
-    except OSError as exc:
-        raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
+        line = data[: exc.start].count(b"\n") + data[: exc.start].count(b"\r")
+        line -= data[: exc.start].count(b"\r\n")  # each line end counted once
+        raise BroadsheetError("not UTF-8 text", path, line + 1) from exc
     return parse_post(path, text, relative.parts[0], zone)
 
 

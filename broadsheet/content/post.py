@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.paths import read_source
 from broadsheet.text import remove_unshowable, space_out_non_ascii_breaks
 
 WORDS_PER_MINUTE = 230
@@ -53,11 +54,7 @@ class Post:
         the one this post was parsed from)."""
         if self.body_text is not None:
             return self.body_text
-        try:
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", self.path) from exc
-        text = normalise(raw.decode("utf-8", errors="replace"))
+        text = normalise(read_source(self.path).decode("utf-8", errors="replace"))
         if text_digest(text) != self.digest:
             raise BroadsheetError("the file changed during the build; build again", self.path)
         return body_of(text, self.body_line)

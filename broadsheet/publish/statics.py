@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.paths import source_files
+from broadsheet.paths import read_source, source_files
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import pygments_css
 
@@ -31,11 +31,7 @@ def copy_static(
     for relative, source in static_files(static_dir):
         if relative in generated or relative == PYGMENTS_CSS:
             raise BroadsheetError(f"would overwrite the generated page {relative}", source)
-        try:
-            data = source.read_bytes()
-        except OSError as exc:
-            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", source) from exc
-        if stage.write_bytes(relative, data):
+        if stage.write_bytes(relative, read_source(source)):
             count += 1
     stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
     return count

@@ -6,6 +6,7 @@ and never a hang.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -173,3 +174,27 @@ def test_a_section_folder_whose_name_is_no_slug(project: Path, folder: str, hint
     assert built.code == 1 and expected in built.err, built.err
     assert checked.code == 1 and expected in checked.out, checked.out
     assert "contradicts" not in built.err + checked.out
+
+
+def test_a_post_replaced_by_a_fifo_after_the_walk_is_not_waited_for(tmp_path: Path) -> None:
+    """A file that became a FIFO between the walk and the read (or before a page reads
+    its body again) is an error at once, not a read that waits for ever."""
+    from zoneinfo import ZoneInfo
+
+    from broadsheet.content.loader import read_post
+    from broadsheet.errors import BroadsheetError
+    from broadsheet.paths import read_source
+
+    post_file = tmp_path / "content/asia/a.md"
+    post_file.parent.mkdir(parents=True)
+    post_file.write_text("---\ntitle: A\n---\n\nText.\n")
+    post = read_post(post_file, tmp_path / "content", ZoneInfo("UTC"))
+    post_file.unlink()
+    os.mkfifo(post_file)
+    for read in (
+        lambda: read_post(post_file, tmp_path / "content", ZoneInfo("UTC")),
+        lambda: dataclasses.replace(post, body_text=None).body,
+        lambda: read_source(post_file),
+    ):
+        with pytest.raises(BroadsheetError, match="named pipe"):
+            read()
