@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,39 @@ def test_a_post_replaced_by_a_fifo_after_the_walk_is_not_waited_for(tmp_path: Pa
     ):
         with pytest.raises(BroadsheetError, match="named pipe"):
             read()
+
+
+def test_serve_reports_odd_sources_and_recovers(project: Path, tmp_path: Path) -> None:
+    """The dev server's builder: a FIFO, a link out and a link loop each show as an
+    error naming them, and removing them brings the site back."""
+    from broadsheet.serve.devbuild import DevBuilder, DevResult
+
+    write_post(project, "asia/a.md", "---\ntitle: A\n---\n\nText.\n")
+    (project / ".env").write_text("SECRET")
+    odd = {
+        "content/asia/x.md": lambda p: os.mkfifo(p),
+        "static/env.txt": lambda p: p.symlink_to("../.env"),
+        "templates/loop.html": lambda p: p.symlink_to(p),
+    }
+    dev = DevBuilder(project, tmp_path / "dev")
+
+    def rebuild() -> DevResult:
+        """A rebuild, given a generous bound: a FIFO once made it wait for ever."""
+        done: list[DevResult] = []
+        thread = threading.Thread(target=lambda: done.append(dev.rebuild()), daemon=True)
+        thread.start()
+        thread.join(120)
+        assert done, "the rebuild still waits after 120 s"
+        return done[0]
+
+    try:
+        assert rebuild().ok
+        for relative, make in odd.items():
+            make(project / relative)
+            result = rebuild()
+            assert not result.ok and f"{relative}: is a" in result.error, result
+            (project / relative).unlink()
+            assert rebuild().ok
+        assert not (tmp_path / "dev/env.txt").exists()
+    finally:
+        dev.close()
