@@ -84,6 +84,9 @@ def scan_source(folder: Path) -> tuple[dict[str, Stamp], list[BroadsheetError]]:
             errors.append(_unreadable(directory, exc, "folder"))
             continue
         for entry in entries:
+            if not entry.name.isascii() and not _utf8(entry.name):
+                errors.append(_not_utf8(entry.path))
+                continue
             try:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
@@ -104,6 +107,21 @@ def scan_source(folder: Path) -> tuple[dict[str, Stamp], list[BroadsheetError]]:
             files[entry.path] = (info.st_size, info.st_mtime_ns)
     errors.sort(key=lambda error: str(error.path))
     return files, errors
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name is UTF-8 text: Python holds the bytes of one that is not as
+    lone surrogates, which no page, URL or message can show."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_utf8(path: str) -> BroadsheetError:
+    shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return BroadsheetError("its name is not UTF-8 text (shown with \ufffd); rename it", shown)
 
 
 def _unreadable(path: str, exc: OSError, what: str) -> BroadsheetError:

@@ -235,3 +235,23 @@ def test_serve_reports_odd_sources_and_recovers(project: Path, tmp_path: Path) -
         assert not (tmp_path / "dev/env.txt").exists()
     finally:
         dev.close()
+
+
+@pytest.mark.parametrize(
+    "name", [b"content/asia/bad\xff.md", b"content/sec\xfe/a.md", b"static/odd\xff.txt"]
+)
+def test_a_file_name_that_is_not_utf8(project: Path, name: bytes) -> None:
+    """Bytes that are not UTF-8 in a name: an error naming it, not a UnicodeEncodeError."""
+    write_post(project, "asia/a.md", "---\ntitle: A\n---\n\nText.\n")
+    path = os.fsencode(project) + b"/" + name
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(b"---\ntitle: Odd\n---\n\nText.\n")
+    shown = os.path.dirname(name).decode() + "/" if b"sec" not in name else "content/"
+    for command in (["build"], ["check"]):
+        result = subprocess.run(
+            [*BROADSHEET, *command], cwd=project, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"{shown}" in result.stdout + result.stderr
+        assert "its name is not UTF-8 text" in result.stdout + result.stderr
