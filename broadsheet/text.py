@@ -60,11 +60,30 @@ def _keep_reference(match: re.Match[str]) -> str:
     return "" if unshowable_reference(match) else match[0]
 
 
+# The UTF-8 bytes that start every UNSHOWABLE character (and others, rarer in news
+# text: U+0080..U+00BF, U+D000..U+DFFF, U+F000..U+FFFF and astral characters).
+_SUSPECT_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xC2, 0xED])
+_SUSPECT_BYTES += bytes(range(0xEF, 0xF5))
+
+
 def remove_unshowable(text: str) -> str:
     """`text` without the characters no page or feed may hold (UNSHOWABLE), and without
     references to them."""
-    if _SUSPECT.search(text) is not None:
+    data = text.encode("utf-8", "surrogatepass")
+    if not _free_of_suspects(data) and _SUSPECT.search(text):
         text = UNSHOWABLE.sub("", text)
     if "&#" in text:
         text = CHARACTER_REFERENCE.sub(_keep_reference, text)
     return text
+
+
+def showable_utf8(data: bytes) -> bool:
+    """True if the UTF-8 `data` surely holds nothing that remove_unshowable() removes
+    (False may also mean "look closer")."""
+    return b"&#" not in data and _free_of_suspects(data)
+
+
+def _free_of_suspects(data: bytes) -> bool:
+    # Deleting the suspect bytes is four times as fast as a regex search, and when it
+    # deletes nothing, no character needs a look.
+    return len(data.translate(None, _SUSPECT_BYTES)) == len(data)
