@@ -192,3 +192,11 @@ def test_good_source_date_epochs(
     write_post(project, "asia/fine.md", "---\ntitle: Fine\ndate: 2025-01-01\n---\n\nText.\n")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
     assert run(["build"]).code == 0
+
+
+@pytest.mark.parametrize("line", ["²", "١٢", "7", "x", ""])
+def test_an_odd_source_line_number_orders_undated_posts(project: Path, line: str) -> None:
+    """`source: raw/x.txt:²` (an undated post's place in its source) crashed the build."""
+    write_post(project, "asia/a.md", f'---\ntitle: A\nsource: "raw/x.txt:{line}"\n---\n\nText.\n')
+    write_post(project, "asia/b.md", '---\ntitle: B\nsource: "raw/x.txt:3"\n---\n\nText.\n')
+    assert run(["build"]).code == 0
