@@ -198,3 +198,12 @@ def test_random_links_never_publish_a_secret(seeded: Path, tmp_path: Path) -> No
         for via in seeded.glob("via-*"):
             via.unlink()
     shutil.rmtree(seeded / ".git")
+
+
+def test_hidden_links_are_skipped_like_every_hidden_name(seeded: Path) -> None:
+    """An editor's lock file is a dangling link named `.#post.md`: never an error."""
+    (seeded / "content/asia/.#original.md").symlink_to("user@host.1234:1700000000")
+    (seeded / "static/.env").symlink_to("../.env")
+    result = run(["build"])
+    assert result.code == 0, result.err
+    assert not (seeded / "site/.env").exists()
