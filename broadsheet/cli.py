@@ -129,7 +129,9 @@ def _project_config(args: argparse.Namespace, **overrides: object) -> SiteConfig
     if getattr(args, "content", None) is not None:
         from dataclasses import replace
 
-        config = replace(config, content_dir=str(args.content.resolve()))
+        from broadsheet.paths import resolve
+
+        config = replace(config, content_dir=str(resolve(args.content)))
     return config
 
 
@@ -258,7 +260,9 @@ def _run_serve(args: argparse.Namespace) -> int:
     from broadsheet.serve.server import serve
 
     load_config(Path.cwd())  # settings errors stop here, before a server starts
-    content = args.content.resolve() if args.content is not None else None
+    from broadsheet.paths import resolve
+
+    content = resolve(args.content) if args.content is not None else None
     return serve(Path.cwd(), host=args.host, port=args.port, content_dir=content)
 
 

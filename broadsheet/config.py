@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import reprlib
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,7 +14,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.paths import resolve
 from broadsheet.slugs import slugify
+from broadsheet.text import UNSHOWABLE
 
 PYPROJECT = "pyproject.toml"
 
@@ -56,7 +59,7 @@ class SiteConfig:
         return ZoneInfo(self.timezone)
 
     def path(self, name: str) -> Path:
-        return (self.root / name).resolve()
+        return resolve(self.root / name)
 
     def section_name(self, slug: str, label: str | None = None) -> str:
         for section in self.sections:
@@ -110,7 +113,7 @@ def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
                 raise BroadsheetError(
                     f"[tool.broadsheet] {key} must be a {expected.__name__}, not {value!r}", source
                 )
-            values[key] = value
+            values[key] = _showable(key, value, source)
         else:
             hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
@@ -118,18 +121,47 @@ def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
             raise BroadsheetError(
                 f"[tool.broadsheet] unknown key '{key}'{suggestion}; known keys: {known}", source
             )
-    config = SiteConfig(root=root.resolve(), now=_source_date_epoch(source), **values)
+    config = SiteConfig(root=root.resolve(), now=_source_date_epoch(), **values)
     _validate(config, source)
     return config
 
 
-def _source_date_epoch(source: Path) -> datetime | None:
+# The latest SOURCE_DATE_EPOCH: the end of 9998, the last year a post's date may be in.
+LATEST_EPOCH = int(datetime(9999, 1, 1, tzinfo=UTC).timestamp()) - 1
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 40
+
+
+def _source_date_epoch() -> datetime | None:
+    """The build's "now" from SOURCE_DATE_EPOCH: whole seconds since 1970 in ASCII digits
+    (int() takes "١٢" and "1_000" too, and rejects "²", which isdigit() passes)."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not value:
         return None
-    if not value.isdigit():
-        raise BroadsheetError(f"SOURCE_DATE_EPOCH must be whole seconds, not {value!r}", source)
-    return datetime.fromtimestamp(int(value), tz=UTC)
+    if not (value.isascii() and value.isdigit()):
+        raise BroadsheetError(
+            f"SOURCE_DATE_EPOCH must be whole seconds since 1970 (digits 0-9), "
+            f"not {_SHORT.repr(value)}"
+        )
+    digits = value.lstrip("0") or "0"  # int() refuses over 4,300 digits: compare first
+    if len(digits) > len(str(LATEST_EPOCH)) or int(digits) > LATEST_EPOCH:
+        raise BroadsheetError(
+            f"SOURCE_DATE_EPOCH {_SHORT.repr(value)} is past the year 9998 "
+            f"(the latest it may be is {LATEST_EPOCH})"
+        )
+    return datetime.fromtimestamp(int(digits), tz=UTC)
+
+
+def _showable(key: str, value: Any, source: Path) -> Any:
+    """A setting's value, if it holds nothing that no page or feed can hold."""
+    found = UNSHOWABLE.search(value) if isinstance(value, str) else None
+    if found is not None:
+        raise BroadsheetError(
+            f"[tool.broadsheet] {key} holds the control character U+{ord(found[0]):04X}, "
+            "which no web page or feed can hold; remove it",
+            source,
+        )
+    return value
 
 
 def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
@@ -147,6 +179,7 @@ def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
             raise BroadsheetError(
                 f"[tool.broadsheet.sections] {slug} needs a display name, not {name!r}", source
             )
+        name = _showable(f"sections.{slug}", name, source)
         sections.append(SectionSetting(slug=slug, name=name.strip()))
     return tuple(sections)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -9,12 +10,15 @@ from urllib.parse import unquote, urlsplit
 
 from broadsheet.author.markup import Article, dangerous_url
 from broadsheet.config import SiteConfig
-from broadsheet.content.loader import find_post_files, read_post
+from broadsheet.content.frontmatter import unshowable_characters
+from broadsheet.content.loader import find_post_files, read_post, section_folder_errors
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.outputs.site import plan_site
-from broadsheet.publish.statics import PYGMENTS_CSS, static_files
+from broadsheet.paths import scan_source
+from broadsheet.publish.statics import PYGMENTS_CSS
+from broadsheet.stamps import Stamp
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,13 @@ class Problem:
 def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list[Problem], int]:
     """Every problem in the content, and how many posts were checked."""
     content = config.path(config.content_dir)
-    problems: list[Problem] = []
+    problems, found = _walk_sources(config)
     posts: list[Post] = []
-    files = [Path(name) for name in find_post_files(content)]
+    names = find_post_files(content, found)
+    refused = section_folder_errors(content, names)
+    problems += [Problem(e.path or content, e.line, e.message) for e in refused]
+    skip = tuple(str(e.path) + os.sep for e in refused)
+    files = [Path(name) for name in names if not name.startswith(skip)]
     for path in files:
         try:
             posts.append(read_post(path, content, config.zone))
@@ -50,8 +58,20 @@ def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list
     drafts = _targets(config, posts) - targets
     for post in posts:
         problems += _rendered(post, targets, drafts, config.base_path)
+        problems += _unshowable(post)
     problems.sort(key=lambda p: (str(p.path), p.line or 0, p.message))
     return problems, len(files)
+
+
+def _walk_sources(config: SiteConfig) -> tuple[list[Problem], dict[str, Stamp]]:
+    """Every unreadable, odd or linked-out source (broadsheet.paths), and content/'s files."""
+    problems: list[Problem] = []
+    walked = []
+    for name in (config.content_dir, config.static_dir, config.templates_dir):
+        files, errors = scan_source(config.path(name))
+        problems += [Problem(e.path or config.path(name), e.line, e.message) for e in errors]
+        walked.append(files)
+    return problems, walked[0]
 
 
 def _key_line(post: Post, key: str) -> int:
@@ -103,7 +123,9 @@ def _targets(config: SiteConfig, posts: list[Post]) -> set[str]:
     except BroadsheetError:
         return set()
     paths = {page.path for page in site.pages}
-    paths |= {relative for relative, _ in static_files(config.path(config.static_dir))}
+    statics, _ = scan_source(config.path(config.static_dir))  # its problems: reported apart
+    static = str(config.path(config.static_dir))
+    paths |= {Path(name).relative_to(static).as_posix() for name in statics}
     return paths | {PYGMENTS_CSS, "search/meta.json"}
 
 
@@ -168,3 +190,24 @@ def _normalise(path: str) -> str:
         elif part not in ("", "."):
             parts.append(part)
     return "/" + "/".join(parts)
+
+
+def _unshowable(post: Post) -> list[Problem]:
+    """A warning for each line that held characters no page or feed can hold."""
+    try:
+        text = post.path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:  # gone since it was read: the next check sees what replaced it
+        return []
+    lines: dict[int, list[str]] = {}
+    for line, char in unshowable_characters(post.path, text):
+        lines.setdefault(line, []).append(f"U+{ord(char):04X}" if len(char) == 1 else char)
+    return [
+        Problem(
+            post.path,
+            line,
+            f"removed {', '.join(dict.fromkeys(chars))}: "
+            "no web page or feed can hold these control characters",
+            warning=True,
+        )
+        for line, chars in lines.items()
+    ]

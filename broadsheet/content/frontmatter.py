@@ -13,12 +13,21 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from broadsheet.content.post import Post, count_words, normalise, text_digest
+from broadsheet.content.post import Post, count_words, newlines, normalise, text_digest
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.render.markdown import excerpt
 from broadsheet.slugs import slugify
+from broadsheet.text import (
+    CHARACTER_REFERENCE,
+    UNSHOWABLE,
+    remove_unshowable,
+    unshowable_reference,
+)
 
 MAX_FIELD_LENGTH = 10_000
+# The years a date may fall in: room for a day's time zone shift either way, within
+# what Python's datetime holds (1 to 9999), and four digits in every ISO 8601 output.
+YEARS = range(1000, 9999)
 EXCERPT_LENGTH = 160
 FENCE = "---"
 
@@ -158,6 +167,7 @@ def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInf
         return None
     if value is None:
         return None
+    value = _showable(value)
     kind = FIELDS[key].kind
     if kind == "text" or kind == "slug":
         if not isinstance(value, str) or not value.strip():
@@ -200,21 +210,64 @@ def _check_date(
     key: str, value: Any, fail: Callable[[str, str], None], zone: ZoneInfo
 ) -> tuple[dt.datetime, bool] | None:
     if isinstance(value, dt.datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=zone)
-        return moment.astimezone(zone), True
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=zone), False
-    if isinstance(value, str):
+        parsed, has_time = value, True
+    elif isinstance(value, dt.date):
+        parsed, has_time = dt.datetime(value.year, value.month, value.day), False
+    elif isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             fail(key, f"'{value}' is not a date (write it as 2025-02-09 or 2025-02-09 14:30)")
             return None
         has_time = len(value.strip()) > 10
+    else:
+        fail(key, f"must be a date such as 2025-02-09, not {_describe(value)}")
+        return None
+    # Inside the bounds, a time zone moves a date by a day at most: never out of range.
+    # Whole seconds: the build's cache keeps a date as a float timestamp, which holds
+    # microseconds only for years near 1970.
+    if parsed.year in YEARS:
         moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-        return moment.astimezone(zone), has_time
-    fail(key, f"must be a date such as 2025-02-09, not {_describe(value)}")
+        moment = moment.astimezone(zone).replace(microsecond=0)
+        if moment.year in YEARS:
+            return moment, has_time
+    fail(
+        key,
+        f"'{value}' is out of range: an archive's dates lie in the years "
+        f"{YEARS.start} to {YEARS.stop - 1} (in the site's time zone)",
+    )
     return None
+
+
+def _showable(value: Any) -> Any:
+    """A value, or a list's items, without what no page or feed can hold: YAML's escapes
+    ("\x01", "\ud800") make characters that the file's text itself never had."""
+    if isinstance(value, str):
+        return remove_unshowable(value)
+    if isinstance(value, list):
+        return [remove_unshowable(item) if isinstance(item, str) else item for item in value]
+    return value
+
+
+def unshowable_characters(path: Path, text: str) -> list[tuple[int, str]]:
+    """(line, character) of each character in a post that it is read without: in its
+    text, or made by an escape in its front matter ("\x1b"). For `check`'s warnings."""
+    text = newlines(text)
+    found = [
+        (number, char)
+        for number, line in enumerate(text.split("\n"), start=1)
+        for char in UNSHOWABLE.findall(line)
+        + [m[0] for m in CHARACTER_REFERENCE.finditer(line) if unshowable_reference(m)]
+    ]
+    try:
+        meta, lines = _load_yaml(path, split_front_matter(path, normalise(text)).header)
+    except BroadsheetError:
+        return found
+    for key, value in meta.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                found += [(lines.get(str(key), 1), c) for c in UNSHOWABLE.findall(item)]
+    return sorted(found)
 
 
 def _describe(value: Any) -> str:

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.paths import read_source, source_files
+from broadsheet.slugs import slugify
 from broadsheet.stamps import Stamp, racy_after, stamp_file, unchanged
 from broadsheet.workers import worker_pool
 
@@ -20,13 +22,46 @@ def find_post_files(content_dir: Path, stamps: dict[str, Stamp] | None = None) -
     if not content_dir.is_dir():
         raise BroadsheetError("the content folder does not exist", content_dir)
     if stamps is None:
-        candidates = [str(path) for path in content_dir.rglob("*.md")]
+        candidates = [name for name in source_files(content_dir) if name.endswith(".md")]
     else:
         candidates = [name for name in stamps if name.endswith(".md")]
     prefix = str(content_dir) + os.sep
     return sorted(
         name for name in candidates if name.startswith(prefix) and not _hidden(name[len(prefix) :])
     )
+
+
+# Folder names that cannot be sections: their URLs belong to the site's own pages.
+RESERVED_SECTIONS = {
+    "tags": "the topic pages",
+    "authors": "the author pages",
+    "archive": "the archive by date",
+    "search": "the search page",
+    "page": "the front page's later pages (/page/2/ and on)",
+    "sitemaps": "the sitemap files of a large site",
+}
+
+
+def section_folder_errors(content_dir: Path, names: list[str]) -> list[BroadsheetError]:
+    """An error for each folder of posts (among `names`, from find_post_files) that
+    cannot be a section: its name is not a slug, or its URL is one of the site's own."""
+    prefix = len(str(content_dir)) + 1
+    folders = sorted({name[prefix:].split(os.sep)[0] for name in names if os.sep in name[prefix:]})
+    errors = []
+    for folder in folders:
+        if folder in RESERVED_SECTIONS:
+            why = (
+                f"cannot be a section: its URL /{folder}/ belongs to "
+                f"{RESERVED_SECTIONS[folder]}; rename the folder"
+            )
+        elif slugify(folder, fallback="") != folder:
+            hint = slugify(folder, fallback="")
+            why = "cannot be a section: a section's folder name is its URL, and must be a slug"
+            why += f"; rename the folder to '{hint}'" if hint else "; rename the folder"
+        else:
+            continue
+        errors.append(BroadsheetError(why, content_dir / folder))
+    return errors
 
 
 def _hidden(relative: str) -> bool:
@@ -39,13 +74,13 @@ def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
         raise BroadsheetError(
             "a post belongs in a section folder, such as content/asia/my-article.md", path
         )
+    data = read_source(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise BroadsheetError("not UTF-8 text", path, line) from exc
-    except OSError as exc:
-        raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
+        line = data[: exc.start].count(b"\n") + data[: exc.start].count(b"\r")
+        line -= data[: exc.start].count(b"\r\n")  # each line end counted once
+        raise BroadsheetError("not UTF-8 text", path, line + 1) from exc
     return parse_post(path, text, relative.parts[0], zone)
 
 
@@ -69,7 +104,12 @@ def load_posts(
     posts: PostCache = {}
     wanted: list[tuple[Path, Stamp]] = []
     racy = racy_after()
-    for name in find_post_files(content_dir, stamps):
+    names = find_post_files(content_dir, stamps)
+    errors = section_folder_errors(content_dir, names)
+    refused = {str(error.path) + os.sep for error in errors}
+    for name in names:
+        if name.startswith(tuple(refused)):
+            continue
         stamp = stamps[name] if stamps is not None else stamp_file(name, racy)
         cached = cache.get(name) if cache is not None else None
         if cached is not None and unchanged(cached[0], stamp, name):
@@ -77,7 +117,6 @@ def load_posts(
         else:
             posts[name] = (stamp, None)  # type: ignore[assignment]  # filled in below
             wanted.append((Path(name), stamp))
-    errors: list[BroadsheetError] = []
     for path, stamp, result in _parse_all(wanted, content_dir, zone, jobs):
         if isinstance(result, Post):
             posts[str(path)] = (stamp, result)

@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.text import space_out_non_ascii_breaks
+from broadsheet.paths import read_source
+from broadsheet.text import remove_unshowable, showable_utf8, space_out_non_ascii_breaks
 
 WORDS_PER_MINUTE = 230
 # Bytes of word characters become "a", other ASCII bytes a space.
@@ -53,14 +54,13 @@ class Post:
         the one this post was parsed from)."""
         if self.body_text is not None:
             return self.body_text
-        try:
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", self.path) from exc
-        # Newlines as read_post reads them (universal newlines: a lone CR is one too).
-        decoded = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
-        text = normalise(decoded.replace("\r", "\n"))
-        if text_digest(text) != self.digest:
+        raw = read_source(self.path)
+        if plain_utf8(raw):  # as normalise() would leave it: hash the bytes as they are
+            text, digest = raw.decode("utf-8", errors="replace"), _digest(raw)
+        else:
+            text = normalise(raw.decode("utf-8", errors="replace"))
+            digest = text_digest(text)
+        if digest != self.digest:
             raise BroadsheetError("the file changed during the build; build again", self.path)
         return body_of(text, self.body_line)
 
@@ -86,12 +86,30 @@ def count_words(body: str) -> int:
 
 
 def normalise(text: str) -> str:
-    """The text a post's digest and line numbers are taken from."""
-    return text.removeprefix("\ufeff").replace("\r\n", "\n")
+    """The text a post's digest and line numbers are taken from: without the characters
+    no page or feed may hold (control characters: `check` warns about them)."""
+    return remove_unshowable(newlines(text))
+
+
+def newlines(text: str) -> str:
+    """`text` without its byte order mark, and every line ending ("\r\n", a lone "\r")
+    made "\n", as Python's text files read it: the same lines, read either way."""
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def text_digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return _digest(text.encode("utf-8"))
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def plain_utf8(data: bytes) -> bool:
+    """Whether a post file's bytes are already as normalise() leaves their text: no byte
+    order mark, no carriage return, nothing to remove."""
+    return b"\r" not in data and not data.startswith(b"\xef\xbb\xbf") and showable_utf8(data)
 
 
 def body_of(text: str, body_line: int) -> str:

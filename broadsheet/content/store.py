@@ -26,7 +26,7 @@ from broadsheet.content.post import Post
 from broadsheet.sealed import clear, read_sealed, write_sealed
 from broadsheet.stamps import Stamp, well_formed
 
-FORMAT = 4
+FORMAT = 4  # 4: dates in whole seconds, text without control characters
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
 _TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")

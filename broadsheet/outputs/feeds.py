@@ -10,8 +10,9 @@ from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 
 # An undated article claims no publication date. Atom still requires <updated>, so such
-# an entry carries this instant: the earliest possible, never mistaken for new.
-UNDATED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+# an entry carries this instant: earlier than any date a post may have (the year 1000 at
+# its first hour, in any time zone), never mistaken for new.
+UNDATED_UPDATED = datetime(999, 12, 31, tzinfo=UTC)
 
 
 def entry_updated(post: Post) -> datetime:

@@ -44,7 +44,8 @@ def _source_order(source: str | None) -> tuple[str, int]:
     if not source:
         return ("\uffff", 0)
     name, _, line = source.rpartition(":")
-    return (name, int(line)) if line.isdigit() else (source, 0)
+    # isdecimal(), not isdigit(): int() refuses "²", which isdigit() passes
+    return (name, int(line)) if line.isdecimal() else (source, 0)
 
 
 def plan_site(

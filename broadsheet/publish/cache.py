@@ -22,6 +22,8 @@ import orjson
 
 from broadsheet import __version__
 from broadsheet.config import SiteConfig
+from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.paths import scan_source
 from broadsheet.sealed import clear, read_file, read_sealed, write_sealed
 from broadsheet.stamps import Stamp, stamp_of, unchanged, well_formed
 from broadsheet.stamps import settled as settled_stamp
@@ -139,13 +141,23 @@ def _walk(folder: str, start: int, racy: int | None = None) -> Stamps:
 
 
 def source_stamps(config: SiteConfig, racy: int | None = None) -> Stamps:
+    """The stamps of every source file, named relative to the project, hashed if changed
+    at or after `racy` (see broadsheet.stamps): or an error naming every source that
+    cannot be read, is not a plain file, or is a link a build must not follow (see
+    broadsheet.paths)."""
+    start = len(str(config.root)) + 1
     stamps: Stamps = {}
-    for name in (config.content_dir, config.templates_dir, config.static_dir, "pyproject.toml"):
-        path = config.path(name)
-        if path.exists():
-            for relative, value in stamp_tree(path, config.root, racy).items():
-                stamps[relative] = value
-    return stamps
+    errors: list[BroadsheetError] = []
+    for name in (config.content_dir, config.templates_dir, config.static_dir):
+        files, problems = scan_source(config.path(name), racy)
+        errors += problems
+        stamps.update((path[start:], stamp) for path, stamp in files.items())
+    if errors:
+        raise BroadsheetErrors(errors)
+    settings = config.path("pyproject.toml")
+    if settings.exists():
+        stamps.update(stamp_tree(settings, config.root, racy))
+    return dict(sorted(stamps.items()))
 
 
 def load_cache(path: Path) -> BuildCache | None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadsheet.config import SiteConfig
 from broadsheet.errors import display_path
-from broadsheet.paths import refuse_outside_links
+from broadsheet.paths import resolve
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
     BuildCache,
@@ -67,7 +67,7 @@ def build(
     (by default, a line on stderr).
     """
     started = time.perf_counter()
-    output = (output or config.path(config.output_dir)).resolve()
+    output = resolve(output or config.path(config.output_dir))
     check_output_dir(output, config)
     with build_lock(output, wait):
         recover(output)
@@ -89,9 +89,7 @@ def _build(
     note: Callable[[str], None],
 ) -> BuildResult:
     now = config.now or datetime.now(config.zone)
-    folders = (config.content_dir, config.static_dir, config.templates_dir)
-    refuse_outside_links([config.path(f) for f in folders], config.root)
-    with timing.stage("check cache"):
+    with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
         racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
         inputs, options = source_stamps(config, racy), _options(config, drafts, output)
         where = cache_path(config, output)

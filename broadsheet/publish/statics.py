@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.paths import read_source, source_files
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import pygments_css
 
@@ -12,15 +13,13 @@ PYGMENTS_CSS = "css/pygments.css"
 
 
 def static_files(static_dir: Path) -> list[tuple[str, Path]]:
-    """(output path, source) for every file below static/, hidden files excepted."""
-    if not static_dir.is_dir():
-        return []
+    """(output path, source) for every file below static/, hidden files excepted,
+    or an error naming every file there that cannot be published (broadsheet.paths)."""
     files = []
-    for source in sorted(static_dir.rglob("*")):
-        relative = source.relative_to(static_dir)
-        if source.is_file() and not any(p.startswith(".") for p in relative.parts):
-            files.append((relative.as_posix(), source))
-    return files
+    for name in source_files(static_dir):  # an unreadable file or a bad link is an error
+        source = Path(name)
+        files.append((source.relative_to(static_dir).as_posix(), source))
+    return sorted(files)
 
 
 def copy_static(
@@ -32,11 +31,7 @@ def copy_static(
     for relative, source in static_files(static_dir):
         if relative in generated or relative == PYGMENTS_CSS:
             raise BroadsheetError(f"would overwrite the generated page {relative}", source)
-        try:
-            data = source.read_bytes()
-        except OSError as exc:
-            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", source) from exc
-        if stage.write_bytes(relative, data):
+        if stage.write_bytes(relative, read_source(source)):
             count += 1
     stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
     return count

@@ -14,7 +14,7 @@ import jinja2
 from broadsheet.config import SiteConfig, load_config
 from broadsheet.content.loader import PostCache, load_posts
 from broadsheet.errors import BroadsheetError
-from broadsheet.paths import refuse_outside_links
+from broadsheet.paths import check_sources
 from broadsheet.publish.assemble import index_site, load_site
 from broadsheet.publish.cache import SignedState
 from broadsheet.publish.context import BodyCache, use_site
@@ -76,7 +76,7 @@ class DevBuilder:
     def _rebuild(self) -> tuple[list[str], int]:
         config = self.config()
         folders = (config.content_dir, config.static_dir, config.templates_dir)
-        refuse_outside_links([config.path(f) for f in folders], config.root)
+        check_sources([config.path(f) for f in folders])
         posts = load_posts(config.path(config.content_dir), config.zone, self._posts)
         site = load_site(config, drafts=True, posts=posts)
         env = self._environment(config.path(config.templates_dir))
