@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from broadsheet.config import SiteConfig
+from broadsheet.locks import content_lock
 from broadsheet.paths import refuse_outside_links
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
@@ -59,7 +60,8 @@ def build(
     started = time.perf_counter()
     output = (output or config.path(config.output_dir)).resolve()
     check_output_dir(output, config)
-    with build_lock(output, wait):
+    content = config.path(config.content_dir)
+    with build_lock(output, wait), content_lock(content, shared=True, wait=wait):
         recover(output)
         return _build(config, output, drafts, progress, jobs, use_cache, started)
 
