@@ -160,6 +160,8 @@ def _run_import(args: argparse.Namespace) -> int:
             for item in items:
                 shown = display_path(item) if isinstance(item, Path) else item
                 print(f"  {label:<9} {shown}{suffix}")
+        if report.duplicate_count > len(report.duplicates):
+            print(f"  duplicate ... and {report.duplicate_count - len(report.duplicates)} more")
         print(f"  {'lines':<9} {_line_summary(report)}")
     return 0
 
@@ -172,7 +174,7 @@ def _summary(report: FileReport) -> str:
         f"{len(report.written)} written",
         f"{len(report.updated)} updated",
         f"{len(report.unchanged)} unchanged",
-        f"{len(report.duplicates)} duplicate{'s' if len(report.duplicates) != 1 else ''} skipped",
+        f"{report.duplicate_count} duplicate{'s' if report.duplicate_count != 1 else ''} skipped",
     ]
     if report.kept_edits:
         parts.append(f"{len(report.kept_edits)} edited post(s) kept")

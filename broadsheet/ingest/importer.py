@@ -3,6 +3,7 @@ clobber an author's edit. Every raw file is read once; nothing is written until 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from broadsheet.locks import content_lock
 from broadsheet.slugs import slugify
 
 MAX_SLUG_TRIES = 1000
+MAX_LISTED = 20  # duplicates named in a report; the rest are counted
 # Folders whose URLs belong to the site's own pages (/tags/, /page/2/, ...).
 RESERVED_SECTIONS = frozenset({"tags", "archive", "search", "authors", "page"})
 
@@ -30,7 +32,8 @@ class FileReport:
     written: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # the first MAX_LISTED of them
+    duplicate_count: int = 0
     kept_edits: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     articles: int = 0
@@ -126,13 +129,13 @@ class _Run:
         fuller = article.body.count > story.paragraphs
         planned = self.planned.get(story.path)
         if planned is not None and not fuller:  # placed by this import already
-            report.duplicates.append(f"{article.title} (also in {story.source.split(':')[0]})")
+            _duplicate(report, f"{article.title} (also in {story.source.rpartition(':')[0]})")
             return
         here = f"{_source(article.source)}:{article.line}"
         same = article.body.count == story.paragraphs and article.body.whole == story.whole
         path = self.content_dir / story.path
         if planned is None and not fuller and not (same and story.source == here):
-            report.duplicates.append(f"{article.title} (already in {display_path(path)})")
+            _duplicate(report, f"{article.title} (already in {display_path(path)})")
             return
         self._update(article, report, story, planned, path)
 
@@ -141,7 +144,7 @@ class _Run:
         candidates = self.by_first.get(body.opening[0], []) if body.count else []
         candidates += self.by_headline.get((article.label, article.title), [])
         for story in candidates:
-            if story in self.stories and story.same_story(article.label, article.title, body):
+            if story.same_story(article.label, article.title, body):
                 return story
         return None
 
@@ -217,10 +220,7 @@ class _Run:
 
     def commit(self, reports: list[FileReport]) -> None:
         """Move the posts in, then the index of what content/ now holds."""
-        moves = list(self.stage.moves.values())
-        if not moves:
-            return
-        conflicts = {m.target for m in self.stage.commit()}
+        conflicts = {m.target for m in self.stage.commit()} if self.stage.moves else set()
         for relative in conflicts:
             planned = self.planned[relative]
             path = self.content_dir / relative
@@ -231,18 +231,25 @@ class _Run:
             self.stories.remove(planned.story)
             if planned.before is not None:
                 self.stories.append(planned.before)
-        for relative, planned in self.planned.items():
-            if relative not in conflicts:
-                stat = (self.content_dir / relative).stat()
-                planned.story.stamp = [stat.st_size, stat.st_mtime_ns]
+        data = index_bytes(self.stories)
+        if not self.stories and not (self.content_dir / INDEX_NAME).exists():
+            return
+        with contextlib.suppress(OSError):
+            if (self.content_dir / INDEX_NAME).read_bytes() == data:
+                return
         index = Stage(self.content_dir)
         try:
-            data = index_bytes(self.stories)
             name, _, _ = index.write(lambda handle: str(handle.write(data)))
             index.plan(Move(name, INDEX_NAME, ANY))
             index.commit()
         finally:
             index.remove()
+
+
+def _duplicate(report: FileReport, text: str) -> None:
+    report.duplicate_count += 1
+    if len(report.duplicates) < MAX_LISTED:
+        report.duplicates.append(text)
 
 
 def _source(path: Path) -> str:

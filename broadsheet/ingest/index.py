@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from broadsheet.ingest.pages import Body
@@ -20,7 +20,7 @@ FORMAT = 1
 SAME_TEXT = 200
 
 
-@dataclass
+@dataclass(eq=False)
 class Story:
     """An imported article: where its post is, and what it said when it was imported."""
 
@@ -33,7 +33,6 @@ class Story:
     label: str
     title: str
     source: str  # raw file:line
-    stamp: list[int] = field(default_factory=list)  # size and mtime when last seen
 
     def same_story(self, label: str, title: str, body: Body) -> bool:
         """The same article: one's paragraphs open the other's (a teaser and its full
@@ -57,15 +56,13 @@ class Story:
             "label": self.label,
             "title": self.title,
             "source": self.source,
-            "stamp": self.stamp,
         }
 
     @classmethod
     def from_json(cls, item: dict[str, object]) -> Story:
         opening = item["opening"]
         assert isinstance(opening, list)
-        stamp, sizes = item["stamp"], item["sizes"]
-        assert isinstance(stamp, list) and all(isinstance(n, int) for n in stamp)
+        sizes = item["sizes"]
         assert isinstance(sizes, list) and all(isinstance(n, int) for n in sizes)
         fields = ("path", "import_hash", "whole", "label", "title", "source")
         texts = {name: item[name] for name in fields}
@@ -75,7 +72,6 @@ class Story:
             opening=[bytes.fromhex(str(d)) for d in opening],
             sizes=list(sizes),
             paragraphs=item["paragraphs"],
-            stamp=list(stamp),
             **texts,  # type: ignore[arg-type]
         )
 
@@ -131,31 +127,25 @@ def reconcile(content_dir: Path, recorded: list[Story]) -> list[Story]:
     claimed: set[int] = set()
     for relative in post_files(content_dir):
         path = content_dir / relative
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        stamp = [stat.st_size, stat.st_mtime_ns]
-        story = by_path.get(relative)
-        if story is None or story.stamp != stamp:
+        post = read_post(path, header_only=True)
+        story = by_hash.get(post.import_hash or "") or by_path.get(relative)
+        if story is None and post.import_hash is not None:
             post = read_post(path)
-            story = by_hash.get(post.import_hash or "") or by_path.get(relative)
-            if story is None and post.import_hash is not None:
-                meta = post.meta
-                story = Story(
-                    relative,
-                    post.import_hash,
-                    post.opening,
-                    post.sizes,
-                    post.paragraphs,
-                    post.whole,
-                    str(meta.get("section") or relative.split("/")[0]),
-                    str(meta.get("title", "")),
-                    str(meta.get("source", "")),
-                )
+            meta = post.meta
+            story = Story(
+                relative,
+                post.import_hash or "",
+                post.opening,
+                post.sizes,
+                post.paragraphs,
+                post.whole,
+                str(meta.get("section") or relative.split("/")[0]),
+                str(meta.get("title", "")),
+                str(meta.get("source", "")),
+            )
         if story is None or id(story) in claimed:
             continue
         claimed.add(id(story))
-        story.path, story.stamp = relative, stamp
+        story.path = relative
         live.append(story)
     return live

@@ -64,6 +64,11 @@ class Spool:
             yield line[:-1].decode("utf-8")
         self._file.seek(0, 2)
 
+    def clear(self) -> None:
+        self._file.seek(0)
+        self._file.truncate()
+        self.count, self.last = 0, ""
+
     def close(self) -> None:
         self._file.close()
 
@@ -198,8 +203,9 @@ class _Parser:
         """A line that is not part of an article's header."""
         if text == MOST_READ:
             if self.widget is not None:  # the earlier one was text in an article
-                self._release_widget()
-            self.widget = Spool()
+                self._release_widget(keep=True)
+            else:
+                self.widget = Spool()
             self.widget.add(f"{number}\t{text}")
         elif self.widget is not None:
             self.widget.add(f"{number}\t{text}")
@@ -224,17 +230,23 @@ class _Parser:
         article.body.add(text)
         self.counts.place(number, "posted")
 
-    def _release_widget(self) -> None:
-        """A "MOST READ" followed by more of the article: all of it is text."""
-        widget, self.widget = self.widget, None
+    def _release_widget(self, keep: bool = False) -> None:
+        """A "MOST READ" followed by more of the article: all of it is text. With `keep`,
+        the widget's spool is emptied for the next one rather than closed."""
+        widget = self.widget
         assert widget is not None
+        self.widget = None
         for entry in widget:
             number, _, text = entry.partition("\t")
             if self.article is None:
                 self.counts.place(int(number), "chrome" if text == MOST_READ else "outside")
             else:
                 self._to_body(self.article, int(number), text)
-        widget.close()
+        if keep:
+            widget.clear()
+            self.widget = widget
+        else:
+            widget.close()
 
     def _close(self, at_page_start: bool) -> Iterator[RawArticle]:
         """End the current article: at the end of the file, or where the next one starts."""

@@ -144,18 +144,19 @@ class PostOnDisk:
     whole: str = ""
 
 
-def read_post(path: Path) -> PostOnDisk:
+def read_post(path: Path, *, header_only: bool = False) -> PostOnDisk:
     try:
         with path.open("rb") as handle:
-            return read_post_stream(handle, path)
+            return read_post_stream(handle, path, header_only)
     except OSError as exc:
         raise BroadsheetError(
             f"cannot read the existing post: {exc.strerror or exc}", path
         ) from exc
 
 
-def read_post_stream(handle: BinaryIO, path: Path) -> PostOnDisk:
-    """Read a post line by line: memory stays bounded however long it is."""
+def read_post_stream(handle: BinaryIO, path: Path, header_only: bool = False) -> PostOnDisk:
+    """Read a post line by line: memory stays bounded however long it is. With
+    `header_only`, only its `import_hash` (and so not whether it was edited)."""
     post = PostOnDisk()
     whole_file = hashlib.sha256()
     unsigned = hashlib.sha256()
@@ -169,6 +170,8 @@ def read_post_stream(handle: BinaryIO, path: Path) -> PostOnDisk:
         elif state == "header":
             if line == b"---\n":
                 state = "body"
+                if header_only:
+                    break
             elif post.import_hash is None and (match := _HASH_LINE.match(_text(line))):
                 post.import_hash = match.group(1)
                 continue  # the one line the hash does not cover
