@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
+from tempfile import TemporaryFile
+from typing import BinaryIO
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.ingest.rawtext import (
@@ -48,16 +49,29 @@ class Spool:
     """Lines of text kept in memory up to a point, then in a temporary file."""
 
     def __init__(self) -> None:
-        self._file = SpooledTemporaryFile(max_size=_SPOOL, mode="w+b")  # noqa: SIM115
+        self._lines: list[str] = []
+        self._size = 0
+        self._file: BinaryIO | None = None
         self.count = 0
         self.last = ""
 
     def add(self, text: str) -> None:
-        self._file.write(text.encode("utf-8") + b"\n")
         self.count += 1
         self.last = text
+        if self._file is not None:
+            self._file.write(text.encode("utf-8") + b"\n")
+            return
+        self._lines.append(text)
+        self._size += len(text)
+        if self._size > _SPOOL:
+            self._file = TemporaryFile()  # noqa: SIM115 (closed by close())
+            self._file.writelines(line.encode("utf-8") + b"\n" for line in self._lines)
+            self._lines = []
 
     def __iter__(self) -> Iterator[str]:
+        if self._file is None:
+            yield from list(self._lines)
+            return
         self._file.flush()
         self._file.seek(0)
         for line in self._file:
@@ -65,12 +79,14 @@ class Spool:
         self._file.seek(0, 2)
 
     def clear(self) -> None:
-        self._file.seek(0)
-        self._file.truncate()
+        self.close()
+        self._lines, self._size = [], 0
         self.count, self.last = 0, ""
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 class Body(Spool):
