@@ -86,6 +86,7 @@ class _Run:
         self.planned: dict[str, _Planned] = {}  # by post path
         self.by_first: dict[bytes, list[Story]] = {}
         self.by_headline: dict[tuple[str, str], list[Story]] = {}
+        self.by_source: dict[str, list[Story]] = {}
         for story in stories:
             self._know(story)
 
@@ -132,7 +133,9 @@ class _Run:
             _duplicate(report, f"{article.title} (also in {story.source.rpartition(':')[0]})")
             return
         here = f"{_source(article.source)}:{article.line}"
-        same = article.body.count == story.paragraphs and article.body.whole == story.whole
+        same = story.loose or (
+            article.body.count == story.paragraphs and article.body.whole == story.whole
+        )
         path = self.content_dir / story.path
         if planned is None and not fuller and not (same and story.source == here):
             _duplicate(report, f"{article.title} (already in {display_path(path)})")
@@ -141,10 +144,12 @@ class _Run:
 
     def _find(self, article: RawArticle) -> Story | None:
         body = article.body
-        candidates = self.by_first.get(body.opening[0], []) if body.count else []
+        here = f"{_source(article.source)}:{article.line}"
+        candidates = list(self.by_first.get(body.opening[0], [])) if body.count else []
         candidates += self.by_headline.get((article.label, article.title), [])
+        candidates += self.by_source.get(here, [])
         for story in candidates:
-            if story.same_story(article.label, article.title, body):
+            if story.same_story(article.label, article.title, body, here):
                 return story
         return None
 
@@ -152,6 +157,8 @@ class _Run:
         if story.opening:
             self.by_first.setdefault(story.opening[0], []).append(story)
         self.by_headline.setdefault((story.label, story.title), []).append(story)
+        if story.loose:
+            self.by_source.setdefault(story.source, []).append(story)
 
     def _new(self, article: RawArticle, report: FileReport, section: str) -> None:
         base = slugify(article.title)
@@ -214,7 +221,7 @@ class _Run:
         story.import_hash, story.paragraphs = signature, body.count
         story.opening, story.sizes = list(body.opening), list(body.sizes)
         story.whole, story.label, story.title = body.whole, article.label, article.title
-        story.source = f"{source}:{article.line}"
+        story.source, story.loose = f"{source}:{article.line}", False
         self._know(story)
         return name, digest
 

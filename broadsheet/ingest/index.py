@@ -33,11 +33,16 @@ class Story:
     label: str
     title: str
     source: str  # raw file:line
+    # Read back from a post edited before the index knew it: its text is the author's,
+    # so its `source` (raw file:line) tells it too.
+    loose: bool = False
 
-    def same_story(self, label: str, title: str, body: Body) -> bool:
+    def same_story(self, label: str, title: str, body: Body, source: str = "") -> bool:
         """The same article: one's paragraphs open the other's (a teaser and its full
         text), under the same headline or with enough text in common; or, for an article
         with no text at all, the same section and headline."""
+        if self.loose and self.source == source:
+            return True
         if body.count == 0 or self.paragraphs == 0:
             return (self.label, self.title) == (label, title)
         shared = min(len(self.opening), len(body.opening))
@@ -56,6 +61,7 @@ class Story:
             "label": self.label,
             "title": self.title,
             "source": self.source,
+            "loose": self.loose,
         }
 
     @classmethod
@@ -67,10 +73,11 @@ class Story:
         fields = ("path", "import_hash", "whole", "label", "title", "source")
         texts = {name: item[name] for name in fields}
         assert all(isinstance(v, str) for v in texts.values())
-        assert isinstance(item["paragraphs"], int)
+        assert isinstance(item["paragraphs"], int) and isinstance(item["loose"], bool)
         return cls(
             opening=[bytes.fromhex(str(d)) for d in opening],
             sizes=list(sizes),
+            loose=item["loose"],
             paragraphs=item["paragraphs"],
             **texts,  # type: ignore[arg-type]
         )
@@ -142,6 +149,7 @@ def reconcile(content_dir: Path, recorded: list[Story]) -> list[Story]:
                 str(meta.get("section") or relative.split("/")[0]),
                 str(meta.get("title", "")),
                 str(meta.get("source", "")),
+                loose=not post.unedited,
             )
         if story is None or id(story) in claimed:
             continue

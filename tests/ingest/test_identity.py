@@ -166,3 +166,18 @@ def test_edits_survive_any_order_of_files_runs_and_edits(project: Path) -> None:
                 else:
                     assert after[name] == text
     import_files([], project / "content")  # (nothing to import: nothing changes)
+
+
+def test_an_edited_post_is_recognised_even_without_the_index(project: Path) -> None:
+    """The index is lost (not committed, say) and the post was edited in its text: the
+    post's `source` still tells its story, for this import and the next ones."""
+    _, full = files(project)
+    run(["import", str(full)])
+    [name] = posts(project)
+    edited = edit(project / "content" / name, OPENING[:40], "An edited opening")
+    (project / "content/.broadsheet-imports.json").unlink()
+    for _ in range(2):
+        result = run(["import", str(full)])
+        assert result.code == 0
+        assert posts(project) == {name: edited}
+        assert "edited since import" in result.out
