@@ -6,9 +6,9 @@ from __future__ import annotations
 import fcntl
 import os
 import random
+import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from broadsheet.locks import content_lock
@@ -32,6 +32,13 @@ def start(project: Path, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def first_line(process: subprocess.Popen[str]) -> str:
+    """The first line the process writes to stderr, or "" after a minute (no hang)."""
+    assert process.stderr is not None
+    ready, _, _ = select.select([process.stderr], [], [], 60)
+    return process.stderr.readline() if ready else ""
 
 
 def imported(project: Path) -> list[str]:
@@ -64,10 +71,7 @@ def test_an_import_waits_for_a_reader_and_says_so(project: Path) -> None:
     content = project / "content"
     with content_lock(content, shared=True):
         process = start(project, "import", "a.txt")
-        deadline = time.monotonic() + 60
-        line = ""
-        while "waiting" not in line and time.monotonic() < deadline:
-            line = process.stderr.readline() if process.stderr else ""
+        line = first_line(process)
         assert "waiting for a build or import reading content/ to finish" in line
         assert not list(content.rglob("*.md"))  # nothing written while the build reads
     _, err = process.communicate(timeout=120)
@@ -88,3 +92,14 @@ def test_the_lock_is_on_content_itself_and_goes_with_the_process(project: Path) 
         finally:
             os.close(fd)
     assert sorted(p.name for p in content.iterdir()) == []  # no lock file left behind
+
+
+def test_a_build_waits_for_an_import_and_says_so(project: Path) -> None:
+    raw_file(project / "a.txt", "A")
+    with content_lock(project / "content", shared=False):
+        process = start(project, "build", "--quiet")
+        line = first_line(process)
+        assert "waiting for an import into content/ to finish" in line
+        assert not (project / "site").exists()
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
