@@ -50,7 +50,10 @@ class Stage:
 
     def __init__(self, content_dir: Path) -> None:
         self.content_dir = content_dir
-        self.root = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=content_dir))
+        try:
+            self.root = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=content_dir))
+        except OSError as exc:
+            raise BroadsheetError(f"cannot write: {exc.strerror or exc}", content_dir) from exc
         self.moves: dict[str, Move] = {}  # by target
         self._count = 0
 

@@ -55,6 +55,9 @@ def import_files(
         raise BroadsheetError(f"cannot create: {exc.strerror or exc}", content_dir) from exc
     with content_lock(content_dir, shared=False, wait=wait):
         finish_interrupted(content_dir)
+        index = content_dir / INDEX_NAME
+        if os.path.lexists(index) and not index.is_file():
+            raise BroadsheetError("the importer's index is not a file; move it away", index)
         recorded, problem = load_index(content_dir)
         run = _Run(content_dir, reconcile(content_dir, recorded), force)
         try:

@@ -181,3 +181,14 @@ def test_an_edited_post_is_recognised_even_without_the_index(project: Path) -> N
         assert result.code == 0
         assert posts(project) == {name: edited}
         assert "edited since import" in result.out
+
+
+def test_an_index_that_is_a_folder_stops_the_import_before_anything_is_written(
+    project: Path,
+) -> None:
+    _, full = files(project)
+    (project / "content/.broadsheet-imports.json").mkdir()
+    result = run(["import", str(full)])
+    assert result.code == 1
+    assert "content/.broadsheet-imports.json: the importer's index is not a file" in result.err
+    assert posts(project) == {}
