@@ -27,9 +27,13 @@ def raw(label: str, title: str, *paragraphs: str, teaser: bool = False) -> str:
 
 
 def posts(project: Path) -> dict[str, str]:
+    """The posts a build would read (none in hidden folders, such as a killed import's)."""
+    content = project / "content"
+    found = (p.relative_to(content) for p in sorted(content.rglob("*.md")))
     return {
-        p.relative_to(project / "content").as_posix(): p.read_text(encoding="utf-8")
-        for p in sorted((project / "content").rglob("*.md"))
+        p.as_posix(): (content / p).read_text(encoding="utf-8")
+        for p in found
+        if not any(part.startswith(".") for part in p.parts)
     }
 
 
