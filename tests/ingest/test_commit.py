@@ -73,7 +73,7 @@ def test_an_import_killed_at_any_moment_leaves_content_whole(project: Path) -> N
     assert run(["import", str(raw)]).code == 0
     clean = posts(project)
     rng = random.Random(9)
-    for _ in range(5):
+    for _ in range(4):
         for post in (project / "content").rglob("*.md"):
             post.unlink()
         process = subprocess.Popen(
@@ -82,7 +82,7 @@ def test_an_import_killed_at_any_moment_leaves_content_whole(project: Path) -> N
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.2, 1.5))
+        time.sleep(rng.uniform(0.1, 1.0))
         kill = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
         process.send_signal(kill)
         process.wait(timeout=120)
