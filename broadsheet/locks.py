@@ -41,6 +41,8 @@ def content_lock(
                 other = "an import into" if shared else "a build or import reading"
                 wait(f"waiting for {other} {display_path(content_dir)}/ to finish...")
             fcntl.flock(fd, mode)
+        if shared and any(content_dir.glob(".import-*/journal.json")):
+            _finish_import(fd, content_dir)
         try:
             yield
         finally:
@@ -53,3 +55,15 @@ def content_lock(
 def reading_posts(config: SiteConfig) -> contextlib.AbstractContextManager[None]:
     """The content lock, shared: for a build or `serve` while it reads posts."""
     return content_lock(config.path(config.content_dir), shared=True)
+
+
+def _finish_import(fd: int, content_dir: Path) -> None:
+    """An import was killed while moving its posts in: finish it before reading them.
+    That takes the lock alone for a moment (flock converts it), then shared again."""
+    from broadsheet.ingest.commit import finish_interrupted
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        finish_interrupted(content_dir)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_SH)

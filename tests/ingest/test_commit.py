@@ -95,3 +95,18 @@ def test_an_import_killed_at_any_moment_leaves_content_whole(project: Path) -> N
         assert again.code == 0, again.err
         assert posts(project) == clean
         assert not list((project / "content").glob(".import-*"))
+
+
+def test_a_build_finishes_a_killed_import_before_it_reads_the_posts(project: Path) -> None:
+    from broadsheet.config import load_config
+    from broadsheet.publish.pipeline import build
+
+    content = project / "content"
+    (content / "asia").mkdir()
+    stage = content / ".import-killed"
+    stage.mkdir()
+    (stage / "1.md").write_text("---\ntitle: Half imported\n---\n\nText.\n", encoding="utf-8")
+    (stage / "journal.json").write_text(json.dumps([["1.md", "asia/half.md", None]]), "utf-8")
+    result = build(load_config(project), output=project / "site", use_cache=False, jobs=1)
+    assert result.articles == 1
+    assert (content / "asia/half.md").is_file() and not stage.exists()
