@@ -90,6 +90,7 @@ class _Run:
         self.by_first: dict[bytes, list[Story]] = {}
         self.by_headline: dict[tuple[str, str], list[Story]] = {}
         self.by_source: dict[str, list[Story]] = {}
+        self._sources: dict[Path, str] = {}
         for story in stories:
             self._know(story)
 
@@ -117,6 +118,11 @@ class _Run:
             )
         return report
 
+    def _source(self, path: Path) -> str:
+        if path not in self._sources:
+            self._sources[path] = _source(path)
+        return self._sources[path]
+
     def _take(self, article: RawArticle, report: FileReport) -> None:
         section = slugify(article.label, fallback="section")
         if section in RESERVED_SECTIONS:
@@ -135,7 +141,7 @@ class _Run:
         if planned is not None and not fuller:  # placed by this import already
             _duplicate(report, f"{article.title} (also in {story.source.rpartition(':')[0]})")
             return
-        here = f"{_source(article.source)}:{article.line}"
+        here = f"{self._source(article.source)}:{article.line}"
         same = story.loose or (
             article.body.count == story.paragraphs and article.body.whole == story.whole
         )
@@ -147,7 +153,7 @@ class _Run:
 
     def _find(self, article: RawArticle) -> Story | None:
         body = article.body
-        here = f"{_source(article.source)}:{article.line}"
+        here = f"{self._source(article.source)}:{article.line}"
         candidates = list(self.by_first.get(body.opening[0], [])) if body.count else []
         candidates += self.by_headline.get((article.label, article.title), [])
         candidates += self.by_source.get(here, [])
@@ -215,7 +221,7 @@ class _Run:
         holds. Returns the staged file's name and its sha256."""
         folder, _, filename = story.path.rpartition("/")
         label = article.label if slugify(article.label, fallback="section") == folder else None
-        source = _source(article.source)
+        source = self._source(article.source)
         name, digest, signature = self.stage.write(
             lambda handle: write_post(handle, article, label, filename[:-3], source)
         )
