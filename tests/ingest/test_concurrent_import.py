@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from broadsheet.locks import content_lock
 from tests.ingest.test_pages import body_paragraphs
 
@@ -103,3 +105,41 @@ def test_a_build_waits_for_an_import_and_says_so(project: Path) -> None:
         assert not (project / "site").exists()
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
+
+
+def locked(content: Path) -> bool:
+    """Whether someone holds the content lock (probed from a descriptor of our own)."""
+    fd = os.open(content, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_build_and_serve_read_posts_under_the_lock(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from broadsheet.config import load_config
+    from broadsheet.publish import assemble
+    from broadsheet.publish.pipeline import build
+    from broadsheet.serve.devbuild import DevBuilder
+
+    raw_file(project / "a.txt", "A")
+    content = project / "content"
+    seen: list[bool] = []
+    reading = assemble.load_site
+
+    def probe(*args: object, **kwargs: object) -> object:
+        seen.append(locked(content))
+        return reading(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assemble, "load_site", probe)
+    build(load_config(project), output=project / "site", use_cache=False, jobs=1)
+    builder = DevBuilder(project, project / "dev-site")
+    monkeypatch.setattr("broadsheet.serve.devbuild.load_site", probe)
+    assert builder.rebuild().ok
+    assert seen == [True, True]
+    assert not locked(content)  # and let go afterwards
