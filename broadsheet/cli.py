@@ -73,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     imp = commands.add_parser("import", help="turn raw scraped text into Markdown posts")
-    imp.add_argument("raw_files", nargs="+", type=Path, metavar="RAW_FILE")
+    imp.add_argument(
+        "raw_files", nargs="+", type=Path, metavar="RAW_FILE", help="a raw file, or - for stdin"
+    )
     imp.add_argument(
         "--content", type=Path, default=None, help="content folder (default: content/)"
     )
@@ -137,11 +139,22 @@ def _project_config(args: argparse.Namespace, **overrides: object) -> SiteConfig
 
 def _run_import(args: argparse.Namespace) -> int:
     from broadsheet.ingest.importer import import_files
+    from broadsheet.ingest.rawtext import source_name
 
     config = _project_config(args)
-    reports = import_files(args.raw_files, config.path(config.content_dir), force=args.force)
+    try:
+        reports = import_files(
+            args.raw_files,
+            config.path(config.content_dir),
+            force=args.force,
+            wait=lambda message: print(message, file=sys.stderr, flush=True),
+        )
+    except KeyboardInterrupt:
+        print("broadsheet: import interrupted; nothing was imported", file=sys.stderr)
+        return 130
     for report in reports:
-        print(f"{display_path(report.source)}: {_summary(report)}")
+        name = source_name(report.source)
+        print(f"{name if name == '<stdin>' else display_path(report.source)}: {_summary(report)}")
         rows: list[tuple[str, list[Path] | list[str], str]] = [
             ("wrote", report.written, ""),
             ("updated", report.updated, ""),
@@ -154,6 +167,9 @@ def _run_import(args: argparse.Namespace) -> int:
             for item in items:
                 shown = display_path(item) if isinstance(item, Path) else item
                 print(f"  {label:<9} {shown}{suffix}")
+        if report.duplicate_count > len(report.duplicates):
+            print(f"  duplicate ... and {report.duplicate_count - len(report.duplicates)} more")
+        print(f"  {'lines':<9} {_line_summary(report)}")
     return 0
 
 
@@ -165,11 +181,19 @@ def _summary(report: FileReport) -> str:
         f"{len(report.written)} written",
         f"{len(report.updated)} updated",
         f"{len(report.unchanged)} unchanged",
-        f"{len(report.duplicates)} duplicate{'s' if len(report.duplicates) != 1 else ''} skipped",
+        f"{report.duplicate_count} duplicate{'s' if report.duplicate_count != 1 else ''} skipped",
     ]
     if report.kept_edits:
         parts.append(f"{len(report.kept_edits)} edited post(s) kept")
     return ", ".join(parts)
+
+
+def _line_summary(report: FileReport) -> str:
+    counts = report.counts
+    return (
+        f"{counts.lines} = {counts.posted} in posts + {counts.chrome} chrome skipped "
+        f"+ {counts.blank} blank + {counts.outside} outside any article"
+    )
 
 
 def _run_build(args: argparse.Namespace) -> int:

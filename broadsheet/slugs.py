@@ -33,3 +33,14 @@ def slugify(text: str, fallback: str = "article") -> str:
         slug = words[0][:MAX_SLUG_LENGTH]
     slug = unicodedata.normalize("NFC", slug)
     return slug or fallback
+
+
+# Folder names that cannot be sections: their URLs belong to the site's own pages.
+RESERVED_SECTIONS = {
+    "tags": "the topic pages",
+    "authors": "the author pages",
+    "archive": "the archive by date",
+    "search": "the search page",
+    "page": "the front page's later pages (/page/2/ and on)",
+    "sitemaps": "the sitemap files of a large site",
+}

@@ -11,7 +11,7 @@ from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import read_source, source_files
-from broadsheet.slugs import slugify
+from broadsheet.slugs import RESERVED_SECTIONS, slugify
 from broadsheet.stamps import Stamp, racy_after, stamp_file, unchanged
 from broadsheet.workers import worker_pool
 
@@ -29,17 +29,6 @@ def find_post_files(content_dir: Path, stamps: dict[str, Stamp] | None = None) -
     return sorted(
         name for name in candidates if name.startswith(prefix) and not _hidden(name[len(prefix) :])
     )
-
-
-# Folder names that cannot be sections: their URLs belong to the site's own pages.
-RESERVED_SECTIONS = {
-    "tags": "the topic pages",
-    "authors": "the author pages",
-    "archive": "the archive by date",
-    "search": "the search page",
-    "page": "the front page's later pages (/page/2/ and on)",
-    "sitemaps": "the sitemap files of a large site",
-}
 
 
 def section_folder_errors(content_dir: Path, names: list[str]) -> list[BroadsheetError]:

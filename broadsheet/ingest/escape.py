@@ -9,12 +9,13 @@ _INLINE = {"\\": "\\\\", "*": "\\*", "_": "\\_", "`": "\\`", "[": "\\[", "]": "\
 # No backslash escape exists for these in Python-Markdown: use character references.
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # What makes a block of a line start: headings, lists, quotes, rules, fences, indents.
+_TABLE = str.maketrans({**_INLINE, **_ENTITIES})
 _BLOCK_START = re.compile(r"^(#|[-+]|\d+[.)]|~|:|=|\|)")
 
 
 def escape_text(text: str) -> str:
     """One paragraph of plain text -> Markdown that renders as that very text."""
-    out = "".join(_INLINE.get(c) or _ENTITIES.get(c) or c for c in text)
+    out = text.translate(_TABLE)
     match = _BLOCK_START.match(out)
     if match:
         marker = match.group(0)

@@ -1,20 +1,26 @@
-"""Import raw files into content/: dedupe, choose slugs, and never clobber an author's edit."""
+"""Import raw files into content/: know each story by its text, choose slugs, and never
+clobber an author's edit. Every raw file is read once; nothing is written until all are."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import contextlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError, display_path
-from broadsheet.files import write_if_changed
-from broadsheet.ingest.escape import unescape_text
-from broadsheet.ingest.posts import is_unedited, post_text
-from broadsheet.ingest.rawtext import ParseStats, RawArticle, parse_lines, read_lines
-from broadsheet.slugs import slugify
+from broadsheet.ingest.commit import ANY, Move, Stage, finish_interrupted
+from broadsheet.ingest.index import INDEX_NAME, Story, index_bytes, load_index, reconcile
+from broadsheet.ingest.pages import MAX_RANGES, LineCounts, RawArticle, parse_lines
+from broadsheet.ingest.posts import read_post, write_post
+from broadsheet.ingest.rawtext import STDIN, read_lines, source_name
+from broadsheet.locks import content_lock
+from broadsheet.slugs import RESERVED_SECTIONS, slugify
 
 MAX_SLUG_TRIES = 1000
+MAX_LISTED = 20  # duplicates named in a report; the rest are counted
+# Folders whose URLs belong to the site's own pages (/tags/, /page/2/, ...).
 
 
 @dataclass
@@ -25,174 +31,248 @@ class FileReport:
     written: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # the first MAX_LISTED of them
+    duplicate_count: int = 0
     kept_edits: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     articles: int = 0
-
-
-@dataclass
-class _Seen:
-    """An article this import placed: its paragraphs' hashes, for finding copies of it."""
-
-    digests: tuple[bytes, ...]
-    path: Path | None
-    report: FileReport
-    source: Path
+    counts: LineCounts = field(default_factory=LineCounts)
 
 
 def import_files(
-    paths: Sequence[Path], content_dir: Path, *, force: bool = False
+    paths: Sequence[Path],
+    content_dir: Path,
+    *,
+    force: bool = False,
+    wait: Callable[[str], None] | None = None,
 ) -> list[FileReport]:
-    """Import every raw file. All are read through once before anything is written, and
-    then again, an article at a time, so that memory stays bounded however big they are."""
-    for path in paths:
-        for _ in read_lines(path):  # a file that is not UTF-8 stops the import here
-            pass
-    seen: dict[tuple[str, str], list[_Seen]] = {}
-    taken: set[Path] = set()  # files this run wrote: never overwritten by a later article
-    reports = []
-    for path in paths:
-        report = FileReport(path)
-        stats = ParseStats()
-        for article in parse_lines(path, read_lines(path), stats):
-            report.articles += 1
-            _take(article, report, seen, taken, content_dir, force)
-        if stats.control_characters_removed:
-            report.notes.append(
-                f"removed {stats.control_characters_removed} control character(s) "
-                "that HTML cannot show"
-            )
-        if stats.unclaimed_lines:
-            lines = ", ".join(str(n) for n in stats.unclaimed_lines[:10])
-            report.notes.append(f"text outside any article was not imported (lines {lines})")
-        reports.append(report)
+    """Import every raw file, holding content/ alone from the first decision to the last
+    write, so that no other import or build sees it half done."""
+    try:
+        content_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BroadsheetError(f"cannot create: {exc.strerror or exc}", content_dir) from exc
+    with content_lock(content_dir, shared=False, wait=wait):
+        finish_interrupted(content_dir)
+        index = content_dir / INDEX_NAME
+        if os.path.lexists(index) and not index.is_file():
+            raise BroadsheetError("the importer's index is not a file; move it away", index)
+        recorded, problem = load_index(content_dir)
+        run = _Run(content_dir, reconcile(content_dir, recorded), force)
+        try:
+            reports = [run.read(path) for path in paths]
+            run.commit(reports)
+        finally:
+            run.stage.remove()
+        if problem and reports:
+            reports[0].notes.append(problem)
     return reports
 
 
-def _take(
-    article: RawArticle,
-    report: FileReport,
-    seen: dict[tuple[str, str], list[_Seen]],
-    taken: set[Path],
-    content_dir: Path,
-    force: bool,
-) -> None:
-    """Place one article, unless it is a copy of one placed already (the fuller one wins)."""
-    key = (slugify(article.label, fallback="section"), article.title)
-    digests = tuple(
-        hashlib.blake2b(p.encode("utf-8"), digest_size=12).digest() for p in article.paragraphs
-    )
-    for other in seen.get(key, []):
-        if not (_is_prefix(digests, other.digests) or _is_prefix(other.digests, digests)):
-            continue
-        if len(digests) > len(other.digests) and other.path is not None:
-            text = post_text(article, key[0], other.path.stem, _source_name(article.source))
-            write_if_changed(other.path, text)
-            other.digests = digests
-            report.updated.append(other.path)
-            other.report.notes.append(f"{article.title}: a fuller copy in {article.source.name}")
-        else:
-            report.duplicates.append(f"{article.title} (also in {other.source.name})")
-        return
-    path = _place(article, report, content_dir, force, taken)
-    seen.setdefault(key, []).append(_Seen(digests, path, report, article.source))
+@dataclass
+class _Planned:
+    story: Story
+    before: Story | None  # the story as it was, if this move updates its post
+    report: FileReport
+    kind: str  # "written" or "updated"
 
 
-def _is_prefix(short: tuple[object, ...], long: tuple[object, ...]) -> bool:
-    return len(short) <= len(long) and long[: len(short)] == short
+class _Run:
+    """One import: the stories known, and the moves planned."""
 
+    def __init__(self, content_dir: Path, stories: list[Story], force: bool) -> None:
+        self.content_dir = content_dir
+        self.stories = stories
+        self.force = force
+        self.stage = Stage(content_dir)
+        self.planned: dict[str, _Planned] = {}  # by post path
+        self.by_first: dict[bytes, list[Story]] = {}
+        self.by_headline: dict[tuple[str, str], list[Story]] = {}
+        self.by_source: dict[str, list[Story]] = {}
+        self._sources: dict[Path, str] = {}
+        for story in stories:
+            self._know(story)
 
-def _place(
-    article: RawArticle, report: FileReport, content_dir: Path, force: bool, taken: set[Path]
-) -> Path | None:
-    """Find this article's file: new, unchanged, its own older import, or a free slug."""
-    section_slug = slugify(article.label, fallback="section")
-    base = slugify(article.title)
-    source = _source_name(article.source)
-    for attempt in range(1, MAX_SLUG_TRIES + 1):
-        slug = base if attempt == 1 else f"{base}-{attempt}"
-        path = content_dir / section_slug / f"{slug}.md"
-        text = post_text(article, section_slug, slug, source)
-        if path in taken:
-            continue
-        taken.add(path)
-        if not path.exists():
-            write_if_changed(path, text)
-            report.written.append(path)
-            return path
-        existing = _read_post(path)
-        if existing == text:
-            report.unchanged.append(path)
-            return path
-        verdict = _compare(existing, article, source)
-        if verdict == "other":
-            taken.discard(path)
-            continue
-        if verdict == "duplicate":
-            report.duplicates.append(f"{article.title} (already in {display_path(path)})")
-            return None
-        if verdict == "edited" and not force:
+    def read(self, path: Path) -> FileReport:
+        report = FileReport(path)
+        for article in parse_lines(path, read_lines(path), report.counts):
+            try:
+                report.articles += 1
+                self._take(article, report)
+            finally:
+                article.body.close()
+        counts = report.counts
+        if counts.control_characters_removed:
+            report.notes.append(
+                f"removed {counts.control_characters_removed} control character(s) "
+                "that HTML cannot show"
+            )
+        if counts.outside:
+            shown = counts.outside_ranges
+            ranges = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in shown)
+            more = ", ..." if len(shown) == MAX_RANGES else ""
+            report.notes.append(
+                f"{counts.outside} line(s) of text outside any article were not imported "
+                f"(lines {ranges}{more})"
+            )
+        return report
+
+    def _source(self, path: Path) -> str:
+        if path not in self._sources:
+            self._sources[path] = _source(path)
+        return self._sources[path]
+
+    def _take(self, article: RawArticle, report: FileReport) -> None:
+        section = slugify(article.label, fallback="section")
+        if section in RESERVED_SECTIONS:
+            raise BroadsheetError(
+                f"section '{article.label}' would be {section}/, whose URL /{section}/ "
+                f"belongs to {RESERVED_SECTIONS[section]}; rename the section label and "
+                "import again",
+                article.source,
+                article.label_line,
+            )
+        story = self._find(article)
+        if story is None:
+            self._new(article, report, section)
+            return
+        fuller = article.body.count > story.paragraphs
+        planned = self.planned.get(story.path)
+        if planned is not None and not fuller:  # placed by this import already
+            _duplicate(report, f"{article.title} (also in {story.source.rpartition(':')[0]})")
+            return
+        here = f"{self._source(article.source)}:{article.line}"
+        same = story.loose or (
+            article.body.count == story.paragraphs and article.body.whole == story.whole
+        )
+        path = self.content_dir / story.path
+        if planned is None and not fuller and not (same and story.source == here):
+            _duplicate(report, f"{article.title} (already in {display_path(path)})")
+            return
+        self._update(article, report, story, planned, path)
+
+    def _find(self, article: RawArticle) -> Story | None:
+        body = article.body
+        here = f"{self._source(article.source)}:{article.line}"
+        candidates = list(self.by_first.get(body.opening[0], [])) if body.count else []
+        candidates += self.by_headline.get((article.label, article.title), [])
+        candidates += self.by_source.get(here, [])
+        for story in candidates:
+            if story.same_story(article.label, article.title, body, here):
+                return story
+        return None
+
+    def _know(self, story: Story) -> None:
+        if story.opening:
+            self.by_first.setdefault(story.opening[0], []).append(story)
+        self.by_headline.setdefault((story.label, story.title), []).append(story)
+        if story.loose:
+            self.by_source.setdefault(story.source, []).append(story)
+
+    def _new(self, article: RawArticle, report: FileReport, section: str) -> None:
+        base = slugify(article.title)
+        for attempt in range(1, MAX_SLUG_TRIES + 1):
+            slug = base if attempt == 1 else f"{base}-{attempt}"
+            relative = f"{section}/{slug}.md"
+            if relative in self.planned or os.path.lexists(self.content_dir / relative):
+                continue
+            story = Story(relative, "", [], [], 0, "", "", "", "")
+            self._stage(article, story, None)
+            self.stories.append(story)
+            self.planned[relative] = _Planned(story, None, report, "written")
+            report.written.append(self.content_dir / relative)
+            return
+        raise BroadsheetError(
+            f"no free slug for '{article.title}' after {MAX_SLUG_TRIES} tries",
+            article.source,
+            article.line,
+        )
+
+    def _update(
+        self,
+        article: RawArticle,
+        report: FileReport,
+        story: Story,
+        planned: _Planned | None,
+        path: Path,
+    ) -> None:
+        if planned is not None:  # a fuller copy of a post this import writes: it wins
+            self._stage(article, story, self.stage.moves[story.path].expected)
+            planned.report.notes.append(f"{article.title}: a fuller copy in {article.source}")
+            report.updated.append(path)
+            return
+        post = read_post(path)
+        if not post.unedited and not self.force:
             report.kept_edits.append(path)
-            return path
-        write_if_changed(path, text)
+            return
+        before = replace(story)
+        name, digest = self._stage(article, story, post.sha256)
+        if digest == post.sha256:  # what it holds already
+            self.stage.discard(name)
+            del self.stage.moves[story.path]
+            story.__dict__.update(before.__dict__)
+            report.unchanged.append(path)
+            return
+        self.planned[story.path] = _Planned(story, before, report, "updated")
         report.updated.append(path)
-        return path
-    raise BroadsheetError(
-        f"no free slug for '{article.title}' after {MAX_SLUG_TRIES} tries",
-        article.source,
-        article.line,
-    )
+
+    def _stage(self, article: RawArticle, story: Story, expected: str | None) -> tuple[str, str]:
+        """Stage the post of `article` at the story's path; the story now says what it
+        holds. Returns the staged file's name and its sha256."""
+        folder, _, filename = story.path.rpartition("/")
+        label = article.label if slugify(article.label, fallback="section") == folder else None
+        source = self._source(article.source)
+        name, digest, signature = self.stage.write(
+            lambda handle: write_post(handle, article, label, filename[:-3], source)
+        )
+        self.stage.plan(Move(name, story.path, expected))
+        body = article.body
+        story.import_hash, story.paragraphs = signature, body.count
+        story.opening, story.sizes = list(body.opening), list(body.sizes)
+        story.whole, story.label, story.title = body.whole, article.label, article.title
+        story.source, story.loose = f"{source}:{article.line}", False
+        self._know(story)
+        return name, digest
+
+    def commit(self, reports: list[FileReport]) -> None:
+        """Move the posts in, then the index of what content/ now holds."""
+        conflicts = {m.target for m in self.stage.commit()} if self.stage.moves else set()
+        for relative in conflicts:
+            planned = self.planned[relative]
+            path = self.content_dir / relative
+            getattr(planned.report, planned.kind).remove(path)
+            planned.report.notes.append(
+                f"{display_path(path)} changed while importing: kept as it is; import again"
+            )
+            self.stories.remove(planned.story)
+            if planned.before is not None:
+                self.stories.append(planned.before)
+        data = index_bytes(self.stories)
+        if not self.stories and not (self.content_dir / INDEX_NAME).exists():
+            return
+        with contextlib.suppress(OSError):
+            if (self.content_dir / INDEX_NAME).read_bytes() == data:
+                return
+        index = Stage(self.content_dir)
+        try:
+            name, _, _ = index.write(lambda handle: str(handle.write(data)))
+            index.plan(Move(name, INDEX_NAME, ANY))
+            index.commit()
+        finally:
+            index.remove()
 
 
-def _compare(existing: str, article: RawArticle, source: str) -> str:
-    """How a post already on disk relates to this article.
-
-    "ours": an unedited import of it (safe to refresh); "edited": it, changed by hand;
-    "duplicate": the same story imported from elsewhere, as full as ours; "other": a
-    different article that happens to have the same slug.
-    """
-    title, where, paragraphs = _summary(existing)
-    if title != article.title:
-        return "other"
-    same_place = where == f"{source}:{article.line}"
-    if not is_unedited(existing):
-        return "edited" if same_place else "other"
-    if same_place:
-        return "ours"
-    if _is_prefix(article.paragraphs, paragraphs):
-        return "duplicate"
-    if _is_prefix(paragraphs, article.paragraphs):
-        return "ours"  # ours is the fuller copy of the same story
-    return "other"
+def _duplicate(report: FileReport, text: str) -> None:
+    report.duplicate_count += 1
+    if len(report.duplicates) < MAX_LISTED:
+        report.duplicates.append(text)
 
 
-def _summary(text: str) -> tuple[str | None, str, tuple[str, ...]]:
-    """Title, source and paragraphs of an imported post, read back without a YAML round trip."""
-    import yaml
-
-    _, _, rest = text.partition("---\n")
-    header, _, body = rest.partition("\n---\n")
-    try:
-        meta = yaml.safe_load(header)
-    except yaml.YAMLError:
-        return None, "", ()
-    if not isinstance(meta, dict):
-        return None, "", ()
-    blocks = [b for b in body.strip("\n").split("\n\n") if b]
-    paragraphs = tuple(unescape_text(b[3:] if b.startswith("## ") else b) for b in blocks)
-    return meta.get("title"), str(meta.get("source", "")), paragraphs
-
-
-def _source_name(path: Path) -> str:
+def _source(path: Path) -> str:
+    """How a post's `source` names its raw file: relative to the project when inside it."""
+    if path == STDIN:
+        return source_name(path)
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
+    except (ValueError, OSError):
         return path.name
-
-
-def _read_post(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BroadsheetError(f"cannot read the existing post: {exc}", path) from exc

@@ -1,15 +1,13 @@
-"""Split the scraped text of news-site pages into articles, stripping the site chrome."""
+"""Read a raw file once, as a stream of numbered lines: UTF-8 or an error naming the line."""
 
 from __future__ import annotations
 
 import codecs
-import re
-import unicodedata
-from collections import deque
+import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from broadsheet.errors import BroadsheetError
 
@@ -19,53 +17,40 @@ PUBLISHED = "Published"
 ON = "on"
 CONTINUE = "Continue Reading"
 
+STDIN = Path("-")
 MAX_LABEL_LENGTH = 60
+# A paragraph a line: no scraped paragraph comes near this. A longer line is refused, so
+# that memory stays bounded whatever the input (a line is held whole while it is read).
+MAX_LINE = 1_000_000
+_CHUNK = 1 << 18
 _DATE_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y-%m-%d", "%B %d %Y")
-# C0/C1 control characters (but tab) cannot appear in an HTML document.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-@dataclass(frozen=True)
-class RawArticle:
-    """One article as found in a raw file: its label, headline, date and paragraphs."""
-
-    source: Path
-    line: int
-    label: str
-    title: str
-    date: date | None
-    paragraphs: tuple[str, ...]
-    continued: bool  # the page showed "Continue Reading": the text may be a teaser
+def source_name(source: Path) -> str:
+    return "<stdin>" if source == STDIN else str(source)
 
 
-@dataclass(frozen=True)
-class RawFile:
-    source: Path
-    articles: tuple[RawArticle, ...]
-    control_characters_removed: int
-    unclaimed_lines: tuple[int, ...]  # text outside every article and the known chrome
+def read_lines(source: Path, chunk: int = _CHUNK) -> Iterator[tuple[int, str]]:
+    """The numbered lines of a file (`-` is standard input), decoded as it is read once."""
+    try:
+        if source == STDIN:
+            yield from _lines_of(source, sys.stdin.buffer, chunk)
+            return
+        with source.open("rb") as handle:
+            yield from _lines_of(source, handle, chunk)
+    except IsADirectoryError as exc:
+        raise BroadsheetError("is a directory, not a raw text file", source) from exc
+    except OSError as exc:
+        raise BroadsheetError(f"cannot read: {exc.strerror or exc}", source) from exc
 
 
-@dataclass(frozen=True)
-class _Line:
-    number: int
-    text: str
+def _lines_of(source: Path, handle: BinaryIO, chunk: int) -> Iterator[tuple[int, str]]:
+    return iter_lines(source, iter(lambda: handle.read(chunk), b""))
 
 
 def decode(source: Path, data: bytes) -> str:
     """UTF-8 (with or without a BOM, LF or CRLF) to text; anything else is an error."""
     return "\n".join(text for _, text in iter_lines(source, [data]))
-
-
-def read_lines(source: Path, chunk: int = 1 << 20) -> Iterator[tuple[int, str]]:
-    """The numbered lines of a file, decoded as it is read: memory stays bounded."""
-    try:
-        with source.open("rb") as handle:
-            yield from iter_lines(source, iter(lambda: handle.read(chunk), b""))
-    except IsADirectoryError as exc:
-        raise BroadsheetError("is a directory, not a raw text file", source) from exc
-    except OSError as exc:
-        raise BroadsheetError(f"cannot read: {exc.strerror or exc}", source) from exc
 
 
 def iter_lines(source: Path, chunks: Iterable[bytes]) -> Iterator[tuple[int, str]]:
@@ -83,8 +68,10 @@ def iter_lines(source: Path, chunks: Iterable[bytes]) -> Iterator[tuple[int, str
         parts = _split(pending[:-1] if held else pending)
         pending = parts.pop() + ("\r" if held else "")
         for part in parts:
+            _check_length(source, number, part)
             yield number, part
             number += 1
+        _check_length(source, number, pending)
     try:
         pending += decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
@@ -95,6 +82,16 @@ def iter_lines(source: Path, chunks: Iterable[bytes]) -> Iterator[tuple[int, str
     for part in parts:
         yield number, part
         number += 1
+
+
+def _check_length(source: Path, number: int, line: str) -> None:
+    if len(line) > MAX_LINE:
+        raise BroadsheetError(
+            f"a line longer than {MAX_LINE:,} characters: raw files hold a paragraph a line "
+            "(is this scraped text?)",
+            source,
+            number,
+        )
 
 
 def _split(text: str) -> list[str]:
@@ -111,95 +108,12 @@ def _not_utf8(source: Path, exc: UnicodeDecodeError, start: int, number: int) ->
     )
 
 
-@dataclass
-class ParseStats:
-    control_characters_removed: int = 0
-    unclaimed_lines: list[int] = field(default_factory=list)
-
-
-def parse_raw(source: Path, text: str) -> RawFile:
-    """Find every article in one raw file's text."""
-    stats = ParseStats()
-    lines = enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1)
-    articles = tuple(parse_lines(source, lines, stats))
-    return RawFile(source, articles, stats.control_characters_removed, tuple(stats.unclaimed_lines))
-
-
-def parse_lines(
-    source: Path, lines: Iterable[tuple[int, str]], stats: ParseStats
-) -> Iterator[RawArticle]:
-    """Articles, each as soon as the next one starts: a look-ahead of four lines."""
-    window: deque[_Line] = deque()
-    current: list[_Line] | None = None
-    first = True
-    for number, raw in lines:
-        removed = len(_CONTROL.findall(raw))
-        if removed:
-            stats.control_characters_removed += removed
-            raw = _CONTROL.sub("", raw)
-        text = _strip(raw)
-        if not text:
-            continue
-        if first:
-            first = False
-            if text == CONNECT:
-                continue
-        if text == MOST_READ:
-            break
-        window.append(_Line(number, text))
-        while len(window) >= 4:
-            if _starts_article(window):
-                if current is not None:
-                    yield _article(source, current)
-                current = [window.popleft() for _ in range(4)]
-            else:
-                line = window.popleft()
-                if current is None:
-                    stats.unclaimed_lines.append(line.number)
-                else:
-                    current.append(line)
-    if current is not None:
-        current.extend(window)
-        yield _article(source, current)
-    else:
-        stats.unclaimed_lines.extend(line.number for line in window)
-
-
-def _strip(line: str) -> str:
-    """Trim white space, including no-break spaces, at both ends of a line."""
-    return line.strip().strip("\u00a0\u2007\u202f\ufeff").strip()
-
-
 def is_section_label(text: str) -> bool:
     """A line in capitals ("ASIA", "MIDDLE EAST"): some upper-case letter and no lower-case one."""
     return (
         len(text) <= MAX_LABEL_LENGTH
         and any(c.isupper() for c in text)
         and not any(c.islower() for c in text)
-    )
-
-
-def _starts_article(window: deque[_Line]) -> bool:
-    return is_section_label(window[0].text) and window[2].text == PUBLISHED and window[3].text == ON
-
-
-def _article(source: Path, lines: list[_Line]) -> RawArticle:
-    label, headline = lines[0], lines[1]
-    body = lines[4:]
-    published = parse_date(body[0].text) if body else None
-    if published is not None:
-        body = body[1:]
-    continued = bool(body) and body[-1].text == CONTINUE
-    if continued:
-        body = body[:-1]
-    return RawArticle(
-        source=source,
-        line=headline.number,
-        label=unicodedata.normalize("NFC", label.text),
-        title=headline.text,
-        date=published,
-        paragraphs=tuple(line.text for line in body),
-        continued=continued,
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadsheet.config import SiteConfig
 from broadsheet.errors import display_path
+from broadsheet.locks import content_lock
 from broadsheet.paths import resolve
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
@@ -69,7 +70,8 @@ def build(
     started = time.perf_counter()
     output = resolve(output or config.path(config.output_dir))
     check_output_dir(output, config)
-    with build_lock(output, wait):
+    content = config.path(config.content_dir)
+    with build_lock(output, wait), content_lock(content, shared=True, wait=wait):
         recover(output)
         return _build(config, output, drafts, progress, jobs, use_cache, started, note or _say)
 

@@ -14,6 +14,7 @@ import jinja2
 from broadsheet.config import SiteConfig, load_config
 from broadsheet.content.loader import PostCache, load_posts
 from broadsheet.errors import BroadsheetError
+from broadsheet.locks import reading_posts
 from broadsheet.paths import check_sources
 from broadsheet.publish.assemble import index_site, load_site
 from broadsheet.publish.cache import SignedState
@@ -66,7 +67,8 @@ class DevBuilder:
         started = time.perf_counter()
         with self._lock:
             try:
-                rendered, written = self._rebuild()
+                with reading_posts(self.config()):  # never half an import
+                    rendered, written = self._rebuild()
             except BroadsheetError as exc:
                 self.error = exc
                 return DevResult(False, time.perf_counter() - started, error=str(exc))

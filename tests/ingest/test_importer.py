@@ -1,4 +1,8 @@
+import os
+import stat
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import SEEDS, run
 
@@ -91,3 +95,29 @@ def test_bad_input_writes_nothing(project: Path) -> None:
     assert posts(project) == {}
     missing = run(["import", "nowhere.txt"])
     assert missing.code == 1 and "nowhere.txt: cannot read" in missing.err
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_posts_and_folders_honour_the_umask(project: Path, umask: int) -> None:
+    previous = os.umask(umask)
+    try:
+        assert run(["import", str(SEEDS[0])]).code == 0
+    finally:
+        os.umask(previous)
+    made = [*(project / "content").rglob("*.md"), project / "content/.broadsheet-imports.json"]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in made} == {0o666 & ~umask}
+    assert stat.S_IMODE((project / "content/asia").stat().st_mode) == 0o777 & ~umask
+
+
+@pytest.mark.parametrize("label", ["TAGS", "ARCHIVE", "SEARCH", "AUTHORS", "PAGE"])
+def test_a_section_whose_url_belongs_to_the_site_is_refused(project: Path, label: str) -> None:
+    raw = project / "raw.txt"
+    raw.write_text(
+        f"Connect with us\n\nASIA\n\nFine\n\nPublished\n\non\n\nText.\n\n{label}\n\n"
+        "Headline\n\nPublished\n\non\n\nText.\n",
+        encoding="utf-8",
+    )
+    result = run(["import", *map(str, SEEDS), str(raw)])
+    assert result.code == 1
+    assert f"raw.txt:13: section '{label}' would be {label.lower()}/, whose URL" in result.err
+    assert not list((project / "content").rglob("*.md"))  # nothing written, not even the seeds

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from broadsheet.ingest import posts
+from broadsheet.ingest.pages import RawArticle
 from broadsheet.ingest.posts import (
     find_author,
     is_subheading,
@@ -12,11 +13,10 @@ from broadsheet.ingest.posts import (
     markdown_body,
     post_text,
 )
-from broadsheet.ingest.rawtext import RawArticle
 
 
 def article(*paragraphs: str, title: str = "A headline") -> RawArticle:
-    return RawArticle(Path("raw/x.txt"), 3, "ASIA", title, None, paragraphs, False)
+    return RawArticle.of(Path("raw/x.txt"), 3, "ASIA", title, *paragraphs)
 
 
 def test_short_unpunctuated_lines_become_subheadings() -> None:
@@ -27,7 +27,7 @@ def test_short_unpunctuated_lines_become_subheadings() -> None:
         "Future challenges",
         "Closing paragraph.",
     )
-    flags = [is_subheading(paragraphs, i) for i in range(len(paragraphs))]
+    flags = [is_subheading(p, i, len(paragraphs)) for i, p in enumerate(paragraphs)]
     assert flags == [False, True, False, True, False]
 
 
@@ -39,7 +39,7 @@ def test_sentences_captions_and_last_lines_are_not_headings() -> None:
         "a lower-case fragment",
         "Trailing line",
     )
-    assert not any(is_subheading(paragraphs, i) for i in range(len(paragraphs)))
+    assert not any(is_subheading(p, i, len(paragraphs)) for i, p in enumerate(paragraphs))
 
 
 def test_byline_gives_the_author_and_stays_in_the_body() -> None:
@@ -73,11 +73,14 @@ def test_a_hash_that_yaml_would_read_as_a_number_is_quoted(
     sha256 = hashlib.sha256
 
     class Digits:
-        def __init__(self, data: bytes) -> None:
-            self.data = data
+        def __init__(self, data: bytes = b"") -> None:
+            self.inner = sha256(data)
+
+        def update(self, data: bytes) -> None:
+            self.inner.update(data)
 
         def hexdigest(self) -> str:
-            return "9998681309787410" + sha256(self.data).hexdigest()[16:]
+            return "9998681309787410" + self.inner.hexdigest()[16:]
 
     monkeypatch.setattr(posts.hashlib, "sha256", Digits)
     text = post_text(article("Body."), "asia", "a-headline", "raw/x.txt")

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.ingest.rawtext import decode, parse_raw
+from broadsheet.ingest.pages import parse_raw
+from broadsheet.ingest.rawtext import decode
 from tests.conftest import SEEDS
 
 SOURCE = Path("raw/x.txt")
@@ -53,7 +54,7 @@ def test_an_undated_article_stays_undated() -> None:
 
 def test_text_outside_any_article_is_reported_not_dropped() -> None:
     parsed = parse_raw(SOURCE, raw("Stray line", "ASIA", "H", "Published", "on", "Body."))
-    assert parsed.unclaimed_lines == (1,)
+    assert parsed.counts.outside == 1 and parsed.counts.outside_ranges == [[1, 1]]
 
 
 def test_bom_and_crlf_are_fine() -> None:

@@ -3,9 +3,13 @@ files. Import plus build never crash; every paragraph comes out verbatim, as tex
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,3 +96,69 @@ def test_a_truncated_file_imports_what_it_holds_or_fails_cleanly(
     build(load_config(workspace), output=workspace / "site", use_cache=False, jobs=1)
     for post in content.rglob("*.md"):
         assert re.search(r"^title: ", post.read_text(encoding="utf-8"), re.M)
+
+
+def _raw(tag: str, count: int, teaser: bool = False, label: str = "ASIA") -> str:
+    blocks = ["Connect with us"]
+    for n in range(count):
+        blocks += [label if n else "ASIA", f"Talks resume {n}", "Published", "on"]
+        blocks += [f"Story {tag}{n} opens here.", "MOST READ"]  # a paragraph, not the widget
+        blocks += [] if teaser else [f"Story {tag}{n} goes on."]
+        blocks += ["Continue Reading"] if teaser else []
+    return "\n\n".join([*blocks, "MOST READ", "Turkey"]) + "\n"
+
+
+def test_random_interleavings_of_import_and_build(project: Path) -> None:
+    """Imports (one of a file that is not UTF-8, one of a section that cannot be) and
+    builds started at random moments, all at once: no traceback, no article lost, the
+    failed imports change nothing, and every build shows whole imports, never half of one."""
+    (project / "a.txt").write_text(_raw("A", 5), encoding="utf-8")
+    (project / "b.txt").write_text(_raw("B", 5), encoding="utf-8")
+    (project / "t.txt").write_text(_raw("A", 1, teaser=True), encoding="utf-8")
+    (project / "bad.txt").write_bytes(_raw("X", 2).encode() + b"caf\xe9\n")
+    (project / "tags.txt").write_text(_raw("Y", 2, label="TAGS"), encoding="utf-8")
+    a = {f"A{n}" for n in range(5)}
+    b = {f"B{n}" for n in range(5)}
+    whole = [set(), {"A0"}, a, b, a | b, b | {"A0"}]  # what builds may show
+    rng = random.Random(1604)
+    for _ in range(3):
+        shutil.rmtree(project / "content")
+        (project / "content").mkdir()
+        jobs = [["import", n] for n in ("a.txt", "b.txt", "t.txt", "bad.txt", "tags.txt")]
+        jobs += [["build", "--jobs", "1"], ["build", "--jobs", "1"]]
+        rng.shuffle(jobs)
+        processes = []
+        for job in jobs:
+            time.sleep(rng.random() * 0.05)
+            processes.append(
+                (
+                    job,
+                    subprocess.Popen(
+                        [sys.executable, "-m", "broadsheet", *job],
+                        cwd=project,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                    ),
+                )
+            )
+        for job, process in processes:
+            _, err = process.communicate(timeout=300)
+            assert "Traceback" not in err, err
+            if job[-1] == "bad.txt":
+                assert process.returncode == 1 and "bad.txt:" in err and "not UTF-8" in err
+            elif job[-1] == "tags.txt":
+                assert process.returncode == 1 and "tags.txt:" in err and "section 'TAGS'" in err
+            else:
+                assert process.returncode == 0, (job, err)
+            if job[0] == "build":
+                shown = {
+                    m
+                    for html in article_pages(project / "site").values()
+                    for m in re.findall(r"Story ([AB]\d) opens", page_text(html))
+                }
+                assert shown in whole, shown
+        texts = [p.read_text(encoding="utf-8") for p in (project / "content").rglob("*.md")]
+        assert len(texts) == 10
+        assert {m for t in texts for m in re.findall(r"Story ([ABXY]\d) goes on", t)} == a | b
+        assert not list((project / "content").glob(".import-*"))

@@ -12,8 +12,8 @@ PEAK_LIMIT_MB = 100  # measured: 40 MB for 50 MB (it streams; it was 188 MB when
 
 
 def test_a_50_mb_raw_file_imports_in_bounded_memory(project: Path, capsys: object) -> None:
-    paragraph = (
-        "The ministers met again to discuss the border, the budget and trade. " * 12
+    paragraph = (  # each article its own story: the importer knows stories by their text
+        "Meeting {n}: the ministers met again to discuss the border, the budget and trade. " * 12
     ).strip()
     article = "\n\n".join(
         ["ASIA", "A headline {n}", "Published", "on", *[paragraph] * 20, "Continue Reading"]

@@ -1,0 +1,112 @@
+"""An import writes nothing until it has read everything; a post changed meanwhile is
+never replaced; an import killed at any moment leaves content/ whole, and the next
+import finishes or clears what it left."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from broadsheet.ingest import commit
+from broadsheet.ingest.commit import finish_interrupted
+from tests.conftest import run
+from tests.ingest.test_identity import OPENING, files, posts
+
+
+def test_a_post_edited_while_the_import_runs_is_not_replaced(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    teaser, full = files(project)
+    run(["import", str(teaser)])
+    [name] = posts(project)
+    post = project / "content" / name
+    original = commit.Stage.commit
+
+    def edit_first(stage: commit.Stage) -> list[commit.Move]:
+        post.write_text(post.read_text(encoding="utf-8").replace("Monday", "Tuesday"), "utf-8")
+        return original(stage)
+
+    monkeypatch.setattr(commit.Stage, "commit", edit_first)
+    result = run(["import", str(full)])
+    assert result.code == 0
+    assert "changed while importing: kept as it is" in result.out
+    assert "Tuesday" in post.read_text(encoding="utf-8")
+    monkeypatch.setattr(commit.Stage, "commit", original)
+    assert "edited since import" in run(["import", str(full)]).out  # and known as edited
+
+
+def test_the_next_import_finishes_a_commit_that_was_killed(project: Path) -> None:
+    content = project / "content"
+    (content / "asia").mkdir()
+    old = content / "asia/old.md"
+    old.write_text("old\n", encoding="utf-8")
+    stage = content / ".import-killed"
+    stage.mkdir()
+    (stage / "1.md").write_text("new post\n", encoding="utf-8")
+    (stage / "2.md").write_text("updated post\n", encoding="utf-8")
+    expected = hashlib.sha256(b"old\n").hexdigest()
+    rows = [["1.md", "asia/new.md", None], ["2.md", "asia/old.md", expected]]
+    (stage / "journal.json").write_text(json.dumps(rows), encoding="utf-8")
+    unfinished = content / ".import-unjournaled"  # killed before it moved anything
+    unfinished.mkdir()
+    (unfinished / "1.md").write_text("never\n", encoding="utf-8")
+    assert finish_interrupted(content) == 1
+    assert (content / "asia/new.md").read_text() == "new post\n"
+    assert old.read_text() == "updated post\n"
+    assert sorted(p.name for p in content.iterdir()) == ["asia"]
+
+
+def test_an_import_killed_at_any_moment_leaves_content_whole(project: Path) -> None:
+    raw = project / "many.txt"
+    blocks = ["Connect with us"]
+    for n in range(400):
+        blocks += ["ASIA", f"Headline {n}", "Published", "on", f"{OPENING} ({n})", "More."]
+    raw.write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+    assert run(["import", str(raw)]).code == 0
+    clean = posts(project)
+    rng = random.Random(9)
+    for _ in range(4):
+        for post in (project / "content").rglob("*.md"):
+            post.unlink()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "broadsheet", "import", str(raw)],
+            cwd=project,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.1, 1.0))
+        kill = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+        process.send_signal(kill)
+        process.wait(timeout=120)
+        after = posts(project)
+        if kill != signal.SIGKILL:  # Ctrl-C and SIGTERM wait for the moves: all or nothing
+            assert after in ({}, clean), len(after)
+        for name, text in after.items():  # never a half-written post
+            assert text == clean[name]
+        again = run(["import", str(raw)])
+        assert again.code == 0, again.err
+        assert posts(project) == clean
+        assert not list((project / "content").glob(".import-*"))
+
+
+def test_a_build_finishes_a_killed_import_before_it_reads_the_posts(project: Path) -> None:
+    from broadsheet.config import load_config
+    from broadsheet.publish.pipeline import build
+
+    content = project / "content"
+    (content / "asia").mkdir()
+    stage = content / ".import-killed"
+    stage.mkdir()
+    (stage / "1.md").write_text("---\ntitle: Half imported\n---\n\nText.\n", encoding="utf-8")
+    (stage / "journal.json").write_text(json.dumps([["1.md", "asia/half.md", None]]), "utf-8")
+    result = build(load_config(project), output=project / "site", use_cache=False, jobs=1)
+    assert result.articles == 1
+    assert (content / "asia/half.md").is_file() and not stage.exists()
