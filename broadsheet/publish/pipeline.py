@@ -50,18 +50,20 @@ def build(
     jobs: int | None = None,
     use_cache: bool = True,
     wait: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
 ) -> BuildResult:
     """content/ -> posts -> planned pages -> rendered files, swapped into site/ whole.
 
     With the build cache, a build whose sources have not changed does nothing, and one
-    after an edit renders only the pages whose inputs changed.
+    after an edit renders only the pages whose inputs changed. `cache_dir` keeps the
+    cache somewhere other than the project's .broadsheet-cache/ (serve's own folder).
     """
     started = time.perf_counter()
     output = (output or config.path(config.output_dir)).resolve()
     check_output_dir(output, config)
     with build_lock(output, wait):
         recover(output)
-        return _build(config, output, drafts, progress, jobs, use_cache, started)
+        return _build(config, output, drafts, progress, jobs, use_cache, started, cache_dir)
 
 
 def _build(
@@ -72,6 +74,7 @@ def _build(
     jobs: int | None,
     use_cache: bool,
     started: float,
+    cache_dir: Path | None = None,
 ) -> BuildResult:
     now = config.now or datetime.now(config.zone)
     folders = (config.content_dir, config.static_dir, config.templates_dir)
@@ -79,6 +82,8 @@ def _build(
     with timing.stage("check cache"):
         inputs, options = source_stamps(config), _options(config, drafts, output)
         where = cache_path(config, output)
+        if cache_dir is not None:
+            where = cache_dir / where.name
         cache = load_cache(where) if use_cache else None
         check = OutputCheck(output, cache.output if cache is not None else {})
         if cache is not None and cache.is_current(inputs, options, now) and check.holds():
