@@ -20,7 +20,7 @@ SETTINGS = "pyproject.toml"
 TICK_MS = 100  # how often an idle watcher looks up (to notice it is asked to stop)
 # Editors' swap, lock, backup and probe files: vim .x.swp and 4913, emacs .#x and #x#,
 # x~ backups, JetBrains' x___jb_tmp___. Saving never waits for a rebuild they start.
-EDITOR_FILES = re.compile(r"^\..*\.sw[a-p]$|~$|^\.#|^#.*#$|^4913$|___jb_\w+___$|^\.DS_Store$")
+EDITOR_FILES = re.compile(r"^\..*\.sw[a-z]$|~$|^\.#|^#.*#$|^4913$|___jb_\w+___$|^\.DS_Store$")
 
 
 def is_editor_file(name: str) -> bool:
@@ -125,25 +125,29 @@ class Watcher(threading.Thread):
         self.stopping.set()
 
     def _folders(self) -> None:
+        first = True
         while not self.stopping.is_set():
             self._restart.clear()
             folders = [f for f in self.sources.folders if f.is_dir()]
-            if not folders:
+            if folders:
+                self._watch(folders, recursive=True, ready=self._ready[0], again=not first)
+            else:
                 self._ready[0].set()
                 self._restart.wait(TICK_MS / 1000)
-                continue
-            self._watch(folders, recursive=True, ready=self._ready[0])
+            first = False
 
-    def _watch(self, paths: list[Path], recursive: bool, ready: threading.Event) -> None:
-        """Watch until asked to stop (or, for the folders, to start again); an error in
-        the watching is reported and the watching starts again, with a rebuild in case
-        a change went unseen meanwhile."""
+    def _watch(
+        self, paths: list[Path], recursive: bool, ready: threading.Event, again: bool = False
+    ) -> None:
+        """Watch until asked to stop (or, for the folders, to start again). When the
+        watching starts again (a folder came or went, or watching failed: reported),
+        a rebuild is asked for once it is back, for what changed while no one watched."""
         import watchfiles
 
         stop = _Either(self.stopping, self._restart) if recursive else self.stopping
         while not stop.is_set():
             try:
-                for batch in watchfiles.watch(
+                batches = watchfiles.watch(
                     *paths,
                     watch_filter=None,
                     recursive=recursive,
@@ -153,8 +157,13 @@ class Watcher(threading.Thread):
                     debounce=1600,
                     step=50,
                     raise_interrupt=False,
-                ):
-                    ready.set()
+                )
+                for batch in batches:
+                    if not ready.is_set() or again:
+                        ready.set()
+                        if again:
+                            again = False
+                            self.changed({"*"})
                     self._report({path for _, path in batch}, recursive)
                 return
             except Exception as exc:
@@ -162,7 +171,7 @@ class Watcher(threading.Thread):
                     return
                 print(f"serve: watching the sources: {exc}; again", file=sys.stderr, flush=True)
                 time.sleep(0.5)
-                self.changed({"*"})
+                again = True
 
     def _report(self, paths: set[str], recursive: bool) -> None:
         if not recursive:
