@@ -12,6 +12,7 @@ import signal
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ LIVE_SCRIPT = (
 )
 NAME_MAX = 255  # bytes in one file name: a longer path component names nothing
 READY_SECONDS = 5.0  # at most this long to wait for the OS to start watching
+SWAP_LOOKS = 50  # looks for a page while a build swaps the site (a millisecond apart)
 
 
 def is_loopback(host: str) -> bool:
@@ -93,15 +95,17 @@ class SiteFolder:
         if parts is None:
             return None
         slash = requested.endswith("/") or not parts
-        for _ in range(5):
-            for folder in (self.output, self.previous):
-                before = _identity(folder)
-                if before is None:
-                    continue
-                answer = _look(folder, parts, slash)
-                if answer is not None or _identity(folder) == before:
-                    return answer
-                break  # the folder was swapped while we looked in it: look again
+        for _ in range(SWAP_LOOKS):
+            before = _identity(self.output)
+            if before is not None:
+                answer = _look(self.output, parts, slash)
+                if answer is not None or _identity(self.output) == before:
+                    return answer  # (a miss counts only if the site stayed the same)
+            elif _identity(self.previous) is not None:  # mid-swap: the last site, whole
+                answer = _look(self.previous, parts, slash)
+                if answer is not None:
+                    return answer  # (a miss there may be its removal: look again)
+            time.sleep(0.001)  # a swap is under way: give it a moment
         return None
 
 
