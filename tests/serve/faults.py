@@ -12,12 +12,6 @@ from pathlib import Path
 from tests.conftest import REPO
 
 FAULT = "BROADSHEET_TEST_FAULT"  # the path of a file that names the next builds' fault
-KINDS = {
-    "RuntimeError": "RuntimeError: injected fault",
-    "OSError": "OSError: [Errno 5] injected I/O error",
-    "KeyError": "KeyError: 'injected fault'",
-    "kill": "killed by SIGKILL",
-}
 
 
 def fault_env(folder: Path, fault: Path) -> dict[str, str]:

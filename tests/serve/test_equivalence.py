@@ -265,8 +265,8 @@ class ServeEqualsColdBuild(RuleBasedStateMachine):
 def test_serve_equals_a_cold_build_after_any_edits() -> None:
     run = ServeEqualsColdBuild.TestCase
     run.settings = settings(
-        max_examples=6,
-        stateful_step_count=8,
+        max_examples=4,
+        stateful_step_count=7,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -76,21 +76,6 @@ def test_a_failing_build_shows_and_the_next_save_recovers(
     assert server.process.poll() is None
 
 
-def test_a_stuck_build_is_stopped_by_the_next_save(
-    faulty: tuple[Server, Path], project: Path
-) -> None:
-    server, fault = faulty
-    fault.write_text("hang")
-    write_post(project, "asia/rice.md", "---\ntitle: Rice, stuck\n---\n\nRice.\n")
-    while not fault.with_suffix(".pid").exists():  # the build is stuck now
-        threading.Event().wait(0.05)
-    fault.write_text("")
-    save_until_served(server, project, "Rice, unstuck")
-    stuck = int(fault.with_suffix(".pid").read_text())
-    with pytest.raises(ProcessLookupError):
-        os.kill(stuck, 0)
-
-
 def test_odd_sources_never_stop_serve(server: Server, seeded: Path) -> None:
     post = seeded / "content/america/does-us-afghanistan-policy-have-a-future.md"
     good = post.read_text()
@@ -122,13 +107,13 @@ def test_an_editor_that_deletes_and_rewrites_never_stops_serve(
     post = seeded / "content/america/does-us-afghanistan-policy-have-a-future.md"
     good = post.read_text()
     pauses = random.Random(15)
-    for n in range(40):  # builds start while the file is gone, or half-written
+    for n in range(25):  # builds start while the file is gone, or half-written
         post.unlink()
         post.write_text(good.replace("title: ", f"title: Save {n} ", 1))
         threading.Event().wait(pauses.uniform(0.02, 0.12))
     server.wait_for(
         "america/does-us-afghanistan-policy-have-a-future/",
-        lambda status, body: status == 200 and "Save 39 " in body,
+        lambda status, body: status == 200 and "Save 24 " in body,
     )
     write_post(seeded, "asia/after.md", "---\ntitle: Written after\n---\n\nAfter.\n")
     server.wait_for("asia/after/", lambda status, body: status == 200)
