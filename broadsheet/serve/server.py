@@ -33,6 +33,7 @@ LIVE_SCRIPT = (
 NAME_MAX = 255  # bytes in one file name: a longer path component names nothing
 READY_SECONDS = 5.0  # at most this long to wait for the OS to start watching
 SWAP_LOOKS = 50  # looks for a page while a build swaps the site (a millisecond apart)
+SESSION = "broadsheet-serve-"  # the prefix of each session's temporary folder
 
 
 def is_loopback(host: str) -> bool:
@@ -248,7 +249,7 @@ def serve(
     actual = sockets[0].getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{actual}/"
-    session = Path(tempfile.mkdtemp(prefix="broadsheet-serve-"))
+    session = _new_session()
     output = session / "site"
     builder = DevBuilder(root, output, {"base_url": url}, content_dir, cache=session / "cache")
     loop = ioloop.IOLoop.current()
@@ -275,6 +276,32 @@ def serve(
         rebuilder.stop()
         builder.close()
         shutil.rmtree(session, ignore_errors=True)
+
+
+def _new_session() -> Path:
+    """A temporary folder for this session's site and build cache. Those of sessions
+    whose server is gone (killed, so it could not clean up) are removed first."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SESSION}*"):
+        _remove_if_abandoned(folder)
+    session = Path(tempfile.mkdtemp(prefix=SESSION))
+    (session / "serve.pid").write_text(f"{os.getpid()}\n", encoding="utf-8")
+    return session
+
+
+def _remove_if_abandoned(folder: Path) -> None:
+    """Remove a session folder of ours whose server process no longer runs."""
+    try:
+        if not stat.S_ISDIR(folder.lstat().st_mode) or folder.lstat().st_uid != os.getuid():
+            return
+        pid_file = folder / "serve.pid"
+        if not stat.S_ISREG(pid_file.lstat().st_mode):
+            return  # never opened unless a plain file (a pipe would block)
+        pid = int(pid_file.read_text(encoding="utf-8"))
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        shutil.rmtree(folder, ignore_errors=True)
+    except (OSError, ValueError):
+        pass  # running, someone else's, or not a session folder: left alone
 
 
 def _stop_on_signals(loop: Any) -> None:
