@@ -116,10 +116,12 @@ class DevBuilder:
         with self._state:
             self._stopping = True
             self._stop_asked = True
-            for process in (self._spare, self._running[0] if self._running else None):
+            spare, self._spare = self._spare, None
+            for process in (spare, self._running[0] if self._running else None):
                 if process is not None:
                     _kill_group(process)
-            self._spare = None
+        if spare is not None:
+            spare.communicate()  # (a running build is waited for by its rebuild())
 
     def _run(self, started: float) -> DevResult:
         with self._state:

@@ -325,7 +325,9 @@ def _rebuilt(loop: Any, result: DevResult, changed: set[str]) -> None:
 
 
 def _report(result: DevResult, verb: str) -> None:
-    if result.ok:
+    if result.stopped:
+        print(f"build stopped ({result.error}); building again", flush=True)
+    elif result.ok:
         print(
             f"{verb} in {result.seconds:.2f} s: {result.written} files written, "
             f"{result.unchanged} unchanged",
