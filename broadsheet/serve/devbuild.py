@@ -1,10 +1,11 @@
-"""Serve's builds: the real `build()`, drafts shown, each in a process of its own.
+"""Serve's builds: the real `build()`, drafts shown, in a process of its own.
 
 The dev server never builds in its own process: a build that crashes, hangs or is killed
-cannot take the server down, and whatever it raises is shown, not lost. To keep an
-edit's rebuild quick, a spare process is started ahead of time with the build's modules
-already imported; it waits for a request on its stdin, builds once, answers with one
-line of JSON on its stdout, and ends. Run as `python -m broadsheet.serve.devbuild`.
+cannot take the server down, and whatever it raises is shown, not lost. The build
+process lives on from one build to the next (`python -m broadsheet.serve.devbuild`: a
+request on each line of its stdin, an answer on its stdout), so that an edit's rebuild
+finds the build's modules imported and warm; when it dies, or is stopped because it is
+stuck, a new one takes its place.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import broadsheet
 
@@ -30,6 +33,7 @@ EXPECTED_PER_FILE = 0.005  # a cold build's seconds for each post, until one has
 STUCK_AFTER = 2.0  # a build still running this long (and 3x the last one) when a new save
 # comes is stopped and started again: the save may be the fix for what it is stuck on
 ANSWER = "broadsheet-serve-build:"  # the line on a build's stdout that carries its result
+BUILDS_PER_PROCESS = 200  # then a fresh build process, lest anything pile up in one
 
 
 @dataclass(frozen=True)
@@ -70,20 +74,26 @@ class DevBuilder:
         self.error: str | None = None  # the last build's failure, until one succeeds
         self.slowest = 0.0  # the slowest build that finished, in seconds
         self._lock = threading.Lock()  # one build at a time
-        self._state = threading.Lock()  # guards _running and _spare
-        self._running: tuple[subprocess.Popen[bytes], float] | None = None
-        self._spare: subprocess.Popen[bytes] | None = None
+        self._state = threading.Lock()  # guards what follows
+        self._worker: BuildProcess | None = None
+        self._running: float | None = None  # when the running build started
         self._stopping = False
         self._stop_asked = False
 
     def warm(self) -> None:
-        """Start the spare process now, so that the next build finds it ready."""
+        """Start the build process now (if none runs), so that the next build finds it
+        ready, its modules imported."""
         with self._state:
-            if self._spare is None and not self._stopping:
-                self._spare = self._start()
+            if self._stopping:
+                return
+            if self._worker is not None and self._worker.builds >= BUILDS_PER_PROCESS:
+                self._worker.retire()
+                self._worker = None
+            if self._worker is None or not self._worker.alive():
+                self._worker = BuildProcess(self.command, self.root)
 
     def rebuild(self) -> DevResult:
-        """Build once, in a process of its own; never raises, whatever the build did."""
+        """Build once; never raises, whatever the build did."""
         with self._lock:
             started = time.monotonic()
             try:
@@ -99,61 +109,59 @@ class DevBuilder:
             return result
 
     def stop_if_stuck(self) -> bool:
-        """Stop the running build if it has run for much longer than the last one did (a
+        """Stop the running build if it has run for much longer than builds take (a
         newer save is coming: it may be the fix). True if one was stopped."""
         with self._state:
-            if self._running is None:
+            if self._running is None or self._worker is None:
                 return False
-            process, started = self._running
-            if time.monotonic() - started < max(STUCK_AFTER, 3 * self.expected()):
+            if time.monotonic() - self._running < max(STUCK_AFTER, 3 * self.expected()):
                 return False
             self._stop_asked = True
-            _kill_group(process)
+            self._worker.kill()
             return True
 
     def close(self) -> None:
-        """Stop the spare and any running build (and the processes they started)."""
+        """Stop the build process (and any build it runs, with the processes it made)."""
         with self._state:
-            self._stopping = True
-            self._stop_asked = True
-            spare, self._spare = self._spare, None
-            for process in (spare, self._running[0] if self._running else None):
-                if process is not None:
-                    _kill_group(process)
-        if spare is not None:
-            spare.communicate()  # (a running build is waited for by its rebuild())
+            self._stopping = self._stop_asked = True
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.kill()
+            worker.process.wait()
 
     def _run(self, started: float) -> DevResult:
+        self.warm()
         with self._state:
-            if self._stopping:
+            worker = self._worker
+            if worker is None:
                 return DevResult(False, 0.0, error="the server is stopping", stopped=True)
-            process, self._spare = self._spare or self._start(), None
-            if process.poll() is not None:  # the spare died while it waited: a fresh one
-                process = self._start()
-            self._running, self._stop_asked = (process, started), False
+            self._running, self._stop_asked = started, False
         bound = self.bound()
-        request = (json.dumps(self.request) + "\n").encode()
         try:
-            out, err = process.communicate(request, timeout=bound)
+            answer = worker.ask(self.request, bound)
             timed_out = False
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            out, err = process.communicate()
-            timed_out = True
+        except TimeoutError:
+            answer, timed_out = None, True
+            worker.kill()  # stuck: stopped, with every process it made
         finally:
             with self._state:
                 self._running = None
                 stopped = self._stop_asked
         seconds = time.monotonic() - started
-        _forward(err)
-        if timed_out:
-            message = (
-                f"the build did not finish within {bound:.0f} s and was stopped "
-                "(is a file in content/, templates/ or static/ something other than a "
-                "plain file, such as a named pipe?); save a file to try again"
-            )
-            return DevResult(False, seconds, error=message)
-        return _answer(out, err, process.returncode, seconds, stopped)
+        if answer is not None:
+            return _answer(answer, seconds, stopped)
+        with self._state:
+            if self._worker is worker:
+                self._worker = None
+        if not timed_out:
+            return _ended(worker, seconds, stopped)
+        worker.ended()
+        message = (
+            f"the build did not finish within {bound:.0f} s and was stopped "
+            "(is a file in content/, templates/ or static/ something other than a "
+            "plain file, such as a named pipe?); save a file to try again"
+        )
+        return DevResult(False, seconds, error=message)
 
     def bound(self) -> float:
         """How long a build may take before it is stopped as stuck."""
@@ -167,48 +175,102 @@ class DevBuilder:
         """How many files the content folder holds (a walk: nothing is opened)."""
         return sum(len(names) for _, _, names in os.walk(self.content))
 
-    def _start(self) -> subprocess.Popen[bytes]:
+
+class BuildProcess:
+    """The process that runs serve's builds, one request at a time; what it prints on
+    its stderr goes to ours as it comes (and its last lines are kept, for a crash)."""
+
+    def __init__(self, command: list[str], root: Path):
         package = str(Path(broadsheet.__file__).resolve().parent.parent)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package, env.get("PYTHONPATH")]))
-        return subprocess.Popen(
-            self.command,
-            cwd=self.root,
+        self.process = subprocess.Popen(
+            command,
+            cwd=root,
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group: stopped whole, never by Ctrl-C
         )
+        self.builds = 0
+        self.last_words: deque[str] = deque(maxlen=20)
+        self._answers: queue.Queue[str | None] = queue.Queue()
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._read_answers, args=(self.process.stdout,)),
+            threading.Thread(target=self._read_errors, args=(self.process.stderr,)),
+        ]
+        for reader in self._readers:
+            reader.daemon = True
+            reader.start()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def ask(self, request: dict[str, Any], seconds: float) -> dict[str, Any] | None:
+        """Send one request; the answer, or None if the process ended first. Raises
+        TimeoutError if it takes longer than `seconds`."""
+        self.builds += 1
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write((json.dumps(request) + "\n").encode())
+            self.process.stdin.flush()
+        except OSError:  # a broken pipe: it had ended
+            return None
+        try:
+            answer = self._answers.get(timeout=seconds)
+        except queue.Empty:
+            raise TimeoutError from None
+        return json.loads(answer) if answer is not None else None
+
+    def kill(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def retire(self) -> None:
+        """Let it end once it has read all it was asked (it exits at the end of stdin)."""
+        assert self.process.stdin is not None
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+
+    def ended(self) -> int:
+        """Its exit status, once it and its readers are done."""
+        code = self.process.wait()
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return code
+
+    def _read_answers(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace")
+            if line.startswith(ANSWER):
+                self._answers.put(line[len(ANSWER) :])
+        self._answers.put(None)  # the end: the process is gone
+
+    def _read_errors(self, stream: IO[bytes]) -> None:
+        for raw in stream:
+            line = raw.decode("utf-8", "replace")
+            self.last_words.append(line.rstrip("\n"))
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
 
-def _answer(out: bytes, err: bytes, code: int | None, seconds: float, stopped: bool) -> DevResult:
-    """The result a build process gave, or an error saying how it ended without one."""
-    for line in reversed(out.decode("utf-8", "replace").splitlines()):
-        if line.startswith(ANSWER):
-            data = json.loads(line[len(ANSWER) :])
-            if data["ok"]:
-                return DevResult(True, seconds, data["written"], data["unchanged"])
-            return DevResult(False, seconds, error=data["error"], stopped=stopped)
+def _answer(data: dict[str, Any], seconds: float, stopped: bool) -> DevResult:
+    if data["ok"]:
+        return DevResult(True, seconds, data["written"], data["unchanged"])
+    return DevResult(False, seconds, error=data["error"], stopped=stopped)
+
+
+def _ended(worker: BuildProcess, seconds: float, stopped: bool) -> DevResult:
+    """A build whose process ended before it answered: stopped on purpose, or died."""
+    code = worker.ended()
     if stopped:
         return DevResult(False, seconds, error="stopped for a newer save", stopped=True)
-    how = f"killed by {signal.Signals(-code).name}" if code and code < 0 else f"exit code {code}"
-    tail = err.decode("utf-8", "replace").strip().splitlines()[-20:]
+    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
     message = f"the build process ended without finishing ({how})"
-    return DevResult(False, seconds, error="\n".join([message, *tail]))
-
-
-def _forward(err: bytes) -> None:
-    """What a build printed on its stderr (warnings, a crash's last words), to ours."""
-    if err:
-        sys.stderr.write(err.decode("utf-8", "replace"))
-        sys.stderr.flush()
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+    return DevResult(False, seconds, error="\n".join([message, *worker.last_words]))
 
 
 def _unexpected(exc: BaseException) -> str:
@@ -217,7 +279,7 @@ def _unexpected(exc: BaseException) -> str:
 
 
 def build_once(request: dict[str, Any]) -> dict[str, Any]:
-    """Run the real build for one request: what the spare process does."""
+    """Run the real build for one request: what the build process does."""
     from dataclasses import replace
 
     from broadsheet.config import load_config
@@ -232,21 +294,21 @@ def build_once(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    """The spare process: import the build's modules, wait for a request, build, answer."""
+    """The build process: import the build's modules, then build for each request."""
     from broadsheet.errors import BroadsheetError
 
     _import_the_build()
-    line = sys.stdin.readline()
-    if not line.strip():
-        return  # the server went away before it needed this one
-    try:
-        answer = build_once(json.loads(line))
-    except BroadsheetError as exc:
-        answer = {"ok": False, "error": str(exc)}
-    except BaseException as exc:  # anything at all: shown in the browser, never lost
-        answer = {"ok": False, "error": _unexpected(exc)}
-    sys.stdout.write("\n" + ANSWER + json.dumps(answer) + "\n")
-    sys.stdout.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            answer = build_once(json.loads(line))
+        except BroadsheetError as exc:
+            answer = {"ok": False, "error": str(exc)}
+        except BaseException as exc:  # anything at all: shown in the browser, never lost
+            answer = {"ok": False, "error": _unexpected(exc)}
+        sys.stdout.write("\n" + ANSWER + json.dumps(answer) + "\n")
+        sys.stdout.flush()
 
 
 def _import_the_build() -> None:

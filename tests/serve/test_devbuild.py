@@ -116,10 +116,14 @@ def test_a_bad_post_is_an_error_naming_it_and_fixing_it_recovers(
     assert builder.rebuild().ok and "Rice fixed" in page(builder)
 
 
-def test_closing_stops_the_spare_process(builder: DevBuilder) -> None:
+def test_one_build_process_serves_build_after_build(builder: DevBuilder, project: Path) -> None:
     assert builder.rebuild().ok
-    spare = builder._spare
-    assert spare is not None and spare.poll() is None  # ready for the next build
+    worker = builder._worker
+    assert worker is not None and worker.alive()  # ready for the next build
+    for n in range(3):
+        write_post(project, "asia/rice.md", f"---\ntitle: Rice {n}\n---\n\nRice.\n")
+        assert builder.rebuild().ok and f"Rice {n}" in page(builder)
+    assert builder._worker is worker and worker.builds == 4
     builder.close()
-    assert spare.wait(timeout=10) != 0
+    assert worker.process.wait(timeout=10) != 0
     assert not builder.rebuild().ok  # a closed builder builds no more
