@@ -46,6 +46,20 @@ def make_project(root: Path, articles: int | None) -> Path:
     return root
 
 
+def newest(content: Path) -> Path:
+    """The newest dated post (on its section's first page, where a headline edit shows),
+    or with none dated, the first."""
+    posts = sorted(content.rglob("*.md"))
+    dated = [("", posts[0])]
+    for path in posts:
+        for line in path.read_text().splitlines()[1:]:
+            if line == "---":
+                break
+            if line.startswith("date:"):
+                dated.append((line, path))
+    return max(dated)[1]
+
+
 def start(root: Path, python: str) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [python, "-m", "broadsheet", "serve", "--port", "0"],
@@ -126,8 +140,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
         root = make_project(Path(tmp), None if args.seeds else args.articles)
-        posts = sorted((root / "content").rglob("*.md"))
-        post = posts[len(posts) // 2]
+        post = newest(root / "content")
         process, url = start(root, args.python)
         try:
             results = asyncio.run(measure(url, post, args.edits))

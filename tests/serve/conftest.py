@@ -76,6 +76,15 @@ class Server:
     def stdout_until(self, wanted: str, seconds: float = 30) -> str:
         return _read_until(self.out, wanted, seconds)
 
+    def drain(self) -> str:
+        """Forget what it has printed so far (returned, stdout then stderr)."""
+        text = ""
+        for lines in (self.out, self.err):
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    text += lines.get_nowait()
+        return text
+
     def reported(self, seconds: float = 10) -> str:
         """The next build's report (stdout "rebuilt" or stderr "build error"), or ""
         if none came within `seconds`."""

@@ -45,6 +45,7 @@ BODIES = st.lists(st.sampled_from(WORDS), min_size=1, max_size=30).map(
     lambda words: " ".join(words) + ".\n\n## More\n\n" + " ".join(reversed(words)) + ".\n"
 )
 SAVES = st.sampled_from(("in place", "temp and rename", "delete and re-create", "truncate"))
+COMPARED: list[int] = []  # the edits made before each comparison, for the report below
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,7 @@ class ServeEqualsColdBuild(RuleBasedStateMachine):
 
     @invariant()
     def serve_equals_a_cold_build(self) -> None:
+        COMPARED.append(len(self.steps))
         served = self.dev.rebuild()
         cold = self.tmp / "cold"
         try:
@@ -265,10 +267,14 @@ class ServeEqualsColdBuild(RuleBasedStateMachine):
 def test_serve_equals_a_cold_build_after_any_edits() -> None:
     run = ServeEqualsColdBuild.TestCase
     run.settings = settings(
-        max_examples=4,
-        stateful_step_count=7,
+        max_examples=8,
+        stateful_step_count=8,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
+    COMPARED.clear()
     run().runTest()
+    sequences = COMPARED.count(0)
+    print(f"{sequences} edit sequences, {len(COMPARED)} comparisons with a cold build")
+    assert sequences >= 8 and len(COMPARED) >= 40  # (hypothesis ran them all)
