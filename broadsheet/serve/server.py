@@ -215,7 +215,7 @@ def make_app(site: SiteFolder, error: Callable[[], str | None]) -> Any:
 
     LiveReloadHandler.live_css = True
     LiveReloadHandler.watcher = LivereloadWatcher()  # reload_waiters() logs its .filepath
-    logging.getLogger("tornado.access").setLevel(logging.ERROR)
+    logging.getLogger("tornado.access").setLevel(logging.CRITICAL)  # errors say it once
     return web.Application(
         [
             (r"/livereload", LiveReloadHandler),
