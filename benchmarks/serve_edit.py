@@ -2,11 +2,15 @@
 
     python benchmarks/serve_edit.py --articles 2000      # a generated archive
     python benchmarks/serve_edit.py --seeds               # the seed archive
+    python benchmarks/serve_edit.py --articles 2000 --python OTHER/.venv/bin/python
 
-Starts a real `broadsheet serve` on a free port, connects a live-reload client as a
-browser does, then edits one article's body several times. For each edit it measures
-the time from the file being written to (a) the reload message reaching the client and
-(b) the new text being served, and prints the medians.
+Starts a real `broadsheet serve` on a free port (with `--python`, another checkout's
+Python, to compare two versions on one corpus), connects a live-reload client as a
+browser does, then edits one article several times: its body, then its headline (which
+every listing that shows it must follow). For each edit it measures the time from the
+file being written to (a) the reload message reaching the client and (b) the new text
+being served on the article's page and, for a headline, on its section's first page,
+and prints the medians with the fastest and slowest.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.corpus import write_corpus  # noqa: E402
 
+GIVE_UP = 20.0  # seconds to wait for one edit to show before calling it never shown
+
 
 def make_project(root: Path, articles: int | None) -> Path:
     for name in ("templates", "static"):
@@ -40,9 +46,23 @@ def make_project(root: Path, articles: int | None) -> Path:
     return root
 
 
-def start(root: Path) -> tuple[subprocess.Popen[str], str]:
+def newest(content: Path) -> Path:
+    """The newest dated post (on its section's first page, where a headline edit shows),
+    or with none dated, the first."""
+    posts = sorted(content.rglob("*.md"))
+    dated = [("", posts[0])]
+    for path in posts:
+        for line in path.read_text().splitlines()[1:]:
+            if line == "---":
+                break
+            if line.startswith("date:"):
+                dated.append((line, path))
+    return max(dated)[1]
+
+
+def start(root: Path, python: str) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "broadsheet", "serve", "--port", "0"],
+        [python, "-m", "broadsheet", "serve", "--port", "0"],
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -55,30 +75,58 @@ def start(root: Path) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("serve did not start")
 
 
-async def measure(url: str, post: Path, page: str, edits: int) -> list[tuple[float, float]]:
+async def shown(url: str, marker: str, started: float) -> float:
+    """Seconds from `started` until `url` serves `marker` (inf if it never does)."""
+    while marker not in urllib.request.urlopen(url).read().decode():
+        if time.perf_counter() - started > GIVE_UP:
+            return float("inf")
+        await asyncio.sleep(0.005)
+    return time.perf_counter() - started
+
+
+async def measure(url: str, post: Path, edits: int) -> dict[str, list[float]]:
     from tornado.websocket import websocket_connect
 
+    page = f"{url}{post.parent.name}/{post.stem}/"
     socket = await websocket_connect(url.replace("http", "ws") + "livereload")
     await socket.write_message(json.dumps({"command": "hello", "protocols": []}))
     await socket.read_message()
-    await socket.write_message(json.dumps({"command": "info", "url": url + page}))
+    await socket.write_message(json.dumps({"command": "info", "url": page}))
     await asyncio.sleep(0.5)
-    results = []
+    results: dict[str, list[float]] = {"reload": [], "body": [], "headline": [], "listing": []}
     original = post.read_text()
     for n in range(edits):
         marker = f"Benchmark edit number {n} at {time.time()}."
+        headline = n % 2 == 1
+        if headline:
+            text = original.replace("title: ", f"title: {marker} ", 1)
+        else:
+            text = original.replace("\n\n", f"\n\n{marker}\n\n", 1)
         started = time.perf_counter()
-        post.write_text(original.replace("\n\n", f"\n\n{marker}\n\n", 1))
-        await socket.read_message()
-        reloaded = time.perf_counter() - started
-        while marker not in urllib.request.urlopen(url + page).read().decode():
-            await asyncio.sleep(0.005)
-        served = time.perf_counter() - started
-        results.append((reloaded, served))
+        post.write_text(text)
+        try:
+            await asyncio.wait_for(socket.read_message(), GIVE_UP)
+            results["reload"].append(time.perf_counter() - started)
+        except TimeoutError:
+            results["reload"].append(float("inf"))
+        results["headline" if headline else "body"].append(await shown(page, marker, started))
+        if headline:
+            section = f"{url}{post.parent.name}/"
+            results["listing"].append(await shown(section, marker, started))
         await asyncio.sleep(1.0)
     post.write_text(original)
     socket.close()
     return results
+
+
+def summary(seconds: list[float]) -> str:
+    if not seconds:
+        return "-"
+    ms = sorted(s * 1000 for s in seconds)
+    never = sum(m == float("inf") for m in ms)
+    shown = [m for m in ms if m != float("inf")]
+    text = f"{statistics.median(ms):.0f} ms ({shown[0]:.0f}-{shown[-1]:.0f})" if shown else ""
+    return text + (f", never shown {never} of {len(ms)}" if never else "")
 
 
 def main() -> None:
@@ -86,28 +134,29 @@ def main() -> None:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--articles", type=int)
     group.add_argument("--seeds", action="store_true")
-    parser.add_argument("--edits", type=int, default=5)
+    parser.add_argument("--edits", type=int, default=10)
+    parser.add_argument("--python", default=sys.executable, help="the Python that runs serve")
+    parser.add_argument("--json", type=Path, help="also write the times (seconds) here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir="/dev/shm" if Path("/dev/shm").is_dir() else None) as tmp:
         root = make_project(Path(tmp), None if args.seeds else args.articles)
-        post = sorted((root / "content").rglob("*.md"))[
-            len(list((root / "content").rglob("*.md"))) // 2
-        ]
-        page = f"{post.parent.name}/{post.stem}/"
-        process, url = start(root)
+        post = newest(root / "content")
+        process, url = start(root, args.python)
         try:
-            results = asyncio.run(measure(url, post, page, args.edits))
+            results = asyncio.run(measure(url, post, args.edits))
         finally:
             process.terminate()
             process.wait(timeout=30)
-    posts = "seed archive" if args.seeds else f"{args.articles} articles"
-    reload = statistics.median(r for r, _ in results)
-    served = statistics.median(s for _, s in results)
+    posts_text = "seed archive" if args.seeds else f"{args.articles} articles"
     print(
-        f"{posts}: edit -> reload signal {reload * 1000:.0f} ms, "
-        f"-> new text served {served * 1000:.0f} ms "
-        f"(medians of {len(results)} edits; the 100 ms polling interval included)"
+        f"{posts_text}, {args.edits} edits: edit -> reload signal {summary(results['reload'])}; "
+        f"-> new body served {summary(results['body'])}; "
+        f"-> new headline on its page {summary(results['headline'])}, "
+        f"on its section's page {summary(results['listing'])} "
+        "(median, fastest-slowest)"
     )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

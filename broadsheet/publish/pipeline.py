@@ -59,13 +59,15 @@ def build(
     use_cache: bool = True,
     wait: Callable[[str], None] | None = None,
     note: Callable[[str], None] | None = None,
+    cache_dir: Path | None = None,
 ) -> BuildResult:
     """content/ -> posts -> planned pages -> rendered files, swapped into site/ whole.
 
     With the build cache, a build whose sources have not changed does nothing, and one
     after an edit renders only the pages whose inputs changed. A build cache it cannot
     write is left alone: the build goes on without it, and says so through `note`
-    (by default, a line on stderr).
+    (by default, a line on stderr). `cache_dir` keeps the cache somewhere other than
+    the project's .broadsheet-cache/ (serve's own folder).
     """
     started = time.perf_counter()
     output = resolve(output or config.path(config.output_dir))
@@ -73,7 +75,9 @@ def build(
     content = config.path(config.content_dir)
     with build_lock(output, wait), content_lock(content, shared=True, wait=wait):
         recover(output)
-        return _build(config, output, drafts, progress, jobs, use_cache, started, note or _say)
+        return _build(
+            config, output, drafts, progress, jobs, use_cache, started, note or _say, cache_dir
+        )
 
 
 def _say(message: str) -> None:
@@ -89,12 +93,15 @@ def _build(
     use_cache: bool,
     started: float,
     note: Callable[[str], None],
+    cache_dir: Path | None = None,
 ) -> BuildResult:
     now = config.now or datetime.now(config.zone)
     with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
         racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
         inputs, options = source_stamps(config, racy), _options(config, drafts, output)
         where = cache_path(config, output)
+        if cache_dir is not None:
+            where = cache_dir / where.name
         cache = load_cache(where) if use_cache else None
         check = OutputCheck(output, cache.output if cache is not None else {})
         current = cache is not None and cache.is_current(inputs, options, now, config.root)

@@ -6,20 +6,23 @@ import html
 import ipaddress
 import logging
 import mimetypes
+import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.serve.devbuild import DevBuilder, DevResult
+from broadsheet.serve.watch import Rebuilder, Sources, Watcher
 
-POLL_SECONDS = 0.1
 # livereload's own snippet: fetch its client from this server, whatever the host name.
 LIVE_SCRIPT = (
     '<script>(function(){var s=document.createElement("script");'
@@ -27,6 +30,10 @@ LIVE_SCRIPT = (
     's.src="//"+window.location.hostname+":"+port+"/livereload.js?port="+port;'
     "document.head.appendChild(s);})();</script>"
 )
+NAME_MAX = 255  # bytes in one file name: a longer path component names nothing
+READY_SECONDS = 5.0  # at most this long to wait for the OS to start watching
+SWAP_LOOKS = 50  # looks for a page while a build swaps the site (a millisecond apart)
+SESSION = "broadsheet-serve-"  # the prefix of each session's temporary folder
 
 
 def is_loopback(host: str) -> bool:
@@ -39,15 +46,95 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def resolve_inside(root: Path, requested: str) -> Path | None:
-    """The file a request path names, or None if it would leave `root` (.., links, NUL)."""
+def request_parts(requested: str) -> list[str] | None:
+    """The request path's components, or None if it could name nothing in the site
+    (`..`, NUL, a backslash, a component too long to be a file name)."""
     if "\0" in requested or "\\" in requested:
         return None
-    base = root.resolve()
-    target = (base / requested.lstrip("/")).resolve()
+    parts = [part for part in requested.split("/") if part not in ("", ".")]
+    if ".." in parts or any(len(part.encode("utf-8", "replace")) > NAME_MAX for part in parts):
+        return None
+    return parts
+
+
+def resolve_inside(root: Path, requested: str) -> Path | None:
+    """The file a request path names, or None if it would leave `root` (.., links, NUL)."""
+    parts = request_parts(requested)
+    if parts is None:
+        return None
+    try:
+        base = root.resolve()
+        target = base.joinpath(*parts).resolve()
+    except (OSError, RuntimeError):  # a name too long for the system, a link loop
+        return None
     if target != base and base not in target.parents:
         return None
     return target
+
+
+@dataclass(frozen=True)
+class Found:
+    name: str  # the file's name, for its content type
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str  # always a path on this server: one "/", then never another
+
+
+class SiteFolder:
+    """The dev site as requests see it: only files inside it, and always a whole version
+    of each page, even while a build swaps the whole folder for a new one."""
+
+    def __init__(self, output: Path):
+        self.output = output
+        self.previous = output.parent / f".{output.name}.old"  # the last site, mid-swap
+
+    def find(self, requested: str) -> Found | Redirect | None:
+        parts = request_parts(requested)
+        if parts is None:
+            return None
+        slash = requested.endswith("/") or not parts
+        for _ in range(SWAP_LOOKS):
+            before = _identity(self.output)
+            if before is not None:
+                answer = _look(self.output, parts, slash)
+                if answer is not None or _identity(self.output) == before:
+                    return answer  # (a miss counts only if the site stayed the same)
+            elif _identity(self.previous) is not None:  # mid-swap: the last site, whole
+                answer = _look(self.previous, parts, slash)
+                if answer is not None:
+                    return answer  # (a miss there may be its removal: look again)
+            time.sleep(0.001)  # a swap is under way: give it a moment
+        return None
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+
+
+def _look(folder: Path, parts: list[str], slash: bool) -> Found | Redirect | None:
+    target = resolve_inside(folder, "/".join(parts))
+    if target is None:
+        return None
+    try:
+        info = os.stat(target)
+        if stat.S_ISDIR(info.st_mode):
+            if not slash:
+                return Redirect(quote("/" + "/".join(parts) + "/"))
+            target = target / "index.html"
+            info = os.stat(target)
+        if not stat.S_ISREG(info.st_mode):
+            return None  # never opened: a named pipe would block the server
+        with open(target, "rb") as handle:
+            return Found(target.name, handle.read())
+    except OSError:
+        return None
 
 
 def error_page(message: str) -> str:
@@ -65,7 +152,14 @@ def error_page(message: str) -> str:
     )
 
 
-def make_app(builder: DevBuilder) -> Any:
+def with_live_script(page: bytes) -> bytes:
+    marker = page.rfind(b"</body>")
+    if marker < 0:
+        return page
+    return page[:marker] + LIVE_SCRIPT.encode() + page[marker:]
+
+
+def make_app(site: SiteFolder, error: Callable[[], str | None]) -> Any:
     from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
     from livereload.watcher import Watcher as LivereloadWatcher
     from tornado import web
@@ -81,39 +175,47 @@ def make_app(builder: DevBuilder) -> Any:
             self._send(path, body=False)
 
         def _send(self, path: str, body: bool) -> None:
-            target = resolve_inside(builder.output, path)
-            if target is not None and target.is_dir():
-                if path and not path.endswith("/"):
-                    self.redirect("/" + path + "/")
-                    return
-                target = target / "index.html"
-            page = target is None or target.suffix == ".html" or not target.exists()
-            if builder.error is not None and page:
-                self._html(500, error_page(str(builder.error)), body)
-            elif target is None or not target.is_file():
-                missing = builder.output / "404.html"
-                text = missing.read_text("utf-8") if missing.is_file() else "Not found"
+            answer = site.find(path)
+            if isinstance(answer, Redirect):
+                self.redirect(answer.location)
+                return
+            failure = error()
+            page = answer is None or answer.name.endswith(".html")
+            if failure is not None and page:
+                self._html(500, error_page(failure).encode(), body)
+            elif answer is None:
+                missing = site.find("404.html")
+                text = missing.data if isinstance(missing, Found) else b"Not found"
                 self._html(404, text, body)
-            elif target.suffix == ".html":
-                self._html(200, target.read_text("utf-8"), body)
+            elif answer.name.endswith(".html"):
+                self._html(200, answer.data, body)
             else:
-                kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+                kind = mimetypes.guess_type(answer.name)[0] or "application/octet-stream"
                 self.set_header("Content-Type", kind)
+                self.set_header("Content-Length", len(answer.data))
                 if body:
-                    self.write(target.read_bytes())
+                    self.write(answer.data)
 
-        def _html(self, status: int, text: str, body: bool) -> None:
+        def _html(self, status: int, page: bytes, body: bool) -> None:
             self.set_status(status)
             self.set_header("Content-Type", "text/html; charset=utf-8")
+            page = with_live_script(page)
+            self.set_header("Content-Length", len(page))
             if body:
-                marker = text.rfind("</body>")
-                if marker >= 0 and LIVE_SCRIPT not in text:
-                    text = text[:marker] + LIVE_SCRIPT + text[marker:]
-                self.write(text)
+                self.write(page)
+
+        def write_error(self, status_code: int, **kwargs: Any) -> None:
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(f"{status_code} {self._reason}\n")
+
+        def log_exception(self, kind: Any, value: Any, tb: Any) -> None:
+            if isinstance(value, web.HTTPError):
+                return  # a bad request, answered as such: nothing to report
+            print(f"serve: {self.request.path}: {kind.__name__}: {value}", file=sys.stderr)
 
     LiveReloadHandler.live_css = True
     LiveReloadHandler.watcher = LivereloadWatcher()  # reload_waiters() logs its .filepath
-    logging.getLogger("tornado.access").setLevel(logging.ERROR)
+    logging.getLogger("tornado.access").setLevel(logging.CRITICAL)  # errors say it once
     return web.Application(
         [
             (r"/livereload", LiveReloadHandler),
@@ -121,59 +223,6 @@ def make_app(builder: DevBuilder) -> Any:
             (r"/(.*)", SiteHandler),
         ]
     )
-
-
-class Watcher(threading.Thread):
-    """Polls the sources; on a change, rebuilds and calls `changed(result, path)`."""
-
-    def __init__(
-        self,
-        paths: list[Path],
-        rebuild: Callable[[], DevResult],
-        changed: Callable[[DevResult, str], None],
-    ):
-        super().__init__(daemon=True, name="broadsheet-watcher")
-        self.paths = paths
-        self.rebuild = rebuild
-        self.changed = changed
-        self.stopping = threading.Event()
-        # Taken now, before the first build reads the sources: a change made from here on
-        # is seen, even one made before this thread gets to run.
-        self.seen = self.snapshot()
-
-    def snapshot(self) -> dict[Path, tuple[int, int]]:
-        found: dict[Path, tuple[int, int]] = {}
-        for root in self.paths:
-            files = [root] if root.is_file() else root.rglob("*") if root.is_dir() else []
-            for path in files:
-                try:
-                    stat = path.stat()
-                except OSError:
-                    continue
-                if path.is_file():
-                    found[path] = (stat.st_mtime_ns, stat.st_size)
-        return found
-
-    def _settled(self, now: dict[Path, tuple[int, int]]) -> dict[Path, tuple[int, int]]:
-        """Wait until two looks in a row agree: an editor may still be writing the file."""
-        for _ in range(20):
-            time.sleep(POLL_SECONDS / 2)
-            again = self.snapshot()
-            if again == now:
-                break
-            now = again
-        return now
-
-    def run(self) -> None:
-        seen = self.seen
-        while not self.stopping.wait(POLL_SECONDS):
-            now = self.snapshot()
-            if now == seen:
-                continue
-            now = self._settled(now)
-            touched = sorted(set(now.items()) ^ set(seen.items()))
-            seen = now
-            self.changed(self.rebuild(), str(touched[0][0]) if touched else "*")
 
 
 def serve(
@@ -184,7 +233,6 @@ def serve(
     ready: Callable[[str], None] | None = None,
 ) -> int:
     """Build, serve and watch until Ctrl-C (or SIGTERM); return the exit code."""
-    from livereload.handlers import LiveReloadHandler
     from tornado import httpserver, ioloop, netutil
 
     if not is_loopback(host):
@@ -195,50 +243,95 @@ def serve(
         )
     try:
         sockets = netutil.bind_sockets(port, address=host)
-    except OSError as exc:
-        raise BroadsheetError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise BroadsheetError(f"cannot listen on {host}:{port}: {reason}") from exc
     actual = sockets[0].getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{actual}/"
-    output = Path(tempfile.mkdtemp(prefix="broadsheet-serve-"))
-    builder = DevBuilder(root, output, {"base_url": url}, content_dir)
-    sources = [root / "content", root / "templates", root / "static", root / "pyproject.toml"]
-    if content_dir is not None:
-        sources[0] = content_dir
+    session = _new_session()
+    output = session / "site"
+    builder = DevBuilder(root, output, {"base_url": url}, content_dir, cache=session / "cache")
+    loop = ioloop.IOLoop.current()
+    rebuilder = Rebuilder(builder, lambda result, changed: _rebuilt(loop, result, changed))
+    watcher = Watcher(Sources(root, content_dir), rebuilder.request)
     try:
-        loop = ioloop.IOLoop.current()
-
-        def changed(result: DevResult, path: str) -> None:
-            _report(result, "rebuilt")
-            reload = path if path.endswith(".css") and result.ok else "*"
-            loop.add_callback(LiveReloadHandler.reload_waiters, reload)
-
-        watcher = Watcher(sources, builder.rebuild, changed)
-        _report(builder.rebuild(), "built")
-        server = httpserver.HTTPServer(make_app(builder))
-        server.add_sockets(sockets)
+        builder.warm()
         watcher.start()
-        stop = lambda *_: loop.add_callback_from_signal(loop.stop)  # noqa: E731
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
+        watcher.wait_ready(READY_SECONDS)  # a change from here on is seen
+        _report(builder.rebuild(), "built")
+        server = httpserver.HTTPServer(make_app(SiteFolder(output), lambda: builder.error))
+        server.add_sockets(sockets)
+        rebuilder.start()
+        _stop_on_signals(loop)
         print(f"Serving {root.name} on {url} (drafts shown; Ctrl-C to stop)", flush=True)
         if ready is not None:
             ready(url)
         loop.start()
-        watcher.stopping.set()
-        watcher.join(timeout=5)
         server.stop()
         print("Stopped.", flush=True)
         return 0
     finally:
+        watcher.stop()
+        rebuilder.stop()
         builder.close()
-        shutil.rmtree(output, ignore_errors=True)
+        shutil.rmtree(session, ignore_errors=True)
+
+
+def _new_session() -> Path:
+    """A temporary folder for this session's site and build cache. Those of sessions
+    whose server is gone (killed, so it could not clean up) are removed first."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SESSION}*"):
+        _remove_if_abandoned(folder)
+    session = Path(tempfile.mkdtemp(prefix=SESSION))
+    (session / "serve.pid").write_text(f"{os.getpid()}\n", encoding="utf-8")
+    return session
+
+
+def _remove_if_abandoned(folder: Path) -> None:
+    """Remove a session folder of ours whose server process no longer runs."""
+    try:
+        if not stat.S_ISDIR(folder.lstat().st_mode) or folder.lstat().st_uid != os.getuid():
+            return
+        pid_file = folder / "serve.pid"
+        if not stat.S_ISREG(pid_file.lstat().st_mode):
+            return  # never opened unless a plain file (a pipe would block)
+        pid = int(pid_file.read_text(encoding="utf-8"))
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        shutil.rmtree(folder, ignore_errors=True)
+    except (OSError, ValueError):
+        pass  # running, someone else's, or not a session folder: left alone
+
+
+def _stop_on_signals(loop: Any) -> None:
+    """Ctrl-C and SIGTERM stop the loop (and then everything, in serve()'s `finally`)."""
+
+    def stop(signum: int, frame: object) -> None:
+        loop.asyncio_loop.call_soon_threadsafe(loop.stop)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
+def _rebuilt(loop: Any, result: DevResult, changed: set[str]) -> None:
+    """Say what a rebuild did, here and (by reloading them) in the open pages."""
+    from livereload.handlers import LiveReloadHandler
+
+    _report(result, "rebuilt")
+    styles = result.ok and bool(changed) and all(path.endswith(".css") for path in changed)
+    reload = sorted(changed)[0] if styles else "*"
+    loop.add_callback(LiveReloadHandler.reload_waiters, reload)
 
 
 def _report(result: DevResult, verb: str) -> None:
-    if result.ok:
+    if result.stopped:
+        print(f"build stopped ({result.error}); building again", flush=True)
+    elif result.ok:
         print(
-            f"{verb}: {len(result.rendered)} pages rendered in {result.seconds:.2f} s", flush=True
+            f"{verb} in {result.seconds:.2f} s: {result.written} files written, "
+            f"{result.unchanged} unchanged",
+            flush=True,
         )
     else:
         print(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import pytest
 
 from broadsheet.serve.server import is_loopback, resolve_inside
 
@@ -36,3 +40,28 @@ def test_requests_never_leave_the_output_folder(tmp_path: Path) -> None:
     assert resolve_inside(site, "asia/") == (site / "asia").resolve()
     for hostile in ("../secret.txt", "asia/../../secret.txt", "link", "/../secret.txt", "a\0b"):
         assert resolve_inside(site, hostile) is None, hostile
+
+
+def test_a_killed_servers_folder_is_removed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from broadsheet.serve import server
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    sessions = {}
+    for name, pid in (("killed", gone.pid), ("running", os.getpid()), ("pipe", None)):
+        folder = tmp_path / f"broadsheet-serve-{name}"
+        (folder / "site").mkdir(parents=True)
+        if pid is None:
+            os.mkfifo(folder / "serve.pid")  # never opened: it would block
+        else:
+            (folder / "serve.pid").write_text(f"{pid}\n")
+        sessions[name] = folder
+    (tmp_path / "broadsheet-serve-old").mkdir()  # an older version's: no serve.pid
+    new = server._new_session()
+    assert (new / "serve.pid").read_text() == f"{os.getpid()}\n"
+    assert not sessions["killed"].exists()
+    assert sessions["running"].exists() and sessions["pipe"].exists()
+    assert (tmp_path / "broadsheet-serve-old").exists()

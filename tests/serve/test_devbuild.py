@@ -1,120 +1,129 @@
-"""An edit rebuilds only what it affects; a template change only the pages using it."""
+"""Serve's builds are the real build, in a process of their own: whatever a build does
+(raises, dies, hangs), the builder reports it, and the next build recovers."""
 
 from __future__ import annotations
 
-import time
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
-from benchmarks.corpus import write_corpus
-from broadsheet.serve.devbuild import DevBuilder
-from tests.sitecheck import tree_bytes
+from broadsheet.serve import devbuild
+from broadsheet.serve.devbuild import DevBuilder, DevResult
+from tests.conftest import write_post
+from tests.serve.faults import fault_env
+
+URL = "http://127.0.0.1:8000/"
+
+
+@pytest.fixture
+def fault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file naming the fault the next builds meet (none while it is empty)."""
+    path = tmp_path / "fault"
+    path.write_text("", encoding="utf-8")
+    env = fault_env(tmp_path / "faults", path)
+    for name in ("PYTHONPATH", "BROADSHEET_TEST_FAULT"):
+        monkeypatch.setenv(name, env[name])
+    return path
 
 
 @pytest.fixture
 def builder(project: Path, tmp_path: Path) -> DevBuilder:
-    write_corpus(project / "content", 60)
-    dev = DevBuilder(project, tmp_path / "out", {"base_url": "http://127.0.0.1:8000/"})
-    (tmp_path / "out").mkdir()
-    first = dev.rebuild()
-    assert first.ok, first.error
-    return dev
+    write_post(project, "asia/rice.md", "---\ntitle: Rice\ndate: 2024-02-09\n---\n\nRice.\n")
+    write_post(project, "asia/tea.md", "---\ntitle: Tea\ndraft: true\n---\n\nTea.\n")
+    dev = DevBuilder(project, tmp_path / "serve/site", {"base_url": URL})
+    yield dev
+    dev.close()
 
 
-def touch(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-    stat = path.stat()
-    import os
-
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+def page(dev: DevBuilder, path: str = "asia/index.html") -> str:
+    return (dev.output / path).read_text(encoding="utf-8")
 
 
-def test_nothing_changed_renders_nothing(builder: DevBuilder) -> None:
-    assert builder.rebuild().rendered == ()
-
-
-def test_an_edited_post_rebuilds_only_what_shows_it(builder: DevBuilder, project: Path) -> None:
-    post = sorted((project / "content/asia").glob("*.md"))[3]
-    text = post.read_text()
-    touch(post, "\n\n", "\n\nA new opening sentence for the test.\n\n")
+def test_serve_builds_drafts_with_its_base_url(builder: DevBuilder) -> None:
     result = builder.rebuild()
     assert result.ok, result.error
-    rendered = set(result.rendered)
-    slug = post.stem
-    html = (builder.output / f"asia/{slug}/index.html").read_text()
-    assert "A new opening sentence for the test." in html
-    assert f"asia/{slug}/index.html" in rendered
-    assert {"feed.xml", "asia/feed.xml"} <= rendered
-    assert any(
-        p.startswith("asia/") and p.count("/") in (1, 3)
-        for p in rendered - {f"asia/{slug}/index.html"}
-    )
-    date = next(line for line in text.splitlines() if line.startswith("date:"))[6:13]
-    assert f"archive/{date.replace('-', '/')}/index.html" in rendered
-    author = next(line for line in text.splitlines() if line.startswith("author:"))
-    assert any(p.startswith("authors/") for p in rendered), author
-    assert any(p.startswith("tags/") for p in rendered)
-    # Neighbours link to it (previous/next), so they are rebuilt too; far-off articles not.
-    articles = [p for p in rendered if p.count("/") == 2 and p.split("/")[0] in ("asia",)]
-    assert 2 <= len(articles) <= 8
-    total = len(builder._signatures)
-    assert len(rendered) < total / 5
+    assert "Tea" in page(builder) and "Draft" in page(builder, "asia/tea/index.html")
+    assert f'<link rel="canonical" href="{URL}asia/">' in page(builder)
 
 
-def test_a_template_change_rebuilds_the_pages_that_use_it(
-    builder: DevBuilder, project: Path
+def test_a_failure_shows_until_a_build_succeeds(
+    builder: DevBuilder, fault: Path, project: Path
 ) -> None:
-    touch(project / "templates/tag.html", "Topic: ", "Topic — ")
+    # (Each kind of failure, through the real server: tests/serve/test_recovery.py.)
+    fault.write_text("RuntimeError")
+    failed = builder.rebuild()
+    assert not failed.ok and "RuntimeError: injected fault" in failed.error
+    assert builder.error == failed.error
+    fault.write_text("")
+    write_post(project, "asia/rice.md", "---\ntitle: Rice again\n---\n\nRice.\n")
+    fixed = builder.rebuild()
+    assert fixed.ok and builder.error is None and "Rice again" in page(builder)
+
+
+def test_a_stuck_build_is_stopped_at_its_bound(
+    builder: DevBuilder, fault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(devbuild, "MINIMUM_BOUND", 2.0)
+    monkeypatch.setattr(devbuild, "SECONDS_PER_FILE", 0.0)
+    fault.write_text("hang")  # (the first build is cold: it plans, and meets the fault)
     result = builder.rebuild()
-    assert result.rendered
-    assert all(p.startswith("tags/") and p != "tags/index.html" for p in result.rendered)
-    touch(
-        project / "templates/_card.html",
-        'class="article-item-excerpt"',
-        'class="article-item-excerpt x"',
-    )
-    listing = set(builder.rebuild().rendered)
-    assert "index.html" in listing and "asia/index.html" in listing
-    assert not any(p.count("/") == 2 and p.startswith("asia/") and "page" not in p for p in listing)
-
-
-def test_incremental_output_equals_a_cold_build(
-    builder: DevBuilder, project: Path, tmp_path: Path
-) -> None:
-    posts = sorted((project / "content").rglob("*.md"))
-    touch(posts[0], "\n\n", "\n\nEdited.\n\n")
-    posts[1].unlink()
-    (project / "content/asia/new-one.md").write_text(
-        "---\ntitle: A new one\ndate: 2020-05-05\n---\n\nNew.\n"
-    )
-    touch(project / "templates/base.html", "Skip to content", "Skip to the content")
+    assert not result.ok and "did not finish within 2 s" in result.error
+    stuck = int(fault.with_suffix(".pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(stuck, 0)  # stopped, and not left behind
+    fault.write_text("")
     assert builder.rebuild().ok
-    cold = DevBuilder(project, tmp_path / "cold", {"base_url": "http://127.0.0.1:8000/"})
-    (tmp_path / "cold").mkdir()
-    assert cold.rebuild().ok
-    assert tree_bytes(builder.output) == tree_bytes(cold.output)  # search index included
 
 
-def test_a_broken_post_is_an_error_and_fixing_it_recovers(
+def test_a_newer_save_stops_a_stuck_build(
+    builder: DevBuilder, fault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(devbuild, "STUCK_AFTER", 0.2)
+    fault.write_text("hang")
+    results: list[DevResult] = []
+    running = threading.Thread(target=lambda: results.append(builder.rebuild()))
+    running.start()
+    while not builder.stop_if_stuck():  # what the watcher does on each save
+        assert running.is_alive()
+        running.join(0.05)
+    running.join(30)
+    assert results and results[0].stopped and not results[0].ok
+    assert builder.error is None  # a stopped build is no error to show
+    fault.write_text("")
+    assert builder.rebuild().ok
+
+
+def test_serve_leaves_nothing_in_the_project(builder: DevBuilder, project: Path) -> None:
+    before = sorted(str(p.relative_to(project)) for p in project.rglob("*"))
+    assert builder.rebuild().ok
+    write_post(project, "asia/rice.md", "---\ntitle: Rice again\n---\n\nRice.\n")
+    assert builder.rebuild().ok
+    after = sorted(str(p.relative_to(project)) for p in project.rglob("*"))
+    assert after == before and not (project / ".broadsheet-cache").exists()
+
+
+def test_a_bad_post_is_an_error_naming_it_and_fixing_it_recovers(
     builder: DevBuilder, project: Path
 ) -> None:
-    post = sorted((project / "content/asia").glob("*.md"))[0]
-    good = post.read_text()
-    post.write_text(good.replace("title:", "title: [oops", 1))
+    post = write_post(project, "asia/rice.md", "---\ntitle: [oops\n---\n\nRice.\n")
     broken = builder.rebuild()
     assert not broken.ok
-    assert f"content/asia/{post.name}:2: front matter is not valid YAML" in broken.error
-    post.write_text(good)
-    time.sleep(0.01)
-    assert builder.rebuild().ok and builder.error is None
+    assert "content/asia/rice.md:2: front matter is not valid YAML" in broken.error
+    assert "Traceback" not in broken.error
+    post.write_text("---\ntitle: Rice fixed\n---\n\nRice.\n")
+    assert builder.rebuild().ok and "Rice fixed" in page(builder)
 
 
-def test_a_settings_change_rebuilds_every_page(builder: DevBuilder, project: Path) -> None:
-    touch(project / "pyproject.toml", 'title = "Test Archive"', 'title = "Renamed Archive"')
-    result = builder.rebuild()
-    assert result.ok
-    assert len(result.rendered) == len(builder._signatures)
-    assert "Renamed Archive" in (builder.output / "index.html").read_text()
+def test_one_build_process_serves_build_after_build(builder: DevBuilder, project: Path) -> None:
+    assert builder.rebuild().ok
+    worker = builder._worker
+    assert worker is not None and worker.alive()  # ready for the next build
+    for n in range(3):
+        write_post(project, "asia/rice.md", f"---\ntitle: Rice {n}\n---\n\nRice.\n")
+        assert builder.rebuild().ok and f"Rice {n}" in page(builder)
+    assert builder._worker is worker and worker.builds == 4
+    builder.close()
+    assert worker.process.wait(timeout=10) != 0
+    assert not builder.rebuild().ok  # a closed builder builds no more

@@ -4,87 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
 import json
 import queue
 import signal
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from tests.conftest import run_process
+from tests.serve.conftest import Server
 
 ARTICLE = "america/does-us-afghanistan-policy-have-a-future/"
 POST = "content/america/does-us-afghanistan-policy-have-a-future.md"
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[str]
-    url: str
-    out: queue.Queue[str]
-    err: queue.Queue[str]
-
-    def fetch(self, path: str = "") -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def wait_for(self, path: str, check: Callable[[int, str], bool], seconds: float = 10) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            status, body = self.fetch(path)
-            if check(status, body):
-                return body
-            time.sleep(0.05)
-        raise AssertionError(f"{path} never reached the expected state: {status}")
-
-
-def _pump(stream: object, into: queue.Queue[str]) -> None:
-    for line in stream:  # type: ignore[attr-defined]
-        into.put(line)
-
-
-@pytest.fixture
-def server(seeded: Path) -> Iterator[Server]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "broadsheet", "serve", "--port", "0"],
-        cwd=seeded,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out: queue.Queue[str] = queue.Queue()
-    err: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=_pump, args=(process.stdout, out), daemon=True).start()
-    threading.Thread(target=_pump, args=(process.stderr, err), daemon=True).start()
-    url = ""
-    deadline = time.monotonic() + 60
-    while not url and time.monotonic() < deadline:
-        try:
-            line = out.get(timeout=1)
-        except queue.Empty:
-            assert process.poll() is None, "serve exited early"
-            continue
-        if line.startswith("Serving"):
-            url = line.split(" on ", 1)[1].split()[0]
-    assert url.startswith("http://127.0.0.1:")
-    yield Server(process, url, out, err)
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def test_serves_the_site_with_the_live_reload_client(server: Server) -> None:
+def test_serves_the_site_with_the_live_reload_client(site_server: Server) -> None:
+    server = site_server
     status, body = server.fetch()
     assert status == 200 and "Latest articles" in body
     assert "/livereload.js?port=" in body
@@ -137,38 +72,66 @@ def test_a_build_error_shows_in_the_browser_and_recovers(server: Server, seeded:
     assert server.process.poll() is None
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/../pyproject.toml",
-        "/../../../../etc/passwd",
-        "/%2e%2e/pyproject.toml",
-        "/%2E%2E/%2E%2E/etc/passwd",
-        "/asia/..%2f..%2fpyproject.toml",
-        "/asia/%2e%2e%2f%2e%2e%2fpyproject.toml",
-        "/%252e%252e/pyproject.toml",
-        "/..%5cpyproject.toml",
-        "//etc/passwd",
-        "/%00/etc/passwd",
-    ],
-)
-def test_never_serves_a_file_from_outside_the_site(server: Server, path: str) -> None:
-    host, port = server.url.removeprefix("http://").rstrip("/").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    connection.request("GET", path)
-    response = connection.getresponse()
-    body = response.read().decode("utf-8", "replace")
-    connection.close()
-    assert response.status in (400, 403, 404)
-    assert "[tool.broadsheet]" not in body and "root:" not in body
+HOSTILE = [
+    "/../pyproject.toml",
+    "/../../../../etc/passwd",
+    "/%2e%2e/pyproject.toml",
+    "/%2E%2E/%2E%2E/etc/passwd",
+    "/asia/..%2f..%2fpyproject.toml",
+    "/asia/%2e%2e%2f%2e%2e%2fpyproject.toml",
+    "/%252e%252e/pyproject.toml",
+    "/..%5cpyproject.toml",
+    "//etc/passwd",
+    "/%00/etc/passwd",
+]
+
+
+def test_never_serves_a_file_from_outside_the_site(site_server: Server) -> None:
+    for path in HOSTILE:
+        response = site_server.raw(path)
+        assert response.status in (400, 403, 404), path
+
+
+def test_redirects_never_leave_this_host(site_server: Server) -> None:
+    server = site_server
+    # A folder asked for without its slash is redirected, to a path on this server only.
+    assert server.raw("/asia").getheader("Location") == "/asia/"
+    assert server.raw("//asia").getheader("Location") == "/asia/"
+    for path in ("//evil.example%2F..%2Fasia", "//evil.example/../asia", "/\\evil.example/asia"):
+        response = server.raw(path)
+        location = response.getheader("Location") or ""
+        assert not location.startswith(("//", "/\\")) and "evil" not in location, path
+    assert server.raw("//evil.example%2F..%2Fasia").status == 404
+
+
+def test_a_name_too_long_for_a_file_is_a_plain_404(server: Server) -> None:
+    for path in (
+        "/" + "a" * 300,
+        "/asia/" + "%C3%A9" * 200 + "/",
+        "/" + "/".join(["b" * 250] * 20),
+    ):
+        assert server.raw(path).status == 404, path
+        assert server.raw(path, "HEAD").status == 404, path
+    server.process.send_signal(signal.SIGINT)
+    server.process.wait(timeout=30)
+    errors = "".join(iter(lambda: _next(server.err), ""))
+    assert "Traceback" not in errors and "500" not in errors, errors
+
+
+def _next(lines: queue.Queue[str]) -> str:
+    with contextlib.suppress(queue.Empty):
+        return lines.get(timeout=2)
+    return ""
+
+
+def test_a_port_out_of_range_is_refused(seeded: Path) -> None:
+    for port in ("70000", "-1", "http"):
+        result = run_process(["serve", "--port", port], seeded)
+        assert result.returncode != 0 and "Serving" not in result.stdout, port
+        assert f"{port!r} is not a port" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_ctrl_c_stops_it_cleanly(server: Server) -> None:
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(timeout=15) == 0
-    lines: list[str] = []
-    deadline = time.monotonic() + 5
-    while not any("Stopped." in line for line in lines) and time.monotonic() < deadline:
-        with contextlib.suppress(queue.Empty):
-            lines.append(server.out.get(timeout=0.5))
-    assert any("Stopped." in line for line in lines)
+    server.stdout_until("Stopped.")

@@ -1,0 +1,76 @@
+"""Requests see the dev site whole: never a file outside it, never a missing page while a
+build swaps the whole folder for a new one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from broadsheet.serve.server import Found, Redirect, SiteFolder, request_parts
+
+
+def make_site(folder: Path, version: int) -> None:
+    for page in ("index.html", "asia/index.html", "css/site.css"):
+        (folder / page).parent.mkdir(parents=True, exist_ok=True)
+        (folder / page).write_text(f"{page} version {version}\n" * 50)
+
+
+def test_request_paths_that_name_nothing_are_refused() -> None:
+    assert request_parts("asia/rice/") == ["asia", "rice"]
+    assert request_parts("/asia//./rice") == ["asia", "rice"]
+    for path in ("../etc", "asia/../../x", "a\0b", "a\\b", "a" * 256, "asia/" + "é" * 128):
+        assert request_parts(path) is None, path
+
+
+def test_a_folder_without_its_slash_is_redirected_on_this_host(tmp_path: Path) -> None:
+    make_site(tmp_path / "site", 0)
+    site = SiteFolder(tmp_path / "site")
+    assert site.find("asia") == Redirect("/asia/")
+    assert site.find("/asia") == Redirect("/asia/")
+    assert (
+        site.find("")
+        == site.find("/")
+        == Found("index.html", (tmp_path / "site/index.html").read_bytes())
+    )
+    (tmp_path / "site/a b?").mkdir()
+    assert site.find("a b?") == Redirect("/a%20b%3F/")
+
+
+def test_a_named_pipe_in_the_site_is_never_opened(tmp_path: Path) -> None:
+    make_site(tmp_path / "site", 0)
+    os.mkfifo(tmp_path / "site/pipe.html")
+    assert SiteFolder(tmp_path / "site").find("pipe.html") is None
+
+
+def test_pages_are_found_whole_while_the_site_is_swapped(tmp_path: Path) -> None:
+    output, old, new = tmp_path / "site", tmp_path / ".site.old", tmp_path / ".site.building"
+    make_site(output, 0)
+    site = SiteFolder(output)
+    wrong: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            for path in ("", "asia/", "css/site.css"):
+                answer = site.find(path)
+                if not isinstance(answer, Found) or answer.data.count(b"\n") != 50:
+                    wrong.append(f"{path}: {answer!r:.80}")
+            if site.find("asia") != Redirect("/asia/"):
+                wrong.append("asia: no redirect")
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for version in range(1, 30):  # as a cold build swaps its new tree in
+        make_site(new, version)
+        os.rename(output, old)
+        time.sleep(0.002)  # a slow disk between the two renames
+        os.rename(new, output)
+        shutil.rmtree(old)
+    stop.set()
+    for reader in readers:
+        reader.join()
+    assert not wrong, wrong[:10]
