@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import signal
+import threading
+from collections.abc import Callable
 
-from broadsheet.workers import YOUNG, fork, long_lived, worker_pool
+import pytest
+
+from broadsheet.errors import BroadsheetError
+from broadsheet.workers import YOUNG, WorkerDied, fork, long_lived, worker_pool
 
 
 def _threshold(_: int) -> int:
@@ -50,3 +56,69 @@ def test_a_forked_process_ends_at_once_on_ctrl_c_or_sigterm_and_the_parent_is_as
         assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == -signal.SIGTERM
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def _die_on_three(number: int) -> int:
+    if number == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does
+    return number * 2
+
+
+def _fail_on_two(number: int) -> int:
+    if number == 2:
+        raise BroadsheetError("no good", "content/asia/two.md", 4)
+    return number
+
+
+def _in_thread(job: Callable[[], object]) -> object:
+    """job() in a thread, so that a hang fails the test instead of hanging the suite."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(job())
+        except BaseException as exc:  # handed to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(HANG)
+    assert outcome, f"the pool still had not answered after {HANG} s"
+    return outcome[0]
+
+
+HANG = 60  # seconds: a bound on a hang, far above what the pool takes
+
+
+def test_a_killed_worker_stops_the_pool_at_once_and_says_which_and_how() -> None:
+    def job() -> object:
+        with worker_pool(2, "rendering pages") as pool:
+            return list(pool.imap_unordered(_die_on_three, range(8)))
+
+    raised = _in_thread(job)
+    assert isinstance(raised, WorkerDied)
+    assert re.fullmatch(
+        r"a worker process rendering pages \(pid \d+\) was killed by SIGKILL \(signal 9\).*",
+        str(raised),
+    )
+
+
+def test_an_error_in_a_worker_reaches_the_build_whole_and_results_keep_their_order() -> None:
+    with worker_pool(2) as pool:
+        assert pool.map(_fail_on_two, [0, 1, 3, 4, 5, 6]) == [0, 1, 3, 4, 5, 6]
+        assert list(pool.imap(_die_on_three, [5, 1, 4, 0])) == [10, 2, 8, 0]
+        with pytest.raises(BroadsheetError) as raised:
+            pool.map(_fail_on_two, range(5))
+    assert str(raised.value) == "content/asia/two.md:4: no good"
+
+
+def test_no_worker_outlives_its_pool() -> None:
+    with worker_pool(2) as pool:
+        pids = pool.map(_pid, range(4))
+    for pid in set(pids):
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already reaped
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
