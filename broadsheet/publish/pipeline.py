@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +16,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.paths import refuse_outside_links
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
+    CACHE_DIR,
     BuildCache,
     OutputCheck,
     Stamps,
@@ -50,18 +54,62 @@ def build(
     jobs: int | None = None,
     use_cache: bool = True,
     wait: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """content/ -> posts -> planned pages -> rendered files, swapped into site/ whole.
 
     With the build cache, a build whose sources have not changed does nothing, and one
-    after an edit renders only the pages whose inputs changed.
+    after an edit renders only the pages whose inputs changed. Stopped by Ctrl-C or
+    SIGTERM, it raises KeyboardInterrupt with a message that says where the site is.
     """
     started = time.perf_counter()
     output = (output or config.path(config.output_dir)).resolve()
     check_output_dir(output, config)
-    with build_lock(output, wait):
-        recover(output)
-        return _build(config, output, drafts, progress, jobs, use_cache, started)
+    with build_lock(output, wait) as lock:
+        made = _cache_files(config, output, use_cache)
+        try:
+            recover(output, lock, warn)
+            return _build(config, output, drafts, progress, jobs, use_cache, started)
+        except BaseException as exc:
+            if not os.path.lexists(output):  # a failed first build leaves nothing it made
+                _forget(made)
+            if isinstance(exc, KeyboardInterrupt):
+                raise KeyboardInterrupt(_stopped(lock.committed, output)) from None
+            raise
+
+
+def _stopped(committed: bool, output: Path) -> str:
+    if committed:
+        return "stopped: the new site is in place"
+    if output.is_dir():
+        return "interrupted; the previous site is untouched"
+    return "interrupted; no site was written"
+
+
+def _cache_files(config: SiteConfig, output: Path, use_cache: bool) -> list[Path]:
+    """The build cache's files for `output` (and its folder) that do not exist yet."""
+    if not use_cache:
+        return []
+    where = cache_path(config, output)
+    files = [where.parent, where, _state_path(where)]
+    return [path for path in files if not os.path.lexists(path)]
+
+
+def _forget(made: list[Path]) -> None:
+    for path in reversed(made):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                if path.name == CACHE_DIR:  # only ever holds what builds write
+                    (path / ".gitignore").unlink(missing_ok=True)
+                    path.rmdir()
+                else:
+                    shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _state_path(where: Path) -> Path:
+    return where.with_name(where.stem.replace("build-", "state-"))
 
 
 def _build(
@@ -94,7 +142,7 @@ def _build(
     from broadsheet.publish.assemble import assemble
     from broadsheet.workers import long_lived
 
-    state = where.with_name(where.stem.replace("build-", "state-")) if use_cache else None
+    state = _state_path(where) if use_cache else None
     with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
         keep()
         outcome = assemble(config, output, trusted, drafts, now, progress, jobs, state, inputs)

@@ -1,25 +1,45 @@
-"""A build stopped by Ctrl-C, SIGTERM or SIGKILL leaves the last site byte-identical."""
+"""A build stopped by Ctrl-C, SIGTERM or SIGKILL leaves the last site byte-identical,
+or, once its commit has begun, the new one whole: never a mix."""
 
 from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from benchmarks.corpus import write_corpus
+from broadsheet.config import load_config
+from broadsheet.publish import output_dir
+from broadsheet.publish.pipeline import build
 from tests.conftest import run
-from tests.reliability.helpers import leftovers, rendering, site_of, start_build, wait_until
+from tests.reliability.helpers import (
+    change_every_post,
+    clean_build,
+    leftovers,
+    rendering,
+    site_of,
+    start_build,
+    wait_until,
+)
 
 
 @pytest.fixture
 def built(project: Path) -> Path:
     write_corpus(project / "content", 200)
     assert run(["build"]).code == 0
-    # Change every article, so that the next build renders everything again.
-    for post in (project / "content").rglob("*.md"):
-        post.write_text(post.read_text().replace("\n\n", "\n\nChanged.\n\n", 1))
+    change_every_post(project)  # so that the next build renders everything again
+    return project
+
+
+@pytest.fixture
+def small(project: Path) -> Path:
+    """As `built`, with fewer posts: for faults placed in the code rather than in time."""
+    write_corpus(project / "content", 30)
+    assert run(["build"]).code == 0
+    change_every_post(project)
     return project
 
 
@@ -43,42 +63,111 @@ def test_a_stopped_build_leaves_the_last_site(built: Path, stop: signal.Signals)
     assert site_of(built) != before
 
 
-def test_a_build_killed_between_its_renames_gets_the_last_site_back(built: Path) -> None:
-    before = site_of(built)
-    # The state a SIGKILL leaves between "site -> .site.old" and ".site.building -> site".
-    os.rename(built / "site", built / ".site.old")
-    (built / ".site.building").mkdir()
-    (built / ".site.building" / "half.html").write_text("<p>half")
-    from broadsheet.publish.output_dir import recover
+def killed_at(project: Path, where: str, patch: Callable[[], None]) -> None:
+    """Build in a forked process that dies at once (as by SIGKILL: no cleanup at all)
+    when `patch` has made the build reach `where`."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            patch()
+            build(load_config(project), jobs=1)
+        finally:
+            os._exit(3)  # the build did not reach the fault: the test fails below
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 9, f"the build did not die {where}"
 
-    recover(built / "site")
-    assert site_of(built) == before and leftovers(built) == []
+
+def test_a_build_killed_between_two_renames_gets_the_last_site_back(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Where the system cannot exchange two folders, the site goes aside, then the new
+    # one comes in: a build killed between the two leaves no site/ for a moment.
+    before = site_of(small)
+    (small / ".broadsheet-cache").rename(small / "no-cache")  # a cold build: the swap
+
+    def patch() -> None:
+        real = os.rename
+        monkeypatch.setattr(output_dir, "exchange", lambda first, second: False)
+
+        def rename(source: Path, target: Path) -> None:
+            real(source, target)
+            if Path(target).name == output_dir.OLD:
+                os._exit(9)
+
+        monkeypatch.setattr(output_dir.os, "rename", rename)
+
+    killed_at(small, "between the renames", patch)
+    assert not (small / "site").exists()  # for now
+    output_dir.recover(small / "site")  # what the next build does first
+    assert site_of(small) == before
+    result = run(["build"])
+    assert result.code == 0, result.err
+    assert "warning" not in result.err
+    assert leftovers(small) == []
+    assert site_of(small) == clean_build(small)
 
 
 def test_a_build_killed_while_committing_is_completed_by_the_next(
-    built: Path, monkeypatch: pytest.MonkeyPatch
+    small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from broadsheet.config import load_config
-    from broadsheet.publish import output_dir
-    from broadsheet.publish.pipeline import build
-    from tests.sitecheck import tree_bytes
+    before = site_of(small)
 
-    before = site_of(built)
+    def patch() -> None:
+        real = output_dir._apply
+
+        def die_halfway(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
+            real(output, folder, moves[: len(moves) // 2], [])
+            os._exit(9)  # the power goes
+
+        monkeypatch.setattr(output_dir, "_apply", die_halfway)
+
+    killed_at(small, "while committing", patch)
+    assert site_of(small) != before  # a mix of old and new pages, for now
+    assert run(["build"]).code == 0  # which first completes the commit
+    assert leftovers(small) == []
+    assert site_of(small) == clean_build(small)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_during_the_commit_lets_it_finish_and_says_so(
+    small: Path, monkeypatch: pytest.MonkeyPatch, stop: signal.Signals
+) -> None:
     real = output_dir._apply
 
-    def die_halfway(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
-        real(output, folder, moves[: len(moves) // 2], [])  # then the power goes
-        raise KeyboardInterrupt
+    def stopped_halfway(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
+        half = len(moves) // 2
+        real(output, folder, moves[:half], [])
+        os.kill(os.getpid(), stop)  # the user presses Ctrl-C, or the system stops us
+        real(output, folder, moves[half:], removes)
 
-    monkeypatch.setattr(output_dir, "_apply", die_halfway)
-    with pytest.raises(KeyboardInterrupt):
-        build(load_config(built), jobs=1)
-    assert (built / ".site.journal").is_file()
-    half = site_of(built)
-    assert half != before  # a mix of old and new pages, for now
+    monkeypatch.setattr(output_dir, "_apply", stopped_halfway)
+    result = run(["build"])
+    assert result.code == 130
+    assert result.err == "broadsheet: stopped: the new site is in place\n"
     monkeypatch.setattr(output_dir, "_apply", real)
-    output_dir.recover(built / "site")  # what the next build does first
-    assert leftovers(built) == []
-    finished = site_of(built)
-    build(load_config(built), output=built / "cold", use_cache=False, jobs=1)
-    assert finished == tree_bytes(built / "cold")
+    assert site_of(small) == clean_build(small)  # whole, before any other build
+    assert run(["build"]).code == 0
+    assert leftovers(small) == []
+    assert site_of(small) == clean_build(small)
+
+
+def test_a_failed_first_build_leaves_nothing_it_made(project: Path) -> None:
+    write_corpus(project / "content", 5)
+    (project / "content/asia/copy.md").write_text("---\ntitle: Copy\nslug: x\n---\n\nA\n")
+    (project / "content/asia/other.md").write_text("---\ntitle: Other\nslug: x\n---\n\nB\n")
+    before = sorted(os.listdir(project))
+    for extra in ([], ["--output", "deeper/and/deeper/site"]):
+        result = run(["build", *extra])
+        assert result.code == 1 and "would write asia/x/index.html" in result.err
+        assert sorted(os.listdir(project)) == before
+
+
+def test_an_interrupted_first_build_leaves_nothing_it_made(project: Path) -> None:
+    write_corpus(project / "content", 200)
+    before = sorted(os.listdir(project))
+    process = start_build(project, "--jobs", "1")
+    wait_until(rendering(project))
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 130
+    assert process.communicate()[1] == "broadsheet: interrupted; no site was written\n"
+    assert sorted(os.listdir(project)) == before
