@@ -188,12 +188,14 @@ def _open_lock(lock: Path) -> tuple[int, bool]:
         except FileExistsError:
             fd = os.open(lock, flags)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise BroadsheetError("in the way: a link where the build lock goes", lock) from exc
+        kind = {errno.ELOOP: "a link", errno.EISDIR: "a folder"}.get(exc.errno or 0)
+        if kind is not None:
+            message = f"in the way: {kind} where the build lock goes; move it away"
+            raise BroadsheetError(message, lock) from exc
         raise BroadsheetError(f"cannot lock the output: {exc.strerror or exc}", lock) from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise BroadsheetError("in the way: not a file, where the build lock goes", lock)
+        raise BroadsheetError("in the way: not a file where the build lock goes; move it", lock)
     return fd, False
 
 
