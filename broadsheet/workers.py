@@ -160,7 +160,10 @@ class Workers:
     ) -> int:
         for number, item in todo:
             worker.task = number
-            _write_message(worker.tasks, (function, item))
+            try:
+                _write_message(worker.tasks, (function, item))
+            except BrokenPipeError:  # it died before it read the task
+                raise self._died(worker) from None
             return 1
         return 0
 

@@ -122,3 +122,12 @@ def test_no_worker_outlives_its_pool() -> None:
 
 def _pid(_: int) -> int:
     return os.getpid()
+
+
+def test_a_worker_killed_before_its_first_task_is_named_too() -> None:
+    with pytest.raises(WorkerDied) as raised, worker_pool(2, "reading posts") as pool:
+        os.kill(pool._workers[0].pid, signal.SIGKILL)
+        os.waitid(os.P_PID, pool._workers[0].pid, os.WEXITED | os.WNOWAIT)  # dead, for sure
+        pool.map(_pid, range(4))
+    assert "a worker process reading posts" in str(raised.value)
+    assert "was killed by SIGKILL" in str(raised.value)

@@ -3,8 +3,13 @@ or, once its commit has begun, the new one whole: never a mix."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import random
+import shutil
 import signal
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -171,3 +176,121 @@ def test_an_interrupted_first_build_leaves_nothing_it_made(project: Path) -> Non
     assert process.wait(timeout=60) == 130
     assert process.communicate()[1] == "broadsheet: interrupted; no site was written\n"
     assert sorted(os.listdir(project)) == before
+
+
+# The whole class: a random fault at a random point of each stage of a build, on a
+# corpus big enough that posts are read and pages rendered by worker processes.
+FAULTS = ("SIGKILL of the build", "SIGKILL of a worker", "SIGINT", "SIGTERM")
+# Where each stage begins: the timing line (BROADSHEET_TIMINGS=1) that ends the one
+# before; and for how long after it to pick the moment of the fault (seconds).
+STAGES = {
+    "read": ("check cache", 0.8),
+    "render": ("check output", 1.5),
+    "index": ("render", 0.15),
+    "commit": ("search index", 0.05),
+}
+WORKER_STAGES = ("read", "render")  # the stages that have workers to kill
+HANG = 60  # seconds: a bound on a hang, far above a build of this corpus
+ROUNDS = int(os.environ.get("BROADSHEET_FAULT_ROUNDS", "1"))  # each: one fault of each kind
+ENDINGS = (
+    "broadsheet: interrupted; the previous site is untouched\n",
+    "broadsheet: stopped: the new site is in place\n",
+)
+
+
+def test_a_fault_anywhere_leaves_the_last_site_or_the_new_one_and_the_next_build_mends_all(
+    project: Path,
+) -> None:
+    rng = random.Random(16)
+    write_corpus(project / "content", 420)
+    assert run(["build", "--jobs", "2"]).code == 0
+    clean = {False: site_of(project)}  # (every post changed) -> a clean build's site
+    changed = False
+    tally = {fault: [0, 0] for fault in FAULTS}  # tried, survived
+    ends: dict[str, int] = {}
+    for _ in range(ROUNDS):
+        for fault in FAULTS:
+            change_every_post(project)
+            changed = not changed
+            if changed not in clean:
+                clean[changed] = clean_build(project)
+            stage = rng.choice(WORKER_STAGES if "worker" in fault else tuple(STAGES))
+            if rng.random() < 0.3:  # a cold build: the whole tree is swapped in
+                shutil.rmtree(project / ".broadsheet-cache")
+            tally[fault][0] += 1
+            end = one_fault(project, fault, stage, rng, clean[changed])
+            tally[fault][1] += 1
+            ends[f"{fault} in {stage}: {end}"] = ends.get(f"{fault} in {stage}: {end}", 0) + 1
+    print("\nfaults tried, survived:", tally)
+    print("\n".join(f"{count} x {end}" for end, count in sorted(ends.items())))
+
+
+def one_fault(
+    project: Path, fault: str, stage: str, rng: random.Random, clean: dict[str, bytes]
+) -> str:
+    """Run one build with `fault` in `stage`; say how it ended."""
+    before = site_of(project)
+    after, window = STAGES[stage]
+    process = start_build(project, "--jobs", "2", env={**os.environ, "BROADSHEET_TIMINGS": "1"})
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:  # until the stage before ends
+        seen.append(line)
+        if line.startswith(f"{after} "):
+            break
+    time.sleep(rng.uniform(0, window))
+    if fault == "SIGKILL of a worker":
+        victim = a_child(process)
+        if victim is not None:
+            os.kill(victim, signal.SIGKILL)
+    else:
+        number = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM}.get(fault, signal.SIGKILL)
+        process.send_signal(number)
+    try:
+        code = process.wait(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"{fault} in {stage}: the build hung") from None
+    err = "".join(seen) + process.stderr.read()
+    where = f"{fault} in {stage}: exit {code}: {err[-300:]}"
+    assert "Traceback" not in err, where
+    if fault in ("SIGINT", "SIGTERM") and code != 0:
+        assert code == 130 and err.endswith(ENDINGS), where
+    if fault == "SIGKILL of a worker" and code != 0:
+        assert code == 1 and "a worker process" in err and "SIGKILL" in err, where
+    wait_until(lambda: lock_is_free(project), HANG)
+    left = site_of(project)
+    assert left in (before, clean), where
+    end = "finished first" if code == 0 else "last site" if left == before else "new site"
+    result = run(["build", "--jobs", "2"])
+    assert result.code == 0, f"{where}; then: {result.err}"
+    assert "warning" not in result.err, where
+    assert leftovers(project) == [], where
+    assert site_of(project) == clean, where
+    return end
+
+
+def a_child(process: subprocess.Popen[str]) -> int | None:
+    """One of the build's child processes, as soon as it has one (None if it ends first)."""
+    while process.poll() is None:
+        try:
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text()
+        except OSError:
+            return None
+        if children.split():
+            return int(random.choice(children.split()))
+        time.sleep(0.002)
+    return None
+
+
+def lock_is_free(project: Path) -> bool:
+    lock = project / ".site.lock"
+    if not lock.exists():
+        return True
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
