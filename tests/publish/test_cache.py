@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,20 @@ def test_a_cache_with_a_malformed_stamp_is_not_loaded(tmp_path: Path, stamp: obj
         data[key] = {**data[key], "x": stamp}
         (tmp_path / "bad.json").write_text(json.dumps(data))
         assert load_cache(tmp_path / "bad.json") is None, key
+
+
+def test_a_check_process_killed_before_it_answers_is_asked_again_here(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    parent = os.getpid()
+
+    class Slow(OutputCheck):
+        def _check(self) -> bool:
+            if os.getpid() != parent:  # the forked process: killed before it answers
+                signal.pause()
+            return super()._check()
+
+    with Slow(site, stamp_tree(site)) as check:
+        check.start()
+        assert check._pid is not None
+        os.kill(check._pid, signal.SIGKILL)  # the out-of-memory killer, say
+        assert check.holds()  # unchanged: the cache is still trusted
