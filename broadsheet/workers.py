@@ -91,13 +91,25 @@ class Workers:
         self.doing = doing
         self._workers: list[_Worker] = []
         self._selector = selectors.DefaultSelector()
-        for _ in range(max(1, processes)):
-            self._workers.append(self._start())
+        try:
+            for _ in range(max(1, processes)):
+                self._workers.append(self._start())
+        except OSError as exc:  # no more processes allowed, say: none is left behind
+            self.close(kill=True)
+            raise BroadsheetError(f"cannot start worker processes: {exc.strerror or exc}") from exc
+        except BaseException:
+            self.close(kill=True)
+            raise
 
     def _start(self) -> _Worker:
         task_read, task_write = os.pipe()
         result_read, result_write = os.pipe()
-        pid = fork(quiet=True)
+        try:
+            pid = fork(quiet=True)
+        except OSError:
+            for fd in (task_read, task_write, result_read, result_write):
+                os.close(fd)
+            raise
         if pid == 0:
             code = 0
             try:

@@ -131,3 +131,25 @@ def test_a_worker_killed_before_its_first_task_is_named_too() -> None:
         pool.map(_pid, range(4))
     assert "a worker process reading posts" in str(raised.value)
     assert "was killed by SIGKILL" in str(raised.value)
+
+
+def test_when_no_more_processes_can_start_none_is_left_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import broadsheet.workers as workers
+
+    started: list[int] = []
+    real = workers.fork
+
+    def fork_once(quiet: bool = False) -> int:
+        if started:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        pid = real(quiet)
+        started.append(pid)
+        return pid
+
+    monkeypatch.setattr(workers, "fork", fork_once)
+    with pytest.raises(BroadsheetError, match="cannot start worker processes"), worker_pool(2):
+        pass
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0], os.WNOHANG)  # the one that started is gone, and reaped
