@@ -289,9 +289,15 @@ def staged_output(output: Path, reuse: bool = False, warn: Say | None = None) ->
     """
     output = output.resolve()
     held = _held.get(output)
-    if held is None:
-        with build_lock(output) as lock, _staged(output, lock, reuse, warn) as stage:
-            yield stage
+    if held is None:  # (a build takes the lock, and recovers, before anything else)
+        with build_lock(output) as lock:
+            try:
+                recover(output, lock, warn)
+            except OSError as exc:
+                message = f"cannot clean up after a previous build: {exc}"
+                raise BroadsheetError(message, stage_path(output)) from exc
+            with _staged(output, lock, reuse, warn) as stage:
+                yield stage
     else:
         with _staged(output, held, reuse, warn) as stage:
             yield stage
@@ -300,10 +306,6 @@ def staged_output(output: Path, reuse: bool = False, warn: Say | None = None) ->
 @contextmanager
 def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> Iterator[Stage]:
     folder = stage_path(output)
-    try:
-        recover(output, lock, warn)
-    except OSError as exc:
-        raise BroadsheetError(f"cannot clean up after a previous build: {exc}", folder) from exc
     if os.path.lexists(folder):
         raise BroadsheetError(f"in the way: {_NOT_OURS}; move or delete it", folder)
     overlay = reuse and output.is_dir()

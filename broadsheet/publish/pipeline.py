@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from broadsheet.config import SiteConfig
+from broadsheet.errors import BroadsheetError
 from broadsheet.paths import refuse_outside_links
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
@@ -68,7 +69,11 @@ def build(
     with build_lock(output, wait) as lock:
         made = _cache_files(config, output, use_cache)
         try:
-            recover(output, lock, warn)
+            try:
+                recover(output, lock, warn)
+            except OSError as exc:
+                message = f"cannot clean up after a previous build: {exc.strerror or exc}"
+                raise BroadsheetError(message, exc.filename or output) from exc
             return _build(config, output, drafts, progress, jobs, use_cache, started)
         except BaseException as exc:
             if not os.path.lexists(output):  # a failed first build leaves nothing it made
