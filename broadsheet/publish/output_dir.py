@@ -20,6 +20,7 @@ import shutil
 import signal
 import stat
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -199,7 +200,7 @@ def _open_lock(lock: Path) -> tuple[int, bool]:
     return fd, False
 
 
-def recover(output: Path, lock: OutputLock | None = None, warn: Say | None = None) -> None:
+def recover(output: Path, lock: OutputLock | None = None, warn: Say | None = None) -> bool:
     """Finish what an interrupted build left: restore the last site, drop half-built ones.
 
     A stage with a journal was being committed into the site: the commit is completed
@@ -207,6 +208,7 @@ def recover(output: Path, lock: OutputLock | None = None, warn: Say | None = Non
     last site as `old/` while there is no site was stopped between its two renames:
     that site is put back. Anything else in a stage is removed. Something at the
     stage's name without proof that a build made it is left alone, with a warning.
+    True if a commit was completed.
     """
     output = output.resolve()
     lock = lock or _held.get(output)
@@ -214,12 +216,13 @@ def recover(output: Path, lock: OutputLock | None = None, warn: Say | None = Non
     if not os.path.lexists(stage):
         if lock is not None and lock.stage_noted():
             lock.note_stage(None)
-        return
+        return False
     if not _ours(stage, lock):
         (warn or _warn)(f"{display_path(stage)}: {_NOT_OURS}; left alone")
-        return
+        return False
     journal = stage / JOURNAL
-    if journal.is_file():
+    completed = journal.is_file()
+    if completed:
         try:
             plan = json.loads(journal.read_text(encoding="utf-8"))
             moves, removes = list(plan["moves"]), list(plan["removes"])
@@ -234,6 +237,7 @@ def recover(output: Path, lock: OutputLock | None = None, warn: Say | None = Non
     if (stage / OLD).is_dir() and not os.path.lexists(output):
         os.rename(stage / OLD, output)
     _remove_stage(stage, lock)
+    return completed
 
 
 _NOT_OURS = f"Broadsheet did not make this (it holds no {PROOF} marker)"
@@ -327,8 +331,8 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
             lock.committed = True
     except BaseException as exc:
         if not lock.committed:
-            with contextlib.suppress(OSError):
-                recover(output, lock, warn)  # rolls the commit forward if it had begun
+            with contextlib.suppress(OSError):  # (rolls the commit forward if it had begun)
+                lock.committed = recover(output, lock, warn)
         if isinstance(exc, OSError):
             where = Path(exc.filename) if exc.filename else output
             reason = exc.strerror or str(exc)
@@ -349,13 +353,30 @@ def _make_stage(folder: Path, lock: OutputLock) -> None:
 
 @contextmanager
 def _stops_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is done (then they act as usual)."""
-    stops = {signal.SIGINT, signal.SIGTERM}
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    """Ctrl-C and SIGTERM wait until the block is done, then act as they would have.
+
+    Python runs signal handlers in the main thread whichever thread the signal reached,
+    so they are held there, by handlers that only take note; another thread's block
+    is never interrupted by them anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = {stop: signal.signal(stop, lambda number, _: caught.append(number)) for stop in _STOPS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for stop, handler in held.items():
+            signal.signal(stop, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            handler = held[signal.Signals(caught[0])]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), caught[0])
+
+
+_STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _swap_in(output: Path, folder: Path) -> None:

@@ -9,6 +9,7 @@ import random
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -133,10 +134,16 @@ def test_a_build_killed_while_committing_is_completed_by_the_next(
     assert site_of(small) == clean_build(small)
 
 
+@pytest.mark.parametrize("threads", [False, True], ids=["one thread", "another thread too"])
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_during_the_commit_lets_it_finish_and_says_so(
-    small: Path, monkeypatch: pytest.MonkeyPatch, stop: signal.Signals
+    small: Path, monkeypatch: pytest.MonkeyPatch, stop: signal.Signals, threads: bool
 ) -> None:
+    # With another thread alive (a library's, say), the system may hand the signal to
+    # it rather than to the thread that is committing: it must wait all the same.
+    done = threading.Event()
+    if threads:
+        threading.Thread(target=done.wait, daemon=True).start()
     real = output_dir._apply
 
     def stopped_halfway(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
@@ -146,7 +153,10 @@ def test_ctrl_c_or_sigterm_during_the_commit_lets_it_finish_and_says_so(
         real(output, folder, moves[half:], removes)
 
     monkeypatch.setattr(output_dir, "_apply", stopped_halfway)
-    result = run(["build"])
+    try:
+        result = run(["build"])
+    finally:
+        done.set()
     assert result.code == 130
     assert result.err == "broadsheet: stopped: the new site is in place\n"
     monkeypatch.setattr(output_dir, "_apply", real)
