@@ -80,5 +80,5 @@ def clean_build(project: Path, name: str = "clean") -> dict[str, bytes]:
     from broadsheet.publish.pipeline import build
 
     output = project.parent / name
-    build(load_config(project), output=output, use_cache=False, jobs=1)
+    build(load_config(project), output=output, use_cache=False, jobs=2)
     return tree_bytes(output)

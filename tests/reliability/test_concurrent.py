@@ -80,7 +80,7 @@ def test_a_reader_never_finds_the_site_missing_while_a_new_one_is_swapped_in(
     )
     assert watcher.stdout is not None and watcher.stdout.readline() == "watching\n"
     try:
-        for _ in range(12):
+        for _ in range(8):
             build(config, jobs=1, use_cache=False)  # each one a whole new tree, swapped in
     finally:
         stop.touch()
