@@ -33,6 +33,7 @@ def fork(quiet: bool = False) -> int:
     that it never unwinds through the build's own cleanup. On Linux the new process
     also dies with its parent: killed with the build, it writes nothing more and lets go
     of the build lock at once. Raises OSError as os.fork() does."""
+    prctl = _prctl()  # (looked up here, once, rather than in every new process)
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     parent = os.getpid()
     try:
@@ -41,7 +42,7 @@ def fork(quiet: bool = False) -> int:
             try:
                 signal.signal(signal.SIGINT, signal.SIG_IGN if quiet else signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                _die_with(parent)
+                _die_with(parent, prctl)
             except BaseException:
                 os._exit(1)
         return pid
@@ -49,8 +50,7 @@ def fork(quiet: bool = False) -> int:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
-def _die_with(parent: int) -> None:
-    prctl = _prctl()
+def _die_with(parent: int, prctl: Any) -> None:
     if prctl is not None:
         prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:  # it died before that took effect

@@ -6,8 +6,11 @@ import gc
 import os
 import re
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +156,35 @@ def test_when_no_more_processes_can_start_none_is_left_behind(
         pass
     with pytest.raises(ChildProcessError):
         os.waitpid(started[0], os.WNOHANG)  # the one that started is gone, and reaped
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_forked_process_dies_with_the_build() -> None:
+    # The build (here a middle process) is killed: what it forked ends too, at once,
+    # rather than writing on into a stage and holding the build lock.
+    read, write = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        os.close(read)
+        child = fork()
+        if child == 0:
+            signal.pause()  # until it is killed
+            os._exit(0)
+        os.write(write, str(child).encode())
+        signal.pause()
+        os._exit(0)
+    os.close(write)
+    child = int(os.read(read, 32))
+    os.close(read)
+    os.kill(middle, signal.SIGKILL)
+    os.waitpid(middle, 0)
+    for _ in range(HANG * 100):
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):  # dead, and not yet reaped by whoever adopted it
+            return
+        time.sleep(0.01)
+    os.kill(child, signal.SIGKILL)  # (not left behind by a failing test)
+    raise AssertionError(f"the forked process outlived the build by {HANG} s")
