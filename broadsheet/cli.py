@@ -30,8 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BroadsheetError as exc:
         print(_error_text(exc), file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("broadsheet: interrupted; the previous site is untouched", file=sys.stderr)
+    except KeyboardInterrupt as exc:  # a build's says where the site is
+        print(f"broadsheet: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `broadsheet import ... | head`
         sys.stderr.close()

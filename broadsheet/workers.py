@@ -2,30 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import os
+import pickle
+import selectors
 import signal
-from collections.abc import Callable, Iterator
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from multiprocessing.pool import Pool
+from broadsheet.errors import BroadsheetError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+_HEADER = 8  # bytes of length in front of every message between the build and a worker
 
 
-def fork() -> int:
+def fork(quiet: bool = False) -> int:
     """os.fork() for a process that does one job and leaves with os._exit(): Ctrl-C and
     SIGTERM wait across the fork until the new process has given them their plain
-    meaning (end at once), so that it never unwinds through the build's own cleanup.
-    Raises OSError as os.fork() does."""
-    stops = {signal.SIGINT, signal.SIGTERM}
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    meaning (end at once; with `quiet`, Ctrl-C is ignored and left to the parent), so
+    that it never unwinds through the build's own cleanup. On Linux the new process
+    also dies with its parent: killed with the build, it writes nothing more and lets go
+    of the build lock at once. Raises OSError as os.fork() does."""
+    prctl = _prctl()  # (looked up here, once, rather than in every new process)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    parent = os.getpid()
     try:
         pid = os.fork()
         if pid == 0:
             try:
-                for stop in stops:
-                    signal.signal(stop, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_IGN if quiet else signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _die_with(parent, prctl)
             except BaseException:
                 os._exit(1)
         return pid
@@ -33,22 +50,261 @@ def fork() -> int:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
+def _die_with(parent: int, prctl: Any) -> None:
+    if prctl is not None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
+
+
+@cache
+def _prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+class WorkerDied(BroadsheetError):
+    """A worker process ended without answering: killed (the out-of-memory killer sends
+    SIGKILL), or crashed."""
+
+
+@dataclass
+class _Worker:
+    pid: int
+    tasks: int  # the build writes tasks here
+    results: int  # and reads answers here
+    received: bytearray = field(default_factory=bytearray)
+    task: int | None = None  # the number of the task it is working on
+
+
+class Workers:
+    """Forked processes that run `function(item)` for the items given to map(), imap()
+    or imap_unordered(), as multiprocessing.Pool does, but never wait for ever: a
+    worker that dies (its answer pipe closes) stops the build at once with WorkerDied,
+    which names the process and the signal that killed it."""
+
+    def __init__(self, processes: int, doing: str):
+        self.doing = doing
+        self._workers: list[_Worker] = []
+        self._selector = selectors.DefaultSelector()
+        try:
+            for _ in range(max(1, processes)):
+                self._workers.append(self._start())
+        except OSError as exc:  # no more processes allowed, say: none is left behind
+            self.close(kill=True)
+            raise BroadsheetError(f"cannot start worker processes: {exc.strerror or exc}") from exc
+        except BaseException:
+            self.close(kill=True)
+            raise
+
+    def _start(self) -> _Worker:
+        task_read, task_write = os.pipe()
+        result_read, result_write = os.pipe()
+        try:
+            pid = fork(quiet=True)
+        except OSError:
+            for fd in (task_read, task_write, result_read, result_write):
+                os.close(fd)
+            raise
+        if pid == 0:
+            code = 0
+            try:
+                os.close(task_write)
+                os.close(result_read)
+                for other in self._workers:  # theirs are the build's to close
+                    os.close(other.tasks)
+                    os.close(other.results)
+                _serve(task_read, result_write)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(task_read)
+        os.close(result_write)
+        worker = _Worker(pid, task_write, result_read)
+        self._selector.register(result_read, selectors.EVENT_READ, worker)
+        return worker
+
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        return list(self.imap(function, items))
+
+    def imap(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """The results in the order of `items`."""
+        waiting: dict[int, R] = {}
+        next_number = 0
+        for number, result in self._run(function, items):
+            waiting[number] = result
+            while next_number in waiting:
+                yield waiting.pop(next_number)
+                next_number += 1
+
+    def imap_unordered(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """The results as they come."""
+        for _, result in self._run(function, items):
+            yield result
+
+    def _run(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[int, R]]:
+        """One task at a time per worker: it is always reading when it is sent one, and
+        the build always reading when it answers, so that neither waits on the other."""
+        todo = enumerate(items)
+        busy = 0
+        for worker in self._workers:
+            busy += self._send(worker, function, todo)
+        while busy:
+            for key, _ in self._selector.select():
+                worker = key.data
+                answer = self._receive(worker)
+                if answer is None:
+                    continue
+                number, (ok, value) = answer
+                busy -= 1
+                if not ok:
+                    raise value
+                yield number, value
+                busy += self._send(worker, function, todo)
+
+    def _send(
+        self, worker: _Worker, function: Callable[[T], R], todo: Iterator[tuple[int, T]]
+    ) -> int:
+        for number, item in todo:
+            worker.task = number
+            try:
+                _write_message(worker.tasks, (function, item))
+            except BrokenPipeError:  # it died before it read the task
+                raise self._died(worker) from None
+            return 1
+        return 0
+
+    def _receive(self, worker: _Worker) -> tuple[int, tuple[bool, Any]] | None:
+        chunk = os.read(worker.results, 1 << 20)
+        if not chunk:
+            raise self._died(worker)
+        worker.received += chunk
+        if len(worker.received) < _HEADER:
+            return None
+        size = int.from_bytes(worker.received[:_HEADER], "big")
+        if len(worker.received) < _HEADER + size:
+            return None
+        data = bytes(worker.received[_HEADER : _HEADER + size])
+        del worker.received[: _HEADER + size]
+        number, worker.task = worker.task, None
+        assert number is not None
+        return number, pickle.loads(data)
+
+    def _died(self, worker: _Worker) -> WorkerDied:
+        self._workers.remove(worker)
+        self._selector.unregister(worker.results)
+        _close(worker)
+        try:
+            _, status = os.waitpid(worker.pid, 0)
+        except ChildProcessError:
+            how = "ended"
+        else:
+            if os.WIFSIGNALED(status):
+                number = os.WTERMSIG(status)
+                how = f"was killed by {_signal_name(number)}"
+                if number == signal.SIGKILL:
+                    how += " (the out-of-memory killer sends that signal)"
+            else:
+                how = f"ended with exit code {os.waitstatus_to_exitcode(status)}"
+        return WorkerDied(
+            f"a worker process {self.doing} (pid {worker.pid}) {how}; the build stopped"
+        )
+
+    def close(self, kill: bool) -> None:
+        """End the workers and wait for them: at once (`kill`), or once they have read
+        that there is nothing more to do."""
+        for worker in self._workers:
+            if kill:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGKILL)
+            _close(worker)
+        for worker in self._workers:
+            with contextlib.suppress(ChildProcessError):
+                _wait_for(worker.pid)
+        self._workers = []
+        self._selector.close()
+
+
+def _wait_for(pid: int) -> None:
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except InterruptedError:
+            continue
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return f"{signal.Signals(number).name} (signal {number})"
+    except ValueError:
+        return f"signal {number}"
+
+
+def _close(worker: _Worker) -> None:
+    for fd in (worker.tasks, worker.results):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _serve(tasks: int, results: int) -> None:
+    """A worker's life: read a task, run it, write the answer; until the pipe closes."""
+    with os.fdopen(tasks, "rb") as reader:
+        while True:
+            header = reader.read(_HEADER)
+            if len(header) < _HEADER:
+                return  # the build is done with us (or gone)
+            function, item = pickle.loads(reader.read(int.from_bytes(header, "big")))
+            try:
+                answer: tuple[bool, Any] = (True, function(item))
+            except Exception as exc:
+                answer = (False, _portable(exc))
+            try:
+                _write_message(results, answer)
+            except BrokenPipeError:
+                return
+
+
+def _portable(exc: Exception) -> Exception:
+    """`exc` if it survives pickling (with the worker's traceback as a note), else a
+    RuntimeError that tells what it was."""
+    text = "".join(traceback.format_exception(exc))
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return RuntimeError(f"in a worker process:\n{text}")
+    if not isinstance(exc, BroadsheetError):
+        exc.add_note(f"in a worker process:\n{text}")
+    return exc
+
+
+def _write_message(fd: int, message: object) -> None:
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    view = memoryview(len(data).to_bytes(_HEADER, "big") + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 @contextmanager
-def worker_pool(processes: int) -> Iterator[Pool]:
+def worker_pool(processes: int, doing: str = "of the build") -> Iterator[Workers]:
     """A pool of forked workers, which inherit what the parent set up before the call
     (copy-on-write, parked outside the garbage collector first: see long_lived()) and
-    leave Ctrl-C and SIGTERM to the parent, which stops them when the block ends."""
-    import multiprocessing  # (only here: a rebuild after an edit forks no pool)
-
+    leave Ctrl-C to the parent, which stops them when the block ends (and waits for
+    them, so that none still writes once it has)."""
     with long_lived() as keep:
         keep()
-        with multiprocessing.get_context("fork").Pool(processes, initializer=_quiet) as pool:
+        pool = Workers(processes, doing)
+        try:
             yield pool
-
-
-def _quiet() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        except BaseException:
+            pool.close(kill=True)
+            raise
+        pool.close(kill=False)
 
 
 @contextmanager

@@ -134,7 +134,7 @@ def _parse_all(
     chunks = [wanted[start : start + _CHUNK] for start in range(0, len(wanted), _CHUNK)]
     _job = (content_dir, zone)
     try:
-        with worker_pool(jobs) as pool:
+        with worker_pool(jobs, "reading posts") as pool:
             return [item for part in pool.imap(_parse_chunk, chunks) for item in part]
     finally:
         _job = None

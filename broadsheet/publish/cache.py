@@ -233,7 +233,10 @@ class OutputCheck:
                 except ChildProcessError:  # reaped by someone else: check here instead
                     self._answer = self._check()
                 else:
-                    self._answer = os.waitstatus_to_exitcode(status) == 0
+                    if os.WIFSIGNALED(status):  # killed before it answered: ask here
+                        self._answer = self._check()
+                    else:
+                        self._answer = os.waitstatus_to_exitcode(status) == 0
         return self._answer
 
     def _check(self) -> bool:

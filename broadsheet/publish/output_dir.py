@@ -1,22 +1,46 @@
-"""Own the output folder: refuse unsafe targets, stage a new tree, swap it in whole."""
+"""Own the output folder: refuse unsafe targets, stage a new tree, swap it in whole.
+
+Beside an output folder NAME a build uses two names, and only those: `.NAME.lock`,
+which it holds while it runs, and `.NAME.building`, its stage. It removes or moves
+only what carries proof that it made it: a stage holds a `.broadsheet-build` marker,
+written before anything else in it and removed after everything else; and while a
+stage is being made or removed, the lock file names it. Anything else found at those
+names is left alone: named in a warning, and a build that needs the name stops.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import json
 import os
+import re
 import shutil
+import signal
+import stat
+import sys
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from broadsheet.config import SiteConfig
-from broadsheet.errors import BroadsheetError
+from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.publish import timing
 from broadsheet.publish.stage import Stage
+from broadsheet.publish.swap import exchange
 
 MARKER = ".broadsheet-output"
 MARKER_TEXT = "This folder is written by `broadsheet build`; it is replaced on every build.\n"
+PROOF = ".broadsheet-build"  # in a stage: "broadsheet build <id>"
+_PROOF_TEXT = re.compile(r"broadsheet build [0-9a-f]{32}\n")
+LOCK_HEADER = "broadsheet build lock\n"
+TREE, OLD, JOURNAL = "tree", "old", "journal.json"  # inside a stage
+
+Say = Callable[[str], None]
 
 
 def check_output_dir(output: Path, config: SiteConfig) -> None:
@@ -49,126 +73,344 @@ def _source_dirs(config: SiteConfig) -> tuple[str, ...]:
     return (config.content_dir, config.templates_dir, config.static_dir, "raw")
 
 
+def stage_path(output: Path) -> Path:
+    return output.parent / f".{output.name}.building"
+
+
+def lock_path(output: Path) -> Path:
+    return output.parent / f".{output.name}.lock"
+
+
+@dataclass
+class OutputLock:
+    """The build lock of one output folder, held by this process."""
+
+    output: Path
+    fd: int
+    created: bool  # the lock file did not exist before this build
+    committed: bool = False  # this build has put its site in place
+
+    def note_stage(self, build: str | None) -> None:
+        """Write down the stage being made or removed (None: no stage)."""
+        text = LOCK_HEADER + (f"stage {build}\n" if build else "")
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, text.encode("ascii"), 0)
+
+    def stage_noted(self) -> bool:
+        return b"\nstage " in os.pread(self.fd, 4096, 0)
+
+
+_held: dict[Path, OutputLock] = {}  # the output folders this process holds the lock of
+
+
 @contextmanager
-def build_lock(output: Path, wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """One build per output folder at a time: a second one waits for the first."""
-    lock = output.parent / f".{output.name}.lock"
+def build_lock(output: Path, wait: Say | None = None) -> Iterator[OutputLock]:
+    """One build per output folder at a time: a second one waits for the first.
+
+    A build that fails before any site exists leaves nothing it made: the lock file
+    and the folders above the output that it created are removed again.
+    """
+    output = output.resolve()
+    lock = lock_path(output)
+    made = _make_parents(output.parent, lock)
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        handle = lock.open("a+")
+        held = _acquire(output, lock, wait)
+    except BaseException:
+        _remove_empty(made)
+        raise
+    _held[output] = held
+    try:
+        yield held
+    except BaseException:
+        if held.created and not os.path.lexists(output):
+            with contextlib.suppress(OSError):
+                os.unlink(lock)  # while still held: see _acquire() for those waiting
+            _remove_empty(made)
+        raise
+    finally:
+        del _held[output]
+        os.close(held.fd)  # (releases the lock)
+
+
+def _make_parents(folder: Path, lock: Path) -> list[Path]:
+    missing = [folder, *folder.parents]
+    missing = [p for p in missing if not p.exists()][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BroadsheetError(f"cannot lock the output: {exc.strerror or exc}", lock) from exc
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if wait is not None:
-                wait(f"another build of {output.name}/ is running; waiting for it to finish")
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return missing
 
 
-def recover(output: Path) -> None:
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only ever removes an empty folder
+
+
+def _acquire(output: Path, lock: Path, wait: Say | None) -> OutputLock:
+    """Open and lock `lock`. If the build that held it removed it meanwhile (a failed
+    first build does), the lock taken is on a file that is gone: start again."""
+    while True:
+        fd, created = _open_lock(lock)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if wait is not None:
+                    wait(f"another build of {output.name}/ is running; waiting for it to finish")
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                now = os.stat(lock, follow_symlinks=False)
+            except FileNotFoundError:
+                now = None
+            mine = os.fstat(fd)
+            if now is None or (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
+                os.close(fd)
+                continue
+            data = os.pread(fd, 4096, 0)
+            if data and not data.startswith(LOCK_HEADER.encode()):
+                raise BroadsheetError(
+                    "in the way: Broadsheet uses this name for its build lock, and this "
+                    "file is not one (it holds something else); move it away",
+                    lock,
+                )
+        except BaseException:
+            os.close(fd)
+            raise
+        return OutputLock(output, fd, created)
+
+
+def _open_lock(lock: Path) -> tuple[int, bool]:
+    flags = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        try:
+            return os.open(lock, flags | os.O_CREAT | os.O_EXCL, 0o644), True
+        except FileExistsError:
+            fd = os.open(lock, flags)
+    except OSError as exc:
+        kind = {errno.ELOOP: "a link", errno.EISDIR: "a folder"}.get(exc.errno or 0)
+        if kind is not None:
+            message = f"in the way: {kind} where the build lock goes; move it away"
+            raise BroadsheetError(message, lock) from exc
+        raise BroadsheetError(f"cannot lock the output: {exc.strerror or exc}", lock) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise BroadsheetError("in the way: not a file where the build lock goes; move it", lock)
+    return fd, False
+
+
+def recover(output: Path, lock: OutputLock | None = None, warn: Say | None = None) -> bool:
     """Finish what an interrupted build left: restore the last site, drop half-built ones.
 
-    A build killed between its two renames leaves the last good site as `.NAME.old` and
-    no `NAME`: that site is put back, never deleted. One killed while committing changes
-    into the site left a journal: the commit is completed from it, so the site is the
-    new one whole, never a mix.
+    A stage with a journal was being committed into the site: the commit is completed
+    from it, so that the site is the new one whole, never a mix. A stage holding the
+    last site as `old/` while there is no site was stopped between its two renames:
+    that site is put back. Anything else in a stage is removed. Something at the
+    stage's name without proof that a build made it is left alone, with a warning.
+    True if a commit was completed.
     """
-    stage = output.parent / f".{output.name}.building"
-    old = output.parent / f".{output.name}.old"
-    journal = _journal(output)
-    if journal.is_file():
+    output = output.resolve()
+    lock = lock or _held.get(output)
+    stage = stage_path(output)
+    if not os.path.lexists(stage):
+        if lock is not None and lock.stage_noted():
+            lock.note_stage(None)
+        return False
+    if not _ours(stage, lock):
+        (warn or _warn)(f"{display_path(stage)}: {_NOT_OURS}; left alone")
+        return False
+    journal = stage / JOURNAL
+    completed = journal.is_file()
+    if completed:
         try:
             plan = json.loads(journal.read_text(encoding="utf-8"))
             moves, removes = list(plan["moves"]), list(plan["removes"])
-        except (OSError, ValueError, KeyError, TypeError):
-            moves, removes = [], []  # torn while being written: the commit had not begun
-        _apply(output, stage, moves, removes)
-        journal.unlink()
-    if not output.exists() and old.is_dir():
-        os.rename(old, output)
-    for leftover in (stage, old):
-        _remove(leftover)
+            _apply(output, stage / TREE, moves, removes)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BroadsheetError(
+                f"the journal of an interrupted commit is damaged ({exc}); the site may "
+                f"be a mix: delete {display_path(output)}/ and {display_path(stage)}/, "
+                "then build again",
+                journal,
+            ) from exc
+    if (stage / OLD).is_dir() and not os.path.lexists(output):
+        os.rename(stage / OLD, output)
+    _remove_stage(stage, lock)
+    return completed
 
 
-def _journal(output: Path) -> Path:
-    return output.parent / f".{output.name}.journal"
+_NOT_OURS = f"Broadsheet did not make this (it holds no {PROOF} marker)"
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _ours(stage: Path, lock: OutputLock | None) -> bool:
+    """Whether `stage` is a build's: it holds the marker, or it is an empty folder the
+    lock file says a build was making or removing (the marker comes first, goes last)."""
+    try:
+        if not stat.S_ISDIR(os.lstat(stage).st_mode):
+            return False
+        proof = stage / PROOF
+        if stat.S_ISREG(os.lstat(proof).st_mode):
+            return _PROOF_TEXT.fullmatch(proof.read_text(encoding="ascii")) is not None
+    except FileNotFoundError:
+        pass
+    except (OSError, UnicodeError):
+        return False
+    return lock is not None and lock.stage_noted() and not any(stage.iterdir())
+
+
+def _remove_stage(stage: Path, lock: OutputLock | None) -> None:
+    """Remove a build's stage: its journal first, its marker last."""
+    if lock is not None:
+        lock.note_stage("removal")
+    names = sorted(os.listdir(stage), key=lambda name: (name != JOURNAL, name == PROOF))
+    for name in names:
+        path = stage / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    stage.rmdir()
+    if lock is not None:
+        lock.note_stage(None)
 
 
 @contextmanager
-def staged_output(output: Path, reuse: bool = False) -> Iterator[Stage]:
+def staged_output(output: Path, reuse: bool = False, warn: Say | None = None) -> Iterator[Stage]:
     """Yield a Stage; on success its files become `output`, on failure they go.
 
-    Without `reuse`, the stage is a whole new tree, renamed into place. With `reuse`,
-    it holds only the files that changed, over the current site, and the commit moves
-    them in (and deletes what went) after writing down a journal of the moves: a build
-    that changes ten files costs ten renames, whatever the size of the site.
+    Without `reuse`, the stage is a whole new tree, exchanged with the site in one step
+    (where the system has it: else two renames, undone by recover() if need be). With
+    `reuse`, it holds only the files that changed, over the current site, and the
+    commit moves them in (and deletes what went) after writing down a journal of the
+    moves: a build that changes ten files costs ten renames, whatever the size of the
+    site. Ctrl-C and SIGTERM wait until the commit is done: then the build stops with
+    its site in place (`OutputLock.committed`), never a mix of two.
     """
     output = output.resolve()
-    folder = output.parent / f".{output.name}.building"
-    old = output.parent / f".{output.name}.old"
-    try:
-        recover(output)
-    except OSError as exc:
-        raise BroadsheetError(f"cannot clean up after a previous build: {exc}", output) from exc
+    held = _held.get(output)
+    if held is None:  # (a build takes the lock, and recovers, before anything else)
+        with build_lock(output) as lock:
+            try:
+                recover(output, lock, warn)
+            except OSError as exc:
+                message = f"cannot clean up after a previous build: {exc}"
+                raise BroadsheetError(message, stage_path(output)) from exc
+            with _staged(output, lock, reuse, warn) as stage:
+                yield stage
+    else:
+        with _staged(output, held, reuse, warn) as stage:
+            yield stage
+
+
+@contextmanager
+def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> Iterator[Stage]:
+    folder = stage_path(output)
+    if os.path.lexists(folder):
+        raise BroadsheetError(f"in the way: {_NOT_OURS}; move or delete it", folder)
     overlay = reuse and output.is_dir()
     try:
-        folder.mkdir(parents=True)
+        _make_stage(folder, lock)
+        tree = folder / TREE
         if overlay:
-            stage = Stage(folder, base=output, private=True)
-            yield stage
-            with timing.stage("commit changes"):
-                _commit(output, stage)
-            return
-        (folder / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
-        yield Stage(folder, private=True)
-        if output.exists():
-            os.rename(output, old)
-        os.rename(folder, output)
+            stage = Stage(tree, base=output, private=True)
+        else:
+            (tree / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+            stage = Stage(tree, private=True)
+        yield stage
+        with _stops_held():
+            if overlay:
+                with timing.stage("commit changes"):
+                    _commit(output, folder, stage)
+            else:
+                _swap_in(output, folder)
+            lock.committed = True
     except BaseException as exc:
-        if not _journal(output).exists():  # past the journal, recover() rolls forward
-            _remove(folder)
-        if old.exists() and not output.exists():
-            os.rename(old, output)
+        if not lock.committed:
+            with contextlib.suppress(OSError):  # (rolls the commit forward if it had begun)
+                lock.committed = recover(output, lock, warn)
         if isinstance(exc, OSError):
             where = Path(exc.filename) if exc.filename else output
             reason = exc.strerror or str(exc)
             raise BroadsheetError(f"cannot write the site: {reason}", where) from exc
         raise
     with timing.stage("remove old site"):
-        _remove(old)
+        _remove_stage(folder, lock)
 
 
-def _commit(output: Path, stage: Stage) -> None:
+def _make_stage(folder: Path, lock: OutputLock) -> None:
+    build = uuid.uuid4().hex
+    lock.note_stage(build)
+    folder.mkdir()
+    with open(folder / PROOF, "x", encoding="ascii") as proof:
+        proof.write(f"broadsheet build {build}\n")
+    (folder / TREE).mkdir()
+
+
+@contextmanager
+def _stops_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then act as they would have.
+
+    Python runs signal handlers in the main thread whichever thread the signal reached,
+    so they are held there, by handlers that only take note; another thread's block
+    is never interrupted by them anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = {stop: signal.signal(stop, lambda number, _: caught.append(number)) for stop in _STOPS}
+    try:
+        yield
+    finally:
+        for stop, handler in held.items():
+            signal.signal(stop, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            handler = held[signal.Signals(caught[0])]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), caught[0])
+
+
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _swap_in(output: Path, folder: Path) -> None:
+    """The stage's tree becomes the site; the last site goes into the stage."""
+    tree = folder / TREE
+    if not os.path.lexists(output):
+        os.rename(tree, output)
+    elif not exchange(tree, output):  # no atomic exchange here: two renames
+        os.rename(output, folder / OLD)
+        os.rename(tree, output)
+
+
+def _commit(output: Path, folder: Path, stage: Stage) -> None:
     moves, removes = stage.staged(), sorted(stage.removed)
-    journal = _journal(output)
-    temporary = journal.with_suffix(".tmp")
+    temporary = folder / f"{JOURNAL}.tmp"
     with temporary.open("w", encoding="utf-8") as handle:
         json.dump({"moves": moves, "removes": removes}, handle)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(temporary, journal)
+    os.replace(temporary, folder / JOURNAL)
     _apply(output, stage.root, moves, removes)
-    journal.unlink()
-    _remove(stage.root)
     stage.moved = moves
 
 
 def _apply(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
     """Move staged files into the site and delete removed ones; safe to repeat."""
     for relative in moves:
-        source = folder / relative
+        source = folder / _inside(relative)
         if source.is_file():
             target = output / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
     for relative in removes:
-        target = output / relative
+        target = output / _inside(relative)
         target.unlink(missing_ok=True)
         parent = target.parent
         while parent != output and parent.is_dir() and not any(parent.iterdir()):
@@ -176,8 +418,8 @@ def _apply(output: Path, folder: Path, moves: list[str], removes: list[str]) -> 
             parent = parent.parent
 
 
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.exists():
-        shutil.rmtree(path)
+def _inside(relative: str) -> str:
+    parts = relative.split("/")
+    if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"not a path inside the site: {relative!r}")
+    return relative

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -13,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from broadsheet.config import SiteConfig
-from broadsheet.errors import display_path
+from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.locks import content_lock
 from broadsheet.paths import resolve
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
+    CACHE_DIR,
     BuildCache,
     OutputCheck,
     Stamps,
@@ -60,6 +62,7 @@ def build(
     wait: Callable[[str], None] | None = None,
     note: Callable[[str], None] | None = None,
     cache_dir: Path | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """content/ -> posts -> planned pages -> rendered files, swapped into site/ whole.
 
@@ -68,20 +71,70 @@ def build(
     write is left alone: the build goes on without it, and says so through `note`
     (by default, a line on stderr). `cache_dir` keeps the cache somewhere other than
     the project's .broadsheet-cache/ (serve's own folder).
+    Stopped by Ctrl-C or SIGTERM, it raises KeyboardInterrupt with a message that says
+    where the site is.
     """
     started = time.perf_counter()
     output = resolve(output or config.path(config.output_dir))
     check_output_dir(output, config)
     content = config.path(config.content_dir)
-    with build_lock(output, wait), content_lock(content, shared=True, wait=wait):
-        recover(output)
-        return _build(
-            config, output, drafts, progress, jobs, use_cache, started, note or _say, cache_dir
-        )
+    with build_lock(output, wait) as lock, content_lock(content, shared=True, wait=wait):
+        where = cache_path(config, output)
+        if cache_dir is not None:
+            where = cache_dir / where.name
+        made = _cache_files(where, use_cache)
+        try:
+            try:
+                recover(output, lock, warn)
+            except OSError as exc:
+                message = f"cannot clean up after a previous build: {exc.strerror or exc}"
+                raise BroadsheetError(message, exc.filename or output) from exc
+            return _build(
+                config, output, drafts, progress, jobs, use_cache, started, note or _say, where
+            )
+        except BaseException as exc:
+            if not os.path.lexists(output):  # a failed first build leaves nothing it made
+                _forget(made)
+            if isinstance(exc, KeyboardInterrupt):
+                raise KeyboardInterrupt(_stopped(lock.committed, output)) from None
+            raise
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def _stopped(committed: bool, output: Path) -> str:
+    if committed:
+        return "stopped: the new site is in place"
+    if output.is_dir():
+        return "interrupted; the previous site is untouched"
+    return "interrupted; no site was written"
+
+
+def _cache_files(where: Path, use_cache: bool) -> list[Path]:
+    """The build cache's files at `where` (and its folder) that do not exist yet."""
+    if not use_cache:
+        return []
+    files = [where.parent, where, _state_path(where)]
+    return [path for path in files if not os.path.lexists(path)]
+
+
+def _forget(made: list[Path]) -> None:
+    for path in reversed(made):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                if path.name == CACHE_DIR:  # only ever holds what builds write
+                    (path / ".gitignore").unlink(missing_ok=True)
+                    path.rmdir()
+                else:
+                    shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _state_path(where: Path) -> Path:
+    return where.with_name(where.stem.replace("build-", "state-"))
 
 
 def _build(
@@ -93,15 +146,14 @@ def _build(
     use_cache: bool,
     started: float,
     note: Callable[[str], None],
-    cache_dir: Path | None = None,
+    where: Path,
 ) -> BuildResult:
+    """The build, with its cache at `where` (the build-*.json file; its state folder
+    beside it)."""
     now = config.now or datetime.now(config.zone)
     with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
         racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
         inputs, options = source_stamps(config, racy), _options(config, drafts, output)
-        where = cache_path(config, output)
-        if cache_dir is not None:
-            where = cache_dir / where.name
         cache = load_cache(where) if use_cache else None
         check = OutputCheck(output, cache.output if cache is not None else {})
         current = cache is not None and cache.is_current(inputs, options, now, config.root)
@@ -119,7 +171,7 @@ def _build(
     from broadsheet.publish.assemble import assemble
     from broadsheet.workers import long_lived
 
-    state = where.with_name(where.stem.replace("build-", "state-")) if use_cache else None
+    state = _state_path(where) if use_cache else None
     if state is not None and not _writable(where, state, note):
         use_cache, state = False, None
     with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan

@@ -175,7 +175,7 @@ def _render_in_processes(
     total = len(indices)
     report = RenderReport()
     try:
-        with worker_pool(jobs) as pool:
+        with worker_pool(jobs, "rendering pages") as pool:
             for part in pool.imap_unordered(_render_chunk, _chunks(indices)):
                 report.merge(part)
                 if progress is not None:

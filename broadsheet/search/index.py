@@ -277,7 +277,7 @@ def _merge_all(out: Stage, urls: list[str], store: TermStore, jobs: int) -> None
     _merge_job = (out, urls, store, groups)
     try:
         if jobs > 1 and groups > 1:
-            with worker_pool(min(jobs, groups)) as pool:
+            with worker_pool(min(jobs, groups), "merging the search index") as pool:
                 written = [n for part in pool.map(_merge_group, range(groups)) for n in part]
         else:
             written = [n for g in range(groups) for n in _merge_group(g)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -289,3 +290,20 @@ def test_a_post_with_a_lone_carriage_return_builds(small: Path) -> None:
     )
     warm(small)
     assert tree_bytes(small / "site") == cold(small)
+
+
+def test_a_check_process_killed_before_it_answers_is_asked_again_here(tmp_path: Path) -> None:
+    site = _site(tmp_path)
+    parent = os.getpid()
+
+    class Slow(OutputCheck):
+        def _check(self) -> bool:
+            if os.getpid() != parent:  # the forked process: killed before it answers
+                signal.pause()
+            return super()._check()
+
+    with Slow(site, stamp_tree(site)) as check:
+        check.start()
+        assert check._pid is not None
+        os.kill(check._pid, signal.SIGKILL)  # the out-of-memory killer, say
+        assert check.holds()  # unchanged: the cache is still trusted

@@ -35,7 +35,7 @@ def wait_until(condition: Callable[[], bool], seconds: float = 60) -> None:
 
 def rendering(project: Path, files: int = 50) -> Callable[[], bool]:
     """True once a build's stage holds some rendered pages: it is mid-render."""
-    stage = project / ".site.building"
+    stage = project / ".site.building" / "tree"
 
     def check() -> bool:
         try:
@@ -62,3 +62,23 @@ def world_readable(root: Path) -> None:
         os.chmod(directory, 0o755)
         for name in files:
             os.chmod(Path(directory, name), 0o644)
+
+
+def change_every_post(project: Path, mark: str = "Changed.") -> None:
+    """Add (or, given again, take away) a paragraph in every post: every page changes."""
+    for post in (project / "content").rglob("*.md"):
+        text = post.read_text()
+        added = f"\n\n{mark}\n\n"
+        post.write_text(
+            text.replace(added, "\n\n", 1) if added in text else text.replace("\n\n", added, 1)
+        )
+
+
+def clean_build(project: Path, name: str = "clean") -> dict[str, bytes]:
+    """What a cold build of the project's sources makes, in a folder of its own."""
+    from broadsheet.config import load_config
+    from broadsheet.publish.pipeline import build
+
+    output = project.parent / name
+    build(load_config(project), output=output, use_cache=False, jobs=2)
+    return tree_bytes(output)

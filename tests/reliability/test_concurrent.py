@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import fcntl
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from benchmarks.corpus import write_corpus
 from broadsheet.config import load_config
 from broadsheet.publish.pipeline import build
-from tests.reliability.helpers import leftovers, site_of, start_build, wait_until
+from tests.reliability.helpers import clean_build, leftovers, site_of, start_build, wait_until
 from tests.sitecheck import tree_bytes
 
 
@@ -46,3 +50,54 @@ def test_serve_and_build_use_different_folders(project: Path) -> None:
     assert dev.rebuild().ok
     assert process.wait(timeout=120) == 0
     wait_until(lambda: (project / "site/index.html").is_file())
+
+
+WATCH = """
+import os, sys
+path, stop = sys.argv[1:]
+missing = 0
+print("watching", flush=True)
+while not os.path.exists(stop):
+    for _ in range(2000):
+        if not os.path.exists(path):
+            missing += 1
+print(missing)
+"""
+
+
+def test_a_reader_never_finds_the_site_missing_while_a_new_one_is_swapped_in(
+    project: Path,
+) -> None:
+    # As a web server over site/ would: between two renames it answered 404.
+    write_corpus(project / "content", 8)
+    config = load_config(project)
+    build(config, jobs=1, use_cache=False)
+    stop = project.parent / "stop"
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", WATCH, str(project / "site" / "index.html"), str(stop)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert watcher.stdout is not None and watcher.stdout.readline() == "watching\n"
+    try:
+        for _ in range(8):
+            build(config, jobs=1, use_cache=False)  # each one a whole new tree, swapped in
+    finally:
+        stop.touch()
+    assert watcher.communicate(timeout=60)[0] == "0\n"
+    assert leftovers(project) == []
+
+
+def test_where_folders_cannot_be_exchanged_two_renames_do(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from broadsheet.publish import output_dir
+
+    monkeypatch.setattr(output_dir, "exchange", lambda first, second: False)
+    write_corpus(project / "content", 8)
+    config = load_config(project)
+    build(config, jobs=1, use_cache=False)
+    (project / "content/asia/new.md").write_text("---\ntitle: New\n---\n\nText.\n")
+    build(config, jobs=1, use_cache=False)
+    assert site_of(project) == clean_build(project)
+    assert leftovers(project) == []

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from benchmarks.corpus import write_corpus
 from tests.conftest import run, write_post
+from tests.reliability.helpers import clean_build
+from tests.sitecheck import tree_bytes
 
 
 def snapshot(root: Path) -> dict[str, int]:
@@ -67,3 +75,143 @@ def test_links_inside_the_project_are_fine(seeded: Path) -> None:
     result = run(["build"])
     assert result.code == 0, result.err
     assert (seeded / "site/america/alias/index.html").is_file()
+
+
+# A build removes or moves only what it can prove it made. Whatever a user keeps at any
+# name a build uses (or used to use) beside the output is left exactly as it was.
+NAMES = (".{}.old", ".{}.building", ".{}.journal", ".{}.tmp", ".{}.lock", "{}")
+KINDS = ("folder", "copy of the site", "file", "link", "empty folder")
+PHASES = ("first build", "nothing to do", "a build to do")
+
+
+def user_thing(path: Path, kind: str, data: bytes, site: Path, elsewhere: Path) -> None:
+    """Put a user's `kind` of thing at `path`, beside (or instead of) `site`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path == site and site.is_dir():  # the site itself, its marker gone
+        (site / ".broadsheet-output").unlink()
+        kind = "folder"
+    elif kind == "copy of the site" and site.is_dir():  # `cp -r site .site.old`, say
+        shutil.copytree(site, path)
+        kind = "folder"
+    if kind in ("folder", "copy of the site"):
+        (path / "notes").mkdir(parents=True, exist_ok=True)
+        (path / "notes" / "mine.txt").write_bytes(data)
+    elif kind == "file":
+        path.write_bytes(data or b"x")
+    elif kind == "link":
+        elsewhere.mkdir(exist_ok=True)
+        (elsewhere / "precious.txt").write_bytes(data)
+        path.symlink_to(elsewhere, target_is_directory=True)
+    else:
+        path.mkdir()
+
+
+def state_of(path: Path) -> object:
+    """Everything about `path` that a user would miss: kind, bytes, link target."""
+    if path.is_symlink():
+        return ("link", os.readlink(path), state_of(path.resolve()))
+    if path.is_dir():
+        return {
+            str(p.relative_to(path)): (p.read_bytes() if p.is_file() else os.readlink(p))
+            for p in sorted(path.rglob("*"))
+            if p.is_file() or p.is_symlink()
+        } | {"(folders)": sorted(str(p.relative_to(path)) for p in path.rglob("*") if p.is_dir())}
+    return path.read_bytes() if path.exists() else None
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small project, built once: each example starts from a copy."""
+    from tests.conftest import PYPROJECT, REPO
+
+    root = tmp_path_factory.mktemp("ownership") / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "static", root / "static")
+    write_corpus(root / "content", 6)
+    return root
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(NAMES),
+    kind=st.sampled_from(KINDS),
+    phase=st.sampled_from(PHASES),
+    outside=st.booleans(),
+    data=st.binary(max_size=64),
+)
+def test_a_build_never_touches_what_it_did_not_make(
+    templates: Path, name: str, kind: str, phase: str, outside: bool, data: bytes
+) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        project = Path(scratch) / "project"
+        shutil.copytree(templates, project)
+        output = Path(scratch) / "x" / "notes" if outside else project / "site"
+        args = ["build", "--output", str(output)] if outside else ["build"]
+        with contextlib.chdir(project):
+            if phase != "first build":
+                assert run(args).code == 0
+            if phase == "a build to do":
+                post = next((project / "content").rglob("*.md"))
+                post.write_text(post.read_text() + "\nOne more line.\n")
+            where = output.parent / name.format(output.name)
+            if where != output and where.exists():
+                return  # the lock file of an earlier build: ours, not the user's
+            user_thing(where, kind, data, output, Path(scratch) / "elsewhere")
+            before = state_of(where)
+            site_before = tree_bytes(output) if where != output and output.is_dir() else None
+            result = run(args)
+            assert "Traceback" not in result.err
+            if where == output and kind == "empty folder" and phase == "first build":
+                assert result.code == 0  # an empty folder is a fine place for a site
+                assert tree_bytes(output) == clean_build(project, "clean")
+                return
+            assert state_of(where) == before, "the user's thing was touched"
+            if where == output:  # refused, naming it (or, for a link, where it leads)
+                assert result.code == 1 and display(output.resolve()) in result.err
+                return
+            if where.name.endswith((".building", ".lock")) and not (
+                where.name.endswith(".building") and phase == "nothing to do"
+            ):
+                assert result.code == 1
+                assert f"{where.name}: in the way" in result.err
+                assert (tree_bytes(output) if output.is_dir() else None) == site_before
+                return
+            assert result.code == 0, result.err
+            if where.name.endswith(".building"):
+                assert f"warning: {display(where)}: Broadsheet did not make this" in result.err
+            assert tree_bytes(output) == clean_build(project, "clean")
+
+
+def display(path: Path) -> str:
+    from broadsheet.errors import display_path
+
+    return display_path(path)
+
+
+def test_a_copy_of_the_site_named_like_a_set_aside_one_is_kept(project: Path) -> None:
+    write_corpus(project / "content", 6)
+    assert run(["build"]).code == 0
+    shutil.copytree(project / "site", project / ".site.old")
+    (project / ".site.old" / "mine.txt").write_text("precious")
+    before = state_of(project / ".site.old")
+    assert run(["build"]).code == 0  # nothing to do
+    post = next((project / "content").rglob("*.md"))
+    post.write_text(post.read_text() + "\nMore.\n")
+    assert run(["build"]).code == 0  # something to do
+    (project / ".broadsheet-cache").rename(project / "cache-aside")
+    assert run(["build"]).code == 0  # a cold build, swapped in whole
+    assert state_of(project / ".site.old") == before
+
+
+def test_a_folder_beside_another_output_is_not_moved_into_place(
+    project: Path, tmp_path: Path
+) -> None:
+    write_corpus(project / "content", 6)
+    notes = tmp_path / "x" / ".notes.old"
+    notes.mkdir(parents=True)
+    (notes / "a.txt").write_text("mine")
+    assert run(["build", "--output", str(tmp_path / "x" / "notes")]).code == 0
+    assert (notes / "a.txt").read_text() == "mine"
+    assert sorted(os.listdir(tmp_path / "x")) == [".notes.lock", ".notes.old", "notes"]
