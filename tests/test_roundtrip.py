@@ -63,8 +63,16 @@ TEXT = st.lists(HOSTILE | ANY, min_size=1, max_size=6).flatmap(
 )
 
 
+# What no web page or feed can hold, which the importer and the build remove: C0 and C1
+# controls, surrogates and Unicode's noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF).
+_NONCHARACTERS = "".join(
+    chr(plane + end) for plane in range(0, 0x110000, 0x10000) for end in (0xFFFE, 0xFFFF)
+)
+_UNSHOWABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef{_NONCHARACTERS}]")
+
+
 def fold(text: str) -> str:
-    return " ".join(re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", text).split())
+    return " ".join(_UNSHOWABLE.sub("", text).split())
 
 
 def usable(text: str) -> bool:
