@@ -47,7 +47,10 @@ def test_serve_and_build_use_different_folders(project: Path) -> None:
     process = start_build(project)
     dev = DevBuilder(project, project / ".." / "serve-out", {"base_url": "http://127.0.0.1:1/"})
     dev.output.mkdir()
-    assert dev.rebuild().ok
+    try:
+        assert dev.rebuild().ok
+    finally:
+        dev.close()  # (its build process)
     assert process.wait(timeout=120) == 0
     wait_until(lambda: (project / "site/index.html").is_file())
 
