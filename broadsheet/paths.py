@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.stamps import Stamp, stamp_of
@@ -30,16 +31,26 @@ def read_source(path: Path) -> bytes:
     """The bytes of a source file, which must still be a plain file: one replaced by a
     FIFO since the walk would block open() or read() for ever, so it is opened without
     waiting and looked at before it is read."""
+    with open_source(path) as handle:
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
+
+
+def open_source(path: Path) -> BinaryIO:
+    """A source file opened for reading (see read_source), or an error naming it."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            _check_file(str(path), os.fstat(fd), os.geteuid())
-            return handle.read()
-        except OSError as exc:
-            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
+    handle = os.fdopen(fd, "rb")
+    try:
+        _check_file(str(path), os.fstat(fd), os.geteuid())
+    except BaseException:
+        handle.close()
+        raise
+    return handle
 
 
 def source_files(folder: Path, racy: int | None = None) -> dict[str, Stamp]:

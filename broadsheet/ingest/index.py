@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from broadsheet.ingest.pages import Body
 from broadsheet.ingest.posts import read_post
+from broadsheet.paths import source_files
 
 INDEX_NAME = ".broadsheet-imports.json"
 FORMAT = 1
@@ -111,17 +111,13 @@ def load_index(content_dir: Path) -> tuple[list[Story], str | None]:
 
 
 def post_files(content_dir: Path) -> list[str]:
-    """Every post below content/ (as the build finds them), relative, sorted."""
-    found = []
-    for directory, folders, files in os.walk(content_dir):
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
-        relative = Path(directory).relative_to(content_dir)
-        found += [
-            (relative / name).as_posix()
-            for name in files
-            if name.endswith(".md") and not name.startswith(".")
-        ]
-    return sorted(found)
+    """Every post below content/ as the build finds them (the same walk: a source the
+    build would refuse, such as a named pipe or an unreadable folder, is an error naming
+    it, never a hang), relative, sorted."""
+    start = len(str(content_dir)) + 1
+    return sorted(
+        Path(name[start:]).as_posix() for name in source_files(content_dir) if name.endswith(".md")
+    )
 
 
 def reconcile(content_dir: Path, recorded: list[Story]) -> list[Story]:

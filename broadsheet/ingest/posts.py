@@ -16,6 +16,7 @@ import yaml
 from broadsheet.errors import BroadsheetError
 from broadsheet.ingest.escape import escape_text, unescape_text
 from broadsheet.ingest.pages import OPENING, RawArticle, fingerprint
+from broadsheet.paths import open_source
 
 IMPORT_HASH_KEY = "import_hash"
 MAX_HEADING_LENGTH = 100
@@ -146,7 +147,7 @@ class PostOnDisk:
 
 def read_post(path: Path, *, header_only: bool = False) -> PostOnDisk:
     try:
-        with path.open("rb") as handle:
+        with open_source(path) as handle:  # never a named pipe: it would wait for ever
             return read_post_stream(handle, path, header_only)
     except OSError as exc:
         raise BroadsheetError(
