@@ -27,6 +27,7 @@ from broadsheet.outputs.pagination import Pager
 from broadsheet.outputs.site import Site
 from broadsheet.outputs.sitemaps import SitemapEntry
 from broadsheet.publish.cache import SignedState
+from broadsheet.render.templates import syntax_error
 
 CARD_TEMPLATE = "_card.html"
 
@@ -231,7 +232,10 @@ class Signer:
             if current in found:
                 continue
             found.add(current)
-            referenced, uses_card = _references(self._source(current))
+            try:
+                referenced, uses_card = _references(self._source(current))
+            except jinja2.TemplateSyntaxError as exc:  # (parsed here before it renders)
+                raise syntax_error(self.env, exc, current) from exc
             pending += referenced
             if uses_card:
                 pending.append(CARD_TEMPLATE)

@@ -68,8 +68,7 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
-        where = _template_path(env, exc.filename or name)
-        raise BroadsheetError(f"template error: {exc.message}", where, exc.lineno) from exc
+        raise syntax_error(env, exc, name) from exc
     except jinja2.TemplateNotFound as exc:
         raise BroadsheetError(
             f"template '{exc.name}' not found", _template_path(env, name)
@@ -83,6 +82,14 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
             _template_path(env, filename or name),
             line,
         ) from exc
+
+
+def syntax_error(
+    env: jinja2.Environment, exc: jinja2.TemplateSyntaxError, name: str
+) -> BroadsheetError:
+    """The error for a template that does not parse: its file and line."""
+    where = _template_path(env, exc.filename or name)
+    return BroadsheetError(f"template error: {exc.message}", where, exc.lineno)
 
 
 def _template_path(env: jinja2.Environment, name: str) -> Path:

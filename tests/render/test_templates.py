@@ -29,3 +29,25 @@ def test_a_syntax_error_names_the_template_and_line(tmp_path: Path) -> None:
     env = make_environment(tmp_path, {})
     with pytest.raises(BroadsheetError, match=r"t\.html:2: template error"):
         render_template(env, "t.html", {})
+
+
+@pytest.mark.parametrize("name", ["base.html", "section.html", "article.html", "_card.html"])
+def test_a_build_with_a_broken_template_names_it_and_keeps_the_last_site(
+    seeded: Path, name: str
+) -> None:
+    """The build reads every template (to sign pages) before it renders one: a syntax
+    error met there too is `path:line`, never a traceback, and the last site stays."""
+    from tests.conftest import run
+    from tests.sitecheck import tree_bytes
+
+    assert run(["build"]).code == 0
+    before = tree_bytes(seeded / "site")
+    template = seeded / "templates" / name
+    lines = template.read_text().count("\n")
+    with template.open("a") as handle:
+        handle.write("{% broken\n")
+    built = run(["build"])
+    assert built.code == 1
+    assert f"templates/{name}:{lines + 1}: template error: " in built.err, built.err
+    assert "Traceback" not in built.err
+    assert tree_bytes(seeded / "site") == before
