@@ -138,6 +138,8 @@ def _look(folder: Path, parts: list[str], slash: bool) -> Found | Redirect | Non
 
 
 def error_page(message: str) -> str:
+    """The page shown in place of every page while the site does not build (without the
+    live-reload script: every HTML answer gets that, once, from `with_live_script`)."""
     lines = "\n".join(html.escape(line) for line in message.splitlines())
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -148,11 +150,13 @@ def error_page(message: str) -> str:
         "</style></head><body><main><h1>The site did not build</h1>"
         f'<pre id="build-error">{lines}</pre>'
         "<p>Fix the file and save it: this page reloads by itself.</p>"
-        f"</main>{LIVE_SCRIPT}</body></html>"
+        "</main></body></html>"
     )
 
 
 def with_live_script(page: bytes) -> bytes:
+    """The page with the live-reload script before its last `</body>` (the only place
+    it is added, so each open page makes one reload connection)."""
     marker = page.rfind(b"</body>")
     if marker < 0:
         return page
