@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import mimetypes
 import os
+import re
 import shutil
 import signal
 import stat
@@ -38,12 +39,32 @@ SESSION = "broadsheet-serve-"  # the prefix of each session's temporary folder
 
 def is_loopback(host: str) -> bool:
     """True for names and addresses that only this machine can reach."""
-    if host == "localhost":
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+# A Host header: a name or IPv4 address, or an IPv6 address in brackets; then maybe a port.
+HOST_HEADER = re.compile(r"(?P<name>[^\[\]:@/\s]+|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?")
+
+
+def host_allowed(bound: str, header: str) -> bool:
+    """Whether a server bound to `bound` answers a request whose Host header is `header`.
+
+    Bound to this machine only, it answers only for names of this machine (localhost,
+    127.0.0.0/8, [::1]) and the very host it was started with: otherwise a page on
+    another site whose name its attacker then points at 127.0.0.1 (DNS rebinding) could
+    read the drafts. Bound to other machines on purpose, it answers any name."""
+    if not is_loopback(bound):
+        return True
+    match = HOST_HEADER.fullmatch(header)
+    if match is None:
+        return False
+    name = match["name"]
+    return is_loopback(name) or name.strip("[]").lower() == bound.strip("[]").lower()
 
 
 def request_parts(requested: str) -> list[str] | None:
@@ -138,6 +159,8 @@ def _look(folder: Path, parts: list[str], slash: bool) -> Found | Redirect | Non
 
 
 def error_page(message: str) -> str:
+    """The page shown in place of every page while the site does not build (without the
+    live-reload script: every HTML answer gets that, once, from `with_live_script`)."""
     lines = "\n".join(html.escape(line) for line in message.splitlines())
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -148,18 +171,26 @@ def error_page(message: str) -> str:
         "</style></head><body><main><h1>The site did not build</h1>"
         f'<pre id="build-error">{lines}</pre>'
         "<p>Fix the file and save it: this page reloads by itself.</p>"
-        f"</main>{LIVE_SCRIPT}</body></html>"
+        "</main></body></html>"
     )
 
 
 def with_live_script(page: bytes) -> bytes:
+    """The page with the live-reload script before its last `</body>` (the only place
+    it is added, so each open page makes one reload connection)."""
     marker = page.rfind(b"</body>")
     if marker < 0:
         return page
     return page[:marker] + LIVE_SCRIPT.encode() + page[marker:]
 
 
-def make_app(site: SiteFolder, error: Callable[[], str | None]) -> Any:
+WRONG_HOST = (
+    "403 Forbidden: this server shows drafts, so it answers only requests for localhost "
+    "or 127.0.0.1. To serve it under another name, start it with --host.\n"
+)
+
+
+def make_app(site: SiteFolder, error: Callable[[], str | None], bound: str) -> Any:
     from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
     from livereload.watcher import Watcher as LivereloadWatcher
     from tornado import web
@@ -213,10 +244,23 @@ def make_app(site: SiteFolder, error: Callable[[], str | None]) -> Any:
                 return  # a bad request, answered as such: nothing to report
             print(f"serve: {self.request.path}: {kind.__name__}: {value}", file=sys.stderr)
 
+    class WrongHostHandler(web.RequestHandler):
+        def prepare(self) -> None:  # every method, the websocket's upgrade too
+            self.set_status(403)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.set_header("Cache-Control", "no-store")
+            self.finish(WRONG_HOST)
+
+    class HostCheckedApplication(web.Application):
+        def find_handler(self, request: Any, **kwargs: Any) -> Any:
+            if not host_allowed(bound, request.host):
+                return self.get_handler_delegate(request, WrongHostHandler)
+            return super().find_handler(request, **kwargs)
+
     LiveReloadHandler.live_css = True
     LiveReloadHandler.watcher = LivereloadWatcher()  # reload_waiters() logs its .filepath
     logging.getLogger("tornado.access").setLevel(logging.CRITICAL)  # errors say it once
-    return web.Application(
+    return HostCheckedApplication(
         [
             (r"/livereload", LiveReloadHandler),
             (r"/livereload.js", LiveReloadJSHandler),
@@ -260,7 +304,7 @@ def serve(
         watcher.start()
         watcher.wait_ready(READY_SECONDS)  # a change from here on is seen
         _report(builder.rebuild(), "built")
-        server = httpserver.HTTPServer(make_app(SiteFolder(output), lambda: builder.error))
+        server = httpserver.HTTPServer(make_app(SiteFolder(output), lambda: builder.error, host))
         server.add_sockets(sockets)
         rebuilder.start()
         _stop_on_signals(loop)

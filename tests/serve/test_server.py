@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from broadsheet.serve.server import LIVE_SCRIPT
 from tests.conftest import run_process
 from tests.serve.conftest import Server
 
@@ -22,9 +23,11 @@ def test_serves_the_site_with_the_live_reload_client(site_server: Server) -> Non
     server = site_server
     status, body = server.fetch()
     assert status == 200 and "Latest articles" in body
-    assert "/livereload.js?port=" in body
+    assert body.count(LIVE_SCRIPT) == 1  # one reload connection per open page
+    assert server.fetch(ARTICLE)[1].count(LIVE_SCRIPT) == 1
     assert server.fetch("livereload.js")[0] == 200
-    assert server.fetch("no/such/page/")[0] == 404
+    status, missing = server.fetch("no/such/page/")
+    assert status == 404 and missing.count(LIVE_SCRIPT) == 1
 
 
 def test_an_edit_is_served_and_a_reload_is_sent(server: Server, seeded: Path) -> None:
@@ -60,7 +63,8 @@ def test_a_build_error_shows_in_the_browser_and_recovers(server: Server, seeded:
     post.write_text(good.replace("title: ", "title: [", 1))
     expected = f"{POST}:2: front matter is not valid YAML"
     page = server.wait_for(ARTICLE, lambda status, body: status == 500 and expected in body)
-    assert "/livereload.js?port=" in page  # so that the fix reloads it
+    assert page.count(LIVE_SCRIPT) == 1  # so that the fix reloads it, over one connection
+    assert server.fetch("no/such/page/")[1].count(LIVE_SCRIPT) == 1  # the 404 shows it too
     deadline = time.monotonic() + 5
     errors = ""
     while POST not in errors and time.monotonic() < deadline:
