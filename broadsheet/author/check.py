@@ -123,12 +123,12 @@ def _rendered(post: Post, targets: set[str], drafts: set[str], base_path: str) -
     problems = [
         Problem(post.path, line, message, warning=True) for line, message in article.warnings()
     ]
-    for link in article.links():
+    for index, link in enumerate(article.links()):
         if dangerous_url(link.url):
             continue  # warned about above
         message = _broken(post, link.url, link.image, targets, drafts, base_path)
         if message:
-            problems.append(Problem(post.path, article.link_line(link), message))
+            problems.append(Problem(post.path, article.link_line(index), message))
     return problems
 
 
