@@ -155,13 +155,18 @@ class Article:
 
             from broadsheet.render.markdown import render_markdown
 
-            definitions = "\n".join(filter(None, references(self.markdown).split("\n")))
+            definitions = [line for line in references(self.markdown).split("\n") if line]
+            labels = [line.split("]:")[0].strip().lower() + "]" for line in definitions]
             level = frozenset(BLOCK_LEVEL_ELEMENTS)
             self._units = []
             for block in blocks(self.markdown, self.first_line, level):
                 text = block.text
                 if definitions and "[" in text:  # so that its links by reference are links
-                    text += "\n\n" + definitions
+                    lower = text.lower()
+                    used = [
+                        d for d, label in zip(definitions, labels, strict=True) if label in lower
+                    ]
+                    text += "\n\n" + "\n".join(used) if used else ""
                 html = render_markdown(text).html
                 runs = [(block, html)]
                 if html.strip() in (block.text.strip(), text.strip()):  # raw HTML, as written
