@@ -147,6 +147,8 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # A raw HTML block's opening tag, as Python-Markdown reads one: a block-level element
 # at the start of a line, which runs on (over blank lines) to its closing tag.
 _HTML_OPEN = re.compile(r"^ {0,3}<([A-Za-z][A-Za-z0-9-]*)(?=[\s/>]|$)")
+_INDENTED = re.compile(r"^(?: {4}|\t)")
+_LIST = re.compile(r"^ {0,3}(?:[*+-]|\d+\.)[ \t]")
 _REFERENCE = re.compile(r"^ {0,3}\[(?!\^)[^\]\n]+\]:[ \t]*\S")  # not a footnote's
 
 
@@ -185,6 +187,8 @@ def blocks(markdown: str, first_line: int, block_level: frozenset[str]) -> list[
                 depth -= len(re.findall(rf"</{element}\s*>", line, re.IGNORECASE))
         ending = number + 1 == len(lines) or not lines[number + 1].strip()
         if ending and not fence and not comment and (not element or depth <= 0):
+            if found and _INDENTED.match(lines[start]) and _LIST.match(found[-1].text):
+                start = found.pop().first_line - first_line  # a list item's, continued
             text = "\n".join(lines[start : number + 1])
             found.append(Block(text, first_line + start))
             start = None

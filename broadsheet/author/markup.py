@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,8 @@ from broadsheet.author.lines import (
 )
 
 RUNS = "it runs in readers' browsers"
+# A raw HTML block of more runs than this has each parsed alone (else: quadratic).
+_MAX_RUNS = 200
 # Attributes whose value is one URL, on any element (MathML and SVG included).
 URL_ATTRIBUTES = frozenset(
     "href xlink:href src action formaction data poster background dynsrc lowsrc codebase "
@@ -81,7 +83,7 @@ class Article:
         self.markdown = markdown
         self.first_line = first_line  # the file line the Markdown starts on
         self.root = parse(render_markdown(markdown).html)
-        self._units: list[tuple[Block, LexborNode]] | None = None
+        self._units: list[tuple[Block, LexborNode, LexborNode | None]] | None = None
         self._links: list[Link] | None = None
         self._link_lines: list[int] | None = None
 
@@ -90,7 +92,7 @@ class Article:
         findings = list(script_findings(self.root))
         if not findings:
             return []
-        keys = [[f.message for f in script_findings(root)] for _, root in self._blocks()]
+        keys = self._keys(lambda root: [f.message for f in script_findings(root)])
         wanted = [(f.needles, ()) for f in findings]
         lines = self._locate([f.message for f in findings], keys, wanted)
         return [(line, f.message) for line, f in zip(lines, findings, strict=True)]
@@ -104,7 +106,7 @@ class Article:
         """The file line of the `index`-th of `links()`."""
         if self._link_lines is None:
             found = self.links()
-            keys = [list(links(root)) for _, root in self._blocks()]
+            keys = self._keys(lambda root: list(links(root)))
             # A link by reference: its URL is written where the reference is defined.
             wanted = [((Value(link.url),), (Value(f"]:{link.url}"),)) for link in found]
             self._link_lines = self._locate(found, keys, wanted)
@@ -148,7 +150,18 @@ class Article:
                 lines.append(whole.line_of(*needles, wrapped=wrapped))
         return lines
 
-    def _blocks(self) -> list[tuple[Block, LexborNode]]:
+    def _keys(self, keys: Callable[[LexborNode], list[Any]]) -> list[list[Any]]:
+        """The `keys` of what each block makes (of a run of a raw HTML block: what the
+        block up to it makes, less what the block before it makes)."""
+        found = []
+        for _, root, previous in self._blocks():
+            made = Counter(keys(root))
+            if previous is not None:
+                made -= Counter(keys(previous))
+            found.append(list(made.elements()))
+        return found
+
+    def _blocks(self) -> list[tuple[Block, LexborNode, LexborNode | None]]:
         """Each top-level block (a raw HTML block: each run of its lines), parsed."""
         if self._units is None:  # only for the few articles with a problem
             from markdown.util import BLOCK_LEVEL_ELEMENTS
@@ -168,15 +181,24 @@ class Article:
                     ]
                     text += "\n\n" + "\n".join(used) if used else ""
                 html = render_markdown(text).html
-                runs = [(block, html)]
-                if html.strip() in (block.text.strip(), text.strip()):  # raw HTML, as written
-                    runs = [(run, run.text) for run in paragraphs(block)]
-                for run, markup in runs:
-                    # After the first, in the body, as in the article: there a <template>
-                    # or a <frameset> is not the head's or the document's.
-                    self._units.append(
-                        (run, parse(markup if not self._units else "<body>" + markup))
-                    )
+                # After the first, in the body, as in the article: there a <template> or
+                # a <frameset> is not the head's or the document's.
+                start = "<body>" if self._units else ""
+                if html.strip() not in (block.text.strip(), text.strip()):
+                    self._units.append((block, parse(start + html), None))
+                    continue
+                # Raw HTML, as written: each run of lines is what it adds to those before
+                # it (a comment or an attribute may run over blank lines).
+                previous = None
+                runs = paragraphs(block)
+                for number, run in enumerate(runs):
+                    if len(runs) > _MAX_RUNS:  # parsed alone: as exact, but for those
+                        self._units.append((run, parse(start + run.text), None))
+                        continue
+                    before = "\n\n".join(r.text for r in runs[: number + 1])
+                    root = parse(start + before)
+                    self._units.append((run, root, previous))
+                    previous = root
         return self._units
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,3 +134,28 @@ def test_mixed_findings_are_each_named_by_their_own_line(
     assert sorted((article.link_line(i), link.url) for i, link in enumerate(links)) == sorted(
         linked
     ), markdown
+
+
+@pytest.mark.parametrize(
+    ("markdown", "warned", "linked"),
+    [
+        # A comment, or an attribute's value, over blank lines: its markup is not markup.
+        ("<!--\n\n<script>x</script>\n\n-->\n\n<script>y</script>\n", [7], []),
+        ('<div title="a\n\n<script>x</script>">\n\n<script>y</script>\n\n</div>\n', [5], []),
+        # A list item's indented paragraph is the item's, not code.
+        (
+            "1. one\n\n    <img src=x onerror=1>\n\n2. two [l](/l/)\n\n<img src=x onerror=2>\n",
+            [3, 7],
+            [3, 5, 7],
+        ),
+        # After a paragraph, indented text is code.
+        ("para\n\n    <img src=x onerror=1>\n\n<img src=x onerror=2>\n", [5], [5]),
+        ("- a\n\n    more [l](/l1/)\n\n            code\n\n- b [l](/l1/)\n", [], [3, 7]),
+    ],
+)
+def test_blocks_are_read_as_markdown_reads_them(
+    markdown: str, warned: list[int], linked: list[int]
+) -> None:
+    article = Article(markdown, 1)
+    assert [line for line, _ in article.warnings()] == warned
+    assert sorted(article.link_line(i) for i in range(len(article.links()))) == linked
