@@ -50,7 +50,6 @@ def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list
             problems += [Problem(e.path or path, e.line, e.message) for e in exc.errors]
         except BroadsheetError as exc:
             problems.append(Problem(exc.path or path, exc.line, exc.message))
-    problems += _sections(posts, config)
     problems += _unique_slugs(posts)
     now = now or config.now or datetime.now(config.zone)
     published = {p.path for p in posts if not status(p, now)}
@@ -80,22 +79,6 @@ def _key_line(post: Post, key: str) -> int:
         if line.startswith(f"{key}:"):
             return number
     return 1
-
-
-def _sections(posts: list[Post], config: SiteConfig) -> list[Problem]:
-    known = [s.slug for s in config.sections]
-    if not known:
-        return []
-    return [
-        Problem(
-            post.path,
-            _key_line(post, "section"),
-            f"section '{post.section_slug}' is not in [tool.broadsheet.sections] "
-            f"(known: {', '.join(known)}); add it there, or move the post",
-        )
-        for post in posts
-        if post.section_slug not in known
-    ]
 
 
 def _unique_slugs(posts: list[Post]) -> list[Problem]:
@@ -140,12 +123,12 @@ def _rendered(post: Post, targets: set[str], drafts: set[str], base_path: str) -
     problems = [
         Problem(post.path, line, message, warning=True) for line, message in article.warnings()
     ]
-    for link in article.links():
+    for index, link in enumerate(article.links()):
         if dangerous_url(link.url):
             continue  # warned about above
         message = _broken(post, link.url, link.image, targets, drafts, base_path)
         if message:
-            problems.append(Problem(post.path, article.link_line(link), message))
+            problems.append(Problem(post.path, article.link_line(index), message))
     return problems
 
 

@@ -9,14 +9,26 @@ content are what a browser makes of them, however the source spells them.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from broadsheet.author.lines import SourceLines, Value, comparable
+from broadsheet.author.lines import (
+    Block,
+    SourceLines,
+    Value,
+    blocks,
+    comparable,
+    paragraphs,
+    references,
+)
 
 RUNS = "it runs in readers' browsers"
+# A raw HTML block of more runs than this has each parsed alone (else: quadratic).
+_MAX_RUNS = 200
 # Attributes whose value is one URL, on any element (MathML and SVG included).
 URL_ATTRIBUTES = frozenset(
     "href xlink:href src action formaction data poster background dynsrc lowsrc codebase "
@@ -58,7 +70,12 @@ class Link:
 
 
 class Article:
-    """One article's Markdown, rendered and parsed as its readers' browsers get it."""
+    """One article's Markdown, rendered and parsed as its readers' browsers get it.
+
+    A finding is named by the line it came from: each top-level block of the Markdown
+    (a raw HTML block: each run of its lines between blank lines) is rendered and parsed
+    alone, and the n-th finding of a kind in the article is the n-th of that kind in the
+    blocks; within its block, its line is where its text is."""
 
     def __init__(self, markdown: str, first_line: int):
         from broadsheet.render.markdown import render_markdown
@@ -66,31 +83,123 @@ class Article:
         self.markdown = markdown
         self.first_line = first_line  # the file line the Markdown starts on
         self.root = parse(render_markdown(markdown).html)
-        self._lines: SourceLines | None = None
+        self._units: list[tuple[Block, LexborNode, LexborNode | None]] | None = None
+        self._links: list[Link] | None = None
+        self._link_lines: list[int] | None = None
 
     def warnings(self) -> list[tuple[int, str]]:
         """What in it would run script: the file line and a message for each."""
-        found = [(self.line_of(*f.needles), f.message) for f in script_findings(self.root)]
-        if self._lines is not None:
-            self._lines.cursor = 0  # links are looked for from the start again
-        return found
+        findings = list(script_findings(self.root))
+        if not findings:
+            return []
+        keys = self._keys(lambda root: [f.message for f in script_findings(root)])
+        wanted = [(f.needles, ()) for f in findings]
+        lines = self._locate([f.message for f in findings], keys, wanted)
+        return [(line, f.message) for line, f in zip(lines, findings, strict=True)]
 
     def links(self) -> list[Link]:
-        return list(links(self.root))
+        if self._links is None:
+            self._links = list(links(self.root))
+        return self._links
 
-    def line_of(self, *needles: str) -> int:
-        """The file line of the first needle found in the Markdown, after the last one."""
-        return self._source().line_of(*needles)
+    def link_line(self, index: int) -> int:
+        """The file line of the `index`-th of `links()`."""
+        if self._link_lines is None:
+            found = self.links()
+            keys = self._keys(lambda root: list(links(root)))
+            # A link by reference: its URL is written where the reference is defined.
+            wanted = [((Value(link.url),), (Value(f"]:{link.url}"),)) for link in found]
+            self._link_lines = self._locate(found, keys, wanted)
+        return self._link_lines[index]
 
-    def link_line(self, link: Link) -> int:
-        # A link met again, before the last one found, is most likely by reference.
-        url = Value(link.url)
-        return self._source().line_of(url, wrapped=(Value(f"]:{link.url}"),))
+    def _locate(
+        self,
+        found: Sequence[Hashable],
+        keys: list[list[Any]],
+        wanted: Sequence[tuple[tuple[str, ...], tuple[str, ...]]],
+    ) -> list[int]:
+        """The line of each of `found` (keyed as `keys` key each block's findings),
+        looked for by its `wanted` needles."""
+        owners: dict[Hashable, list[int]] = {}
+        for unit, unit_keys in enumerate(keys):
+            for key in unit_keys:
+                owners.setdefault(key, []).append(unit)
+        units = self._blocks()
+        sources: dict[int, SourceLines] = {}
+        seen: Counter[Hashable] = Counter()
+        whole = SourceLines(self.markdown, self.first_line)
+        defined = SourceLines(references(self.markdown), self.first_line)
+        lines = []
+        for key, (needles, wrapped) in zip(found, wanted, strict=True):
+            ordinal, seen[key] = seen[key], seen[key] + 1
+            owner = owners.get(key, [])
+            if ordinal < len(owner):
+                block = units[owner[ordinal]][0]
+                if owner[ordinal] not in sources:
+                    sources[owner[ordinal]] = SourceLines(block.text, block.first_line)
+                source = sources[owner[ordinal]]
+                # Not after the last one found in its block: a link by reference, met
+                # again, or made where its reference is defined.
+                line = source.find_line(*needles, again=False)
+                if line is None:
+                    line = defined.find_line(*wrapped, *needles)
+                if line is None:
+                    line = source.find_line(*needles)
+                lines.append(block.first_line if line is None else line)
+            else:  # not made by any block alone: looked for in the whole article
+                lines.append(whole.line_of(*needles, wrapped=wrapped))
+        return lines
 
-    def _source(self) -> SourceLines:
-        if self._lines is None:  # only for the few articles with a problem
-            self._lines = SourceLines(self.markdown, self.first_line)
-        return self._lines
+    def _keys(self, keys: Callable[[LexborNode], list[Any]]) -> list[list[Any]]:
+        """The `keys` of what each block makes (of a run of a raw HTML block: what the
+        block up to it makes, less what the block before it makes)."""
+        found = []
+        for _, root, previous in self._blocks():
+            made = Counter(keys(root))
+            if previous is not None:
+                made -= Counter(keys(previous))
+            found.append(list(made.elements()))
+        return found
+
+    def _blocks(self) -> list[tuple[Block, LexborNode, LexborNode | None]]:
+        """Each top-level block (a raw HTML block: each run of its lines), parsed."""
+        if self._units is None:  # only for the few articles with a problem
+            from markdown.util import BLOCK_LEVEL_ELEMENTS
+
+            from broadsheet.render.markdown import render_markdown
+
+            definitions = [line for line in references(self.markdown).split("\n") if line]
+            labels = [line.split("]:")[0].strip().lower() + "]" for line in definitions]
+            level = frozenset(BLOCK_LEVEL_ELEMENTS)
+            self._units = []
+            for block in blocks(self.markdown, self.first_line, level):
+                text = block.text
+                if definitions and "[" in text:  # so that its links by reference are links
+                    lower = text.lower()
+                    used = [
+                        d for d, label in zip(definitions, labels, strict=True) if label in lower
+                    ]
+                    text += "\n\n" + "\n".join(used) if used else ""
+                html = render_markdown(text).html
+                # After the first, in the body, as in the article: there a <template> or
+                # a <frameset> is not the head's or the document's.
+                start = "<body>" if self._units else ""
+                if html.strip() not in (block.text.strip(), text.strip()):
+                    self._units.append((block, parse(start + html), None))
+                    continue
+                # Raw HTML, as written: each run of lines is what it adds to those before
+                # it (a comment or an attribute may run over blank lines).
+                previous = None
+                runs = paragraphs(block)
+                for number, run in enumerate(runs):
+                    if len(runs) > _MAX_RUNS:  # parsed alone: as exact, but for those
+                        self._units.append((run, parse(start + run.text), None))
+                        continue
+                    before = "\n\n".join(r.text for r in runs[: number + 1])
+                    root = parse(start + before)
+                    self._units.append((run, root, previous))
+                    previous = root
+        return self._units
 
 
 def parse(html: str) -> LexborNode:

@@ -11,7 +11,7 @@ import frontmatter
 
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError
-from broadsheet.slugs import slugify
+from broadsheet.slugs import RESERVED_SECTIONS, slugify
 
 BODY = """\
 Write the opening paragraph here: who, what, where and when, in two or three sentences.
@@ -54,9 +54,7 @@ def new_post(
     title = title.strip()
     if not title:
         raise BroadsheetError("the headline is empty")
-    slug_of_section = slugify(section, fallback="")
-    if not slug_of_section:
-        raise BroadsheetError(f"'{section}' cannot be a section's folder name")
+    slug_of_section = _section_slug(section)
     known = known_sections(config)
     link = f"/{slug_of_section}/"
     if slug_of_section not in known:
@@ -91,6 +89,25 @@ def new_post(
     return path
 
 
+def _section_slug(section: str) -> str:
+    """`section` itself, when it can be a section's folder: a slug (its URL) that is not
+    one of the site's own pages; otherwise an error that says why, before anything is
+    written."""
+    slug = slugify(section, fallback="")
+    if section in RESERVED_SECTIONS:
+        raise BroadsheetError(
+            f"'{section}' cannot be a section: its URL /{section}/ belongs to "
+            f"{RESERVED_SECTIONS[section]}; choose another name"
+        )
+    if slug != section:
+        hint = f"; did you mean '{slug}'?" if slug and slug not in RESERVED_SECTIONS else ""
+        raise BroadsheetError(
+            f"'{section}' cannot be a section: a section's folder name is its URL, "
+            f"and must be a slug (lower-case words joined by hyphens){hint}"
+        )
+    return slug
+
+
 def _unknown(section: str, slug: str, known: list[str]) -> str:
     close = difflib.get_close_matches(slug, known, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -102,7 +119,7 @@ def _unknown(section: str, slug: str, known: list[str]) -> str:
 
 def start_section(config: SiteConfig, slug: str) -> None:
     """Make content/<slug>/ and, when pyproject.toml lists the sections, list it there
-    too (named after its slug), so that `check` knows it."""
+    too (named after its slug), where it can be renamed."""
     if config.sections:
         _add_to_settings(config.root / "pyproject.toml", slug)
     (config.path(config.content_dir) / slug).mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from broadsheet.author.new import new_post
 from broadsheet.config import load_config
 from broadsheet.content.loader import read_post
 from broadsheet.errors import BroadsheetError
+from broadsheet.slugs import RESERVED_SECTIONS
 from tests.conftest import run
 
 
@@ -117,3 +118,29 @@ def test_new_section_leaves_settings_it_cannot_edit_safely(project: Path) -> Non
     assert 'add news = "News" under [tool.broadsheet.sections] yourself' in result.err
     assert (project / "pyproject.toml").read_text() == inline
     assert not (project / "content/news").exists()
+
+
+@pytest.mark.parametrize(
+    ("section", "why"),
+    [
+        *[(name, f"its URL /{name}/ belongs to") for name in sorted(RESERVED_SECTIONS)],
+        ("Asia", "must be a slug (lower-case words joined by hyphens); did you mean 'asia'?"),
+        ("news desk", "did you mean 'news-desk'?"),
+        ("../x", "did you mean 'x'?"),
+        ("-", "must be a slug"),
+        ("TAGS", "must be a slug"),
+    ],
+)
+def test_new_refuses_a_section_that_cannot_be_one_and_writes_nothing(
+    project: Path, section: str, why: str
+) -> None:
+    before = (project / "pyproject.toml").read_bytes()
+    content = sorted(str(p) for p in (project / "content").rglob("*"))
+    result = run(["new", "Hello", "--section", section, "--new-section"])
+    assert result.code == 1
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert f"'{section}' cannot be a section" in result.err and why in result.err
+    assert "Traceback" not in result.err
+    assert (project / "pyproject.toml").read_bytes() == before
+    assert sorted(str(p) for p in (project / "content").rglob("*")) == content
+    assert run(["check"]).code == 0
