@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, run_process
 
 
 @pytest.mark.parametrize("where", ["content/asia/x.md", "content/asia/deeper/y.md"])
@@ -22,13 +21,7 @@ def test_a_named_pipe_among_the_posts_is_an_error_and_nothing_is_written(
     os.mkfifo(pipe)
     before = sorted(p.relative_to(project).as_posix() for p in (project / "content").rglob("*"))
     try:  # a real process, bounded: the old importer opened the pipe and waited for ever
-        done = subprocess.run(
-            [sys.executable, "-m", "broadsheet", "import", str(SEEDS[0])],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_process(["import", str(SEEDS[0])], project)
     except subprocess.TimeoutExpired:
         pytest.fail("the import waited on the named pipe")
     assert done.returncode == 1, done
@@ -37,11 +30,5 @@ def test_a_named_pipe_among_the_posts_is_an_error_and_nothing_is_written(
     after = sorted(p.relative_to(project).as_posix() for p in (project / "content").rglob("*"))
     assert after == before  # nothing written, and the content lock let go:
     pipe.unlink()
-    again = subprocess.run(
-        [sys.executable, "-m", "broadsheet", "import", str(SEEDS[0])],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = run_process(["import", str(SEEDS[0])], project)
     assert again.returncode == 0, again
