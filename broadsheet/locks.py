@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from broadsheet.errors import BroadsheetError, display_path
 
 if TYPE_CHECKING:
-    from broadsheet.config import SiteConfig
+    pass
 
 
 @contextlib.contextmanager
@@ -50,11 +50,6 @@ def content_lock(
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
-
-
-def reading_posts(config: SiteConfig) -> contextlib.AbstractContextManager[None]:
-    """The content lock, shared: for a build or `serve` while it reads posts."""
-    return content_lock(config.path(config.content_dir), shared=True)
 
 
 def _finish_import(fd: int, content_dir: Path) -> None:

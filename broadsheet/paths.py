@@ -62,13 +62,6 @@ def source_files(folder: Path, racy: int | None = None) -> dict[str, Stamp]:
     return files
 
 
-def check_sources(folders: list[Path]) -> None:
-    """Error (naming each) for every unreadable, odd or linked-out entry in the folders."""
-    errors = [error for folder in folders for error in scan_source(folder)[1]]
-    if errors:
-        raise BroadsheetErrors(errors)
-
-
 def scan_source(
     folder: Path, racy: int | None = None
 ) -> tuple[dict[str, Stamp], list[BroadsheetError]]:

@@ -24,14 +24,11 @@ def static_files(static_dir: Path) -> list[tuple[str, Path]]:
 
 def copy_static(
     static_dir: Path, stage: Stage, generated: set[str], state: Path | None = None
-) -> int:
+) -> None:
     """Copy static/ over (only what differs); a file that would shadow a page is an error.
     The Pygments stylesheet is kept in the build's `state` folder, when it has one."""
-    count = 0
     for relative, source in static_files(static_dir):
         if relative in generated or relative == PYGMENTS_CSS:
             raise BroadsheetError(f"would overwrite the generated page {relative}", source)
-        if stage.write_bytes(relative, read_source(source)):
-            count += 1
+        stage.write_bytes(relative, read_source(source))
     stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
-    return count
