@@ -48,7 +48,7 @@ def make_project(root: Path) -> None:
     (root / ".git").mkdir()
     (root / ".git/config").write_text(f"[remote] token={SECRET}\n")
     for folder in FOLDERS:
-        (root / folder / "sub").mkdir(parents=True)
+        (root / folder / "sub").mkdir(parents=True, exist_ok=True)
         (root / folder / "real.txt").write_text("public\n")
         (root / folder / ".hidden").write_text(SECRET)
         (root / folder / ".private").mkdir()
@@ -154,15 +154,7 @@ def test_random_links_never_publish_a_secret(seeded: Path, tmp_path: Path) -> No
     and no page holds a secret."""
     outside = tmp_path / "id_rsa"
     outside.write_text(SECRET)
-    (seeded / ".env").write_text(f"PASSWORD={SECRET}\n")
-    (seeded / ".git").mkdir()
-    (seeded / ".git/config").write_text(f"token={SECRET}\n")
-    for folder in FOLDERS:
-        (seeded / folder / "sub").mkdir(exist_ok=True)
-        (seeded / folder / "real.txt").write_text("public\n")
-        (seeded / folder / ".hidden").write_text(SECRET)
-        (seeded / folder / ".private").mkdir()
-        (seeded / folder / ".private/key").write_text(SECRET)
+    make_project(seeded)
     write_post(seeded, "asia/original.md", "---\ntitle: Original\n---\n\nText.\n")
     assert run(["build"]).code == 0
     last = tree_bytes(seeded / "site")
