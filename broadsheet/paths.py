@@ -44,13 +44,14 @@ def open_source(path: Path) -> BinaryIO:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
-    handle = os.fdopen(fd, "rb")
-    try:
+    try:  # looked at before the file object is made: open() refuses a folder itself
         _check_file(str(path), os.fstat(fd), os.geteuid())
-    except BaseException:
-        handle.close()
+        return os.fdopen(fd, "rb")
+    except BaseException as exc:
+        os.close(fd)
+        if isinstance(exc, OSError):
+            raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
         raise
-    return handle
 
 
 def source_files(folder: Path, racy: int | None = None) -> dict[str, Stamp]:
@@ -176,6 +177,7 @@ def _is_loop(exc: OSError) -> bool:
 
 
 _KINDS = {
+    stat.S_IFDIR: "a folder",
     stat.S_IFIFO: "a named pipe (FIFO)",
     stat.S_IFSOCK: "a socket",
     stat.S_IFCHR: "a character device",

@@ -201,6 +201,20 @@ def test_a_post_replaced_by_a_fifo_after_the_walk_is_not_waited_for(tmp_path: Pa
             read()
 
 
+def test_a_post_replaced_by_a_folder_after_the_walk_is_an_error_naming_it(
+    tmp_path: Path,
+) -> None:
+    from broadsheet.errors import BroadsheetError
+    from broadsheet.paths import read_source
+    from broadsheet.sealed import read_file
+
+    post_file = tmp_path / "a.md"
+    post_file.mkdir()
+    with pytest.raises(BroadsheetError, match=r"a\.md: is a folder, not a file"):
+        read_source(post_file)
+    assert read_file(post_file) is None  # (the build cache's reads: nothing to trust)
+
+
 def test_serve_reports_odd_sources_and_recovers(project: Path, tmp_path: Path) -> None:
     """The dev server's builder: a FIFO, a link out and a link loop each show as an
     error naming them, and removing them brings the site back."""
