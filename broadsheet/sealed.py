@@ -15,6 +15,9 @@ import shutil
 import stat
 from pathlib import Path
 
+from broadsheet.errors import BroadsheetError
+from broadsheet.paths import read_source
+
 _DIGEST = 16  # bytes of blake2b: 32 hexadecimal characters, then a newline
 _HEAD = 2 * _DIGEST + 1
 
@@ -43,18 +46,9 @@ def read_file(path: Path) -> bytes | None:
     or a device in its place is never read: it could block or never end), or it cannot
     be read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
+        return read_source(path)
+    except BroadsheetError:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def write_sealed(path: Path, payload: bytes) -> None:
