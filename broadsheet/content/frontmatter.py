@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from broadsheet.content.aliases import parse_alias
 from broadsheet.content.post import Post, count_words, newlines, normalise, text_digest
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.render.markdown import excerpt
@@ -50,6 +51,7 @@ FIELDS: dict[str, Field] = {
     "source": Field("text"),
     "draft": Field("bool"),
     "import_hash": Field("text"),
+    "aliases": Field("aliases"),
 }
 
 
@@ -110,6 +112,7 @@ def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
         summary=values.get("summary") or None,
         source=values.get("source"),
         draft=bool(values.get("draft", False)),
+        aliases=values.get("aliases") or (),
         body_line=split.body_line,
         digest=text_digest(text),
         excerpt=excerpt(split.body, EXCERPT_LENGTH),
@@ -187,6 +190,8 @@ def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInf
         return value
     if kind == "tags":
         return _check_tags(key, value, fail)
+    if kind == "aliases":
+        return _check_aliases(key, value, fail)
     return _check_date(key, value, fail, zone)
 
 
@@ -204,6 +209,25 @@ def _check_tags(key: str, value: Any, fail: Callable[[str, str], None]) -> tuple
         if tag.strip() not in tags:
             tags.append(tag.strip())
     return tuple(tags)
+
+
+def _check_aliases(
+    key: str, value: Any, fail: Callable[[str, str], None]
+) -> tuple[str, ...] | None:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(a, str) for a in items):
+        fail(key, f"must be a list of old paths such as [/asia/old-slug/], not {_describe(value)}")
+        return None
+    paths: list[str] = []
+    for item in items:
+        try:
+            path = parse_alias(item.strip())
+        except ValueError as exc:
+            fail(key, str(exc))
+            return None
+        if path not in paths:
+            paths.append(path)
+    return tuple(paths)
 
 
 def _check_date(

@@ -40,6 +40,8 @@ class Post:
     words: int = 0  # words in the body
     # A hash of its path and front matter: all that decides its place in the site.
     header_digest: str = ""
+    # Old site paths that redirect here ("asia/old-slug/"), from front matter `aliases`.
+    aliases: tuple[str, ...] = ()
     # The Markdown body, when held in memory. A build drops it (its posts would
     # otherwise hold the whole archive's text) and `body` reads the file again.
     body_text: str | None = field(default=None, repr=False, compare=False)
@@ -142,5 +144,6 @@ def _header(post: Post) -> str:
             post.summary,
             post.source,
             post.draft,
+            post.aliases,
         )
     )

@@ -26,7 +26,7 @@ from broadsheet.content.post import Post
 from broadsheet.sealed import clear, read_sealed, write_sealed
 from broadsheet.stamps import Stamp, well_formed
 
-FORMAT = 4  # 4: dates in whole seconds, text without control characters
+FORMAT = 5  # 4: dates in whole seconds, text without control characters; 5: aliases
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
 _TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")
@@ -34,7 +34,7 @@ _OPTIONAL = ("author", "summary", "source")
 _NONE = type(None)
 # The types an entry may hold, place by place, as _encode writes them: checked in one go.
 _SHAPES = frozenset(
-    (list, *[str] * len(_TEXT), *optional, date, updated, bool, list, bool, int, int)
+    (list, *[str] * len(_TEXT), *optional, date, updated, bool, list, bool, int, int, list)
     for optional in product((str, _NONE), repeat=len(_OPTIONAL))
     for date in (float, _NONE)
     for updated in (float, _NONE)
@@ -56,6 +56,7 @@ def _encode(stamp: Stamp, post: Post) -> list[Any]:
         post.draft,
         post.body_line,
         post.words,
+        list(post.aliases),
     ]
 
 
@@ -63,8 +64,9 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[Stamp, Post]:
     if type(item) is not list or tuple(map(type, item)) not in _SHAPES:
         raise ValueError("entry")
     stamp, title, section, section_slug, slug, digest, excerpt, header_digest = item[:8]
-    author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[8:]
-    if not all(type(tag) is str for tag in tags) or not well_formed(stamp):
+    author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[8:18]
+    aliases = item[18]
+    if not all(type(t) is str for t in (*tags, *aliases)) or not well_formed(stamp):
         raise ValueError("tags or stamp")
     post = Post(
         path=path,
@@ -85,6 +87,7 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[Stamp, Post]:
         excerpt=excerpt,
         words=words,
         header_digest=header_digest,
+        aliases=tuple(aliases),
     )
     return stamp, post
 

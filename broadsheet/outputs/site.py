@@ -15,6 +15,7 @@ from broadsheet.outputs.feeds import plan_feeds
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.pagination import paginate
+from broadsheet.outputs.redirects import plan_redirects
 from broadsheet.outputs.related import related_posts
 from broadsheet.outputs.sitemaps import plan_sitemaps
 
@@ -84,6 +85,7 @@ def plan_site(
     pages += plan_feeds(index, sections, config)
     pages += plan_sitemaps(pages, ordered, config, now=now)
     refuse_collisions(pages)
+    pages += plan_redirects(ordered, pages)  # after: an alias may take no page's path
     return Site(config, ordered, sections, authors, tags, years, months, undated, tuple(pages), now)
 
 
