@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from broadsheet.config import SiteConfig
     from broadsheet.ingest.importer import FileReport
 
-COMMANDS = ("import", "build", "new", "serve", "check")
+COMMANDS = ("import", "build", "new", "serve", "check", "mv", "gone")
 CONTENT_HELP = "content folder (default: content/)"
 
 
@@ -97,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--jobs", type=_positive, default=None, help="render in N processes (default: all cores)"
     )
+    build.add_argument(
+        "--frozen-urls",
+        action="store_true",
+        help="never write the published-URL record; fail on a published article it lacks (CI)",
+    )
     build.set_defaults(run=_run_build)
 
     new = commands.add_parser("new", help="start a new article (a draft dated now)")
@@ -120,6 +125,20 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="validate every post and internal link")
     check.add_argument("--content", type=Path, default=None, help=CONTENT_HELP)
     check.set_defaults(run=_run_check)
+
+    mv = commands.add_parser(
+        "mv", help="move or rename an article (or a section), keeping its old URL as an alias"
+    )
+    mv.add_argument("post", type=Path, metavar="POST", help="a post, its bundle, or a section")
+    mv.add_argument("--slug", default=None, help="the article's new slug")
+    mv.add_argument("--section", default=None, help="the section to move it (or them) to")
+    mv.add_argument("--content", type=Path, default=None, help=CONTENT_HELP)
+    mv.set_defaults(run=_run_mv)
+
+    gone = commands.add_parser("gone", help="retire a published URL on purpose (it will 404)")
+    gone.add_argument("urls", nargs="+", metavar="URL", help="a site path, e.g. /asia/old-slug/")
+    gone.add_argument("--content", type=Path, default=None, help=CONTENT_HELP)
+    gone.set_defaults(run=_run_gone)
     return parser
 
 
@@ -209,6 +228,7 @@ def _run_build(args: argparse.Namespace) -> int:
         progress=progress,
         jobs=args.jobs,
         wait=lambda message: print(message, file=sys.stderr, flush=True),
+        urls="frozen" if args.frozen_urls else "record",
     )
     if progress is not None:
         progress.finish()
@@ -304,7 +324,7 @@ def _run_check(args: argparse.Namespace) -> int:
     from broadsheet.author.check import check_content
 
     config = _project_config(args)
-    problems, checked = check_content(config)
+    problems, checked = check_content(config, record=True)
     for problem in problems:
         print(problem)
     errors = sum(not p.warning for p in problems)
@@ -313,6 +333,25 @@ def _run_check(args: argparse.Namespace) -> int:
         print(f"{errors} problem(s), {warnings} warning(s) in {checked} posts", file=sys.stderr)
         return 1
     print(f"ok: {checked} posts checked, {warnings} warning(s)")
+    return 0
+
+
+def _run_mv(args: argparse.Namespace) -> int:
+    from broadsheet.author.move import move
+
+    config = _project_config(args)
+    wait = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    for line in move(config, args.post, slug=args.slug, section=args.section, wait=wait):
+        print(line)
+    return 0
+
+
+def _run_gone(args: argparse.Namespace) -> int:
+    from broadsheet.author.move import retire
+
+    config = _project_config(args)
+    for line in retire(config, args.urls):
+        print(line)
     return 0
 
 

@@ -15,6 +15,7 @@ from broadsheet.content.loader import find_post_files, read_post, section_folder
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
+from broadsheet.outputs.published import judge_urls, write_record
 from broadsheet.outputs.site import plan_site
 from broadsheet.paths import scan_source
 from broadsheet.publish.statics import PYGMENTS_CSS
@@ -33,8 +34,11 @@ class Problem:
         return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
-def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list[Problem], int]:
-    """Every problem in the content, and how many posts were checked."""
+def check_content(
+    config: SiteConfig, now: datetime | None = None, record: bool = False
+) -> tuple[list[Problem], int]:
+    """Every problem in the content, and how many posts were checked. With `record`,
+    the published articles' URLs are added to the published-URL record."""
     content = config.path(config.content_dir)
     problems, found = _walk_sources(config)
     posts: list[Post] = []
@@ -53,8 +57,11 @@ def check_content(config: SiteConfig, now: datetime | None = None) -> tuple[list
     problems += _unique_slugs(posts)
     now = now or config.now or datetime.now(config.zone)
     published = {p.path for p in posts if not status(p, now)}
-    targets = _targets(config, [p for p in posts if p.path in published])
-    drafts = _targets(config, posts) - targets
+    targets, planning = _targets(config, [p for p in posts if p.path in published])
+    problems += [Problem(e.path or content, e.line, e.message) for e in planning]
+    drafts = _targets(config, posts)[0] - targets
+    if not planning:
+        problems += _published_urls(config, posts, targets, now, record)
     for post in posts:
         problems += _rendered(post, targets, drafts, config.base_path)
         problems += _unshowable(post)
@@ -98,18 +105,38 @@ def _unique_slugs(posts: list[Post]) -> list[Problem]:
     return problems
 
 
-def _targets(config: SiteConfig, posts: list[Post]) -> set[str]:
-    """Every path the site will have: its pages and feeds, and the static files."""
+def _published_urls(
+    config: SiteConfig, posts: list[Post], targets: set[str], now: datetime, record: bool
+) -> list[Problem]:
+    """A problem for each published URL the site would no longer answer; with `record`,
+    the published articles are added to the record."""
+    content = config.path(config.content_dir)
+    try:
+        found = judge_urls(content, posts, targets, now, "record" if record else "verify")
+        if found is not None:
+            write_record(content, found)
+    except BroadsheetErrors as exc:
+        return [Problem(e.path or content, e.line, e.message) for e in exc.errors]
+    except BroadsheetError as exc:
+        return [Problem(exc.path or content, exc.line, exc.message)]
+    return []
+
+
+def _targets(config: SiteConfig, posts: list[Post]) -> tuple[set[str], list[BroadsheetError]]:
+    """Every path the site will have: its pages and feeds, and the static files; or the
+    errors that stop it being planned (an alias that is a page, say)."""
     unique = {post.url_path: post for post in reversed(posts)}  # duplicates: reported apart
     try:
         site = plan_site(list(unique.values()), config)
-    except BroadsheetError:
-        return set()
+    except BroadsheetErrors as exc:
+        return set(), list(exc.errors)
+    except BroadsheetError as exc:
+        return set(), [exc]
     paths = {page.path for page in site.pages}
     statics, _ = scan_source(config.path(config.static_dir))  # its problems: reported apart
     static = str(config.path(config.static_dir))
     paths |= {Path(name).relative_to(static).as_posix() for name in statics}
-    return paths | {PYGMENTS_CSS, "search/meta.json"}
+    return paths | {PYGMENTS_CSS, "search/meta.json"}, []
 
 
 def _rendered(post: Post, targets: set[str], drafts: set[str], base_path: str) -> list[Problem]:

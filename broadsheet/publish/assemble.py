@@ -19,6 +19,7 @@ from broadsheet.content.post import Post
 from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
 from broadsheet.errors import BroadsheetError
+from broadsheet.outputs.published import judge_urls, write_record
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.publish import timing
 from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
@@ -58,6 +59,7 @@ def assemble(
     jobs: int | None,
     state: Path | None = None,
     stamps: Stamps | None = None,
+    urls: str = "verify",
 ) -> Outcome:
     """Posts -> plan -> pages rendered into a stage (only the changed ones, when the
     cache can say what changed) -> search index -> committed into the site.
@@ -78,6 +80,9 @@ def assemble(
             site = load_site(
                 config, drafts=drafts, now=now, posts=posts, related_store=related, jobs=jobs
             )
+            content = config.path(config.content_dir)
+            answering = {page.path for page in site.pages}
+            record = judge_urls(content, site.posts, answering, now, urls)
         keep()
         compiled = state / "templates" if state is not None else None
         env = make_environment(config.path(config.templates_dir), {}, compiled)
@@ -111,6 +116,8 @@ def assemble(
                 clear(dirty)
             except OSError:
                 pass  # the site is in place; the next build re-indexes from scratch
+            if record is not None:
+                write_record(content, record)
     return Outcome(
         articles=len(site.posts),
         written=report.written,  # pages: what the summary counts (static files aside)

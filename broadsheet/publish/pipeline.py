@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.locks import content_lock
+from broadsheet.outputs.published import record_digest
 from broadsheet.paths import resolve
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
@@ -33,6 +34,8 @@ from broadsheet.publish.cache import (
 from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
 from broadsheet.sealed import make_folder
 from broadsheet.stamps import racy_after
+
+RECORD_SEEN = "published-record"  # the record's digest as the last build left it
 
 if TYPE_CHECKING:
     from broadsheet.publish.render import Progress
@@ -63,6 +66,7 @@ def build(
     note: Callable[[str], None] | None = None,
     cache_dir: Path | None = None,
     warn: Callable[[str], None] | None = None,
+    urls: str = "verify",
 ) -> BuildResult:
     """content/ -> posts -> planned pages -> rendered files, swapped into site/ whole.
 
@@ -72,7 +76,9 @@ def build(
     (by default, a line on stderr). `cache_dir` keeps the cache somewhere other than
     the project's .broadsheet-cache/ (serve's own folder).
     Stopped by Ctrl-C or SIGTERM, it raises KeyboardInterrupt with a message that says
-    where the site is.
+    where the site is. `urls` says what it does with the published-URL record
+    (broadsheet.outputs.published): "verify" it, "record" the articles it publishes
+    too, or "frozen": verify, and require every published article to be in it.
     """
     started = time.perf_counter()
     output = resolve(output or config.path(config.output_dir))
@@ -90,7 +96,16 @@ def build(
                 message = f"cannot clean up after a previous build: {exc.strerror or exc}"
                 raise BroadsheetError(message, exc.filename or output) from exc
             return _build(
-                config, output, drafts, progress, jobs, use_cache, started, note or _say, where
+                config,
+                output,
+                drafts,
+                progress,
+                jobs,
+                use_cache,
+                started,
+                note or _say,
+                where,
+                urls,
             )
         except BaseException as exc:
             if not os.path.lexists(output):  # a failed first build leaves nothing it made
@@ -147,6 +162,7 @@ def _build(
     started: float,
     note: Callable[[str], None],
     where: Path,
+    urls: str = "verify",
 ) -> BuildResult:
     """The build, with its cache at `where` (the build-*.json file; its state folder
     beside it)."""
@@ -154,9 +170,14 @@ def _build(
     with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
         racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
         inputs, options = source_stamps(config, racy), _options(config, drafts, output)
+        options["urls"] = urls
         cache = load_cache(where) if use_cache else None
         check = OutputCheck(output, cache.output if cache is not None else {})
         current = cache is not None and cache.is_current(inputs, options, now, config.root)
+        # The published-URL record is no source of the site's, but judges it: a build
+        # does nothing only if the record is as the last build left it.
+        record = _state_path(where) / RECORD_SEEN
+        current = current and _read_text(record) == record_digest(config.path(config.content_dir))
         if cache is not None and current and check.holds():
             _settle(where, cache, inputs, racy)
             return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
@@ -176,7 +197,9 @@ def _build(
         use_cache, state = False, None
     with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
         keep()
-        outcome = assemble(config, output, trusted, drafts, now, progress, jobs, state, inputs)
+        outcome = assemble(
+            config, output, trusted, drafts, now, progress, jobs, state, inputs, urls
+        )
         if use_cache:
             with timing.stage("stamp output"):
                 stamps = _stamp_output(output, trusted(), outcome.changes, racy)
@@ -185,12 +208,22 @@ def _build(
             fresh.articles = outcome.articles
             with timing.stage("save cache"):
                 try:
+                    assert state is not None
+                    seen = record_digest(config.path(config.content_dir))
+                    (state / RECORD_SEEN).write_text(seen, encoding="utf-8")
                     save_cache(where, fresh)
                 except OSError as exc:
                     note(_unwritable(where, exc, "the next build will not use it"))
     return BuildResult(
         output, outcome.articles, outcome.written, outcome.unchanged, _since(started)
     )
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _stamp_output(

@@ -1,0 +1,354 @@
+"""`broadsheet mv` and `broadsheet gone`: move an article (or a whole section) and keep
+its old URL answering; retire a published URL on purpose."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from broadsheet.author.frontedit import FrontMatter
+from broadsheet.author.new import _section_slug, _unknown, known_sections
+from broadsheet.author.sections import rename_section_setting
+from broadsheet.config import SiteConfig
+from broadsheet.content.aliases import parse_alias, written
+from broadsheet.content.frontmatter import parse_post
+from broadsheet.content.loader import load_posts
+from broadsheet.content.post import Post
+from broadsheet.content.visibility import status
+from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
+from broadsheet.ingest.commit import finish_interrupted
+from broadsheet.ingest.index import INDEX_NAME, index_bytes, load_index
+from broadsheet.locks import content_lock
+from broadsheet.outputs.published import Record, post_name, read_record, write_record
+from broadsheet.slugs import slugify
+
+BUNDLE_INDEX = "index.md"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A post as it lies on disk: a file, or a bundle folder with its index.md."""
+
+    path: Path  # what moves: the .md file or the bundle folder
+    file: Path  # the Markdown file
+    section: str  # the section folder it is in
+
+    @property
+    def bundle(self) -> bool:
+        return self.path != self.file
+
+
+@dataclass(frozen=True)
+class Plan:
+    unit: Unit
+    post: Post
+    target: Path  # where unit.path goes
+    text: str  # the post's new text
+    old_url: str
+    new_url: str
+    aliased: bool  # whether the old URL was added as an alias
+
+
+def move(
+    config: SiteConfig,
+    given: Path,
+    *,
+    slug: str | None = None,
+    section: str | None = None,
+    wait: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Move a post (a file or its bundle folder) or every post of a section folder;
+    record each old URL as an alias in the post's front matter, and in the published-URL
+    record; keep the importer's index pointing at the moved file. Returns what it did,
+    a line each. Checks everything before it writes anything."""
+    if slug is None and section is None:
+        raise BroadsheetError("say where to: --slug NEW-SLUG, --section SECTION, or both")
+    content = config.path(config.content_dir)
+    where = Path(os.path.abspath(given))
+    with content_lock(content, shared=False, wait=wait):
+        finish_interrupted(content)
+        if where.is_dir() and where.parent == content:
+            if slug is not None:
+                raise BroadsheetError("a section has no slug: move it with --section", given)
+            assert section is not None
+            return _move_section(config, content, where, section)
+        unit = _unit(content, where, given)
+        posts = _other_posts(config, content)
+        plans = [_plan(config, content, unit, slug, section, posts)]
+        _refuse_clashes(plans, posts)
+        return _carry_out(content, plans)
+
+
+def _move_section(config: SiteConfig, content: Path, folder: Path, section: str) -> list[str]:
+    target = _section_slug(section)
+    if target == folder.name:
+        raise BroadsheetError(f"the section is already '{target}'", folder)
+    posts = _other_posts(config, content)
+    units = [_unit(content, Path(os.path.abspath(p.path)), p.path) for p in posts]
+    mine = [u for u in units if u.section == folder.name]
+    if not mine:
+        raise BroadsheetError("no posts to move in this section folder", folder)
+    plans = [_plan(config, content, unit, None, target, posts, known=True) for unit in mine]
+    _refuse_clashes(plans, posts)
+    done = _carry_out(content, plans)
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only if nothing else was in it
+    done.append(rename_section_setting(config, folder.name, target))
+    return done
+
+
+def _unit(content: Path, where: Path, given: Path) -> Unit:
+    """The post at `where`: a .md file in a section folder, or a bundle (the folder, or
+    its index.md)."""
+    try:
+        parts = where.relative_to(content).parts
+    except ValueError:
+        raise BroadsheetError("not a post in the content folder", given) from None
+    if where.is_dir() and len(parts) == 2 and (where / BUNDLE_INDEX).is_file():
+        return Unit(where, where / BUNDLE_INDEX, parts[0])
+    if where.is_file() and len(parts) == 3 and parts[2] == BUNDLE_INDEX:
+        return Unit(where.parent, where, parts[0])
+    if where.is_file() and len(parts) == 2 and where.suffix == ".md":
+        return Unit(where, where, parts[0])
+    if not where.exists():
+        raise BroadsheetError("no such post", given)
+    raise BroadsheetError(
+        "not a post: give a post's file (content/asia/slug.md), its bundle folder, "
+        "or a section folder",
+        given,
+    )
+
+
+def _other_posts(config: SiteConfig, content: Path) -> list[Post]:
+    try:
+        return load_posts(content, config.zone)
+    except BroadsheetErrors as exc:
+        raise BroadsheetErrors(
+            [*exc.errors, BroadsheetError("fix these first: mv moves only a readable archive")]
+        ) from exc
+
+
+def _plan(
+    config: SiteConfig,
+    content: Path,
+    unit: Unit,
+    slug: str | None,
+    section: str | None,
+    posts: list[Post],
+    known: bool = False,
+) -> Plan:
+    try:
+        text = unit.file.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BroadsheetError(f"cannot read: {exc}", unit.file) from exc
+    post = parse_post(unit.file, text, unit.section, config.zone)
+    new_section = unit.section if section is None else _section_slug(section)
+    sections = known_sections(config)
+    if not known and new_section not in sections:
+        raise BroadsheetError(_unknown(new_section, new_section, sections))
+    new_slug = post.slug if slug is None else slug
+    if slugify(new_slug, fallback="") != new_slug:
+        raise BroadsheetError(f"'{new_slug}' is not a slug (try '{slugify(new_slug)}')")
+    name = unit.path.name if slug is None else (new_slug if unit.bundle else f"{new_slug}.md")
+    target = content / new_section / name
+    old_url, new_url = post.url_path, f"{new_section}/{new_slug}/"
+    if old_url == new_url and target == unit.path:
+        raise BroadsheetError(f"already at /{new_url}: nothing to move", unit.path)
+    record = read_record(content)
+    published = not status(post, config.now or _now(config)) or old_url in record.published
+    try:
+        edited, aliased = _edit(text, post, new_section, new_slug, slug is not None, published)
+    except ValueError as exc:
+        raise BroadsheetError(f"cannot edit the front matter: {exc}", unit.file) from exc
+    return Plan(unit, post, target, edited, old_url, new_url, aliased)
+
+
+def _now(config: SiteConfig) -> datetime:
+    return datetime.now(config.zone)
+
+
+def _edit(
+    text: str, post: Post, section: str, slug: str, new_slug: bool, published: bool
+) -> tuple[str, bool]:
+    """The post's text with its front matter saying where it now is, and its old URL
+    among its aliases (its new URL no longer one). Only the keys it changes are
+    rewritten; every other byte stays."""
+    front = FrontMatter(text)
+    before = front.meta()
+    if "section" in before and section != post.section_slug:
+        label = str(before["section"])
+        front.set("section", section.upper() if label.isupper() else section)
+    if "slug" in before and new_slug:
+        front.set("slug", slug)
+    given = before.get("aliases") or []
+    given = [given] if isinstance(given, str) else list(given)
+    new_url = f"{section}/{slug}/"
+    kept = [a for a in given if not (isinstance(a, str) and _parsed(a) == new_url)]
+    old_known = any(isinstance(a, str) and _parsed(a) == post.url_path for a in kept)
+    aliased = published and not old_known
+    if aliased:
+        kept.append(written(post.url_path))
+    if kept != given and kept:
+        front.set("aliases", kept)
+    elif kept != given:
+        front.drop("aliases")
+    after = front.meta()
+    touched = ("section", "slug", "aliases")
+    if [(k, v) for k, v in after.items() if k not in touched] != [
+        (k, v) for k, v in before.items() if k not in touched
+    ]:
+        raise ValueError("it would not read back as the same post")
+    return front.text, aliased
+
+
+def _parsed(alias: str) -> str | None:
+    try:
+        return parse_alias(alias.strip())
+    except ValueError:
+        return None
+
+
+def _refuse_clashes(plans: list[Plan], posts: list[Post]) -> None:
+    """Nothing is written if a destination exists, or a new URL is another post's page
+    or alias."""
+    moving = {os.path.abspath(p.unit.file) for p in plans}
+    taken: dict[str, Post] = {}
+    for post in posts:
+        if os.path.abspath(post.path) in moving:
+            continue
+        for url in (post.url_path, *post.aliases):
+            taken.setdefault(url, post)
+    errors = []
+    targets: set[Path] = set()
+    for plan in plans:
+        if plan.target in targets or (
+            os.path.lexists(plan.target) and plan.target != plan.unit.path
+        ):
+            errors.append(BroadsheetError("is in the way: choose another slug", plan.target))
+        targets.add(plan.target)
+        other = taken.get(plan.new_url)
+        if other is not None:
+            errors.append(
+                BroadsheetError(
+                    f"/{plan.new_url} is already {display_path(other.path)}'s URL or alias",
+                    plan.unit.file,
+                )
+            )
+        taken[plan.new_url] = plan.post
+    if errors:
+        raise BroadsheetErrors(errors)
+
+
+def _carry_out(content: Path, plans: list[Plan]) -> list[str]:
+    """Move each post, edit its front matter, then the importer's index and the
+    published-URL record."""
+    record = read_record(content)
+    done = []
+    moved: dict[str, str] = {}
+    for plan in plans:
+        old_name = post_name(plan.unit.file, content)
+        _move_unit(plan)
+        new_file = plan.target / BUNDLE_INDEX if plan.unit.bundle else plan.target
+        new_name = post_name(new_file, content)
+        moved[old_name] = new_name
+        record.moved(old_name, new_name)
+        if plan.aliased and plan.old_url not in record.published:
+            record.publish(plan.old_url, new_name)
+        line = f"moved {display_path(plan.unit.path)} -> {display_path(plan.target)}"
+        if plan.aliased:
+            line += f"; /{plan.old_url} now redirects to /{plan.new_url}"
+        done.append(line)
+    write_record(content, record)
+    _follow_in_index(content, moved)
+    return done
+
+
+def _move_unit(plan: Plan) -> None:
+    """Write the edited post at its new place, then remove the old: a moment with both
+    (a crash then leaves a copy, whose clash the build names), never one with neither."""
+    source, target = plan.unit, plan.target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        mode = os.stat(source.file).st_mode & 0o7777
+        if source.bundle:
+            os.rename(source.path, target)  # a folder: renamed whole, then its index edited
+            _replace(target / BUNDLE_INDEX, plan.text, mode)
+        else:
+            _write_new(target, plan.text, mode)
+            if target != source.path:
+                os.unlink(source.path)
+    except OSError as exc:
+        raise BroadsheetError(f"cannot move: {exc.strerror or exc}", source.path) from exc
+
+
+def _write_new(target: Path, text: str, mode: int) -> None:
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".mv-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        if os.path.lexists(target):
+            os.replace(temporary, target)  # the same file, renamed in place (case)
+        else:
+            os.link(temporary, target)  # never over a file that appeared meanwhile
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _replace(target: Path, text: str, mode: int) -> None:
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".mv-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _follow_in_index(content: Path, moved: dict[str, str]) -> None:
+    """Point the importer's index at the moved files, so that a later import updates
+    (or keeps) them where they are now instead of writing them again."""
+    stories, problem = load_index(content)
+    if problem is not None or not stories:
+        return  # none, or damaged: the next import rebuilds it from the posts
+    changed = False
+    for story in stories:
+        if story.path in moved:
+            story.path, changed = moved[story.path], True
+    if changed:
+        _replace(content / INDEX_NAME, index_bytes(stories).decode("utf-8"), 0o666 & ~_umask())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def retire(config: SiteConfig, urls: list[str]) -> list[str]:
+    """Mark published URLs as gone on purpose: builds no longer require them."""
+    content = config.path(config.content_dir)
+    with content_lock(content, shared=False):
+        record: Record = read_record(content)
+        done, errors = [], []
+        for given in urls:
+            try:
+                url = parse_alias(given if given.startswith("/") else f"/{given}")
+            except ValueError as exc:
+                errors.append(BroadsheetError(f"{given}: {exc}"))
+                continue
+            if not record.retire(url):
+                errors.append(BroadsheetError(f"/{url} is not a published URL in the record"))
+                continue
+            done.append(f"retired /{url}: builds no longer require it (readers get the 404 page)")
+        if errors:
+            raise BroadsheetErrors(errors)
+        write_record(content, record)
+    return done

@@ -1,0 +1,213 @@
+"""The published-URL record: every article URL the archive has published, kept in
+content/.broadsheet-published (committed with the posts), so that no build can drop one.
+
+`build` and `check` add the URL of every published article; `mv` adds the old URL as
+an alias and names the post's new file; `gone` retires a URL on purpose. A build whose
+site would not answer a recorded URL (no page, no alias) fails, naming the URL and the
+post that last had it. `build --frozen-urls` (CI) never writes the record and fails on a
+published article it does not hold: what is deployed is always what was committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+from broadsheet.content.aliases import alias_file
+from broadsheet.content.post import Post
+from broadsheet.content.visibility import status
+from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
+
+RECORD_NAME = ".broadsheet-published"
+HEADER = """\
+# Article URLs this archive has published, and the post file that last had each.
+# Broadsheet keeps this file: `build` and `check` add published articles, `mv` records
+# moves, `gone URL` retires a URL on purpose. Commit it with the posts; do not edit it.
+# A build fails if one of these URLs would no longer answer (no page and no alias).
+"""
+GONE = "gone "
+# Written as %XX in a post's path, so that each entry stays on one line.
+_ESCAPED = re.compile(r"[%\x00-\x1f\x7f]")
+MODES = ("record", "verify", "frozen")
+
+
+@dataclass
+class Record:
+    """URL path ("asia/foo/") -> post path below content/ ("asia/foo.md")."""
+
+    published: dict[str, str] = field(default_factory=dict)
+    gone: dict[str, str] = field(default_factory=dict)
+
+    def publish(self, url: str, post: str) -> None:
+        self.gone.pop(url, None)
+        self.published[url] = post
+
+    def retire(self, url: str) -> bool:
+        post = self.published.pop(url, None)
+        if post is None:
+            return url in self.gone
+        self.gone[url] = post
+        return True
+
+    def moved(self, old: str, new: str) -> None:
+        """A post's file moved from `old` to `new` (paths below content/)."""
+        for entries in (self.published, self.gone):
+            for url, post in entries.items():
+                if post == old:
+                    entries[url] = new
+
+
+def record_path(content_dir: Path) -> Path:
+    return content_dir / RECORD_NAME
+
+
+def read_record(content_dir: Path) -> Record:
+    """The record, or an empty one when there is none yet; a malformed line (say, a
+    merge's conflict markers) is an error naming it."""
+    path = record_path(content_dir)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return Record()
+    except UnicodeDecodeError as exc:
+        raise BroadsheetError("the published-URL record is not UTF-8 text", path) from exc
+    except OSError as exc:
+        raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
+    record = Record()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        gone = line.startswith(GONE)
+        url, _, post = line.removeprefix(GONE).partition(" ")
+        if not (url.startswith("/") and url.endswith("/") and post.strip()) or "//" in url:
+            raise BroadsheetError(
+                "not a line of the published-URL record ('/section/slug/ section/file.md'); "
+                "if a merge left conflict markers, keep both sides' lines",
+                path,
+                number,
+            )
+        entries = record.gone if gone else record.published
+        entries[url[1:]] = unquote(post)
+    for url in record.published:  # a line in both (two branches merged): still published
+        record.gone.pop(url, None)
+    return record
+
+
+def record_bytes(record: Record) -> bytes:
+    """The record's text: sorted by URL, one per line, so that it diffs and merges well."""
+    lines = [HEADER]
+    for url in sorted(record.published.keys() | record.gone.keys()):
+        if url in record.published:
+            lines.append(f"/{url} {_escape(record.published[url])}\n")
+        else:
+            lines.append(f"{GONE}/{url} {_escape(record.gone[url])}\n")
+    return "".join(lines).encode("utf-8")
+
+
+def _escape(path: str) -> str:
+    return _ESCAPED.sub(lambda m: f"%{ord(m[0]):02X}", path)
+
+
+def judge_urls(
+    content_dir: Path, posts: Iterable[Post], answering: set[str], now: datetime, mode: str
+) -> Record | None:
+    """Check a planned site against the record: every recorded URL must be among the
+    `answering` output paths (and, `frozen`, every published post recorded). In
+    `record` mode, the record with the published posts added, to write once the site
+    is built."""
+    record = read_record(content_dir)
+    errors = vanished(record, answering, content_dir)
+    published = [post for post in posts if not status(post, now)]
+    if mode == "frozen":
+        errors += unrecorded(record, published, content_dir)
+    if errors:
+        raise BroadsheetErrors(errors)
+    if mode != "record":
+        return None
+    add_published(record, published, content_dir)
+    return record
+
+
+def write_record(content_dir: Path, record: Record) -> bool:
+    """Write the record, whole or not at all, if its bytes change; True if written."""
+    path = record_path(content_dir)
+    data = record_bytes(record)
+    try:
+        if path.is_file() and path.read_bytes() == data:
+            return False
+        fd, temporary = tempfile.mkstemp(dir=content_dir, prefix=f"{RECORD_NAME}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise BroadsheetError(f"cannot write: {exc.strerror or exc}", path) from exc
+    return True
+
+
+def record_digest(content_dir: Path) -> str:
+    """A hash of the record file as it is now ("none" when there is none)."""
+    try:
+        data = record_path(content_dir).read_bytes()
+    except OSError:
+        return "none"
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def vanished(record: Record, answering: set[str], content_dir: Path) -> list[BroadsheetError]:
+    """An error for each recorded URL that no planned file (`answering`: paths of the
+    output) would answer."""
+    errors = []
+    for url, post in sorted(record.published.items()):
+        if alias_file(url) in answering:
+            continue
+        source = content_dir / post
+        shown = f"/{url}"
+        where = "its front matter" if source.is_file() else "the front matter of the article"
+        errors.append(
+            BroadsheetError(
+                f"{shown} was published (last by {display_path(source)}) and would no longer "
+                f'answer: add the line "aliases: [{shown}]" to {where} that replaces it, '
+                f'or run "broadsheet gone {shown}" to retire the URL on purpose',
+                source,
+            )
+        )
+    return errors
+
+
+def unrecorded(record: Record, posts: Iterable[Post], content_dir: Path) -> list[BroadsheetError]:
+    """For `build --frozen-urls`: an error for each published article the record lacks."""
+    path = display_path(record_path(content_dir))
+    return [
+        BroadsheetError(
+            f"/{post.url_path} is not in the published-URL record ({path}); run "
+            f'"broadsheet check" (or a build) where you write, and commit {path}',
+            post.path,
+        )
+        for post in sorted(posts, key=lambda p: p.url_path)
+        if post.url_path not in record.published
+    ]
+
+
+def add_published(record: Record, posts: Iterable[Post], content_dir: Path) -> None:
+    """Record each of `posts` (the published articles) under its URL."""
+    for post in posts:
+        record.publish(post.url_path, post_name(post.path, content_dir))
+
+
+def post_name(path: Path, content_dir: Path) -> str:
+    """A post's path below content/, as the record keeps it."""
+    return Path(os.path.abspath(path)).relative_to(os.path.abspath(content_dir)).as_posix()
