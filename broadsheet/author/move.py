@@ -8,7 +8,6 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from broadsheet.author.frontedit import FrontMatter
@@ -19,7 +18,6 @@ from broadsheet.content.aliases import parse_alias, written
 from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
-from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.ingest.commit import finish_interrupted
 from broadsheet.ingest.index import INDEX_NAME, index_bytes, load_index
@@ -160,16 +158,12 @@ def _plan(
     if old_url == new_url and target == unit.path:
         raise BroadsheetError(f"already at /{new_url}: nothing to move", unit.path)
     record = read_record(content)
-    published = not status(post, config.now or _now(config)) or old_url in record.published
+    published = not post.draft or old_url in record.published
     try:
         edited, aliased = _edit(text, post, new_section, new_slug, slug is not None, published)
     except ValueError as exc:
         raise BroadsheetError(f"cannot edit the front matter: {exc}", unit.file) from exc
     return Plan(unit, post, target, edited, old_url, new_url, aliased)
-
-
-def _now(config: SiteConfig) -> datetime:
-    return datetime.now(config.zone)
 
 
 def _edit(

@@ -1,11 +1,12 @@
 """The published-URL record: every article URL the archive has published, kept in
 content/.broadsheet-published (committed with the posts), so that no build can drop one.
 
-`build` and `check` add the URL of every published article; `mv` adds the old URL as
-an alias and names the post's new file; `gone` retires a URL on purpose. A build whose
-site would not answer a recorded URL (no page, no alias) fails, naming the URL and the
-post that last had it. `build --frozen-urls` (CI) never writes the record and fails on a
-published article it does not hold: what is deployed is always what was committed.
+`build` and `check` add the URL of every article but drafts (a scheduled one too: a
+later build publishes it, maybe in CI); `mv` adds the old URL as an alias and names the
+post's new file; `gone` retires a URL on purpose. A build whose site would not answer a
+recorded URL (no page, no alias) fails, naming the URL and the post that last had it.
+`build --frozen-urls` (CI) never writes the record and fails on an article it does not
+hold: what is deployed is always what was committed.
 """
 
 from __future__ import annotations
@@ -119,19 +120,21 @@ def judge_urls(
     content_dir: Path, posts: Iterable[Post], answering: set[str], now: datetime, mode: str
 ) -> Record | None:
     """Check a planned site against the record: every recorded URL must be among the
-    `answering` output paths (and, `frozen`, every published post recorded). In
-    `record` mode, the record with the published posts added, to write once the site
-    is built."""
+    `answering` output paths, or be a scheduled post's (it answers on its date). `posts`
+    are all the posts, drafts and scheduled ones too. `frozen`: every post but drafts
+    must be recorded too. In `record` mode, the record with them added, to write once
+    the site is built."""
     record = read_record(content_dir)
-    errors = vanished(record, answering, content_dir)
-    published = [post for post in posts if not status(post, now)]
+    kept = [post for post in posts if not post.draft]  # published, or due to be
+    due = {alias_file(p.url_path) for p in kept if status(p, now) == "scheduled"}
+    errors = vanished(record, answering | due, content_dir)
     if mode == "frozen":
-        errors += unrecorded(record, published, content_dir)
+        errors += unrecorded(record, kept, content_dir)
     if errors:
         raise BroadsheetErrors(errors)
     if mode != "record":
         return None
-    add_published(record, published, content_dir)
+    add_published(record, kept, content_dir)
     return record
 
 

@@ -82,7 +82,7 @@ def assemble(
             )
             content = config.path(config.content_dir)
             answering = {page.path for page in site.pages}
-            record = judge_urls(content, site.posts, answering, now, urls)
+            record = judge_urls(content, posts, answering, now, urls)
         keep()
         compiled = state / "templates" if state is not None else None
         env = make_environment(config.path(config.templates_dir), {}, compiled)
