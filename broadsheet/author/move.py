@@ -22,7 +22,13 @@ from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.ingest.commit import finish_interrupted
 from broadsheet.ingest.index import INDEX_NAME, index_bytes, load_index
 from broadsheet.locks import content_lock
-from broadsheet.outputs.published import Record, post_name, read_record, write_record
+from broadsheet.outputs.published import (
+    Record,
+    post_name,
+    read_record,
+    record_path,
+    write_record,
+)
 from broadsheet.slugs import slugify
 
 BUNDLE_INDEX = "index.md"
@@ -334,12 +340,14 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
         done, errors = [], []
         for given in urls:
             try:
-                url = parse_alias(given if given.startswith("/") else f"/{given}")
+                bare = not given.startswith("/") and ":" not in given  # asia/slug/
+                url = parse_alias(f"/{given}" if bare else given)
             except ValueError as exc:
                 errors.append(BroadsheetError(f"{given}: {exc}"))
                 continue
             if not record.retire(url):
-                errors.append(BroadsheetError(f"/{url} is not a published URL in the record"))
+                message = f"/{url} is not a published URL in the record"
+                errors.append(BroadsheetError(message, record_path(content)))
                 continue
             done.append(f"retired /{url}: builds no longer require it (readers get the 404 page)")
         if errors:

@@ -35,7 +35,7 @@ HEADER = """\
 """
 GONE = "gone "
 # Written as %XX in a post's path, so that each entry stays on one line.
-_ESCAPED = re.compile(r"[%\x00-\x1f\x7f]")
+_ESCAPED = re.compile(r"[%\s\x00-\x1f\x7f-\x9f]")
 MODES = ("record", "verify", "frozen")
 
 
@@ -82,12 +82,13 @@ def read_record(content_dir: Path) -> Record:
     except OSError as exc:
         raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
     record = Record()
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")  # a checkout that made line ends CRLF
         if not line.strip() or line.startswith("#"):
             continue
         gone = line.startswith(GONE)
         url, _, post = line.removeprefix(GONE).partition(" ")
-        if not (url.startswith("/") and url.endswith("/") and post.strip()) or "//" in url:
+        if not (url.startswith("/") and url.endswith("/") and post) or " " in post or "//" in url:
             raise BroadsheetError(
                 "not a line of the published-URL record ('/section/slug/ section/file.md'); "
                 "if a merge left conflict markers, keep both sides' lines",
@@ -113,7 +114,7 @@ def record_bytes(record: Record) -> bytes:
 
 
 def _escape(path: str) -> str:
-    return _ESCAPED.sub(lambda m: f"%{ord(m[0]):02X}", path)
+    return _ESCAPED.sub(lambda m: "".join(f"%{b:02X}" for b in m[0].encode("utf-8")), path)
 
 
 def judge_urls(

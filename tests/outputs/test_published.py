@@ -1,0 +1,180 @@
+"""The published-URL record: kept by build and check, and no recorded URL can vanish."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadsheet.outputs.published import (
+    RECORD_NAME,
+    Record,
+    read_record,
+    record_bytes,
+    record_path,
+)
+from tests.conftest import Result, write_post
+from tests.publish.test_incremental import bump
+
+Cli = Callable[..., Result]
+
+
+def article(title: str, *header: str) -> str:
+    lines = "".join(f"{line}\n" for line in header)
+    return f"---\ntitle: {title}\ndate: 2025-02-09\n{lines}---\n\nThe text of {title}.\n"
+
+
+def entries(project: Path) -> list[str]:
+    text = (project / "content" / RECORD_NAME).read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if not line.startswith("#")]
+
+
+def test_a_build_records_every_article_but_drafts(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/b.md", article("B"))
+    write_post(project, "asia/a.md", article("A", "slug: first"))
+    write_post(project, "asia/draft.md", article("Draft", "draft: true"))
+    write_post(project, "america/later.md", article("Later").replace("2025-02-09", "9000-01-01"))
+    assert cli("build", "--quiet").code == 0
+    assert entries(project) == [
+        "/america/later/ america/later.md",
+        "/asia/b/ asia/b.md",
+        "/asia/first/ asia/a.md",
+    ]
+    before = record_path(project / "content").read_bytes()
+    assert cli("build", "--quiet").code == 0
+    assert record_path(project / "content").read_bytes() == before
+
+
+def test_a_deleted_article_fails_the_build_naming_its_url_and_post(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/a.md", article("A"))
+    gone = write_post(project, "asia/b.md", article("B"))
+    assert cli("build", "--quiet").code == 0
+    site = (project / "site/index.html").read_bytes()
+    gone.unlink()
+    result = cli("build", "--quiet")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err == (
+        "error: content/asia/b.md: /asia/b/ was published (last by content/asia/b.md) and would "
+        'no longer answer: add the line "aliases: [/asia/b/]" to the front matter of the article '
+        'that replaces it, or run "broadsheet gone /asia/b/" to retire the URL on purpose\n'
+    )
+    assert (project / "site/index.html").read_bytes() == site
+    assert (project / "site/asia/b/index.html").is_file()  # the last site stays
+
+
+def test_the_suggested_alias_line_makes_the_build_pass(project: Path, cli: Cli) -> None:
+    post = write_post(project, "asia/a.md", article("A"))
+    assert cli("build", "--quiet").code == 0
+    post.write_text(article("A", "slug: renamed"), encoding="utf-8")
+    bump(post)
+    result = cli("build", "--quiet")
+    assert result.code == 1
+    assert '"aliases: [/asia/a/]" to its front matter' in result.err
+    post.write_text(article("A", "slug: renamed", "aliases: [/asia/a/]"), encoding="utf-8")
+    bump(post)
+    assert cli("build", "--quiet").code == 0
+    assert "/asia/renamed/" in (project / "site/asia/a/index.html").read_text()
+
+
+def test_gone_retires_a_url_on_purpose_and_a_new_article_revives_it(
+    project: Path, cli: Cli
+) -> None:
+    write_post(project, "asia/a.md", article("A"))
+    post = write_post(project, "asia/b.md", article("B"))
+    assert cli("build", "--quiet").code == 0
+    post.unlink()
+    assert cli("build", "--quiet").code == 1
+    result = cli("gone", "/asia/b/")
+    assert result.code == 0 and "retired /asia/b/" in result.out
+    assert "gone /asia/b/ asia/b.md" in entries(project)
+    assert cli("build", "--quiet").code == 0
+    assert not (project / "site/asia/b").exists()
+    write_post(project, "asia/b.md", article("B again"))
+    assert cli("build", "--quiet").code == 0
+    assert "/asia/b/ asia/b.md" in entries(project)
+
+
+def test_gone_refuses_what_the_record_does_not_hold(project: Path, cli: Cli) -> None:
+    result = cli("gone", "/asia/never/", "https://x.test/a/")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert f"content/{RECORD_NAME}: /asia/never/ is not a published URL in the record" in result.err
+    assert "not a site path" in result.err
+
+
+def test_frozen_urls_never_write_the_record_and_want_every_article(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/a.md", article("A"))
+    result = cli("build", "--quiet", "--frozen-urls")
+    assert result.code == 1
+    assert result.err.startswith("error: content/asia/a.md: /asia/a/ is not in the published-URL")
+    assert not (project / "content" / RECORD_NAME).exists()
+    assert cli("check").code == 0  # check records it, as build does
+    assert cli("build", "--quiet", "--frozen-urls").code == 0
+
+
+def test_a_build_with_nothing_to_do_still_sees_a_changed_record(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/a.md", article("A"))
+    assert cli("build", "--quiet").code == 0
+    # A pull brings the record of a branch that published /asia/z/, which this one lacks.
+    record = project / "content" / RECORD_NAME
+    record.write_text(record.read_text() + "/asia/z/ asia/z.md\n", encoding="utf-8")
+    result = cli("build", "--quiet")
+    assert result.code == 1 and "/asia/z/ was published" in result.err
+
+
+def test_a_damaged_record_is_an_error_naming_its_line(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/a.md", article("A"))
+    assert cli("build", "--quiet").code == 0
+    record = project / "content" / RECORD_NAME
+    text = record.read_text()
+    record.write_text(text + "<<<<<<< HEAD\n", encoding="utf-8")
+    result = cli("build", "--quiet")
+    lines = len(text.splitlines()) + 1
+    assert result.err.startswith(f"error: content/{RECORD_NAME}:{lines}: not a line of the")
+    assert cli("check").code == 1
+
+
+def test_check_names_a_vanished_url_too(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/a.md", article("A"))
+    post = write_post(project, "asia/b.md", article("B"))
+    assert cli("check").code == 0
+    post.unlink()
+    result = cli("check")
+    assert result.code == 1 and "/asia/b/ was published" in result.out
+
+
+def test_only_build_and_check_write_the_record(project: Path) -> None:
+    from broadsheet.config import load_config
+    from broadsheet.publish.pipeline import build
+
+    write_post(project, "asia/a.md", article("A"))
+    build(load_config(project), jobs=1)  # as serve and the tests build: verify only
+    assert not (project / "content" / RECORD_NAME).exists()
+
+
+def test_a_drafted_article_was_published_and_must_answer(project: Path, cli: Cli) -> None:
+    post = write_post(project, "asia/a.md", article("A"))
+    assert cli("build", "--quiet").code == 0
+    post.write_text(article("A", "draft: true"), encoding="utf-8")
+    bump(post)
+    assert "/asia/a/ was published" in cli("build", "--quiet").err
+    assert cli("build", "--quiet", "--drafts", "--output", "drafts").code == 0
+
+
+names = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[a-z0-9-]{1,12}/[a-z0-9-]{1,12}/", fullmatch=True), names))
+def test_the_record_reads_back_as_written(published: dict[str, str]) -> None:
+    import tempfile
+
+    record = Record(dict(published))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / RECORD_NAME
+        path.write_bytes(record_bytes(record))
+        back = read_record(Path(folder))
+    assert back.published == published
