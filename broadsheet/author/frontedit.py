@@ -48,7 +48,10 @@ class FrontMatter:
         for name, value in node.value:
             if isinstance(name, yaml.ScalarNode) and name.value == key:
                 stop = value.end_mark.line + (1 if value.end_mark.column > 0 else 0)
-                return 1 + name.start_mark.line, 1 + max(stop, name.start_mark.line + 1)
+                start, stop = 1 + name.start_mark.line, 1 + max(stop, name.start_mark.line + 1)
+                while stop - 1 > start and self.lines[stop - 1].strip()[:1] in ("", "#"):
+                    stop -= 1  # comments and blank lines after a block list are not its own
+                return start, stop
         return None
 
     def drop(self, key: str) -> None:

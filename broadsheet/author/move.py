@@ -190,7 +190,7 @@ def _edit(
     new_url = f"{section}/{slug}/"
     kept = [a for a in given if not (isinstance(a, str) and _parsed(a) == new_url)]
     old_known = any(isinstance(a, str) and _parsed(a) == post.url_path for a in kept)
-    aliased = published and not old_known
+    aliased = published and not old_known and post.url_path != new_url
     if aliased:
         kept.append(written(post.url_path))
     if kept != given and kept:
