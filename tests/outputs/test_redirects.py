@@ -148,3 +148,16 @@ def test_incremental_builds_equal_cold_ones_as_aliases_change(project: Path) -> 
         bump(post)
         build(load_config(project), jobs=1)
         assert tree_bytes(project / "site") == cold(project), name
+
+
+def test_check_names_alias_collisions_too(project: Path, cli: Callable[..., Result]) -> None:
+    write_post(project, "asia/a.md", article("A", "aliases: [/old/]"))
+    write_post(project, "asia/b.md", article("B", "aliases: [/asia/a/, /old/]"))
+    result = cli("check")
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "content/asia/b.md:4: aliases: /asia/a/ is already a page of the site: "
+        "content/asia/a.md writes asia/a/index.html",
+        "content/asia/b.md:4: aliases: /old/ is claimed by content/asia/a.md too; "
+        "an old URL can lead to one article only",
+    ]
