@@ -29,6 +29,7 @@ from broadsheet.outputs.published import (
     record_path,
     write_record,
 )
+from broadsheet.paths import resolve
 from broadsheet.slugs import slugify
 
 BUNDLE_INDEX = "index.md"
@@ -73,7 +74,8 @@ def move(
     if slug is None and section is None:
         raise BroadsheetError("say where to: --slug NEW-SLUG, --section SECTION, or both")
     content = config.path(config.content_dir)
-    where = Path(os.path.abspath(given))
+    absolute = Path(os.path.abspath(given))
+    where = resolve(absolute.parent) / absolute.name  # as content/ is: its links followed
     with content_lock(content, shared=False, wait=wait):
         finish_interrupted(content)
         if where.is_dir() and where.parent == content:
