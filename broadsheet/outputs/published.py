@@ -25,6 +25,8 @@ from broadsheet.content.aliases import alias_file
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
+from broadsheet.paths import read_source
+from broadsheet.sealed import read_file
 
 RECORD_NAME = ".broadsheet-published"
 HEADER = """\
@@ -73,14 +75,12 @@ def read_record(content_dir: Path) -> Record:
     """The record, or an empty one when there is none yet; a malformed line (say, a
     merge's conflict markers) is an error naming it."""
     path = record_path(content_dir)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return Record()
+    try:  # (never blocks on a named pipe in its place: an error naming it)
+        text = read_source(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BroadsheetError("the published-URL record is not UTF-8 text", path) from exc
-    except OSError as exc:
-        raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
     record = Record()
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.removesuffix("\r")  # a checkout that made line ends CRLF
@@ -144,7 +144,7 @@ def write_record(content_dir: Path, record: Record) -> bool:
     path = record_path(content_dir)
     data = record_bytes(record)
     try:
-        if path.is_file() and path.read_bytes() == data:
+        if read_file(path) == data:
             return False
         fd, temporary = tempfile.mkstemp(dir=content_dir, prefix=f"{RECORD_NAME}.", suffix=".tmp")
         try:
@@ -164,9 +164,8 @@ def write_record(content_dir: Path, record: Record) -> bool:
 
 def record_digest(content_dir: Path) -> str:
     """A hash of the record file as it is now ("none" when there is none)."""
-    try:
-        data = record_path(content_dir).read_bytes()
-    except OSError:
+    data = read_file(record_path(content_dir))
+    if data is None:
         return "none"
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 

@@ -19,7 +19,7 @@ from broadsheet.content.post import Post
 from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
 from broadsheet.errors import BroadsheetError
-from broadsheet.outputs.published import judge_urls, write_record
+from broadsheet.outputs.published import Record, judge_urls
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.publish import timing
 from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
@@ -47,6 +47,7 @@ class Outcome:
     # What an incremental build changed in the site (None: the site was replaced whole).
     changes: tuple[list[str], list[str]] | None = None
     signed: SignedState | None = None  # what `signatures` were taken from
+    record: Record | None = None  # the published-URL record to write, in "record" mode
 
 
 def assemble(
@@ -116,8 +117,6 @@ def assemble(
                 clear(dirty)
             except OSError:
                 pass  # the site is in place; the next build re-indexes from scratch
-            if record is not None:
-                write_record(content, record)
     return Outcome(
         articles=len(site.posts),
         written=report.written,  # pages: what the summary counts (static files aside)
@@ -126,6 +125,7 @@ def assemble(
         valid_until=_next_due(posts, now, drafts),
         changes=(stage.moved, sorted(stage.removed)) if stage.moved is not None else None,
         signed=report.state,
+        record=record,
     )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.locks import content_lock
-from broadsheet.outputs.published import record_digest
+from broadsheet.outputs.published import Record, record_digest, write_record
 from broadsheet.paths import resolve
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
@@ -32,7 +32,7 @@ from broadsheet.publish.cache import (
     stamp_tree,
 )
 from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
-from broadsheet.sealed import make_folder
+from broadsheet.sealed import make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
 
 RECORD_SEEN = "published-record"  # the record's digest as the last build left it
@@ -177,7 +177,9 @@ def _build(
         # The published-URL record is no source of the site's, but judges it: a build
         # does nothing only if the record is as the last build left it.
         record = _state_path(where) / RECORD_SEEN
-        current = current and _read_text(record) == record_digest(config.path(config.content_dir))
+        kept = read_sealed(record) if current else None
+        digest = record_digest(config.path(config.content_dir)) if current else ""
+        current = kept is not None and kept.decode("utf-8", "replace") == digest
         if cache is not None and current and check.holds():
             _settle(where, cache, inputs, racy)
             return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
@@ -200,17 +202,19 @@ def _build(
         outcome = assemble(
             config, output, trusted, drafts, now, progress, jobs, state, inputs, urls
         )
+        if outcome.record is not None:
+            _write_record(config, outcome.record, note)
         if use_cache:
             with timing.stage("stamp output"):
                 stamps = _stamp_output(output, trusted(), outcome.changes, racy)
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
             fresh.valid_until = outcome.valid_until
+            with contextlib.suppress(OSError):  # without it, the next build is not a no-op
+                digest = record_digest(config.path(config.content_dir))
+                write_sealed(_state_path(where) / RECORD_SEEN, digest.encode("utf-8"))
             fresh.articles = outcome.articles
             with timing.stage("save cache"):
                 try:
-                    assert state is not None
-                    seen = record_digest(config.path(config.content_dir))
-                    (state / RECORD_SEEN).write_text(seen, encoding="utf-8")
                     save_cache(where, fresh)
                 except OSError as exc:
                     note(_unwritable(where, exc, "the next build will not use it"))
@@ -219,11 +223,13 @@ def _build(
     )
 
 
-def _read_text(path: Path) -> str | None:
+def _write_record(config: SiteConfig, record: Record, note: Callable[[str], None]) -> None:
+    """Save the published-URL record; the site is in place, so a record that cannot be
+    written (a read-only checkout) is a warning, and the next build or check tries again."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+        write_record(config.path(config.content_dir), record)
+    except BroadsheetError as exc:
+        note(f"warning: {exc}; the published-URL record was not updated")
 
 
 def _stamp_output(

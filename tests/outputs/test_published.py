@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -178,3 +179,32 @@ def test_the_record_reads_back_as_written(published: dict[str, str]) -> None:
         path.write_bytes(record_bytes(record))
         back = read_record(Path(folder))
     assert back.published == published
+
+
+def test_a_pipe_in_the_records_place_is_an_error_not_a_hang(project: Path, cli: Cli) -> None:
+    import os
+
+    write_post(project, "asia/a.md", article("A"))
+    os.mkfifo(project / "content" / RECORD_NAME)
+    result = cli("build", "--quiet")
+    assert result.code == 1 and f"content/{RECORD_NAME}" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_a_record_it_cannot_write_is_a_warning_the_site_is_built(
+    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from broadsheet.errors import BroadsheetError
+    from broadsheet.publish import pipeline
+
+    def read_only(content: Path, record: Record) -> bool:
+        raise BroadsheetError("cannot write: Read-only file system", content / RECORD_NAME)
+
+    monkeypatch.setattr(pipeline, "write_record", read_only)
+    write_post(project, "asia/a.md", article("A"))
+    result = cli("build", "--quiet")
+    assert result.code == 0 and (project / "site/asia/a/index.html").is_file()
+    assert result.err == (
+        f"warning: content/{RECORD_NAME}: cannot write: Read-only file system; "
+        "the published-URL record was not updated\n"
+    )
