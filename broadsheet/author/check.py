@@ -15,6 +15,7 @@ from broadsheet.content.loader import find_post_files, read_post, section_folder
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
+from broadsheet.locks import content_lock
 from broadsheet.outputs.published import judge_urls, write_record
 from broadsheet.outputs.site import plan_site
 from broadsheet.paths import scan_source
@@ -112,9 +113,10 @@ def _published_urls(
     the published articles are added to the record."""
     content = config.path(config.content_dir)
     try:
-        found = judge_urls(content, posts, targets, now, "record" if record else "verify")
-        if found is not None:
-            write_record(content, found)
+        with content_lock(content, shared=True):  # as a build: never beside an mv or import
+            found = judge_urls(content, posts, targets, now, "record" if record else "verify")
+            if found is not None:
+                write_record(content, found)
     except BroadsheetErrors as exc:
         return [Problem(e.path or content, e.line, e.message) for e in exc.errors]
     except BroadsheetError as exc:
