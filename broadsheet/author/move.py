@@ -77,17 +77,31 @@ def move(
     absolute = Path(os.path.abspath(given))
     where = resolve(absolute.parent) / absolute.name  # as content/ is: its links followed
     with content_lock(content, shared=False, wait=wait):
-        finish_interrupted(content)
-        if where.is_dir() and where.parent == content:
-            if slug is not None:
-                raise BroadsheetError("a section has no slug: move it with --section", given)
-            assert section is not None
-            return _move_section(config, content, where, section)
-        unit = _unit(content, where, given)
-        posts = _other_posts(config, content)
-        plans = [_plan(config, content, unit, slug, section, posts)]
-        _refuse_clashes(plans, posts)
-        return _carry_out(content, plans)
+        try:
+            return _move(config, content, where, given, slug, section)
+        except OSError as exc:  # an unreadable folder, say
+            raise BroadsheetError(f"cannot read this: {exc.strerror}", exc.filename) from exc
+
+
+def _move(
+    config: SiteConfig,
+    content: Path,
+    where: Path,
+    given: Path,
+    slug: str | None,
+    section: str | None,
+) -> list[str]:
+    finish_interrupted(content)
+    if where.is_dir() and where.parent == content:
+        if slug is not None:
+            raise BroadsheetError("a section has no slug: move it with --section", given)
+        assert section is not None
+        return _move_section(config, content, where, section)
+    unit = _unit(content, where, given)
+    posts = _other_posts(config, content)
+    plans = [_plan(config, content, unit, slug, section, posts)]
+    _refuse_clashes(plans, posts)
+    return _carry_out(content, plans)
 
 
 def _move_section(config: SiteConfig, content: Path, folder: Path, section: str) -> list[str]:

@@ -179,7 +179,9 @@ def vanished(record: Record, answering: set[str], content_dir: Path) -> list[Bro
             continue
         source = content_dir / post
         shown = f"/{url}"
-        where = "its front matter" if source.is_file() else "the front matter of the article"
+        # (os.path: an unreadable folder is no file here, not an error)
+        mine = os.path.isfile(source)
+        where = "its front matter" if mine else "the front matter of the article"
         errors.append(
             BroadsheetError(
                 f"{shown} was published (last by {display_path(source)}) and would no longer "

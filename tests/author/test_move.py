@@ -217,3 +217,18 @@ def test_renaming_only_the_file_adds_no_alias(project: Path, cli: Cli) -> None:
     assert result.code == 0 and "redirects" not in result.out
     assert "aliases" not in (project / "content/asia/talks.md").read_text()
     assert cli("build", "--quiet").code == 0
+
+
+def test_mv_in_an_unreadable_folder_is_an_error_naming_it(project: Path) -> None:
+    from tests.reliability.test_sources import _denied, as_user
+
+    write_post(project, "asia/talks.md", POST)
+    folder = project / "content/asia"
+    try:
+        _denied(project, folder)
+        result = as_user(project, "mv", "content/asia/talks.md", "--slug", "b")
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "content/asia" in result.stderr and "Permission denied" in result.stderr
+    finally:
+        folder.chmod(0o755)
+    assert (folder / "talks.md").read_text() == POST
