@@ -126,7 +126,9 @@ def test_a_deploy_where_only_the_time_moved_rewrites_nothing(
     assert result.written == 1
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "other version", "other settings"])
+@pytest.mark.parametrize(
+    "damage", ["corrupt", "other version", "other settings", "a page changed, same size"]
+)
 def test_a_cache_that_cannot_be_trusted_gives_a_cold_and_correct_build(
     deployed: Deploy, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
@@ -139,6 +141,9 @@ def test_a_cache_that_cannot_be_trusted_gives_a_cold_and_correct_build(
         cache_file.write_bytes(bytes(data))
         for shard in (project / CACHE_DIR).rglob("*.json"):
             shard.write_bytes(shard.read_bytes()[:-7])
+    elif damage == "a page changed, same size":  # the restored site is not the cache's
+        page = project / "site/index.html"
+        page.write_bytes(page.read_bytes().replace(b"<main", b"<MAIN", 1))
     elif damage == "other version":
         monkeypatch.setattr("broadsheet.publish.cache.__version__", "0.0.1")
     else:
