@@ -220,22 +220,22 @@ def edits(
 
 
 def deploy(command: list[str], project: Path, edited: Path, number: int) -> tuple[float, float]:
-    """The Pages workflow's build: a fresh checkout (every file new, as git writes it),
-    the build cache and site restored (tar keeps their modification times), a new
+    """The Pages workflow's build: a fresh checkout in the same place (a runner's
+    workspace path does not change; every file is new, as git writes it), the build
+    cache and site restored (tar keeps their modification times), a new
     SOURCE_DATE_EPOCH and one article edited since the last deploy."""
-    clone = project.with_name(f"{project.name}-clone")
-    clear(clone)
-    shutil.copytree(project, clone, copy_function=shutil.copyfile, ignore=_restored)
-    for name in (".broadsheet-cache", "site"):
-        shutil.copytree(project / name, clone / name, symlinks=True)
-    text = (clone / edited.relative_to(project)).read_text()
-    (clone / edited.relative_to(project)).write_text(
-        text.replace("\n\n", f"\n\nDeployed edit {number}.\n\n", 1)
-    )
+    last = project.with_name(f"{project.name}-last-run")
+    project.rename(last)
     try:
-        return timed(command, clone, EPOCH + 86_400)
+        shutil.copytree(last, project, copy_function=shutil.copyfile, ignore=_restored)
+        for name in (".broadsheet-cache", "site"):
+            shutil.copytree(last / name, project / name, symlinks=True)
+        text = edited.read_text()
+        edited.write_text(text.replace("\n\n", f"\n\nDeployed edit {number}.\n\n", 1))
+        return timed(command, project, EPOCH + 86_400)
     finally:
-        clear(clone)
+        clear(project)
+        last.rename(project)
 
 
 def _restored(folder: str, names: list[str]) -> list[str]:
