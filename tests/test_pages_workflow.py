@@ -46,6 +46,7 @@ def test_official_actions_run_in_order_with_a_pip_cache() -> None:
         "actions/checkout",
         "actions/setup-python",
         "actions/configure-pages",
+        "actions/cache",
         "actions/upload-pages-artifact",
         "actions/deploy-pages",
     ]
@@ -55,6 +56,18 @@ def test_official_actions_run_in_order_with_a_pip_cache() -> None:
     assert build["env"]["BASE_URL"] == "${{ steps.pages.outputs.base_url }}"
     upload = next(s for s in steps() if "upload-pages-artifact" in s.get("uses", ""))
     assert upload["with"]["path"] == "site"
+
+
+def test_the_build_cache_and_site_are_restored_before_the_build_and_saved_after() -> None:
+    build = [s.get("name") for s in steps()]
+    cache = next(s for s in steps() if s.get("uses", "").startswith("actions/cache@"))
+    assert build.index(cache["name"]) < build.index("Build the site")
+    assert cache["with"]["path"].split() == [".broadsheet-cache", "site"]
+    # A cache is never overwritten: each run saves under its own key, the next restores
+    # the newest by prefix.
+    key, prefix = cache["with"]["key"], cache["with"]["restore-keys"].strip()
+    assert "${{ github.run_id }}" in key and key.startswith(prefix)
+    assert len(cache["uses"].split("@")[1].split()[0]) == 40  # pinned by commit
 
 
 def test_the_build_step_puts_the_site_under_the_pages_path(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from broadsheet.content.frontmatter import parse_post
-from broadsheet.content.post import Post
+from broadsheet.content.post import Post, decoded
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import read_source, source_files
 from broadsheet.slugs import RESERVED_SECTIONS, slugify
@@ -101,7 +101,7 @@ def load_posts(
             continue
         stamp = stamps[name] if stamps is not None else stamp_file(name, racy)
         cached = cache.get(name) if cache is not None else None
-        if cached is not None and unchanged(cached[0], stamp, name):
+        if cached is not None and (unchanged(cached[0], stamp, name) or _same(cached, stamp)):
             posts[name] = cached if cached[0] == stamp else (stamp, cached[1])
         else:
             posts[name] = (stamp, None)  # type: ignore[assignment]  # filled in below
@@ -118,6 +118,18 @@ def load_posts(
     if errors:
         raise BroadsheetErrors(errors)
     return [post for _, post in posts.values()]
+
+
+def _same(cached: tuple[Stamp, Post], stamp: Stamp) -> bool:
+    """Whether a post file whose stamp changed (a fresh clone gives every file new
+    times) still holds the bytes its cached post was parsed from."""
+    post = cached[1]
+    if cached[0][0] != stamp[0] or not post.digest:
+        return False
+    try:
+        return decoded(read_source(post.path))[1] == post.digest
+    except BroadsheetError:
+        return False
 
 
 _Parsed = tuple[Path, Stamp, Post | list[BroadsheetError]]

@@ -57,11 +57,7 @@ class Post:
         if self.body_text is not None:
             return self.body_text
         raw = read_source(self.path)
-        if plain_utf8(raw):  # as normalise() would leave it: hash the bytes as they are
-            text, digest = raw.decode("utf-8", errors="replace"), _digest(raw)
-        else:
-            text = normalise(raw.decode("utf-8", errors="replace"))
-            digest = text_digest(text)
+        text, digest = decoded(raw)
         if digest != self.digest:
             raise BroadsheetError("the file changed during the build; build again", self.path)
         return body_of(text, self.body_line)
@@ -98,6 +94,14 @@ def newlines(text: str) -> str:
     made "\n", as Python's text files read it: the same lines, read either way."""
     text = text.removeprefix("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def decoded(raw: bytes) -> tuple[str, str]:
+    """A post file's text, as normalise() leaves it, and its digest."""
+    if plain_utf8(raw):  # as normalise() would leave it: hash the bytes as they are
+        return raw.decode("utf-8", errors="replace"), _digest(raw)
+    text = normalise(raw.decode("utf-8", errors="replace"))
+    return text, text_digest(text)
 
 
 def text_digest(text: str) -> str:

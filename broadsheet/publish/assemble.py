@@ -96,7 +96,7 @@ def assemble(
             with timing.stage("check output"):
                 cache = trusted()
             dirty = state / DIRTY
-            if dirty.exists() or not terms.has_all(articles):
+            if dirty.exists() or not terms.has_all(_indexed_before(cache, articles)):
                 cache = None  # the terms may not match the last site: index everything again
             _mark(dirty)
             try:
@@ -155,6 +155,15 @@ def _publish(
         with timing.stage("search index"):
             index_site(stage, site, terms, report, jobs)
     return stage, report
+
+
+def _indexed_before(cache: BuildCache | None, articles: list[str]) -> list[str]:
+    """The `articles` whose search terms the last build kept: all of them, unless the
+    cache says which it showed (a post new since, or fallen due, is indexed as it renders)."""
+    if cache is None or cache.signed is None:
+        return articles
+    shown = cache.signed.digests
+    return [url_path for url_path in articles if url_path in shown]
 
 
 def _mark(dirty: Path) -> None:
@@ -261,7 +270,7 @@ def _comparable(
         )
     except ValueError:  # a folder outside the project: its stamps are not keyed so
         return None
-    changed = changed_names(cache.inputs, stamps, config.root)
+    changed = changed_names(cache.inputs, stamps, config.root, cache.input_hashes)
     return cache.signed if all(name.startswith(prefixes) for name in changed) else None
 
 

@@ -4,7 +4,10 @@ It records what the last build read (the stamp of every source file: see
 broadsheet.stamps), how it was asked to build (options), the signature of every page it
 wrote, and what the output folder held afterwards. A build whose sources, options and
 output all still match does nothing; otherwise the signatures say which pages to render
-again. The file is sealed (a hash of its bytes heads it: broadsheet.sealed); a cache
+again. It also keeps a hash of the bytes of every source and output file: a file whose
+stamp no longer matches (a fresh clone, or a site restored from a CI cache, gives every
+file a new modification time and inode) is unchanged if it still hashes the same.
+The file is sealed (a hash of its bytes heads it: broadsheet.sealed); a cache
 that is missing, damaged, malformed, from another version, or describes an output that
 has changed since, is ignored, and the build starts cold.
 """
@@ -25,14 +28,15 @@ from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import scan_source
 from broadsheet.sealed import clear, read_file, read_sealed, write_sealed
-from broadsheet.stamps import Stamp, stamp_of, unchanged, well_formed
+from broadsheet.stamps import UNREADABLE, Stamp, content_hash, stamp_of, unchanged, well_formed
 from broadsheet.stamps import settled as settled_stamp
 from broadsheet.workers import fork
 
-FORMAT = 2
+FORMAT = 3  # 3: the hashes of sources and output files
 CACHE_DIR = ".broadsheet-cache"
 
 Stamps = dict[str, Stamp]  # relative path -> its stamp
+Hashes = dict[str, str]  # relative path -> a hash of the file's bytes (stamps.content_hash)
 
 
 @dataclass(frozen=True)
@@ -55,34 +59,93 @@ class BuildCache:
     valid_until: str | None = None  # the first scheduled post's date: a rebuild is due then
     articles: int = 0
     signed: SignedState | None = None  # what `pages` were taken from
+    input_hashes: Hashes = field(default_factory=dict)
+    output_hashes: Hashes = field(default_factory=dict)
 
     def is_current(
         self, inputs: Stamps, options: dict[str, Any], now: datetime, root: Path
     ) -> bool:
         """Whether the sources (`inputs`, stamped now below `root`) and options are those
         this cache was made from, and no scheduled post has fallen due since."""
-        if options != self.options or not same_stamps(self.inputs, inputs, root):
+        if options != self.options:
+            return False
+        if not same_stamps(self.inputs, inputs, root, self.input_hashes):
             return False
         return self.valid_until is None or now < datetime.fromisoformat(self.valid_until)
 
 
-def same_stamps(old: Stamps, new: Stamps, root: Path) -> bool:
+def same_stamps(old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = None) -> bool:
     """Whether every file stamped `old` (named relative to `root`) is unchanged in `new`,
     and no file was added: one comparison of the two mappings when no stamp holds a hash."""
     if old == new:
         return True
-    return old.keys() == new.keys() and not changed_names(old, new, root)
+    return old.keys() == new.keys() and not changed_names(old, new, root, hashes)
 
 
-def changed_names(old: Stamps, new: Stamps, root: Path) -> set[str]:
-    """The files added, removed or changed between the stamps `old` and `new`."""
+def changed_names(old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = None) -> set[str]:
+    """The files added, removed or changed between the stamps `old` and `new`; a file
+    whose stamp changed but whose bytes still hash as recorded in `hashes` is unchanged."""
     prefix = f"{root}{os.sep}"
     names = old.keys() ^ new.keys()
     for name, stamp in old.items():
         now = new.get(name)
         if now is not None and now != stamp and not unchanged(stamp, now, prefix + name):
-            names.add(name)
+            recorded = hashes.get(name) if hashes is not None and now[0] == stamp[0] else None
+            if recorded is None or file_hash(prefix + name, now) != recorded:
+                names.add(name)
     return names
+
+
+# The hashes this process took, by path and stamp: a build asks for some more than once.
+_hashed: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def file_hash(path: str, stamp: Stamp) -> str | None:
+    """A hash of the bytes of the file at `path`, stamped `stamp`; None if it changed
+    since `stamp` was taken (its stamp no longer matches once hashed) or cannot be read.
+    A racy stamp (see broadsheet.stamps) gives the hash it carries."""
+    if len(stamp) > 4:
+        return stamp[4] if stamp[4] != UNREADABLE else None
+    key = (path, stamp[0], stamp[1], stamp[2], stamp[3])
+    found = _hashed.get(key)
+    if found is None:
+        found = content_hash(path)
+        try:
+            after = os.stat(path, follow_symlinks=False)
+        except OSError:
+            return None
+        mtime = after.st_mtime_ns
+        if (
+            found == UNREADABLE
+            or [
+                after.st_size,
+                mtime,
+                after.st_ctime_ns - mtime,
+                after.st_ino,
+            ]
+            != stamp[:4]
+        ):
+            return None
+        _hashed[key] = found
+    return found
+
+
+def hashes_of(stamps: Stamps, root: Path, known: Hashes, verified: Stamps | None = None) -> Hashes:
+    """The hash of every file in `stamps` (named relative to `root`): from `known` (what
+    the last build recorded) when the file's stamp is the one `verified` holds for it (the
+    last build's stamps) or this process hashed it already; read otherwise. A file that
+    changes meanwhile gets none, and is taken as changed by the next build."""
+    prefix = f"{root}{os.sep}"
+    found: Hashes = {}
+    for name, stamp in stamps.items():
+        recorded = known.get(name)
+        if recorded is not None and verified is not None and verified.get(name) == stamp:
+            found[name] = recorded
+            continue
+        taken = file_hash(prefix + name, stamp)
+        if taken is not None:
+            found[name] = taken
+    return found
 
 
 def settled(stamps: Stamps, racy: int) -> Stamps | None:
@@ -180,6 +243,8 @@ def load_cache(path: Path) -> BuildCache | None:
         valid_until=data["valid_until"],
         articles=data["articles"],
         signed=_signed(data.get("signed")),
+        input_hashes=data["input_hashes"],
+        output_hashes=data["output_hashes"],
     )
 
 
@@ -193,11 +258,14 @@ class OutputCheck:
     status. Without fork (or if forking fails), `holds()` checks in this process.
     """
 
-    def __init__(self, output: Path, expected: Stamps):
+    def __init__(self, output: Path, expected: Stamps, hashes: Hashes | None = None):
         self.output = output
         self.expected = expected
+        self.hashes = hashes or {}
         self._pid: int | None = None
         self._answer: bool | None = None
+        # Whether it held only by the files' hashes: their stamps are all to take again.
+        self.restamp = False
 
     def __enter__(self) -> OutputCheck:
         return self
@@ -214,11 +282,12 @@ class OutputCheck:
         except OSError:
             return
         if pid == 0:  # the forked process: it only answers, through its exit status
-            holds = False
+            status = 1
             try:
                 holds = self._check()
+                status = (2 if self.restamp else 0) if holds else 1
             finally:
-                os._exit(0 if holds else 1)
+                os._exit(status)
         self._pid = pid
 
     def holds(self) -> bool:
@@ -236,14 +305,19 @@ class OutputCheck:
                     if os.WIFSIGNALED(status):  # killed before it answered: ask here
                         self._answer = self._check()
                     else:
-                        self._answer = os.waitstatus_to_exitcode(status) == 0
+                        code = os.waitstatus_to_exitcode(status)
+                        self._answer, self.restamp = code in (0, 2), code == 2
         return self._answer
 
     def _check(self) -> bool:
         folder = str(self.output)
         if not self.output.is_dir():
             return False
-        return same_stamps(self.expected, _walk(folder, len(folder) + 1), self.output)
+        found = _walk(folder, len(folder) + 1)
+        if same_stamps(self.expected, found, self.output):
+            return True
+        self.restamp = same_stamps(self.expected, found, self.output, self.hashes)
+        return self.restamp
 
 
 def _signed(data: Any) -> SignedState | None:
@@ -283,11 +357,14 @@ def _well_formed(data: Any) -> bool:
         "pages": dict,
         "output": dict,
         "articles": int,
+        "input_hashes": dict,
+        "output_hashes": dict,
     }
     if any(not isinstance(data.get(key), kind) for key, kind in checks.items()):
         return False
-    if not all(isinstance(v, str) for v in data["pages"].values()):
-        return False
+    for strings in (data["pages"], data["input_hashes"], data["output_hashes"]):
+        if not all(type(v) is str for v in strings.values()):
+            return False
     for stamps in (data["inputs"], data["output"]):  # 27,000 at 10,000 articles
         if not all(map(well_formed, stamps.values())):
             return False
@@ -317,6 +394,8 @@ def save_cache(path: Path, cache: BuildCache) -> None:
         "valid_until": cache.valid_until,
         "articles": cache.articles,
         "signed": _signed_data(cache.signed),
+        "input_hashes": cache.input_hashes,
+        "output_hashes": cache.output_hashes,
     }
     write_sealed(path, orjson.dumps(data))
     ignore = path.parent / ".gitignore"  # git leaves the cache alone

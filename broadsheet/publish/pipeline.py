@@ -22,15 +22,18 @@ from broadsheet.publish import timing
 from broadsheet.publish.cache import (
     CACHE_DIR,
     BuildCache,
+    Hashes,
     OutputCheck,
     Stamps,
     cache_path,
+    hashes_of,
     load_cache,
     save_cache,
     settled,
     source_stamps,
     stamp_tree,
 )
+from broadsheet.publish.hosting import SiteSize
 from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
 from broadsheet.sealed import make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
@@ -48,6 +51,7 @@ class BuildResult:
     written: int
     unchanged: int
     seconds: float
+    size: SiteSize | None = None  # what the site holds, once built
 
     @property
     def pages(self) -> int:
@@ -172,7 +176,7 @@ def _build(
         inputs, options = source_stamps(config, racy), _options(config, drafts, output)
         options["urls"] = urls
         cache = load_cache(where) if use_cache else None
-        check = OutputCheck(output, cache.output if cache is not None else {})
+        check = OutputCheck(output, *((cache.output, cache.output_hashes) if cache else ({},)))
         current = cache is not None and cache.is_current(inputs, options, now, config.root)
         # The published-URL record is no source of the site's, but judges it: a build
         # does nothing only if the record is as the last build left it.
@@ -181,8 +185,10 @@ def _build(
         digest = record_digest(config.path(config.content_dir)) if current else ""
         current = kept is not None and kept.decode("utf-8", "replace") == digest
         if cache is not None and current and check.holds():
-            _settle(where, cache, inputs, racy)
-            return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started))
+            restamped = stamp_tree(output, racy=racy_after()) if check.restamp else None
+            _settle(where, cache, inputs, racy, restamped, config.root)
+            size = _size(restamped or cache.output)
+            return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started), size)
     if cache is not None:
         check.start()  # the output is stamped in another process while posts are read
 
@@ -206,20 +212,29 @@ def _build(
             _write_record(config, outcome.record, note)
         if use_cache:
             with timing.stage("stamp output"):
-                stamps = _stamp_output(output, trusted(), outcome.changes, racy)
+                last = trusted()
+                stamps, hashes = _stamp_output(output, last, outcome.changes, racy, check.restamp)
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
             fresh.valid_until = outcome.valid_until
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
                 digest = record_digest(config.path(config.content_dir))
                 write_sealed(_state_path(where) / RECORD_SEEN, digest.encode("utf-8"))
             fresh.articles = outcome.articles
+            fresh.output_hashes = hashes
+            with timing.stage("hash sources"):
+                known = cache.input_hashes if cache is not None else {}
+                verified = cache.inputs if cache is not None else None
+                fresh.input_hashes = hashes_of(inputs, config.root, known, verified)
             with timing.stage("save cache"):
                 try:
                     save_cache(where, fresh)
                 except OSError as exc:
                     note(_unwritable(where, exc, "the next build will not use it"))
+            size = _size(stamps)
+        else:
+            size = _size(stamp_tree(output))
     return BuildResult(
-        output, outcome.articles, outcome.written, outcome.unchanged, _since(started)
+        output, outcome.articles, outcome.written, outcome.unchanged, _since(started), size
     )
 
 
@@ -232,34 +247,60 @@ def _write_record(config: SiteConfig, record: Record, note: Callable[[str], None
         note(f"warning: {exc}; the published-URL record was not updated")
 
 
+def _size(stamps: Stamps) -> SiteSize:
+    return SiteSize.of({name: stamp[0] for name, stamp in stamps.items()})
+
+
 def _stamp_output(
     output: Path,
     cache: BuildCache | None,
     changes: tuple[list[str], list[str]] | None,
     racy: int,
-) -> Stamps:
+    restamp: bool = False,
+) -> tuple[Stamps, Hashes]:
     """The output's stamps: the last build's (verified since `racy`), updated for the
-    files this one changed in place, or taken afresh when the site was replaced whole.
-    The files just written are hashed if they are racy now."""
+    files this one changed in place, or taken afresh when the site was replaced whole
+    or when the last build's held only by the files' hashes (`restamp`: a site restored
+    from a CI cache). The files just written are hashed if they are racy now. And the
+    hash of every output file: the last build's, but for the files this one wrote."""
     written = racy_after()
     if cache is None or changes is None:
-        return stamp_tree(output, racy=written)
-    stamps = settled(cache.output, racy) or dict(cache.output)
+        stamps = stamp_tree(output, racy=written)
+        return stamps, hashes_of(stamps, output, {})
     moved, removed = changes
-    for relative in removed:
-        stamps.pop(relative, None)
-    for relative in moved:
-        stamps.update(stamp_tree(output / relative, output, written))
-    return stamps  # compared as a mapping: its order does not matter
+    if restamp:
+        stamps = stamp_tree(output, racy=written)
+    else:
+        stamps = settled(cache.output, racy) or dict(cache.output)
+        for relative in removed:
+            stamps.pop(relative, None)
+        for relative in moved:
+            stamps.update(stamp_tree(output / relative, output, written))
+    hashes = dict(cache.output_hashes)
+    for relative in (*removed, *moved):
+        hashes.pop(relative, None)
+    hashes.update(hashes_of({name: stamps[name] for name in moved if name in stamps}, output, {}))
+    return stamps, hashes  # compared as mappings: their order does not matter
 
 
-def _settle(where: Path, cache: BuildCache, inputs: Stamps, racy: int) -> None:
+def _settle(
+    where: Path,
+    cache: BuildCache,
+    inputs: Stamps,
+    racy: int,
+    restamped: Stamps | None = None,
+    root: Path | None = None,
+) -> None:
     """After a build that found nothing to do: keep the stamps it just verified without
     the hashes of files that are no longer racy (as `git status` refreshes the index),
-    so that the next build need not read them again."""
-    output = settled(cache.output, racy)
+    or taken afresh where the files only hashed as before (`restamped`: the output's new
+    stamps; and sources whose stamps changed, below `root`), so that the next build need
+    not read them again."""
+    output = restamped or settled(cache.output, racy)
     if output is None and inputs == cache.inputs:
         return
+    if inputs != cache.inputs and root is not None:
+        cache.input_hashes = hashes_of(inputs, root, cache.input_hashes, cache.inputs)
     cache.inputs, cache.output = inputs, output or cache.output
     with contextlib.suppress(OSError):  # only saves the next build some reading
         save_cache(where, cache)

@@ -15,6 +15,8 @@ KEYS = {
     "broadsheet_cold_s",
     "broadsheet_noop_s",
     "broadsheet_edit_s",
+    "broadsheet_headline_s",
+    "broadsheet_deploy_s",
     "broadsheet_peak_mb",
     "hugo_cold_s",
     "hugo_peak_mb",

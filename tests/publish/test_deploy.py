@@ -1,0 +1,167 @@
+"""The Pages workflow's build: a fresh clone, the build cache and site restored from the
+CI cache, a new SOURCE_DATE_EPOCH, one article edited. It must match a cold build byte
+for byte and write only the pages that differ; a cache it cannot trust is ignored."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from broadsheet.config import load_config
+from broadsheet.publish.cache import CACHE_DIR
+from broadsheet.publish.pipeline import BuildResult, build
+from tests.sitecheck import tree_bytes
+
+DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Deploy:
+    project: Path
+    first: int  # the last deploy's SOURCE_DATE_EPOCH: a day after the newest article
+
+
+def git(*args: str, cwd: Path) -> None:
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.test",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.test",
+    }
+    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+def built(
+    project: Path, epoch: int, monkeypatch: pytest.MonkeyPatch, **options: object
+) -> BuildResult:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
+    return build(load_config(project), jobs=1, **options)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def deployed(project: Path, monkeypatch: pytest.MonkeyPatch) -> Deploy:
+    """A small archive, committed, with a post scheduled days after its newest, built
+    as the last deploy did (its news sitemap lists the newest); its build cache and site
+    saved aside as actions/cache saves them (a tar keeps modification times)."""
+    from benchmarks.corpus import write_corpus
+
+    articles = write_corpus(project / "content", 12)
+    newest = max(datetime.fromisoformat(a.text.split("date: ")[1][:16]) for a in articles)
+    first = datetime.combine(newest.date() + timedelta(days=1), datetime.min.time(), UTC)
+    due = first + timedelta(days=3, hours=9)
+    post = project / "content/asia/scheduled.md"
+    post.write_text(f"---\ntitle: Due soon\ndate: {due:%Y-%m-%d %H:%M}\n---\n\nIt falls due.\n")
+    (project / ".gitignore").write_text("site/\n.broadsheet-cache/\n")
+    git("init", "-q", "-b", "main", cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "archive", cwd=project)
+    built(project, int(first.timestamp()), monkeypatch)
+    saved = project.parent / "actions-cache"
+    for name in (CACHE_DIR, "site"):
+        shutil.copytree(project / name, saved / name, symlinks=True)
+    return Deploy(project, int(first.timestamp()))
+
+
+def fresh_clone(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clone in the runner's workspace (the same path each run), the cache restored."""
+    old = project.with_name("previous-run")
+    project.rename(old)
+    git("clone", "-q", str(old), str(project), cwd=old.parent)
+    for name in (CACHE_DIR, "site"):
+        shutil.copytree(old.parent / "actions-cache" / name, project / name, symlinks=True)
+    monkeypatch.chdir(project)
+    return project
+
+
+def edit_one_article(project: Path) -> Path:
+    article = sorted((project / "content/europe").glob("*.md"))[0]
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("\n\n", "\n\nA correction, added at deploy.\n\n", 1))
+    return article
+
+
+def cold(project: Path, epoch: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    out = project.parent / f"cold-{epoch}"
+    built(project, epoch, monkeypatch, output=out, use_cache=False)
+    return tree_bytes(out)
+
+
+def test_a_deploy_from_a_fresh_clone_writes_only_the_pages_that_changed(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    last_site = tree_bytes(deployed.project / "site")
+    project = fresh_clone(deployed.project, monkeypatch)
+    edit_one_article(project)
+    later = deployed.first + 4 * DAY  # the scheduled post is due; the news sitemap moves
+    result = built(project, later, monkeypatch)
+    expected = cold(project, later, monkeypatch)
+    assert tree_bytes(project / "site") == expected
+    changed = pages_changed(last_site, expected)
+    assert "news-sitemap.xml" in changed and "asia/scheduled/index.html" in changed
+    assert result.written == len(changed) < len(expected) // 3
+
+
+def test_a_deploy_where_only_the_time_moved_rewrites_nothing(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    last_site = tree_bytes(deployed.project / "site")
+    project = fresh_clone(deployed.project, monkeypatch)
+    later = deployed.first + 1  # a second on: nothing falls due, nothing leaves the news
+    result = built(project, later, monkeypatch)
+    assert tree_bytes(project / "site") == cold(project, later, monkeypatch) == last_site
+    assert result.written == 0
+    later += 2 * DAY  # the newest article leaves the news sitemap: it alone changes
+    result = built(project, later, monkeypatch)
+    expected = cold(project, later, monkeypatch)
+    assert tree_bytes(project / "site") == expected
+    assert pages_changed(last_site, expected) == {"news-sitemap.xml", "robots.txt"}
+    assert "news-sitemap.xml" not in expected  # removed, and robots.txt no longer names it
+    assert result.written == 1
+
+
+@pytest.mark.parametrize(
+    "damage", ["corrupt", "other version", "other settings", "a page changed, same size"]
+)
+def test_a_cache_that_cannot_be_trusted_gives_a_cold_and_correct_build(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    last_site = tree_bytes(deployed.project / "site")
+    project = fresh_clone(deployed.project, monkeypatch)
+    (cache_file,) = (project / CACHE_DIR).glob("build-*.json")
+    if damage == "corrupt":
+        data = bytearray(cache_file.read_bytes())
+        data[len(data) // 2] ^= 0x20
+        cache_file.write_bytes(bytes(data))
+        for shard in (project / CACHE_DIR).rglob("*.json"):
+            shard.write_bytes(shard.read_bytes()[:-7])
+    elif damage == "a page changed, same size":  # the restored site is not the cache's
+        page = project / "site/index.html"
+        page.write_bytes(page.read_bytes().replace(b"<main", b"<MAIN", 1))
+    elif damage == "other version":
+        monkeypatch.setattr("broadsheet.publish.cache.__version__", "0.0.1")
+    else:
+        settings = project / "pyproject.toml"
+        settings.write_text(settings.read_text().replace("Test Archive", "Other Archive"))
+    edit_one_article(project)
+    later = deployed.first + 4 * DAY
+    result = built(project, later, monkeypatch)
+    expected = cold(project, later, monkeypatch)
+    assert tree_bytes(project / "site") == expected
+    if damage == "other settings":  # the site's title is on every page, not in robots.txt
+        assert result.written == len(pages_changed(last_site, expected)) > result.pages - 3
+    else:
+        assert result.written == result.pages  # cold: every page written afresh
+
+
+def pages_changed(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]:
+    """The pages (the search index's data aside) that differ between two sites."""
+    names = before.keys() | after.keys()
+    index = {n for n in names if n.startswith("search/") and not n.endswith(".html")}
+    return {n for n in names - index if before.get(n) != after.get(n)}
