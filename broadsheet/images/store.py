@@ -1,0 +1,206 @@
+"""The image cache: every file ever encoded, kept by the hash of its source's bytes and
+the settings (and encoder versions) that made it, so that no photo is encoded twice.
+
+Below the cache folder:
+- `entries/<key>.json`: what one source gave for one part (its srcsets, or its crops):
+  each file's published name, role, size and type;
+- `files/<name>`: each published file's bytes (the name carries their hash);
+- `sources.json`: each source path's stamp and the hash of its bytes, so that an
+  unchanged photo is not even read again (a fresh clone reads each once);
+- `used.json`: in which build each entry was last used; an entry no build has used in
+  the last KEEP builds is dropped, with the files no kept entry names.
+
+Every file is sealed (broadsheet.sealed): one that does not verify reads as missing,
+and what it held is encoded again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from PIL import __version__ as pillow_version
+from PIL import features
+
+from broadsheet.config import ImageSettings
+from broadsheet.errors import BroadsheetError
+from broadsheet.images.encode import Encoded
+from broadsheet.images.probe import ImageError
+from broadsheet.paths import read_source
+from broadsheet.sealed import read_sealed, write_sealed
+from broadsheet.stamps import stamp_of
+
+KEEP = 3  # builds an entry may go unused before it is dropped
+RECIPE = 1  # bump when encode.py changes what it makes from the same settings
+
+
+def source_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def file_name(encoded: Encoded) -> str:
+    """A published file's name: a hash of its bytes, so that it may be cached for ever."""
+    digest = hashlib.blake2b(encoded.data, digest_size=8).hexdigest()
+    return f"{digest}-{encoded.width}.{encoded.extension}"
+
+
+def entry_key(digest: str, settings: ImageSettings, part: str) -> str:
+    """The key of one part ("srcsets" or "crops") of the source whose bytes hash `digest`."""
+    recipe = {
+        "recipe": RECIPE,
+        "part": part,
+        "widths": settings.widths if part == "srcsets" else None,
+        "formats": settings.formats,
+        "quality": settings.quality,
+        "encoders": _encoders(),
+    }
+    return hashlib.blake2b(digest.encode() + orjson.dumps(recipe), digest_size=16).hexdigest()
+
+
+def _encoders() -> list[Any]:
+    return [pillow_version] + [
+        features.version(name) for name in ("avif", "webp", "jpg", "zlib", "littlecms2")
+    ]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One published file of an entry."""
+
+    name: str
+    role: str
+    mime: str
+    width: int
+    height: int
+
+
+class ImageStore:
+    """The cache folder `root` (None: no cache; every image is encoded)."""
+
+    def __init__(self, root: Path | None):
+        self.root = root
+        self._sources: dict[str, list[Any]] = {}
+        self._used: dict[str, list[Any]] = {}
+        self._generation = 0
+        self._touched: dict[str, list[str]] = {}
+        if root is not None:
+            self._sources = _read_json(root / "sources.json") or {}
+            used = _read_json(root / "used.json") or {}
+            self._generation = int(used.pop("", 0)) + 1 if isinstance(used.get(""), int) else 1
+            self._used = used
+
+    def digest(self, path: Path, racy: int) -> str:
+        """The hash of the bytes of the source at `path`, from its stamp if it has not
+        changed since it was last read (and was not racy then)."""
+        key = str(path)
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            raise ImageError(f"cannot read the image: {exc.strerror or exc}", path) from exc
+        stamp = stamp_of(key, info, None)
+        known = self._sources.get(key)
+        if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
+            return str(known[1])
+        try:
+            data = read_source(path)
+        except BroadsheetError as exc:
+            raise ImageError(f"cannot read the image: {exc.message}", path) from exc
+        digest = source_digest(data)
+        self.remember(path, info, digest, racy)
+        return digest
+
+    def remember(self, path: Path, info: os.stat_result, digest: str, racy: int) -> None:
+        if max(info.st_mtime_ns, info.st_ctime_ns) < racy:
+            self._sources[str(path)] = [stamp_of(str(path), info, None), digest]
+
+    def entry(self, key: str) -> list[Entry] | None:
+        if self.root is None:
+            return None
+        found = _read_json(self.root / "entries" / f"{key}.json")
+        try:
+            return [Entry(**item) for item in found["files"]] if found is not None else None
+        except (TypeError, KeyError):
+            return None
+
+    def file(self, name: str) -> bytes | None:
+        return read_sealed(self.root / "files" / name) if self.root is not None else None
+
+    def put(self, key: str, files: list[tuple[Entry, bytes]]) -> None:
+        """Keep an entry and its files; a cache that cannot be written is left behind."""
+        if self.root is None:
+            return
+        with contextlib.suppress(OSError):
+            for entry, data in files:
+                write_sealed(self.root / "files" / entry.name, data)
+            items = [entry.__dict__ for entry, _ in files]
+            write_sealed(self.root / "entries" / f"{key}.json", orjson.dumps({"files": items}))
+
+    def use(self, key: str, names: list[str]) -> None:
+        self._touched[key] = names
+
+    def finish(self, sources: set[Path]) -> None:
+        """Record this build's use, and drop what no recent build used (nor anything
+        written in the last GRACE seconds: another build may be using the cache)."""
+        if self.root is None:
+            return
+        latest = _read_json(self.root / "used.json") or {}  # another build's, maybe
+        latest.pop("", None)
+        used = {k: v for k, v in {**latest, **self._used}.items() if _recent(v, self._generation)}
+        used.update({k: [self._generation, names] for k, names in self._touched.items()})
+        kept = {name for _, names in used.values() for name in names}
+        with contextlib.suppress(OSError):
+            entries = {name.removesuffix(".json") for name in _listing(self.root / "entries")}
+            for key in entries - used.keys():
+                _drop(self.root / "entries" / f"{key}.json")
+            for name in _listing(self.root / "files"):
+                if name not in kept:
+                    _drop(self.root / "files" / name)
+            wanted = {str(path) for path in sources}
+            known = {k: v for k, v in self._sources.items() if k in wanted}
+            write_sealed(self.root / "sources.json", orjson.dumps(known))
+            write_sealed(self.root / "used.json", orjson.dumps({**used, "": self._generation}))
+
+
+GRACE = 600
+
+
+def _drop(path: Path) -> None:
+    try:
+        if time.time() - path.stat().st_mtime > GRACE:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def _recent(value: Any, generation: int) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], int)
+        and generation - value[0] < KEEP
+        and isinstance(value[1], list)
+    )
+
+
+def _listing(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def _read_json(path: Path) -> Any:
+    payload = read_sealed(path)
+    if payload is None:
+        return None
+    try:
+        found = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return found if isinstance(found, dict) else None
