@@ -6,32 +6,18 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps
 
 from broadsheet.config import ImageSettings
-from broadsheet.images.probe import ImageError, ImageInfo, open_image, probe_bytes
+from broadsheet.images.header import open_image, probe_bytes
+from broadsheet.images.info import MIMES, Encoded, ImageError, ImageInfo
 
 CROPS = ((16, 9), (4, 3), (1, 1))  # the shapes Google asks of a NewsArticle's image
 CROP_WIDTH = 1200  # and at least this wide, where the original allows
 _EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg", "png": "png"}
-MIMES = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg", "png": "image/png"}
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """One published file: `role` is a format ("avif", "webp", "jpeg", "png") for the
-    srcsets, "crop-16x9" (and so on) for a crop, or "original" for a file copied whole."""
-
-    role: str
-    extension: str
-    mime: str
-    width: int
-    height: int
-    data: bytes
 
 
 def published_widths(width: int, wanted: tuple[int, ...]) -> list[int]:

@@ -8,11 +8,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from broadsheet.config import IMAGE_FORMATS, ImageSettings, SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
-from broadsheet.images.encode import MIMES, Encoded, encode_image
-from broadsheet.images.probe import SVG_MIME, ImageError, Kind
+from broadsheet.images.info import MIMES, SVG_MIME, Encoded, ImageError, Kind
 from broadsheet.images.store import Entry, ImageStore, entry_key, file_name, source_digest
 from broadsheet.paths import read_source
 from broadsheet.publish.stage import Stage
@@ -105,14 +105,15 @@ def publish_images(
     for request in requests:
         wanted[request.source] = wanted.get(request.source, False) or request.crops
     store = ImageStore(cache)
-    found, tasks, errors = _look_up(config.images, wanted, store, stage)
+    encoders = store.encoders()
+    found, tasks, errors = _look_up(config.images, encoders, wanted, store, stage)
     for task, result in _encode_all(list(tasks), jobs):
         if isinstance(result, ImageError):
             errors.append(result)
             continue
         digest, encoded = result
         for part in task.parts:
-            key = entry_key(digest, config.images, part)
+            key = entry_key(digest, config.images, part, encoders)
             made = [e for e in encoded if e.role.startswith("crop-") == (part == "crops")]
             entries = _keep(store, stage, key, made)
             for source in tasks[task]:
@@ -136,7 +137,11 @@ Found = dict[tuple[Path, str], tuple[str, list[Entry]]]  # (source, part) -> key
 
 
 def _look_up(
-    settings: ImageSettings, wanted: dict[Path, bool], store: ImageStore, stage: Stage
+    settings: ImageSettings,
+    encoders: list[Any],
+    wanted: dict[Path, bool],
+    store: ImageStore,
+    stage: Stage,
 ) -> tuple[Found, dict[_Task, list[Path]], list[ImageError]]:
     """What the cache holds of each wanted image (its files staged), and what is left
     to encode: one task for each set of bytes, with the sources that hold them."""
@@ -151,7 +156,7 @@ def _look_up(
             errors.append(exc)
             continue
         for part in PARTS if crops else PARTS[:1]:
-            key = entry_key(digest, settings, part)
+            key = entry_key(digest, settings, part, encoders)
             entries = _from_cache(store, stage, key)
             if entries is not None:
                 found[source, part] = (key, entries)
@@ -222,6 +227,8 @@ def _encode_task(task: _Task) -> tuple[str, list[Encoded]] | ImageError:
         data = read_source(task.source)
     except BroadsheetError as exc:
         return ImageError(f"cannot read the image: {exc.message}", task.source)
+    from broadsheet.images.encode import encode_image  # (Pillow: only when encoding)
+
     try:
         made = encode_image(data, task.source, task.settings, *(p in task.parts for p in PARTS))
     except ImageError as exc:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import time
 from dataclasses import dataclass
@@ -25,13 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from PIL import __version__ as pillow_version
-from PIL import features
 
 from broadsheet.config import ImageSettings
 from broadsheet.errors import BroadsheetError
-from broadsheet.images.encode import Encoded
-from broadsheet.images.probe import ImageError
+from broadsheet.images.info import Encoded, ImageError
 from broadsheet.paths import read_source
 from broadsheet.sealed import read_sealed, write_sealed
 from broadsheet.stamps import stamp_of
@@ -50,23 +48,44 @@ def file_name(encoded: Encoded) -> str:
     return f"{digest}-{encoded.width}.{encoded.extension}"
 
 
-def entry_key(digest: str, settings: ImageSettings, part: str) -> str:
-    """The key of one part ("srcsets" or "crops") of the source whose bytes hash `digest`."""
+def entry_key(digest: str, settings: ImageSettings, part: str, encoders: list[Any]) -> str:
+    """The key of one part ("srcsets" or "crops") of the source whose bytes hash
+    `digest`, made with the `encoders` (their versions)."""
     recipe = {
         "recipe": RECIPE,
         "part": part,
         "widths": settings.widths if part == "srcsets" else None,
         "formats": settings.formats,
         "quality": settings.quality,
-        "encoders": _encoders(),
+        "encoders": encoders,
     }
     return hashlib.blake2b(digest.encode() + orjson.dumps(recipe), digest_size=16).hexdigest()
 
 
-def _encoders() -> list[Any]:
-    return [pillow_version] + [
-        features.version(name) for name in ("avif", "webp", "jpg", "zlib", "littlecms2")
-    ]
+def encoder_versions() -> list[Any]:
+    from PIL import __version__, features
+
+    names = ("avif", "webp", "jpg", "zlib", "littlecms2")
+    return [__version__] + [features.version(name) for name in names]
+
+
+def _pillow_stamp() -> list[Any] | None:
+    """The stamps of Pillow's compiled modules and version file: they change whenever
+    Pillow or an encoder it bundles does. None if they cannot be found."""
+    spec = importlib.util.find_spec("PIL")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    if len(folders) != 1:
+        return None
+    try:
+        with os.scandir(folders[0]) as entries:
+            found = [
+                [entry.path, *stamp_of(entry.path, entry.stat(), None)]
+                for entry in entries
+                if entry.name.endswith((".so", ".pyd")) or entry.name == "_version.py"
+            ]
+    except OSError:
+        return None
+    return sorted(found) or None
 
 
 @dataclass(frozen=True)
@@ -89,11 +108,27 @@ class ImageStore:
         self._used: dict[str, list[Any]] = {}
         self._generation = 0
         self._touched: dict[str, list[str]] = {}
+        self._pillow: dict[str, Any] = {}
         if root is not None:
             self._sources = _read_json(root / "sources.json") or {}
             used = _read_json(root / "used.json") or {}
             self._generation = int(used.pop("", 0)) + 1 if isinstance(used.get(""), int) else 1
             self._used = used
+            self._pillow = _read_json(root / "pillow.json") or {}
+
+    def encoders(self) -> list[Any]:
+        """The versions of Pillow and its encoders: remembered while Pillow's files are
+        unchanged, so that a build whose images are all cached never imports Pillow."""
+        stamp = _pillow_stamp()
+        versions = self._pillow.get("versions")
+        if stamp is not None and self._pillow.get("stamp") == stamp and isinstance(versions, list):
+            return versions
+        versions = encoder_versions()
+        self._pillow = {"stamp": stamp, "versions": versions}
+        if self.root is not None and stamp is not None:
+            with contextlib.suppress(OSError):
+                write_sealed(self.root / "pillow.json", orjson.dumps(self._pillow))
+        return versions
 
     def digest(self, path: Path, racy: int) -> str:
         """The hash of the bytes of the source at `path`, from its stamp if it has not

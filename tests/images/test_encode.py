@@ -18,7 +18,7 @@ from broadsheet.images.encode import (
     encode_image,
     published_widths,
 )
-from broadsheet.images.probe import probe_bytes
+from broadsheet.images.header import probe_bytes
 from tests.images.makers import (
     GPS_IFD,
     SECRET,

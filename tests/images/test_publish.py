@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from broadsheet.publish.stage import Stage
 from tests.images.makers import SECRET, animated_gif, gps_exif, jpeg, photo, write
 
 SETTINGS = ImageSettings(widths=(24, 48))
+REPO = Path(__file__).resolve().parents[2]
 
 
 def config(
@@ -246,3 +249,33 @@ def test_a_cache_file_under_another_files_name_is_not_trusted(site: Path, tmp_pa
     fresh = publish(site, tmp_path / "fresh-site")
     assert fresh.encoded >= 1 and fresh.files == cold.files
     assert tree(tmp_path / "fresh-site") == tree(tmp_path / "out")
+
+
+def test_a_rebuild_with_every_image_cached_does_not_load_pillow(site: Path, tmp_path: Path) -> None:
+    publish(site, tmp_path / "out")
+    asked = [(str(r.source), r.crops) for r in requests(site)]
+    script = f"""
+import sys
+from pathlib import Path
+from broadsheet.config import ImageSettings, SiteConfig
+from broadsheet.images import ImageRequest, publish_images
+from broadsheet.publish.stage import Stage
+config = SiteConfig(root=Path({str(site)!r}), images=ImageSettings(widths=(24, 48)))
+stage = Stage(Path({str(tmp_path / "new")!r}), base=Path({str(tmp_path / "out")!r}))
+wanted = [ImageRequest(Path(source), crops) for source, crops in {asked!r}]
+outcome = publish_images(config, wanted, stage, Path({str(site / ".cache")!r}))
+print(outcome.encoded, "PIL" in sys.modules, stage.staged())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert done.stdout.split() == ["0", "False", "[]"], done.stderr
+
+
+def test_another_pillow_encodes_again(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(site, tmp_path / "out")
+    monkeypatch.setattr(store, "_pillow_stamp", lambda: [["PIL/_avif.so", 1, 2, 0, 3]])
+    assert publish(site, tmp_path / "out").encoded == 0  # its stamp changed, not its versions
+    monkeypatch.setattr(store, "_pillow_stamp", lambda: [["PIL/_avif.so", 9, 9, 0, 9]])
+    monkeypatch.setattr(store, "encoder_versions", lambda: ["99.0", "libavif 2.0"])
+    assert publish(site, tmp_path / "out").encoded == 4

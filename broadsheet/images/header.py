@@ -1,6 +1,5 @@
 """What an image is (size after EXIF orientation, format, alpha, animation), read from
-its header and tail without decoding its pixels; and the errors that say why one
-cannot be published."""
+its header and tail without decoding its pixels, or why it cannot be published."""
 
 from __future__ import annotations
 
@@ -8,44 +7,19 @@ import io
 import re
 import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, cast
+from typing import IO, cast
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from PIL import Image, UnidentifiedImageError
 
 from broadsheet.config import ImageSettings
 from broadsheet.errors import BroadsheetError
+from broadsheet.images.info import RASTER_FORMATS, SVG_MIME, ImageError, ImageInfo, Kind
 from broadsheet.paths import read_source
 
-Kind = Literal["raster", "animated", "svg"]
-# Pillow's names of the formats we publish from, and how they are sent.
-RASTER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
-                  "WEBP": "image/webp", "AVIF": "image/avif", "TIFF": "image/tiff"}  # fmt: skip
-SVG_MIME = "image/svg+xml"
 _ORIENTATION = 0x0112
 _TRANSPOSED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-
-
-class ImageError(BroadsheetError):
-    """An image that cannot be published; `reason` says why, without the path, so that
-    a post can name it at its own line."""
-
-    def __init__(self, reason: str, path: Path | str | None = None, line: int | None = None):
-        super().__init__(reason, path, line)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    width: int  # as shown: after EXIF orientation
-    height: int
-    kind: Kind  # "raster" is resized and re-encoded; "animated" and "svg" are copied
-    format: str  # Pillow's name ("JPEG", "PNG", ...), or "SVG"
-    mime: str
-    alpha: bool  # it has an alpha channel or a transparent colour (maybe all opaque)
-    orientation: int = 1  # the EXIF orientation applied to show it
 
 
 def probe(path: Path, settings: ImageSettings | None = None) -> ImageInfo:
