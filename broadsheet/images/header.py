@@ -161,7 +161,16 @@ def _svg_size(tag: str, attributes: dict[str, str], path: Path) -> ImageInfo:
             "the SVG has no size: give its <svg> a width and height in pixels, or a viewBox",
             path,
         )
+    if max(width, height) > _SVG_MOST:
+        raise ImageError(
+            f"the SVG says it is {width:g} x {height:g} pixels: more than {_SVG_MOST:,} across "
+            "is surely a mistake",
+            path,
+        )
     return ImageInfo(round(width), round(height), "svg", "SVG", SVG_MIME, True)
+
+
+_SVG_MOST = 100_000
 
 
 def _svg_length(value: str | None) -> float | None:

@@ -65,6 +65,16 @@ def _truncated_png() -> bytes:
     return data[: len(data) // 2]
 
 
+def _laughs() -> bytes:
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {b} "{("&" + a + ";") * 10}">' for a, b in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE svg [{entities}]>'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><text>&h;</text></svg>'
+    ).encode()
+
+
 def _bmp() -> bytes:
     buffer = io.BytesIO()
     photo(10, 10).save(buffer, "BMP")
@@ -83,6 +93,12 @@ def _bmp() -> bytes:
         ("bad.svg", lambda: b"<svg><g></svg>", "not a well-formed SVG"),
         ("html.svg", lambda: b"<?xml version='1.0'?><html><svg/></html>", "not an SVG"),
         ("nosize.svg", lambda: b'<svg xmlns="http://www.w3.org/2000/svg"/>', "has no size"),
+        (
+            "huge.svg",
+            lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="1e30" height="1"/>',
+            "more than 100,000 across",
+        ),
+        ("laughs.svg", _laughs, "not a well-formed SVG"),
     ],
 )
 def test_bad_images_are_errors_that_name_them(
