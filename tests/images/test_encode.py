@@ -238,3 +238,26 @@ def test_published_files_keep_the_shape_shown(
         assert encoded.width <= info.width
         assert abs(encoded.height - info.height * encoded.width / info.width) <= 1
         assert opened(encoded).size == (encoded.width, encoded.height)
+
+
+def _saved(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def test_every_raster_format_and_mode_is_published() -> None:
+    base = photo(80, 40)
+    sources = {
+        "grey JPEG": jpeg(base.convert("L")),
+        "TIFF": _saved(base, "TIFF"),
+        "still GIF": _saved(base.convert("P"), "GIF"),
+        "WebP": _saved(base, "WEBP"),
+        "AVIF": _saved(base, "AVIF"),
+        "1-bit PNG": png(base.convert("1")),
+    }
+    for name, data in sources.items():
+        found = encode_image(data, HERE, SMALL, True, False)
+        assert {e.role for e in found} == {"avif", "webp", "jpeg"}, name
+        assert {(e.width, e.height) for e in found} == {(16, 8), (32, 16), (64, 32)}, name
+        assert all(opened(e).mode in ("RGB", "L") for e in found if e.role == "jpeg"), name
