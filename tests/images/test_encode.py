@@ -25,6 +25,7 @@ from tests.images.makers import (
     animated_gif,
     gps_exif,
     jpeg,
+    linear_grey_profile,
     photo,
     png,
     png_raw,
@@ -120,6 +121,27 @@ def test_colour_is_converted_to_srgb_from_the_embedded_profile() -> None:
     for encoded in encode_image(data, HERE, SMALL, True, False):
         pixel = opened(encoded).convert("RGB").getpixel((20 * encoded.width // 40, 4))
         assert isinstance(pixel, tuple) and close(pixel, (0, 0, 255), 60), (encoded.role, pixel)
+
+
+def test_a_profile_converts_colour_and_keeps_transparency() -> None:
+    data = png(Image.new("RGBA", (40, 40), (255, 0, 0, 100)), icc_profile=swapped_profile())
+    for encoded in encode_image(data, HERE, SMALL, True, False):
+        pixel = opened(encoded).convert("RGBA").getpixel((4, 4))
+        assert isinstance(pixel, tuple) and close(pixel, (0, 0, 255, 100), 60), (
+            encoded.role,
+            pixel,
+        )
+
+
+def test_a_grey_profile_converts_grey_with_or_without_alpha() -> None:
+    for image in (Image.new("L", (40, 40), 128), Image.new("LA", (40, 40), (128, 100))):
+        data = png(image, icc_profile=linear_grey_profile())
+        for encoded in encode_image(data, HERE, SMALL, True, False):
+            pixel = opened(encoded).convert("RGBA").getpixel((4, 4))
+            alpha = 100 if image.mode == "LA" else 255
+            assert isinstance(pixel, tuple) and close(pixel, (188, 188, 188, alpha), 12), (
+                image.mode, encoded.role, pixel,
+            )  # fmt: skip
 
 
 def test_a_profile_that_does_not_fit_is_an_error_not_dropped_colour() -> None:
