@@ -15,6 +15,7 @@ from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.images.info import MIMES, SVG_MIME, Encoded, ImageError, Kind
 from broadsheet.images.store import Entry, ImageStore, entry_key, file_name, source_digest
 from broadsheet.paths import read_source
+from broadsheet.publish import timing
 from broadsheet.publish.stage import Stage
 from broadsheet.stamps import racy_after
 
@@ -105,20 +106,22 @@ def publish_images(
     for request in requests:
         wanted[request.source] = wanted.get(request.source, False) or request.crops
     store = ImageStore(cache)
-    encoders = store.encoders()
-    found, tasks, errors = _look_up(config.images, encoders, wanted, store, stage)
-    for task, result in _encode_all(list(tasks), jobs):
-        if isinstance(result, ImageError):
-            errors.append(result)
-            continue
-        digest, encoded = result
-        for part in task.parts:
-            key = entry_key(digest, config.images, part, encoders)
-            made = [e for e in encoded if e.role.startswith("crop-") == (part == "crops")]
-            entries = _keep(store, stage, key, made)
-            for source in tasks[task]:
-                if part == "srcsets" or wanted[source]:
-                    found[source, part] = (key, entries)
+    with timing.stage(f"images: {len(wanted)} looked up"):
+        encoders = store.encoders()
+        found, tasks, errors = _look_up(config.images, encoders, wanted, store, stage)
+    with timing.stage(f"images: {len(tasks)} encoded"):
+        for task, result in _encode_all(list(tasks), jobs):
+            if isinstance(result, ImageError):
+                errors.append(result)
+                continue
+            digest, encoded = result
+            for part in task.parts:
+                key = entry_key(digest, config.images, part, encoders)
+                made = [e for e in encoded if e.role.startswith("crop-") == (part == "crops")]
+                entries = _keep(store, stage, key, made)
+                for source in tasks[task]:
+                    if part == "srcsets" or wanted[source]:
+                        found[source, part] = (key, entries)
     if errors:
         raise errors[0] if len(errors) == 1 else BroadsheetErrors(errors)
     files = {f"{MEDIA}/{e.name}" for _, entries in found.values() for e in entries}
