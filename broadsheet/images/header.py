@@ -18,6 +18,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.images.info import RASTER_FORMATS, SVG_MIME, ImageError, ImageInfo, Kind
 from broadsheet.paths import read_source
 
+_ANIMATED = {"GIF", "PNG", "WEBP", "AVIF"}  # formats browsers animate
 _ORIENTATION = 0x0112
 _TRANSPOSED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 
@@ -52,7 +53,8 @@ def probe_bytes(data: bytes, path: Path, settings: ImageSettings) -> ImageInfo:
         fmt = image.format or "?"
         mime = RASTER_FORMATS[fmt]
         _check_whole(data, image, path)
-        animated = getattr(image, "n_frames", 1) > 1
+        # (a TIFF's other pages are not an animation: its first page is published)
+        animated = fmt in _ANIMATED and getattr(image, "n_frames", 1) > 1
         orientation = _orientation(image)
         width, height = image.size
         if orientation in _TRANSPOSED:
@@ -104,9 +106,9 @@ def _orientation(image: Image.Image) -> int:
 def _check_whole(data: bytes, image: Image.Image, path: Path) -> None:
     """Refuse a file cut short, from what its format puts at its end (no decoding)."""
     fmt = image.format
-    if fmt == "JPEG" and data.rstrip(b"\0")[-2:] != b"\xff\xd9":
+    if fmt == "JPEG" and not _jpeg_ends(data):
         raise ImageError("truncated image: the JPEG data ends before its end marker", path)
-    if fmt == "GIF" and not data.rstrip(b"\0").endswith(b"\x3b"):
+    if fmt == "GIF" and not data.rstrip(b"\0\r\n ").endswith(b"\x3b"):
         raise ImageError("truncated image: the GIF data ends before its trailer", path)
     if fmt == "WEBP" and len(data) < 8 + int.from_bytes(data[4:8], "little"):
         raise ImageError("truncated image: the WebP file is shorter than it says", path)
@@ -116,6 +118,25 @@ def _check_whole(data: bytes, image: Image.Image, path: Path) -> None:
                 again.verify()  # every chunk's checksum, up to IEND
         except Exception as exc:
             raise ImageError(f"corrupt or truncated image: {exc}", path) from exc
+
+
+def _jpeg_ends(data: bytes) -> bool:
+    """Whether the JPEG `data` has its end marker after its first scan. The segments
+    before the scan are skipped by their lengths (an EXIF thumbnail in them has its own
+    end marker), and data after the end is allowed (a phone's motion photo appends a
+    video)."""
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+        elif marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # markers without length
+            at += 2
+        elif marker == 0xDA:  # the first scan: compressed data, then more scans, the end
+            return data.find(b"\xff\xd9", at + 2) != -1
+        else:
+            at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return False
 
 
 def _looks_like_svg(data: bytes) -> bool:
