@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -63,7 +64,11 @@ def publish(
     """Publish into `output` as a build does: over the live site when there is one."""
     stage = Stage(output.with_name(output.name + ".new"), base=output if output.exists() else None)
     outcome = publish_images(
-        config(root, **images), reqs or requests(root), stage, root / ".cache", jobs
+        config(root, **images),
+        reqs if reqs is not None else requests(root),
+        stage,
+        root / ".cache",
+        jobs,
     )
     _commit(stage, output)
     return outcome
@@ -279,3 +284,39 @@ def test_another_pillow_encodes_again(
     monkeypatch.setattr(store, "_pillow_stamp", lambda: [["PIL/_avif.so", 9, 9, 0, 9]])
     monkeypatch.setattr(store, "encoder_versions", lambda: ["99.0", "libavif 2.0"])
     assert publish(site, tmp_path / "out").encoded == 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_after_any_edits_the_site_is_what_a_cold_build_makes(tmp_path: Path, seed: int) -> None:
+    """Photos added, replaced, removed, renamed, made featured or not, in a seeded
+    order: after each step the published files are those of a build with no cache."""
+    rng = random.Random(seed)
+    root = tmp_path / "project"
+    photos: dict[str, tuple[int, bool]] = {}  # name -> (picture seed, featured)
+    for step in range(7):
+        names = sorted(photos)
+        action = rng.choice(
+            ["add", "add", "replace", "remove", "rename", "feature"] if names else ["add"]
+        )
+        if action == "add":
+            photos[f"p{step}.jpg"] = (rng.randrange(4), rng.random() < 0.5)
+        elif action == "replace":
+            name = rng.choice(names)
+            photos[name] = (rng.randrange(4, 8), photos[name][1])
+        elif action == "remove":
+            del photos[rng.choice(names)]
+        elif action == "rename":
+            photos[f"r{step}.jpg"] = photos.pop(rng.choice(names))
+        else:
+            name = rng.choice(names)
+            photos[name] = (photos[name][0], not photos[name][1])
+        shutil.rmtree(root / "content", ignore_errors=True)
+        for name, (picture, _) in photos.items():
+            write(root, f"content/{name}", jpeg(photo(40, 30, picture % 3).rotate(90 * picture)))
+        reqs = [ImageRequest(root / "content" / n, crops=f) for n, (_, f) in photos.items()]
+        warm = publish(root, tmp_path / "site", reqs)
+        cold_site = tmp_path / f"cold-{step}"
+        stage = Stage(cold_site, private=True)
+        cold = publish_images(config(root), reqs, stage, None, 1)
+        assert tree(tmp_path / "site") == tree(cold_site), (step, action)
+        assert warm.pictures == cold.pictures and warm.files == cold.files
