@@ -7,9 +7,11 @@ import hashlib
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -262,6 +264,7 @@ def test_a_rebuild_with_every_image_cached_does_not_load_pillow(site: Path, tmp_
     script = f"""
 import sys
 from pathlib import Path
+from typing import Any
 from broadsheet.config import ImageSettings, SiteConfig
 from broadsheet.images import ImageRequest, publish_images
 from broadsheet.publish.stage import Stage
@@ -320,3 +323,28 @@ def test_after_any_edits_the_site_is_what_a_cold_build_makes(tmp_path: Path, see
         cold = publish_images(config(root), reqs, stage, None, 1)
         assert tree(tmp_path / "site") == tree(cold_site), (step, action)
         assert warm.pictures == cold.pictures and warm.files == cold.files
+
+
+def test_a_worker_killed_while_encoding_stops_with_a_clear_error(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from broadsheet.images import publish as publishing
+    from broadsheet.workers import WorkerDied
+
+    encode = publishing._encode_task
+
+    def dies_on_the_gif(task: Any) -> Any:
+        if task.source.name == "spin.gif":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return encode(task)
+
+    monkeypatch.setattr(publishing, "_encode_task", dies_on_the_gif)
+    with pytest.raises(WorkerDied, match=r"encoding images .* was killed by SIGKILL"):
+        publish(site, tmp_path / "out", jobs=2)
+    monkeypatch.setattr(publishing, "_encode_task", encode)
+    again = publish(site, tmp_path / "fresh", jobs=2)
+    assert set(tree(tmp_path / "fresh")) == set(again.files)
+    shutil.rmtree(site / ".cache")
+    assert tree(tmp_path / "fresh") == tree(
+        publish(site, tmp_path / "cold").files and tmp_path / "cold"
+    )
