@@ -4,7 +4,6 @@ needs to show each (a Picture): encoded across the worker pool, each file once."
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 from broadsheet.config import IMAGE_FORMATS, ImageSettings, SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.images.info import MIMES, SVG_MIME, Encoded, ImageError, Kind
-from broadsheet.images.store import Entry, ImageStore, entry_key, file_name, source_digest
+from broadsheet.images.store import NAME, Entry, ImageStore, entry_key, file_name, source_digest
 from broadsheet.paths import read_source
 from broadsheet.publish import timing
 from broadsheet.publish.stage import Stage
@@ -21,8 +20,6 @@ from broadsheet.stamps import racy_after
 
 PARTS = ("srcsets", "crops")
 MEDIA = "media"  # the site-wide folder every published image is in
-# What this package writes there; anything else in the folder (from static/) is left be.
-_OURS = re.compile(r"[0-9a-f]{16}-[0-9]+\.(avif|webp|jpg|png|gif|svg)")
 
 
 @dataclass(frozen=True)
@@ -245,7 +242,7 @@ def _prune(stage: Stage, files: set[str]) -> None:
     """Remove the published images no page uses any more."""
     for name in stage.names(MEDIA, ""):
         relative = f"{MEDIA}/{name}"
-        if _OURS.fullmatch(name) and relative not in files:
+        if NAME.fullmatch(name) and relative not in files:  # (not static/'s)
             stage.remove(relative)
 
 

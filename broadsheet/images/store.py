@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,13 +156,16 @@ class ImageStore:
             self._sources[str(path)] = [stamp_of(str(path), info, None), digest]
 
     def entry(self, key: str) -> list[Entry] | None:
+        """The files of the entry `key`; None if there is none, or it is not one this
+        package wrote (its names become paths: nothing but a file's name passes)."""
         if self.root is None:
             return None
         found = _read_json(self.root / "entries" / f"{key}.json")
         try:
-            return [Entry(**item) for item in found["files"]] if found is not None else None
+            entries = [Entry(**item) for item in found["files"]] if found is not None else None
         except (TypeError, KeyError):
             return None
+        return entries if entries and all(map(_sound, entries)) else None
 
     def file(self, name: str) -> bytes | None:
         return read_sealed(self.root / "files" / name) if self.root is not None else None
@@ -211,6 +215,20 @@ def _drop(path: Path) -> None:
             path.unlink()
     except OSError:
         pass
+
+
+NAME = re.compile(r"[0-9a-f]{16}-[0-9]+\.(avif|webp|jpg|png|gif|svg)")  # what file_name() gives
+
+
+def _sound(entry: Entry) -> bool:
+    sizes = (entry.width, entry.height)
+    return (
+        isinstance(entry.name, str)
+        and NAME.fullmatch(entry.name) is not None
+        and isinstance(entry.role, str)
+        and isinstance(entry.mime, str)
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)
+    )
 
 
 def _recent(value: Any, generation: int) -> bool:

@@ -4,6 +4,7 @@ when no longer used, encoded across the worker pool."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -348,3 +349,19 @@ def test_a_worker_killed_while_encoding_stops_with_a_clear_error(
     assert tree(tmp_path / "fresh") == tree(
         publish(site, tmp_path / "cold").files and tmp_path / "cold"
     )
+
+
+def test_a_cache_entry_naming_a_path_outside_media_is_not_followed(
+    site: Path, tmp_path: Path
+) -> None:
+    from broadsheet.sealed import read_sealed, write_sealed
+
+    cold = publish(site, tmp_path / "out")
+    for path in (site / ".cache/entries").iterdir():  # sealed again: only the checksum is sound
+        entry = json.loads(read_sealed(path) or b"")
+        entry["files"][0]["name"] = "../../escaped.jpg"
+        write_sealed(path, json.dumps(entry).encode())
+    write_sealed(site / ".cache/files/../../escaped.jpg", b"planted")  # what it would copy
+    again = publish(site, tmp_path / "fresh")
+    assert again.encoded == 4 and again.files == cold.files
+    assert [p.parent for p in tmp_path.rglob("escaped.jpg")] == [site]
