@@ -103,9 +103,10 @@ def publish_images(
     for request in requests:
         wanted[request.source] = wanted.get(request.source, False) or request.crops
     store = ImageStore(cache)
+    published = _Published(stage, stage.names(MEDIA, ""))
     with timing.stage(f"images: {len(wanted)} looked up"):
         encoders = store.encoders()
-        found, tasks, errors = _look_up(config.images, encoders, wanted, store, stage)
+        found, tasks, errors = _look_up(config.images, encoders, wanted, store, published)
     with timing.stage(f"images: {len(tasks)} encoded"):
         for task, result in _encode_all(list(tasks), jobs):
             if isinstance(result, ImageError):
@@ -115,14 +116,14 @@ def publish_images(
             for part in task.parts:
                 key = entry_key(digest, config.images, part, encoders)
                 made = [e for e in encoded if e.role.startswith("crop-") == (part == "crops")]
-                entries = _keep(store, stage, key, made)
+                entries = _keep(store, published, key, made)
                 for source in tasks[task]:
                     if part == "srcsets" or wanted[source]:
                         found[source, part] = (key, entries)
     if errors:
         raise errors[0] if len(errors) == 1 else BroadsheetErrors(errors)
     files = {f"{MEDIA}/{e.name}" for _, entries in found.values() for e in entries}
-    _prune(stage, files)
+    _prune(published, files)
     for key, entries in found.values():
         store.use(key, [e.name for e in entries])
     store.finish(set(wanted))
@@ -141,7 +142,7 @@ def _look_up(
     encoders: list[Any],
     wanted: dict[Path, bool],
     store: ImageStore,
-    stage: Stage,
+    published: _Published,
 ) -> tuple[Found, dict[_Task, list[Path]], list[ImageError]]:
     """What the cache holds of each wanted image (its files staged), and what is left
     to encode: one task for each set of bytes, with the sources that hold them."""
@@ -157,7 +158,7 @@ def _look_up(
             continue
         for part in PARTS if crops else PARTS[:1]:
             key = entry_key(digest, settings, part, encoders)
-            entries = _from_cache(store, stage, key)
+            entries = _from_cache(store, published, key)
             if entries is not None:
                 found[source, part] = (key, entries)
                 continue
@@ -172,19 +173,32 @@ def _look_up(
     return found, tasks, errors
 
 
-def _from_cache(store: ImageStore, stage: Stage, key: str) -> list[Entry] | None:
+@dataclass
+class _Published:
+    """The stage, and the names of the files in its media folder (listed once: a
+    rebuild looks up thousands)."""
+
+    stage: Stage
+    names: set[str]
+
+    def write(self, name: str, data: bytes) -> None:
+        if name not in self.names:  # the name is the hash of the bytes: the same bytes
+            self.stage.write_bytes(f"{MEDIA}/{name}", data)
+            self.names.add(name)
+
+
+def _from_cache(store: ImageStore, published: _Published, key: str) -> list[Entry] | None:
     """The files of the cache's entry `key`, staged; None if it lacks any of them."""
     entries = store.entry(key)
     if entries is None:
         return None
     for entry in entries:
-        relative = f"{MEDIA}/{entry.name}"
-        if stage.current(relative) is not None:
-            continue  # the name is the hash of the bytes: they are the same
+        if entry.name in published.names:
+            continue
         data = store.file(entry.name)
         if data is None or file_name_of(data, entry) != entry.name:
             return None
-        stage.write_bytes(relative, data)
+        published.write(entry.name, data)
     return entries
 
 
@@ -193,10 +207,10 @@ def file_name_of(data: bytes, entry: Entry) -> str:
     return file_name(Encoded(entry.role, extension, entry.mime, entry.width, entry.height, data))
 
 
-def _keep(store: ImageStore, stage: Stage, key: str, made: list[Encoded]) -> list[Entry]:
+def _keep(store: ImageStore, published: _Published, key: str, made: list[Encoded]) -> list[Entry]:
     files = [(Entry(file_name(e), e.role, e.mime, e.width, e.height), e.data) for e in made]
     for entry, data in files:
-        stage.write_bytes(f"{MEDIA}/{entry.name}", data)
+        published.write(entry.name, data)
     store.put(key, files)
     return [entry for entry, _ in files]
 
@@ -238,12 +252,11 @@ def _encode_task(task: _Task) -> tuple[str, list[Encoded]] | ImageError:
     return source_digest(data), made
 
 
-def _prune(stage: Stage, files: set[str]) -> None:
+def _prune(published: _Published, files: set[str]) -> None:
     """Remove the published images no page uses any more."""
-    for name in stage.names(MEDIA, ""):
-        relative = f"{MEDIA}/{name}"
-        if NAME.fullmatch(name) and relative not in files:  # (not static/'s)
-            stage.remove(relative)
+    for name in sorted(published.names - {f.removeprefix(f"{MEDIA}/") for f in files}):
+        if NAME.fullmatch(name):  # (not a file of static/'s)
+            published.stage.remove(f"{MEDIA}/{name}")
 
 
 def _picture(

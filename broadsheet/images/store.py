@@ -110,6 +110,7 @@ class ImageStore:
         self._generation = 0
         self._touched: dict[str, list[str]] = {}
         self._pillow: dict[str, Any] = {}
+        self._changed = False  # whether this build read a source or wrote an entry anew
         if root is not None:
             self._sources = _read_json(root / "sources.json") or {}
             used = _read_json(root / "used.json") or {}
@@ -154,6 +155,7 @@ class ImageStore:
     def remember(self, path: Path, info: os.stat_result, digest: str, racy: int) -> None:
         if max(info.st_mtime_ns, info.st_ctime_ns) < racy:
             self._sources[str(path)] = [stamp_of(str(path), info, None), digest]
+            self._changed = True
 
     def entry(self, key: str) -> list[Entry] | None:
         """The files of the entry `key`; None if there is none, or it is not one this
@@ -174,6 +176,7 @@ class ImageStore:
         """Keep an entry and its files; a cache that cannot be written is left behind."""
         if self.root is None:
             return
+        self._changed = True
         with contextlib.suppress(OSError):
             for entry, data in files:
                 write_sealed(self.root / "files" / entry.name, data)
@@ -183,10 +186,18 @@ class ImageStore:
     def use(self, key: str, names: list[str]) -> None:
         self._touched[key] = names
 
+    def _same_as_last(self, wanted: set[str]) -> bool:
+        """Whether this build used what the last one did, and read and wrote nothing
+        new: then there is nothing to record (and no build to count)."""
+        last = {k for k, v in self._used.items() if _recent(v, self._generation)}
+        last = {k for k in last if self._used[k][0] == self._generation - 1}
+        return not self._changed and self._touched.keys() == last and self._sources.keys() == wanted
+
     def finish(self, sources: set[Path]) -> None:
         """Record this build's use, and drop what no recent build used (nor anything
         written in the last GRACE seconds: another build may be using the cache)."""
-        if self.root is None:
+        wanted = {str(path) for path in sources}
+        if self.root is None or self._same_as_last(wanted):
             return
         latest = _read_json(self.root / "used.json") or {}  # another build's, maybe
         latest.pop("", None)
@@ -200,13 +211,12 @@ class ImageStore:
             for name in _listing(self.root / "files"):
                 if name not in kept:
                     _drop(self.root / "files" / name)
-            wanted = {str(path) for path in sources}
             known = {k: v for k, v in self._sources.items() if k in wanted}
             write_sealed(self.root / "sources.json", orjson.dumps(known))
             write_sealed(self.root / "used.json", orjson.dumps({**used, "": self._generation}))
 
 
-GRACE = 600
+GRACE = 600  # seconds
 
 
 def _drop(path: Path) -> None:
