@@ -158,6 +158,34 @@ def publish(project: Path, output: Path) -> None:
     print(json.dumps({"photos_encoded": outcome.encoded, "stage_s": seconds}))
 
 
+def stage_in_process(project: Path, calls: int = 9) -> None:
+    """The image stage's own time when nothing is left to encode, in a process that
+    has already imported Broadsheet and read the settings, as a build has: `calls`
+    calls over the last site of `project` (made by --publish), medians printed."""
+    from broadsheet.config import load_config
+    from broadsheet.images import ImageRequest, publish_images
+    from broadsheet.publish.stage import Stage
+
+    config = load_config(project)
+    photos = sorted((project / "content").rglob("photo.jpg"))
+    requests = [ImageRequest(photo, crops=True) for photo in photos]
+    cache = project / ".broadsheet-cache" / "images"
+    wall, cpu = [], []
+    for _ in range(calls):
+        started, used = time.perf_counter(), time.process_time()
+        stage = Stage(project / "site.new", base=project / "site")
+        encoded = publish_images(config, requests, stage, cache).encoded
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
+        shutil.rmtree(stage.root, ignore_errors=True)
+        assert encoded == 0, "photos were encoded: run --publish first"
+    print(json.dumps({
+        "wall_ms": [round(s * 1000, 1) for s in wall],
+        "median_ms": round(statistics.median(wall) * 1000, 1),
+        "cpu_median_ms": round(statistics.median(cpu) * 1000, 1),
+    }))  # fmt: skip
+
+
 def tree_rss(pid: int) -> int:
     """The resident memory (bytes) of `pid` and every process below it."""
     children: dict[int, list[int]] = {}
@@ -331,9 +359,16 @@ def main() -> None:
     parser.add_argument("--text", action="store_true", help="also time a text-only rebuild")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--publish", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stage-only", type=Path, metavar="PROJECT",
+        help="time the image stage in-process over PROJECT's last site (after --publish)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.publish:
         publish(args.publish, args.publish / "site")
+        return
+    if args.stage_only:
+        stage_in_process(args.stage_only)
         return
     width, height = map(int, args.size.split("x"))
     started = time.perf_counter()
