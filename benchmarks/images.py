@@ -254,7 +254,9 @@ def fresh_copy(source: Path, target: Path, keep: str) -> None:
     shutil.copytree(source / keep, target / keep)
 
 
-def run_cases(root: Path, photos: list[Path], runs: int) -> dict[str, dict[str, list[float]]]:
+def run_cases(
+    root: Path, photos: list[Path], runs: int, settle: float = 3.5
+) -> dict[str, dict[str, list[float]]]:
     hugo = hugo_binary()
     results: dict[str, dict[str, list[float]]] = {}
 
@@ -296,7 +298,7 @@ def run_cases(root: Path, photos: list[Path], runs: int) -> dict[str, dict[str, 
                 if leftover.exists():
                     shutil.rmtree(leftover)
             make(project, photos)
-            time.sleep(3.5)  # photos are seldom added in the seconds before a build
+            time.sleep(settle)  # photos are seldom added in the seconds before a build
             go(project, "cold")
             go(project, "nothing changed")
             post = project / "content/news/post-0000/index.md"
@@ -358,6 +360,7 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("/dev/shm/broadsheet-images"))
     parser.add_argument("--text", action="store_true", help="also time a text-only rebuild")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--settle", type=float, default=3.5, help=argparse.SUPPRESS)
     parser.add_argument("--publish", type=Path, help=argparse.SUPPRESS)
     parser.add_argument(
         "--stage-only", type=Path, metavar="PROJECT",
@@ -374,7 +377,7 @@ def main() -> None:
     started = time.perf_counter()
     photos = make_corpus(args.root / "photos", args.photos, width, height)
     print(f"{len(photos)} photos of {width}x{height} ready ({time.perf_counter() - started:.0f} s)")
-    results = run_cases(args.root, photos, args.runs)
+    results = run_cases(args.root, photos, args.runs, args.settle)
     summary = {key: summarise(row) for key, row in results.items()}
     if args.text:
         seconds = text_rebuild(args.root, args.photos, args.runs)
