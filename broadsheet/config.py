@@ -27,6 +27,21 @@ class SectionSetting:
     name: str
 
 
+IMAGE_FORMATS = ("avif", "webp")  # the modern formats; JPEG or PNG is always the fallback
+# Pillow refuses images over twice its MAX_IMAGE_PIXELS (89.5 million) whatever we allow.
+MOST_PIXELS = 178_956_970
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """`[tool.broadsheet.images]`: how photographs are published."""
+
+    widths: tuple[int, ...] = (480, 800, 1200, 1600)  # srcset widths, never above the original
+    formats: tuple[str, ...] = IMAGE_FORMATS  # <source>s besides the JPEG/PNG fallback
+    quality: int = 75  # 1-100, for every lossy format
+    max_pixels: int = 100_000_000  # larger images are refused as decompression bombs
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     """Everything the build needs to know about the site and where its files live."""
@@ -40,6 +55,7 @@ class SiteConfig:
     per_page: int = 10
     feed_size: int = 50
     sections: tuple[SectionSetting, ...] = field(default_factory=tuple)
+    images: ImageSettings = field(default_factory=ImageSettings)
     content_dir: str = "content"
     output_dir: str = "site"
     templates_dir: str = "templates"
@@ -83,7 +99,7 @@ _SCALARS: dict[str, type] = {
     "per_page": int,
     "feed_size": int,
 }
-KNOWN_KEYS = (*_SCALARS, "sections")
+KNOWN_KEYS = (*_SCALARS, "sections", "images")
 
 
 def load_config(root: Path, overrides: dict[str, Any] | None = None) -> SiteConfig:
@@ -107,6 +123,8 @@ def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
     for key, value in table.items():
         if key == "sections":
             values["sections"] = _parse_sections(value, source)
+        elif key == "images":
+            values["images"] = _parse_images(value, source)
         elif key in _SCALARS:
             expected = _SCALARS[key]
             if not isinstance(value, expected) or isinstance(value, bool):
@@ -182,6 +200,58 @@ def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
         name = _showable(f"sections.{slug}", name, source)
         sections.append(SectionSetting(slug=slug, name=name.strip()))
     return tuple(sections)
+
+
+_IMAGE_KEYS = ("widths", "formats", "quality", "max_pixels")
+
+
+def _parse_images(value: Any, source: Path) -> ImageSettings:
+    if not isinstance(value, dict):
+        raise BroadsheetError("[tool.broadsheet.images] must be a table", source)
+    for key in value:
+        if key not in _IMAGE_KEYS:
+            hint = difflib.get_close_matches(key, _IMAGE_KEYS, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise BroadsheetError(
+                f"[tool.broadsheet.images] unknown key '{key}'{suggestion}; "
+                f"known keys: {', '.join(_IMAGE_KEYS)}",
+                source,
+            )
+    settings = ImageSettings()
+    widths = value.get("widths", list(settings.widths))
+    if not isinstance(widths, list) or not widths or not all(_whole(w, 16, 10_000) for w in widths):
+        raise BroadsheetError(
+            f"[tool.broadsheet.images] widths must be a list of whole numbers of pixels "
+            f"from 16 to 10000, such as [480, 800, 1200], not {_SHORT.repr(widths)}",
+            source,
+        )
+    formats = value.get("formats", list(settings.formats))
+    if not isinstance(formats, list) or not all(f in IMAGE_FORMATS for f in formats):
+        raise BroadsheetError(
+            f"[tool.broadsheet.images] formats must be a list of {' and '.join(IMAGE_FORMATS)} "
+            f"(JPEG or PNG is always published too), not {_SHORT.repr(formats)}",
+            source,
+        )
+    quality = value.get("quality", settings.quality)
+    if not _whole(quality, 1, 100):
+        raise BroadsheetError(
+            f"[tool.broadsheet.images] quality must be a whole number from 1 to 100, "
+            f"not {_SHORT.repr(quality)}",
+            source,
+        )
+    most = value.get("max_pixels", settings.max_pixels)
+    if not _whole(most, 1, MOST_PIXELS):
+        raise BroadsheetError(
+            f"[tool.broadsheet.images] max_pixels must be a whole number from 1 to "
+            f"{MOST_PIXELS}, not {_SHORT.repr(most)}",
+            source,
+        )
+    ordered = tuple(f for f in IMAGE_FORMATS if f in formats)
+    return ImageSettings(tuple(sorted(set(widths))), ordered, quality, most)
+
+
+def _whole(value: Any, least: int, most: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and least <= value <= most
 
 
 def _validate(config: SiteConfig, source: Path) -> None:
