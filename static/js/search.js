@@ -364,10 +364,13 @@
       var line = total === 0 ? "No articles match " + label
         : (total === 1 ? "1 article matches " : total + " articles match ") + label;
       var filters = FILTERS.filter(function (f) { return picks[f]; }).map(function (f) { return picks[f]; });
-      statusLine.textContent = line + (filters.length ? " (" + filters.join(", ") + ")" : "") + "."
-        + (total > 1 && order === "date" ? " Newest first." : "");
       list.textContent = "";
-      return showMore(mine);
+      // The status is announced once the results it counts are on the page.
+      return showMore(mine).then(function () {
+        if (mine !== current) { return; }
+        statusLine.textContent = line + (filters.length ? " (" + filters.join(", ") + ")" : "") + "."
+          + (total > 1 && order === "date" ? " Newest first." : "");
+      });
     }).catch(function (error) {
       if (mine === current) { statusLine.textContent = "Search failed: " + error.message; }
     });
