@@ -80,7 +80,20 @@ def shard_count(articles: int) -> int:
 
 def shard_of(term: str) -> int:
     """The CRC-32 of a term's UTF-8 (the term file is this modulo shard_count)."""
-    return zlib.crc32(term.encode("utf-8"))
+    return _CRCS[term]
+
+
+class _Crcs(dict[str, int]):
+    """term -> its CRC-32, for the terms met lately; emptied when it holds LINES_KEPT."""
+
+    def __missing__(self, term: str) -> int:
+        if len(self) >= LINES_KEPT:
+            self.clear()
+        crc = self[term] = zlib.crc32(term.encode("utf-8"))
+        return crc
+
+
+_CRCS = _Crcs()
 
 
 class _Lines(dict[str, int]):
@@ -90,7 +103,7 @@ class _Lines(dict[str, int]):
     def __missing__(self, term: str) -> int:
         if len(self) >= LINES_KEPT:
             self.clear()
-        line = self[term] = shard_of(term) % SHARDS
+        line = self[term] = _CRCS[term] % SHARDS
         return line
 
 
@@ -397,21 +410,27 @@ def _merge_group(group: int) -> tuple[list[int], dict[str, dict[str, int]]]:
     out, docs, store, groups = _merge_job
     lines = range(group, SHARDS, groups)
     total = shard_count(len(docs))
-    shards: dict[int, dict[str, list[int]]] = {n: {} for n in range(total) if n % SHARDS in lines}
+    table: dict[str, list[int]] = {}
     lengths: list[int] = []
     for number, doc in enumerate(docs):
         stored = store.read(doc.url_path, lines)
         for term, count in stored.counts.items():
-            postings = shards[shard_of(term) % total].setdefault(term, [])
-            postings.append(number)
-            postings.append(count)
+            found = table.get(term)
+            if found is None:
+                table[term] = [number, count]
+            else:
+                found += (number, count)
         if number % groups == group:
             lengths.append(stored.length)
             _dump(out, f"docs/{number}.json", _doc_entry(doc, stored.text))
+    shards: dict[int, dict[str, list[int]]] = {n: {} for n in range(total) if n % SHARDS in lines}
+    for term, postings in table.items():
+        shards[_CRCS[term] % total][term] = postings
+    del table
     words: dict[str, dict[str, int]] = {}
-    for shard, table in shards.items():
-        _write_shard(out, shard, table)
-        for term, postings in table.items():
+    for shard, some in shards.items():
+        _write_shard(out, shard, some)
+        for term, postings in some.items():
             if " " not in term:
                 words.setdefault(bucket_of(term), {})[term] = len(postings) // 2
     return lengths, words

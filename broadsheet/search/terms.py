@@ -8,7 +8,8 @@ Snowball's English stemmer (snowballstemmer 2.2; the browser runs the same algor
 static/js/porter2.js), so `elections` and `election` are both `elect`.
 
 An article's terms are counted (title words count TITLE_BOOST times), and so is each
-pair of adjacent terms (`suprem leader`, for quoted phrases). The counts, not a score,
+pair of adjacent terms that are both not among the commonest words (COMMON): `suprem
+leader`, for quoted phrases. (Pairs of all words would triple the index.) The counts, not a score,
 go into the index, so that an edit changes only the counts of the words it touched;
 the browser scores them by BM25 with the article's length.
 """
@@ -42,6 +43,14 @@ _INNER_APOSTROPHE = re.compile(r"(?<=[^\W_])['’](?=[^\W_])")
 # Every ASCII byte that is not a letter or digit becomes a space; the others stay.
 _ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
 _STEMMER = snowballstemmer.stemmer("english")
+# The commonest English words (static/js/search.js holds the same list): no pair of
+# adjacent terms is indexed with one of them in it.
+COMMON_WORDS = (
+    "the of and a to in is was for on that with as by at it its from be this an are or "
+    "his her he she they their them has had have not but were which will been who would "
+    "after also i we you our there than so if into about more up out all can no when what "
+    "do does did its over such these those other some any may"
+).split()
 
 
 class _Stems(dict[str, str]):
@@ -56,6 +65,7 @@ class _Stems(dict[str, str]):
 
 
 _STEMS = _Stems()
+_COMMON = frozenset(_STEMS[w] for w in COMMON_WORDS)
 
 
 def stem(word: str) -> str:
@@ -124,11 +134,17 @@ def count(title: str, body_html: str) -> Counted:
     text = text_of(body_html)
     body = list(map(_STEMS.__getitem__, words(text)))
     counts = Counter(body)
-    counts.update(map(" ".join, itertools.pairwise(body)))
+    counts.update(pairs(body))
     heading = terms(title)
-    for term in (*heading, *map(" ".join, itertools.pairwise(heading))):
+    for term in (*heading, *pairs(heading)):
         counts[term] += TITLE_BOOST
     return Counted(dict(counts), len(body), text)
+
+
+def pairs(terms: list[str]) -> list[str]:
+    """ "a b" for each two adjacent terms of which neither is COMMON."""
+    common = _COMMON
+    return [f"{a} {b}" for a, b in itertools.pairwise(terms) if a not in common and b not in common]
 
 
 def bucket_of(term: str) -> str:

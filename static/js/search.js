@@ -7,7 +7,7 @@
 // a one-letter word).
 (function (global) {
   "use strict";
-  var MAX_TERM = 40, K1 = 1.2, B = 0.75, PREFIX_TERMS = 30;
+  var MAX_TERM = 40, K1 = 1.2, B = 0.75, PREFIX_TERMS = 10;
   var LETTER = "\\p{L}\\p{Nl}\\p{No}", WORD = "\\p{L}\\p{N}";
   var ABBREVIATION = new RegExp("(?<![" + WORD + "_.])[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])", "gu");
   var POSSESSIVE = new RegExp("(?<=[" + WORD + "])['’]s(?![" + WORD + "])", "gu");
@@ -32,6 +32,30 @@
     return /^[a-z0-9]+$/.test(cut) ? global.Porter2.stem(cut) : cut;
   }
   function terms(text) { return words(text).map(stem); }
+  // The commonest English words (as broadsheet/search/terms.py's COMMON_WORDS): no pair
+  // of adjacent terms with one of them in it is indexed.
+  var COMMON_WORDS = ("the of and a to in is was for on that with as by at it its from be this an are or "
+    + "his her he she they their them has had have not but were which will been who would "
+    + "after also i we you our there than so if into about more up out all can no when what "
+    + "do does did its over such these those other some any may").split(" ");
+  var COMMON = new Set(COMMON_WORDS.map(stem));
+  function pairs(list) {
+    var found = [];
+    for (var i = 1; i < list.length; i++) {
+      if (!COMMON.has(list[i - 1]) && !COMMON.has(list[i])) { found.push(list[i - 1] + " " + list[i]); }
+    }
+    return found;
+  }
+  // Whether `text` holds the terms of `phrase` one after another.
+  function holds(text, phrase) {
+    var all = terms(text), n = phrase.length;
+    for (var i = 0; i + n <= all.length; i++) {
+      var j = 0;
+      while (j < n && all[i + j] === phrase[j]) { j++; }
+      if (j === n) { return true; }
+    }
+    return false;
+  }
 
   var CRC = (function () {
     var table = [];
@@ -55,9 +79,9 @@
     }).join("");
   }
 
-  // A query: its "phrases" (lists of terms) and loose words; the last loose word is
-  // also a prefix when the query ends in it (not in a space, a dot or a quote).
-  function parse(query) {
+  // A query: its "phrases" (lists of terms) and loose words; while the query is being
+  // typed (`typing`), the last loose word is also a prefix when the query ends in it.
+  function parse(query, typing) {
     var units = [], quoted = /"([^"]*)"?/g, at = 0, match, loose = [];
     while ((match = quoted.exec(query)) !== null) {
       loose.push(query.slice(at, match.index));
@@ -74,7 +98,7 @@
     // a quote, a possessive ('s) or an abbreviation's dots (U.S.), and not one letter.
     var last = units.length ? units[units.length - 1] : null, spans = tail.match(SPAN) || [];
     var lastSpan = spans.length ? spans[spans.length - 1] : "";
-    if (last && !last.phrase && lastSpan && tail.endsWith(lastSpan) && !/['’.]/.test(lastSpan)
+    if (typing && last && !last.phrase && lastSpan && tail.endsWith(lastSpan) && !/['’.]/.test(lastSpan)
         && words(lastSpan).join(" ") === last.words[0] && Array.from(last.words[0]).length >= 2) {
       last.prefix = true;
     }
@@ -137,18 +161,18 @@
   Index.prototype.unit = function (unit, marked) {
     var self = this;
     if (unit.phrase) {
-      var pairs = [];
-      for (var i = 1; i < unit.terms.length; i++) { pairs.push(unit.terms[i - 1] + " " + unit.terms[i]); }
+      // Every word must match, and each adjacent pair of uncommon words is looked up
+      // as a pair; a phrase with common words in it is checked again on the article's
+      // text when it is shown (`holds`).
+      var lookups = unit.terms.concat(pairs(unit.terms));
       unit.terms.forEach(function (t) { marked.add(t); });
-      return Promise.all(pairs.map(function (p) { return self.postings(p); })).then(function (lists) {
-        var found = new Map();
+      return Promise.all(lookups.map(function (t) { return self.postings(t); })).then(function (lists) {
+        var found = new Map(), tail = lists.slice(unit.terms.length);
         lists[0].forEach(function (count, id) {
-          var least = count;
           for (var j = 1; j < lists.length; j++) {
-            var other = lists[j].get(id);
-            if (other === undefined) { return; }
-            least = Math.min(least, other);
+            if (!lists[j].has(id)) { return; }
           }
+          var least = tail.length ? Math.min.apply(null, tail.map(function (l) { return l.get(id); })) : count;
           found.set(id, least);
         });
         return found;
@@ -269,6 +293,7 @@
 
   global.BroadsheetSearch = {
     words: words, stem: stem, terms: terms, crc32: crc32, bucketOf: bucketOf,
+    COMMON_WORDS: COMMON_WORDS, pairs: pairs, holds: holds,
     parse: parse, Index: Index, passage: passage, marks: marks, fill: fill
   };
   if (typeof document === "undefined") { return; }
@@ -276,7 +301,7 @@
   // The search page.
   var PAGE = 10, FILTERS = ["section", "author", "topic", "year"];
   var host, base, index, form, input, sortSelect, statusLine, list, more, selects = {};
-  var shown = 0, ranked = [], current = 0, marked = new Set();
+  var shown = 0, ranked = [], current = 0, marked = new Set(), phrases = [], typing = false;
 
   function names(filter) {
     var meta = index.meta;
@@ -336,7 +361,7 @@
     });
   }
   function run() {
-    var query = input.value, picks = chosen(), order = sortSelect.value, units = parse(query);
+    var query = input.value, picks = chosen(), order = sortSelect.value, units = parse(query, typing);
     var mine = ++current;
     var params = new URLSearchParams();
     if (query) { params.set("q", query); }
@@ -356,18 +381,20 @@
       if (mine !== current) { return; }
       count(found.results, picks);
       marked = found.marked;
+      phrases = units.filter(function (u) { return u.phrase; }).map(function (u) { return u.terms; });
       ranked = found.results.filter(function (r) { return passes(r, picks, null); });
       ranked.sort(order === "date" ? function (a, b) { return b.id - a.id; }
         : function (a, b) { return b.score - a.score || b.id - a.id; });
       shown = 0;
-      var total = ranked.length, label = "“" + query.trim() + "”";
-      var line = total === 0 ? "No articles match " + label
-        : (total === 1 ? "1 article matches " : total + " articles match ") + label;
+      var label = "“" + query.trim() + "”";
       var filters = FILTERS.filter(function (f) { return picks[f]; }).map(function (f) { return picks[f]; });
       list.textContent = "";
       // The status is announced once the results it counts are on the page.
       return showMore(mine).then(function () {
         if (mine !== current) { return; }
+        var total = ranked.length;
+        var line = total === 0 ? "No articles match " + label
+          : (total === 1 ? "1 article matches " : total + " articles match ") + label;
         statusLine.textContent = line + (filters.length ? " (" + filters.join(", ") + ")" : "") + "."
           + (total > 1 && order === "date" ? " Newest first." : "");
       });
@@ -375,13 +402,29 @@
       if (mine === current) { statusLine.textContent = "Search failed: " + error.message; }
     });
   }
+  // Show the next PAGE results (loading only their docs files). A result whose text
+  // does not hold a quoted phrase after all (see Index.unit) is dropped, and the next
+  // one loaded in its place.
   function showMore(mine) {
-    var batch = ranked.slice(shown, shown + PAGE);
-    shown += batch.length;
-    return Promise.all(batch.map(function (r) { return index.doc(r.id); })).then(function (docs) {
-      if (mine !== current) { return; }
-      docs.forEach(function (doc) { list.appendChild(result(doc)); });
-      more.hidden = shown >= ranked.length;
+    var goal = shown + PAGE;
+    function step() {
+      var batch = ranked.slice(shown, goal);
+      if (!batch.length) { return Promise.resolve(); }
+      return Promise.all(batch.map(function (r) { return index.doc(r.id); })).then(function (docs) {
+        if (mine !== current) { return; }
+        var dropped = new Set();
+        docs.forEach(function (doc, i) {
+          var whole = phrases.every(function (p) { return holds(doc[1], p) || holds(doc[5], p); });
+          if (whole) { list.appendChild(result(doc)); } else { dropped.add(batch[i]); }
+        });
+        shown += batch.length - dropped.size;
+        if (!dropped.size) { return; }
+        ranked = ranked.filter(function (r) { return !dropped.has(r); });
+        return step();
+      });
+    }
+    return step().then(function () {
+      if (mine === current) { more.hidden = shown >= ranked.length; }
     });
   }
   function result(doc) {
@@ -426,11 +469,18 @@
       var timer = null;
       input.addEventListener("input", function () {
         window.clearTimeout(timer);
+        typing = true;
         timer = window.setTimeout(run, 150);
       });
       FILTERS.forEach(function (f) { selects[f].addEventListener("change", run); });
       sortSelect.addEventListener("change", run);
-      form.addEventListener("submit", function (event) { event.preventDefault(); run(); });
+      // A submitted query (Enter) is complete: its last word is a word, not a prefix.
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        window.clearTimeout(timer);
+        typing = false;
+        run();
+      });
       more.addEventListener("click", function () {
         var before = shown;
         showMore(current).then(function () {

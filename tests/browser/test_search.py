@@ -158,6 +158,11 @@ def test_a_quoted_phrase_finds_the_words_side_by_side(page: Any, newsroom: str) 
     assert not any("the-leader-and-the-supreme-court" in h for h in phrase)
     assert any("supreme-leader" in h for h in phrase)
     assert set(phrase) < set(loose)
+    # With common words inside, the phrase is checked against the text itself.
+    council = search(page, newsroom, '"leader of the council"')
+    assert council == ["/archive/america/elected-at-last/"]
+    assert "1 article matches" in page.inner_text("#search-status")
+    assert search(page, newsroom, '"council of the leader"') == []
     assert page.problems == []
 
 
@@ -244,8 +249,26 @@ def test_every_word_must_match_and_the_last_may_be_unfinished(page: Any, archive
 
 
 def test_a_one_letter_last_word_is_never_a_prefix(page: Any, newsroom: str) -> None:
-    search(page, newsroom, "taliban s")  # "s" is a word of its own, in no article
+    search(page, newsroom, "taliban")
+    page.fill("#search-terms", "taliban s")  # typed: "s" is a word of its own, in no article
+    page.wait_for_function(
+        "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
+    )
+    page.fill("#search-terms", "Pakistan's")  # typed, but a possessive is a whole word
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 0")
+    assert all(m.lower().startswith("pakistan") for m in marks(page))
+    assert page.problems == []
+
+
+def test_a_submitted_query_is_whole_words(page: Any, newsroom: str) -> None:
+    search(page, newsroom, "talib")  # from the address, as a bookmark: complete words
     assert "No articles match" in page.inner_text("#search-status")
+    page.fill("#search-terms", "talib")  # typed: a prefix
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 0")
+    page.press("#search-terms", "Enter")  # submitted: a word
+    page.wait_for_function(
+        "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
+    )
     assert page.problems == []
 
 
