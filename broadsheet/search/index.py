@@ -254,16 +254,24 @@ def write_index(
     urls = [doc.url_path for doc in docs]
     order = _order_hash(urls)
     old = _written_meta(out) if changed is not None else None
-    if old is None or old.get("order") != order or changed is None:
+    lengths: list[int] | None = None
+    vocabulary: list[str] = []
+    if old is not None and old.get("order") == order and changed is not None:
+        try:
+            lengths = _old_lengths(out, len(docs))
+            ids = {url: number for number, url in enumerate(urls)}
+            vocabulary = _update(out, docs, ids, store, changed, old, lengths)
+        except _Unreadable:  # an index file damaged in the site: written whole again
+            lengths = None
+    if lengths is None:
         lengths = _merge_all(out, docs, store, jobs)
-        vocabulary = sorted(
-            n.removesuffix(".json") for n in out.names(f"{SEARCH_DIR}/words", ".json")
-        )
-    else:
-        lengths = _old_lengths(out, len(docs))
-        ids = {url: number for number, url in enumerate(urls)}
-        vocabulary = _update(out, docs, ids, store, changed, old, lengths)
+        names = out.names(f"{SEARCH_DIR}/words", ".json")
+        vocabulary = sorted(n.removesuffix(".json") for n in names)
     _write_meta(out, docs, sections, lengths, order, vocabulary)
+
+
+class _Unreadable(Exception):
+    """An index file of the site that an update would read is damaged or missing."""
 
 
 def _order_hash(urls: list[str]) -> str:
@@ -295,12 +303,13 @@ def _old_lengths(out: Stage, docs: int) -> list[int]:
 
 
 def _facets_file(out: Stage, number: int) -> list[list[Any]]:
-    relative = f"facets/{number}.json"
     try:
-        return list(_load(out, relative))
-    except (OSError, ValueError, TypeError) as exc:
-        where = out.root / SEARCH_DIR / relative
-        raise BroadsheetError(f"cannot read the search index: {exc}", where) from exc
+        entries = list(_load(out, f"facets/{number}.json"))
+        if not all(isinstance(e, list) and len(e) == 4 and isinstance(e[3], int) for e in entries):
+            raise ValueError("not a facets file")
+        return entries
+    except (OSError, ValueError, TypeError, BroadsheetError) as exc:
+        raise _Unreadable(str(exc)) from exc
 
 
 def _write_meta(
@@ -452,7 +461,9 @@ def _read_shard(out: Stage, shard: int) -> dict[str, dict[int, int]]:
     relative = f"terms/{shard}.json"
     try:
         data = out.read_bytes(f"{SEARCH_DIR}/{relative}")
-        table = orjson.loads(data) if data is not None else {}
+        if data is None:  # every term file is written, if only as {}
+            raise ValueError("missing")
+        table = orjson.loads(data)
         decoded: dict[str, dict[int, int]] = {}
         for term, gaps in table.items():
             postings, at = {}, 0
@@ -461,9 +472,8 @@ def _read_shard(out: Stage, shard: int) -> dict[str, dict[int, int]]:
                 postings[at] = gaps[number + 1]
             decoded[term] = postings
         return decoded
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        where = out.root / SEARCH_DIR / relative
-        raise BroadsheetError(f"cannot read the search index: {exc}", where) from exc
+    except (ValueError, TypeError, AttributeError, IndexError, BroadsheetError) as exc:
+        raise _Unreadable(relative) from exc
 
 
 def _update(
@@ -512,10 +522,13 @@ def _update(
         relative = f"words/{bucket}.json"
         try:
             data = out.read_bytes(f"{SEARCH_DIR}/{relative}")
+            if data is None and bucket in vocabulary:
+                raise ValueError("missing")
             listed: dict[str, int] = orjson.loads(data) if data is not None else {}
-        except ValueError as exc:
-            where = out.root / SEARCH_DIR / relative
-            raise BroadsheetError(f"cannot read the search index: {exc}", where) from exc
+            if not isinstance(listed, dict):
+                raise ValueError("not a vocabulary file")
+        except (ValueError, BroadsheetError) as exc:
+            raise _Unreadable(relative) from exc
         for term, df in dfs.items():
             if df:
                 listed[term] = df

@@ -185,3 +185,30 @@ def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> 
 def test_term_files_grow_with_the_archive(articles: int) -> None:
     count_ = shard_count(articles)
     assert count_ % 64 == 0 and count_ * 8 >= articles and (count_ == 64 or count_ * 4 < articles)
+
+
+@pytest.mark.parametrize("damaged", ["terms/{shard}.json", "facets/0.json", "words/ta.json"])
+@pytest.mark.parametrize("how", [b"{not json", b"[1, 2]", None])
+def test_a_damaged_index_file_in_the_site_is_written_whole_again(
+    tmp_path: Path, damaged: str, how: bytes | None
+) -> None:
+    texts = {"asia/a/": "tariffs on solar panels", "asia/b/": "tariffs and wind"}
+    docs = [doc(url) for url in texts]
+    store = TermStore(tmp_path / "state")
+    for url, text in texts.items():
+        store.put(url, count("", text))
+    index(tmp_path / "inc", store, docs, None)
+    shard = shard_of("tariff") % shard_count(2)
+    target = tmp_path / "inc/search" / damaged.format(shard=shard)
+    if how is None:
+        target.unlink()
+    else:
+        target.write_bytes(how)
+    texts["asia/a/"] = "tariffs on solar panels, and more tariffs and taxes"  # tax: a new stem
+    changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]))}
+    index(tmp_path / "inc", store, docs, changed)
+    cold = TermStore(tmp_path / "cold-state")
+    for url, text in texts.items():
+        cold.put(url, count("", text))
+    index(tmp_path / "cold", cold, docs, None)
+    assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
