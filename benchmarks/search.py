@@ -119,10 +119,18 @@ def make_project(root: Path, articles: int | None) -> Path:
         shutil.copytree(REPO / name, root / name)
     if articles is None:
         shutil.copytree(REPO / "content", root / "content")
-    else:
+        return root
+    # The corpus is generated once per size and kept beside the project (it is
+    # deterministic: the same count gives the same files).
+    kept = root.parent / f"corpus-{articles}"
+    if not (kept / ".complete").is_file():
         from benchmarks.corpus import write_corpus
 
-        write_corpus(root / "content", articles)
+        if kept.exists():
+            shutil.rmtree(kept)
+        write_corpus(kept, articles)
+        (kept / ".complete").write_text("", encoding="utf-8")
+    shutil.copytree(kept, root / "content", ignore=shutil.ignore_patterns(".complete"))
     return root
 
 

@@ -5,7 +5,7 @@
                               and which vocabulary files exist
     search/terms/<n>.json     {term: [id, count, gap, count, gap, count ...]} for the
                               terms whose CRC-32 is n modulo the number of term files
-                              (`shard_count`); a term is a stem or two adjacent stems
+                              (`shard_count`)
     search/words/<xx>.json    {stem: articles} for the stems that start with xx (see
                               terms.bucket_of): what a word being typed may become
     search/facets/<n>.json    per FACET_CHUNK articles: [section, author, [topics],
@@ -440,8 +440,7 @@ def _merge_group(group: int) -> tuple[list[int], dict[str, dict[str, int]]]:
     for shard, some in shards.items():
         _write_shard(out, shard, some)
         for term, postings in some.items():
-            if " " not in term:
-                words.setdefault(bucket_of(term), {})[term] = len(postings) // 2
+            words.setdefault(bucket_of(term), {})[term] = len(postings) // 2
     return lengths, words
 
 
@@ -507,7 +506,7 @@ def _update(
                         postings[ids[url]] = new.counts[term]
             if not postings:
                 del table[term]
-            if len(postings) != before and " " not in term:
+            if len(postings) != before:
                 df_change[term] = len(postings)
         _write_shard(
             out,

@@ -32,20 +32,6 @@
     return /^[a-z0-9]+$/.test(cut) ? global.Porter2.stem(cut) : cut;
   }
   function terms(text) { return words(text).map(stem); }
-  // The commonest English words (as broadsheet/search/terms.py's COMMON_WORDS): no pair
-  // of adjacent terms with one of them in it is indexed.
-  var COMMON_WORDS = ("the of and a to in is was for on that with as by at it its from be this an are or "
-    + "his her he she they their them has had have not but were which will been who would "
-    + "after also i we you our there than so if into about more up out all can no when what "
-    + "do does did its over such these those other some any may").split(" ");
-  var COMMON = new Set(COMMON_WORDS.map(stem));
-  function pairs(list) {
-    var found = [];
-    for (var i = 1; i < list.length; i++) {
-      if (!COMMON.has(list[i - 1]) && !COMMON.has(list[i])) { found.push(list[i - 1] + " " + list[i]); }
-    }
-    return found;
-  }
   // Whether `text` holds the terms of `phrase` one after another.
   function holds(text, phrase) {
     var all = terms(text), n = phrase.length;
@@ -161,18 +147,18 @@
   Index.prototype.unit = function (unit, marked) {
     var self = this;
     if (unit.phrase) {
-      // Every word must match, and each adjacent pair of uncommon words is looked up
-      // as a pair; a phrase with common words in it is checked again on the article's
-      // text when it is shown (`holds`).
-      var lookups = unit.terms.concat(pairs(unit.terms));
+      // Every word must match; that they stand side by side is checked on the text of
+      // each result before it is shown (`holds`, in showMore).
       unit.terms.forEach(function (t) { marked.add(t); });
-      return Promise.all(lookups.map(function (t) { return self.postings(t); })).then(function (lists) {
-        var found = new Map(), tail = lists.slice(unit.terms.length);
+      return Promise.all(unit.terms.map(function (t) { return self.postings(t); })).then(function (lists) {
+        var found = new Map();
         lists[0].forEach(function (count, id) {
+          var least = count;
           for (var j = 1; j < lists.length; j++) {
-            if (!lists[j].has(id)) { return; }
+            var other = lists[j].get(id);
+            if (other === undefined) { return; }
+            least = Math.min(least, other);
           }
-          var least = tail.length ? Math.min.apply(null, tail.map(function (l) { return l.get(id); })) : count;
           found.set(id, least);
         });
         return found;
@@ -293,7 +279,7 @@
 
   global.BroadsheetSearch = {
     words: words, stem: stem, terms: terms, crc32: crc32, bucketOf: bucketOf,
-    COMMON_WORDS: COMMON_WORDS, pairs: pairs, holds: holds,
+    holds: holds,
     parse: parse, Index: Index, passage: passage, marks: marks, fill: fill
   };
   if (typeof document === "undefined") { return; }
@@ -392,9 +378,11 @@
       // The status is announced once the results it counts are on the page.
       return showMore(mine).then(function () {
         if (mine !== current) { return; }
-        var total = ranked.length;
+        // With a phrase, the results not shown yet are not checked yet: at most so many.
+        var total = ranked.length, unsure = phrases.length && shown < total;
         var line = total === 0 ? "No articles match " + label
-          : (total === 1 ? "1 article matches " : total + " articles match ") + label;
+          : (unsure ? "Up to " + total + " articles match "
+            : (total === 1 ? "1 article matches " : total + " articles match ")) + label;
         statusLine.textContent = line + (filters.length ? " (" + filters.join(", ") + ")" : "") + "."
           + (total > 1 && order === "date" ? " Newest first." : "");
       });
@@ -403,8 +391,8 @@
     });
   }
   // Show the next PAGE results (loading only their docs files). A result whose text
-  // does not hold a quoted phrase after all (see Index.unit) is dropped, and the next
-  // one loaded in its place.
+  // does not hold a quoted phrase (see Index.unit) is dropped, and the next one loaded
+  // in its place.
   function showMore(mine) {
     var goal = shown + PAGE;
     function step() {

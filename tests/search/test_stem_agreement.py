@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from broadsheet.search.terms import COMMON_WORDS, pairs, stem, terms
+from broadsheet.search.terms import stem, terms
 from tests.search.js import in_node
 
 
@@ -86,14 +86,3 @@ def test_the_term_rules_agree_on_random_text() -> None:
     javascript = in_node("terms", texts)
     for text, js in zip(texts, javascript, strict=True):
         assert terms(text) == js, text
-
-
-def test_the_pairs_for_phrases_agree() -> None:
-    rng = random.Random(19)
-    vocabulary = [*COMMON_WORDS, "supreme", "leader", "united", "states", "court", "bank"]
-    lists = [[stem(w) for w in rng.choices(vocabulary, k=rng.randint(0, 12))] for _ in range(500)]
-    assert in_node("pairs", lists) == [pairs(terms) for terms in lists]
-    assert pairs(terms("the supreme leader of the united states")) == [
-        "suprem leader",
-        "unit state",
-    ]
