@@ -88,6 +88,9 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/bench-search"))
     parser.add_argument("--scale", type=int, help="only write the index for N articles")
     parser.add_argument("--no-recall", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="query the sites the last run built (no builds)"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +98,7 @@ def main() -> None:
     if args.scale:
         figures["scale"] = scale(args.scale, args.workdir)
     else:
-        figures["corpus"] = compare(args.articles, args.workdir, args.runs)
+        figures["corpus"] = compare(args.articles, args.workdir, args.runs, args.reuse)
         if not args.no_recall:
             figures["recall"] = recall(args.workdir)
     if args.json:
@@ -293,7 +296,9 @@ def query_broadsheet(browser: Any, served: Served, query: str) -> dict[str, Any]
         query,
     )
     status = page.inner_text("#search-status")
-    results = 0 if status.startswith("No") else int(status.split()[0])
+    # "12 articles match ...", or "Up to 12 ..." for a phrase not yet checked on every result
+    numbers = re.findall(r"\d[\d,]*", status)
+    results = 0 if status.startswith("No") else int(numbers[0].replace(",", ""))
     context.close()
     return {"ms": elapsed, "results": results, **downloaded(served, urls, BROADSHEET_FILES)}
 
@@ -329,17 +334,22 @@ def launch(playwright: Any) -> Any:
     )
 
 
-def compare(articles: int, workdir: Path, runs: int) -> dict[str, Any]:
+def compare(articles: int, workdir: Path, runs: int, reuse: bool = False) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     print(f"Corpus: {articles:,} articles (benchmarks/corpus.py), in {workdir}", flush=True)
-    project = make_project(workdir / "project", articles)
-    ours = build_broadsheet(project)
-    site = project / "site"
-    pf_site = pagefind_site(site, workdir / "pagefind-site")
-    theirs = build_pagefind(pf_site)
-    ours.update(folder_size(site / "search"))
-    theirs.update(folder_size(pf_site / "pagefind"))
+    built = workdir / f"built-{articles}.json"
+    site, pf_site = workdir / "project" / "site", workdir / "pagefind-site"
+    if reuse and built.is_file():
+        ours, theirs = json.loads(built.read_text(encoding="utf-8"))
+    else:
+        project = make_project(workdir / "project", articles)
+        ours = build_broadsheet(project)
+        pagefind_site(site, pf_site)
+        theirs = build_pagefind(pf_site)
+        ours.update(folder_size(site / "search"))
+        theirs.update(folder_size(pf_site / "pagefind"))
+        built.write_text(json.dumps([ours, theirs]), encoding="utf-8")
     share = ours["indexing_seconds"] / ours["build_seconds"]
     print(
         f"Broadsheet: cold build {ours['build_seconds']:.1f} s,"
