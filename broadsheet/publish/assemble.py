@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment
@@ -23,7 +23,7 @@ from broadsheet.outputs.published import Record, judge_urls
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.publish import timing
 from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
-from broadsheet.publish.context import describe, format_date, use_site
+from broadsheet.publish.context import format_date, use_site
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
 from broadsheet.publish.render import Progress, RenderReport, render_pages
@@ -31,7 +31,7 @@ from broadsheet.publish.stage import Stage
 from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
 from broadsheet.sealed import clear, make_folder
-from broadsheet.search.index import DamagedTerms, Doc, TermStore, write_index
+from broadsheet.search.index import DamagedTerms, Doc, TermStore, id_order, write_index
 from broadsheet.workers import long_lived
 
 DIRTY = "build-under-way"
@@ -194,12 +194,20 @@ def index_site(
 
 
 def search_docs(site: Site) -> list[Doc]:
-    """Every article as a search result shows it, sorted by URL (their ids)."""
-    docs = [
-        Doc(post.url_path, post.title, post.section_slug, _date(post), describe(post))
+    """Every article as a search result shows it and its filters see it, in id order."""
+    return id_order(
+        Doc(
+            post.url_path,
+            post.title,
+            post.section_slug,
+            _date(post),
+            post.date.year if post.date is not None else None,
+            post.author or "",
+            post.tags,
+            post.date.astimezone(UTC).isoformat() if post.date is not None else "",
+        )
         for post in site.posts
-    ]
-    return sorted(docs, key=lambda doc: doc.url_path)
+    )
 
 
 def _date(post: Post) -> str:

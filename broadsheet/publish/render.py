@@ -19,7 +19,7 @@ from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
 from broadsheet.search.index import TermStore
-from broadsheet.search.terms import weigh
+from broadsheet.search.terms import count
 from broadsheet.workers import worker_pool
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
@@ -135,11 +135,11 @@ def _render_some(
         return report
     for page, body in zip(pages, bodies, strict=True):
         if page.post is not None and body is not None:
-            weights = weigh(page.post.title, body.html)
+            counted = count(page.post.title, body.html)
             if signed is None:  # a cold build: the index is merged whole from the store
-                terms.put(page.url_path, weights)
+                terms.put(page.url_path, counted)
             else:  # incremental: the index is updated from the terms that changed
-                report.reindexed[page.url_path] = terms.replace(page.url_path, weights)
+                report.reindexed[page.url_path] = terms.replace(page.url_path, counted)
     return report
 
 

@@ -1,18 +1,61 @@
-// The search page: reads Broadsheet's index (search/meta.json, search/terms/*.json,
-// search/docs/*.json) and shows ranked results. Terms are made exactly as
-// broadsheet/search/terms.py makes them; every query word must match, and the last
-// one also matches as the start of a word while it is being typed.
-(function () {
+// Search for the search page and the 404 page: reads Broadsheet's index (search/meta.json,
+// search/terms/*.json, search/words/*.json, search/facets/*.json, search/docs/*.json; see
+// broadsheet/search/index.py) and shows ranked results, each with the passage that
+// matched. Words are made exactly as broadsheet/search/terms.py makes them (stemmed by
+// porter2.js, which must load first); every query word or "quoted phrase" must match,
+// and the last word also matches as the start of a word while it is being typed (never
+// a one-letter word).
+(function (global) {
   "use strict";
-  var PAGE = 10;
-  var K_TERM = /[\p{L}\p{N}]+/gu;
-  var host, root, base, meta, form, input, select, statusLine, list, more;
-  var files = new Map();
-  var shown = 0, ranked = [], current = 0;
+  var MAX_TERM = 40, K1 = 1.2, B = 0.75, PREFIX_TERMS = 10;
+  var LETTER = "\\p{L}\\p{Nl}\\p{No}", WORD = "\\p{L}\\p{N}";
+  var ABBREVIATION = new RegExp("(?<![" + WORD + "_.])[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])", "gu");
+  var POSSESSIVE = new RegExp("(?<=[" + WORD + "])['’]s(?![" + WORD + "])", "gu");
+  var INNER_APOSTROPHE = new RegExp("(?<=[" + WORD + "])['’](?=[" + WORD + "])", "gu");
+  var RUN = new RegExp("[" + WORD + "]+", "gu");
+  // A word as it stands in text, for marking: an abbreviation, or letters with apostrophes.
+  var SPAN = new RegExp("[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])|[" + WORD + "]+(?:['’][" + WORD + "]+)*", "gu");
 
-  function terms(text) {
-    var plain = text.normalize("NFKD").replace(/\p{Mn}/gu, "").toLowerCase();
-    return (plain.match(K_TERM) || []).map(function (t) { return t.slice(0, 40); });
+  function fold(text) {
+    return text.normalize("NFKD").replace(/\p{Mn}/gu, "").toLowerCase();
+  }
+  function joined(text) {
+    return text.replace(ABBREVIATION, function (m) { return m.replace(/\./g, ""); })
+      .replace(POSSESSIVE, "").replace(INNER_APOSTROPHE, "");
+  }
+  // The words of `text`, folded, before stemming.
+  function words(text) {
+    return joined(fold(text)).match(RUN) || [];
+  }
+  function stem(word) {
+    var cut = Array.from(word).slice(0, MAX_TERM).join("");
+    return /^[a-z0-9]+$/.test(cut) ? global.Porter2.stem(cut) : cut;
+  }
+  function terms(text) { return words(text).map(stem); }
+  // Whether `text` holds the terms of `phrase` one after another.
+  function holds(text, phrase) {
+    var all = terms(text), n = phrase.length;
+    for (var i = 0; i + n <= all.length; i++) {
+      var j = 0;
+      while (j < n && all[i + j] === phrase[j]) { j++; }
+      if (j === n) { return true; }
+    }
+    return false;
+  }
+
+  var CRC = (function () {
+    var table = [];
+    for (var n = 0; n < 256; n++) {
+      var c = n;
+      for (var k = 0; k < 8; k++) { c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; }
+      table.push(c >>> 0);
+    }
+    return table;
+  })();
+  function crc32(text) {
+    var bytes = new TextEncoder().encode(text), crc = 0xffffffff;
+    for (var i = 0; i < bytes.length; i++) { crc = CRC[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8); }
+    return (crc ^ 0xffffffff) >>> 0;
   }
   function bucketOf(term) {
     var start = Array.from(term).slice(0, 2).join("");
@@ -21,166 +64,419 @@
       return b.toString(16).padStart(2, "0");
     }).join("");
   }
-  function load(path) {
+
+  // A query: its "phrases" (lists of terms) and loose words; while the query is being
+  // typed (`typing`), the last loose word is also a prefix when the query ends in it.
+  function parse(query, typing) {
+    var units = [], quoted = /"([^"]*)"?/g, at = 0, match, loose = [];
+    while ((match = quoted.exec(query)) !== null) {
+      loose.push(query.slice(at, match.index));
+      var phrase = words(match[1]);
+      if (phrase.length) { units.push({ words: phrase, terms: phrase.map(stem), phrase: phrase.length > 1 }); }
+      at = quoted.lastIndex;
+    }
+    var tail = query.slice(at);
+    loose.push(tail);
+    loose.join(" ").split(/\s+/).forEach(function (chunk) {
+      words(chunk).forEach(function (word) { units.push({ words: [word], terms: [stem(word)], phrase: false }); });
+    });
+    // The last word is a prefix only when the query ends in it as typed: not in a space,
+    // a quote, a possessive ('s) or an abbreviation's dots (U.S.), and not one letter.
+    var last = units.length ? units[units.length - 1] : null, spans = tail.match(SPAN) || [];
+    var lastSpan = spans.length ? spans[spans.length - 1] : "";
+    if (typing && last && !last.phrase && lastSpan && tail.endsWith(lastSpan) && !/['’.]/.test(lastSpan)
+        && words(lastSpan).join(" ") === last.words[0] && Array.from(last.words[0]).length >= 2) {
+      last.prefix = true;
+    }
+    // The same unit twice counts once: word order and repeats never change the results.
+    var seen = new Set();
+    return units.filter(function (unit) {
+      var key = (unit.prefix ? "*" : "") + unit.terms.join(" ");
+      if (seen.has(key)) { return false; }
+      seen.add(key);
+      return true;
+    });
+  }
+
+  function Index(root) {
+    this.root = root;
+    this.files = new Map();
+    this.bytes = 0;
+  }
+  Index.prototype.load = function (path) {
+    var files = this.files, self = this;
     if (!files.has(path)) {
-      files.set(path, fetch(root + path).then(function (r) {
+      files.set(path, fetch(this.root + path).then(function (r) {
         if (!r.ok) { throw new Error(path + ": " + r.status); }
         return r.json();
       }));
     }
     return files.get(path);
-  }
-  // doc id -> weight, for one query word (and, when `prefix`, the words it starts).
-  function postings(term, prefix) {
-    var bucket = bucketOf(term);
-    if (meta.buckets.indexOf(bucket) < 0) { return Promise.resolve(new Map()); }
-    return load("terms/" + bucket + ".json").then(function (table) {
+  };
+  Index.prototype.start = function () {
+    var self = this;
+    return this.load("meta.json").then(function (meta) { self.meta = meta; return self; });
+  };
+  // id -> count, for one term (a stem, or two adjacent stems joined by a space).
+  Index.prototype.postings = function (term) {
+    var shard = crc32(term) % this.meta.shards;
+    return this.load("terms/" + shard + ".json").then(function (table) {
+      var found = new Map(), flat = Object.prototype.hasOwnProperty.call(table, term) ? table[term] : [], id = 0;
+      for (var i = 0; i < flat.length; i += 2) {
+        id = i ? id + flat[i] : flat[0];
+        found.set(id, flat[i + 1]);
+      }
+      return found;
+    });
+  };
+  // The stems a word being typed may become: its own, those that start with it, and a
+  // stem a little shorter that it starts with (negotia: negoti), most frequent first.
+  Index.prototype.expand = function (word) {
+    var own = stem(word), bucket = bucketOf(word);
+    if (this.meta.words.indexOf(bucket) < 0) { return Promise.resolve([own]); }
+    return this.load("words/" + bucket + ".json").then(function (table) {
+      var length = Array.from(word).length;
+      var found = Object.keys(table).filter(function (t) {
+        var size = Array.from(t).length;
+        return t !== own && (t.startsWith(word) || (word.startsWith(t) && size >= 4 && length - size <= 2));
+      }).sort(function (a, b) { return table[b] - table[a] || (a < b ? -1 : 1); });
+      return [own].concat(found.slice(0, PREFIX_TERMS - 1));
+    });
+  };
+  // id -> count for one unit of a query; `terms` gets every term it may mark.
+  Index.prototype.unit = function (unit, marked) {
+    var self = this;
+    if (unit.phrase) {
+      // Every word must match; that they stand side by side is checked on the text of
+      // each result before it is shown (`holds`, in showMore).
+      unit.terms.forEach(function (t) { marked.add(t); });
+      return Promise.all(unit.terms.map(function (t) { return self.postings(t); })).then(function (lists) {
+        var found = new Map();
+        lists[0].forEach(function (count, id) {
+          var least = count;
+          for (var j = 1; j < lists.length; j++) {
+            var other = lists[j].get(id);
+            if (other === undefined) { return; }
+            least = Math.min(least, other);
+          }
+          found.set(id, least);
+        });
+        return found;
+      });
+    }
+    var choices = unit.prefix ? this.expand(unit.words[0]) : Promise.resolve(unit.terms);
+    return choices.then(function (list) {
+      list.forEach(function (t) { marked.add(t); });
+      return Promise.all(list.map(function (t) { return self.postings(t); }));
+    }).then(function (lists) {
       var found = new Map();
-      Object.keys(table).forEach(function (key) {
-        if (key !== term && !(prefix && key.startsWith(term))) { return; }
-        var flat = table[key];
-        for (var i = 0; i < flat.length; i += 2) {
-          found.set(flat[i], Math.max(found.get(flat[i]) || 0, flat[i + 1]));
-        }
+      lists.forEach(function (l) {
+        l.forEach(function (count, id) { found.set(id, Math.max(found.get(id) || 0, count)); });
       });
       return found;
     });
-  }
-  function rank(words, prefix) {
-    return Promise.all(words.map(function (w, i) {
-      return postings(w, prefix && i === words.length - 1);
-    })).then(function (lists) {
-      var n = meta.docs, scores = new Map();
-      lists.sort(function (a, b) { return a.size - b.size; });
-      lists[0].forEach(function (weight, id) { scores.set(id, 0); });
-      lists.forEach(function (list) {
-        var idf = Math.log(1 + (n - list.size + 0.5) / (list.size + 0.5));
-        scores.forEach(function (score, id) {
-          var w = list.get(id);
-          if (w === undefined) { scores.delete(id); } else { scores.set(id, score + idf * w / 100); }
+  };
+  // The facets of every id in `ids`: {id: [section, author, [topics], length]}.
+  Index.prototype.facets = function (ids) {
+    var self = this, chunks = new Set();
+    ids.forEach(function (id) { chunks.add(Math.floor(id / self.meta.chunk)); });
+    var numbers = Array.from(chunks).sort(function (a, b) { return a - b; });
+    return Promise.all(numbers.map(function (n) { return self.load("facets/" + n + ".json"); }))
+      .then(function (files) {
+        var by = new Map();
+        numbers.forEach(function (n, i) { by.set(n, files[i]); });
+        return function (id) { return by.get(Math.floor(id / self.meta.chunk))[id % self.meta.chunk]; };
+      });
+  };
+  Index.prototype.yearOf = function (id) {
+    var years = this.meta.years;
+    for (var i = 0; i < years.length; i++) {
+      if (id >= years[i][1] && id <= years[i][2]) { return years[i][0]; }
+    }
+    return null;
+  };
+  // Score each article: the sum over the units of BM25 (idf from how many articles the
+  // unit matches, the count against the article's length). `every`: all units must match.
+  Index.prototype.search = function (units, every) {
+    var self = this, marked = new Set();
+    return Promise.all(units.map(function (u) { return self.unit(u, marked); })).then(function (lists) {
+      var ids = new Map();
+      lists.forEach(function (list, i) {
+        list.forEach(function (count, id) {
+          var seen = ids.get(id) || 0;
+          ids.set(id, seen + 1);
         });
       });
-      return Array.from(scores.entries());
+      var matching = [];
+      ids.forEach(function (n, id) { if (!every || n === lists.length) { matching.push(id); } });
+      return self.facets(matching).then(function (facetOf) {
+        var n = self.meta.docs, average = self.meta.length / Math.max(n, 1) || 1;
+        var scored = matching.map(function (id) {
+          var facet = facetOf(id), norm = K1 * (1 - B + B * Math.max(facet[3], 1) / average), score = 0, matches = 0;
+          lists.forEach(function (list) {
+            var count = list.get(id);
+            if (count === undefined) { return; }
+            matches += 1;
+            var idf = Math.log(1 + (n - list.size + 0.5) / (list.size + 0.5));
+            score += idf * count * (K1 + 1) / (count + norm);
+          });
+          return { id: id, score: score, matches: matches, facet: facet, year: self.yearOf(id) };
+        });
+        return { results: scored, marked: marked };
+      });
+    });
+  };
+  Index.prototype.doc = function (id) { return this.load("docs/" + id + ".json"); };
+
+  // The passage of `text` where the most of the `marked` terms occur (a sentence, cut
+  // to about `size` characters around its first mark), as [[text, marked?], ...].
+  function passage(text, marked, size) {
+    var sentences = text.match(/[^.!?]+(?:[.!?]+["”’)]*\s*|$)/g) || [text];
+    var best = null, bestScore = -1, offset = 0;
+    sentences.forEach(function (sentence) {
+      var found = new Set(), first = -1, match;
+      SPAN.lastIndex = 0;
+      while ((match = SPAN.exec(sentence)) !== null) {
+        var hit = terms(match[0]).some(function (t) { return marked.has(t); });
+        if (hit) { found.add(terms(match[0]).join(" ")); if (first < 0) { first = match.index; } }
+      }
+      if (found.size > bestScore) { best = { at: offset, text: sentence, first: first }; bestScore = found.size; }
+      offset += sentence.length;
+    });
+    var piece = best.text.trim(), start = 0;
+    if (piece.length > size && best.first > size / 3) {
+      start = piece.lastIndexOf(" ", best.first - Math.floor(size / 3)) + 1;
+    }
+    var end = piece.length > start + size ? piece.lastIndexOf(" ", start + size) : piece.length;
+    if (end <= start) { end = Math.min(piece.length, start + size); }
+    var shown = (start > 0 ? "… " : "") + piece.slice(start, end) + (end < piece.length ? " …" : "");
+    return marks(shown, marked);
+  }
+  // `text` split into [[piece, marked?], ...]: the words whose terms are `marked`.
+  function marks(text, marked) {
+    var out = [], at = 0, match;
+    SPAN.lastIndex = 0;
+    while ((match = SPAN.exec(text)) !== null) {
+      if (!terms(match[0]).some(function (t) { return marked.has(t); })) { continue; }
+      if (match.index > at) { out.push([text.slice(at, match.index), false]); }
+      out.push([match[0], true]);
+      at = match.index + match[0].length;
+    }
+    if (at < text.length) { out.push([text.slice(at), false]); }
+    return out;
+  }
+  function fill(element, pieces) {
+    pieces.forEach(function (piece) {
+      if (piece[1]) {
+        var mark = document.createElement("mark");
+        mark.textContent = piece[0];
+        element.appendChild(mark);
+      } else {
+        element.appendChild(document.createTextNode(piece[0]));
+      }
+    });
+  }
+
+  global.BroadsheetSearch = {
+    words: words, stem: stem, terms: terms, crc32: crc32, bucketOf: bucketOf,
+    holds: holds,
+    parse: parse, Index: Index, passage: passage, marks: marks, fill: fill
+  };
+  if (typeof document === "undefined") { return; }
+
+  // The search page.
+  var PAGE = 10, FILTERS = ["section", "author", "topic", "year"];
+  var host, base, index, form, input, sortSelect, statusLine, list, more, selects = {};
+  var shown = 0, ranked = [], current = 0, marked = new Set(), phrases = [], typing = false;
+
+  function names(filter) {
+    var meta = index.meta;
+    if (filter === "section") { return meta.sections.map(function (s) { return [s[0], s[1]]; }); }
+    if (filter === "author") { return meta.authors.map(function (a) { return [a, a]; }); }
+    if (filter === "topic") { return meta.topics.map(function (t) { return [t, t]; }); }
+    return meta.years.slice().reverse().map(function (y) { return [String(y[0]), String(y[0])]; });
+  }
+  // The value (as in the URL) of filter `filter` for a result.
+  function valueOf(filter, result) {
+    var meta = index.meta, f = result.facet;
+    if (filter === "section") { return f[0] >= 0 ? [meta.sections[f[0]][0]] : []; }
+    if (filter === "author") { return f[1] >= 0 ? [meta.authors[f[1]]] : []; }
+    if (filter === "topic") { return f[2].map(function (t) { return meta.topics[t]; }); }
+    return result.year === null ? [] : [String(result.year)];
+  }
+  function chosen() {
+    var picks = {};
+    FILTERS.forEach(function (f) { if (selects[f].value) { picks[f] = selects[f].value; } });
+    return picks;
+  }
+  function passes(result, picks, except) {
+    return FILTERS.every(function (f) {
+      return f === except || !picks[f] || valueOf(f, result).indexOf(picks[f]) >= 0;
+    });
+  }
+  function fillOptions() {
+    FILTERS.forEach(function (filter) {
+      var select = selects[filter], wanted = select.dataset.wanted || select.value;
+      if (filter !== "section") {
+        names(filter).forEach(function (pair) {
+          var option = document.createElement("option");
+          option.value = pair[0];
+          option.textContent = pair[1];
+          select.appendChild(option);
+        });
+      }
+      select.value = wanted;
+      if (select.value !== wanted) { select.value = ""; }
+    });
+  }
+  // Each filter's choices show how many results they would give, with the other filters.
+  function count(results, picks) {
+    FILTERS.forEach(function (filter) {
+      var counts = new Map();
+      if (results) {
+        results.forEach(function (r) {
+          if (!passes(r, picks, filter)) { return; }
+          valueOf(filter, r).forEach(function (v) { counts.set(v, (counts.get(v) || 0) + 1); });
+        });
+      }
+      var labels = new Map(names(filter));
+      Array.prototype.forEach.call(selects[filter].options, function (option) {
+        if (!option.value || !labels.has(option.value)) { return; }
+        option.textContent = labels.get(option.value) + (results ? " (" + (counts.get(option.value) || 0) + ")" : "");
+      });
     });
   }
   function run() {
-    var query = input.value, section = select.value, words = terms(query);
+    var query = input.value, picks = chosen(), order = sortSelect.value, units = parse(query, typing);
     var mine = ++current;
     var params = new URLSearchParams();
     if (query) { params.set("q", query); }
-    if (section) { params.set("section", section); }
+    FILTERS.forEach(function (f) { if (picks[f]) { params.set(f, picks[f]); } });
+    if (order === "date") { params.set("sort", "date"); }
     var search = params.toString();
     history.replaceState(null, "", window.location.pathname + (search ? "?" + search : ""));
-    list.textContent = "";
-    more.hidden = true;
-    if (!words.length) { statusLine.textContent = ""; countSections(null); return; }
+    if (!units.length) {
+      list.textContent = "";
+      more.hidden = true;
+      statusLine.textContent = "";
+      count(null, picks);
+      return;
+    }
     statusLine.textContent = "Searching…";
-    var prefix = !/\s$/.test(query);
-    rank(words, prefix).then(function (found) {
+    index.search(units, true).then(function (found) {
       if (mine !== current) { return; }
-      countSections(found);
-      var wanted = meta.sections.map(function (s) { return s[0]; }).indexOf(section);
-      ranked = found.filter(function (pair) {
-        return !section || meta.section_of[pair[0]] === wanted;
-      }).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+      count(found.results, picks);
+      marked = found.marked;
+      phrases = units.filter(function (u) { return u.phrase; }).map(function (u) { return u.terms; });
+      ranked = found.results.filter(function (r) { return passes(r, picks, null); });
+      ranked.sort(order === "date" ? function (a, b) { return b.id - a.id; }
+        : function (a, b) { return b.score - a.score || b.id - a.id; });
       shown = 0;
-      var count = ranked.length, label = "“" + query.trim() + "”";
-      statusLine.textContent = count === 0 ? "No articles match " + label + "."
-        : (count === 1 ? "1 article matches " : count + " articles match ") + label + ".";
-      return showMore(words, prefix);
+      var label = "“" + query.trim() + "”";
+      var filters = FILTERS.filter(function (f) { return picks[f]; }).map(function (f) { return picks[f]; });
+      list.textContent = "";
+      // The status is announced once the results it counts are on the page.
+      return showMore(mine).then(function () {
+        if (mine !== current) { return; }
+        // With a phrase, the results not shown yet are not checked yet: at most so many.
+        var total = ranked.length, unsure = phrases.length && shown < total;
+        var line = total === 0 ? "No articles match " + label
+          : (unsure ? "Up to " + total + " articles match "
+            : (total === 1 ? "1 article matches " : total + " articles match ")) + label;
+        statusLine.textContent = line + (filters.length ? " (" + filters.join(", ") + ")" : "") + "."
+          + (total > 1 && order === "date" ? " Newest first." : "");
+      });
     }).catch(function (error) {
       if (mine === current) { statusLine.textContent = "Search failed: " + error.message; }
     });
   }
-  function countSections(found) {
-    var counts = meta.sections.map(function () { return 0; });
-    if (found) { found.forEach(function (pair) { counts[meta.section_of[pair[0]]] += 1; }); }
-    Array.prototype.forEach.call(select.options, function (option) {
-      var at = meta.sections.map(function (s) { return s[0]; }).indexOf(option.value);
-      if (at < 0) { return; }
-      option.textContent = meta.sections[at][1] + (found ? " (" + counts[at] + ")" : "");
-    });
-  }
-  function showMore(words, prefix) {
-    var batch = ranked.slice(shown, shown + PAGE), mine = current;
-    shown += batch.length;
-    return Promise.all(batch.map(function (pair) {
-      return load("docs/" + Math.floor(pair[0] / meta.per_file) + ".json").then(function (docs) {
-        return docs[pair[0] % meta.per_file];
+  // Show the next PAGE results (loading only their docs files). A result whose text
+  // does not hold a quoted phrase (see Index.unit) is dropped, and the next one loaded
+  // in its place.
+  function showMore(mine) {
+    var goal = shown + PAGE;
+    function step() {
+      var batch = ranked.slice(shown, goal);
+      if (!batch.length) { return Promise.resolve(); }
+      return Promise.all(batch.map(function (r) { return index.doc(r.id); })).then(function (docs) {
+        if (mine !== current) { return; }
+        var dropped = new Set();
+        docs.forEach(function (doc, i) {
+          var whole = phrases.every(function (p) { return holds(doc[1], p) || holds(doc[5], p); });
+          if (whole) { list.appendChild(result(doc)); } else { dropped.add(batch[i]); }
+        });
+        shown += batch.length - dropped.size;
+        if (!dropped.size) { return; }
+        ranked = ranked.filter(function (r) { return !dropped.has(r); });
+        return step();
       });
-    })).then(function (docs) {
-      if (mine !== current) { return; }
-      docs.forEach(function (doc) { list.appendChild(result(doc, words, prefix)); });
-      more.hidden = shown >= ranked.length;
+    }
+    return step().then(function () {
+      if (mine === current) { more.hidden = shown >= ranked.length; }
     });
   }
-  function result(doc, words, prefix) {
+  function result(doc) {
     var item = document.createElement("li");
     item.className = "search-result";
     var heading = document.createElement("h2");
     var link = document.createElement("a");
     link.href = base + doc[0];
     link.className = "search-result-link";
-    mark(link, doc[1], words, prefix);
+    fill(link, marks(doc[1], marked));
     heading.appendChild(link);
     item.appendChild(heading);
     var about = document.createElement("p");
     about.className = "search-result-meta";
-    about.textContent = [doc[2] >= 0 ? meta.sections[doc[2]][1] : "", doc[3]].filter(Boolean).join(" · ");
+    var section = index.meta.sections.filter(function (s) { return s[0] === doc[2]; })[0];
+    about.textContent = [section ? section[1] : "", doc[3], doc[4]].filter(Boolean).join(" · ");
     item.appendChild(about);
     var excerpt = document.createElement("p");
     excerpt.className = "search-result-excerpt";
-    mark(excerpt, doc[4], words, prefix);
+    fill(excerpt, passage(doc[5], marked, 240));
     item.appendChild(excerpt);
     return item;
-  }
-  // Put `text` into `element`, with the query's words in <mark>.
-  function mark(element, text, words, prefix) {
-    var last = words[words.length - 1], at = 0, match;
-    var pattern = new RegExp(K_TERM.source, "gu");
-    while ((match = pattern.exec(text)) !== null) {
-      var term = terms(match[0])[0] || "";
-      var hit = words.indexOf(term) >= 0 || (prefix && term.startsWith(last));
-      if (!hit) { continue; }
-      element.appendChild(document.createTextNode(text.slice(at, match.index)));
-      var strong = document.createElement("mark");
-      strong.textContent = match[0];
-      element.appendChild(strong);
-      at = match.index + match[0].length;
-    }
-    element.appendChild(document.createTextNode(text.slice(at)));
   }
   function start() {
     host = document.getElementById("search");
     if (!host) { return; }
-    root = host.dataset.index;
     base = host.dataset.baseUrl;
+    index = new Index(host.dataset.index);
     form = host.querySelector("form");
     input = document.getElementById("search-terms");
-    select = document.getElementById("search-section");
+    sortSelect = document.getElementById("search-sort");
     statusLine = document.getElementById("search-status");
     list = document.getElementById("search-results");
     more = document.getElementById("search-more");
+    FILTERS.forEach(function (f) { selects[f] = document.getElementById("search-" + f); });
     var params = new URLSearchParams(window.location.search);
     input.value = params.get("q") || "";
-    select.value = params.get("section") || "";
-    load("meta.json").then(function (data) {
-      meta = data;
+    FILTERS.forEach(function (f) { selects[f].dataset.wanted = params.get(f) || ""; });
+    sortSelect.value = params.get("sort") === "date" ? "date" : "";
+    index.start().then(function () {
+      fillOptions();
       var timer = null;
       input.addEventListener("input", function () {
         window.clearTimeout(timer);
+        typing = true;
         timer = window.setTimeout(run, 150);
       });
-      select.addEventListener("change", run);
-      form.addEventListener("submit", function (event) { event.preventDefault(); run(); });
+      FILTERS.forEach(function (f) { selects[f].addEventListener("change", run); });
+      sortSelect.addEventListener("change", run);
+      // A submitted query (Enter) is complete: its last word is a word, not a prefix.
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        window.clearTimeout(timer);
+        typing = false;
+        run();
+      });
       more.addEventListener("click", function () {
-        var words = terms(input.value);
-        showMore(words, !/\s$/.test(input.value)).then(function () {
-          var next = list.children[shown - PAGE] || list.lastElementChild;
+        var before = shown;
+        showMore(current).then(function () {
+          var next = list.children[before];
           if (next) { next.querySelector("a").focus(); }
         });
       });
-      if (input.value) { run(); }
+      if (input.value) { run(); } else { count(null, chosen()); }
     }).catch(function (error) {
       statusLine.textContent = "The search index could not be loaded: " + error.message;
     });
@@ -190,4 +486,4 @@
   } else {
     start();
   }
-})();
+})(globalThis);

@@ -100,15 +100,16 @@ def test_search_indexes_only_article_text_with_section_filters(site: Path) -> No
     meta = json.loads((site / "search/meta.json").read_text())
     assert meta["docs"] == len(article_pages(site)) == 8
     assert [name for name, _ in meta["sections"]] == ["asia", "america"]
-    docs = json.loads((site / "search/docs/0.json").read_text())
-    assert [d[0] for d in docs] == sorted(d[0] for d in docs)  # ids follow the URLs
-    assert all(meta["sections"][d[2]][0] == d[0].split("/")[0] for d in docs)
+    docs = [json.loads((site / f"search/docs/{n}.json").read_text()) for n in range(8)]
+    assert docs[-1][0] == "asia/dated/"  # ids: oldest first, the undated ones before all
+    assert [d[0] for d in docs[:-1]] == sorted(d[0] for d in docs[:-1])
+    assert all(d[2] == d[0].split("/")[0] for d in docs)
     search = (site / "search/index.html").read_text()
     assert 'data-index="/archive/search/"' in search
     assert 'data-base-url="/archive/"' in search
     indexed = set()
-    for bucket in meta["buckets"]:
-        indexed |= json.loads((site / f"search/terms/{bucket}.json").read_text()).keys()
+    for bucket in meta["words"]:
+        indexed |= json.loads((site / f"search/words/{bucket}.json").read_text()).keys()
     assert "sealion" in indexed and "taliban" in indexed
     assert "skip" not in indexed  # "Skip to content" is navigation, in no article
     header = (site / "index.html").read_text()

@@ -1,25 +1,35 @@
-"""The index is a pure function of the articles, whether written whole or updated."""
+"""The index is a pure function of the articles, whether written whole or updated, and an
+edit rewrites only the files it must."""
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
 
 from broadsheet.publish.stage import Stage
-from broadsheet.search.index import Doc, TermStore, write_index
-from broadsheet.search.terms import weigh
+from broadsheet.search.index import (
+    Doc,
+    TermStore,
+    id_order,
+    shard_count,
+    shard_of,
+    write_index,
+)
+from broadsheet.search.terms import bucket_of, count
 
 SECTIONS = [("asia", "Asia"), ("america", "America")]
 
 
-def docs_for(texts: dict[str, str]) -> list[Doc]:
-    return [Doc(url, url.title(), url.split("/")[0], "", "") for url in sorted(texts)]
+def doc(url: str, date: str = "", author: str = "", topics: tuple[str, ...] = ()) -> Doc:
+    year = int(date[:4]) if date else None
+    return Doc(url, url.title(), url.split("/")[0], date, year, author, topics, date)
 
 
-def index(out: Path, store: TermStore, texts: dict[str, str], changed: dict | None) -> None:
-    write_index(Stage(out), docs_for(texts), SECTIONS, store, changed)
+def index(out: Path, store: TermStore, docs: list[Doc], changed: dict | None) -> None:
+    write_index(Stage(out), id_order(docs), SECTIONS, store, changed)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -29,13 +39,16 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def lookup(out: Path, term: str) -> dict[str, int]:
+    """url -> count of `term`, read back as the browser reads it."""
     meta = json.loads((out / "search/meta.json").read_text())
-    docs = json.loads((out / "search/docs/0.json").read_text())
-    table = json.loads((out / f"search/terms/{term[:2]}.json").read_text())
-    flat = table.get(term, [])
-    return {docs[i][0]: w for i, w in zip(flat[::2], flat[1::2], strict=True)} | (
-        {} if meta["docs"] == len(docs) else {"?": 0}
-    )
+    shard = shard_of(term) % meta["shards"]
+    table = json.loads((out / f"search/terms/{shard}.json").read_text())
+    gaps, found, at = table.get(term, []), {}, 0
+    for n in range(0, len(gaps), 2):
+        at = at + gaps[n] if n else gaps[0]
+        url = json.loads((out / f"search/docs/{at}.json").read_text())[0]
+        found[url] = gaps[n + 1]
+    return found
 
 
 def test_an_update_after_edits_equals_a_cold_index(tmp_path: Path) -> None:
@@ -44,79 +57,156 @@ def test_an_update_after_edits_equals_a_cold_index(tmp_path: Path) -> None:
         "asia/b/": "<p>solar farms in the desert</p>",
         "america/c/": "<p>panels and tariffs, again tariffs</p>",
     }
+    docs = [doc(url) for url in texts]
     store = TermStore(tmp_path / "state")
     for url, text in texts.items():
-        store.replace(url, weigh(url, text))
-    index(tmp_path / "inc", store, texts, None)
-    assert set(lookup(tmp_path / "inc", "tariffs")) == {"asia/a/", "america/c/"}
-    before = (tmp_path / "inc/search/terms/de.json").read_bytes()
+        store.replace(url, count(url, text))
+    index(tmp_path / "inc", store, docs, None)
+    assert lookup(tmp_path / "inc", "tariff") == {"asia/a/": 1, "america/c/": 2}
 
     texts["asia/a/"] = "<p>wind turbines replace solar</p>"
-    changed = {"asia/a/": store.replace("asia/a/", weigh("asia/a/", texts["asia/a/"]))}
-    assert "tariffs" in changed["asia/a/"] and "wind" in changed["asia/a/"]
-    index(tmp_path / "inc", store, texts, changed)
-    assert set(lookup(tmp_path / "inc", "tariffs")) == {"america/c/"}
+    changed = {"asia/a/": store.replace("asia/a/", count("asia/a/", texts["asia/a/"]))}
+    assert "tariff" in changed["asia/a/"] and "wind" in changed["asia/a/"]
+    assert "desert" not in changed["asia/a/"]
+    index(tmp_path / "inc", store, docs, changed)
+    assert set(lookup(tmp_path / "inc", "tariff")) == {"america/c/"}
     assert set(lookup(tmp_path / "inc", "wind")) == {"asia/a/"}
-    assert (tmp_path / "inc/search/terms/de.json").read_bytes() == before  # untouched
 
     cold_store = TermStore(tmp_path / "cold-state")
     for url, text in texts.items():
-        cold_store.replace(url, weigh(url, text))
-    index(tmp_path / "cold", cold_store, texts, None)
+        cold_store.replace(url, count(url, text))
+    index(tmp_path / "cold", cold_store, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
 
 
-def test_a_new_article_renumbers_by_rebuilding_the_index(tmp_path: Path) -> None:
-    texts = {"asia/b/": "<p>rice harvest</p>"}
+VOCABULARY = "tariff solar panel wind election elections china china's u.s. the of a trade".split()
+
+
+def test_random_edits_keep_the_index_equal_to_a_cold_one(tmp_path: Path) -> None:
+    rng = random.Random(18)
+    urls = [f"asia/p{n}/" for n in range(12)]
+    texts = {u: " ".join(rng.choices(VOCABULARY, k=rng.randint(1, 30))) for u in urls}
+    docs = [doc(u, f"20{10 + n % 5}-01-0{1 + n % 9}") for n, u in enumerate(urls)]
     store = TermStore(tmp_path / "state")
-    store.replace("asia/b/", weigh("asia/b/", texts["asia/b/"]))
-    index(tmp_path / "out", store, texts, None)
-    texts["asia/a/"] = "<p>rice prices</p>"  # sorts first: every id moves
-    changed = {"asia/a/": store.replace("asia/a/", weigh("asia/a/", texts["asia/a/"]))}
-    index(tmp_path / "out", store, texts, changed)
-    assert set(lookup(tmp_path / "out", "rice")) == {"asia/a/", "asia/b/"}
-    assert set(lookup(tmp_path / "out", "harvest")) == {"asia/b/"}
+    for url, text in texts.items():
+        store.put(url, count("", text))
+    index(tmp_path / "inc", store, docs, None)
+    for step in range(12):
+        edited = rng.sample(urls, rng.randint(1, 3))
+        changed = {}
+        for url in edited:
+            texts[url] = " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 30)))
+            changed[url] = store.replace(url, count("", texts[url]))
+        index(tmp_path / "inc", store, docs, changed)
+        cold = TermStore(tmp_path / f"cold-state-{step}")
+        for url, text in texts.items():
+            cold.put(url, count("", text))
+        index(tmp_path / f"cold-{step}", cold, docs, None)
+        assert tree(tmp_path / "inc") == tree(tmp_path / f"cold-{step}"), step
+
+
+def test_an_edit_rewrites_only_the_files_of_the_words_it_changed(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    vocabulary = [f"word{n}" for n in range(3000)]
+    urls = [f"asia/p{n:03}/" for n in range(300)]
+    texts = {u: " ".join(rng.choices(vocabulary, k=400)) for u in urls}
+    docs = [doc(u) for u in urls]
+    store = TermStore(tmp_path / "state")
+    for url, text in texts.items():
+        store.put(url, count("", text))
+    out = tmp_path / "site"
+    index(out, store, docs, None)
+    before = tree(out)
+    # One more word in the body: the article is longer, its counts of other words are not.
+    url = urls[150]
+    known = texts[url].split()[0]  # a word it has already: its count changes, not its df
+    texts[url] += f" {known} zebra"
+    changed = {url: store.replace(url, count("", texts[url]))}
+    assert set(changed[url]) == {known, "zebra"}
+    index(out, store, docs, changed)
+    after = tree(out)
+    rewritten = {name for name in after if before.get(name) != after[name]}
+    total = shard_count(len(urls))
+    shards = {f"search/terms/{shard_of(t) % total}.json" for t in changed[url]}
+    assert rewritten - {"search/meta.json", "search/facets/0.json", "search/docs/150.json"} <= (
+        shards | {f"search/words/{bucket_of('zebra')}.json"}
+    )
+    assert len([n for n in rewritten if n.startswith("search/terms/")]) <= 4
+    assert total >= 64
+
+
+def test_articles_are_numbered_oldest_first_and_years_are_ranges(tmp_path: Path) -> None:
+    docs = [
+        doc("asia/new/", "2024-05-01", "Jane Roe", ("trade",)),
+        doc("asia/old/", "2019-03-02", "Ann Lee", ("trade", "energy")),
+        doc("america/undated/"),
+        doc("america/mid/", "2024-01-01", "Jane Roe"),
+    ]
+    store = TermStore(tmp_path / "state")
+    for d in docs:
+        store.put(d.url_path, count(d.title, "<p>rice</p>"))
+    index(tmp_path / "out", store, docs, None)
+    search = tmp_path / "out/search"
+    urls = [json.loads((search / f"docs/{n}.json").read_text())[0] for n in range(4)]
+    assert urls == ["america/undated/", "asia/old/", "america/mid/", "asia/new/"]
+    meta = json.loads((search / "meta.json").read_text())
+    assert meta["years"] == [[2019, 1, 1], [2024, 2, 3]]
+    assert meta["authors"] == ["Ann Lee", "Jane Roe"]
+    assert meta["topics"] == ["energy", "trade"]
+    facets = json.loads((search / "facets/0.json").read_text())
+    assert facets[1][:3] == [0, 0, [0, 1]]  # asia, Ann Lee, energy and trade
+    assert facets[0][:3] == [1, -1, []]  # america, no author, no topic
+    assert json.loads((search / f"words/{bucket_of('rice')}.json").read_text())["rice"] == 4
 
 
 def test_terms_of_deleted_articles_are_forgotten(tmp_path: Path) -> None:
     store = TermStore(tmp_path / "state")
-    store.replace("asia/a/", {"x": 1})
-    store.replace("asia/b/", {"y": 1})
+    store.replace("asia/a/", count("", "x"))
+    store.replace("asia/b/", count("", "y"))
     store.forget_others(["asia/b/"])
-    assert store.read("asia/a/") == {} and store.read("asia/b/") == {"y": 1}
+    assert store.read("asia/a/").counts == {} and store.read("asia/b/").counts == {"y": 1}
     assert store.has_all(["asia/b/"]) and not store.has_all(["asia/a/", "asia/b/"])
 
 
-def test_a_term_file_puts_each_term_on_its_line_also_once_the_shard_cache_is_emptied(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import zlib
-
-    from broadsheet.sealed import unseal
-    from broadsheet.search import index
-    from broadsheet.search.terms import bucket_of
-
-    monkeypatch.setattr(index, "SHARDS_KEPT", 5)  # emptied again and again below
-    weights = {f"{letter}{letter}term": n for n, letter in enumerate("abcdefgh", 1)}
-    store = TermStore(tmp_path)
-    store.replace("asia/a/", weights)
-    payload = unseal((tmp_path / index._name("asia/a/")).read_bytes())  # (sealed)
-    assert payload is not None
-    lines = payload.decode().split("\n")
-    assert len(lines) == index.SHARDS + 1  # a line per shard, and the last newline
-    for term, weight in weights.items():
-        line = zlib.crc32(bucket_of(term).encode()) % index.SHARDS
-        assert f"{term} {weight}" in f" {lines[line]} ", term
-    assert store.read("asia/a/") == weights
-    assert len(index._SHARDS) <= 5
-
-
 def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> None:
-    weights = weigh("Sealion launch", "<p>Sealion sales rise; sales of cars.</p>")
+    counted = count("Sealion launch", "<p>Sealion sales rise; sales of cars.</p>")
     put, replaced = TermStore(tmp_path / "new" / "terms"), TermStore(tmp_path / "old")
-    put.put("asia/a/", weights)  # (its folder made as needed)
-    replaced.replace("asia/a/", weights)
+    put.put("asia/a/", counted)  # (its folder made as needed)
+    replaced.replace("asia/a/", counted)
     assert put.path("asia/a/").read_bytes() == replaced.path("asia/a/").read_bytes()
-    assert put.read("asia/a/") == weights
-    put.put("asia/a/", {"other": 7})  # over an old file: nothing of it is left
-    assert put.read("asia/a/") == {"other": 7}
+    assert put.read("asia/a/").counts == counted.counts
+    put.put("asia/a/", count("", "other"))  # over an old file: nothing of it is left
+    assert put.read("asia/a/").counts == {"other": 1}
+
+
+@pytest.mark.parametrize("articles", [0, 1, 512, 513, 10_000, 100_000])
+def test_term_files_grow_with_the_archive(articles: int) -> None:
+    count_ = shard_count(articles)
+    assert count_ % 64 == 0 and count_ * 8 >= articles and (count_ == 64 or count_ * 4 < articles)
+
+
+@pytest.mark.parametrize("damaged", ["terms/{shard}.json", "facets/0.json", "words/ta.json"])
+@pytest.mark.parametrize("how", [b"{not json", b"[1, 2]", None])
+def test_a_damaged_index_file_in_the_site_is_written_whole_again(
+    tmp_path: Path, damaged: str, how: bytes | None
+) -> None:
+    texts = {"asia/a/": "tariffs on solar panels", "asia/b/": "tariffs and wind"}
+    docs = [doc(url) for url in texts]
+    store = TermStore(tmp_path / "state")
+    for url, text in texts.items():
+        store.put(url, count("", text))
+    index(tmp_path / "inc", store, docs, None)
+    shard = shard_of("tariff") % shard_count(2)
+    target = tmp_path / "inc/search" / damaged.format(shard=shard)
+    if how is None:
+        target.unlink()
+    else:
+        target.write_bytes(how)
+    texts["asia/a/"] = "tariffs on solar panels, and more tariffs and taxes"  # tax: a new stem
+    changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]))}
+    index(tmp_path / "inc", store, docs, changed)
+    cold = TermStore(tmp_path / "cold-state")
+    for url, text in texts.items():
+        cold.put(url, count("", text))
+    index(tmp_path / "cold", cold, docs, None)
+    assert tree(tmp_path / "inc") == tree(tmp_path / "cold")

@@ -1,0 +1,566 @@
+"""Broadsheet's search index against Pagefind's, on the same pages, through Chromium.
+
+    python -m benchmarks.search --articles 10000 --workdir /dev/shm/bench-search
+    python -m benchmarks.search --scale 100000 --workdir /dev/shm/bench-scale
+
+The first builds the realistic corpus (benchmarks/corpus.py), indexes the built pages
+with Pagefind (`data-pagefind-body` on the article) and prints, per query of QUERIES:
+results, bytes downloaded (raw and gzipped) and time to first result for both, driven
+through Chromium (medians of `--runs`, taken in turn); then index size, file count,
+indexing time and peak memory for both; then recall over the seed archive (content/)
+on SEED_QUERIES, whose expected articles are written beside each query. The second
+writes only Broadsheet's index for a corpus (from the articles' Markdown, no site) and
+prints the largest files a query can download.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gzip
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+
+QUERIES = [
+    "the taliban",
+    "china trade",
+    "a",
+    "election",
+    "president of the united states",
+    "elections",
+    "negotiating",
+    "supreme court",
+    '"supreme court"',
+    "central bank",
+    "pakistan's budget",
+    "u.s. sanctions",
+    "climate migration",
+    "world bank",
+    "jakarta",
+    "the minister said",
+    "inflation",
+    "zzqx",
+]
+
+# Over the seed archive (content/): each query, and the articles that answer it (by
+# slug), read from the articles' text (any form of the words, anywhere in the article).
+SEED_QUERIES: dict[str, list[str]] = {
+    "taliban": [
+        "afraid-of-the-gun-taliban-supreme-leader-fears-of-a-coup",
+        "three-years-history-of-anti-taliban-movements-and-their-common-failures",
+        "does-us-afghanistan-policy-have-a-future",
+    ],
+    "supreme leader": [
+        "afraid-of-the-gun-taliban-supreme-leader-fears-of-a-coup",
+    ],
+    "sealion": ["chinas-byd-prepares-to-launch-latest-suv-the-sealion-07-in-europe-despite-eu"],
+    "sanctions": ["china-pakistan-defense-ties-under-threat-from-new-us-sanctions"],
+    "pakistan's": ["china-pakistan-defense-ties-under-threat-from-new-us-sanctions"],
+    "nato": ["japans-security-future-asian-nato-proposal-and-sofa-revision"],
+    "singles day": [
+        "singles-day-promotions-target-overseas-chinese-as-chinas-domestic-demand-slows"
+    ],
+    "chinas": [
+        "chinas-byd-prepares-to-launch-latest-suv-the-sealion-07-in-europe-despite-eu",
+        "singles-day-promotions-target-overseas-chinese-as-chinas-domestic-demand-slows",
+    ],
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path("/dev/shm/bench-search"))
+    parser.add_argument("--scale", type=int, help="only write the index for N articles")
+    parser.add_argument("--no-recall", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="query the sites the last run built (no builds)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    figures: dict[str, Any] = {}
+    if args.scale:
+        figures["scale"] = scale(args.scale, args.workdir)
+    else:
+        figures["corpus"] = compare(args.articles, args.workdir, args.runs, args.reuse)
+        if not args.no_recall:
+            figures["recall"] = recall(args.workdir)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+
+
+# Building both indexes.
+
+
+def make_project(root: Path, articles: int | None) -> Path:
+    """A project with this repository's templates and static files, and `articles`
+    articles of the benchmark corpus (None: this repository's own content/)."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.broadsheet]\ntitle = "Benchmark"\nbase_url = "http://127.0.0.1:8000/"\n',
+        encoding="utf-8",
+    )
+    for name in ("templates", "static"):
+        shutil.copytree(REPO / name, root / name)
+    if articles is None:
+        shutil.copytree(REPO / "content", root / "content")
+        return root
+    # The corpus is generated once per size and kept beside the project (it is
+    # deterministic: the same count gives the same files).
+    kept = root.parent / f"corpus-{articles}"
+    if not (kept / ".complete").is_file():
+        from benchmarks.corpus import write_corpus
+
+        if kept.exists():
+            shutil.rmtree(kept)
+        write_corpus(kept, articles)
+        (kept / ".complete").write_text("", encoding="utf-8")
+    shutil.copytree(kept, root / "content", ignore=shutil.ignore_patterns(".complete"))
+    return root
+
+
+def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `command`; its wall time, peak memory (largest process), and stderr."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read() if process.stderr else ""
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr}")
+    return {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024, "stderr": stderr}
+
+
+def build_broadsheet(project: Path) -> dict[str, Any]:
+    env = dict(os.environ, BROADSHEET_TIMINGS="1")
+    command = [sys.executable, "-m", "broadsheet", "build", "--quiet", "--output", "site"]
+    run = measured(command, project, env)
+    stages = {}
+    for line in run["stderr"].splitlines():
+        found = re.match(r"(\S.*?)\s+([\d.]+) s\s+([\d.]+) s CPU", line)
+        if found:
+            stages[found[1].strip()] = float(found[2])
+    counting = time_counting(project / "site")
+    return {
+        "build_seconds": run["seconds"],
+        "build_peak_mb": run["peak_mb"],
+        "index_stage_seconds": stages.get("search index", 0.0),
+        "counting_seconds": counting,
+        "indexing_seconds": stages.get("search index", 0.0) + counting,
+    }
+
+
+def time_counting(site: Path) -> float:
+    """CPU time of counting every article's words (done while pages render)."""
+    from broadsheet.search.terms import count
+
+    bodies = []
+    for page in site.glob("*/*/index.html"):
+        html = page.read_text(encoding="utf-8")
+        found = re.search(r"<article.*?</article>", html, re.S)
+        if found:
+            bodies.append(found[0])
+    started = time.process_time()
+    for body in bodies:
+        count("", body)
+    return time.process_time() - started
+
+
+def pagefind_site(site: Path, target: Path) -> Path:
+    """A copy of `site` with data-pagefind-body on each article, for Pagefind."""
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(site, target, ignore=shutil.ignore_patterns("search"))
+    for page in target.glob("*/*/index.html"):
+        html = page.read_text(encoding="utf-8")
+        marked = re.sub(r"<article\b", "<article data-pagefind-body", html, count=1)
+        if marked != html:
+            page.write_text(marked, encoding="utf-8")
+    (target / "pf-bench.html").write_text(
+        '<!doctype html><html lang="en"><meta charset="utf-8"><title>b</title></html>\n',
+        encoding="utf-8",
+    )
+    return target
+
+
+def build_pagefind(site: Path) -> dict[str, Any]:
+    import pagefind_bin  # type: ignore[import-untyped]
+
+    binary = Path(pagefind_bin.__file__).parent / "pagefind"
+    run = measured([str(binary), "--site", str(site), "--quiet"], site)
+    return {"indexing_seconds": run["seconds"], "indexing_peak_mb": run["peak_mb"]}
+
+
+def folder_size(folder: Path) -> dict[str, Any]:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return {"files": len(files), "mb": sum(p.stat().st_size for p in files) / 1e6}
+
+
+# Serving and measuring in Chromium.
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class Served:
+    def __init__(self, folder: Path):
+        handler = functools.partial(_Quiet, directory=str(folder))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.folder = folder
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@functools.cache
+def sizes(path: Path) -> tuple[int, int]:
+    """A file's bytes, raw and gzipped (as a server would send it: never larger)."""
+    data = path.read_bytes()
+    return len(data), min(len(data), len(gzip.compress(data, 6)))
+
+
+def downloaded(served: Served, urls: list[str], wanted: re.Pattern[str]) -> dict[str, Any]:
+    raw = gz = 0
+    largest = 0
+    files = 0
+    for url in urls:
+        path = urlsplit(url).path
+        if not wanted.search(path):
+            continue
+        target = served.folder / path.lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        if target.is_file():
+            r, g = sizes(target)
+            raw, gz, largest, files = raw + r, gz + g, max(largest, g), files + 1
+    return {
+        "raw_kb": raw / 1000,
+        "gz_kb": gz / 1000,
+        "largest_gz_kb": largest / 1000,
+        "files": files,
+    }
+
+
+BROADSHEET_FILES = re.compile(r"^/(search/(?!index\.html).+|js/(search|porter2)\.js)$")
+PAGEFIND_FILES = re.compile(r"^/pagefind/")
+
+
+def query_broadsheet(browser: Any, served: Served, query: str) -> dict[str, Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    urls: list[str] = []
+    page.on("requestfinished", lambda r: urls.append(r.url))
+    page.goto(served.base + "search/")
+    page.wait_for_function("() => document.querySelectorAll('#search-year option').length > 1")
+    elapsed = page.evaluate(
+        """(query) => new Promise((resolve) => {
+            const input = document.getElementById('search-terms');
+            const status = document.getElementById('search-status');
+            const started = performance.now();
+            const seen = new MutationObserver(() => {
+              if (/match/.test(status.textContent)) {
+                seen.disconnect();
+                resolve(performance.now() - started);
+              }
+            });
+            seen.observe(status, {childList: true, characterData: true, subtree: true});
+            input.value = query;
+            document.querySelector('#search form').requestSubmit();
+        })""",
+        query,
+    )
+    status = page.inner_text("#search-status")
+    # "12 articles match ...", or "Up to 12 ..." for a phrase not yet checked on every result
+    numbers = re.findall(r"\d[\d,]*", status)
+    results = 0 if status.startswith("No") else int(numbers[0].replace(",", ""))
+    context.close()
+    return {"ms": elapsed, "results": results, **downloaded(served, urls, BROADSHEET_FILES)}
+
+
+def query_pagefind(browser: Any, served: Served, query: str) -> dict[str, Any]:
+    context = browser.new_context()
+    page = context.new_page()
+    urls: list[str] = []
+    page.on("requestfinished", lambda r: urls.append(r.url))
+    page.goto(served.base + "pf-bench.html")
+    found = page.evaluate(
+        """async (query) => {
+            const pagefind = await import('/pagefind/pagefind.js');
+            await pagefind.init();
+            const started = performance.now();
+            const search = await pagefind.search(query);
+            const shown = search.results.slice(0, 10);
+            if (shown.length) { await shown[0].data(); }
+            const first = performance.now() - started;
+            await Promise.all(shown.map((r) => r.data()));
+            return {ms: first, results: search.results.length};
+        }""",
+        query,
+    )
+    page.wait_for_timeout(50)
+    context.close()
+    return {**found, **downloaded(served, urls, PAGEFIND_FILES)}
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=["--disable-gpu", "--disable-dev-shm-usage"]
+    )
+
+
+def compare(articles: int, workdir: Path, runs: int, reuse: bool = False) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    print(f"Corpus: {articles:,} articles (benchmarks/corpus.py), in {workdir}", flush=True)
+    built = workdir / f"built-{articles}.json"
+    site, pf_site = workdir / "project" / "site", workdir / "pagefind-site"
+    if reuse and built.is_file():
+        ours, theirs = json.loads(built.read_text(encoding="utf-8"))
+    else:
+        project = make_project(workdir / "project", articles)
+        ours = build_broadsheet(project)
+        pagefind_site(site, pf_site)
+        theirs = build_pagefind(pf_site)
+        ours.update(folder_size(site / "search"))
+        theirs.update(folder_size(pf_site / "pagefind"))
+        built.write_text(json.dumps([ours, theirs]), encoding="utf-8")
+    share = ours["indexing_seconds"] / ours["build_seconds"]
+    print(
+        f"Broadsheet: cold build {ours['build_seconds']:.1f} s,"
+        f" peak {ours['build_peak_mb']:.0f} MB;"
+        f" indexing {ours['indexing_seconds']:.2f} s ({share:.1%} of the build: counting"
+        f" {ours['counting_seconds']:.2f} s + merge {ours['index_stage_seconds']:.2f} s);"
+        f" index {ours['mb']:.1f} MB in {ours['files']:,} files"
+    )
+    print(
+        f"Pagefind:   indexing {theirs['indexing_seconds']:.1f} s, peak"
+        f" {theirs['indexing_peak_mb']:.0f} MB; index {theirs['mb']:.1f} MB in"
+        f" {theirs['files']:,} files",
+        flush=True,
+    )
+    rows = []
+    mine, other = Served(site), Served(pf_site)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            for query in QUERIES:
+                a: list[dict[str, Any]] = []
+                b: list[dict[str, Any]] = []
+                for _ in range(runs):  # in turn: A B A B ...
+                    a.append(query_broadsheet(browser, mine, query))
+                    b.append(query_pagefind(browser, other, query))
+                row = {"query": query, "broadsheet": _median(a), "pagefind": _median(b)}
+                rows.append(row)
+                _print_row(row)
+            browser.close()
+    finally:
+        mine.close()
+        other.close()
+    return {"articles": articles, "broadsheet": ours, "pagefind": theirs, "queries": rows}
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    times = [r["ms"] for r in runs]
+    return {
+        **runs[0],
+        "ms": statistics.median(times),
+        "ms_min": min(times),
+        "ms_max": max(times),
+    }
+
+
+def _print_row(row: dict[str, Any]) -> None:
+    a, b = row["broadsheet"], row["pagefind"]
+    print(
+        f"{row['query']!r:34} Broadsheet {a['results']:6d} results {a['raw_kb']:8.1f} KB raw"
+        f" {a['gz_kb']:7.1f} KB gz (largest {a['largest_gz_kb']:6.1f}) {a['ms']:6.0f} ms"
+        f" [{a['ms_min']:.0f}-{a['ms_max']:.0f}] | Pagefind {b['results']:6d} results"
+        f" {b['raw_kb']:8.1f} KB raw {b['gz_kb']:7.1f} KB gz {b['ms']:6.0f} ms"
+        f" [{b['ms_min']:.0f}-{b['ms_max']:.0f}]",
+        flush=True,
+    )
+
+
+# Recall on the seed archive.
+
+
+def recall(workdir: Path) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    project = make_project(workdir / "seed", None)
+    build_broadsheet(project)
+    site = project / "site"
+    pf_site = pagefind_site(site, workdir / "seed-pagefind")
+    build_pagefind(pf_site)
+    mine, other = Served(site), Served(pf_site)
+    found_ours = found_theirs = expected_total = 0
+    rows = []
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            for query, expected in SEED_QUERIES.items():
+                ours = _slugs_broadsheet(browser, mine, query)
+                theirs = _slugs_pagefind(browser, other, query)
+                hit_a = len(set(expected) & set(ours))
+                hit_b = len(set(expected) & set(theirs))
+                found_ours, found_theirs = found_ours + hit_a, found_theirs + hit_b
+                expected_total += len(expected)
+                rows.append(
+                    {
+                        "query": query,
+                        "expected": len(expected),
+                        "broadsheet": hit_a,
+                        "broadsheet_results": len(ours),
+                        "pagefind": hit_b,
+                        "pagefind_results": len(theirs),
+                    }
+                )
+                print(
+                    f"recall {query!r:18} expected {len(expected)}: Broadsheet {hit_a}"
+                    f" (of {len(ours)} results), Pagefind {hit_b} (of {len(theirs)} results)",
+                    flush=True,
+                )
+            browser.close()
+    finally:
+        mine.close()
+        other.close()
+    print(
+        f"recall: Broadsheet {found_ours}/{expected_total},"
+        f" Pagefind {found_theirs}/{expected_total}"
+    )
+    return {
+        "queries": rows,
+        "broadsheet": found_ours,
+        "pagefind": found_theirs,
+        "expected": expected_total,
+    }
+
+
+def _slug(url: str) -> str:
+    return urlsplit(url).path.strip("/").split("/")[-1]
+
+
+def _slugs_broadsheet(browser: Any, served: Served, query: str) -> list[str]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(served.base + "search/?q=" + quote(query + " "))
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
+    while page.is_visible("#search-more"):
+        page.click("#search-more")
+        page.wait_for_timeout(100)
+    links = page.locator(".search-result-link")
+    slugs = [_slug(links.nth(i).get_attribute("href")) for i in range(links.count())]
+    context.close()
+    return slugs
+
+
+def _slugs_pagefind(browser: Any, served: Served, query: str) -> list[str]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(served.base + "pf-bench.html")
+    urls = page.evaluate(
+        """async (query) => {
+            const pagefind = await import('/pagefind/pagefind.js');
+            const search = await pagefind.search(query);
+            const data = await Promise.all(search.results.map((r) => r.data()));
+            return data.map((d) => d.url);
+        }""",
+        query,
+    )
+    context.close()
+    return [_slug(u) for u in urls]
+
+
+# The index alone, at scale.
+
+
+def scale(articles: int, workdir: Path) -> dict[str, Any]:
+    """Write Broadsheet's index for `articles` articles (counted from their Markdown) and
+    report its largest files: what any query could download at most, file by file."""
+    from datetime import datetime
+
+    from benchmarks.corpus import generate
+    from broadsheet.publish.stage import Stage
+    from broadsheet.search.index import Doc, TermStore, id_order, write_index
+
+    started = time.perf_counter()
+    corpus = generate(articles)
+    print(f"generated {articles:,} articles in {time.perf_counter() - started:.0f} s", flush=True)
+    from broadsheet.search.terms import count
+
+    store = TermStore(workdir / "state")
+    store.reset()
+    docs = []
+    started = time.perf_counter()
+    for article in corpus:
+        head, body = article.text.split("\n---\n", 1)
+        fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+        url = f"{article.section}/{article.slug}/"
+        when = datetime.fromisoformat(fields["date"]) if "date" in fields else None
+        store.put(url, count(fields.get("title", ""), body))
+        tags = tuple(
+            t.strip() for t in fields.get("tags", "[]").strip("[]").split(",") if t.strip()
+        )
+        docs.append(
+            Doc(
+                url,
+                fields.get("title", ""),
+                article.section,
+                fields.get("date", ""),
+                when.year if when else None,
+                fields.get("author", ""),
+                tags,
+                when.isoformat() if when else "",
+            )
+        )
+    counted = time.perf_counter() - started
+    out = workdir / "site"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+    started = time.perf_counter()
+    write_index(Stage(out), id_order(docs), [], store, None, jobs=os.cpu_count() or 1)
+    merged = time.perf_counter() - started
+    largest: dict[str, tuple[int, str]] = {}
+    for path in (out / "search").rglob("*.json"):
+        kind = path.parent.name if path.parent.name != "search" else "meta"
+        gz = sizes(path)[1]
+        if gz > largest.get(kind, (0, ""))[0]:
+            largest[kind] = (gz, path.name)
+    report = {kind: {"gz_kb": gz / 1000, "file": name} for kind, (gz, name) in largest.items()}
+    print(f"counted in {counted:.0f} s, merged in {merged:.0f} s")
+    for kind, entry in sorted(report.items()):
+        print(f"largest {kind:7} file: {entry['gz_kb']:7.1f} KB gzipped ({entry['file']})")
+    return {"articles": articles, "largest": report, "merge_seconds": merged}
+
+
+if __name__ == "__main__":
+    main()

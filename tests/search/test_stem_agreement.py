@@ -1,0 +1,88 @@
+"""The browser makes a query's terms exactly as the build makes an article's."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from broadsheet.search.terms import stem, terms
+from tests.search.js import in_node
+
+
+def test_the_stemmers_agree_on_the_50000_most_common_english_words() -> None:
+    wordfreq = pytest.importorskip("wordfreq")
+    words = wordfreq.top_n_list("en", 50_000)
+    assert len(words) == 50_000
+    python = [stem(w) for w in words]
+    javascript = in_node("stem", words)
+    disagree = [(w, p, j) for w, p, j in zip(words, python, javascript, strict=True) if p != j]
+    assert disagree == []
+    # The stemmer is really at work on both sides.
+    at = {w: p for w, p in zip(words, python, strict=True)}
+    assert at["elections"] == at["election"] == "elect"
+    assert at["negotiating"] == at["negotiations"] == "negoti"
+
+
+# Pieces of news text, with what the rules act on: apostrophes, dots, accents, marks,
+# letters and digits of other scripts, ligatures, long runs.
+PIECES = [
+    "Pakistan's",
+    "Pakistan’s",
+    "leaders’",
+    "didn't",
+    "O'Brien",
+    "U.S.",
+    "u.s.a",
+    "e.g.",
+    "J.R.R.",
+    "x.y",
+    "a.b.c.",
+    "3.5",
+    "U.S.-led",
+    "Chinas",
+    "China's",
+    "elections",
+    "negotiating",
+    "café",
+    "naïve",
+    "Éire",
+    "ﬁne",
+    "²",
+    "北京",
+    "Москва",
+    "straße",
+    "x" * 45,
+    "_",
+    "-",
+    "—",
+    " ",
+    "\n",
+    ".",
+    "'",
+    "’",
+    "“",
+    "”",
+    "s",
+    "a",
+    "9",
+    "Ǆ",
+    "é\u0301",
+    "\u05b0",
+    "1990s",
+    "U.S.'s",
+    "it's.",
+    "don’t",
+    "'s",
+    "a's",
+    "ab.cd",
+]
+
+
+def test_the_term_rules_agree_on_random_text() -> None:
+    rng = random.Random(18)
+    texts = ["".join(rng.choice(PIECES) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    texts += ["".join(rng.sample(PIECES, len(PIECES)))]
+    javascript = in_node("terms", texts)
+    for text, js in zip(texts, javascript, strict=True):
+        assert terms(text) == js, text
