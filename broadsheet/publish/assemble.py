@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment
 
 from broadsheet.config import SiteConfig
+from broadsheet.content.bundles import Folders
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.content.store import read_post_cache, write_post_cache
@@ -21,8 +22,15 @@ from broadsheet.content.visibility import visible
 from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.publish import timing
-from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
+from broadsheet.publish.cache import (
+    BuildCache,
+    SignedState,
+    Stamps,
+    changed_names,
+    source_stamps,
+)
 from broadsheet.publish.context import describe, format_date, use_site
+from broadsheet.publish.media import Media, copy_attachments, gather, split_signatures
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
 from broadsheet.publish.render import Progress, RenderReport, render_pages
@@ -46,6 +54,7 @@ class Outcome:
     # What an incremental build changed in the site (None: the site was replaced whole).
     changes: tuple[list[str], list[str]] | None = None
     signed: SignedState | None = None  # what `signatures` were taken from
+    images_encoded: int = 0  # images decoded and encoded (the others came from the cache)
 
 
 def assemble(
@@ -66,6 +75,7 @@ def assemble(
     be finding out while the posts are read and planned, so it is asked only then.
     """
     jobs = jobs or os.cpu_count() or 1
+    images = state.parent / "images" if state is not None else None  # the image cache
     # (long_lived: the posts and the plan, see there; prerender: see start() below)
     with long_lived() as keep, Prerender() as prerender:
         with timing.stage("read posts"):
@@ -74,14 +84,15 @@ def assemble(
             prerender.start(posts, edited, config, now, drafts)
         keep()
         with timing.stage("plan"):
+            media, shown = gather_media(config, visible(posts, now, drafts), stamps)
             related = state / "related.json" if state is not None else None
             site = load_site(
-                config, drafts=drafts, now=now, posts=posts, related_store=related, jobs=jobs
+                config, drafts=drafts, now=now, posts=shown, related_store=related, jobs=jobs
             )
         keep()
         compiled = state / "templates" if state is not None else None
         env = make_environment(config.path(config.templates_dir), {}, compiled)
-        use_site(env, site, prerender.bodies())
+        use_site(env, site, prerender.bodies(), media)
         with ExitStack() as stack:
             if state is None:  # no build cache: the search terms live as long as the build
                 state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
@@ -95,7 +106,7 @@ def assemble(
             _mark(dirty)
             try:
                 stage, report = _publish(
-                    config, output, site, env, cache, stamps, state, progress, jobs
+                    config, output, site, env, cache, stamps, state, progress, jobs, media, images
                 )
             except DamagedTerms:  # the search state does not verify: start again, cold
                 try:
@@ -104,7 +115,7 @@ def assemble(
                     message = f"cannot rebuild the search state: {exc.strerror}"
                     raise BroadsheetError(message, terms.folder) from exc
                 stage, report = _publish(
-                    config, output, site, env, None, stamps, state, progress, jobs
+                    config, output, site, env, None, stamps, state, progress, jobs, media, images
                 )
             try:
                 terms.forget_others(articles)
@@ -119,6 +130,7 @@ def assemble(
         valid_until=_next_due(posts, now, drafts),
         changes=(stage.moved, sorted(stage.removed)) if stage.moved is not None else None,
         signed=report.state,
+        images_encoded=media.encoded,
     )
 
 
@@ -132,19 +144,26 @@ def _publish(
     state: Path,
     progress: Progress | None,
     jobs: int,
+    media: Media,
+    images: Path | None,
 ) -> tuple[Stage, RenderReport]:
     """Render into a stage (only what changed since the `cache`, if there is one), write
     the search index, and commit the stage into the site. Returns the stage and the
     rendering's report."""
-    previous = cache.pages if cache is not None else {}
+    previous, attached = split_signatures(cache.pages if cache is not None else {})
     before = _comparable(config, cache, stamps)
     terms = TermStore(state / "terms")
     with staged_output(output, reuse=cache is not None) as stage:
         statics = config.path(config.static_dir)
-        copy_static(statics, stage, {p.path for p in site.pages}, state)
+        pages = {p.path for p in site.pages}
+        copy_static(statics, stage, pages, state)
         _drop_stale_statics(cache, config, stage)
+        with timing.stage("images"):
+            media.publish(stage, images, jobs)
+            files = copy_attachments(site, media.folders, stage, attached, pages)
         with timing.stage("render"):
             report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
+        report.signatures.update(files)
         with timing.stage("search index"):
             index_site(stage, site, terms, report, jobs)
     return stage, report
@@ -188,6 +207,18 @@ def search_docs(site: Site) -> list[Doc]:
 
 def _date(post: Post) -> str:
     return format_date(post.date) if post.date is not None else ""
+
+
+def gather_media(
+    config: SiteConfig, posts: list[Post], stamps: Stamps | None
+) -> tuple[Media, list[Post]]:
+    """What the shown `posts` show (see broadsheet.publish.media), from the sources'
+    walk (`stamps`, named relative to the project) or a new one."""
+    if stamps is None:
+        stamps = source_stamps(config)
+    content, static = config.path(config.content_dir), config.path(config.static_dir)
+    folders = Folders.from_stamps(config.root, content, static, stamps)
+    return gather(config, posts, folders, stamps)
 
 
 def load_site(

@@ -45,6 +45,7 @@ class BuildResult:
     written: int
     unchanged: int
     seconds: float
+    images_encoded: int = 0  # images decoded and encoded (the others came from the cache)
 
     @property
     def pages(self) -> int:
@@ -189,7 +190,12 @@ def _build(
                 except OSError as exc:
                     note(_unwritable(where, exc, "the next build will not use it"))
     return BuildResult(
-        output, outcome.articles, outcome.written, outcome.unchanged, _since(started)
+        output,
+        outcome.articles,
+        outcome.written,
+        outcome.unchanged,
+        _since(started),
+        outcome.images_encoded,
     )
 
 
