@@ -43,6 +43,9 @@ class Uses:
     images: dict[str, Path] = field(default_factory=dict)  # body's src -> file
     featured: Path | None = None  # front matter `image`
 
+    def files(self) -> list[Path]:
+        return [*self.images.values(), *([self.featured] if self.featured else [])]
+
 
 def resolve(post: Post, src: str, folders: Folders) -> Path | str:
     """The file an image reference names, or why there is none: a site path
@@ -71,6 +74,15 @@ def uses(post: Post, folders: Folders) -> tuple[Uses, list[BroadsheetError]]:
     no file."""
     found = Uses()
     errors: list[BroadsheetError] = []
+    if post.image is not None and post.image_alt is None:
+        why = "needs image_alt: a description of the picture for readers who cannot see it"
+        errors.append(image_error(post, post.image, why, featured=True))
+    for src in post.unlabelled:
+        why = (
+            "has no alt text: describe it for readers who cannot see it, "
+            "as in ![Boats in the harbour](boats.jpg)"
+        )
+        errors.append(image_error(post, src, why))
     if post.image is not None:
         target = resolve(post, post.image, folders)
         if isinstance(target, Path):

@@ -103,7 +103,7 @@ def parse_post(
     if slugify(section, fallback="") != section_dir:
         fail("section", f"'{section}' contradicts the folder '{section_dir}/' it is in")
     _check_image(meta, values, fail)
-    images = _body_images(path, split, errors)
+    images, unlabelled = _body_images(split.body)
     if errors:
         raise BroadsheetErrors(errors)
     date = values.get("date")
@@ -133,6 +133,7 @@ def parse_post(
         image_caption=values.get("image_caption"),
         image_credit=values.get("image_credit"),
         images=images,
+        unlabelled=unlabelled,
     )
 
 
@@ -147,8 +148,6 @@ def _check_image(
             f"'{image}' is not a file of the article or a site path "
             "(such as photo.jpg beside index.md, or /images/photo.jpg from static/)",
         )
-    if image is not None and meta.get("image_alt") is None:
-        fail("image", "needs image_alt: a description of the picture for readers who cannot see it")
     if "image_alt" in meta and meta["image_alt"] is not None and values.get("image_alt") is None:
         return  # already reported: not text, or empty
     if image is None and "image" not in meta:
@@ -164,31 +163,16 @@ def is_local_image(src: str) -> bool:
     return not (parts.scheme or parts.netloc or not parts.path)
 
 
-def _body_images(path: Path, split: _Split, errors: list[BroadsheetError]) -> tuple[str, ...]:
-    """The local images the body's Markdown shows (`src` as written); an error for each
-    one without alt text, at its line."""
-    if "![" not in split.body:  # every Markdown image has it
-        return ()
+def _body_images(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The local images the body's Markdown shows (`src` as written), and the images it
+    shows without alt text (local or not): the build and `check` report those."""
+    if "![" not in body:  # every Markdown image has it
+        return (), ()
     from broadsheet.render.markdown import markdown_images
 
-    found = markdown_images(split.body)
-    lines = None
-    for image in found:
-        if not image.alt.strip():
-            if lines is None:
-                from broadsheet.author.lines import SourceLines, Value
-
-                lines = SourceLines(split.body, split.body_line)
-            line = lines.line_of(Value(image.src))
-            errors.append(
-                BroadsheetError(
-                    f"image {image.src} has no alt text: describe it for readers who cannot "
-                    "see it, as in ![Boats in the harbour](boats.jpg)",
-                    path,
-                    line,
-                )
-            )
-    return tuple(dict.fromkeys(image.src for image in found if is_local_image(image.src)))
+    found = markdown_images(body)
+    local = tuple(dict.fromkeys(image.src for image in found if is_local_image(image.src)))
+    return local, tuple(dict.fromkeys(image.src for image in found if not image.alt.strip()))
 
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present

@@ -51,6 +51,7 @@ class Post:
     image_credit: str | None = None
     # The local images its Markdown shows (each `src` as written), in order.
     images: tuple[str, ...] = ()
+    unlabelled: tuple[str, ...] = ()  # the images it shows without alt text: errors
     # A hash of the image files it shows (set by the build): what changes the pages
     # that show it when a photo changes though its text does not.
     media: str = ""

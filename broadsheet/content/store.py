@@ -35,7 +35,21 @@ _IMAGE = ("image", "image_alt", "image_caption", "image_credit")  # last: added 
 _NONE = type(None)
 # The types an entry may hold, place by place, as _encode writes them: checked in one go.
 _SHAPES = frozenset(
-    (list, *[str] * len(_TEXT), *optional, date, updated, bool, list, bool, int, int, list, *image)
+    (
+        list,
+        *[str] * len(_TEXT),
+        *optional,
+        date,
+        updated,
+        bool,
+        list,
+        bool,
+        int,
+        int,
+        list,
+        list,
+        *image,
+    )
     for optional in product((str, _NONE), repeat=len(_OPTIONAL))
     for image in product((str, _NONE), repeat=len(_IMAGE))
     for date in (float, _NONE)
@@ -59,6 +73,7 @@ def _encode(stamp: Stamp, post: Post) -> list[Any]:
         post.body_line,
         post.words,
         list(post.images),
+        list(post.unlabelled),
         *(getattr(post, name) for name in _IMAGE),
     ]
 
@@ -68,10 +83,10 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo, bundle: bool) -> tuple[
         raise ValueError("entry")
     stamp, title, section, section_slug, slug, digest, excerpt, header_digest = item[:8]
     author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[8:18]
-    images, image, image_alt, image_caption, image_credit = item[18:]
+    images, unlabelled, image, image_alt, image_caption, image_credit = item[18:]
     if not all(type(tag) is str for tag in tags) or not well_formed(stamp):
         raise ValueError("tags or stamp")
-    if not all(type(src) is str for src in images):
+    if not all(type(src) is str for src in [*images, *unlabelled]):
         raise ValueError("images")
     post = Post(
         path=path,
@@ -98,6 +113,7 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo, bundle: bool) -> tuple[
         image_caption=image_caption,
         image_credit=image_credit,
         images=tuple(images),
+        unlabelled=tuple(unlabelled),
     )
     return stamp, post
 

@@ -79,7 +79,7 @@ class Media:
         requests = [
             ImageRequest(path, crops=path == found.featured)
             for found in self.used.values()
-            for path in (*found.images.values(), *([found.featured] if found.featured else []))
+            for path in found.files()
         ]
         try:
             outcome = publish_images(self.config, requests, stage, cache, jobs)
@@ -124,19 +124,23 @@ def gather(
     errors: list[BroadsheetError] = []
     marked = []
     start = len(str(config.root)) + 1
-    settings = repr(getattr(config, "images", None))
+    settings = repr(config.images)
     for post in posts:
-        if post.image is None and not post.images:
+        if post.image is None and not post.images and not post.unlabelled:
             marked.append(post)
             continue
         found, problems = uses(post, folders)
         errors += problems
         media.used[post.path] = found
         media.posts[post.path] = post
-        files = [*found.images.values(), *([found.featured] if found.featured else [])]
+        files = found.files()
         key = repr([settings, *(stamps.get(str(path)[start:]) for path in files)])
         marked.append(dataclasses.replace(post, media=_digest(key)))
-    if errors:
+    if errors:  # and, so that all are reported at once, those of the images found
+        from broadsheet.images import probe_images
+
+        sources = [path for found in media.used.values() for path in found.files()]
+        errors += media._at_posts(probe_images(sorted(set(sources)), config.images)[1])
         raise BroadsheetErrors(errors)
     return media, marked
 
