@@ -48,10 +48,11 @@ def crop_sizes(width: int, height: int) -> list[tuple[str, int, int, int, int]]:
     and the size it is published at."""
     sizes = []
     for across, down in CROPS:
-        region_w = min(width, height * across // down)
-        region_h = min(height, region_w * down // across)
+        region_w = max(1, min(width, height * across // down))
+        region_h = max(1, min(height, region_w * down // across))
         out_w = min(region_w, CROP_WIDTH)
-        sizes.append((f"crop-{across}x{down}", region_w, region_h, out_w, out_w * down // across))
+        out_h = max(1, round(out_w * down / across))
+        sizes.append((f"crop-{across}x{down}", region_w, region_h, out_w, out_h))
     return sizes
 
 

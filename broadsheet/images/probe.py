@@ -153,18 +153,21 @@ _LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(px)?\s*")
 
 
 def _probe_svg(data: bytes, path: Path) -> ImageInfo:
-    """An SVG's size from its root's width and height, else from its viewBox."""
+    """An SVG's size from its root's width and height, else from its viewBox; the
+    whole document must be well-formed (it is published as it is)."""
     parser: XMLPullParser[Element] = XMLPullParser(events=("start",))
+    root: Element | None = None
     try:
-        for start in range(0, len(data), 4096):
-            parser.feed(data[start : start + 4096])
-            for event in parser.read_events():
-                _, element = cast(tuple[str, Element], event)
-                return _svg_size(element.tag, element.attrib, path)
+        parser.feed(data)
         parser.close()
     except ParseError as exc:
         raise ImageError(f"not a well-formed SVG: {exc}", path) from exc
-    raise ImageError("not an SVG: it has no root element", path)
+    for event in parser.read_events():
+        _, root = cast(tuple[str, Element], event)
+        break
+    if root is None:
+        raise ImageError("not an SVG: it has no root element", path)
+    return _svg_size(root.tag, root.attrib, path)
 
 
 def _svg_size(tag: str, attributes: dict[str, str], path: Path) -> ImageInfo:

@@ -18,6 +18,7 @@ from broadsheet.paths import read_source
 from broadsheet.publish.stage import Stage
 from broadsheet.stamps import racy_after
 
+PARTS = ("srcsets", "crops")
 MEDIA = "media"  # the site-wide folder every published image is in
 # What this package writes there; anything else in the folder (from static/) is left be.
 _OURS = re.compile(r"[0-9a-f]{16}-[0-9]+\.(avif|webp|jpg|png|gif|svg)")
@@ -105,7 +106,7 @@ def publish_images(
         wanted[request.source] = wanted.get(request.source, False) or request.crops
     store = ImageStore(cache)
     found, tasks, errors = _look_up(config.images, wanted, store, stage)
-    for task, result in _encode_all(tasks, jobs):
+    for task, result in _encode_all(list(tasks), jobs):
         if isinstance(result, ImageError):
             errors.append(result)
             continue
@@ -113,7 +114,10 @@ def publish_images(
         for part in task.parts:
             key = entry_key(digest, config.images, part)
             made = [e for e in encoded if e.role.startswith("crop-") == (part == "crops")]
-            found[task.source, part] = (key, _keep(store, stage, key, made))
+            entries = _keep(store, stage, key, made)
+            for source in tasks[task]:
+                if part == "srcsets" or wanted[source]:
+                    found[source, part] = (key, entries)
     if errors:
         raise errors[0] if len(errors) == 1 else BroadsheetErrors(errors)
     files = {f"{MEDIA}/{e.name}" for _, entries in found.values() for e in entries}
@@ -133,12 +137,12 @@ Found = dict[tuple[Path, str], tuple[str, list[Entry]]]  # (source, part) -> key
 
 def _look_up(
     settings: ImageSettings, wanted: dict[Path, bool], store: ImageStore, stage: Stage
-) -> tuple[Found, list[_Task], list[ImageError]]:
+) -> tuple[Found, dict[_Task, list[Path]], list[ImageError]]:
     """What the cache holds of each wanted image (its files staged), and what is left
-    to encode."""
+    to encode: one task for each set of bytes, with the sources that hold them."""
     racy = racy_after()
     found: Found = {}
-    tasks: list[_Task] = []
+    missing: dict[str, tuple[set[str], list[Path]]] = {}  # digest -> parts, sources
     errors: list[ImageError] = []
     for source, crops in sorted(wanted.items()):
         try:
@@ -146,16 +150,20 @@ def _look_up(
         except ImageError as exc:
             errors.append(exc)
             continue
-        missing = []
-        for part in ("srcsets", "crops") if crops else ("srcsets",):
+        for part in PARTS if crops else PARTS[:1]:
             key = entry_key(digest, settings, part)
             entries = _from_cache(store, stage, key)
-            if entries is None:
-                missing.append(part)
-            else:
+            if entries is not None:
                 found[source, part] = (key, entries)
-        if missing:
-            tasks.append(_Task(source, tuple(missing), settings))
+                continue
+            parts, sources = missing.setdefault(digest, (set(), []))
+            parts.add(part)
+            if source not in sources:
+                sources.append(source)
+    tasks = {
+        _Task(sources[0], tuple(p for p in PARTS if p in parts), settings): sources
+        for parts, sources in missing.values()
+    }
     return found, tasks, errors
 
 
@@ -221,9 +229,6 @@ def _encode_task(task: _Task) -> tuple[str, list[Encoded]] | ImageError:
     except (OSError, ValueError, MemoryError) as exc:  # an encoder's own failure
         return ImageError(f"cannot be encoded: {exc}", task.source)
     return source_digest(data), made
-
-
-PARTS = ("srcsets", "crops")
 
 
 def _prune(stage: Stage, files: set[str]) -> None:

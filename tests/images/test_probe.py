@@ -1,0 +1,124 @@
+"""Probing: sizes as shown, kinds, and a clear error for every image that cannot be
+published (all made here: truncated, not an image, a bomb, ...)."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from broadsheet.config import ImageSettings
+from broadsheet.images import ImageError, probe, probe_images
+from tests.images.makers import (
+    animated_gif,
+    bomb_png,
+    gps_exif,
+    jpeg,
+    photo,
+    png,
+    png_raw,
+    write,
+)
+
+
+def test_size_is_the_size_shown_after_exif_orientation(tmp_path: Path) -> None:
+    upright = probe(write(tmp_path, "a.jpg", jpeg(photo(80, 40))))
+    turned = probe(write(tmp_path, "b.jpg", jpeg(photo(80, 40), exif=gps_exif(6))))
+    assert (upright.width, upright.height, upright.kind) == (80, 40, "raster")
+    assert (turned.width, turned.height, turned.orientation) == (40, 80, 6)
+
+
+def test_kinds_formats_and_alpha(tmp_path: Path) -> None:
+    gif = probe(write(tmp_path, "a.gif", animated_gif()))
+    assert (gif.kind, gif.mime, gif.width, gif.height) == ("animated", "image/gif", 40, 30)
+    clear = probe(write(tmp_path, "c.png", png(Image.new("RGBA", (5, 6), (0, 0, 0, 0)))))
+    assert (clear.alpha, clear.format, clear.mime) == (True, "PNG", "image/png")
+    assert not probe(write(tmp_path, "d.png", png(photo(5, 6)))).alpha
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80"/>', (120, 80)),
+        ('<svg xmlns="http://www.w3.org/2000/svg" width="120px" height="80px"/>', (120, 80)),
+        ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 150"/>', (300, 150)),
+        ('<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0,0,30,15"/>', (30, 15)),
+        ('<svg xmlns="http://www.w3.org/2000/svg" width="60" viewBox="0 0 30 15"/>', (60, 30)),
+        ('<?xml version="1.0"?>\n<!-- a logo -->\n<svg width="7" height="9"></svg>', (7, 9)),
+    ],
+)
+def test_svg_size_from_width_height_or_viewbox(tmp_path: Path, text: str, size: tuple) -> None:
+    info = probe(write(tmp_path, "logo.svg", text.encode()))
+    assert (info.kind, info.mime, (info.width, info.height)) == ("svg", "image/svg+xml", size)
+
+
+def _truncated_jpeg() -> bytes:
+    data = jpeg(photo(200, 150))
+    return data[: len(data) // 2]
+
+
+def _truncated_png() -> bytes:
+    data = png(photo(200, 150))
+    return data[: len(data) // 2]
+
+
+def _bmp() -> bytes:
+    buffer = io.BytesIO()
+    photo(10, 10).save(buffer, "BMP")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "reason"),
+    [
+        ("cut.jpg", _truncated_jpeg, "truncated image"),
+        ("cut.png", _truncated_png, "corrupt or truncated image"),
+        ("notes.jpg", lambda: b"These are my notes, not a photograph.\n", "not an image"),
+        ("empty.png", lambda: b"", "not an image"),
+        ("bomb.png", bomb_png, "refused as a decompression bomb"),
+        ("old.bmp", _bmp, "unsupported image format BMP"),
+        ("bad.svg", lambda: b"<svg><g></svg>", "not a well-formed SVG"),
+        ("html.svg", lambda: b"<?xml version='1.0'?><html><svg/></html>", "not an SVG"),
+        ("nosize.svg", lambda: b'<svg xmlns="http://www.w3.org/2000/svg"/>', "has no size"),
+    ],
+)
+def test_bad_images_are_errors_that_name_them(
+    tmp_path: Path, name: str, make: object, reason: str
+) -> None:
+    assert callable(make)
+    path = write(tmp_path, name, make())
+    with pytest.raises(ImageError) as caught:
+        probe(path)
+    assert reason in caught.value.reason
+    assert caught.value.path == path
+    assert str(caught.value).startswith(f"{path}:") or name in str(caught.value)
+
+
+def test_max_pixels_is_the_bomb_cap(tmp_path: Path) -> None:
+    path = write(tmp_path, "big.png", png(photo(100, 100)))
+    with pytest.raises(ImageError, match=r"10,000 pixels, more than max_pixels \(9,999\)"):
+        probe(path, ImageSettings(max_pixels=9_999))
+    assert probe(path, ImageSettings(max_pixels=10_000)).width == 100
+
+
+def test_missing_and_unreadable_images(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="cannot read the image"):
+        probe(tmp_path / "gone.jpg")
+    with pytest.raises(ImageError, match="cannot read the image"):
+        probe(tmp_path)  # a folder
+    if os.geteuid() != 0:  # root reads anything
+        locked = write(tmp_path, "locked.jpg", jpeg(photo(8, 8)))
+        locked.chmod(0)
+        with pytest.raises(ImageError, match="cannot read the image"):
+            probe(locked)
+
+
+def test_check_gets_every_error_at_once(tmp_path: Path) -> None:
+    good = write(tmp_path, "good.png", png_raw(4, 2, 16, 0, b"\x80\x00" * 4))
+    bad = [write(tmp_path, "a.jpg", b"nope"), write(tmp_path, "b.png", bomb_png())]
+    found, errors = probe_images([good, *bad, bad[0]])
+    assert list(found) == [good]
+    assert [e.path for e in errors] == bad
