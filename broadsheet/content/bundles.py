@@ -66,6 +66,8 @@ def resolve(post: Post, src: str, folders: Folders) -> Path | str:
         return target
     if any(part.startswith(".") for part in Path(candidate).parts):
         return f"{display_path(target)} is hidden, and hidden files are never published"
+    if os.path.lexists(target):  # refused by the walk, which says why
+        return f"{display_path(target)} cannot be published (see the error that names it)"
     return f"there is no such file ({display_path(target)})"
 
 

@@ -220,3 +220,47 @@ def _bump(path: Path) -> None:
 def _cold(project: Path) -> dict[str, bytes]:
     build(load_config(project), output=project / "cold", use_cache=False, jobs=1)
     return tree_bytes(project / "cold")
+
+
+def test_a_photo_named_oddly_or_twice_is_one_published_file(project: Path) -> None:
+    bundle = project / "content/asia/b"
+    bundle.mkdir(parents=True)
+    (bundle / "photo one.png").write_bytes(png_bytes())
+    (bundle / "alias.png").symlink_to("photo one.png")  # a link within the folder: followed
+    (bundle / "index.md").write_text(
+        "---\ntitle: B\nimage: photo one.png\nimage_alt: One\n---\n\n"
+        "![Spaced](<photo one.png>) ![Encoded](photo%20one.png) ![Linked](alias.png)\n"
+    )
+    result = build(load_config(project))
+    assert result.images_encoded == 1
+    sources = {
+        img.attributes["src"] for img in _page(project / "site", "asia/b/index.html").css("img")
+    }
+    assert len(sources) == 1
+
+
+def test_a_photo_that_is_a_link_out_or_a_pipe_is_refused_naming_it_without_a_hang(
+    project: Path, tmp_path: Path
+) -> None:
+    bundle = project / "content/asia/b"
+    bundle.mkdir(parents=True)
+    (tmp_path / "private.png").write_bytes(png_bytes())
+    (bundle / "escape.png").symlink_to(tmp_path / "private.png")
+    os.mkfifo(bundle / "pipe.png")
+    (bundle / "index.md").write_text(
+        "---\ntitle: B\n---\n\n![Out](escape.png)\n\n![Pipe](pipe.png)\n\n![Up](../../../x.png)\n"
+    )
+    for command in (["check"], ["build"]):
+        result = run(command)
+        output = result.out + result.err
+        assert result.code == 1 and "Traceback" not in output
+        assert "content/asia/b/escape.png: is a link to" in output
+        assert "content/asia/b/pipe.png: is a named pipe (FIFO)" in output
+    checked = run(["check"]).out
+    assert (
+        "content/asia/b/index.md:5: image escape.png: content/asia/b/escape.png cannot be"
+        in checked
+    )
+    assert "content/asia/b/index.md:7: image pipe.png: content/asia/b/pipe.png cannot be" in checked
+    assert "content/asia/b/index.md:9: image ../../../x.png: it leads outside content/" in checked
+    assert not (project / "site").exists()
