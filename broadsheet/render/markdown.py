@@ -373,6 +373,8 @@ def excerpt(body: str, limit: int = 160) -> str:
                 converter.reset()
                 text = html.unescape(re.sub(r"<[^>]+>", "", converter.convert(block)))
                 text = " ".join(text.split())
+                if not text:  # a photo, say, leading the text: the words come after it
+                    continue
             if len(text) <= limit:
                 return text
             return text[:limit].rsplit(" ", 1)[0] + "…"

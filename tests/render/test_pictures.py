@@ -103,3 +103,10 @@ def test_every_published_image_keeps_its_alt_and_gets_width_and_height(
         assert img.attributes.get("width") == "800" and img.attributes.get("height") == "600"
         assert img.attributes.get("decoding") == "async"
         assert "alt" in img.attributes
+
+
+def test_an_article_that_opens_with_a_photo_is_described_by_its_first_words() -> None:
+    from broadsheet.render.markdown import excerpt
+
+    text = '![Boats](boats.jpg "Boats waited.")\n\nThe fleet stayed in port.\n'
+    assert excerpt(text) == "The fleet stayed in port."
