@@ -1,6 +1,8 @@
 """Photographs: probed, oriented, converted to sRGB, stripped of metadata, resized and
 encoded (AVIF, WebP, JPEG or PNG) into hash-named files, each encoded once."""
 
+from __future__ import annotations
+
 from broadsheet.images.probe import ImageError, ImageInfo, probe, probe_images
 from broadsheet.images.publish import (
     MEDIA,

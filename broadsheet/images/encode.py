@@ -6,32 +6,18 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageCms, ImageOps
 
 from broadsheet.config import ImageSettings
-from broadsheet.images.probe import ImageError, ImageInfo, open_image, probe_bytes
+from broadsheet.images.header import open_image, probe_bytes
+from broadsheet.images.info import MIMES, Encoded, ImageError, ImageInfo
 
 CROPS = ((16, 9), (4, 3), (1, 1))  # the shapes Google asks of a NewsArticle's image
 CROP_WIDTH = 1200  # and at least this wide, where the original allows
 _EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg", "png": "png"}
-MIMES = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg", "png": "image/png"}
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-@dataclass(frozen=True)
-class Encoded:
-    """One published file: `role` is a format ("avif", "webp", "jpeg", "png") for the
-    srcsets, "crop-16x9" (and so on) for a crop, or "original" for a file copied whole."""
-
-    role: str
-    extension: str
-    mime: str
-    width: int
-    height: int
-    data: bytes
 
 
 def published_widths(width: int, wanted: tuple[int, ...]) -> list[int]:
@@ -106,14 +92,19 @@ def _decode(
 
 
 def _to_srgb(image: Image.Image, icc: bytes | None, path: Path) -> Image.Image:
+    """RGB, or RGBA when some pixel is not opaque: the colour converted from the
+    profile `icc` (the alpha channel set aside meanwhile), nothing else kept."""
     image = _eight_bit(image)
-    alpha = image.mode == "RGBA"
+    alpha = image.getchannel("A") if image.mode in ("LA", "RGBA") else None
+    if alpha is not None:
+        low, _ = alpha.getextrema()
+        if isinstance(low, (int, float)) and low >= 255:
+            alpha = None  # an alpha channel that hides nothing
+        image = image.convert(image.mode.removesuffix("A"))
     if icc:
         try:
             profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(
-                image, profile, _SRGB, outputMode="RGBA" if alpha else "RGB"
-            )
+            converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
             raise ImageError(
                 f"its colour profile (ICC) cannot be applied, so its colours would be "
@@ -122,18 +113,16 @@ def _to_srgb(image: Image.Image, icc: bytes | None, path: Path) -> Image.Image:
             ) from exc
         assert converted is not None  # (None only when converting in place)
         image = converted
-    elif image.mode != ("RGBA" if alpha else "RGB"):
-        image = image.convert("RGBA" if alpha else "RGB")
-    if alpha:
-        low, _ = image.getchannel("A").getextrema()
-        if isinstance(low, (int, float)) and low >= 255:
-            image = image.convert("RGB")  # an alpha channel that hides nothing
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    if alpha is not None:
+        image.putalpha(alpha)
     image.info = {}  # EXIF, GPS, XMP, comments, the profile: none is published
     return image
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:
-    """`image` in a mode the colour conversion takes: L, RGB, RGBA or CMYK."""
+    """`image` in a mode the colour conversion takes: L, LA, RGB, RGBA or CMYK."""
     mode = image.mode
     if mode.startswith("I;16") or mode == "I":
         return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
@@ -142,9 +131,11 @@ def _eight_bit(image: Image.Image) -> Image.Image:
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in image.info
         return image.convert("RGBA" if has_alpha else "RGB")
-    if mode in ("LA", "La", "RGBa"):
+    if mode == "La":
+        return image.convert("LA")
+    if mode == "RGBa":
         return image.convert("RGBA")
-    if mode in ("L", "RGB", "RGBA", "CMYK"):
+    if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
         return image
     return image.convert("RGB")  # 1, YCbCr, LAB, HSV, RGBX
 

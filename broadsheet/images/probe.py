@@ -1,206 +1,30 @@
-"""What an image is (size after EXIF orientation, format, alpha, animation), read from
-its header and tail without decoding its pixels; and the errors that say why one
-cannot be published."""
+"""What an image is, or why it cannot be published: Pillow is loaded only when an image
+must be looked at (broadsheet.images.header does the looking)."""
 
 from __future__ import annotations
 
-import io
-import re
-import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, cast
-from xml.etree.ElementTree import Element, ParseError, XMLPullParser
-
-from PIL import Image, UnidentifiedImageError
 
 from broadsheet.config import ImageSettings
-from broadsheet.errors import BroadsheetError
-from broadsheet.paths import read_source
-
-Kind = Literal["raster", "animated", "svg"]
-# Pillow's names of the formats we publish from, and how they are sent.
-RASTER_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
-                  "WEBP": "image/webp", "AVIF": "image/avif", "TIFF": "image/tiff"}  # fmt: skip
-SVG_MIME = "image/svg+xml"
-_ORIENTATION = 0x0112
-_TRANSPOSED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-
-
-class ImageError(BroadsheetError):
-    """An image that cannot be published; `reason` says why, without the path, so that
-    a post can name it at its own line."""
-
-    def __init__(self, reason: str, path: Path | str | None = None, line: int | None = None):
-        super().__init__(reason, path, line)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    width: int  # as shown: after EXIF orientation
-    height: int
-    kind: Kind  # "raster" is resized and re-encoded; "animated" and "svg" are copied
-    format: str  # Pillow's name ("JPEG", "PNG", ...), or "SVG"
-    mime: str
-    alpha: bool  # it has an alpha channel or a transparent colour (maybe all opaque)
-    orientation: int = 1  # the EXIF orientation applied to show it
+from broadsheet.images.info import ImageError, ImageInfo
 
 
 def probe(path: Path, settings: ImageSettings | None = None) -> ImageInfo:
-    """The ImageInfo of the image file at `path`; raises ImageError naming it."""
-    try:
-        data = read_source(path)
-    except BroadsheetError as exc:
-        raise ImageError(f"cannot read the image: {exc.message}", path) from exc
-    return probe_bytes(data, path, settings or ImageSettings())
+    """The ImageInfo of the image file at `path` (its header and tail read, not its
+    pixels); raises ImageError naming it."""
+    from broadsheet.images import header
+
+    return header.probe(path, settings)
 
 
 def probe_images(
     paths: Iterable[Path], settings: ImageSettings | None = None
 ) -> tuple[dict[Path, ImageInfo], list[ImageError]]:
     """Every image at `paths` probed: what each is, and every error (for `check`)."""
-    found: dict[Path, ImageInfo] = {}
-    errors: list[ImageError] = []
-    for path in dict.fromkeys(paths):
-        try:
-            found[path] = probe(path, settings)
-        except ImageError as exc:
-            errors.append(exc)
-    return found, errors
+    from broadsheet.images import header
+
+    return header.probe_images(paths, settings)
 
 
-def probe_bytes(data: bytes, path: Path, settings: ImageSettings) -> ImageInfo:
-    if _looks_like_svg(data):
-        return _probe_svg(data, path)
-    with open_image(io.BytesIO(data), path, settings) as image:
-        fmt = image.format or "?"
-        mime = RASTER_FORMATS[fmt]
-        _check_whole(data, image, path)
-        animated = getattr(image, "n_frames", 1) > 1
-        orientation = _orientation(image)
-        width, height = image.size
-        if orientation in _TRANSPOSED:
-            width, height = height, width
-        alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or ("transparency" in image.info)
-        kind: Kind = "animated" if animated else "raster"
-        return ImageInfo(width, height, kind, fmt, mime, alpha, orientation)
-
-
-def open_image(source: IO[bytes], path: Path, settings: ImageSettings) -> Image.Image:
-    """The image in `source`, opened (its header read, not its pixels) and checked:
-    a format we publish, no more pixels than `settings.max_pixels`."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(source)
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"refused as a decompression bomb: {exc}", path) from exc
-    except UnidentifiedImageError as exc:
-        raise ImageError("not an image (or a format Broadsheet cannot read)", path) from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"corrupt image: {exc}", path) from exc
-    if image.format not in RASTER_FORMATS:
-        image.close()
-        known = ", ".join(sorted(RASTER_FORMATS)) + ", SVG"
-        raise ImageError(f"unsupported image format {image.format} (use one of {known})", path)
-    width, height = image.size
-    if width < 1 or height < 1:
-        image.close()
-        raise ImageError(f"corrupt image: it is {width}x{height} pixels", path)
-    if width * height > settings.max_pixels:
-        image.close()
-        raise ImageError(
-            f"refused as a decompression bomb: {width}x{height} is {width * height:,} pixels, "
-            f"more than max_pixels ({settings.max_pixels:,}) in [tool.broadsheet.images]",
-            path,
-        )
-    return image
-
-
-def _orientation(image: Image.Image) -> int:
-    try:
-        value = image.getexif().get(_ORIENTATION, 1)
-    except Exception:  # a damaged EXIF block: shown as stored, as browsers do
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-def _check_whole(data: bytes, image: Image.Image, path: Path) -> None:
-    """Refuse a file cut short, from what its format puts at its end (no decoding)."""
-    fmt = image.format
-    if fmt == "JPEG" and data.rstrip(b"\0")[-2:] != b"\xff\xd9":
-        raise ImageError("truncated image: the JPEG data ends before its end marker", path)
-    if fmt == "GIF" and not data.rstrip(b"\0").endswith(b"\x3b"):
-        raise ImageError("truncated image: the GIF data ends before its trailer", path)
-    if fmt == "WEBP" and len(data) < 8 + int.from_bytes(data[4:8], "little"):
-        raise ImageError("truncated image: the WebP file is shorter than it says", path)
-    if fmt == "PNG":
-        try:
-            with Image.open(io.BytesIO(data)) as again:
-                again.verify()  # every chunk's checksum, up to IEND
-        except Exception as exc:
-            raise ImageError(f"corrupt or truncated image: {exc}", path) from exc
-
-
-def _looks_like_svg(data: bytes) -> bool:
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<?xml", b"<svg", b"<!--", b"<!doctype svg")) and b"<svg" in head
-
-
-_LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(px)?\s*")
-
-
-def _probe_svg(data: bytes, path: Path) -> ImageInfo:
-    """An SVG's size from its root's width and height, else from its viewBox; the
-    whole document must be well-formed (it is published as it is)."""
-    parser: XMLPullParser[Element] = XMLPullParser(events=("start",))
-    root: Element | None = None
-    try:
-        parser.feed(data)
-        parser.close()
-    except ParseError as exc:
-        raise ImageError(f"not a well-formed SVG: {exc}", path) from exc
-    for event in parser.read_events():
-        _, root = cast(tuple[str, Element], event)
-        break
-    if root is None:
-        raise ImageError("not an SVG: it has no root element", path)
-    return _svg_size(root.tag, root.attrib, path)
-
-
-def _svg_size(tag: str, attributes: dict[str, str], path: Path) -> ImageInfo:
-    if tag not in ("{http://www.w3.org/2000/svg}svg", "svg"):
-        raise ImageError(f"not an SVG: its root element is <{tag}>, not <svg>", path)
-    width, height = _svg_length(attributes.get("width")), _svg_length(attributes.get("height"))
-    box = _view_box(attributes.get("viewBox", ""))
-    ratio = box[0] / box[1] if box is not None else None
-    if width is None and height is None and box is not None:
-        width, height = box
-    elif width is None and height is not None and ratio is not None:
-        width = height * ratio
-    elif height is None and width is not None and ratio is not None:
-        height = width / ratio
-    if width is None or height is None or round(width) < 1 or round(height) < 1:
-        raise ImageError(
-            "the SVG has no size: give its <svg> a width and height in pixels, or a viewBox",
-            path,
-        )
-    return ImageInfo(round(width), round(height), "svg", "SVG", SVG_MIME, True)
-
-
-def _svg_length(value: str | None) -> float | None:
-    match = _LENGTH.fullmatch(value) if value else None
-    return float(match[1]) if match else None  # "100%", "10cm": the viewBox decides
-
-
-def _view_box(value: str) -> tuple[float, float] | None:
-    """The width and height of a viewBox "min-x min-y width height", if it is one."""
-    try:
-        numbers = [float(v) for v in re.split(r"[\s,]+", value.strip()) if v]
-    except ValueError:
-        return None
-    if len(numbers) != 4 or not (0 < numbers[2] < 1e9 and 0 < numbers[3] < 1e9):
-        return None
-    return numbers[2], numbers[3]
+__all__ = ["ImageError", "ImageInfo", "probe", "probe_images"]

@@ -4,24 +4,22 @@ needs to show each (a Picture): encoded across the worker pool, each file once."
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from broadsheet.config import IMAGE_FORMATS, ImageSettings, SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
-from broadsheet.images.encode import MIMES, Encoded, encode_image
-from broadsheet.images.probe import SVG_MIME, ImageError, Kind
-from broadsheet.images.store import Entry, ImageStore, entry_key, file_name, source_digest
+from broadsheet.images.info import MIMES, SVG_MIME, Encoded, ImageError, Kind
+from broadsheet.images.store import NAME, Entry, ImageStore, entry_key, file_name, source_digest
 from broadsheet.paths import read_source
+from broadsheet.publish import timing
 from broadsheet.publish.stage import Stage
 from broadsheet.stamps import racy_after
 
 PARTS = ("srcsets", "crops")
 MEDIA = "media"  # the site-wide folder every published image is in
-# What this package writes there; anything else in the folder (from static/) is left be.
-_OURS = re.compile(r"[0-9a-f]{16}-[0-9]+\.(avif|webp|jpg|png|gif|svg)")
 
 
 @dataclass(frozen=True)
@@ -105,23 +103,27 @@ def publish_images(
     for request in requests:
         wanted[request.source] = wanted.get(request.source, False) or request.crops
     store = ImageStore(cache)
-    found, tasks, errors = _look_up(config.images, wanted, store, stage)
-    for task, result in _encode_all(list(tasks), jobs):
-        if isinstance(result, ImageError):
-            errors.append(result)
-            continue
-        digest, encoded = result
-        for part in task.parts:
-            key = entry_key(digest, config.images, part)
-            made = [e for e in encoded if e.role.startswith("crop-") == (part == "crops")]
-            entries = _keep(store, stage, key, made)
-            for source in tasks[task]:
-                if part == "srcsets" or wanted[source]:
-                    found[source, part] = (key, entries)
+    published = _Published(stage, stage.names(MEDIA, ""))
+    with timing.stage(f"images: {len(wanted)} looked up"):
+        encoders = store.encoders()
+        found, tasks, errors = _look_up(config.images, encoders, wanted, store, published)
+    with timing.stage(f"images: {len(tasks)} encoded"):
+        for task, result in _encode_all(list(tasks), jobs):
+            if isinstance(result, ImageError):
+                errors.append(result)
+                continue
+            digest, encoded = result
+            for part in task.parts:
+                key = entry_key(digest, config.images, part, encoders)
+                made = [e for e in encoded if e.role.startswith("crop-") == (part == "crops")]
+                entries = _keep(store, published, key, made)
+                for source in tasks[task]:
+                    if part == "srcsets" or wanted[source]:
+                        found[source, part] = (key, entries)
     if errors:
         raise errors[0] if len(errors) == 1 else BroadsheetErrors(errors)
     files = {f"{MEDIA}/{e.name}" for _, entries in found.values() for e in entries}
-    _prune(stage, files)
+    _prune(published, files)
     for key, entries in found.values():
         store.use(key, [e.name for e in entries])
     store.finish(set(wanted))
@@ -136,7 +138,11 @@ Found = dict[tuple[Path, str], tuple[str, list[Entry]]]  # (source, part) -> key
 
 
 def _look_up(
-    settings: ImageSettings, wanted: dict[Path, bool], store: ImageStore, stage: Stage
+    settings: ImageSettings,
+    encoders: list[Any],
+    wanted: dict[Path, bool],
+    store: ImageStore,
+    published: _Published,
 ) -> tuple[Found, dict[_Task, list[Path]], list[ImageError]]:
     """What the cache holds of each wanted image (its files staged), and what is left
     to encode: one task for each set of bytes, with the sources that hold them."""
@@ -151,8 +157,8 @@ def _look_up(
             errors.append(exc)
             continue
         for part in PARTS if crops else PARTS[:1]:
-            key = entry_key(digest, settings, part)
-            entries = _from_cache(store, stage, key)
+            key = entry_key(digest, settings, part, encoders)
+            entries = _from_cache(store, published, key)
             if entries is not None:
                 found[source, part] = (key, entries)
                 continue
@@ -167,19 +173,32 @@ def _look_up(
     return found, tasks, errors
 
 
-def _from_cache(store: ImageStore, stage: Stage, key: str) -> list[Entry] | None:
+@dataclass
+class _Published:
+    """The stage, and the names of the files in its media folder (listed once: a
+    rebuild looks up thousands)."""
+
+    stage: Stage
+    names: set[str]
+
+    def write(self, name: str, data: bytes) -> None:
+        if name not in self.names:  # the name is the hash of the bytes: the same bytes
+            self.stage.write_bytes(f"{MEDIA}/{name}", data)
+            self.names.add(name)
+
+
+def _from_cache(store: ImageStore, published: _Published, key: str) -> list[Entry] | None:
     """The files of the cache's entry `key`, staged; None if it lacks any of them."""
     entries = store.entry(key)
     if entries is None:
         return None
     for entry in entries:
-        relative = f"{MEDIA}/{entry.name}"
-        if stage.current(relative) is not None:
-            continue  # the name is the hash of the bytes: they are the same
+        if entry.name in published.names:
+            continue
         data = store.file(entry.name)
         if data is None or file_name_of(data, entry) != entry.name:
             return None
-        stage.write_bytes(relative, data)
+        published.write(entry.name, data)
     return entries
 
 
@@ -188,10 +207,10 @@ def file_name_of(data: bytes, entry: Entry) -> str:
     return file_name(Encoded(entry.role, extension, entry.mime, entry.width, entry.height, data))
 
 
-def _keep(store: ImageStore, stage: Stage, key: str, made: list[Encoded]) -> list[Entry]:
+def _keep(store: ImageStore, published: _Published, key: str, made: list[Encoded]) -> list[Entry]:
     files = [(Entry(file_name(e), e.role, e.mime, e.width, e.height), e.data) for e in made]
     for entry, data in files:
-        stage.write_bytes(f"{MEDIA}/{entry.name}", data)
+        published.write(entry.name, data)
     store.put(key, files)
     return [entry for entry, _ in files]
 
@@ -222,6 +241,8 @@ def _encode_task(task: _Task) -> tuple[str, list[Encoded]] | ImageError:
         data = read_source(task.source)
     except BroadsheetError as exc:
         return ImageError(f"cannot read the image: {exc.message}", task.source)
+    from broadsheet.images.encode import encode_image  # (Pillow: only when encoding)
+
     try:
         made = encode_image(data, task.source, task.settings, *(p in task.parts for p in PARTS))
     except ImageError as exc:
@@ -231,12 +252,11 @@ def _encode_task(task: _Task) -> tuple[str, list[Encoded]] | ImageError:
     return source_digest(data), made
 
 
-def _prune(stage: Stage, files: set[str]) -> None:
+def _prune(published: _Published, files: set[str]) -> None:
     """Remove the published images no page uses any more."""
-    for name in stage.names(MEDIA, ""):
-        relative = f"{MEDIA}/{name}"
-        if _OURS.fullmatch(name) and relative not in files:
-            stage.remove(relative)
+    for name in sorted(published.names - {f.removeprefix(f"{MEDIA}/") for f in files}):
+        if NAME.fullmatch(name):  # (not a file of static/'s)
+            published.stage.remove(f"{MEDIA}/{name}")
 
 
 def _picture(

@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from PIL import __version__ as pillow_version
-from PIL import features
 
 from broadsheet.config import ImageSettings
 from broadsheet.errors import BroadsheetError
-from broadsheet.images.encode import Encoded
-from broadsheet.images.probe import ImageError
+from broadsheet.images.info import Encoded, ImageError
 from broadsheet.paths import read_source
 from broadsheet.sealed import read_sealed, write_sealed
 from broadsheet.stamps import stamp_of
@@ -50,23 +49,44 @@ def file_name(encoded: Encoded) -> str:
     return f"{digest}-{encoded.width}.{encoded.extension}"
 
 
-def entry_key(digest: str, settings: ImageSettings, part: str) -> str:
-    """The key of one part ("srcsets" or "crops") of the source whose bytes hash `digest`."""
+def entry_key(digest: str, settings: ImageSettings, part: str, encoders: list[Any]) -> str:
+    """The key of one part ("srcsets" or "crops") of the source whose bytes hash
+    `digest`, made with the `encoders` (their versions)."""
     recipe = {
         "recipe": RECIPE,
         "part": part,
         "widths": settings.widths if part == "srcsets" else None,
         "formats": settings.formats,
         "quality": settings.quality,
-        "encoders": _encoders(),
+        "encoders": encoders,
     }
     return hashlib.blake2b(digest.encode() + orjson.dumps(recipe), digest_size=16).hexdigest()
 
 
-def _encoders() -> list[Any]:
-    return [pillow_version] + [
-        features.version(name) for name in ("avif", "webp", "jpg", "zlib", "littlecms2")
-    ]
+def encoder_versions() -> list[Any]:
+    from PIL import __version__, features
+
+    names = ("avif", "webp", "jpg", "zlib", "littlecms2")
+    return [__version__] + [features.version(name) for name in names]
+
+
+def _pillow_stamp() -> list[Any] | None:
+    """The stamps of Pillow's compiled modules and version file: they change whenever
+    Pillow or an encoder it bundles does. None if they cannot be found."""
+    spec = importlib.util.find_spec("PIL")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    if len(folders) != 1:
+        return None
+    try:
+        with os.scandir(folders[0]) as entries:
+            found = [
+                [entry.path, *stamp_of(entry.path, entry.stat(), None)]
+                for entry in entries
+                if entry.name.endswith((".so", ".pyd")) or entry.name == "_version.py"
+            ]
+    except OSError:
+        return None
+    return sorted(found) or None
 
 
 @dataclass(frozen=True)
@@ -89,11 +109,28 @@ class ImageStore:
         self._used: dict[str, list[Any]] = {}
         self._generation = 0
         self._touched: dict[str, list[str]] = {}
+        self._pillow: dict[str, Any] = {}
+        self._changed = False  # whether this build read a source or wrote an entry anew
         if root is not None:
             self._sources = _read_json(root / "sources.json") or {}
             used = _read_json(root / "used.json") or {}
             self._generation = int(used.pop("", 0)) + 1 if isinstance(used.get(""), int) else 1
             self._used = used
+            self._pillow = _read_json(root / "pillow.json") or {}
+
+    def encoders(self) -> list[Any]:
+        """The versions of Pillow and its encoders: remembered while Pillow's files are
+        unchanged, so that a build whose images are all cached never imports Pillow."""
+        stamp = _pillow_stamp()
+        versions = self._pillow.get("versions")
+        if stamp is not None and self._pillow.get("stamp") == stamp and isinstance(versions, list):
+            return versions
+        versions = encoder_versions()
+        self._pillow = {"stamp": stamp, "versions": versions}
+        if self.root is not None and stamp is not None:
+            with contextlib.suppress(OSError):
+                write_sealed(self.root / "pillow.json", orjson.dumps(self._pillow))
+        return versions
 
     def digest(self, path: Path, racy: int) -> str:
         """The hash of the bytes of the source at `path`, from its stamp if it has not
@@ -118,15 +155,19 @@ class ImageStore:
     def remember(self, path: Path, info: os.stat_result, digest: str, racy: int) -> None:
         if max(info.st_mtime_ns, info.st_ctime_ns) < racy:
             self._sources[str(path)] = [stamp_of(str(path), info, None), digest]
+            self._changed = True
 
     def entry(self, key: str) -> list[Entry] | None:
+        """The files of the entry `key`; None if there is none, or it is not one this
+        package wrote (its names become paths: nothing but a file's name passes)."""
         if self.root is None:
             return None
         found = _read_json(self.root / "entries" / f"{key}.json")
         try:
-            return [Entry(**item) for item in found["files"]] if found is not None else None
+            entries = [Entry(**item) for item in found["files"]] if found is not None else None
         except (TypeError, KeyError):
             return None
+        return entries if entries and all(map(_sound, entries)) else None
 
     def file(self, name: str) -> bytes | None:
         return read_sealed(self.root / "files" / name) if self.root is not None else None
@@ -135,6 +176,7 @@ class ImageStore:
         """Keep an entry and its files; a cache that cannot be written is left behind."""
         if self.root is None:
             return
+        self._changed = True
         with contextlib.suppress(OSError):
             for entry, data in files:
                 write_sealed(self.root / "files" / entry.name, data)
@@ -144,10 +186,18 @@ class ImageStore:
     def use(self, key: str, names: list[str]) -> None:
         self._touched[key] = names
 
+    def _same_as_last(self, wanted: set[str]) -> bool:
+        """Whether this build used what the last one did, and read and wrote nothing
+        new: then there is nothing to record (and no build to count)."""
+        last = {k for k, v in self._used.items() if _recent(v, self._generation)}
+        last = {k for k in last if self._used[k][0] == self._generation - 1}
+        return not self._changed and self._touched.keys() == last and self._sources.keys() == wanted
+
     def finish(self, sources: set[Path]) -> None:
         """Record this build's use, and drop what no recent build used (nor anything
         written in the last GRACE seconds: another build may be using the cache)."""
-        if self.root is None:
+        wanted = {str(path) for path in sources}
+        if self.root is None or self._same_as_last(wanted):
             return
         latest = _read_json(self.root / "used.json") or {}  # another build's, maybe
         latest.pop("", None)
@@ -161,13 +211,12 @@ class ImageStore:
             for name in _listing(self.root / "files"):
                 if name not in kept:
                     _drop(self.root / "files" / name)
-            wanted = {str(path) for path in sources}
             known = {k: v for k, v in self._sources.items() if k in wanted}
             write_sealed(self.root / "sources.json", orjson.dumps(known))
             write_sealed(self.root / "used.json", orjson.dumps({**used, "": self._generation}))
 
 
-GRACE = 600
+GRACE = 600  # seconds
 
 
 def _drop(path: Path) -> None:
@@ -176,6 +225,20 @@ def _drop(path: Path) -> None:
             path.unlink()
     except OSError:
         pass
+
+
+NAME = re.compile(r"[0-9a-f]{16}-[0-9]+\.(avif|webp|jpg|png|gif|svg)")  # what file_name() gives
+
+
+def _sound(entry: Entry) -> bool:
+    sizes = (entry.width, entry.height)
+    return (
+        isinstance(entry.name, str)
+        and NAME.fullmatch(entry.name) is not None
+        and isinstance(entry.role, str)
+        and isinstance(entry.mime, str)
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)
+    )
 
 
 def _recent(value: Any, generation: int) -> bool:

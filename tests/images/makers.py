@@ -57,28 +57,39 @@ def xmp() -> bytes:
     )
 
 
+_WHITE = (0.9642, 1.0, 0.8249)  # D50, as ICC's connection space has it
+
+
+def _xyz(values: tuple[float, float, float]) -> bytes:
+    return b"XYZ \0\0\0\0" + b"".join(struct.pack(">i", round(v * 65536)) for v in values)
+
+
+def _gamma(value: float) -> bytes:
+    return b"curv\0\0\0\0" + struct.pack(">IH", 1, round(value * 256)) + b"\0\0"
+
+
 def swapped_profile() -> bytes:
     """An ICC v2 RGB profile whose red and blue colorants are swapped: a pixel stored
     as pure red under it is blue. Converted, it must come out blue; dropped, red."""
-    white = (0.9642, 1.0, 0.8249)
     red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    curve = _gamma(2.2)
+    return _profile(b"RGB ", [(b"rXYZ", _xyz(blue)), (b"gXYZ", _xyz(green)), (b"bXYZ", _xyz(red)),
+                              (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)])  # fmt: skip
 
-    def xyz(values: tuple[float, float, float]) -> bytes:
-        return b"XYZ \0\0\0\0" + b"".join(struct.pack(">i", round(v * 65536)) for v in values)
 
-    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, 0x0233) + b"\0\0"  # gamma 2.2
-    desc_text = b"swapped\0"
+def linear_grey_profile() -> bytes:
+    """An ICC v2 grey profile with a linear tone curve: stored 128 is sRGB's 188."""
+    return _profile(b"GRAY", [(b"kTRC", _gamma(1.0))])
+
+
+def _profile(space: bytes, colour_tags: list[tuple[bytes, bytes]]) -> bytes:
+    desc_text = b"made in a test\0"
     desc = b"desc\0\0\0\0" + struct.pack(">I", len(desc_text)) + desc_text
     desc += b"\0" * 8 + b"\0" * 3 + b"\0" * 67
     tags = [
         (b"desc", desc),
-        (b"wtpt", xyz(white)),
-        (b"rXYZ", xyz(blue)),
-        (b"gXYZ", xyz(green)),
-        (b"bXYZ", xyz(red)),
-        (b"rTRC", curve),
-        (b"gTRC", curve),
-        (b"bTRC", curve),
+        (b"wtpt", _xyz(_WHITE)),
+        *colour_tags,
         (b"cprt", b"text\0\0\0\0none\0\0\0\0"),
     ]
     offset = 128 + 4 + 12 * len(tags)
@@ -88,9 +99,9 @@ def swapped_profile() -> bytes:
         table += signature + struct.pack(">II", offset + len(body), len(data))
         body += data
     size = offset + len(body)
-    header = struct.pack(">I", size) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntrRGB XYZ "
+    header = struct.pack(">I", size) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntr" + space + b"XYZ "
     header += struct.pack(">6H", 2020, 1, 1, 0, 0, 0) + b"acsp" + b"\0" * 4 + b"\0" * 4
-    header += b"\0" * 8 + b"\0" * 8 + struct.pack(">I", 0) + xyz(white)[8:] + b"\0" * 4
+    header += b"\0" * 8 + b"\0" * 8 + struct.pack(">I", 0) + _xyz(_WHITE)[8:] + b"\0" * 4
     header += b"\0" * (128 - len(header))
     return header + struct.pack(">I", len(tags)) + table + body
 

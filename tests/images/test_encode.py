@@ -18,13 +18,14 @@ from broadsheet.images.encode import (
     encode_image,
     published_widths,
 )
-from broadsheet.images.probe import probe_bytes
+from broadsheet.images.header import probe_bytes
 from tests.images.makers import (
     GPS_IFD,
     SECRET,
     animated_gif,
     gps_exif,
     jpeg,
+    linear_grey_profile,
     photo,
     png,
     png_raw,
@@ -120,6 +121,27 @@ def test_colour_is_converted_to_srgb_from_the_embedded_profile() -> None:
     for encoded in encode_image(data, HERE, SMALL, True, False):
         pixel = opened(encoded).convert("RGB").getpixel((20 * encoded.width // 40, 4))
         assert isinstance(pixel, tuple) and close(pixel, (0, 0, 255), 60), (encoded.role, pixel)
+
+
+def test_a_profile_converts_colour_and_keeps_transparency() -> None:
+    data = png(Image.new("RGBA", (40, 40), (255, 0, 0, 100)), icc_profile=swapped_profile())
+    for encoded in encode_image(data, HERE, SMALL, True, False):
+        pixel = opened(encoded).convert("RGBA").getpixel((4, 4))
+        assert isinstance(pixel, tuple) and close(pixel, (0, 0, 255, 100), 60), (
+            encoded.role,
+            pixel,
+        )
+
+
+def test_a_grey_profile_converts_grey_with_or_without_alpha() -> None:
+    for image in (Image.new("L", (40, 40), 128), Image.new("LA", (40, 40), (128, 100))):
+        data = png(image, icc_profile=linear_grey_profile())
+        for encoded in encode_image(data, HERE, SMALL, True, False):
+            pixel = opened(encoded).convert("RGBA").getpixel((4, 4))
+            alpha = 100 if image.mode == "LA" else 255
+            assert isinstance(pixel, tuple) and close(pixel, (188, 188, 188, alpha), 12), (
+                image.mode, encoded.role, pixel,
+            )  # fmt: skip
 
 
 def test_a_profile_that_does_not_fit_is_an_error_not_dropped_colour() -> None:
@@ -238,3 +260,26 @@ def test_published_files_keep_the_shape_shown(
         assert encoded.width <= info.width
         assert abs(encoded.height - info.height * encoded.width / info.width) <= 1
         assert opened(encoded).size == (encoded.width, encoded.height)
+
+
+def _saved(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def test_every_raster_format_and_mode_is_published() -> None:
+    base = photo(80, 40)
+    sources = {
+        "grey JPEG": jpeg(base.convert("L")),
+        "TIFF": _saved(base, "TIFF"),
+        "still GIF": _saved(base.convert("P"), "GIF"),
+        "WebP": _saved(base, "WEBP"),
+        "AVIF": _saved(base, "AVIF"),
+        "1-bit PNG": png(base.convert("1")),
+    }
+    for name, data in sources.items():
+        found = encode_image(data, HERE, SMALL, True, False)
+        assert {e.role for e in found} == {"avif", "webp", "jpeg"}, name
+        assert {(e.width, e.height) for e in found} == {(16, 8), (32, 16), (64, 32)}, name
+        assert all(opened(e).mode in ("RGB", "L") for e in found if e.role == "jpeg"), name

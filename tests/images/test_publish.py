@@ -4,12 +4,20 @@ when no longer used, encoded across the worker pool."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from broadsheet import stamps
 from broadsheet.config import ImageSettings, SiteConfig
 from broadsheet.errors import BroadsheetErrors
 from broadsheet.images import ImageError, ImageOutcome, ImageRequest, publish_images, store
@@ -17,6 +25,7 @@ from broadsheet.publish.stage import Stage
 from tests.images.makers import SECRET, animated_gif, gps_exif, jpeg, photo, write
 
 SETTINGS = ImageSettings(widths=(24, 48))
+REPO = Path(__file__).resolve().parents[2]
 
 
 def config(
@@ -60,7 +69,11 @@ def publish(
     """Publish into `output` as a build does: over the live site when there is one."""
     stage = Stage(output.with_name(output.name + ".new"), base=output if output.exists() else None)
     outcome = publish_images(
-        config(root, **images), reqs or requests(root), stage, root / ".cache", jobs
+        config(root, **images),
+        reqs if reqs is not None else requests(root),
+        stage,
+        root / ".cache",
+        jobs,
     )
     _commit(stage, output)
     return outcome
@@ -167,23 +180,56 @@ def test_a_replaced_photo_is_encoded_again_and_its_old_files_go(site: Path, tmp_
     assert published == set(after.files)
 
 
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources safely old (not "racy": see broadsheet.stamps), as photos mostly are."""
+    monkeypatch.setattr(stamps, "_clock", lambda: time.time_ns() + 60 * 10**9)
+
+
 def test_unused_images_leave_the_site_and_in_time_the_cache(
-    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settled: None
 ) -> None:
     monkeypatch.setattr(store, "GRACE", -1)
     write(tmp_path / "out", "media/logo.png", b"a static file of the site's own")
     publish(site, tmp_path / "out")
     cache_files = set(os.listdir(site / ".cache/files"))
-    one = requests(site)[1:2]
-    for _ in range(store.KEEP):
+    one, two = requests(site)[1:2], requests(site)[2:3]
+    for _ in range(2):  # the same images again: not a build that changed what is used
         outcome = publish(site, tmp_path / "out", one)
         assert set(tree(tmp_path / "out")) == set(outcome.files) | {"media/logo.png"}
-    kept = set(os.listdir(site / ".cache/files"))
-    assert kept == {f.removeprefix("media/") for f in outcome.files} and kept < cache_files
-    assert len(os.listdir(site / ".cache/entries")) == 1
+    assert set(os.listdir(site / ".cache/files")) == cache_files
+    for asked in (two, one)[: store.KEEP - 1]:
+        outcome = publish(site, tmp_path / "out", asked)
+        assert set(tree(tmp_path / "out")) == set(outcome.files) | {"media/logo.png"}
+    kept = set(os.listdir(site / ".cache/files"))  # what the last KEEP builds used
+    used = {f.removeprefix("media/") for asked in (one, two) for f in publish_files(site, asked)}
+    assert kept == used and kept < cache_files
+    assert len(os.listdir(site / ".cache/entries")) == 2
     # What was dropped is encoded again when it comes back, and found whole.
     back = publish(site, tmp_path / "out")
-    assert back.encoded == 3
+    assert back.encoded == 2
+
+
+def publish_files(root: Path, asked: list[ImageRequest]) -> frozenset[str]:
+    stage = Stage(root.parent / "scratch", private=True)
+    return publish_images(config(root), asked, stage, None, 1).files
+
+
+def test_a_rebuild_that_uses_the_same_images_writes_nothing(
+    site: Path, tmp_path: Path, settled: None
+) -> None:
+    publish(site, tmp_path / "out")
+    publish(site, tmp_path / "out")  # the sources are now known by their stamps
+
+    def cache() -> dict[str, tuple[int, str]]:
+        return {
+            str(p): (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in (site / ".cache").rglob("*") if p.is_file()
+        }  # fmt: skip
+
+    before = cache()
+    assert publish(site, tmp_path / "out").encoded == 0
+    assert cache() == before
 
 
 def test_settings_are_part_of_the_key(site: Path, tmp_path: Path) -> None:
@@ -246,3 +292,111 @@ def test_a_cache_file_under_another_files_name_is_not_trusted(site: Path, tmp_pa
     fresh = publish(site, tmp_path / "fresh-site")
     assert fresh.encoded >= 1 and fresh.files == cold.files
     assert tree(tmp_path / "fresh-site") == tree(tmp_path / "out")
+
+
+def test_a_rebuild_with_every_image_cached_does_not_load_pillow(site: Path, tmp_path: Path) -> None:
+    publish(site, tmp_path / "out")
+    asked = [(str(r.source), r.crops) for r in requests(site)]
+    script = f"""
+import sys
+from pathlib import Path
+from typing import Any
+from broadsheet.config import ImageSettings, SiteConfig
+from broadsheet.images import ImageRequest, publish_images
+from broadsheet.publish.stage import Stage
+config = SiteConfig(root=Path({str(site)!r}), images=ImageSettings(widths=(24, 48)))
+stage = Stage(Path({str(tmp_path / "new")!r}), base=Path({str(tmp_path / "out")!r}))
+wanted = [ImageRequest(Path(source), crops) for source, crops in {asked!r}]
+outcome = publish_images(config, wanted, stage, Path({str(site / ".cache")!r}))
+print(outcome.encoded, "PIL" in sys.modules, stage.staged())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert done.stdout.split() == ["0", "False", "[]"], done.stderr
+
+
+def test_another_pillow_encodes_again(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(site, tmp_path / "out")
+    monkeypatch.setattr(store, "_pillow_stamp", lambda: [["PIL/_avif.so", 1, 2, 0, 3]])
+    assert publish(site, tmp_path / "out").encoded == 0  # its stamp changed, not its versions
+    monkeypatch.setattr(store, "_pillow_stamp", lambda: [["PIL/_avif.so", 9, 9, 0, 9]])
+    monkeypatch.setattr(store, "encoder_versions", lambda: ["99.0", "libavif 2.0"])
+    assert publish(site, tmp_path / "out").encoded == 4
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_after_any_edits_the_site_is_what_a_cold_build_makes(tmp_path: Path, seed: int) -> None:
+    """Photos added, replaced, removed, renamed, made featured or not, in a seeded
+    order: after each step the published files are those of a build with no cache."""
+    rng = random.Random(seed)
+    root = tmp_path / "project"
+    photos: dict[str, tuple[int, bool]] = {}  # name -> (picture seed, featured)
+    for step in range(7):
+        names = sorted(photos)
+        action = rng.choice(
+            ["add", "add", "replace", "remove", "rename", "feature"] if names else ["add"]
+        )
+        if action == "add":
+            photos[f"p{step}.jpg"] = (rng.randrange(4), rng.random() < 0.5)
+        elif action == "replace":
+            name = rng.choice(names)
+            photos[name] = (rng.randrange(4, 8), photos[name][1])
+        elif action == "remove":
+            del photos[rng.choice(names)]
+        elif action == "rename":
+            photos[f"r{step}.jpg"] = photos.pop(rng.choice(names))
+        else:
+            name = rng.choice(names)
+            photos[name] = (photos[name][0], not photos[name][1])
+        shutil.rmtree(root / "content", ignore_errors=True)
+        for name, (picture, _) in photos.items():
+            write(root, f"content/{name}", jpeg(photo(40, 30, picture % 3).rotate(90 * picture)))
+        reqs = [ImageRequest(root / "content" / n, crops=f) for n, (_, f) in photos.items()]
+        warm = publish(root, tmp_path / "site", reqs)
+        cold_site = tmp_path / f"cold-{step}"
+        stage = Stage(cold_site, private=True)
+        cold = publish_images(config(root), reqs, stage, None, 1)
+        assert tree(tmp_path / "site") == tree(cold_site), (step, action)
+        assert warm.pictures == cold.pictures and warm.files == cold.files
+
+
+def test_a_worker_killed_while_encoding_stops_with_a_clear_error(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from broadsheet.images import publish as publishing
+    from broadsheet.workers import WorkerDied
+
+    encode = publishing._encode_task
+
+    def dies_on_the_gif(task: Any) -> Any:
+        if task.source.name == "spin.gif":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return encode(task)
+
+    monkeypatch.setattr(publishing, "_encode_task", dies_on_the_gif)
+    with pytest.raises(WorkerDied, match=r"encoding images .* was killed by SIGKILL"):
+        publish(site, tmp_path / "out", jobs=2)
+    monkeypatch.setattr(publishing, "_encode_task", encode)
+    again = publish(site, tmp_path / "fresh", jobs=2)
+    assert set(tree(tmp_path / "fresh")) == set(again.files)
+    shutil.rmtree(site / ".cache")
+    assert tree(tmp_path / "fresh") == tree(
+        publish(site, tmp_path / "cold").files and tmp_path / "cold"
+    )
+
+
+def test_a_cache_entry_naming_a_path_outside_media_is_not_followed(
+    site: Path, tmp_path: Path
+) -> None:
+    from broadsheet.sealed import read_sealed, write_sealed
+
+    cold = publish(site, tmp_path / "out")
+    for path in (site / ".cache/entries").iterdir():  # sealed again: only the checksum is sound
+        entry = json.loads(read_sealed(path) or b"")
+        entry["files"][0]["name"] = "../../escaped.jpg"
+        write_sealed(path, json.dumps(entry).encode())
+    write_sealed(site / ".cache/files/../../escaped.jpg", b"planted")  # what it would copy
+    again = publish(site, tmp_path / "fresh")
+    assert again.encoded == 4 and again.files == cold.files
+    assert [p.parent for p in tmp_path.rglob("escaped.jpg")] == [site]

@@ -60,9 +60,34 @@ def _truncated_jpeg() -> bytes:
     return data[: len(data) // 2]
 
 
+def _truncated_with_thumbnail() -> bytes:
+    """Cut in its scan, after an EXIF thumbnail that has an end marker of its own."""
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    thumbnail = jpeg(photo(32, 24))
+    data = jpeg(photo(400, 300), exif=_with_thumbnail(exif, thumbnail))
+    assert thumbnail[-2:] in data[: len(data) // 2]
+    return data[: len(data) * 2 // 3]
+
+
+def _with_thumbnail(exif: Image.Exif, thumbnail: bytes) -> bytes:
+    raw = exif.tobytes()
+    return raw if b"\xff\xd9" in raw else raw + thumbnail  # after the IFDs: still in APP1
+
+
 def _truncated_png() -> bytes:
     data = png(photo(200, 150))
     return data[: len(data) // 2]
+
+
+def _laughs() -> bytes:
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {b} "{("&" + a + ";") * 10}">' for a, b in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE svg [{entities}]>'
+        '<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"><text>&h;</text></svg>'
+    ).encode()
 
 
 def _bmp() -> bytes:
@@ -76,6 +101,7 @@ def _bmp() -> bytes:
     [
         ("cut.jpg", _truncated_jpeg, "truncated image"),
         ("cut.png", _truncated_png, "corrupt or truncated image"),
+        ("thumb.jpg", _truncated_with_thumbnail, "truncated image"),
         ("notes.jpg", lambda: b"These are my notes, not a photograph.\n", "not an image"),
         ("empty.png", lambda: b"", "not an image"),
         ("bomb.png", bomb_png, "refused as a decompression bomb"),
@@ -83,6 +109,12 @@ def _bmp() -> bytes:
         ("bad.svg", lambda: b"<svg><g></svg>", "not a well-formed SVG"),
         ("html.svg", lambda: b"<?xml version='1.0'?><html><svg/></html>", "not an SVG"),
         ("nosize.svg", lambda: b'<svg xmlns="http://www.w3.org/2000/svg"/>', "has no size"),
+        (
+            "huge.svg",
+            lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="1e30" height="1"/>',
+            "more than 100,000 across",
+        ),
+        ("laughs.svg", _laughs, "not a well-formed SVG"),
     ],
 )
 def test_bad_images_are_errors_that_name_them(
@@ -95,6 +127,17 @@ def test_bad_images_are_errors_that_name_them(
     assert reason in caught.value.reason
     assert caught.value.path == path
     assert str(caught.value).startswith(f"{path}:") or name in str(caught.value)
+
+
+def test_data_after_a_jpeg_is_allowed(tmp_path: Path) -> None:
+    motion = jpeg(photo(40, 30)) + b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 8  # a video
+    assert probe(write(tmp_path, "motion.jpg", motion)).width == 40
+
+
+def test_a_tiff_of_several_pages_is_a_photo_not_an_animation(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    photo(40, 30).save(buffer, "TIFF", save_all=True, append_images=[photo(40, 30, 1)])
+    assert probe(write(tmp_path, "pages.tif", buffer.getvalue())).kind == "raster"
 
 
 def test_max_pixels_is_the_bomb_cap(tmp_path: Path) -> None:
