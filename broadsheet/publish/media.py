@@ -20,7 +20,7 @@ from broadsheet.paths import read_source
 from broadsheet.render.pictures import Shown
 
 if TYPE_CHECKING:
-    from broadsheet.images.publish import Picture
+    from broadsheet.images import Picture
     from broadsheet.outputs.site import Site
     from broadsheet.publish.stage import Stage
 
@@ -73,8 +73,7 @@ class Media:
     def publish(self, stage: Stage, cache: Path | None, jobs: int | None) -> None:
         """Publish every image the posts use into `stage` (and drop those no post uses any
         more); an image that cannot be published is an error at each line that shows it."""
-        from broadsheet.images.probe import ImageError
-        from broadsheet.images.publish import ImageRequest, publish_images
+        from broadsheet.images import ImageError, ImageRequest, publish_images
 
         requests = [
             ImageRequest(path, crops=path == found.featured)
