@@ -78,7 +78,9 @@ def _encode(stamp: Stamp, post: Post) -> list[Any]:
     ]
 
 
-def _decode(path: Path, item: list[Any], zone: ZoneInfo, bundle: bool) -> tuple[Stamp, Post]:
+def _decode(
+    path: Path, item: list[Any], zone: ZoneInfo, bundle: bool = False
+) -> tuple[Stamp, Post]:
     if type(item) is not list or tuple(map(type, item)) not in _SHAPES:
         raise ValueError("entry")
     stamp, title, section, section_slug, slug, digest, excerpt, header_digest = item[:8]
