@@ -117,7 +117,7 @@ def _cache_files(where: Path, use_cache: bool) -> list[Path]:
     """The build cache's files at `where` (and its folder) that do not exist yet."""
     if not use_cache:
         return []
-    files = [where.parent, where, _state_path(where)]
+    files = [where.parent, where, _state_path(where), where.parent / "images"]  # (assemble's)
     return [path for path in files if not os.path.lexists(path)]
 
 
