@@ -8,6 +8,7 @@ import os
 import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -28,6 +29,19 @@ class Folders:
     content: Path
     static: Path
     files: frozenset[str]
+
+    @cached_property
+    def bundled(self) -> dict[str, list[str]]:
+        """The files below content/ by the folder content/<section>/<slug> they are in:
+        worked out once, so that finding a bundle's files costs no walk of them all."""
+        prefix = f"{self.content}{os.sep}"
+        found: dict[str, list[str]] = {}
+        for name in self.files:
+            if name.startswith(prefix):
+                parts = name[len(prefix) :].split(os.sep, 2)
+                if len(parts) == 3:
+                    found.setdefault(prefix + os.sep.join(parts[:2]), []).append(name)
+        return found
 
     @classmethod
     def from_stamps(cls, root: Path, content: Path, static: Path, names: Iterable[str]) -> Folders:
@@ -137,7 +151,7 @@ def attachments(post: Post, folders: Folders) -> list[tuple[str, Path]]:
         return []
     prefix = f"{post.folder}{os.sep}"
     found = []
-    for name in folders.files:
+    for name in folders.bundled.get(str(post.folder), []):
         if name.startswith(prefix):
             relative = name[len(prefix) :].replace(os.sep, "/")
             if relative != "index.md" and Path(relative).suffix.lower() not in IMAGE_SUFFIXES:
