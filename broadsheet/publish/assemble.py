@@ -21,14 +21,9 @@ from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
 from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.site import Site, plan_site
+from broadsheet.paths import source_files
 from broadsheet.publish import timing
-from broadsheet.publish.cache import (
-    BuildCache,
-    SignedState,
-    Stamps,
-    changed_names,
-    source_stamps,
-)
+from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
 from broadsheet.publish.context import describe, format_date, use_site
 from broadsheet.publish.media import Media, copy_attachments, gather, split_signatures
 from broadsheet.publish.output_dir import staged_output
@@ -214,11 +209,15 @@ def gather_media(
 ) -> tuple[Media, list[Post]]:
     """What the shown `posts` show (see broadsheet.publish.media), from the sources'
     walk (`stamps`, named relative to the project) or a new one."""
-    if stamps is None:
-        stamps = source_stamps(config)
     content, static = config.path(config.content_dir), config.path(config.static_dir)
-    folders = Folders.from_stamps(config.root, content, static, stamps)
-    return gather(config, posts, folders, stamps)
+    root = f"{config.root}{os.sep}"
+    if stamps is not None and all(str(f).startswith(root) for f in (content, static)):
+        folders = Folders.from_stamps(config.root, content, static, stamps)
+    else:  # a folder outside the project (serve --content): its stamps are not keyed so
+        folders = Folders(
+            content, static, frozenset([*source_files(content), *source_files(static)])
+        )
+    return gather(config, posts, folders)
 
 
 def load_site(

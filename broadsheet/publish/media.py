@@ -18,6 +18,7 @@ from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import read_source
 from broadsheet.render.pictures import Shown
+from broadsheet.stamps import racy_after, stamp_file
 
 if TYPE_CHECKING:
     from broadsheet.images import Picture
@@ -113,16 +114,15 @@ class Media:
         return users
 
 
-def gather(
-    config: SiteConfig, posts: list[Post], folders: Folders, stamps: dict[str, Any]
-) -> tuple[Media, list[Post]]:
-    """What each post shows, and the posts, each with a hash of the image files it shows
-    (their stamps) and of the image settings: an edited photo changes the pages that
-    show it. Raises every reference that names no file, at its post's line."""
+def gather(config: SiteConfig, posts: list[Post], folders: Folders) -> tuple[Media, list[Post]]:
+    """What each post shows, and the posts, each with a hash of the image files it
+    shows (their stamps: see broadsheet.stamps) and of the image settings: an edited
+    photo changes the pages that show it. Raises every reference that names no file, at
+    its post's line."""
     media = Media(config, folders)
     errors: list[BroadsheetError] = []
     marked = []
-    start = len(str(config.root)) + 1
+    racy = racy_after()
     settings = repr(config.images)
     for post in posts:
         if post.image is None and not post.images and not post.unlabelled:
@@ -133,7 +133,7 @@ def gather(
         media.used[post.path] = found
         media.posts[post.path] = post
         files = found.files()
-        key = repr([settings, *(stamps.get(str(path)[start:]) for path in files)])
+        key = repr([settings, *(_stamp(path, racy) for path in files)])
         marked.append(dataclasses.replace(post, media=_digest(key)))
     if errors:  # and, so that all are reported at once, those of the images found
         from broadsheet.images import probe_images
@@ -142,6 +142,13 @@ def gather(
         errors += media._at_posts(probe_images(sorted(set(sources)), config.images)[1])
         raise BroadsheetErrors(errors)
     return media, marked
+
+
+def _stamp(path: Path, racy: int) -> Any:
+    try:
+        return stamp_file(str(path), racy)
+    except OSError:  # gone since the walk: publishing it says so, naming it
+        return None
 
 
 def _digest(text: str) -> str:

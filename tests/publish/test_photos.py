@@ -264,3 +264,18 @@ def test_a_photo_that_is_a_link_out_or_a_pipe_is_refused_naming_it_without_a_han
     assert "content/asia/b/index.md:7: image pipe.png: content/asia/b/pipe.png cannot be" in checked
     assert "content/asia/b/index.md:9: image ../../../x.png: it leads outside content/" in checked
     assert not (project / "site").exists()
+
+
+def test_photos_of_a_content_folder_outside_the_project_are_found(
+    project: Path, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "asia/boats").mkdir(parents=True)
+    (elsewhere / "asia/boats/index.md").write_text("---\ntitle: B\n---\n\n![Nets](nets.png)\n")
+    (elsewhere / "asia/boats/nets.png").write_bytes(png_bytes())
+    config = dataclasses.replace(load_config(project), content_dir=str(elsewhere))
+    build(config)
+    build(config)  # (incremental: its stamps are not keyed from the project)
+    assert _page(project / "site", "asia/boats/index.html").css_first("figure picture img")
