@@ -235,7 +235,13 @@ def _settle(where: Path, cache: BuildCache, inputs: Stamps, racy: int) -> None:
 def _writable(where: Path, state: Path, note: Callable[[str], None]) -> bool:
     """Whether the build cache's folders can be written (made if need be, anything in
     their way removed); if not, say so: the build goes on without the cache."""
-    for folder in (where.parent, state, state / "posts", state / "terms", state / "templates"):
+    images = where.parent / "images"  # the image cache (assemble's), shared by every output
+    for folder in (
+        where.parent,
+        state,
+        *(state / n for n in ("posts", "terms", "templates")),
+        images,
+    ):
         probe = folder / f".probe-{os.getpid()}"
         try:  # (.broadsheet-cache may be a link, say to a faster disk; not the folders in it)
             make_folder(folder, links=folder == where.parent)
