@@ -128,6 +128,8 @@ def hugo_project(root: Path, photos: list[Path]) -> None:
     (root / "hugo.toml").write_text(
         'baseURL = "https://example.test/"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n'
         "[imaging]\nquality = 75\n"
+        # Hugo publishes a bundle's originals too by default; Broadsheet never does.
+        "[[cascade]]\n[cascade.build]\npublishResources = false\n"
     )
 
 
@@ -154,6 +156,34 @@ def publish(project: Path, output: Path) -> None:
     shutil.rmtree(stage.root, ignore_errors=True)
     seconds = time.perf_counter() - started
     print(json.dumps({"photos_encoded": outcome.encoded, "stage_s": seconds}))
+
+
+def stage_in_process(project: Path, calls: int = 9) -> None:
+    """The image stage's own time when nothing is left to encode, in a process that
+    has already imported Broadsheet and read the settings, as a build has: `calls`
+    calls over the last site of `project` (made by --publish), medians printed."""
+    from broadsheet.config import load_config
+    from broadsheet.images import ImageRequest, publish_images
+    from broadsheet.publish.stage import Stage
+
+    config = load_config(project)
+    photos = sorted((project / "content").rglob("photo.jpg"))
+    requests = [ImageRequest(photo, crops=True) for photo in photos]
+    cache = project / ".broadsheet-cache" / "images"
+    wall, cpu = [], []
+    for _ in range(calls):
+        started, used = time.perf_counter(), time.process_time()
+        stage = Stage(project / "site.new", base=project / "site")
+        encoded = publish_images(config, requests, stage, cache).encoded
+        wall.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - used)
+        shutil.rmtree(stage.root, ignore_errors=True)
+        assert encoded == 0, "photos were encoded: run --publish first"
+    print(json.dumps({
+        "wall_ms": [round(s * 1000, 1) for s in wall],
+        "median_ms": round(statistics.median(wall) * 1000, 1),
+        "cpu_median_ms": round(statistics.median(cpu) * 1000, 1),
+    }))  # fmt: skip
 
 
 def tree_rss(pid: int) -> int:
@@ -224,7 +254,9 @@ def fresh_copy(source: Path, target: Path, keep: str) -> None:
     shutil.copytree(source / keep, target / keep)
 
 
-def run_cases(root: Path, photos: list[Path], runs: int) -> dict[str, dict[str, list[float]]]:
+def run_cases(
+    root: Path, photos: list[Path], runs: int, settle: float = 3.5
+) -> dict[str, dict[str, list[float]]]:
     hugo = hugo_binary()
     results: dict[str, dict[str, list[float]]] = {}
 
@@ -266,6 +298,7 @@ def run_cases(root: Path, photos: list[Path], runs: int) -> dict[str, dict[str, 
                 if leftover.exists():
                     shutil.rmtree(leftover)
             make(project, photos)
+            time.sleep(settle)  # photos are seldom added in the seconds before a build
             go(project, "cold")
             go(project, "nothing changed")
             post = project / "content/news/post-0000/index.md"
@@ -327,16 +360,24 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("/dev/shm/broadsheet-images"))
     parser.add_argument("--text", action="store_true", help="also time a text-only rebuild")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--settle", type=float, default=3.5, help=argparse.SUPPRESS)
     parser.add_argument("--publish", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stage-only", type=Path, metavar="PROJECT",
+        help="time the image stage in-process over PROJECT's last site (after --publish)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.publish:
         publish(args.publish, args.publish / "site")
+        return
+    if args.stage_only:
+        stage_in_process(args.stage_only)
         return
     width, height = map(int, args.size.split("x"))
     started = time.perf_counter()
     photos = make_corpus(args.root / "photos", args.photos, width, height)
     print(f"{len(photos)} photos of {width}x{height} ready ({time.perf_counter() - started:.0f} s)")
-    results = run_cases(args.root, photos, args.runs)
+    results = run_cases(args.root, photos, args.runs, args.settle)
     summary = {key: summarise(row) for key, row in results.items()}
     if args.text:
         seconds = text_rebuild(args.root, args.photos, args.runs)

@@ -18,6 +18,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.images.info import RASTER_FORMATS, SVG_MIME, ImageError, ImageInfo, Kind
 from broadsheet.paths import read_source
 
+_HEIF_BRANDS = {b"ftyp" + brand for brand in (b"heic", b"heix", b"hevc", b"heim", b"mif1", b"msf1")}
 _ANIMATED = {"GIF", "PNG", "WEBP", "AVIF"}  # formats browsers animate
 _ORIENTATION = 0x0112
 _TRANSPOSED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
@@ -74,6 +75,13 @@ def open_image(source: IO[bytes], path: Path, settings: ImageSettings) -> Image.
     except Image.DecompressionBombError as exc:
         raise ImageError(f"refused as a decompression bomb: {exc}", path) from exc
     except UnidentifiedImageError as exc:
+        source.seek(4)
+        if source.read(8) in _HEIF_BRANDS:
+            raise ImageError(
+                "a HEIC/HEIF photo (as phones take them), which browsers cannot show and "
+                "Broadsheet cannot read: export it as JPEG",
+                path,
+            ) from exc
         raise ImageError("not an image (or a format Broadsheet cannot read)", path) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"corrupt image: {exc}", path) from exc

@@ -104,6 +104,11 @@ def _bmp() -> bytes:
         ("thumb.jpg", _truncated_with_thumbnail, "truncated image"),
         ("notes.jpg", lambda: b"These are my notes, not a photograph.\n", "not an image"),
         ("empty.png", lambda: b"", "not an image"),
+        (
+            "phone.heic",
+            lambda: b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64,
+            "export it as JPEG",
+        ),
         ("bomb.png", bomb_png, "refused as a decompression bomb"),
         ("old.bmp", _bmp, "unsupported image format BMP"),
         ("bad.svg", lambda: b"<svg><g></svg>", "not a well-formed SVG"),
