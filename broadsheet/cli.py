@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the section if it does not exist yet (its folder, and its settings line)",
     )
+    new.add_argument(
+        "--bundle",
+        action="store_true",
+        help="start it as a page bundle: a folder for the article and its photos and files",
+    )
     new.set_defaults(run=_run_new)
 
     serve = commands.add_parser("serve", help="serve the site with live reload while you write")
@@ -302,13 +307,17 @@ def _run_new(args: argparse.Namespace) -> int:
         author=args.author,
         tags=tags,
         new_section=args.new_section,
+        bundle=args.bundle,
     )
-    if path.parent.name not in known:
+    section = path.parent.parent if args.bundle else path.parent
+    if section.name not in known:
         listed = ", listed in pyproject.toml" if config.sections else ""
         print(
-            f"started the section '{path.parent.name}' ({display_path(path.parent)}/{listed})",
+            f"started the section '{section.name}' ({display_path(section)}/{listed})",
             file=sys.stderr,
         )
+    if args.bundle:
+        print(f"put its photos and files in {display_path(path.parent)}/", file=sys.stderr)
     print(display_path(path))
     return 0
 

@@ -10,8 +10,14 @@ from urllib.parse import unquote, urlsplit
 
 from broadsheet.author.markup import Article, dangerous_url
 from broadsheet.config import SiteConfig
+from broadsheet.content.bundles import Folders, attachments, image_error, uses
 from broadsheet.content.frontmatter import unshowable_characters
-from broadsheet.content.loader import find_post_files, read_post, section_folder_errors
+from broadsheet.content.loader import (
+    bundle_errors,
+    find_post_files,
+    read_post,
+    section_folder_errors,
+)
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
@@ -41,13 +47,15 @@ def check_content(
     """Every problem in the content, and how many posts were checked. With `record`,
     the published articles' URLs are added to the published-URL record."""
     content = config.path(config.content_dir)
-    problems, found = _walk_sources(config)
+    problems, found, statics = _walk_sources(config)
     posts: list[Post] = []
     names = find_post_files(content, found)
     refused = section_folder_errors(content, names)
-    problems += [Problem(e.path or content, e.line, e.message) for e in refused]
+    twins = bundle_errors(content, names)
+    problems += [Problem(e.path or content, e.line, e.message) for e in refused + twins]
     skip = tuple(str(e.path) + os.sep for e in refused)
-    files = [Path(name) for name in names if not name.startswith(skip)]
+    twinned = {str(e.path) for e in twins}
+    files = [Path(name) for name in names if not name.startswith(skip) and name not in twinned]
     for path in files:
         try:
             posts.append(read_post(path, content, config.zone))
@@ -58,9 +66,11 @@ def check_content(
     problems += _unique_slugs(posts)
     now = now or config.now or datetime.now(config.zone)
     published = {p.path for p in posts if not status(p, now)}
-    targets, planning = _targets(config, [p for p in posts if p.path in published])
+    folders = Folders(content, config.path(config.static_dir), frozenset({*found, *statics}))
+    targets, planning = _targets(config, [p for p in posts if p.path in published], folders)
     problems += [Problem(e.path or content, e.line, e.message) for e in planning]
-    drafts = _targets(config, posts)[0] - targets
+    drafts = _targets(config, posts, folders)[0] - targets
+    problems += _images(config, posts, folders)
     if not planning:
         problems += _published_urls(config, posts, targets, now, record)
     for post in posts:
@@ -70,15 +80,40 @@ def check_content(
     return problems, len(files)
 
 
-def _walk_sources(config: SiteConfig) -> tuple[list[Problem], dict[str, Stamp]]:
-    """Every unreadable, odd or linked-out source (broadsheet.paths), and content/'s files."""
+def _walk_sources(
+    config: SiteConfig,
+) -> tuple[list[Problem], dict[str, Stamp], dict[str, Stamp]]:
+    """Every unreadable, odd or linked-out source (broadsheet.paths), and content/'s and
+    static/'s files."""
     problems: list[Problem] = []
     walked = []
     for name in (config.content_dir, config.static_dir, config.templates_dir):
         files, errors = scan_source(config.path(name))
         problems += [Problem(e.path or config.path(name), e.line, e.message) for e in errors]
         walked.append(files)
-    return problems, walked[0]
+    return problems, walked[0], walked[1]
+
+
+def _images(config: SiteConfig, posts: list[Post], folders: Folders) -> list[Problem]:
+    """Every image reference that names no file, and every image that cannot be
+    published (unreadable, corrupt, not an image, a bomb...), at each line showing it."""
+    from broadsheet.images import probe_images
+
+    problems: list[Problem] = []
+    users: dict[Path, list[tuple[Post, str, bool]]] = {}
+    for post in posts:
+        found, errors = uses(post, folders)
+        problems += [Problem(e.path or post.path, e.line, e.message) for e in errors]
+        for src, path in found.images.items():
+            users.setdefault(path, []).append((post, src, False))
+        if found.featured is not None and post.image is not None:
+            users.setdefault(found.featured, []).append((post, post.image, True))
+    _, failures = probe_images(sorted(users), config.images)
+    for failure in failures:
+        for post, src, featured in users.get(failure.path or Path(), []):
+            error = image_error(post, src, failure.reason, featured)
+            problems.append(Problem(error.path or post.path, error.line, error.message))
+    return problems
 
 
 def _key_line(post: Post, key: str) -> int:
@@ -124,9 +159,12 @@ def _published_urls(
     return []
 
 
-def _targets(config: SiteConfig, posts: list[Post]) -> tuple[set[str], list[BroadsheetError]]:
-    """Every path the site will have: its pages and feeds, and the static files; or the
-    errors that stop it being planned (an alias that is a page, say)."""
+def _targets(
+    config: SiteConfig, posts: list[Post], folders: Folders
+) -> tuple[set[str], list[BroadsheetError]]:
+    """Every path the site will have: its pages and feeds, the static files, and the
+    files published beside bundled articles; or the errors that stop it being planned
+    (an alias that is a page, say)."""
     unique = {post.url_path: post for post in reversed(posts)}  # duplicates: reported apart
     try:
         site = plan_site(list(unique.values()), config)
@@ -135,6 +173,7 @@ def _targets(config: SiteConfig, posts: list[Post]) -> tuple[set[str], list[Broa
     except BroadsheetError as exc:
         return set(), [exc]
     paths = {page.path for page in site.pages}
+    paths |= {relative for post in site.posts for relative, _ in attachments(post, folders)}
     statics, _ = scan_source(config.path(config.static_dir))  # its problems: reported apart
     static = str(config.path(config.static_dir))
     paths |= {Path(name).relative_to(static).as_posix() for name in statics}
@@ -155,6 +194,8 @@ def _rendered(post: Post, targets: set[str], drafts: set[str], base_path: str) -
     for index, link in enumerate(article.links()):
         if dangerous_url(link.url):
             continue  # warned about above
+        if link.image and link.url in post.images:
+            continue  # a file of the post's, or of static/: checked with the images
         message = _broken(post, link.url, link.image, targets, drafts, base_path)
         if message:
             problems.append(Problem(post.path, article.link_line(index), message))

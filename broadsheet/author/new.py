@@ -23,6 +23,15 @@ The story continues. Link to another article by its address, such as
 """
 
 
+BUNDLE_BODY = """
+Put photos beside this file and show one by its name, with a description for readers
+who cannot see it and, if you like, a caption, as in
+`![Fishing boats in the harbour](boats.jpg "Boats waited out the storm.")`.
+To lead the article with a photo, add `image: boats.jpg` and `image_alt:` (and
+`image_caption:`, `image_credit:`) to the front matter.
+"""
+
+
 def known_sections(config: SiteConfig) -> list[str]:
     """Sections from the settings, then any other section folder in content/."""
     names = [s.slug for s in config.sections]
@@ -45,8 +54,10 @@ def new_post(
     tags: tuple[str, ...] = (),
     now: datetime | None = None,
     new_section: bool = False,
+    bundle: bool = False,
 ) -> Path:
-    """Write content/<section>/<slug>.md as a draft dated now; refuse to overwrite.
+    """Write content/<section>/<slug>.md as a draft dated now; refuse to overwrite. A
+    `bundle` is content/<section>/<slug>/index.md, in a folder for its photos and files.
 
     A section that is not known yet is started when the site has none, or when
     `new_section` asks; otherwise it is an error that says how (and names a known
@@ -62,9 +73,12 @@ def new_post(
         if known and not new_section:
             raise BroadsheetError(_unknown(section, slug_of_section, known))
         start_section(config, slug_of_section)
-    path = config.path(config.content_dir) / slug_of_section / f"{slugify(title)}.md"
-    if path.exists():
-        raise BroadsheetError("already exists; edit it, or choose another headline", path)
+    folder = config.path(config.content_dir) / slug_of_section
+    slug = slugify(title)
+    path = folder / slug / "index.md" if bundle else folder / f"{slug}.md"
+    for taken in (folder / f"{slug}.md", folder / slug / "index.md"):  # either is the article
+        if taken.exists():
+            raise BroadsheetError("already exists; edit it, or choose another headline", taken)
     moment = (now or datetime.now(config.zone)).astimezone(config.zone)
     meta: dict[str, object] = {
         "title": title,
@@ -75,7 +89,8 @@ def new_post(
         meta["author"] = author.strip()
     if tags:
         meta["tags"] = list(tags)
-    post = frontmatter.Post(BODY.format(link=link))
+    body = BODY.format(link=link) + (BUNDLE_BODY if bundle else "")
+    post = frontmatter.Post(body)
     post.metadata.update(meta)
     text = frontmatter.dumps(post, sort_keys=False)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -52,7 +53,12 @@ FIELDS: dict[str, Field] = {
     "draft": Field("bool"),
     "import_hash": Field("text"),
     "aliases": Field("aliases"),
+    "image": Field("text"),
+    "image_alt": Field("text"),
+    "image_caption": Field("text"),
+    "image_credit": Field("text"),
 }
+IMAGE_DETAILS = ("image_alt", "image_caption", "image_credit")
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,11 @@ def split_front_matter(path: Path, text: str) -> _Split:
     raise BroadsheetError("the front matter is never closed with '---'", path, 1)
 
 
-def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
-    """A post from its text; `section_dir` is the folder it lives in below content/."""
+def parse_post(
+    path: Path, text: str, section_dir: str, zone: ZoneInfo, *, bundle: bool = False
+) -> Post:
+    """A post from its text; `section_dir` is the folder it lives in below content/, and
+    `bundle` says whether it is a page bundle's index.md (its folder is its slug)."""
     text = normalise(text)
     split = split_front_matter(path, text)
     meta, lines = _load_yaml(path, split.header)
@@ -95,6 +104,8 @@ def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
     section = values.get("section") or section_dir.upper()
     if slugify(section, fallback="") != section_dir:
         fail("section", f"'{section}' contradicts the folder '{section_dir}/' it is in")
+    _check_image(meta, values, fail)
+    images, unlabelled = _body_images(split.body)
     if errors:
         raise BroadsheetErrors(errors)
     date = values.get("date")
@@ -103,7 +114,7 @@ def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
         title=values["title"],
         section=section,
         section_slug=section_dir,
-        slug=values.get("slug") or slugify(path.stem),
+        slug=values.get("slug") or slugify(path.parent.name if bundle else path.stem),
         date=date[0] if date else None,
         has_time=date[1] if date else False,
         updated=values["updated"][0] if values.get("updated") else None,
@@ -119,7 +130,52 @@ def parse_post(path: Path, text: str, section_dir: str, zone: ZoneInfo) -> Post:
         words=count_words(split.body),
         header_digest=text_digest(f"{path}\0{split.header}"),
         body_text=split.body,
+        bundle=bundle,
+        image=values.get("image"),
+        image_alt=values.get("image_alt"),
+        image_caption=values.get("image_caption"),
+        image_credit=values.get("image_credit"),
+        images=images,
+        unlabelled=unlabelled,
     )
+
+
+def _check_image(
+    meta: dict[str, Any], values: dict[str, Any], fail: Callable[[str, str], None]
+) -> None:
+    """The featured image's keys: a file, not a URL; alt text with it; none without it."""
+    image = values.get("image")
+    if image is not None and not is_local_image(image):
+        fail(
+            "image",
+            f"'{image}' is not a file of the article or a site path "
+            "(such as photo.jpg beside index.md, or /images/photo.jpg from static/)",
+        )
+    if "image_alt" in meta and meta["image_alt"] is not None and values.get("image_alt") is None:
+        return  # already reported: not text, or empty
+    if image is None and "image" not in meta:
+        for key in IMAGE_DETAILS:
+            if meta.get(key) is not None:
+                fail(key, "is given without image: add the image it describes, or remove it")
+
+
+def is_local_image(src: str) -> bool:
+    """Whether an image reference names a file of the site: a path, relative or from
+    the site's root, not a URL of another site (nor data:, nor a fragment)."""
+    parts = urlsplit(src)
+    return not (parts.scheme or parts.netloc or not parts.path)
+
+
+def _body_images(body: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The local images the body's Markdown shows (`src` as written), and the images it
+    shows without alt text (local or not): the build and `check` report those."""
+    if "![" not in body:  # every Markdown image has it
+        return (), ()
+    from broadsheet.render.markdown import markdown_images
+
+    found = markdown_images(body)
+    local = tuple(dict.fromkeys(image.src for image in found if is_local_image(image.src)))
+    return local, tuple(dict.fromkeys(image.src for image in found if not image.alt.strip()))
 
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when present
@@ -173,6 +229,9 @@ def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInf
     value = _showable(value)
     kind = FIELDS[key].kind
     if kind == "text" or kind == "slug":
+        if key == "image_alt" and isinstance(value, str) and not value.strip():
+            fail(key, "is empty: describe the picture for readers who cannot see it")
+            return None
         if not isinstance(value, str) or not value.strip():
             fail(key, f"must be text, not {_describe(value)}")
             return None

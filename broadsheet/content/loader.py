@@ -9,16 +9,19 @@ from zoneinfo import ZoneInfo
 
 from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.post import Post, decoded
-from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.paths import read_source, source_files
 from broadsheet.slugs import RESERVED_SECTIONS, slugify
 from broadsheet.stamps import Stamp, racy_after, stamp_file, unchanged
 from broadsheet.workers import worker_pool
 
+BUNDLE_INDEX = "index.md"  # content/<section>/<slug>/index.md: an article and its files
+
 
 def find_post_files(content_dir: Path, stamps: dict[str, Stamp] | None = None) -> list[str]:
-    """Every post file (as a path string): *.md below content/, outside hidden folders.
-    From `stamps`' paths when given, which list every file below content/."""
+    """Every post file (as a path string): *.md below content/, outside hidden folders,
+    a bundle's index.md but not the other files of a bundle. From `stamps`' paths when
+    given, which list every file below content/."""
     if not content_dir.is_dir():
         raise BroadsheetError("the content folder does not exist", content_dir)
     if stamps is None:
@@ -26,9 +29,58 @@ def find_post_files(content_dir: Path, stamps: dict[str, Stamp] | None = None) -
     else:
         candidates = [name for name in stamps if name.endswith(".md")]
     prefix = str(content_dir) + os.sep
-    return sorted(
+    names = [
         name for name in candidates if name.startswith(prefix) and not _hidden(name[len(prefix) :])
-    )
+    ]
+    folders = bundle_folders(content_dir, names)
+    return sorted(name for name in names if not _inside_bundle(name, folders))
+
+
+def bundle_folders(content_dir: Path, names: list[str]) -> set[str]:
+    """The page bundles among `names` (path strings below content/): the folders
+    content/<section>/<slug>/ that hold an index.md."""
+    prefix = str(content_dir) + os.sep
+    found = set()
+    for name in names:
+        parts = name[len(prefix) :].split(os.sep)
+        if len(parts) == 3 and parts[2] == BUNDLE_INDEX:
+            found.add(name[: -len(BUNDLE_INDEX) - 1])
+    return found
+
+
+def bundle_of(name: str, folders: set[str]) -> str | None:
+    """The bundle folder (of `folders`) that the file `name` is in, if any."""
+    folder = name
+    while (folder := os.path.dirname(folder)) and folder != os.path.dirname(folder):
+        if folder in folders:
+            return folder
+    return None
+
+
+def _inside_bundle(name: str, folders: set[str]) -> bool:
+    """Whether `name` is one of a bundle's files other than its index.md."""
+    folder = bundle_of(name, folders)
+    return folder is not None and name != folder + os.sep + BUNDLE_INDEX
+
+
+def bundle_errors(content_dir: Path, names: list[str]) -> list[BroadsheetError]:
+    """An error for each bundle (content/asia/foo/index.md) beside a flat post of the
+    same name (content/asia/foo.md): both would be the article /asia/foo/."""
+    present = set(names)
+    errors = []
+    for folder in sorted(bundle_folders(content_dir, names)):
+        flat = folder + ".md"
+        if flat in present:
+            index = Path(folder) / BUNDLE_INDEX
+            url = "/" + Path(folder).relative_to(content_dir).as_posix() + "/"
+            errors.append(
+                BroadsheetError(
+                    f"this bundle and {display_path(Path(flat))} are both the article {url}; "
+                    "keep one (move the post into the bundle as its index.md)",
+                    index,
+                )
+            )
+    return errors
 
 
 def section_folder_errors(content_dir: Path, names: list[str]) -> list[BroadsheetError]:
@@ -59,9 +111,12 @@ def _hidden(relative: str) -> bool:
 
 def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
     relative = path.relative_to(content_dir)
-    if len(relative.parts) != 2:
+    bundle = len(relative.parts) == 3 and relative.name == BUNDLE_INDEX
+    if len(relative.parts) != 2 and not bundle:
         raise BroadsheetError(
-            "a post belongs in a section folder, such as content/asia/my-article.md", path
+            "a post belongs in a section folder, such as content/asia/my-article.md, "
+            "or is a page bundle's index.md, such as content/asia/my-article/index.md",
+            path,
         )
     data = read_source(path)
     try:
@@ -70,7 +125,7 @@ def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
         line = data[: exc.start].count(b"\n") + data[: exc.start].count(b"\r")
         line -= data[: exc.start].count(b"\r\n")  # each line end counted once
         raise BroadsheetError("not UTF-8 text", path, line + 1) from exc
-    return parse_post(path, text, relative.parts[0], zone)
+    return parse_post(path, text, relative.parts[0], zone, bundle=bundle)
 
 
 PostCache = dict[str, tuple[Stamp, Post]]  # path -> (its file's stamp, post)
@@ -96,8 +151,11 @@ def load_posts(
     names = find_post_files(content_dir, stamps)
     errors = section_folder_errors(content_dir, names)
     refused = {str(error.path) + os.sep for error in errors}
+    twins = bundle_errors(content_dir, names)
+    errors += twins
+    skipped = {str(error.path) for error in twins}
     for name in names:
-        if name.startswith(tuple(refused)):
+        if name.startswith(tuple(refused)) or name in skipped:
             continue
         stamp = stamps[name] if stamps is not None else stamp_file(name, racy)
         cached = cache.get(name) if cache is not None else None

@@ -45,10 +45,28 @@ class Post:
     # The Markdown body, when held in memory. A build drops it (its posts would
     # otherwise hold the whole archive's text) and `body` reads the file again.
     body_text: str | None = field(default=None, repr=False, compare=False)
+    bundle: bool = False  # content/<section>/<slug>/index.md, with its files beside it
+    # The featured image: a file of the bundle (or beside the post), or a site path.
+    image: str | None = None
+    image_alt: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
+    # The local images its Markdown shows (each `src` as written), in order.
+    images: tuple[str, ...] = ()
+    unlabelled: tuple[str, ...] = ()  # the images it shows without alt text: errors
+    # A hash of the image files it shows (set by the build): what changes the pages
+    # that show it when a photo changes though its text does not.
+    media: str = ""
 
     @property
     def url_path(self) -> str:
         return f"{self.section_slug}/{self.slug}/"
+
+    @property
+    def folder(self) -> Path:
+        """Where its relative references (images, files) are looked for: its bundle's
+        folder, or the section folder of a flat post."""
+        return self.path.parent
 
     @property
     def body(self) -> str:

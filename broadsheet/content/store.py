@@ -26,16 +26,33 @@ from broadsheet.content.post import Post
 from broadsheet.sealed import clear, read_sealed, write_sealed
 from broadsheet.stamps import Stamp, well_formed
 
-FORMAT = 5  # 4: dates in whole seconds, text without control characters; 5: aliases
+FORMAT = 6  # 4: dates in whole seconds, no control characters; 5: aliases; 6: bundles, images
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
 _TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")
 _OPTIONAL = ("author", "summary", "source")
+_IMAGE = ("image", "image_alt", "image_caption", "image_credit")  # last: added in format 5
 _NONE = type(None)
 # The types an entry may hold, place by place, as _encode writes them: checked in one go.
 _SHAPES = frozenset(
-    (list, *[str] * len(_TEXT), *optional, date, updated, bool, list, bool, int, int, list)
+    (
+        list,
+        *[str] * len(_TEXT),
+        *optional,
+        date,
+        updated,
+        bool,
+        list,
+        bool,
+        int,
+        int,
+        list,
+        list,
+        list,
+        *image,
+    )
     for optional in product((str, _NONE), repeat=len(_OPTIONAL))
+    for image in product((str, _NONE), repeat=len(_IMAGE))
     for date in (float, _NONE)
     for updated in (float, _NONE)
 )
@@ -57,17 +74,25 @@ def _encode(stamp: Stamp, post: Post) -> list[Any]:
         post.body_line,
         post.words,
         list(post.aliases),
+        list(post.images),
+        list(post.unlabelled),
+        *(getattr(post, name) for name in _IMAGE),
     ]
 
 
-def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[Stamp, Post]:
+def _decode(
+    path: Path, item: list[Any], zone: ZoneInfo, bundle: bool = False
+) -> tuple[Stamp, Post]:
     if type(item) is not list or tuple(map(type, item)) not in _SHAPES:
         raise ValueError("entry")
     stamp, title, section, section_slug, slug, digest, excerpt, header_digest = item[:8]
     author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[8:18]
-    aliases = item[18]
+    aliases, images, unlabelled = item[18:21]
+    image, image_alt, image_caption, image_credit = item[21:]
     if not all(type(t) is str for t in (*tags, *aliases)) or not well_formed(stamp):
         raise ValueError("tags or stamp")
+    if not all(type(src) is str for src in [*images, *unlabelled]):
+        raise ValueError("images")
     post = Post(
         path=path,
         title=title,
@@ -88,6 +113,13 @@ def _decode(path: Path, item: list[Any], zone: ZoneInfo) -> tuple[Stamp, Post]:
         words=words,
         header_digest=header_digest,
         aliases=tuple(aliases),
+        bundle=bundle,
+        image=image,
+        image_alt=image_alt,
+        image_caption=image_caption,
+        image_credit=image_credit,
+        images=tuple(images),
+        unlabelled=tuple(unlabelled),
     )
     return stamp, post
 
@@ -127,7 +159,10 @@ def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCach
                 parent = folders.get(section)
                 if parent is None:
                     parent = folders[section] = content_dir / section
-                found[prefix + name] = _decode(_child(parent, file), item, zone)
+                bundle = section.count("/") == 1  # asia/<slug>/index.md
+                if bundle and file != "index.md":
+                    raise ValueError("misplaced")
+                found[prefix + name] = _decode(_child(parent, file), item, zone, bundle)
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
         posts.update(found)

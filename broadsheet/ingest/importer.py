@@ -174,7 +174,8 @@ class _Run:
         for attempt in range(1, MAX_SLUG_TRIES + 1):
             slug = base if attempt == 1 else f"{base}-{attempt}"
             relative = f"{section}/{slug}.md"
-            if relative in self.planned or os.path.lexists(self.content_dir / relative):
+            taken = (self.content_dir / relative, self.content_dir / section / slug / "index.md")
+            if relative in self.planned or any(map(os.path.lexists, taken)):  # (or a bundle)
                 continue
             story = Story(relative, "", [], [], 0, "", "", "", "")
             self._stage(article, story, None)

@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment
 
 from broadsheet.config import SiteConfig
+from broadsheet.content.bundles import Folders
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.content.store import read_post_cache, write_post_cache
@@ -21,9 +22,11 @@ from broadsheet.content.visibility import visible
 from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.published import Record, judge_urls
 from broadsheet.outputs.site import Site, plan_site
+from broadsheet.paths import source_files
 from broadsheet.publish import timing
 from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
 from broadsheet.publish.context import format_date, use_site
+from broadsheet.publish.media import Media, copy_attachments, gather, split_signatures
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
 from broadsheet.publish.render import Progress, RenderReport, render_pages
@@ -48,6 +51,7 @@ class Outcome:
     changes: tuple[list[str], list[str]] | None = None
     signed: SignedState | None = None  # what `signatures` were taken from
     record: Record | None = None  # the published-URL record to write, in "record" mode
+    images_encoded: int = 0  # images decoded and encoded (the others came from the cache)
 
 
 def assemble(
@@ -69,6 +73,7 @@ def assemble(
     be finding out while the posts are read and planned, so it is asked only then.
     """
     jobs = jobs or os.cpu_count() or 1
+    images = state.parent / "images" if state is not None else None  # the image cache
     # (long_lived: the posts and the plan, see there; prerender: see start() below)
     with long_lived() as keep, Prerender() as prerender:
         with timing.stage("read posts"):
@@ -77,9 +82,10 @@ def assemble(
             prerender.start(posts, edited, config, now, drafts)
         keep()
         with timing.stage("plan"):
+            media, shown = gather_media(config, visible(posts, now, drafts), stamps)
             related = state / "related.json" if state is not None else None
             site = load_site(
-                config, drafts=drafts, now=now, posts=posts, related_store=related, jobs=jobs
+                config, drafts=drafts, now=now, posts=shown, related_store=related, jobs=jobs
             )
             content = config.path(config.content_dir)
             answering = {page.path for page in site.pages}
@@ -87,7 +93,7 @@ def assemble(
         keep()
         compiled = state / "templates" if state is not None else None
         env = make_environment(config.path(config.templates_dir), {}, compiled)
-        use_site(env, site, prerender.bodies())
+        use_site(env, site, prerender.bodies(), media)
         with ExitStack() as stack:
             if state is None:  # no build cache: the search terms live as long as the build
                 state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
@@ -101,7 +107,7 @@ def assemble(
             _mark(dirty)
             try:
                 stage, report = _publish(
-                    config, output, site, env, cache, stamps, state, progress, jobs
+                    config, output, site, env, cache, stamps, state, progress, jobs, media, images
                 )
             except DamagedTerms:  # the search state does not verify: start again, cold
                 try:
@@ -110,7 +116,7 @@ def assemble(
                     message = f"cannot rebuild the search state: {exc.strerror}"
                     raise BroadsheetError(message, terms.folder) from exc
                 stage, report = _publish(
-                    config, output, site, env, None, stamps, state, progress, jobs
+                    config, output, site, env, None, stamps, state, progress, jobs, media, images
                 )
             try:
                 terms.forget_others(articles)
@@ -126,6 +132,7 @@ def assemble(
         changes=(stage.moved, sorted(stage.removed)) if stage.moved is not None else None,
         signed=report.state,
         record=record,
+        images_encoded=media.encoded,
     )
 
 
@@ -139,19 +146,26 @@ def _publish(
     state: Path,
     progress: Progress | None,
     jobs: int,
+    media: Media,
+    images: Path | None,
 ) -> tuple[Stage, RenderReport]:
     """Render into a stage (only what changed since the `cache`, if there is one), write
     the search index, and commit the stage into the site. Returns the stage and the
     rendering's report."""
-    previous = cache.pages if cache is not None else {}
+    previous, attached = split_signatures(cache.pages if cache is not None else {})
     before = _comparable(config, cache, stamps)
     terms = TermStore(state / "terms")
     with staged_output(output, reuse=cache is not None) as stage:
         statics = config.path(config.static_dir)
-        copy_static(statics, stage, {p.path for p in site.pages}, state)
+        pages = {p.path for p in site.pages}
+        copy_static(statics, stage, pages, state)
         _drop_stale_statics(cache, config, stage)
+        with timing.stage("images"):
+            media.publish(stage, images, jobs)
+            files = copy_attachments(site, media.folders, stage, attached, pages)
         with timing.stage("render"):
             report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
+        report.signatures.update(files)
         with timing.stage("search index"):
             index_site(stage, site, terms, report, jobs)
     return stage, report
@@ -212,6 +226,22 @@ def search_docs(site: Site) -> list[Doc]:
 
 def _date(post: Post) -> str:
     return format_date(post.date) if post.date is not None else ""
+
+
+def gather_media(
+    config: SiteConfig, posts: list[Post], stamps: Stamps | None
+) -> tuple[Media, list[Post]]:
+    """What the shown `posts` show (see broadsheet.publish.media), from the sources'
+    walk (`stamps`, named relative to the project) or a new one."""
+    content, static = config.path(config.content_dir), config.path(config.static_dir)
+    root = f"{config.root}{os.sep}"
+    if stamps is not None and all(str(f).startswith(root) for f in (content, static)):
+        folders = Folders.from_stamps(config.root, content, static, stamps)
+    else:  # a folder outside the project (serve --content): its stamps are not keyed so
+        folders = Folders(
+            content, static, frozenset([*source_files(content), *source_files(static)])
+        )
+    return gather(config, posts, folders)
 
 
 def load_site(

@@ -19,7 +19,9 @@ from broadsheet.outputs.feeds import entry_updated
 from broadsheet.outputs.listings import MONTHS
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
+from broadsheet.publish.media import Featured, Media
 from broadsheet.render.markdown import RenderedBody, render_markdown
+from broadsheet.render.pictures import ARTICLE_SIZES, CARD_SIZES, picture_html
 from broadsheet.render.templates import render_template
 
 
@@ -47,9 +49,11 @@ FILTERS = (
 )
 
 
-def use_site(env: Environment, site: Site, bodies: BodyCache | None = None) -> None:
+def use_site(
+    env: Environment, site: Site, bodies: BodyCache | None = None, media: Media | None = None
+) -> None:
     """Give `env` the site's helpers: as globals, and those in FILTERS as filters too."""
-    helpers = template_globals(site, bodies)
+    helpers = template_globals(site, bodies, media)
     env.globals.update(helpers)
     env.filters.update({name: _per_build(helpers[name]) for name in FILTERS})
     card = env.globals["card"] = card_renderer(env)
@@ -70,7 +74,9 @@ def _per_build(helper: Callable[..., Any]) -> Callable[..., Any]:
     return per_build
 
 
-def template_globals(site: Site, bodies: BodyCache | None = None) -> dict[str, Any]:
+def template_globals(
+    site: Site, bodies: BodyCache | None = None, media: Media | None = None
+) -> dict[str, Any]:
     config = site.config
     base_path = config.base_path
     names = {section.slug: section.name for section in site.sections}
@@ -97,7 +103,8 @@ def template_globals(site: Site, bodies: BodyCache | None = None) -> dict[str, A
         "format_date": format_date,
         "iso_date": iso_date,
         "describe": describe,
-        "render_body": body_renderer(base_path, _feed_posts(site), _pruned(bodies, site)),
+        "render_body": body_renderer(base_path, _feed_posts(site), _pruned(bodies, site), media),
+        **image_helpers(media),
         "entry_updated": entry_updated,
         "section_name": lambda slug: names.get(slug, slug),
         "badge": lambda post: _badge(post, site.now),
@@ -147,7 +154,7 @@ def card_renderer(env: Environment, kept: int = CARDS_KEPT) -> Callable[[Post], 
 def _pruned(bodies: BodyCache | None, site: Site) -> BodyCache | None:
     if bodies is None:
         return None
-    wanted = {post.digest for post in site.posts}
+    wanted = {post.digest + post.media for post in site.posts}
     for key in [key for key in bodies if key[0] not in wanted]:
         del bodies[key]
     return bodies
@@ -157,7 +164,12 @@ def _feed_posts(site: Site) -> set[Path]:
     return {path for page in site.pages if page.template == "feed.xml" for path in page.sources}
 
 
-def page_context(site: Site, page: Page, body: RenderedBody | None) -> dict[str, Any]:
+def page_context(
+    site: Site,
+    page: Page,
+    body: RenderedBody | None,
+    featured: Callable[[Post], Featured | None] | None = None,
+) -> dict[str, Any]:
     context = dict(page.context)
     context["page_path"] = page.url_path
     context["is_article"] = page.post is not None
@@ -165,17 +177,19 @@ def page_context(site: Site, page: Page, body: RenderedBody | None) -> dict[str,
         context["post"] = page.post
         context["body"] = body
         context["description"] = describe(page.post)
-        context["json_ld"] = json_ld(site, page.post, context["description"])
+        image = featured(page.post) if featured is not None else None
+        context["json_ld"] = json_ld(site, page.post, context["description"], image)
     else:
         context.setdefault("description", site.config.description)
     return context
 
 
-BodyCache = dict[tuple[str, str], RenderedBody]  # (post digest, base path) -> body
+# (post digest and media hash, base path) -> body
+BodyCache = dict[tuple[str, str], RenderedBody]
 
 
 def body_renderer(
-    base_path: str, keep: set[Path], cache: BodyCache | None = None
+    base_path: str, keep: set[Path], cache: BodyCache | None = None, media: Media | None = None
 ) -> Callable[[Post], RenderedBody]:
     """Render article bodies, keeping the ones that feeds show again (and only those).
 
@@ -185,11 +199,12 @@ def body_renderer(
     kept: BodyCache = cache if cache is not None else {}
 
     def render_body(post: Post) -> RenderedBody:
-        key = (post.digest, base_path)
+        key = (post.digest + post.media, base_path)
         found = kept.get(key)
         if found is not None:
             return found
-        body = render_markdown(post.body, base_path)
+        pictures = media.pictures_for(post) if media is not None and post.media else None
+        body = render_markdown(post.body, base_path, pictures)
         if post.path in keep:
             kept[key] = body
         return body
@@ -197,12 +212,35 @@ def body_renderer(
     return render_body
 
 
+def image_helpers(media: Media | None) -> dict[str, Any]:
+    """`featured(post)`: its featured image (None without one); `lead_image(post)` and
+    `card_image(post)`: the picture that leads its article, or marks its listing card."""
+
+    def featured(post: Post) -> Featured | None:
+        return media.featured(post) if media is not None and post.media else None
+
+    def lead_image(post: Post) -> Markup:
+        found = featured(post)
+        if found is None:
+            return Markup("")
+        html = picture_html(found.shown, found.alt, ARTICLE_SIZES, lead=True)
+        return Markup(html)
+
+    def card_image(post: Post) -> Markup:
+        found = featured(post)
+        if found is None:
+            return Markup("")
+        return Markup(picture_html(found.shown, found.alt, CARD_SIZES, css_class="card-image"))
+
+    return {"featured": featured, "lead_image": lead_image, "card_image": card_image}
+
+
 def describe(post: Post) -> str:
     """The summary, or the start of the first paragraph: for meta tags and listings."""
     return post.summary or post.excerpt or post.title
 
 
-def json_ld(site: Site, post: Post, description: str) -> str:
+def json_ld(site: Site, post: Post, description: str, image: Featured | None = None) -> str:
     """schema.org NewsArticle, safe to put inside a <script> element."""
     config = site.config
     url = urljoin(config.base_url, site_url(config.base_path, post.url_path))
@@ -228,6 +266,8 @@ def json_ld(site: Site, post: Post, description: str) -> str:
         data["author"] = {"@type": "Organization", "name": config.title}
     if post.tags:
         data["keywords"] = list(post.tags)
+    if image is not None:  # Google asks for 16:9, 4:3 and 1:1, at least 1,200 px wide
+        data["image"] = list(image.crops or (image.url,))
     # orjson: json.dumps with an indent is pure Python, 30 times as slow on every article
     text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -52,6 +52,7 @@ class BuildResult:
     unchanged: int
     seconds: float
     size: SiteSize | None = None  # what the site holds, once built
+    images_encoded: int = 0  # images decoded and encoded (the others came from the cache)
 
     @property
     def pages(self) -> int:
@@ -135,7 +136,7 @@ def _cache_files(where: Path, use_cache: bool) -> list[Path]:
     """The build cache's files at `where` (and its folder) that do not exist yet."""
     if not use_cache:
         return []
-    files = [where.parent, where, _state_path(where)]
+    files = [where.parent, where, _state_path(where), where.parent / "images"]  # (assemble's)
     return [path for path in files if not os.path.lexists(path)]
 
 
@@ -234,7 +235,13 @@ def _build(
         else:
             size = _size(stamp_tree(output))
     return BuildResult(
-        output, outcome.articles, outcome.written, outcome.unchanged, _since(started), size
+        output,
+        outcome.articles,
+        outcome.written,
+        outcome.unchanged,
+        _since(started),
+        size,
+        outcome.images_encoded,
     )
 
 
@@ -309,7 +316,13 @@ def _settle(
 def _writable(where: Path, state: Path, note: Callable[[str], None]) -> bool:
     """Whether the build cache's folders can be written (made if need be, anything in
     their way removed); if not, say so: the build goes on without the cache."""
-    for folder in (where.parent, state, state / "posts", state / "terms", state / "templates"):
+    images = where.parent / "images"  # the image cache (assemble's), shared by every output
+    for folder in (
+        where.parent,
+        state,
+        *(state / n for n in ("posts", "terms", "templates")),
+        images,
+    ):
         probe = folder / f".probe-{os.getpid()}"
         try:  # (.broadsheet-cache may be a link, say to a faster disk; not the folders in it)
             make_folder(folder, links=folder == where.parent)

@@ -146,6 +146,8 @@ def _read_all(pipe: int, seconds: float) -> bytes:
 def _rendered(posts: list[Post], base_path: str) -> list[list[Any]]:
     rendered = []
     for post in posts:
+        if post.image is not None or post.images:
+            continue  # its pictures are known only once the build has published them
         try:
             body = render_markdown(post.body, base_path)
         except Exception:  # the build process meets it again, and reports it

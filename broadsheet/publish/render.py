@@ -121,10 +121,12 @@ def _render_some(
     bodies: list[RenderedBody | None] = [
         render_body(page.post) if page.post is not None else None for page in pages
     ]
+    featured = env.globals.get("featured")
     rendered: list[tuple[Page, str]] = []
     held = 0
     for page, body in zip(pages, bodies, strict=True):
-        text = render_template(env, page.template, page_context(site, page, body))
+        context = page_context(site, page, body, featured)  # type: ignore[arg-type]
+        text = render_template(env, page.template, context)
         rendered.append((page, text))
         held += len(text)
         if held > HELD_TEXT:  # the feeds and sitemaps are big: written as they come

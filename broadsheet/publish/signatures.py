@@ -38,7 +38,7 @@ def fingerprint(value: Any) -> Any:
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is Post:  # its whole file, and where it is
-        return f"post:{value.digest}:{value.section_slug}/{value.slug}"
+        return f"post:{value.digest}{value.media}:{value.section_slug}/{value.slug}"
     if kind is tuple or kind is list:
         return tuple([fingerprint(item) for item in value])
     if kind is dict:  # contexts are built in a fixed key order
@@ -162,7 +162,7 @@ class Signer:
     def state(self, site: Site) -> SignedState:
         """What this signer's signatures are taken from, for the next build to compare."""
         site_hash, shape = self._shape(site)
-        digests = {p.url_path: p.digest for p in site.posts}
+        digests = {p.url_path: p.digest + p.media for p in site.posts}
         templates = {name: self._template_key(name) for name in sorted(_templates(site))}
         return SignedState(site_hash, shape, digests, templates)
 
@@ -179,7 +179,7 @@ class Signer:
             return {page.path: self.sign(page) for page in pages}
         for name, key in before.templates.items():  # unchanged, so not worked out again
             self._keys.setdefault(name, key)
-        edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != p.digest}
+        edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != p.digest + p.media}
         signatures = {}
         for page in pages:
             kept = previous.get(page.path) if page.from_posts else None

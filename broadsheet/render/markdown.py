@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_if_changed
 from broadsheet.render.quick import quicken
+
+if TYPE_CHECKING:
+    from broadsheet.render.pictures import Shown
 
 TOC_MIN_HEADINGS = 3
 TOC_MARKER = "[TOC]"  # Markdown's: a paragraph of just this becomes the table of contents
@@ -165,15 +168,19 @@ def _formatter() -> type:
     return SharedStyleFormatter
 
 
-def render_markdown(text: str, base_path: str = "/") -> RenderedBody:
+def render_markdown(
+    text: str, base_path: str = "/", pictures: Mapping[str, Shown] | None = None
+) -> RenderedBody:
     """Render one article's Markdown; the converter is built once and reset between uses.
 
     Site-relative links and images ("/asia/other-story/") are put under `base_path`, so
-    that they work when the site is served from a sub-path such as /archive/.
+    that they work when the site is served from a sub-path such as /archive/. Images the
+    build published (`pictures`, by their `src` as written) become pictures.
     """
     marker = TOC_MARKER in text  # only text that has it can have it replaced
     converter = _converter(base_path, extensions_for(text), inline_unused(text), marker)
     converter.reset()
+    _prepare(converter, text, pictures)
     html = converter.convert(text)
     tokens = converter.toc_tokens
     headings = _count(tokens)
@@ -186,20 +193,96 @@ def _site_links(base_path: str) -> Any:
     from markdown.treeprocessors import Treeprocessor
 
     class SiteLinks(Treeprocessor):
+        """Site paths put under the base path; images made pictures and figures."""
+
         def run(self, root: Any) -> None:
-            if base_path == "/":
+            md: Any = self.md
+            images = getattr(md, "broadsheet_images", False)
+            if base_path == "/" and not images:
                 return
+            found: list[tuple[Any, Any]] = []  # (parent, img)
             for element in root.iter():
+                if images:
+                    for child in element:
+                        if child.tag == "img":  # (seen before its src is rewritten)
+                            found.append((element, child))
+                            md.broadsheet_sources[id(child)] = child.get("src", "")
+                if base_path == "/":
+                    continue
                 for attribute in ("href", "src"):
                     value = element.get(attribute)
                     if value and value.startswith("/") and not value.startswith("//"):
                         element.set(attribute, base_path + value[1:])
+            if found:
+                _show_images(md, found)
 
     class SiteLinksExtension(Extension):
         def extendMarkdown(self, md: Any) -> None:
             md.treeprocessors.register(SiteLinks(md), "broadsheet_site_links", 0)
 
     return SiteLinksExtension()
+
+
+@dataclass(frozen=True)
+class MarkdownImage:
+    """An image in an article's Markdown: its `src` as written, alt text and title."""
+
+    src: str
+    alt: str
+    title: str | None
+
+
+def _show_images(md: Any, found: list[tuple[Any, Any]]) -> None:
+    """Each image as readers get it: a picture when the build published it (under its
+    `src` as written, in md.broadsheet_pictures), with alt, width and height, decoded
+    off the main thread and fetched lazily; alone in its paragraph, a figure whose
+    caption is the Markdown title."""
+    from broadsheet.render.pictures import ARTICLE_SIZES, build_picture
+
+    pictures = getattr(md, "broadsheet_pictures", None) or {}
+    written: list[MarkdownImage] = md.broadsheet_found
+    for parent, img in found:
+        src = md.broadsheet_sources.get(id(img), img.get("src", ""))
+        title = img.get("title")
+        written.append(MarkdownImage(src, img.get("alt", ""), title))
+        alone = (
+            parent.tag == "p"
+            and len(parent) == 1
+            and not (parent.text or "").strip()
+            and not (img.tail or "").strip()
+        )
+        if alone and title:
+            del img.attrib["title"]
+        shown = pictures.get(src)
+        if shown is not None:
+            build_picture(parent, list(parent).index(img), img, shown, ARTICLE_SIZES)
+        else:
+            img.set("decoding", "async")
+            img.set("loading", "lazy")
+        if alone:
+            parent.tag = "figure"
+            parent.text = parent[0].tail = None
+            if title:
+                import xml.etree.ElementTree as etree
+
+                etree.SubElement(parent, "figcaption").text = title
+
+
+def markdown_images(text: str) -> list[MarkdownImage]:
+    """Every image the Markdown `text` shows, in order (none in code or raw HTML)."""
+    converter = _converter("/", extensions_for(text), inline_unused(text), TOC_MARKER in text)
+    converter.reset()
+    _prepare(converter, text, None)
+    converter.convert(text)
+    return list(converter.broadsheet_found)
+
+
+def _prepare(converter: Any, text: str, pictures: Mapping[str, Shown] | None) -> None:
+    """What the image step reads for one conversion."""
+    converter.broadsheet_images = "![" in text
+    converter.broadsheet_pictures = pictures
+    converter.broadsheet_found = []
+    converter.broadsheet_sources = {}
 
 
 def _count(tokens: list[dict[str, Any]]) -> int:
@@ -290,6 +373,8 @@ def excerpt(body: str, limit: int = 160) -> str:
                 converter.reset()
                 text = html.unescape(re.sub(r"<[^>]+>", "", converter.convert(block)))
                 text = " ".join(text.split())
+                if not text:  # a photo, say, leading the text: the words come after it
+                    continue
             if len(text) <= limit:
                 return text
             return text[:limit].rsplit(" ", 1)[0] + "…"

@@ -37,7 +37,8 @@ def test_every_problem_is_reported_as_path_line(seeded: Path) -> None:
         "content/asia/a.md:4: authr: unknown key (did you mean 'author'?)",
         "content/asia/d.md:3: slug 'same' is already used by content/asia/c.md",
         "content/asia/e.md:7: link to /asia/no-such-story/: no such page or file in the site",
-        "content/asia/e.md:8: image to /images/chart.png: no such page or file in the site",
+        "content/asia/e.md:8: image /images/chart.png: there is no such file "
+        "(static/images/chart.png)",
         "content/asia/e.md:10: link to /asia/f/ points at a draft or scheduled post",
         "content/asia/g.md:5: warning: raw HTML <script> element",
         "content/asia/g.md:7: warning: inline event handler",

@@ -144,3 +144,24 @@ def test_new_refuses_a_section_that_cannot_be_one_and_writes_nothing(
     assert (project / "pyproject.toml").read_bytes() == before
     assert sorted(str(p) for p in (project / "content").rglob("*")) == content
     assert run(["check"]).code == 0
+
+
+def test_new_bundle_starts_a_folder_for_the_article_and_its_photos(project: Path) -> None:
+    result = run(["new", "Floods in the delta", "--section", "asia", "--bundle"])
+    assert result.code == 0, result.err
+    assert result.out.strip() == "content/asia/floods-in-the-delta/index.md"
+    assert "content/asia/floods-in-the-delta/" in result.err  # where the photos go
+    post = read_post(project / result.out.strip(), project / "content", ZoneInfo("UTC"))
+    assert post.bundle and post.url_path == "asia/floods-in-the-delta/" and post.draft
+    assert "image_alt" in post.body  # it says how to add a photo
+    assert "image" not in run(["check"]).out  # its example is not an image to find
+    assert run(["build", "--drafts"]).code == 0
+
+
+@pytest.mark.parametrize("first", [[], ["--bundle"]])
+def test_new_refuses_an_article_that_exists_in_either_form(project: Path, first: list[str]) -> None:
+    assert run(["new", "Floods", "--section", "asia", *first]).code == 0
+    other = [] if first else ["--bundle"]
+    result = run(["new", "Floods", "--section", "asia", *other])
+    assert result.code == 1 and "already exists" in result.err
+    assert len(list((project / "content/asia").rglob("*.md"))) == 1

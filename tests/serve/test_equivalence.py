@@ -3,8 +3,9 @@
 A hypothesis state machine makes random sequences of every kind of edit an author
 makes (headline, date added, changed or removed, tags, author, summary, body, draft
 flag, a post added, deleted or renamed, a section folder added or removed, a template,
-a static file, a setting), each saved the way some editor saves, and after every step
-compares serve's site with a cold build of the same sources and base URL.
+a static file, a setting; a photo shown, featured, added, replaced, removed or renamed,
+its alt text or caption changed), each saved the way some editor saves, and after every
+step compares serve's site with a cold build of the same sources and base URL.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.publish.pipeline import build
 from broadsheet.serve.devbuild import DevBuilder
 from tests.conftest import PYPROJECT, REPO
+from tests.photos import png_bytes
 from tests.sitecheck import tree_bytes
 
 BASE_URL = "http://127.0.0.1:8765/"
@@ -57,9 +59,15 @@ class Post:
     author: str | None = None
     summary: str | None = None
     draft: bool = False
+    photo: str | None = None  # one of PHOTOS, in content/asia/, shown in the body
+    alt: str = "A photo"
+    caption: str | None = None
+    featured: bool = False  # the photo is the featured image too
 
     def text(self) -> str:
         lines = ["---", f"title: {self.title}"]
+        if self.photo is not None and self.featured:
+            lines += [f"image: ../asia/{self.photo}", f"image_alt: {self.alt}"]
         if self.date is not None:
             lines.append(f"date: {self.date}")
         if self.tags:
@@ -70,10 +78,28 @@ class Post:
             lines.append(f"summary: {self.summary}")
         if self.draft:
             lines.append("draft: true")
-        return "\n".join([*lines, "---", "", self.body])
+        body = self.body
+        if self.photo is not None:
+            title = f' "{self.caption}"' if self.caption else ""
+            body += f"\n![{self.alt}](../asia/{self.photo}{title})\n"
+        return "\n".join([*lines, "---", "", body])
 
 
-POSTS = st.builds(Post, title=TITLES, body=BODIES, date=DATES, tags=TAGS.map(tuple), author=AUTHORS)
+PHOTOS = ("p1.png", "p2.png")
+PHOTO_NAMES = st.sampled_from((None, *PHOTOS))
+ALTS = st.sampled_from(("A photo", "Boats in the harbour", "A map"))
+CAPTIONS = st.sampled_from((None, "The harbour at dawn.", "Nets on the quay."))
+COLOURS = st.sampled_from(((200, 30, 30), (30, 30, 200), (20, 160, 60)))
+POSTS = st.builds(
+    Post,
+    title=TITLES,
+    body=BODIES,
+    date=DATES,
+    tags=TAGS.map(tuple),
+    author=AUTHORS,
+    photo=PHOTO_NAMES,
+    featured=st.booleans(),
+)
 
 
 def save(path: Path, text: str, how: str) -> None:
@@ -141,6 +167,10 @@ class ServeEqualsColdBuild(RuleBasedStateMachine):
 
     @initialize(posts=st.lists(POSTS, min_size=2, max_size=5), how=SAVES)
     def start(self, posts: list[Post], how: str) -> None:
+        for name in PHOTOS:  # (a rule removes them)
+            path = self.project.root / "content/asia" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(png_bytes(10, 8))
         for n, post in enumerate(posts):
             self._write((SECTIONS[n % 2], SLUGS[n]), post, how)
 
@@ -217,6 +247,49 @@ class ServeEqualsColdBuild(RuleBasedStateMachine):
         for key in [key for key in self.project.posts if key[0] == section]:
             del self.project.posts[key]
 
+    @precondition(lambda self: self.project.posts)
+    @rule(data=st.data(), photo=PHOTO_NAMES, featured=st.booleans(), how=SAVES)
+    def shown_photo(self, data: st.DataObject, photo: str | None, featured: bool, how: str) -> None:
+        self._edit(data, how, photo=photo, featured=featured)
+
+    @precondition(lambda self: self.project.posts)
+    @rule(data=st.data(), alt=ALTS, how=SAVES)
+    def alt_text(self, data: st.DataObject, alt: str, how: str) -> None:
+        self._edit(data, how, alt=alt)
+
+    @precondition(lambda self: self.project.posts)
+    @rule(data=st.data(), caption=CAPTIONS, how=SAVES)
+    def caption(self, data: st.DataObject, caption: str | None, how: str) -> None:
+        self._edit(data, how, caption=caption)
+
+    @rule(name=st.sampled_from(PHOTOS), colour=st.none() | COLOURS, size=st.sampled_from((8, 12)))
+    def photo_file(self, name: str, colour: tuple[int, int, int] | None, size: int) -> None:
+        """A photo added, replaced (other pixels, other size) or removed."""
+        path = self.project.root / "content/asia" / name
+        self.steps.append(f"photo {name}: {colour} {size}px")
+        if colour is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{name}.tmp")
+            temporary.write_bytes(png_bytes(size, size * 3 // 4, colour))
+            os.replace(temporary, path)
+
+    @rule()
+    def rename_photo(self) -> None:
+        """p1.png and p2.png swap names (or one takes the other's, if it is alone)."""
+        folder = self.project.root / "content/asia"
+        first, second = (folder / name for name in PHOTOS)
+        self.steps.append("swap the photos' names")
+        if first.exists() and second.exists():
+            first.rename(folder / "swap.tmp")
+            second.rename(first)
+            (folder / "swap.tmp").rename(second)
+        elif first.exists():
+            first.rename(second)
+        elif second.exists():
+            second.rename(first)
+
     @rule(which=st.integers(0, len(TEMPLATE_EDITS) - 1))
     def template(self, which: int) -> None:
         name, old, new = TEMPLATE_EDITS[which]
@@ -251,14 +324,14 @@ class ServeEqualsColdBuild(RuleBasedStateMachine):
         COMPARED.append(len(self.steps))
         served = self.dev.rebuild()
         cold = self.tmp / "cold"
-        try:
-            with contextlib.chdir(self.project.root):  # errors name paths from there
+        with contextlib.chdir(self.project.root):  # errors name paths from there
+            try:
                 config = load_config(self.project.root, {"base_url": BASE_URL})
                 build(config, output=cold, drafts=True, use_cache=False, jobs=1)
-        except BroadsheetError as exc:
-            assert not served.ok, f"serve built what a cold build refused: {exc}"
-            assert served.error == str(exc), self.steps
-            return
+            except BroadsheetError as exc:
+                assert not served.ok, f"serve built what a cold build refused: {exc}"
+                assert served.error == str(exc), self.steps
+                return
         assert served.ok, served.error
         assert tree_bytes(self.dev.output) == tree_bytes(cold), self.steps
 

@@ -1,0 +1,133 @@
+"""Page bundles: content/<section>/<slug>/index.md, with its files beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from broadsheet.content.bundles import Folders, attachments, resolve, uses
+from broadsheet.content.loader import find_post_files, load_posts
+from broadsheet.content.post import Post
+from broadsheet.errors import BroadsheetErrors
+from tests.conftest import write_post
+
+UTC = ZoneInfo("UTC")
+
+
+def _posts(project: Path) -> dict[str, Post]:
+    return {post.url_path: post for post in load_posts(project / "content", UTC)}
+
+
+def test_a_bundle_is_an_article_named_by_its_folder(project: Path) -> None:
+    write_post(project, "asia/boats/index.md", "---\ntitle: Boats\n---\n\nText.\n")
+    write_post(project, "asia/boats/notes.md", "not a post: a file of the bundle\n")
+    write_post(project, "asia/flat.md", "---\ntitle: Flat\n---\n\nText.\n")
+    posts = _posts(project)
+    assert sorted(posts) == ["asia/boats/", "asia/flat/"]
+    assert posts["asia/boats/"].bundle and not posts["asia/flat/"].bundle
+    assert posts["asia/boats/"].folder == project / "content/asia/boats"
+
+
+def test_a_bundle_keeps_a_slug_of_its_own_from_front_matter(project: Path) -> None:
+    write_post(project, "asia/boats/index.md", "---\ntitle: Boats\nslug: fleet\n---\n\nText.\n")
+    assert list(_posts(project)) == ["asia/fleet/"]
+
+
+def test_a_bundle_and_a_flat_post_of_one_name_is_an_error_naming_both(project: Path) -> None:
+    write_post(project, "asia/boats/index.md", "---\ntitle: Boats\n---\n\nText.\n")
+    write_post(project, "asia/boats.md", "---\ntitle: Boats too\n---\n\nText.\n")
+    with pytest.raises(BroadsheetErrors) as caught:
+        load_posts(project / "content", UTC)
+    (error,) = caught.value.errors
+    assert "content/asia/boats/index.md" in str(error)
+    assert "content/asia/boats.md" in str(error) and "/asia/boats/" in str(error)
+
+
+def test_a_markdown_file_too_deep_outside_a_bundle_says_where_posts_go(project: Path) -> None:
+    write_post(project, "asia/folder/story.md", "---\ntitle: Lost\n---\n\nText.\n")
+    with pytest.raises(BroadsheetErrors) as caught:
+        load_posts(project / "content", UTC)
+    assert "content/asia/my-article/index.md" in str(caught.value)
+
+
+def test_a_hidden_bundle_file_is_never_a_post_nor_published(project: Path) -> None:
+    write_post(project, "asia/boats/index.md", "---\ntitle: Boats\n---\n\nText.\n")
+    write_post(project, "asia/boats/.secret.md", "private\n")
+    names = find_post_files(project / "content")
+    assert names == [str(project / "content/asia/boats/index.md")]
+
+
+def _folders(project: Path) -> Folders:
+    content, static = project / "content", project / "static"
+    files = {str(p) for p in content.rglob("*") if p.is_file()}
+    files |= {str(p) for p in static.rglob("*") if p.is_file()}
+    return Folders(content, static, frozenset(files))
+
+
+def test_references_resolve_against_the_bundle_the_flat_post_or_static(project: Path) -> None:
+    write_post(project, "asia/boats/index.md", "---\ntitle: B\n---\n\n![A](photo.jpg)\n")
+    write_post(project, "asia/flat.md", "---\ntitle: F\n---\n\n![A](beside.jpg)\n")
+    for name in ("asia/boats/photo.jpg", "asia/boats/img/x.jpg", "asia/beside.jpg"):
+        (project / "content" / name).parent.mkdir(exist_ok=True)
+        (project / "content" / name).write_bytes(b"x")
+    (project / "static/images").mkdir()
+    (project / "static/images/logo.png").write_bytes(b"x")
+    posts = _posts(project)
+    folders = _folders(project)
+    bundle, flat = posts["asia/boats/"], posts["asia/flat/"]
+    assert resolve(bundle, "photo.jpg", folders) == project / "content/asia/boats/photo.jpg"
+    assert resolve(bundle, "img/x.jpg", folders) == project / "content/asia/boats/img/x.jpg"
+    assert (
+        resolve(bundle, "./img/../photo.jpg", folders) == project / "content/asia/boats/photo.jpg"
+    )
+    assert resolve(flat, "beside.jpg", folders) == project / "content/asia/beside.jpg"
+    assert resolve(flat, "boats/photo.jpg", folders) == project / "content/asia/boats/photo.jpg"
+    assert resolve(flat, "/images/logo.png", folders) == project / "static/images/logo.png"
+    assert "outside" in str(resolve(bundle, "../../../pyproject.toml", folders))
+    assert "no such file" in str(resolve(bundle, "gone.jpg", folders))
+    assert "no such file" in str(resolve(flat, "/images/gone.png", folders))
+
+
+def test_every_reference_that_names_no_file_is_an_error_at_its_line(project: Path) -> None:
+    write_post(
+        project,
+        "asia/boats/index.md",
+        "---\ntitle: B\nimage: lead.jpg\nimage_alt: Lead\n---\n\nOne.\n\n![A](gone.jpg)\n\n"
+        "Two ![](here.jpg) and ![B](also-gone.jpg).\n",
+    )
+    (project / "content/asia/boats/here.jpg").write_bytes(b"x")
+    post = _posts(project)["asia/boats/"]
+    found, errors = uses(post, _folders(project))
+    messages = [str(error) for error in errors]
+    assert messages == [
+        "content/asia/boats/index.md:11: image here.jpg: has no alt text: describe it for "
+        "readers who cannot see it, as in ![Boats in the harbour](boats.jpg)",
+        "content/asia/boats/index.md:3: image: lead.jpg: there is no such file "
+        "(content/asia/boats/lead.jpg)",
+        "content/asia/boats/index.md:9: image gone.jpg: there is no such file "
+        "(content/asia/boats/gone.jpg)",
+        "content/asia/boats/index.md:11: image also-gone.jpg: there is no such file "
+        "(content/asia/boats/also-gone.jpg)",
+    ]
+    assert found.images == {"here.jpg": project / "content/asia/boats/here.jpg"}
+
+
+def test_a_bundle_publishes_its_files_but_not_its_images(project: Path) -> None:
+    write_post(project, "asia/boats/index.md", "---\ntitle: B\nslug: fleet\n---\n\nText.\n")
+    for name in ("report.pdf", "data/table.csv", "photo.JPG", "drawing.svg", "notes.md"):
+        path = project / "content/asia/boats" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    write_post(project, "asia/flat.md", "---\ntitle: F\n---\n\nText.\n")
+    (project / "content/asia/loose.pdf").write_bytes(b"x")
+    posts = _posts(project)
+    folders = _folders(project)
+    published = [relative for relative, _ in attachments(posts["asia/fleet/"], folders)]
+    assert published == [
+        "asia/fleet/data/table.csv",
+        "asia/fleet/notes.md",
+        "asia/fleet/report.pdf",
+    ]
+    assert attachments(posts["asia/flat/"], folders) == []
