@@ -27,8 +27,21 @@ def copy_static(
 ) -> None:
     """Copy static/ over (only what differs); a file that would shadow a page is an error.
     The Pygments stylesheet is kept in the build's `state` folder, when it has one."""
+    folders = {folder for name in generated for folder in _folders(name)}
     for relative, source in static_files(static_dir):
         if relative in generated or relative == PYGMENTS_CSS:
             raise BroadsheetError(f"would overwrite the generated page {relative}", source)
+        if relative in folders:  # a file and a folder cannot share a name
+            page = min(name for name in generated if name.startswith(f"{relative}/"))
+            raise BroadsheetError(f"is where the generated page {page} needs a folder", source)
+        above = next((f for f in _folders(relative) if f in generated), None)
+        if above is not None:
+            raise BroadsheetError(f"needs a folder where the generated page {above} is", source)
         stage.write_bytes(relative, read_source(source))
     stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
+
+
+def _folders(name: str) -> list[str]:
+    """The folders a site path is in: "a", "a/b" for "a/b/index.html"."""
+    parts = name.split("/")[:-1]
+    return ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
