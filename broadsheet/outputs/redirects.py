@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from broadsheet.content.aliases import alias_file, written
+from broadsheet.content.aliases import alias_file, encoded, written
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.outputs.page import Page
@@ -36,7 +36,7 @@ def plan_redirects(posts: tuple[Post, ...], planned: list[Page]) -> list[Page]:
                 continue
             files[path] = f"{display_path(post.path)} (its alias {written(alias)})"
             folders.update(_folders({path: files[path]}))
-            pairs.append((written(alias), post.url_path))
+            pairs.append((encoded(alias), post.url_path))
             pages.append(
                 Page(path, REDIRECT_TEMPLATE, {"target": post}, in_sitemap=False, from_posts=True)
             )

@@ -21,6 +21,8 @@ from broadsheet.errors import BroadsheetErrors
         ("/news/Story.HTM", "news/Story.HTM"),
         ("/caf%C3%A9/", "café/"),
         ("/a b/", "a b/"),
+        ("/100%25/", "100%/"),
+        ("/a%3Fb/", "a?b/"),
     ],
 )
 def test_an_alias_is_a_site_path(written: str, path: str) -> None:
@@ -45,6 +47,9 @@ def test_an_alias_is_a_site_path(written: str, path: str) -> None:
         ("/asia/\x01old/", "control character"),
         ("/asia\\old/", "backslash"),
         ("/" + "a" * 1001, "limit"),
+        ("/100%/", "write a % sign as %25"),
+        ("/a%zz/", "write a % sign as %25"),
+        ("/asia%2Fold/", "encoded slash"),
     ],
 )
 def test_what_is_not_an_alias_says_why(written: str, why: str) -> None:

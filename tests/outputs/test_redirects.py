@@ -218,3 +218,27 @@ def test_the_lists_name_each_alias_as_written(project: Path) -> None:
     assert (project / "site/_redirects").read_text(encoding="utf-8") == (
         "/2019/myindex.html /asia/a/ 301\n/2020/index.html /asia/a/ 301\n"
     )
+
+
+def test_the_lists_hold_each_alias_as_a_url_a_host_can_match(project: Path) -> None:
+    """Aliases are kept decoded (the redirect page's file name); the lists encode them
+    again, so that a `%`, `?` or `#` in an old URL is not read as an escape, a query or a
+    fragment, and a space does not end the `_redirects` line."""
+    aliases = "aliases: [/100%25/, /a%3Fb/, /x%23y/, /café/, /a b/]"
+    write_post(project, "asia/a.md", article("A", aliases))
+    build(load_config(project), jobs=1)
+    site = project / "site"
+    for folder in ("100%", "a?b", "x#y", "café", "a b"):
+        assert (site / folder / "index.html").is_file(), folder
+    assert (site / "_redirects").read_text(encoding="utf-8").splitlines() == [
+        f"{old} /asia/a/ 301"
+        for old in ("/100%25/", "/a%20b/", "/a%3Fb/", "/caf%C3%A9/", "/x%23y/")
+    ]
+    listed = json.loads((site / "redirects.json").read_text(encoding="utf-8"))["redirects"]
+    assert [item["from"] for item in listed] == [
+        "/100%25/",
+        "/a%20b/",
+        "/a%3Fb/",
+        "/caf%C3%A9/",
+        "/x%23y/",
+    ]
