@@ -359,6 +359,7 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
     content = config.path(config.content_dir)
     with content_lock(content, shared=False):
         record: Record = read_record(content)
+        holders = _holders(config, content)
         done, errors = [], []
         for given in urls:
             try:
@@ -366,6 +367,14 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
                 url = parse_alias(f"/{given}" if bare else given)
             except ValueError as exc:
                 errors.append(BroadsheetError(f"{given}: {exc}"))
+                continue
+            holder = holders.get(url)
+            if holder is not None:
+                message = (
+                    f"/{url} is still this article's URL: delete it, or move it with "
+                    '"broadsheet mv", then retire the URL'
+                )
+                errors.append(BroadsheetError(message, holder))
                 continue
             if not record.retire(url):
                 message = f"/{url} is not a published URL in the record"
@@ -376,3 +385,13 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
             raise BroadsheetErrors(errors)
         write_record(content, record)
     return done
+
+
+def _holders(config: SiteConfig, content: Path) -> dict[str, Path]:
+    """The URL of each post but drafts (published, or due to be: a build would publish
+    it again), and its file; none when the archive cannot be read (the build says why)."""
+    try:
+        posts = load_posts(content, config.zone)
+    except BroadsheetError:
+        return {}
+    return {p.url_path: p.path for p in posts if not p.draft}
