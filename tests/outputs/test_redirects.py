@@ -119,6 +119,8 @@ def test_a_static_file_in_an_aliass_place_is_an_error(
     (project / "static/old.html").write_text("<p>old</p>", encoding="utf-8")
     result = cli("build", "--quiet")
     assert result.code == 1 and "static/old.html" in result.err and "old.html" in result.err
+    checked = cli("check")
+    assert checked.code == 1 and checked.out.startswith("static/old.html: would overwrite")
 
 
 def test_a_drafts_aliases_are_not_published(project: Path) -> None:
@@ -208,6 +210,8 @@ def test_a_static_file_where_an_alias_needs_a_folder_is_an_error_naming_it(
     assert result.code == 1 and ".building" not in result.err
     assert result.err.startswith("error: static/old.html: ")
     assert "old.html/index.html" in result.err
+    checked = cli("check")
+    assert checked.code == 1 and checked.out.startswith("static/old.html: ")
 
 
 def test_the_lists_name_each_alias_as_written(project: Path) -> None:
