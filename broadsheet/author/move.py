@@ -370,11 +370,7 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
                 continue
             holder = holders.get(url)
             if holder is not None:
-                message = (
-                    f"/{url} is still this article's URL: delete it, or move it with "
-                    '"broadsheet mv", then retire the URL'
-                )
-                errors.append(BroadsheetError(message, holder))
+                errors.append(BroadsheetError(_still(url, holder), holder.path))
                 continue
             if not record.retire(url):
                 message = f"/{url} is not a published URL in the record"
@@ -387,11 +383,22 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
     return done
 
 
-def _holders(config: SiteConfig, content: Path) -> dict[str, Path]:
-    """The URL of each post but drafts (published, or due to be: a build would publish
-    it again), and its file; none when the archive cannot be read (the build says why)."""
+def _holders(config: SiteConfig, content: Path) -> dict[str, Post]:
+    """The post that answers each URL, as its page or an alias: every post but drafts
+    (published, or due to be: a build would publish it again). None when the archive
+    cannot be read (the build says why)."""
     try:
         posts = load_posts(content, config.zone)
     except BroadsheetError:
         return {}
-    return {p.url_path: p.path for p in posts if not p.draft}
+    found = {alias: p for p in posts if not p.draft for alias in p.aliases}
+    return found | {p.url_path: p for p in posts if not p.draft}
+
+
+def _still(url: str, post: Post) -> str:
+    if post.url_path == url:
+        return (
+            f"/{url} is still this article's URL: delete it, or move it with "
+            '"broadsheet mv", then retire the URL'
+        )
+    return f"/{url} is still one of this article's aliases: take it out, then retire the URL"

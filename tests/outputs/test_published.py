@@ -120,6 +120,11 @@ def test_gone_refuses_a_url_an_article_still_has(project: Path, cli: Cli) -> Non
     assert entries(project) == before
     (project / "content/asia/a.md").unlink()
     assert cli("gone", "/asia/a/").code == 0
+    result = cli("gone", "/asia/old-b/")
+    assert result.code == 1 and result.err == (
+        "error: content/asia/b.md: /asia/old-b/ is still one of this article's aliases: "
+        "take it out, then retire the URL\n"
+    )
     assert cli("build", "--quiet").code == 0 and "gone /asia/a/ asia/a.md" in entries(project)
 
 
