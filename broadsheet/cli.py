@@ -137,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     mv.add_argument("post", type=Path, metavar="POST", help="a post, its bundle, or a section")
     mv.add_argument("--slug", default=None, help="the article's new slug")
     mv.add_argument("--section", default=None, help="the section to move it (or them) to")
+    mv.add_argument(
+        "--new-section", action="store_true", help="start the --section if there is none yet"
+    )
     mv.add_argument("--content", type=Path, default=None, help=CONTENT_HELP)
     mv.set_defaults(run=_run_mv)
 
@@ -354,7 +357,15 @@ def _run_mv(args: argparse.Namespace) -> int:
 
     config = _project_config(args)
     wait = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
-    for line in move(config, args.post, slug=args.slug, section=args.section, wait=wait):
+    moved = move(
+        config,
+        args.post,
+        slug=args.slug,
+        section=args.section,
+        new_section=args.new_section,
+        wait=wait,
+    )
+    for line in moved:
         print(line)
     return 0
 

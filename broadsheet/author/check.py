@@ -25,7 +25,7 @@ from broadsheet.locks import content_lock
 from broadsheet.outputs.published import judge_urls, write_record
 from broadsheet.outputs.site import plan_site
 from broadsheet.paths import scan_source
-from broadsheet.publish.statics import PYGMENTS_CSS
+from broadsheet.publish.statics import PYGMENTS_CSS, static_clashes
 from broadsheet.stamps import Stamp
 
 
@@ -176,8 +176,10 @@ def _targets(
     paths |= {relative for post in site.posts for relative, _ in attachments(post, folders)}
     statics, _ = scan_source(config.path(config.static_dir))  # its problems: reported apart
     static = str(config.path(config.static_dir))
-    paths |= {Path(name).relative_to(static).as_posix() for name in statics}
-    return paths | {PYGMENTS_CSS, "search/meta.json"}, []
+    files = [(Path(name).relative_to(static).as_posix(), Path(name)) for name in statics]
+    clashes = static_clashes(files, paths)  # as the build would find them
+    paths |= {relative for relative, _ in files}
+    return paths | {PYGMENTS_CSS, "search/meta.json"}, clashes
 
 
 def _rendered(post: Post, targets: set[str], drafts: set[str], base_path: str) -> list[Problem]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broadsheet.author.frontedit import FrontMatter
-from broadsheet.author.new import _section_slug, _unknown, known_sections
+from broadsheet.author.new import _section_slug, _unknown, known_sections, start_section
 from broadsheet.author.sections import rename_section_setting
 from broadsheet.config import SiteConfig
 from broadsheet.content.aliases import parse_alias, written
@@ -65,12 +65,14 @@ def move(
     *,
     slug: str | None = None,
     section: str | None = None,
+    new_section: bool = False,
     wait: Callable[[str], None] | None = None,
 ) -> list[str]:
     """Move a post (a file or its bundle folder) or every post of a section folder;
     record each old URL as an alias in the post's front matter, and in the published-URL
     record; keep the importer's index pointing at the moved file. Returns what it did,
-    a line each. Checks everything before it writes anything."""
+    a line each. Checks everything before it writes anything. `new_section` starts the
+    section it names when there is none (as `new --new-section` does)."""
     if slug is None and section is None:
         raise BroadsheetError("say where to: --slug NEW-SLUG, --section SECTION, or both")
     content = config.path(config.content_dir)
@@ -78,7 +80,7 @@ def move(
     where = resolve(absolute.parent) / absolute.name  # as content/ is: its links followed
     with content_lock(content, shared=False, wait=wait):
         try:
-            return _move(config, content, where, given, slug, section)
+            return _move(config, content, where, given, slug, section, new_section)
         except OSError as exc:  # an unreadable folder, say
             raise BroadsheetError(f"cannot read this: {exc.strerror}", exc.filename) from exc
 
@@ -90,6 +92,7 @@ def _move(
     given: Path,
     slug: str | None,
     section: str | None,
+    new_section: bool = False,
 ) -> list[str]:
     finish_interrupted(content)
     if where.is_dir() and where.parent == content:
@@ -99,8 +102,11 @@ def _move(
         return _move_section(config, content, where, section)
     unit = _unit(content, where, given)
     posts = _other_posts(config, content)
-    plans = [_plan(config, content, unit, slug, section, posts)]
+    plans = [_plan(config, content, unit, slug, section, posts, known=new_section)]
     _refuse_clashes(plans, posts)
+    target = plans[0].target.parent.name
+    if target not in known_sections(config):
+        start_section(config, target)  # (--new-section) all checked: the move goes ahead
     return _carry_out(content, plans)
 
 
@@ -353,6 +359,7 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
     content = config.path(config.content_dir)
     with content_lock(content, shared=False):
         record: Record = read_record(content)
+        holders = _holders(config, content)
         done, errors = [], []
         for given in urls:
             try:
@@ -360,6 +367,10 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
                 url = parse_alias(f"/{given}" if bare else given)
             except ValueError as exc:
                 errors.append(BroadsheetError(f"{given}: {exc}"))
+                continue
+            holder = holders.get(url)
+            if holder is not None:
+                errors.append(BroadsheetError(_still(url, holder), holder.path))
                 continue
             if not record.retire(url):
                 message = f"/{url} is not a published URL in the record"
@@ -370,3 +381,24 @@ def retire(config: SiteConfig, urls: list[str]) -> list[str]:
             raise BroadsheetErrors(errors)
         write_record(content, record)
     return done
+
+
+def _holders(config: SiteConfig, content: Path) -> dict[str, Post]:
+    """The post that answers each URL, as its page or an alias: every post but drafts
+    (published, or due to be: a build would publish it again). None when the archive
+    cannot be read (the build says why)."""
+    try:
+        posts = load_posts(content, config.zone)
+    except BroadsheetError:
+        return {}
+    found = {alias: p for p in posts if not p.draft for alias in p.aliases}
+    return found | {p.url_path: p for p in posts if not p.draft}
+
+
+def _still(url: str, post: Post) -> str:
+    if post.url_path == url:
+        return (
+            f"/{url} is still this article's URL: delete it, or move it with "
+            '"broadsheet mv", then retire the URL'
+        )
+    return f"/{url} is still one of this article's aliases: take it out, then retire the URL"

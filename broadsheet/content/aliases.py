@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+import re
+from urllib.parse import quote, unquote, urlsplit
 
 from broadsheet.text import UNSHOWABLE
 
@@ -10,6 +11,8 @@ MAX_ALIAS_LENGTH = 1_000
 # Pages GitHub Pages serves as HTML: an old URL ending in one of these is answered by a
 # file of that name; any other is a folder, answered by its index.html.
 PAGE_SUFFIXES = (".html", ".htm")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SLASH = re.compile(r"%2F", re.IGNORECASE)
 
 
 def parse_alias(text: str) -> str:
@@ -30,6 +33,10 @@ def parse_alias(text: str) -> str:
         )
     if not text.startswith("/"):
         raise ValueError(f"'{text}' must start with '/', as a site path: /{text.lstrip('./')}")
+    if _BAD_ESCAPE.search(text):
+        raise ValueError(f"'{text}' has a '%' that starts no escape: write a % sign as %25")
+    if _SLASH.search(text):
+        raise ValueError(f"'{text}' holds an encoded slash (%2F), which hosts do not serve")
     path = unquote(text)
     if UNSHOWABLE.search(path) or any(c.isspace() and c != " " for c in path) or "\\" in path:
         raise ValueError(f"'{text}' holds a control character, a tab or a backslash")
@@ -59,3 +66,8 @@ def alias_file(site_path: str) -> str:
 def written(site_path: str) -> str:
     """An alias as authors write it, from its site path."""
     return "/" + site_path
+
+
+def encoded(site_path: str) -> str:
+    """An alias as a URL names it ("/caf%C3%A9/", "/100%25/"), for hosts' lists."""
+    return quote(written(site_path), safe="/")

@@ -210,12 +210,20 @@ def _load_yaml(path: Path, header: str) -> tuple[dict[str, Any], dict[str, int]]
         loader.dispose()
     if not isinstance(meta, dict) or not isinstance(node, yaml.MappingNode):
         raise BroadsheetError("front matter must be a mapping of keys to values", path, 2)
-    lines = {
-        str(key.value): key.start_mark.line + 2
-        for key, _ in node.value
-        if isinstance(key, yaml.ScalarNode)
-    }
-    return meta, lines
+    keys = [
+        (str(k.value), k.start_mark.line + 2)
+        for k, _ in node.value
+        if isinstance(k, yaml.ScalarNode)
+    ]
+    twice = [line for key, line in keys if key == "aliases"]
+    if len(twice) > 1:  # ("add the line aliases: [...]", a vanished URL's error says)
+        raise BroadsheetError(
+            f"aliases: given twice (lines {twice[0]} and {twice[1]}), and YAML keeps only the "
+            "last: make them one list, such as aliases: [/old/one/, /old/two/]",
+            path,
+            twice[1],
+        )
+    return meta, dict(keys)
 
 
 def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInfo) -> Any:

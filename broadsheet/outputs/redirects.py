@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from broadsheet.content.aliases import alias_file, written
+from broadsheet.content.aliases import alias_file, encoded, written
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.outputs.page import Page
@@ -12,48 +12,85 @@ from broadsheet.outputs.page import Page
 REDIRECT_TEMPLATE = "redirect.html"
 
 
+LISTS = ("redirects.json", "_redirects")
+
+
 def plan_redirects(posts: tuple[Post, ...], planned: list[Page]) -> list[Page]:
     """A redirect page for each alias of `posts`, and `redirects.json` and `_redirects`
-    listing them all. An alias that is a planned page, or that two posts claim, fails
-    the build naming both."""
-    owners = {page.path: page for page in planned}
-    claimed: dict[str, Post] = {}
+    listing them all. An alias that is a planned page, that needs a folder where the site
+    has a file (or a file where it has a folder), or that two posts claim, fails the
+    build naming both."""
+    files = {page.path: _owner(page) for page in planned}
+    files.update({name: "the list of redirects" for name in LISTS})
+    mine = {page.path: page.post for page in planned if page.post is not None}
+    folders = _folders(files)
     errors: list[BroadsheetError] = []
     pages: list[Page] = []
+    pairs: list[tuple[str, str]] = []
     for post in sorted(posts, key=lambda p: str(p.path)):
         for alias in post.aliases:
             path = alias_file(alias)
-            problem = _taken(post, alias, owners.get(path), claimed.get(path))
+            problem = _taken(post, alias, path, files, folders, mine.get(path))
             if problem:
                 errors.append(BroadsheetError(f"aliases: {problem}", post.path, alias_line(post)))
                 continue
-            claimed[path] = post
+            files[path] = f"{display_path(post.path)} (its alias {written(alias)})"
+            folders.update(_folders({path: files[path]}))
+            pairs.append((encoded(alias), post.url_path))
             pages.append(
                 Page(path, REDIRECT_TEMPLATE, {"target": post}, in_sitemap=False, from_posts=True)
             )
     if errors:
         raise BroadsheetErrors(errors)
     pages.sort(key=lambda page: page.path)
-    pairs = tuple((written(_alias_of(page)), page.context["target"].url_path) for page in pages)
-    for name in ("redirects.json", "_redirects"):
-        pages.append(Page(name, name, {"redirects": pairs}, in_sitemap=False, from_posts=True))
+    listed = tuple(sorted(pairs))
+    for name in LISTS:
+        pages.append(Page(name, name, {"redirects": listed}, in_sitemap=False, from_posts=True))
     return pages
 
 
-def _alias_of(page: Page) -> str:
-    return page.path.removesuffix("index.html")
+def _owner(page: Page) -> str:
+    return display_path(page.post.path) if page.post is not None else f"the {page.template}"
 
 
-def _taken(post: Post, alias: str, page: Page | None, other: Post | None) -> str | None:
+def _folders(files: dict[str, str]) -> dict[str, str]:
+    """Every folder the files are in ("asia/a" for "asia/a/index.html"), with a file's
+    owner for each."""
+    folders: dict[str, str] = {}
+    for path, owner in files.items():
+        parts = path.split("/")[:-1]
+        for end in range(1, len(parts) + 1):
+            folders.setdefault("/".join(parts[:end]), f"{owner} writes {path}")
+    return folders
+
+
+def _taken(
+    post: Post,
+    alias: str,
+    path: str,
+    files: dict[str, str],
+    folders: dict[str, str],
+    page_post: Post | None,
+) -> str | None:
     shown = written(alias)
-    if page is not None and page.post is post:
+    if page_post is post:
         return f"{shown} is this article's own URL; remove it from the list"
-    if page is not None:
-        owner = display_path(page.post.path) if page.post is not None else f"the {page.template}"
-        return f"{shown} is already a page of the site: {owner} writes {page.path}"
-    if other is not None:
-        claimant = display_path(other.path)
+    owner = files.get(path)
+    if owner is not None and owner.endswith(f"(its alias {shown})"):
+        claimant = owner.removesuffix(f" (its alias {shown})")
         return f"{shown} is claimed by {claimant} too; an old URL can lead to one article only"
+    if owner is not None:
+        return f"{shown} is already a page of the site: {owner} writes {path}"
+    if path in folders:
+        return f"{shown} is a folder of the site, not a page: {folders[path]}"
+    parts = path.split("/")[:-1]
+    for end in range(1, len(parts) + 1):
+        above = "/".join(parts[:end])
+        if above in files:
+            return (
+                f"{shown} would need a folder {above}/ where the site has a file: "
+                f"{files[above]} writes {above}"
+            )
     return None
 
 

@@ -27,8 +27,34 @@ def copy_static(
 ) -> None:
     """Copy static/ over (only what differs); a file that would shadow a page is an error.
     The Pygments stylesheet is kept in the build's `state` folder, when it has one."""
-    for relative, source in static_files(static_dir):
-        if relative in generated or relative == PYGMENTS_CSS:
-            raise BroadsheetError(f"would overwrite the generated page {relative}", source)
+    files = static_files(static_dir)
+    clashes = static_clashes(files, generated)
+    if clashes:
+        raise clashes[0]
+    for relative, source in files:
         stage.write_bytes(relative, read_source(source))
     stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
+
+
+def static_clashes(files: list[tuple[str, Path]], generated: set[str]) -> list[BroadsheetError]:
+    """An error for each static file (output path, source) that would shadow a page, or
+    stand where a page needs a folder (or need one where a page is)."""
+    folders = {folder for name in generated for folder in _folders(name)}
+    errors = []
+    for relative, source in files:
+        if relative in generated or relative == PYGMENTS_CSS:
+            errors.append(BroadsheetError(f"would overwrite the generated page {relative}", source))
+        elif relative in folders:  # a file and a folder cannot share a name
+            page = min(name for name in generated if name.startswith(f"{relative}/"))
+            message = f"is where the generated page {page} needs a folder"
+            errors.append(BroadsheetError(message, source))
+        elif above := next((f for f in _folders(relative) if f in generated), None):
+            message = f"needs a folder where the generated page {above} is"
+            errors.append(BroadsheetError(message, source))
+    return errors
+
+
+def _folders(name: str) -> list[str]:
+    """The folders a site path is in: "a", "a/b" for "a/b/index.html"."""
+    parts = name.split("/")[:-1]
+    return ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]

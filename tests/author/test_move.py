@@ -117,6 +117,30 @@ def test_mv_refuses_and_writes_nothing(
     assert after == before
 
 
+def test_mv_to_a_new_section_does_what_the_error_says(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/talks.md", POST)
+    refused = cli("mv", "content/asia/talks.md", "--section", "europe")
+    assert refused.code == 1 and "run this again with --new-section" in refused.err
+    assert not (project / "content/europe").exists()
+    result = cli("mv", "content/asia/talks.md", "--section", "europe", "--new-section")
+    assert result.code == 0, result.err
+    assert "aliases: [/asia/talks/]" in (project / "content/europe/talks.md").read_text()
+    assert cli("build", "--quiet").code == 0
+    assert (project / "site/europe/talks/index.html").is_file()
+
+
+def test_a_new_section_is_started_only_if_the_move_can_go_ahead(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/talks.md", POST)
+    before = (project / "pyproject.toml").read_bytes()
+    args = ("--section", "europe", "--new-section", "--slug", "No Slug")
+    result = cli("mv", "content/asia/talks.md", *args)
+    assert result.code == 1 and "is not a slug" in result.err
+    assert not (project / "content/europe").exists()
+    assert (project / "pyproject.toml").read_bytes() == before
+    result = cli("mv", "content/asia/talks.md", "--section", "europe", "--new-section")
+    assert result.code == 0 and (project / "content/europe/talks.md").is_file()
+
+
 def test_mv_of_what_is_not_a_post(project: Path, cli: Cli) -> None:
     write_post(project, "asia/talks.md", POST)
     assert "no such post" in cli("mv", "content/asia/nope.md", "--slug", "x").err

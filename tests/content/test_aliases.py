@@ -9,7 +9,7 @@ import pytest
 
 from broadsheet.content.aliases import alias_file, parse_alias
 from broadsheet.content.frontmatter import parse_post
-from broadsheet.errors import BroadsheetErrors
+from broadsheet.errors import BroadsheetError, BroadsheetErrors
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,8 @@ from broadsheet.errors import BroadsheetErrors
         ("/news/Story.HTM", "news/Story.HTM"),
         ("/caf%C3%A9/", "café/"),
         ("/a b/", "a b/"),
+        ("/100%25/", "100%/"),
+        ("/a%3Fb/", "a?b/"),
     ],
 )
 def test_an_alias_is_a_site_path(written: str, path: str) -> None:
@@ -45,6 +47,9 @@ def test_an_alias_is_a_site_path(written: str, path: str) -> None:
         ("/asia/\x01old/", "control character"),
         ("/asia\\old/", "backslash"),
         ("/" + "a" * 1001, "limit"),
+        ("/100%/", "write a % sign as %25"),
+        ("/a%zz/", "write a % sign as %25"),
+        ("/asia%2Fold/", "encoded slash"),
     ],
 )
 def test_what_is_not_an_alias_says_why(written: str, why: str) -> None:
@@ -86,3 +91,16 @@ def test_a_bad_alias_is_an_error_at_its_line(header: str, message: str) -> None:
     (error,) = caught.value.errors
     assert error.line == 4 and error.path == Path("content/asia/t.md")
     assert error.message.startswith("aliases: ") and message in error.message
+
+
+def test_a_second_aliases_line_is_an_error_not_a_silent_loss() -> None:
+    """The build's advice for a vanished URL is to add an `aliases:` line: in a post that
+    has one, YAML would silently keep only the last, dropping the old aliases."""
+    with pytest.raises(BroadsheetError) as caught:
+        _post("aliases: [/asia/old/]\naliases: [/asia/b/]")
+    error = caught.value
+    assert error.line == 4 and error.path == Path("content/asia/t.md")
+    assert error.message == (
+        "aliases: given twice (lines 3 and 4), and YAML keeps only the last: "
+        "make them one list, such as aliases: [/old/one/, /old/two/]"
+    )

@@ -104,6 +104,30 @@ def test_gone_refuses_what_the_record_does_not_hold(project: Path, cli: Cli) -> 
     assert "not a site path" in result.err
 
 
+def test_gone_refuses_a_url_an_article_still_has(project: Path, cli: Cli) -> None:
+    """Retired while its article is there, the URL was published again by the next build:
+    `gone` said "readers get the 404 page" and undid itself."""
+    write_post(project, "asia/a.md", article("A"))
+    write_post(project, "asia/b.md", article("B", "aliases: [/asia/old-b/]"))
+    assert cli("build", "--quiet").code == 0
+    before = entries(project)
+    result = cli("gone", "/asia/a/")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err == (
+        "error: content/asia/a.md: /asia/a/ is still this article's URL: delete it, or move "
+        'it with "broadsheet mv", then retire the URL\n'
+    )
+    assert entries(project) == before
+    (project / "content/asia/a.md").unlink()
+    assert cli("gone", "/asia/a/").code == 0
+    result = cli("gone", "/asia/old-b/")
+    assert result.code == 1 and result.err == (
+        "error: content/asia/b.md: /asia/old-b/ is still one of this article's aliases: "
+        "take it out, then retire the URL\n"
+    )
+    assert cli("build", "--quiet").code == 0 and "gone /asia/a/ asia/a.md" in entries(project)
+
+
 def test_frozen_urls_never_write_the_record_and_want_every_article(project: Path, cli: Cli) -> None:
     write_post(project, "asia/a.md", article("A"))
     result = cli("build", "--quiet", "--frozen-urls")

@@ -119,6 +119,8 @@ def test_a_static_file_in_an_aliass_place_is_an_error(
     (project / "static/old.html").write_text("<p>old</p>", encoding="utf-8")
     result = cli("build", "--quiet")
     assert result.code == 1 and "static/old.html" in result.err and "old.html" in result.err
+    checked = cli("check")
+    assert checked.code == 1 and checked.out.startswith("static/old.html: would overwrite")
 
 
 def test_a_drafts_aliases_are_not_published(project: Path) -> None:
@@ -160,4 +162,87 @@ def test_check_names_alias_collisions_too(project: Path, cli: Callable[..., Resu
         "content/asia/a.md writes asia/a/index.html",
         "content/asia/b.md:4: aliases: /old/ is claimed by content/asia/a.md too; "
         "an old URL can lead to one article only",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("alias", "owner"),
+    [
+        ("/robots.txt/", "the robots.txt writes robots.txt"),
+        ("/404.html/", "the 404.html writes 404.html"),
+        ("/asia/other/index.html/", "content/asia/other.md writes asia/other/index.html"),
+        ("/_redirects/", "the list of redirects writes _redirects"),
+        ("/redirects.json/", "the list of redirects writes redirects.json"),
+    ],
+)
+def test_an_alias_in_a_files_place_or_over_a_folder_fails_naming_both(
+    project: Path, cli: Callable[..., Result], alias: str, owner: str
+) -> None:
+    """A folder cannot be where a file is: such an alias is an error at its line, not a
+    failed write in the build's own folder."""
+    write_post(project, "asia/new.md", article("New", f"aliases: [{alias}]"))
+    write_post(project, "asia/other.md", article("Other"))
+    result = cli("build", "--quiet")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err.startswith(f"error: content/asia/new.md:4: aliases: {alias} ")
+    assert owner in result.err and ".building" not in result.err
+    checked = cli("check")
+    assert checked.code == 1 and f"content/asia/new.md:4: aliases: {alias} " in checked.out
+
+
+def test_two_aliases_a_file_and_a_folder_of_one_name_fail(
+    project: Path, cli: Callable[..., Result]
+) -> None:
+    write_post(project, "asia/a.md", article("A", "aliases: [/old.html]"))
+    write_post(project, "asia/b.md", article("B", "aliases: [/old.html/]"))
+    result = cli("build", "--quiet")
+    assert result.code == 1 and ".building" not in result.err
+    assert result.err.startswith("error: content/asia/b.md:4: aliases: /old.html/ ")
+    assert "content/asia/a.md" in result.err
+
+
+def test_a_static_file_where_an_alias_needs_a_folder_is_an_error_naming_it(
+    project: Path, cli: Callable[..., Result]
+) -> None:
+    write_post(project, "asia/a.md", article("A", "aliases: [/old.html/]"))
+    (project / "static/old.html").write_text("<p>old</p>", encoding="utf-8")
+    result = cli("build", "--quiet")
+    assert result.code == 1 and ".building" not in result.err
+    assert result.err.startswith("error: static/old.html: ")
+    assert "old.html/index.html" in result.err
+    checked = cli("check")
+    assert checked.code == 1 and checked.out.startswith("static/old.html: ")
+
+
+def test_the_lists_name_each_alias_as_written(project: Path) -> None:
+    write_post(
+        project, "asia/a.md", article("A", "aliases: [/2019/myindex.html, /2020/index.html]")
+    )
+    build(load_config(project), jobs=1)
+    assert (project / "site/_redirects").read_text(encoding="utf-8") == (
+        "/2019/myindex.html /asia/a/ 301\n/2020/index.html /asia/a/ 301\n"
+    )
+
+
+def test_the_lists_hold_each_alias_as_a_url_a_host_can_match(project: Path) -> None:
+    """Aliases are kept decoded (the redirect page's file name); the lists encode them
+    again, so that a `%`, `?` or `#` in an old URL is not read as an escape, a query or a
+    fragment, and a space does not end the `_redirects` line."""
+    aliases = "aliases: [/100%25/, /a%3Fb/, /x%23y/, /café/, /a b/]"
+    write_post(project, "asia/a.md", article("A", aliases))
+    build(load_config(project), jobs=1)
+    site = project / "site"
+    for folder in ("100%", "a?b", "x#y", "café", "a b"):
+        assert (site / folder / "index.html").is_file(), folder
+    assert (site / "_redirects").read_text(encoding="utf-8").splitlines() == [
+        f"{old} /asia/a/ 301"
+        for old in ("/100%25/", "/a%20b/", "/a%3Fb/", "/caf%C3%A9/", "/x%23y/")
+    ]
+    listed = json.loads((site / "redirects.json").read_text(encoding="utf-8"))["redirects"]
+    assert [item["from"] for item in listed] == [
+        "/100%25/",
+        "/a%20b/",
+        "/a%3Fb/",
+        "/caf%C3%A9/",
+        "/x%23y/",
     ]
