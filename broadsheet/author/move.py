@@ -172,7 +172,7 @@ def _plan(
         text = unit.file.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BroadsheetError(f"cannot read: {exc}", unit.file) from exc
-    post = parse_post(unit.file, text, unit.section, config.zone)
+    post = parse_post(unit.file, text, unit.section, config.zone, bundle=unit.bundle)
     new_section = unit.section if section is None else _section_slug(section)
     sections = known_sections(config)
     if not known and new_section not in sections:

@@ -175,26 +175,28 @@ def test_merging_a_section_into_another_drops_its_setting(project: Path, cli: Cl
     assert cli("build", "--quiet").code == 0
 
 
-def test_mv_moves_a_bundle_folder_whole(
-    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Bundles (content/<section>/<slug>/index.md) come with another change to the loader;
-    # until then the archive around the bundle is taken to be empty.
-    import broadsheet.author.move as move
-
-    monkeypatch.setattr(move, "load_posts", lambda content, zone: [])
+def test_mv_moves_a_bundle_folder_whole(project: Path, cli: Cli) -> None:
     folder = project / "content/asia/talks"
-    write_post(project, "asia/talks/index.md", POST.replace("tags:", "slug: talks\ntags:"))
-    (folder / "photo.jpg").write_bytes(b"\xff\xd8photo")
+    write_post(project, "asia/talks/index.md", POST)  # its slug: the folder's name
+    (folder / "figures.csv").write_text("year,tonnes\n2024,12\n")
+    assert cli("build", "--quiet").code == 0
+    assert (project / "site/asia/talks/figures.csv").is_file()
     result = cli("mv", "content/asia/talks", "--slug", "talks-resume", "--section", "america")
     assert result.code == 0, result.err
+    assert "/asia/talks/ now redirects to /america/talks-resume/" in result.out
     moved = project / "content/america/talks-resume"
-    assert not folder.exists() and (moved / "photo.jpg").read_bytes() == b"\xff\xd8photo"
+    assert not folder.exists() and (moved / "figures.csv").is_file()
     text = (moved / "index.md").read_text()
-    assert "slug: talks-resume\n" in text and "aliases: [/asia/talks/]\n" in text
-    assert "section: AMERICA\n" in text
+    assert "aliases: [/asia/talks/]\n" in text and "section: AMERICA\n" in text
+    built = cli("build", "--quiet")
+    assert built.code == 0, built.err
+    assert (project / "site/america/talks-resume/figures.csv").is_file()
+    assert "/america/talks-resume/" in (project / "site/asia/talks/index.html").read_text()
     assert cli("mv", "content/america/talks-resume/index.md", "--slug", "t").code == 0
     assert (project / "content/america/t/index.md").is_file()
+    assert cli("build", "--quiet").code == 0
+    for old in ("asia/talks", "america/talks-resume"):
+        assert "/america/t/" in (project / f"site/{old}/index.html").read_text()
 
 
 def test_the_import_index_follows_a_moved_post(seeded: Path, cli: Cli) -> None:
