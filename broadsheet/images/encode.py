@@ -13,6 +13,7 @@ from PIL import Image, ImageCms, ImageOps
 from broadsheet.config import ImageSettings
 from broadsheet.images.header import open_image, probe_bytes
 from broadsheet.images.info import MIMES, Encoded, ImageError, ImageInfo
+from broadsheet.images.strip import strip_metadata
 
 CROPS = ((16, 9), (4, 3), (1, 1))  # the shapes Google asks of a NewsArticle's image
 CROP_WIDTH = 1200  # and at least this wide, where the original allows
@@ -52,7 +53,8 @@ def encode_image(
         if not srcsets:
             return []
         extension = "svg" if info.kind == "svg" else info.format.lower()
-        return [Encoded("original", extension, info.mime, info.width, info.height, data)]
+        copied = data if info.kind == "svg" else strip_metadata(data)  # no GPS, no XMP
+        return [Encoded("original", extension, info.mime, info.width, info.height, copied)]
     widths = published_widths(info.width, settings.widths) if srcsets else []
     regions = crop_sizes(info.width, info.height) if crops else []
     scale = max([w / info.width for w in widths] + [r[3] / r[1] for r in regions])
