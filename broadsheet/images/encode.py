@@ -130,6 +130,8 @@ def _eight_bit(image: Image.Image) -> Image.Image:
         return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
     if mode == "F":
         return image.point(lambda v: v * 255).convert("L")
+    if mode in ("L", "RGB") and "transparency" in image.info:  # a PNG's one see-through colour
+        return image.convert("RGBA")
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in image.info
         return image.convert("RGBA" if has_alpha else "RGB")
