@@ -120,12 +120,36 @@ def _check_whole(data: bytes, image: Image.Image, path: Path) -> None:
         raise ImageError("truncated image: the GIF data ends before its trailer", path)
     if fmt == "WEBP" and len(data) < 8 + int.from_bytes(data[4:8], "little"):
         raise ImageError("truncated image: the WebP file is shorter than it says", path)
+    if fmt == "TIFF" and not _tiff_whole(image, len(data)):
+        raise ImageError("truncated image: the TIFF's pixel data ends past the file's end", path)
     if fmt == "PNG":
         try:
             with Image.open(io.BytesIO(data)) as again:
                 again.verify()  # every chunk's checksum, up to IEND
         except Exception as exc:
             raise ImageError(f"corrupt or truncated image: {exc}", path) from exc
+
+
+_STRIPS = ((273, 279), (324, 325))  # StripOffsets and StripByteCounts; the same of tiles
+
+
+def _tiff_whole(image: Image.Image, size: int) -> bool:
+    """Whether the pixel data a TIFF's (first page's) header points to lies within the
+    `size` bytes of its file."""
+    tags = getattr(image, "tag_v2", {})
+    for offsets_tag, counts_tag in _STRIPS:
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None or counts is None:
+            continue
+        pairs = zip(_ints(offsets), _ints(counts), strict=False)
+        if any(offset + count > size for offset, count in pairs):
+            return False
+    return True
+
+
+def _ints(value: object) -> list[int]:
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return [int(item) for item in items if isinstance(item, int)]
 
 
 def _jpeg_ends(data: bytes) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,16 @@ def _truncated_png() -> bytes:
     return data[: len(data) // 2]
 
 
+def _truncated(fmt: str, **options: object) -> Callable[[], bytes]:
+    def make() -> bytes:
+        buffer = io.BytesIO()
+        photo(200, 150).save(buffer, fmt, **options)
+        data = buffer.getvalue()
+        return data[: len(data) * 2 // 3]
+
+    return make
+
+
 def _laughs() -> bytes:
     entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
         f'<!ENTITY {b} "{("&" + a + ";") * 10}">' for a, b in zip("abcdefg", "bcdefgh", strict=True)
@@ -102,6 +113,11 @@ def _bmp() -> bytes:
         ("cut.jpg", _truncated_jpeg, "truncated image"),
         ("cut.png", _truncated_png, "corrupt or truncated image"),
         ("thumb.jpg", _truncated_with_thumbnail, "truncated image"),
+        ("cut.tif", _truncated("TIFF"), "truncated image"),
+        ("cut-deflate.tif", _truncated("TIFF", compression="tiff_adobe_deflate"), "not an image"),
+        ("cut-tiled.tif", _truncated("TIFF", tile=(64, 64)), "truncated image"),
+        ("cut.webp", _truncated("WEBP"), "corrupt image"),
+        ("cut.avif", _truncated("AVIF"), "not an image"),
         ("notes.jpg", lambda: b"These are my notes, not a photograph.\n", "not an image"),
         ("empty.png", lambda: b"", "not an image"),
         (
