@@ -76,7 +76,8 @@ def _jpeg(data: bytes) -> bytes:
         at += 2 + length
     if orientation is not None:
         body = b"Exif\0\0" + orientation
-        out.insert(1, b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body)
+        at_jfif = 2 if len(out) > 1 and out[1][:2] == b"\xff\xe0" else 1  # APP0 stays first
+        out.insert(at_jfif, b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body)
     # the image data, up to its end marker (stuffed, FF D9 occurs nowhere before it):
     # what a phone appends after it (a second picture, a video) has metadata of its own
     end = data.find(b"\xff\xd9", at)

@@ -62,6 +62,8 @@ def test_stripping_keeps_the_orientation_the_page_was_measured_with() -> None:
         assert _orientation(stripped) == 6
         with Image.open(io.BytesIO(stripped)) as image:
             image.load()
+    rotated = strip_metadata(jpeg(photo(60, 40), exif=gps_exif(6)))
+    assert rotated[2:4] == b"\xff\xe0"  # JFIF's APP0 still first, the orientation after it
     upright = strip_metadata(jpeg(photo(60, 40), exif=gps_exif(1)))
     assert _orientation(upright) == 1 and b"Exif" not in upright
 
