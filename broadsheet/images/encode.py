@@ -11,14 +11,19 @@ from pathlib import Path
 from PIL import Image, ImageCms, ImageOps
 
 from broadsheet.config import ImageSettings
-from broadsheet.images.header import open_image, probe_bytes
+from broadsheet.images.header import (
+    SRGB,
+    colour_profile,
+    open_image,
+    probe_bytes,
+    profile_error,
+)
 from broadsheet.images.info import MIMES, Encoded, ImageError, ImageInfo
 from broadsheet.images.strip import strip_metadata
 
 CROPS = ((16, 9), (4, 3), (1, 1))  # the shapes Google asks of a NewsArticle's image
 CROP_WIDTH = 1200  # and at least this wide, where the original allows
 _EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg", "png": "png"}
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def published_widths(width: int, wanted: tuple[int, ...]) -> list[int]:
@@ -104,15 +109,13 @@ def _to_srgb(image: Image.Image, icc: bytes | None, path: Path) -> Image.Image:
             alpha = None  # an alpha channel that hides nothing
         image = image.convert(image.mode.removesuffix("A"))
     if icc:
+        profile, space = colour_profile(icc, path)
+        if space == "RGB" and image.mode == "L":
+            image = image.convert("RGB")  # grey tagged with an RGB profile: grey in that space
         try:
-            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, profile, SRGB, outputMode="RGB")
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
-            raise ImageError(
-                f"its colour profile (ICC) cannot be applied, so its colours would be "
-                f"wrong: {exc}; save it with an sRGB or no profile",
-                path,
-            ) from exc
+            raise profile_error(exc, path) from exc
         assert converted is not None  # (None only when converting in place)
         image = converted
     elif image.mode != "RGB":

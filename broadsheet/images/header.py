@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, cast
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from broadsheet.config import ImageSettings
 from broadsheet.errors import BroadsheetError
@@ -61,6 +61,7 @@ def probe_bytes(data: bytes, path: Path, settings: ImageSettings) -> ImageInfo:
         if orientation in _TRANSPOSED:
             width, height = height, width
         alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or ("transparency" in image.info)
+        _check_profile(image, path)
         kind: Kind = "animated" if animated else "raster"
         return ImageInfo(width, height, kind, fmt, mime, alpha, orientation)
 
@@ -101,6 +102,58 @@ def open_image(source: IO[bytes], path: Path, settings: ImageSettings) -> Image.
             path,
         )
     return image
+
+
+_SPACES = {"RGB ": "RGB", "GRAY": "L", "CMYK": "CMYK"}  # ICC colour spaces we convert from
+
+
+def colour_profile(icc: bytes, path: Path) -> tuple[ImageCms.ImageCmsProfile, str]:
+    """The embedded ICC profile `icc`, and the mode of the pixels it describes (RGB, L
+    or CMYK), or an ImageError: a profile that cannot be read or is of another space."""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        raise profile_error(exc, path) from exc
+    space = _SPACES.get(profile.profile.xcolor_space)
+    if space is None:
+        raise profile_error(f"a profile of {profile.profile.xcolor_space.strip()!r} colour", path)
+    return profile, space
+
+
+def profile_error(why: object, path: Path) -> ImageError:
+    return ImageError(
+        f"its colour profile (ICC) cannot be applied, so its colours would be wrong: {why}; "
+        "save it with an sRGB or no profile",
+        path,
+    )
+
+
+def _check_profile(image: Image.Image, path: Path) -> None:
+    """That the image's colour profile, if any, converts its pixels (as the encoder will:
+    broadsheet.images.encode), found from its header so that `check` reports it."""
+    icc = image.info.get("icc_profile")
+    if not icc:
+        return
+    profile, space = colour_profile(icc, path)
+    mode = image.mode
+    stored = (
+        "CMYK"
+        if mode == "CMYK"
+        else "L"
+        if mode in ("L", "LA", "La", "I", "F", "1") or mode.startswith("I;16")
+        else "RGB"
+    )
+    if stored == "L" and space == "RGB":
+        stored = "RGB"  # grey tagged with an RGB profile: converted as grey in that space
+    if stored != space:
+        raise profile_error(f"a profile of {space} colour on {stored} pixels", path)
+    try:
+        ImageCms.buildTransform(profile, SRGB, stored, "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        raise profile_error(exc, path) from exc
+
+
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def _orientation(image: Image.Image) -> int:

@@ -297,3 +297,14 @@ def test_a_transparent_colour_of_an_rgb_or_grey_png_stays_transparent() -> None:
             left, right = decoded.getpixel((1, 1)), decoded.getpixel((decoded.width - 2, 1))
             assert isinstance(left, tuple) and left[3] < 50, (mode, encoded.role, left)
             assert isinstance(right, tuple) and right[3] > 200, (mode, encoded.role, right)
+
+
+def test_grey_tagged_with_an_rgb_profile_is_published_grey() -> None:
+    """Some scanners tag grey JPEGs with sRGB: browsers show them grey, and so do we."""
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = jpeg(Image.new("L", (40, 20), 90), icc_profile=srgb)
+    for encoded in encode_image(data, HERE, SMALL, True, False):
+        pixel = opened(encoded).convert("RGB").getpixel((4, 4))
+        assert isinstance(pixel, tuple) and close(pixel, (90, 90, 90), 8), (encoded.role, pixel)

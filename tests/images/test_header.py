@@ -18,9 +18,11 @@ from tests.images.makers import (
     bomb_png,
     gps_exif,
     jpeg,
+    linear_grey_profile,
     photo,
     png,
     png_raw,
+    swapped_profile,
     write,
 )
 
@@ -186,3 +188,33 @@ def test_check_gets_every_error_at_once(tmp_path: Path) -> None:
     found, errors = probe_images([good, *bad, bad[0]])
     assert list(found) == [good]
     assert [e.path for e in errors] == bad
+
+
+def test_a_colour_profile_that_cannot_be_applied_is_found_without_encoding(
+    tmp_path: Path,
+) -> None:
+    """`check` probes: a profile the encoder could not apply is its error too, so that
+    check does not pass what build then refuses."""
+    rgb_profile = swapped_profile()
+    grey = linear_grey_profile()
+    for name, data in (
+        ("garbage.jpg", jpeg(photo(30, 20), icc_profile=b"garbage" * 20)),
+        ("cmyk.jpg", jpeg(Image.new("CMYK", (20, 20)), icc_profile=rgb_profile)),
+        ("rgb-grey.png", png(photo(30, 20), icc_profile=grey)),
+    ):
+        path = write(tmp_path, name, data)
+        with pytest.raises(ImageError) as caught:
+            probe(path)
+        assert "colour profile (ICC) cannot be applied" in caught.value.reason, name
+    for name, data in (
+        ("grey-srgb.jpg", jpeg(photo(30, 20).convert("L"), icc_profile=_srgb())),
+        ("grey.png", png(Image.new("LA", (30, 20)), icc_profile=grey)),
+        ("rgb.png", png(photo(30, 20), icc_profile=rgb_profile)),
+    ):
+        probe(write(tmp_path, name, data))  # no error
+
+
+def _srgb() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
