@@ -89,7 +89,7 @@ def _decode(
             image.draft(None, (math.ceil(stored_w * scale), math.ceil(stored_h * scale)))
         try:
             image.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:  # (AVIF)
             raise ImageError(f"corrupt or truncated image: {exc}", path) from exc
         except Image.DecompressionBombError as exc:  # pragma: no cover (refused at open)
             raise ImageError(f"refused as a decompression bomb: {exc}", path) from exc

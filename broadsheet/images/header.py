@@ -84,7 +84,7 @@ def open_image(source: IO[bytes], path: Path, settings: ImageSettings) -> Image.
                 path,
             ) from exc
         raise ImageError("not an image (or a format Broadsheet cannot read)", path) from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:  # (AVIF)
         raise ImageError(f"corrupt image: {exc}", path) from exc
     if image.format not in RASTER_FORMATS:
         image.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from PIL import Image
 
 from broadsheet.config import ImageSettings
 from broadsheet.images import ImageError, probe, probe_images
+from broadsheet.images.header import probe_bytes
 from tests.images.makers import (
     animated_gif,
     bomb_png,
@@ -218,3 +220,30 @@ def _srgb() -> bytes:
     from PIL import ImageCms
 
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "AVIF", "TIFF", "GIF"])
+def test_a_damaged_image_is_an_error_naming_it_never_a_traceback(fmt: str) -> None:
+    """Bytes of a real image changed or cut (a seeded loop): reading it in
+    `check` or encoding it in `build` either works or is an ImageError."""
+    from broadsheet.images.encode import encode_image
+    from broadsheet.images.strip import strip_metadata
+
+    buffer = io.BytesIO()
+    photo(48, 32, 3).save(buffer, fmt)
+    original = buffer.getvalue()
+    settings = ImageSettings(widths=(24,))
+    rng = random.Random(fmt)
+    for _ in range(40):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(1, len(data))]
+        path = Path(f"damaged.{fmt.lower()}")
+        strip_metadata(bytes(data))  # (static/'s copy): never raises
+        try:
+            probe_bytes(bytes(data), path, settings)
+            encode_image(bytes(data), path, settings, True, True)
+        except ImageError as exc:
+            assert exc.path == path
