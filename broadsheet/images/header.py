@@ -173,6 +173,8 @@ def _check_whole(data: bytes, image: Image.Image, path: Path) -> None:
         raise ImageError("truncated image: the GIF data ends before its trailer", path)
     if fmt == "WEBP" and len(data) < 8 + int.from_bytes(data[4:8], "little"):
         raise ImageError("truncated image: the WebP file is shorter than it says", path)
+    if fmt == "AVIF" and not _boxes_whole(data):
+        raise ImageError("truncated image: the AVIF data ends inside one of its boxes", path)
     if fmt == "TIFF" and not _tiff_whole(image, len(data)):
         raise ImageError("truncated image: the TIFF's pixel data ends past the file's end", path)
     if fmt == "PNG":
@@ -181,6 +183,21 @@ def _check_whole(data: bytes, image: Image.Image, path: Path) -> None:
                 again.verify()  # every chunk's checksum, up to IEND
         except Exception as exc:
             raise ImageError(f"corrupt or truncated image: {exc}", path) from exc
+
+
+def _boxes_whole(data: bytes) -> bool:
+    """Whether the top-level boxes of an ISO media file (AVIF) fit in `data`."""
+    at = 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        if size == 1:  # a 64-bit size follows the type
+            size = int.from_bytes(data[at + 8 : at + 16], "big")
+        elif size == 0:  # the last box: to the end of the file
+            return True
+        if size < 8:
+            return False
+        at += size
+    return at == len(data)
 
 
 _STRIPS = ((273, 279), (324, 325))  # StripOffsets and StripByteCounts; the same of tiles

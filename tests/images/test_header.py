@@ -85,12 +85,14 @@ def _truncated_png() -> bytes:
     return data[: len(data) // 2]
 
 
-def _truncated(fmt: str, **options: object) -> Callable[[], bytes]:
+def _truncated(fmt: str, end: bool = False, **options: object) -> Callable[[], bytes]:
+    """An image cut to two thirds, or (`end`) short of its last bytes only."""
+
     def make() -> bytes:
         buffer = io.BytesIO()
         photo(200, 150).save(buffer, fmt, **options)
         data = buffer.getvalue()
-        return data[: len(data) * 2 // 3]
+        return data[:-10] if end else data[: len(data) * 2 // 3]
 
     return make
 
@@ -122,6 +124,7 @@ def _bmp() -> bytes:
         ("cut-tiled.tif", _truncated("TIFF", tile=(64, 64)), "truncated image"),
         ("cut.webp", _truncated("WEBP"), "corrupt image"),
         ("cut.avif", _truncated("AVIF"), "not an image"),
+        ("end-cut.avif", _truncated("AVIF", end=True), "truncated image"),
         ("notes.jpg", lambda: b"These are my notes, not a photograph.\n", "not an image"),
         ("empty.png", lambda: b"", "not an image"),
         (
