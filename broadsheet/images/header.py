@@ -197,7 +197,7 @@ def _boxes_whole(data: bytes) -> bool:
         if size < 8:
             return False
         at += size
-    return at == len(data)
+    return at <= len(data)  # (a few stray bytes after the last box: as browsers do)
 
 
 _STRIPS = ((273, 279), (324, 325))  # StripOffsets and StripByteCounts; the same of tiles
