@@ -61,11 +61,12 @@ class Uses:
         return [*self.images.values(), *([self.featured] if self.featured else [])]
 
 
-def resolve(post: Post, src: str, folders: Folders) -> Path | str:
+def resolve(post: Post, src: str, folders: Folders, literal: bool = False) -> Path | str:
     """The file an image reference names, or why there is none: a site path
     (/images/x.jpg) is a file of static/; any other path is relative to the post's
-    folder (its bundle, or the section folder of a flat post), inside content/."""
-    path = unquote(urlsplit(src).path)
+    folder (its bundle, or the section folder of a flat post), inside content/.
+    `src` is a URL (`a%23b.jpg`), or with `literal` a file's name as it is (`a#b.jpg`)."""
+    path = src if literal else unquote(urlsplit(src).path)
     if path.startswith("/"):
         base, shown = folders.static, f"{display_path(folders.static)}/"
         candidate = posixpath.normpath(path.lstrip("/"))
@@ -99,8 +100,12 @@ def uses(post: Post, folders: Folders) -> tuple[Uses, list[BroadsheetError]]:
             "as in ![Boats in the harbour](boats.jpg)"
         )
         errors.append(image_error(post, src, why))
-    if post.image is not None:
-        target = resolve(post, post.image, folders)
+    if post.image is not None:  # a file's name (a#b.jpg), or written as a URL (a%23b.jpg)
+        target = resolve(post, post.image, folders, literal=True)
+        if not isinstance(target, Path) and isinstance(
+            decoded := resolve(post, post.image, folders), Path
+        ):
+            target = decoded
         if isinstance(target, Path):
             found.featured = target
         else:

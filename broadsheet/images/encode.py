@@ -11,13 +11,19 @@ from pathlib import Path
 from PIL import Image, ImageCms, ImageOps
 
 from broadsheet.config import ImageSettings
-from broadsheet.images.header import open_image, probe_bytes
+from broadsheet.images.header import (
+    SRGB,
+    colour_profile,
+    open_image,
+    probe_bytes,
+    profile_error,
+)
 from broadsheet.images.info import MIMES, Encoded, ImageError, ImageInfo
+from broadsheet.images.strip import strip_metadata
 
 CROPS = ((16, 9), (4, 3), (1, 1))  # the shapes Google asks of a NewsArticle's image
 CROP_WIDTH = 1200  # and at least this wide, where the original allows
 _EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg", "png": "png"}
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 def published_widths(width: int, wanted: tuple[int, ...]) -> list[int]:
@@ -52,7 +58,8 @@ def encode_image(
         if not srcsets:
             return []
         extension = "svg" if info.kind == "svg" else info.format.lower()
-        return [Encoded("original", extension, info.mime, info.width, info.height, data)]
+        copied = data if info.kind == "svg" else strip_metadata(data)  # no GPS, no XMP
+        return [Encoded("original", extension, info.mime, info.width, info.height, copied)]
     widths = published_widths(info.width, settings.widths) if srcsets else []
     regions = crop_sizes(info.width, info.height) if crops else []
     scale = max([w / info.width for w in widths] + [r[3] / r[1] for r in regions])
@@ -82,7 +89,7 @@ def _decode(
             image.draft(None, (math.ceil(stored_w * scale), math.ceil(stored_h * scale)))
         try:
             image.load()
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:  # (AVIF)
             raise ImageError(f"corrupt or truncated image: {exc}", path) from exc
         except Image.DecompressionBombError as exc:  # pragma: no cover (refused at open)
             raise ImageError(f"refused as a decompression bomb: {exc}", path) from exc
@@ -102,15 +109,13 @@ def _to_srgb(image: Image.Image, icc: bytes | None, path: Path) -> Image.Image:
             alpha = None  # an alpha channel that hides nothing
         image = image.convert(image.mode.removesuffix("A"))
     if icc:
+        profile, space = colour_profile(icc, path)
+        if space == "RGB" and image.mode == "L":
+            image = image.convert("RGB")  # grey tagged with an RGB profile: grey in that space
         try:
-            profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            converted = ImageCms.profileToProfile(image, profile, _SRGB, outputMode="RGB")
+            converted = ImageCms.profileToProfile(image, profile, SRGB, outputMode="RGB")
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
-            raise ImageError(
-                f"its colour profile (ICC) cannot be applied, so its colours would be "
-                f"wrong: {exc}; save it with an sRGB or no profile",
-                path,
-            ) from exc
+            raise profile_error(exc, path) from exc
         assert converted is not None  # (None only when converting in place)
         image = converted
     elif image.mode != "RGB":
@@ -128,6 +133,8 @@ def _eight_bit(image: Image.Image) -> Image.Image:
         return image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
     if mode == "F":
         return image.point(lambda v: v * 255).convert("L")
+    if mode in ("L", "RGB") and "transparency" in image.info:  # a PNG's one see-through colour
+        return image.convert("RGBA")
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in image.info
         return image.convert("RGBA" if has_alpha else "RGB")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO, cast
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 from broadsheet.config import ImageSettings
 from broadsheet.errors import BroadsheetError
@@ -61,6 +61,7 @@ def probe_bytes(data: bytes, path: Path, settings: ImageSettings) -> ImageInfo:
         if orientation in _TRANSPOSED:
             width, height = height, width
         alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or ("transparency" in image.info)
+        _check_profile(image, path)
         kind: Kind = "animated" if animated else "raster"
         return ImageInfo(width, height, kind, fmt, mime, alpha, orientation)
 
@@ -83,7 +84,7 @@ def open_image(source: IO[bytes], path: Path, settings: ImageSettings) -> Image.
                 path,
             ) from exc
         raise ImageError("not an image (or a format Broadsheet cannot read)", path) from exc
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:  # (AVIF)
         raise ImageError(f"corrupt image: {exc}", path) from exc
     if image.format not in RASTER_FORMATS:
         image.close()
@@ -103,6 +104,58 @@ def open_image(source: IO[bytes], path: Path, settings: ImageSettings) -> Image.
     return image
 
 
+_SPACES = {"RGB ": "RGB", "GRAY": "L", "CMYK": "CMYK"}  # ICC colour spaces we convert from
+
+
+def colour_profile(icc: bytes, path: Path) -> tuple[ImageCms.ImageCmsProfile, str]:
+    """The embedded ICC profile `icc`, and the mode of the pixels it describes (RGB, L
+    or CMYK), or an ImageError: a profile that cannot be read or is of another space."""
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        raise profile_error(exc, path) from exc
+    space = _SPACES.get(profile.profile.xcolor_space)
+    if space is None:
+        raise profile_error(f"a profile of {profile.profile.xcolor_space.strip()!r} colour", path)
+    return profile, space
+
+
+def profile_error(why: object, path: Path) -> ImageError:
+    return ImageError(
+        f"its colour profile (ICC) cannot be applied, so its colours would be wrong: {why}; "
+        "save it with an sRGB or no profile",
+        path,
+    )
+
+
+def _check_profile(image: Image.Image, path: Path) -> None:
+    """That the image's colour profile, if any, converts its pixels (as the encoder will:
+    broadsheet.images.encode), found from its header so that `check` reports it."""
+    icc = image.info.get("icc_profile")
+    if not icc:
+        return
+    profile, space = colour_profile(icc, path)
+    mode = image.mode
+    stored = (
+        "CMYK"
+        if mode == "CMYK"
+        else "L"
+        if mode in ("L", "LA", "La", "I", "F", "1") or mode.startswith("I;16")
+        else "RGB"
+    )
+    if stored == "L" and space == "RGB":
+        stored = "RGB"  # grey tagged with an RGB profile: converted as grey in that space
+    if stored != space:
+        raise profile_error(f"a profile of {space} colour on {stored} pixels", path)
+    try:
+        ImageCms.buildTransform(profile, SRGB, stored, "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as exc:
+        raise profile_error(exc, path) from exc
+
+
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
 def _orientation(image: Image.Image) -> int:
     try:
         value = image.getexif().get(_ORIENTATION, 1)
@@ -120,12 +173,53 @@ def _check_whole(data: bytes, image: Image.Image, path: Path) -> None:
         raise ImageError("truncated image: the GIF data ends before its trailer", path)
     if fmt == "WEBP" and len(data) < 8 + int.from_bytes(data[4:8], "little"):
         raise ImageError("truncated image: the WebP file is shorter than it says", path)
+    if fmt == "AVIF" and not _boxes_whole(data):
+        raise ImageError("truncated image: the AVIF data ends inside one of its boxes", path)
+    if fmt == "TIFF" and not _tiff_whole(image, len(data)):
+        raise ImageError("truncated image: the TIFF's pixel data ends past the file's end", path)
     if fmt == "PNG":
         try:
             with Image.open(io.BytesIO(data)) as again:
                 again.verify()  # every chunk's checksum, up to IEND
         except Exception as exc:
             raise ImageError(f"corrupt or truncated image: {exc}", path) from exc
+
+
+def _boxes_whole(data: bytes) -> bool:
+    """Whether the top-level boxes of an ISO media file (AVIF) fit in `data`."""
+    at = 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        if size == 1:  # a 64-bit size follows the type
+            size = int.from_bytes(data[at + 8 : at + 16], "big")
+        elif size == 0:  # the last box: to the end of the file
+            return True
+        if size < 8:
+            return False
+        at += size
+    return at <= len(data)  # (a few stray bytes after the last box: as browsers do)
+
+
+_STRIPS = ((273, 279), (324, 325))  # StripOffsets and StripByteCounts; the same of tiles
+
+
+def _tiff_whole(image: Image.Image, size: int) -> bool:
+    """Whether the pixel data a TIFF's (first page's) header points to lies within the
+    `size` bytes of its file."""
+    tags = getattr(image, "tag_v2", {})
+    for offsets_tag, counts_tag in _STRIPS:
+        offsets, counts = tags.get(offsets_tag), tags.get(counts_tag)
+        if offsets is None or counts is None:
+            continue
+        pairs = zip(_ints(offsets), _ints(counts), strict=False)
+        if any(offset + count > size for offset, count in pairs):
+            return False
+    return True
+
+
+def _ints(value: object) -> list[int]:
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    return [int(item) for item in items if isinstance(item, int)]
 
 
 def _jpeg_ends(data: bytes) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.images.strip import strip_metadata
 from broadsheet.paths import read_source, source_files
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import pygments_css
 
 PYGMENTS_CSS = "css/pygments.css"
+_PHOTOS = frozenset(".jpg .jpeg .jpe .jfif .png .webp .gif".split())
 
 
 def static_files(static_dir: Path) -> list[tuple[str, Path]]:
@@ -25,14 +27,18 @@ def static_files(static_dir: Path) -> list[tuple[str, Path]]:
 def copy_static(
     static_dir: Path, stage: Stage, generated: set[str], state: Path | None = None
 ) -> None:
-    """Copy static/ over (only what differs); a file that would shadow a page is an error.
+    """Copy static/ over (only what differs), its photos without their metadata; a file
+    that would shadow a page is an error.
     The Pygments stylesheet is kept in the build's `state` folder, when it has one."""
     files = static_files(static_dir)
     clashes = static_clashes(files, generated)
     if clashes:
         raise clashes[0]
     for relative, source in files:
-        stage.write_bytes(relative, read_source(source))
+        data = read_source(source)
+        if source.suffix.lower() in _PHOTOS:  # no GPS position leaks out of static/
+            data = strip_metadata(data)
+        stage.write_bytes(relative, data)
     stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
 
 

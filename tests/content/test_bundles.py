@@ -90,6 +90,31 @@ def test_references_resolve_against_the_bundle_the_flat_post_or_static(project: 
     assert "no such file" in str(resolve(flat, "/images/gone.png", folders))
 
 
+def test_a_featured_image_is_a_files_name_even_with_a_hash_or_a_question_mark(
+    project: Path,
+) -> None:
+    """Front matter names a file: `image: a#b.jpg` is the file a#b.jpg, not a URL to `a`
+    (written as a URL, a%23b.jpg, it is found too)."""
+    for name in ("a#b.jpg", "q?x.jpg", "100%.jpg", "photo one.jpg", "photo%20two.jpg"):
+        (project / "content/asia/boats").mkdir(parents=True, exist_ok=True)
+        (project / "content/asia/boats" / name).write_bytes(b"x")
+    folders = _folders(project)
+    for written, name in (
+        ("a#b.jpg", "a#b.jpg"),
+        ("q?x.jpg", "q?x.jpg"),
+        ("100%.jpg", "100%.jpg"),
+        ("photo one.jpg", "photo one.jpg"),
+        ("a%23b.jpg", "a#b.jpg"),
+        ("photo%20one.jpg", "photo one.jpg"),
+        ("photo%20two.jpg", "photo%20two.jpg"),
+    ):
+        text = f"---\ntitle: B\nimage: '{written}'\nimage_alt: A\n---\n\nText.\n"
+        write_post(project, "asia/boats/index.md", text)
+        found, errors = uses(_posts(project)["asia/boats/"], folders)
+        assert not errors, (written, errors)
+        assert found.featured == project / "content/asia/boats" / name, written
+
+
 def test_every_reference_that_names_no_file_is_an_error_at_its_line(project: Path) -> None:
     write_post(
         project,

@@ -283,3 +283,28 @@ def test_every_raster_format_and_mode_is_published() -> None:
         assert {e.role for e in found} == {"avif", "webp", "jpeg"}, name
         assert {(e.width, e.height) for e in found} == {(16, 8), (32, 16), (64, 32)}, name
         assert all(opened(e).mode in ("RGB", "L") for e in found if e.role == "jpeg"), name
+
+
+def test_a_transparent_colour_of_an_rgb_or_grey_png_stays_transparent() -> None:
+    """A PNG without an alpha channel may still name one colour transparent (tRNS)."""
+    for mode, see_through, other in (("RGB", (0, 255, 0), (255, 0, 0)), ("L", 7, 200)):
+        image = Image.new(mode, (40, 20), see_through)
+        image.paste(other, (20, 0, 40, 20))
+        found = encode_image(png(image, transparency=see_through), HERE, SMALL, True, False)
+        assert {e.role for e in found} == {"avif", "webp", "png"}, mode
+        for encoded in found:
+            decoded = opened(encoded).convert("RGBA")
+            left, right = decoded.getpixel((1, 1)), decoded.getpixel((decoded.width - 2, 1))
+            assert isinstance(left, tuple) and left[3] < 50, (mode, encoded.role, left)
+            assert isinstance(right, tuple) and right[3] > 200, (mode, encoded.role, right)
+
+
+def test_grey_tagged_with_an_rgb_profile_is_published_grey() -> None:
+    """Some scanners tag grey JPEGs with sRGB: browsers show them grey, and so do we."""
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    data = jpeg(Image.new("L", (40, 20), 90), icc_profile=srgb)
+    for encoded in encode_image(data, HERE, SMALL, True, False):
+        pixel = opened(encoded).convert("RGB").getpixel((4, 4))
+        assert isinstance(pixel, tuple) and close(pixel, (90, 90, 90), 8), (encoded.role, pixel)

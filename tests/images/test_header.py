@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,14 +14,17 @@ from PIL import Image
 
 from broadsheet.config import ImageSettings
 from broadsheet.images import ImageError, probe, probe_images
+from broadsheet.images.header import probe_bytes
 from tests.images.makers import (
     animated_gif,
     bomb_png,
     gps_exif,
     jpeg,
+    linear_grey_profile,
     photo,
     png,
     png_raw,
+    swapped_profile,
     write,
 )
 
@@ -80,6 +85,18 @@ def _truncated_png() -> bytes:
     return data[: len(data) // 2]
 
 
+def _truncated(fmt: str, end: bool = False, **options: object) -> Callable[[], bytes]:
+    """An image cut to two thirds, or (`end`) short of its last bytes only."""
+
+    def make() -> bytes:
+        buffer = io.BytesIO()
+        photo(200, 150).save(buffer, fmt, **options)
+        data = buffer.getvalue()
+        return data[:-10] if end else data[: len(data) * 2 // 3]
+
+    return make
+
+
 def _laughs() -> bytes:
     entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
         f'<!ENTITY {b} "{("&" + a + ";") * 10}">' for a, b in zip("abcdefg", "bcdefgh", strict=True)
@@ -102,6 +119,12 @@ def _bmp() -> bytes:
         ("cut.jpg", _truncated_jpeg, "truncated image"),
         ("cut.png", _truncated_png, "corrupt or truncated image"),
         ("thumb.jpg", _truncated_with_thumbnail, "truncated image"),
+        ("cut.tif", _truncated("TIFF"), "truncated image"),
+        ("cut-deflate.tif", _truncated("TIFF", compression="tiff_adobe_deflate"), "not an image"),
+        ("cut-tiled.tif", _truncated("TIFF", tile=(64, 64)), "truncated image"),
+        ("cut.webp", _truncated("WEBP"), "corrupt image"),
+        ("cut.avif", _truncated("AVIF"), "not an image"),
+        ("end-cut.avif", _truncated("AVIF", end=True), "truncated image"),
         ("notes.jpg", lambda: b"These are my notes, not a photograph.\n", "not an image"),
         ("empty.png", lambda: b"", "not an image"),
         (
@@ -170,3 +193,60 @@ def test_check_gets_every_error_at_once(tmp_path: Path) -> None:
     found, errors = probe_images([good, *bad, bad[0]])
     assert list(found) == [good]
     assert [e.path for e in errors] == bad
+
+
+def test_a_colour_profile_that_cannot_be_applied_is_found_without_encoding(
+    tmp_path: Path,
+) -> None:
+    """`check` probes: a profile the encoder could not apply is its error too, so that
+    check does not pass what build then refuses."""
+    rgb_profile = swapped_profile()
+    grey = linear_grey_profile()
+    for name, data in (
+        ("garbage.jpg", jpeg(photo(30, 20), icc_profile=b"garbage" * 20)),
+        ("cmyk.jpg", jpeg(Image.new("CMYK", (20, 20)), icc_profile=rgb_profile)),
+        ("rgb-grey.png", png(photo(30, 20), icc_profile=grey)),
+    ):
+        path = write(tmp_path, name, data)
+        with pytest.raises(ImageError) as caught:
+            probe(path)
+        assert "colour profile (ICC) cannot be applied" in caught.value.reason, name
+    for name, data in (
+        ("grey-srgb.jpg", jpeg(photo(30, 20).convert("L"), icc_profile=_srgb())),
+        ("grey.png", png(Image.new("LA", (30, 20)), icc_profile=grey)),
+        ("rgb.png", png(photo(30, 20), icc_profile=rgb_profile)),
+    ):
+        probe(write(tmp_path, name, data))  # no error
+
+
+def _srgb() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "AVIF", "TIFF", "GIF"])
+def test_a_damaged_image_is_an_error_naming_it_never_a_traceback(fmt: str) -> None:
+    """Bytes of a real image changed or cut (a seeded loop): reading it in
+    `check` or encoding it in `build` either works or is an ImageError."""
+    from broadsheet.images.encode import encode_image
+    from broadsheet.images.strip import strip_metadata
+
+    buffer = io.BytesIO()
+    photo(48, 32, 3).save(buffer, fmt)
+    original = buffer.getvalue()
+    settings = ImageSettings(widths=(24,))
+    rng = random.Random(fmt)
+    for _ in range(40):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(1, len(data))]
+        path = Path(f"damaged.{fmt.lower()}")
+        strip_metadata(bytes(data))  # (static/'s copy): never raises
+        try:
+            probe_bytes(bytes(data), path, settings)
+            encode_image(bytes(data), path, settings, True, True)
+        except ImageError as exc:
+            assert exc.path == path

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
+from PIL import Image
 from selectolax.lexbor import LexborHTMLParser
 
 from broadsheet.config import load_config
@@ -79,6 +80,25 @@ def test_a_bundle_publishes_its_files_beside_the_article_but_never_a_photo_as_it
     assert not any(SECRET in data for data in files.values())  # no GPS position leaks out
     original = (bundle / "harbour.jpg").read_bytes()
     assert original not in files.values()
+
+
+def test_a_photo_in_static_is_published_without_its_gps_position(project: Path) -> None:
+    """static/ is copied as it is, but for the metadata of its photos: a site-wide
+    photo a post shows by its site path is published both processed and at that path."""
+    photo_project(project)
+    (project / "static/images").mkdir(parents=True)
+    (project / "static/images/map.jpg").write_bytes(photo_bytes(60, 40, seed=3))
+    (project / "static/images/logo.png").write_bytes(png_bytes())
+    with (project / "content/asia/boats/index.md").open("a", encoding="utf-8") as post:
+        post.write("\n![The route](/images/map.jpg)\n")
+    build(load_config(project))
+    site = project / "site"
+    assert not any(SECRET in data for data in tree_bytes(site).values())
+    copied = site / "images/map.jpg"
+    with Image.open(copied) as image, Image.open(project / "static/images/map.jpg") as source:
+        assert image.tobytes() == source.tobytes()  # the same pixels, losslessly
+    logo = (project / "static/images/logo.png").read_bytes()
+    assert (site / "images/logo.png").read_bytes() == logo  # nothing to strip: as it is
 
 
 def test_the_featured_image_is_shared_with_its_size_and_alt(project: Path) -> None:
