@@ -71,10 +71,11 @@ def check_content(
     problems += [Problem(e.path or content, e.line, e.message) for e in planning]
     drafts = _targets(config, posts, folders)[0] - targets
     problems += _images(config, posts, folders)
-    if not planning:
+    planned = bool(targets)  # empty when the site could not be planned at all
+    if not planning and len(posts) == len(files):  # else URLs would seem gone that are not
         problems += _published_urls(config, posts, targets, now, record)
     for post in posts:
-        problems += _rendered(post, targets, drafts, config.base_path)
+        problems += _rendered(post, targets if planned else None, drafts, config.base_path)
         problems += _unshowable(post)
     problems.sort(key=lambda p: (str(p.path), p.line or 0, p.message))
     return problems, len(files)
@@ -182,9 +183,12 @@ def _targets(
     return paths | {PYGMENTS_CSS, "search/meta.json"}, clashes
 
 
-def _rendered(post: Post, targets: set[str], drafts: set[str], base_path: str) -> list[Problem]:
+def _rendered(
+    post: Post, targets: set[str] | None, drafts: set[str], base_path: str
+) -> list[Problem]:
     """The article's links and script, judged on the HTML its readers get; each named
-    by the line of the Markdown it came from."""
+    by the line of the Markdown it came from. Links are judged only against a site that
+    could be planned (`targets`)."""
     try:
         body = post.body
     except BroadsheetError as exc:
@@ -196,8 +200,8 @@ def _rendered(post: Post, targets: set[str], drafts: set[str], base_path: str) -
     for index, link in enumerate(article.links()):
         if dangerous_url(link.url):
             continue  # warned about above
-        if link.image and link.url in post.images:
-            continue  # a file of the post's, or of static/: checked with the images
+        if targets is None or (link.image and link.url in post.images):
+            continue  # no site to judge it by, or a photo: checked with the images
         message = _broken(post, link.url, link.image, targets, drafts, base_path)
         if message:
             problems.append(Problem(post.path, article.link_line(index), message))

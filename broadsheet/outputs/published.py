@@ -181,12 +181,13 @@ def vanished(record: Record, answering: set[str], content_dir: Path) -> list[Bro
         shown = f"/{url}"
         # (os.path: an unreadable folder is no file here, not an error)
         mine = os.path.isfile(source)
-        where = "its front matter" if mine else "the front matter of the article"
+        where = "its front matter" if mine else "the front matter of the article that replaces it"
         errors.append(
             BroadsheetError(
                 f"{shown} was published (last by {display_path(source)}) and would no longer "
-                f'answer: add the line "aliases: [{shown}]" to {where} that replaces it, '
-                f'or run "broadsheet gone {shown}" to retire the URL on purpose',
+                f'answer: add {shown} to the aliases in {where} (the line "aliases: [{shown}]",'
+                f' or one more item of the list it has), or run "broadsheet gone {shown}" to '
+                "retire the URL on purpose",
                 source,
             )
         )

@@ -58,8 +58,9 @@ def test_a_deleted_article_fails_the_build_naming_its_url_and_post(project: Path
     assert result.code == 1 and "Traceback" not in result.err
     assert result.err == (
         "error: content/asia/b.md: /asia/b/ was published (last by content/asia/b.md) and would "
-        'no longer answer: add the line "aliases: [/asia/b/]" to the front matter of the article '
-        'that replaces it, or run "broadsheet gone /asia/b/" to retire the URL on purpose\n'
+        "no longer answer: add /asia/b/ to the aliases in the front matter of the article that "
+        'replaces it (the line "aliases: [/asia/b/]", or one more item of the list it has), or '
+        'run "broadsheet gone /asia/b/" to retire the URL on purpose\n'
     )
     assert (project / "site/index.html").read_bytes() == site
     assert (project / "site/asia/b/index.html").is_file()  # the last site stays
@@ -72,7 +73,7 @@ def test_the_suggested_alias_line_makes_the_build_pass(project: Path, cli: Cli) 
     bump(post)
     result = cli("build", "--quiet")
     assert result.code == 1
-    assert '"aliases: [/asia/a/]" to its front matter' in result.err
+    assert "add /asia/a/ to the aliases in its front matter" in result.err
     post.write_text(article("A", "slug: renamed", "aliases: [/asia/a/]"), encoding="utf-8")
     bump(post)
     assert cli("build", "--quiet").code == 0
@@ -232,3 +233,21 @@ def test_a_record_it_cannot_write_is_a_warning_the_site_is_built(
         f"warning: content/{RECORD_NAME}: cannot write: Read-only file system; "
         "the published-URL record was not updated\n"
     )
+
+
+def test_check_blames_a_post_it_cannot_read_not_the_record(project: Path, cli: Cli) -> None:
+    post = write_post(project, "asia/a.md", article("A"))
+    assert cli("build", "--quiet").code == 0
+    post.write_text(article("A", "aliases: ['/a/?q=1']"), encoding="utf-8")
+    bump(post)
+    result = cli("check")
+    assert result.code == 1 and "query or fragment" in result.out
+    assert "would no longer answer" not in result.err + result.out
+
+
+def test_check_judges_no_link_against_a_site_it_could_not_plan(project: Path, cli: Cli) -> None:
+    write_post(project, "asia/a.md", article("A", "aliases: [/tags/]"))  # a page's place
+    write_post(project, "asia/b.md", article("B").replace("The text", "[A](/asia/a/) The text"))
+    result = cli("check")
+    assert result.code == 1 and "/tags/" in result.out + result.err
+    assert "no such page" not in result.out + result.err
