@@ -99,7 +99,7 @@ def uses(post: Post, folders: Folders) -> tuple[Uses, list[BroadsheetError]]:
             "has no alt text: describe it for readers who cannot see it, "
             "as in ![Boats in the harbour](boats.jpg)"
         )
-        errors.append(image_error(post, src, why))
+        errors.append(image_error(post, src, why, shown_as=f"![]({src}"))
     if post.image is not None:  # a file's name (a#b.jpg), or written as a URL (a%23b.jpg)
         target = resolve(post, post.image, folders, literal=True)
         if not isinstance(target, Path) and isinstance(
@@ -119,11 +119,14 @@ def uses(post: Post, folders: Folders) -> tuple[Uses, list[BroadsheetError]]:
     return found, errors
 
 
-def image_error(post: Post, src: str, why: str, featured: bool = False) -> BroadsheetError:
-    """`path:line: image <src>: <why>`, at the line that names the image."""
+def image_error(
+    post: Post, src: str, why: str, featured: bool = False, shown_as: str = ""
+) -> BroadsheetError:
+    """`path:line: image <src>: <why>`, at the line that names the image (the one that
+    shows it as `shown_as`, when that is found: of a photo shown twice, the use at fault)."""
     if featured:
         return BroadsheetError(f"image: {src}: {why}", post.path, key_line(post, "image"))
-    return BroadsheetError(f"image {src}: {why}", post.path, body_line_of(post, src))
+    return BroadsheetError(f"image {src}: {why}", post.path, body_line_of(post, src, shown_as))
 
 
 def key_line(post: Post, key: str) -> int:
@@ -138,15 +141,18 @@ def key_line(post: Post, key: str) -> int:
     return 1
 
 
-def body_line_of(post: Post, src: str) -> int:
-    """The line of the body that shows the image `src`."""
+def body_line_of(post: Post, src: str, shown_as: str = "") -> int:
+    """The line of the body that shows the image `src` (as the Markdown `shown_as`, if
+    given and found; else its first use)."""
     from broadsheet.author.lines import SourceLines, Value
 
     try:
         body = post.body
     except BroadsheetError:
         return post.body_line
-    return SourceLines(body, post.body_line).line_of(Value(src))
+    lines = SourceLines(body, post.body_line)
+    found = lines.find_line(shown_as) if shown_as else None
+    return found if found is not None else lines.line_of(Value(src))
 
 
 def attachments(post: Post, folders: Folders) -> list[tuple[str, Path]]:
