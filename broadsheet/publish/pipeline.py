@@ -34,6 +34,7 @@ from broadsheet.publish.cache import (
     stamp_tree,
 )
 from broadsheet.publish.hosting import SiteSize
+from broadsheet.publish.media import split_signatures
 from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
 from broadsheet.sealed import make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
@@ -189,7 +190,8 @@ def _build(
             restamped = stamp_tree(output, racy=racy_after()) if check.restamp else None
             _settle(where, cache, inputs, racy, restamped, config.root)
             size = _size(restamped or cache.output)
-            return BuildResult(output, cache.articles, 0, len(cache.pages), _since(started), size)
+            pages = len(split_signatures(cache.pages)[0])  # a bundle's files are no pages
+            return BuildResult(output, cache.articles, 0, pages, _since(started), size)
     if cache is not None:
         check.start()  # the output is stamped in another process while posts are read
 

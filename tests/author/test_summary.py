@@ -32,3 +32,18 @@ def test_identical_builds_count_the_same_pages(
     assert static_edit == again  # a static file is no page
     html = {p for p in (seeded / "site").rglob("*.html")}
     assert cold[0] >= len(html)
+
+
+def test_a_bundles_files_are_no_pages_in_any_build(
+    seeded: Path, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = seeded / "content/asia/figures-of-the-year"
+    bundle.mkdir()
+    (bundle / "index.md").write_text("---\ntitle: Figures\ndate: 2025-01-02\n---\n\n[Data](t.csv)\n")
+    (bundle / "t.csv").write_text("year,tonnes\n2024,12\n")
+    cold = summary(cli, monkeypatch)
+    again = summary(cli, monkeypatch)  # nothing to do
+    assert again[0] == cold[0] and again[1] == 0
+    (bundle / "t.csv").write_text("year,tonnes\n2024,13\n")
+    edited = summary(cli, monkeypatch)  # the file changed, no page did
+    assert edited[0] == cold[0]
