@@ -39,7 +39,8 @@ def test_a_bundles_files_are_no_pages_in_any_build(
 ) -> None:
     bundle = seeded / "content/asia/figures-of-the-year"
     bundle.mkdir()
-    (bundle / "index.md").write_text("---\ntitle: Figures\ndate: 2025-01-02\n---\n\n[Data](t.csv)\n")
+    text = "---\ntitle: Figures\ndate: 2025-01-02\n---\n\n[Data](t.csv)\n"
+    (bundle / "index.md").write_text(text)
     (bundle / "t.csv").write_text("year,tonnes\n2024,12\n")
     cold = summary(cli, monkeypatch)
     again = summary(cli, monkeypatch)  # nothing to do
