@@ -13,7 +13,7 @@ from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.ingest.commit import ANY, Move, Stage, finish_interrupted
 from broadsheet.ingest.index import INDEX_NAME, Story, index_bytes, load_index, reconcile
 from broadsheet.ingest.pages import MAX_RANGES, LineCounts, RawArticle, parse_lines
-from broadsheet.ingest.posts import read_post, write_post
+from broadsheet.ingest.posts import kept_aliases, read_post, write_post
 from broadsheet.ingest.rawtext import STDIN, read_lines, source_name
 from broadsheet.locks import content_lock
 from broadsheet.slugs import RESERVED_SECTIONS, slugify
@@ -207,7 +207,7 @@ class _Run:
             report.kept_edits.append(path)
             return
         before = replace(story)
-        name, digest = self._stage(article, story, post.sha256)
+        name, digest = self._stage(article, story, post.sha256, kept_aliases(post))
         if digest == post.sha256:  # what it holds already
             self.stage.discard(name)
             del self.stage.moves[story.path]
@@ -217,14 +217,21 @@ class _Run:
         self.planned[story.path] = _Planned(story, before, report, "updated")
         report.updated.append(path)
 
-    def _stage(self, article: RawArticle, story: Story, expected: str | None) -> tuple[str, str]:
-        """Stage the post of `article` at the story's path; the story now says what it
-        holds. Returns the staged file's name and its sha256."""
+    def _stage(
+        self,
+        article: RawArticle,
+        story: Story,
+        expected: str | None,
+        aliases: tuple[str, ...] = (),
+    ) -> tuple[str, str]:
+        """Stage the post of `article` at the story's path (keeping the `aliases` of the
+        post it replaces); the story now says what it holds. Returns the staged file's
+        name and its sha256."""
         folder, _, filename = story.path.rpartition("/")
         label = article.label if slugify(article.label, fallback="section") == folder else None
         source = self._source(article.source)
         name, digest, signature = self.stage.write(
-            lambda handle: write_post(handle, article, label, filename[:-3], source)
+            lambda handle: write_post(handle, article, label, filename[:-3], source, aliases)
         )
         self.stage.plan(Move(name, story.path, expected))
         body = article.body

@@ -74,15 +74,23 @@ def markdown_body(paragraphs: tuple[str, ...]) -> str:
 
 
 def write_post(
-    handle: BinaryIO, article: RawArticle, label: str | None, slug: str, source: str
+    handle: BinaryIO,
+    article: RawArticle,
+    label: str | None,
+    slug: str,
+    source: str,
+    aliases: tuple[str, ...] = (),
 ) -> str:
     """Write the post an import makes of `article`; its front matter ends with a hash of
     everything else (`import_hash`), which is returned. The body is read twice from the
-    article's spool, never held whole."""
+    article's spool, never held whole. `aliases`: the old URLs of the post it replaces
+    (recorded by `mv`), kept so that they go on answering."""
     meta: dict[str, object] = {"title": article.title}
     if label is not None:
         meta["section"] = label
     meta["slug"] = slug
+    if aliases:
+        meta["aliases"] = list(aliases)
     if article.date is not None:
         meta["date"] = article.date
     author = find_author(article.body)
@@ -197,6 +205,14 @@ def read_post_stream(handle: BinaryIO, path: Path, header_only: bool = False) ->
         meta = None
     post.meta = meta if isinstance(meta, dict) else {}
     return post
+
+
+def kept_aliases(post: PostOnDisk) -> tuple[str, ...]:
+    """The `aliases` of a post on disk (written by `mv`), if it has a list of them."""
+    found = post.meta.get("aliases")
+    if isinstance(found, list) and all(isinstance(alias, str) for alias in found):
+        return tuple(found)
+    return ()
 
 
 def _text(line: bytes) -> str:
