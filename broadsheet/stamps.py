@@ -57,6 +57,11 @@ def stamp_file(path: str, racy: int | None) -> Stamp:
     return stamp_of(path, os.stat(path), racy)
 
 
+# The hashes this process took, by path and stamp (size, times, inode): a build asks for
+# some more than once (the image stage, then the hashes the build cache records).
+HASHED: dict[tuple[str, int, int, int, int], str] = {}
+
+
 def content_hash(path: str) -> str:
     try:
         with open(path, "rb") as handle:

@@ -33,7 +33,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.images.info import Encoded, ImageError
 from broadsheet.paths import read_source
 from broadsheet.sealed import read_sealed, write_sealed
-from broadsheet.stamps import stamp_of
+from broadsheet.stamps import HASHED, stamp_of
 
 KEEP = 3  # builds an entry may go unused before it is dropped
 RECIPE = 2  # bump when encode.py changes what it makes from the same settings
@@ -144,12 +144,19 @@ class ImageStore:
         known = self._sources.get(key)
         if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
             return str(known[1])
+        shared = (key, stamp[0], stamp[1], stamp[2], stamp[3])  # the build's hashes of files
+        if shared in HASHED:
+            self.remember(path, info, HASHED[shared], racy)
+            return HASHED[shared]
         try:
             data = read_source(path)
         except BroadsheetError as exc:
             raise ImageError(f"cannot read the image: {exc.message}", path) from exc
         digest = source_digest(data)
         self.remember(path, info, digest, racy)
+        with contextlib.suppress(OSError):
+            if stamp_of(key, os.stat(path), None) == stamp:  # the bytes hashed are these
+                HASHED[shared] = digest
         return digest
 
     def remember(self, path: Path, info: os.stat_result, digest: str, racy: int) -> None:

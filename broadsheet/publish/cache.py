@@ -28,7 +28,15 @@ from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import scan_source
 from broadsheet.sealed import clear, read_file, read_sealed, write_sealed
-from broadsheet.stamps import UNREADABLE, Stamp, content_hash, stamp_of, unchanged, well_formed
+from broadsheet.stamps import (
+    HASHED,
+    UNREADABLE,
+    Stamp,
+    content_hash,
+    stamp_of,
+    unchanged,
+    well_formed,
+)
 from broadsheet.stamps import settled as settled_stamp
 from broadsheet.workers import fork
 
@@ -96,10 +104,6 @@ def changed_names(old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = 
     return names
 
 
-# The hashes this process took, by path and stamp: a build asks for some more than once.
-_hashed: dict[tuple[str, int, int, int, int], str] = {}
-
-
 def file_hash(path: str, stamp: Stamp) -> str | None:
     """A hash of the bytes of the file at `path`, stamped `stamp`; None if it changed
     since `stamp` was taken (its stamp no longer matches once hashed) or cannot be read.
@@ -107,7 +111,7 @@ def file_hash(path: str, stamp: Stamp) -> str | None:
     if len(stamp) > 4:
         return stamp[4] if stamp[4] != UNREADABLE else None
     key = (path, stamp[0], stamp[1], stamp[2], stamp[3])
-    found = _hashed.get(key)
+    found = HASHED.get(key)
     if found is None:
         found = content_hash(path)
         try:
@@ -126,7 +130,7 @@ def file_hash(path: str, stamp: Stamp) -> str | None:
             != stamp[:4]
         ):
             return None
-        _hashed[key] = found
+        HASHED[key] = found
     return found
 
 

@@ -400,3 +400,33 @@ def test_a_cache_entry_naming_a_path_outside_media_is_not_followed(
     again = publish(site, tmp_path / "fresh")
     assert again.encoded == 4 and again.files == cold.files
     assert [p.parent for p in tmp_path.rglob("escaped.jpg")] == [site]
+
+
+def test_a_fresh_clones_photos_are_read_to_hash_once_a_build(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a fresh clone every photo's stamp is new: the build's cache hashes its sources,
+    and the image stage hashes its photos; the two share what they hashed."""
+    from broadsheet.publish import cache
+
+    publish(site, tmp_path / "out")
+    reads: list[Path] = []
+    read = store.read_source
+    monkeypatch.setattr(store, "read_source", lambda path: reads.append(path) or read(path))
+    hashed = cache.content_hash
+    monkeypatch.setattr(
+        cache, "content_hash", lambda path: reads.append(Path(path)) or hashed(path)
+    )
+    for name, first in (("clone", "images"), ("clone-2", "cache")):
+        clone = tmp_path / name
+        shutil.copytree(site, clone)  # new times and inodes: every stamp is new
+        wanted = [ImageRequest(clone / r.source.relative_to(site), r.crops) for r in requests(site)]
+        sources = [str(r.source) for r in wanted]
+        if first == "cache":  # the build's cache hashed them (a changed stamp) before
+            assert all(cache.file_hash(s, stamps.stamp_file(s, None)) for s in sources)
+        outcome = publish(clone, tmp_path / f"{name}-site", wanted)
+        if first == "images":  # then the build records every source's hash
+            assert all(cache.file_hash(s, stamps.stamp_file(s, None)) for s in sources)
+        assert outcome.encoded == 0
+        assert sorted(map(str, reads)) == sorted(sources), first  # each read once
+        reads.clear()
