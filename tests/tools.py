@@ -24,7 +24,7 @@ def missing(what: str, how: str) -> None:
 def node_file(relative: str, package: str) -> Path:
     path = NODE_MODULES / relative
     if not path.is_file():
-        missing(f"npm package {package}", f"npm install (in {REPO})")
+        missing(f"npm package {package}", f"npm ci --ignore-scripts (in {REPO})")
     return path
 
 

@@ -228,12 +228,33 @@
   };
   Index.prototype.doc = function (id) { return this.load("docs/" + id + ".json"); };
 
+  // A full stop after these ends no sentence: an initial or a dotted abbreviation (U.S.,
+  // J.), or a title or short form written before a name or a number.
+  var SHORT = /(?:^|[\s(“"‘'])(?:[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|Capt|Prof|Rev|Inc|Corp|Co|Ltd|No|vs|etc|Jan|Feb|Mar|Apr|Aug|Sept|Oct|Nov|Dec)$/;
+  // `text` cut into its sentences (each with the space after it): at a full stop,
+  // question or exclamation mark followed by space, but not after an abbreviation or
+  // before a word in lower case.
+  function sentences(text) {
+    var out = [], start = 0, end = /[.!?]+["”’)]*(\s+|$)/g, match;
+    while ((match = end.exec(text)) !== null) {
+      var stop = match.index + match[0].length;
+      if (match[0].charAt(0) === "." && match[1] !== "") {
+        var next = text.charAt(stop);
+        var lower = next.toLowerCase() === next && next.toUpperCase() !== next;
+        if (lower || SHORT.test(text.slice(start, match.index))) { continue; }
+      }
+      out.push(text.slice(start, stop));
+      start = stop;
+    }
+    if (start < text.length) { out.push(text.slice(start)); }
+    return out.length ? out : [text];
+  }
+
   // The passage of `text` where the most of the `marked` terms occur (a sentence, cut
   // to about `size` characters around its first mark), as [[text, marked?], ...].
   function passage(text, marked, size) {
-    var sentences = text.match(/[^.!?]+(?:[.!?]+["”’)]*\s*|$)/g) || [text];
     var best = null, bestScore = -1, offset = 0;
-    sentences.forEach(function (sentence) {
+    sentences(text).forEach(function (sentence) {
       var found = new Set(), first = -1, match;
       SPAN.lastIndex = 0;
       while ((match = SPAN.exec(sentence)) !== null) {
@@ -280,7 +301,8 @@
   global.BroadsheetSearch = {
     words: words, stem: stem, terms: terms, crc32: crc32, bucketOf: bucketOf,
     holds: holds,
-    parse: parse, Index: Index, passage: passage, marks: marks, fill: fill
+    parse: parse, Index: Index, passage: passage, marks: marks, fill: fill,
+    sentences: sentences
   };
   if (typeof document === "undefined") { return; }
 
