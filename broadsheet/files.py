@@ -20,14 +20,39 @@ def write_bytes_if_changed(target: Path, data: bytes) -> bool:
         if target.is_file() and target.stat().st_size == len(data) and target.read_bytes() == data:
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_whole(target, data)
     except OSError as exc:
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}", target) from exc
     return True
+
+
+def replace_whole(
+    target: Path,
+    data: bytes,
+    mode: int | None = None,
+    prefix: str = ".",
+    exclusive: bool = False,
+) -> None:
+    """Put `data` at `target` whole or not at all: written to a temporary file beside it
+    (named `prefix`...), given `mode` if one is given, and renamed over it. With
+    `exclusive`, a `target` that does not exist yet is never one that appeared meanwhile
+    (the file is linked into place, which fails if one did). Raises OSError."""
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        if exclusive and not os.path.lexists(target):
+            os.link(temporary, target)
+        else:
+            os.replace(temporary, target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def user_mode() -> int:
+    """0666 less the umask: the mode of a file the user makes."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask

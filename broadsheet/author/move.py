@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
+from broadsheet.files import replace_whole, user_mode
 from broadsheet.ingest.commit import finish_interrupted
 from broadsheet.ingest.index import INDEX_NAME, index_bytes, load_index
 from broadsheet.locks import content_lock
@@ -299,39 +299,13 @@ def _move_unit(plan: Plan) -> None:
         mode = os.stat(source.file).st_mode & 0o7777
         if source.bundle:
             os.rename(source.path, target)  # a folder: renamed whole, then its index edited
-            _replace(target / BUNDLE_INDEX, plan.text, mode)
-        else:
-            _write_new(target, plan.text, mode)
+            replace_whole(target / BUNDLE_INDEX, plan.text.encode("utf-8"), mode, ".mv-")
+        else:  # never over a file that appeared meanwhile; in place when it is this (case)
+            replace_whole(target, plan.text.encode("utf-8"), mode, ".mv-", exclusive=True)
             if target != source.path:
                 os.unlink(source.path)
     except OSError as exc:
         raise BroadsheetError(f"cannot move: {exc.strerror or exc}", source.path) from exc
-
-
-def _write_new(target: Path, text: str, mode: int) -> None:
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".mv-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)
-        if os.path.lexists(target):
-            os.replace(temporary, target)  # the same file, renamed in place (case)
-        else:
-            os.link(temporary, target)  # never over a file that appeared meanwhile
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-
-
-def _replace(target: Path, text: str, mode: int) -> None:
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".mv-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _follow_in_index(content: Path, moved: dict[str, str]) -> None:
@@ -345,13 +319,7 @@ def _follow_in_index(content: Path, moved: dict[str, str]) -> None:
         if story.path in moved:
             story.path, changed = moved[story.path], True
     if changed:
-        _replace(content / INDEX_NAME, index_bytes(stories).decode("utf-8"), 0o666 & ~_umask())
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+        replace_whole(content / INDEX_NAME, index_bytes(stories), user_mode(), ".mv-")
 
 
 def retire(config: SiteConfig, urls: list[str]) -> list[str]:

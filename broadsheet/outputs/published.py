@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,7 @@ from broadsheet.content.aliases import alias_file
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
+from broadsheet.files import replace_whole, user_mode
 from broadsheet.paths import read_source
 from broadsheet.sealed import read_file
 
@@ -146,17 +146,7 @@ def write_record(content_dir: Path, record: Record) -> bool:
     try:
         if read_file(path) == data:
             return False
-        fd, temporary = tempfile.mkstemp(dir=content_dir, prefix=f"{RECORD_NAME}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_whole(path, data, user_mode(), prefix=f"{RECORD_NAME}.")
     except OSError as exc:
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}", path) from exc
     return True
