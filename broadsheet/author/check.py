@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from broadsheet.author.markup import Article, dangerous_url
 from broadsheet.config import SiteConfig
-from broadsheet.content.bundles import Folders, attachments, image_error, uses
+from broadsheet.content.bundles import Folders, attachments, image_error, key_line, uses
 from broadsheet.content.frontmatter import unshowable_characters
 from broadsheet.content.loader import (
     bundle_errors,
@@ -117,14 +117,6 @@ def _images(config: SiteConfig, posts: list[Post], folders: Folders) -> list[Pro
     return problems
 
 
-def _key_line(post: Post, key: str) -> int:
-    text = post.path.read_text(encoding="utf-8")
-    for number, line in enumerate(text.split("\n")[: post.body_line], start=1):
-        if line.startswith(f"{key}:"):
-            return number
-    return 1
-
-
 def _unique_slugs(posts: list[Post]) -> list[Problem]:
     first: dict[str, Post] = {}
     problems = []
@@ -134,7 +126,7 @@ def _unique_slugs(posts: list[Post]) -> list[Problem]:
             problems.append(
                 Problem(
                     post.path,
-                    _key_line(post, "slug"),
+                    key_line(post, "slug"),
                     f"slug '{post.slug}' is already used by {display_path(owner.path)}: "
                     f"both would be /{post.url_path}",
                 )
