@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +60,32 @@ def lighthouse() -> Path:
 
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def run_lighthouse(url: str, name: str, *options: str) -> dict[str, Any]:
+    """Lighthouse's report on `url`, run on Debian's Chromium with `options`; kept as
+    artifacts/lighthouse/NAME.json."""
+    from tests.browser.conftest import CHROMIUM
+
+    if not Path(CHROMIUM).is_file():
+        missing("Chromium", "apt-get install -y chromium")
+    report = ARTIFACTS / "lighthouse" / f"{name}.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [
+            str(lighthouse()),
+            url,
+            "--quiet",
+            *options,
+            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
+            "--output=json",
+            f"--output-path={report}",
+        ],
+        env={**os.environ, "CHROME_PATH": CHROMIUM},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found: dict[str, Any] = json.loads(report.read_text())
+    return found

@@ -5,7 +5,6 @@ move as its photos arrive (Lighthouse's cumulative layout shift is 0)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -16,12 +15,11 @@ import pytest
 
 from broadsheet.config import load_config
 from broadsheet.publish.pipeline import build
-from tests.browser.conftest import CHROMIUM
 from tests.conftest import PYPROJECT, REPO
 from tests.images.makers import jpeg, photo
 from tests.photos import png_bytes
 from tests.serving import serve
-from tests.tools import ARTIFACTS, axe_js, lighthouse, missing, vnu_jar
+from tests.tools import ARTIFACTS, axe_js, run_lighthouse, vnu_jar
 
 ARTICLE = "asia/boats/"
 SETTINGS = (
@@ -142,26 +140,9 @@ def test_pages_with_photos_are_valid_html(pictured: tuple[Path, str]) -> None:
 
 
 def test_the_article_does_not_shift_as_its_photos_load(pictured: tuple[Path, str]) -> None:
-    if not Path(CHROMIUM).is_file():
-        missing("Chromium", "apt-get install -y chromium")
-    report = ARTIFACTS / "lighthouse" / "photos-article.json"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            str(lighthouse()),
-            pictured[1] + ARTICLE,
-            "--quiet",
-            "--only-categories=performance",
-            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
-            "--output=json",
-            f"--output-path={report}",
-        ],
-        env={**os.environ, "CHROME_PATH": CHROMIUM},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    report = run_lighthouse(
+        pictured[1] + ARTICLE, "photos-article", "--only-categories=performance"
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    audits = json.loads(report.read_text())["audits"]
+    audits = report["audits"]
     assert audits["cumulative-layout-shift"]["numericValue"] == 0
     assert audits["unsized-images"]["score"] == 1  # every image has its width and height

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,10 +12,9 @@ import pytest
 from broadsheet.config import load_config
 from broadsheet.ingest.importer import import_files
 from broadsheet.publish.pipeline import build
-from tests.browser.conftest import CHROMIUM
 from tests.conftest import REPO, SEEDS
 from tests.serving import serve
-from tests.tools import ARTIFACTS, lighthouse, missing, vnu_jar
+from tests.tools import run_lighthouse, vnu_jar
 
 MINIMUM_SCORE = 0.95
 
@@ -79,26 +76,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.parametrize("path", ["", "america/does-us-afghanistan-policy-have-a-future/"])
 def test_lighthouse_scores_at_least_095(served: str, path: str) -> None:
-    if not Path(CHROMIUM).is_file():
-        missing("Chromium", "apt-get install -y chromium")
-    report = ARTIFACTS / "lighthouse" / f"{path.strip('/').replace('/', '_') or 'index'}.json"
-    report.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            str(lighthouse()),
-            served + path,
-            "--quiet",
-            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
-            "--output=json",
-            f"--output-path={report}",
-        ],
-        env={**os.environ, "CHROME_PATH": CHROMIUM},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    categories = json.loads(report.read_text())["categories"]
+    name = path.strip("/").replace("/", "_") or "index"
+    categories = run_lighthouse(served + path, name)["categories"]
     scores = {name: category["score"] for name, category in categories.items()}
     assert set(scores) == {"performance", "accessibility", "best-practices", "seo"}
     assert all(score >= MINIMUM_SCORE for score in scores.values()), scores
