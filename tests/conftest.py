@@ -35,14 +35,20 @@ class Result:
     err: str
 
 
+def lay_out(root: Path, settings: str = PYPROJECT) -> Path:
+    """A project at `root`: `settings` as its pyproject.toml, and the repository's
+    templates and static files."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(settings, encoding="utf-8")
+    for name in ("templates", "static"):
+        shutil.copytree(REPO / name, root / name, dirs_exist_ok=True)
+    return root
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty project (settings, templates, static) as the working directory."""
-    root = tmp_path / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
-    shutil.copytree(REPO / "templates", root / "templates")
-    shutil.copytree(REPO / "static", root / "static")
+    root = lay_out(tmp_path / "project")
     (root / "content").mkdir()
     monkeypatch.chdir(root)
     return root

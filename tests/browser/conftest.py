@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 from broadsheet.config import load_config
 from broadsheet.ingest.importer import import_files
 from broadsheet.publish.pipeline import build
-from tests.conftest import REPO, SEEDS
+from tests.conftest import SEEDS, lay_out
 from tests.serving import serve
 from tests.tools import missing
 
@@ -44,15 +43,11 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The seed archive plus a few dated, tagged posts, built for /archive/ and served."""
-    root = tmp_path_factory.mktemp("browser") / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(
+    root = lay_out(
+        tmp_path_factory.mktemp("browser") / "project",
         '[tool.broadsheet]\ntitle = "Broadsheet Archive"\n'
         'base_url = "https://example.github.io/archive/"\nper_page = 4\n',
-        encoding="utf-8",
     )
-    for name in ("templates", "static"):
-        shutil.copytree(REPO / name, root / name)
     import_files(SEEDS, root / "content")
     build(load_config(root), output=root / "site")
     with serve(root / "site", "/archive/") as base:

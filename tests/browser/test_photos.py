@@ -5,7 +5,6 @@ move as its photos arrive (Lighthouse's cumulative layout shift is 0)."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from broadsheet.config import load_config
 from broadsheet.publish.pipeline import build
-from tests.conftest import PYPROJECT, REPO
+from tests.conftest import PYPROJECT, lay_out
 from tests.images.makers import jpeg, photo
 from tests.photos import png_bytes
 from tests.serving import serve
@@ -35,10 +34,7 @@ TEXT = (
 
 
 def _project(root: Path) -> Path:
-    root.mkdir(parents=True)
-    (root / "pyproject.toml").write_text(SETTINGS, encoding="utf-8")
-    for name in ("templates", "static"):
-        shutil.copytree(REPO / name, root / name)
+    lay_out(root, SETTINGS)
     bundle = root / "content/asia/boats"
     bundle.mkdir(parents=True)
     (bundle / "harbour.jpg").write_bytes(jpeg(photo(960, 540, 1)))

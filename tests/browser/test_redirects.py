@@ -4,7 +4,6 @@ kept; the redirect pages pass the Nu Html Checker and axe."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from broadsheet.config import load_config
 from broadsheet.publish.pipeline import build
-from tests.conftest import REPO
+from tests.conftest import lay_out
 from tests.serving import serve
 from tests.tools import axe_js, vnu_jar
 
@@ -35,14 +34,10 @@ Text under the heading.
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("redirects") / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(
+    root = lay_out(
+        tmp_path_factory.mktemp("redirects") / "project",
         '[tool.broadsheet]\ntitle = "Archive"\nbase_url = "https://example.github.io/archive/"\n',
-        encoding="utf-8",
     )
-    for name in ("templates", "static"):
-        shutil.copytree(REPO / name, root / name)
     (root / "content" / "america").mkdir(parents=True)
     (root / "content" / "america" / "talks-resume.md").write_text(ARTICLE, encoding="utf-8")
     build(load_config(root), output=root / "site")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from broadsheet.config import load_config
 from broadsheet.ingest.importer import import_files
 from broadsheet.publish.pipeline import build
-from tests.conftest import REPO, SEEDS
+from tests.conftest import SEEDS, lay_out
 from tests.serving import serve
 
 RESULT = ".search-result-link"
@@ -67,15 +66,11 @@ def write_posts(content: Path) -> None:
 
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("search") / "project"
-    root.mkdir()
-    (root / "pyproject.toml").write_text(
+    root = lay_out(
+        tmp_path_factory.mktemp("search") / "project",
         '[tool.broadsheet]\ntitle = "Broadsheet Archive"\n'
         'base_url = "https://example.github.io/archive/"\n',
-        encoding="utf-8",
     )
-    for name in ("templates", "static"):
-        shutil.copytree(REPO / name, root / name)
     import_files(SEEDS, root / "content")
     write_posts(root / "content")
     build(load_config(root), output=root / "site")

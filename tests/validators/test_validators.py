@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from broadsheet.config import load_config
 from broadsheet.ingest.importer import import_files
 from broadsheet.publish.pipeline import build
-from tests.conftest import REPO, SEEDS
+from tests.conftest import SEEDS, lay_out
 from tests.serving import serve
 from tests.tools import run_lighthouse, vnu_jar
 
@@ -20,12 +19,7 @@ MINIMUM_SCORE = 0.95
 
 
 def seed_project(root: Path, base_url: str) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pyproject.toml").write_text(
-        f'[tool.broadsheet]\ntitle = "Broadsheet Archive"\nbase_url = "{base_url}"\n'
-    )
-    for name in ("templates", "static"):
-        shutil.copytree(REPO / name, root / name, dirs_exist_ok=True)
+    lay_out(root, f'[tool.broadsheet]\ntitle = "Broadsheet Archive"\nbase_url = "{base_url}"\n')
     import_files(SEEDS, root / "content")
     build(load_config(root), output=root / "site")
     return root / "site"
