@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,17 @@ SITEINDEX_XSD = Path(__file__).parent / "schemas" / "siteindex.xsd"
 def vnu_jar() -> Path:
     program("java", "apt-get install -y default-jre-headless")
     return node_file("vnu-jar/build/dist/vnu.jar", "vnu-jar")
+
+
+def assert_valid(files: Iterable[Path | str], *options: str, timeout: int = 600) -> None:
+    """The Nu Html Checker finds no error in `files` (HTML; CSS with the option --css)."""
+    result = subprocess.run(
+        ["java", "-jar", str(vnu_jar()), *options, "--errors-only", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr or result.stdout
 
 
 def axe_js() -> Path:

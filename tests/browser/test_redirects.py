@@ -4,7 +4,6 @@ kept; the redirect pages pass the Nu Html Checker and axe."""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from broadsheet.config import load_config
 from broadsheet.publish.pipeline import build
 from tests.conftest import lay_out
 from tests.serving import serve
-from tests.tools import axe_js, vnu_jar
+from tests.tools import assert_valid, axe_js
 
 ARTICLE = """\
 ---
@@ -74,13 +73,7 @@ def test_without_script_the_meta_refresh_and_a_link_lead_there(browser: Any, bas
 
 def test_the_redirect_page_is_valid_html(site: Path) -> None:
     pages = [site / "asia/talks-stall/index.html", site / "2019/05/talks.html"]
-    result = subprocess.run(
-        ["java", "-jar", str(vnu_jar()), "--errors-only", *map(str, pages)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
+    assert_valid(pages, timeout=120)
 
 
 def test_the_redirect_page_passes_axe(page: Any, site: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from broadsheet.ingest.importer import import_files
 from broadsheet.publish.pipeline import build
 from tests.conftest import SEEDS, lay_out
 from tests.serving import serve
-from tests.tools import run_lighthouse, vnu_jar
+from tests.tools import assert_valid, run_lighthouse
 
 MINIMUM_SCORE = 0.95
 
@@ -34,24 +33,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_page_is_valid_html(site: Path) -> None:
     pages = sorted(str(p) for p in site.rglob("*.html"))
     assert len(pages) > 15
-    result = subprocess.run(
-        ["java", "-jar", str(vnu_jar()), "--errors-only", *pages],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr or result.stdout
+    assert_valid(pages)
 
 
 def test_the_stylesheets_are_valid_css(site: Path) -> None:
     sheets = [str(site / "css/site.css"), str(site / "css/pygments.css")]
-    result = subprocess.run(
-        ["java", "-jar", str(vnu_jar()), "--css", "--errors-only", *sheets],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr or result.stdout
+    assert_valid(sheets, "--css")
 
 
 @pytest.fixture(scope="module")
