@@ -33,13 +33,16 @@ STEMS_KEPT = 1 << 18  # the stem cache is emptied when it holds this many words
 
 _TERM = re.compile(r"[^\W_]+")
 _TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
 _SAFE_BUCKET = re.compile(r"[a-z0-9]{1,2}")
 _STEMMABLE = re.compile(r"[a-z0-9]+")
-# A letter, then one or more ".letter", not inside a word: U.S., u.s.a, e.g.
-_ABBREVIATION = re.compile(r"(?<![\w.])[^\W\d_](?:\.[^\W\d_])+\.?(?!\w)")
-_POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s(?![^\W_])")
-_INNER_APOSTROPHE = re.compile(r"(?<=[^\W_])['’](?=[^\W_])")
+# A letter, then one or more ".letter", not inside a word: U.S., u.s.a, e.g. Each
+# pattern starts at its dot or apostrophe and looks back for the letter before it, so
+# that the regex engine skips ahead to those characters (starting at a lookbehind, it
+# tried every position: four times as slow). The match starts at the first dot: the
+# letter before it stays where it is.
+_ABBREVIATION = re.compile(r"\.(?<=(?<![\w.])[^\W\d_]\.)[^\W\d_](?:\.[^\W\d_])*\.?(?!\w)")
+_POSSESSIVE = re.compile(r"['’](?<=[^\W_]['’])s(?![^\W_])")
+_INNER_APOSTROPHE = re.compile(r"['’](?<=[^\W_]['’])(?=[^\W_])")
 # Every ASCII byte that is not a letter or digit becomes a space; the others stay.
 _ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
 _STEMMER = snowballstemmer.stemmer("english")
@@ -109,7 +112,7 @@ def _split(text: str) -> list[str]:
 
 def text_of(markup: str) -> str:
     """The text of an HTML fragment: tags dropped, entities decoded, spaces collapsed."""
-    return _SPACES.sub(" ", html.unescape(_TAG.sub(" ", markup))).strip()
+    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())  # (what \s+ matches)
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,8 @@ class Counted:
 
 def count(title: str, body_html: str) -> Counted:
     text = text_of(body_html)
-    body = list(map(_STEMS.__getitem__, words(text)))
-    counts = Counter(body)
+    body = words(text)
+    counts = Counter(map(_STEMS.__getitem__, body))  # (no list of the terms: half the time)
     for term in terms(title):
         counts[term] += TITLE_BOOST
     return Counted(dict(counts), len(body), text)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections import Counter
@@ -11,6 +12,8 @@ from broadsheet.search.terms import (
     _TERM,
     MAX_TERM,
     TITLE_BOOST,
+    _folded,
+    _joined,
     _split,
     bucket_of,
     count,
@@ -118,3 +121,31 @@ def test_counts_are_how_often_each_term_occurs(body: str) -> None:
 @example("didn’t stop—“now” naïve a_b")
 def test_splitting_gives_the_runs_of_the_pattern(text: str) -> None:
     assert _split(text) == _TERM.findall(text)
+
+
+# The rules as first written, one regex each starting at its lookbehind (four times as
+# slow as the ones that start at their dot or apostrophe): the reference they must equal.
+_PLAIN_ABBREVIATION = re.compile(r"(?<![\w.])[^\W\d_](?:\.[^\W\d_])+\.?(?!\w)")
+_PLAIN_POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s(?![^\W_])")
+_PLAIN_INNER_APOSTROPHE = re.compile(r"(?<=[^\W_])['’](?=[^\W_])")
+
+
+def _plainly_joined(text: str) -> str:
+    text = _PLAIN_ABBREVIATION.sub(lambda m: m[0].replace(".", ""), text)
+    return _PLAIN_INNER_APOSTROPHE.sub("", _PLAIN_POSSESSIVE.sub("", text))
+
+
+@settings(max_examples=400)
+@given(st.text(st.sampled_from("ausSé9_.'’ -\n\u00a0")) | st.text())
+@example("u.s. U.S.A. e.g. u.s.a1 a.b.c. x.y.z.w .a.b a..b 3.a a.3 Pakistan's it's's a's'b")
+@example("didn't O’Brien the leaders’ talks x's.y 'ss s' ’s")
+def test_dots_and_apostrophes_go_as_the_plain_rules_say(text: str) -> None:
+    folded = _folded(text)
+    assert _joined(folded) == _plainly_joined(folded)
+
+
+@settings(max_examples=200)
+@given(st.text(st.sampled_from("ab <>&;amp\n\t\u00a0\u2009\u3000é")) | st.text())
+def test_text_of_collapses_what_a_run_of_spaces_is(markup: str) -> None:
+    tagless = html.unescape(re.sub(r"<[^>]*>", " ", markup))
+    assert text_of(markup) == re.sub(r"\s+", " ", tagless).strip()
