@@ -41,8 +41,10 @@ _STEMMABLE = re.compile(r"[a-z0-9]+")
 # tried every position: four times as slow). The match starts at the first dot: the
 # letter before it stays where it is.
 _ABBREVIATION = re.compile(r"\.(?<=(?<![\w.])[^\W\d_]\.)[^\W\d_](?:\.[^\W\d_])*\.?(?!\w)")
-_POSSESSIVE = re.compile(r"['’](?<=[^\W_]['’])s(?![^\W_])")
-_INNER_APOSTROPHE = re.compile(r"['’](?<=[^\W_]['’])(?=[^\W_])")
+# An apostrophe after a letter or digit: with its s when that ends the word (a
+# possessive), alone when a letter or digit follows (didn't). One pass does both: what
+# removing the possessives first, then the inner apostrophes, gives.
+_APOSTROPHE = re.compile(r"['’](?<=[^\W_]['’])(?:s(?![^\W_])|(?=[^\W_]))")
 # Every ASCII byte that is not a letter or digit becomes a space; the others stay.
 _ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
 _STEMMER = snowballstemmer.stemmer("english")
@@ -97,7 +99,7 @@ def _joined(text: str) -> str:
     if "." in text:
         text = _ABBREVIATION.sub(_undot, text)
     if "'" in text or "’" in text:
-        text = _INNER_APOSTROPHE.sub("", _POSSESSIVE.sub("", text))
+        text = _APOSTROPHE.sub("", text)
     return text
 
 
