@@ -17,11 +17,11 @@ Articles are numbered oldest first (undated ones before all), then by URL, so th
 are a pure function of the articles, "newest first" is the ids backwards, and a year is
 a range of ids. A cold build and any sequence of incremental ones agree byte for byte.
 Each rendered article's counts, length and text are kept in the build's state folder
-(one small sealed file each, see `TermStore`); a cold build merges those files, group
-of term files by group, so memory stays bounded. After an edit that keeps the set and
-order of the articles, only the term files that hold a term whose count changed are
-rewritten, the vocabulary files of the stems the article gained or lost, its docs file,
-its facets file, and meta.json.
+(one small sealed file each, see `TermStore`). A cold build merges them in two passes
+(see `_merge_all`): each article's file is read once, and memory stays bounded. After
+an edit that keeps the set and order of the articles, only the term files that hold a
+term whose count changed are rewritten, the vocabulary files of the stems the article
+gained or lost, its docs file, its facets file, and meta.json.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ import hashlib
 import os
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,10 @@ SEARCH_DIR = "search"
 FORMAT = 2
 FACET_CHUNK = 2_000
 ARTICLES_PER_GROUP = 5_000  # a cold merge holds the postings of one group of term files
-SHARDS = 64  # lines in an article's term file; every shard_count is a multiple of it
+ARTICLES_PER_SLICE = 1_000  # and, first, of one slice of articles
+SHARDS = 64  # every shard_count is a multiple of it; at most SHARDS groups
 ARTICLES_PER_SHARD = 8
+STATE_FORMAT = "terms-2"  # the first item of an article's state file
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,10 @@ def shard_of(term: str) -> int:
 
 
 class _Crcs(dict[str, int]):
-    """term -> its CRC-32, for the terms met lately; emptied when it holds LINES_KEPT."""
+    """term -> its CRC-32, for the terms met lately; emptied when it holds CRCS_KEPT."""
 
     def __missing__(self, term: str) -> int:
-        if len(self) >= LINES_KEPT:
+        if len(self) >= CRCS_KEPT:
             self.clear()
         crc = self[term] = zlib.crc32(term.encode("utf-8"))
         return crc
@@ -96,19 +99,7 @@ class _Crcs(dict[str, int]):
 _CRCS = _Crcs()
 
 
-class _Lines(dict[str, int]):
-    """term -> the line of an article's term file that holds it, for the terms met
-    lately; emptied when it holds LINES_KEPT, so it stays small."""
-
-    def __missing__(self, term: str) -> int:
-        if len(self) >= LINES_KEPT:
-            self.clear()
-        line = self[term] = _CRCS[term] % SHARDS
-        return line
-
-
-LINES_KEPT = 1 << 18
-_LINES = _Lines()
+CRCS_KEPT = 1 << 18
 
 
 class DamagedTerms(Exception):
@@ -123,10 +114,11 @@ class Stored:
 
 
 class TermStore:
-    """Each indexed article's counts, length and text, one file per article: SHARDS
-    lines of "term<TAB>count<TAB>term<TAB>count ...", a term on the line `_LINES` gives
-    it, then its length, then its text. Each file is sealed (broadsheet.sealed): one
-    that does not verify raises DamagedTerms."""
+    """Each indexed article's counts, length and text, one file per article: the JSON
+    array [STATE_FORMAT, length, text, {term: count}], sealed (broadsheet.sealed), so
+    that one that does not verify, or that an older Broadsheet wrote, raises
+    DamagedTerms. (JSON, parsed and written by orjson in C: an article's thousand
+    terms cost no Python work per term to keep or read back.)"""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -141,8 +133,8 @@ class TermStore:
             return False
         return all(_name(u) in present for u in url_paths)
 
-    def read(self, url_path: str, shards: Iterable[int] = range(SHARDS)) -> Stored:
-        """An article's counts (for the terms on the given lines only, if asked)."""
+    def read(self, url_path: str) -> Stored:
+        """An article's counts, length and text (none for an article never stored)."""
         path = self.path(url_path)
         data = read_file(path)
         if data is None:  # missing; or a folder in its place, unreadable: rebuilt like damage
@@ -150,19 +142,16 @@ class TermStore:
                 return Stored({}, 0, "")
             raise DamagedTerms(str(path))
         payload = unseal(data)
-        counts: dict[str, int] = {}
         try:
             if payload is None:
                 raise ValueError("does not verify")
-            lines = payload.decode("utf-8").split("\n")
-            if len(lines) != SHARDS + 3:
+            tag, length, text, counts = orjson.loads(payload)
+            if tag != STATE_FORMAT or type(length) is not int or type(text) is not str:
                 raise ValueError("not a term file")
-            for shard in shards:
-                parts = lines[shard].split("\t")
-                for at in range(0, len(parts) - 1, 2):
-                    counts[parts[at]] = int(parts[at + 1])
-            return Stored(counts, int(lines[SHARDS]), lines[SHARDS + 1])
-        except (IndexError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
+            if type(counts) is not dict:
+                raise ValueError("not a term file")
+            return Stored(counts, length, text)
+        except (TypeError, ValueError) as exc:  # (orjson.JSONDecodeError is a ValueError)
             raise DamagedTerms(str(path)) from exc
 
     def replace(self, url_path: str, counted: Counted) -> list[str]:
@@ -223,14 +212,7 @@ def _write_in_place(path: Path, data: bytes) -> None:
 
 
 def _sealed(counted: Counted) -> bytes:
-    """A term file: the terms (sorted) on their SHARDS lines, the length, the text."""
-    lines: list[list[str]] = [[] for _ in range(SHARDS)]
-    counts = counted.counts
-    for term in sorted(counts):
-        lines[_LINES[term]].append(f"{term}\t{counts[term]}")  # (1,000 terms an article)
-    text = counted.text.replace("\n", " ")
-    body = "".join("\t".join(x) + "\n" for x in lines) + f"{counted.length}\n{text}\n"
-    return seal(body.encode("utf-8"))
+    return seal(orjson.dumps([STATE_FORMAT, counted.length, counted.text, counted.counts]))
 
 
 _NAMED = re.compile("[0-9a-f]{24}")  # what _name gives
@@ -376,29 +358,35 @@ def _doc_entry(doc: Doc, text: str) -> list[Any]:
     return [doc.url_path, doc.title, doc.section, doc.date, doc.author, text]
 
 
-# A cold merge: each task reads every article's terms and keeps one group of term files.
-_merge_job: tuple[Stage, list[Doc], TermStore, int] | None = None
+# A cold merge: what the forked workers of `_merge_all` inherit.
+_merge_job: tuple[Stage, list[Doc], TermStore, int, Path] | None = None
 
 
 def _merge_all(out: Stage, docs: list[Doc], store: TermStore, jobs: int) -> list[int]:
-    """Each of the groups (of term-file lines) is merged by one task, which reads every
-    article's file but parses only its own lines and holds only their postings; it
-    writes the docs files of the ids that fall to it too. Returns the lengths."""
+    """Write every docs, term and vocabulary file from the store, in two passes; return
+    the lengths. First each slice of ARTICLES_PER_SLICE articles (in id order) reads its
+    articles' files, once each, writes their docs files, and sorts their postings into
+    one run file per group of term files. Then each group gathers its runs, slice by
+    slice: as the slices follow the ids, each term's postings come in order, and are
+    only put end to end. A task holds the postings of one slice, or one group (at most
+    ARTICLES_PER_GROUP articles' worth, spread over SHARDS // groups of the terms)."""
     global _merge_job
     groups = min(SHARDS, max(1, -(-len(docs) // ARTICLES_PER_GROUP)))
-    _merge_job = (out, docs, store, groups)
-    try:
-        if jobs > 1 and groups > 1:
-            with worker_pool(min(jobs, groups), "merging the search index") as pool:
-                parts = pool.map(_merge_group, range(groups))
-        else:
-            parts = [_merge_group(g) for g in range(groups)]
-    finally:
-        _merge_job = None
-    lengths = [0] * len(docs)
+    slices = -(-len(docs) // ARTICLES_PER_SLICE)
+    with _runs_folder(store) as runs:
+        _merge_job = (out, docs, store, groups, runs)
+        try:
+            if jobs > 1 and slices > 1:
+                with worker_pool(min(jobs, slices), "merging the search index") as pool:
+                    some_lengths = pool.map(_scatter, range(slices))
+                    parts = pool.map(_gather, range(groups))
+            else:
+                some_lengths = [_scatter(part) for part in range(slices)]
+                parts = [_gather(group) for group in range(groups)]
+        finally:
+            _merge_job = None
     words: dict[str, dict[str, int]] = {}
-    for group, (some_lengths, some_words) in enumerate(parts):
-        lengths[group::groups] = some_lengths
+    for some_words in parts:
         for bucket, table in some_words.items():
             words.setdefault(bucket, {}).update(table)
     for bucket, table in words.items():
@@ -411,28 +399,110 @@ def _merge_all(out: Stage, docs: list[Doc], store: TermStore, jobs: int) -> list
         out.remove(f"{SEARCH_DIR}/terms/{stale}")
     for stale in out.names(f"{SEARCH_DIR}/docs", ".json") - {f"{n}.json" for n in range(len(docs))}:
         out.remove(f"{SEARCH_DIR}/docs/{stale}")
-    return lengths
+    return [length for some in some_lengths for length in some]
 
 
-def _merge_group(group: int) -> tuple[list[int], dict[str, dict[str, int]]]:
+@contextmanager
+def _runs_folder(store: TermStore) -> Iterator[Path]:
+    """A folder for one merge's run files, beside the store, removed when it ends; one
+    left by a build that was killed is removed by the next merge."""
+    parent = store.folder.parent
+    make_folder(parent)
+    for name in os.listdir(parent):
+        found = _RUNS.fullmatch(name)
+        if found and not _running(int(found[1])):
+            clear(parent / name)
+    folder = parent / f"search-runs-{os.getpid()}"
+    clear(folder)
+    try:
+        make_folder(folder)
+        yield folder
+    finally:
+        clear(folder)
+
+
+_RUNS = re.compile(r"search-runs-([0-9]{1,10})")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (another user's process)
+        return True
+    return True
+
+
+def _scatter(part: int) -> list[int]:
+    """Read one slice's articles; write their docs files and their runs; their lengths."""
     assert _merge_job is not None
-    out, docs, store, groups = _merge_job
-    lines = range(group, SHARDS, groups)
-    total = shard_count(len(docs))
+    out, docs, store, groups, runs = _merge_job
     table: dict[str, list[int]] = {}
-    lengths: list[int] = []
-    for number, doc in enumerate(docs):
-        stored = store.read(doc.url_path, lines)
-        for term, count in stored.counts.items():
-            found = table.get(term)
+    get = table.get
+    lengths = []
+    for number in range(part * ARTICLES_PER_SLICE, min(len(docs), (part + 1) * ARTICLES_PER_SLICE)):
+        doc = docs[number]
+        stored = store.read(doc.url_path)
+        lengths.append(stored.length)
+        _dump(out, f"docs/{number}.json", _doc_entry(doc, stored.text))
+        for term, count in stored.counts.items():  # (the merge's one loop over postings)
+            found = get(term)
             if found is None:
                 table[term] = [number, count]
             else:
                 found += (number, count)
-        if number % groups == group:
-            lengths.append(stored.length)
-            _dump(out, f"docs/{number}.json", _doc_entry(doc, stored.text))
-    shards: dict[int, dict[str, list[int]]] = {n: {} for n in range(total) if n % SHARDS in lines}
+    runs_of: list[dict[str, list[int]]] = [{} for _ in range(groups)]
+    group_of = _GroupOf(groups)
+    for term, postings in table.items():
+        runs_of[group_of[term]][term] = postings
+    del table
+    for group, run in enumerate(runs_of):
+        _write_run(runs / f"{group}-{part}", orjson.dumps(run))
+    return lengths
+
+
+class _GroupOf(dict[str, int]):
+    """term -> the group of term files it is in (see `_merge_all`), for one merge."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def __missing__(self, term: str) -> int:
+        group = self[term] = _CRCS[term] % SHARDS % self.groups
+        return group
+
+
+def _write_run(path: Path, data: bytes) -> None:
+    try:
+        _write_in_place(path, data)
+    except OSError as exc:
+        raise BroadsheetError(f"cannot write the search state: {exc.strerror}", path) from exc
+
+
+def _gather(group: int) -> dict[str, dict[str, int]]:
+    """Put one group's runs end to end and write its term files; its vocabulary."""
+    assert _merge_job is not None
+    out, docs, _, groups, runs = _merge_job
+    table: dict[str, list[int]] = {}
+    for part in range(-(-len(docs) // ARTICLES_PER_SLICE)):
+        path = runs / f"{group}-{part}"
+        try:
+            run: dict[str, list[int]] = orjson.loads(path.read_bytes())
+        except OSError as exc:
+            raise BroadsheetError(f"cannot read the search state: {exc.strerror}", path) from exc
+        for term, postings in run.items():
+            found = table.get(term)
+            if found is None:
+                table[term] = postings
+            else:
+                found += postings
+        del run
+    total = shard_count(len(docs))
+    shards: dict[int, dict[str, list[int]]] = {
+        n: {} for n in range(total) if n % SHARDS % groups == group
+    }
     for term, postings in table.items():
         shards[_CRCS[term] % total][term] = postings
     del table
@@ -441,7 +511,7 @@ def _merge_group(group: int) -> tuple[list[int], dict[str, dict[str, int]]]:
         _write_shard(out, shard, some)
         for term, postings in some.items():
             words.setdefault(bucket_of(term), {})[term] = len(postings) // 2
-    return lengths, words
+    return words
 
 
 def _write_shard(out: Stage, shard: int, table: dict[str, list[int]]) -> None:

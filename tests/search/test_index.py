@@ -210,3 +210,48 @@ def test_a_damaged_index_file_in_the_site_is_written_whole_again(
         cold.put(url, count("", text))
     index(tmp_path / "cold", cold, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
+
+
+def test_a_cold_merge_reads_each_article_once_and_any_grouping_writes_the_same_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each group of term files read every article's file once: 20 reads an article at
+    # 100,000 articles, and the merge was stopped after 50 minutes.
+    import broadsheet.search.index as index_module
+
+    rng = random.Random(7)
+    vocabulary = [f"w{n}" for n in range(400)] + VOCABULARY
+    urls = [f"asia/p{n:02}/" for n in range(37)]
+    docs = [doc(u, f"20{10 + n % 7}-0{1 + n % 9}-11") for n, u in enumerate(urls)]
+    store = TermStore(tmp_path / "state")
+    for url in urls:
+        store.put(url, count(url, " ".join(rng.choices(vocabulary, k=rng.randint(0, 60)))))
+    index(tmp_path / "whole", store, docs, None)
+    reads: list[str] = []
+    plain_read = TermStore.read
+
+    def counted_read(self: TermStore, url: str, *more: object) -> object:
+        reads.append(url)
+        return plain_read(self, url, *more)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TermStore, "read", counted_read)
+    for per_group, per_slice in [(5, 4), (3, 37), (40, 1), (1, 6)]:
+        monkeypatch.setattr(index_module, "ARTICLES_PER_GROUP", per_group)
+        monkeypatch.setattr(index_module, "ARTICLES_PER_SLICE", per_slice, raising=False)
+        reads.clear()
+        index(tmp_path / f"split-{per_group}-{per_slice}", store, docs, None)
+        assert sorted(reads) == sorted(urls)
+        assert tree(tmp_path / f"split-{per_group}-{per_slice}") == tree(tmp_path / "whole")
+    assert not list(tmp_path.glob("search-runs-*"))  # (the merge's own runs are gone)
+
+
+def test_the_runs_a_killed_merge_left_are_removed_and_a_running_ones_kept(tmp_path: Path) -> None:
+    store = TermStore(tmp_path / "state")
+    store.put("asia/a/", count("", "rice"))
+    left = tmp_path / "search-runs-999999999"  # (above any pid Linux gives)
+    left.mkdir()
+    (left / "0-0").write_bytes(b"{}")
+    running = tmp_path / "search-runs-1"  # init: always running
+    running.mkdir()
+    index(tmp_path / "out", store, [doc("asia/a/")], None)
+    assert not left.exists() and running.is_dir()
