@@ -273,3 +273,32 @@ def test_navigation_words_are_not_indexed(page: Any, archive: str) -> None:
         "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
     )
     assert page.locator(RESULT).count() == 0
+
+
+def test_the_first_result_is_drawn_before_the_others_have_loaded(page: Any, newsroom: str) -> None:
+    # Each result's docs file is fetched at once; the first result is drawn as soon as
+    # its own has come, not once the slowest of the ten has (the others held back here).
+    held: list[Any] = []
+    requested: list[str] = []
+    released = False
+
+    def docs(route: Any) -> None:
+        requested.append(route.request.url)
+        if len(requested) == 1 or released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/search/docs/*.json", docs)
+    page.goto(newsroom + "search/?q=election")
+    page.wait_for_selector(RESULT)
+    assert page.locator(RESULT).count() == 1
+    assert "match" not in page.inner_text("#search-status")  # announced once all are drawn
+    released = True
+    for route in held:
+        route.continue_()
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
+    assert len(requested) >= 4 and page.locator(RESULT).count() == len(requested)
+    assert page.problems == []
