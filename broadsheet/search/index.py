@@ -27,9 +27,11 @@ gained or lost, its docs file, its facets file, and meta.json.
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import re
 import zlib
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -368,8 +370,8 @@ def _merge_all(out: Stage, docs: list[Doc], store: TermStore, jobs: int) -> list
     articles' files, once each, writes their docs files, and sorts their postings into
     one run file per group of term files. Then each group gathers its runs, slice by
     slice: as the slices follow the ids, each term's postings come in order, and are
-    only put end to end. A task holds the postings of one slice, or one group (at most
-    ARTICLES_PER_GROUP articles' worth, spread over SHARDS // groups of the terms)."""
+    only put end to end. A task holds the postings of one slice, or those of one group
+    (ARTICLES_PER_GROUP articles' worth), packed in 8 bytes each (see `_packed`)."""
     global _merge_job
     groups = min(SHARDS, max(1, -(-len(docs) // ARTICLES_PER_GROUP)))
     slices = -(-len(docs) // ARTICLES_PER_SLICE)
@@ -452,14 +454,21 @@ def _scatter(part: int) -> list[int]:
                 table[term] = [number, count]
             else:
                 found += (number, count)
-    runs_of: list[dict[str, list[int]]] = [{} for _ in range(groups)]
+    runs_of: list[dict[str, bytes]] = [{} for _ in range(groups)]
     group_of = _GroupOf(groups)
     for term, postings in table.items():
-        runs_of[group_of[term]][term] = postings
+        runs_of[group_of[term]][term] = _packed(postings)
     del table
     for group, run in enumerate(runs_of):
-        _write_run(runs / f"{group}-{part}", orjson.dumps(run))
+        _write_run(runs / f"{group}-{part}", marshal.dumps(run))
     return lengths
+
+
+def _packed(postings: list[int]) -> bytes:
+    """[id, count, id, count ...] as unsigned 32-bit numbers: 8 bytes a posting where a
+    list of ints read back from a file takes 44 (each id its own int object). A count
+    that does not fit would need an article of over 4 GB: it cannot be read."""
+    return array("I", postings).tobytes()
 
 
 class _GroupOf(dict[str, int]):
@@ -485,32 +494,33 @@ def _gather(group: int) -> dict[str, dict[str, int]]:
     """Put one group's runs end to end and write its term files; its vocabulary."""
     assert _merge_job is not None
     out, docs, _, groups, runs = _merge_job
-    table: dict[str, list[int]] = {}
+    table: dict[str, bytearray] = {}
     for part in range(-(-len(docs) // ARTICLES_PER_SLICE)):
         path = runs / f"{group}-{part}"
         try:
-            run: dict[str, list[int]] = orjson.loads(path.read_bytes())
+            run: dict[str, bytes] = marshal.loads(path.read_bytes())
         except OSError as exc:
             raise BroadsheetError(f"cannot read the search state: {exc.strerror}", path) from exc
         for term, postings in run.items():
             found = table.get(term)
             if found is None:
-                table[term] = postings
+                table[term] = bytearray(postings)
             else:
                 found += postings
         del run
     total = shard_count(len(docs))
-    shards: dict[int, dict[str, list[int]]] = {
+    shards: dict[int, dict[str, bytearray]] = {
         n: {} for n in range(total) if n % SHARDS % groups == group
     }
-    for term, postings in table.items():
-        shards[_CRCS[term] % total][term] = postings
+    for term, packed in table.items():
+        shards[_CRCS[term] % total][term] = packed
     del table
     words: dict[str, dict[str, int]] = {}
     for shard, some in shards.items():
-        _write_shard(out, shard, some)
-        for term, postings in some.items():
-            words.setdefault(bucket_of(term), {})[term] = len(postings) // 2
+        _write_shard(out, shard, {term: array("I", flat).tolist() for term, flat in some.items()})
+        for term, packed in some.items():
+            words.setdefault(bucket_of(term), {})[term] = len(packed) // 8
+        some.clear()
     return words
 
 

@@ -255,3 +255,34 @@ def test_the_runs_a_killed_merge_left_are_removed_and_a_running_ones_kept(tmp_pa
     running.mkdir()
     index(tmp_path / "out", store, [doc("asia/a/")], None)
     assert not left.exists() and running.is_dir()
+
+
+def test_a_cold_merge_holds_a_few_bytes_a_posting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The merge's peak is the postings of one group of term files: packed, 8 bytes each,
+    # where lists of ints took 16 (and 44 when each id was read back as its own int), and
+    # the group's terms (few here: each has many postings).
+    import tracemalloc
+
+    import broadsheet.search.index as index_module
+
+    rng = random.Random(3)
+    vocabulary = [f"t{n}" for n in range(300)]  # (many postings a term, as common words)
+    urls = [f"asia/p{n:03}/" for n in range(600)]
+    store = TermStore(tmp_path / "state")
+    postings = 0
+    for url in urls:
+        counted = count("", " ".join(rng.sample(vocabulary, 200)))
+        postings += len(counted.counts)
+        store.put(url, counted)
+    docs = [doc(u) for u in urls]
+    monkeypatch.setattr(index_module, "ARTICLES_PER_GROUP", 10_000)  # one group: all of them
+    monkeypatch.setattr(index_module, "ARTICLES_PER_SLICE", 10, raising=False)
+    tracemalloc.start()
+    try:
+        index(tmp_path / "out", store, docs, None)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak / postings < 14  # (19 as lists, 36 as lists of ints read back)
