@@ -108,7 +108,9 @@ def test_words_without_dots_or_apostrophes_follow_the_plain_rule(text: str) -> N
         ),
         max_size=40,
     ).map(" ".join)
+    | st.text()
 )
+@example("Ǆ café\u0301 ’s x\u2009y\u00a0z \x1c q ﬁ 北京’s")
 def test_counts_are_how_often_each_term_occurs(body: str) -> None:
     counted = count("", body)
     body_terms = terms(text_of(body))
