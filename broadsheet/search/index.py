@@ -33,7 +33,7 @@ import re
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -409,18 +409,23 @@ def _runs_folder(store: TermStore) -> Iterator[Path]:
     """A folder for one merge's run files, beside the store, removed when it ends; one
     left by a build that was killed is removed by the next merge."""
     parent = store.folder.parent
-    make_folder(parent)
-    for name in os.listdir(parent):
-        found = _RUNS.fullmatch(name)
-        if found and not _running(int(found[1])):
-            clear(parent / name)
     folder = parent / f"search-runs-{os.getpid()}"
-    clear(folder)
     try:
-        make_folder(folder)
+        make_folder(parent)
+        for name in os.listdir(parent):
+            found = _RUNS.fullmatch(name)
+            if found and not _running(int(found[1])):
+                clear(parent / name)
+        clear(folder)
+        make_folder(folder, links=False)
+    except OSError as exc:
+        message = f"cannot write the search state: {exc.strerror or exc}"
+        raise BroadsheetError(message, folder) from exc
+    try:
         yield folder
     finally:
-        clear(folder)
+        with suppress(OSError):  # (left for the next merge to remove)
+            clear(folder)
 
 
 _RUNS = re.compile(r"search-runs-([0-9]{1,10})")

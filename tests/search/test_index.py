@@ -286,3 +286,23 @@ def test_a_cold_merge_holds_a_few_bytes_a_posting(
     finally:
         tracemalloc.stop()
     assert peak / postings < 14  # (19 as lists, 36 as lists of ints read back)
+
+
+def test_a_merge_that_cannot_write_its_runs_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import broadsheet.search.index as index_module
+    from broadsheet.errors import BroadsheetError
+
+    store = TermStore(tmp_path / "state" / "terms")
+    store.put("asia/a/", count("", "rice"))
+
+    def refused(path: Path, links: bool = True) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(index_module, "make_folder", refused)
+    with pytest.raises(BroadsheetError, match="cannot write the search state") as caught:
+        index(tmp_path / "out", store, [doc("asia/a/")], None)
+    assert str(tmp_path / "state" / "search-runs-") in str(caught.value)
