@@ -396,7 +396,6 @@
     statusLine.textContent = "Searching…";
     index.search(units, true).then(function (found) {
       if (mine !== current) { return; }
-      count(found.results, picks);
       marked = found.marked;
       phrases = units.filter(function (u) { return u.phrase; }).map(function (u) { return u.terms; });
       ranked = found.results.filter(function (r) { return passes(r, picks, null); });
@@ -406,9 +405,11 @@
       var label = "“" + query.trim() + "”";
       var filters = FILTERS.filter(function (f) { return picks[f]; }).map(function (f) { return picks[f]; });
       list.textContent = "";
-      // The status is announced once the results it counts are on the page.
+      // The status is announced once the results it counts are on the page; the filters'
+      // counts (a pass over every result) are worked out after the first are drawn.
       return showMore(mine).then(function () {
         if (mine !== current) { return; }
+        count(found.results, picks);
         // With a phrase, the results not shown yet are not checked yet: at most so many.
         var total = ranked.length, unsure = phrases.length && shown < total;
         var line = total === 0 ? "No articles match " + label
