@@ -1,0 +1,140 @@
+"""Each indexed article's counts, length and text, kept in the build's state folder
+between builds: what the search index is merged from (see broadsheet.search.index)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from broadsheet.errors import BroadsheetError
+from broadsheet.files import write_bytes_if_changed
+from broadsheet.sealed import clear, make_folder, read_file, seal, unseal
+from broadsheet.search.terms import Counted
+
+STATE_FORMAT = "terms-2"  # the first item of an article's state file
+
+
+class DamagedTerms(Exception):
+    """A term file that does not verify: the build starts again cold (see assemble)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    counts: dict[str, int]
+    length: int
+    text: str
+
+
+class TermStore:
+    """Each indexed article's counts, length and text, one file per article: the JSON
+    array [STATE_FORMAT, length, text, {term: count}], sealed (broadsheet.sealed), so
+    that one that does not verify, or that an older Broadsheet wrote, raises
+    DamagedTerms. (JSON, parsed and written by orjson in C: an article's thousand
+    terms cost no Python work per term to keep or read back.)"""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, url_path: str) -> Path:
+        return self.folder / _name(url_path)
+
+    def has_all(self, url_paths: Iterable[str]) -> bool:
+        try:
+            present = set(os.listdir(self.folder))
+        except OSError:
+            return False
+        return all(_name(u) in present for u in url_paths)
+
+    def read(self, url_path: str) -> Stored:
+        """An article's counts, length and text (none for an article never stored)."""
+        path = self.path(url_path)
+        data = read_file(path)
+        if data is None:  # missing; or a folder in its place, unreadable: rebuilt like damage
+            if not os.path.lexists(path):
+                return Stored({}, 0, "")
+            raise DamagedTerms(str(path))
+        payload = unseal(data)
+        try:
+            if payload is None:
+                raise ValueError("does not verify")
+            tag, length, text, counts = orjson.loads(payload)
+            if tag != STATE_FORMAT or type(length) is not int or type(text) is not str:
+                raise ValueError("not a term file")
+            if type(counts) is not dict:
+                raise ValueError("not a term file")
+            return Stored(counts, length, text)
+        except (TypeError, ValueError) as exc:  # (orjson.JSONDecodeError is a ValueError)
+            raise DamagedTerms(str(path)) from exc
+
+    def replace(self, url_path: str, counted: Counted) -> list[str]:
+        """Store an article's new counts; return the terms whose count changed."""
+        old = self.read(url_path)
+        new = counted.counts
+        if old.counts:
+            changed = sorted(
+                t for t in old.counts.keys() | new.keys() if old.counts.get(t) != new.get(t)
+            )
+        else:  # a new article: each of its terms changed
+            changed = sorted(new)
+        if changed or old.length != counted.length or old.text != counted.text:
+            write_bytes_if_changed(self.path(url_path), _sealed(counted))
+        return changed
+
+    def put(self, url_path: str, counted: Counted) -> None:
+        """Store an article's counts in a cold build, which compares them with nothing.
+
+        The file is written in place rather than through a temporary file renamed over
+        it (half the time): a build that stops part-way leaves the state marked as
+        unfinished (assemble.DIRTY), and the next build is cold and puts every file again,
+        so a half-written one is never trusted. Whatever is in its place (a folder, a
+        link, a file it may not write) is removed first."""
+        path = self.path(url_path)
+        data = _sealed(counted)
+        try:
+            try:
+                write_in_place(path, data)
+            except FileNotFoundError:
+                make_folder(path.parent)
+                write_in_place(path, data)
+            except OSError:
+                clear(path)
+                write_in_place(path, data)
+        except OSError as exc:
+            raise BroadsheetError(f"cannot write the search state: {exc.strerror}", path) from exc
+
+    def forget_others(self, url_paths: Iterable[str]) -> None:
+        """Drop the files of articles that are gone (only files named as this store
+        names them: never anything else, even in a folder linked in its place)."""
+        keep = {_name(u) for u in url_paths}
+        for name in os.listdir(self.folder) if self.folder.is_dir() else ():
+            if name not in keep and _NAMED.fullmatch(name):
+                clear(self.folder / name)
+
+    def reset(self) -> None:
+        """Drop every article's file (after damage: a cold build puts them all again)."""
+        clear(self.folder)
+        make_folder(self.folder)
+
+
+def write_in_place(path: Path, data: bytes) -> None:
+    """Write `data` to the file `path`, never through a link (nor to a pipe)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _sealed(counted: Counted) -> bytes:
+    return seal(orjson.dumps([STATE_FORMAT, counted.length, counted.text, counted.counts]))
+
+
+_NAMED = re.compile("[0-9a-f]{24}")  # what _name gives
+
+
+def _name(url_path: str) -> str:
+    return hashlib.blake2b(url_path.encode(), digest_size=12).hexdigest()
