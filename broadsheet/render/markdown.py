@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_if_changed
+from broadsheet.render.plain import plain_html, toc_html
 from broadsheet.render.quick import quicken
 
 if TYPE_CHECKING:
@@ -177,6 +178,15 @@ def render_markdown(
     that they work when the site is served from a sub-path such as /archive/. Images the
     build published (`pictures`, by their `src` as written) become pictures.
     """
+    if not pictures:
+        plain = plain_html(text, base_path)
+        if plain is not None:  # prose and headings only: Markdown's HTML, made directly
+            html, tokens = plain
+            headings = _count(tokens)
+            toc = ""
+            if headings >= TOC_MIN_HEADINGS:
+                toc = toc_html(_converter(base_path, ("toc",), (), False), tokens)
+            return RenderedBody(html=html, toc_html=toc, headings=headings)
     marker = TOC_MARKER in text  # only text that has it can have it replaced
     converter = _converter(base_path, extensions_for(text), inline_unused(text), marker)
     converter.reset()
