@@ -358,6 +358,7 @@ def _plain_converter(unused: tuple[str, ...] = ()) -> Any:
 # start a list or a heading, has no Markdown in it: its text is itself.
 _PLAIN = re.compile(r"(?:[^\W_]|[ \n.,;:'\"?()%$/’‘“”—–-])*")
 _LINE_MARKUP = re.compile(r"^ *(?:-|\d+[.)])", re.MULTILINE)
+_TAG = re.compile(r"<[^>]+>")
 
 
 def _paragraphs(body: str) -> Iterator[str]:
@@ -378,11 +379,15 @@ def excerpt(body: str, limit: int = 160) -> str:
         if block and not block.startswith(_NOT_PROSE):
             if _PLAIN.fullmatch(block) and not _LINE_MARKUP.search(block):
                 text = " ".join(block.split())  # what Markdown would make of it (tested)
-            else:
-                converter = _plain_converter(inline_unused(block))
-                converter.reset()
-                text = html.unescape(re.sub(r"<[^>]+>", "", converter.convert(block)))
-                text = " ".join(text.split())
+            else:  # prose with links made directly, anything else by Markdown
+                plain = plain_html(block, "/")
+                if plain is not None:
+                    made = plain[0]
+                else:
+                    converter = _plain_converter(inline_unused(block))
+                    converter.reset()
+                    made = converter.convert(block)
+                text = " ".join(html.unescape(_TAG.sub("", made)).split())
                 if not text:  # a photo, say, leading the text: the words come after it
                     continue
             if len(text) <= limit:

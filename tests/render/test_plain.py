@@ -181,3 +181,18 @@ def test_a_plain_article_is_rendered_without_python_markdown(
 def test_anything_but_prose_and_plain_headings_goes_to_markdown(text: str) -> None:
     assert plain_html(text, "/") is None
     assert render_markdown(text, "/") == _stock(text, "/")
+
+
+def test_an_excerpt_of_prose_with_links_is_taken_without_python_markdown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every post's excerpt is read when it is parsed: a first paragraph with links (most
+    articles') is not converted by Markdown, and reads as Markdown would make it."""
+    expected = markdown.excerpt(ARTICLE)
+    assert expected.startswith("Officials in Nairobi") and "the minister's letter and" in expected
+
+    def refuse(*args: object) -> str:
+        raise AssertionError("Python-Markdown converted a plain paragraph")
+
+    monkeypatch.setattr("markdown.Markdown.convert", refuse)
+    assert markdown.excerpt(ARTICLE) == expected
