@@ -147,6 +147,7 @@ def load_posts(
     every file below content/, when the caller has them) saves a walk."""
     posts: PostCache = {}
     wanted: list[tuple[Path, Stamp]] = []
+    folders: dict[str, Path] = {}
     racy = racy_after()
     names = find_post_files(content_dir, stamps)
     errors = section_folder_errors(content_dir, names)
@@ -163,7 +164,7 @@ def load_posts(
             posts[name] = cached if cached[0] == stamp else (stamp, cached[1])
         else:
             posts[name] = (stamp, None)  # type: ignore[assignment]  # filled in below
-            wanted.append((Path(name), stamp))
+            wanted.append((_path(name, folders), stamp))
     for path, stamp, result in _parse_all(wanted, content_dir, zone, jobs):
         if isinstance(result, Post):
             posts[str(path)] = (stamp, result)
@@ -203,11 +204,50 @@ def _parse_all(
         return _parse_some(wanted, content_dir, zone)
     chunks = [wanted[start : start + _CHUNK] for start in range(0, len(wanted), _CHUNK)]
     _job = (content_dir, zone)
+    texts: dict[str, str] = {}
+    paths = iter(wanted)
     try:
         with worker_pool(jobs, "reading posts") as pool:
-            return [item for part in pool.imap(_parse_chunk, chunks) for item in part]
+            return [
+                _adopted(item, next(paths)[0], texts)
+                for part in pool.imap(_parse_chunk, chunks)
+                for item in part
+            ]
     finally:
         _job = None
+
+
+def _path(name: str, folders: dict[str, Path]) -> Path:
+    """Path(name), made from its folder's path as iterdir() makes a child's, so that the
+    posts of a folder share its parts rather than each holding copies (3 MB at 10,000)."""
+    head, _, file = name.rpartition(os.sep)
+    folder = folders.get(head)
+    if folder is None:
+        folder = folders[head] = Path(head)
+    make = getattr(folder, "_make_child_relpath", None)
+    return make(file) if make is not None and file else Path(name)
+
+
+def _adopted(parsed: _Parsed, path: Path, texts: dict[str, str]) -> _Parsed:
+    """A post as a worker parsed it, with this process's `path` for its own copy, and
+    one copy of each section, author and tag name shared by all the posts that have it
+    (each post came with its own: 3 MB at 10,000 posts, held by every later process)."""
+    _, stamp, post = parsed
+    if not isinstance(post, Post):
+        return path, stamp, post
+
+    def shared(text: str) -> str:
+        return texts.setdefault(text, text)
+
+    post = dataclasses.replace(
+        post,
+        path=path,
+        section=shared(post.section),
+        section_slug=shared(post.section_slug),
+        author=shared(post.author) if post.author is not None else None,
+        tags=tuple(shared(tag) for tag in post.tags),
+    )
+    return path, stamp, post
 
 
 def _parse_chunk(chunk: list[tuple[Path, Stamp]]) -> list[_Parsed]:

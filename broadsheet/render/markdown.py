@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_if_changed
+from broadsheet.render.plain import plain_html, toc_html
 from broadsheet.render.quick import quicken
 
 if TYPE_CHECKING:
@@ -177,6 +178,15 @@ def render_markdown(
     that they work when the site is served from a sub-path such as /archive/. Images the
     build published (`pictures`, by their `src` as written) become pictures.
     """
+    if not pictures:
+        plain = plain_html(text, base_path)
+        if plain is not None:  # prose and headings only: Markdown's HTML, made directly
+            html, tokens = plain
+            headings = _count(tokens)
+            toc = ""
+            if headings >= TOC_MIN_HEADINGS:
+                toc = toc_html(_converter(base_path, ("toc",), (), False), tokens)
+            return RenderedBody(html=html, toc_html=toc, headings=headings)
     marker = TOC_MARKER in text  # only text that has it can have it replaced
     converter = _converter(base_path, extensions_for(text), inline_unused(text), marker)
     converter.reset()
@@ -348,6 +358,7 @@ def _plain_converter(unused: tuple[str, ...] = ()) -> Any:
 # start a list or a heading, has no Markdown in it: its text is itself.
 _PLAIN = re.compile(r"(?:[^\W_]|[ \n.,;:'\"?()%$/’‘“”—–-])*")
 _LINE_MARKUP = re.compile(r"^ *(?:-|\d+[.)])", re.MULTILINE)
+_TAG = re.compile(r"<[^>]+>")
 
 
 def _paragraphs(body: str) -> Iterator[str]:
@@ -368,11 +379,15 @@ def excerpt(body: str, limit: int = 160) -> str:
         if block and not block.startswith(_NOT_PROSE):
             if _PLAIN.fullmatch(block) and not _LINE_MARKUP.search(block):
                 text = " ".join(block.split())  # what Markdown would make of it (tested)
-            else:
-                converter = _plain_converter(inline_unused(block))
-                converter.reset()
-                text = html.unescape(re.sub(r"<[^>]+>", "", converter.convert(block)))
-                text = " ".join(text.split())
+            else:  # prose with links made directly, anything else by Markdown
+                plain = plain_html(block, "/")
+                if plain is not None:
+                    made = plain[0]
+                else:
+                    converter = _plain_converter(inline_unused(block))
+                    converter.reset()
+                    made = converter.convert(block)
+                text = " ".join(html.unescape(_TAG.sub("", made)).split())
                 if not text:  # a photo, say, leading the text: the words come after it
                     continue
             if len(text) <= limit:

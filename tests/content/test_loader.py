@@ -3,6 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from broadsheet.content import loader
 from broadsheet.content.loader import load_posts
 from broadsheet.errors import BroadsheetErrors
 from tests.conftest import write_post
@@ -20,3 +21,24 @@ def test_all_bad_posts_are_reported_together(project: Path) -> None:
     assert any("bad-date.md:3: date:" in m for m in messages)
     assert any("no-title.md:1: title: is required" in m for m in messages)
     assert any("loose.md: a post belongs in a section folder" in m for m in messages)
+
+
+def test_posts_parsed_in_workers_share_their_names_and_folders(tmp_path: Path) -> None:
+    """Each worker's posts come back with their own copies of every section, author and
+    tag name and of their folder's path: the build keeps one of each (at 10,000 posts,
+    megabytes that every later worker process holds again)."""
+    folder = tmp_path / "content" / "asia"
+    folder.mkdir(parents=True)
+    for number in range(loader.PARALLEL_MINIMUM + 20):
+        (folder / f"story-{number}.md").write_text(
+            f"---\ntitle: Story {number}\nauthor: Jane Roe\ntags: [trade, energy]\n---\n\nText.\n",
+            encoding="utf-8",
+        )
+    content = tmp_path / "content"
+    posts = loader.load_posts(content, ZoneInfo("UTC"), jobs=2)
+    alone = loader.load_posts(content, ZoneInfo("UTC"), jobs=1)
+    assert [(p.path, p.title, p.tags) for p in posts] == [(p.path, p.title, p.tags) for p in alone]
+    first, last = posts[0], posts[-1]  # parsed by different workers' tasks
+    assert first.section_slug == "asia" and first.section_slug is last.section_slug
+    assert first.author is last.author and first.tags[0] is last.tags[0]
+    assert first.path.parent.parts[-1] is last.path.parent.parts[-1]
