@@ -20,7 +20,11 @@ def plan_redirects(posts: tuple[Post, ...], planned: list[Page]) -> list[Page]:
     listing them all. An alias that is a planned page, that needs a folder where the site
     has a file (or a file where it has a folder), or that two posts claim, fails the
     build naming both."""
-    files = {page.path: _owner(page) for page in planned}
+    if not any(post.aliases for post in posts):
+        return _lists(())
+    # Who writes each file is named only in an error: kept as the page until then (the
+    # display path of every article costs a tenth of a second at 10,000).
+    files: dict[str, Owner] = {page.path: page for page in planned}
     files.update({name: "the list of redirects" for name in LISTS})
     mine = {page.path: page.post for page in planned if page.post is not None}
     folders = _folders(files)
@@ -43,24 +47,33 @@ def plan_redirects(posts: tuple[Post, ...], planned: list[Page]) -> list[Page]:
     if errors:
         raise BroadsheetErrors(errors)
     pages.sort(key=lambda page: page.path)
-    listed = tuple(sorted(pairs))
-    for name in LISTS:
-        pages.append(Page(name, name, {"redirects": listed}, in_sitemap=False, from_posts=True))
-    return pages
+    return pages + _lists(tuple(sorted(pairs)))
 
 
-def _owner(page: Page) -> str:
-    return display_path(page.post.path) if page.post is not None else f"the {page.template}"
+def _lists(listed: tuple[tuple[str, str], ...]) -> list[Page]:
+    """`redirects.json` and `_redirects`, listing the (alias, target) pairs `listed`."""
+    return [
+        Page(name, name, {"redirects": listed}, in_sitemap=False, from_posts=True) for name in LISTS
+    ]
 
 
-def _folders(files: dict[str, str]) -> dict[str, str]:
+Owner = Page | str  # who writes a file: a planned page, or already said in words
+
+
+def _owner(owner: Owner) -> str:
+    if isinstance(owner, str):
+        return owner
+    return display_path(owner.post.path) if owner.post is not None else f"the {owner.template}"
+
+
+def _folders(files: dict[str, Owner]) -> dict[str, tuple[Owner, str]]:
     """Every folder the files are in ("asia/a" for "asia/a/index.html"), with a file's
-    owner for each."""
-    folders: dict[str, str] = {}
+    owner and path for each."""
+    folders: dict[str, tuple[Owner, str]] = {}
     for path, owner in files.items():
         parts = path.split("/")[:-1]
         for end in range(1, len(parts) + 1):
-            folders.setdefault("/".join(parts[:end]), f"{owner} writes {path}")
+            folders.setdefault("/".join(parts[:end]), (owner, path))
     return folders
 
 
@@ -68,28 +81,30 @@ def _taken(
     post: Post,
     alias: str,
     path: str,
-    files: dict[str, str],
-    folders: dict[str, str],
+    files: dict[str, Owner],
+    folders: dict[str, tuple[Owner, str]],
     page_post: Post | None,
 ) -> str | None:
     shown = written(alias)
     if page_post is post:
         return f"{shown} is this article's own URL; remove it from the list"
-    owner = files.get(path)
+    found = files.get(path)
+    owner = _owner(found) if found is not None else None
     if owner is not None and owner.endswith(f"(its alias {shown})"):
         claimant = owner.removesuffix(f" (its alias {shown})")
         return f"{shown} is claimed by {claimant} too; an old URL can lead to one article only"
     if owner is not None:
         return f"{shown} is already a page of the site: {owner} writes {path}"
     if path in folders:
-        return f"{shown} is a folder of the site, not a page: {folders[path]}"
+        writer, inside = folders[path]
+        return f"{shown} is a folder of the site, not a page: {_owner(writer)} writes {inside}"
     parts = path.split("/")[:-1]
     for end in range(1, len(parts) + 1):
         above = "/".join(parts[:end])
         if above in files:
             return (
                 f"{shown} would need a folder {above}/ where the site has a file: "
-                f"{files[above]} writes {above}"
+                f"{_owner(files[above])} writes {above}"
             )
     return None
 

@@ -1,6 +1,8 @@
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from broadsheet.config import load_config
 from broadsheet.outputs.site import plan_site
 from tests.outputs.helpers import post
@@ -63,3 +65,29 @@ def test_each_listing_is_paginated() -> None:
     for base in ("", "asia/", "authors/jane-roe/", "tags/x/", "archive/undated/"):
         assert f"{base}page/3/index.html" in paths
         assert f"{base}page/4/index.html" not in paths
+
+
+def test_each_author_and_tag_is_slugified_once_whatever_the_number_of_posts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Planning after an edit groups every post again: a name's slug is worked out once."""
+    import broadsheet.outputs.listings as listings
+
+    asked: list[str] = []
+    slugify = listings.slugify
+    monkeypatch.setattr(listings, "slugify", lambda text: asked.append(text) or slugify(text))
+    posts = [
+        post(
+            f"p{n}",
+            date=datetime(2024, 1, 1 + n % 28),
+            author=("Jane Roe", "Ali Khan")[n % 2],
+            tags=(("Trade", "energy"), ("trade",))[n % 2],
+        )
+        for n in range(40)
+    ]
+    built = site(posts)
+    assert [(t.slug, len(t.posts)) for t in built.tags] == [
+        ("energy", 20),
+        ("trade", 40),  # two spellings, one tag
+    ]
+    assert sorted(asked) == ["Ali Khan", "Jane Roe", "Trade", "energy", "trade"]

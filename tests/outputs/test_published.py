@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from broadsheet.outputs.published import (
     RECORD_NAME,
     Record,
+    post_name,
     read_record,
     record_bytes,
     record_path,
@@ -251,3 +253,25 @@ def test_check_judges_no_link_against_a_site_it_could_not_plan(project: Path, cl
     result = cli("check")
     assert result.code == 1 and "/tags/" in result.out + result.err
     assert "no such page" not in result.out + result.err
+
+
+_PART = st.sampled_from(["asia", "a.md", "..", ".", "", "content", "b c", "é.md"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PART, min_size=1, max_size=5), st.lists(_PART, min_size=1, max_size=4))
+def test_a_post_is_named_as_pathlib_names_it_below_content(
+    folder: list[str], file: list[str]
+) -> None:
+    """post_name works on strings (a build names every post), with pathlib's answer."""
+    content_dir = Path("/srv/site", *folder)
+    path = Path(str(content_dir) + "/" + "/".join(file))
+    try:
+        expected = Path(os.path.abspath(path)).relative_to(os.path.abspath(content_dir))
+    except ValueError:
+        with pytest.raises(ValueError):
+            post_name(path, content_dir)
+        return
+    if expected == Path("."):  # the folder itself: no post's name
+        return
+    assert post_name(path, content_dir) == expected.as_posix()

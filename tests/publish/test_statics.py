@@ -1,0 +1,60 @@
+"""A static file never shadows a page, nor stands where a page needs a folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadsheet.errors import BroadsheetError
+from broadsheet.publish.statics import static_clashes
+from tests.conftest import Result, write_post
+
+
+def _reference(files: list[tuple[str, Path]], generated: set[str]) -> list[str]:
+    """The rule spelled out plainly: every folder of every page listed."""
+    folders = {
+        "/".join(n.split("/")[:end]) for n in generated for end in range(1, n.count("/") + 1)
+    }
+    found = []
+    for relative, _ in files:
+        above = [
+            f
+            for f in ("/".join(relative.split("/")[:e]) for e in range(1, relative.count("/") + 1))
+            if f in generated
+        ]
+        if relative in generated or relative == "css/pygments.css":
+            found.append(f"would overwrite the generated page {relative}")
+        elif relative in folders:
+            page = min(n for n in generated if n.startswith(f"{relative}/"))
+            found.append(f"is where the generated page {page} needs a folder")
+        elif above:
+            found.append(f"needs a folder where the generated page {above[0]} is")
+    return found
+
+
+_NAME = st.lists(
+    st.sampled_from(["a", "b", "a.b", "index.html", "a-", "css"]), min_size=1, max_size=4
+).map("/".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sets(_NAME, max_size=12), st.lists(_NAME, max_size=6))
+def test_clashes_are_those_of_the_plain_rule(generated: set[str], statics: list[str]) -> None:
+    files = [(name, Path("static", name)) for name in statics]
+    errors = static_clashes(files, generated)
+    assert all(isinstance(e, BroadsheetError) for e in errors)
+    assert [e.message for e in errors] == _reference(files, generated)
+
+
+def test_a_static_file_where_a_page_needs_a_folder_fails_naming_both(
+    project: Path, cli: Callable[..., Result]
+) -> None:
+    write_post(project, "asia/a.md", "---\ntitle: A\ndate: 2024-01-01\n---\n\nText.\n")
+    (project / "static/asia").write_text("in the way")
+    result = cli("build", "--quiet")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "static/asia" in result.err
+    assert "is where the generated page asia/" in result.err
