@@ -23,7 +23,11 @@ _HEAD = 2 * _DIGEST + 1
 
 
 def seal(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, digest_size=_DIGEST).hexdigest().encode() + b"\n" + payload
+    return _digest(payload) + b"\n" + payload
+
+
+def _digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_DIGEST).hexdigest().encode()
 
 
 def unseal(data: bytes) -> bytes | None:
@@ -31,8 +35,7 @@ def unseal(data: bytes) -> bytes | None:
     if len(data) < _HEAD or data[_HEAD - 1 : _HEAD] != b"\n":
         return None
     payload = data[_HEAD:]
-    digest = hashlib.blake2b(payload, digest_size=_DIGEST).hexdigest().encode()
-    return payload if data[: _HEAD - 1] == digest else None
+    return payload if data[: _HEAD - 1] == _digest(payload) else None
 
 
 def read_sealed(path: Path) -> bytes | None:
@@ -57,7 +60,9 @@ def write_sealed(path: Path, payload: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         clear(temporary)
-        temporary.write_bytes(seal(payload))
+        with temporary.open("wb") as handle:  # not seal(payload): a second copy of it
+            handle.write(_digest(payload) + b"\n")
+            handle.write(payload)
         try:
             os.replace(temporary, path)
         except OSError:  # a folder in its place: only ever the build's own, or damage
