@@ -50,6 +50,8 @@ def bundle_folders(content_dir: Path, names: list[str]) -> set[str]:
 
 def bundle_of(name: str, folders: set[str]) -> str | None:
     """The bundle folder (of `folders`) that the file `name` is in, if any."""
+    if not folders:  # most sites have no bundle: no walk up every post's path
+        return None
     folder = name
     while (folder := os.path.dirname(folder)) and folder != os.path.dirname(folder):
         if folder in folders:
