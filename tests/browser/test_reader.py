@@ -36,6 +36,9 @@ def test_the_readers_path(page: Any, archive: str) -> None:
     page.fill("#site-search", "Sealion")
     page.press("#site-search", "Enter")
     page.wait_for_selector(".search-result-link")
+    # The first result is drawn as soon as its text has come, before the others': let
+    # them come, or leaving the page aborts them (a "problem", though no reader sees it).
+    page.wait_for_load_state("networkidle")
     page.click(".search-result-link >> nth=0")
     page.wait_for_selector("h1.article-title")
     assert "Sealion" in page.inner_text("h1.article-title")
