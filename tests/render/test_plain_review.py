@@ -1,0 +1,37 @@
+"""Adversarial review of the plain-prose fast path: its output must be what Broadsheet's
+own full Markdown path makes of the same text (links under a base path, heading ids, toc)."""
+
+from unittest import mock
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from broadsheet.render import markdown
+from broadsheet.render.markdown import TOC_MIN_HEADINGS, render_markdown
+
+
+def _full(text: str, base_path: str) -> markdown.RenderedBody:
+    with mock.patch.object(markdown, "plain_html", lambda *_: None):
+        return render_markdown(text, base_path)
+
+
+# Characters str.split() takes for whitespace though they are not " ": the toc extension
+# collapses them (and runs of spaces) in a heading's name before making its id.
+_ODD_SPACE = st.sampled_from(["\u2028", "\u2029", "\x1c", "\x1d", "\x1e", "\x1f", "\x85", "  "])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(["Trade", "talks", "’s", "2", "é"]), min_size=2, max_size=4),
+    space=_ODD_SPACE,
+    base=st.sampled_from(["/", "/archive/"]),
+)
+@example(words=["a", "b"], space="\u2028", base="/")
+def test_headings_with_odd_whitespace_match_the_full_path(
+    words: list[str], space: str, base: str
+) -> None:
+    heading = space.join(words)
+    text = "\n\n".join(
+        f"## {heading} {n}\n\nBody [link](/asia/x/)." for n in range(TOC_MIN_HEADINGS)
+    )
+    assert render_markdown(text, base) == _full(text, base)
