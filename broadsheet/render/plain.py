@@ -35,6 +35,8 @@ def plain_html(text: str, base_path: str) -> tuple[str, list[dict[str, Any]]] | 
     if any(mark in text for mark in _MARKS) or not _plain_lines(text):
         return None
     if "[" in text or "]" in text:
+        if any(mark in base_path for mark in (*_MARKS, '"', "'")):
+            return None  # a base path Markdown would escape in each site link's href
         bare = _LINK.sub("", text)
         if "[" in bare or "]" in bare or any(mark in bare for mark in _EMPHASIS):
             return None  # a bracket that is not a plain link's, or emphasis

@@ -35,3 +35,18 @@ def test_headings_with_odd_whitespace_match_the_full_path(
         f"## {heading} {n}\n\nBody [link](/asia/x/)." for n in range(TOC_MIN_HEADINGS)
     )
     assert render_markdown(text, base) == _full(text, base)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    odd=st.sampled_from(["&", '"', "<", ">", "&amp;", "'"]),
+    href=st.sampled_from(["/asia/talks/", "/x.md", "/a/b.jpg"]),
+)
+@example(odd="&", href="/asia/talks/")
+def test_site_links_under_a_base_path_with_html_characters_match_the_full_path(
+    odd: str, href: str
+) -> None:
+    # A site served from https://example.org/news&views/ has this base path.
+    base = f"/news{odd}views/"
+    text = f"See [the talks]({href}) and [the UN](https://www.un.org/)."
+    assert render_markdown(text, base) == _full(text, base)
