@@ -50,3 +50,59 @@ def test_site_links_under_a_base_path_with_html_characters_match_the_full_path(
     base = f"/news{odd}views/"
     text = f"See [the talks]({href}) and [the UN](https://www.un.org/)."
     assert render_markdown(text, base) == _full(text, base)
+
+
+# Hostile pieces: odd unicode and spaces, odd URLs, headings that slugify to nothing or
+# alike, link text with quotes, "!" before "[".
+_HOSTILE = st.sampled_from(
+    [
+        "Trade",
+        " ",
+        "\n",
+        "\n\n",
+        "\n\n## ",
+        "\n\n# ",
+        "\n\n### ",
+        "\u00a0",
+        "\u200b",
+        "\u0301",
+        "\u202e",
+        "𝔘",
+        "\x0c",
+        "\x0b",
+        "\u2028",
+        "\x85",
+        "\x1e",
+        "—",
+        '"',
+        "'",
+        "!",
+        "?",
+        "1.",
+        "[a](/x/)",
+        "[b c](/d.md)",
+        "[x](//host/y)",
+        "[m](mailto:a@b.org)",
+        "[j](javascript:void0)",
+        "[f](#frag)",
+        "[q](?q=1)",
+        "[p](%20x)",
+        '["q"](/z)',
+        "[^1](/x)",
+        "[TOC](/t)",
+        "[a](https://e.org/a_b_c)",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.lists(_HOSTILE, min_size=1, max_size=14).map("".join),
+    base=st.sampled_from(["/", "/archive/"]),
+)
+@example(text="\n\n## Trade\u2028talks\n\n[a](/x/)", base="/")
+def test_hostile_text_renders_as_the_full_path_renders_it(text: str, base: str) -> None:
+    assert render_markdown(text, base) == _full(text, base)
+    with mock.patch.object(markdown, "plain_html", lambda *_: None):
+        expected = markdown.excerpt(text)
+    assert markdown.excerpt(text) == expected
