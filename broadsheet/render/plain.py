@@ -35,6 +35,8 @@ def plain_html(text: str, base_path: str) -> tuple[str, list[dict[str, Any]]] | 
     if any(mark in text for mark in _MARKS) or not _plain_lines(text):
         return None
     if "[" in text or "]" in text:
+        if any(mark in base_path for mark in (*_MARKS, '"', "'")):
+            return None  # a base path Markdown would escape in each site link's href
         bare = _LINK.sub("", text)
         if "[" in bare or "]" in bare or any(mark in bare for mark in _EMPHASIS):
             return None  # a bracket that is not a plain link's, or emphasis
@@ -49,8 +51,8 @@ def plain_html(text: str, base_path: str) -> tuple[str, list[dict[str, Any]]] | 
     for block in re.split(r"\n\n+", text):
         if block[:1] == "#":
             heading = _HEADING.fullmatch(block)
-            if heading is None or "<" in block or heading[2] != heading[2].strip():
-                return None
+            if heading is None or "<" in block or " ".join(heading[2].split()) != heading[2]:
+                return None  # (the toc extension collapses whitespace, \u2028 too, in names)
             level = len(heading[1])
             headings.append((level, heading[2]))
             html.append(f"<h{level}>{heading[2]}</h{level}>")
