@@ -228,8 +228,12 @@ def test_results_can_be_ordered_newest_first(page: Any, newsroom: str) -> None:
 def test_every_word_must_match_and_the_last_may_be_unfinished(page: Any, archive: str) -> None:
     page.goto(archive + "search/")
     page.fill("#search-terms", "taliban")
-    page.wait_for_selector(RESULT)
+    # Results are drawn as their texts come; the status line says "match" once all are.
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
     taliban = hrefs(page)
+    assert len(taliban) > 1
     page.fill("#search-terms", "taliban sup")  # "supreme", while it is being typed
     page.wait_for_function(
         f"() => document.querySelectorAll('{RESULT}').length < {len(taliban)}"
