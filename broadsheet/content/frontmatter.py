@@ -271,11 +271,10 @@ def _check_tags(key: str, value: Any, fail: Callable[[str, str], None]) -> tuple
     if not all(isinstance(t, str) and t.strip() for t in items):
         fail(key, f"must be a list of words, not {_describe(value)}")
         return None
-    tags: list[str] = []
+    tags: dict[str, str] = {}  # slug -> the first spelling: `Trade` and `trade` are one page
     for tag in items:
-        if tag.strip() not in tags:
-            tags.append(tag.strip())
-    return tuple(tags)
+        tags.setdefault(slugify(tag.strip()), tag.strip())
+    return tuple(tags.values())
 
 
 def _check_aliases(

@@ -26,7 +26,8 @@ from broadsheet.content.post import Post
 from broadsheet.sealed import clear, read_sealed, write_sealed
 from broadsheet.stamps import Stamp, well_formed
 
-FORMAT = 6  # 4: dates in whole seconds, no control characters; 5: aliases; 6: bundles, images
+FORMAT = 7  # 4: dates in whole seconds, no control characters; 5: aliases; 6: bundles,
+# images; 7: one tag per slug (cached posts may hold `Trade` and `trade`)
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
 _TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")

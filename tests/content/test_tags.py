@@ -52,3 +52,15 @@ def test_a_line_of_topics_makes_a_page_for_each(project: Path) -> None:
     tags = project / "site/tags"
     assert (tags / "trade/index.html").is_file() and (tags / "energy/index.html").is_file()
     assert not (tags / "trade-energy").exists()
+
+
+def test_spellings_of_one_topic_are_one_tag(project: Path) -> None:
+    # Their page is the same (/tags/trade/): the article was listed on it twice, and
+    # showed two links to it.
+    assert tags_of("tags: [Trade, trade, TRADE, energy]") == ("Trade", "energy")
+    write_post(project, "asia/a.md", "---\ntitle: Once\ntags: [Trade, trade]\n---\n\nText.\n")
+    assert run(["build", "--quiet"]).code == 0
+    listing = (project / "site/tags/trade/index.html").read_text()
+    assert listing.count(">Once</a>") == 1
+    article = (project / "site/asia/a/index.html").read_text()
+    assert article.count('href="/tags/trade/"') == 1
