@@ -220,14 +220,15 @@ def _parse_all(
 
 
 def _path(name: str, folders: dict[str, Path]) -> Path:
-    """Path(name), made from its folder's path as iterdir() makes a child's, so that the
-    posts of a folder share its parts rather than each holding copies (3 MB at 10,000)."""
+    """Path(name), made as its folder's path / its file name, so that the posts of a
+    folder share its parts rather than each holding copies (3 MB at 10,000)."""
     head, _, file = name.rpartition(os.sep)
+    if not head or not file:
+        return Path(name)
     folder = folders.get(head)
     if folder is None:
         folder = folders[head] = Path(head)
-    make = getattr(folder, "_make_child_relpath", None)
-    return make(file) if make is not None and file else Path(name)
+    return folder / file
 
 
 def _adopted(parsed: _Parsed, path: Path, texts: dict[str, str]) -> _Parsed:
