@@ -52,10 +52,9 @@ def static_clashes(files: list[tuple[str, Path]], generated: set[str]) -> list[B
     pages = sorted(generated)
     errors = []
     for relative, source in files:
-        inside = _first_inside(pages, relative)
         if relative in generated or relative == PYGMENTS_CSS:
             errors.append(BroadsheetError(f"would overwrite the generated page {relative}", source))
-        elif inside is not None:  # a file and a folder cannot share a name
+        elif inside := _first_inside(pages, relative):  # a file and a folder cannot share a name
             message = f"is where the generated page {inside} needs a folder"
             errors.append(BroadsheetError(message, source))
         elif above := next((f for f in _folders(relative) if f in generated), None):
