@@ -49,6 +49,7 @@ def test_the_readers_path(page: Any, archive: str) -> None:
     response = page.goto(archive + "no/such/page/")
     assert response.status == 404
     assert page.inner_text("h1") == "Page not found"
+    page.wait_for_load_state("networkidle")  # its suggestions' texts, or leaving aborts them
     page.click("text=Go to the latest articles")
     assert page.url == archive
     expected = {
