@@ -65,9 +65,18 @@ HASHED: dict[tuple[str, int, int, int, int], str] = {}
 def content_hash(path: str) -> str:
     try:
         with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+            return hashlib.file_digest(handle, _hasher).hexdigest()
     except OSError:
         return UNREADABLE
+
+
+def bytes_hash(data: bytes) -> str:
+    """What content_hash() gives for a file holding `data`: for bytes a writer has in hand."""
+    return _hasher(data).hexdigest()
+
+
+def _hasher(data: bytes = b"") -> hashlib.blake2b:
+    return hashlib.blake2b(data, digest_size=16)
 
 
 def unchanged(old: Stamp, new: Stamp, path: str) -> bool:
@@ -80,6 +89,14 @@ def unchanged(old: Stamp, new: Stamp, path: str) -> bool:
         return True
     current = new[4] if len(new) > 4 else content_hash(path)
     return current == old[4] and current != UNREADABLE
+
+
+def with_hash(stamp: Stamp, digest: str, racy: int) -> Stamp:
+    """A `stamp` taken without a hash, given `digest` (in place) if its file is racy:
+    as stamp_of() stamps a file, for the moment `racy` was taken for."""
+    if max(stamp[1], stamp[1] + stamp[2]) >= racy:
+        stamp.append(digest)
+    return stamp
 
 
 def settled(stamp: Stamp, racy: int) -> Stamp:

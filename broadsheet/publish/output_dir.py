@@ -38,7 +38,7 @@ MARKER_TEXT = "This folder is written by `broadsheet build`; it is replaced on e
 PROOF = ".broadsheet-build"  # in a stage: "broadsheet build <id>"
 _PROOF_TEXT = re.compile(r"broadsheet build [0-9a-f]{32}\n")
 LOCK_HEADER = "broadsheet build lock\n"
-TREE, OLD, JOURNAL = "tree", "old", "journal.json"  # inside a stage
+TREE, OLD, JOURNAL, NOTES = "tree", "old", "journal.json", "notes"  # inside a stage
 
 Say = Callable[[str], None]
 
@@ -315,13 +315,16 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
     overlay = reuse and output.is_dir()
     try:
         _make_stage(folder, lock)
-        tree = folder / TREE
+        tree, notes = folder / TREE, folder / NOTES
         if overlay:
-            stage = Stage(tree, base=output, private=True)
+            stage = Stage(tree, base=output, private=True, notes=notes)
         else:
-            (tree / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
-            stage = Stage(tree, private=True)
-        yield stage
+            stage = Stage(tree, private=True, notes=notes)
+            stage.write_text(MARKER, MARKER_TEXT)
+        try:
+            yield stage
+        finally:
+            stage.close_notes()  # (the writers are done)
         with _stops_held():
             if overlay:
                 with timing.stage("commit changes"):

@@ -5,6 +5,10 @@ incremental build writes only what changed into a sparse folder over the live si
 (`Stage(folder, base=site)`): reads fall through to the site, removals are recorded,
 and nothing in the site is touched until `output_dir` commits the changes through a
 journal. The dev server writes straight into its own folder (`Stage(folder)`).
+
+A build's stage also keeps notes (`notes`, a folder): each process that writes a file
+notes its stamp and the hash of the bytes it wrote, so that the build can record the
+output without reading it back (see broadsheet.stamps).
 """
 
 from __future__ import annotations
@@ -12,9 +16,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import orjson
+
+from broadsheet import stamps
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_bytes_if_changed
+
+# What the notes say of a file, by its path in the stage: its stamp with the hash of its
+# bytes ([size, mtime_ns, ctime_ns - mtime_ns, inode, hash]), or None when it was
+# written more than once or removed, or its note could not be taken: then it is stamped
+# again from the file.
+Notes = dict[str, list[Any] | None]
 
 
 @dataclass
@@ -27,6 +41,9 @@ class Stage:
     # the dev server's live one): then a file is written in place, with no temporary
     # file renamed over it, as a half-written file is never seen.
     private: bool = False
+    notes: Path | None = None  # a folder for each writing process's notes (see above)
+    noted: Notes | None = None  # the notes, once `close_notes()` has read them
+    _notebook: tuple[int, int] | None = field(default=None, repr=False)  # (pid, its fd)
 
     def current(self, relative: str) -> Path | None:
         """The file a reader of the finished site would get at `relative`, if any."""
@@ -62,9 +79,12 @@ class Stage:
             except OSError as exc:
                 raise BroadsheetError(f"cannot read: {exc.strerror or exc}", live) from exc
         self.removed.discard(relative)
-        if self.private:
-            return _write_new(target, data)
-        return write_bytes_if_changed(target, data)
+        if not self.private:
+            return write_bytes_if_changed(target, data)
+        written = _write_new(target, data)
+        if self.notes is not None and written is not False:
+            self._note(relative, target, data if written else None)
+        return written is not False
 
     def remove(self, relative: str) -> None:
         try:
@@ -72,6 +92,8 @@ class Stage:
         except OSError as exc:
             where = self.root / relative
             raise BroadsheetError(f"cannot remove: {exc.strerror or exc}", where) from exc
+        if self.notes is not None:
+            self._note(relative, None, None)
         if self.base is not None and (self.base / relative).is_file():
             self.removed.add(relative)
 
@@ -96,9 +118,77 @@ class Stage:
             found += [os.path.join(directory, name)[start:] for name in files]
         return sorted(p.replace(os.sep, "/") for p in found)
 
+    def _note(self, relative: str, target: Path | None, data: bytes | None) -> None:
+        """Note the file just written at `relative` (`target`, holding `data`); with
+        no `data`, note that its stamp is to be taken again from the file."""
+        note: list[Any] = [relative]
+        if target is not None and data is not None:
+            try:
+                stamp = stamps.stamp_of(str(target), os.lstat(target), None)
+                note += [*stamp, stamps.bytes_hash(data)]
+            except OSError:
+                pass  # (stamped again from the file, or found missing)
+        try:
+            os.write(self._notebook_fd(), orjson.dumps(note) + b"\n")
+        except OSError as exc:
+            raise BroadsheetError(f"cannot write: {exc.strerror or exc}", self.notes) from exc
 
-def _write_new(target: Path, data: bytes) -> bool:
-    """Write `data` to `target` in a private stage; True unless it holds exactly that."""
+    def _notebook_fd(self) -> int:
+        """This process's notes file (a forked worker opens its own)."""
+        pid = os.getpid()
+        if self._notebook is None or self._notebook[0] != pid:
+            assert self.notes is not None
+            self.notes.mkdir(exist_ok=True)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+            self._notebook = (pid, os.open(self.notes / f"{pid}.jsonl", flags, 0o600))
+        return self._notebook[1]
+
+    def close_notes(self) -> None:
+        """Once the writers are done: close this process's notes, and read every
+        process's into `noted` (left None if any cannot be read whole: then the
+        output is stamped from its files)."""
+        if self._notebook is not None and self._notebook[0] == os.getpid():
+            os.close(self._notebook[1])
+        self._notebook = None
+        if self.notes is not None:
+            self.noted = _read_notes(self.notes)
+
+
+def _read_notes(folder: Path) -> Notes | None:
+    noted: Notes = {}
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return noted  # nothing was written
+    except OSError:
+        return None
+    for name in names:
+        try:
+            with open(folder / name, "rb") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            return None
+        for line in lines:
+            try:
+                note = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                return None
+            if not _well_formed(note):
+                return None
+            relative = note[0]
+            noted[relative] = note[1:] if len(note) == 6 and relative not in noted else None
+    return noted
+
+
+def _well_formed(note: object) -> bool:
+    if type(note) is not list or len(note) not in (1, 6) or type(note[0]) is not str:
+        return False
+    return len(note) == 1 or (stamps.well_formed(note[1:5]) and type(note[5]) is str)
+
+
+def _write_new(target: Path, data: bytes) -> bool | None:
+    """Write `data` to `target` in a private stage; True unless it holds exactly that
+    (None: it held other bytes, written before in this build, and now holds these)."""
     try:
         try:
             handle = open(target, "xb")  # noqa: SIM115 (closed below)
@@ -106,7 +196,7 @@ def _write_new(target: Path, data: bytes) -> bool:
             target.parent.mkdir(parents=True, exist_ok=True)
             handle = open(target, "xb")  # noqa: SIM115
         except FileExistsError:  # written before in this build: compared, then replaced
-            return write_bytes_if_changed(target, data)
+            return None if write_bytes_if_changed(target, data) else False
         with handle:
             handle.write(data)
     except OSError as exc:
