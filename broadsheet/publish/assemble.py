@@ -30,7 +30,7 @@ from broadsheet.publish.media import Media, copy_attachments, gather, split_sign
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
 from broadsheet.publish.render import Progress, RenderReport, render_pages
-from broadsheet.publish.stage import Stage
+from broadsheet.publish.stage import Notes, Stage
 from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
 from broadsheet.sealed import clear, make_folder
@@ -52,6 +52,7 @@ class Outcome:
     signed: SignedState | None = None  # what `signatures` were taken from
     record: Record | None = None  # the published-URL record to write, in "record" mode
     images_encoded: int = 0  # images decoded and encoded (the others came from the cache)
+    noted: Notes | None = None  # what the stage's writers noted of the files they wrote
 
 
 def assemble(
@@ -133,6 +134,7 @@ def assemble(
         signed=report.state,
         record=record,
         images_encoded=media.encoded,
+        noted=stage.noted,
     )
 
 
