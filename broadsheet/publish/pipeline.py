@@ -28,6 +28,7 @@ from broadsheet.publish.cache import (
     cache_path,
     hashes_of,
     load_cache,
+    noted_stamps,
     save_cache,
     settled,
     source_stamps,
@@ -36,6 +37,7 @@ from broadsheet.publish.cache import (
 from broadsheet.publish.hosting import SiteSize
 from broadsheet.publish.media import split_signatures
 from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
+from broadsheet.publish.stage import Notes
 from broadsheet.sealed import make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
 
@@ -215,8 +217,12 @@ def _build(
             _write_record(config, outcome.record, note)
         if use_cache:
             with timing.stage("stamp output"):
-                last = trusted()
-                stamps, hashes = _stamp_output(output, last, outcome.changes, racy, check.restamp)
+                last, noted = trusted(), outcome.noted
+                outcome.noted = None  # (held no longer than needed: 30,000 notes at 10,000)
+                stamps, hashes = _stamp_output(
+                    output, last, outcome.changes, racy, check.restamp, noted
+                )
+                del noted
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
             fresh.valid_until = outcome.valid_until
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
@@ -266,29 +272,34 @@ def _stamp_output(
     changes: tuple[list[str], list[str]] | None,
     racy: int,
     restamp: bool = False,
+    noted: Notes | None = None,
 ) -> tuple[Stamps, Hashes]:
     """The output's stamps: the last build's (verified since `racy`), updated for the
     files this one changed in place, or taken afresh when the site was replaced whole
     or when the last build's held only by the files' hashes (`restamp`: a site restored
     from a CI cache). The files just written are hashed if they are racy now. And the
-    hash of every output file: the last build's, but for the files this one wrote."""
+    hash of every output file: the last build's, but for the files this one wrote.
+    What the writers `noted` of the files they wrote spares reading them back (and, for
+    a site replaced whole, even taking their stamps: see noted_stamps)."""
     written = racy_after()
     if cache is None or changes is None:
+        if noted is not None:
+            return noted_stamps(output, noted, written)
         stamps = stamp_tree(output, racy=written)
         return stamps, hashes_of(stamps, output, {})
     moved, removed = changes
+    fresh, fresh_hashes = noted_stamps(output, noted or {}, written, moved)
     if restamp:
         stamps = stamp_tree(output, racy=written)
     else:
         stamps = settled(cache.output, racy) or dict(cache.output)
         for relative in removed:
             stamps.pop(relative, None)
-        for relative in moved:
-            stamps.update(stamp_tree(output / relative, output, written))
+    stamps.update(fresh)
     hashes = dict(cache.output_hashes)
     for relative in (*removed, *moved):
         hashes.pop(relative, None)
-    hashes.update(hashes_of({name: stamps[name] for name in moved if name in stamps}, output, {}))
+    hashes.update(fresh_hashes)
     return stamps, hashes  # compared as mappings: their order does not matter
 
 
