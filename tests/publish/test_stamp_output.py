@@ -1,0 +1,156 @@
+"""A build records its output from what the writers noted of the files they wrote, not by
+reading them back; and what it records is what the files hold, so that an output file
+altered or deleted after the build is still found and rebuilt."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broadsheet import stamps
+from broadsheet.config import load_config
+from broadsheet.publish import render
+from broadsheet.publish.cache import cache_path, load_cache, noted_stamps, stamp_tree
+from broadsheet.publish.stage import Stage
+from tests.publish.test_cache import _CoarseClock
+from tests.publish.test_incremental import cold, edit, warm
+from tests.sitecheck import tree_bytes
+
+
+@pytest.fixture
+def small(project: Path) -> Path:
+    from benchmarks.corpus import write_corpus
+
+    write_corpus(project / "content", 12)
+    return project
+
+
+def _recorded(project: Path) -> tuple[dict[str, list], dict[str, str]]:
+    cache = load_cache(cache_path(load_config(project), (project / "site").resolve()))
+    assert cache is not None
+    return cache.output, cache.output_hashes
+
+
+def _truth(site: Path) -> tuple[dict[str, list], dict[str, str]]:
+    """The output's stamps (without hashes) and hashes, taken by reading every file."""
+    found = stamp_tree(site)
+    return found, {name: stamps.content_hash(str(site / name)) for name in found}
+
+
+@pytest.mark.parametrize("jobs", [1, 2], ids=["in process", "in workers"])
+def test_a_cold_build_records_its_output_without_reading_a_page_back(
+    small: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr(render, "PARALLEL_MINIMUM", 1)  # workers even for a small site
+    site = str((small / "site").resolve()) + os.sep
+    read: list[str] = []
+    real = stamps.content_hash
+    monkeypatch.setattr(stamps, "content_hash", lambda path: read.append(path) or real(path))
+    warm(small, jobs=jobs)
+    assert [path for path in read if path.startswith(site)] == []
+    recorded, hashes = _recorded(small)
+    truth, true_hashes = _truth(small / "site")
+    assert {name: stamp[:4] for name, stamp in recorded.items()} == truth
+    assert hashes == true_hashes
+    # Written just now, every file is racy: its stamp holds the hash of its bytes.
+    assert all(stamp[4] == true_hashes[name] for name, stamp in recorded.items())
+    assert warm(small, jobs=jobs).written == 0  # and the next build trusts it
+
+
+@pytest.mark.parametrize("jobs", [1, 2], ids=["in process", "in workers"])
+def test_a_page_altered_within_one_tick_after_a_cold_build_is_rebuilt(
+    small: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Times cannot tell this edit (same size, same tick): only the noted hash can."""
+    monkeypatch.setattr(render, "PARALLEL_MINIMUM", 1)
+    _CoarseClock(monkeypatch)
+    warm(small, jobs=jobs)
+    page = small / "site/asia/index.html"
+    text = page.read_text()
+    page.write_text(text.replace("<", "[", 1))  # in place: the same inode and size
+    warm(small, jobs=jobs)
+    assert tree_bytes(small / "site") == cold(small)
+
+
+@pytest.mark.parametrize("damage", ["deleted", "edited", "added"])
+def test_an_output_changed_after_an_incremental_build_is_rebuilt(small: Path, damage: str) -> None:
+    """The files an incremental build moved into the site are stamped from the notes too."""
+    warm(small)
+    article = sorted((small / "content/asia").glob("*.md"))[0]
+    edit(article, "\n\n", "\n\nAn edit.\n\n")
+    assert warm(small).written > 0
+    page = small / "site/asia/index.html"  # rewritten: it lists the edited article
+    if damage == "deleted":
+        page.unlink()
+    elif damage == "edited":
+        page.write_text("tampered")
+    else:
+        (small / "site/asia/stray.html").write_text("stray")
+    warm(small)
+    assert tree_bytes(small / "site") == cold(small)
+
+
+def test_notes_that_cannot_be_read_whole_are_not_used(tmp_path: Path) -> None:
+    stage = Stage(tmp_path / "tree", private=True, notes=tmp_path / "notes")
+    stage.write_text("index.html", "one")
+    with open(tmp_path / "notes/999999.jsonl", "ab") as handle:
+        handle.write(b'["asia/index.html", 3, 1')  # a writer stopped halfway
+    stage.close_notes()
+    assert stage.noted is None  # (then the build stamps the output from its files)
+
+
+FILES = ["index.html", "asia/index.html", "asia/a/index.html", "feed.xml"]
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["write", "remove"]),
+        st.sampled_from(FILES),
+        st.sampled_from([b"one", b"two", b"three", b""]),
+        st.booleans(),  # in a forked process, as a render worker writes
+    ),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(OPERATIONS, st.booleans())
+def test_the_notes_say_what_the_stage_holds(
+    tmp_path: Path, operations: list[tuple[str, str, bytes, bool]], racy: bool
+) -> None:
+    """Whatever was written, written again, or removed, in whichever processes: the
+    stamps and hashes made from the notes are those taken by reading the files."""
+    folder = tmp_path / "stage"
+    shutil.rmtree(folder, ignore_errors=True)
+    stage = Stage(folder / "tree", private=True, notes=folder / "notes")
+    (folder / "tree").mkdir(parents=True)
+    for operation, name, data, forked in operations:
+        pid = os.fork() if forked else -1
+        if pid == 0:
+            try:
+                _apply(stage, operation, name, data)
+            finally:
+                os._exit(0)
+        elif pid > 0:
+            os.waitpid(pid, 0)
+        else:
+            _apply(stage, operation, name, data)
+    stage.close_notes()
+    assert stage.noted is not None
+    moment = 0 if racy else 1 << 62  # every file racy, or none
+    found, hashes = noted_stamps(folder / "tree", stage.noted, moment)
+    truth = stamp_tree(folder / "tree", racy=moment)
+    assert found == truth
+    assert hashes == {name: stamps.content_hash(str(folder / "tree" / name)) for name in truth}
+
+
+def _apply(stage: Stage, operation: str, name: str, data: bytes) -> None:
+    if operation == "write":
+        stage.write_bytes(name, data)
+    else:
+        stage.remove(name)
