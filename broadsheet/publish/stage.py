@@ -129,7 +129,11 @@ class Stage:
             except OSError:
                 pass  # (stamped again from the file, or found missing)
         try:
-            os.write(self._notebook_fd(), orjson.dumps(note) + b"\n")
+            line = orjson.dumps(note) + b"\n"
+        except orjson.JSONEncodeError:  # (a name that is no text): no notes can be used
+            line = b"unusable\n"
+        try:
+            os.write(self._notebook_fd(), line)
         except OSError as exc:
             raise BroadsheetError(f"cannot write: {exc.strerror or exc}", self.notes) from exc
 

@@ -154,3 +154,11 @@ def _apply(stage: Stage, operation: str, name: str, data: bytes) -> None:
         stage.write_bytes(name, data)
     else:
         stage.remove(name)
+
+
+def test_a_name_the_notes_cannot_hold_makes_them_unused(tmp_path: Path) -> None:
+    stage = Stage(tmp_path / "tree", private=True, notes=tmp_path / "notes")
+    stage.write_text("index.html", "one")
+    stage.write_text("caf\udce9.html", "two")  # a name from undecodable bytes
+    stage.close_notes()
+    assert stage.noted is None
