@@ -53,6 +53,9 @@ class Outcome:
     record: Record | None = None  # the published-URL record to write, in "record" mode
     images_encoded: int = 0  # images decoded and encoded (the others came from the cache)
     noted: Notes | None = None  # what the stage's writers noted of the files they wrote
+    # Each post file's digest, by its name below the project: the hash of the bytes the
+    # build read (of their text as normalised, if they needed it: see post.decoded).
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 def assemble(
@@ -135,7 +138,14 @@ def assemble(
         record=record,
         images_encoded=media.encoded,
         noted=stage.noted,
+        digests=_digests(config, posts),
     )
+
+
+def _digests(config: SiteConfig, posts: list[Post]) -> dict[str, str]:
+    root = f"{config.root}{os.sep}"
+    names = ((str(post.path), post.digest) for post in posts if post.digest)
+    return {name[len(root) :]: digest for name, digest in names if name.startswith(root)}
 
 
 def _publish(
