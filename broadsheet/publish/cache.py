@@ -137,16 +137,29 @@ def file_hash(path: str, stamp: Stamp) -> str | None:
     return found
 
 
-def hashes_of(stamps: Stamps, root: Path, known: Hashes, verified: Stamps | None = None) -> Hashes:
+def hashes_of(
+    stamps: Stamps,
+    root: Path,
+    known: Hashes,
+    verified: Stamps | None = None,
+    read: Hashes | None = None,
+) -> Hashes:
     """The hash of every file in `stamps` (named relative to `root`): from `known` (what
     the last build recorded) when the file's stamp is the one `verified` holds for it (the
-    last build's stamps) or this process hashed it already; read otherwise. A file that
-    changes meanwhile gets none, and is taken as changed by the next build."""
+    last build's stamps) or this process hashed it already; from `read` (the hashes of
+    the bytes this build read and built from) unless its stamp holds one; read otherwise.
+    A file that changes meanwhile gets none, and is taken as changed by the next build
+    (or, from `read`, the hash of what the site was built from: a file that changed
+    since was, and is taken as changed)."""
     prefix = f"{root}{os.sep}"
     found: Hashes = {}
     for name, stamp in stamps.items():
         recorded = known.get(name)
         if recorded is not None and verified is not None and verified.get(name) == stamp:
+            found[name] = recorded
+            continue
+        recorded = read.get(name) if read is not None and len(stamp) == 4 else None
+        if recorded is not None:
             found[name] = recorded
             continue
         taken = file_hash(prefix + name, stamp)

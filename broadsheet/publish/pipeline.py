@@ -233,7 +233,8 @@ def _build(
             with timing.stage("hash sources"):
                 known = cache.input_hashes if cache is not None else {}
                 verified = cache.inputs if cache is not None else None
-                fresh.input_hashes = hashes_of(inputs, config.root, known, verified)
+                read = outcome.digests  # the posts' files: hashed as they were read
+                fresh.input_hashes = hashes_of(inputs, config.root, known, verified, read)
             with timing.stage("save cache"):
                 try:
                     save_cache(where, fresh)
