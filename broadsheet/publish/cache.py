@@ -148,9 +148,9 @@ def hashes_of(
     the last build recorded) when the file's stamp is the one `verified` holds for it (the
     last build's stamps) or this process hashed it already; from `read` (the hashes of
     the bytes this build read and built from) unless its stamp holds one; read otherwise.
-    A file that changes meanwhile gets none, and is taken as changed by the next build
-    (or, from `read`, the hash of what the site was built from: a file that changed
-    since was, and is taken as changed)."""
+    A file that changes meanwhile gets none, and is taken as changed by the next build;
+    one hashed from `read` has the hash of the bytes the site was built from, which no
+    later edit matches either."""
     prefix = f"{root}{os.sep}"
     found: Hashes = {}
     for name, stamp in stamps.items():

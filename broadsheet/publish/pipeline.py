@@ -233,8 +233,9 @@ def _build(
             with timing.stage("hash sources"):
                 known = cache.input_hashes if cache is not None else {}
                 verified = cache.inputs if cache is not None else None
-                read = outcome.digests  # the posts' files: hashed as they were read
+                read, outcome.digests = outcome.digests, {}  # (the posts': hashed as read)
                 fresh.input_hashes = hashes_of(inputs, config.root, known, verified, read)
+                del read
             with timing.stage("save cache"):
                 try:
                     save_cache(where, fresh)
