@@ -69,9 +69,13 @@ class Stage:
 
     def write_bytes(self, relative: str, data: bytes) -> bool:
         """Stage `data` at `relative` unless the site would hold it already; True if so."""
-        target = self.root / relative
-        if self.base is not None and not target.exists() and relative not in self.removed:
-            live = self.base / relative
+        base = self.base
+        if (
+            base is not None
+            and relative not in self.removed
+            and not (self.root / relative).exists()
+        ):
+            live = base / relative
             try:
                 same = live.is_file() and live.stat().st_size == len(data)
                 if same and live.read_bytes() == data:
@@ -80,7 +84,8 @@ class Stage:
                 raise BroadsheetError(f"cannot read: {exc.strerror or exc}", live) from exc
         self.removed.discard(relative)
         if not self.private:
-            return write_bytes_if_changed(target, data)
+            return write_bytes_if_changed(self.root / relative, data)
+        target = f"{self.root}{os.sep}{relative}"  # (a plain string: 30,000 files a build)
         written = _write_new(target, data)
         if self.notes is not None and written is not False:
             self._note(relative, target, data if written else None)
@@ -118,13 +123,13 @@ class Stage:
             found += [os.path.join(directory, name)[start:] for name in files]
         return sorted(p.replace(os.sep, "/") for p in found)
 
-    def _note(self, relative: str, target: Path | None, data: bytes | None) -> None:
+    def _note(self, relative: str, target: str | None, data: bytes | None) -> None:
         """Note the file just written at `relative` (`target`, holding `data`); with
         no `data`, note that its stamp is to be taken again from the file."""
         note: list[Any] = [relative]
         if target is not None and data is not None:
             try:
-                stamp = stamps.stamp_of(str(target), os.lstat(target), None)
+                stamp = stamps.stamp_of(target, os.lstat(target), None)
                 note += [*stamp, stamps.bytes_hash(data)]
             except OSError:
                 pass  # (stamped again from the file, or found missing)
@@ -190,19 +195,27 @@ def _well_formed(note: object) -> bool:
     return len(note) == 1 or (stamps.well_formed(note[1:5]) and type(note[5]) is str)
 
 
-def _write_new(target: Path, data: bytes) -> bool | None:
+_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC  # as open(target, "xb")
+
+
+def _write_new(target: str, data: bytes) -> bool | None:
     """Write `data` to `target` in a private stage; True unless it holds exactly that
-    (None: it held other bytes, written before in this build, and now holds these)."""
+    (None: it held other bytes, written before in this build, and now holds these).
+    System calls on a plain string, with no file object: a cold build writes 30,000."""
     try:
         try:
-            handle = open(target, "xb")  # noqa: SIM115 (closed below)
+            fd = os.open(target, _NEW, 0o666)
         except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(target, "xb")  # noqa: SIM115
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            fd = os.open(target, _NEW, 0o666)
         except FileExistsError:  # written before in this build: compared, then replaced
-            return None if write_bytes_if_changed(target, data) else False
-        with handle:
-            handle.write(data)
+            return None if write_bytes_if_changed(Path(target), data) else False
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
     except OSError as exc:
-        raise BroadsheetError(f"cannot write: {exc.strerror or exc}", target) from exc
+        raise BroadsheetError(f"cannot write: {exc.strerror or exc}", Path(target)) from exc
     return True
