@@ -18,6 +18,7 @@ from broadsheet.publish import cache as cache_module
 from broadsheet.publish import render
 from broadsheet.publish.cache import cache_path, load_cache, noted_stamps, stamp_tree
 from broadsheet.publish.stage import Stage
+from tests.photos import photo_bytes
 from tests.publish.test_cache import _CoarseClock
 from tests.publish.test_incremental import cold, edit, warm
 from tests.sitecheck import tree_bytes
@@ -25,9 +26,18 @@ from tests.sitecheck import tree_bytes
 
 @pytest.fixture
 def small(project: Path) -> Path:
+    """12 articles, one with a photo, one a bundle with a PDF: every kind of writer."""
     from benchmarks.corpus import write_corpus
 
     write_corpus(project / "content", 12)
+    (project / "content/america/boat.jpg").write_bytes(photo_bytes(48, 36, 1))
+    (project / "content/america/pictured.md").write_text(
+        "---\ntitle: Pictured\ndate: 2019-03-03\n---\n\n![A boat](boat.jpg)\n"
+    )
+    bundle = project / "content/america/kit"
+    bundle.mkdir()
+    (bundle / "index.md").write_text("---\ntitle: Kit\ndate: 2019-03-04\n---\n\nSee it.\n")
+    (bundle / "report.pdf").write_bytes(b"%PDF-1.4 report\n")
     return project
 
 
@@ -57,6 +67,7 @@ def test_a_cold_build_records_its_output_without_reading_a_page_back(
     assert [path for path in read if path.startswith(site)] == []
     recorded, hashes = _recorded(small)
     truth, true_hashes = _truth(small / "site")
+    assert any(name.startswith("media/") for name in truth) and "america/kit/report.pdf" in truth
     assert {name: stamp[:4] for name, stamp in recorded.items()} == truth
     assert hashes == true_hashes
     # Written just now, every file is racy: its stamp holds the hash of its bytes.
