@@ -211,13 +211,14 @@ class Signer:
         self._source = cache(self._read_source)
         self._shaped: tuple[Site, str, str] | None = None
         self._print = _Printer(site.posts)
+        self._stated: tuple[Site, dict[str, str]] | None = None
         # Every signature starts from the site-wide key: hashed once, copied per page.
         self._start = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
 
     def state(self, site: Site) -> SignedState:
         """What this signer's signatures are taken from, for the next build to compare."""
         site_hash, shape = self._shape(site)
-        digests = _post_states(site)
+        digests = self._states(site)
         templates = {name: self._template_key(name) for name in sorted(_templates(site))}
         return SignedState(site_hash, shape, digests, templates)
 
@@ -238,7 +239,7 @@ class Signer:
                 self._keys.setdefault(name, key)
         if before is None or self._shape(site) != (before.site, before.shape):
             return {page.path: self.sign(page) for page in pages}
-        states = _post_states(site)
+        states = self._states(site)
         edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != states[p.url_path]}
         signatures = {}
         for page in pages:
@@ -247,6 +248,12 @@ class Signer:
                 kept = self.sign(page)
             signatures[page.path] = kept
         return signatures
+
+    def _states(self, site: Site) -> dict[str, str]:
+        """`_post_states(site)`, worked out once (sign_all and state both ask)."""
+        if self._stated is None or self._stated[0] is not site:
+            self._stated = (site, _post_states(site))
+        return self._stated[1]
 
     def _shape(self, site: Site) -> tuple[str, str]:
         """Hashes of the site-wide key and of the plan's shape (see SignedState)."""
