@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import reprlib
@@ -15,7 +16,14 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from broadsheet.content.aliases import parse_alias
-from broadsheet.content.post import Post, count_words, newlines, normalise, text_digest
+from broadsheet.content.post import (
+    Post,
+    count_words,
+    newlines,
+    normalise,
+    place_of,
+    text_digest,
+)
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.render.markdown import excerpt
 from broadsheet.slugs import slugify
@@ -109,7 +117,7 @@ def parse_post(
     if errors:
         raise BroadsheetErrors(errors)
     date = values.get("date")
-    return Post(
+    post = Post(
         path=path,
         title=values["title"],
         section=section,
@@ -138,6 +146,7 @@ def parse_post(
         images=images,
         unlabelled=unlabelled,
     )
+    return dataclasses.replace(post, place_digest=place_of(post))
 
 
 def _check_image(

@@ -40,6 +40,9 @@ class Post:
     words: int = 0  # words in the body
     # A hash of its path and front matter: all that decides its place in the site.
     header_digest: str = ""
+    # A hash of what of that decides the site's plan besides its place in the reading
+    # order (see `place_of`): not its title or summary, which only show.
+    place_digest: str = ""
     # Old site paths that redirect here ("asia/old-slug/"), from front matter `aliases`.
     aliases: tuple[str, ...] = ()
     # The Markdown body, when held in memory. A build drops it (its posts would
@@ -147,6 +150,40 @@ def shape_of(posts: Iterable[Post]) -> str:
     and which posts each one shows): their paths and front matter, in this order."""
     data = "\n".join([post.header_digest or _header(post) for post in posts])
     return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def places_of(posts: Iterable[Post]) -> str:
+    """A hash of what decides a site's plan besides the posts' titles and summaries:
+    each post's `place_of`, in this order (the reading order, which titles can change).
+    Two sites with equal places have the same pages, showing the same posts (as
+    identified by their paths) in the same places."""
+    data = "\n".join([post.place_digest or place_of(post) for post in posts])
+    return hashlib.blake2b(data.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def place_of(post: Post) -> str:
+    """A hash of every field of `post` that the plan reads (listings, pagination,
+    neighbours, feeds, sitemaps, redirects), all but those only shown: its title and
+    summary (which the plan reads only to order posts: see `places_of`), its excerpt,
+    words and images."""
+    data = repr(
+        (
+            str(post.path),
+            post.section_slug,
+            post.slug,
+            post.section,
+            post.date,
+            post.has_time,
+            post.updated,
+            post.author,
+            post.tags,
+            post.source,
+            post.draft,
+            post.aliases,
+            post.bundle,
+        )
+    )
+    return text_digest(data)
 
 
 def _header(post: Post) -> str:

@@ -26,11 +26,20 @@ from broadsheet.content.post import Post
 from broadsheet.sealed import clear, read_sealed, write_sealed
 from broadsheet.stamps import Stamp, well_formed
 
-FORMAT = 7  # 4: dates in whole seconds, no control characters; 5: aliases; 6: bundles,
-# images; 7: one tag per slug (cached posts may hold `Trade` and `trade`)
+FORMAT = 8  # 4: dates in whole seconds, no control characters; 5: aliases; 6: bundles,
+# images; 7: one tag per slug (cached posts may hold `Trade` and `trade`); 8: place digests
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
-_TEXT = ("title", "section", "section_slug", "slug", "digest", "excerpt", "header_digest")
+_TEXT = (
+    "title",
+    "section",
+    "section_slug",
+    "slug",
+    "digest",
+    "excerpt",
+    "header_digest",
+    "place_digest",
+)
 _OPTIONAL = ("author", "summary", "source")
 _IMAGE = ("image", "image_alt", "image_caption", "image_credit")  # last: added in format 5
 _NONE = type(None)
@@ -87,9 +96,10 @@ def _decode(
     if type(item) is not list or tuple(map(type, item)) not in _SHAPES:
         raise ValueError("entry")
     stamp, title, section, section_slug, slug, digest, excerpt, header_digest = item[:8]
-    author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[8:18]
-    aliases, images, unlabelled = item[18:21]
-    image, image_alt, image_caption, image_credit = item[21:]
+    place_digest = item[8]
+    author, summary, source, date, updated, has_time, tags, draft, body_line, words = item[9:19]
+    aliases, images, unlabelled = item[19:22]
+    image, image_alt, image_caption, image_credit = item[22:]
     if not all(type(t) is str for t in (*tags, *aliases)) or not well_formed(stamp):
         raise ValueError("tags or stamp")
     if not all(type(src) is str for src in [*images, *unlabelled]):
@@ -113,6 +123,7 @@ def _decode(
         excerpt=excerpt,
         words=words,
         header_digest=header_digest,
+        place_digest=place_digest,
         aliases=tuple(aliases),
         bundle=bundle,
         image=image,

@@ -6,8 +6,9 @@ import contextlib
 import hashlib
 import math
 import re
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def _stored(
     Its inputs are checked by the posts' shape first (their paths and front matter, in
     order: one hash of what is already known) and, when that changed, by a hash of the
     features themselves, since most front matter edits change no title, tag or section.
+    When the features did change, but not the number of posts, only the rows that can
+    rank differently are ranked again (see `_rerank`), from the features kept beside
+    the ranking (`store`'s -features file).
     """
     shape = f"{shape_of(posts)}:{count}"
     data = _load(store, len(posts))
@@ -70,9 +74,68 @@ def _stored(
     if data is not None and data[1] == key:
         ranked = data[2]
     else:
-        ranked = _related_indices(features, count, jobs)
+        kept = _load_features(_features_path(store), data[1], len(posts)) if data else None
+        if data is not None and kept is not None:
+            ranked = _rerank(kept, data[2], features, count)
+        else:
+            ranked = _related_indices(features, count, jobs)
+        _save_features(_features_path(store), key, features)
     _save(store, shape, key, ranked)
     return ranked
+
+
+def _features_path(store: Path) -> Path:
+    return store.with_name(f"{store.stem}-features{store.suffix}")
+
+
+def _load_features(path: Path, key: str, total: int) -> tuple[tuple[str, ...], ...] | None:
+    """The features the ranking with `key` was made from, kept at `path`; None if they
+    are missing, damaged, malformed, or another ranking's."""
+    payload = read_sealed(path)
+    if payload is None:
+        return None
+    try:
+        data = orjson.loads(payload)
+        rows = data["features"]
+        if data["key"] != key or type(rows) is not list or len(rows) != total:
+            return None
+        features = tuple(tuple(row) for row in rows)
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not all(type(f) is str for row in features for f in row):
+        return None
+    return features
+
+
+def _save_features(path: Path, key: str, features: tuple[tuple[str, ...], ...]) -> None:
+    with contextlib.suppress(OSError):  # only a cache: the next change ranks all again
+        write_sealed(path, orjson.dumps({"key": key, "features": features}))
+
+
+def _rerank(
+    before: tuple[tuple[str, ...], ...],
+    ranked: tuple[tuple[int, ...], ...],
+    features: tuple[tuple[str, ...], ...],
+    count: int,
+) -> tuple[tuple[int, ...], ...]:
+    """The ranking of `features`, given the ranking of as many posts' features `before`.
+
+    A row's scores depend only on the members of its own features (who they are, in
+    order: their window and the feature's weight) and on the number of posts. So a
+    post whose features are all features no post gained or lost ranks as before; only
+    the posts that hold a changed feature, or whose own features changed, are ranked
+    again.
+    """
+    changed: set[str] = set()
+    moved = set()
+    for index, (old, new) in enumerate(zip(before, features, strict=True)):
+        if old != new:
+            # (as many times as listed: two tags may casefold alike)
+            changed.update(f for f in {*old, *new} if old.count(f) != new.count(f))
+            moved.add(index)
+    rows = sorted(moved | {i for i, feats in enumerate(features) if not changed.isdisjoint(feats)})
+    fresh = dict(zip(rows, _ranked_rows(features, count, rows), strict=True))
+    return tuple(fresh.get(i, row) for i, row in enumerate(ranked))
 
 
 def _load(store: Path, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:
@@ -108,51 +171,56 @@ def _related_indices(
 ) -> tuple[tuple[int, ...], ...]:
     """Each post's `count` most related others, by index; in `jobs` forked processes
     when there are enough posts to pay for them."""
+    return tuple(_ranked_rows(features, count, range(len(features)), jobs))
+
+
+def _ranked_rows(
+    features: tuple[tuple[str, ...], ...], count: int, rows: Sequence[int], jobs: int = 1
+) -> list[tuple[int, ...]]:
+    """The rankings of the posts at `rows` (indices into `features`), in that order."""
     global _ranking
     members: dict[str, list[int]] = defaultdict(list)
     for index, feats in enumerate(features):
         for feature in feats:
-            members[feature].append(index)
+            members[feature].append(index)  # in index order: bisect finds a post in it
     total = len(features)
     weight = {f: _weight(f, len(m), total) for f, m in members.items()}
-    position = {f: {i: n for n, i in enumerate(m)} for f, m in members.items()}
-    _ranking = (features, members, weight, position, count)
+    _ranking = (features, members, weight, count)
     try:
-        if jobs < 2 or total < PARALLEL_MINIMUM:
-            return tuple(_rank(range(total)))
+        if jobs < 2 or len(rows) < PARALLEL_MINIMUM:
+            return _rank(rows)
         from broadsheet.workers import worker_pool
 
-        step = -(-total // (jobs * 4))
-        parts = [range(start, min(start + step, total)) for start in range(0, total, step)]
+        step = -(-len(rows) // (jobs * 4))
+        parts = [rows[start : start + step] for start in range(0, len(rows), step)]
         with worker_pool(jobs) as pool:
-            return tuple(row for part in pool.map(_rank, parts) for row in part)
+            return [row for part in pool.map(_rank, parts) for row in part]
     finally:
         _ranking = None
 
 
 PARALLEL_MINIMUM = 2_000  # posts to rank before it pays to fork workers
-# What _rank() reads: set by _related_indices() before it forks, read-only after.
+# What _rank() reads: set by _ranked_rows() before it forks, read-only after.
 _ranking: (
     tuple[
         tuple[tuple[str, ...], ...],
         dict[str, list[int]],
         dict[str, float],
-        dict[str, dict[int, int]],
         int,
     ]
     | None
 ) = None
 
 
-def _rank(rows: range) -> list[tuple[int, ...]]:
+def _rank(rows: Sequence[int]) -> list[tuple[int, ...]]:
     assert _ranking is not None
-    features, members, weight, position, count = _ranking
+    features, members, weight, count = _ranking
     result = []
     for index in rows:
         scores: dict[int, float] = defaultdict(float)
         for feature in features[index]:
             listed = members[feature]
-            at = position[feature][index]
+            at = bisect_right(listed, index) - 1  # (its last place, were it listed twice)
             for other in listed[max(0, at - NEIGHBOURS) : at + NEIGHBOURS + 1]:
                 if other != index:
                     scores[other] += weight[feature]

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta, nodes
 
-from broadsheet.content.post import Post, shape_of
+from broadsheet.content.post import Post, places_of
 from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
@@ -38,7 +38,7 @@ def fingerprint(value: Any) -> Any:
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is Post:  # its whole file, and where it is
-        return f"post:{value.digest}{value.media}:{value.section_slug}/{value.slug}"
+        return _post_print(value)
     if kind is tuple or kind is list:
         return tuple([fingerprint(item) for item in value])
     if kind is dict:  # contexts are built in a fixed key order
@@ -57,6 +57,47 @@ def fingerprint(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(fingerprint(item) for item in value)
     return value
+
+
+def _post_print(post: Post) -> str:
+    return f"post:{post.digest}{post.media}:{post.section_slug}/{post.slug}"
+
+
+class _Printer:
+    """`fingerprint`, the same values, made faster for one site's pages: each post's is
+    made once, and the lists that hold only posts (listings, related articles) or only
+    sitemap entries are turned into theirs without a call for each item."""
+
+    def __init__(self, posts: tuple[Post, ...]) -> None:
+        self.known = {id(post): _post_print(post) for post in posts}
+
+    def __call__(self, value: Any) -> Any:
+        kind = type(value)
+        if kind is dict:  # a page's context
+            return tuple([(k, self(v)) for k, v in value.items()])
+        if kind is Post:
+            found = self.known.get(id(value))
+            return found if found is not None else _post_print(value)
+        if kind is tuple or kind is list:
+            if not value:
+                return ()
+            first = type(value[0])
+            if first is Post:
+                try:  # (no other object alive has a known post's id)
+                    return tuple(map(self.known.__getitem__, map(id, value)))
+                except KeyError:
+                    pass
+            elif first is SitemapEntry:
+                return tuple(
+                    [
+                        (e.url_path, e.lastmod.isoformat() if e.lastmod else None)
+                        if type(e) is SitemapEntry
+                        else self(e)
+                        for e in value
+                    ]
+                )
+            return tuple([self(item) for item in value])
+        return fingerprint(value)
 
 
 def mentions(value: Any, posts: set[int]) -> bool:
@@ -129,6 +170,19 @@ def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
     )
 
 
+def _post_states(site: Site) -> dict[str, str]:
+    """Each shown post's url_path -> its file's digest (with its images') and the places,
+    in reading order, of the posts its article lists as related: all that its pages
+    can show of it that the site's places (`places_of`) do not decide."""
+    index = {id(post): str(n) for n, post in enumerate(site.posts)}
+    related = {
+        id(page.post): ",".join([index.get(id(other), "?") for other in page.context["related"]])
+        for page in site.pages
+        if page.post is not None and "related" in page.context
+    }
+    return {p.url_path: f"{p.digest}{p.media}@{related.get(id(p), '')}" for p in site.posts}
+
+
 def _templates(site: Site) -> set[str]:
     return {page.template for page in site.pages}
 
@@ -156,13 +210,15 @@ class Signer:
         self._keys: dict[str, str] = {}  # template -> its key
         self._source = cache(self._read_source)
         self._shaped: tuple[Site, str, str] | None = None
+        self._print = _Printer(site.posts)
+        self._stated: tuple[Site, dict[str, str]] | None = None
         # Every signature starts from the site-wide key: hashed once, copied per page.
         self._start = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
 
     def state(self, site: Site) -> SignedState:
         """What this signer's signatures are taken from, for the next build to compare."""
         site_hash, shape = self._shape(site)
-        digests = {p.url_path: p.digest + p.media for p in site.posts}
+        digests = self._states(site)
         templates = {name: self._template_key(name) for name in sorted(_templates(site))}
         return SignedState(site_hash, shape, digests, templates)
 
@@ -171,15 +227,20 @@ class Signer:
     ) -> dict[str, str]:
         """Every page's signature. `before` is what the `previous` signatures were taken
         from, given when no template or setting has changed since: then, if the posts'
-        places and metadata are the same too, the plan has the same shape, and a page
-        planned from posts alone (`Page.from_posts`) that shows no edited post keeps its
-        signature without being signed again."""
+        places are the same too (`places_of`: all the plan reads of them but titles and
+        summaries, in reading order), the plan has the same pages showing the same posts
+        in the same places, and a page planned from posts alone (`Page.from_posts`) that
+        shows no edited post (its file, or the articles its own lists as related) keeps
+        its signature without being signed again. So a new title or summary signs again
+        only the pages that show the post, as a new body does."""
         pages = site.pages
+        if before is not None:  # no template has changed: not worked out again
+            for name, key in before.templates.items():
+                self._keys.setdefault(name, key)
         if before is None or self._shape(site) != (before.site, before.shape):
             return {page.path: self.sign(page) for page in pages}
-        for name, key in before.templates.items():  # unchanged, so not worked out again
-            self._keys.setdefault(name, key)
-        edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != p.digest + p.media}
+        states = self._states(site)
+        edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != states[p.url_path]}
         signatures = {}
         for page in pages:
             kept = previous.get(page.path) if page.from_posts else None
@@ -188,11 +249,17 @@ class Signer:
             signatures[page.path] = kept
         return signatures
 
+    def _states(self, site: Site) -> dict[str, str]:
+        """`_post_states(site)`, worked out once (sign_all and state both ask)."""
+        if self._stated is None or self._stated[0] is not site:
+            self._stated = (site, _post_states(site))
+        return self._stated[1]
+
     def _shape(self, site: Site) -> tuple[str, str]:
         """Hashes of the site-wide key and of the plan's shape (see SignedState)."""
         if self._shaped is None or self._shaped[0] is not site:
             site_hash = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
-            self._shaped = (site, site_hash.hexdigest(), shape_of(site.posts))
+            self._shaped = (site, site_hash.hexdigest(), places_of(site.posts))
         return self._shaped[1], self._shaped[2]
 
     def sign(self, page: Page) -> str:
@@ -201,8 +268,8 @@ class Signer:
                 page.path,
                 page.template,
                 self._template_key(page.template),
-                fingerprint(page.post),
-                fingerprint(page.context),
+                self._print(page.post),
+                self._print(page.context),
             )
         )
         digest = self._start.copy()

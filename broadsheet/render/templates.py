@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,16 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.sealed import make_folder, read_sealed, write_sealed
 
 # The compiled templates' file names. A new number sets aside those compiled before: from
-# 2 on, no site helper is worked out at compile time (see build.context._per_build).
-COMPILED_NAMES = "__broadsheet2_%s.cache"
+# 2 on, no site helper is worked out at compile time (see build.context._per_build). The
+# names also carry a hash of Jinja's version and of the options below, which shape the
+# compiled code (Jinja itself checks only the template's source and its bytecode format).
+COMPILED_NAMES = "__broadsheet2_{key}_%s.cache"
+OPTIONS: dict[str, Any] = {
+    "autoescape": True,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+}
 
 
 def make_environment(
@@ -30,21 +39,26 @@ def make_environment(
     if compiled is not None:
         try:
             make_folder(compiled, links=False)
-            bytecode = _CompiledTemplates(str(compiled), COMPILED_NAMES)
+            bytecode = _CompiledTemplates(str(compiled), compiled_names())
         except OSError:
             pass  # only saves time
     env = jinja2.Environment(
         bytecode_cache=bytecode,
         loader=jinja2.FileSystemLoader(templates_dir),
-        autoescape=True,
         undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
         auto_reload=False,
+        **OPTIONS,
     )
     env.globals.update(globals_)
     return env
+
+
+def compiled_names() -> str:
+    """The pattern of the compiled templates' file names for this Jinja and these options:
+    code compiled by another version of Jinja, or with other options, is never run."""
+    made = repr((jinja2.__version__, sorted(OPTIONS.items()), "StrictUndefined"))
+    key = hashlib.blake2b(made.encode("utf-8"), digest_size=8).hexdigest()
+    return COMPILED_NAMES.format(key=key)
 
 
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):

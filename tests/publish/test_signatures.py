@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
 from broadsheet.outputs.site import Site
@@ -45,11 +47,38 @@ def test_after_a_body_edit_only_the_pages_that_show_the_post_are_signed_again(
     assert len(showing) < len(site.pages) / 4
 
 
-def test_a_metadata_edit_signs_every_page_again(corpus: Path) -> None:
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("title: ", "title: Retitled "), ("title: ", "summary: A new summary.\ntitle: ")],
+)
+def test_a_title_or_summary_edit_signs_again_only_the_pages_that_show_the_post(
+    corpus: Path, old: str, new: str
+) -> None:
+    site, signer = signed(corpus)
+    before = signer.state(site)
+    previous = {page.path: signer.sign(page) for page in site.pages}
+    edited = sorted((corpus / "content/asia").glob("*.md"))[2]
+    edit(edited, old, new)
+    site, signer = signed(corpus)
+    everything = {page.path: signer.sign(page) for page in site.pages}
+    showing = {path for path in everything if everything[path] != previous.get(path)}
+    untouched = next(p for p in site.pages if p.sources and p.path not in showing)
+    marked = {**previous, untouched.path: "kept"}
+    assert signer.sign_all(site, marked, before) == {**everything, untouched.path: "kept"}
+    post = next(p for p in site.posts if p.path == edited)
+    assert f"{post.url_path}index.html" in showing and "asia/index.html" in showing
+    assert len(showing) < len(site.pages) / 4
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("date: 20", "date: 19"), ("author: ", "author: Moved "), ("tags: [", "tags: [moved, ")],
+)
+def test_an_edit_that_moves_a_post_signs_every_page_again(corpus: Path, old: str, new: str) -> None:
     site, signer = signed(corpus)
     before = signer.state(site)
     previous = {page.path: "stale" for page in site.pages}
-    edit(sorted((corpus / "content/asia").glob("*.md"))[2], "title: ", "title: Retitled ")
+    edit(sorted((corpus / "content/asia").glob("*.md"))[2], old, new)
     site, signer = signed(corpus)
     assert signer.state(site).shape != before.shape
     assert "stale" not in signer.sign_all(site, previous, before).values()

@@ -1,9 +1,12 @@
 from pathlib import Path
 
+import jinja2
+import jinja2.bccache
 import pytest
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.render.templates import make_environment, render_template
+from broadsheet.sealed import write_sealed
 
 
 def test_autoescaping_is_on(tmp_path: Path) -> None:
@@ -51,3 +54,32 @@ def test_a_build_with_a_broken_template_names_it_and_keeps_the_last_site(
     assert f"templates/{name}:{lines + 1}: template error: " in built.err, built.err
     assert "Traceback" not in built.err
     assert tree_bytes(seeded / "site") == before
+
+
+def _stale(env: jinja2.Environment, folder: Path, source: str, code_of: str) -> None:
+    """Put in `env`'s compiled-template cache, as the code of "t.html" whose source is
+    `source`, the code of another source (as Jinja's own checks would accept it)."""
+    cache = env.bytecode_cache
+    assert isinstance(cache, jinja2.FileSystemBytecodeCache)
+    key = cache.get_cache_key("t.html", str(folder / "t.html"))
+    bucket = jinja2.bccache.Bucket(env, key, cache.get_source_checksum(source))
+    bucket.code = env.compile(code_of, "t.html", str(folder / "t.html"))
+    write_sealed(Path(cache._get_cache_filename(bucket)), bucket.bytecode_to_string())
+
+
+def test_compiled_templates_are_kept_and_used_only_by_the_same_jinja(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    templates, compiled = tmp_path / "templates", tmp_path / "compiled"
+    templates.mkdir()
+    (templates / "t.html").write_text("new {{ x }}")
+    env = make_environment(templates, {}, compiled)
+    assert render_template(env, "t.html", {"x": 1}) == "new 1"
+    assert len(list(compiled.iterdir())) == 1  # kept for the next build
+    _stale(env, templates, "new {{ x }}", "old {{ x }}")
+    again = make_environment(templates, {}, compiled)
+    assert render_template(again, "t.html", {"x": 1}) == "old 1"  # what was kept: used
+    # Another Jinja may compile the same source otherwise: what this one kept is not run.
+    monkeypatch.setattr(jinja2, "__version__", "0.0.0")
+    upgraded = make_environment(templates, {}, compiled)
+    assert render_template(upgraded, "t.html", {"x": 1}) == "new 1"
