@@ -167,3 +167,24 @@ def pages_changed(before: dict[str, bytes], after: dict[str, bytes]) -> set[str]
     names = before.keys() | after.keys()
     index = {n for n in names if n.startswith("search/") and not n.endswith(".html")}
     return {n for n in names - index if before.get(n) != after.get(n)}
+
+
+def test_a_fresh_clone_reads_no_unchanged_post_again(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file of a fresh clone is new to the cache: each source is hashed once as it
+    is stamped, and a post whose bytes hash as its cached post's is not read again
+    (it was read twice, and each time normalised, 1.3 s of 2.3 at 10,000 articles)."""
+    from broadsheet.content import loader
+
+    project = fresh_clone(deployed.project, monkeypatch)
+    article = edit_one_article(project)
+    posts = list(project.glob("content/*/*.md"))
+    # Posts with a pound sign or a no-break space (each starts with a byte that may start
+    # what no page may hold) are among them.
+    assert any("£" in p.read_text(encoding="utf-8") for p in posts)
+    reads: list[str] = []
+    read = loader.read_source
+    monkeypatch.setattr(loader, "read_source", lambda path: reads.append(str(path)) or read(path))
+    built(project, deployed.first + 1, monkeypatch)
+    assert reads == [str(article)]
