@@ -79,6 +79,36 @@ def _hasher(data: bytes = b"") -> hashlib.blake2b:
     return hashlib.blake2b(data, digest_size=16)
 
 
+def file_hash(path: str, stamp: Stamp) -> str | None:
+    """A hash of the bytes of the file at `path`, stamped `stamp`; None if it changed
+    since `stamp` was taken (its stamp no longer matches once hashed) or cannot be read.
+    A racy stamp (see broadsheet.stamps) gives the hash it carries."""
+    if len(stamp) > 4:
+        return stamp[4] if stamp[4] != UNREADABLE else None
+    key = (path, stamp[0], stamp[1], stamp[2], stamp[3])
+    found = HASHED.get(key)
+    if found is None:
+        found = content_hash(path)
+        try:
+            after = os.stat(path, follow_symlinks=False)
+        except OSError:
+            return None
+        mtime = after.st_mtime_ns
+        if (
+            found == UNREADABLE
+            or [
+                after.st_size,
+                mtime,
+                after.st_ctime_ns - mtime,
+                after.st_ino,
+            ]
+            != stamp[:4]
+        ):
+            return None
+        HASHED[key] = found
+    return found
+
+
 def unchanged(old: Stamp, new: Stamp, path: str) -> bool:
     """Whether the file at `path`, stamped `new` now, is as it was when stamped `old`."""
     if old == new:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from broadsheet.text import non_ascii, space_out_non_ascii_breaks
+from broadsheet.text import (
+    CHARACTER_REFERENCE,
+    UNSHOWABLE,
+    _keep_reference,
+    non_ascii,
+    remove_unshowable,
+    showable_utf8,
+    space_out_non_ascii_breaks,
+)
 
 
 @given(st.text())
@@ -19,3 +27,31 @@ def test_non_ascii_keeps_every_character_beyond_ascii_in_order(text: str) -> Non
 def test_breaks_beyond_ascii_become_spaces_and_all_else_stays(text: str) -> None:
     expected = "".join(" " if not c.isascii() and not c.isalnum() else c for c in text)
     assert space_out_non_ascii_breaks(text) == expected
+
+
+# Text as a post may hold it: plain news text, and every kind of character that
+# remove_unshowable() removes or keeps (controls, C1, surrogates, noncharacters, astral).
+_ODD = "a £\u00a0é’\t\n\r\x00\x08\x0b\x1f\x7f\x80\x9f\xa0\ud800\udfff\ufdd0\ufdef\ufffd\ufffe\uffff"
+_ODD += "\U0001f600\U0001fffe\U0010ffff&#;x0123456789"
+_TEXTS = st.text() | st.text(st.sampled_from(_ODD)) | st.text(st.characters(codec=None))
+
+
+def _removed(text: str) -> str:
+    """What remove_unshowable() gives, the slow way: every character looked at."""
+    text = UNSHOWABLE.sub("", text)
+    return CHARACTER_REFERENCE.sub(_keep_reference, text)
+
+
+@given(_TEXTS)
+@example("£5bn \u00a0deal \x85 \ud800 \ufffe \U0001fffe &#1; &#163;")
+def test_unshowable_characters_go_and_all_else_stays(text: str) -> None:
+    assert remove_unshowable(text) == _removed(text)
+
+
+@given(_TEXTS)
+@example("£5bn\u00a0deal")
+@example("£5bn \x85")
+def test_text_is_showable_exactly_when_nothing_would_be_removed(text: str) -> None:
+    data = text.encode("utf-8", "surrogatepass")
+    nothing_to_remove = UNSHOWABLE.search(text) is None and "&#" not in text
+    assert showable_utf8(data) == nothing_to_remove

@@ -12,7 +12,7 @@ from broadsheet.content.post import Post, decoded
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.paths import read_source, source_files
 from broadsheet.slugs import RESERVED_SECTIONS, slugify
-from broadsheet.stamps import Stamp, racy_after, stamp_file, unchanged
+from broadsheet.stamps import Stamp, file_hash, racy_after, stamp_file, unchanged
 from broadsheet.workers import worker_pool
 
 BUNDLE_INDEX = "index.md"  # content/<section>/<slug>/index.md: an article and its files
@@ -187,6 +187,8 @@ def _same(cached: tuple[Stamp, Post], stamp: Stamp) -> bool:
     post = cached[1]
     if cached[0][0] != stamp[0] or not post.digest:
         return False
+    if file_hash(str(post.path), stamp) == post.digest:  # the bytes of a file that
+        return True  # normalise() leaves as they are; the build's cache takes this hash too
     try:
         return decoded(read_source(post.path))[1] == post.digest
     except BroadsheetError:

@@ -31,10 +31,10 @@ from broadsheet.paths import scan_source
 from broadsheet.publish.stage import Notes
 from broadsheet.sealed import clear, read_file, read_sealed, write_sealed
 from broadsheet.stamps import (
-    HASHED,
     UNREADABLE,
     Stamp,
     content_hash,
+    file_hash,
     stamp_of,
     unchanged,
     well_formed,
@@ -105,36 +105,6 @@ def changed_names(old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = 
             if recorded is None or file_hash(prefix + name, now) != recorded:
                 names.add(name)
     return names
-
-
-def file_hash(path: str, stamp: Stamp) -> str | None:
-    """A hash of the bytes of the file at `path`, stamped `stamp`; None if it changed
-    since `stamp` was taken (its stamp no longer matches once hashed) or cannot be read.
-    A racy stamp (see broadsheet.stamps) gives the hash it carries."""
-    if len(stamp) > 4:
-        return stamp[4] if stamp[4] != UNREADABLE else None
-    key = (path, stamp[0], stamp[1], stamp[2], stamp[3])
-    found = HASHED.get(key)
-    if found is None:
-        found = content_hash(path)
-        try:
-            after = os.stat(path, follow_symlinks=False)
-        except OSError:
-            return None
-        mtime = after.st_mtime_ns
-        if (
-            found == UNREADABLE
-            or [
-                after.st_size,
-                mtime,
-                after.st_ctime_ns - mtime,
-                after.st_ino,
-            ]
-            != stamp[:4]
-        ):
-            return None
-        HASHED[key] = found
-    return found
 
 
 def hashes_of(

@@ -413,9 +413,9 @@ def test_a_fresh_clones_photos_are_read_to_hash_once_a_build(
     reads: list[Path] = []
     read = store.read_source
     monkeypatch.setattr(store, "read_source", lambda path: reads.append(path) or read(path))
-    hashed = cache.content_hash
+    hashed = stamps.content_hash
     monkeypatch.setattr(
-        cache, "content_hash", lambda path: reads.append(Path(path)) or hashed(path)
+        stamps, "content_hash", lambda path: reads.append(Path(path)) or hashed(path)
     )
     for name, first in (("clone", "images"), ("clone-2", "cache")):
         clone = tmp_path / name
