@@ -324,7 +324,8 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
         try:
             yield stage
         finally:
-            stage.close_notes()  # (the writers are done)
+            with timing.stage("read stage notes"):  # (the writers are done)
+                stage.close_notes()
         with _stops_held():
             if overlay:
                 with timing.stage("commit changes"):
