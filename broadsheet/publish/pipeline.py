@@ -28,7 +28,6 @@ from broadsheet.publish.cache import (
     cache_path,
     hashes_of,
     load_cache,
-    noted_stamps,
     save_cache,
     settled,
     source_stamps,
@@ -37,7 +36,7 @@ from broadsheet.publish.cache import (
 from broadsheet.publish.hosting import SiteSize
 from broadsheet.publish.media import split_signatures
 from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
-from broadsheet.publish.stage import Notes
+from broadsheet.publish.stage import Notes, noted_stamps
 from broadsheet.sealed import make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
 

@@ -16,8 +16,8 @@ from broadsheet import stamps
 from broadsheet.config import load_config
 from broadsheet.publish import cache as cache_module
 from broadsheet.publish import render
-from broadsheet.publish.cache import cache_path, load_cache, noted_stamps, stamp_tree
-from broadsheet.publish.stage import Stage
+from broadsheet.publish.cache import cache_path, load_cache, stamp_tree
+from broadsheet.publish.stage import Stage, noted_stamps
 from tests.photos import photo_bytes
 from tests.publish.test_cache import _CoarseClock
 from tests.publish.test_incremental import cold, edit, warm
