@@ -244,14 +244,15 @@ def _adopted(parsed: _Parsed, path: Path, texts: dict[str, str]) -> _Parsed:
     def shared(text: str) -> str:
         return texts.setdefault(text, text)
 
-    post = dataclasses.replace(
-        post,
-        path=path,
-        section=shared(post.section),
-        section_slug=shared(post.section_slug),
-        author=shared(post.author) if post.author is not None else None,
-        tags=tuple(shared(tag) for tag in post.tags),
-    )
+    # Just unpickled, the post is this process's alone: changed in place, not copied
+    # (dataclasses.replace made each post twice: 0.1 s at 10,000).
+    adopt = object.__setattr__
+    adopt(post, "path", path)
+    adopt(post, "section", shared(post.section))
+    adopt(post, "section_slug", shared(post.section_slug))
+    if post.author is not None:
+        adopt(post, "author", shared(post.author))
+    adopt(post, "tags", tuple(shared(tag) for tag in post.tags))
     return path, stamp, post
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +27,6 @@ from broadsheet import __version__
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import scan_source
-from broadsheet.publish.stage import Notes
 from broadsheet.sealed import clear, read_file, read_sealed, write_sealed
 from broadsheet.stamps import (
     UNREADABLE,
@@ -38,7 +36,6 @@ from broadsheet.stamps import (
     stamp_of,
     unchanged,
     well_formed,
-    with_hash,
 )
 from broadsheet.stamps import settled as settled_stamp
 from broadsheet.workers import fork
@@ -191,36 +188,6 @@ def _walk(folder: str, start: int, racy: int | None = None) -> Stamps:
                         stamp = stamp_of(entry.path, stat, racy)
                     stamps[entry.path[start:]] = stamp
     return stamps
-
-
-def noted_stamps(
-    output: Path, noted: Notes, racy: int, names: Iterable[str] | None = None
-) -> tuple[Stamps, Hashes]:
-    """The stamps and hashes of the files below `output` that a build wrote (or of those
-    `names` among them), from what their writers noted (see broadsheet.publish.stage),
-    hashed if changed at or after `racy` as stamp_tree() does: no file is read. A file
-    noted without a stamp, or that the build moved into place (`names`: its times are
-    the move's), is stamped again from the file; hashed from the note if it is the file
-    the note was taken of (the same inode and size), read otherwise."""
-    prefix = f"{output}{os.sep}"
-    stamps: Stamps = {}
-    hashes: Hashes = {}
-    for name in noted if names is None else names:
-        note = noted.get(name)
-        if names is None and note is not None:
-            stamp = note[:4]
-        else:
-            try:
-                stat = os.lstat(prefix + name)
-            except OSError:
-                continue  # (removed after it was written)
-            stamp = stamp_of(prefix + name, stat, None)
-            if note is None or [note[0], note[3]] != [stamp[0], stamp[3]]:
-                note = [*stamp, content_hash(prefix + name)]
-        stamps[name] = with_hash(stamp, note[4], racy)
-        if note[4] != UNREADABLE:
-            hashes[name] = note[4]
-    return dict(sorted(stamps.items())), hashes
 
 
 def source_stamps(config: SiteConfig, racy: int | None = None) -> Stamps:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadsheet import stamps
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.publish import timing
@@ -130,6 +131,27 @@ def build_lock(output: Path, wait: Say | None = None) -> Iterator[OutputLock]:
     finally:
         del _held[output]
         os.close(held.fd)  # (releases the lock)
+
+
+def present(output: Path) -> int | None:
+    """The present moment on the output's file system, as it stamps a file changed now
+    (ns since the epoch): the build lock's change time once touched, read as any stamp
+    is (broadsheet.stamps). None unless this process holds the lock.
+
+    The lock lies beside the output, on the file system every output file was written
+    on (a stage's files are renamed into the site), so that this is in the files' own
+    clock and ticks: a file whose times are older cannot change again without its
+    times moving on (Git's rule for racy files, against its index's time)."""
+    held = _held.get(output.resolve())
+    if held is None:
+        return None
+    try:
+        os.utime(held.fd)
+        stamp = stamps.stamp_of(str(lock_path(held.output)), os.fstat(held.fd), None)
+    except OSError:
+        return None
+    moment: int = max(stamp[1], stamp[1] + stamp[2])
+    return moment
 
 
 def _make_parents(folder: Path, lock: Path) -> list[Path]:
@@ -324,7 +346,8 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
         try:
             yield stage
         finally:
-            stage.close_notes()  # (the writers are done)
+            with timing.stage("read stage notes"):  # (the writers are done)
+                stage.close_notes()
         with _stops_held():
             if overlay:
                 with timing.stage("commit changes"):

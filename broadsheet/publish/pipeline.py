@@ -28,7 +28,6 @@ from broadsheet.publish.cache import (
     cache_path,
     hashes_of,
     load_cache,
-    noted_stamps,
     save_cache,
     settled,
     source_stamps,
@@ -36,8 +35,8 @@ from broadsheet.publish.cache import (
 )
 from broadsheet.publish.hosting import SiteSize
 from broadsheet.publish.media import split_signatures
-from broadsheet.publish.output_dir import build_lock, check_output_dir, recover
-from broadsheet.publish.stage import Notes
+from broadsheet.publish.output_dir import build_lock, check_output_dir, present, recover
+from broadsheet.publish.stage import Notes, noted_stamps
 from broadsheet.sealed import make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
 
@@ -282,8 +281,10 @@ def _stamp_output(
     from a CI cache). The files just written are hashed if they are racy now. And the
     hash of every output file: the last build's, but for the files this one wrote.
     What the writers `noted` of the files they wrote spares reading them back (and, for
-    a site replaced whole, even taking their stamps: see noted_stamps)."""
-    written = racy_after()
+    a site replaced whole, even taking their stamps: see noted_stamps). A file is racy
+    if its times are not older than the output file system's present (as Git judges
+    against its index's time), or when that cannot be read, than a few seconds ago."""
+    written = present(output) or racy_after()
     if cache is None or changes is None:
         if noted is not None:
             return noted_stamps(output, noted, written)

@@ -14,6 +14,7 @@ output without reading it back (see broadsheet.stamps).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import orjson
 from broadsheet import stamps
 from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_bytes_if_changed
+from broadsheet.stamps import Stamp
 
 # What the notes say of a file, by its path in the stage: its stamp with the hash of its
 # bytes ([size, mtime_ns, ctime_ns - mtime_ns, inode, hash]), or None when it was
@@ -219,3 +221,33 @@ def _write_new(target: str, data: bytes) -> bool | None:
     except OSError as exc:
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}", Path(target)) from exc
     return True
+
+
+def noted_stamps(
+    output: Path, noted: Notes, racy: int, names: Iterable[str] | None = None
+) -> tuple[dict[str, Stamp], dict[str, str]]:
+    """The stamps and hashes of the files below `output` that a build wrote (or of those
+    `names` among them), from what their writers noted (see Stage), hashed if changed
+    at or after `racy` as cache.stamp_tree() does: no file is read. A file
+    noted without a stamp, or that the build moved into place (`names`: its times are
+    the move's), is stamped again from the file; hashed from the note if it is the file
+    the note was taken of (the same inode and size), read otherwise."""
+    prefix = f"{output}{os.sep}"
+    found: dict[str, Stamp] = {}
+    hashes: dict[str, str] = {}
+    for name in noted if names is None else names:
+        note = noted.get(name)
+        if names is None and note is not None:
+            stamp = note[:4]
+        else:
+            try:
+                stat = os.lstat(prefix + name)
+            except OSError:
+                continue  # (removed after it was written)
+            stamp = stamps.stamp_of(prefix + name, stat, None)
+            if note is None or [note[0], note[3]] != [stamp[0], stamp[3]]:
+                note = [*stamp, stamps.content_hash(prefix + name)]
+        found[name] = stamps.with_hash(stamp, note[4], racy)
+        if note[4] != stamps.UNREADABLE:
+            hashes[name] = note[4]
+    return dict(sorted(found.items())), hashes

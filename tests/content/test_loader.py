@@ -42,3 +42,24 @@ def test_posts_parsed_in_workers_share_their_names_and_folders(tmp_path: Path) -
     assert first.section_slug == "asia" and first.section_slug is last.section_slug
     assert first.author is last.author and first.tags[0] is last.tags[0]
     assert first.path.parent.parts[-1] is last.path.parent.parts[-1]
+
+
+def test_posts_from_workers_are_taken_in_whole_and_not_copied(tmp_path: Path) -> None:
+    """Every field as a post parsed in this process has it; and each post the build
+    takes in is the one it unpickled (a second copy of 10,000 posts cost 0.1 s)."""
+    folder = tmp_path / "content" / "europe"
+    folder.mkdir(parents=True)
+    for number in range(loader.PARALLEL_MINIMUM + 5):
+        (folder / f"story-{number}.md").write_text(
+            f"---\ntitle: Story {number}\nauthor: A. Writer\ntags: [Trade]\n"
+            f"date: 2020-01-0{number % 9 + 1}\n---\n\nSome *text*.\n",
+            encoding="utf-8",
+        )
+    content = tmp_path / "content"
+    assert loader.load_posts(content, ZoneInfo("UTC"), jobs=2) == loader.load_posts(
+        content, ZoneInfo("UTC"), jobs=1
+    )
+    post = loader.load_posts(content, ZoneInfo("UTC"), jobs=1)[0]
+    path = Path(str(post.path))
+    adopted = loader._adopted((post.path, [0, 0, 0, 0], post), path, {})[2]
+    assert adopted is post and post.path is path
