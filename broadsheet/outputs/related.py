@@ -138,6 +138,13 @@ def _rerank(
     return tuple(fresh.get(i, row) for i, row in enumerate(ranked))
 
 
+def kept_ranking(store: Path, total: int) -> tuple[tuple[int, ...], ...] | None:
+    """The ranking of `total` posts kept in `store` by the last build that made one (by
+    index in its reading order), whatever it was made from; None if there is none."""
+    data = _load(store, total)
+    return data[2] if data is not None else None
+
+
 def _load(store: Path, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:
     """(shape, key, ranking) from `store`, or None if it is missing, damaged (it is
     sealed: broadsheet.sealed) or malformed."""

@@ -91,3 +91,58 @@ def test_bodies_that_do_not_come_are_given_up_and_their_process_stopped(
         prerender.start(posts, {str(posts[0].path)}, config, datetime.now(config.zone), False)
         assert prerender.bodies() == {}
     assert time.monotonic() - started < 10  # the stuck process was not waited for
+
+
+def test_a_title_edit_leaves_the_build_no_body_to_render_itself(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The articles that list the edited one as related show its title: their bodies
+    are foreseen too (from the last build's ranking), not rendered by the build."""
+    from broadsheet.publish import context
+    from broadsheet.publish.pipeline import build
+    from tests.publish.test_incremental import edit
+
+    settings = corpus / "pyproject.toml"  # (feeds of two: most posts are in none)
+    settings.write_text(
+        settings.read_text().replace("per_page = 10", "per_page = 10\nfeed_size = 2")
+    )
+    build(load_config(corpus), jobs=2)
+    by_build: list[str] = []
+    real = context.render_markdown
+
+    def counted(body: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        by_build.append(body)
+        return real(body, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(context, "render_markdown", counted)  # (this process's only)
+    edited = _listed_as_related_elsewhere(corpus)
+    edit(edited.path, "title: ", "title: Zz ")  # (too short to be a word related lists share)
+    result = build(load_config(corpus), jobs=2)
+    assert result.written > 3  # its article, neighbours', listings, and those it is related to
+    assert by_build == []
+
+
+def _listed_as_related_elsewhere(corpus: Path) -> Post:
+    """A post in no feed that an article of another section lists as related."""
+    from broadsheet.publish.assemble import load_site
+
+    site = load_site(load_config(corpus), drafts=False)
+    fed = {path for page in site.pages for path in page.sources if page.template == "feed.xml"}
+    for page in site.pages:
+        if page.post is not None:
+            for other in page.context["related"]:
+                if other.section_slug != page.post.section_slug and other.path not in fed:
+                    return other
+    raise AssertionError("no such post in the corpus")
+
+
+def test_the_articles_that_listed_an_edited_post_as_related_are_foreseen(
+    corpus: Path,
+) -> None:
+    posts = _posts(corpus)
+    ordered = sorted(posts, key=sort_key)
+    edited = ordered[5]
+    ranking = [(5,) if n in (0, 30) else () for n in range(len(ordered))]
+    found = {p.path for p in foreseen(posts, {str(edited.path)}, 1, ranking)}
+    assert {ordered[0].path, ordered[30].path} <= found
+    assert ordered[30].path not in {p.path for p in foreseen(posts, {str(edited.path)}, 1)}
