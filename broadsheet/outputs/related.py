@@ -168,11 +168,25 @@ def _rerank(
     return tuple(fresh.get(i, row) for i, row in enumerate(ranked))
 
 
-def kept_ranking(store: Path, total: int) -> tuple[tuple[int, ...], ...] | None:
-    """The ranking of `total` posts kept in `store` by the last build that made one (by
-    index in its reading order), whatever it was made from; None if there is none."""
-    data = _load(store, total)
-    return data[2] if data is not None else None
+Ranking = tuple[tuple[int, ...], ...]
+
+
+def foreseen_rankings(
+    posts: tuple[Post, ...], store: Path, count: int = RELATED_COUNT
+) -> tuple[Ranking, Ranking] | None:
+    """The ranking the last build kept in `store` (by index in its reading order), and
+    the one `related_posts` will make of `posts` (in reading order) from it, as far as
+    it can be known beforehand: the same one if the features it was made from are not
+    kept. Nothing is saved. None if no ranking of as many posts is kept."""
+    data = _load(store, len(posts))
+    if data is None:
+        return None
+    if data[0] == f"{shape_of(posts)}:{count}":
+        return data[2], data[2]
+    kept = _load_features(_features_path(store), data[1], len(posts))
+    if kept is None:
+        return data[2], data[2]
+    return data[2], _rerank(kept[0], data[2], _features_of(posts, kept), count)
 
 
 def _load(store: Path, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:
