@@ -33,6 +33,11 @@ STOPWORDS = frozenset(
 )
 
 
+# The features a ranking was made from, and the header digests of the posts they were
+# taken from, by index.
+Kept = tuple[tuple[tuple[str, ...], ...], list[str]]
+
+
 def title_words(title: str) -> set[str]:
     return {w for w in (m.casefold() for m in _WORD.findall(title)) if w not in STOPWORDS}
 
@@ -69,47 +74,72 @@ def _stored(
     data = _load(store, len(posts))
     if data is not None and data[0] == shape:
         return data[2]
-    features = tuple(tuple(_features(post)) for post in posts)
+    path = _features_path(store)
+    kept = _load_features(path, data[1], len(posts)) if data is not None else None
+    features = _features_of(posts, kept)
     key = hashlib.blake2b(repr((features, count)).encode(), digest_size=16).hexdigest()
     if data is not None and data[1] == key:
         ranked = data[2]
+    elif data is not None and kept is not None:
+        ranked = _rerank(kept[0], data[2], features, count)
     else:
-        kept = _load_features(_features_path(store), data[1], len(posts)) if data else None
-        if data is not None and kept is not None:
-            ranked = _rerank(kept, data[2], features, count)
-        else:
-            ranked = _related_indices(features, count, jobs)
-        _save_features(_features_path(store), key, features)
+        ranked = _related_indices(features, count, jobs)
+    headers = [post.header_digest for post in posts]
+    if kept is None or data is None or data[1] != key or kept[1] != headers:
+        _save_features(path, key, features, headers)
     _save(store, shape, key, ranked)
     return ranked
+
+
+def _features_of(posts: tuple[Post, ...], kept: Kept | None) -> tuple[tuple[str, ...], ...]:
+    """Each post's features: those `kept` for the post at its index if it has the same
+    header digest there (its path and front matter: all its features come from), else
+    worked out (a title's words are most of planning's work after a headline edit)."""
+    if kept is None:
+        return tuple(tuple(_features(post)) for post in posts)
+    features, headers = kept
+    return tuple(
+        features[n]
+        if post.header_digest and post.header_digest == headers[n]
+        else tuple(_features(post))
+        for n, post in enumerate(posts)
+    )
 
 
 def _features_path(store: Path) -> Path:
     return store.with_name(f"{store.stem}-features{store.suffix}")
 
 
-def _load_features(path: Path, key: str, total: int) -> tuple[tuple[str, ...], ...] | None:
-    """The features the ranking with `key` was made from, kept at `path`; None if they
-    are missing, damaged, malformed, or another ranking's."""
+def _load_features(path: Path, key: str, total: int) -> Kept | None:
+    """The features the ranking with `key` was made from, kept at `path`, and the header
+    digests of their posts; None if they are missing, damaged, malformed, or another
+    ranking's."""
     payload = read_sealed(path)
     if payload is None:
         return None
     try:
         data = orjson.loads(payload)
-        rows = data["features"]
+        rows, headers = data["features"], data["headers"]
         if data["key"] != key or type(rows) is not list or len(rows) != total:
+            return None
+        if type(headers) is not list or len(headers) != total:
             return None
         features = tuple(tuple(row) for row in rows)
     except (ValueError, KeyError, TypeError):
         return None
     if not all(type(f) is str for row in features for f in row):
         return None
-    return features
+    if not all(type(header) is str for header in headers):
+        return None
+    return features, headers
 
 
-def _save_features(path: Path, key: str, features: tuple[tuple[str, ...], ...]) -> None:
+def _save_features(
+    path: Path, key: str, features: tuple[tuple[str, ...], ...], headers: list[str]
+) -> None:
+    data = {"key": key, "features": features, "headers": headers}
     with contextlib.suppress(OSError):  # only a cache: the next change ranks all again
-        write_sealed(path, orjson.dumps({"key": key, "features": features}))
+        write_sealed(path, orjson.dumps(data))
 
 
 def _rerank(
@@ -136,6 +166,27 @@ def _rerank(
     rows = sorted(moved | {i for i, feats in enumerate(features) if not changed.isdisjoint(feats)})
     fresh = dict(zip(rows, _ranked_rows(features, count, rows), strict=True))
     return tuple(fresh.get(i, row) for i, row in enumerate(ranked))
+
+
+Ranking = tuple[tuple[int, ...], ...]
+
+
+def foreseen_rankings(
+    posts: tuple[Post, ...], store: Path, count: int = RELATED_COUNT
+) -> tuple[Ranking, Ranking] | None:
+    """The ranking the last build kept in `store` (by index in its reading order), and
+    the one `related_posts` will make of `posts` (in reading order) from it, as far as
+    it can be known beforehand: the same one if the features it was made from are not
+    kept. Nothing is saved. None if no ranking of as many posts is kept."""
+    data = _load(store, len(posts))
+    if data is None:
+        return None
+    if data[0] == f"{shape_of(posts)}:{count}":
+        return data[2], data[2]
+    kept = _load_features(_features_path(store), data[1], len(posts))
+    if kept is None:
+        return data[2], data[2]
+    return data[2], _rerank(kept[0], data[2], _features_of(posts, kept), count)
 
 
 def _load(store: Path, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:

@@ -38,6 +38,7 @@ from broadsheet.search.index import DamagedTerms, Doc, TermStore, id_order, writ
 from broadsheet.workers import long_lived
 
 DIRTY = "build-under-way"
+RELATED = "related.json"  # the ranking of related articles, in the build's state
 
 
 @dataclass
@@ -83,11 +84,11 @@ def assemble(
         with timing.stage("read posts"):
             posts, edited = _load_posts(config, state, jobs, stamps)
         if jobs > 1 and state is not None:  # a few posts edited: their bodies, meanwhile
-            prerender.start(posts, edited, config, now, drafts)
+            prerender.start(posts, edited, config, now, drafts, state / RELATED)
         keep()
         with timing.stage("plan"):
             media, shown = gather_media(config, visible(posts, now, drafts), stamps)
-            related = state / "related.json" if state is not None else None
+            related = state / RELATED if state is not None else None
             site = load_site(
                 config, drafts=drafts, now=now, posts=shown, related_store=related, jobs=jobs
             )

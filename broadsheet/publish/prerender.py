@@ -16,8 +16,9 @@ import os
 import select
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import visible
 from broadsheet.outputs.listings import group, section_key
+from broadsheet.outputs.related import foreseen_rankings
 from broadsheet.outputs.site import sort_key
 from broadsheet.publish.context import BodyCache
 from broadsheet.render.markdown import RenderedBody, render_markdown
@@ -35,10 +37,18 @@ MOST_EDITED = 20  # more edited posts than this: a bigger rebuild, with its own 
 PATIENCE = 60.0  # seconds to wait for the bodies (a few dozen take a fraction of one)
 
 
-def foreseen(posts: Iterable[Post], edited: set[str], feed_size: int) -> list[Post]:
+def foreseen(
+    posts: Iterable[Post],
+    edited: set[str],
+    feed_size: int,
+    related: tuple[Sequence[Sequence[int]], Sequence[Sequence[int]]] | None = None,
+) -> list[Post]:
     """The posts whose bodies a rebuild renders when the posts at `edited` (paths, as
-    strings) changed: those, their neighbours in their section, and every entry of a
-    feed that shows one of them. `posts` are the shown ones, in any order."""
+    strings) changed: those, their neighbours in their section, every entry of a feed
+    that shows one of them, and, given the last build's ranking of related articles
+    and the one this build will make (`related`: by index in reading order), the posts
+    whose articles listed one of them as related (they show its title) and those whose
+    related articles change. `posts` are the shown ones, in any order."""
     ordered = sorted(posts, key=sort_key)
     sections = [members for _, members in group(ordered, section_key).values()]
     wanted: dict[str, Post] = {}
@@ -51,6 +61,11 @@ def foreseen(posts: Iterable[Post], edited: set[str], feed_size: int) -> list[Po
             if str(post.path) in edited:
                 around = members[max(index - 1, 0) : index + 2]
                 wanted.update((str(other.path), other) for other in around)
+    if related is not None and len(related[0]) == len(related[1]) == len(ordered):
+        marked = {n for n, post in enumerate(ordered) if str(post.path) in edited}
+        for row, before, after in zip(ordered, *related, strict=True):
+            if before != after or not marked.isdisjoint(before):
+                wanted[str(row.path)] = row
     return sorted(wanted.values(), key=lambda post: str(post.path))
 
 
@@ -76,7 +91,10 @@ class Prerender:
         config: SiteConfig,
         now: datetime,
         drafts: bool,
+        related: Path | None = None,
     ) -> None:
+        """Start rendering the bodies `foreseen` for the posts at `edited`; `related` is
+        the build cache's ranking of related articles (broadsheet.outputs.related)."""
         if not edited or len(edited) > MOST_EDITED or not hasattr(os, "fork"):
             return
         try:
@@ -93,7 +111,9 @@ class Prerender:
             try:
                 os.close(read)
                 shown = visible(posts, now, drafts)
-                found = foreseen(shown, edited, config.feed_size)
+                ordered = tuple(sorted(shown, key=sort_key))  # (the plan's reading order)
+                rankings = foreseen_rankings(ordered, related) if related is not None else None
+                found = foreseen(shown, edited, config.feed_size, rankings)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(orjson.dumps(_rendered(found, config.base_path)))
             finally:

@@ -65,19 +65,26 @@ def _post_print(post: Post) -> str:
 
 class _Printer:
     """`fingerprint`, the same values, made faster for one site's pages: each post's is
-    made once, and the lists that hold only posts (listings, related articles) or only
-    sitemap entries are turned into theirs without a call for each item."""
+    made once (when first met), and the lists that hold only posts (listings, related
+    articles) or only sitemap entries are turned into theirs without a call for each."""
 
-    def __init__(self, posts: tuple[Post, ...]) -> None:
-        self.known = {id(post): _post_print(post) for post in posts}
+    def __init__(self) -> None:
+        self.known: dict[int, str] = {}  # id(post) -> its fingerprint
+        self._kept: list[Post] = []  # (the posts known: no other object takes their ids)
+
+    def post(self, post: Post) -> str:
+        found = self.known.get(id(post))
+        if found is None:
+            found = self.known[id(post)] = _post_print(post)
+            self._kept.append(post)
+        return found
 
     def __call__(self, value: Any) -> Any:
         kind = type(value)
         if kind is dict:  # a page's context
             return tuple([(k, self(v)) for k, v in value.items()])
         if kind is Post:
-            found = self.known.get(id(value))
-            return found if found is not None else _post_print(value)
+            return self.post(value)
         if kind is tuple or kind is list:
             if not value:
                 return ()
@@ -86,7 +93,8 @@ class _Printer:
                 try:  # (no other object alive has a known post's id)
                     return tuple(map(self.known.__getitem__, map(id, value)))
                 except KeyError:
-                    pass
+                    if all(type(item) is Post for item in value):
+                        return tuple([self.post(item) for item in value])
             elif first is SitemapEntry:
                 return tuple(
                     [
@@ -174,12 +182,14 @@ def _post_states(site: Site) -> dict[str, str]:
     """Each shown post's url_path -> its file's digest (with its images') and the places,
     in reading order, of the posts its article lists as related: all that its pages
     can show of it that the site's places (`places_of`) do not decide."""
-    index = {id(post): str(n) for n, post in enumerate(site.posts)}
-    related = {
-        id(page.post): ",".join([index.get(id(other), "?") for other in page.context["related"]])
-        for page in site.pages
-        if page.post is not None and "related" in page.context
-    }
+    index = {id(post): n for n, post in enumerate(site.posts)}
+    related: dict[int, str] = {}
+    for page in site.pages:
+        if page.post is not None:
+            listed = page.context.get("related")
+            if listed:  # (a post shown that is not one of the site's has no place: -1)
+                places = [str(index.get(id(other), -1)) for other in listed]
+                related[id(page.post)] = ",".join(places)
     return {p.url_path: f"{p.digest}{p.media}@{related.get(id(p), '')}" for p in site.posts}
 
 
@@ -210,7 +220,7 @@ class Signer:
         self._keys: dict[str, str] = {}  # template -> its key
         self._source = cache(self._read_source)
         self._shaped: tuple[Site, str, str] | None = None
-        self._print = _Printer(site.posts)
+        self._print = _Printer()
         self._stated: tuple[Site, dict[str, str]] | None = None
         # Every signature starts from the site-wide key: hashed once, copied per page.
         self._start = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)

@@ -1,4 +1,4 @@
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -113,10 +113,11 @@ _POSTS = st.lists(
 
 
 def _posts(rows: list[tuple[str, list[str], list[str]]]) -> tuple[Post, ...]:
-    return tuple(
+    made = (
         post(f"p{n}", section=section, tags=tuple(tags), title=" ".join(words))
         for n, (section, tags, words) in enumerate(rows)
-    )
+    )  # (a header digest as the loader's: of its path and front matter)
+    return tuple(replace(p, header_digest=repr((p.path, p.tags, p.title))) for p in made)
 
 
 @settings(max_examples=60, deadline=None)
@@ -150,3 +151,24 @@ def test_damaged_stored_features_mean_a_ranking_made_afresh(tmp_path: Path) -> N
     kept.write_bytes(bytes(raw))
     retitled = (replace(posts[0], title="Story about ports"), *posts[1:])
     assert related_posts(retitled, store=store) == related_posts(retitled)
+
+
+def test_after_a_title_edit_only_that_posts_features_are_worked_out_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "related.json"
+    rows = [("asia", ["t1"], [_WORDS[n % 4], "talks"]) for n in range(30)]
+    related_posts(_posts(rows), store=store)
+    rows[7] = ("asia", ["t1"], ["rains"])
+    posts = _posts(rows)
+    expected = related_posts(posts)
+    worked: list[str] = []
+    features = related._features
+
+    def counted(post: Post) -> Iterable[str]:
+        worked.append(post.slug)
+        return features(post)
+
+    monkeypatch.setattr(related, "_features", counted)
+    assert related_posts(posts, store=store) == expected
+    assert worked == ["p7"]

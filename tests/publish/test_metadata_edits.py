@@ -42,7 +42,9 @@ EDITS = st.one_of(
     st.sampled_from(("2016-01-02", "2018-05-06 10:00", "2021-07-08")).map(
         lambda d: ("date", _set("date", d))
     ),
-    st.sampled_from(("[courts]", "[trade, courts]", "[]")).map(lambda t: ("tags", _set("tags", t))),
+    st.sampled_from(("[courts]", "[trade, courts]", "[energy]")).map(
+        lambda t: ("tags", _set("tags", t))
+    ),
     st.sampled_from(("Ann Lee", "Grace Quinn")).map(lambda a: ("author", _set("author", a))),
     st.just(("body", lambda head: head)),
 )

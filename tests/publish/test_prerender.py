@@ -4,6 +4,7 @@ the build would render, for the posts whose pages the edit changes."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
+from broadsheet.outputs.related import related_posts, title_words
 from broadsheet.outputs.site import sort_key
 from broadsheet.publish import prerender as prerender_module
 from broadsheet.publish.prerender import MOST_EDITED, Prerender, foreseen
@@ -91,3 +93,75 @@ def test_bodies_that_do_not_come_are_given_up_and_their_process_stopped(
         prerender.start(posts, {str(posts[0].path)}, config, datetime.now(config.zone), False)
         assert prerender.bodies() == {}
     assert time.monotonic() - started < 10  # the stuck process was not waited for
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_title_edit_leaves_the_build_no_body_to_render_itself(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, shared: bool
+) -> None:
+    """The articles that list the edited one as related show its title: their bodies
+    are foreseen too (from the last build's ranking), not rendered by the build; and
+    so are those whose related articles change, when the new title has a word other
+    titles have (`shared`)."""
+    from broadsheet.publish import context
+    from broadsheet.publish.pipeline import build
+    from tests.publish.test_incremental import edit
+
+    settings = corpus / "pyproject.toml"  # (feeds of two: most posts are in none)
+    settings.write_text(
+        settings.read_text().replace("per_page = 10", "per_page = 10\nfeed_size = 2")
+    )
+    build(load_config(corpus), jobs=2)
+    by_build: list[str] = []
+    real = context.render_markdown
+
+    def counted(body: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        by_build.append(body)
+        return real(body, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(context, "render_markdown", counted)  # (this process's only)
+    edited = _listed_as_related_elsewhere(corpus)
+    word = "Zz"  # (too short to be a word related lists share)
+    if shared:  # the commonest title word no article of its section has
+        words = Counter(w for p in _posts(corpus) for w in title_words(p.title))
+        mine = {
+            w for p in _section(_posts(corpus), edited.section_slug) for w in title_words(p.title)
+        }
+        word = next(w for w, _ in words.most_common() if w not in mine)
+    before = related_posts(tuple(sorted(_posts(corpus), key=sort_key)))
+    edit(edited.path, "title: ", f"title: {word} ")
+    if shared:  # some other article's related list changes
+        after = related_posts(tuple(sorted(_posts(corpus), key=sort_key)))
+        paths = [[p.path for p in row] for row in before], [[p.path for p in row] for row in after]
+        assert paths[0] != paths[1]
+    result = build(load_config(corpus), jobs=2)
+    assert result.written > 3  # its article, neighbours', listings, and those it is related to
+    assert by_build == []
+
+
+def _listed_as_related_elsewhere(corpus: Path) -> Post:
+    """A post in no feed that an article of another section lists as related."""
+    from broadsheet.publish.assemble import load_site
+
+    site = load_site(load_config(corpus), drafts=False)
+    fed = {path for page in site.pages for path in page.sources if page.template == "feed.xml"}
+    for page in site.pages:
+        if page.post is not None:
+            for other in page.context["related"]:
+                if other.section_slug != page.post.section_slug and other.path not in fed:
+                    return other
+    raise AssertionError("no such post in the corpus")
+
+
+def test_the_articles_that_listed_an_edited_post_as_related_are_foreseen(
+    corpus: Path,
+) -> None:
+    posts = _posts(corpus)
+    ordered = sorted(posts, key=sort_key)
+    edited = ordered[5]
+    before = [(5,) if n in (0, 30) else (n + 1,) for n in range(len(ordered))]
+    after = [(7,) if n == 20 else row for n, row in enumerate(before)]  # 20's list changes
+    found = {p.path for p in foreseen(posts, {str(edited.path)}, 1, (before, after))}
+    assert {ordered[0].path, ordered[30].path, ordered[20].path} <= found
+    alone = {p.path for p in foreseen(posts, {str(edited.path)}, 1)}
+    assert not {ordered[0].path, ordered[30].path, ordered[20].path} & alone
