@@ -17,8 +17,10 @@ Articles are numbered oldest first (undated ones before all), then by URL, so th
 are a pure function of the articles, "newest first" is the ids backwards, and a year is
 a range of ids. A cold build and any sequence of incremental ones agree byte for byte.
 Each rendered article's counts, length and text are kept in the build's state folder
-(one small sealed file each, see broadsheet.search.store). A cold build merges them in two passes
-(see `_merge_all`): each article's file is read once, and memory stays bounded. After
+(one small sealed file each, see broadsheet.search.store). The index is merged in two
+passes (see `_merge_all`), in bounded memory: a cold build does the first as its
+articles render (see Collector), from the counts in hand; a merge after an edit that
+changes the set or order of the articles reads each article's file once. After
 an edit that keeps the set and order of the articles, only the term files that hold a
 term whose count changed are rewritten, the vocabulary files of the stems the article
 gained or lost, its docs file, its facets file, and meta.json.
