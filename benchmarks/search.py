@@ -166,10 +166,39 @@ def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -
     return {"seconds": seconds, "peak_mb": peak_kb / 1024, "stderr": process.stderr}
 
 
+# A cold build with the search index left out (no terms counted, kept or merged): what
+# the index costs is the difference between the two builds, on the same machine in turn.
+_UNINDEXED = """
+import runpy, sys
+import broadsheet.publish.assemble as assemble
+import broadsheet.publish.render as render
+from broadsheet.search.store import TermStore
+from broadsheet.search import index, terms
+from broadsheet.search.terms import Counted
+# (each patched name must be the one the build calls: else the build would index)
+assert render.count is terms.count and assemble.write_index is index.write_index
+render.count = lambda title, html: Counted({}, 0, "")
+TermStore.put = lambda self, url_path, counted: None
+assemble.write_index = lambda *args, **kwargs: None
+sys.argv = ["broadsheet", *sys.argv[1:]]
+runpy.run_module("broadsheet", run_name="__main__")
+"""
+
+
+def build_unindexed(project: Path, output: str) -> dict[str, Any]:
+    """A cold build of `project` into `output`, with the search index left out."""
+    command = [sys.executable, "-c", _UNINDEXED, "build", "--quiet", "--output", output]
+    return measured(command, project)
+
+
 def build_broadsheet(project: Path) -> dict[str, Any]:
     env = dict(os.environ, BROADSHEET_TIMINGS="1")
-    command = [sys.executable, "-m", "broadsheet", "build", "--quiet", "--output", "site"]
-    run = measured(command, project, env)
+    arguments = ["build", "--quiet", "--output"]
+    for name in ("site", "site-unindexed", ".broadsheet-cache"):
+        shutil.rmtree(project / name, ignore_errors=True)
+    unindexed = build_unindexed(project, "site-unindexed")
+    shutil.rmtree(project / "site-unindexed")
+    run = measured([sys.executable, "-m", "broadsheet", *arguments, "site"], project, env)
     stages = {}
     for line in run["stderr"].splitlines():
         found = re.match(r"(\S.*?)\s+([\d.]+) s\s+([\d.]+) s CPU", line)
@@ -179,6 +208,8 @@ def build_broadsheet(project: Path) -> dict[str, Any]:
     return {
         "build_seconds": run["seconds"],
         "build_peak_mb": run["peak_mb"],
+        "unindexed_seconds": unindexed["seconds"],
+        "unindexed_peak_mb": unindexed["peak_mb"],
         "index_stage_seconds": stages.get("search index", 0.0),
         "counting_seconds": counting,
         "indexing_seconds": stages.get("search index", 0.0) + counting,
@@ -381,11 +412,14 @@ def compare(articles: int, workdir: Path, runs: int, reuse: bool = False) -> dic
         theirs.update(folder_size(pf_site / "pagefind"))
         built.write_text(json.dumps([ours, theirs]), encoding="utf-8")
     share = ours["indexing_seconds"] / ours["build_seconds"]
+    cost = ours["build_seconds"] - ours["unindexed_seconds"]
     print(
         f"Broadsheet: cold build {ours['build_seconds']:.1f} s,"
-        f" peak {ours['build_peak_mb']:.0f} MB;"
-        f" indexing {ours['indexing_seconds']:.2f} s ({share:.1%} of the build: counting"
-        f" {ours['counting_seconds']:.2f} s + merge {ours['index_stage_seconds']:.2f} s);"
+        f" peak {ours['build_peak_mb']:.0f} MB; without the index"
+        f" {ours['unindexed_seconds']:.1f} s, peak {ours['unindexed_peak_mb']:.0f} MB: the index"
+        f" adds {cost:.2f} s ({cost / ours['build_seconds']:.1%} of the build);"
+        f" indexing work {ours['indexing_seconds']:.2f} s ({share:.1%}: counting"
+        f" {ours['counting_seconds']:.2f} s of CPU + merge {ours['index_stage_seconds']:.2f} s);"
         f" index {ours['mb']:.1f} MB in {ours['files']:,} files"
     )
     print(

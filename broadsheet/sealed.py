@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
@@ -56,13 +57,25 @@ def read_file(path: Path) -> bytes | None:
 
 def write_sealed(path: Path, payload: bytes) -> None:
     """Write `payload` sealed to `path`, whole or not at all. Raises OSError."""
+    write_sealed_parts(path, [payload])
+
+
+def write_sealed_parts(path: Path, parts: Iterable[bytes]) -> None:
+    """Write the payload made of `parts` end to end sealed to `path`, whole or not at
+    all, taking one part at a time: a payload of many megabytes made in parts (see
+    cache.save_cache) is never held whole. Raises OSError."""
     make_folder(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         clear(temporary)
         with temporary.open("wb") as handle:  # not seal(payload): a second copy of it
-            handle.write(_digest(payload) + b"\n")
-            handle.write(payload)
+            handle.write(b"0" * (_HEAD - 1) + b"\n")  # the digest, once the parts are in
+            hasher = hashlib.blake2b(digest_size=_DIGEST)
+            for part in parts:
+                hasher.update(part)
+                handle.write(part)
+            handle.seek(0)
+            handle.write(hasher.hexdigest().encode())
         try:
             os.replace(temporary, path)
         except OSError:  # a folder in its place: only ever the build's own, or damage

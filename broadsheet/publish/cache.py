@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from broadsheet import __version__
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import scan_source
-from broadsheet.sealed import clear, read_file, read_sealed, write_sealed
+from broadsheet.sealed import clear, read_file, read_sealed, write_sealed_parts
 from broadsheet.stamps import (
     UNREADABLE,
     Stamp,
@@ -210,6 +211,16 @@ def source_stamps(config: SiteConfig, racy: int | None = None) -> Stamps:
     return dict(sorted(stamps.items()))
 
 
+def _json_parts(data: dict[str, Any]) -> Iterator[bytes]:
+    """orjson.dumps(data), one entry at a time: the build cache at 10,000 articles is 9 MB
+    of JSON, whose largest entry (the output's stamps) is a third of it."""
+    yield b"{"
+    for number, (key, value) in enumerate(data.items()):
+        yield (b"," if number else b"") + orjson.dumps(key) + b":"
+        yield orjson.dumps(value)
+    yield b"}"
+
+
 def load_cache(path: Path) -> BuildCache | None:
     """The cache at `path`, or None when it is absent, unreadable, damaged or malformed.
     It is trusted only once an `OutputCheck` has found the output as it describes."""
@@ -384,7 +395,7 @@ def save_cache(path: Path, cache: BuildCache) -> None:
         "input_hashes": cache.input_hashes,
         "output_hashes": cache.output_hashes,
     }
-    write_sealed(path, orjson.dumps(data))
+    write_sealed_parts(path, _json_parts(data))
     ignore = path.parent / ".gitignore"  # git leaves the cache alone
     if read_file(ignore) != b"*\n":
         clear(ignore)
