@@ -36,6 +36,7 @@ STOPWORDS = frozenset(
 # The features a ranking was made from, and the header digests of the posts they were
 # taken from, by index.
 Kept = tuple[tuple[tuple[str, ...], ...], list[str]]
+Ranking = tuple[tuple[int, ...], ...]  # each post's related others, by index
 
 
 def title_words(title: str) -> set[str]:
@@ -51,11 +52,17 @@ def related_posts(
     everything it depends on, and reused while that hash holds: most edits change no
     title, tag, section or order, and ranking 10,000 articles takes a couple of seconds.
     """
-    if store is None:
-        ranked = _related_indices(tuple(tuple(_features(p)) for p in posts), count, jobs)
-    else:
-        ranked = _stored(posts, count, store, jobs)
+    ranked = related_indices(posts, count, store, jobs)
     return [tuple(posts[i] for i in indices) for indices in ranked]
+
+
+def related_indices(
+    posts: tuple[Post, ...], count: int = RELATED_COUNT, store: Path | None = None, jobs: int = 1
+) -> Ranking:
+    """`related_posts`, each post's list given by the others' indices in `posts`."""
+    if store is None:
+        return _related_indices(tuple(tuple(_features(p)) for p in posts), count, jobs)
+    return _stored(posts, count, store, jobs)
 
 
 def _stored(
@@ -166,9 +173,6 @@ def _rerank(
     rows = sorted(moved | {i for i, feats in enumerate(features) if not changed.isdisjoint(feats)})
     fresh = dict(zip(rows, _ranked_rows(features, count, rows), strict=True))
     return tuple(fresh.get(i, row) for i, row in enumerate(ranked))
-
-
-Ranking = tuple[tuple[int, ...], ...]
 
 
 def foreseen_rankings(

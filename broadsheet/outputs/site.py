@@ -16,7 +16,7 @@ from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.pagination import paginate
 from broadsheet.outputs.redirects import plan_redirects
-from broadsheet.outputs.related import related_posts
+from broadsheet.outputs.related import related_indices
 from broadsheet.outputs.sitemaps import plan_sitemaps
 
 
@@ -32,6 +32,8 @@ class Site:
     undated: Listing
     pages: tuple[Page, ...]
     now: datetime | None = None  # the moment drafts and scheduled posts are judged against
+    # Each post's related articles, as indices into `posts` (its article's "related").
+    related: tuple[tuple[int, ...], ...] = ()
 
 
 def sort_key(post: Post) -> tuple[Any, ...]:
@@ -81,12 +83,14 @@ def plan_site(
         Page("search/index.html", "search.html"),
         Page("404.html", "404.html", in_sitemap=False),
     ]
-    pages += article_pages(ordered, sections, related_store, jobs)
+    ranked = related_indices(ordered, store=related_store, jobs=jobs)
+    pages += article_pages(ordered, sections, ranked)
     pages += plan_feeds(index, sections, config)
     pages += plan_sitemaps(pages, ordered, config, now=now)
     refuse_collisions(pages)
     pages += plan_redirects(ordered, pages)  # after: an alias may take no page's path
-    return Site(config, ordered, sections, authors, tags, years, months, undated, tuple(pages), now)
+    listed = (sections, authors, tags, years, months, undated)
+    return Site(config, ordered, *listed, tuple(pages), now, ranked)
 
 
 def listing_pages(listing: Listing, per_page: int) -> list[Page]:
@@ -110,11 +114,11 @@ def listing_pages(listing: Listing, per_page: int) -> list[Page]:
 def article_pages(
     posts: tuple[Post, ...],
     sections: tuple[Listing, ...],
-    related_store: Path | None = None,
-    jobs: int = 1,
+    ranked: tuple[tuple[int, ...], ...],
 ) -> list[Page]:
-    ranked = related_posts(posts, store=related_store, jobs=jobs)
-    related = dict(zip(map(id, posts), ranked, strict=True))  # (hashing paths is slower)
+    """Every article's page; `ranked`: each post's related articles, by index."""
+    lists = [tuple([posts[i] for i in row]) for row in ranked]
+    related = dict(zip(map(id, posts), lists, strict=True))  # (hashing paths is slower)
     pages = []
     for section in sections:
         members = section.posts

@@ -42,17 +42,19 @@ def foreseen(
     edited: set[str],
     feed_size: int,
     related: tuple[Sequence[Sequence[int]], Sequence[Sequence[int]]] | None = None,
+    ordered: bool = False,
 ) -> list[Post]:
     """The posts whose bodies a rebuild renders when the posts at `edited` (paths, as
     strings) changed: those, their neighbours in their section, every entry of a feed
     that shows one of them, and, given the last build's ranking of related articles
     and the one this build will make (`related`: by index in reading order), the posts
     whose articles listed one of them as related (they show its title) and those whose
-    related articles change. `posts` are the shown ones, in any order."""
-    ordered = sorted(posts, key=sort_key)
-    sections = [members for _, members in group(ordered, section_key).values()]
+    related articles change. `posts` are the shown ones, in any order (or in reading
+    order already: `ordered`)."""
+    posts = list(posts) if ordered else sorted(posts, key=sort_key)
+    sections = [members for _, members in group(posts, section_key).values()]
     wanted: dict[str, Post] = {}
-    for members in (ordered, *sections):
+    for members in (posts, *sections):
         feed = members[:feed_size]
         if any(str(post.path) in edited for post in feed):
             wanted.update((str(post.path), post) for post in feed)
@@ -61,9 +63,9 @@ def foreseen(
             if str(post.path) in edited:
                 around = members[max(index - 1, 0) : index + 2]
                 wanted.update((str(other.path), other) for other in around)
-    if related is not None and len(related[0]) == len(related[1]) == len(ordered):
-        marked = {n for n, post in enumerate(ordered) if str(post.path) in edited}
-        for row, before, after in zip(ordered, *related, strict=True):
+    if related is not None and len(related[0]) == len(related[1]) == len(posts):
+        marked = {n for n, post in enumerate(posts) if str(post.path) in edited}
+        for row, before, after in zip(posts, *related, strict=True):
             if before != after or not marked.isdisjoint(before):
                 wanted[str(row.path)] = row
     return sorted(wanted.values(), key=lambda post: str(post.path))
@@ -113,7 +115,7 @@ class Prerender:
                 shown = visible(posts, now, drafts)
                 ordered = tuple(sorted(shown, key=sort_key))  # (the plan's reading order)
                 rankings = foreseen_rankings(ordered, related) if related is not None else None
-                found = foreseen(shown, edited, config.feed_size, rankings)
+                found = foreseen(ordered, edited, config.feed_size, rankings, ordered=True)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(orjson.dumps(_rendered(found, config.base_path)))
             finally:

@@ -182,15 +182,19 @@ def _post_states(site: Site) -> dict[str, str]:
     """Each shown post's url_path -> its file's digest (with its images') and the places,
     in reading order, of the posts its article lists as related: all that its pages
     can show of it that the site's places (`places_of`) do not decide."""
-    index = {id(post): n for n, post in enumerate(site.posts)}
-    related: dict[int, str] = {}
-    for page in site.pages:
-        if page.post is not None:
-            listed = page.context.get("related")
-            if listed:  # (a post shown that is not one of the site's has no place: -1)
-                places = [str(index.get(id(other), -1)) for other in listed]
-                related[id(page.post)] = ",".join(places)
-    return {p.url_path: f"{p.digest}{p.media}@{related.get(id(p), '')}" for p in site.posts}
+    ranked = site.related
+    if len(ranked) != len(site.posts):  # a site planned otherwise: from its pages
+        index = {id(post): n for n, post in enumerate(site.posts)}
+        found = {
+            id(page.post): tuple([index.get(id(other), -1) for other in page.context["related"]])
+            for page in site.pages
+            if page.post is not None and "related" in page.context
+        }
+        ranked = tuple(found.get(id(post), ()) for post in site.posts)
+    return {
+        p.url_path: f"{p.digest}{p.media}@{','.join(map(str, row))}"
+        for p, row in zip(site.posts, ranked, strict=True)
+    }
 
 
 def _templates(site: Site) -> set[str]:
