@@ -30,9 +30,7 @@ from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import scan_source
 from broadsheet.sealed import clear, read_file, read_sealed, write_sealed_parts
 from broadsheet.stamps import (
-    UNREADABLE,
     Stamp,
-    content_hash,
     file_hash,
     stamp_of,
     unchanged,
