@@ -34,16 +34,7 @@ from broadsheet.publish.stage import Notes, Stage
 from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
 from broadsheet.sealed import clear, make_folder
-from broadsheet.search.index import (
-    Collected,
-    Collector,
-    DamagedTerms,
-    Doc,
-    TermStore,
-    id_order,
-    runs_folder,
-    write_index,
-)
+from broadsheet.search.index import DamagedTerms, Doc, TermStore, id_order, write_index
 from broadsheet.workers import long_lived
 
 DIRTY = "build-under-way"
@@ -177,11 +168,7 @@ def _publish(
     previous, attached = split_signatures(cache.pages if cache is not None else {})
     before = _comparable(config, cache, stamps)
     terms = TermStore(state / "terms")
-    docs = search_docs(site)
-    with staged_output(output, reuse=cache is not None) as stage, ExitStack() as stack:
-        collector = None
-        if not previous:  # a cold render: the index's first merge pass is done as it goes
-            collector = Collector(stack.enter_context(runs_folder(terms)), docs)
+    with staged_output(output, reuse=cache is not None) as stage:
         statics = config.path(config.static_dir)
         pages = {p.path for p in site.pages}
         copy_static(statics, stage, pages, state)
@@ -190,13 +177,10 @@ def _publish(
             media.publish(stage, images, jobs)
             files = copy_attachments(site, media.folders, stage, attached, pages)
         with timing.stage("render"):
-            report = render_pages(
-                site, env, stage, previous, progress, jobs, terms, before, collector
-            )
+            report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
         report.signatures.update(files)
         with timing.stage("search index"):
-            collected = Collected(collector.folder, report.lengths) if collector else None
-            index_site(stage, site, terms, report, jobs, docs=docs, collected=collected)
+            index_site(stage, site, terms, report, jobs)
     return stage, report
 
 
@@ -227,16 +211,13 @@ def index_site(
     report: RenderReport,
     jobs: int = 1,
     whole: bool = False,
-    docs: list[Doc] | None = None,
-    collected: Collected | None = None,
 ) -> None:
     """Write the search index: updated from the articles `report` re-indexed when it
-    comes from an incremental render, merged whole otherwise (or when asked: `whole`),
-    from what a cold render `collected` or from `terms`. `docs`: search_docs(site)."""
+    comes from an incremental render, merged whole from `terms` otherwise (or when
+    asked: `whole`)."""
     changed = report.reindexed if report.incremental and not whole else None
     sections = [(section.slug, section.name) for section in site.sections]
-    docs = docs if docs is not None else search_docs(site)
-    write_index(stage, docs, sections, terms, changed, jobs, collected)
+    write_index(stage, search_docs(site), sections, terms, changed, jobs)
 
 
 def search_docs(site: Site) -> list[Doc]:

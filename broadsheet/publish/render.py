@@ -18,7 +18,7 @@ from broadsheet.publish.signatures import Signer
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
-from broadsheet.search.index import Collector, TermStore
+from broadsheet.search.index import TermStore
 from broadsheet.search.terms import count
 from broadsheet.workers import worker_pool
 
@@ -36,7 +36,6 @@ class RenderReport:
     rendered: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     reindexed: dict[str, list[str]] = field(default_factory=dict)  # article -> changed terms
-    lengths: dict[int, int] = field(default_factory=dict)  # search id -> words (collected)
     incremental: bool = False  # against previous signatures: `reindexed` is complete
     state: SignedState | None = None  # what `signatures` were taken from
 
@@ -46,7 +45,6 @@ class RenderReport:
         self.unchanged += other.unchanged
         self.rendered += other.rendered
         self.reindexed.update(other.reindexed)
-        self.lengths.update(other.lengths)
 
 
 def render_pages(
@@ -58,12 +56,9 @@ def render_pages(
     jobs: int = 1,
     terms: TermStore | None = None,
     before: SignedState | None = None,
-    collector: Collector | None = None,
 ) -> RenderReport:
     """Render every page whose signature differs from `previous`; drop pages now gone.
-    With a `terms` store, each rendered article's search terms are kept there; in a
-    cold build, a `collector` also gathers them for the index's merge (see Collector),
-    and the pages are rendered in its order.
+    With a `terms` store, each rendered article's search terms are kept there.
 
     With `previous` signatures (an incremental build), every page is signed here first
     (or, given the state they were taken from, only those that can have changed), and
@@ -72,10 +67,6 @@ def render_pages(
     signer = Signer(site, env)
     signatures: dict[str, str] | None = None
     indices: Sequence[int] = range(len(site.pages))
-    if not previous and collector is not None:
-        indices = collector.render_order(
-            [page.url_path if page.post is not None else None for page in site.pages]
-        )
     if previous:
         with timing.stage("sign"):
             signatures = signer.sign_all(site, previous, before)
@@ -86,14 +77,13 @@ def render_pages(
         ]
     if jobs > 1 and len(indices) >= PARALLEL_MINIMUM:
         report = _render_in_processes(
-            site, env, signer, out, indices, signatures, progress, jobs, terms, collector
+            site, env, signer, out, indices, signatures, progress, jobs, terms
         )
     else:
         report = RenderReport()
         for chunk in _chunks(indices):
             pages = [site.pages[index] for index in chunk]
-            part = _render_some(site, env, signer, out, pages, signatures, terms, collector)
-            report.merge(part)
+            report.merge(_render_some(site, env, signer, out, pages, signatures, terms))
             if progress is not None:
                 progress(len(report.rendered), len(indices))
     if signatures is not None:
@@ -115,7 +105,6 @@ def _render_some(
     pages: Sequence[Page],
     signed: dict[str, str] | None,
     terms: TermStore | None,
-    collector: Collector | None = None,
 ) -> RenderReport:
     """Render `pages`; sign them too, unless `signed` already holds their signatures.
 
@@ -146,18 +135,13 @@ def _render_some(
     _write(out, rendered, report)
     if terms is None:
         return report
-    batch = collector.batch(out) if collector is not None and signed is None else None
     for page, body in zip(pages, bodies, strict=True):
         if page.post is not None and body is not None:
             counted = count(page.post.title, body.html)
-            if signed is None:  # a cold build: the index is merged whole
+            if signed is None:  # a cold build: the index is merged whole from the store
                 terms.put(page.url_path, counted)
-                if batch is not None:
-                    batch.add(page.url_path, counted)
             else:  # incremental: the index is updated from the terms that changed
                 report.reindexed[page.url_path] = terms.replace(page.url_path, counted)
-    if batch is not None:
-        report.lengths = batch.close()
     return report
 
 
@@ -172,16 +156,7 @@ def _write(out: Stage, rendered: list[tuple[Page, str]], report: RenderReport) -
 
 # What forked workers inherit: set just before the pool starts, read-only after.
 _shared: (
-    tuple[
-        Site,
-        jinja2.Environment,
-        Signer,
-        Stage,
-        dict[str, str] | None,
-        TermStore | None,
-        Collector | None,
-    ]
-    | None
+    tuple[Site, jinja2.Environment, Signer, Stage, dict[str, str] | None, TermStore | None] | None
 ) = None
 
 
@@ -195,11 +170,10 @@ def _render_in_processes(
     progress: Progress | None,
     jobs: int,
     terms: TermStore | None,
-    collector: Collector | None = None,
 ) -> RenderReport:
     """Fork `jobs` workers that share the planned site copy-on-write; each writes its pages."""
     global _shared
-    _shared = (site, env, signer, out, signed, terms, collector)
+    _shared = (site, env, signer, out, signed, terms)
     total = len(indices)
     report = RenderReport()
     try:
@@ -223,6 +197,6 @@ def _chunks(indices: Sequence[int]) -> list[Sequence[int]]:
 
 def _render_chunk(indices: Sequence[int]) -> RenderReport:
     assert _shared is not None
-    site, env, signer, out, signed, terms, collector = _shared
+    site, env, signer, out, signed, terms = _shared
     pages = [site.pages[i] for i in indices]
-    return _render_some(site, env, signer, out, pages, signed, terms, collector)
+    return _render_some(site, env, signer, out, pages, signed, terms)

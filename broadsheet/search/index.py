@@ -17,10 +17,8 @@ Articles are numbered oldest first (undated ones before all), then by URL, so th
 are a pure function of the articles, "newest first" is the ids backwards, and a year is
 a range of ids. A cold build and any sequence of incremental ones agree byte for byte.
 Each rendered article's counts, length and text are kept in the build's state folder
-(one small sealed file each, see broadsheet.search.store). The index is merged in two
-passes (see `_merge_all`), in bounded memory: a cold build does the first as its
-articles render (see Collector), from the counts in hand; a merge after an edit that
-changes the set or order of the articles reads each article's file once. After
+(one small sealed file each, see broadsheet.search.store). A cold build merges them in two passes
+(see `_merge_all`): each article's file is read once, and memory stays bounded. After
 an edit that keeps the set and order of the articles, only the term files that hold a
 term whose count changed are rewritten, the vocabulary files of the stems the article
 gained or lost, its docs file, its facets file, and meta.json.
@@ -39,7 +37,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from itertools import pairwise, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +49,7 @@ from broadsheet.sealed import clear, make_folder
 from broadsheet.search.store import DamagedTerms as DamagedTerms  # (for the build)
 from broadsheet.search.store import TermStore as TermStore  # (for the build, too)
 from broadsheet.search.store import write_in_place
-from broadsheet.search.terms import Counted, bucket_of
+from broadsheet.search.terms import bucket_of
 from broadsheet.workers import worker_pool
 
 SEARCH_DIR = "search"
@@ -117,12 +115,10 @@ def write_index(
     store: TermStore,
     changed: dict[str, list[str]] | None,
     jobs: int = 1,
-    collected: Collected | None = None,
 ) -> None:
     """Write search/ for `docs` (in id order, see `id_order`). `changed` maps the
     articles re-indexed since the index in `out` was written to their changed terms;
-    None means start over: from what a Collector `collected` as the articles rendered,
-    when it holds every article, else from the store."""
+    None means start over."""
     urls = [doc.url_path for doc in docs]
     order = _order_hash(urls)
     old = _written_meta(out) if changed is not None else None
@@ -136,7 +132,7 @@ def write_index(
         except _Unreadable:  # an index file damaged in the site: written whole again
             lengths = None
     if lengths is None:
-        lengths = _merge_all(out, docs, store, jobs, collected)
+        lengths = _merge_all(out, docs, store, jobs)
         names = out.names(f"{SEARCH_DIR}/words", ".json")
         vocabulary = sorted(n.removesuffix(".json") for n in names)
     _write_meta(out, docs, sections, lengths, order, vocabulary)
@@ -252,40 +248,29 @@ def _doc_entry(doc: Doc, text: str) -> list[Any]:
 _merge_job: tuple[Stage, list[Doc], TermStore, int, Path] | None = None
 
 
-def _merge_all(
-    out: Stage, docs: list[Doc], store: TermStore, jobs: int, collected: Collected | None = None
-) -> list[int]:
-    """Write every docs, term and vocabulary file, in two passes; return the lengths.
-    First each slice of ARTICLES_PER_SLICE articles (in id order) reads its articles'
-    files from the store, once each, writes their docs files, and sorts their postings
-    into one run file per group of term files (a cold build's Collector has done this
-    pass already, chunk by chunk, as the articles rendered: then it is skipped). Then
-    each group gathers its runs in id order: as each run holds a range of ids that
-    follows the one before, each term's postings come in order, and are only put end to
-    end. A task holds the postings of one slice, or those of one group
+def _merge_all(out: Stage, docs: list[Doc], store: TermStore, jobs: int) -> list[int]:
+    """Write every docs, term and vocabulary file from the store, in two passes; return
+    the lengths. First each slice of ARTICLES_PER_SLICE articles (in id order) reads its
+    articles' files, once each, writes their docs files, and sorts their postings into
+    one run file per group of term files. Then each group gathers its runs, slice by
+    slice: as the slices follow the ids, each term's postings come in order, and are
+    only put end to end. A task holds the postings of one slice, or those of one group
     (ARTICLES_PER_GROUP articles' worth), packed in 8 bytes each (see `_Postings`)."""
     global _merge_job
-    groups = _groups(len(docs))
+    groups = min(SHARDS, max(1, -(-len(docs) // ARTICLES_PER_GROUP)))
     slices = -(-len(docs) // ARTICLES_PER_SLICE)
-    if collected is not None and len(collected.lengths) == len(docs):
-        some_lengths = [[collected.lengths[number] for number in range(len(docs))]]
-        _merge_job = (out, docs, store, groups, collected.folder)
+    with _runs_folder(store) as runs:
+        _merge_job = (out, docs, store, groups, runs)
         try:
-            parts = _gather_all(groups, jobs)
+            if jobs > 1 and slices > 1:
+                with worker_pool(min(jobs, slices), "merging the search index") as pool:
+                    some_lengths = pool.map(_scatter, range(slices))
+                    parts = pool.map(_gather, range(groups))
+            else:
+                some_lengths = [_scatter(part) for part in range(slices)]
+                parts = [_gather(group) for group in range(groups)]
         finally:
             _merge_job = None
-    else:
-        with runs_folder(store) as runs:
-            _merge_job = (out, docs, store, groups, runs)
-            try:
-                if jobs > 1 and slices > 1:
-                    with worker_pool(min(jobs, slices), "merging the search index") as pool:
-                        some_lengths = pool.map(_scatter, range(slices))
-                else:
-                    some_lengths = [_scatter(part) for part in range(slices)]
-                parts = _gather_all(groups, jobs)
-            finally:
-                _merge_job = None
     words: dict[str, dict[str, int]] = {}
     for some_words in parts:
         for bucket, table in some_words.items():
@@ -303,84 +288,8 @@ def _merge_all(
     return [length for some in some_lengths for length in some]
 
 
-def _groups(articles: int) -> int:
-    return min(SHARDS, max(1, -(-articles // ARTICLES_PER_GROUP)))
-
-
-def _gather_all(groups: int, jobs: int) -> list[dict[str, dict[str, int]]]:
-    if jobs > 1 and groups > 1:
-        with worker_pool(min(jobs, groups), "merging the search index") as pool:
-            return pool.map(_gather, range(groups))
-    return [_gather(group) for group in range(groups)]
-
-
-@dataclass
-class Collected:
-    """What a Collector gathered: its run files, and each article's length by id."""
-
-    folder: Path
-    lengths: dict[int, int]
-
-
-class Collector:
-    """A cold build's first merge pass, done as the articles render (see `_merge_all`):
-    each chunk of rendered articles, whose ids follow one another, writes their docs
-    files and one run file per group of term files, from the counts in hand, so that the
-    merge need not read every article's state back. The pages are rendered in
-    `render_order` for that."""
-
-    def __init__(self, folder: Path, docs: list[Doc]):
-        self.folder = folder
-        self.docs = docs
-        self.ids = {doc.url_path: number for number, doc in enumerate(docs)}
-        self.groups = _groups(len(docs))
-
-    def render_order(self, url_paths: list[str | None]) -> list[int]:
-        """The places in `url_paths` (a page's article, or None) in the order to render
-        them: the articles by id, then the other pages as they come."""
-        ids = self.ids
-        articles = sorted((ids[url], place) for place, url in enumerate(url_paths) if url in ids)
-        others = [place for place, url in enumerate(url_paths) if url not in ids]
-        return [place for _, place in articles] + others
-
-    def batch(self, out: Stage) -> Batch:
-        """A chunk of rendered articles, added one by one in id order."""
-        return Batch(self, out)
-
-
-class Batch:
-    """One chunk's articles for a Collector: each writes its docs file and adds its
-    postings as it comes (its counts and text are let go at once); `close` writes the
-    chunk's runs and gives its articles' lengths by id."""
-
-    def __init__(self, collector: Collector, out: Stage):
-        self.collector = collector
-        self.out = out
-        self.table = _Postings()
-        self.lengths: dict[int, int] = {}
-        self.first = self.last = -1
-
-    def add(self, url_path: str, counted: Counted) -> None:
-        collector = self.collector
-        number = collector.ids[url_path]
-        if number <= self.last:  # (the render order is the Collector's: a bug)
-            raise RuntimeError(f"search ids out of order: {number} after {self.last}")
-        if self.first < 0:
-            self.first = number
-        self.last = number
-        self.lengths[number] = counted.length
-        _dump(self.out, f"docs/{number}.json", _doc_entry(collector.docs[number], counted.text))
-        self.table.add(number, counted.counts)
-
-    def close(self) -> dict[int, int]:
-        if self.lengths:
-            collector = self.collector
-            _write_runs(collector.folder, self.table, collector.groups, self.first, self.last)
-        return self.lengths
-
-
 @contextmanager
-def runs_folder(store: TermStore) -> Iterator[Path]:
+def _runs_folder(store: TermStore) -> Iterator[Path]:
     """A folder for one merge's run files, beside the store, removed when it ends; one
     left by a build that was killed is removed by the next merge."""
     parent = store.folder.parent
@@ -428,43 +337,14 @@ def _scatter(part: int) -> list[int]:
         lengths.append(stored.length)
         _dump(out, f"docs/{number}.json", _doc_entry(doc, stored.text))
         table.add(number, stored.counts)
-    if lengths:
-        _write_runs(runs, table, groups, part * ARTICLES_PER_SLICE, number)
-    return lengths
-
-
-def _write_runs(folder: Path, table: _Postings, groups: int, first: int, last: int) -> None:
-    """Write `table` (the postings of the articles `first` to `last`) as one run file a
-    group of term files, named by that range of ids (see `_run_files`)."""
     runs_of: list[dict[str, bytes]] = [{} for _ in range(groups)]
     group_of = _GroupOf(groups)
     for term, postings in table.items():
         runs_of[group_of[term]][term] = postings.tobytes()
-    table.clear()
+    del table
     for group, run in enumerate(runs_of):
-        _write_run(folder / f"{group}-{first}-{last}", marshal.dumps(run))
-
-
-def _run_files(folder: Path, group: int) -> list[Path]:
-    """A group's run files, in id order; each range of ids must follow the one before
-    (else postings would come out of order)."""
-    ranges = []
-    try:
-        names = os.listdir(folder)
-    except OSError as exc:
-        raise BroadsheetError(f"cannot read the search state: {exc.strerror}", folder) from exc
-    for name in names:
-        found = _RUN.fullmatch(name)
-        if found and int(found[1]) == group:
-            ranges.append((int(found[2]), int(found[3]), name))
-    ranges.sort()
-    for (_, last, _), (first, _, name) in pairwise(ranges):
-        if first <= last:
-            raise RuntimeError(f"search runs overlap at {name}")  # (a bug, not bad input)
-    return [folder / name for _, _, name in ranges]
-
-
-_RUN = re.compile(r"([0-9]+)-([0-9]+)-([0-9]+)")
+        _write_run(runs / f"{group}-{part}", marshal.dumps(run))
+    return lengths
 
 
 class _Postings(dict[str, "array[int]"]):
@@ -510,7 +390,8 @@ def _gather(group: int) -> dict[str, dict[str, int]]:
     assert _merge_job is not None
     out, docs, _, groups, runs = _merge_job
     table: dict[str, bytearray] = {}
-    for path in _run_files(runs, group):
+    for part in range(-(-len(docs) // ARTICLES_PER_SLICE)):
+        path = runs / f"{group}-{part}"
         try:
             run: dict[str, bytes] = marshal.loads(path.read_bytes())
         except OSError as exc:

@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import json
 import random
-import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from broadsheet.publish.stage import Stage
 from broadsheet.search.index import (
-    Collected,
-    Collector,
     Doc,
     TermStore,
     id_order,
-    runs_folder,
     shard_count,
     shard_of,
     write_index,
@@ -315,76 +309,3 @@ def test_a_merge_that_cannot_write_its_runs_says_where(
     with pytest.raises(BroadsheetError, match="cannot write the search state") as caught:
         index(tmp_path / "out", store, [doc("asia/a/")], None)
     assert str(tmp_path / "state" / "search-runs-") in str(caught.value)
-
-
-@given(st.lists(st.integers(1, 9), min_size=1, max_size=12), st.integers(1, 40))
-@settings(max_examples=25, deadline=None)
-def test_a_cold_render_collects_the_index_the_store_would_merge(
-    chunks: list[int], per_group: int
-) -> None:
-    """A cold build's collector writes each chunk's runs as its articles render (in id
-    order, chunks of any size): the merge then reads no article's state back, and the
-    index is the one merged from the store."""
-    import broadsheet.search.index as index_module
-
-    rng = random.Random(sum(chunks))
-    vocabulary = [f"w{n}" for n in range(300)] + VOCABULARY
-    urls = [f"asia/p{n:02}/" for n in range(sum(chunks))]
-    docs = id_order(doc(u, f"20{10 + n % 7}-0{1 + n % 9}-11") for n, u in enumerate(urls))
-    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
-        root = Path(folder)
-        patch.setattr(index_module, "ARTICLES_PER_GROUP", per_group)
-        store = TermStore(root / "state" / "terms")
-        counted = {
-            u: count(u, " ".join(rng.choices(vocabulary, k=rng.randint(0, 50)))) for u in urls
-        }
-        for url, item in counted.items():
-            store.put(url, item)
-        write_index(Stage(root / "whole"), docs, SECTIONS, store, None)
-        out = Stage(root / "collected")
-        reads: list[str] = []
-        patch.setattr(TermStore, "read", lambda self, url: reads.append(url))
-        with runs_folder(store) as runs:
-            collector = Collector(runs, docs)
-            lengths: dict[int, int] = {}
-            start = 0
-            for size in chunks:
-                batch = collector.batch(out)
-                for d in docs[start : start + size]:
-                    batch.add(d.url_path, counted[d.url_path])
-                lengths.update(batch.close())
-                start += size
-            write_index(out, docs, SECTIONS, store, None, 1, Collected(runs, lengths))
-        assert reads == []
-        assert tree(root / "collected") == tree(root / "whole")
-
-
-def test_articles_out_of_id_order_are_refused_not_indexed_wrong(tmp_path: Path) -> None:
-    docs = id_order([doc("asia/a/", "2020-01-01"), doc("asia/b/", "2021-01-01")])
-    collector = Collector(tmp_path / "runs", docs)
-    (tmp_path / "runs").mkdir()
-    batch = collector.batch(Stage(tmp_path / "out"))
-    batch.add("asia/b/", count("", "late"))
-    with pytest.raises(RuntimeError, match="out of order"):
-        batch.add("asia/a/", count("", "early"))
-    assert collector.render_order(["asia/b/", None, "asia/a/"]) == [2, 0, 1]
-
-
-def test_a_cold_build_reads_no_article_state_back(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from benchmarks.corpus import write_corpus
-    from broadsheet.config import load_config
-    from broadsheet.publish.pipeline import build
-
-    write_corpus(project / "content", 30)
-    reads: list[str] = []
-    plain_read = TermStore.read
-    monkeypatch.setattr(
-        TermStore, "read", lambda self, url: reads.append(url) or plain_read(self, url)
-    )
-    build(load_config(project), jobs=1)
-    meta = json.loads((project / "site/search/meta.json").read_text())
-    assert meta["docs"] == 30 and reads == []
-    assert lookup(project / "site", "the")  # (found in the articles, as the browser reads it)
-    assert not list((project / ".broadsheet-cache").glob("*/search-runs-*"))
