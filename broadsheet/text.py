@@ -66,8 +66,11 @@ def remove_unshowable(text: str) -> str:
     data = text.encode("utf-8", "surrogatepass")
     if not _free_of_unshowable(data):
         text = UNSHOWABLE.sub("", text)
-    if "&#" in text:
-        text = CHARACTER_REFERENCE.sub(_keep_reference, text)
+    while "&#" in text:  # again while a removal leaves a reference: `&&#27;#27;`
+        kept = CHARACTER_REFERENCE.sub(_keep_reference, text)
+        if kept == text:
+            break
+        text = kept
     return text
 
 
