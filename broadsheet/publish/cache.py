@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any
 
 import orjson
@@ -44,6 +45,9 @@ CACHE_DIR = ".broadsheet-cache"
 
 Stamps = dict[str, Stamp]  # relative path -> its stamp
 Hashes = dict[str, str]  # relative path -> a hash of the file's bytes (stamps.content_hash)
+# Every folder of the output, relative to it ("" is the output itself) -> [mtime_ns,
+# ctime_ns, inode], or [] when it changed too lately for its times to be trusted.
+Folders = dict[str, list[int]]
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class BuildCache:
     signed: SignedState | None = None  # what `pages` were taken from
     input_hashes: Hashes = field(default_factory=dict)
     output_hashes: Hashes = field(default_factory=dict)
+    folders: Folders = field(default_factory=dict)  # the output's, as `output` was stamped
 
     def is_current(
         self, inputs: Stamps, options: dict[str, Any], now: datetime, root: Path
@@ -140,6 +145,87 @@ def settled(stamps: Stamps, racy: int) -> Stamps | None:
     found = {name: settled_stamp(stamp, racy) for name, stamp in stamps.items() if len(stamp) > 4}
     kept = {name: stamp for name, stamp in found.items() if stamp is not stamps[name]}
     return {**stamps, **kept} if kept else None
+
+
+def stamp_folders(output: Path, racy: int, folders: Iterable[str] | None = None) -> Folders:
+    """The stamps of the output's folders (of `folders` among them, those that still
+    are; of every one, found by a walk of the folders alone, when None). A folder whose
+    times are not older than `racy` gets [] (its entries are listed when checked).
+
+    A folder's modification and change times move whenever an entry is added to it,
+    removed or renamed (and nothing can set its change time back), so while no folder's
+    stamp changed the output holds the same names, and checking it needs only the
+    stamps of the files it should hold: no folder is read (Git's untracked cache)."""
+    root = str(output)
+    if folders is None:
+        folders = _folders_below(root)
+    found: Folders = {}
+    for folder in folders:
+        try:
+            stat = os.lstat(f"{root}{os.sep}{folder}" if folder else root)
+        except OSError:
+            continue
+        if S_ISDIR(stat.st_mode):
+            stamp = _folder_stamp(stat)
+            found[folder] = stamp if max(stamp[0], stamp[1]) < racy else []
+    return found
+
+
+def _folder_stamp(stat: os.stat_result) -> list[int]:
+    return [stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def _stamp_files(prefix: str, names: Iterable[str]) -> Stamps | None:
+    """The stamps of the files `prefix + name` (without hashes: for a comparison), or
+    None if one cannot be stamped. Inline: 30,000 files at 10,000 articles."""
+    found: Stamps = {}
+    for name in names:
+        try:
+            stat = os.lstat(prefix + name)
+        except OSError:
+            return None
+        mtime = stat.st_mtime_ns
+        found[name] = [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]
+    return found
+
+
+def restamp_folders(output: Path, known: Folders, names: Iterable[str], racy: int) -> Folders:
+    """`known` with the folders that hold (or held) the files `names` stamped again, and
+    those above them: the folders a build that wrote or removed those files changed.
+    A folder gone is forgotten with every folder below it."""
+    touched = {""}
+    for name in names:
+        folder = name.rpartition(os.sep)[0]
+        while folder not in touched:
+            touched.add(folder)
+            folder = folder.rpartition(os.sep)[0]
+    fresh = stamp_folders(output, racy, touched)
+    gone = touched - fresh.keys()
+    if "" in gone:
+        return {}
+    below = tuple(f"{folder}{os.sep}" for folder in gone)
+    folders = {**known, **fresh}
+    if gone:
+        folders = {f: s for f, s in folders.items() if f not in gone and not f.startswith(below)}
+    return folders
+
+
+def _folders_below(root: str) -> list[str]:
+    """Every folder below `root` (and "", itself), relative to it; no file is stamped."""
+    start = len(root) + 1
+    found = [""]
+    pending = [root]
+    while pending:
+        try:
+            entries = os.scandir(pending.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                    found.append(entry.path[start:])
+    return found
 
 
 def cache_path(config: SiteConfig, output: Path) -> Path:
@@ -241,6 +327,7 @@ def load_cache(path: Path) -> BuildCache | None:
         signed=_signed(data.get("signed")),
         input_hashes=data["input_hashes"],
         output_hashes=data["output_hashes"],
+        folders=_folders(data.get("folders")),
     )
 
 
@@ -248,16 +335,30 @@ class OutputCheck:
     """Whether the output folder still holds exactly the files a cache recorded: if not
     (a page edited or deleted by hand, or the folder gone), the cache is not trusted.
 
-    Stamping every output file takes a quarter of a second at 10,000 articles, and a
-    build with edits to make needs the answer only once it has read and planned. So
-    `start()` forks a process that stamps the output meanwhile and answers with its exit
-    status. Without fork (or if forking fails), `holds()` checks in this process.
+    Stamping every output file takes a fifth of a second at 10,000 articles (29,875
+    files in 17,457 folders), and a build needs the answer only once it has stamped the
+    sources (to do nothing), or read and planned (to rebuild what changed). So `start()`
+    forks a process that stamps the output meanwhile and answers with its exit status.
+    Without fork (or if forking fails), `holds()` checks in this process.
+
+    While no folder's stamp changed (see stamp_folders), the files expected are stamped
+    one by one and no folder is read; otherwise every folder is walked, as before the
+    cache kept the folders' stamps, and `refolder` says they are to be taken again.
     """
 
-    def __init__(self, output: Path, expected: Stamps, hashes: Hashes | None = None):
+    def __init__(
+        self,
+        output: Path,
+        expected: Stamps,
+        hashes: Hashes | None = None,
+        folders: Folders | None = None,
+    ):
         self.output = output
         self.expected = expected
         self.hashes = hashes or {}
+        self.folders = folders or {}
+        # Whether it held, but not by the folders' stamps: those are to take again.
+        self.refolder = False
         self._pid: int | None = None
         self._answer: bool | None = None
         # Whether it held only by the files' hashes: their stamps are all to take again.
@@ -281,7 +382,7 @@ class OutputCheck:
             status = 1
             try:
                 holds = self._check()
-                status = (2 if self.restamp else 0) if holds else 1
+                status = (2 if self.restamp else 3 if self.refolder else 0) if holds else 1
             finally:
                 os._exit(status)
         self._pid = pid
@@ -302,18 +403,72 @@ class OutputCheck:
                         self._answer = self._check()
                     else:
                         code = os.waitstatus_to_exitcode(status)
-                        self._answer, self.restamp = code in (0, 2), code == 2
+                        self._answer, self.restamp = code in (0, 2, 3), code == 2
+                        self.refolder = code in (2, 3)
         return self._answer
 
     def _check(self) -> bool:
         folder = str(self.output)
         if not self.output.is_dir():
             return False
-        found = _walk(folder, len(folder) + 1)
+        found = self._known_files()
+        if found is None:  # a folder changed (or its stamp is unknown): every one is read
+            self.refolder = True
+            found = _walk(folder, len(folder) + 1)
         if same_stamps(self.expected, found, self.output):
             return True
         self.restamp = same_stamps(self.expected, found, self.output, self.hashes)
+        self.refolder = self.refolder or self.restamp
         return self.restamp
+
+    def _known_files(self) -> Stamps | None:
+        """The stamps of the files expected, taken one by one, if every folder still holds
+        the entries it held (see stamp_folders); None if that cannot be told so."""
+        if not self.folders:
+            return None
+        root = str(self.output)
+        prefix = f"{root}{os.sep}"
+        listed: list[str] = []
+        for folder, stamp in self.folders.items():
+            if not stamp:  # changed too lately to tell by its times: its entries are listed
+                listed.append(folder)
+                continue
+            try:
+                stat = os.lstat(prefix + folder if folder else root)
+            except OSError:
+                return None
+            if _folder_stamp(stat) != stamp:
+                return None
+        if listed and not self._same_entries(listed):
+            return None
+        return _stamp_files(prefix, self.expected)
+
+    def _same_entries(self, folders: list[str]) -> bool:
+        """Whether each of `folders` holds the entries it should: the files expected in
+        it, and the folders known below it."""
+        wanted: dict[str, set[str]] = {folder: set() for folder in folders}
+        for name in (*self.expected, *self.folders):
+            if name:
+                parent, _, entry = name.rpartition(os.sep)
+                if parent in wanted:
+                    wanted[parent].add(entry)
+        root = str(self.output)
+        for folder, entries in wanted.items():
+            try:
+                if set(os.listdir(f"{root}{os.sep}{folder}" if folder else root)) != entries:
+                    return False
+            except OSError:
+                return False
+        return True
+
+
+def _folders(data: Any) -> Folders:
+    """The stored folders' stamps, or none when absent or malformed (the output is then
+    checked by reading every folder, as before there were any)."""
+    # (Each stamp is only compared with a folder's, and one that is not a list of three
+    # numbers is never equal to it: the folder is then read. Not checked here: 17,000
+    # folders at 10,000 articles.)
+    return data if isinstance(data, dict) else {}
 
 
 def _signed(data: Any) -> SignedState | None:
@@ -392,6 +547,7 @@ def save_cache(path: Path, cache: BuildCache) -> None:
         "signed": _signed_data(cache.signed),
         "input_hashes": cache.input_hashes,
         "output_hashes": cache.output_hashes,
+        "folders": cache.folders,
     }
     write_sealed_parts(path, _json_parts(data))
     ignore = path.parent / ".gitignore"  # git leaves the cache alone

@@ -22,15 +22,18 @@ from broadsheet.publish import timing
 from broadsheet.publish.cache import (
     CACHE_DIR,
     BuildCache,
+    Folders,
     Hashes,
     OutputCheck,
     Stamps,
     cache_path,
     hashes_of,
     load_cache,
+    restamp_folders,
     save_cache,
     settled,
     source_stamps,
+    stamp_folders,
     stamp_tree,
 )
 from broadsheet.publish.hosting import SiteSize
@@ -176,25 +179,32 @@ def _build(
     now = config.now or datetime.now(config.zone)
     with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
         racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
-        inputs, options = source_stamps(config, racy), _options(config, drafts, output)
-        options["urls"] = urls
         cache = load_cache(where) if use_cache else None
-        check = OutputCheck(output, *((cache.output, cache.output_hashes) if cache else ({},)))
-        current = cache is not None and cache.is_current(inputs, options, now, config.root)
-        # The published-URL record is no source of the site's, but judges it: a build
-        # does nothing only if the record is as the last build left it.
-        record = _state_path(where) / RECORD_SEEN
-        kept = read_sealed(record) if current else None
-        digest = record_digest(config.path(config.content_dir)) if current else ""
-        current = kept is not None and kept.decode("utf-8", "replace") == digest
-        if cache is not None and current and check.holds():
-            restamped = stamp_tree(output, racy=racy_after()) if check.restamp else None
-            _settle(where, cache, inputs, racy, restamped, config.root)
-            size = _size(restamped or cache.output)
-            pages = len(split_signatures(cache.pages)[0])  # a bundle's files are no pages
-            return BuildResult(output, cache.articles, 0, pages, _since(started), size)
-    if cache is not None:
-        check.start()  # the output is stamped in another process while posts are read
+        stamped = (cache.output, cache.output_hashes, cache.folders) if cache else ({},)
+        check = OutputCheck(output, *stamped)
+        if cache is not None:  # the output is stamped in another process meanwhile
+            check.start()
+        try:
+            inputs = source_stamps(config, racy)
+            options = _options(config, drafts, output)
+            options["urls"] = urls
+            current = cache is not None and cache.is_current(inputs, options, now, config.root)
+            # The published-URL record is no source of the site's, but judges it: a build
+            # does nothing only if the record is as the last build left it.
+            record = _state_path(where) / RECORD_SEEN
+            kept = read_sealed(record) if current else None
+            digest = record_digest(config.path(config.content_dir)) if current else ""
+            current = kept is not None and kept.decode("utf-8", "replace") == digest
+            if cache is not None and current and check.holds():
+                restamped = stamp_tree(output, racy=racy_after()) if check.restamp else None
+                folders = _settled_folders(output, cache.folders, check.refolder)
+                _settle(where, cache, inputs, racy, restamped, config.root, folders)
+                size = _size(restamped or cache.output)
+                pages = len(split_signatures(cache.pages)[0])  # a bundle's files are no pages
+                return BuildResult(output, cache.articles, 0, pages, _since(started), size)
+        except BaseException:  # (a bad source: serve goes on, and keeps no zombie process)
+            check.holds()
+            raise
 
     def trusted() -> BuildCache | None:
         """The cache, if the output still holds what it says (else trust nothing)."""
@@ -218,11 +228,12 @@ def _build(
             with timing.stage("stamp output"):
                 last, noted = trusted(), outcome.noted
                 outcome.noted = None  # (held no longer than needed: 30,000 notes at 10,000)
-                stamps, hashes = _stamp_output(
-                    output, last, outcome.changes, racy, check.restamp, noted
+                stamps, hashes, folders = _stamp_output(
+                    output, last, outcome.changes, racy, check.restamp, noted, check.refolder
                 )
                 del noted
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
+            fresh.folders = folders
             fresh.valid_until = outcome.valid_until
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
                 digest = record_digest(config.path(config.content_dir))
@@ -274,7 +285,8 @@ def _stamp_output(
     racy: int,
     restamp: bool = False,
     noted: Notes | None = None,
-) -> tuple[Stamps, Hashes]:
+    refolder: bool = True,
+) -> tuple[Stamps, Hashes, Folders]:
     """The output's stamps: the last build's (verified since `racy`), updated for the
     files this one changed in place, or taken afresh when the site was replaced whole
     or when the last build's held only by the files' hashes (`restamp`: a site restored
@@ -283,14 +295,21 @@ def _stamp_output(
     What the writers `noted` of the files they wrote spares reading them back (and, for
     a site replaced whole, even taking their stamps: see noted_stamps). A file is racy
     if its times are not older than the output file system's present (as Git judges
-    against its index's time), or when that cannot be read, than a few seconds ago."""
+    against its index's time), or when that cannot be read, than a few seconds ago.
+    And the stamps of the output's folders: every one taken again unless the last
+    build's were verified (not `refolder`), then only those this build changed."""
     written = present(output) or racy_after()
     if cache is None or changes is None:
+        folders = stamp_folders(output, written)
         if noted is not None:
-            return noted_stamps(output, noted, written)
+            return (*noted_stamps(output, noted, written), folders)
         stamps = stamp_tree(output, racy=written)
-        return stamps, hashes_of(stamps, output, {})
+        return stamps, hashes_of(stamps, output, {}), folders
     moved, removed = changes
+    if refolder or restamp or not cache.folders:
+        folders = stamp_folders(output, written)
+    else:
+        folders = restamp_folders(output, cache.folders, (*moved, *removed), written)
     fresh, fresh_hashes = noted_stamps(output, noted or {}, written, moved)
     if restamp:
         stamps = stamp_tree(output, racy=written)
@@ -303,7 +322,17 @@ def _stamp_output(
     for relative in (*removed, *moved):
         hashes.pop(relative, None)
     hashes.update(fresh_hashes)
-    return stamps, hashes  # compared as mappings: their order does not matter
+    return stamps, hashes, folders  # compared as mappings: their order does not matter
+
+
+def _settled_folders(output: Path, folders: Folders, refolder: bool) -> Folders:
+    """After a build that found nothing to do: the output's folders' stamps, taken again
+    if the check could not go by them, or for those that were too recent to trust."""
+    racy = present(output) or racy_after()
+    if refolder or not folders:
+        return stamp_folders(output, racy)
+    recent = [folder for folder, stamp in folders.items() if not stamp]
+    return {**folders, **stamp_folders(output, racy, recent)} if recent else folders
 
 
 def _settle(
@@ -313,6 +342,7 @@ def _settle(
     racy: int,
     restamped: Stamps | None = None,
     root: Path | None = None,
+    folders: Folders | None = None,
 ) -> None:
     """After a build that found nothing to do: keep the stamps it just verified without
     the hashes of files that are no longer racy (as `git status` refreshes the index),
@@ -320,8 +350,11 @@ def _settle(
     stamps; and sources whose stamps changed, below `root`), so that the next build need
     not read them again."""
     output = restamped or settled(cache.output, racy)
-    if output is None and inputs == cache.inputs:
+    refoldered = folders is not None and folders != cache.folders
+    if output is None and inputs == cache.inputs and not refoldered:
         return
+    if folders is not None:
+        cache.folders = folders
     if inputs != cache.inputs and root is not None:
         cache.input_hashes = hashes_of(inputs, root, cache.input_hashes, cache.inputs)
     cache.inputs, cache.output = inputs, output or cache.output

@@ -230,10 +230,18 @@ class _CoarseClock:
                 for name in walk(folder, start)
             }
 
+        def coarse_files(prefix: str, names: Any) -> dict[str, Any]:
+            return {name: coarse(prefix + name, os.stat(prefix + name), None) for name in names}
+
+        def coarse_folder(stat: os.stat_result) -> list[int]:
+            return [self.TICK, self.TICK, stat.st_ino]  # (a folder's times: one tick too)
+
         self.now = self.TICK + 1_000_000_000  # within the racy window
         for module in (stamps, cache_module, paths):
             monkeypatch.setattr(module, "stamp_of", coarse)
         monkeypatch.setattr(cache_module, "_walk", coarse_walk)
+        monkeypatch.setattr(cache_module, "_stamp_files", coarse_files)
+        monkeypatch.setattr(cache_module, "_folder_stamp", coarse_folder)
         monkeypatch.setattr(stamps, "_clock", lambda: self.now)
 
 

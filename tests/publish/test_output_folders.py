@@ -1,0 +1,167 @@
+"""The output's folders' stamps: a build that finds nothing to do checks the site by
+the stamps of its folders and files, reading no folder, and still sees every change a
+hand makes to it (tests/publish/test_stamp_output.py has the edits of one file)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from broadsheet.config import load_config
+from broadsheet.publish import cache as cache_module
+from broadsheet.publish.cache import OutputCheck, cache_path, load_cache, stamp_folders
+from tests.conftest import lay_out
+from tests.publish.test_incremental import cold, edit, warm
+from tests.sitecheck import tree_bytes
+
+
+def _in_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Check the output in this process (not a forked one) and note each time a folder
+    of it is read whole."""
+    read: list[str] = []
+
+    def no_fork() -> int:
+        raise OSError("no fork here")
+
+    walk, same_entries = cache_module._walk, OutputCheck._same_entries
+    monkeypatch.setattr(cache_module, "fork", no_fork)
+    monkeypatch.setattr(cache_module, "_walk", lambda *a: read.append("walk") or walk(*a))
+    monkeypatch.setattr(
+        OutputCheck,
+        "_same_entries",
+        lambda self, folders: read.extend(folders) or same_entries(self, folders),
+    )
+    return read
+
+
+def _cache(project: Path) -> cache_module.BuildCache:
+    found = load_cache(cache_path(load_config(project), (project / "site").resolve()))
+    assert found is not None
+    return found
+
+
+def test_a_build_that_finds_nothing_to_do_reads_no_folder_of_the_site(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm(small)
+    warm(small)  # (folders changed in the last tick of the first are stamped now)
+    read = _in_process(monkeypatch)
+    assert warm(small).written == 0
+    assert read == []
+    stray = small / "site/asia/stray.html"  # ... and still sees a file added by hand
+    stray.write_text("stray")
+    warm(small)
+    assert read == ["walk"] and not stray.exists()
+    assert tree_bytes(small / "site") == cold(small)
+
+
+def test_a_folder_too_recent_to_trust_is_read(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder changed in the same tick as its stamp was taken could change again
+    without its times moving: it is stamped [] and its entries listed."""
+    warm(small)
+    read = _in_process(monkeypatch)
+    monkeypatch.setattr(cache_module, "_folder_stamp", lambda stat: [1 << 62, 0, stat.st_ino])
+    warm(small)  # the folders' stamps are taken again: every one "in the future"
+    assert all(stamp == [] for stamp in _cache(small).folders.values())
+    read.clear()
+    assert warm(small).written == 0
+    assert "asia" in read and "walk" not in read  # listed, not walked with every file
+    (small / "site/asia/stray").mkdir()
+    (small / "site/asia/stray/index.html").write_text("stray")
+    warm(small)
+    assert "walk" in read
+    assert tree_bytes(small / "site") == cold(small)
+
+
+@pytest.fixture
+def small(project: Path) -> Path:
+    from benchmarks.corpus import write_corpus
+
+    write_corpus(project / "content", 12)
+    return project
+
+
+# What a hand (or another program) may do to a built site, and edits of the sources.
+DAMAGE = st.sampled_from(
+    [
+        "add a file",
+        "add a folder with a file",
+        "add an empty folder",
+        "fill the empty folder",
+        "delete a file",
+        "rename a file",
+        "a file becomes a folder",
+        "rewrite a file keeping its size and times",
+        "edit an article",
+        "add an article",
+        "remove an article",
+    ]
+)
+
+
+def _damage(project: Path, what: str, pick: int) -> None:
+    site = project / "site"
+    files = sorted(p for p in site.rglob("*") if p.is_file() and not p.name.startswith("."))
+    target = files[pick % len(files)]
+    articles = sorted((project / "content").rglob("*.md"))
+    if what == "add a file":
+        (target.parent / "stray.html").write_text("stray")
+    elif what == "add a folder with a file":
+        (target.parent / "more").mkdir(exist_ok=True)
+        (target.parent / "more" / "stray.html").write_text("stray")
+    elif what == "add an empty folder":
+        (site / "empty").mkdir(exist_ok=True)
+    elif what == "fill the empty folder":
+        if (site / "empty").is_dir():
+            (site / "empty" / "stray.html").write_text("stray")
+    elif what == "delete a file":
+        target.unlink()
+    elif what == "rename a file":
+        target.rename(target.with_name("renamed-" + target.name))
+    elif what == "a file becomes a folder":
+        target.unlink()
+        target.mkdir()
+    elif what == "rewrite a file keeping its size and times":
+        stat = target.stat()
+        data = target.read_bytes()
+        target.write_bytes(data[::-1])  # (a palindrome is left as it was)
+        os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    elif what == "edit an article":
+        edit(articles[pick % len(articles)], "\n\n", f"\n\nAn edit {pick}.\n\n")
+    elif what == "add an article":
+        source = articles[pick % len(articles)]
+        text = source.read_text().replace("title: ", f"title: Another {pick} ", 1)
+        source.with_name(f"another-{pick}.md").write_text(text)
+    elif what == "remove an article" and len(articles) > 6:
+        articles[pick % len(articles)].unlink()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(DAMAGE, st.integers(0, 10_000)), min_size=1, max_size=4))
+def test_after_any_damage_and_edits_the_next_build_is_the_cold_one(
+    steps: list[tuple[str, int]],
+) -> None:
+    """After each step, the build's site is byte for byte a cold build's, and the
+    folders' stamps it keeps are those of every folder the site has (none missing, as a
+    folder not stamped would hide a file added to it)."""
+    with tempfile.TemporaryDirectory() as folder:
+        project = lay_out(Path(folder) / "project")
+        from benchmarks.corpus import write_corpus
+
+        write_corpus(project / "content", 8)
+        warm(project)
+        for what, pick in steps:
+            _damage(project, what, pick)
+            warm(project)
+            assert tree_bytes(project / "site") == cold(project), what
+            shutil.rmtree(project / "cold")
+            kept = _cache(project).folders
+            walked = stamp_folders((project / "site").resolve(), 1 << 62)
+            assert kept.keys() == walked.keys(), what
+            assert all(stamp == walked[name] or stamp == [] for name, stamp in kept.items()), what
