@@ -193,12 +193,7 @@ def restamp_folders(output: Path, known: Folders, names: Iterable[str], racy: in
     """`known` with the folders that hold (or held) the files `names` stamped again, and
     those above them: the folders a build that wrote or removed those files changed.
     A folder gone is forgotten with every folder below it."""
-    touched = {""}
-    for name in names:
-        folder = name.rpartition(os.sep)[0]
-        while folder not in touched:
-            touched.add(folder)
-            folder = folder.rpartition(os.sep)[0]
+    touched = folders_of(names)
     fresh = stamp_folders(output, racy, touched)
     gone = touched - fresh.keys()
     if "" in gone:
@@ -207,6 +202,18 @@ def restamp_folders(output: Path, known: Folders, names: Iterable[str], racy: in
     folders = {**known, **fresh}
     if gone:
         folders = {f: s for f, s in folders.items() if f not in gone and not f.startswith(below)}
+    return folders
+
+
+def folders_of(names: Iterable[str]) -> set[str]:
+    """The folders that hold the files `names` (relative paths), and those above them,
+    "" (the output itself) included: a folder below no file is not among them."""
+    folders = {""}
+    for name in names:
+        folder = name.rpartition(os.sep)[0]
+        while folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition(os.sep)[0]
     return folders
 
 

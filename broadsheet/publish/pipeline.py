@@ -27,6 +27,7 @@ from broadsheet.publish.cache import (
     OutputCheck,
     Stamps,
     cache_path,
+    folders_of,
     hashes_of,
     load_cache,
     restamp_folders,
@@ -300,11 +301,11 @@ def _stamp_output(
     build's were verified (not `refolder`), then only those this build changed."""
     written = present(output) or racy_after()
     if cache is None or changes is None:
-        folders = stamp_folders(output, written)
-        if noted is not None:
+        if noted is not None:  # (a build's new tree has no folder without a file below it)
+            folders = stamp_folders(output, written, folders_of(noted))
             return (*noted_stamps(output, noted, written), folders)
         stamps = stamp_tree(output, racy=written)
-        return stamps, hashes_of(stamps, output, {}), folders
+        return stamps, hashes_of(stamps, output, {}), stamp_folders(output, written)
     moved, removed = changes
     if refolder or restamp or not cache.folders:
         folders = stamp_folders(output, written)

@@ -155,9 +155,9 @@ def test_after_any_damage_and_edits_the_next_build_is_the_cold_one(
         from benchmarks.corpus import write_corpus
 
         write_corpus(project / "content", 8)
-        warm(project)
-        for what, pick in steps:
-            _damage(project, what, pick)
+        for what, pick in [("build", 0), *steps]:
+            if what != "build":
+                _damage(project, what, pick)
             warm(project)
             assert tree_bytes(project / "site") == cold(project), what
             shutil.rmtree(project / "cold")
