@@ -169,6 +169,44 @@ def _references(source: str) -> tuple[tuple[str, ...], bool]:
     return referenced, uses_card
 
 
+# What a template may do with a listing's posts and still show only how many there
+# are: count them, or ask whether there are any.
+_COUNTING = frozenset({"length", "count"})
+
+
+@lru_cache(maxsize=256)
+def _shows_listed_posts(source: str) -> bool:
+    """Whether a template may show the posts a listing holds (`listing.posts` other than
+    counted or tested for any): a Listing is fingerprinted by its count alone (a
+    section's link in every page's navigation would otherwise make each page depend on
+    every post), so such a template's pages are signed with every post too. Taken
+    widely: `posts` read any other way, even named as a string (`attr("posts")`,
+    `listing["posts"]`), counts as shown."""
+    tree = jinja2.Environment().parse(source)
+    counted: set[int] = set()
+    for used in tree.find_all(nodes.Filter):
+        if used.name in _COUNTING and used.node is not None:
+            counted.add(id(used.node))
+    for branch in tree.find_all(nodes.If):
+        counted.add(id(branch.test))
+    for choice in tree.find_all(nodes.CondExpr):
+        counted.add(id(choice.test))
+    for negation in tree.find_all(nodes.Not):
+        counted.add(id(negation.node))
+    named: set[int] = set()
+    for read in tree.find_all(nodes.Getattr):
+        if read.attr == "posts" and id(read) not in counted:
+            return True
+    for item in tree.find_all(nodes.Getitem):
+        if isinstance(item.arg, nodes.Const) and item.arg.value == "posts":
+            if id(item) not in counted:
+                return True
+            named.add(id(item.arg))
+    return any(
+        const.value == "posts" and id(const) not in named for const in tree.find_all(nodes.Const)
+    )
+
+
 def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
     """Posts shown with a Draft or Scheduled badge: a badge changes the pages they are on."""
     if site.now is None:
@@ -226,6 +264,9 @@ class Signer:
         self._shaped: tuple[Site, str, str] | None = None
         self._print = _Printer()
         self._stated: tuple[Site, dict[str, str]] | None = None
+        self._site = site
+        self._listed: str | None = None  # every post's print, hashed (see `_shows_listed`)
+        self._listing_pages: dict[str, bool] = {}  # template -> whether it shows listed posts
         # Every signature starts from the site-wide key: hashed once, copied per page.
         self._start = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
 
@@ -258,7 +299,9 @@ class Signer:
         signatures = {}
         for page in pages:
             kept = previous.get(page.path) if page.from_posts else None
-            if kept is None or (edited and _shows(page, edited)):
+            if kept is None or (
+                edited and (_shows(page, edited) or self._shows_listed(page.template))
+            ):
                 kept = self.sign(page)
             signatures[page.path] = kept
         return signatures
@@ -284,11 +327,28 @@ class Signer:
                 self._template_key(page.template),
                 self._print(page.post),
                 self._print(page.context),
+                self._listed_posts() if self._shows_listed(page.template) else None,
             )
         )
         digest = self._start.copy()
         digest.update(b"\0" + data.encode("utf-8"))
         return digest.hexdigest()
+
+    def _shows_listed(self, name: str) -> bool:
+        """Whether the template `name` (or one it uses) may show a listing's posts."""
+        found = self._listing_pages.get(name)
+        if found is None:
+            sources = map(self._source, sorted(self.closure(name)))
+            found = self._listing_pages[name] = any(map(_shows_listed_posts, sources))
+        return found
+
+    def _listed_posts(self) -> str:
+        """A hash of every post's print, in reading order: all that the listings' posts
+        can show (which posts each listing holds is the plan's shape, signed already)."""
+        if self._listed is None:
+            prints = "\0".join(map(self._print.post, self._site.posts))
+            self._listed = hashlib.blake2b(prints.encode("utf-8"), digest_size=16).hexdigest()
+        return self._listed
 
     def _template_key(self, name: str) -> str:
         """A hash of the template and of every template it uses."""

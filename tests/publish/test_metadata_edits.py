@@ -77,3 +77,54 @@ def test_after_front_matter_edits_an_incremental_build_equals_a_cold_one(
         bump(path)
         warm(project)
         assert tree_bytes(project / "site") == cold(project)
+
+
+# A site's own templates that show the posts a listing holds (the navigation, or the
+# topics page, with each one's latest headline), where Broadsheet's show only counts.
+LISTED_POSTS = {
+    "templates/base.html": (
+        "</main>",
+        "</main><p>{% for s in sections %}{{ s.posts[0].title }} {% endfor %}</p>",
+    ),
+    "templates/tags.html": (
+        "{% block main %}",
+        "{% block main %}{% for t in listings %}<p>{{ (t.posts|first).title }}</p>{% endfor %}",
+    ),
+}
+
+
+@pytest.mark.parametrize("template", list(LISTED_POSTS))
+def test_a_template_showing_a_listings_posts_is_rendered_again_after_a_headline_edit(
+    project: Path, template: str
+) -> None:
+    """A listing is signed by its count alone; a template that shows its posts has its
+    pages signed with every post, so a new headline reaches them (a review found the
+    topics page kept the old one)."""
+    write_corpus(project / "content", 12)
+    path = project / template
+    old, new = LISTED_POSTS[template]
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    warm(project)
+    newest = max(
+        (project / "content").rglob("*.md"),
+        key=lambda p: re.search(r"^date: (.*)$", p.read_text(), re.MULTILINE)[1],  # type: ignore[index]
+    )
+    _front(newest, _set("title", "A headline nobody had seen"))
+    warm(project)
+    site = tree_bytes(project / "site")
+    assert any(b"A headline nobody had seen" in data for data in site.values())
+    assert site == cold(project)
+
+
+def test_broadsheets_own_templates_show_only_how_many_posts_a_listing_holds() -> None:
+    """So their pages keep the fast path: a headline edit signs again only the pages
+    that show the post itself."""
+    from broadsheet.publish.signatures import _shows_listed_posts
+
+    shown = [
+        path.name
+        for path in sorted((Path(__file__).parents[2] / "templates").iterdir())
+        if _shows_listed_posts(path.read_text(encoding="utf-8"))
+    ]
+    assert shown == []
