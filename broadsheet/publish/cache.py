@@ -220,7 +220,12 @@ def folders_of(names: Iterable[str]) -> set[str]:
 def _folders_below(root: str) -> list[str]:
     """Every folder below `root` (and "", itself), relative to it; no file is stamped."""
     start = len(root) + 1
-    found = [""]
+    return ["", *(e.path[start:] for e in _entries(root) if e.is_dir(follow_symlinks=False))]
+
+
+def _entries(root: str) -> Iterator[os.DirEntry[str]]:
+    """Every entry below `root`, folders too (links are not followed); a folder that
+    cannot be read is passed over."""
     pending = [root]
     while pending:
         try:
@@ -231,8 +236,7 @@ def _folders_below(root: str) -> list[str]:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
-                    found.append(entry.path[start:])
-    return found
+                yield entry
 
 
 def cache_path(config: SiteConfig, output: Path) -> Path:
@@ -258,27 +262,19 @@ def _walk(folder: str, start: int, racy: int | None = None) -> Stamps:
     """The stamps of the files below `folder`, named from character `start` on, in no
     particular order."""
     stamps: Stamps = {}
-    pending = [folder]
-    while pending:
+    for entry in _entries(folder):
+        if entry.is_dir(follow_symlinks=False):
+            continue
         try:
-            entries = os.scandir(pending.pop())
+            stat = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        with entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                else:
-                    try:
-                        stat = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    mtime = stat.st_mtime_ns  # (stamp_of, inline: 27,000 files at 10,000 posts)
-                    if racy is None or max(mtime, stat.st_ctime_ns) < racy:
-                        stamp = [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]
-                    else:
-                        stamp = stamp_of(entry.path, stat, racy)
-                    stamps[entry.path[start:]] = stamp
+        mtime = stat.st_mtime_ns  # (stamp_of, inline: 30,000 files at 10,000 posts)
+        if racy is None or max(mtime, stat.st_ctime_ns) < racy:
+            stamp = [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]
+        else:
+            stamp = stamp_of(entry.path, stat, racy)
+        stamps[entry.path[start:]] = stamp
     return stamps
 
 
