@@ -30,6 +30,7 @@ from broadsheet.publish.cache import SignedState
 from broadsheet.render.templates import syntax_error
 
 CARD_TEMPLATE = "_card.html"
+SHOWS_LISTED = "+posts"  # ends the key of a template that may show a listing's posts
 
 
 def fingerprint(value: Any) -> Any:
@@ -153,9 +154,9 @@ def _field_names(kind: type) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=256)
-def _references(source: str) -> tuple[tuple[str, ...], bool]:
-    """The templates a template's source names, and whether it uses `card` (called, or
-    as a filter)."""
+def _references(source: str) -> tuple[tuple[str, ...], bool, bool]:
+    """The templates a template's source names, whether it uses `card` (called, or as a
+    filter), and whether it may show a listing's posts (see `_shows_listed_posts`)."""
     # A bare environment: in the build's own, global names such as `card` would not
     # show up among the template's free names.
     # Only the parse tree is walked: compiling each template just to list the names it
@@ -166,7 +167,7 @@ def _references(source: str) -> tuple[tuple[str, ...], bool]:
     uses_card = any(name.name == "card" for name in tree.find_all(nodes.Name)) or any(
         used.name == "card" for used in tree.find_all(nodes.Filter)
     )
-    return referenced, uses_card
+    return referenced, uses_card, _shows_listed_posts(tree)
 
 
 # What a template may do with a listing's posts and still show only how many there
@@ -174,15 +175,13 @@ def _references(source: str) -> tuple[tuple[str, ...], bool]:
 _COUNTING = frozenset({"length", "count"})
 
 
-@lru_cache(maxsize=256)
-def _shows_listed_posts(source: str) -> bool:
+def _shows_listed_posts(tree: nodes.Template) -> bool:
     """Whether a template may show the posts a listing holds (`listing.posts` other than
     counted or tested for any): a Listing is fingerprinted by its count alone (a
     section's link in every page's navigation would otherwise make each page depend on
     every post), so such a template's pages are signed with every post too. Taken
     widely: `posts` read any other way, even named as a string (`attr("posts")`,
     `listing["posts"]`), counts as shown."""
-    tree = jinja2.Environment().parse(source)
     counted: set[int] = set()
     for used in tree.find_all(nodes.Filter):
         if used.name in _COUNTING and used.node is not None:
@@ -266,7 +265,6 @@ class Signer:
         self._stated: tuple[Site, dict[str, str]] | None = None
         self._site = site
         self._listed: str | None = None  # every post's print, hashed (see `_shows_listed`)
-        self._listing_pages: dict[str, bool] = {}  # template -> whether it shows listed posts
         # Every signature starts from the site-wide key: hashed once, copied per page.
         self._start = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
 
@@ -335,12 +333,10 @@ class Signer:
         return digest.hexdigest()
 
     def _shows_listed(self, name: str) -> bool:
-        """Whether the template `name` (or one it uses) may show a listing's posts."""
-        found = self._listing_pages.get(name)
-        if found is None:
-            sources = map(self._source, sorted(self.closure(name)))
-            found = self._listing_pages[name] = any(map(_shows_listed_posts, sources))
-        return found
+        """Whether the template `name` (or one it uses) may show a listing's posts: said
+        by its key, which the next build takes from this one's while no template changed
+        (so that no template is parsed again to tell)."""
+        return self._template_key(name).endswith(SHOWS_LISTED)
 
     def _listed_posts(self) -> str:
         """A hash of every post's print, in reading order: all that the listings' posts
@@ -362,7 +358,8 @@ class Signer:
         digest = hashlib.blake2b(digest_size=16)
         for each in names:
             digest.update(each.encode() + b"\0" + self._source(each).encode() + b"\0")
-        return digest.hexdigest()
+        shown = any(_references(self._source(each))[2] for each in names)
+        return digest.hexdigest() + (SHOWS_LISTED if shown else "")
 
     def closure(self, name: str) -> set[str]:
         """The template and every template it extends, imports or includes, recursively."""
@@ -374,7 +371,7 @@ class Signer:
                 continue
             found.add(current)
             try:
-                referenced, uses_card = _references(self._source(current))
+                referenced, uses_card, _ = _references(self._source(current))
             except jinja2.TemplateSyntaxError as exc:  # (parsed here before it renders)
                 raise syntax_error(self.env, exc, current) from exc
             pending += referenced

@@ -120,11 +120,11 @@ def test_a_template_showing_a_listings_posts_is_rendered_again_after_a_headline_
 def test_broadsheets_own_templates_show_only_how_many_posts_a_listing_holds() -> None:
     """So their pages keep the fast path: a headline edit signs again only the pages
     that show the post itself."""
-    from broadsheet.publish.signatures import _shows_listed_posts
+    from broadsheet.publish.signatures import _references
 
     shown = [
         path.name
         for path in sorted((Path(__file__).parents[2] / "templates").iterdir())
-        if _shows_listed_posts(path.read_text(encoding="utf-8"))
+        if _references(path.read_text(encoding="utf-8"))[2]
     ]
     assert shown == []
