@@ -29,7 +29,7 @@ from broadsheet import __version__
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import scan_source
-from broadsheet.sealed import clear, read_file, read_sealed, write_sealed_parts
+from broadsheet.sealed import clear, read_file, read_sealed, write_sealed, write_sealed_parts
 from broadsheet.stamps import (
     Stamp,
     file_hash,
@@ -72,7 +72,6 @@ class BuildCache:
     signed: SignedState | None = None  # what `pages` were taken from
     input_hashes: Hashes = field(default_factory=dict)
     output_hashes: Hashes = field(default_factory=dict)
-    folders: Folders = field(default_factory=dict)  # the output's, as `output` was stamped
 
     def is_current(
         self, inputs: Stamps, options: dict[str, Any], now: datetime, root: Path
@@ -239,6 +238,29 @@ def _entries(root: str) -> Iterator[os.DirEntry[str]]:
                 yield entry
 
 
+def folders_path(where: Path) -> Path:
+    """Where the output's folders' stamps are kept, beside the build cache at `where`: a
+    file of their own, read only by the process that checks the output, and written
+    once the build cache is saved. Older than the cache (a build stopped between the
+    two), it can only fail to hold: a folder made since changed its parent's times."""
+    return where.with_name(where.name.replace("build-", "folders-", 1))
+
+
+def load_folders(path: Path) -> Folders:
+    """The folders' stamps kept at `path`, or none if absent, unreadable or damaged."""
+    payload = read_sealed(path)
+    if payload is None:
+        return {}
+    try:
+        return _folders(orjson.loads(payload))
+    except orjson.JSONDecodeError:
+        return {}
+
+
+def save_folders(path: Path, folders: Folders) -> None:
+    write_sealed(path, orjson.dumps(folders))
+
+
 def cache_path(config: SiteConfig, output: Path) -> Path:
     key = hashlib.blake2b(str(output).encode(), digest_size=8).hexdigest()
     return config.root / CACHE_DIR / f"build-{key}.json"
@@ -330,7 +352,6 @@ def load_cache(path: Path) -> BuildCache | None:
         signed=_signed(data.get("signed")),
         input_hashes=data["input_hashes"],
         output_hashes=data["output_hashes"],
-        folders=_folders(data.get("folders")),
     )
 
 
@@ -354,14 +375,17 @@ class OutputCheck:
         output: Path,
         expected: Stamps,
         hashes: Hashes | None = None,
-        folders: Folders | None = None,
+        folders: Path | None = None,
     ):
         self.output = output
         self.expected = expected
         self.hashes = hashes or {}
-        self.folders = folders or {}
+        self.folders_at = folders  # (see folders_path: read by the process that checks)
+        self.folders: Folders = {}
         # Whether it held, but not by the folders' stamps: those are to take again.
         self.refolder = False
+        # Whether it held, and some folders were too recent to go by their stamps then.
+        self.recent = False
         self._pid: int | None = None
         self._answer: bool | None = None
         # Whether it held only by the files' hashes: their stamps are all to take again.
@@ -386,6 +410,7 @@ class OutputCheck:
             try:
                 holds = self._check()
                 status = (2 if self.restamp else 3 if self.refolder else 0) if holds else 1
+                status = 4 if status == 0 and self.recent else status
             finally:
                 os._exit(status)
         self._pid = pid
@@ -406,8 +431,8 @@ class OutputCheck:
                         self._answer = self._check()
                     else:
                         code = os.waitstatus_to_exitcode(status)
-                        self._answer, self.restamp = code in (0, 2, 3), code == 2
-                        self.refolder = code in (2, 3)
+                        self._answer, self.restamp = code in (0, 2, 3, 4), code == 2
+                        self.refolder, self.recent = code in (2, 3), code == 4
         return self._answer
 
     def _check(self) -> bool:
@@ -427,6 +452,8 @@ class OutputCheck:
     def _known_files(self) -> Stamps | None:
         """The stamps of the files expected, taken one by one, if every folder still holds
         the entries it held (see stamp_folders); None if that cannot be told so."""
+        if self.folders_at is not None:
+            self.folders = load_folders(self.folders_at)
         if not self.folders:
             return None
         root = str(self.output)
@@ -444,6 +471,7 @@ class OutputCheck:
                 return None
         if listed and not self._same_entries(listed):
             return None
+        self.recent = bool(listed)
         return _stamp_files(prefix, self.expected)
 
     def _same_entries(self, folders: list[str]) -> bool:
@@ -550,7 +578,6 @@ def save_cache(path: Path, cache: BuildCache) -> None:
         "signed": _signed_data(cache.signed),
         "input_hashes": cache.input_hashes,
         "output_hashes": cache.output_hashes,
-        "folders": cache.folders,
     }
     write_sealed_parts(path, _json_parts(data))
     ignore = path.parent / ".gitignore"  # git leaves the cache alone

@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,16 +22,18 @@ from broadsheet.publish import timing
 from broadsheet.publish.cache import (
     CACHE_DIR,
     BuildCache,
-    Folders,
     Hashes,
     OutputCheck,
     Stamps,
     cache_path,
     folders_of,
+    folders_path,
     hashes_of,
     load_cache,
+    load_folders,
     restamp_folders,
     save_cache,
+    save_folders,
     settled,
     source_stamps,
     stamp_folders,
@@ -181,7 +183,8 @@ def _build(
     with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
         racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
         cache = load_cache(where) if use_cache else None
-        stamped = (cache.output, cache.output_hashes, cache.folders) if cache else ({},)
+        folders = folders_path(where)
+        stamped = (cache.output, cache.output_hashes, folders) if cache else ({},)
         check = OutputCheck(output, *stamped)
         if cache is not None:  # the output is stamped in another process meanwhile
             check.start()
@@ -198,8 +201,8 @@ def _build(
             current = kept is not None and kept.decode("utf-8", "replace") == digest
             if cache is not None and current and check.holds():
                 restamped = stamp_tree(output, racy=racy_after()) if check.restamp else None
-                folders = _settled_folders(output, cache.folders, check.refolder)
-                _settle(where, cache, inputs, racy, restamped, config.root, folders)
+                _settle(where, cache, inputs, racy, restamped, config.root)
+                _settle_folders(output, folders, check)
                 size = _size(restamped or cache.output)
                 pages = len(split_signatures(cache.pages)[0])  # a bundle's files are no pages
                 return BuildResult(output, cache.articles, 0, pages, _since(started), size)
@@ -229,12 +232,13 @@ def _build(
             with timing.stage("stamp output"):
                 last, noted = trusted(), outcome.noted
                 outcome.noted = None  # (held no longer than needed: 30,000 notes at 10,000)
-                stamps, hashes, folders = _stamp_output(
-                    output, last, outcome.changes, racy, check.restamp, noted, check.refolder
+                whole = last is None or outcome.changes is None  # (a new tree: see below)
+                from_notes = whole and noted is not None
+                stamps, hashes = _stamp_output(
+                    output, last, outcome.changes, racy, check.restamp, noted
                 )
                 del noted
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
-            fresh.folders = folders
             fresh.valid_until = outcome.valid_until
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
                 digest = record_digest(config.path(config.content_dir))
@@ -247,12 +251,18 @@ def _build(
                 read, outcome.digests = outcome.digests, {}  # (the posts': hashed as read)
                 fresh.input_hashes = hashes_of(inputs, config.root, known, verified, read)
                 del read
+            size = _size(stamps)
             with timing.stage("save cache"):
                 try:
                     save_cache(where, fresh)
                 except OSError as exc:
                     note(_unwritable(where, exc, "the next build will not use it"))
-            size = _size(stamps)
+                else:
+                    names = stamps if from_notes else None
+                    changed, removed = outcome.changes or ([], [])
+                    walk = whole or check.refolder or check.restamp
+                    del fresh, stamps, hashes
+                    _save_folders(output, folders, names, None if walk else changed, removed)
         else:
             size = _size(stamp_tree(output))
     return BuildResult(
@@ -286,8 +296,7 @@ def _stamp_output(
     racy: int,
     restamp: bool = False,
     noted: Notes | None = None,
-    refolder: bool = True,
-) -> tuple[Stamps, Hashes, Folders]:
+) -> tuple[Stamps, Hashes]:
     """The output's stamps: the last build's (verified since `racy`), updated for the
     files this one changed in place, or taken afresh when the site was replaced whole
     or when the last build's held only by the files' hashes (`restamp`: a site restored
@@ -296,21 +305,14 @@ def _stamp_output(
     What the writers `noted` of the files they wrote spares reading them back (and, for
     a site replaced whole, even taking their stamps: see noted_stamps). A file is racy
     if its times are not older than the output file system's present (as Git judges
-    against its index's time), or when that cannot be read, than a few seconds ago.
-    And the stamps of the output's folders: every one taken again unless the last
-    build's were verified (not `refolder`), then only those this build changed."""
+    against its index's time), or when that cannot be read, than a few seconds ago."""
     written = present(output) or racy_after()
     if cache is None or changes is None:
-        if noted is not None:  # (a build's new tree has no folder without a file below it)
-            folders = stamp_folders(output, written, folders_of(noted))
-            return (*noted_stamps(output, noted, written), folders)
+        if noted is not None:
+            return noted_stamps(output, noted, written)
         stamps = stamp_tree(output, racy=written)
-        return stamps, hashes_of(stamps, output, {}), stamp_folders(output, written)
+        return stamps, hashes_of(stamps, output, {})
     moved, removed = changes
-    if refolder or restamp or not cache.folders:
-        folders = stamp_folders(output, written)
-    else:
-        folders = restamp_folders(output, cache.folders, (*moved, *removed), written)
     fresh, fresh_hashes = noted_stamps(output, noted or {}, written, moved)
     if restamp:
         stamps = stamp_tree(output, racy=written)
@@ -323,17 +325,49 @@ def _stamp_output(
     for relative in (*removed, *moved):
         hashes.pop(relative, None)
     hashes.update(fresh_hashes)
-    return stamps, hashes, folders  # compared as mappings: their order does not matter
+    return stamps, hashes  # compared as mappings: their order does not matter
 
 
-def _settled_folders(output: Path, folders: Folders, refolder: bool) -> Folders:
-    """After a build that found nothing to do: the output's folders' stamps, taken again
-    if the check could not go by them, or for those that were too recent to trust."""
-    racy = present(output) or racy_after()
-    if refolder or not folders:
-        return stamp_folders(output, racy)
-    recent = [folder for folder, stamp in folders.items() if not stamp]
-    return {**folders, **stamp_folders(output, racy, recent)} if recent else folders
+def _save_folders(
+    output: Path,
+    at: Path,
+    names: Iterable[str] | None,
+    moved: list[str] | None,
+    removed: list[str],
+) -> None:
+    """Keep the stamps of the output's folders at `at` (see cache.stamp_folders), once
+    the build cache is saved and let go: for a new tree written from notes, those of
+    the folders its files lie in (`names`: a new tree has no folder without a file below
+    it); after a build that changed the site in place (`moved`, `removed`) and whose
+    check went by the last build's, those updated for what it changed; else every
+    folder's, found by a walk. What cannot be written is left as it was: stamps older
+    than the cache's can only fail to hold (see cache.folders_path), and the next check
+    then walks the site."""
+    written = present(output) or racy_after()
+    with contextlib.suppress(OSError):
+        if names is not None:
+            folders = stamp_folders(output, written, folders_of(names))
+        elif moved is not None and (known := load_folders(at)):
+            folders = restamp_folders(output, known, (*moved, *removed), written)
+        else:
+            folders = stamp_folders(output, written)
+        save_folders(at, folders)
+
+
+def _settle_folders(output: Path, at: Path, check: OutputCheck) -> None:
+    """After a build that found nothing to do: the folders' stamps taken again if the
+    check could not go by them, or for those that were too recent to go by."""
+    if not (check.refolder or check.recent):
+        return
+    written = present(output) or racy_after()
+    with contextlib.suppress(OSError):
+        known = {} if check.refolder else load_folders(at)
+        if not known:
+            folders = stamp_folders(output, written)
+        else:
+            recent = [folder for folder, stamp in known.items() if not stamp]
+            folders = {**known, **stamp_folders(output, written, recent)}
+        save_folders(at, folders)
 
 
 def _settle(
@@ -343,7 +377,6 @@ def _settle(
     racy: int,
     restamped: Stamps | None = None,
     root: Path | None = None,
-    folders: Folders | None = None,
 ) -> None:
     """After a build that found nothing to do: keep the stamps it just verified without
     the hashes of files that are no longer racy (as `git status` refreshes the index),
@@ -351,11 +384,8 @@ def _settle(
     stamps; and sources whose stamps changed, below `root`), so that the next build need
     not read them again."""
     output = restamped or settled(cache.output, racy)
-    refoldered = folders is not None and folders != cache.folders
-    if output is None and inputs == cache.inputs and not refoldered:
+    if output is None and inputs == cache.inputs:
         return
-    if folders is not None:
-        cache.folders = folders
     if inputs != cache.inputs and root is not None:
         cache.input_hashes = hashes_of(inputs, root, cache.input_hashes, cache.inputs)
     cache.inputs, cache.output = inputs, output or cache.output

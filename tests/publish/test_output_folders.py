@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from broadsheet.config import load_config
 from broadsheet.publish import cache as cache_module
-from broadsheet.publish.cache import OutputCheck, cache_path, load_cache, stamp_folders
+from broadsheet.publish.cache import (
+    OutputCheck,
+    cache_path,
+    folders_path,
+    load_folders,
+    stamp_folders,
+)
 from tests.conftest import lay_out
 from tests.publish.test_incremental import cold, edit, warm
 from tests.sitecheck import tree_bytes
@@ -40,10 +46,10 @@ def _in_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return read
 
 
-def _cache(project: Path) -> cache_module.BuildCache:
-    found = load_cache(cache_path(load_config(project), (project / "site").resolve()))
-    assert found is not None
-    return found
+def _folders(project: Path) -> cache_module.Folders:
+    """The folders' stamps the last build kept."""
+    where = cache_path(load_config(project), (project / "site").resolve())
+    return load_folders(folders_path(where))
 
 
 def test_a_build_that_finds_nothing_to_do_reads_no_folder_of_the_site(
@@ -68,7 +74,7 @@ def test_a_folder_too_recent_to_trust_is_read(small: Path, monkeypatch: pytest.M
     read = _in_process(monkeypatch)
     monkeypatch.setattr(cache_module, "_folder_stamp", lambda stat: [1 << 62, 0, stat.st_ino])
     warm(small)  # the folders' stamps are taken again: every one "in the future"
-    assert all(stamp == [] for stamp in _cache(small).folders.values())
+    assert all(stamp == [] for stamp in _folders(small).values())
     read.clear()
     assert warm(small).written == 0
     assert "asia" in read and "walk" not in read  # listed, not walked with every file
@@ -161,7 +167,7 @@ def test_after_any_damage_and_edits_the_next_build_is_the_cold_one(
             warm(project)
             assert tree_bytes(project / "site") == cold(project), what
             shutil.rmtree(project / "cold")
-            kept = _cache(project).folders
+            kept = _folders(project)
             walked = stamp_folders((project / "site").resolve(), 1 << 62)
             assert kept.keys() == walked.keys(), what
             assert all(stamp == walked[name] or stamp == [] for name, stamp in kept.items()), what
