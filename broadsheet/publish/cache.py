@@ -266,9 +266,15 @@ def cache_path(config: SiteConfig, output: Path) -> Path:
     return config.root / CACHE_DIR / f"build-{key}.json"
 
 
-def stamp_tree(root: Path, relative_to: Path | None = None, racy: int | None = None) -> Stamps:
+def stamp_tree(
+    root: Path,
+    relative_to: Path | None = None,
+    racy: int | None = None,
+    folders: list[str] | None = None,
+) -> Stamps:
     """The stamp of every file below `root` (or of `root` itself); hashed when it changed
-    at or after `racy` (see broadsheet.stamps).
+    at or after `racy` (see broadsheet.stamps). Every folder met is added to `folders`
+    (relative, "" for `root`), if given.
 
     Plain strings and os.scandir: this runs over every source and output file on every
     build, so it must cost little even for tens of thousands of files.
@@ -277,15 +283,21 @@ def stamp_tree(root: Path, relative_to: Path | None = None, racy: int | None = N
     if root.is_file():
         name = str(root)[start:] if relative_to else root.name
         return {name: stamp_of(str(root), root.stat(), racy)}
-    return dict(sorted(_walk(str(root), start, racy).items()))
+    if folders is not None:
+        folders.append("")
+    return dict(sorted(_walk(str(root), start, racy, folders).items()))
 
 
-def _walk(folder: str, start: int, racy: int | None = None) -> Stamps:
+def _walk(
+    folder: str, start: int, racy: int | None = None, folders: list[str] | None = None
+) -> Stamps:
     """The stamps of the files below `folder`, named from character `start` on, in no
-    particular order."""
+    particular order; the folders below it added to `folders`, if given."""
     stamps: Stamps = {}
     for entry in _entries(folder):
         if entry.is_dir(follow_symlinks=False):
+            if folders is not None:
+                folders.append(entry.path[start:])
             continue
         try:
             stat = entry.stat(follow_symlinks=False)

@@ -200,9 +200,12 @@ def _build(
             digest = record_digest(config.path(config.content_dir)) if current else ""
             current = kept is not None and kept.decode("utf-8", "replace") == digest
             if cache is not None and current and check.holds():
-                restamped = stamp_tree(output, racy=racy_after()) if check.restamp else None
+                walked: list[str] = []
+                restamped = None
+                if check.restamp:
+                    restamped = stamp_tree(output, racy=racy_after(), folders=walked)
                 _settle(where, cache, inputs, racy, restamped, config.root)
-                _settle_folders(output, folders, check)
+                _settle_folders(output, folders, check, walked or None)
                 size = _size(restamped or cache.output)
                 pages = len(split_signatures(cache.pages)[0])  # a bundle's files are no pages
                 return BuildResult(output, cache.articles, 0, pages, _since(started), size)
@@ -234,8 +237,9 @@ def _build(
                 outcome.noted = None  # (held no longer than needed: 30,000 notes at 10,000)
                 whole = last is None or outcome.changes is None  # (a new tree: see below)
                 from_notes = whole and noted is not None
+                met: list[str] = []  # (the output's folders, if it was walked whole)
                 stamps, hashes = _stamp_output(
-                    output, last, outcome.changes, racy, check.restamp, noted
+                    output, last, outcome.changes, racy, check.restamp, noted, met
                 )
                 del noted
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
@@ -250,7 +254,11 @@ def _build(
                 verified = cache.inputs if cache is not None else None
                 read, outcome.digests = outcome.digests, {}  # (the posts': hashed as read)
                 fresh.input_hashes = hashes_of(inputs, config.root, known, verified, read)
-                del read
+                del read, known, verified
+            # The last build's cache is not needed again: let it go before this one's is
+            # written (its stamps and hashes are a tenth of a rebuild's peak at 10,000).
+            cache = last = None
+            check.expected, check.hashes = {}, {}
             size = _size(stamps)
             with timing.stage("save cache"):
                 try:
@@ -262,7 +270,8 @@ def _build(
                     changed, removed = outcome.changes or ([], [])
                     walk = whole or check.refolder or check.restamp
                     del fresh, stamps, hashes
-                    _save_folders(output, folders, names, None if walk else changed, removed)
+                    moved = None if walk else changed
+                    _save_folders(output, folders, names, moved, removed, met or None)
         else:
             size = _size(stamp_tree(output))
     return BuildResult(
@@ -296,11 +305,13 @@ def _stamp_output(
     racy: int,
     restamp: bool = False,
     noted: Notes | None = None,
+    walked: list[str] | None = None,
 ) -> tuple[Stamps, Hashes]:
     """The output's stamps: the last build's (verified since `racy`), updated for the
     files this one changed in place, or taken afresh when the site was replaced whole
     or when the last build's held only by the files' hashes (`restamp`: a site restored
-    from a CI cache). The files just written are hashed if they are racy now. And the
+    from a CI cache). The files just written are hashed if they are racy now (and the
+    folders met, when the output is walked, added to `walked`). And the
     hash of every output file: the last build's, but for the files this one wrote.
     What the writers `noted` of the files they wrote spares reading them back (and, for
     a site replaced whole, even taking their stamps: see noted_stamps). A file is racy
@@ -310,12 +321,12 @@ def _stamp_output(
     if cache is None or changes is None:
         if noted is not None:
             return noted_stamps(output, noted, written)
-        stamps = stamp_tree(output, racy=written)
+        stamps = stamp_tree(output, racy=written, folders=walked)
         return stamps, hashes_of(stamps, output, {})
     moved, removed = changes
     fresh, fresh_hashes = noted_stamps(output, noted or {}, written, moved)
     if restamp:
-        stamps = stamp_tree(output, racy=written)
+        stamps = stamp_tree(output, racy=written, folders=walked)
     else:
         stamps = settled(cache.output, racy) or dict(cache.output)
         for relative in removed:
@@ -334,13 +345,15 @@ def _save_folders(
     names: Iterable[str] | None,
     moved: list[str] | None,
     removed: list[str],
+    walked: list[str] | None = None,
 ) -> None:
     """Keep the stamps of the output's folders at `at` (see cache.stamp_folders), once
     the build cache is saved and let go: for a new tree written from notes, those of
     the folders its files lie in (`names`: a new tree has no folder without a file below
     it); after a build that changed the site in place (`moved`, `removed`) and whose
     check went by the last build's, those updated for what it changed; else every
-    folder's, found by a walk. What cannot be written is left as it was: stamps older
+    folder's (those the build `walked` already met, or found by a walk of the folders).
+    What cannot be written is left as it was: stamps older
     than the cache's can only fail to hold (see cache.folders_path), and the next check
     then walks the site."""
     written = present(output) or racy_after()
@@ -350,20 +363,23 @@ def _save_folders(
         elif moved is not None and (known := load_folders(at)):
             folders = restamp_folders(output, known, (*moved, *removed), written)
         else:
-            folders = stamp_folders(output, written)
+            folders = stamp_folders(output, written, walked)
         save_folders(at, folders)
 
 
-def _settle_folders(output: Path, at: Path, check: OutputCheck) -> None:
+def _settle_folders(
+    output: Path, at: Path, check: OutputCheck, walked: list[str] | None = None
+) -> None:
     """After a build that found nothing to do: the folders' stamps taken again if the
-    check could not go by them, or for those that were too recent to go by."""
+    check could not go by them (those of the folders `walked`, if the output was just
+    walked whole), or for those that were too recent to go by."""
     if not (check.refolder or check.recent):
         return
     written = present(output) or racy_after()
     with contextlib.suppress(OSError):
         known = {} if check.refolder else load_folders(at)
         if not known:
-            folders = stamp_folders(output, written)
+            folders = stamp_folders(output, written, walked)
         else:
             recent = [folder for folder, stamp in known.items() if not stamp]
             folders = {**known, **stamp_folders(output, written, recent)}

@@ -223,11 +223,13 @@ class _CoarseClock:
             )
             return real(path, fake, racy)  # type: ignore[arg-type]
 
-        def coarse_walk(folder: str, start: int, racy: int | None = None) -> dict[str, Any]:
+        def coarse_walk(
+            folder: str, start: int, racy: int | None = None, folders: Any = None
+        ) -> dict[str, Any]:
             prefix = folder[: start - 1] + os.sep
             return {
                 name: coarse(prefix + name, os.stat(prefix + name), racy)
-                for name in walk(folder, start)
+                for name in walk(folder, start, None, folders)
             }
 
         def coarse_files(prefix: str, names: Any) -> dict[str, Any]:

@@ -104,6 +104,8 @@ DAMAGE = st.sampled_from(
         "rename a file",
         "a file becomes a folder",
         "rewrite a file keeping its size and times",
+        "touch a file",
+        "copy the site afresh (a restored cache's)",
         "edit an article",
         "add an article",
         "remove an article",
@@ -138,6 +140,12 @@ def _damage(project: Path, what: str, pick: int) -> None:
         data = target.read_bytes()
         target.write_bytes(data[::-1])  # (a palindrome is left as it was)
         os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    elif what == "touch a file":  # (the same bytes: it holds by its hash)
+        os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10**9))
+    elif what == "copy the site afresh (a restored cache's)":  # every inode new
+        shutil.copytree(site, project / "copied", symlinks=True)
+        shutil.rmtree(site)
+        (project / "copied").rename(site)
     elif what == "edit an article":
         edit(articles[pick % len(articles)], "\n\n", f"\n\nAn edit {pick}.\n\n")
     elif what == "add an article":
