@@ -90,6 +90,9 @@ class OutputLock:
     fd: int
     created: bool  # the lock file did not exist before this build
     committed: bool = False  # this build has put its site in place
+    # The present (see `present`) just before this build began to change the site: a
+    # folder changed at or after it may hold what the build does not know of.
+    changing: int | None = None
 
     def note_stage(self, build: str | None) -> None:
         """Write down the stage being made or removed (None: no stage)."""
@@ -152,6 +155,19 @@ def present(output: Path) -> int | None:
         return None
     moment: int = max(stamp[1], stamp[1] + stamp[2])
     return moment
+
+
+def changed_from(output: Path) -> int | None:
+    """When this process's build began to change the site at `output` (see OutputLock):
+    None if it has not, or does not hold its lock."""
+    held = _held.get(output.resolve())
+    return held.changing if held is not None else None
+
+
+def _changing(output: Path) -> None:
+    held = _held.get(output.resolve())
+    if held is not None and held.changing is None:
+        held.changing = present(output) or stamps.racy_after()
 
 
 def _make_parents(folder: Path, lock: Path) -> list[Path]:
@@ -408,6 +424,7 @@ _STOPS = (signal.SIGINT, signal.SIGTERM)
 def _swap_in(output: Path, folder: Path) -> None:
     """The stage's tree becomes the site; the last site goes into the stage."""
     tree = folder / TREE
+    _changing(output)
     if not os.path.lexists(output):
         os.rename(tree, output)
     elif not exchange(tree, output):  # no atomic exchange here: two renames
@@ -423,6 +440,7 @@ def _commit(output: Path, folder: Path, stage: Stage) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, folder / JOURNAL)
+    _changing(output)
     _apply(output, stage.root, moves, removes)
     stage.moved = moves
 

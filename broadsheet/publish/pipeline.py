@@ -41,7 +41,13 @@ from broadsheet.publish.cache import (
 )
 from broadsheet.publish.hosting import SiteSize
 from broadsheet.publish.media import split_signatures
-from broadsheet.publish.output_dir import build_lock, check_output_dir, present, recover
+from broadsheet.publish.output_dir import (
+    build_lock,
+    changed_from,
+    check_output_dir,
+    present,
+    recover,
+)
 from broadsheet.publish.stage import Notes, noted_stamps
 from broadsheet.sealed import make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
@@ -186,6 +192,9 @@ def _build(
         folders = folders_path(where)
         stamped = (cache.output, cache.output_hashes, folders) if cache else ({},)
         check = OutputCheck(output, *stamped)
+        # What the check finds holds from this moment (a folder changed since, by
+        # anyone, is listed by the next check: see cache.stamp_folders).
+        checked = present(output) or racy_after()
         if cache is not None:  # the output is stamped in another process meanwhile
             check.start()
         try:
@@ -205,7 +214,7 @@ def _build(
                 if check.restamp:
                     restamped = stamp_tree(output, racy=racy_after(), folders=walked)
                 _settle(where, cache, inputs, racy, restamped, config.root)
-                _settle_folders(output, folders, check, walked or None)
+                _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
                 pages = len(split_signatures(cache.pages)[0])  # a bundle's files are no pages
                 return BuildResult(output, cache.articles, 0, pages, _since(started), size)
@@ -271,7 +280,8 @@ def _build(
                     walk = whole or check.refolder or check.restamp
                     del fresh, stamps, hashes
                     moved = None if walk else changed
-                    _save_folders(output, folders, names, moved, removed, met or None)
+                    since = changed_from(output) or checked
+                    _save_folders(output, folders, since, names, moved, removed, met or None)
         else:
             size = _size(stamp_tree(output))
     return BuildResult(
@@ -342,6 +352,7 @@ def _stamp_output(
 def _save_folders(
     output: Path,
     at: Path,
+    since: int,
     names: Iterable[str] | None,
     moved: list[str] | None,
     removed: list[str],
@@ -353,10 +364,12 @@ def _save_folders(
     it); after a build that changed the site in place (`moved`, `removed`) and whose
     check went by the last build's, those updated for what it changed; else every
     folder's (those the build `walked` already met, or found by a walk of the folders).
+    A folder changed `since` the build began to change the site is stamped [] (listed
+    by the next check), as something else may have written into it meanwhile.
     What cannot be written is left as it was: stamps older
     than the cache's can only fail to hold (see cache.folders_path), and the next check
     then walks the site."""
-    written = present(output) or racy_after()
+    written = since
     with contextlib.suppress(OSError):
         if names is not None:
             folders = stamp_folders(output, written, folders_of(names))
@@ -368,14 +381,15 @@ def _save_folders(
 
 
 def _settle_folders(
-    output: Path, at: Path, check: OutputCheck, walked: list[str] | None = None
+    output: Path, at: Path, check: OutputCheck, since: int, walked: list[str] | None = None
 ) -> None:
     """After a build that found nothing to do: the folders' stamps taken again if the
     check could not go by them (those of the folders `walked`, if the output was just
-    walked whole), or for those that were too recent to go by."""
+    walked whole), or for those that were too recent to go by. A folder changed `since`
+    the check began is stamped [] (listed by the next check)."""
     if not (check.refolder or check.recent):
         return
-    written = present(output) or racy_after()
+    written = since
     with contextlib.suppress(OSError):
         known = {} if check.refolder else load_folders(at)
         if not known:

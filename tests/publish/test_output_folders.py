@@ -179,3 +179,51 @@ def test_after_any_damage_and_edits_the_next_build_is_the_cold_one(
             walked = stamp_folders((project / "site").resolve(), 1 << 62)
             assert kept.keys() == walked.keys(), what
             assert all(stamp == walked[name] or stamp == [] for name, stamp in kept.items()), what
+
+
+@pytest.mark.parametrize("moment", ["swapped in", "committed in place", "checked"])
+def test_a_file_written_into_the_site_while_a_build_runs_is_seen_by_the_next(
+    small: Path, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """The folders' stamps are taken as the build ends, but what they vouch for was
+    read earlier: a folder changed since the build began to change the site (or, for a
+    build with nothing to do, since its check began) is listed by the next check. Else
+    a file written meanwhile would be trusted by every build after (a review found it)."""
+    from broadsheet.publish import output_dir, pipeline
+
+    warm(small)
+    if moment == "committed in place":
+        edit(sorted((small / "content/asia").glob("*.md"))[0], "\n\n", "\n\nAn edit.\n\n")
+    if moment == "swapped in":
+        shutil.rmtree(small / ".broadsheet-cache")
+
+    def stray() -> None:
+        site = small / "site"
+        (site / "stray.html").write_text("stray")
+        (site / "asia" / "stray.html").write_text("stray")
+
+    if moment == "checked":
+        settle = pipeline._settle
+
+        def settle_then_stray(*args: object, **kwargs: object) -> None:
+            settle(*args, **kwargs)  # type: ignore[arg-type]
+            stray()
+
+        (small / "site/empty").mkdir()  # (the check walks: its folders are taken again)
+        monkeypatch.setattr(pipeline, "_settle", settle_then_stray)
+    else:
+        name = "_swap_in" if moment == "swapped in" else "_apply"
+        real = getattr(output_dir, name)
+
+        def then_stray(*args: object) -> None:
+            real(*args)
+            stray()
+
+        monkeypatch.setattr(output_dir, name, then_stray)
+    warm(small)
+    monkeypatch.undo()
+    assert (small / "site/stray.html").exists()  # (written after the build's last look)
+    warm(small)
+    assert not (small / "site/stray.html").exists()
+    assert not (small / "site/asia/stray.html").exists()
+    assert tree_bytes(small / "site") == cold(small)
