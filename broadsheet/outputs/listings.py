@@ -26,15 +26,20 @@ MONTHS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Listing:
-    """A named, ordered group of posts: a section, an author, a tag, a year, a month."""
+    """A named, ordered group of posts: a section, an author, a tag, a year, a month.
+    Printed (`{{ listing }}` in a template), it shows how many posts it holds, not
+    them: a page is signed with a listing's count alone (broadsheet.publish.signatures)."""
 
     kind: str  # "index", "section", "author", "tag", "year", "month" or "undated"
     slug: str
     name: str
     url_path: str  # e.g. "asia/", "authors/jane-roe/", "archive/2024/11/"
     posts: tuple[Post, ...]  # in reading order: newest first, undated last
+
+    def __repr__(self) -> str:
+        return f"Listing({self.kind!r}, {self.slug!r}, {self.name!r}, {len(self.posts)} posts)"
 
     @property
     def feed_path(self) -> str:

@@ -41,6 +41,9 @@ from broadsheet.stamps import settled as settled_stamp
 from broadsheet.workers import fork
 
 FORMAT = 3  # 3: the hashes of sources and output files
+# How the stored templates' keys are made: 2 says whether a template shows a listing's
+# posts (see broadsheet.publish.signatures); keys made otherwise are not taken.
+SIGNED_KEYS = 2
 CACHE_DIR = ".broadsheet-cache"
 
 Stamps = dict[str, Stamp]  # relative path -> its stamp
@@ -517,7 +520,7 @@ def _folders(data: Any) -> Folders:
 def _signed(data: Any) -> SignedState | None:
     """The stored SignedState, or None when it is absent or malformed (then every page
     is signed again, as before there was one)."""
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or data.get("keys") != SIGNED_KEYS:
         return None
     site, shape = data.get("site"), data.get("shape")
     digests, templates = data.get("digests"), data.get("templates")
@@ -534,6 +537,7 @@ def _signed_data(signed: SignedState | None) -> dict[str, Any] | None:
     if signed is None:
         return None
     return {
+        "keys": SIGNED_KEYS,
         "site": signed.site,
         "shape": signed.shape,
         "digests": signed.digests,

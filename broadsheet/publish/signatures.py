@@ -180,8 +180,10 @@ def _shows_listed_posts(tree: nodes.Template) -> bool:
     counted or tested for any): a Listing is fingerprinted by its count alone (a
     section's link in every page's navigation would otherwise make each page depend on
     every post), so such a template's pages are signed with every post too. Taken
-    widely: `posts` read any other way, even named as a string (`attr("posts")`,
-    `listing["posts"]`), counts as shown."""
+    widely: `posts` read any other way, even named as a string (`listing["posts"]`,
+    `map(attribute="posts.0.title")`), and any `attr` filter or item worked out as the
+    page renders (`x[name]`), counts as shown. (A listing printed whole shows only its
+    count: see Listing.)"""
     counted: set[int] = set()
     for used in tree.find_all(nodes.Filter):
         if used.name in _COUNTING and used.node is not None:
@@ -197,12 +199,19 @@ def _shows_listed_posts(tree: nodes.Template) -> bool:
         if read.attr == "posts" and id(read) not in counted:
             return True
     for item in tree.find_all(nodes.Getitem):
-        if isinstance(item.arg, nodes.Const) and item.arg.value == "posts":
+        if not isinstance(item.arg, nodes.Const):  # a name worked out as it renders
+            return True
+        if item.arg.value == "posts":
             if id(item) not in counted:
                 return True
             named.add(id(item.arg))
-    return any(
-        const.value == "posts" and id(const) not in named for const in tree.find_all(nodes.Const)
+    if any(used.name == "attr" for used in tree.find_all(nodes.Filter)):
+        return True
+    return any(  # "posts" as a name, or in a path: map(attribute="posts.0.title")
+        isinstance(const.value, str)
+        and "posts" in const.value.split(".")
+        and id(const) not in named
+        for const in tree.find_all(nodes.Const)
     )
 
 

@@ -86,6 +86,14 @@ LISTED_POSTS = {
         "</main>",
         "</main><p>{% for s in sections %}{{ s.posts[0].title }} {% endfor %}</p>",
     ),
+    "templates/index.html": (  # (a path through the posts, named as a string)
+        "{% block main %}",
+        '{% block main %}<p>{{ sections|map(attribute="posts.0.title")|join(" | ") }}</p>',
+    ),
+    "templates/section.html": (  # (printed whole: only its count shows)
+        "{% block main %}",
+        "{% block main %}<!-- {{ sections[0] }} -->",
+    ),
     "templates/tags.html": (
         "{% block main %}",
         "{% block main %}{% for t in listings %}<p>{{ (t.posts|first).title }}</p>{% endfor %}",
@@ -115,6 +123,39 @@ def test_a_template_showing_a_listings_posts_is_rendered_again_after_a_headline_
     site = tree_bytes(project / "site")
     assert any(b"A headline nobody had seen" in data for data in site.values())
     assert site == cold(project)
+
+
+def test_template_keys_stored_before_they_said_what_a_template_shows_are_not_taken(
+    project: Path,
+) -> None:
+    """A signed state stored before template keys said whether a template shows a
+    listing's posts (without `keys`) is not taken: the pages are all signed again, so a
+    site's own such template follows a headline edit from the first build on (a review
+    found its pages stale after an upgrade). Then a headline edit, as usual."""
+    from broadsheet.config import load_config
+    from broadsheet.publish import cache as cache_module
+
+    write_corpus(project / "content", 12)
+    base = project / "templates/base.html"
+    old, new = LISTED_POSTS["templates/base.html"]
+    warm(project)  # built with Broadsheet's own templates, then the site's own
+    base.write_text(base.read_text().replace(old, new, 1))
+    warm(project)
+    where = cache_module.cache_path(load_config(project), (project / "site").resolve())
+    kept = cache_module.load_cache(where)
+    assert kept is not None and kept.signed is not None
+    unmarked = {name: key.removesuffix("+posts") for name, key in kept.signed.templates.items()}
+    data = {**cache_module._signed_data(kept.signed), "templates": unmarked}  # type: ignore[dict-item]
+    del data["keys"]
+    kept.signed = cache_module._signed(data)
+    assert kept.signed is None  # (as an older Broadsheet left it: not taken)
+    newest = max(
+        (project / "content").rglob("*.md"),
+        key=lambda p: re.search(r"^date: (.*)$", p.read_text(), re.MULTILINE)[1],  # type: ignore[index]
+    )
+    _front(newest, _set("title", "A headline nobody had seen"))
+    warm(project)
+    assert tree_bytes(project / "site") == cold(project)
 
 
 def test_broadsheets_own_templates_show_only_how_many_posts_a_listing_holds() -> None:
