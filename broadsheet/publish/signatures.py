@@ -31,6 +31,7 @@ from broadsheet.render.templates import syntax_error
 
 CARD_TEMPLATE = "_card.html"
 SHOWS_LISTED = "+posts"  # ends the key of a template that may show a listing's posts
+ANY_TEMPLATE = "*"  # what a template names whose name is worked out as it renders
 
 
 def fingerprint(value: Any) -> Any:
@@ -163,7 +164,8 @@ def _references(source: str) -> tuple[tuple[str, ...], bool, bool]:
     # reads would cost more than signing every page. A template that sets a `card` of
     # its own is taken to use the global one, which can only widen its signature.
     tree = jinja2.Environment().parse(source)
-    referenced = tuple(t for t in meta.find_referenced_templates(tree) if t)
+    # (None: a name worked out as it renders, `{% include part ~ ".html" %}`: any one)
+    referenced = tuple(t or ANY_TEMPLATE for t in meta.find_referenced_templates(tree))
     uses_card = any(name.name == "card" for name in tree.find_all(nodes.Name)) or any(
         used.name == "card" for used in tree.find_all(nodes.Filter)
     )
@@ -371,7 +373,8 @@ class Signer:
         return digest.hexdigest() + (SHOWS_LISTED if shown else "")
 
     def closure(self, name: str) -> set[str]:
-        """The template and every template it extends, imports or includes, recursively."""
+        """The template and every template it extends, imports or includes, recursively
+        (every template there is, for one that names a template only as it renders)."""
         found: set[str] = set()
         pending = [name]
         while pending:
@@ -383,10 +386,19 @@ class Signer:
                 referenced, uses_card, _ = _references(self._source(current))
             except jinja2.TemplateSyntaxError as exc:  # (parsed here before it renders)
                 raise syntax_error(self.env, exc, current) from exc
+            if ANY_TEMPLATE in referenced:  # it may use any: its key covers every one
+                referenced = (*(t for t in referenced if t != ANY_TEMPLATE), *self._every())
             pending += referenced
             if uses_card:
                 pending.append(CARD_TEMPLATE)
         return found
+
+    def _every(self) -> list[str]:
+        """Every template the environment can load (none if its loader cannot list)."""
+        try:
+            return self.env.list_templates()
+        except TypeError:
+            return []
 
     def _read_source(self, name: str) -> str:
         assert self.env.loader is not None

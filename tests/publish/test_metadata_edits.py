@@ -169,3 +169,27 @@ def test_broadsheets_own_templates_show_only_how_many_posts_a_listing_holds() ->
         if _references(path.read_text(encoding="utf-8"))[2]
     ]
     assert shown == []
+
+
+def test_a_template_included_by_a_name_worked_out_as_it_renders_is_followed(
+    project: Path,
+) -> None:
+    """`{% include part ~ ".html" %}` names no template before it renders: the page is
+    signed with every template there is, so an edit of the one it includes, or of a
+    headline that one shows, reaches it (a review found both stale)."""
+    write_corpus(project / "content", 12)
+    base = project / "templates/base.html"
+    dynamic = '</main>{% set part = "_latest" %}{% include part ~ ".html" %}'
+    base.write_text(base.read_text().replace("</main>", dynamic, 1))
+    latest = project / "templates/_latest.html"
+    latest.write_text("<p>{{ sections[0].posts[0].title }}</p>")
+    warm(project)
+    latest.write_text("<p>Latest: {{ sections[0].posts[0].title }}</p>")
+    bump(latest)
+    warm(project)
+    assert tree_bytes(project / "site") == cold(project)
+    shutil.rmtree(project / "cold")
+    newest = sorted((project / "content" / "africa").glob("*.md"))[0]
+    _front(newest, _set("title", "A headline nobody had seen"))
+    warm(project)
+    assert tree_bytes(project / "site") == cold(project)
