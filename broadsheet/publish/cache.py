@@ -396,7 +396,6 @@ class OutputCheck:
         self.expected = expected
         self.hashes = hashes or {}
         self.folders_at = folders  # (see folders_path: read by the process that checks)
-        self.folders: Folders = {}
         # Whether it held, but not by the folders' stamps: those are to take again.
         self.refolder = False
         # Whether it held, and some folders were too recent to go by their stamps then.
@@ -467,14 +466,13 @@ class OutputCheck:
     def _known_files(self) -> Stamps | None:
         """The stamps of the files expected, taken one by one, if every folder still holds
         the entries it held (see stamp_folders); None if that cannot be told so."""
-        if self.folders_at is not None:
-            self.folders = load_folders(self.folders_at)
-        if not self.folders:
+        folders = load_folders(self.folders_at) if self.folders_at is not None else {}
+        if not folders:
             return None
         root = str(self.output)
         prefix = f"{root}{os.sep}"
         listed: list[str] = []
-        for folder, stamp in self.folders.items():
+        for folder, stamp in folders.items():
             if not stamp:  # changed too lately to tell by its times: its entries are listed
                 listed.append(folder)
                 continue
@@ -484,16 +482,16 @@ class OutputCheck:
                 return None
             if _folder_stamp(stat) != stamp:
                 return None
-        if listed and not self._same_entries(listed):
+        if listed and not self._same_entries(listed, folders):
             return None
         self.recent = bool(listed)
         return _stamp_files(prefix, self.expected)
 
-    def _same_entries(self, folders: list[str]) -> bool:
+    def _same_entries(self, folders: list[str], known: Folders) -> bool:
         """Whether each of `folders` holds the entries it should: the files expected in
-        it, and the folders known below it."""
+        it, and the folders `known` below it."""
         wanted: dict[str, set[str]] = {folder: set() for folder in folders}
-        for name in (*self.expected, *self.folders):
+        for name in (*self.expected, *known):
             if name:
                 parent, _, entry = name.rpartition(os.sep)
                 if parent in wanted:

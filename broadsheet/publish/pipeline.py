@@ -277,7 +277,7 @@ def _build(
                 else:
                     names = stamps if from_notes else None
                     changed, removed = outcome.changes or ([], [])
-                    walk = whole or check.refolder or check.restamp
+                    walk = whole or check.refolder  # (so after a restamp too)
                     del fresh, stamps, hashes
                     moved = None if walk else changed
                     since = changed_from(output) or checked
@@ -365,18 +365,16 @@ def _save_folders(
     check went by the last build's, those updated for what it changed; else every
     folder's (those the build `walked` already met, or found by a walk of the folders).
     A folder changed `since` the build began to change the site is stamped [] (listed
-    by the next check), as something else may have written into it meanwhile.
-    What cannot be written is left as it was: stamps older
-    than the cache's can only fail to hold (see cache.folders_path), and the next check
-    then walks the site."""
-    written = since
+    by the next check), as something else may have written into it meanwhile. What
+    cannot be written is left as it was: stamps older than the cache's can only fail to
+    hold (see cache.folders_path), and the next check then walks the site."""
     with contextlib.suppress(OSError):
         if names is not None:
-            folders = stamp_folders(output, written, folders_of(names))
+            folders = stamp_folders(output, since, folders_of(names))
         elif moved is not None and (known := load_folders(at)):
-            folders = restamp_folders(output, known, (*moved, *removed), written)
+            folders = restamp_folders(output, known, (*moved, *removed), since)
         else:
-            folders = stamp_folders(output, written, walked)
+            folders = stamp_folders(output, since, walked)
         save_folders(at, folders)
 
 
@@ -389,14 +387,13 @@ def _settle_folders(
     the check began is stamped [] (listed by the next check)."""
     if not (check.refolder or check.recent):
         return
-    written = since
     with contextlib.suppress(OSError):
         known = {} if check.refolder else load_folders(at)
         if not known:
-            folders = stamp_folders(output, written, walked)
+            folders = stamp_folders(output, since, walked)
         else:
             recent = [folder for folder, stamp in known.items() if not stamp]
-            folders = {**known, **stamp_folders(output, written, recent)}
+            folders = {**known, **stamp_folders(output, since, recent)}
         save_folders(at, folders)
 
 

@@ -41,7 +41,7 @@ def _in_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(
         OutputCheck,
         "_same_entries",
-        lambda self, folders: read.extend(folders) or same_entries(self, folders),
+        lambda self, folders, known: read.extend(folders) or same_entries(self, folders, known),
     )
     return read
 
