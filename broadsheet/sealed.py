@@ -15,9 +15,10 @@ import shutil
 import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.paths import read_source
+from broadsheet.paths import open_source, read_source
 
 _DIGEST = 16  # bytes of blake2b: 32 hexadecimal characters, then a newline
 _HEAD = 2 * _DIGEST + 1
@@ -43,6 +44,29 @@ def read_sealed(path: Path) -> bytes | None:
     """The payload of the sealed file at `path`, or None (see the module's docstring)."""
     data = read_file(path)
     return unseal(data) if data is not None else None
+
+
+def open_sealed(path: Path) -> BinaryIO | None:
+    """The sealed file at `path` opened for reading, or None (see read_file): read
+    later by `read_opened`, even in a forked process, it gives what the file held
+    when it was opened, though a writer replaced it meanwhile."""
+    try:
+        return open_source(path)
+    except BroadsheetError:
+        return None
+
+
+def read_opened(handle: BinaryIO | None) -> bytes | None:
+    """The payload of a file `open_sealed` opened (None as read_sealed), closing it."""
+    if handle is None:
+        return None
+    with handle:
+        try:
+            handle.seek(0)
+            data = handle.read()
+        except OSError:
+            return None
+    return unseal(data)
 
 
 def read_file(path: Path) -> bytes | None:

@@ -11,11 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
 from broadsheet.content.post import Post, shape_of
-from broadsheet.sealed import read_sealed, write_sealed
+from broadsheet.sealed import open_sealed, read_opened, read_sealed, write_sealed
 
 RELATED_COUNT = 3
 NEIGHBOURS = 12  # within each shared feature, look only this far either side in time
@@ -37,6 +38,7 @@ STOPWORDS = frozenset(
 # taken from, by index.
 Kept = tuple[tuple[tuple[str, ...], ...], list[str]]
 Ranking = tuple[tuple[int, ...], ...]  # each post's related others, by index
+Opened = tuple[BinaryIO | None, BinaryIO | None]  # see open_rankings
 
 
 def title_words(title: str) -> set[str]:
@@ -78,11 +80,11 @@ def _stored(
     the ranking (`store`'s -features file).
     """
     shape = f"{shape_of(posts)}:{count}"
-    data = _load(store, len(posts))
+    data = _load(read_sealed(store), len(posts))
     if data is not None and data[0] == shape:
         return data[2]
     path = _features_path(store)
-    kept = _load_features(path, data[1], len(posts)) if data is not None else None
+    kept = _load_features(read_sealed(path), data[1], len(posts)) if data is not None else None
     features = _features_of(posts, kept)
     key = hashlib.blake2b(repr((features, count)).encode(), digest_size=16).hexdigest()
     if data is not None and data[1] == key:
@@ -117,11 +119,10 @@ def _features_path(store: Path) -> Path:
     return store.with_name(f"{store.stem}-features{store.suffix}")
 
 
-def _load_features(path: Path, key: str, total: int) -> Kept | None:
-    """The features the ranking with `key` was made from, kept at `path`, and the header
-    digests of their posts; None if they are missing, damaged, malformed, or another
-    ranking's."""
-    payload = read_sealed(path)
+def _load_features(payload: bytes | None, key: str, total: int) -> Kept | None:
+    """The features the ranking with `key` was made from, kept in a features file
+    (its `payload`), and the header digests of their posts; None if they are missing,
+    damaged, malformed, or another ranking's."""
     if payload is None:
         return None
     try:
@@ -175,28 +176,39 @@ def _rerank(
     return tuple(fresh.get(i, row) for i, row in enumerate(ranked))
 
 
+def open_rankings(store: Path) -> Opened:
+    """The ranking kept in `store` and the features it was made from, opened now, for
+    `foreseen_rankings` to read later: then they are still what the last build kept,
+    though this one has replaced them meanwhile (it ranks as it plans)."""
+    return open_sealed(store), open_sealed(_features_path(store))
+
+
 def foreseen_rankings(
-    posts: tuple[Post, ...], store: Path, count: int = RELATED_COUNT
+    posts: tuple[Post, ...], opened: Opened, count: int = RELATED_COUNT
 ) -> tuple[Ranking, Ranking] | None:
-    """The ranking the last build kept in `store` (by index in its reading order), and
-    the one `related_posts` will make of `posts` (in reading order) from it, as far as
-    it can be known beforehand: the same one if the features it was made from are not
-    kept. Nothing is saved. None if no ranking of as many posts is kept."""
-    data = _load(store, len(posts))
-    if data is None:
-        return None
-    if data[0] == f"{shape_of(posts)}:{count}":
-        return data[2], data[2]
-    kept = _load_features(_features_path(store), data[1], len(posts))
+    """The ranking the last build kept (by index in its reading order; `opened` by
+    `open_rankings`, and closed here), and the one `related_posts` will make of `posts`
+    (in reading order) from it, as far as it can be known beforehand: the same one if
+    the features it was made from are not kept. Nothing is saved. None if no ranking of
+    as many posts is kept."""
+    ranking, features = opened
+    with contextlib.ExitStack() as stack:
+        if features is not None:  # (closed, whether read or not)
+            stack.enter_context(features)
+        data = _load(read_opened(ranking), len(posts))
+        if data is None:
+            return None
+        if data[0] == f"{shape_of(posts)}:{count}":
+            return data[2], data[2]
+        kept = _load_features(read_opened(features), data[1], len(posts))
     if kept is None:
         return data[2], data[2]
     return data[2], _rerank(kept[0], data[2], _features_of(posts, kept), count)
 
 
-def _load(store: Path, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:
-    """(shape, key, ranking) from `store`, or None if it is missing, damaged (it is
-    sealed: broadsheet.sealed) or malformed."""
-    payload = read_sealed(store)
+def _load(payload: bytes | None, total: int) -> tuple[str, str, tuple[tuple[int, ...], ...]] | None:
+    """(shape, key, ranking) from a ranking file's `payload` (it is sealed:
+    broadsheet.sealed), or None if it is missing, damaged or malformed."""
     if payload is None:
         return None
     try:

@@ -27,7 +27,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import visible
 from broadsheet.outputs.listings import group, section_key
-from broadsheet.outputs.related import foreseen_rankings
+from broadsheet.outputs.related import Opened, foreseen_rankings, open_rankings
 from broadsheet.outputs.site import sort_key
 from broadsheet.publish.context import BodyCache
 from broadsheet.render.markdown import RenderedBody, render_markdown
@@ -99,27 +99,32 @@ class Prerender:
         the build cache's ranking of related articles (broadsheet.outputs.related)."""
         if not edited or len(edited) > MOST_EDITED or not hasattr(os, "fork"):
             return
+        # (opened before the build goes on to replace them: see open_rankings)
+        opened = open_rankings(related) if related is not None else None
         try:
             read, write = os.pipe()
         except OSError:
+            _close(opened)
             return
         try:
             pid = fork()
         except OSError:
             os.close(read)
             os.close(write)
+            _close(opened)
             return
         if pid == 0:  # the forked process: it only writes the bodies into the pipe
             try:
                 os.close(read)
                 shown = visible(posts, now, drafts)
                 ordered = tuple(sorted(shown, key=sort_key))  # (the plan's reading order)
-                rankings = foreseen_rankings(ordered, related) if related is not None else None
+                rankings = foreseen_rankings(ordered, opened) if opened is not None else None
                 found = foreseen(ordered, edited, config.feed_size, rankings, ordered=True)
                 with os.fdopen(write, "wb") as pipe:
                     pipe.write(orjson.dumps(_rendered(found, config.base_path)))
             finally:
                 os._exit(0)
+        _close(opened)
         os.close(write)
         self._pid, self._pipe = pid, read
 
@@ -148,6 +153,12 @@ class Prerender:
             pid, self._pid = self._pid, None
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def _close(opened: Opened | None) -> None:
+    for handle in opened or ():
+        if handle is not None:
+            handle.close()
 
 
 def _read_all(pipe: int, seconds: float) -> bytes:
