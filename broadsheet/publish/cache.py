@@ -370,6 +370,15 @@ def load_cache(path: Path) -> BuildCache | None:
     )
 
 
+# How the check of a share of the output ended (the exit status of its process): its
+# files unchanged; not; unchanged by their hashes only; unchanged, and some folders were
+# too recent to go by their stamps. WALKED is added when every folder was read.
+HOLDS, FAILS, RESTAMP, RECENT = range(4)
+WALKED = 4
+SHARES = 2  # processes that check the output at once, each a share of its files
+FIRST_SHARE = 0.25  # the first's share of the files (it stamps every folder too)
+
+
 class OutputCheck:
     """Whether the output folder still holds exactly the files a cache recorded: if not
     (a page edited or deleted by hand, or the folder gone), the cache is not trusted.
@@ -377,12 +386,16 @@ class OutputCheck:
     Stamping every output file takes a fifth of a second at 10,000 articles (29,875
     files in 17,457 folders), and a build needs the answer only once it has stamped the
     sources (to do nothing), or read and planned (to rebuild what changed). So `start()`
-    forks a process that stamps the output meanwhile and answers with its exit status.
-    Without fork (or if forking fails), `holds()` checks in this process.
+    forks SHARES processes that stamp the output meanwhile, each a share of the files,
+    and answer with their exit status. Without fork (or if forking fails), `holds()`
+    checks the shares in this process, one after the other.
 
     While no folder's stamp changed (see stamp_folders), the files expected are stamped
-    one by one and no folder is read; otherwise every folder is walked, as before the
-    cache kept the folders' stamps, and `refolder` says they are to be taken again.
+    one by one and no folder is read; otherwise every folder is walked by the first
+    share's check, as before the cache kept the folders' stamps, and `refolder` says
+    they are to be taken again. Either way the first share's check stamps the folders,
+    or walks them, and so sees a file added or removed anywhere; each share's check
+    compares its own files' stamps, and their hashes where the stamps changed.
     """
 
     def __init__(
@@ -400,7 +413,7 @@ class OutputCheck:
         self.refolder = False
         # Whether it held, and some folders were too recent to go by their stamps then.
         self.recent = False
-        self._pid: int | None = None
+        self._pids: dict[int, int] = {}  # share -> the process checking it
         self._answer: bool | None = None
         # Whether it held only by the files' hashes: their stamps are all to take again.
         self.restamp = False
@@ -409,63 +422,91 @@ class OutputCheck:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pid is not None:  # never leave the process behind, whatever happened
+        if self._pids:  # never leave a process behind, whatever happened
             self.holds()
 
     def start(self) -> None:
-        if self._answer is not None or self._pid is not None or not hasattr(os, "fork"):
+        if self._answer is not None or self._pids or not hasattr(os, "fork"):
             return
-        try:
-            pid = fork()
-        except OSError:
-            return
-        if pid == 0:  # the forked process: it only answers, through its exit status
-            status = 1
+        shares = self._shares()
+        for share, names in enumerate(shares):
             try:
-                holds = self._check()
-                status = (2 if self.restamp else 3 if self.refolder else 0) if holds else 1
-                status = 4 if status == 0 and self.recent else status
-            finally:
-                os._exit(status)
-        self._pid = pid
+                pid = fork()
+            except OSError:
+                return  # the shares not started are checked here when asked
+            if pid == 0:  # a forked process: it only answers, through its exit status
+                status = FAILS
+                try:
+                    status = self._check_share(share, names)
+                finally:
+                    os._exit(status)
+            self._pids[share] = pid
 
     def holds(self) -> bool:
-        """The answer, waiting for the forked check if one was started."""
+        """The answer, waiting for the forked checks if they were started."""
         if self._answer is None:
-            if self._pid is None:
-                self._answer = self._check()
-            else:
-                pid, self._pid = self._pid, None
-                try:
-                    _, status = os.waitpid(pid, 0)
-                except ChildProcessError:  # reaped by someone else: check here instead
-                    self._answer = self._check()
-                else:
-                    if os.WIFSIGNALED(status):  # killed before it answered: ask here
-                        self._answer = self._check()
-                    else:
-                        code = os.waitstatus_to_exitcode(status)
-                        self._answer, self.restamp = code in (0, 2, 3, 4), code == 2
-                        self.refolder, self.recent = code in (2, 3), code == 4
+            pids, self._pids = self._pids, {}
+            shares = None
+            statuses = []
+            for share in range(SHARES):
+                status = _answer_of(pids[share]) if share in pids else None
+                if status is None:  # not started, or killed before it answered: ask here
+                    shares = shares or self._shares()
+                    status = self._check_share(share, shares[share])
+                statuses.append(status)
+            self._take(statuses)
+        assert self._answer is not None
         return self._answer
 
-    def _check(self) -> bool:
-        folder = str(self.output)
-        if not self.output.is_dir():
-            return False
-        found = self._known_files()
-        if found is None:  # a folder changed (or its stamp is unknown): every one is read
-            self.refolder = True
-            found = _walk(folder, len(folder) + 1)
-        if same_stamps(self.expected, found, self.output):
-            return True
-        self.restamp = same_stamps(self.expected, found, self.output, self.hashes)
-        self.refolder = self.refolder or self.restamp
-        return self.restamp
+    def _take(self, statuses: list[int]) -> None:
+        """Answer from each share's status."""
+        codes = [status & ~WALKED for status in statuses]
+        self._answer = FAILS not in codes
+        self.restamp = RESTAMP in codes
+        self.refolder = self.restamp or any(status & WALKED for status in statuses)
+        self.recent = RECENT in codes
 
-    def _known_files(self) -> Stamps | None:
-        """The stamps of the files expected, taken one by one, if every folder still holds
-        the entries it held (see stamp_folders); None if that cannot be told so."""
+    def _shares(self) -> list[list[str]]:
+        names = list(self.expected)
+        cut = int(len(names) * FIRST_SHARE)
+        return [names[:cut], names[cut:]]
+
+    def _check_share(self, share: int, names: list[str]) -> int:
+        """Check the files `names`, and (the first share) every folder: a status."""
+        if not self.output.is_dir():
+            return FAILS
+        prefix = f"{self.output}{os.sep}"
+        recent = False
+        if share == 0:
+            known = self._known_folders()
+            if known is None:  # a folder changed (or its stamp is unknown): every one is read
+                return self._check_walked(names) | WALKED
+            recent = known
+        found = _stamp_files(prefix, names)
+        if found is None:
+            return FAILS
+        expected = {name: self.expected[name] for name in names}
+        if same_stamps(expected, found, self.output):
+            return RECENT if recent else HOLDS
+        return RESTAMP if same_stamps(expected, found, self.output, self.hashes) else FAILS
+
+    def _check_walked(self, names: list[str]) -> int:
+        """The output walked whole: the files expected all there, and no other; and
+        `names` unchanged (their stamps, or else their hashes)."""
+        folder = str(self.output)
+        found = _walk(folder, len(folder) + 1)
+        if found.keys() != self.expected.keys():
+            return FAILS
+        expected = {name: self.expected[name] for name in names}
+        mine = {name: found[name] for name in names}
+        if same_stamps(expected, mine, self.output):
+            return HOLDS
+        return RESTAMP if same_stamps(expected, mine, self.output, self.hashes) else FAILS
+
+    def _known_folders(self) -> bool | None:
+        """Whether some folders were too recent to go by their stamps (their entries
+        were listed instead), if every folder still holds the entries it held (see
+        stamp_folders); None if that cannot be told so."""
         folders = load_folders(self.folders_at) if self.folders_at is not None else {}
         if not folders:
             return None
@@ -484,8 +525,7 @@ class OutputCheck:
                 return None
         if listed and not self._same_entries(listed, folders):
             return None
-        self.recent = bool(listed)
-        return _stamp_files(prefix, self.expected)
+        return bool(listed)
 
     def _same_entries(self, folders: list[str], known: Folders) -> bool:
         """Whether each of `folders` holds the entries it should: the files expected in
@@ -504,6 +544,18 @@ class OutputCheck:
             except OSError:
                 return False
         return True
+
+
+def _answer_of(pid: int) -> int | None:
+    """The exit status of the check process `pid` (waiting for it); None if it was
+    killed before it answered, or reaped by someone else."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
+    if os.WIFSIGNALED(status):
+        return None
+    return os.waitstatus_to_exitcode(status)
 
 
 def _folders(data: Any) -> Folders:

@@ -18,6 +18,7 @@ from broadsheet import paths, stamps
 from broadsheet.config import load_config
 from broadsheet.publish import cache as cache_module
 from broadsheet.publish.cache import (
+    SHARES,
     BuildCache,
     OutputCheck,
     cache_path,
@@ -58,10 +59,10 @@ def test_the_output_check_finds_any_change_to_the_output(
     with check:
         if forked:
             check.start()
-            assert check._pid is not None  # a forked process answers
+            assert len(check._pids) == SHARES  # forked processes answer, a share each
         assert check.holds() is (change == "nothing")
         assert check.holds() is (change == "nothing")  # asked again: the same answer
-    assert check._pid is None
+    assert check._pids == {}
 
 
 def test_a_missing_output_folder_does_not_hold(tmp_path: Path) -> None:
@@ -74,11 +75,12 @@ def test_the_forked_check_is_never_left_behind(tmp_path: Path) -> None:
     site = _site(tmp_path)
     with pytest.raises(RuntimeError), OutputCheck(site, stamp_tree(site)) as check:
         check.start()
-        pid = check._pid
+        pids = list(check._pids.values())
         raise RuntimeError("the build failed meanwhile")
-    assert pid is not None
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # already reaped
+    assert len(pids) == SHARES
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # already reaped
 
 
 @pytest.mark.parametrize(
@@ -303,17 +305,19 @@ def test_a_post_with_a_lone_carriage_return_builds(small: Path) -> None:
 
 
 def test_a_check_process_killed_before_it_answers_is_asked_again_here(tmp_path: Path) -> None:
-    site = _site(tmp_path)
     parent = os.getpid()
 
     class Slow(OutputCheck):
-        def _check(self) -> bool:
-            if os.getpid() != parent:  # the forked process: killed before it answers
+        def _check_share(self, share: int, names: list[str]) -> int:
+            if os.getpid() != parent and share == 1:  # killed before it answers
                 signal.pause()
-            return super()._check()
+            return super()._check_share(share, names)
 
-    with Slow(site, stamp_tree(site)) as check:
-        check.start()
-        assert check._pid is not None
-        os.kill(check._pid, signal.SIGKILL)  # the out-of-memory killer, say
-        assert check.holds()  # unchanged: the cache is still trusted
+    for change in ("nothing", "a page edited"):
+        site = _site(tmp_path / change)
+        with Slow(site, stamp_tree(site)) as check:
+            CHANGES[change](site)
+            check.start()
+            assert len(check._pids) == SHARES
+            os.kill(check._pids[1], signal.SIGKILL)  # the out-of-memory killer, say
+            assert check.holds() is (change == "nothing")  # the share checked here instead
