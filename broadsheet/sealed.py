@@ -40,10 +40,13 @@ def unseal(data: bytes) -> bytes | None:
     return payload if data[: _HEAD - 1] == _digest(payload) else None
 
 
-def read_sealed(path: Path) -> bytes | None:
-    """The payload of the sealed file at `path`, or None (see the module's docstring)."""
+def read_sealed(path: Path, digest: str | None = None) -> bytes | None:
+    """The payload of the sealed file at `path`, or None (see the module's docstring);
+    given the `digest` write_sealed_parts returned, None unless the file is that one."""
     data = read_file(path)
-    return unseal(data) if data is not None else None
+    if data is None or (digest is not None and data[: _HEAD - 1] != digest.encode()):
+        return None
+    return unseal(data)
 
 
 def open_sealed(path: Path) -> BinaryIO | None:
@@ -84,10 +87,11 @@ def write_sealed(path: Path, payload: bytes) -> None:
     write_sealed_parts(path, [payload])
 
 
-def write_sealed_parts(path: Path, parts: Iterable[bytes]) -> None:
+def write_sealed_parts(path: Path, parts: Iterable[bytes]) -> str:
     """Write the payload made of `parts` end to end sealed to `path`, whole or not at
     all, taking one part at a time: a payload of many megabytes made in parts (see
-    cache.save_cache) is never held whole. Raises OSError."""
+    cache.save_cache) is never held whole; return its digest (what `digest_of` reads).
+    Raises OSError."""
     make_folder(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -99,7 +103,8 @@ def write_sealed_parts(path: Path, parts: Iterable[bytes]) -> None:
                 hasher.update(part)
                 handle.write(part)
             handle.seek(0)
-            handle.write(hasher.hexdigest().encode())
+            digest = hasher.hexdigest()
+            handle.write(digest.encode())
         try:
             os.replace(temporary, path)
         except OSError:  # a folder in its place: only ever the build's own, or damage
@@ -108,6 +113,7 @@ def write_sealed_parts(path: Path, parts: Iterable[bytes]) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    return digest
 
 
 def clear(path: Path) -> None:

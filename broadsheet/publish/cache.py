@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,7 +40,7 @@ from broadsheet.stamps import (
 from broadsheet.stamps import settled as settled_stamp
 from broadsheet.workers import fork
 
-FORMAT = 3  # 3: the hashes of sources and output files
+FORMAT = 4  # 3: the hashes of sources and output files; 4: the rest apart
 # How the stored templates' keys are made: 2 says whether a template shows a listing's
 # posts (see broadsheet.publish.signatures); keys made otherwise are not taken.
 SIGNED_KEYS = 2
@@ -65,16 +65,98 @@ class SignedState:
 
 
 @dataclass
-class BuildCache:
-    inputs: Stamps = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
+class Rest:
+    """What of the cache only a build that changes something needs: kept in a file of
+    its own (see rest_path), read when first asked for."""
+
     pages: dict[str, str] = field(default_factory=dict)  # output path -> signature
-    output: Stamps = field(default_factory=dict)
-    valid_until: str | None = None  # the first scheduled post's date: a rebuild is due then
-    articles: int = 0
     signed: SignedState | None = None  # what `pages` were taken from
     input_hashes: Hashes = field(default_factory=dict)
     output_hashes: Hashes = field(default_factory=dict)
+
+
+class BuildCache:
+    """What the last build read, how it was asked to build, and what it wrote.
+
+    The pages' signatures, what they were signed from, and the files' hashes (the
+    `Rest`: two thirds of the bytes at 10,000 articles) are read from their own file
+    only when first asked for: a build that finds nothing to do never reads them, and
+    the processes that check the output read the files' hashes only if a file's stamp
+    changed. The cache names the rest by its digest: a rest that is missing, damaged or
+    another build's is taken as empty (every page signed and rendered again, every
+    changed file changed), and the build is still right.
+    """
+
+    def __init__(
+        self,
+        inputs: Stamps | None = None,
+        options: dict[str, Any] | None = None,
+        pages: dict[str, str] | None = None,
+        output: Stamps | None = None,
+        valid_until: str | None = None,  # the first scheduled post's date: rebuild then
+        articles: int = 0,
+        signed: SignedState | None = None,
+        input_hashes: Hashes | None = None,
+        output_hashes: Hashes | None = None,
+        page_count: int = 0,  # (of `pages`, the bundles' files left out)
+    ):
+        self.inputs = inputs if inputs is not None else {}
+        self.options = options if options is not None else {}
+        self.output = output if output is not None else {}
+        self.valid_until = valid_until
+        self.articles = articles
+        self.page_count = page_count
+        self._rest: Rest | None = Rest(pages or {}, signed, input_hashes or {}, output_hashes or {})
+        self._kept: tuple[Path, str] | None = None  # the rest's file and digest, unread
+
+    @classmethod
+    def _unread(cls, rest: Path, digest: str, **head: Any) -> BuildCache:
+        cache = cls(**head)
+        cache._rest, cache._kept = None, (rest, digest)
+        return cache
+
+    def rest(self) -> Rest:
+        """The rest, read if it was not."""
+        if self._rest is None:
+            assert self._kept is not None
+            self._rest = load_rest(*self._kept)
+        return self._rest
+
+    @property
+    def pages(self) -> dict[str, str]:
+        return self.rest().pages
+
+    @pages.setter
+    def pages(self, value: dict[str, str]) -> None:
+        self.rest().pages = value
+
+    @property
+    def signed(self) -> SignedState | None:
+        return self.rest().signed
+
+    @signed.setter
+    def signed(self, value: SignedState | None) -> None:
+        self.rest().signed = value
+
+    @property
+    def input_hashes(self) -> Hashes:
+        return self.rest().input_hashes
+
+    @input_hashes.setter
+    def input_hashes(self, value: Hashes) -> None:
+        self.rest().input_hashes = value
+
+    def rest_output_hashes(self) -> Hashes:
+        """The output files' hashes (the rest read if it was not)."""
+        return self.rest().output_hashes
+
+    @property
+    def output_hashes(self) -> Hashes:
+        return self.rest().output_hashes
+
+    @output_hashes.setter
+    def output_hashes(self, value: Hashes) -> None:
+        self.rest().output_hashes = value
 
     def is_current(
         self, inputs: Stamps, options: dict[str, Any], now: datetime, root: Path
@@ -83,7 +165,7 @@ class BuildCache:
         this cache was made from, and no scheduled post has fallen due since."""
         if options != self.options:
             return False
-        if not same_stamps(self.inputs, inputs, root, self.input_hashes):
+        if inputs != self.inputs and not same_stamps(self.inputs, inputs, root, self.input_hashes):
             return False
         return self.valid_until is None or now < datetime.fromisoformat(self.valid_until)
 
@@ -347,7 +429,8 @@ def _json_parts(data: dict[str, Any]) -> Iterator[bytes]:
 
 def load_cache(path: Path) -> BuildCache | None:
     """The cache at `path`, or None when it is absent, unreadable, damaged or malformed.
-    It is trusted only once an `OutputCheck` has found the output as it describes."""
+    It is trusted only once an `OutputCheck` has found the output as it describes. Its
+    rest is read when first asked for (see BuildCache)."""
     payload = read_sealed(path)
     if payload is None:
         return None
@@ -357,17 +440,40 @@ def load_cache(path: Path) -> BuildCache | None:
         return None
     if not _well_formed(data) or data["version"] != __version__:
         return None
-    return BuildCache(
+    return BuildCache._unread(
+        rest_path(path),
+        data["rest"],
         inputs=data["inputs"],
         options=data["options"],
-        pages=data["pages"],
         output=data["output"],
         valid_until=data["valid_until"],
         articles=data["articles"],
-        signed=_signed(data.get("signed")),
-        input_hashes=data["input_hashes"],
-        output_hashes=data["output_hashes"],
+        page_count=data["page_count"],
     )
+
+
+def rest_path(where: Path) -> Path:
+    """Where the rest of the build cache at `where` is kept (see BuildCache)."""
+    return where.with_name(where.name.replace("build-", "rest-", 1))
+
+
+def load_rest(path: Path, digest: str) -> Rest:
+    """The rest kept at `path` if it is the one with `digest`; else an empty one."""
+    payload = read_sealed(path, digest)
+    try:
+        data = orjson.loads(payload) if payload is not None else None
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        return Rest()
+    mappings = [data.get(key) for key in ("pages", "input_hashes", "output_hashes")]
+    for strings in mappings:
+        if not isinstance(strings, dict) or not all(type(v) is str for v in strings.values()):
+            return Rest()
+    pages, input_hashes, output_hashes = mappings
+    assert isinstance(pages, dict) and isinstance(input_hashes, dict)
+    assert isinstance(output_hashes, dict)
+    return Rest(pages, _signed(data.get("signed")), input_hashes, output_hashes)
 
 
 # How the check of a share of the output ended (the exit status of its process): its
@@ -402,12 +508,13 @@ class OutputCheck:
         self,
         output: Path,
         expected: Stamps,
-        hashes: Hashes | None = None,
+        hashes: Hashes | Callable[[], Hashes] | None = None,
         folders: Path | None = None,
     ):
         self.output = output
         self.expected = expected
-        self.hashes = hashes or {}
+        # The files' hashes, or what gives them: asked for only if a file's stamp changed.
+        self.hashes = hashes if hashes is not None else {}
         self.folders_at = folders  # (see folders_path: read by the process that checks)
         # Whether it held, but not by the folders' stamps: those are to take again.
         self.refolder = False
@@ -488,7 +595,10 @@ class OutputCheck:
         expected = {name: self.expected[name] for name in names}
         if same_stamps(expected, found, self.output):
             return RECENT if recent else HOLDS
-        return RESTAMP if same_stamps(expected, found, self.output, self.hashes) else FAILS
+        return RESTAMP if same_stamps(expected, found, self.output, self._hashes()) else FAILS
+
+    def _hashes(self) -> Hashes:
+        return self.hashes() if callable(self.hashes) else self.hashes
 
     def _check_walked(self, names: list[str]) -> int:
         """The output walked whole: the files expected all there, and no other; and
@@ -501,7 +611,7 @@ class OutputCheck:
         mine = {name: found[name] for name in names}
         if same_stamps(expected, mine, self.output):
             return HOLDS
-        return RESTAMP if same_stamps(expected, mine, self.output, self.hashes) else FAILS
+        return RESTAMP if same_stamps(expected, mine, self.output, self._hashes()) else FAILS
 
     def _known_folders(self) -> bool | None:
         """Whether some folders were too recent to go by their stamps (their entries
@@ -602,18 +712,14 @@ def _well_formed(data: Any) -> bool:
         "version": str,
         "inputs": dict,
         "options": dict,
-        "pages": dict,
         "output": dict,
         "articles": int,
-        "input_hashes": dict,
-        "output_hashes": dict,
+        "page_count": int,
+        "rest": str,
     }
     if any(not isinstance(data.get(key), kind) for key, kind in checks.items()):
         return False
-    for strings in (data["pages"], data["input_hashes"], data["output_hashes"]):
-        if not all(type(v) is str for v in strings.values()):
-            return False
-    for stamps in (data["inputs"], data["output"]):  # 27,000 at 10,000 articles
+    for stamps in (data["inputs"], data["output"]):  # 40,000 at 10,000 articles
         if not all(map(well_formed, stamps.values())):
             return False
     return _moment(data.get("valid_until"))
@@ -630,22 +736,33 @@ def _moment(value: Any) -> bool:
 
 
 def save_cache(path: Path, cache: BuildCache) -> None:
-    """Write the cache whole or not at all (sealed; see broadsheet.sealed). Raises
-    OSError when it cannot."""
-    data = {
+    """Write the cache whole or not at all (sealed; see broadsheet.sealed): its rest
+    first, unless it was never read (and so is the file already there), then the cache,
+    which names the rest by its digest. Raises OSError when it cannot."""
+    rest = rest_path(path)
+    if cache._rest is None and cache._kept is not None and cache._kept[0] == rest:
+        digest = cache._kept[1]
+    else:
+        kept = cache.rest()
+        data = {
+            "pages": kept.pages,
+            "signed": _signed_data(kept.signed),
+            "input_hashes": kept.input_hashes,
+            "output_hashes": kept.output_hashes,
+        }
+        digest = write_sealed_parts(rest, _json_parts(data))
+    head = {
         "format": FORMAT,
         "version": __version__,
         "inputs": cache.inputs,
         "options": cache.options,
-        "pages": cache.pages,
         "output": cache.output,
         "valid_until": cache.valid_until,
         "articles": cache.articles,
-        "signed": _signed_data(cache.signed),
-        "input_hashes": cache.input_hashes,
-        "output_hashes": cache.output_hashes,
+        "page_count": cache.page_count,
+        "rest": digest,
     }
-    write_sealed_parts(path, _json_parts(data))
+    write_sealed_parts(path, _json_parts(head))
     ignore = path.parent / ".gitignore"  # git leaves the cache alone
     if read_file(ignore) != b"*\n":
         clear(ignore)

@@ -190,8 +190,9 @@ def _build(
         racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
         cache = load_cache(where) if use_cache else None
         folders = folders_path(where)
-        stamped = (cache.output, cache.output_hashes, folders) if cache else ({},)
-        check = OutputCheck(output, *stamped)
+        check = OutputCheck(output, {})
+        if cache is not None:  # (the files' hashes: read from its rest if a stamp changed)
+            check = OutputCheck(output, cache.output, cache.rest_output_hashes, folders)
         # What the check finds holds from this moment (a folder changed since, by
         # anyone, is listed by the next check: see cache.stamp_folders).
         checked = present(output) or racy_after()
@@ -216,7 +217,7 @@ def _build(
                 _settle(where, cache, inputs, racy, restamped, config.root)
                 _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
-                pages = len(split_signatures(cache.pages)[0])  # a bundle's files are no pages
+                pages = cache.page_count
                 return BuildResult(output, cache.articles, 0, pages, _since(started), size)
         except BaseException:  # (a bad source: serve goes on, and keeps no zombie process)
             check.holds()
@@ -252,6 +253,7 @@ def _build(
                 )
                 del noted
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
+            fresh.page_count = len(split_signatures(outcome.signatures)[0])  # (no bundle files)
             fresh.valid_until = outcome.valid_until
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
                 digest = record_digest(config.path(config.content_dir))

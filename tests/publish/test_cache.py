@@ -321,3 +321,35 @@ def test_a_check_process_killed_before_it_answers_is_asked_again_here(tmp_path: 
             assert len(check._pids) == SHARES
             os.kill(check._pids[1], signal.SIGKILL)  # the out-of-memory killer, say
             assert check.holds() is (change == "nothing")  # the share checked here instead
+
+
+def test_a_build_that_finds_nothing_to_do_reads_only_the_head_of_the_cache(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages' signatures and the files' hashes (the cache's rest: two thirds of its
+    bytes) are read by a build that changes something, or a check that finds a stamp
+    changed; not by one that finds nothing to do (checked here in this process)."""
+    from tests.publish.test_incremental import edit
+
+    def no_fork() -> int:
+        raise OSError("no fork here")
+
+    read: list[Path] = []
+    real = cache_module.load_rest
+    monkeypatch.setattr(cache_module, "fork", no_fork)
+    monkeypatch.setattr(cache_module, "load_rest", lambda *a: read.append(a[0]) or real(*a))
+    warm(small)
+    read.clear()
+    assert warm(small).written == 0
+    assert read == []
+    page = small / "site/index.html"  # rewritten as it was: only its hash says so
+    stat = page.stat()
+    page.write_bytes(page.read_bytes())
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
+    assert warm(small).written == 0
+    assert len(read) == 1
+    read.clear()
+    edit(sorted((small / "content/asia").glob("*.md"))[0], "\n\n", "\n\nAn edit.\n\n")
+    assert warm(small).written > 0
+    assert len(read) == 1
+    assert tree_bytes(small / "site") == cold(small)

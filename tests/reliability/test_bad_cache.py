@@ -1,6 +1,6 @@
 """A bad build cache (truncated, random bytes, another version's, wrong in shape, or
-pointing at output files that changed) is detected, ignored and rebuilt: the output is
-byte-identical to a cold build."""
+pointing at output files that changed; or its rest, kept apart) is detected, ignored and
+rebuilt: the output is byte-identical to a cold build."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 from broadsheet.cli import main
 from broadsheet.config import load_config
-from broadsheet.publish.cache import cache_path
+from broadsheet.publish.cache import cache_path, rest_path
 from broadsheet.sealed import seal, unseal
 from tests.publish.test_incremental import cold, edit, warm
 from tests.sitecheck import tree_bytes
@@ -74,7 +74,7 @@ def test_a_bad_cache_is_ignored_and_the_output_equals_a_cold_build(
         path.write_bytes(seal(json.dumps(data).encode()))
     elif damage == "wrong shape":
         data = _unsealed(path)
-        data["pages"] = {"index.html": 42}
+        data["output"] = {"index.html": 42}
         path.write_bytes(seal(json.dumps(data).encode()))
     elif damage == "output file deleted":
         page.unlink()
@@ -84,6 +84,47 @@ def test_a_bad_cache_is_ignored_and_the_output_equals_a_cold_build(
     result = warm(corpus)
     assert result.unchanged == 0  # a cold build: nothing from the cache was used
     assert tree_bytes(corpus / "site") == cold(corpus)
+
+
+@pytest.mark.parametrize(
+    "damage", ["missing", "flipped byte", "wrong shape", "another build's", "a folder"]
+)
+def test_a_bad_rest_of_the_cache_is_taken_as_empty(corpus: Path, damage: str) -> None:
+    """The pages' signatures and the files' hashes (kept apart, and named by their
+    digest: see cache.BuildCache) are not trusted when they are not the cache's own:
+    every page is rendered again, and the site equals a cold build. Nothing changed,
+    a build still does nothing (it needs none of them)."""
+    warm(corpus)
+    where = cache_path(load_config(corpus), (corpus / "site").resolve())
+    rest = rest_path(where)
+    post = sorted((corpus / "content/asia").glob("*.md"))[0]
+    original = post.read_text()
+    edited = original.replace("\n\n", "\n\nAn edit.\n\n", 1)
+    if damage == "missing":
+        rest.unlink()
+    elif damage == "flipped byte":
+        raw = bytearray(rest.read_bytes())
+        raw[len(raw) // 2] ^= 0x01
+        rest.write_bytes(bytes(raw))
+    elif damage == "wrong shape":
+        data = _unsealed(rest)
+        data["pages"] = {"index.html": 42}
+        rest.write_bytes(seal(json.dumps(data).encode()))
+    elif damage == "another build's":  # one that signed the pages of the edit made below
+        post.write_text(edited)
+        warm(corpus)
+        foreign = rest.read_bytes()
+        post.write_text(original)
+        warm(corpus)
+        rest.write_bytes(foreign)  # whole and sealed: trusted, it would keep the old pages
+    else:
+        rest.unlink()
+        (rest / "inside").mkdir(parents=True)
+    assert warm(corpus).written == 0
+    post.write_text(edited)
+    warm(corpus)
+    assert tree_bytes(corpus / "site") == cold(corpus)
+    assert rest.is_file() and warm(corpus).written == 0
 
 
 @pytest.mark.parametrize("damage", ["output file deleted", "output file edited"])
