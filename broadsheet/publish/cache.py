@@ -14,8 +14,10 @@ has changed since, is ignored, and the build starts cold.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +75,7 @@ class Rest:
     signed: SignedState | None = None  # what `pages` were taken from
     input_hashes: Hashes = field(default_factory=dict)
     output_hashes: Hashes = field(default_factory=dict)
+    whole: bool = True  # False: the head's rest was missing, damaged or another's
 
 
 class BuildCache:
@@ -83,8 +86,9 @@ class BuildCache:
     only when first asked for: a build that finds nothing to do never reads them, and
     the processes that check the output read the files' hashes only if a file's stamp
     changed. The cache names the rest by its digest: a rest that is missing, damaged or
-    another build's is taken as empty (every page signed and rendered again, every
-    changed file changed), and the build is still right.
+    another build's reads as empty and not `whole` (no file's hash known), the cache is
+    not trusted for a rebuild (the site is built whole again), and it is never written
+    back as if it were the cache's own.
     """
 
     def __init__(
@@ -465,11 +469,11 @@ def load_rest(path: Path, digest: str) -> Rest:
     except orjson.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
-        return Rest()
+        return Rest(whole=False)
     mappings = [data.get(key) for key in ("pages", "input_hashes", "output_hashes")]
     for strings in mappings:
         if not isinstance(strings, dict) or not all(type(v) is str for v in strings.values()):
-            return Rest()
+            return Rest(whole=False)
     pages, input_hashes, output_hashes = mappings
     assert isinstance(pages, dict) and isinstance(input_hashes, dict)
     assert isinstance(output_hashes, dict)
@@ -529,8 +533,17 @@ class OutputCheck:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pids:  # never leave a process behind, whatever happened
-            self.holds()
+        self.close()
+
+    def close(self) -> None:
+        """Stop and reap the check processes still running: never leave one behind,
+        whatever happened (their answer is not wanted any more)."""
+        pids, self._pids = self._pids, {}
+        for pid in pids.values():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
     def start(self) -> None:
         if self._answer is not None or self._pids or not hasattr(os, "fork"):
@@ -552,15 +565,20 @@ class OutputCheck:
     def holds(self) -> bool:
         """The answer, waiting for the forked checks if they were started."""
         if self._answer is None:
-            pids, self._pids = self._pids, {}
             shares = None
             statuses = []
-            for share in range(SHARES):
-                status = _answer_of(pids[share]) if share in pids else None
-                if status is None:  # not started, or killed before it answered: ask here
-                    shares = shares or self._shares()
-                    status = self._check_share(share, shares[share])
-                statuses.append(status)
+            try:
+                for share in range(SHARES):
+                    pid = self._pids.get(share)
+                    status = _answer_of(pid) if pid is not None else None
+                    self._pids.pop(share, None)  # (reaped)
+                    if status is None:  # not started, or killed before it answered: ask here
+                        shares = shares or self._shares()
+                        status = self._check_share(share, shares[share])
+                    statuses.append(status)
+            except BaseException:  # Ctrl-C while waiting, say: none is left behind
+                self.close()
+                raise
             self._take(statuses)
         assert self._answer is not None
         return self._answer
@@ -740,8 +758,12 @@ def save_cache(path: Path, cache: BuildCache) -> None:
     first, unless it was never read (and so is the file already there), then the cache,
     which names the rest by its digest. Raises OSError when it cannot."""
     rest = rest_path(path)
-    if cache._rest is None and cache._kept is not None and cache._kept[0] == rest:
-        digest = cache._kept[1]
+    if (
+        cache._kept is not None
+        and cache._kept[0] == rest
+        and (cache._rest is None or not cache._rest.whole)
+    ):
+        digest = cache._kept[1]  # (a rest that was not the head's stays not trusted)
     else:
         kept = cache.rest()
         data = {

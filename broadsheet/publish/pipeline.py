@@ -220,12 +220,14 @@ def _build(
                 pages = cache.page_count
                 return BuildResult(output, cache.articles, 0, pages, _since(started), size)
         except BaseException:  # (a bad source: serve goes on, and keeps no zombie process)
-            check.holds()
+            check.close()
             raise
 
     def trusted() -> BuildCache | None:
         """The cache, if the output still holds what it says (else trust nothing)."""
-        return cache if cache is not None and check.holds() else None
+        if cache is None or not check.holds() or not cache.rest().whole:
+            return None
+        return cache
 
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
     from broadsheet.publish.assemble import assemble

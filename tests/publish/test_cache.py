@@ -353,3 +353,39 @@ def test_a_build_that_finds_nothing_to_do_reads_only_the_head_of_the_cache(
     assert warm(small).written > 0
     assert len(read) == 1
     assert tree_bytes(small / "site") == cold(small)
+
+
+def test_ctrl_c_while_waiting_for_the_check_leaves_no_process_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted while it waits for the processes checking the output, the build
+    stops them and reaps them (serve lives on: it would collect zombies)."""
+    import time
+
+    site = _site(tmp_path)
+    parent = os.getpid()
+    real = OutputCheck._check_share
+
+    def slow(self: OutputCheck, share: int, names: list[str]) -> int:
+        if os.getpid() != parent:
+            time.sleep(30)
+        return real(self, share, names)
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(OutputCheck, "_check_share", slow)
+    before = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt), OutputCheck(site, stamp_tree(site)) as check:
+            check.start()
+            pids = list(check._pids.values())
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            check.holds()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
+    assert len(pids) == SHARES
+    for pid in pids:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaped, at once: not after its 30 seconds
