@@ -638,11 +638,15 @@ class OutputCheck:
         return self.hashes() if callable(self.hashes) else self.hashes
 
     def _check_walked(self, names: list[str]) -> int:
-        """The output walked whole: the files expected all there, and no other; and
+        """The output walked whole: the files expected all there, and no other, nor a
+        folder that holds none of them (one made by hand: a build leaves none); and
         `names` unchanged (their stamps, or else their hashes)."""
         folder = str(self.output)
-        found = _walk(folder, len(folder) + 1)
+        folders: list[str] = []
+        found = _walk(folder, len(folder) + 1, folders=folders)
         if found.keys() != self.expected.keys():
+            return FAILS
+        if not folders_of(self.expected).issuperset(folders):
             return FAILS
         expected = {name: self.expected[name] for name in names}
         mine = {name: found[name] for name in names}

@@ -37,7 +37,7 @@ def _in_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     walk, same_entries = cache_module._walk, OutputCheck._same_entries
     monkeypatch.setattr(cache_module, "fork", no_fork)
-    monkeypatch.setattr(cache_module, "_walk", lambda *a: read.append("walk") or walk(*a))
+    monkeypatch.setattr(cache_module, "_walk", lambda *a, **k: read.append("walk") or walk(*a, **k))
     monkeypatch.setattr(
         OutputCheck,
         "_same_entries",
@@ -156,14 +156,20 @@ def _damage(project: Path, what: str, pick: int) -> None:
         articles[pick % len(articles)].unlink()
 
 
+def _folder_names(site: Path) -> set[str]:
+    """Every folder below `site`, empty ones too (tree_bytes sees only files)."""
+    return {str(p.relative_to(site)) for p in site.rglob("*") if p.is_dir()}
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(DAMAGE, st.integers(0, 10_000)), min_size=1, max_size=4))
 def test_after_any_damage_and_edits_the_next_build_is_the_cold_one(
     steps: list[tuple[str, int]],
 ) -> None:
-    """After each step, the build's site is byte for byte a cold build's, and the
-    folders' stamps it keeps are those of every folder the site has (none missing, as a
-    folder not stamped would hide a file added to it)."""
+    """After each step, the build's site is byte for byte a cold build's (with the same
+    folders: an empty one made by hand goes too), and the folders' stamps it keeps are
+    those of every folder the site has (none missing, as a folder not stamped would
+    hide a file added to it)."""
     with tempfile.TemporaryDirectory() as folder:
         project = lay_out(Path(folder) / "project")
         from benchmarks.corpus import write_corpus
@@ -174,6 +180,7 @@ def test_after_any_damage_and_edits_the_next_build_is_the_cold_one(
                 _damage(project, what, pick)
             warm(project)
             assert tree_bytes(project / "site") == cold(project), what
+            assert _folder_names(project / "site") == _folder_names(project / "cold"), what
             shutil.rmtree(project / "cold")
             kept = _folders(project)
             walked = stamp_folders((project / "site").resolve(), 1 << 62)
@@ -209,7 +216,8 @@ def test_a_file_written_into_the_site_while_a_build_runs_is_seen_by_the_next(
             settle(*args, **kwargs)  # type: ignore[arg-type]
             stray()
 
-        (small / "site/empty").mkdir()  # (the check walks: its folders are taken again)
+        asia = small / "site/asia"  # (the check walks: its folders are taken again)
+        os.utime(asia, ns=(asia.stat().st_atime_ns, asia.stat().st_mtime_ns + 10**9))
         monkeypatch.setattr(pipeline, "_settle", settle_then_stray)
     else:
         name = "_swap_in" if moment == "swapped in" else "_apply"
@@ -227,3 +235,16 @@ def test_a_file_written_into_the_site_while_a_build_runs_is_seen_by_the_next(
     assert not (small / "site/stray.html").exists()
     assert not (small / "site/asia/stray.html").exists()
     assert tree_bytes(small / "site") == cold(small)
+
+
+def test_an_empty_folder_made_by_hand_in_the_site_goes(small: Path) -> None:
+    """A cold build makes no empty folder, and a build leaves none (a folder emptied by
+    a removal goes with it): one made by hand is not the site's, and the next build
+    removes it, as it removes a stray file."""
+    warm(small)
+    warm(small)
+    (small / "site/asia/empty/deeper").mkdir(parents=True)
+    warm(small)
+    assert not (small / "site/asia/empty").exists()
+    assert tree_bytes(small / "site") == cold(small)
+    assert warm(small).written == 0
