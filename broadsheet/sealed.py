@@ -90,7 +90,7 @@ def write_sealed(path: Path, payload: bytes) -> None:
 def write_sealed_parts(path: Path, parts: Iterable[bytes]) -> str:
     """Write the payload made of `parts` end to end sealed to `path`, whole or not at
     all, taking one part at a time: a payload of many megabytes made in parts (see
-    cache.save_cache) is never held whole; return its digest (what `digest_of` reads).
+    cache.save_cache) is never held whole; return its digest (as `read_sealed` takes it).
     Raises OSError."""
     make_folder(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from stat import S_ISDIR
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -78,6 +78,24 @@ class Rest:
     whole: bool = True  # False: the head's rest was missing, damaged or another's
 
 
+T = TypeVar("T")
+
+
+class _InRest(Generic[T]):
+    """A field of the cache's Rest, read and set through it: the rest is read from its
+    file when the field is first asked for (see BuildCache)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, cache: BuildCache, owner: type | None = None) -> T:
+        value: T = getattr(cache.rest(), self.name)
+        return value
+
+    def __set__(self, cache: BuildCache, value: T) -> None:
+        setattr(cache.rest(), self.name, value)
+
+
 class BuildCache:
     """What the last build read, how it was asked to build, and what it wrote.
 
@@ -126,41 +144,10 @@ class BuildCache:
             self._rest = load_rest(*self._kept)
         return self._rest
 
-    @property
-    def pages(self) -> dict[str, str]:
-        return self.rest().pages
-
-    @pages.setter
-    def pages(self, value: dict[str, str]) -> None:
-        self.rest().pages = value
-
-    @property
-    def signed(self) -> SignedState | None:
-        return self.rest().signed
-
-    @signed.setter
-    def signed(self, value: SignedState | None) -> None:
-        self.rest().signed = value
-
-    @property
-    def input_hashes(self) -> Hashes:
-        return self.rest().input_hashes
-
-    @input_hashes.setter
-    def input_hashes(self, value: Hashes) -> None:
-        self.rest().input_hashes = value
-
-    def rest_output_hashes(self) -> Hashes:
-        """The output files' hashes (the rest read if it was not)."""
-        return self.rest().output_hashes
-
-    @property
-    def output_hashes(self) -> Hashes:
-        return self.rest().output_hashes
-
-    @output_hashes.setter
-    def output_hashes(self, value: Hashes) -> None:
-        self.rest().output_hashes = value
+    pages = _InRest[dict[str, str]]()
+    signed = _InRest[SignedState | None]()
+    input_hashes = _InRest[Hashes]()
+    output_hashes = _InRest[Hashes]()
 
     def is_current(
         self, inputs: Stamps, options: dict[str, Any], now: datetime, root: Path
@@ -529,12 +516,13 @@ class OutputCheck:
         self,
         output: Path,
         expected: Stamps,
-        hashes: Hashes | Callable[[], Hashes] | None = None,
+        hashes: Hashes | Callable[[], Rest] | None = None,
         folders: Path | None = None,
     ):
         self.output = output
         self.expected = expected
-        # The files' hashes, or what gives them: asked for only if a file's stamp changed.
+        # The files' hashes, or the cache's rest that holds them (BuildCache.rest): asked
+        # for only if a file's stamp changed.
         self.hashes = hashes if hashes is not None else {}
         self.folders_at = folders  # (see folders_path: read by the process that checks)
         # Whether it held, but not by the folders' stamps: those are to take again.
@@ -629,13 +617,20 @@ class OutputCheck:
         found = _stamp_files(prefix, names)
         if found is None:
             return FAILS
+        status = self._judge(names, found)
+        return RECENT if status == HOLDS and recent else status
+
+    def _judge(self, names: list[str], found: Stamps) -> int:
+        """Whether the files `names` are unchanged, as `found` stamps them: by their
+        stamps (HOLDS), or else by their hashes (RESTAMP); or not (FAILS)."""
         expected = {name: self.expected[name] for name in names}
-        if same_stamps(expected, found, self.output):
-            return RECENT if recent else HOLDS
-        return RESTAMP if same_stamps(expected, found, self.output, self._hashes()) else FAILS
+        mine = {name: found[name] for name in names}
+        if same_stamps(expected, mine, self.output):
+            return HOLDS
+        return RESTAMP if same_stamps(expected, mine, self.output, self._hashes()) else FAILS
 
     def _hashes(self) -> Hashes:
-        return self.hashes() if callable(self.hashes) else self.hashes
+        return self.hashes().output_hashes if callable(self.hashes) else self.hashes
 
     def _check_walked(self, names: list[str]) -> int:
         """The output walked whole: the files expected all there, and no other, nor a
@@ -648,11 +643,7 @@ class OutputCheck:
             return FAILS
         if not folders_of(self.expected).issuperset(folders):
             return FAILS
-        expected = {name: self.expected[name] for name in names}
-        mine = {name: found[name] for name in names}
-        if same_stamps(expected, mine, self.output):
-            return HOLDS
-        return RESTAMP if same_stamps(expected, mine, self.output, self._hashes()) else FAILS
+        return self._judge(names, found)
 
     def _known_folders(self) -> bool | None:
         """Whether some folders were too recent to go by their stamps (their entries

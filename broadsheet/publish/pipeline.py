@@ -192,7 +192,7 @@ def _build(
         folders = folders_path(where)
         check = OutputCheck(output, {})
         if cache is not None:  # (the files' hashes: read from its rest if a stamp changed)
-            check = OutputCheck(output, cache.output, cache.rest_output_hashes, folders)
+            check = OutputCheck(output, cache.output, cache.rest, folders)
         # What the check finds holds from this moment (a folder changed since, by
         # anyone, is listed by the next check: see cache.stamp_folders).
         checked = present(output) or racy_after()
