@@ -1,6 +1,6 @@
 """Files a build keeps for itself (its cache), never trusted as read.
 
-A sealed file holds, on its first line, a blake2b hash of the bytes after that line (as
+A sealed file holds, on its first line, a hash of the bytes after that line (as
 Git's index and pack files end with a checksum). A file that is missing, unreadable,
 not a file, or whose bytes do not hash as its first line says, reads as None, and the
 caller works out again what it held. Writing one replaces whatever is in its place
@@ -9,7 +9,6 @@ caller works out again what it held. Writing one replaces whatever is in its pla
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
@@ -17,10 +16,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+import xxhash
+
 from broadsheet.errors import BroadsheetError
 from broadsheet.paths import open_source, read_source
 
-_DIGEST = 16  # bytes of blake2b: 32 hexadecimal characters, then a newline
+_DIGEST = 16  # bytes of XXH3-128: 32 hexadecimal characters, then a newline
 _HEAD = 2 * _DIGEST + 1
 
 
@@ -29,7 +30,7 @@ def seal(payload: bytes) -> bytes:
 
 
 def _digest(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, digest_size=_DIGEST).hexdigest().encode()
+    return xxhash.xxh3_128_hexdigest(payload).encode()
 
 
 def unseal(data: bytes) -> bytes | None:
@@ -98,7 +99,7 @@ def write_sealed_parts(path: Path, parts: Iterable[bytes]) -> str:
         clear(temporary)
         with temporary.open("wb") as handle:  # not seal(payload): a second copy of it
             handle.write(b"0" * (_HEAD - 1) + b"\n")  # the digest, once the parts are in
-            hasher = hashlib.blake2b(digest_size=_DIGEST)
+            hasher = xxhash.xxh3_128()
             for part in parts:
                 hasher.update(part)
                 handle.write(part)

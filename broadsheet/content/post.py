@@ -10,6 +10,7 @@ from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.paths import read_source
+from broadsheet.stamps import bytes_hash
 from broadsheet.text import remove_unshowable, showable_utf8, space_out_non_ascii_breaks
 
 WORDS_PER_MINUTE = 230
@@ -130,7 +131,7 @@ def text_digest(text: str) -> str:
 
 
 def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return bytes_hash(data)  # (a post's digest is its file's hash, when it is plain UTF-8)
 
 
 def plain_utf8(data: bytes) -> bool:

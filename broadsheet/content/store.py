@@ -26,8 +26,9 @@ from broadsheet.content.post import Post
 from broadsheet.sealed import clear, read_sealed, write_sealed
 from broadsheet.stamps import Stamp, well_formed
 
-FORMAT = 8  # 4: dates in whole seconds, no control characters; 5: aliases; 6: bundles,
-# images; 7: one tag per slug (cached posts may hold `Trade` and `trade`); 8: place digests
+FORMAT = 9  # 4: dates in whole seconds, no control characters; 5: aliases; 6: bundles,
+# images; 7: one tag per slug (cached posts may hold `Trade` and `trade`); 8: place digests;
+# 9: the files' digests by XXH3
 SHARDS = 16
 # One post is one JSON list, in this order (lists parse and write twice as fast as objects).
 _TEXT = (

@@ -42,7 +42,7 @@ from broadsheet.stamps import (
 from broadsheet.stamps import settled as settled_stamp
 from broadsheet.workers import fork
 
-FORMAT = 4  # 3: the hashes of sources and output files; 4: the rest apart
+FORMAT = 5  # 3: the hashes of sources and output files; 4: the rest apart; 5: XXH3 hashes
 # How the stored templates' keys are made: 2 says whether a template shows a listing's
 # posts (see broadsheet.publish.signatures); keys made otherwise are not taken.
 SIGNED_KEYS = 2
