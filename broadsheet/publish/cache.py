@@ -35,6 +35,7 @@ from broadsheet.sealed import clear, read_file, read_sealed, write_sealed, write
 from broadsheet.stamps import (
     Stamp,
     file_hash,
+    racy_after,
     stamp_of,
     unchanged,
     well_formed,
@@ -510,6 +511,12 @@ class OutputCheck:
     they are to be taken again. Either way the first share's check stamps the folders,
     or walks them, and so sees a file added or removed anywhere; each share's check
     compares its own files' stamps, and their hashes where the stamps changed.
+
+    When the output held only by the files' hashes (a site restored from a CI cache:
+    every file new to the file system, its bytes the same), the stamps the check took
+    are its answer too (sent back through a pipe): they replace those `expected` in
+    place (`fresh`), so that the build need not stamp and hash the whole output again
+    to record it, nor hold two sets of stamps.
     """
 
     def __init__(
@@ -530,9 +537,13 @@ class OutputCheck:
         # Whether it held, and some folders were too recent to go by their stamps then.
         self.recent = False
         self._pids: dict[int, int] = {}  # share -> the process checking it
+        self._pipes: dict[int, int] = {}  # share -> the pipe its fresh stamps come by
         self._answer: bool | None = None
         # Whether it held only by the files' hashes: their stamps are all to take again.
         self.restamp = False
+        # Then, `expected` with the stamps the check took in place of those that
+        # changed (hashed where racy, as stamp_of stamps), if it could tell them all.
+        self.fresh: Stamps | None = None
 
     def __enter__(self) -> OutputCheck:
         return self
@@ -549,6 +560,10 @@ class OutputCheck:
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+        pipes, self._pipes = self._pipes, {}
+        for reading in pipes.values():
+            with contextlib.suppress(OSError):
+                os.close(reading)
 
     def start(self) -> None:
         if self._answer is not None or self._pids or not hasattr(os, "fork"):
@@ -556,83 +571,146 @@ class OutputCheck:
         shares = self._shares()
         for share, names in enumerate(shares):
             try:
-                pid = fork()
+                reading, writing = os.pipe()
             except OSError:
                 return  # the shares not started are checked here when asked
-            if pid == 0:  # a forked process: it only answers, through its exit status
-                status = FAILS
+            try:
+                pid = fork()
+            except OSError:
+                os.close(reading)
+                os.close(writing)
+                return
+            if pid == 0:  # a forked process: it answers through its exit status (and
+                status = FAILS  # its fresh stamps, if they are wanted, through the pipe)
                 try:
-                    status = self._check_share(share, names)
+                    os.close(reading)
+                    status, fresh = self._check_share(share, names)
+                    if fresh is not None:
+                        _send(writing, fresh)
                 finally:
                     os._exit(status)
+            os.close(writing)  # (so that the pipe ends when the process does)
             self._pids[share] = pid
+            self._pipes[share] = reading
 
     def holds(self) -> bool:
         """The answer, waiting for the forked checks if they were started."""
         if self._answer is None:
-            shares = None
+            shares = self._shares()
             statuses = []
+            stamped: list[list[Stamp] | None] = []
             try:
                 for share in range(SHARES):
                     pid = self._pids.get(share)
+                    reading = self._pipes.pop(share, None)
+                    sent = _receive(reading) if reading is not None else b""
                     status = _answer_of(pid) if pid is not None else None
                     self._pids.pop(share, None)  # (reaped)
                     if status is None:  # not started, or killed before it answered: ask here
-                        shares = shares or self._shares()
-                        status = self._check_share(share, shares[share])
+                        status, fresh = self._check_share(share, shares[share])
+                    else:
+                        restamp = status & ~WALKED == RESTAMP
+                        fresh = _stamps_sent(sent, shares[share]) if restamp else None
                     statuses.append(status)
+                    stamped.append(fresh)
             except BaseException:  # Ctrl-C while waiting, say: none is left behind
                 self.close()
                 raise
-            self._take(statuses)
+            self._take(statuses, stamped, shares)
         assert self._answer is not None
         return self._answer
 
-    def _take(self, statuses: list[int]) -> None:
-        """Answer from each share's status."""
+    def _take(
+        self,
+        statuses: list[int],
+        stamped: list[list[Stamp] | None],
+        shares: list[list[str]],
+    ) -> None:
+        """Answer from each share's status (and the fresh stamps, in the order of its
+        files `shares[share]`, of each that held only by their hashes)."""
         codes = [status & ~WALKED for status in statuses]
         self._answer = FAILS not in codes
         self.restamp = RESTAMP in codes
         self.refolder = self.restamp or any(status & WALKED for status in statuses)
         self.recent = RECENT in codes
+        taken = [
+            (shares[share], fresh)
+            for share, (code, fresh) in enumerate(zip(codes, stamped, strict=True))
+            if code == RESTAMP
+        ]
+        if self.restamp and all(fresh is not None for _, fresh in taken):
+            for names, fresh in taken:  # (the other shares held by the stamps they have)
+                self.expected.update(zip(names, fresh or (), strict=True))
+            self.fresh = self.expected
 
     def _shares(self) -> list[list[str]]:
         names = list(self.expected)
         cut = int(len(names) * FIRST_SHARE)
         return [names[:cut], names[cut:]]
 
-    def _check_share(self, share: int, names: list[str]) -> int:
-        """Check the files `names`, and (the first share) every folder: a status."""
+    def _check_share(self, share: int, names: list[str]) -> tuple[int, list[Stamp] | None]:
+        """Check the files `names`, and (the first share) every folder: a status, and
+        with RESTAMP the files' fresh stamps (see `_restamped`)."""
         if not self.output.is_dir():
-            return FAILS
+            return FAILS, None
+        racy = racy_after()  # (before any is stamped: as stamp_of takes it)
         prefix = f"{self.output}{os.sep}"
         recent = False
         if share == 0:
             known = self._known_folders()
             if known is None:  # a folder changed (or its stamp is unknown): every one is read
-                return self._check_walked(names) | WALKED
+                status, fresh = self._check_walked(names, racy)
+                return status | WALKED, fresh
             recent = known
         if _as_stamped(prefix, names, self.expected):  # (most often: made nothing)
-            return RECENT if recent else HOLDS
+            return (RECENT if recent else HOLDS), None
         found = _stamp_files(prefix, names)
         if found is None:
-            return FAILS
-        status = self._judge(names, found)
-        return RECENT if status == HOLDS and recent else status
+            return FAILS, None
+        status, fresh = self._judge(names, found, racy)
+        return (RECENT if status == HOLDS and recent else status), fresh
 
-    def _judge(self, names: list[str], found: Stamps) -> int:
+    def _judge(self, names: list[str], found: Stamps, racy: int) -> tuple[int, list[Stamp] | None]:
         """Whether the files `names` are unchanged, as `found` stamps them: by their
-        stamps (HOLDS), or else by their hashes (RESTAMP); or not (FAILS)."""
+        stamps (HOLDS), or else by their hashes (RESTAMP, with their fresh stamps); or
+        not (FAILS)."""
         expected = {name: self.expected[name] for name in names}
         mine = {name: found[name] for name in names}
         if same_stamps(expected, mine, self.output):
-            return HOLDS
-        return RESTAMP if same_stamps(expected, mine, self.output, self._hashes()) else FAILS
+            return HOLDS, None
+        hashes = self._hashes()
+        if not same_stamps(expected, mine, self.output, hashes):
+            return FAILS, None
+        return RESTAMP, self._restamped(names, mine, hashes, racy)
+
+    def _restamped(
+        self, names: list[str], found: Stamps, hashes: Hashes, racy: int
+    ) -> list[Stamp] | None:
+        """The stamps `found` (taken after the moment `racy`) of the files `names`,
+        just found unchanged, in that order, as stamp_of would take them: with the hash
+        of the file's bytes where it is racy (the one its bytes were just found to
+        have); None if one cannot be told without reading the file again."""
+        fresh: list[Stamp] = []
+        for name in names:
+            stamp = found[name]
+            if max(stamp[1], stamp[1] + stamp[2]) >= racy:
+                old = self.expected[name]
+                if old[:4] != stamp:  # (its bytes were found to hash as recorded)
+                    digest = hashes.get(name)
+                elif len(old) > 4:  # (its bytes were found to hash as its stamp says)
+                    digest = old[4]
+                else:
+                    digest = None
+                if digest is None:
+                    return None
+                stamp = [*stamp, digest]
+            fresh.append(stamp)
+        return fresh
 
     def _hashes(self) -> Hashes:
         return self.hashes().output_hashes if callable(self.hashes) else self.hashes
 
-    def _check_walked(self, names: list[str]) -> int:
+    def _check_walked(self, names: list[str], racy: int) -> tuple[int, list[Stamp] | None]:
         """The output walked whole: the files expected all there, and no other, nor a
         folder that holds none of them (one made by hand: a build leaves none); and
         `names` unchanged (their stamps, or else their hashes)."""
@@ -640,10 +718,10 @@ class OutputCheck:
         folders: list[str] = []
         found = _walk(folder, len(folder) + 1, folders=folders)
         if found.keys() != self.expected.keys():
-            return FAILS
+            return FAILS, None
         if not folders_of(self.expected).issuperset(folders):
-            return FAILS
-        return self._judge(names, found)
+            return FAILS, None
+        return self._judge(names, found, racy)
 
     def _known_folders(self) -> bool | None:
         """Whether some folders were too recent to go by their stamps (their entries
@@ -686,6 +764,36 @@ class OutputCheck:
             except OSError:
                 return False
         return True
+
+
+def _send(writing: int, stamps: list[Stamp]) -> None:
+    """Send `stamps` down the pipe `writing` (a forked check's fresh stamps)."""
+    data = memoryview(orjson.dumps(stamps))
+    while data:
+        data = data[os.write(writing, data) :]
+
+
+def _receive(reading: int) -> bytes:
+    """All that comes down the pipe `reading` until its writer ends (then closed)."""
+    parts = []
+    try:
+        while part := os.read(reading, 1 << 20):
+            parts.append(part)
+    finally:
+        os.close(reading)
+    return b"".join(parts)
+
+
+def _stamps_sent(sent: bytes, names: list[str]) -> list[Stamp] | None:
+    """The fresh stamps a check process sent, if they are whole: a well-formed stamp
+    for each of its files `names`, in that order, and nothing else."""
+    try:
+        stamps = orjson.loads(sent)
+    except orjson.JSONDecodeError:
+        return None
+    if type(stamps) is not list or len(stamps) != len(names):
+        return None
+    return stamps if all(map(well_formed, stamps)) else None
 
 
 def _answer_of(pid: int) -> int | None:

@@ -212,8 +212,10 @@ def _build(
             if cache is not None and current and check.holds():
                 walked: list[str] = []
                 restamped = None
-                if check.restamp:
-                    restamped = stamp_tree(output, racy=racy_after(), folders=walked)
+                if check.restamp:  # (the stamps the check took, or else taken again)
+                    restamped = check.fresh
+                    if restamped is None:
+                        restamped = stamp_tree(output, racy=racy_after(), folders=walked)
                 _settle(where, cache, inputs, racy, restamped, config.root)
                 _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
@@ -227,6 +229,8 @@ def _build(
         """The cache, if the output still holds what it says (else trust nothing)."""
         if cache is None or not check.holds() or not cache.rest().whole:
             return None
+        if check.fresh is not None:  # it held by the files' hashes: these are their stamps
+            cache.output = check.fresh  # (its own, brought up to date in place)
         return cache
 
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
@@ -250,8 +254,12 @@ def _build(
                 whole = last is None or outcome.changes is None  # (a new tree: see below)
                 from_notes = whole and noted is not None
                 met: list[str] = []  # (the output's folders, if it was walked whole)
+                # A site that held by its files' hashes alone (restored from a CI cache)
+                # has its stamps taken again, unless the check took them.
+                retaken = check.restamp and check.fresh is not None
+                restamp = check.restamp and not retaken
                 stamps, hashes = _stamp_output(
-                    output, last, outcome.changes, racy, check.restamp, noted, met
+                    output, last, outcome.changes, racy, restamp, noted, met
                 )
                 del noted
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
@@ -271,7 +279,7 @@ def _build(
             # The last build's cache is not needed again: let it go before this one's is
             # written (its stamps and hashes are a tenth of a rebuild's peak at 10,000).
             cache = last = None
-            check.expected, check.hashes = {}, {}
+            check.expected, check.hashes, check.fresh = {}, {}, None
             size = _size(stamps)
             with timing.stage("save cache"):
                 try:
@@ -279,7 +287,8 @@ def _build(
                 except OSError as exc:
                     note(_unwritable(where, exc, "the next build will not use it"))
                 else:
-                    names = stamps if from_notes else None
+                    # (a new tree, or one found as recorded: its folders are its files')
+                    names = stamps if from_notes or retaken else None
                     changed, removed = outcome.changes or ([], [])
                     walk = whole or check.refolder  # (so after a restamp too)
                     del fresh, stamps, hashes
@@ -323,10 +332,11 @@ def _stamp_output(
 ) -> tuple[Stamps, Hashes]:
     """The output's stamps: the last build's (verified since `racy`), updated for the
     files this one changed in place, or taken afresh when the site was replaced whole
-    or when the last build's held only by the files' hashes (`restamp`: a site restored
-    from a CI cache). The files just written are hashed if they are racy now (and the
-    folders met, when the output is walked, added to `walked`). And the
-    hash of every output file: the last build's, but for the files this one wrote.
+    or when the last build's held only by the files' hashes and the check did not give
+    the stamps it took (`restamp`: a site restored from a CI cache). The files just
+    written are hashed if they are racy now (and the folders met, when the output is
+    walked, added to `walked`). And the hash of every output file: the last build's,
+    but for the files this one wrote.
     What the writers `noted` of the files they wrote spares reading them back (and, for
     a site replaced whole, even taking their stamps: see noted_stamps). A file is racy
     if its times are not older than the output file system's present (as Git judges
@@ -363,8 +373,9 @@ def _save_folders(
     walked: list[str] | None = None,
 ) -> None:
     """Keep the stamps of the output's folders at `at` (see cache.stamp_folders), once
-    the build cache is saved and let go: for a new tree written from notes, those of
-    the folders its files lie in (`names`: a new tree has no folder without a file below
+    the build cache is saved and let go: for a new tree written from notes, or a
+    restored one the check found as recorded (see OutputCheck.fresh), those of the
+    folders its files lie in (`names`: such a tree has no folder without a file below
     it); after a build that changed the site in place (`moved`, `removed`) and whose
     check went by the last build's, those updated for what it changed; else every
     folder's (those the build `walked` already met, or found by a walk of the folders).

@@ -21,12 +21,14 @@ from broadsheet.publish.cache import (
     SHARES,
     BuildCache,
     OutputCheck,
+    Stamps,
     cache_path,
     load_cache,
     save_cache,
     stamp_tree,
 )
 from broadsheet.sealed import seal, unseal
+from broadsheet.stamps import Stamp
 from tests.publish.test_incremental import cold, warm
 from tests.sitecheck import tree_bytes
 
@@ -63,6 +65,62 @@ def test_the_output_check_finds_any_change_to_the_output(
         assert check.holds() is (change == "nothing")
         assert check.holds() is (change == "nothing")  # asked again: the same answer
     assert check._pids == {}
+
+
+def _restored(tmp_path: Path) -> tuple[Path, Stamps, dict[str, str]]:
+    """A site, its stamps and hashes as a build recorded them; then restored as from a
+    CI cache: the same bytes and modification times, every file new to the file system."""
+    site = _site(tmp_path)
+    for name in ("asia/b-story", "asia/c-story", "europe/d-story"):
+        (site / name).mkdir(parents=True)
+        (site / name / "index.html").write_text(f"<p>{name}</p>")
+    stamped = stamp_tree(site)
+    hashes = {name: stamps.content_hash(str(site / name)) for name in stamped}
+    shutil.copytree(site, tmp_path / "restored")
+    shutil.rmtree(site)
+    (tmp_path / "restored").rename(site)
+    return site, stamped, hashes
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "in process"])
+def test_a_restored_site_holds_by_its_hashes_and_the_check_gives_its_stamps(
+    tmp_path: Path, forked: bool
+) -> None:
+    site, stamped, hashes = _restored(tmp_path)
+    with OutputCheck(site, stamped, hashes) as check:
+        if forked:
+            check.start()
+        assert check.holds() and check.restamp
+        assert check.fresh is not None
+        assert {name: stamp[:4] for name, stamp in check.fresh.items()} == stamp_tree(site)
+        # each just restored (racy): with the hash its bytes were found to have
+        assert {name: stamp[4] for name, stamp in check.fresh.items()} == hashes
+
+
+@pytest.mark.parametrize("damage", ["cut short", "a stamp malformed", "a file left out"])
+def test_fresh_stamps_that_come_back_damaged_are_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """The stamps a check process sends are used only whole (else the build stamps the
+    output again itself)."""
+    site, stamped, hashes = _restored(tmp_path)
+    send = cache_module._send
+
+    def damaged(writing: int, fresh: list[Stamp]) -> None:
+        if damage == "cut short":
+            os.write(writing, json.dumps(fresh).encode()[:-9])
+            return
+        if damage == "a stamp malformed":
+            fresh[-1] = [*fresh[-1][:3], "inode"]
+        else:
+            fresh.pop()
+        send(writing, fresh)
+
+    monkeypatch.setattr(cache_module, "_send", damaged)
+    with OutputCheck(site, stamped, hashes) as check:
+        check.start()
+        assert check.holds() and check.restamp
+        assert check.fresh is None
 
 
 def test_a_missing_output_folder_does_not_hold(tmp_path: Path) -> None:
@@ -308,7 +366,7 @@ def test_a_check_process_killed_before_it_answers_is_asked_again_here(tmp_path: 
     parent = os.getpid()
 
     class Slow(OutputCheck):
-        def _check_share(self, share: int, names: list[str]) -> int:
+        def _check_share(self, share: int, names: list[str]) -> tuple[int, Stamps | None]:
             if os.getpid() != parent and share == 1:  # killed before it answers
                 signal.pause()
             return super()._check_share(share, names)
@@ -366,7 +424,7 @@ def test_ctrl_c_while_waiting_for_the_check_leaves_no_process_behind(
     parent = os.getpid()
     real = OutputCheck._check_share
 
-    def slow(self: OutputCheck, share: int, names: list[str]) -> int:
+    def slow(self: OutputCheck, share: int, names: list[str]) -> tuple[int, Stamps | None]:
         if os.getpid() != parent:
             time.sleep(30)
         return real(self, share, names)
