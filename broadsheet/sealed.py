@@ -1,14 +1,16 @@
 """Files a build keeps for itself (its cache), never trusted as read.
 
-A sealed file holds, on its first line, a hash of the bytes after that line (as
-Git's index and pack files end with a checksum). A file that is missing, unreadable,
-not a file, or whose bytes do not hash as its first line says, reads as None, and the
-caller works out again what it held. Writing one replaces whatever is in its place
+A sealed file holds, on its first line, an XXH3-128 hash of the bytes after that line
+(as Git's index and pack files end with a checksum; blake2b sealed them before, and
+still verifies them). A file that is missing, unreadable, not a file, or whose bytes
+do not hash as its first line says, reads as None, and the caller works out again
+what it held. Writing one replaces whatever is in its place
 (a file, a folder, a link) whole, through a temporary file renamed into place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
@@ -34,11 +36,18 @@ def _digest(payload: bytes) -> bytes:
 
 
 def unseal(data: bytes) -> bytes | None:
-    """The payload of sealed `data`, or None if it does not verify."""
+    """The payload of sealed `data`, or None if it does not verify (by XXH3, or by the
+    blake2b that sealed files before it: an image cache is hours of encoding)."""
     if len(data) < _HEAD or data[_HEAD - 1 : _HEAD] != b"\n":
         return None
-    payload = data[_HEAD:]
-    return payload if data[: _HEAD - 1] == _digest(payload) else None
+    payload, head = data[_HEAD:], data[: _HEAD - 1]
+    if head == _digest(payload) or head == _legacy_digest(payload):
+        return payload
+    return None
+
+
+def _legacy_digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_DIGEST).hexdigest().encode()
 
 
 def read_sealed(path: Path, digest: str | None = None) -> bytes | None:

@@ -26,6 +26,20 @@ def test_a_sealed_file_reads_back_and_damage_is_refused(tmp_path: Path) -> None:
     assert list(path.parent.iterdir()) == [path]  # no temporary file left beside it
 
 
+def test_a_file_sealed_by_blake2b_before_xxh3_still_reads(tmp_path: Path) -> None:
+    """Files sealed before XXH3 (an image cache is hours of encoding) verify by the
+    blake2b hash they were sealed with; damage to them is refused all the same."""
+    import hashlib
+
+    payload = b'{"files": []}'
+    head = hashlib.blake2b(payload, digest_size=16).hexdigest().encode()
+    (tmp_path / "old").write_bytes(head + b"\n" + payload)
+    assert read_sealed(tmp_path / "old") == payload
+    (tmp_path / "damaged").write_bytes(head + b"\n" + payload.replace(b"[", b"{"))
+    assert read_sealed(tmp_path / "damaged") is None
+    assert seal(payload).split(b"\n", 1)[0] != head  # (written by XXH3)
+
+
 def test_writing_holds_no_second_copy_of_the_payload(tmp_path: Path) -> None:
     payload = b"x" * 20_000_000
     tracemalloc.start()

@@ -12,7 +12,15 @@ from typing import Any
 from broadsheet.config import IMAGE_FORMATS, ImageSettings, SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.images.info import MIMES, SVG_MIME, Encoded, ImageError, Kind
-from broadsheet.images.store import NAME, Entry, ImageStore, entry_key, file_name, source_digest
+from broadsheet.images.store import (
+    NAME,
+    Entry,
+    ImageStore,
+    entry_key,
+    file_name,
+    legacy_source_digest,
+    source_digest,
+)
 from broadsheet.paths import read_source
 from broadsheet.publish import timing
 from broadsheet.publish.stage import Stage
@@ -159,6 +167,8 @@ def _look_up(
         for part in PARTS if crops else PARTS[:1]:
             key = entry_key(digest, settings, part, encoders)
             entries = _from_cache(store, published, key)
+            if entries is None:
+                entries = _from_legacy(store, published, source, key, (settings, part, encoders))
             if entries is not None:
                 found[source, part] = (key, entries)
                 continue
@@ -199,6 +209,29 @@ def _from_cache(store: ImageStore, published: _Published, key: str) -> list[Entr
         if data is None or file_name_of(data, entry) != entry.name:
             return None
         published.write(entry.name, data)
+    return entries
+
+
+def _from_legacy(
+    store: ImageStore,
+    published: _Published,
+    source: Path,
+    key: str,
+    recipe: tuple[ImageSettings, str, list[Any]],
+) -> list[Entry] | None:
+    """The files an earlier version kept for the same bytes and recipe (`entry_key`'s
+    other arguments), under the key it made from their blake2b hash, staged: found
+    once, and kept under `key` from then on (the same files). A cache made before
+    sources were hashed by XXH3 is hours of encoding for a large archive; a source the
+    cache has never seen costs one more read of its bytes."""
+    try:
+        data = read_source(source)
+    except BroadsheetError:
+        return None  # (encoding reports it)
+    old = entry_key(legacy_source_digest(data), *recipe)
+    entries = _from_cache(store, published, old)
+    if entries is not None:
+        store.alias(key, entries)
     return entries
 
 

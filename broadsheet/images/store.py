@@ -33,13 +33,21 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.images.info import Encoded, ImageError
 from broadsheet.paths import read_source
 from broadsheet.sealed import read_sealed, write_sealed
-from broadsheet.stamps import HASHED, stamp_of
+from broadsheet.stamps import HASHED, bytes_hash, stamp_of
 
 KEEP = 3  # builds an entry may go unused before it is dropped
 RECIPE = 2  # bump when encode.py changes what it makes from the same settings
 
 
 def source_digest(data: bytes) -> str:
+    """The hash of a source's bytes: the one the build cache takes of every file (and
+    shares through HASHED), so that a photo is read once to tell a build both."""
+    return bytes_hash(data)
+
+
+def legacy_source_digest(data: bytes) -> str:
+    """The hash of a source's bytes that keyed the entries of caches written before
+    source_digest was XXH3 (see publish._from_legacy)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
@@ -188,6 +196,16 @@ class ImageStore:
             for entry, data in files:
                 write_sealed(self.root / "files" / entry.name, data)
             items = [entry.__dict__ for entry, _ in files]
+            write_sealed(self.root / "entries" / f"{key}.json", orjson.dumps({"files": items}))
+
+    def alias(self, key: str, entries: list[Entry]) -> None:
+        """Keep the files of `entries` (kept already, under another key) as the entry
+        `key` too; the other is dropped once no build uses it."""
+        if self.root is None:
+            return
+        self._changed = True
+        with contextlib.suppress(OSError):
+            items = [entry.__dict__ for entry in entries]
             write_sealed(self.root / "entries" / f"{key}.json", orjson.dumps({"files": items}))
 
     def use(self, key: str, names: list[str]) -> None:

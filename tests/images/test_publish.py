@@ -430,3 +430,42 @@ def test_a_fresh_clones_photos_are_read_to_hash_once_a_build(
         assert outcome.encoded == 0
         assert sorted(map(str, reads)) == sorted(sources), first  # each read once
         reads.clear()
+
+
+def test_an_image_cache_from_before_xxh3_is_used_not_encoded_again(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Caches written before sources were hashed by XXH3 (sealed by blake2b, entries
+    keyed by the blake2b hash of each source's bytes) are hours of encoding for a large
+    archive: their entries are found by their old keys, once, and kept under the new."""
+    from types import SimpleNamespace
+
+    from broadsheet import sealed
+    from tests.sitecheck import tree_bytes
+
+    def blake2b(data: bytes) -> str:
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+    with monkeypatch.context() as before:  # as the previous version wrote its cache
+        before.setattr(store, "source_digest", blake2b)
+        before.setattr("broadsheet.images.publish.source_digest", blake2b)
+        before.setattr(stamps, "bytes_hash", blake2b)
+        legacy = SimpleNamespace(
+            xxh3_128=lambda: hashlib.blake2b(digest_size=16), xxh3_128_hexdigest=blake2b
+        )
+        before.setattr(sealed, "xxhash", legacy)  # (seals by blake2b)
+        first = publish(site, tmp_path / "old")
+        stamps.HASHED.clear()
+    assert first.encoded > 0
+    clone = tmp_path / "clone"  # as on a runner: new stamps, the cache restored
+    shutil.copytree(site, clone)
+    wanted = [ImageRequest(clone / r.source.relative_to(site), r.crops) for r in requests(site)]
+    again = publish(clone, tmp_path / "new", wanted)
+    assert again.encoded == 0
+    assert tree_bytes(tmp_path / "new") == tree_bytes(tmp_path / "old")
+    reads: list[Path] = []
+    read = store.read_source
+    monkeypatch.setattr(store, "read_source", lambda path: reads.append(path) or read(path))
+    shutil.rmtree(tmp_path / "new")
+    assert publish(clone, tmp_path / "new", wanted).encoded == 0
+    assert reads == []  # kept under the new keys: no source read to look for the old
