@@ -638,7 +638,7 @@ class OutputCheck:
             for share, (code, fresh) in enumerate(zip(codes, stamped, strict=True))
             if code == RESTAMP
         ]
-        if self.restamp and all(fresh is not None for _, fresh in taken):
+        if self._answer and self.restamp and all(fresh is not None for _, fresh in taken):
             for names, fresh in taken:  # (the other shares held by the stamps they have)
                 self.expected.update(zip(names, fresh or (), strict=True))
             self.fresh = self.expected

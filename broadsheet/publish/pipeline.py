@@ -217,6 +217,8 @@ def _build(
                     if restamped is None:
                         restamped = stamp_tree(output, racy=racy_after(), folders=walked)
                 _settle(where, cache, inputs, racy, restamped, config.root)
+                if check.fresh is not None:  # a restored site, found as recorded
+                    walked = sorted(folders_of(check.fresh))
                 _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
                 pages = cache.page_count
@@ -293,7 +295,9 @@ def _build(
                     walk = whole or check.refolder  # (so after a restamp too)
                     del fresh, stamps, hashes
                     moved = None if walk else changed
-                    since = changed_from(output) or checked
+                    # (a folder changed since the check began is listed by the next:
+                    # by anyone, though the build began to change the site later)
+                    since = min(changed_from(output) or checked, checked)
                     _save_folders(output, folders, since, names, moved, removed, met or None)
         else:
             size = _size(stamp_tree(output))

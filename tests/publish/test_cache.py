@@ -97,6 +97,19 @@ def test_a_restored_site_holds_by_its_hashes_and_the_check_gives_its_stamps(
         assert {name: stamp[4] for name, stamp in check.fresh.items()} == hashes
 
 
+def test_a_restored_site_with_a_page_damaged_gives_no_stamps(tmp_path: Path) -> None:
+    """One share holds by its hashes, the other fails: the check does not hold, and the
+    stamps it took are not offered as the output's."""
+    site, stamped, hashes = _restored(tmp_path)
+    page = site / sorted(stamped)[-1]  # (in the last share)
+    page.write_bytes(page.read_bytes().replace(b"<p>", b"<P>"))
+    with OutputCheck(site, stamped, hashes) as check:
+        check.start()
+        assert not check.holds()
+        assert check.fresh is None
+        assert check.expected == stamped
+
+
 @pytest.mark.parametrize("damage", ["cut short", "a stamp malformed", "a file left out"])
 def test_fresh_stamps_that_come_back_damaged_are_not_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str

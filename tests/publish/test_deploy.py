@@ -249,3 +249,87 @@ def test_a_deploy_records_the_restored_site_as_its_check_found_it(
     assert load_folders(folders_path(head)).keys() == {"", *folders} - {"."}
     assert built(project, later, monkeypatch).written == 0
     assert tree_bytes(project / "site") == cold(project, later, monkeypatch)
+
+
+def test_a_deploy_with_nothing_to_write_stamps_the_restored_sites_folders_unwalked(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing changed but the clone and the restore (the same commit deployed again,
+    or the time moved: the build with nothing to do, or one that writes nothing): the
+    check's stamps are kept, and the folders are stamped from the files' names, not
+    found by a walk."""
+    from broadsheet.publish import cache as cache_module
+
+    project = fresh_clone(deployed.project, monkeypatch)
+    walks: list[object] = []
+    below = cache_module._folders_below
+    monkeypatch.setattr(cache_module, "_folders_below", lambda r: walks.append(r) or below(r))
+    result = built(project, deployed.first, monkeypatch)
+    assert result.written == 0
+    assert walks == []
+    (head,) = (project / CACHE_DIR).glob("build-*.json")
+    folders = {str(p.relative_to(project / "site")) for p in (project / "site").rglob("*/")}
+    assert load_folders(folders_path(head)).keys() == {"", *folders}
+    assert built(project, deployed.first + 1, monkeypatch).written == 0
+    assert walks == []
+    (head,) = (project / CACHE_DIR).glob("build-*.json")
+    folders = {str(p.relative_to(project / "site")) for p in (project / "site").rglob("*/")}
+    assert load_folders(folders_path(head)).keys() == {"", *folders}
+
+
+def test_a_stray_file_made_while_a_deploy_builds_is_removed_by_the_next_build(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file added to the site by hand after the check found the restored site as
+    recorded, in a folder the build does not write to: the folders' stamps kept must
+    not vouch for it (they did, and it stayed for good)."""
+    from broadsheet.publish.cache import OutputCheck
+
+    project = fresh_clone(deployed.project, monkeypatch)
+    edit_one_article(project)
+    stray = sorted((project / "site/oceania").glob("*/index.html"))[0].with_name("stray.html")
+    holds = OutputCheck.holds
+
+    def meanwhile(self: OutputCheck) -> bool:
+        answer = holds(self)
+        if not stray.exists():
+            stray.write_text("made by hand while the build ran")
+        return answer
+
+    monkeypatch.setattr(OutputCheck, "holds", meanwhile)
+    later = deployed.first + 4 * DAY
+    built(project, later, monkeypatch)
+    monkeypatch.setattr(OutputCheck, "holds", holds)
+    assert stray.exists()
+    built(project, later, monkeypatch)
+    assert not stray.exists()
+    assert tree_bytes(project / "site") == cold(project, later, monkeypatch)
+
+
+def test_a_fresh_checkout_of_a_photo_project_is_a_no_op(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image stage and the build cache hash a photo alike (found by review: the
+    image stage put a blake2b hash where the cache took it for the file's, and every
+    photo was encoded again on the next fresh checkout)."""
+    from broadsheet import stamps
+    from tests.photos import photo_project
+
+    def settle() -> None:  # as on a runner: the checkout is safely old when it builds
+        later = time.time_ns() + stamps.RACY_NS + 10**9
+        monkeypatch.setattr(stamps, "_clock", lambda: later)
+
+    photo_project(project)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    settle()
+    build(load_config(project), jobs=1)
+    stamps.HASHED.clear()  # (a new process)
+    for path in project.rglob("*"):  # a fresh clone: every source rewritten, same bytes
+        if path.is_file() and CACHE_DIR not in path.parts and "site" not in path.parts:
+            data = path.read_bytes()
+            path.unlink()
+            path.write_bytes(data)
+    settle()
+    result = build(load_config(project), jobs=1)
+    assert result.images_encoded == 0
+    assert result.written == 0
