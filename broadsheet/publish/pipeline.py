@@ -295,9 +295,10 @@ def _build(
                     walk = whole or check.refolder  # (so after a restamp too)
                     del fresh, stamps, hashes
                     moved = None if walk else changed
-                    # (a folder changed since the check began is listed by the next:
-                    # by anyone, though the build began to change the site later)
-                    since = min(changed_from(output) or checked, checked)
+                    # A folder changed since the check began is listed by the next one
+                    # (by anyone: the build began to change the site later); those of a
+                    # new tree, made in the stage, date from when it was put in place.
+                    since = (changed_from(output) or checked) if whole else checked
                     _save_folders(output, folders, since, names, moved, removed, met or None)
         else:
             size = _size(stamp_tree(output))

@@ -67,6 +67,32 @@ def test_a_build_that_finds_nothing_to_do_reads_no_folder_of_the_site(
     assert tree_bytes(small / "site") == cold(small)
 
 
+def test_a_cold_builds_folders_stay_stamped_and_are_not_listed_again(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new site's folders are made in its stage, before it is put in place: their
+    stamps hold from then on, and the next build with nothing to do lists none of them
+    (it listed all 17,457 at 10,000 articles, 0.15 s, when they were stamped as changed
+    since the check began)."""
+    import time
+
+    from broadsheet.publish import output_dir
+
+    swap = output_dir._swap_in
+
+    def later(output: Path, folder: Path) -> None:
+        time.sleep(0.05)  # (the stage's folders a clock's tick older than the swap)
+        swap(output, folder)
+
+    monkeypatch.setattr(output_dir, "_swap_in", later)
+    warm(small)
+    monkeypatch.undo()
+    assert [folder for folder, stamp in _folders(small).items() if not stamp] in ([], [""])
+    read = _in_process(monkeypatch)
+    assert warm(small).written == 0
+    assert read in ([], [""])
+
+
 def test_a_folder_too_recent_to_trust_is_read(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A folder changed in the same tick as its stamp was taken could change again
     without its times moving: it is stamped [] and its entries listed."""
