@@ -384,8 +384,9 @@ def _save_folders(
     it); after a build that changed the site in place (`moved`, `removed`) and whose
     check went by the last build's, those updated for what it changed; else every
     folder's (those the build `walked` already met, or found by a walk of the folders).
-    A folder changed `since` the build began to change the site is stamped [] (listed
-    by the next check), as something else may have written into it meanwhile. What
+    A folder changed `since` the check began (for a new tree, since it was put in
+    place) is stamped [] (listed by the next check), as something else may have
+    written into it meanwhile. What
     cannot be written is left as it was: stamps older than the cache's can only fail to
     hold (see cache.folders_path), and the next check then walks the site."""
     with contextlib.suppress(OSError):
