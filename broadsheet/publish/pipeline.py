@@ -40,7 +40,6 @@ from broadsheet.publish.cache import (
     stamp_tree,
 )
 from broadsheet.publish.hosting import SiteSize
-from broadsheet.publish.media import split_signatures
 from broadsheet.publish.output_dir import (
     build_lock,
     changed_from,
@@ -237,6 +236,7 @@ def _build(
 
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
     from broadsheet.publish.assemble import assemble
+    from broadsheet.publish.media import split_signatures
     from broadsheet.workers import long_lived
 
     state = _state_path(where) if use_cache else None
