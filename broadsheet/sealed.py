@@ -10,7 +10,6 @@ what it held. Writing one replaces whatever is in its place
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
@@ -18,10 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-import xxhash
-
 from broadsheet.errors import BroadsheetError
 from broadsheet.paths import open_source, read_source
+from broadsheet.stamps import bytes_hash, hasher, legacy_bytes_hash
 
 _DIGEST = 16  # bytes of XXH3-128: 32 hexadecimal characters, then a newline
 _HEAD = 2 * _DIGEST + 1
@@ -32,7 +30,7 @@ def seal(payload: bytes) -> bytes:
 
 
 def _digest(payload: bytes) -> bytes:
-    return xxhash.xxh3_128_hexdigest(payload).encode()
+    return bytes_hash(payload).encode()
 
 
 def unseal(data: bytes) -> bytes | None:
@@ -47,7 +45,7 @@ def unseal(data: bytes) -> bytes | None:
 
 
 def _legacy_digest(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, digest_size=_DIGEST).hexdigest().encode()
+    return legacy_bytes_hash(payload).encode()
 
 
 def read_sealed(path: Path, digest: str | None = None) -> bytes | None:
@@ -108,12 +106,12 @@ def write_sealed_parts(path: Path, parts: Iterable[bytes]) -> str:
         clear(temporary)
         with temporary.open("wb") as handle:  # not seal(payload): a second copy of it
             handle.write(b"0" * (_HEAD - 1) + b"\n")  # the digest, once the parts are in
-            hasher = xxhash.xxh3_128()
+            digesting = hasher()
             for part in parts:
-                hasher.update(part)
+                digesting.update(part)
                 handle.write(part)
             handle.seek(0)
-            digest = hasher.hexdigest()
+            digest = digesting.hexdigest()
             handle.write(digest.encode())
         try:
             os.replace(temporary, path)

@@ -67,7 +67,7 @@ HASHED: dict[tuple[str, int, int, int, int], str] = {}
 def content_hash(path: str) -> str:
     try:
         with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, _hasher).hexdigest()
+            return hashlib.file_digest(handle, hasher).hexdigest()
     except OSError:
         return UNREADABLE
 
@@ -77,13 +77,24 @@ def bytes_hash(data: bytes) -> str:
     return xxhash.xxh3_128_hexdigest(data)
 
 
-def _hasher() -> xxhash.xxh3_128:
+def hasher() -> xxhash.xxh3_128:
     """The hash that tells a file's bytes from other bytes: XXH3's 128 bits (an
     accidental collision is out of reach; it is no defence against bytes made to
     collide, which only someone who can already write the files could plant), at
     20 GB/s against blake2b's 0.9: every page a build writes is hashed (342 MB at
     10,000 articles), and every file of a site restored from a CI cache."""
     return xxhash.xxh3_128()
+
+
+def legacy_bytes_hash(data: bytes) -> str:
+    """The hash bytes_hash() gave before it was XXH3 (blake2b): what caches written
+    then were sealed and keyed by."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def is_racy(stamp: Stamp, racy: int) -> bool:
+    """Whether the file `stamp` stamps changed at or after the moment `racy`."""
+    return bool(max(stamp[1], stamp[1] + stamp[2]) >= racy)
 
 
 def file_hash(path: str, stamp: Stamp) -> str | None:
@@ -131,14 +142,14 @@ def unchanged(old: Stamp, new: Stamp, path: str) -> bool:
 def with_hash(stamp: Stamp, digest: str, racy: int) -> Stamp:
     """A `stamp` taken without a hash, given `digest` (in place) if its file is racy:
     as stamp_of() stamps a file, for the moment `racy` was taken for."""
-    if max(stamp[1], stamp[1] + stamp[2]) >= racy:
+    if is_racy(stamp, racy):
         stamp.append(digest)
     return stamp
 
 
 def settled(stamp: Stamp, racy: int) -> Stamp:
     """A `stamp` just verified, without its hash if the file is no longer racy."""
-    if len(stamp) > 4 and max(stamp[1], stamp[1] + stamp[2]) < racy:
+    if len(stamp) > 4 and not is_racy(stamp, racy):
         return stamp[:4]
     return stamp
 

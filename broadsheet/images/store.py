@@ -33,7 +33,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.images.info import Encoded, ImageError
 from broadsheet.paths import read_source
 from broadsheet.sealed import read_sealed, write_sealed
-from broadsheet.stamps import HASHED, bytes_hash, stamp_of
+from broadsheet.stamps import HASHED, bytes_hash, legacy_bytes_hash, stamp_of
 
 KEEP = 3  # builds an entry may go unused before it is dropped
 RECIPE = 2  # bump when encode.py changes what it makes from the same settings
@@ -48,7 +48,7 @@ def source_digest(data: bytes) -> str:
 def legacy_source_digest(data: bytes) -> str:
     """The hash of a source's bytes that keyed the entries of caches written before
     source_digest was XXH3 (see publish._from_legacy)."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return legacy_bytes_hash(data)
 
 
 def file_name(encoded: Encoded) -> str:
@@ -195,8 +195,7 @@ class ImageStore:
         with contextlib.suppress(OSError):
             for entry, data in files:
                 write_sealed(self.root / "files" / entry.name, data)
-            items = [entry.__dict__ for entry, _ in files]
-            write_sealed(self.root / "entries" / f"{key}.json", orjson.dumps({"files": items}))
+            self._write_entry(key, [entry for entry, _ in files])
 
     def alias(self, key: str, entries: list[Entry]) -> None:
         """Keep the files of `entries` (kept already, under another key) as the entry
@@ -205,8 +204,13 @@ class ImageStore:
             return
         self._changed = True
         with contextlib.suppress(OSError):
-            items = [entry.__dict__ for entry in entries]
-            write_sealed(self.root / "entries" / f"{key}.json", orjson.dumps({"files": items}))
+            self._write_entry(key, entries)
+
+    def _write_entry(self, key: str, entries: list[Entry]) -> None:
+        """Write the entry `key` (its files kept already). Raises OSError."""
+        assert self.root is not None
+        items = [entry.__dict__ for entry in entries]
+        write_sealed(self.root / "entries" / f"{key}.json", orjson.dumps({"files": items}))
 
     def use(self, key: str, names: list[str]) -> None:
         self._touched[key] = names

@@ -35,6 +35,7 @@ from broadsheet.sealed import clear, read_file, read_sealed, write_sealed, write
 from broadsheet.stamps import (
     Stamp,
     file_hash,
+    is_racy,
     racy_after,
     stamp_of,
     unchanged,
@@ -693,7 +694,7 @@ class OutputCheck:
         fresh: list[Stamp] = []
         for name in names:
             stamp = found[name]
-            if max(stamp[1], stamp[1] + stamp[2]) >= racy:
+            if is_racy(stamp, racy):
                 old = self.expected[name]
                 if old[:4] != stamp:  # (its bytes were found to hash as recorded)
                     digest = hashes.get(name)

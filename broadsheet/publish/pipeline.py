@@ -211,13 +211,11 @@ def _build(
             if cache is not None and current and check.holds():
                 walked: list[str] = []
                 restamped = None
-                if check.restamp:  # (the stamps the check took, or else taken again)
-                    restamped = check.fresh
-                    if restamped is None:
-                        restamped = stamp_tree(output, racy=racy_after(), folders=walked)
+                if check.fresh is not None:  # a restored site: the stamps the check took
+                    restamped, walked = check.fresh, sorted(folders_of(check.fresh))
+                elif check.restamp:
+                    restamped = stamp_tree(output, racy=racy_after(), folders=walked)
                 _settle(where, cache, inputs, racy, restamped, config.root)
-                if check.fresh is not None:  # a restored site, found as recorded
-                    walked = sorted(folders_of(check.fresh))
                 _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
                 pages = cache.page_count

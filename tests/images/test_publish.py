@@ -438,8 +438,6 @@ def test_an_image_cache_from_before_xxh3_is_used_not_encoded_again(
     """Caches written before sources were hashed by XXH3 (sealed by blake2b, entries
     keyed by the blake2b hash of each source's bytes) are hours of encoding for a large
     archive: their entries are found by their old keys, once, and kept under the new."""
-    from types import SimpleNamespace
-
     from broadsheet import sealed
     from tests.sitecheck import tree_bytes
 
@@ -450,10 +448,8 @@ def test_an_image_cache_from_before_xxh3_is_used_not_encoded_again(
         before.setattr(store, "source_digest", blake2b)
         before.setattr("broadsheet.images.publish.source_digest", blake2b)
         before.setattr(stamps, "bytes_hash", blake2b)
-        legacy = SimpleNamespace(
-            xxh3_128=lambda: hashlib.blake2b(digest_size=16), xxh3_128_hexdigest=blake2b
-        )
-        before.setattr(sealed, "xxhash", legacy)  # (seals by blake2b)
+        before.setattr(sealed, "bytes_hash", blake2b)  # (seals by blake2b)
+        before.setattr(sealed, "hasher", lambda: hashlib.blake2b(digest_size=16))
         first = publish(site, tmp_path / "old")
         stamps.HASHED.clear()
     assert first.encoded > 0
