@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def make_environment(
             bytecode = _CompiledTemplates(str(compiled), compiled_names())
         except OSError:
             pass  # only saves time
-    env = jinja2.Environment(
+    env = _Environment(
         bytecode_cache=bytecode,
         loader=jinja2.FileSystemLoader(templates_dir),
         undefined=jinja2.StrictUndefined,
@@ -51,6 +51,17 @@ def make_environment(
     )
     env.globals.update(globals_)
     return env
+
+
+class _Environment(jinja2.Environment):
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals: a dict of the environment's, as they are when it loads,
+        under its own. Jinja's ChainMap over the two is a Python mapping: each page's
+        context was copied from it key by key, and each `{% from ... import %}` took a
+        set difference through it, a tenth of the time a page took to render; with a
+        dict, both are done in C. Globals set after a template loads would not reach it:
+        Jinja asks that they not be, and the build sets all of them first (use_site)."""
+        return {**self.globals, **(d or {})}
 
 
 def compiled_names() -> str:

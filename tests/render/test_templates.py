@@ -17,6 +17,27 @@ def test_autoescaping_is_on(tmp_path: Path) -> None:
     )
 
 
+def test_helpers_reach_imported_macros_and_a_templates_own_globals_stay_its_own(
+    tmp_path: Path,
+) -> None:
+    # Each template takes the environment's globals as they are when it loads (a dict,
+    # not Jinja's ChainMap): a helper set after the environment was made, as the build's
+    # are, is seen by a page and by the macros it imports; globals given to one template
+    # reach neither the environment nor the others.
+    (tmp_path / "_m.html").write_text(
+        "{% macro link(p) %}<a href={{ p|u }}>{{ who }}</a>{% endmacro %}"
+    )
+    (tmp_path / "t.html").write_text('{% from "_m.html" import link %}{{ link("x") }} {{ who }}')
+    env = make_environment(tmp_path, {"who": "first"})
+    env.globals["who"] = "site"
+    env.filters["u"] = lambda p: f"/archive/{p}"
+    assert render_template(env, "t.html", {}) == "<a href=/archive/x>site</a> site"
+    own = env.get_template("t.html", globals={"who": "own"})
+    assert own.render() == "<a href=/archive/x>site</a> own"
+    assert env.globals["who"] == "site"
+    assert env.from_string("{{ who }}").render() == "site"
+
+
 def test_an_undefined_name_fails_naming_the_template_and_line(tmp_path: Path) -> None:
     (tmp_path / "t.html").write_text("<p>ok</p>\n<p>{{ titel }}</p>\n")
     env = make_environment(tmp_path, {})
