@@ -749,22 +749,55 @@ class OutputCheck:
         return bool(listed)
 
     def _same_entries(self, folders: list[str], known: Folders) -> bool:
-        """Whether each of `folders` holds the entries it should: the files expected in
-        it, and the folders `known` below it."""
-        wanted: dict[str, set[str]] = {folder: set() for folder in folders}
-        for name in (*self.expected, *known):
-            if name:
-                parent, _, entry = name.rpartition(os.sep)
-                if parent in wanted:
-                    wanted[parent].add(entry)
-        root = str(self.output)
-        for folder, entries in wanted.items():
-            try:
-                if set(os.listdir(f"{root}{os.sep}{folder}" if folder else root)) != entries:
-                    return False
-            except OSError:
+        return same_entries(self.output, folders, self.expected, known)
+
+
+def same_entries(
+    output: Path, folders: list[str], names: Iterable[str], known: Iterable[str]
+) -> bool:
+    """Whether each of the output's `folders` holds the entries it should: the files
+    `names` in it, and the folders `known` below it."""
+    wanted: dict[str, set[str]] = {folder: set() for folder in folders}
+    for name in (*names, *known):
+        if name:
+            parent, _, entry = name.rpartition(os.sep)
+            if parent in wanted:
+                wanted[parent].add(entry)
+    root = str(output)
+    for folder, entries in wanted.items():
+        try:
+            if set(os.listdir(f"{root}{os.sep}{folder}" if folder else root)) != entries:
                 return False
-        return True
+        except OSError:
+            return False
+    return True
+
+
+_NEVER = 1 << 64  # later than any time a file system gives (ns since the epoch)
+
+
+def settle_recent(
+    output: Path, folders: Folders, names: Iterable[str], present: Callable[[], int]
+) -> Folders:
+    """`folders` with those stamped [] (changed too lately to go by their times: see
+    stamp_folders) stamped after all, if each holds the entries it should (the files
+    `names`, the folders below it). Git's rule for a racy entry, with a listing: each is
+    stamped, then the moment `present()` read; a stamp older than that moment, of a
+    folder listed afterwards as it should be, holds, since a change after the listing
+    would move its times on. Else they stay [] (the next check lists them). A new tree
+    leaves its root folder here: it was renamed into place after the build began to
+    change the site, and without this the next build would list it and stamp every
+    folder again."""
+    recent = [folder for folder, stamp in folders.items() if not stamp]
+    if not recent:
+        return folders
+    stamped = stamp_folders(output, _NEVER, recent)  # (none judged against a moment yet)
+    moment = present()
+    if len(stamped) < len(recent) or any(max(s[0], s[1]) >= moment for s in stamped.values()):
+        return folders
+    if not same_entries(output, recent, names, folders):
+        return folders
+    return {**folders, **stamped}
 
 
 def _send(writing: int, stamps: list[Stamp]) -> None:

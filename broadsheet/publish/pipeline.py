@@ -34,6 +34,7 @@ from broadsheet.publish.cache import (
     restamp_folders,
     save_cache,
     save_folders,
+    settle_recent,
     settled,
     source_stamps,
     stamp_folders,
@@ -194,7 +195,7 @@ def _build(
             check = OutputCheck(output, cache.output, cache.rest, folders)
         # What the check finds holds from this moment (a folder changed since, by
         # anyone, is listed by the next check: see cache.stamp_folders).
-        checked = present(output) or racy_after()
+        checked = _present(output)
         if cache is not None:  # the output is stamped in another process meanwhile
             check.start()
         try:
@@ -384,17 +385,23 @@ def _save_folders(
     folder's (those the build `walked` already met, or found by a walk of the folders).
     A folder changed `since` the check began (for a new tree, since it was put in
     place) is stamped [] (listed by the next check), as something else may have
-    written into it meanwhile. What
+    written into it meanwhile; those of a new tree are listed here instead (see
+    cache.settle_recent). What
     cannot be written is left as it was: stamps older than the cache's can only fail to
     hold (see cache.folders_path), and the next check then walks the site."""
     with contextlib.suppress(OSError):
         if names is not None:
             folders = stamp_folders(output, since, folders_of(names))
+            folders = settle_recent(output, folders, names, lambda: _present(output))
         elif moved is not None and (known := load_folders(at)):
             folders = restamp_folders(output, known, (*moved, *removed), since)
         else:
             folders = stamp_folders(output, since, walked)
         save_folders(at, folders)
+
+
+def _present(output: Path) -> int:
+    return present(output) or racy_after()
 
 
 def _settle_folders(
