@@ -23,8 +23,6 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-import snowballstemmer  # type: ignore[import-untyped]
-
 from broadsheet.text import non_ascii, space_out_non_ascii_breaks
 
 MAX_TERM = 40  # longer runs (hashes, URLs glued together) are cut
@@ -50,7 +48,15 @@ _ABBREVIATION = re.compile(r"\.(?<=(?<![\w.])[^\W\d_]\.)[^\W\d_](?:\.[^\W\d_])*\
 _APOSTROPHE = re.compile(r"'(?<=[^\W_]')(?:s(?![^\W_])|(?=[^\W_]))")
 # Every ASCII byte that is not a letter or digit becomes a space; the others stay.
 _ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
-_STEMMER = snowballstemmer.stemmer("english")
+try:  # PyStemmer, Snowball's own C code: what snowballstemmer.stemmer() gives when it is
+    # installed, without importing its pure-Python stemmers of 29 languages (16 ms)
+    import Stemmer  # type: ignore[import-not-found,unused-ignore]
+
+    _STEMMER = Stemmer.Stemmer("english")
+except ImportError:  # (no wheel for this platform: the same algorithm, in Python)
+    import snowballstemmer  # type: ignore[import-untyped]
+
+    _STEMMER = snowballstemmer.stemmer("english")
 
 
 class _Stems(dict[str, str]):
