@@ -101,7 +101,11 @@ def _folded(text: str) -> str:
         marks = {c for c in others if unicodedata.category(c) == "Mn"}
         if marks:
             text = text.translate(dict.fromkeys(map(ord, marks)))
-        for char in others - marks:  # (str.replace does each at once)
+        # Not before a capital sigma is lower-cased: lower() makes it ς or σ by the
+        # cased letters around it, looking through case-ignorable characters (a soft
+        # hyphen, a joiner, ‘ ·), which a space would hide ("ΠΡΟΣ\xadΦΑΤΟ" is "προσ",
+        # as in the browser). Σ is the one character lower() looks around for.
+        for char in others - marks if "Σ" not in text else ():  # (str.replace: all at once)
             if char == "’":
                 text = text.replace(char, "'")
             elif not char.isalnum():

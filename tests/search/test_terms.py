@@ -167,3 +167,15 @@ def test_words_are_the_runs_of_the_plain_rules(text: str) -> None:
 def test_text_of_collapses_what_a_run_of_spaces_is(markup: str) -> None:
     tagless = html.unescape(re.sub(r"<[^>]*>", " ", markup))
     assert text_of(markup) == re.sub(r"\s+", " ", tagless).strip()
+
+
+@settings(max_examples=400)
+@given(st.text(st.sampled_from("AΣΑσa \u00ad\u200d\u2018\u2019'·˂\u20dd:.-")))
+@example("ΠΡΟΣ\u00adΦΑΤΟ")  # a soft hyphen in a Greek word in capitals
+@example("ΑΣ‘Α Α‘Σ ΑΣ·Α ΑΣ\u200dΑ ΑΣ˂Α ΑΣ\u20ddΑ")
+def test_a_capital_sigma_lowers_by_its_neighbours_as_the_plain_rules_say(text: str) -> None:
+    # lower() makes Σ final (ς) or not (σ) by the cased letters around it, looking
+    # through case-ignorable characters (a soft hyphen, a joiner, ‘ ’ ·): they must
+    # still be there when it lower-cases, or an index's terms change (and the browser's
+    # toLowerCase, which follows the same rule, no longer agrees).
+    assert words(text) == _TERM.findall(_plainly_joined(_plainly_folded(text)))
