@@ -92,9 +92,16 @@ def legacy_bytes_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def changed_at(stamp: Stamp) -> int:
+    """When the file `stamp` stamps last changed: the later of its modification and
+    change times (ns since the epoch)."""
+    moment: int = max(stamp[1], stamp[1] + stamp[2])
+    return moment
+
+
 def is_racy(stamp: Stamp, racy: int) -> bool:
     """Whether the file `stamp` stamps changed at or after the moment `racy`."""
-    return bool(max(stamp[1], stamp[1] + stamp[2]) >= racy)
+    return changed_at(stamp) >= racy
 
 
 def file_hash(path: str, stamp: Stamp) -> str | None:

@@ -244,12 +244,18 @@ def stamp_folders(output: Path, racy: int, folders: Iterable[str] | None = None)
             continue
         if S_ISDIR(stat.st_mode):
             stamp = _folder_stamp(stat)
-            found[folder] = stamp if max(stamp[0], stamp[1]) < racy else []
+            found[folder] = [] if _folder_is_racy(stamp, racy) else stamp
     return found
 
 
 def _folder_stamp(stat: os.stat_result) -> list[int]:
     return [stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def _folder_is_racy(stamp: list[int], racy: int) -> bool:
+    """Whether the folder `stamp` stamps changed at or after the moment `racy`: then
+    an entry added in the same tick of the clock could leave its times as they are."""
+    return max(stamp[0], stamp[1]) >= racy
 
 
 def _as_stamped(prefix: str, names: Iterable[str], stamps: Stamps) -> bool:
@@ -793,7 +799,7 @@ def settle_recent(
         return folders
     stamped = stamp_folders(output, _NEVER, recent)  # (none judged against a moment yet)
     moment = present()
-    if len(stamped) < len(recent) or any(max(s[0], s[1]) >= moment for s in stamped.values()):
+    if len(stamped) < len(recent) or any(_folder_is_racy(s, moment) for s in stamped.values()):
         return folders
     if not same_entries(output, recent, names, folders):
         return folders

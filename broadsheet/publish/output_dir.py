@@ -153,8 +153,7 @@ def present(output: Path) -> int | None:
         stamp = stamps.stamp_of(str(lock_path(held.output)), os.fstat(held.fd), None)
     except OSError:
         return None
-    moment: int = max(stamp[1], stamp[1] + stamp[2])
-    return moment
+    return stamps.changed_at(stamp)
 
 
 def changed_from(output: Path) -> int | None:
