@@ -43,8 +43,8 @@ _ABBREVIATION = re.compile(r"\.(?<=(?<![\w.])[^\W\d_]\.)[^\W\d_](?:\.[^\W\d_])*\
 # possessive), alone when a letter or digit follows (didn't). One pass does both: what
 # removing the possessives first, then the inner apostrophes, gives. The pattern starts
 # at one literal character, which the regex engine finds at C speed (starting at a class
-# of two, ['’], it tested every position: three times as slow), so a typographic
-# apostrophe is made a plain one first; either is a space to `_split` anyway.
+# of two, ['’], it tested every position: three times as slow), so `_folded` makes a
+# typographic apostrophe a plain one; either is a space to `_split` anyway.
 _APOSTROPHE = re.compile(r"'(?<=[^\W_]')(?:s(?![^\W_])|(?=[^\W_]))")
 # Every ASCII byte that is not a letter or digit becomes a space; the others stay.
 _ASCII_BREAKS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
@@ -91,8 +91,8 @@ def _folded(text: str) -> str:
     """Decomposed, without combining marks, lower-cased; and each other character beyond
     ASCII that is neither a letter nor a digit (’ “ ” — £ in news text) already what
     it is to `_split`, a break: a space, or for a typographic apostrophe a plain one
-    (see `_joined`). News text is then ASCII, which lower() and the steps after it go
-    through several times as fast."""
+    (which `_joined` looks for). News text is then ASCII, which lower() and the steps
+    after it go through several times as fast."""
     if not text.isascii():
         if not unicodedata.is_normalized("NFKD", text):  # (news text mostly is: ’ “ ”)
             text = unicodedata.normalize("NFKD", text)
@@ -101,15 +101,15 @@ def _folded(text: str) -> str:
         marks = {c for c in others if unicodedata.category(c) == "Mn"}
         if marks:
             text = text.translate(dict.fromkeys(map(ord, marks)))
+        if "’" in others:  # (case-ignorable, as ' is: see below)
+            text = text.replace("’", "'")
         # Not before a capital sigma is lower-cased: lower() makes it ς or σ by the
         # cased letters around it, looking through case-ignorable characters (a soft
         # hyphen, a joiner, ‘ ·), which a space would hide ("ΠΡΟΣ\xadΦΑΤΟ" is "προσ",
         # as in the browser). Σ is the one character lower() looks around for.
-        for char in others - marks if "Σ" not in text else ():  # (str.replace: all at once)
-            if char == "’":
-                text = text.replace(char, "'")
-            elif not char.isalnum():
-                text = text.replace(char, " ")
+        for char in others - marks - {"’"} if "Σ" not in text else ():
+            if not char.isalnum():
+                text = text.replace(char, " ")  # (str.replace: each all at once)
     return text.lower()
 
 
@@ -118,12 +118,10 @@ def _undot(match: re.Match[str]) -> str:
 
 
 def _joined(text: str) -> str:
-    """Abbreviations without their dots, possessives without 's, no inner apostrophes
-    (and every other apostrophe a plain one)."""
+    """Abbreviations without their dots, possessives without 's, no inner apostrophes,
+    in `_folded` text (its apostrophes all plain ones)."""
     if "." in text:
         text = _ABBREVIATION.sub(_undot, text)
-    if "’" in text:
-        text = text.replace("’", "'")
     if "'" in text:
         text = _APOSTROPHE.sub("", text)
     return text
