@@ -4,7 +4,8 @@ Text is decomposed (NFKD), its combining marks dropped and lower-cased. Then a d
 abbreviation loses its dots (`U.S.` is `us`), a possessive its `'s` (`Pakistan's` is
 `pakistan`), and an apostrophe inside a word goes (`didn't` is `didnt`). A term is a
 run of letters and digits, cut to MAX_TERM characters and, when it is ASCII, stemmed by
-Snowball's English stemmer (snowballstemmer 2.2; the browser runs the same algorithm,
+Snowball's English stemmer (Snowball 2.2: PyStemmer's C code, or snowballstemmer's
+Python where PyStemmer cannot be installed; the browser runs the same algorithm,
 static/js/porter2.js), so `elections` and `election` are both `elect`.
 
 An article's terms are counted (title words count TITLE_BOOST times). Quoted phrases
