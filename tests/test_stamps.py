@@ -1,0 +1,73 @@
+"""A file's content hash is the hash of its bytes, however large, and says when it
+cannot read them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadsheet import stamps
+
+# Around the sizes where the reading changes: empty, one block, a block and a byte.
+SIZES = [0, 1, 4095, 4096, stamps._BLOCK - 1, stamps._BLOCK, stamps._BLOCK + 1, 3 * stamps._BLOCK]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_files_hash_is_the_hash_of_its_bytes(tmp_path: Path, size: int) -> None:
+    data = os.urandom(size)
+    path = tmp_path / "file"
+    path.write_bytes(data)
+    assert stamps.content_hash(str(path)) == stamps.bytes_hash(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=20_000))
+def test_any_bytes_hash_as_they_do_in_memory(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("h") / "file"
+    path.write_bytes(data)
+    assert stamps.content_hash(str(path)) == stamps.bytes_hash(data)
+
+
+def test_a_file_that_grows_after_its_size_was_read_is_hashed_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first read asks for the size the file had: what it holds beyond that by the
+    time it is read is hashed too."""
+    path = tmp_path / "file"
+    path.write_bytes(b"a" * 100)
+    real = os.fstat
+
+    def grown(descriptor: int) -> os.stat_result:
+        found = real(descriptor)
+        with open(path, "ab") as handle:  # written after the size was taken
+            handle.write(b"b" * 5000)
+        return found
+
+    monkeypatch.setattr(stamps.os, "fstat", grown)
+    assert stamps.content_hash(str(path)) == stamps.bytes_hash(b"a" * 100 + b"b" * 5000)
+
+
+def test_what_cannot_be_read_hashes_as_unreadable(tmp_path: Path) -> None:
+    assert stamps.content_hash(str(tmp_path / "missing")) == stamps.UNREADABLE
+    assert stamps.content_hash(str(tmp_path)) == stamps.UNREADABLE  # a folder
+    if os.geteuid() != 0:  # (root reads any file)
+        locked = tmp_path / "locked"
+        locked.write_bytes(b"x")
+        locked.chmod(0)
+        assert stamps.content_hash(str(locked)) == stamps.UNREADABLE
+
+
+def test_hashing_leaves_no_file_open(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(b"news")
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(50):
+        stamps.content_hash(str(path))
+        stamps.content_hash(str(tmp_path))  # (fails after opening)
+    assert len(os.listdir("/proc/self/fd")) == before
