@@ -300,7 +300,7 @@ def _load_posts(
     }
     if renewed:
         whole = len(before) == 0  # no usable cache: write every file
-        write_post_cache(folder, content, config.zone, cache, None if whole else renewed)
+        write_post_cache(folder, content, config.zone, cache, None if whole else changed)
         if whole:  # the single file the posts were kept in before they were spread out
             with contextlib.suppress(OSError):
                 (state / "posts.json").unlink(missing_ok=True)

@@ -202,6 +202,36 @@ def test_a_fresh_clone_reads_each_unchanged_post_once(
     assert times[str(article)] <= 1  # (the edited one is hashed from the bytes parsed, or read)
 
 
+def test_a_fresh_clone_writes_only_the_stamps_of_the_posts_it_did_not_parse(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The post cache's files are not written again for new times alone (every post
+    was, at 0.13 s for 10,000), and the next build trusts the stamps kept: it neither
+    parses nor reads any post."""
+    from broadsheet import stamps
+    from broadsheet.content import loader
+    from broadsheet.content.store import STAMPS, shard_of
+
+    project = fresh_clone(deployed.project, monkeypatch)
+    article = edit_one_article(project)
+    (folder,) = project.glob(f"{CACHE_DIR}/state-*/posts")
+    before = {path.name: path.stat().st_ino for path in folder.iterdir()}
+    later = time.time_ns() + stamps.RACY_NS + 10**9  # as on a runner: no file is racy
+    monkeypatch.setattr(stamps, "_clock", lambda: later)
+    built(project, deployed.first + 1, monkeypatch)
+    after = {path.name: path.stat().st_ino for path in folder.iterdir()}
+    edited = f"{shard_of(article.relative_to(project / 'content').as_posix())}.json"
+    assert {name for name in before if after.get(name) != before[name]} == {edited, STAMPS}
+    parsed: list[str] = []
+    hashed: list[str] = []
+    read, digest = loader.read_source, stamps.content_hash
+    monkeypatch.setattr(loader, "read_source", lambda path: parsed.append(str(path)) or read(path))
+    monkeypatch.setattr(stamps, "content_hash", lambda path: hashed.append(path) or digest(path))
+    result = built(project, deployed.first + 1, monkeypatch)
+    assert result.written == 0
+    assert parsed == [] and not [p for p in hashed if p.endswith(".md")]
+
+
 @pytest.mark.parametrize("forked", [False, True])
 def test_a_deploy_records_the_restored_site_as_its_check_found_it(
     deployed: Deploy, monkeypatch: pytest.MonkeyPatch, forked: bool
