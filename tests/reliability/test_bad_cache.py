@@ -167,16 +167,37 @@ def test_a_flipped_byte_in_a_cached_post_is_never_trusted(few: Path) -> None:
     """One letter of a kept title changed (its file no longer verifies): after a template
     edit re-renders every article from the kept posts, the site equals a cold build."""
     warm(few)
-    shards = sorted((_state(few) / "posts").glob("*.json"))
+    shards = sorted((_state(few) / "posts").glob("[0-9]*.json"))
     shard = next(s for s in shards if b'"asia/' in s.read_bytes())
     raw = bytearray(shard.read_bytes())
     title = _unsealed(shard)["posts"]
     entry = next(v for k, v in title.items() if k.startswith("asia/"))
-    at = raw.index(entry[1].encode()) + 1  # the title's second letter
+    at = raw.index(entry[0].encode()) + 1  # the title's second letter
     raw[at] ^= 0x20
     shard.write_bytes(bytes(raw))
     edit(few / "templates/article.html", "Related articles", "More like this")
     warm(few)
+    assert tree_bytes(few / "site") == cold(few)
+
+
+def test_kept_stamps_that_do_not_verify_leave_every_post_to_be_parsed_again(
+    few: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The post files' stamps are kept in one file: damaged, no kept post is trusted
+    (each is parsed again), and the site still equals a cold build."""
+    from broadsheet.content import loader
+
+    warm(few)
+    stamps = _state(few) / "posts" / "stamps.json"
+    raw = bytearray(stamps.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    stamps.write_bytes(bytes(raw))
+    _edit_a_body(few)
+    parsed: list[Path] = []
+    read = loader.read_source
+    monkeypatch.setattr(loader, "read_source", lambda path: parsed.append(path) or read(path))
+    warm(few)
+    assert len(parsed) == len(list((few / "content").glob("*/*.md")))
     assert tree_bytes(few / "site") == cold(few)
 
 
