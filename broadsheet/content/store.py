@@ -9,10 +9,13 @@ then only that file is written again, not every post (0.13 s at 10,000).
 
 Each file is sealed (broadsheet.sealed: a hash of its bytes heads it); one that does
 not verify, or holds anything malformed, is ignored whole, and its posts are parsed
-again. A post is used only with a stamp, and a stamp only stands for the post beside
-it if it was taken of the bytes that post was parsed from: the stamps are written
-after the posts, and not at all if a post could not be written (a post whose stamp is
-older, from before a write that did not finish, is verified by its digest instead).
+again. A post is used only with its stamp, and a stamp must stand for the bytes that
+post was parsed from. So the stamps' file also names each file of posts by its
+digest, and a file of posts is read only if it is the one named there: the files of
+posts are written first, then the stamps' file (as a Git commit names its trees). A
+build stopped between the two leaves its new posts unread, and their files are parsed
+again, rather than a post beside the stamp of other bytes (which an edit undone
+within the clock's tick would match again).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import product
 from pathlib import Path
@@ -31,7 +34,7 @@ import orjson
 
 from broadsheet.content.loader import PostCache
 from broadsheet.content.post import Post
-from broadsheet.sealed import clear, read_sealed, write_sealed
+from broadsheet.sealed import clear, read_sealed, write_sealed, write_sealed_parts
 from broadsheet.stamps import Stamp, well_formed
 
 FORMAT = 10  # 4: dates in whole seconds, no control characters; 5: aliases; 6: bundles,
@@ -154,19 +157,21 @@ def _child(folder: Path, name: str) -> Path:
     return make(name) if make is not None else folder / name
 
 
-def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCache:
+def read_post_cache(
+    folder: Path, content_dir: Path, zone: ZoneInfo, kept: dict[int, str] | None = None
+) -> PostCache:
     """The cached posts in `folder`: those of every file that is whole and well formed,
-    and kept for this time zone (the others' posts are parsed again)."""
+    the one the stamps' file names, and kept for this time zone (the others' posts are
+    parsed again). The digests of the files used are put in `kept`, if given, for
+    `write_post_cache`."""
     prefix = f"{content_dir}{os.sep}"
     posts: PostCache = {}
     folders: dict[str, Path] = {}  # a path made from its folder's parses only its name
-    stamps = _read_stamps(folder)
-    if not stamps:  # (a post without its stamp is parsed again)
-        return posts
-    for shard in range(SHARDS):
+    stamps, digests = _read_stamps(folder)
+    for shard, digest in enumerate(digests):
         found: PostCache = {}
         try:
-            payload = read_sealed(folder / f"{shard}.json")
+            payload = read_sealed(folder / f"{shard}.json", digest) if digest else None
             if payload is None:
                 continue
             data = orjson.loads(payload)
@@ -191,6 +196,8 @@ def read_post_cache(folder: Path, content_dir: Path, zone: ZoneInfo) -> PostCach
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
         posts.update(found)
+        if kept is not None and digest is not None:
+            kept[shard] = digest
     return dict(sorted(posts.items()))
 
 
@@ -200,10 +207,12 @@ def write_post_cache(
     zone: ZoneInfo,
     cache: PostCache,
     changed: Iterable[str] | None = None,
+    kept: Mapping[int, str] | None = None,
 ) -> None:
     """Save `cache`: the posts of the files that hold a `changed` path (given as a key
     of the cache: a post parsed again, added or gone), or all of them; then every
-    post's stamp."""
+    post's stamp, and the digests of the files of posts: those just written, and for
+    the others, those `read_post_cache` used (`kept`)."""
     start = len(str(content_dir)) + 1
     names = {source: source[start:].replace(os.sep, "/") for source in cache}
     wanted = (
@@ -219,32 +228,34 @@ def write_post_cache(
         shard = shard_of(name)
         if shard in shards:
             shards[shard][name] = _encode(post)
-    whole = True
+    digests: list[str | None] = [(kept or {}).get(shard) for shard in range(SHARDS)]
     for shard, posts in sorted(shards.items()):
         data = {"format": FORMAT, "zone": zone.key, "posts": posts}
         try:
-            write_sealed(folder / f"{shard}.json", orjson.dumps(data))
+            digests[shard] = write_sealed_parts(folder / f"{shard}.json", [orjson.dumps(data)])
         except OSError:  # only a cache: the next build parses these posts again
-            whole = False
+            digests[shard] = None
             with contextlib.suppress(OSError):
                 clear(folder / f"{shard}.json")
-    try:  # (after the posts: a stamp stands for the post beside it, see above)
-        if not whole:  # a post left as it was may not be the one its new stamp is of
-            raise OSError
-        write_sealed(folder / STAMPS, orjson.dumps({"format": FORMAT, "stamps": stamps}))
-    except OSError:  # every post is parsed again (or verified by its digest, see loader)
+    head = {"format": FORMAT, "shards": digests, "stamps": stamps}
+    try:  # (after the posts: see above)
+        write_sealed(folder / STAMPS, orjson.dumps(head))
+    except OSError:  # every post is parsed again
         with contextlib.suppress(OSError):
             clear(folder / STAMPS)
 
 
-def _read_stamps(folder: Path) -> dict[str, Stamp]:
-    """The post files' stamps as the last build kept them ({} if they do not verify)."""
+def _read_stamps(folder: Path) -> tuple[dict[str, Stamp], list[str | None]]:
+    """The post files' stamps as the last build kept them, and the digest of each file
+    of posts they stand beside (({}, []) if they do not verify)."""
     try:
         payload = read_sealed(folder / STAMPS)
         data = orjson.loads(payload) if payload is not None else None
         if type(data) is not dict or data.get("format") != FORMAT:
-            return {}
-        stamps = data["stamps"]
-        return stamps if type(stamps) is dict else {}
+            return {}, []
+        stamps, digests = data["stamps"], data["shards"]
+        if type(stamps) is not dict or type(digests) is not list or len(digests) != SHARDS:
+            return {}, []
+        return stamps, [d if type(d) is str and d else None for d in digests]
     except (ValueError, KeyError):
-        return {}
+        return {}, []

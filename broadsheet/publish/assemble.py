@@ -288,7 +288,8 @@ def _load_posts(
     if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
         known = {root + name: stamp for name, stamp in stamps.items()}
     folder = state / "posts"
-    cache = read_post_cache(folder, content, config.zone)
+    kept: dict[int, str] = {}  # the files of posts read: see write_post_cache
+    cache = read_post_cache(folder, content, config.zone, kept)
     before = dict(cache)  # holds the entries, so that `is` below compares them safely
     posts = load_posts(content, config.zone, cache, jobs, known)
     # Entries to save: new, parsed again, or kept with a new stamp (a racy file, verified).
@@ -300,7 +301,7 @@ def _load_posts(
     }
     if renewed:
         whole = len(before) == 0  # no usable cache: write every file
-        write_post_cache(folder, content, config.zone, cache, None if whole else changed)
+        write_post_cache(folder, content, config.zone, cache, None if whole else changed, kept)
         if whole:  # the single file the posts were kept in before they were spread out
             with contextlib.suppress(OSError):
                 (state / "posts.json").unlink(missing_ok=True)
