@@ -253,14 +253,6 @@ SAME_SIZE_EDITS: dict[str, Callable[[Path], tuple[Path, str, str]]] = {
 }
 
 
-@pytest.fixture
-def small(project: Path) -> Path:
-    from benchmarks.corpus import write_corpus
-
-    write_corpus(project / "content", 12)
-    return project
-
-
 @pytest.mark.parametrize("how", ["cp -p", "rsync -t"])
 def test_an_edit_that_keeps_size_and_modification_time_is_seen(small: Path, how: str) -> None:
     """Every kind of source, edited in turn; then a template edit, which re-renders

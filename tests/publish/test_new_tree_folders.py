@@ -16,7 +16,7 @@ import pytest
 from broadsheet.publish import cache as cache_module
 from broadsheet.publish import output_dir, pipeline
 from tests.publish.test_incremental import cold, warm
-from tests.publish.test_output_folders import _folder_names, _folders, small  # noqa: F401
+from tests.publish.test_output_folders import _folder_names, _folders
 from tests.sitecheck import tree_bytes
 
 
@@ -111,7 +111,7 @@ def _inject(monkeypatch: pytest.MonkeyPatch, site: Path, moment: str, kind: str)
     [*((moment, False) for moment in MOMENTS), ("before listing", True), ("after listing", True)],
 )
 def test_what_is_written_as_a_new_tree_is_settled_goes_with_the_next_build(
-    small: Path,  # noqa: F811
+    small: Path,
     monkeypatch: pytest.MonkeyPatch,
     moment: str,
     kind: str,

@@ -125,14 +125,6 @@ def test_a_new_trees_folders_listed_as_it_ends_keep_no_stamp_the_present_could_s
     assert _folders(small) and all(stamp == [] for stamp in _folders(small).values())
 
 
-@pytest.fixture
-def small(project: Path) -> Path:
-    from benchmarks.corpus import write_corpus
-
-    write_corpus(project / "content", 12)
-    return project
-
-
 # What a hand (or another program) may do to a built site, and edits of the sources.
 DAMAGE = st.sampled_from(
     [

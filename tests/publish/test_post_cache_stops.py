@@ -20,11 +20,9 @@ from broadsheet.config import load_config
 from broadsheet.content import store
 from broadsheet.publish.pipeline import build
 from tests.conftest import lay_out
-from tests.publish.test_cache import _CoarseClock, _post_edit, small
+from tests.publish.test_cache import _CoarseClock, _post_edit
 from tests.publish.test_incremental import cold, warm
 from tests.sitecheck import tree_bytes
-
-__all__ = ["small"]  # (the fixture)
 
 
 @contextmanager

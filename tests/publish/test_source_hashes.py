@@ -21,14 +21,6 @@ from tests.sitecheck import tree_bytes
 __all__ = ["deployed"]  # (the fixture, shared with the deploy tests)
 
 
-@pytest.fixture
-def small(project: Path) -> Path:
-    from benchmarks.corpus import write_corpus
-
-    write_corpus(project / "content", 12)
-    return project
-
-
 def test_a_cold_build_hashes_its_posts_as_it_reads_them(
     small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
