@@ -169,9 +169,11 @@ def read_post_cache(
     folders: dict[str, Path] = {}  # a path made from its folder's parses only its name
     stamps, digests = _read_stamps(folder)
     for shard, digest in enumerate(digests):
+        if digest is None:  # (a file of posts that could not be written)
+            continue
         found: PostCache = {}
         try:
-            payload = read_sealed(folder / f"{shard}.json", digest) if digest else None
+            payload = read_sealed(folder / f"{shard}.json", digest)
             if payload is None:
                 continue
             data = orjson.loads(payload)
@@ -196,7 +198,7 @@ def read_post_cache(
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
         posts.update(found)
-        if kept is not None and digest is not None:
+        if kept is not None:
             kept[shard] = digest
     return dict(sorted(posts.items()))
 
