@@ -327,10 +327,11 @@ def _comparable(
 
 
 def _next_due(posts: list[Post], now: datetime, drafts: bool) -> str | None:
-    """When the first scheduled post falls due: the output changes then without an edit."""
-    if drafts:
-        return None
-    due = [p.date for p in posts if p.date is not None and p.date > now and not p.draft]
+    """When the first post dated in the future falls due: the output changes then
+    without an edit. A scheduled post appears; or, with drafts shown, it loses its
+    "Scheduled" badge, and it (a draft too) may become the newest article, which
+    moves the news sitemap's window."""
+    due = [p.date for p in posts if p.date is not None and p.date > now and (drafts or not p.draft)]
     return min(due).isoformat() if due else None
 
 

@@ -67,6 +67,9 @@ class BuildResult:
     seconds: float
     size: SiteSize | None = None  # what the site holds, once built
     images_encoded: int = 0  # images decoded and encoded (the others came from the cache)
+    # When the site changes with no edit (a post dated in the future falls due), as an
+    # ISO date and time; None if never. (serve builds again then.)
+    valid_until: str | None = None
 
     @property
     def pages(self) -> int:
@@ -219,8 +222,9 @@ def _build(
                 _settle(where, cache, inputs, racy, restamped, config.root)
                 _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
-                pages = cache.page_count
-                return BuildResult(output, cache.articles, 0, pages, _since(started), size)
+                pages, until = cache.page_count, _moving(config, cache.valid_until)
+                seconds = _since(started)
+                return BuildResult(output, cache.articles, 0, pages, seconds, size, 0, until)
         except BaseException:  # (a bad source: serve goes on, and keeps no zombie process)
             check.close()
             raise
@@ -309,7 +313,13 @@ def _build(
         _since(started),
         size,
         outcome.images_encoded,
+        _moving(config, outcome.valid_until),
     )
+
+
+def _moving(config: SiteConfig, until: str | None) -> str | None:
+    """`until`, unless the build's clock stands still (SOURCE_DATE_EPOCH sets it)."""
+    return until if config.now is None else None
 
 
 def _write_record(config: SiteConfig, record: Record, note: Callable[[str], None]) -> None:

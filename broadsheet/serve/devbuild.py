@@ -44,6 +44,9 @@ class DevResult:
     unchanged: int = 0
     error: str = ""
     stopped: bool = False  # stopped on purpose (a newer save, or the server stopping)
+    # When the site changes with no edit (a post dated in the future falls due), as an
+    # ISO date and time with its offset (see BuildResult); None if never.
+    valid_until: str | None = None
 
 
 class DevBuilder:
@@ -259,7 +262,9 @@ class BuildProcess:
 
 def _answer(data: dict[str, Any], seconds: float, stopped: bool) -> DevResult:
     if data["ok"]:
-        return DevResult(True, seconds, data["written"], data["unchanged"])
+        return DevResult(
+            True, seconds, data["written"], data["unchanged"], valid_until=data.get("valid_until")
+        )
     return DevResult(False, seconds, error=data["error"], stopped=stopped)
 
 
@@ -290,7 +295,12 @@ def build_once(request: dict[str, Any]) -> dict[str, Any]:
     if request["content"] is not None:
         config = replace(config, content_dir=request["content"])
     result = build(config, Path(request["output"]), drafts=True, cache_dir=Path(request["cache"]))
-    return {"ok": True, "written": result.written, "unchanged": result.unchanged}
+    return {
+        "ok": True,
+        "written": result.written,
+        "unchanged": result.unchanged,
+        "valid_until": result.valid_until,
+    }
 
 
 def main() -> None:

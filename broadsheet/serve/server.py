@@ -303,7 +303,9 @@ def serve(
         builder.warm()
         watcher.start()
         watcher.wait_ready(READY_SECONDS)  # a change from here on is seen
-        _report(builder.rebuild(), "built")
+        first = builder.rebuild()
+        rebuilder.expect(first)
+        _report(first, "built")
         server = httpserver.HTTPServer(make_app(SiteFolder(output), lambda: builder.error, host))
         server.add_sockets(sockets)
         rebuilder.start()

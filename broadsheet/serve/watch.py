@@ -12,12 +12,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from broadsheet.serve.devbuild import DevBuilder, DevResult
 
 SETTINGS = "pyproject.toml"
 TICK_MS = 100  # how often an idle watcher looks up (to notice it is asked to stop)
+CLOCK_SECONDS = 60.0  # how often an idle rebuilder waiting for a time reads the clock
+# again (the system clock may be set, or the machine sleep, meanwhile)
+RETRY_SECONDS = 1.0
+TIME = "*"  # what a build for the time, not for an edit, reports as changed (all pages)
 # Editors' swap, lock, backup and probe files: vim .x.swp and 4913, emacs .#x and #x#,
 # x~ backups, JetBrains' x___jb_tmp___. Saving never waits for a rebuild they start.
 EDITOR_FILES = re.compile(r"^\..*\.sw[a-z]$|~$|^\.#|^#.*#$|^4913$|___jb_\w+___$|^\.DS_Store$")
@@ -51,7 +56,9 @@ class Sources:
 
 
 class Rebuilder(threading.Thread):
-    """Runs builds one after another: changes that come during a build make one more."""
+    """Runs builds one after another: changes that come during a build make one more.
+    So does the time the last build said the site changes at with no edit (a post
+    dated in the future falls due: see BuildResult.valid_until)."""
 
     def __init__(self, builder: DevBuilder, done: Callable[[DevResult, set[str]], None]):
         super().__init__(daemon=True, name="broadsheet-rebuilder")
@@ -60,6 +67,20 @@ class Rebuilder(threading.Thread):
         self.stopping = threading.Event()
         self._wake = threading.Condition()
         self._pending: set[str] = set()
+        self._due: datetime | None = None  # (guarded by _wake)
+
+    def expect(self, result: DevResult) -> None:
+        """Note when the site `result` built changes with no edit (a failed build
+        waits for a save instead)."""
+        due = None
+        if result.ok and result.valid_until is not None:
+            # (never at once again: a build that found the time not yet come, by a
+            # clock set back meanwhile, is tried again a moment later, not in a loop)
+            soonest = datetime.now(UTC) + timedelta(seconds=RETRY_SECONDS)
+            due = max(datetime.fromisoformat(result.valid_until), soonest)
+        with self._wake:
+            self._due = due
+            self._wake.notify()
 
     def request(self, paths: Iterable[str]) -> None:
         with self._wake:
@@ -76,7 +97,10 @@ class Rebuilder(threading.Thread):
         while not self.stopping.is_set():
             with self._wake:
                 while not self._pending and not self.stopping.is_set():
-                    self._wake.wait()
+                    if self._due is not None and datetime.now(UTC) >= self._due:
+                        self._pending.add(TIME)
+                        break
+                    self._wake.wait(self._seconds_to_due())
                 changed, self._pending = self._pending, set()
             if self.stopping.is_set():
                 return
@@ -84,6 +108,13 @@ class Rebuilder(threading.Thread):
                 self._build(changed)
             except Exception as exc:  # the thread must outlive anything a report raises
                 print(f"serve: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+    def _seconds_to_due(self) -> float | None:
+        """How long to wait for the due time (at most CLOCK_SECONDS); None: no time."""
+        if self._due is None:
+            return None
+        left = (self._due - datetime.now(UTC)).total_seconds()
+        return min(CLOCK_SECONDS, max(left, 0.0) + 0.001)
 
     def _build(self, changed: set[str]) -> None:
         result = self.builder.rebuild()
@@ -95,6 +126,7 @@ class Rebuilder(threading.Thread):
             with self._wake:
                 self._pending |= changed
             return
+        self.expect(result)
         self.done(result, changed)
 
 

@@ -1,12 +1,15 @@
 """The watcher sees every way an editor saves, ignores editors' own files, and is never
-held up by what it watches; the rebuilder runs one build at a time, and never dies."""
+held up by what it watches; the rebuilder runs one build at a time, and never dies; and
+builds again when the last build said the site changes with no edit."""
 
 from __future__ import annotations
 
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -180,3 +183,50 @@ def test_the_rebuilder_outlives_whatever_a_build_raises() -> None:
     assert rebuilder.is_alive()
     rebuilder.stop()
     rebuilder.join(10)
+
+
+class TimedBuilder(FakeBuilder):
+    """Each build says the site changes with no edit at the next of `dues` (ISO times)."""
+
+    def __init__(self, dues: list[str | None]) -> None:
+        super().__init__()
+        self.dues = dues
+
+    def rebuild(self) -> DevResult:
+        super().rebuild()
+        due = self.dues.pop(0) if self.dues else None
+        return DevResult(True, 0.0, valid_until=due)
+
+
+def _in(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+def test_the_rebuilder_builds_again_when_the_site_changes_with_no_edit() -> None:
+    builder = TimedBuilder([_in(0.5), None])
+    done: queue.Queue[set[str]] = queue.Queue()
+    rebuilder = Rebuilder(builder, lambda result, changed: done.put(changed))  # type: ignore[arg-type]
+    rebuilder.start()
+    rebuilder.request({"a"})
+    assert done.get(timeout=10) == {"a"}
+    started = time.monotonic()
+    assert done.get(timeout=10) == {"*"}  # the time came: no edit, every page reloaded
+    assert time.monotonic() - started >= 0.4
+    time.sleep(1.5)  # the second build named no time: nothing more
+    assert builder.builds == 2 and done.empty()
+    rebuilder.stop()
+    rebuilder.join(10)
+
+
+def test_a_time_already_past_is_built_for_once_a_second_at_most() -> None:
+    """A build that answers with a time already gone (its clock was set back) is not
+    asked again in a loop."""
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    builder = TimedBuilder([past] * 100)
+    rebuilder = Rebuilder(builder, lambda result, changed: None)  # type: ignore[arg-type]
+    rebuilder.start()
+    rebuilder.request({"a"})
+    time.sleep(2.5)
+    rebuilder.stop()
+    rebuilder.join(10)
+    assert 2 <= builder.builds <= 4
