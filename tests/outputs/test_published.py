@@ -237,6 +237,31 @@ def test_a_record_it_cannot_write_is_a_warning_the_site_is_built(
     )
 
 
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_a_record_the_system_refuses_is_a_warning_for_build_and_check(
+    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The operating system refuses the write (a read-only checkout): one line of
+    warning, exit 0, the record as it was; for `check` too, whose content is fine."""
+    from broadsheet.outputs import published
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(published, "replace_whole", refused)
+    write_post(project, "asia/a.md", article("A"))
+    result = cli(command) if command == "check" else cli(command, "--quiet")
+    assert result.code == 0, result.err
+    why = "cannot write: Permission denied; the published-URL record was not updated"
+    if command == "check":
+        assert result.out == (
+            f"content/{RECORD_NAME}: warning: {why}\nok: 1 posts checked, 1 warning(s)\n"
+        )
+    else:
+        assert result.err == f"warning: content/{RECORD_NAME}: {why}\n"
+    assert not (project / "content" / RECORD_NAME).exists()
+
+
 def test_check_blames_a_post_it_cannot_read_not_the_record(project: Path, cli: Cli) -> None:
     post = write_post(project, "asia/a.md", article("A"))
     assert cli("build", "--quiet").code == 0
