@@ -75,7 +75,7 @@ def check_content(
     if not planning and len(posts) == len(files):  # else URLs would seem gone that are not
         problems += _published_urls(config, posts, targets, now, record)
     for post in posts:
-        problems += _rendered(post, targets if planned else None, drafts, config.base_path)
+        problems += _rendered(post, targets if planned else None, drafts)
         problems += _unshowable(post)
     problems.sort(key=lambda p: (str(p.path), p.line or 0, p.message))
     return problems, len(files)
@@ -180,9 +180,7 @@ def _targets(
     return paths | {PYGMENTS_CSS, "search/meta.json"}, clashes
 
 
-def _rendered(
-    post: Post, targets: set[str] | None, drafts: set[str], base_path: str
-) -> list[Problem]:
+def _rendered(post: Post, targets: set[str] | None, drafts: set[str]) -> list[Problem]:
     """The article's links and script, judged on the HTML its readers get; each named
     by the line of the Markdown it came from. Links are judged only against a site that
     could be planned (`targets`)."""
@@ -199,17 +197,17 @@ def _rendered(
             continue  # warned about above
         if targets is None or (link.image and link.url in post.images):
             continue  # no site to judge it by, or a photo: checked with the images
-        message = _broken(post, link.url, link.image, targets, drafts, base_path)
+        message = _broken(post, link.url, link.image, targets, drafts)
         if message:
             problems.append(Problem(post.path, article.link_line(index), message))
     return problems
 
 
 def _broken(
-    post: Post, target: str, image: bool, targets: set[str], drafts: set[str], base_path: str
+    post: Post, target: str, image: bool, targets: set[str], drafts: set[str]
 ) -> str | None:
     """What is wrong with a link to `target`, or None when it leads somewhere."""
-    resolved = _resolve(post, target, base_path)
+    resolved = _resolve(post, target)
     if resolved is None:
         return None
     candidates = {resolved, resolved.rstrip("/") + "/index.html", resolved + "index.html"}
@@ -221,14 +219,14 @@ def _broken(
     return f"{what} to {target}: no such page or file in the site"
 
 
-def _resolve(post: Post, target: str, base_path: str) -> str | None:
+def _resolve(post: Post, target: str) -> str | None:
     """The site path an internal link points at, or None for external links and anchors."""
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path:
         return None
     path = unquote(parts.path)
-    if path.startswith("/"):
-        path = path[len(base_path) :] if path.startswith(base_path) else path[1:]
+    if path.startswith("/"):  # a site path, which the build puts under the base path
+        path = path[1:]
     else:
         joined = PurePosixPath("/" + post.url_path) / path
         path = _normalise(str(joined))[1:]

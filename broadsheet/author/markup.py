@@ -25,6 +25,8 @@ from broadsheet.author.lines import (
     paragraphs,
     references,
 )
+from broadsheet.render.sitepaths import CANDIDATE, LINKING, SRCSET
+from broadsheet.render.sitepaths import URL_ATTRIBUTES as LINK_ATTRIBUTES
 
 RUNS = "it runs in readers' browsers"
 # A raw HTML block of more runs than this has each parsed alone (else: quadratic).
@@ -45,7 +47,6 @@ _IMAGE_ELEMENTS = frozenset({"img", "source", "image", "input"})
 _SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 _REFRESH_URL = re.compile(r"^[\d.\s]*[;,]?\s*(?:url\s*=\s*)?['\"]?([^'\"]*)", re.IGNORECASE)
 _CSS_SCRIPT = re.compile(r"javascript:|vbscript:|expression\s*\(|-moz-binding|behavior\s*:")
-_CANDIDATE = re.compile(r"[\s,]*(\S+)[^,]*")
 _ANIMATIONS = frozenset({"animate", "set", "animatemotion", "animatetransform"})
 # Elements whose content is an embedded document or a plug-in, able to run script.
 _EMBEDS = {
@@ -54,7 +55,6 @@ _EMBEDS = {
     "applet": "it runs a Java program",
     "base": "it re-points every relative link and script on the page",
 }
-_LINKING = {"a", "area", "img", "source", "video", "audio", "track", "iframe", "embed", "link"}
 
 
 @dataclass(frozen=True)
@@ -219,16 +219,16 @@ def links(root: LexborNode) -> Iterator[Link]:
     """Each URL the page links to or loads, in document order."""
     for node in elements(root):
         tag = (node.tag or "").lower()
-        if tag not in _LINKING:
-            continue
+        if tag not in LINKING:  # (the elements whose site paths the build puts under
+            continue  # the base path: broadsheet.render.sitepaths)
         for name, value in node.attributes.items():
             if value is None:
                 continue
             name = name.lower()
-            image = tag == "img" or (tag == "source" and name == "srcset")
-            if name in ("href", "src", "poster"):
+            image = tag == "img" or (tag == "source" and name == SRCSET)
+            if name in LINK_ATTRIBUTES:
                 yield Link(value, image or name == "poster")
-            elif name == "srcset":
+            elif name == SRCSET:
                 yield from (Link(url, image) for url in _candidates(value))
 
 
@@ -328,7 +328,7 @@ def _urls(name: str, value: str) -> list[str]:
 def _candidates(value: str) -> list[str]:
     """The URLs of a srcset ("a.png 1x, b.png 2x"; a URL is a run without white space,
     so a data: URL keeps its commas) or of a list separated by spaces."""
-    return [m.group(1).rstrip(",") for m in _CANDIDATE.finditer(value)]
+    return [m.group(1).rstrip(",") for m in CANDIDATE.finditer(value)]
 
 
 def comparable_css(css: str) -> str:

@@ -14,6 +14,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_if_changed
 from broadsheet.render.plain import plain_html, toc_html
 from broadsheet.render.quick import quicken
+from broadsheet.render.sitepaths import is_site_path, raw_html_under, under
 
 if TYPE_CHECKING:
     from broadsheet.render.pictures import Shown
@@ -210,6 +211,13 @@ def _site_links(base_path: str) -> Any:
             images = getattr(md, "broadsheet_images", False)
             if base_path == "/" and not images:
                 return
+            if base_path != "/":  # the raw HTML too, all of it stashed by now (once:
+                # the toc extension runs the postprocessors again for each heading)
+                stash = md.htmlStash
+                stash.rawHtmlBlocks = [
+                    raw_html_under(block, base_path) if isinstance(block, str) else block
+                    for block in stash.rawHtmlBlocks
+                ]
             found: list[tuple[Any, Any]] = []  # (parent, img)
             for element in root.iter():
                 if images:
@@ -221,8 +229,8 @@ def _site_links(base_path: str) -> Any:
                     continue
                 for attribute in ("href", "src"):
                     value = element.get(attribute)
-                    if value and value.startswith("/") and not value.startswith("//"):
-                        element.set(attribute, base_path + value[1:])
+                    if value and is_site_path(value):
+                        element.set(attribute, under(base_path, value))
             if found:
                 _show_images(md, found)
 

@@ -228,3 +228,35 @@ def test_each_broken_link_is_named_by_its_own_line(project: Path) -> None:
         + ["content/asia/twice.md:13"]
         + ["content/asia/twice.md:15"] * 2
     ), result.out
+
+
+def test_under_a_sub_path_check_passes_what_works_and_names_what_does_not(project: Path) -> None:
+    """`check` judges site paths as the build publishes them, under the base path:
+    raw HTML's as Markdown's. A link written with the base path in it is published
+    with it twice, so it is named as broken."""
+    settings = project / "pyproject.toml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(
+        text.replace("https://example.test/", "https://example.github.io/archive/"),
+        encoding="utf-8",
+    )
+    (project / "static/images").mkdir(parents=True, exist_ok=True)
+    (project / "static/images/map.svg").write_text("<svg/>", encoding="utf-8")
+    write_post(project, "america/here.md", "---\ntitle: Here\n---\n\nHere.\n")
+    write_post(
+        project,
+        "asia/links.md",
+        "---\ntitle: Links\n---\n\n"
+        'See [Markdown](/america/here/) and <a href="/america/here/">raw HTML</a>.\n\n'
+        '<img src="/images/map.svg" alt="A map">\n\n'
+        'Gone: <a href="/america/gone/">raw</a>.\n\n'
+        "Twice: [the base path](/archive/america/here/).\n",
+    )
+    result = run(["check"])
+    assert result.code == 1
+    named = [line for line in result.out.splitlines() if "no such page" in line]
+    assert named == [
+        "content/asia/links.md:9: link to /america/gone/: no such page or file in the site",
+        "content/asia/links.md:11: link to /archive/america/here/: no such page or file in the"
+        " site",
+    ], result.out

@@ -59,6 +59,17 @@ def test_every_internal_link_resolves_at_the_root(seeded: Path) -> None:
 
 
 def test_every_internal_link_resolves_under_a_project_sub_path(seeded: Path) -> None:
+    """Every link and asset works under /archive/: the site's own, and the site paths an
+    article holds, in its Markdown and in its raw HTML."""
+    (seeded / "static/images").mkdir(parents=True, exist_ok=True)
+    (seeded / "static/images/map.svg").write_text("<svg/>", encoding="utf-8")
+    write_post(
+        seeded,
+        "asia/raw.md",
+        "---\ntitle: Raw links\ndate: 2024-06-01\n---\n\n"
+        'See [Markdown](/america/) and <a href="/america/">raw HTML</a>.\n\n'
+        '<figure><img src="/images/map.svg" alt="A map"></figure>\n',
+    )
     build("--base-url", "https://example.github.io/archive/")
     site = seeded / "site"
     assert broken_links(site, "/archive/") == []
@@ -66,6 +77,9 @@ def test_every_internal_link_resolves_under_a_project_sub_path(seeded: Path) -> 
     assert 'href="/archive/css/site.css"' in html
     assert 'rel="canonical" href="https://example.github.io/archive/"' in html
     assert 'href="/asia/' not in html
+    article = (site / "asia/raw/index.html").read_text()
+    assert '<a href="/archive/america/">raw HTML</a>' in article
+    assert '<img src="/archive/images/map.svg" alt="A map">' in article
 
 
 def test_dated_articles_come_first_newest_first(seeded: Path) -> None:
