@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from broadsheet import __version__
+from broadsheet.codeversion import code_version
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
 from broadsheet.paths import scan_source
@@ -454,8 +454,8 @@ def load_cache(path: Path) -> BuildCache | None:
         data = orjson.loads(payload)
     except orjson.JSONDecodeError:
         return None
-    if not _well_formed(data) or data["version"] != __version__:
-        return None
+    if not _well_formed(data) or data["version"] != code_version(path.parent):
+        return None  # (another Broadsheet's: its code may make other pages of a source)
     return BuildCache._unread(
         rest_path(path),
         data["rest"],
@@ -937,7 +937,7 @@ def save_cache(path: Path, cache: BuildCache) -> None:
         digest = write_sealed_parts(rest, _json_parts(data))
     head = {
         "format": FORMAT,
-        "version": __version__,
+        "version": code_version(path.parent),
         "inputs": cache.inputs,
         "options": cache.options,
         "output": cache.output,

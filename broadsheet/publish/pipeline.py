@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from broadsheet.codeversion import MEMO, code_version
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.locks import content_lock
@@ -49,10 +50,11 @@ from broadsheet.publish.output_dir import (
     recover,
 )
 from broadsheet.publish.stage import Notes, noted_stamps
-from broadsheet.sealed import make_folder, read_sealed, write_sealed
+from broadsheet.sealed import clear, make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
 
 RECORD_SEEN = "published-record"  # the record's digest as the last build left it
+CODE_MARK = "code"  # which Broadsheet wrote the state (broadsheet.codeversion)
 
 if TYPE_CHECKING:
     from broadsheet.publish.render import Progress
@@ -163,6 +165,7 @@ def _forget(made: list[Path]) -> None:
             if path.is_dir() and not path.is_symlink():
                 if path.name == CACHE_DIR:  # only ever holds what builds write
                     (path / ".gitignore").unlink(missing_ok=True)
+                    (path / MEMO).unlink(missing_ok=True)
                     path.rmdir()
                 else:
                     shutil.rmtree(path)
@@ -243,6 +246,8 @@ def _build(
     from broadsheet.workers import long_lived
 
     state = _state_path(where) if use_cache else None
+    if state is not None:
+        _for_this_code(state, code_version(where.parent))
     if state is not None and not _writable(where, state, note):
         use_cache, state = False, None
     with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
@@ -454,6 +459,21 @@ def _settle(
     cache.inputs, cache.output = inputs, output or cache.output
     with contextlib.suppress(OSError):  # only saves the next build some reading
         save_cache(where, cache)
+
+
+def _for_this_code(state: Path, version: str) -> None:
+    """Empty the build's state folder if another Broadsheet (`version`: see
+    broadsheet.codeversion) wrote it: its posts as parsed, search terms and related
+    articles may not be what this one makes of the same sources. (The build cache
+    beside it says which Broadsheet wrote it too, and is not loaded then.)"""
+    marker = state / CODE_MARK
+    if read_sealed(marker) == version.encode():
+        return
+    with contextlib.suppress(OSError):  # (what cannot be emptied: see _writable)
+        if os.path.lexists(state):
+            clear(state)
+        make_folder(state)
+        write_sealed(marker, version.encode())
 
 
 def _writable(where: Path, state: Path, note: Callable[[str], None]) -> bool:

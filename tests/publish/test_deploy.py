@@ -147,7 +147,7 @@ def test_a_cache_that_cannot_be_trusted_gives_a_cold_and_correct_build(
         page = project / "site/index.html"
         page.write_bytes(page.read_bytes().replace(b"<main", b"<MAIN", 1))
     elif damage == "other version":
-        monkeypatch.setattr("broadsheet.publish.cache.__version__", "0.0.1")
+        monkeypatch.setattr("broadsheet.codeversion._known", "0.0.1+another")
     else:
         settings = project / "pyproject.toml"
         settings.write_text(settings.read_text().replace("Test Archive", "Other Archive"))
