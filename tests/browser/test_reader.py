@@ -129,3 +129,39 @@ def test_no_accessibility_violations(page: Any, archive: str, name: str) -> None
         for v in result["violations"]
     ]
     assert violations == [], json.dumps(violations, indent=1)
+
+
+def test_the_design_follows_the_reader_measure_dark_theme_and_print(
+    browser: Any, archive: str
+) -> None:
+    """A 68-character measure for the article; the operating system's dark theme; a
+    print stylesheet that drops the navigation and prints on white."""
+    looks: dict[str, Any] = {}
+    for scheme, media in (("light", "screen"), ("dark", "screen"), ("light", "print")):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.emulate_media(color_scheme=scheme, media=media)
+        page.goto(archive + ARTICLE)
+        looks[f"{scheme} {media}"] = page.evaluate(
+            """() => {
+                const style = e => getComputedStyle(document.querySelector(e));
+                const probe = document.createElement('span');
+                probe.style.font = style('.article').font;  // (ch: of its own font)
+                probe.textContent = '0'.repeat(68);
+                document.body.append(probe);
+                const ch = probe.getBoundingClientRect().width;
+                probe.remove();
+                return {
+                    paper: style('body').backgroundColor, ink: style('body').color,
+                    article: parseFloat(style('.article').width), measure: ch,
+                    nav: style('.sections-nav').display,
+                };
+            }"""
+        )
+        context.close()
+    light, dark, printed = looks["light screen"], looks["dark screen"], looks["light print"]
+    assert abs(light["article"] - light["measure"]) < 2, light  # 68ch, not the window
+    assert light["paper"] == "rgb(251, 249, 244)" and dark["paper"] == "rgb(21, 21, 21)"
+    assert dark["ink"] == "rgb(232, 230, 225)" and light["nav"] != "none"
+    assert printed["paper"] == "rgb(255, 255, 255)" and printed["ink"] == "rgb(0, 0, 0)"
+    assert printed["nav"] == "none" and printed["article"] > light["article"]

@@ -18,6 +18,7 @@ from broadsheet.publish.pipeline import build
 from tests.conftest import REPO, SEEDS
 from tests.crawl import crawl
 from tests.serving import serve
+from tests.sitecheck import article_pages
 from tests.tools import SITEINDEX_XSD, sitemap_xsd
 
 BASE_URL = "https://example.github.io/archive/"
@@ -85,6 +86,8 @@ def test_sitemaps_are_valid_against_the_schema(site: Path) -> None:
     xmlschema.XMLSchema(str(sitemap_xsd())).validate(str(site / "sitemap.xml"))
     robots = (site / "robots.txt").read_text()
     assert f"Sitemap: {BASE_URL}sitemap.xml" in robots
+    news = (site / "news-sitemap.xml").exists()
+    assert (f"Sitemap: {BASE_URL}news-sitemap.xml" in robots) == news
 
 
 def test_every_feed_parses_with_the_elements_atom_requires(site: Path) -> None:
@@ -105,6 +108,8 @@ def test_every_feed_parses_with_the_elements_atom_requires(site: Path) -> None:
             assert entry.find(f"{ATOM}link").get("href").startswith(BASE_URL)
         updated = [e.findtext(f"{ATOM}updated") for e in entries]
         assert updated == sorted(updated, reverse=True), "entries are newest first"
+    entries = ET.parse(site / "feed.xml").getroot().findall(f"{ATOM}entry")
+    assert len(entries) == min(50, len(article_pages(site)))  # feed_size, by default 50
 
 
 def test_a_missing_page_at_any_depth_gets_a_working_404(site: Path) -> None:

@@ -1,9 +1,13 @@
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from broadsheet.publish.output_dir import MARKER
-from tests.conftest import run, write_post
+from tests.conftest import REPO, lay_out, run, write_post
 from tests.reliability.helpers import leftovers
 from tests.sitecheck import article_pages, broken_links, page_text, scan, tree_bytes
 
@@ -91,11 +95,26 @@ def test_dated_articles_come_first_newest_first(seeded: Path) -> None:
     assert "June 1, 2024" in text
 
 
-def test_two_builds_are_byte_identical(seeded: Path) -> None:
-    build()
-    first = tree_bytes(seeded / "site")
-    build()
-    assert tree_bytes(seeded / "site") == first
+def test_two_cold_builds_anywhere_are_byte_identical(tmp_path: Path) -> None:
+    """The site is a pure function of the sources: copies of one project, built cold in
+    different folders, by different processes with different hash seeds, one in a
+    single process and one in parallel, write the same bytes."""
+    from benchmarks.corpus import write_corpus
+    from broadsheet.publish.render import PARALLEL_MINIMUM
+
+    first = lay_out(tmp_path / "one")
+    write_corpus(first / "content", 200)
+    shutil.copytree(REPO / "content", first / "content", dirs_exist_ok=True)  # the seeds
+    second = tmp_path / "elsewhere" / "two"
+    shutil.copytree(first, second)
+    for root, seed, jobs in ((first, "1", "1"), (second, "2", "2")):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        command = [sys.executable, "-m", "broadsheet", "build", "--quiet", "--jobs", jobs]
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    site = tree_bytes(first / "site")
+    assert sum(name.endswith(".html") for name in site) >= PARALLEL_MINIMUM  # (in parallel)
+    assert tree_bytes(second / "site") == site
 
 
 def test_a_failed_build_leaves_the_last_site_untouched(seeded: Path) -> None:
@@ -154,3 +173,14 @@ def test_refuses_a_non_empty_folder_it_did_not_make(seeded: Path) -> None:
     assert (other / "precious.txt").read_text() == "keep me"
     build("--output", "fresh")
     assert (seeded / "fresh" / MARKER).is_file()
+
+
+def test_feed_size_sets_how_many_entries_each_feed_holds(corpus: Path) -> None:
+    settings = corpus / "pyproject.toml"
+    text = settings.read_text().replace("per_page = 10\n", "per_page = 10\nfeed_size = 3\n")
+    settings.write_text(text, encoding="utf-8")
+    build()
+    feeds = sorted((corpus / "site").rglob("feed.xml"))
+    assert len(feeds) >= 2
+    for feed in feeds:
+        assert feed.read_text().count("<entry>") == 3, feed

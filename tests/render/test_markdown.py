@@ -58,6 +58,16 @@ def test_long_articles_get_a_table_of_contents_and_short_ones_do_not() -> None:
     assert render_markdown("## Only one\n\nText.").toc_html == ""
 
 
+@pytest.mark.parametrize("emphasis", ["", "*"], ids=["plain prose", "through Markdown"])
+def test_a_table_of_contents_from_three_subheadings(emphasis: str) -> None:
+    """The README's rule, on both ways an article is rendered (plain prose directly)."""
+    for count in range(1, 6):
+        text = "".join(f"## Part {n}\n\n{emphasis}Text{emphasis} {n}.\n\n" for n in range(count))
+        toc = render_markdown(text).toc_html
+        assert (toc != "") == (count >= 3), (count, toc)
+        assert toc.count("<a ") == (count if count >= 3 else 0)
+
+
 def test_the_converter_is_reused_without_leaking_state() -> None:
     render_markdown("Note[^1].\n\n[^1]: First.\n")
     assert "First." not in render_markdown("Plain.\n").html
