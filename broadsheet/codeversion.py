@@ -1,5 +1,6 @@
 """Which Broadsheet builds, as far as its output goes: its version, a hash of its own
-modules, and the versions of the libraries whose output it publishes.
+modules, the Python that runs them, and the versions of the libraries whose output it
+publishes.
 
 A build cache, and the build's state beside it, are trusted only by the Broadsheet that
 wrote them: a change to its code (a push that changes broadsheet/ in this repository)
@@ -18,6 +19,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import platform
 from pathlib import Path
 
 import orjson
@@ -113,6 +115,9 @@ def _work_out() -> str:
             data = path.read_bytes()
             digest.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
             digest.update(data)
+    # Python's own HTML parser reads raw HTML (Markdown's, and site paths'), and its
+    # releases have changed how (comments, CDATA): the interpreter counts too.
+    digest.update(f"{platform.python_implementation()} {platform.python_version()}\0".encode())
     for distribution in LIBRARIES.values():
         try:
             found = version(distribution)

@@ -25,7 +25,7 @@ from broadsheet.author.lines import (
     paragraphs,
     references,
 )
-from broadsheet.render.sitepaths import CANDIDATE, LINKING, SRCSET
+from broadsheet.render.sitepaths import LINKING, SRCSET, candidates
 from broadsheet.render.sitepaths import URL_ATTRIBUTES as LINK_ATTRIBUTES
 
 RUNS = "it runs in readers' browsers"
@@ -326,9 +326,8 @@ def _urls(name: str, value: str) -> list[str]:
 
 
 def _candidates(value: str) -> list[str]:
-    """The URLs of a srcset ("a.png 1x, b.png 2x"; a URL is a run without white space,
-    so a data: URL keeps its commas) or of a list separated by spaces."""
-    return [m.group(1).rstrip(",") for m in CANDIDATE.finditer(value)]
+    """The URLs of a srcset, as the build reads them (broadsheet.render.sitepaths)."""
+    return [url for _, url in candidates(value)]
 
 
 def comparable_css(css: str) -> str:

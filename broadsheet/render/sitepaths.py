@@ -18,9 +18,7 @@ LINKING = frozenset(
 )
 URL_ATTRIBUTES = frozenset({"href", "src", "poster"})  # one URL each
 SRCSET = "srcset"  # a list of candidates: "a.png 1x, b.png 2x"
-# A candidate of a srcset: a URL (a run without white space: a data: URL keeps its
-# commas), then its descriptor.
-CANDIDATE = re.compile(r"[\s,]*(\S+)[^,]*")
+_SPACE = " \t\n\r\f"  # ASCII white space, which separates a srcset's parts
 
 # Inside a start tag, after its name: an attribute, as the HTML tokenizer reads one
 # (a name up to white space, "/", ">" or "="; then perhaps "=" and a value, quoted or
@@ -29,6 +27,10 @@ _MAY_LINK = re.compile(r"(?:href|src|poster|srcset)\s*=", re.IGNORECASE)
 _TAG_NAME = re.compile(r"<[^\s/>]+")
 _BETWEEN = re.compile(r"[\s/]*")
 _ATTRIBUTE = re.compile(r"""([^\s/>][^\s/>=]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+# A value's leading slash as it may be written: itself, or a character reference to it.
+_SLASH = re.compile(r"/|&#0*47;?|&#[xX]0*2[fF];?|&sol;")
+# What an unquoted value cannot hold (the base path is put in quotes if it has any).
+_UNQUOTABLE = re.compile(r"[\s\"'=<>`]")
 
 
 def is_site_path(url: str) -> bool:
@@ -42,20 +44,53 @@ def under(base_path: str, url: str) -> str:
     return base_path + url[1:] if is_site_path(url) else url
 
 
+def candidates(srcset: str) -> list[tuple[int, str]]:
+    """(offset, URL) of each image candidate of a srcset, as the HTML standard parses
+    it: a URL runs to white space, and one that ends in commas ends its candidate
+    there ("a.png, b.png 2x"); else its descriptors run to the next comma outside
+    parentheses. (A data: URL keeps the commas inside it.)"""
+    found: list[tuple[int, str]] = []
+    at, end = 0, len(srcset)
+    while at < end:
+        while at < end and (srcset[at] in _SPACE or srcset[at] == ","):
+            at += 1
+        start = at
+        while at < end and srcset[at] not in _SPACE:
+            at += 1
+        if start == at:
+            break
+        url = srcset[start:at]
+        found.append((start, url.rstrip(",")))
+        if url.endswith(","):
+            continue
+        depth = 0
+        while at < end and not (srcset[at] == "," and depth == 0):
+            depth += {"(": 1, ")": -1 if depth else 0}.get(srcset[at], 0)
+            at += 1
+    return found
+
+
 def raw_html_under(markup: str, base_path: str) -> str:
     """Raw HTML with the site paths of its linking elements' href, src, poster and
-    srcset put under `base_path`; nothing else changes (not even how the values are
-    quoted or escaped). Tags in comments, in script and style text, and in attribute
-    values are text, as they are to a browser."""
+    srcset put under `base_path`; nothing else changes (not how the values are quoted
+    or escaped, unless the base path cannot go in a value without quotes). Tags in
+    comments, in the text of script, style, textarea, title and the like, and in
+    attribute values are text, as they are to a browser."""
     if base_path == "/" or not _MAY_LINK.search(markup):  # (code's colours: no link)
         return markup
+    try:
+        tags = _start_tags(markup)
+    except Exception:  # (the standard parser gave up: HTML no browser refuses either)
+        return markup
     prefix = html.escape(base_path, quote=True)
-    edits: list[int] = []  # where the prefix goes (each where a site path's "/" is)
-    for start, tag in _start_tags(markup):
-        edits += [start + at for at in _site_path_starts(tag)]
-    for at in sorted(edits, reverse=True):
-        markup = markup[:at] + prefix + markup[at + 1 :]
-    return markup
+    pieces: list[str] = []
+    done = 0
+    for start, tag in tags:
+        for at, length, text in _edits(tag, prefix):
+            pieces += [markup[done : start + at], text]
+            done = start + at + length
+    pieces.append(markup[done:])
+    return "".join(pieces)
 
 
 def _start_tags(markup: str) -> list[tuple[int, str]]:
@@ -70,6 +105,22 @@ def _start_tags(markup: str) -> list[tuple[int, str]]:
 
 
 class _StartTags(HTMLParser):
+    """The standard library's parser, made to read what browsers read as text as text:
+    the content of every raw-text and escapable raw-text element, a comment closed
+    at once (<!-->), and a marked section (<![if IE]>, a bogus comment in HTML)."""
+
+    CDATA_CONTENT_ELEMENTS = (  # type: ignore[misc]  # (typeshed: Final; meant to be set)
+        "script",
+        "style",
+        "textarea",
+        "title",
+        "xmp",
+        "iframe",
+        "noembed",
+        "noframes",
+        "noscript",
+    )
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
         self.found: list[tuple[tuple[int, int], str]] = []
@@ -81,27 +132,54 @@ class _StartTags(HTMLParser):
 
     handle_startendtag = handle_starttag
 
+    def parse_comment(self, i: int, report: bool = True) -> int:
+        raw = self.rawdata
+        for empty in ("<!-->", "<!--->"):
+            if raw.startswith(empty, i):
+                return i + len(empty)
+        ends = [found for found in (raw.find("-->", i + 4), raw.find("--!>", i + 4)) if found >= 0]
+        if not ends:
+            return -1
+        end = min(ends)
+        if report:
+            self.handle_comment(raw[i + 4 : end])
+        return end + (3 if raw.startswith("-->", end) else 4)
 
-def _site_path_starts(tag: str) -> list[int]:
-    """The offsets in a start tag's text of the leading "/" of each site path its
-    href, src, poster and srcset hold."""
-    found: list[int] = []
+    def parse_html_declaration(self, i: int) -> int:
+        if self.rawdata.startswith("<![", i):
+            return self.parse_bogus_comment(i)
+        return super().parse_html_declaration(i)
+
+
+def _edits(tag: str, prefix: str) -> list[tuple[int, int, str]]:
+    """What changes in a start tag's text, in order: (offset, length, new text) for
+    the leading slash (as written) of each site path its href, src, poster and srcset
+    hold, which becomes `prefix` (the escaped base path); or for a whole unquoted value,
+    put in quotes, if the prefix cannot stand in one unquoted."""
+    edits: list[tuple[int, int, str]] = []
     name = _TAG_NAME.match(tag)
     at = name.end() if name else len(tag)
     while True:
         at = _BETWEEN.match(tag, at).end()  # type: ignore[union-attr]  # (matches "")
         attribute = _ATTRIBUTE.match(tag, at)
         if attribute is None or attribute.end() == at:
-            return found
+            return edits
         key = attribute[1].lower()
         group = next((g for g in (2, 3, 4) if attribute[g] is not None), None)
         if group is not None and (key in URL_ATTRIBUTES or key == SRCSET):
             value, offset = attribute[group], attribute.start(group)
-            urls = [(0, value)] if key != SRCSET else _candidates(value)
-            found += [offset + start for start, url in urls if is_site_path(url)]
+            urls = [(0, value)] if key != SRCSET else candidates(value)
+            slashes = []
+            for start, url in urls:
+                slash = _SLASH.match(url)
+                if slash is not None and is_site_path(html.unescape(url[:32])):
+                    slashes.append((start, slash.end()))
+            if slashes and group == 4 and _UNQUOTABLE.search(prefix):
+                for start, length in reversed(slashes):
+                    value = value[:start] + prefix + value[start + length :]
+                edits.append(
+                    (offset, len(attribute[group]), f'"{value.replace(chr(34), "&quot;")}"')
+                )
+            else:
+                edits += [(offset + start, length, prefix) for start, length in slashes]
         at = attribute.end()
-
-
-def _candidates(srcset: str) -> list[tuple[int, str]]:
-    """(offset, URL) of each candidate of a srcset."""
-    return [(m.start(1), m[1].rstrip(",")) for m in CANDIDATE.finditer(srcset)]

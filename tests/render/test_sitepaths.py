@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
 from broadsheet.render.markdown import render_markdown
-from broadsheet.render.sitepaths import LINKING, SRCSET, URL_ATTRIBUTES, raw_html_under
+from broadsheet.render.sitepaths import LINKING, SRCSET, URL_ATTRIBUTES, candidates, raw_html_under
 
 BASE = "/archive/"
 
@@ -51,10 +51,54 @@ def test_at_the_root_the_raw_html_is_left_as_written() -> None:
     assert raw_html_under('<a href="/x/">', "/") == '<a href="/x/">'
 
 
-TAGS = st.sampled_from(["a", "img", "source", "video", "iframe", "p", "div", "span", "link"])
+def test_what_the_review_found() -> None:
+    """HTML Python's parser reads otherwise than a browser, a srcset whose candidate has
+    no descriptor, a slash written as a character reference, a base path that cannot
+    stand in an unquoted value: each as a browser reads it."""
+    cases = {
+        '<div><![note]> <a href="/a/">A</a></div>': '<div><![note]> <a href="/archive/a/">',
+        '<div><![ if !IE ]><a href="/a/">A</a></div>': '<![ if !IE ]><a href="/archive/a/">',
+        '<img srcset="/a.png, /b.png 2x">': 'srcset="/archive/a.png, /archive/b.png 2x"',
+        "<textarea><iframe src='/t/'></iframe></textarea>": "<iframe src='/t/'>",
+        "<title><a href='/t/'></title>": "<a href='/t/'>",
+        '<!--> <a href="/a/">A</a> -->': '<!--> <a href="/archive/a/">',
+        '<a href="&#47;a/">A</a> <a href="&#x2F;&#x2F;h/">': '<a href="/archive/a/">A</a> <a hr',
+    }
+    for markup, expected in cases.items():
+        assert expected in raw_html_under(markup, BASE), markup
+    assert raw_html_under("<a href=/x/ title=t>", "/my archive/") == (
+        '<a href="/my archive/x/" title=t>'
+    )
+    many = "".join(f'<a href="/{n}/">{n}</a>' for n in range(3000))
+    assert raw_html_under(many, BASE) == many.replace('href="/', f'href="{BASE}')
+
+
+def test_srcset_candidates_as_the_html_standard_parses_them() -> None:
+    srcset = "a.png, /b.png 2x,data:image/png;base64,AA== 3x, c(1,2).png 1x, d.png (x,y) 4x,e.png"
+    urls = [url for _, url in candidates(srcset)]
+    assert urls == ["a.png", "/b.png", "data:image/png;base64,AA==", "c(1,2).png", "d.png", "e.png"]
+    assert all(srcset[at:].startswith(url) for at, url in candidates(srcset))
+
+
+TAGS = st.sampled_from(
+    ["a", "img", "source", "video", "iframe", "p", "div", "span", "link", "textarea", "title"]
+)
 NAMES = st.sampled_from(["href", "HREF", "src", "poster", "srcset", "title", "data-x", "alt"])
 VALUES = st.sampled_from(
-    ["/x/", "//host/", "y.png", "/a.png 1x, /b.png 2x", "", "/", "a/b", "#top", "/q?a=1&amp;b"]
+    [
+        "/x/",
+        "//host/",
+        "y.png",
+        "/a.png 1x, /b.png 2x",
+        "/a.png, /b.png 2x",
+        "a.png,/b.png",
+        "",
+        "/",
+        "a/b",
+        "#top",
+        "/q?a=1&amp;b",
+        "&#47;x/",
+    ]
 )
 QUOTES = st.sampled_from(['"', "'", ""])
 
@@ -72,7 +116,10 @@ def raw_html(draw: st.DrawFn) -> str:
             attributes += (
                 f"{draw(st.sampled_from([' ', chr(10), '  ']))}{name}={quote}{value}{quote}"
             )
-        parts.append(f"<{tag}{attributes}>{draw(st.sampled_from(['t', '', '<!-- c -->']))}")
+        between = draw(
+            st.sampled_from(["t", "", "<!-- c -->", "<!-->", "<![if x]>", "</textarea>"])
+        )
+        parts.append(f"<{tag}{attributes}>{between}")
     return "".join(parts)
 
 
@@ -99,13 +146,11 @@ def test_a_browser_sees_only_the_linking_site_paths_moved(markup: str) -> None:
                 moved = was.startswith("/") and not was.startswith("//")
                 assert now == (BASE + was[1:] if moved else was)
             elif name == SRCSET:
-                urls = [part.split()[0] for part in was.split(",") if part.split()]
+                urls = [url for _, url in candidates(was)]
                 expected = [
                     BASE + u[1:] if u.startswith("/") and not u.startswith("//") else u
                     for u in urls
                 ]
-                assert [
-                    part.split()[0] for part in (now or "").split(",") if part.split()
-                ] == expected
+                assert [url for _, url in candidates(now or "")] == expected
             else:
                 assert now == was
