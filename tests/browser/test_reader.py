@@ -89,7 +89,10 @@ def test_layout_fits_and_reads(browser: Any, archive: str, name: str, width: int
     assert small == [], f"body text under 16px on {name}: {small[:3]}"
     if name in ("index", "section", "article"):
         ARTIFACTS.joinpath("screenshots").mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "screenshots" / f"{name}-{width}.png"), full_page=True)
+        shot = ARTIFACTS / "screenshots" / f"{name}-{width}.png"
+        shot.unlink(missing_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # saved, as the README says
     context.close()
     expected = ["Failed to load resource: the server responded with a status of 404 (Not Found)"]
     assert problems == (expected if name == "404" else [])
