@@ -225,7 +225,7 @@ def links(root: LexborNode) -> Iterator[Link]:
             if value is None:
                 continue
             name = name.lower()
-            image = tag == "img" or (tag == "source" and name == SRCSET)
+            image = tag in ("img", "image") or (tag, name) in (("source", SRCSET), ("input", "src"))
             if name in LINK_ATTRIBUTES:
                 yield Link(value, image or name == "poster")
             elif name == SRCSET:

@@ -10,20 +10,24 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 # The elements whose links and sources `check` judges, and the build puts under the
-# base path in raw HTML: links, images, media, frames.
+# base path in raw HTML: links, images, media, frames, forms, objects, scripts, and
+# SVG's images and uses.
 LINKING = frozenset(
     {"a", "area", "img", "source", "video", "audio", "track", "iframe", "embed", "link"}
+    | {"form", "input", "button", "object", "script", "image", "use"}
 )
-URL_ATTRIBUTES = frozenset({"href", "src", "poster"})  # one URL each
+# Their attributes that hold one URL each.
+URL_ATTRIBUTES = frozenset({"href", "src", "poster", "action", "formaction", "data", "xlink:href"})
 SRCSET = "srcset"  # a list of candidates: "a.png 1x, b.png 2x"
 _SPACE = " \t\n\r\f"  # ASCII white space, which separates a srcset's parts
 
 # Inside a start tag, after its name: an attribute, as the HTML tokenizer reads one
 # (a name up to white space, "/", ">" or "="; then perhaps "=" and a value, quoted or
 # not). Between attributes: white space and stray slashes.
-_MAY_LINK = re.compile(r"(?:href|src|poster|srcset)\s*=", re.IGNORECASE)
+_MAY_LINK = re.compile(r"(?:href|src|poster|srcset|action|data)\s*=", re.IGNORECASE)
 _TAG_NAME = re.compile(r"<[^\s/>]+")
 _BETWEEN = re.compile(r"[\s/]*")
 _ATTRIBUTE = re.compile(r"""([^\s/>][^\s/>=]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
@@ -104,6 +108,16 @@ def _start_tags(markup: str) -> list[tuple[int, str]]:
     return [(lines[row - 1] + column, text) for (row, column), text in finder.found]
 
 
+# In SVG or MathML, an HTML element that ends them (the HTML standard's list), and the
+# elements in which HTML is read again.
+_BREAKOUT = frozenset(
+    "b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr i "
+    "img li listing menu meta nobr ol p pre ruby s small span strong strike sub sup table "
+    "tt u ul var".split()
+)
+_HTML_POINTS = frozenset({"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext"})
+
+
 class _StartTags(HTMLParser):
     """The standard library's parser, made to read what browsers read as text as text:
     the content of every raw-text and escapable raw-text element, a comment closed
@@ -124,13 +138,38 @@ class _StartTags(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
         self.found: list[tuple[tuple[int, int], str]] = []
+        # SVG and MathML (foreign content, where a script's or a style's content is
+        # markup), and within them the points where HTML is back: one entry each open
+        self.spaces: list[tuple[str, bool]] = []
+        self.in_foreign = False  # whether the last start tag was read in SVG or MathML
 
     def handle_starttag(self, tag: str, attrs: object) -> None:
+        self._note(tag)
+        foreign = self.in_foreign = bool(self.spaces) and self.spaces[-1][1]
+        if foreign and (tag in _BREAKOUT or tag == "font"):
+            self.spaces.clear()  # (an HTML element ends SVG and MathML)
+        elif tag in ("svg", "math"):
+            self.spaces.append((tag, True))
+        elif foreign and tag in _HTML_POINTS:
+            self.spaces.append((tag, False))
+
+    def handle_startendtag(self, tag: str, attrs: object) -> None:
+        self._note(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        for depth in range(len(self.spaces) - 1, -1, -1):
+            if self.spaces[depth][0] == tag:
+                del self.spaces[depth:]
+                break
+
+    def set_cdata_mode(self, elem: str, **how: Any) -> None:
+        if not self.in_foreign:  # (an SVG or MathML script, style or title: markup)
+            super().set_cdata_mode(elem, **how)
+
+    def _note(self, tag: str) -> None:
         text = self.get_starttag_text()
         if tag in LINKING and text is not None:
             self.found.append((self.getpos(), text))
-
-    handle_startendtag = handle_starttag
 
     def parse_comment(self, i: int, report: bool = True) -> int:
         raw = self.rawdata

@@ -232,8 +232,8 @@ def test_each_broken_link_is_named_by_its_own_line(project: Path) -> None:
 
 def test_under_a_sub_path_check_passes_what_works_and_names_what_does_not(project: Path) -> None:
     """`check` judges site paths as the build publishes them, under the base path:
-    raw HTML's as Markdown's. A link written with the base path in it is published
-    with it twice, so it is named as broken."""
+    raw HTML's (links, images, forms, SVG images) as Markdown's. A link written with
+    the base path in it is published with it twice, so it is named as broken."""
     settings = project / "pyproject.toml"
     text = settings.read_text(encoding="utf-8")
     settings.write_text(
@@ -250,13 +250,17 @@ def test_under_a_sub_path_check_passes_what_works_and_names_what_does_not(projec
         'See [Markdown](/america/here/) and <a href="/america/here/">raw HTML</a>.\n\n'
         '<img src="/images/map.svg" alt="A map">\n\n'
         'Gone: <a href="/america/gone/">raw</a>.\n\n'
-        "Twice: [the base path](/archive/america/here/).\n",
+        "Twice: [the base path](/archive/america/here/).\n\n"
+        '<form action="/search/"><input type="image" src="/nowhere.png" alt="Go"></form>\n\n'
+        '<svg width="10" height="10"><image href="/gone.png" width="10" height="10"/></svg>\n',
     )
     result = run(["check"])
     assert result.code == 1
     named = [line for line in result.out.splitlines() if "no such page" in line]
+    missing = "no such page or file in the site"
     assert named == [
-        "content/asia/links.md:9: link to /america/gone/: no such page or file in the site",
-        "content/asia/links.md:11: link to /archive/america/here/: no such page or file in the"
-        " site",
+        f"content/asia/links.md:9: link to /america/gone/: {missing}",
+        f"content/asia/links.md:11: link to /archive/america/here/: {missing}",
+        f"content/asia/links.md:13: image to /nowhere.png: {missing}",
+        f"content/asia/links.md:15: image to /gone.png: {missing}",
     ], result.out

@@ -61,6 +61,10 @@ def test_what_the_review_found() -> None:
         '<img srcset="/a.png, /b.png 2x">': 'srcset="/archive/a.png, /archive/b.png 2x"',
         "<textarea><iframe src='/t/'></iframe></textarea>": "<iframe src='/t/'>",
         "<title><a href='/t/'></title>": "<a href='/t/'>",
+        '<form action="/search/"><input type=image src=/go.png>': 'action="/archive/search/"',
+        '<object data="/map.svg"></object>': 'data="/archive/map.svg"',
+        '<svg><image xlink:href="/i.png"/></svg>': 'xlink:href="/archive/i.png"',
+        '<svg><script>x</script><a href="/a/">A</a></svg>': '<a href="/archive/a/">',
         '<!--> <a href="/a/">A</a> -->': '<!--> <a href="/archive/a/">',
         '<a href="&#47;a/">A</a> <a href="&#x2F;&#x2F;h/">': '<a href="/archive/a/">A</a> <a hr',
     }
@@ -80,10 +84,10 @@ def test_srcset_candidates_as_the_html_standard_parses_them() -> None:
     assert all(srcset[at:].startswith(url) for at, url in candidates(srcset))
 
 
-TAGS = st.sampled_from(
-    ["a", "img", "source", "video", "iframe", "p", "div", "span", "link", "textarea", "title"]
-)
-NAMES = st.sampled_from(["href", "HREF", "src", "poster", "srcset", "title", "data-x", "alt"])
+HTML_TAGS = ["a", "img", "source", "video", "iframe", "p", "div", "span", "link", "textarea"]
+TAGS = st.sampled_from([*HTML_TAGS, "title", "form", "input", "object", "script", "svg", "use"])
+LINK_NAMES = ["href", "HREF", "src", "poster", "srcset", "action", "data", "formaction"]
+NAMES = st.sampled_from([*LINK_NAMES, "xlink:href", "title", "data-x", "alt"])
 VALUES = st.sampled_from(
     [
         "/x/",
