@@ -33,6 +33,21 @@ _BETWEEN = re.compile(r"[\s/]*")
 _ATTRIBUTE = re.compile(r"""([^\s/>][^\s/>=]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
 # A value's leading slash as it may be written: itself, or a character reference to it.
 _SLASH = re.compile(r"/|&#0*47;?|&#[xX]0*2[fF];?|&sol;")
+# What a browser drops before a URL (C0 controls and spaces), as written.
+_LEAD = re.compile(
+    r"(?:[\x00-\x20]|&#0*(?:[12]?[0-9]|3[0-2])(?![0-9]);?"
+    r"|&#[xX]0*(?:1?[0-9a-fA-F]|20)(?![0-9a-fA-F]);?)*"
+)
+_DROPPED = {ord(c): None for c in "\t\n\r"}  # (and what it removes from every URL)
+
+
+def _as_browsed(url: str) -> str:
+    """The URL a browser takes an attribute's value (as written) for, as far as where
+    it leads: its character references decoded, its leading C0 controls and spaces,
+    tabs and newlines dropped."""
+    return html.unescape(url).lstrip("".join(map(chr, range(0x21)))).translate(_DROPPED)
+
+
 # What an unquoted value cannot hold (the base path is put in quotes if it has any).
 _UNQUOTABLE = re.compile(r"[\s\"'=<>`]")
 
@@ -108,20 +123,27 @@ def _start_tags(markup: str) -> list[tuple[int, str]]:
     return [(lines[row - 1] + column, text) for (row, column), text in finder.found]
 
 
-# In SVG or MathML, an HTML element that ends them (the HTML standard's list), and the
-# elements in which HTML is read again.
+# In SVG or MathML, an HTML element that ends them (the HTML standard's list; a font
+# with a colour, face or size too), and the elements in which HTML is read again.
 _BREAKOUT = frozenset(
     "b big blockquote body br center code dd div dl dt em embed h1 h2 h3 h4 h5 h6 head hr i "
     "img li listing menu meta nobr ol p pre ruby s small span strong strike sub sup table "
     "tt u ul var".split()
 )
-_HTML_POINTS = frozenset({"foreignobject", "desc", "title", "mi", "mo", "mn", "ms", "mtext"})
+_HTML_POINTS = {
+    "svg": frozenset({"foreignobject", "desc", "title"}),
+    "math": frozenset({"mi", "mo", "mn", "ms", "mtext"}),
+}
+_TRACKED = frozenset({"svg", "math"}).union(*_HTML_POINTS.values())
+_NEVER = re.compile(r"(?!)")  # (plaintext: text to the end)
 
 
 class _StartTags(HTMLParser):
     """The standard library's parser, made to read what browsers read as text as text:
-    the content of every raw-text and escapable raw-text element, a comment closed
-    at once (<!-->), and a marked section (<![if IE]>, a bogus comment in HTML)."""
+    the content of every raw-text and escapable raw-text element up to its end tag as
+    a browser finds it, a comment closed at once (<!-->) or never, a marked section
+    (<![if IE]>, a bogus comment in HTML); and SVG and MathML, where a script's, a
+    style's or a title's content is markup."""
 
     CDATA_CONTENT_ELEMENTS = (  # type: ignore[misc]  # (typeshed: Final; meant to be set)
         "script",
@@ -133,38 +155,77 @@ class _StartTags(HTMLParser):
         "noembed",
         "noframes",
         "noscript",
+        "plaintext",
     )
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=False)
         self.found: list[tuple[tuple[int, int], str]] = []
-        # SVG and MathML (foreign content, where a script's or a style's content is
-        # markup), and within them the points where HTML is back: one entry each open
-        self.spaces: list[tuple[str, bool]] = []
+        # The SVG and MathML elements open (foreign content), and within them the points
+        # where HTML is read again: (name, whether it is foreign, its namespace)
+        self.spaces: list[tuple[str, bool, str]] = []
         self.in_foreign = False  # whether the last start tag was read in SVG or MathML
+        self.closing = False
 
-    def handle_starttag(self, tag: str, attrs: object) -> None:
+    def close(self) -> None:
+        self.closing = True
+        super().close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._note(tag)
-        foreign = self.in_foreign = bool(self.spaces) and self.spaces[-1][1]
-        if foreign and (tag in _BREAKOUT or tag == "font"):
+        self._enter(tag, attrs, empty=False)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._note(tag)
+        self._enter(tag, attrs, empty=True)
+
+    def _enter(self, tag: str, attrs: list[tuple[str, str | None]], empty: bool) -> None:
+        top = self.spaces[-1] if self.spaces else None
+        foreign = self.in_foreign = top is not None and top[1]
+        names = {name for name, _ in attrs}
+        if foreign and (tag in _BREAKOUT or (tag == "font" and names & {"color", "face", "size"})):
             self.spaces.clear()  # (an HTML element ends SVG and MathML)
+        elif empty:
+            return
         elif tag in ("svg", "math"):
-            self.spaces.append((tag, True))
-        elif foreign and tag in _HTML_POINTS:
-            self.spaces.append((tag, False))
-
-    def handle_startendtag(self, tag: str, attrs: object) -> None:
-        self._note(tag)
+            self.spaces.append((tag, True, tag))
+        elif top is not None and foreign and tag in _HTML_POINTS[top[2]]:
+            self.spaces.append((tag, False, top[2]))
 
     def handle_endtag(self, tag: str) -> None:
+        if not self.spaces or (tag not in _TRACKED and tag not in ("p", "br")):
+            return
+        top = self.spaces[-1]
+        if tag in ("p", "br"):
+            if top[1]:
+                self.spaces.clear()  # (</p> and </br> end SVG and MathML too)
+            return
+        if not top[1] and tag in ("svg", "math"):
+            return  # (HTML is open inside: the browser ignores it)
         for depth in range(len(self.spaces) - 1, -1, -1):
             if self.spaces[depth][0] == tag:
                 del self.spaces[depth:]
-                break
+                return
 
     def set_cdata_mode(self, elem: str, **how: Any) -> None:
-        if not self.in_foreign:  # (an SVG or MathML script, style or title: markup)
-            super().set_cdata_mode(elem, **how)
+        if self.in_foreign:  # (an SVG or MathML script, style or title: markup)
+            return
+        super().set_cdata_mode(elem, **how)
+        # A browser ends it at "</name" and white space, "/" or ">"; never a plaintext.
+        ending = rf"</{re.escape(self.cdata_elem or elem)}(?=[\t\n\f\r />])"
+        self.interesting = _NEVER if elem == "plaintext" else re.compile(ending, re.I)
+
+    def parse_endtag(self, i: int) -> int:
+        elem = self.cdata_elem
+        raw = self.rawdata
+        if elem is not None and raw[i + 2 : i + 2 + len(elem)].lower() == elem:
+            end = raw.find(">", i + 2 + len(elem))
+            if end < 0:
+                return -1
+            self.clear_cdata_mode()
+            self.handle_endtag(elem)
+            return end + 1
+        return super().parse_endtag(i)
 
     def _note(self, tag: str) -> None:
         text = self.get_starttag_text()
@@ -178,14 +239,18 @@ class _StartTags(HTMLParser):
                 return i + len(empty)
         ends = [found for found in (raw.find("-->", i + 4), raw.find("--!>", i + 4)) if found >= 0]
         if not ends:
-            return -1
+            return len(raw) if self.closing else -1  # (open to the end of the HTML)
         end = min(ends)
         if report:
             self.handle_comment(raw[i + 4 : end])
         return end + (3 if raw.startswith("-->", end) else 4)
 
     def parse_html_declaration(self, i: int) -> int:
-        if self.rawdata.startswith("<![", i):
+        raw = self.rawdata
+        if raw.startswith("<![CDATA[", i) and self.spaces and self.spaces[-1][1]:
+            end = raw.find("]]>", i + 9)  # (in SVG and MathML: text)
+            return len(raw) if end < 0 else end + 3
+        if raw.startswith("<![", i):
             return self.parse_bogus_comment(i)
         return super().parse_html_declaration(i)
 
@@ -210,9 +275,10 @@ def _edits(tag: str, prefix: str) -> list[tuple[int, int, str]]:
             urls = [(0, value)] if key != SRCSET else candidates(value)
             slashes = []
             for start, url in urls:
-                slash = _SLASH.match(url)
-                if slash is not None and is_site_path(html.unescape(url[:32])):
-                    slashes.append((start, slash.end()))
+                lead = _LEAD.match(url).end()  # type: ignore[union-attr]  # (matches "")
+                slash = _SLASH.match(url, lead)
+                if slash is not None and is_site_path(_as_browsed(url)):
+                    slashes.append((start + lead, slash.end() - lead))
             if slashes and group == 4 and _UNQUOTABLE.search(prefix):
                 for start, length in reversed(slashes):
                     value = value[:start] + prefix + value[start + length :]

@@ -66,6 +66,19 @@ def test_what_the_review_found() -> None:
         '<svg><image xlink:href="/i.png"/></svg>': 'xlink:href="/archive/i.png"',
         '<svg><script>x</script><a href="/a/">A</a></svg>': '<a href="/archive/a/">',
         '<!--> <a href="/a/">A</a> -->': '<!--> <a href="/archive/a/">',
+        '<a href=" /a/">': '<a href=" /archive/a/">',  # (a browser drops the space)
+        '<a href="/\n/host/">': '<a href="/\n/host/">',  # (and the newline: another host)
+        '<a href="&#0000000000000000000000000000000047;a/">': '<a href="/archive/a/">',
+        '<script></script/><a href="/a/">': '<a href="/archive/a/">',
+        '<textarea></textarea\n x><a href="/a/">': '<a href="/archive/a/">',
+        '<script></ script><a href="/a/">': '<a href="/a/">',  # (still the script)
+        '<plaintext><a href="/a/">': '<a href="/a/">',
+        '<svg><font><style><a href="/a/">': '<a href="/archive/a/">',
+        '<svg><mi><style><a href="/a/">': '<a href="/archive/a/">',
+        '<svg><foreignObject><div></svg></div></foreignObject><style><a href="/a/">': "/archive/",
+        '<svg><br/><style><a href="/a/">': '<a href="/a/">',  # (HTML again: style is text)
+        '<svg><![CDATA[</svg><a href="/a/">]]>': '<a href="/a/">',
+        '<!-- open to the end <a href="/a/">': '<a href="/a/">',
         '<a href="&#47;a/">A</a> <a href="&#x2F;&#x2F;h/">': '<a href="/archive/a/">A</a> <a hr',
     }
     for markup, expected in cases.items():
