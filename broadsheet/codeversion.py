@@ -50,14 +50,14 @@ def code_version(memo_folder: Path | None = None) -> str:
     `memo_folder` when the files it was worked out from are as they were."""
     global _known
     if _known is None:
-        stamps = _stamps()
+        modules = _modules()
+        stamps = _stamps(modules)
         memo = memo_folder / MEMO if memo_folder is not None else None
-        _known = _remembered(memo, stamps) or _work_out()
-        if memo is not None:
+        remembered = _remembered(memo, stamps)
+        _known = remembered or _work_out(modules)
+        if memo is not None and remembered is None:
             with contextlib.suppress(OSError):  # (only saves the next build 30 ms)
-                data = orjson.dumps({"stamps": stamps, "version": _known})
-                if read_sealed(memo) != data:
-                    write_sealed(memo, data)
+                write_sealed(memo, orjson.dumps({"stamps": stamps, "version": _known}))
     return _known
 
 
@@ -75,10 +75,10 @@ def _modules() -> list[Path]:
     return found
 
 
-def _stamps() -> list[list[object]]:
+def _stamps(modules: list[Path]) -> list[list[object]]:
     """What the memo is kept under: each module's and each library's first file's path,
     size, modification time and inode (a reinstall changes them)."""
-    files = [str(path) for path in _modules()]
+    files = [str(path) for path in modules]
     for module in LIBRARIES:
         with contextlib.suppress(ImportError, ValueError):
             spec = importlib.util.find_spec(module)
@@ -105,12 +105,12 @@ def _remembered(memo: Path | None, stamps: list[list[object]]) -> str | None:
     return None
 
 
-def _work_out() -> str:
+def _work_out(modules: list[Path]) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     digest = hashlib.blake2b(digest_size=10)
     root = _package()
-    for path in _modules():
+    for path in modules:
         with contextlib.suppress(OSError):
             data = path.read_bytes()
             digest.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())

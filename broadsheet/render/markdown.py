@@ -14,7 +14,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.files import write_if_changed
 from broadsheet.render.plain import plain_html, toc_html
 from broadsheet.render.quick import quicken
-from broadsheet.render.sitepaths import is_site_path, raw_html_under, under
+from broadsheet.render.sitepaths import is_site_path, raw_html_under
 
 if TYPE_CHECKING:
     from broadsheet.render.pictures import Shown
@@ -230,7 +230,7 @@ def _site_links(base_path: str) -> Any:
                 for attribute in ("href", "src"):
                     value = element.get(attribute)
                     if value and is_site_path(value):
-                        element.set(attribute, under(base_path, value))
+                        element.set(attribute, base_path + value[1:])
             if found:
                 _show_images(md, found)
 

@@ -24,10 +24,12 @@ URL_ATTRIBUTES = frozenset({"href", "src", "poster", "action", "formaction", "da
 SRCSET = "srcset"  # a list of candidates: "a.png 1x, b.png 2x"
 _SPACE = " \t\n\r\f"  # ASCII white space, which separates a srcset's parts
 
+# Raw HTML without any of those attributes has nothing to change (code's colours).
+_LINK_NAMES = "|".join(map(re.escape, sorted(URL_ATTRIBUTES | {SRCSET})))
+_MAY_LINK = re.compile(rf"(?:{_LINK_NAMES})\s*=", re.IGNORECASE)
 # Inside a start tag, after its name: an attribute, as the HTML tokenizer reads one
 # (a name up to white space, "/", ">" or "="; then perhaps "=" and a value, quoted or
 # not). Between attributes: white space and stray slashes.
-_MAY_LINK = re.compile(r"(?:href|src|poster|srcset|action|data)\s*=", re.IGNORECASE)
 _TAG_NAME = re.compile(r"<[^\s/>]+")
 _BETWEEN = re.compile(r"[\s/]*")
 _ATTRIBUTE = re.compile(r"""([^\s/>][^\s/>=]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
@@ -58,11 +60,6 @@ def is_site_path(url: str) -> bool:
     return url.startswith("/") and not url.startswith("//")
 
 
-def under(base_path: str, url: str) -> str:
-    """`url` under `base_path` if it is a site path."""
-    return base_path + url[1:] if is_site_path(url) else url
-
-
 def candidates(srcset: str) -> list[tuple[int, str]]:
     """(offset, URL) of each image candidate of a srcset, as the HTML standard parses
     it: a URL runs to white space, and one that ends in commas ends its candidate
@@ -90,12 +87,12 @@ def candidates(srcset: str) -> list[tuple[int, str]]:
 
 
 def raw_html_under(markup: str, base_path: str) -> str:
-    """Raw HTML with the site paths of its linking elements' href, src, poster and
-    srcset put under `base_path`; nothing else changes (not how the values are quoted
+    """Raw HTML with the site paths of its linking elements' URLs (URL_ATTRIBUTES and
+    srcset) put under `base_path`; nothing else changes (not how the values are quoted
     or escaped, unless the base path cannot go in a value without quotes). Tags in
     comments, in the text of script, style, textarea, title and the like, and in
     attribute values are text, as they are to a browser."""
-    if base_path == "/" or not _MAY_LINK.search(markup):  # (code's colours: no link)
+    if base_path == "/" or not _MAY_LINK.search(markup):
         return markup
     try:
         tags = _start_tags(markup)
@@ -135,6 +132,7 @@ _HTML_POINTS = {
     "math": frozenset({"mi", "mo", "mn", "ms", "mtext"}),
 }
 _TRACKED = frozenset({"svg", "math"}).union(*_HTML_POINTS.values())
+_FONT_BREAKS = frozenset({"color", "face", "size"})
 _NEVER = re.compile(r"(?!)")  # (plaintext: text to the end)
 
 
@@ -182,8 +180,7 @@ class _StartTags(HTMLParser):
     def _enter(self, tag: str, attrs: list[tuple[str, str | None]], empty: bool) -> None:
         top = self.spaces[-1] if self.spaces else None
         foreign = self.in_foreign = top is not None and top[1]
-        names = {name for name, _ in attrs}
-        if foreign and (tag in _BREAKOUT or (tag == "font" and names & {"color", "face", "size"})):
+        if foreign and (tag in _BREAKOUT or (tag == "font" and _FONT_BREAKS & dict(attrs).keys())):
             self.spaces.clear()  # (an HTML element ends SVG and MathML)
         elif empty:
             return
@@ -257,7 +254,7 @@ class _StartTags(HTMLParser):
 
 def _edits(tag: str, prefix: str) -> list[tuple[int, int, str]]:
     """What changes in a start tag's text, in order: (offset, length, new text) for
-    the leading slash (as written) of each site path its href, src, poster and srcset
+    the leading slash (as written) of each site path its URL_ATTRIBUTES and srcset
     hold, which becomes `prefix` (the escaped base path); or for a whole unquoted value,
     put in quotes, if the prefix cannot stand in one unquoted."""
     edits: list[tuple[int, int, str]] = []
