@@ -352,6 +352,8 @@ def query_broadsheet(browser: Any, served: Served, query: str) -> dict[str, Any]
         query,
     )
     status = page.inner_text("#search-status")
+    # The filters' counts come after the status (their facets files): counted too.
+    page.wait_for_load_state("networkidle")
     # "12 articles match ...", or "Up to 12 ..." for a phrase not yet checked on every result
     numbers = re.findall(r"\d[\d,]*", status)
     results = 0 if status.startswith("No") else int(numbers[0].replace(",", ""))

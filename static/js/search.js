@@ -1,10 +1,10 @@
 // Search for the search page and the 404 page: reads Broadsheet's index (search/meta.json,
-// search/terms/*.json, search/words/*.json, search/facets/*.json, search/docs/*.json; see
-// broadsheet/search/index.py) and shows ranked results, each with the passage that
-// matched. Words are made exactly as broadsheet/search/terms.py makes them (stemmed by
-// porter2.js, which must load first); every query word or "quoted phrase" must match,
-// and the last word also matches as the start of a word while it is being typed (never
-// a one-letter word).
+// search/terms/*.json, search/words/*.json, search/lengths/*.json, search/facets/*.json,
+// search/docs/*.json; see broadsheet/search/index.py) and shows ranked results, each with
+// the passage that matched. Words are made exactly as broadsheet/search/terms.py makes
+// them (stemmed by porter2.js, which must load first); every query word or "quoted
+// phrase" must match, and the last word also matches as the start of a word while it is
+// being typed (never a one-letter word).
 (function (global) {
   "use strict";
   var MAX_TERM = 40, K1 = 1.2, B = 0.75, PREFIX_TERMS = 10;
@@ -107,6 +107,14 @@
     });
   }
 
+  // The length a length's code stands for: the index keeps each article's length to
+  // within 1/32 (code_length in broadsheet/search/index.py does the same).
+  function codeLength(code) {
+    if (code < 32) { return code; }
+    var shift = (code >> 4) - 1;
+    return (code - 16 * shift) * Math.pow(2, shift) + Math.pow(2, shift - 1);
+  }
+
   function Index(root) {
     this.root = root;
     this.files = new Map();
@@ -185,17 +193,33 @@
       return found;
     });
   };
-  // The facets of every id in `ids`: {id: [section, author, [topics], length]}.
-  Index.prototype.facets = function (ids) {
+  // What `folder`'s files (`size` ids to a file) say of every id in `ids`: a function
+  // of the id, once the files they are in have come.
+  Index.prototype.entries = function (folder, size, ids) {
     var self = this, chunks = new Set();
-    ids.forEach(function (id) { chunks.add(Math.floor(id / self.meta.chunk)); });
+    ids.forEach(function (id) { chunks.add(Math.floor(id / size)); });
     var numbers = Array.from(chunks).sort(function (a, b) { return a - b; });
-    return Promise.all(numbers.map(function (n) { return self.load("facets/" + n + ".json"); }))
+    return Promise.all(numbers.map(function (n) { return self.load(folder + n + ".json"); }))
       .then(function (files) {
         var by = new Map();
         numbers.forEach(function (n, i) { by.set(n, files[i]); });
-        return function (id) { return by.get(Math.floor(id / self.meta.chunk))[id % self.meta.chunk]; };
+        return function (id) { return by.get(Math.floor(id / size))[id % size]; };
       });
+  };
+  // The length in words of every id in `ids`, for BM25.
+  Index.prototype.lengths = function (ids) {
+    return this.entries("lengths/", this.meta.lengths_chunk, ids).then(function (codeOf) {
+      return function (id) { return codeLength(codeOf(id)); };
+    });
+  };
+  // Each result's facets, [section, author, [topics]], as `facet`: what the filters
+  // need, loaded only once they are (the first results are drawn without them).
+  Index.prototype.withFacets = function (results) {
+    var ids = results.filter(function (r) { return !r.facet; }).map(function (r) { return r.id; });
+    return this.entries("facets/", this.meta.chunk, ids).then(function (facetOf) {
+      results.forEach(function (r) { r.facet = r.facet || facetOf(r.id); });
+      return results;
+    });
   };
   Index.prototype.yearOf = function (id) {
     var years = this.meta.years;
@@ -218,10 +242,10 @@
       });
       var matching = [];
       ids.forEach(function (n, id) { if (!every || n === lists.length) { matching.push(id); } });
-      return self.facets(matching).then(function (facetOf) {
+      return self.lengths(matching).then(function (lengthOf) {
         var n = self.meta.docs, average = self.meta.length / Math.max(n, 1) || 1;
         var scored = matching.map(function (id) {
-          var facet = facetOf(id), norm = K1 * (1 - B + B * Math.max(facet[3], 1) / average), score = 0, matches = 0;
+          var norm = K1 * (1 - B + B * Math.max(lengthOf(id), 1) / average), score = 0, matches = 0;
           lists.forEach(function (list) {
             var count = list.get(id);
             if (count === undefined) { return; }
@@ -229,7 +253,7 @@
             var idf = Math.log(1 + (n - list.size + 0.5) / (list.size + 0.5));
             score += idf * count * (K1 + 1) / (count + norm);
           });
-          return { id: id, score: score, matches: matches, facet: facet, year: self.yearOf(id) };
+          return { id: id, score: score, matches: matches, facet: null, year: self.yearOf(id) };
         });
         return { results: scored, marked: marked };
       });
@@ -309,7 +333,7 @@
 
   global.BroadsheetSearch = {
     words: words, stem: stem, terms: terms, crc32: crc32, bucketOf: bucketOf,
-    holds: holds,
+    holds: holds, codeLength: codeLength,
     parse: parse, Index: Index, passage: passage, marks: marks, fill: fill,
     sentences: sentences
   };
@@ -394,7 +418,11 @@
       return;
     }
     statusLine.textContent = "Searching…";
+    // A filter other than the year (a range of ids) needs the results' facets first.
+    var faceted = FILTERS.some(function (f) { return f !== "year" && picks[f]; });
     index.search(units, true).then(function (found) {
+      return faceted ? index.withFacets(found.results).then(function () { return found; }) : found;
+    }).then(function (found) {
       if (mine !== current) { return; }
       marked = found.marked;
       phrases = units.filter(function (u) { return u.phrase; }).map(function (u) { return u.terms; });
@@ -406,10 +434,9 @@
       var filters = FILTERS.filter(function (f) { return picks[f]; }).map(function (f) { return picks[f]; });
       list.textContent = "";
       // The status is announced once the results it counts are on the page; the filters'
-      // counts (a pass over every result) are worked out after the first are drawn.
+      // counts (a pass over every result, with their facets) follow it.
       return showMore(mine).then(function () {
         if (mine !== current) { return; }
-        count(found.results, picks);
         // With a phrase, the results not shown yet are not checked yet: at most so many.
         var total = ranked.length, unsure = phrases.length && shown < total;
         var line = total === 0 ? "No articles match " + label
@@ -417,6 +444,10 @@
             : (total === 1 ? "1 article matches " : total + " articles match ")) + label;
         statusLine.textContent = line + (filters.length ? " (" + filters.join(", ") + ")" : "") + "."
           + (total > 1 && order === "date" ? " Newest first." : "");
+        // Then the filters' counts, once the results' facets have come.
+        return index.withFacets(found.results).then(function () {
+          if (mine === current) { count(found.results, picks); }
+        });
       });
     }).catch(function (error) {
       if (mine === current) { statusLine.textContent = "Search failed: " + error.message; }

@@ -15,7 +15,7 @@ def test_scale_writes_every_index_file_and_reports_the_largest(tmp_path: Path) -
     assert meta["docs"] == 120
     assert len(list((search / "docs").glob("*.json"))) == 120
     assert len(list((search / "terms").glob("*.json"))) == meta["shards"]
-    assert set(report["largest"]) == {"docs", "facets", "meta", "terms", "words"}
+    assert set(report["largest"]) == {"docs", "facets", "lengths", "meta", "terms", "words"}
     for entry in report["largest"].values():
         assert 0 < entry["gz_kb"] <= entry["raw_kb"]
 

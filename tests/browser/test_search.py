@@ -189,7 +189,10 @@ def test_only_the_results_on_screen_are_loaded(page: Any, newsroom: str) -> None
 
 def test_filters_combine_with_counts_and_live_in_the_url(page: Any, newsroom: str) -> None:
     everything = search(page, newsroom, "election ")
-    assert "Jane Roe (2)" in page.inner_text("#search-author")
+    # The counts follow the results (their facets are loaded once those are drawn).
+    page.wait_for_function(
+        "() => document.querySelector('#search-author').textContent.includes('Jane Roe (2)')"
+    )
     assert "2024 (2)" in page.inner_text("#search-year")
     page.select_option("#search-author", "Jane Roe")
     page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length === 2")
@@ -308,4 +311,48 @@ def test_the_first_result_is_drawn_before_the_others_have_loaded(page: Any, news
         "() => /match/.test(document.querySelector('#search-status').textContent)"
     )
     assert len(requested) >= 4 and page.locator(RESULT).count() == len(requested)
+    assert page.problems == []
+
+
+def test_results_are_ranked_and_drawn_before_the_filters_facets_have_come(
+    page: Any, newsroom: str
+) -> None:
+    # The facets files are held: the results need only the term and lengths files to be
+    # ranked and drawn; the filters' counts follow once the facets come.
+    held: list[Any] = []
+    page.route("**/search/facets/*.json", lambda route: held.append(route))
+    page.goto(newsroom + "search/?q=election")
+    page.wait_for_selector(RESULT)
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 2")
+    assert held and "(" not in page.inner_text("#search-author")  # no counts yet
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
+    assert "(" not in page.inner_text("#search-author")  # still no counts: announced first
+    for route in held:
+        route.continue_()
+    page.wait_for_function(
+        "() => document.querySelector('#search-author').textContent.includes('Jane Roe (2)')"
+    )
+    assert page.problems == []
+
+
+def test_a_chosen_filter_waits_for_the_facets_and_never_shows_other_results(
+    page: Any, newsroom: str
+) -> None:
+    held: list[Any] = []
+    page.route("**/search/facets/*.json", lambda route: held.append(route))
+    page.goto(newsroom + "search/?q=election&author=Ann+Lee")
+    page.wait_for_function("() => document.querySelectorAll('#search-author option').length > 1")
+    page.wait_for_timeout(300)
+    assert held and page.locator(RESULT).count() == 0  # nothing drawn unfiltered
+    for route in held:
+        route.continue_()
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
+    assert sorted(hrefs(page)) == [
+        "/archive/america/elected-at-last/",
+        "/archive/america/the-leader-and-the-supreme-court/",
+    ]
     assert page.problems == []

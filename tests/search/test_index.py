@@ -6,19 +6,25 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from broadsheet.publish.stage import Stage
 from broadsheet.search.index import (
     Doc,
     TermStore,
+    code_length,
     id_order,
+    length_code,
     shard_count,
     shard_of,
     write_index,
 )
 from broadsheet.search.terms import bucket_of, count
+from tests.search.js import in_node
 
 SECTIONS = [("asia", "Asia"), ("america", "America")]
 
@@ -30,6 +36,14 @@ def doc(url: str, date: str = "", author: str = "", topics: tuple[str, ...] = ()
 
 def index(out: Path, store: TermStore, docs: list[Doc], changed: dict | None) -> None:
     write_index(Stage(out), id_order(docs), SECTIONS, store, changed)
+
+
+def stored(state: Path, texts: dict[str, str]) -> TermStore:
+    """A store holding each text's counts (no title), by its URL."""
+    store = TermStore(state)
+    for url, text in texts.items():
+        store.put(url, count("", text))
+    return store
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -87,9 +101,7 @@ def test_random_edits_keep_the_index_equal_to_a_cold_one(tmp_path: Path) -> None
     urls = [f"asia/p{n}/" for n in range(12)]
     texts = {u: " ".join(rng.choices(VOCABULARY, k=rng.randint(1, 30))) for u in urls}
     docs = [doc(u, f"20{10 + n % 5}-01-0{1 + n % 9}") for n, u in enumerate(urls)]
-    store = TermStore(tmp_path / "state")
-    for url, text in texts.items():
-        store.put(url, count("", text))
+    store = stored(tmp_path / "state", texts)
     index(tmp_path / "inc", store, docs, None)
     for step in range(12):
         edited = rng.sample(urls, rng.randint(1, 3))
@@ -98,9 +110,7 @@ def test_random_edits_keep_the_index_equal_to_a_cold_one(tmp_path: Path) -> None
             texts[url] = " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 30)))
             changed[url] = store.replace(url, count("", texts[url]))
         index(tmp_path / "inc", store, docs, changed)
-        cold = TermStore(tmp_path / f"cold-state-{step}")
-        for url, text in texts.items():
-            cold.put(url, count("", text))
+        cold = stored(tmp_path / f"cold-state-{step}", texts)
         index(tmp_path / f"cold-{step}", cold, docs, None)
         assert tree(tmp_path / "inc") == tree(tmp_path / f"cold-{step}"), step
 
@@ -111,9 +121,7 @@ def test_an_edit_rewrites_only_the_files_of_the_words_it_changed(tmp_path: Path)
     urls = [f"asia/p{n:03}/" for n in range(300)]
     texts = {u: " ".join(rng.choices(vocabulary, k=400)) for u in urls}
     docs = [doc(u) for u in urls]
-    store = TermStore(tmp_path / "state")
-    for url, text in texts.items():
-        store.put(url, count("", text))
+    store = stored(tmp_path / "state", texts)
     out = tmp_path / "site"
     index(out, store, docs, None)
     before = tree(out)
@@ -128,7 +136,8 @@ def test_an_edit_rewrites_only_the_files_of_the_words_it_changed(tmp_path: Path)
     rewritten = {name for name in after if before.get(name) != after[name]}
     total = shard_count(len(urls))
     shards = {f"search/terms/{shard_of(t) % total}.json" for t in changed[url]}
-    assert rewritten - {"search/meta.json", "search/facets/0.json", "search/docs/150.json"} <= (
+    # Its facets did not change: their file stays as it was (its length's code may not).
+    assert rewritten - {"search/meta.json", "search/lengths/0.json", "search/docs/150.json"} <= (
         shards | {f"search/words/{bucket_of('zebra')}.json"}
     )
     assert len([n for n in rewritten if n.startswith("search/terms/")]) <= 4
@@ -154,8 +163,11 @@ def test_articles_are_numbered_oldest_first_and_years_are_ranges(tmp_path: Path)
     assert meta["authors"] == ["Ann Lee", "Jane Roe"]
     assert meta["topics"] == ["energy", "trade"]
     facets = json.loads((search / "facets/0.json").read_text())
-    assert facets[1][:3] == [0, 0, [0, 1]]  # asia, Ann Lee, energy and trade
-    assert facets[0][:3] == [1, -1, []]  # america, no author, no topic
+    assert facets[1] == [0, 0, [0, 1]]  # asia, Ann Lee, energy and trade
+    assert facets[0] == [1, -1, []]  # america, no author, no topic
+    # Each article's length (1 word of body; the title's words do not count) by id.
+    assert json.loads((search / "lengths/0.json").read_text()) == [1, 1, 1, 1]
+    assert meta["length"] == 4 and meta["lengths_chunk"] >= meta["chunk"]
     assert json.loads((search / f"words/{bucket_of('rice')}.json").read_text())["rice"] == 4
 
 
@@ -185,16 +197,16 @@ def test_term_files_grow_with_the_archive(articles: int) -> None:
     assert count_ % 64 == 0 and count_ * 8 >= articles and (count_ == 64 or count_ * 4 < articles)
 
 
-@pytest.mark.parametrize("damaged", ["terms/{shard}.json", "facets/0.json", "words/ta.json"])
+@pytest.mark.parametrize(
+    "damaged", ["terms/{shard}.json", "facets/0.json", "lengths/0.json", "words/ta.json"]
+)
 @pytest.mark.parametrize("how", [b"{not json", b"[1, 2]", None])
 def test_a_damaged_index_file_in_the_site_is_written_whole_again(
     tmp_path: Path, damaged: str, how: bytes | None
 ) -> None:
     texts = {"asia/a/": "tariffs on solar panels", "asia/b/": "tariffs and wind"}
     docs = [doc(url) for url in texts]
-    store = TermStore(tmp_path / "state")
-    for url, text in texts.items():
-        store.put(url, count("", text))
+    store = stored(tmp_path / "state", texts)
     index(tmp_path / "inc", store, docs, None)
     shard = shard_of("tariff") % shard_count(2)
     target = tmp_path / "inc/search" / damaged.format(shard=shard)
@@ -205,9 +217,7 @@ def test_a_damaged_index_file_in_the_site_is_written_whole_again(
     texts["asia/a/"] = "tariffs on solar panels, and more tariffs and taxes"  # tax: a new stem
     changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]))}
     index(tmp_path / "inc", store, docs, changed)
-    cold = TermStore(tmp_path / "cold-state")
-    for url, text in texts.items():
-        cold.put(url, count("", text))
+    cold = stored(tmp_path / "cold-state", texts)
     index(tmp_path / "cold", cold, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
 
@@ -309,3 +319,40 @@ def test_a_merge_that_cannot_write_its_runs_says_where(
     with pytest.raises(BroadsheetError, match="cannot write the search state") as caught:
         index(tmp_path / "out", store, [doc("asia/a/")], None)
     assert str(tmp_path / "state" / "search-runs-") in str(caught.value)
+
+
+@given(st.integers(min_value=0, max_value=1 << 40))
+def test_a_length_is_kept_to_within_one_32nd(length: int) -> None:
+    code = length_code(length)
+    kept = code_length(code)
+    assert abs(kept - length) <= length / 32
+    assert length_code(kept) == code  # (the middle of its lengths)
+    assert length_code(length + 1) >= code  # longer articles never get a smaller code
+    if length < 32:
+        assert kept == length
+
+
+def test_the_browser_reads_a_length_code_as_the_build_does() -> None:
+    codes = sorted({length_code(n) for n in range(1 << 16)} | {length_code(1 << 40)})
+    assert in_node("codeLength", codes) == [code_length(code) for code in codes]
+
+
+def test_lengths_beyond_one_file_go_in_the_next(tmp_path: Path, monkeypatch: Any) -> None:
+    import broadsheet.search.index as search_index
+
+    monkeypatch.setattr(search_index, "LENGTH_CHUNK", 3)
+    texts = {f"asia/p{n}/": " ".join(["word"] * (n + 30)) for n in range(7)}
+    docs = [doc(url, f"2024-01-0{n + 1}") for n, url in enumerate(texts)]
+    store = stored(tmp_path / "state", texts)
+    index(tmp_path / "out", store, docs, None)
+    files = sorted((tmp_path / "out/search/lengths").iterdir())
+    codes = [code for f in files for code in json.loads(f.read_text())]
+    assert [f.name for f in files] == ["0.json", "1.json", "2.json"]
+    assert codes == [length_code(n + 30) for n in range(7)]
+    # An edit that moves one article's code, read back from those files, updates them.
+    texts["asia/p5/"] += " word" * 200
+    changed = {"asia/p5/": store.replace("asia/p5/", count("", texts["asia/p5/"]))}
+    index(tmp_path / "out", store, docs, changed)
+    cold = stored(tmp_path / "cold-state", texts)
+    index(tmp_path / "cold", cold, docs, None)
+    assert tree(tmp_path / "out") == tree(tmp_path / "cold")
