@@ -224,15 +224,22 @@ def _load_yaml(path: Path, header: str) -> tuple[dict[str, Any], dict[str, int]]
         for k, _ in node.value
         if isinstance(k, yaml.ScalarNode)
     ]
-    twice = [line for key, line in keys if key == "aliases"]
-    if len(twice) > 1:  # ("add the line aliases: [...]", a vanished URL's error says)
+    first: dict[str, int] = {}
+    for key, line in keys:  # (draft: true, then draft: false, would publish it)
+        if key not in first:
+            first[key] = line
+            continue
+        if key == "aliases":  # ("add the line aliases: [...]", a vanished URL's error says)
+            hint = "make them one list, such as aliases: [/old/one/, /old/two/]"
+        else:
+            hint = "keep the one you mean"
         raise BroadsheetError(
-            f"aliases: given twice (lines {twice[0]} and {twice[1]}), and YAML keeps only the "
-            "last: make them one list, such as aliases: [/old/one/, /old/two/]",
+            f"{key}: given twice (lines {first[key]} and {line}), and YAML keeps only the "
+            f"last: {hint}",
             path,
-            twice[1],
+            line,
         )
-    return meta, dict(keys)
+    return meta, first
 
 
 def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInfo) -> Any:

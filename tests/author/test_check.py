@@ -58,3 +58,21 @@ def test_check_and_build_agree_on_a_section_not_in_the_settings(seeded: Path) ->
     assert run(["build"]).code == 0
     assert (seeded / "site/news/index.html").is_file()
     assert (seeded / "site/news/a/index.html").is_file()
+
+
+def test_a_key_given_twice_is_an_error_in_check_and_build(seeded: Path) -> None:
+    # YAML keeps the last: an embargoed draft would be published by its second line.
+    write_post(
+        seeded,
+        "asia/e.md",
+        "---\ntitle: Embargoed\ndate: 2024-01-01\ndraft: true\ntags: [a]\ndraft: false\n---\n\nT\n",
+    )
+    result = run(["check"])
+    assert result.code == 1
+    assert (
+        "content/asia/e.md:6: draft: given twice (lines 4 and 6), and YAML keeps only the "
+        "last: keep the one you mean"
+    ) in result.out
+    built = run(["build", "--quiet"])
+    assert built.code == 1 and "content/asia/e.md:6: draft: given twice" in built.err
+    assert not (seeded / "site/asia/e").exists()
