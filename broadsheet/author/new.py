@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +20,8 @@ Write the opening paragraph here: who, what, where and when, in two or three sen
 
 ## A subheading
 
-The story continues. Link to another article by its address, such as
-[an earlier report]({link}), and it will work wherever the site is served.
+The story continues. Link to any page of the site by its address, such as
+[the front page](/), and it will work wherever the site is served.
 """
 
 
@@ -67,17 +69,14 @@ def new_post(
         raise BroadsheetError("the headline is empty")
     slug_of_section = _section_slug(section)
     known = known_sections(config)
-    link = f"/{slug_of_section}/"
-    if slug_of_section not in known:
-        link = "/"  # a new section has no page of its own until a post is published
-        if known and not new_section:
-            raise BroadsheetError(_unknown(section, slug_of_section, known))
-        start_section(config, slug_of_section)
+    starting = slug_of_section not in known
+    if starting and known and not new_section:
+        raise BroadsheetError(_unknown(section, slug_of_section, known))
     folder = config.path(config.content_dir) / slug_of_section
     slug = slugify(title)
     path = folder / slug / "index.md" if bundle else folder / f"{slug}.md"
     for taken in (folder / f"{slug}.md", folder / slug / "index.md"):  # either is the article
-        if taken.exists():
+        if os.path.lexists(taken):
             raise BroadsheetError("already exists; edit it, or choose another headline", taken)
     moment = (now or datetime.now(config.zone)).astimezone(config.zone)
     meta: dict[str, object] = {
@@ -85,15 +84,17 @@ def new_post(
         "date": moment.strftime("%Y-%m-%d %H:%M"),
         "draft": True,
     }
-    if author:
+    if author and author.strip():
         meta["author"] = author.strip()
     if tags:
         meta["tags"] = list(tags)
-    body = BODY.format(link=link) + (BUNDLE_BODY if bundle else "")
+    body = BODY + (BUNDLE_BODY if bundle else "")
     post = frontmatter.Post(body)
     post.metadata.update(meta)
     text = frontmatter.dumps(post, sort_keys=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if starting:
+        start_section(config, slug_of_section)
+    _make_folder(path.parent)
     try:
         with path.open("x", encoding="utf-8", newline="\n") as handle:
             handle.write(text + "\n")
@@ -132,12 +133,33 @@ def _unknown(section: str, slug: str, known: list[str]) -> str:
     )
 
 
+def _make_folder(folder: Path) -> None:
+    """Make `folder` (and those above it) for a new post; an error that names it if it
+    cannot be made (a file in its way, no permission)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        in_way = isinstance(exc, FileExistsError)
+        reason = "a file is in the way" if in_way else exc.strerror or str(exc)
+        raise BroadsheetError(f"cannot make the folder: {reason}", folder) from exc
+
+
 def start_section(config: SiteConfig, slug: str) -> None:
     """Make content/<slug>/ and, when pyproject.toml lists the sections, list it there
-    too (named after its slug), where it can be renamed."""
+    too (named after its slug), where it can be renamed. The folder first: if it cannot
+    be made, the settings are left as they were (and it is removed again if the
+    settings cannot be written)."""
+    folder = config.path(config.content_dir) / slug
+    made = not os.path.lexists(folder)
+    _make_folder(folder)
     if config.sections:
-        _add_to_settings(config.root / "pyproject.toml", slug)
-    (config.path(config.content_dir) / slug).mkdir(parents=True, exist_ok=True)
+        try:
+            _add_to_settings(config.root / "pyproject.toml", slug)
+        except BroadsheetError:
+            if made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+            raise
 
 
 def _add_to_settings(pyproject: Path, slug: str) -> None:

@@ -165,3 +165,28 @@ def test_new_refuses_an_article_that_exists_in_either_form(project: Path, first:
     result = run(["new", "Floods", "--section", "asia", *other])
     assert result.code == 1 and "already exists" in result.err
     assert len(list((project / "content/asia").rglob("*.md"))) == 1
+
+
+def test_a_file_in_the_way_is_a_one_line_error_and_nothing_is_written(project: Path) -> None:
+    (project / "content/asia").mkdir(parents=True)
+    (project / "content/asia/notes").write_text("a note, not a folder\n")
+    bundle = run(["new", "Notes", "--section", "asia", "--bundle"])
+    assert bundle.code == 1 and "Traceback" not in bundle.err
+    assert bundle.err.strip() == (
+        "error: content/asia/notes: cannot make the folder: a file is in the way"
+    )
+    settings = (project / "pyproject.toml").read_bytes()
+    (project / "content/news").write_text("not a section folder\n")
+    section = run(["new", "Hello", "--section", "news", "--new-section"])
+    assert section.code == 1 and "Traceback" not in section.err
+    assert "content/news: cannot make the folder: a file is in the way" in section.err
+    assert (project / "pyproject.toml").read_bytes() == settings  # no section listed
+    assert sorted(p.name for p in (project / "content").rglob("*.md")) == []
+
+
+def test_a_blank_author_is_left_out_not_written_as_an_empty_one(project: Path) -> None:
+    result = run(["new", "Hello", "--section", "asia", "--author", "   "])
+    assert result.code == 0, result.err
+    assert "author" not in (project / result.out.strip()).read_text()
+    # Its sample link works though the section has no published article yet.
+    assert run(["check"]).code == 0
