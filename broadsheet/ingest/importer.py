@@ -58,7 +58,8 @@ def import_files(
         if os.path.lexists(index) and not index.is_file():
             raise BroadsheetError("the importer's index is not a file; move it away", index)
         recorded, problem = load_index(content_dir)
-        run = _Run(content_dir, reconcile(content_dir, recorded), force)
+        known = reconcile(content_dir, recorded)
+        run = _Run(content_dir, known.stories, force, known.taken)
         try:
             reports = [run.read(path) for path in paths]
             run.commit(reports)
@@ -80,10 +81,13 @@ class _Planned:
 class _Run:
     """One import: the stories known, and the moves planned."""
 
-    def __init__(self, content_dir: Path, stories: list[Story], force: bool) -> None:
+    def __init__(
+        self, content_dir: Path, stories: list[Story], force: bool, taken: set[str]
+    ) -> None:
         self.content_dir = content_dir
         self.stories = stories
         self.force = force
+        self.taken = taken  # site paths the posts answer (slugs, aliases): never a new one's
         self.stage = Stage(content_dir)
         self.planned: dict[str, _Planned] = {}  # by post path
         self.by_first: dict[bytes, list[Story]] = {}
@@ -174,9 +178,12 @@ class _Run:
         for attempt in range(1, MAX_SLUG_TRIES + 1):
             slug = base if attempt == 1 else f"{base}-{attempt}"
             relative = f"{section}/{slug}.md"
-            taken = (self.content_dir / relative, self.content_dir / section / slug / "index.md")
-            if relative in self.planned or any(map(os.path.lexists, taken)):  # (or a bundle)
+            files = (self.content_dir / relative, self.content_dir / section / slug / "index.md")
+            if relative in self.planned or any(map(os.path.lexists, files)):  # (or a bundle)
                 continue
+            if f"{section}/{slug}/" in self.taken:  # another post's slug: or alias: says so
+                continue
+            self.taken.add(f"{section}/{slug}/")
             story = Story(relative, "", [], [], 0, "", "", "", "")
             self._stage(article, story, None)
             self.stories.append(story)

@@ -4,11 +4,13 @@ which builds ignore; commit it with the posts)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadsheet.content.aliases import parse_alias
 from broadsheet.ingest.pages import Body
 from broadsheet.ingest.posts import read_post
 from broadsheet.paths import source_files
@@ -42,7 +44,10 @@ class Story:
         text), under the same headline or with enough text in common; or, for an article
         with no text at all, the same section and headline."""
         if self.loose and self.source == source:
-            return True
+            # Its text is the author's, but a raw file's name and line are no identity
+            # (a scraper reuses names; every import from stdin is <stdin>): the same
+            # headline, or a paragraph in common, must say it is the same story too.
+            return self.title == title or not set(self.opening).isdisjoint(body.opening)
         if body.count == 0 or self.paragraphs == 0:
             return (self.label, self.title) == (label, title)
         shared = min(len(self.opening), len(body.opening))
@@ -120,18 +125,41 @@ def post_files(content_dir: Path) -> list[str]:
     )
 
 
-def reconcile(content_dir: Path, recorded: list[Story]) -> list[Story]:
-    """The stories whose posts are in content/ now. A post is known by its `import_hash`
-    line wherever it was moved, else by its path; an imported post the index does not
-    know (the index was lost, or an import was killed) is read back from its text."""
+@dataclass
+class Known:
+    """What content/ holds as the importer finds it: the imported stories, and the site
+    paths (asia/talks-resume/) that its posts answer, by their slugs and aliases."""
+
+    stories: list[Story]
+    taken: set[str]
+
+
+def reconcile(content_dir: Path, recorded: list[Story]) -> Known:
+    """The stories whose posts are in content/ now, and the paths its posts take. A post
+    is known by its `import_hash` line wherever it was moved, else by its path (a copy
+    of an imported post, its `import_hash` with it, leaves the story where the index
+    had it); an imported post the index does not know (the index was lost, or an import
+    was killed) is read back from its text."""
     by_path = {s.path: s for s in recorded}
     by_hash = {s.import_hash: s for s in recorded}
     live: list[Story] = []
     claimed: set[int] = set()
-    for relative in post_files(content_dir):
+    taken: set[str] = set()
+    posts = [
+        (relative, read_post(content_dir / relative, header_only=True))
+        for relative in post_files(content_dir)
+    ]
+    for relative, post in posts:
+        taken |= _answers(relative, post.meta)
+        story = by_path.get(relative)
+        if story is not None and post.import_hash == story.import_hash:
+            claimed.add(id(story))  # where the index left it
+    for relative, post in posts:
         path = content_dir / relative
-        post = read_post(path, header_only=True)
         story = by_hash.get(post.import_hash or "") or by_path.get(relative)
+        if story is not None and id(story) in claimed and story.path == relative:
+            live.append(story)
+            continue
         if story is None and post.import_hash is not None:
             post = read_post(path)
             meta = post.meta
@@ -152,4 +180,18 @@ def reconcile(content_dir: Path, recorded: list[Story]) -> list[Story]:
         claimed.add(id(story))
         story.path = relative
         live.append(story)
-    return live
+    return Known(live, taken)
+
+
+def _answers(relative: str, meta: dict[str, object]) -> set[str]:
+    """The site paths a post answers: its own (its `slug`, else its file's or its
+    folder's name), and its aliases."""
+    folder, _, name = relative.partition("/")
+    stem = name.rsplit("/", 1)[0] if name.endswith("/index.md") else name.removesuffix(".md")
+    slug = meta.get("slug")
+    found = {f"{folder}/{slug if isinstance(slug, str) and slug else stem}/"}
+    aliases = meta.get("aliases")
+    for alias in aliases if isinstance(aliases, list) else ():
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            found.add(parse_alias(alias))
+    return found

@@ -196,3 +196,58 @@ def test_an_index_that_is_a_folder_stops_the_import_before_anything_is_written(
     assert result.code == 1
     assert "content/.broadsheet-imports.json: the importer's index is not a file" in result.err
     assert posts(project) == {}
+
+
+def test_another_article_under_the_same_file_name_is_not_taken_for_an_edited_one(
+    project: Path,
+) -> None:
+    """Without the index, an edited post is known by its `source` (file:line), but a
+    scraper reuses file names, and stdin is always <stdin>: a different article there is
+    a new post, and --force leaves the edited one alone."""
+    today = project / "today.txt"
+    today.write_text(raw("ASIA", "Monday story", "Monday text about the harbour."), "utf-8")
+    assert run(["import", str(today)]).code == 0
+    [name] = posts(project)
+    edited = edit(project / "content" / name, "Monday text", "Monday text (corrected)")
+    (project / "content/.broadsheet-imports.json").unlink()
+    today.write_text(raw("ASIA", "Tuesday story", "Tuesday text on elections."), "utf-8")
+    for force in ([], ["--force"]):
+        result = run(["import", *force, str(today)])
+        assert result.code == 0, result.err
+        assert posts(project)[name] == edited
+        assert "Tuesday text on elections." in posts(project)["asia/tuesday-story.md"]
+
+
+def test_a_copy_of_an_imported_post_leaves_the_story_with_its_own_post(project: Path) -> None:
+    """An imported post copied as a template carries its `import_hash`: the story stays
+    with the post the index has, and the copy is the author's."""
+    _, full = files(project)
+    assert run(["import", str(full)]).code == 0
+    [name] = posts(project)
+    original = project / "content" / name
+    copy = project / "content/asia/alpha.md"
+    mine = original.read_text().replace("Talks resume at the border", "My own story")
+    copy.write_text(mine.replace(OPENING[:40], "My own opening"), encoding="utf-8")
+    edit(original, "weekly", "every week")  # the story's own post, edited: kept
+    for force in ([], ["--force"]):
+        result = run(["import", *force, str(full)])
+        assert result.code == 0, result.err
+        assert copy.read_text() == mine.replace(OPENING[:40], "My own opening")
+    assert "weekly" in original.read_text()  # --force re-imported the story's own post
+
+
+def test_a_new_article_never_takes_a_path_another_post_answers(project: Path) -> None:
+    """A post moved with `mv` keeps its old URL as an alias, and a post may name its
+    slug: a new article with that headline takes the next free slug, and the site builds."""
+    a, b = project / "a.txt", project / "b.txt"
+    a.write_text(raw(*STORY, OPENING), encoding="utf-8")
+    b.write_text(raw(*STORY, "A different story, a year later."), encoding="utf-8")
+    assert run(["import", str(a)]).code == 0
+    moved = run(["mv", "content/asia/talks-resume-at-the-border.md", "--slug", "talks-2024"])
+    assert moved.code == 0, moved.err
+    (project / "content/asia/named.md").write_text(
+        "---\ntitle: Named\nslug: talks-resume-at-the-border-2\n---\n\nText.\n", "utf-8"
+    )
+    assert run(["import", str(b)]).code == 0
+    assert "asia/talks-resume-at-the-border-3.md" in posts(project)
+    assert run(["build", "--quiet"]).code == 0
