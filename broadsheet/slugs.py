@@ -7,6 +7,9 @@ import unicodedata
 from functools import lru_cache
 
 MAX_SLUG_LENGTH = 80
+# ... and as UTF-8 bytes: a file or folder name holds 255 (80 characters of a script
+# written in 4 bytes each would not fit), with room for "-1000" and ".md".
+MAX_SLUG_BYTES = 200
 _NOT_WORD = re.compile(r"[^\w]+")
 _APOSTROPHES = re.compile(r"['’‘`´]")
 _INITIAL_DOT = re.compile(r"(?<=\b[^\W\d_])\.")  # "U.S." -> "US"
@@ -26,13 +29,19 @@ def slugify(text: str, fallback: str = "article") -> str:
     slug = ""
     for word in words:
         candidate = f"{slug}-{word}" if slug else word
-        if len(candidate) > MAX_SLUG_LENGTH:
+        if len(candidate) > MAX_SLUG_LENGTH or _too_long(candidate):
             break
         slug = candidate
     if not slug and words:
         slug = words[0][:MAX_SLUG_LENGTH]
+        while _too_long(slug):
+            slug = slug[:-1]
     slug = unicodedata.normalize("NFC", slug)
     return slug or fallback
+
+
+def _too_long(slug: str) -> bool:
+    return len(slug.encode("utf-8", "surrogatepass")) > MAX_SLUG_BYTES
 
 
 # Folder names that cannot be sections: their URLs belong to the site's own pages.
