@@ -82,12 +82,20 @@ class Stage:
 
     def commit(self) -> list[Move]:
         """Move every staged file into place; the moves that found their target changed
-        by someone else (and so were not made) are returned."""
+        by someone else (and so were not made) are returned. One that cannot be made (no
+        permission, a name too long) undoes those made before it, and raises MoveFailed:
+        all or nothing."""
         journal = self.root / JOURNAL
         rows = [[m.name, m.target, m.expected] for m in self.moves.values()]
         with _signals_held():
             _write_journal(journal, rows)
-            conflicts = apply(self.content_dir, self.root, list(self.moves.values()))
+            done: list[_Done] = []
+            try:
+                conflicts = apply(self.content_dir, self.root, list(self.moves.values()), done)
+            except MoveFailed:
+                _undo(self.content_dir, done)
+                self.remove()  # (its journal with it: the next import finishes nothing)
+                raise
             self.remove()
         return conflicts
 
@@ -95,7 +103,29 @@ class Stage:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def apply(content_dir: Path, stage: Path, moves: list[Move]) -> list[Move]:
+class MoveFailed(BroadsheetError):
+    """A staged file could not be moved into place (the moves before it are undone)."""
+
+    def __init__(self, move: Move, reason: str, target: Path) -> None:
+        super().__init__(f"cannot write: {reason}", target)
+        self.move, self.reason = move, reason
+
+
+@dataclass
+class _Done:
+    """A move made: the post it replaced, kept beside the stage (None: there was none),
+    and the folders it made."""
+
+    target: Path
+    replaced: Path | None
+    folders: list[Path]
+
+
+def apply(
+    content_dir: Path, stage: Path, moves: list[Move], done: list[_Done] | None = None
+) -> list[Move]:
+    """Make the `moves`; with `done`, keep what each changed there, so that it can be
+    undone (see Stage.commit); without, finish a killed import's moves forward."""
     conflicts = []
     for move in moves:
         staged = stage / move.name
@@ -103,23 +133,57 @@ def apply(content_dir: Path, stage: Path, moves: list[Move]) -> list[Move]:
             continue  # moved already, by the import this journal belongs to
         target = content_dir / move.target
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            folders = _make_folders(content_dir, target.parent)
             if move.expected is None:
                 try:
                     os.link(staged, target)  # never replaces a file that appeared meanwhile
                 except FileExistsError:
                     conflicts.append(move)
+                else:
+                    if done is not None:
+                        done.append(_Done(target, None, folders))
                 staged.unlink()
             elif move.expected == ANY or _sha256(target) == move.expected:
                 with contextlib.suppress(OSError):
                     os.chmod(staged, target.stat().st_mode & 0o7777)  # keep the post's mode
+                kept = None
+                if done is not None and os.path.lexists(target):
+                    kept = stage / f"{move.name}.replaced"
+                    os.link(target, kept)
                 os.replace(staged, target)
+                if done is not None:
+                    done.append(_Done(target, kept, folders))
             else:
                 conflicts.append(move)
                 staged.unlink()
         except OSError as exc:
-            raise BroadsheetError(f"cannot write: {exc.strerror or exc}", target) from exc
+            raise MoveFailed(move, exc.strerror or str(exc), target) from exc
     return conflicts
+
+
+def _make_folders(content_dir: Path, folder: Path) -> list[Path]:
+    """Make `folder` and those above it below content/; those made, deepest first."""
+    made = []
+    while folder != content_dir and not os.path.lexists(folder):
+        made.append(folder)
+        folder = folder.parent
+    for new in reversed(made):
+        new.mkdir(exist_ok=True)
+    return made
+
+
+def _undo(content_dir: Path, done: list[_Done]) -> None:
+    """Put back what the moves `done` changed, last first: the posts they replaced, no
+    post where there was none, no folder they made."""
+    for move in reversed(done):
+        with contextlib.suppress(OSError):
+            if move.replaced is None:
+                move.target.unlink()
+            else:
+                os.replace(move.replaced, move.target)
+        for folder in move.folders:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def finish_interrupted(content_dir: Path) -> int:

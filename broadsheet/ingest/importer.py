@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError, display_path
-from broadsheet.ingest.commit import ANY, Move, Stage, finish_interrupted
+from broadsheet.ingest.commit import ANY, Move, MoveFailed, Stage, finish_interrupted
 from broadsheet.ingest.index import INDEX_NAME, Story, index_bytes, load_index, reconcile
 from broadsheet.ingest.pages import MAX_RANGES, LineCounts, RawArticle, parse_lines
 from broadsheet.ingest.posts import kept_aliases, read_post, write_post
@@ -251,7 +251,18 @@ class _Run:
 
     def commit(self, reports: list[FileReport]) -> None:
         """Move the posts in, then the index of what content/ now holds."""
-        conflicts = {m.target for m in self.stage.commit()} if self.stage.moves else set()
+        try:
+            conflicts = {m.target for m in self.stage.commit()} if self.stage.moves else set()
+        except MoveFailed as exc:  # nothing was moved in: the error names the raw article
+            where = self.content_dir / exc.move.target
+            planned = self.planned.get(exc.move.target)
+            source = planned.story.source if planned is not None else ""
+            file, _, line = source.rpartition(":")
+            raise BroadsheetError(
+                f"{display_path(where)}: cannot write: {exc.reason}; nothing was imported",
+                Path(file),
+                int(line) if line.isdecimal() else None,
+            ) from exc
         for relative in conflicts:
             planned = self.planned[relative]
             path = self.content_dir / relative

@@ -110,3 +110,35 @@ def test_a_build_finishes_a_killed_import_before_it_reads_the_posts(project: Pat
     result = build(load_config(project), output=project / "site", use_cache=False, jobs=1)
     assert result.articles == 1
     assert (content / "asia/half.md").is_file() and not stage.exists()
+
+
+def test_a_post_that_cannot_be_moved_in_undoes_the_others(project: Path) -> None:
+    """All or nothing, when a write fails as the posts are moved in (here a file where
+    the america/ folder should be; as well no permission, or a full disk): the posts
+    moved before it are taken out again, and the one they replaced put back."""
+    from tests.ingest.test_identity import raw
+
+    first = project / "first.txt"
+    first.write_text(raw("ASIA", "Rice prices", "Rice prices rose again in May."), "utf-8")
+    assert run(["import", str(first)]).code == 0
+    before = posts(project)
+    (project / "content/america").write_text("not a folder\n", "utf-8")
+    both = project / "both.txt"
+    both.write_text(
+        raw("ASIA", "Rice prices", "Rice prices rose again in May.", "And in June.")
+        + raw("ASIA", "A new story", "Something else happened.")
+        + raw("AMERICA", "Am story", "Across the sea."),
+        "utf-8",
+    )
+    result = run(["import", str(both)])
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err.strip() == (
+        f"error: {both.relative_to(project)}:23: content/america/am-story.md: cannot write: "
+        "Not a directory; nothing was imported"
+    )
+    assert posts(project) == before  # the update undone, the new post gone
+    assert (project / "content/america").read_text() == "not a folder\n"
+    assert not list((project / "content").glob(".import-*"))  # nothing to finish later
+    (project / "content/america").unlink()
+    assert run(["import", str(both)]).code == 0
+    assert len(posts(project)) == 3
