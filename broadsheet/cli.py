@@ -165,8 +165,7 @@ def _project_config(args: argparse.Namespace, **overrides: object) -> SiteConfig
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from broadsheet.ingest.importer import import_files
-    from broadsheet.ingest.rawtext import source_name
+    from broadsheet.ingest.importer import Interrupted, import_files
 
     config = _project_config(args)
     try:
@@ -176,9 +175,20 @@ def _run_import(args: argparse.Namespace) -> int:
             force=args.force,
             wait=lambda message: print(message, file=sys.stderr, flush=True),
         )
+    except Interrupted as done:  # while it wrote: it finished writing first
+        _report_import(done.reports)
+        print("broadsheet: interrupted once the import was written, whole", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("broadsheet: import interrupted; nothing was imported", file=sys.stderr)
         return 130
+    _report_import(reports)
+    return 0
+
+
+def _report_import(reports: list[FileReport]) -> None:
+    from broadsheet.ingest.rawtext import source_name
+
     for report in reports:
         name = source_name(report.source)
         print(f"{name if name == '<stdin>' else display_path(report.source)}: {_summary(report)}")
@@ -197,7 +207,6 @@ def _run_import(args: argparse.Namespace) -> int:
         if report.duplicate_count > len(report.duplicates):
             print(f"  duplicate ... and {report.duplicate_count - len(report.duplicates)} more")
         print(f"  {'lines':<9} {_line_summary(report)}")
-    return 0
 
 
 def _summary(report: FileReport) -> str:

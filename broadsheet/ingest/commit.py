@@ -87,7 +87,7 @@ class Stage:
         all or nothing."""
         journal = self.root / JOURNAL
         rows = [[m.name, m.target, m.expected] for m in self.moves.values()]
-        with _signals_held():
+        with signals_held():
             _write_journal(journal, rows)
             done: list[_Done] = []
             try:
@@ -228,7 +228,7 @@ def _sha256(path: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
+def signals_held() -> Iterator[None]:
     """Ctrl-C and SIGTERM wait until the moves are made (SIGKILL cannot: see the journal)."""
     held = {signal.SIGINT, signal.SIGTERM}
     try:

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError, display_path
-from broadsheet.ingest.commit import ANY, Move, MoveFailed, Stage, finish_interrupted
+from broadsheet.ingest.commit import (
+    ANY,
+    Move,
+    MoveFailed,
+    Stage,
+    finish_interrupted,
+    signals_held,
+)
 from broadsheet.ingest.index import INDEX_NAME, Story, index_bytes, load_index, reconcile
 from broadsheet.ingest.pages import MAX_RANGES, LineCounts, RawArticle, parse_lines
 from broadsheet.ingest.posts import kept_aliases, read_post, write_post
@@ -68,6 +75,14 @@ def import_files(
         if problem and reports:
             reports[0].notes.append(problem)
     return reports
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM came while the import was writing: it wrote everything first."""
+
+    def __init__(self, reports: list[FileReport]) -> None:
+        super().__init__()
+        self.reports = reports
 
 
 @dataclass
@@ -250,7 +265,16 @@ class _Run:
         return name, digest
 
     def commit(self, reports: list[FileReport]) -> None:
-        """Move the posts in, then the index of what content/ now holds."""
+        """Move the posts in, then the index of what content/ now holds: Ctrl-C and
+        SIGTERM wait until both are written, then raise Interrupted (the import is
+        whole, and the next one need not read the posts back)."""
+        try:
+            with signals_held():
+                self._commit()
+        except KeyboardInterrupt:
+            raise Interrupted(reports) from None
+
+    def _commit(self) -> None:
         try:
             conflicts = {m.target for m in self.stage.commit()} if self.stage.moves else set()
         except MoveFailed as exc:  # nothing was moved in: the error names the raw article

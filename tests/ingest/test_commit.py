@@ -142,3 +142,28 @@ def test_a_post_that_cannot_be_moved_in_undoes_the_others(project: Path) -> None
     (project / "content/america").unlink()
     assert run(["import", str(both)]).code == 0
     assert len(posts(project)) == 3
+
+
+def test_ctrl_c_while_the_posts_are_moved_in_waits_and_says_they_were(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (or SIGTERM) that comes while the posts are moved in waits until they and
+    the index are written: the message says so, not 'nothing was imported'."""
+    import os
+
+    _, full = files(project)
+    original = commit.apply
+
+    def interrupted(*args: object, **kwargs: object) -> list[commit.Move]:
+        os.kill(os.getpid(), signal.SIGINT)  # held until the import is written
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commit, "apply", interrupted)
+    result = run(["import", str(full)])
+    assert result.code == 130
+    assert "interrupted once the import was written, whole" in result.err
+    assert "nothing was imported" not in result.err
+    assert "wrote" in result.out  # what it wrote is reported
+    [name] = posts(project)
+    index = json.loads((project / "content/.broadsheet-imports.json").read_text())
+    assert [story["path"] for story in index["stories"]] == [name]
