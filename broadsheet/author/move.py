@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,10 +105,11 @@ def _move(
     posts = _other_posts(config, content)
     plans = [_plan(config, content, unit, slug, section, posts, known=new_section)]
     _refuse_clashes(plans, posts)
+    carried = _carried(config, content, plans, posts)
     target = plans[0].target.parent.name
     if target not in known_sections(config):
         start_section(config, target)  # (--new-section) all checked: the move goes ahead
-    return _carry_out(content, plans)
+    return _carry_out(content, plans, carried)
 
 
 def _move_section(config: SiteConfig, content: Path, folder: Path, section: str) -> list[str]:
@@ -121,7 +123,7 @@ def _move_section(config: SiteConfig, content: Path, folder: Path, section: str)
         raise BroadsheetError("no posts to move in this section folder", folder)
     plans = [_plan(config, content, unit, None, target, posts, known=True) for unit in mine]
     _refuse_clashes(plans, posts)
-    done = _carry_out(content, plans)
+    done = _carry_out(content, plans, _carried(config, content, plans, posts))
     with contextlib.suppress(OSError):
         folder.rmdir()  # only if nothing else was in it
     done.append(rename_section_setting(config, folder.name, target))
@@ -266,9 +268,69 @@ def _refuse_clashes(plans: list[Plan], posts: list[Post]) -> None:
         raise BroadsheetErrors(errors)
 
 
-def _carry_out(content: Path, plans: list[Plan]) -> list[str]:
-    """Move each post, edit its front matter, then the importer's index and the
-    published-URL record."""
+@dataclass(frozen=True)
+class Carried:
+    """A file a flat post shows from its folder, and where it goes with it: the old one
+    is removed once no post left in that folder shows it (`kept` if one does)."""
+
+    source: Path
+    target: Path
+    kept: bool
+
+
+def _carried(
+    config: SiteConfig, content: Path, plans: list[Plan], posts: list[Post]
+) -> list[Carried]:
+    """The files that flat posts moving to another folder show from theirs (photos
+    beside story.md; a bundle's move with its folder): nothing is written if one of
+    their places holds another file."""
+    from broadsheet.content.bundles import Folders, uses
+    from broadsheet.paths import source_files
+
+    leaving = [p for p in plans if not p.unit.bundle and p.target.parent != p.unit.path.parent]
+    if not leaving:
+        return []
+    static = config.path(config.static_dir)
+    folders = Folders(content, static, frozenset([*source_files(content), *source_files(static)]))
+    wanted: dict[Path, Path] = {}
+    for plan in leaving:
+        for file in uses(plan.post, folders)[0].files():
+            if file.is_relative_to(plan.unit.path.parent):  # (not static/, nor ../other/)
+                wanted.setdefault(
+                    file, plan.target.parent / file.relative_to(plan.unit.path.parent)
+                )
+    moving = {os.path.abspath(p.unit.file) for p in plans}
+    shown = {
+        file
+        for post in posts
+        if os.path.abspath(post.path) not in moving and (post.image or post.images)
+        for file in uses(post, folders)[0].files()
+    }
+    errors = []
+    for source, target in wanted.items():
+        with contextlib.suppress(OSError):
+            if os.path.lexists(target) and target.read_bytes() != source.read_bytes():
+                errors.append(BroadsheetError(f"is in the way of {display_path(source)}", target))
+    if errors:
+        raise BroadsheetErrors(errors)
+    return [Carried(source, target, source in shown) for source, target in wanted.items()]
+
+
+def _carry_files(carried: list[Carried]) -> None:
+    """Copy the files the moving posts show to their new folders (before the posts go)."""
+    for file in carried:
+        try:
+            file.target.parent.mkdir(parents=True, exist_ok=True)
+            if not os.path.lexists(file.target):
+                shutil.copy2(file.source, file.target)
+        except OSError as exc:
+            raise BroadsheetError(f"cannot copy: {exc.strerror or exc}", file.target) from exc
+
+
+def _carry_out(content: Path, plans: list[Plan], carried: list[Carried]) -> list[str]:
+    """Move each post (with the files it shows from its folder), edit its front matter,
+    then the importer's index and the published-URL record."""
+    _carry_files(carried)
     record = read_record(content)
     done = []
     moved: dict[str, str] = {}
@@ -285,6 +347,18 @@ def _carry_out(content: Path, plans: list[Plan]) -> list[str]:
         if plan.aliased:
             line += f"; /{plan.old_url} now redirects to /{plan.new_url}"
         done.append(line)
+    for file in carried:
+        if not file.kept:
+            with contextlib.suppress(OSError):
+                file.source.unlink()
+                folder = file.source.parent  # and the folders it leaves empty (img/)
+                while folder.parent != content and folder != content:
+                    folder.rmdir()
+                    folder = folder.parent
+        done.append(
+            f"{'copied' if file.kept else 'moved'} {display_path(file.source)} -> "
+            f"{display_path(file.target)}"
+        )
     write_record(content, record)
     _follow_in_index(content, moved)
     return done

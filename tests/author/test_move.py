@@ -274,3 +274,54 @@ def test_mv_in_an_unreadable_folder_is_an_error_naming_it(project: Path) -> None
     finally:
         folder.chmod(0o755)
     assert (folder / "talks.md").read_text() == POST
+
+
+def _photo(path: Path, colour: str = "red") -> bytes:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 48), colour).save(path)
+    return path.read_bytes()
+
+
+def test_a_flat_posts_photos_go_with_it_and_shared_ones_are_copied(
+    project: Path, cli: Cli
+) -> None:
+    """A photo beside story.md (as the README shows) moves with the post to another
+    section; one that a post left behind also shows is copied, not taken from it."""
+    own = _photo(project / "content/asia/photo.jpg")
+    shared = _photo(project / "content/asia/img/map.jpg", "blue")
+    shows = "\n\n![A red box](photo.jpg)\n\n![A map](img/map.jpg)\n"
+    write_post(project, "asia/story.md", POST.replace("Body text.\n", "Body text." + shows))
+    other = POST.replace("Talks resume", "Other").replace("Body text.\n", "![Map](img/map.jpg)\n")
+    write_post(project, "asia/other.md", other)
+    assert cli("check").code == 0
+    result = cli("mv", "content/asia/story.md", "--section", "america")
+    assert result.code == 0, result.err
+    assert "moved content/asia/photo.jpg -> content/america/photo.jpg" in result.out
+    assert "copied content/asia/img/map.jpg -> content/america/img/map.jpg" in result.out
+    assert (project / "content/america/photo.jpg").read_bytes() == own
+    assert not (project / "content/asia/photo.jpg").exists()
+    assert (project / "content/america/img/map.jpg").read_bytes() == shared
+    assert (project / "content/asia/img/map.jpg").read_bytes() == shared
+    checked = cli("check")
+    assert checked.code == 0, checked.out
+    # A section renamed whole takes its photos, and its old folder goes.
+    assert cli("mv", "content/asia", "--section", "east-asia").code == 0
+    assert not (project / "content/asia").exists()
+    assert (project / "content/east-asia/img/map.jpg").read_bytes() == shared
+    assert cli("build", "--quiet").code == 0
+
+
+def test_a_photo_in_the_way_stops_the_move_before_anything_is_written(
+    project: Path, cli: Cli
+) -> None:
+    _photo(project / "content/asia/photo.jpg")
+    _photo(project / "content/america/photo.jpg", "green")  # another photo, same name
+    write_post(project, "asia/story.md", POST.replace("Body text.", "![A box](photo.jpg)"))
+    write_post(project, "america/x.md", POST.replace("ASIA", "AMERICA"))
+    before = sorted(str(p) for p in (project / "content").rglob("*"))
+    result = cli("mv", "content/asia/story.md", "--section", "america")
+    assert result.code == 1
+    assert "content/america/photo.jpg: is in the way of content/asia/photo.jpg" in result.err
+    assert sorted(str(p) for p in (project / "content").rglob("*")) == before
