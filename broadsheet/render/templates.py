@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +44,29 @@ def make_environment(
             pass  # only saves time
     env = _Environment(
         bytecode_cache=bytecode,
-        loader=jinja2.FileSystemLoader(templates_dir),
+        loader=_Loader(templates_dir),
         undefined=jinja2.StrictUndefined,
         auto_reload=False,
         **OPTIONS,
     )
     env.globals.update(globals_)
     return env
+
+
+class _Loader(jinja2.FileSystemLoader):
+    """Templates from a folder; one that is not UTF-8 text is an error at its line."""
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError as exc:
+            path = Path(self.searchpath[0]) / template
+            line = exc.object[: exc.start].count(b"\n") + 1
+            raise BroadsheetError(
+                "not UTF-8 text: save the template as UTF-8", path, line
+            ) from None
 
 
 class _Environment(jinja2.Environment):

@@ -284,9 +284,7 @@ def _photo(path: Path, colour: str = "red") -> bytes:
     return path.read_bytes()
 
 
-def test_a_flat_posts_photos_go_with_it_and_shared_ones_are_copied(
-    project: Path, cli: Cli
-) -> None:
+def test_a_flat_posts_photos_go_with_it_and_shared_ones_are_copied(project: Path, cli: Cli) -> None:
     """A photo beside story.md (as the README shows) moves with the post to another
     section; one that a post left behind also shows is copied, not taken from it."""
     own = _photo(project / "content/asia/photo.jpg")

@@ -67,14 +67,18 @@ def test_a_build_with_a_broken_template_names_it_and_keeps_the_last_site(
     assert run(["build"]).code == 0
     before = tree_bytes(seeded / "site")
     template = seeded / "templates" / name
-    lines = template.read_text().count("\n")
-    with template.open("a") as handle:
-        handle.write("{% broken\n")
-    built = run(["build"])
-    assert built.code == 1
-    assert f"templates/{name}:{lines + 1}: template error: " in built.err, built.err
-    assert "Traceback" not in built.err
-    assert tree_bytes(seeded / "site") == before
+    good = template.read_bytes()
+    lines = good.count(b"\n")
+    for broken, message in (
+        (b"{% broken\n", "template error: "),
+        (b"<p>\xe9t\xe9</p>\n", "not UTF-8 text: save the template as UTF-8"),  # Latin-1
+    ):
+        template.write_bytes(good + broken)
+        built = run(["build"])
+        assert built.code == 1
+        assert f"templates/{name}:{lines + 1}: {message}" in built.err, built.err
+        assert "Traceback" not in built.err
+        assert tree_bytes(seeded / "site") == before
 
 
 def _stale(env: jinja2.Environment, folder: Path, source: str, code_of: str) -> None:
