@@ -40,6 +40,7 @@ PROOF = ".broadsheet-build"  # in a stage: "broadsheet build <id>"
 _PROOF_TEXT = re.compile(r"broadsheet build [0-9a-f]{32}\n")
 LOCK_HEADER = "broadsheet build lock\n"
 TREE, OLD, JOURNAL, NOTES = "tree", "old", "journal.json", "notes"  # inside a stage
+REPLACED = "replaced"  # in a stage: what a commit replaced, until it is done
 
 Say = Callable[[str], None]
 
@@ -102,6 +103,11 @@ class OutputLock:
 
     def stage_noted(self) -> bool:
         return b"\nstage " in os.pread(self.fd, 4096, 0)
+
+    def noted_build(self) -> str | None:
+        """The build whose stage the lock file notes, if any."""
+        found = re.search(rb"\nstage ([0-9a-f]{32})\n", os.pread(self.fd, 4096, 0))
+        return found[1].decode("ascii") if found else None
 
 
 _held: dict[Path, OutputLock] = {}  # the output folders this process holds the lock of
@@ -292,7 +298,12 @@ def _ours(stage: Path, lock: OutputLock | None) -> bool:
             return False
         proof = stage / PROOF
         if stat.S_ISREG(os.lstat(proof).st_mode):
-            return _PROOF_TEXT.fullmatch(proof.read_text(encoding="ascii")) is not None
+            text = proof.read_text(encoding="ascii")
+            if _PROOF_TEXT.fullmatch(text):
+                return True
+            # Cut short as it was written (a full disk), by the build the lock names.
+            build = lock.noted_build() if lock is not None else None
+            return build is not None and f"broadsheet build {build}\n".startswith(text)
     except FileNotFoundError:
         pass
     except (OSError, UnicodeError):
@@ -376,6 +387,8 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
                 lock.committed = recover(output, lock, warn)
         if isinstance(exc, OSError):
             where = Path(exc.filename) if exc.filename else output
+            if where.is_relative_to(folder / TREE):  # the site's file, not the stage's
+                where = output / where.relative_to(folder / TREE)
             reason = exc.strerror or str(exc)
             raise BroadsheetError(f"cannot write the site: {reason}", where) from exc
         raise
@@ -387,9 +400,14 @@ def _make_stage(folder: Path, lock: OutputLock) -> None:
     build = uuid.uuid4().hex
     lock.note_stage(build)
     folder.mkdir()
-    with open(folder / PROOF, "x", encoding="ascii") as proof:
-        proof.write(f"broadsheet build {build}\n")
-    (folder / TREE).mkdir()
+    try:
+        with open(folder / PROOF, "x", encoding="ascii") as proof:
+            proof.write(f"broadsheet build {build}\n")
+        (folder / TREE).mkdir()
+    except OSError:  # (a full disk, say): what it made goes at once, known to be its own
+        with contextlib.suppress(OSError):
+            _remove_stage(folder, lock)
+        raise
 
 
 @contextmanager
@@ -432,6 +450,10 @@ def _swap_in(output: Path, folder: Path) -> None:
 
 
 def _commit(output: Path, folder: Path, stage: Stage) -> None:
+    """Move the stage's files into the site after writing down a journal of the moves
+    (a build killed meanwhile is rolled forward by the next one, from it). A move that
+    fails (no permission, a full disk) undoes those before it, last first, and drops
+    the journal: the last site stays, whole."""
     moves, removes = stage.staged(), sorted(stage.removed)
     temporary = folder / f"{JOURNAL}.tmp"
     with temporary.open("w", encoding="utf-8") as handle:
@@ -440,25 +462,76 @@ def _commit(output: Path, folder: Path, stage: Stage) -> None:
         os.fsync(handle.fileno())
     os.replace(temporary, folder / JOURNAL)
     _changing(output)
-    _apply(output, stage.root, moves, removes)
+    done: list[tuple[str, bool, bool]] = []
+    try:
+        _apply(output, stage.root, moves, removes, folder / REPLACED, done)
+    except OSError:
+        if _undo(output, stage.root, folder / REPLACED, done):
+            (folder / JOURNAL).unlink()
+        raise
     stage.moved = moves
 
 
-def _apply(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
-    """Move staged files into the site and delete removed ones; safe to repeat."""
+def _apply(
+    output: Path,
+    folder: Path,
+    moves: list[str],
+    removes: list[str],
+    kept: Path | None = None,
+    done: list[tuple[str, bool, bool]] | None = None,
+) -> None:
+    """Move staged files into the site and delete removed ones; safe to repeat. With
+    `kept`, the files replaced or removed go there rather than away, and `done` lists
+    each change made, (path, it was a move, there was a file before), to be undone."""
     for relative in moves:
         source = folder / _inside(relative)
         if source.is_file():
             target = output / relative
             target.parent.mkdir(parents=True, exist_ok=True)
+            before = False
+            if kept is not None and os.path.lexists(target):
+                _keep(target, kept / relative, link=True)
+                before = True
             os.replace(source, target)
+            if done is not None:
+                done.append((relative, True, before))
     for relative in removes:
         target = output / _inside(relative)
-        target.unlink(missing_ok=True)
+        if kept is not None and os.path.lexists(target):
+            _keep(target, kept / relative, link=False)
+            if done is not None:
+                done.append((relative, False, True))
+        else:
+            target.unlink(missing_ok=True)
         parent = target.parent
         while parent != output and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
+
+
+def _keep(target: Path, kept: Path, link: bool) -> None:
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    if link:
+        os.link(target, kept)  # (the stage is beside the site: one file system)
+    else:
+        os.replace(target, kept)
+
+
+def _undo(output: Path, folder: Path, kept: Path, done: list[tuple[str, bool, bool]]) -> bool:
+    """Undo the changes `done` made to the site, last first: each new file back into
+    the stage (so that a build killed now is still rolled forward whole), each file it
+    replaced or removed back in its place. True if all of them were undone."""
+    for relative, moved, before in reversed(done):
+        target = output / relative
+        try:
+            if moved:
+                os.replace(target, folder / relative)
+            if before:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(kept / relative, target)
+        except OSError:
+            return False
+    return True
 
 
 def _inside(relative: str) -> str:

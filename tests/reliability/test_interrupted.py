@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,8 +124,10 @@ def test_a_build_killed_while_committing_is_completed_by_the_next(
     def patch() -> None:
         real = output_dir._apply
 
-        def die_halfway(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
-            real(output, folder, moves[: len(moves) // 2], [])
+        def die_halfway(
+            output: Path, folder: Path, moves: list[str], removes: list[str], *kept: Any
+        ) -> None:
+            real(output, folder, moves[: len(moves) // 2], [], *kept)
             os._exit(9)  # the power goes
 
         monkeypatch.setattr(output_dir, "_apply", die_halfway)
@@ -151,11 +154,13 @@ def test_ctrl_c_or_sigterm_during_the_commit_lets_it_finish_and_says_so(
         threading.Thread(target=done.wait, daemon=True).start()
     real = output_dir._apply
 
-    def stopped_halfway(output: Path, folder: Path, moves: list[str], removes: list[str]) -> None:
+    def stopped_halfway(
+        output: Path, folder: Path, moves: list[str], removes: list[str], *kept: Any
+    ) -> None:
         half = len(moves) // 2
-        real(output, folder, moves[:half], [])
+        real(output, folder, moves[:half], [], *kept)
         os.kill(os.getpid(), stop)  # the user presses Ctrl-C, or the system stops us
-        real(output, folder, moves[half:], removes)
+        real(output, folder, moves[half:], removes, *kept)
 
     monkeypatch.setattr(output_dir, "_apply", stopped_halfway)
     try:
