@@ -28,6 +28,41 @@ def strip_metadata(data: bytes) -> bytes:
     return data
 
 
+# ISOBMFF images (AVIF, HEIF): their brands.
+_ISOBMFF_IMAGES = frozenset(b"avif avis heic heix heim heis hevc hevx mif1 msf1".split())
+# A TIFF's own tags that tell of the camera, the place or the people: description,
+# make, model, software, date, artist, XMP, IPTC, Photoshop, EXIF and GPS blocks.
+_TIFF_PRIVATE = frozenset(
+    (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x02BC, 0x83BB, 0x8649, 0x8769, 0x8825)
+)
+
+
+def metadata_kept(data: bytes) -> str | None:
+    """The kind of image `data` is, when it holds metadata that strip_metadata cannot
+    take out (an AVIF or HEIF file with an Exif or XMP item, a TIFF with a tag of
+    _TIFF_PRIVATE: their metadata is woven into the file's structure); else None."""
+    if data[4:8] == b"ftyp" and data[8:12] in _ISOBMFF_IMAGES:
+        head = data[: 1 << 16]  # (the meta box, which lists the items, comes first)
+        items = head.find(b"iinf")
+        if items >= 0 and (b"Exif" in head[items:] or b"application/rdf+xml" in head[items:]):
+            return "HEIF" if data[8:12].startswith(b"he") else "AVIF"
+        return None
+    order = {b"II*\0": "<", b"MM\0*": ">"}.get(data[:4])
+    if order is None:
+        return None
+    try:
+        (first,) = struct.unpack(order + "I", data[4:8])
+        (count,) = struct.unpack(order + "H", data[first : first + 2])
+        for index in range(count):
+            at = first + 2 + 12 * index
+            (tag,) = struct.unpack(order + "H", data[at : at + 2])
+            if tag in _TIFF_PRIVATE:
+                return "TIFF"
+    except struct.error:
+        return "TIFF"  # (one that cannot be followed is not published blind)
+    return None
+
+
 def _orientation_tiff(tiff: bytes) -> bytes | None:
     """A TIFF (EXIF) block holding only the orientation of the EXIF block `tiff`
     (which starts at its byte-order mark), or None when it has none but the upright 1."""

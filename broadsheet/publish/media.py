@@ -16,7 +16,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.content.bundles import Folders, Uses, attachments, image_error, uses
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
-from broadsheet.paths import read_source
+from broadsheet.publish.statics import published_whole
 from broadsheet.render.pictures import Shown
 from broadsheet.stamps import racy_after, stamp_file
 
@@ -180,7 +180,11 @@ def copy_attachments(
                 message = f"would overwrite the page {relative}; rename the file"
                 errors.append(BroadsheetError(message, source))
                 continue
-            stage.write_bytes(relative, read_source(source))
+            try:
+                stage.write_bytes(relative, published_whole(source))
+            except BroadsheetError as exc:
+                errors.append(exc)
+                continue
             published[relative] = FILE_SIGNATURE + str(source)
     if errors:
         raise BroadsheetErrors(errors)

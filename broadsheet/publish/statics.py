@@ -6,13 +6,12 @@ import bisect
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.images.strip import strip_metadata
+from broadsheet.images.strip import metadata_kept, strip_metadata
 from broadsheet.paths import read_source, source_files
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import pygments_css
 
 PYGMENTS_CSS = "css/pygments.css"
-_PHOTOS = frozenset(".jpg .jpeg .jpe .jfif .png .webp .gif".split())
 
 
 def static_files(static_dir: Path) -> list[tuple[str, Path]]:
@@ -36,11 +35,24 @@ def copy_static(
     if clashes:
         raise clashes[0]
     for relative, source in files:
-        data = read_source(source)
-        if source.suffix.lower() in _PHOTOS:  # no GPS position leaks out of static/
-            data = strip_metadata(data)
-        stage.write_bytes(relative, data)
+        stage.write_bytes(relative, published_whole(source))
     stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
+
+
+def published_whole(source: Path) -> bytes:
+    """A file published as it is (of static/, or a bundle's), its photos' metadata
+    taken out whatever their names (no GPS position leaks out), or an error for an image
+    whose metadata cannot be (AVIF, HEIF, TIFF)."""
+    data = strip_metadata(read_source(source))
+    kind = metadata_kept(data)
+    if kind is not None:
+        raise BroadsheetError(
+            f"this {kind} image holds metadata (EXIF or XMP: a camera, a GPS position) "
+            "that Broadsheet cannot take out of it without encoding it again: remove it "
+            "(exiftool -all= FILE), or save the image as JPEG, PNG or WebP",
+            source,
+        )
+    return data
 
 
 def static_clashes(files: list[tuple[str, Path]], generated: set[str]) -> list[BroadsheetError]:

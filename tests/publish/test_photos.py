@@ -299,3 +299,37 @@ def test_photos_of_a_content_folder_outside_the_project_are_found(
     build(config)
     build(config)  # (incremental: its stamps are not keyed from the project)
     assert _page(project / "site", "asia/boats/index.html").css_first("figure picture img")
+
+
+def test_a_photo_published_whole_is_judged_by_its_bytes_not_its_name(project: Path) -> None:
+    """A JPEG with no extension in static/, or beside a bundle's article, loses its GPS
+    position as a .jpg does; an AVIF or TIFF whose metadata cannot be taken out without
+    encoding it again is an error naming it, never published with its position."""
+    import io
+
+    from tests.images.makers import gps_exif, jpeg, photo
+
+    photo_project(project)
+    (project / "static/images").mkdir(parents=True)
+    tagged = jpeg(photo(60, 40), exif=gps_exif())
+    assert SECRET in tagged
+    (project / "static/images/map").write_bytes(tagged)
+    (project / "content/asia/boats/original").write_bytes(tagged)
+    build(load_config(project))
+    site = tree_bytes(project / "site")
+    assert "images/map" in site and "asia/boats/original" in site
+    assert not any(SECRET in data for data in site.values())
+    before = tree_bytes(project / "site")
+    for name, fmt in (("route.avif", "AVIF"), ("scan.tif", "TIFF")):
+        buffer = io.BytesIO()
+        photo(60, 40).save(buffer, fmt, exif=gps_exif())
+        target = project / "static/images" / name
+        target.write_bytes(buffer.getvalue())
+        result = run(["build", "--quiet"])
+        assert result.code == 1, result.err
+        assert f"static/images/{name}: this {fmt} image holds metadata" in (result.err)
+        assert tree_bytes(project / "site") == before
+        photo(60, 40).save(target, fmt)  # without metadata: published as it is
+        assert run(["build", "--quiet"]).code == 0
+        assert (project / "site/images" / name).read_bytes() == target.read_bytes()
+        before = tree_bytes(project / "site")
