@@ -49,10 +49,11 @@ def check_content(
     content = config.path(config.content_dir)
     problems, found, statics = _walk_sources(config)
     posts: list[Post] = []
-    names = find_post_files(content, found)
+    strays: list[BroadsheetError] = []
+    names = find_post_files(content, found, strays)
     refused = section_folder_errors(content, names)
     twins = bundle_errors(content, names)
-    problems += [Problem(e.path or content, e.line, e.message) for e in refused + twins]
+    problems += [Problem(e.path or content, e.line, e.message) for e in refused + twins + strays]
     skip = tuple(str(e.path) + os.sep for e in refused)
     twinned = {str(e.path) for e in twins}
     files = [Path(name) for name in names if not name.startswith(skip) and name not in twinned]

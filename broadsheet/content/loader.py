@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,21 +19,47 @@ from broadsheet.workers import worker_pool
 BUNDLE_INDEX = "index.md"  # content/<section>/<slug>/index.md: an article and its files
 
 
-def find_post_files(content_dir: Path, stamps: dict[str, Stamp] | None = None) -> list[str]:
+# Markdown files by the other names editors give them: never read as posts.
+OTHER_MARKDOWN = (".markdown", ".mdown", ".mkd", ".mkdn", ".mdwn", ".mdtxt", ".mdtext")
+_MARKDOWN = (".md", *OTHER_MARKDOWN)
+
+
+def find_post_files(
+    content_dir: Path,
+    stamps: Iterable[str] | None = None,
+    strays: list[BroadsheetError] | None = None,
+) -> list[str]:
     """Every post file (as a path string): *.md below content/, outside hidden folders,
     a bundle's index.md but not the other files of a bundle. From `stamps`' paths when
-    given, which list every file below content/."""
+    given, which list every file below content/. `strays` gets an error for each
+    Markdown file that would be no post: by another name (story.markdown, story.MD),
+    or in a bundle beside its index.md (neither an article nor published as a file,
+    which would publish its front matter, drafts included)."""
     if not content_dir.is_dir():
         raise BroadsheetError("the content folder does not exist", content_dir)
-    if stamps is None:
-        candidates = [name for name in source_files(content_dir) if name.endswith(".md")]
-    else:
-        candidates = [name for name in stamps if name.endswith(".md")]
     prefix = str(content_dir) + os.sep
-    names = [
-        name for name in candidates if name.startswith(prefix) and not _hidden(name[len(prefix) :])
-    ]
+    names = []
+    for name in source_files(content_dir) if stamps is None else stamps:
+        post = name.endswith(".md")
+        if not post and (strays is None or not name.lower().endswith(_MARKDOWN)):
+            continue
+        if not name.startswith(prefix) or _hidden(name[len(prefix) :]):
+            continue
+        if post:
+            names.append(name)
+        elif strays is not None:
+            stem = os.path.basename(name).rsplit(".", 1)[0]
+            why = f"only .md files are posts: rename it {stem}.md, or it is not published"
+            strays.append(BroadsheetError(why, Path(name)))
     folders = bundle_folders(content_dir, names)
+    if strays is not None:
+        for name in sorted(n for n in names if _inside_bundle(n, folders)):
+            why = (
+                "a Markdown file in an article's folder is neither an article nor published: "
+                "move it to its section's folder to make it an article, or give it "
+                "another extension to publish it as a file"
+            )
+            strays.append(BroadsheetError(why, Path(name)))
     return sorted(name for name in names if not _inside_bundle(name, folders))
 
 
@@ -151,8 +178,9 @@ def load_posts(
     wanted: list[tuple[Path, Stamp]] = []
     folders: dict[str, Path] = {}
     racy = racy_after()
-    names = find_post_files(content_dir, stamps)
-    errors = section_folder_errors(content_dir, names)
+    strays: list[BroadsheetError] = []
+    names = find_post_files(content_dir, stamps, strays)
+    errors = section_folder_errors(content_dir, names) + strays
     refused = {str(error.path) + os.sep for error in errors}
     twins = bundle_errors(content_dir, names)
     errors += twins

@@ -22,7 +22,6 @@ def _posts(project: Path) -> dict[str, Post]:
 
 def test_a_bundle_is_an_article_named_by_its_folder(project: Path) -> None:
     write_post(project, "asia/boats/index.md", "---\ntitle: Boats\n---\n\nText.\n")
-    write_post(project, "asia/boats/notes.md", "not a post: a file of the bundle\n")
     write_post(project, "asia/flat.md", "---\ntitle: Flat\n---\n\nText.\n")
     posts = _posts(project)
     assert sorted(posts) == ["asia/boats/", "asia/flat/"]
@@ -141,7 +140,7 @@ def test_every_reference_that_names_no_file_is_an_error_at_its_line(project: Pat
 
 def test_a_bundle_publishes_its_files_but_not_its_images(project: Path) -> None:
     write_post(project, "asia/boats/index.md", "---\ntitle: B\nslug: fleet\n---\n\nText.\n")
-    for name in ("report.pdf", "data/table.csv", "photo.JPG", "drawing.svg", "notes.md"):
+    for name in ("report.pdf", "data/table.csv", "photo.JPG", "drawing.svg"):
         path = project / "content/asia/boats" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"x")
@@ -152,7 +151,34 @@ def test_a_bundle_publishes_its_files_but_not_its_images(project: Path) -> None:
     published = [relative for relative, _ in attachments(posts["asia/fleet/"], folders)]
     assert published == [
         "asia/fleet/data/table.csv",
-        "asia/fleet/notes.md",
         "asia/fleet/report.pdf",
     ]
     assert attachments(posts["asia/flat/"], folders) == []
+
+
+def test_markdown_that_would_be_no_post_is_an_error_in_build_and_check(project: Path) -> None:
+    """A Markdown file beside a bundle's index.md (a draft follow-up, say) would be
+    published as it is, front matter and all; one by another name (.markdown, .MD) would
+    be left out unseen: each is an error naming it, in the build and in check."""
+    from tests.conftest import run
+
+    write_post(project, "asia/boats/index.md", "---\ntitle: Boats\n---\n\nText.\n")
+    write_post(project, "asia/boats/followup.md", "---\ntitle: F\ndraft: true\n---\n\nSecret.\n")
+    write_post(project, "asia/story.markdown", "---\ntitle: Story\n---\n\nText.\n")
+    write_post(project, "asia/other.MD", "---\ntitle: Other\n---\n\nText.\n")
+    write_post(project, "asia/.drafts/hidden.markdown", "hidden folders are never read\n")
+    expected = [
+        "content/asia/boats/followup.md: a Markdown file in an article's folder is neither "
+        "an article nor published",
+        "content/asia/other.MD: only .md files are posts: rename it other.md",
+        "content/asia/story.markdown: only .md files are posts: rename it story.md",
+    ]
+    checked = run(["check"])
+    assert checked.code == 1
+    built = run(["build", "--quiet"])
+    assert built.code == 1
+    for start in expected:
+        assert start in checked.out, checked.out
+        assert start in built.err, built.err
+    assert "hidden" not in checked.out + built.err
+    assert not (project / "site").exists()
