@@ -24,6 +24,7 @@ from broadsheet.images.strip import strip_metadata
 CROPS = ((16, 9), (4, 3), (1, 1))  # the shapes Google asks of a NewsArticle's image
 CROP_WIDTH = 1200  # and at least this wide, where the original allows
 _EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg", "png": "png"}
+WEBP_MAX = 16_383  # WebP's longest side: a taller image (an infographic) has no WebP
 
 
 def published_widths(width: int, wanted: tuple[int, ...]) -> list[int]:
@@ -66,11 +67,15 @@ def encode_image(
     image = _decode(data, path, settings, info, scale)
     transparent = image.mode == "RGBA"
     fallback = "png" if transparent else "jpeg"
+    formats = settings.formats
+    widest = max(widths, default=0)
+    if max(widest, round(info.height * widest / info.width)) > WEBP_MAX:
+        formats = tuple(f for f in formats if f != "webp")  # (the others at every size)
     found: list[Encoded] = []
     for width in sorted(widths, reverse=True):
         height = max(1, round(info.height * width / info.width))
         resized = _resize(image, width, height)
-        for fmt in (*settings.formats, fallback):
+        for fmt in (*formats, fallback):
             found.append(_encode(resized, fmt, fmt, settings.quality))
     for role, region_w, region_h, out_w, out_h in regions:
         found.append(_encode(_crop(image, info, region_w, region_h, out_w, out_h), role,

@@ -71,6 +71,20 @@ def test_formats_setting_limits_the_sources() -> None:
     assert {e.role for e in found} == {"jpeg"}
 
 
+def test_an_image_taller_than_webp_allows_has_every_format_but_webp() -> None:
+    """An infographic 17,000 px tall at its published width: WebP's sides stop at
+    16,383 px, so it has no WebP, but AVIF and the JPEG at every width."""
+    tall = Image.new("RGB", (400, 17_000), (200, 200, 200))
+    found = encode_image(png(tall), HERE, ImageSettings(widths=(400,)), True, False)
+    assert sorted({e.role for e in found}) == ["avif", "jpeg"]
+    assert all(opened(e).size == (400, 17_000) for e in found)
+    short = Image.new("RGB", (400, 16_383), (200, 200, 200))  # as tall as WebP goes
+    roles = {
+        e.role for e in encode_image(png(short), HERE, ImageSettings(widths=(400,)), True, False)
+    }
+    assert roles == {"avif", "webp", "jpeg"}
+
+
 def test_metadata_and_gps_are_gone_from_every_published_file() -> None:
     tagged = photo(120, 90)
     sources = [
