@@ -171,11 +171,11 @@ def _publish(
     with staged_output(output, reuse=cache is not None) as stage:
         statics = config.path(config.static_dir)
         pages = {p.path for p in site.pages}
-        copy_static(statics, stage, pages, state)
+        published = copy_static(statics, stage, pages, state)
         _drop_stale_statics(cache, config, stage)
         with timing.stage("images"):
             media.publish(stage, images, jobs)
-            files = copy_attachments(site, media.folders, stage, attached, pages)
+            files = copy_attachments(site, media.folders, stage, attached, pages, published)
         with timing.stage("render"):
             report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
         report.signatures.update(files)

@@ -168,9 +168,11 @@ def copy_attachments(
     stage: Stage,
     previous: set[str],
     pages: set[str],
+    statics: set[str],
 ) -> dict[str, str]:
     """Publish each shown bundle's files beside its article (only those whose bytes
-    changed are written), and remove those of `previous` no bundle has now. Returns the
+    changed are written), and remove those of `previous` no bundle has now. A file
+    where a page or a file of static/ is published is an error naming both. Returns the
     entries to keep among the build cache's signatures, so the next build knows them."""
     published: dict[str, str] = {}
     errors = []
@@ -179,6 +181,10 @@ def copy_attachments(
             if relative in pages:
                 message = f"would overwrite the page {relative}; rename the file"
                 errors.append(BroadsheetError(message, source))
+                continue
+            if relative in statics:
+                message = f"would overwrite static/{relative}, published at {relative} too"
+                errors.append(BroadsheetError(f"{message}; rename one", source))
                 continue
             try:
                 stage.write_bytes(relative, published_whole(source))

@@ -6,6 +6,8 @@ import bisect
 from pathlib import Path
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.images.publish import MEDIA
+from broadsheet.images.store import NAME
 from broadsheet.images.strip import metadata_kept, strip_metadata
 from broadsheet.paths import read_source, source_files
 from broadsheet.publish.stage import Stage
@@ -26,9 +28,9 @@ def static_files(static_dir: Path) -> list[tuple[str, Path]]:
 
 def copy_static(
     static_dir: Path, stage: Stage, generated: set[str], state: Path | None = None
-) -> None:
+) -> set[str]:
     """Copy static/ over (only what differs), its photos without their metadata; a file
-    that would shadow a page is an error.
+    that would shadow a page is an error. Returns the site paths it published.
     The Pygments stylesheet is kept in the build's `state` folder, when it has one."""
     files = static_files(static_dir)
     clashes = static_clashes(files, generated)
@@ -37,6 +39,7 @@ def copy_static(
     for relative, source in files:
         stage.write_bytes(relative, published_whole(source))
     stage.write_text(PYGMENTS_CSS, pygments_css(state / "pygments.css" if state else None))
+    return {relative for relative, _ in files}
 
 
 def published_whole(source: Path) -> bytes:
@@ -66,6 +69,9 @@ def static_clashes(files: list[tuple[str, Path]], generated: set[str]) -> list[B
     for relative, source in files:
         if relative in generated or relative == PYGMENTS_CSS:
             errors.append(BroadsheetError(f"would overwrite the generated page {relative}", source))
+        elif relative.startswith(f"{MEDIA}/") and NAME.fullmatch(relative[len(MEDIA) + 1 :]):
+            message = f"is named as the photos the build publishes in {MEDIA}/: rename it"
+            errors.append(BroadsheetError(message, source))
         elif inside := _first_inside(pages, relative):  # a file and a folder cannot share a name
             message = f"is where the generated page {inside} needs a folder"
             errors.append(BroadsheetError(message, source))

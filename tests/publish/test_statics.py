@@ -58,3 +58,32 @@ def test_a_static_file_where_a_page_needs_a_folder_fails_naming_both(
     assert result.code == 1 and "Traceback" not in result.err
     assert "static/asia" in result.err
     assert "is where the generated page asia/" in result.err
+
+
+def test_a_static_file_never_takes_the_place_of_a_photo_or_a_bundles_file(
+    project: Path, cli: Callable[..., Result]
+) -> None:
+    """static/media/<hash>-480.avif would replace the article's photo (the build's files
+    in media/ are named so), and a bundle's report.pdf and static/asia/story/report.pdf
+    are one path of the site: each is an error naming the file, in check and build."""
+    write_post(project, "asia/story/index.md", "---\ntitle: S\ndate: 2024-01-01\n---\n\nT.\n")
+    (project / "content/asia/story/report.pdf").write_bytes(b"%PDF-1.4 the bundle's")
+    (project / "static/asia/story").mkdir(parents=True)
+    (project / "static/asia/story/report.pdf").write_bytes(b"%PDF-1.4 static's")
+    built = cli("build", "--quiet")
+    assert built.code == 1 and "Traceback" not in built.err
+    assert (
+        "content/asia/story/report.pdf: would overwrite static/asia/story/report.pdf, "
+        "published at asia/story/report.pdf too; rename one"
+    ) in built.err
+    (project / "static/asia/story/report.pdf").unlink()
+    (project / "static/media").mkdir()
+    (project / "static/media/014d09ee0a747b9b-480.avif").write_text("x")
+    (project / "static/media/logo.svg").write_text("<svg/>")  # any other name is fine
+    for result in (cli("check"), cli("build", "--quiet")):
+        assert result.code == 1
+        assert (
+            "static/media/014d09ee0a747b9b-480.avif: is named as the photos the build "
+            "publishes in media/: rename it"
+        ) in result.out + result.err
+        assert "logo.svg" not in result.out + result.err
