@@ -256,7 +256,10 @@ def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInf
         if key == "image_alt" and isinstance(value, str) and not value.strip():
             fail(key, "is empty: describe the picture for readers who cannot see it")
             return None
-        if not isinstance(value, str) or not value.strip():
+        if isinstance(value, str) and not value.strip():
+            fail(key, "is empty: give it a value, or remove the line")
+            return None
+        if not isinstance(value, str):
             fail(key, f"must be text, not {_describe(value)}")
             return None
         if len(value) > MAX_FIELD_LENGTH:

@@ -52,6 +52,7 @@ def test_a_time_and_zone_are_kept() -> None:
             "content/asia/foo.md:3: authr: unknown key (did you mean 'author'?)",
         ),
         ("title: 42\n", "content/asia/foo.md:2: title: must be text"),
+        ("title: T\nauthor: ''\n", "content/asia/foo.md:3: author: is empty: give it a value"),
         ("title: T\ndraft: maybe\n", "content/asia/foo.md:3: draft: must be true or false"),
         ("title: T\nslug: Not A Slug\n", "content/asia/foo.md:3: slug: 'Not A Slug' is not a slug"),
     ],
