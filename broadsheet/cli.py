@@ -362,18 +362,23 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _run_mv(args: argparse.Namespace) -> int:
-    from broadsheet.author.move import move
+    from broadsheet.author.move import Interrupted, move
 
     config = _project_config(args)
     wait = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
-    moved = move(
-        config,
-        args.post,
-        slug=args.slug,
-        section=args.section,
-        new_section=args.new_section,
-        wait=wait,
-    )
+    try:
+        moved = move(
+            config,
+            args.post,
+            slug=args.slug,
+            section=args.section,
+            new_section=args.new_section,
+            wait=wait,
+        )
+    except Interrupted as stopped:  # while it wrote: it finished writing first
+        print("\n".join(stopped.done))
+        print("broadsheet: interrupted once the move was written, whole", file=sys.stderr)
+        return 130
     for line in moved:
         print(line)
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.files import replace_whole, user_mode
-from broadsheet.ingest.commit import finish_interrupted
+from broadsheet.ingest.commit import finish_interrupted, signals_held
 from broadsheet.ingest.index import INDEX_NAME, index_bytes, load_index
 from broadsheet.locks import content_lock
 from broadsheet.outputs.published import (
@@ -107,9 +107,11 @@ def _move(
     _refuse_clashes(plans, posts)
     carried = _carried(config, content, plans, posts)
     target = plans[0].target.parent.name
-    if target not in known_sections(config):
-        start_section(config, target)  # (--new-section) all checked: the move goes ahead
-    return _carry_out(content, plans, carried)
+    with _whole() as done:
+        if target not in known_sections(config):
+            start_section(config, target)  # (--new-section) all checked: the move goes ahead
+        done += _carry_out(content, plans, carried)
+    return done
 
 
 def _move_section(config: SiteConfig, content: Path, folder: Path, section: str) -> list[str]:
@@ -123,11 +125,34 @@ def _move_section(config: SiteConfig, content: Path, folder: Path, section: str)
         raise BroadsheetError("no posts to move in this section folder", folder)
     plans = [_plan(config, content, unit, None, target, posts, known=True) for unit in mine]
     _refuse_clashes(plans, posts)
-    done = _carry_out(content, plans, _carried(config, content, plans, posts))
-    with contextlib.suppress(OSError):
-        folder.rmdir()  # only if nothing else was in it
-    done.append(rename_section_setting(config, folder.name, target))
+    carried = _carried(config, content, plans, posts)
+    with _whole() as done:
+        done += _carry_out(content, plans, carried)
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only if nothing else was in it
+        done.append(rename_section_setting(config, folder.name, target))
     return done
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM came while a move was writing: it wrote everything first."""
+
+    def __init__(self, done: list[str]) -> None:
+        super().__init__()
+        self.done = done
+
+
+@contextlib.contextmanager
+def _whole() -> Iterator[list[str]]:
+    """A block that writes a move, the lines saying what it did in the list it gives:
+    Ctrl-C and SIGTERM wait until it is done (a section of thousands of articles is
+    moved whole, or not at all), then raise Interrupted with those lines."""
+    done: list[str] = []
+    try:
+        with signals_held():
+            yield done
+    except KeyboardInterrupt:
+        raise Interrupted(done) from None
 
 
 def _unit(content: Path, where: Path, given: Path) -> Unit:

@@ -323,3 +323,37 @@ def test_a_photo_in_the_way_stops_the_move_before_anything_is_written(
     assert result.code == 1
     assert "content/america/photo.jpg: is in the way of content/asia/photo.jpg" in result.err
     assert sorted(str(p) for p in (project / "content").rglob("*")) == before
+
+
+def test_ctrl_c_during_a_section_rename_waits_for_the_whole_move(
+    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A section of thousands of articles takes a while to move: Ctrl-C (or SIGTERM)
+    then waits until every article, the record and the settings are written, says so,
+    and leaves no temporary file behind."""
+    import os
+    import signal
+
+    from broadsheet.author import move
+
+    for n in range(5):
+        write_post(project, f"asia/a{n}.md", POST.replace("Talks resume", f"Talks {n}"))
+    real, calls = move._move_unit, []
+
+    def interrupted(plan: move.Plan) -> None:
+        calls.append(plan)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # held until the move is written
+        real(plan)
+
+    monkeypatch.setattr(move, "_move_unit", interrupted)
+    result = cli("mv", "content/asia", "--section", "east-asia")
+    assert result.code == 130
+    assert "interrupted once the move was written, whole" in result.err
+    assert result.out.count("moved content/asia/") == 5
+    assert not (project / "content/asia").exists()
+    assert sorted(p.name for p in (project / "content/east-asia").iterdir()) == [
+        f"a{n}.md" for n in range(5)
+    ]
+    assert load_config(project).sections[0].slug == "east-asia"
+    assert not list((project / "content").rglob(".mv-*"))
