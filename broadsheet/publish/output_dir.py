@@ -63,6 +63,13 @@ def check_output_dir(output: Path, config: SiteConfig) -> None:
     if output.exists():
         if not output.is_dir():
             raise BroadsheetError("the output path exists and is not a folder", output)
+        if os.path.ismount(output):
+            raise BroadsheetError(
+                "the output folder is a mount point, and a build puts a new site in place "
+                "of the folder whole: build into a folder inside it (--output "
+                f"{display_path(output)}/site)",
+                output,
+            )
         if any(output.iterdir()) and not (output / MARKER).is_file():
             raise BroadsheetError(
                 f"refusing to replace a non-empty folder that Broadsheet did not make "

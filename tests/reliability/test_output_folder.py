@@ -55,6 +55,28 @@ def test_a_folder_broadsheet_did_not_make_is_refused(seeded: Path) -> None:
     assert (folder / "thesis.pdf").read_bytes() == b"%PDF precious"
 
 
+def test_a_mount_point_is_refused_before_anything_is_made(
+    seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build puts its new site in place of the output folder whole, which a mount
+    point cannot be (EBUSY): it says so, and leaves no lock file or build cache."""
+    from broadsheet.publish import output_dir
+
+    www = seeded / "www"
+    www.mkdir()
+    real = os.path.ismount
+    monkeypatch.setattr(output_dir.os.path, "ismount", lambda p: Path(p) == www or real(p))
+    before = sorted(os.listdir(seeded))
+    result = run(["build", "--output", "www"])
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err.strip() == (
+        "error: www: the output folder is a mount point, and a build puts a new site in "
+        "place of the folder whole: build into a folder inside it (--output www/site)"
+    )
+    assert sorted(os.listdir(seeded)) == before and not any(www.iterdir())
+    assert run(["build", "--output", "www/site"]).code == 0
+
+
 def test_links_out_of_the_project_are_refused(seeded: Path, tmp_path: Path) -> None:
     secret = tmp_path / "id_rsa"
     secret.write_text("PRIVATE KEY")
