@@ -193,15 +193,35 @@ def _rendered(post: Post, targets: set[str] | None, drafts: set[str]) -> list[Pr
     problems = [
         Problem(post.path, line, message, warning=True) for line, message in article.warnings()
     ]
+    source = body.split("\n")
     for index, link in enumerate(article.links()):
         if dangerous_url(link.url):
             continue  # warned about above
-        if targets is None or (link.image and link.url in post.images):
-            continue  # no site to judge it by, or a photo: checked with the images
+        if targets is None:
+            continue  # no site to judge it by
+        if link.image and link.url in post.images:  # a photo: checked with the images,
+            line = article.link_line(index)  # unless raw HTML shows it by its own name
+            at = line - post.body_line
+            if not 0 <= at < len(source) or _markdown_image(source[at], link.url):
+                continue
+            raw = (
+                f"image {link.url} in raw HTML: the article's photos are published only as "
+                f"the build makes them, so show it with Markdown: ![...]({link.url})"
+            )
+            problems.append(Problem(post.path, line, raw))
+            continue
         message = _broken(post, link.url, link.image, targets, drafts)
         if message:
             problems.append(Problem(post.path, article.link_line(index), message))
     return problems
+
+
+def _markdown_image(line: str, src: str) -> bool:
+    """Whether the Markdown `line` shows the image `src` as Markdown does: inline
+    (`![...](src ...)`, `(<src>)`), or as the definition of a reference (`[ref]: src`)."""
+    if f"({src}" in line or f"(<{src}>" in line:
+        return True
+    return line.lstrip().startswith("[") and "]:" in line and src in line
 
 
 def _broken(

@@ -54,3 +54,22 @@ def test_check_names_a_bundle_beside_a_flat_post_of_one_name(project: Path) -> N
     result = run(["check"])
     assert result.code == 1
     assert "content/asia/boats/index.md: this bundle and content/asia/boats.md" in result.out
+
+
+def test_a_photo_shown_by_raw_html_as_well_as_by_markdown_is_reported(project: Path) -> None:
+    """The Markdown image becomes a picture of processed files; an <img> of raw HTML
+    naming the same photo would point at a file the build never publishes."""
+    photo_project(project)
+    write_post(
+        project,
+        "asia/t/index.md",
+        "---\ntitle: T\ndate: 2025-01-01\n---\n\n![A photo](photo.jpg)\n\n"
+        '<img src="photo.jpg" alt="Same photo">\n\n![Again][p]\n\n[p]: photo.jpg\n',
+    )
+    (project / "content/asia/t/photo.jpg").write_bytes(photo_bytes(32, 24))
+    result = run(["check"])
+    assert result.code == 1
+    assert result.out.splitlines() == [
+        "content/asia/t/index.md:8: image photo.jpg in raw HTML: the article's photos are "
+        "published only as the build makes them, so show it with Markdown: ![...](photo.jpg)"
+    ]
