@@ -73,8 +73,14 @@ def open_image(source: IO[bytes], path: Path, settings: ImageSettings) -> Image.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(source)
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"refused as a decompression bomb: {exc}", path) from exc
+    except Image.DecompressionBombError as exc:  # (beyond Pillow's own limit, and ours)
+        size = re.search(r"\(([0-9]+) pixels\)", str(exc))
+        pixels = f"{int(size[1]):,} pixels, " if size else ""
+        raise ImageError(
+            f"refused as a decompression bomb: {pixels}more than max_pixels "
+            f"({settings.max_pixels:,}) in [tool.broadsheet.images]",
+            path,
+        ) from exc
     except UnidentifiedImageError as exc:
         source.seek(4)
         if source.read(8) in _HEIF_BRANDS:
