@@ -12,7 +12,7 @@ from pathlib import Path
 import frontmatter
 
 from broadsheet.config import SiteConfig
-from broadsheet.errors import BroadsheetError
+from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.slugs import RESERVED_SECTIONS, slugify
 
 BODY = """\
@@ -78,6 +78,16 @@ def new_post(
     for taken in (folder / f"{slug}.md", folder / slug / "index.md"):  # either is the article
         if os.path.lexists(taken):
             raise BroadsheetError("already exists; edit it, or choose another headline", taken)
+    content = config.path(config.content_dir)
+    if content.is_dir():  # another post's slug: or alias: may answer that URL already
+        from broadsheet.ingest.index import answering
+
+        holder = answering(content).get(f"{slug_of_section}/{slug}/")
+        if holder is not None:
+            raise BroadsheetError(
+                f"/{slug_of_section}/{slug}/ is already the URL or an alias of "
+                f"{display_path(content / holder)}; choose another headline"
+            )
     moment = (now or datetime.now(config.zone)).astimezone(config.zone)
     meta: dict[str, object] = {
         "title": title,

@@ -183,6 +183,17 @@ def reconcile(content_dir: Path, recorded: list[Story]) -> Known:
     return Known(live, taken)
 
 
+def answering(content_dir: Path) -> dict[str, str]:
+    """Each site path the posts below content/ answer (by their slugs and aliases), and
+    the post (below content/) that answers it: read from their front matter alone."""
+    found: dict[str, str] = {}
+    for relative in post_files(content_dir):
+        meta = read_post(content_dir / relative, header_only=True).meta
+        for path in sorted(_answers(relative, meta)):
+            found.setdefault(path, relative)
+    return found
+
+
 def _answers(relative: str, meta: dict[str, object]) -> set[str]:
     """The site paths a post answers: its own (its `slug`, else its file's or its
     folder's name), and its aliases."""

@@ -190,3 +190,16 @@ def test_a_blank_author_is_left_out_not_written_as_an_empty_one(project: Path) -
     assert "author" not in (project / result.out.strip()).read_text()
     # Its sample link works though the section has no published article yet.
     assert run(["check"]).code == 0
+
+
+def test_new_refuses_a_url_another_post_answers_by_its_slug_or_an_alias(project: Path) -> None:
+    (project / "content/asia").mkdir(parents=True)
+    (project / "content/asia/moved.md").write_text(
+        "---\ntitle: Moved\naliases: [/asia/talks-resume/]\n---\n\nText.\n"
+    )
+    (project / "content/asia/named.md").write_text("---\ntitle: N\nslug: harvest\n---\n\nT.\n")
+    for title, holder in (("Talks resume", "moved.md"), ("Harvest", "named.md")):
+        result = run(["new", title, "--section", "asia"])
+        assert result.code == 1 and "Traceback" not in result.err
+        assert f"is already the URL or an alias of content/asia/{holder}" in result.err
+    assert sorted(p.name for p in (project / "content/asia").iterdir()) == ["moved.md", "named.md"]
