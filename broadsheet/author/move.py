@@ -20,7 +20,7 @@ from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.files import replace_whole, user_mode
-from broadsheet.ingest.commit import finish_interrupted, signals_held
+from broadsheet.ingest.commit import finish_interrupted
 from broadsheet.ingest.index import INDEX_NAME, index_bytes, load_index
 from broadsheet.locks import content_lock
 from broadsheet.outputs.published import (
@@ -32,6 +32,7 @@ from broadsheet.outputs.published import (
 )
 from broadsheet.paths import resolve
 from broadsheet.slugs import slugify
+from broadsheet.stops import stops_held
 
 BUNDLE_INDEX = "index.md"
 
@@ -149,7 +150,7 @@ def _whole() -> Iterator[list[str]]:
     moved whole, or not at all), then raise Interrupted with those lines."""
     done: list[str] = []
     try:
-        with signals_held():
+        with stops_held():
             yield done
     except KeyboardInterrupt:
         raise Interrupted(done) from None

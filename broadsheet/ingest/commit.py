@@ -11,14 +11,14 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.stops import stops_held
 
 STAGE_PREFIX = ".import-"
 JOURNAL = "journal.json"
@@ -87,7 +87,7 @@ class Stage:
         all or nothing."""
         journal = self.root / JOURNAL
         rows = [[m.name, m.target, m.expected] for m in self.moves.values()]
-        with signals_held():
+        with stops_held():
             _write_journal(journal, rows)
             done: list[_Done] = []
             try:
@@ -225,18 +225,3 @@ def _sha256(path: Path) -> str | None:
         return digest.hexdigest()
     except FileNotFoundError:
         return None
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the moves are made (SIGKILL cannot: see the journal)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    try:
-        before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    except (ValueError, OSError):  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)

@@ -16,7 +16,6 @@ from broadsheet.ingest.commit import (
     MoveFailed,
     Stage,
     finish_interrupted,
-    signals_held,
 )
 from broadsheet.ingest.index import INDEX_NAME, Story, index_bytes, load_index, reconcile
 from broadsheet.ingest.pages import MAX_RANGES, LineCounts, RawArticle, parse_lines
@@ -24,6 +23,7 @@ from broadsheet.ingest.posts import kept_aliases, read_post, write_post
 from broadsheet.ingest.rawtext import STDIN, read_lines, source_name
 from broadsheet.locks import content_lock
 from broadsheet.slugs import RESERVED_SECTIONS, slugify
+from broadsheet.stops import stops_held
 
 MAX_SLUG_TRIES = 1000
 MAX_LISTED = 20  # duplicates named in a report; the rest are counted
@@ -269,7 +269,7 @@ class _Run:
         SIGTERM wait until both are written, then raise Interrupted (the import is
         whole, and the next one need not read the posts back)."""
         try:
-            with signals_held():
+            with stops_held():
                 self._commit()
         except KeyboardInterrupt:
             raise Interrupted(reports) from None

@@ -17,10 +17,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import stat
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +31,7 @@ from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.publish import timing
 from broadsheet.publish.stage import Stage
 from broadsheet.publish.swap import exchange
+from broadsheet.stops import stops_held
 
 MARKER = ".broadsheet-output"
 MARKER_TEXT = "This folder is written by `broadsheet build`; it is replaced on every build.\n"
@@ -381,7 +380,7 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
         finally:
             with timing.stage("read stage notes"):  # (the writers are done)
                 stage.close_notes()
-        with _stops_held():
+        with stops_held():
             if overlay:
                 with timing.stage("commit changes"):
                     _commit(output, folder, stage)
@@ -415,34 +414,6 @@ def _make_stage(folder: Path, lock: OutputLock) -> None:
         with contextlib.suppress(OSError):
             _remove_stage(folder, lock)
         raise
-
-
-@contextmanager
-def _stops_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is done, then act as they would have.
-
-    Python runs signal handlers in the main thread whichever thread the signal reached,
-    so they are held there, by handlers that only take note; another thread's block
-    is never interrupted by them anyway."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    held = {stop: signal.signal(stop, lambda number, _: caught.append(number)) for stop in _STOPS}
-    try:
-        yield
-    finally:
-        for stop, handler in held.items():
-            signal.signal(stop, signal.SIG_DFL if handler is None else handler)
-        if caught:
-            handler = held[signal.Signals(caught[0])]
-            if callable(handler):
-                handler(caught[0], None)
-            elif handler == signal.SIG_DFL:
-                os.kill(os.getpid(), caught[0])
-
-
-_STOPS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _swap_in(output: Path, folder: Path) -> None:

@@ -347,7 +347,12 @@ def test_ctrl_c_during_a_section_rename_waits_for_the_whole_move(
         real(plan)
 
     monkeypatch.setattr(move, "_move_unit", interrupted)
-    result = cli("mv", "content/asia", "--section", "east-asia")
+    done = threading.Event()  # another thread alive: the signal may be handed to it
+    threading.Thread(target=done.wait, daemon=True).start()
+    try:
+        result = cli("mv", "content/asia", "--section", "east-asia")
+    finally:
+        done.set()
     assert result.code == 130
     assert "interrupted once the move was written, whole" in result.err
     assert result.out.count("moved content/asia/") == 5

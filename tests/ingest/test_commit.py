@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -159,7 +160,14 @@ def test_ctrl_c_while_the_posts_are_moved_in_waits_and_says_they_were(
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(commit, "apply", interrupted)
-    result = run(["import", str(full)])
+    # With another thread alive (a library's, say), the system may hand the signal to
+    # it rather than to the main thread: it must wait all the same.
+    done = threading.Event()
+    threading.Thread(target=done.wait, daemon=True).start()
+    try:
+        result = run(["import", str(full)])
+    finally:
+        done.set()
     assert result.code == 130
     assert "interrupted once the import was written, whole" in result.err
     assert "nothing was imported" not in result.err
