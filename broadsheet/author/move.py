@@ -334,12 +334,32 @@ def _carried(
     }
     errors = []
     for source, target in wanted.items():
-        with contextlib.suppress(OSError):
-            if os.path.lexists(target) and target.read_bytes() != source.read_bytes():
-                errors.append(BroadsheetError(f"is in the way of {display_path(source)}", target))
+        blocking = _in_the_way(content, source, target)
+        if blocking is not None:
+            errors.append(BroadsheetError(f"is in the way of {display_path(source)}", blocking))
     if errors:
         raise BroadsheetErrors(errors)
     return [Carried(source, target, source in shown) for source, target in wanted.items()]
+
+
+def _in_the_way(content: Path, source: Path, target: Path) -> Path | None:
+    """What keeps the file `source` from being copied to `target`: a file where a folder
+    must be, or at `target` anything but a file of the same bytes (a folder, a link,
+    another photo). None if nothing does."""
+    folder = target.parent
+    while folder != content and not os.path.isdir(folder):
+        if os.path.lexists(folder):
+            return folder
+        folder = folder.parent
+    if not os.path.lexists(target):
+        return None
+    try:
+        same = target.is_file() and not target.is_symlink()
+        if same and target.read_bytes() == source.read_bytes():
+            return None
+    except OSError:
+        pass
+    return target
 
 
 def _carry_files(carried: list[Carried]) -> None:

@@ -362,3 +362,34 @@ def test_ctrl_c_during_a_section_rename_waits_for_the_whole_move(
     ]
     assert load_config(project).sections[0].slug == "east-asia"
     assert not list((project / "content").rglob(".mv-*"))
+
+
+@pytest.mark.parametrize("way", ["folder", "file above", "link"])
+def test_anything_in_a_photos_way_stops_the_move_and_loses_nothing(
+    project: Path, cli: Cli, way: str
+) -> None:
+    """A folder named as the photo, a file where its subfolder must be, or a link: an
+    error naming it, before anything is written (the photo is never lost)."""
+    photo = _photo(project / "content/asia/photo.jpg")
+    _photo(project / "content/asia/img/map.jpg", "blue")
+    shows = "![A red box](photo.jpg)\n\n![A map](img/map.jpg)"
+    write_post(project, "asia/story.md", POST.replace("Body text.", shows))
+    write_post(project, "america/x.md", POST.replace("ASIA", "AMERICA"))
+    blocking = {
+        "folder": project / "content/america/photo.jpg",
+        "file above": project / "content/america/img",
+        "link": project / "content/america/photo.jpg",
+    }[way]
+    if way == "folder":
+        blocking.mkdir()
+    elif way == "file above":
+        blocking.write_text("notes\n")
+    else:
+        blocking.symlink_to(project / "content/asia/photo.jpg")
+    before = sorted(str(p) for p in (project / "content").rglob("*"))
+    result = cli("mv", "content/asia/story.md", "--section", "america")
+    assert result.code == 1 and "Traceback" not in result.err
+    shown = blocking.relative_to(project).as_posix()
+    assert f"{shown}: is in the way of content/asia/" in result.err
+    assert sorted(str(p) for p in (project / "content").rglob("*")) == before
+    assert (project / "content/asia/photo.jpg").read_bytes() == photo
