@@ -418,6 +418,10 @@
       return;
     }
     statusLine.textContent = "Searching…";
+    // The last search's results stay on screen until these come, but no more of them
+    // can be loaded into the list meanwhile.
+    ranked = [];
+    more.hidden = true;
     // A filter other than the year (a range of ids) needs the results' facets first.
     var faceted = FILTERS.some(function (f) { return f !== "year" && picks[f]; });
     index.search(units, true).then(function (found) {

@@ -356,3 +356,29 @@ def test_a_chosen_filter_waits_for_the_facets_and_never_shows_other_results(
         "/archive/america/the-leader-and-the-supreme-court/",
     ]
     assert page.problems == []
+
+
+def test_more_results_of_the_last_search_never_join_a_filtered_one(
+    page: Any, newsroom: str
+) -> None:
+    """A filter chosen while the facets load: the last search's list stays on screen,
+    but its More button is gone, so nothing unfiltered is added to the new results."""
+    held: list[Any] = []
+    page.route("**/search/facets/*.json", lambda route: held.append(route))
+    search(page, newsroom, "the ")  # drawn and announced; its counts wait for the facets
+    assert page.is_visible("#search-more") and held
+    page.select_option("#search-author", "Jane Roe")
+    page.wait_for_function(
+        "() => /Searching/.test(document.querySelector('#search-status').textContent)"
+    )
+    assert not page.is_visible("#search-more")
+    for route in held:
+        route.continue_()
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
+    assert sorted(hrefs(page)) == [
+        "/archive/asia/election-day-in-dhaka/",
+        "/archive/asia/elections-across-the-region/",
+    ]
+    assert page.problems == []
