@@ -47,15 +47,24 @@ def metadata_kept(data: bytes) -> str | None:
         if items >= 0 and (b"Exif" in head[items:] or b"application/rdf+xml" in head[items:]):
             return "HEIF" if data[8:12].startswith(b"he") else "AVIF"
         return None
-    order = {b"II*\0": "<", b"MM\0*": ">"}.get(data[:4])
-    if order is None:
+    # A TIFF's first directory: its offset, and how its count and entries are sized
+    # (a BigTIFF's are 8-byte offsets, counts of 8 bytes, entries of 20).
+    layout = {
+        b"II*\0": ("<", "I", 4, "H", 12),
+        b"MM\0*": (">", "I", 4, "H", 12),
+        b"II+\0": ("<", "Q", 8, "Q", 20),
+        b"MM\0+": (">", "Q", 8, "Q", 20),
+    }.get(data[:4])
+    if layout is None:
         return None
+    order, offset, at, counter, entry = layout
     try:
-        (first,) = struct.unpack(order + "I", data[4:8])
-        (count,) = struct.unpack(order + "H", data[first : first + 2])
-        for index in range(count):
-            at = first + 2 + 12 * index
-            (tag,) = struct.unpack(order + "H", data[at : at + 2])
+        (first,) = struct.unpack(order + offset, data[at : at + struct.calcsize(offset)])
+        size = struct.calcsize(counter)
+        (count,) = struct.unpack(order + counter, data[first : first + size])
+        for index in range(min(count, 1 << 16)):
+            start = first + size + entry * index
+            (tag,) = struct.unpack(order + "H", data[start : start + 2])
             if tag in _TIFF_PRIVATE:
                 return "TIFF"
     except struct.error:

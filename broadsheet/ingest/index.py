@@ -202,7 +202,8 @@ def _answers(relative: str, meta: dict[str, object]) -> set[str]:
     slug = meta.get("slug")
     found = {f"{folder}/{slug if isinstance(slug, str) and slug else stem}/"}
     aliases = meta.get("aliases")
-    for alias in aliases if isinstance(aliases, list) else ():
+    listed = [aliases] if isinstance(aliases, str) else aliases
+    for alias in listed if isinstance(listed, list) else ():
         with contextlib.suppress(ValueError, TypeError, AttributeError):
-            found.add(parse_alias(alias))
+            found.add(parse_alias(alias.strip()))  # (as the build reads them)
     return found

@@ -248,6 +248,10 @@ def test_a_new_article_never_takes_a_path_another_post_answers(project: Path) ->
     (project / "content/asia/named.md").write_text(
         "---\ntitle: Named\nslug: talks-resume-at-the-border-2\n---\n\nText.\n", "utf-8"
     )
+    (project / "content/asia/older.md").write_text(  # one alias, written as a string
+        "---\ntitle: Older\naliases: ' /asia/talks-resume-at-the-border-3/'\n---\n\nOld.\n",
+        "utf-8",
+    )
     assert run(["import", str(b)]).code == 0
-    assert "asia/talks-resume-at-the-border-3.md" in posts(project)
+    assert "asia/talks-resume-at-the-border-4.md" in posts(project)
     assert run(["build", "--quiet"]).code == 0

@@ -320,16 +320,20 @@ def test_a_photo_published_whole_is_judged_by_its_bytes_not_its_name(project: Pa
     assert "images/map" in site and "asia/boats/original" in site
     assert not any(SECRET in data for data in site.values())
     before = tree_bytes(project / "site")
-    for name, fmt in (("route.avif", "AVIF"), ("scan.tif", "TIFF")):
+    for name, fmt, options in (
+        ("route.avif", "AVIF", {}),
+        ("scan.tif", "TIFF", {}),
+        ("big.tif", "TIFF", {"big_tiff": True}),  # (offsets of 8 bytes)
+    ):
         buffer = io.BytesIO()
-        photo(60, 40).save(buffer, fmt, exif=gps_exif())
+        photo(60, 40).save(buffer, fmt, exif=gps_exif(), **options)
         target = project / "static/images" / name
         target.write_bytes(buffer.getvalue())
         result = run(["build", "--quiet"])
         assert result.code == 1, result.err
         assert f"static/images/{name}: this {fmt} image holds metadata" in (result.err)
         assert tree_bytes(project / "site") == before
-        photo(60, 40).save(target, fmt)  # without metadata: published as it is
+        photo(60, 40).save(target, fmt, **options)  # without metadata: published as it is
         assert run(["build", "--quiet"]).code == 0
         assert (project / "site/images" / name).read_bytes() == target.read_bytes()
         before = tree_bytes(project / "site")
