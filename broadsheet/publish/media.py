@@ -16,7 +16,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.content.bundles import Folders, Uses, attachments, image_error, uses
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors
-from broadsheet.publish.statics import published_whole
+from broadsheet.publish.statics import published_whole, site_folders
 from broadsheet.render.pictures import Shown
 from broadsheet.stamps import racy_after, stamp_file
 
@@ -176,15 +176,16 @@ def copy_attachments(
     entries to keep among the build cache's signatures, so the next build knows them."""
     published: dict[str, str] = {}
     errors = []
+    static_folders = {f for name in statics for f in site_folders(name)}
     for post in site.posts:
         for relative, source in attachments(post, folders):
             if relative in pages:
                 message = f"would overwrite the page {relative}; rename the file"
                 errors.append(BroadsheetError(message, source))
                 continue
-            if relative in statics:
-                message = f"would overwrite static/{relative}, published at {relative} too"
-                errors.append(BroadsheetError(f"{message}; rename one", source))
+            clash = _static_clash(relative, statics, static_folders)
+            if clash is not None:
+                errors.append(BroadsheetError(f"{clash}; rename one", source))
                 continue
             try:
                 stage.write_bytes(relative, published_whole(source))
@@ -197,6 +198,19 @@ def copy_attachments(
     for gone in sorted(previous - published.keys() - pages):
         stage.remove(gone)
     return published
+
+
+def _static_clash(relative: str, statics: set[str], folders: set[str]) -> str | None:
+    """How a bundle's file at the site path `relative` clashes with static/'s files
+    (published at `statics`, in `folders`), if it does."""
+    if relative in statics:
+        return f"would overwrite static/{relative}, published at {relative} too"
+    if relative in folders:
+        return f"is where static/{relative}/ is published, as a folder"
+    above = next((f for f in site_folders(relative) if f in statics), None)
+    if above is not None:
+        return f"needs a folder where static/{above} is published"
+    return None
 
 
 def split_signatures(signatures: dict[str, str]) -> tuple[dict[str, str], set[str]]:

@@ -72,10 +72,13 @@ def static_clashes(files: list[tuple[str, Path]], generated: set[str]) -> list[B
         elif relative.startswith(f"{MEDIA}/") and NAME.fullmatch(relative[len(MEDIA) + 1 :]):
             message = f"is named as the photos the build publishes in {MEDIA}/: rename it"
             errors.append(BroadsheetError(message, source))
+        elif relative == MEDIA:
+            message = f"is where the build needs the folder {MEDIA}/ for its photos: rename it"
+            errors.append(BroadsheetError(message, source))
         elif inside := _first_inside(pages, relative):  # a file and a folder cannot share a name
             message = f"is where the generated page {inside} needs a folder"
             errors.append(BroadsheetError(message, source))
-        elif above := next((f for f in _folders(relative) if f in generated), None):
+        elif above := next((f for f in site_folders(relative) if f in generated), None):
             message = f"needs a folder where the generated page {above} is"
             errors.append(BroadsheetError(message, source))
     return errors
@@ -88,7 +91,7 @@ def _first_inside(pages: list[str], folder: str) -> str | None:
     return pages[at] if at < len(pages) and pages[at].startswith(prefix) else None
 
 
-def _folders(name: str) -> list[str]:
+def site_folders(name: str) -> list[str]:
     """The folders a site path is in: "a", "a/b" for "a/b/index.html"."""
     parts = name.split("/")[:-1]
     return ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]

@@ -77,6 +77,23 @@ def test_a_static_file_never_takes_the_place_of_a_photo_or_a_bundles_file(
         "published at asia/story/report.pdf too; rename one"
     ) in built.err
     (project / "static/asia/story/report.pdf").unlink()
+    (project / "static/asia/story/report.pdf").mkdir()  # a folder there instead
+    (project / "static/asia/story/report.pdf/x.txt").write_text("x")
+    built = cli("build", "--quiet")
+    assert built.code == 1 and "Traceback" not in built.err
+    assert (
+        "content/asia/story/report.pdf: is where static/asia/story/report.pdf/ is "
+        "published, as a folder; rename one"
+    ) in built.err
+    (project / "static/asia/story/report.pdf/x.txt").unlink()
+    (project / "static/asia/story/report.pdf").rmdir()
+    (project / "static/media").write_text("a file where the photos' folder goes")
+    for result in (cli("check"), cli("build", "--quiet")):
+        assert result.code == 1
+        assert (
+            "static/media: is where the build needs the folder media/ for its photos"
+        ) in result.out + result.err
+    (project / "static/media").unlink()
     (project / "static/media").mkdir()
     (project / "static/media/014d09ee0a747b9b-480.avif").write_text("x")
     (project / "static/media/logo.svg").write_text("<svg/>")  # any other name is fine
