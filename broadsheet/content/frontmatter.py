@@ -257,7 +257,11 @@ def _check(key: Any, value: Any, fail: Callable[[str, str], None], zone: ZoneInf
             fail(key, "is empty: describe the picture for readers who cannot see it")
             return None
         if isinstance(value, str) and not value.strip():
-            fail(key, "is empty: give it a value, or remove the line")
+            fail(
+                key,
+                "is empty: give it a value"
+                + ("" if FIELDS[key].required else ", or remove the line"),
+            )
             return None
         if not isinstance(value, str):
             fail(key, f"must be text, not {_describe(value)}")

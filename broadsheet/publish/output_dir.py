@@ -481,10 +481,7 @@ def _apply(
                 done.append((relative, False, True))
         else:
             target.unlink(missing_ok=True)
-        parent = target.parent
-        while parent != output and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
+        _remove_empty_up_to(output, target.parent)
 
 
 def _keep(target: Path, kept: Path, link: bool) -> None:
@@ -497,7 +494,8 @@ def _keep(target: Path, kept: Path, link: bool) -> None:
 
 def _undo(output: Path, folder: Path, kept: Path, done: list[tuple[str, bool, bool]]) -> bool:
     """Undo the changes `done` made to the site, last first: each new file back into
-    the stage (so that a build killed now is still rolled forward whole), each file it
+    the stage (so that a build killed now is still rolled forward whole), with the
+    folders it leaves empty (the commit made them: a built site has none), each file it
     replaced or removed back in its place. True if all of them were undone."""
     for relative, moved, before in reversed(done):
         target = output / relative
@@ -507,9 +505,18 @@ def _undo(output: Path, folder: Path, kept: Path, done: list[tuple[str, bool, bo
             if before:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(kept / relative, target)
+            else:
+                _remove_empty_up_to(output, target.parent)
         except OSError:
             return False
     return True
+
+
+def _remove_empty_up_to(output: Path, parent: Path) -> None:
+    """Remove `parent` and the folders above it, below `output`, while they are empty."""
+    while parent != output and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
 
 
 def _inside(relative: str) -> str:
