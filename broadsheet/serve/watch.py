@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from broadsheet.outputs.published import RECORD_NAME
 from broadsheet.serve.devbuild import DevBuilder, DevResult
 
 SETTINGS = "pyproject.toml"
@@ -42,12 +43,15 @@ class Sources:
 
     def matters(self, path: str) -> bool:
         """False for editors' temporary files, and for hidden files in content/ and
-        static/, which the build skips."""
+        static/, which the build skips: but for the published-URL record, which it
+        reads (`broadsheet gone`, a pull, may change it)."""
         changed = Path(path)
         if is_editor_file(changed.name):
             return False
         if changed.parent == self.root:
             return changed.name == SETTINGS or changed in self.folders
+        if changed == self.content / RECORD_NAME:
+            return True
         for folder in (self.content, self.root / "static"):
             if folder in changed.parents:
                 parts = changed.relative_to(folder).parts

@@ -37,3 +37,23 @@ def test_a_post_falling_due_is_served_as_a_cold_build_then_makes_it(
         assert served == cold
     finally:
         server.stop()
+
+
+def test_the_published_url_record_changing_rebuilds(project: Path) -> None:
+    """The build judges the site by content/.broadsheet-published, a hidden file: when
+    `broadsheet gone` (or a pull) changes it, serve builds again, as the error page it
+    shows says to do."""
+    from tests.conftest import run
+
+    write_post(project, "asia/a.md", "---\ntitle: A\ndate: 2025-01-01\n---\n\nA.\n")
+    write_post(project, "asia/b.md", "---\ntitle: B\ndate: 2025-01-02\n---\n\nB.\n")
+    assert run(["check"]).code == 0  # records /asia/a/ and /asia/b/
+    server = start_server(project)
+    try:
+        server.wait_for("asia/b/", lambda status, body: status == 200)
+        (project / "content/asia/b.md").unlink()
+        server.wait_for("", lambda status, body: status == 500 and "gone /asia/b/" in body)
+        assert run(["gone", "/asia/b/"]).code == 0  # no post is saved
+        server.wait_for("", lambda status, body: status == 200)
+    finally:
+        server.stop()

@@ -31,6 +31,7 @@ def test_only_changes_the_build_can_see_count(tmp_path: Path) -> None:
     assert sources.matters(str(tmp_path / "pyproject.toml"))
     assert sources.matters(str(tmp_path / "static"))  # a source folder made or removed
     assert not sources.matters(str(tmp_path / "content/asia/.rice.md.tmp"))  # hidden
+    assert sources.matters(str(tmp_path / "content/.broadsheet-published"))  # read, though
     assert not sources.matters(str(tmp_path / "static/.cache/x.css"))
     assert not sources.matters(str(tmp_path / "README.md"))
     assert not sources.matters(str(tmp_path / "content/asia/rice.md~"))
