@@ -19,8 +19,13 @@ from broadsheet.sealed import make_folder, read_sealed, write_sealed
 # names also carry a hash of Jinja's version and of the options below, which shape the
 # compiled code (Jinja itself checks only the template's source and its bytecode format).
 COMPILED_NAMES = "__broadsheet2_{key}_%s.cache"
+# Every template's output is HTML-escaped but a text file's (robots.txt: a crawler reads
+# `a&amp;b` as it is). Named for the compiled templates' key (a function's repr varies).
+PLAIN_TEXT = ("txt",)
 OPTIONS: dict[str, Any] = {
-    "autoescape": True,
+    "autoescape": jinja2.select_autoescape(
+        enabled_extensions=(), disabled_extensions=PLAIN_TEXT, default=True
+    ),
     "trim_blocks": True,
     "lstrip_blocks": True,
     "keep_trailing_newline": True,
@@ -83,7 +88,8 @@ class _Environment(jinja2.Environment):
 def compiled_names() -> str:
     """The pattern of the compiled templates' file names for this Jinja and these options:
     code compiled by another version of Jinja, or with other options, is never run."""
-    made = repr((jinja2.__version__, sorted(OPTIONS.items()), "StrictUndefined"))
+    options = {**OPTIONS, "autoescape": f"all but {PLAIN_TEXT}"}
+    made = repr((jinja2.__version__, sorted(options.items()), "StrictUndefined"))
     key = hashlib.blake2b(made.encode("utf-8"), digest_size=8).hexdigest()
     return COMPILED_NAMES.format(key=key)
 

@@ -142,3 +142,15 @@ def test_the_sitemap_splits_into_an_index_past_its_limit(tmp_path: Path) -> None
         xmlschema.XMLSchema(str(sitemap_xsd())).validate(str(child))
         assert len(ET.parse(child).getroot().findall(f"{SM}url")) <= 40
     assert sitemap_urls(site) == {BASE_URL + path for path in html_pages(site)}
+
+
+def test_robots_txt_is_plain_text_and_pages_stay_escaped(seeded: Path) -> None:
+    """robots.txt is read by crawlers as it is: a base URL with & in it stays &, where an
+    HTML page escapes it."""
+    from tests.conftest import run
+
+    assert run(["build", "--quiet", "--base-url", "https://example.org/a&b/"]).code == 0
+    robots = (seeded / "site/robots.txt").read_text()
+    assert "Sitemap: https://example.org/a&b/sitemap.xml" in robots and "&amp;" not in robots
+    page = (seeded / "site/index.html").read_text()
+    assert "https://example.org/a&amp;b/" in page
