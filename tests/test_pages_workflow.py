@@ -56,6 +56,16 @@ def test_official_actions_run_in_order_with_a_pip_cache() -> None:
     assert build["env"]["BASE_URL"] == "${{ steps.pages.outputs.base_url }}"
     upload = next(s for s in steps() if "upload-pages-artifact" in s.get("uses", ""))
     assert upload["with"]["path"] == "site"
+    # v4.0.0, which leaves hidden files (the .broadsheet-output mark) out of the artifact;
+    # v3 published it at /REPO/.broadsheet-output.
+    assert upload["uses"].split("@")[1] == "7b1f4a764d45c48632c6b24a0339c27f5614fb0b"
+
+
+def test_the_build_job_may_read_the_pages_settings_and_no_more() -> None:
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    # configure-pages asks the API for the site's Pages settings: 'pages: read'.
+    assert jobs["build"]["permissions"] == {"contents": "read", "pages": "read"}
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
 
 
 def test_the_build_cache_and_site_are_restored_before_the_build_and_saved_after() -> None:
