@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         "--drafts", action="store_true", help="include drafts and scheduled (future) posts"
     )
     build.add_argument(
-        "--jobs", type=_positive, default=None, help="render in N processes (default: all cores)"
+        "--jobs", type=_jobs, default=None, help="render in N processes (default: all cores)"
     )
     build.add_argument(
         "--frozen-urls",
@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     new.set_defaults(run=_run_new)
 
     serve = commands.add_parser("serve", help="serve the site with live reload while you write")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", type=_host, default="127.0.0.1")
     serve.add_argument("--port", type=_port, default=8000, help="0 picks a free port")
     serve.add_argument("--content", type=Path, default=None, help=CONTENT_HELP)
     serve.set_defaults(run=_run_serve)
@@ -152,9 +152,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _project_config(args: argparse.Namespace, **overrides: object) -> SiteConfig:
     """The settings of the project in the working directory, with command-line overrides."""
-    from broadsheet.config import load_config
+    from broadsheet.config import find_root, load_config
 
-    config = load_config(Path.cwd(), {k: v for k, v in overrides.items() if v is not None})
+    root = find_root(Path.cwd())
+    config = load_config(root, {k: v for k, v in overrides.items() if v is not None})
     if getattr(args, "content", None) is not None:
         from dataclasses import replace
 
@@ -289,11 +290,27 @@ class ProgressBar:
             self.stream.flush()
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+MOST_JOBS = 256  # far past any machine's cores: more only forks processes to no end
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MOST_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of processes: a whole number from 1 to {MOST_JOBS}"
+        )
     return value
+
+
+def _host(text: str) -> str:
+    if not text.strip() or any(c.isspace() or c in "/?#@" for c in text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a host: a name or address such as 127.0.0.1 or 0.0.0.0"
+        )
+    return text
 
 
 def _port(text: str) -> int:
@@ -335,14 +352,15 @@ def _run_new(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from broadsheet.config import load_config
+    from broadsheet.config import find_root, load_config
     from broadsheet.serve.server import serve
 
-    load_config(Path.cwd())  # settings errors stop here, before a server starts
+    root = find_root(Path.cwd())
+    load_config(root)  # settings errors stop here, before a server starts
     from broadsheet.paths import resolve
 
     content = resolve(args.content) if args.content is not None else None
-    return serve(Path.cwd(), host=args.host, port=args.port, content_dir=content)
+    return serve(root, host=args.host, port=args.port, content_dir=content)
 
 
 def _run_check(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import reprlib
 import tomllib
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.paths import resolve
-from broadsheet.slugs import slugify
+from broadsheet.slugs import RESERVED_SECTIONS, slugify
 from broadsheet.text import UNSHOWABLE
 
 PYPROJECT = "pyproject.toml"
@@ -102,6 +103,23 @@ _SCALARS: dict[str, type] = {
 KNOWN_KEYS = (*_SCALARS, "sections", "images")
 
 
+def find_root(start: Path) -> Path:
+    """The project's folder: `start`, or the nearest folder above it whose pyproject.toml
+    has a [tool.broadsheet] table (so that a command run in content/asia/ works on the
+    project, not on a content/ of its own there); `start` when there is none."""
+    for folder in (start, *start.parents):
+        pyproject = folder / PYPROJECT
+        if not pyproject.is_file():
+            continue
+        try:
+            tools = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+            return folder  # (load_config says what is wrong with it)
+        if isinstance(tools, dict) and "broadsheet" in tools:
+            return folder
+    return start
+
+
 def load_config(root: Path, overrides: dict[str, Any] | None = None) -> SiteConfig:
     """Read pyproject.toml below `root` (settings are optional) and apply CLI overrides."""
     pyproject = root / PYPROJECT
@@ -111,11 +129,37 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> SiteConf
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise BroadsheetError(f"not valid TOML: {exc}", pyproject) from exc
-        table = data.get("tool", {}).get("broadsheet", {})
+        tools = data.get("tool", {})
+        if not isinstance(tools, dict):
+            raise BroadsheetError("tool must be a table (as [tool.broadsheet] is)", pyproject)
+        table = tools.get("broadsheet", {})
         if not isinstance(table, dict):
             raise BroadsheetError("[tool.broadsheet] must be a table", pyproject)
-    table = {**table, **{k: v for k, v in (overrides or {}).items() if v is not None}}
-    return parse_config(root, table, pyproject)
+        _refuse_misspelt(data, tools, pyproject)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    try:
+        return parse_config(root, {**table, **given}, pyproject)
+    except BroadsheetError as exc:  # a value from the command line: not the file's fault
+        key = exc.message.split(" ", 1)[0].removeprefix("[tool.broadsheet]")
+        if key in given and isinstance(given[key], str):
+            flag = "--" + key.replace("_", "-")
+            raise BroadsheetError(f"{flag}: {exc.message}") from exc
+        raise
+
+
+def _refuse_misspelt(data: dict[str, Any], tools: dict[str, Any], source: Path) -> None:
+    """A table meant as [tool.broadsheet] but named otherwise ([tool.broadshet],
+    [broadsheet]) is an error: its settings would be left out without a word."""
+    names = [f"tool.{name}" for name in tools] + [name for name in data if name != "tool"]
+    for name in names:
+        bare = name.removeprefix("tool.")
+        near = difflib.get_close_matches(bare.lower(), ["broadsheet"], n=1, cutoff=0.8)
+        if name != "tool.broadsheet" and near:
+            raise BroadsheetError(
+                f"[{name}]: did you mean [tool.broadsheet]? Broadsheet reads its settings "
+                "from that table only",
+                source,
+            )
 
 
 def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
@@ -189,6 +233,18 @@ def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
         )
     sections = []
     for slug, name in value.items():
+        if slug in _SCALARS:  # written below the sections' table, which TOML files it in
+            raise BroadsheetError(
+                f"[tool.broadsheet.sections] {slug} is a setting, not a section: move the line "
+                "above [tool.broadsheet.sections], into [tool.broadsheet]",
+                source,
+            )
+        if slug in RESERVED_SECTIONS:
+            raise BroadsheetError(
+                f"[tool.broadsheet.sections] '{slug}' cannot be a section: its URL /{slug}/ "
+                f"belongs to {RESERVED_SECTIONS[slug]}",
+                source,
+            )
         if slugify(slug) != slug:
             raise BroadsheetError(
                 f"[tool.broadsheet.sections] '{slug}' is not a slug (try '{slugify(slug)}')", source
@@ -255,16 +311,34 @@ def _whole(value: Any, least: int, most: int) -> bool:
 
 
 def _validate(config: SiteConfig, source: Path) -> None:
-    parts = urlsplit(config.base_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    url = config.base_url
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # (a port that is no number, or past 65535, raises ValueError)
+    except ValueError:  # (an unclosed IPv6 address too)
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise BroadsheetError(
             f"base_url must be an absolute http(s) URL such as "
-            f"'https://example.github.io/archive/', not {config.base_url!r}",
+            f"'https://example.github.io/archive/', not {url!r}",
             source,
         )
-    if parts.query or parts.fragment:
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        raise BroadsheetError(f"base_url must not have a query or fragment: {url!r}", source)
+    why = _bad_url_part(url, parts.path, parts.username is not None)
+    if why:
+        raise BroadsheetError(f"base_url {why}: {url!r}", source)
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", config.language):
         raise BroadsheetError(
-            f"base_url must not have a query or fragment: {config.base_url!r}", source
+            f"language must be a language tag such as 'en' or 'pt-BR', not "
+            f"{_SHORT.repr(config.language)}",
+            source,
+        )
+    if not config.description.strip():
+        raise BroadsheetError(
+            "description must not be empty: it is the site's tagline and search engines' "
+            "summary of it",
+            source,
         )
     if config.feed_size < 1:
         raise BroadsheetError(f"feed_size must be at least 1, not {config.feed_size}", source)
@@ -274,7 +348,25 @@ def _validate(config: SiteConfig, source: Path) -> None:
         raise BroadsheetError("title must not be empty", source)
     try:
         ZoneInfo(config.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # (a folder of zones: OSError)
         raise BroadsheetError(
             f"timezone {config.timezone!r} is not a known time zone", source
         ) from exc
+
+
+def _bad_url_part(url: str, path: str, credentials: bool) -> str | None:
+    """Why the base URL `url` (its `path`) cannot be the site's, if it cannot."""
+    if not url.isascii() or any(c.isspace() or c == "\\" for c in url):
+        return (
+            "must be printable ASCII, with no spaces or backslashes (percent-encode "
+            "others; a host in another script is written as xn--...)"
+        )
+    if credentials:
+        return "must not hold a user name or password (every page would publish it)"
+    if "//" in path:
+        return "must not have '//' in its path (a browser reads '//x/' as another host)"
+    if any(part in (".", "..") for part in path.split("/")):
+        return "must not have '.' or '..' in its path"
+    if re.search(r"%(?![0-9A-Fa-f]{2})", path):
+        return "has a '%' that starts no escape (write a % sign as %25)"
+    return None

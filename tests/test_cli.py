@@ -70,3 +70,33 @@ def test_broadsheet_timings_prints_each_stage_with_its_time_and_cpu(corpus: Path
         assert name in stages, stages
     # (the CPU the build process spent: its own, so never more than the stage's time)
     assert all(cpu <= seconds + 0.02 for seconds, cpu in stages.values()), stages
+    off = {**os.environ, "BROADSHEET_TIMINGS": "0"}  # =0 means off, as a reader means it
+    quiet = subprocess.run(command, cwd=corpus, env=off, capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_bad_option_values_say_what_is_wanted(project: Path) -> None:
+    for args, wanted in (
+        (["build", "--jobs", "abc"], "'abc' is not a number of processes: a whole number from 1"),
+        (["build", "--jobs", "300"], "'300' is not a number of processes"),
+        (["serve", "--host", ""], "'' is not a host"),
+        (["new", "X", "--section", ""], "error: the section is empty"),
+    ):
+        done = run_process(args, project)
+        assert done.returncode in (1, 2), (args, done.stderr)
+        assert wanted in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_new_in_a_folder_of_the_project_writes_into_the_project(project: Path) -> None:
+    (project / "content/asia").mkdir(parents=True)
+    done = run_process(["new", "Subfolder story", "--section", "asia"], project / "content/asia")
+    assert done.returncode == 0, done.stderr
+    assert (project / "content/asia/subfolder-story.md").is_file()
+    assert not (project / "content/asia/content").exists()
+
+
+def test_mv_and_gone_outside_a_project_say_so(tmp_path: Path) -> None:
+    for args in (["gone", "/x/"], ["mv", "content/a.md", "--slug", "b"]):
+        done = run_process(args, tmp_path)
+        assert done.returncode == 1
+        assert "content: the content folder does not exist: is this a project?" in done.stderr

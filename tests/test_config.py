@@ -41,6 +41,23 @@ def test_base_path_comes_from_the_base_url(tmp_path: Path) -> None:
         ("base_url = '/archive/'", "base_url must be an absolute http(s) URL"),
         ("timezone = 'Mars/Olympus'", "is not a known time zone"),
         ("sections = ['asia']", "must map section slugs"),
+        ("timezone = 'America'", "is not a known time zone"),  # a folder of zones
+        ("base_url = 'https://example.com//archive/'", "must not have '//' in its path"),
+        ("base_url = 'https://[::1/'", "base_url must be an absolute http(s) URL"),
+        ("base_url = 'https://example.com:99999/'", "base_url must be an absolute http(s) URL"),
+        ("base_url = ' https://example.com/ '", "must be printable ASCII, with no spaces"),
+        ("base_url = 'https://exa mple.com/'", "must be printable ASCII, with no spaces"),
+        ("base_url = 'https://bücher.example/'", "a host in another script is written as xn--"),
+        ("base_url = 'https://example.com/%zz/'", "has a '%' that starts no escape"),
+        ("base_url = 'https://u:pw@example.com/'", "must not hold a user name or password"),
+        ("base_url = 'https://example.com/a/../b/'", "must not have '.' or '..' in its path"),
+        ("language = 'english please'", "language must be a language tag such as 'en'"),
+        ("description = '  '", "description must not be empty"),
+        (
+            "[tool.broadsheet.sections]\nasia = 'Asia'\ntitle = 'My Paper'",
+            "title is a setting, not a section: move the line above [tool.broadsheet.sections]",
+        ),
+        ("[tool.broadsheet.sections]\ntags = 'Tags'", "'tags' cannot be a section"),
     ],
 )
 def test_bad_settings_are_named(tmp_path: Path, table: str, message: str) -> None:
@@ -48,3 +65,35 @@ def test_bad_settings_are_named(tmp_path: Path, table: str, message: str) -> Non
         load_config(write(tmp_path, table))
     assert message in str(caught.value)
     assert "pyproject.toml" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["[tool.broadshet]", "[broadsheet]", "[tool.Broadsheet]"])
+def test_a_misspelt_settings_table_is_an_error_not_ignored(tmp_path: Path, name: str) -> None:
+    (tmp_path / "pyproject.toml").write_text(f'{name}\ntitle = "My Paper"\n')
+    with pytest.raises(BroadsheetError) as caught:
+        load_config(tmp_path)
+    assert f"{name}: did you mean [tool.broadsheet]?" in str(caught.value)
+
+
+def test_a_tool_that_is_no_table_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("tool = 5\n")
+    with pytest.raises(BroadsheetError, match="tool must be a table"):
+        load_config(tmp_path)
+
+
+def test_a_bad_value_from_the_command_line_is_named_by_its_option(tmp_path: Path) -> None:
+    with pytest.raises(BroadsheetError) as caught:
+        load_config(write(tmp_path, 'title = "T"'), {"base_url": "example.com"})
+    assert str(caught.value).startswith("--base-url: base_url must be an absolute")
+    assert "pyproject.toml" not in str(caught.value)
+
+
+def test_a_command_in_a_folder_of_the_project_works_on_the_project(tmp_path: Path) -> None:
+    from broadsheet.config import find_root
+
+    write(tmp_path, 'title = "T"')
+    (tmp_path / "content/asia").mkdir(parents=True)
+    assert find_root(tmp_path / "content/asia") == tmp_path
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-not-a-project"
+    elsewhere.mkdir()
+    assert find_root(elsewhere) == elsewhere

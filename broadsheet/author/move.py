@@ -78,6 +78,8 @@ def move(
     if slug is None and section is None:
         raise BroadsheetError("say where to: --slug NEW-SLUG, --section SECTION, or both")
     content = config.path(config.content_dir)
+    if not content.is_dir():
+        raise BroadsheetError("the content folder does not exist: is this a project?", content)
     absolute = Path(os.path.abspath(given))
     where = resolve(absolute.parent) / absolute.name  # as content/ is: its links followed
     with content_lock(content, shared=False, wait=wait):
@@ -445,6 +447,8 @@ def _follow_in_index(content: Path, moved: dict[str, str]) -> None:
 def retire(config: SiteConfig, urls: list[str]) -> list[str]:
     """Mark published URLs as gone on purpose: builds no longer require them."""
     content = config.path(config.content_dir)
+    if not content.is_dir():
+        raise BroadsheetError("the content folder does not exist: is this a project?", content)
     with content_lock(content, shared=False):
         record: Record = read_record(content)
         holders = _holders(config, content)

@@ -120,6 +120,8 @@ def _section_slug(section: str) -> str:
     one of the site's own pages; otherwise an error that says why, before anything is
     written."""
     slug = slugify(section, fallback="")
+    if not section.strip():
+        raise BroadsheetError("the section is empty: give its folder's name, such as asia")
     if section in RESERVED_SECTIONS:
         raise BroadsheetError(
             f"'{section}' cannot be a section: its URL /{section}/ belongs to "

@@ -48,7 +48,13 @@ def check_output_dir(output: Path, config: SiteConfig) -> None:
     """Refuse to build into a folder that holds anything but a site we made."""
     output = output.resolve()
     sources = [config.path(name) for name in _source_dirs(config)]
-    if output in (Path("/"), Path.home().resolve(), config.root) or output in config.root.parents:
+    if output in (Path("/"), Path.home().resolve()):
+        what = "the whole file system" if output == Path("/") else "your home folder"
+        raise BroadsheetError(
+            f"refusing to build here: a build replaces the whole output folder, and this is {what}",
+            output,
+        )
+    if output == config.root or output in config.root.parents:
         raise BroadsheetError(
             "refusing to build here: a build replaces the whole output folder, "
             "and this one holds the project",

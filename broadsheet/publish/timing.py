@@ -11,7 +11,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-ENABLED = bool(os.environ.get("BROADSHEET_TIMINGS"))
+# On for any value but none, "0", "false", "no" and "off" (as a reader of =0 means it).
+ENABLED = os.environ.get("BROADSHEET_TIMINGS", "").strip().lower() not in (
+    "",
+    "0",
+    "false",
+    "no",
+    "off",
+)
 
 
 @contextmanager
