@@ -172,8 +172,9 @@ def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
         elif key in _SCALARS:
             expected = _SCALARS[key]
             if not isinstance(value, expected) or isinstance(value, bool):
+                kind = {str: "text", int: "a whole number"}.get(expected, expected.__name__)
                 raise BroadsheetError(
-                    f"[tool.broadsheet] {key} must be a {expected.__name__}, not {value!r}", source
+                    f"[tool.broadsheet] {key} must be {kind}, not {_SHORT.repr(value)}", source
                 )
             values[key] = _showable(key, value, source)
         else:

@@ -36,7 +36,8 @@ def test_base_path_comes_from_the_base_url(tmp_path: Path) -> None:
     ("table", "message"),
     [
         ("titel = 'x'", "unknown key 'titel' (did you mean 'title'?)"),
-        ("per_page = 'ten'", "per_page must be a int"),
+        ("per_page = 'ten'", "per_page must be a whole number, not 'ten'"),
+        ("title = 5", "title must be text, not 5"),
         ("per_page = 0", "per_page must be at least 1"),
         ("base_url = '/archive/'", "base_url must be an absolute http(s) URL"),
         ("timezone = 'Mars/Olympus'", "is not a known time zone"),

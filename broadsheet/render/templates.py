@@ -116,9 +116,10 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
         return env.get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise syntax_error(env, exc, name) from exc
-    except jinja2.TemplateNotFound as exc:
+    except jinja2.TemplateNotFound as exc:  # (at the line that includes or imports it)
+        filename, line = _template_frame(exc)
         raise BroadsheetError(
-            f"template '{exc.name}' not found", _template_path(env, name)
+            f"template '{exc.name}' not found", _template_path(env, filename or name), line
         ) from exc
     except BroadsheetError:
         raise  # already names its file, e.g. from a nested render

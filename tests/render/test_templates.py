@@ -48,6 +48,14 @@ def test_an_undefined_name_fails_naming_the_template_and_line(tmp_path: Path) ->
     )
 
 
+def test_a_missing_include_names_the_line_that_includes_it(tmp_path: Path) -> None:
+    (tmp_path / "t.html").write_text("<p>ok</p>\n<p>ok</p>\n{% include '_gone.html' %}\n")
+    env = make_environment(tmp_path, {})
+    with pytest.raises(BroadsheetError) as caught:
+        render_template(env, "t.html", {})
+    assert str(caught.value).endswith("t.html:3: template '_gone.html' not found")
+
+
 def test_a_syntax_error_names_the_template_and_line(tmp_path: Path) -> None:
     (tmp_path / "t.html").write_text("<p>ok</p>\n{% if %}\n")
     env = make_environment(tmp_path, {})
