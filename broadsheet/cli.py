@@ -166,7 +166,8 @@ def _project_config(args: argparse.Namespace, **overrides: object) -> SiteConfig
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from broadsheet.ingest.importer import Interrupted, import_files
+    from broadsheet.ingest.importer import import_files
+    from broadsheet.stops import Interrupted
 
     config = _project_config(args)
     try:
@@ -176,8 +177,8 @@ def _run_import(args: argparse.Namespace) -> int:
             force=args.force,
             wait=lambda message: print(message, file=sys.stderr, flush=True),
         )
-    except Interrupted as done:  # while it wrote: it finished writing first
-        _report_import(done.reports)
+    except Interrupted as stopped:  # while it wrote: it finished writing first
+        _report_import(stopped.done)
         print("broadsheet: interrupted once the import was written, whole", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
@@ -380,7 +381,8 @@ def _run_check(args: argparse.Namespace) -> int:
 
 
 def _run_mv(args: argparse.Namespace) -> int:
-    from broadsheet.author.move import Interrupted, move
+    from broadsheet.author.move import move
+    from broadsheet.stops import Interrupted
 
     config = _project_config(args)
     wait = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731

@@ -56,3 +56,12 @@ def user_mode() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return 0o666 & ~mask
+
+
+def remove_empty_folders(root: Path, folder: Path) -> None:
+    """Remove `folder` and the folders above it, below `root`, while they are empty."""
+    while folder != root and root in folder.parents and folder.is_dir():
+        if any(folder.iterdir()):
+            return
+        folder.rmdir()
+        folder = folder.parent

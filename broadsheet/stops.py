@@ -7,6 +7,9 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 STOPS = (signal.SIGINT, signal.SIGTERM)
 
@@ -36,3 +39,24 @@ def stops_held() -> Iterator[None]:
                 handler(caught[0], None)
             elif handler == signal.SIG_DFL:
                 os.kill(os.getpid(), caught[0])
+
+
+class Interrupted(KeyboardInterrupt, Generic[T]):
+    """Ctrl-C or SIGTERM came while something was written whole (see `written_whole`):
+    it was written first; `done` says what was (an import's reports, a move's lines)."""
+
+    def __init__(self, done: T) -> None:
+        super().__init__()
+        self.done = done
+
+
+@contextmanager
+def written_whole(done: T) -> Iterator[T]:
+    """stops_held() for a block that writes something that must be whole (an import,
+    a move), yielding `done` to be filled in with what it did: a signal that came
+    meanwhile raises Interrupted(done) once the block has ended."""
+    try:
+        with stops_held():
+            yield done
+    except KeyboardInterrupt:
+        raise Interrupted(done) from None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
-from broadsheet.files import replace_whole, user_mode
+from broadsheet.files import remove_empty_folders, replace_whole, user_mode
 from broadsheet.ingest.commit import finish_interrupted
 from broadsheet.ingest.index import INDEX_NAME, index_bytes, load_index
 from broadsheet.locks import content_lock
@@ -32,7 +32,7 @@ from broadsheet.outputs.published import (
 )
 from broadsheet.paths import resolve
 from broadsheet.slugs import slugify
-from broadsheet.stops import stops_held
+from broadsheet.stops import written_whole
 
 BUNDLE_INDEX = "index.md"
 
@@ -110,7 +110,7 @@ def _move(
     _refuse_clashes(plans, posts)
     carried = _carried(config, content, plans, posts)
     target = plans[0].target.parent.name
-    with _whole() as done:
+    with written_whole([]) as done:
         if target not in known_sections(config):
             start_section(config, target)  # (--new-section) all checked: the move goes ahead
         done += _carry_out(content, plans, carried)
@@ -129,33 +129,12 @@ def _move_section(config: SiteConfig, content: Path, folder: Path, section: str)
     plans = [_plan(config, content, unit, None, target, posts, known=True) for unit in mine]
     _refuse_clashes(plans, posts)
     carried = _carried(config, content, plans, posts)
-    with _whole() as done:
+    with written_whole([]) as done:
         done += _carry_out(content, plans, carried)
         with contextlib.suppress(OSError):
             folder.rmdir()  # only if nothing else was in it
         done.append(rename_section_setting(config, folder.name, target))
     return done
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM came while a move was writing: it wrote everything first."""
-
-    def __init__(self, done: list[str]) -> None:
-        super().__init__()
-        self.done = done
-
-
-@contextlib.contextmanager
-def _whole() -> Iterator[list[str]]:
-    """A block that writes a move, the lines saying what it did in the list it gives:
-    Ctrl-C and SIGTERM wait until it is done (a section of thousands of articles is
-    moved whole, or not at all), then raise Interrupted with those lines."""
-    done: list[str] = []
-    try:
-        with stops_held():
-            yield done
-    except KeyboardInterrupt:
-        raise Interrupted(done) from None
 
 
 def _unit(content: Path, where: Path, given: Path) -> Unit:
@@ -399,10 +378,8 @@ def _carry_out(content: Path, plans: list[Plan], carried: list[Carried]) -> list
         if not file.kept:
             with contextlib.suppress(OSError):
                 file.source.unlink()
-                folder = file.source.parent  # and the folders it leaves empty (img/)
-                while folder.parent != content and folder != content:
-                    folder.rmdir()
-                    folder = folder.parent
+                section = content / file.source.relative_to(content).parts[0]
+                remove_empty_folders(section, file.source.parent)  # (img/, left empty)
         done.append(
             f"{'copied' if file.kept else 'moved'} {display_path(file.source)} -> "
             f"{display_path(file.target)}"

@@ -72,13 +72,13 @@ def new_post(
     starting = slug_of_section not in known
     if starting and known and not new_section:
         raise BroadsheetError(_unknown(section, slug_of_section, known))
-    folder = config.path(config.content_dir) / slug_of_section
+    content = config.path(config.content_dir)
+    folder = content / slug_of_section
     slug = slugify(title)
     path = folder / slug / "index.md" if bundle else folder / f"{slug}.md"
     for taken in (folder / f"{slug}.md", folder / slug / "index.md"):  # either is the article
         if os.path.lexists(taken):
             raise BroadsheetError("already exists; edit it, or choose another headline", taken)
-    content = config.path(config.content_dir)
     if content.is_dir():  # another post's slug: or alias: may answer that URL already
         from broadsheet.ingest.index import answering
 

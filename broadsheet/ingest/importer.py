@@ -23,7 +23,7 @@ from broadsheet.ingest.posts import kept_aliases, read_post, write_post
 from broadsheet.ingest.rawtext import STDIN, read_lines, source_name
 from broadsheet.locks import content_lock
 from broadsheet.slugs import RESERVED_SECTIONS, slugify
-from broadsheet.stops import stops_held
+from broadsheet.stops import written_whole
 
 MAX_SLUG_TRIES = 1000
 MAX_LISTED = 20  # duplicates named in a report; the rest are counted
@@ -75,14 +75,6 @@ def import_files(
         if problem and reports:
             reports[0].notes.append(problem)
     return reports
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C or SIGTERM came while the import was writing: it wrote everything first."""
-
-    def __init__(self, reports: list[FileReport]) -> None:
-        super().__init__()
-        self.reports = reports
 
 
 @dataclass
@@ -268,11 +260,8 @@ class _Run:
         """Move the posts in, then the index of what content/ now holds: Ctrl-C and
         SIGTERM wait until both are written, then raise Interrupted (the import is
         whole, and the next one need not read the posts back)."""
-        try:
-            with stops_held():
-                self._commit()
-        except KeyboardInterrupt:
-            raise Interrupted(reports) from None
+        with written_whole(reports):
+            self._commit()
 
     def _commit(self) -> None:
         try:

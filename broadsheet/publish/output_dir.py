@@ -28,6 +28,7 @@ from pathlib import Path
 from broadsheet import stamps
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, display_path
+from broadsheet.files import remove_empty_folders
 from broadsheet.publish import timing
 from broadsheet.publish.stage import Stage
 from broadsheet.publish.swap import exchange
@@ -487,7 +488,7 @@ def _apply(
                 done.append((relative, False, True))
         else:
             target.unlink(missing_ok=True)
-        _remove_empty_up_to(output, target.parent)
+        remove_empty_folders(output, target.parent)
 
 
 def _keep(target: Path, kept: Path, link: bool) -> None:
@@ -512,17 +513,10 @@ def _undo(output: Path, folder: Path, kept: Path, done: list[tuple[str, bool, bo
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(kept / relative, target)
             else:
-                _remove_empty_up_to(output, target.parent)
+                remove_empty_folders(output, target.parent)
         except OSError:
             return False
     return True
-
-
-def _remove_empty_up_to(output: Path, parent: Path) -> None:
-    """Remove `parent` and the folders above it, below `output`, while they are empty."""
-    while parent != output and parent.is_dir() and not any(parent.iterdir()):
-        parent.rmdir()
-        parent = parent.parent
 
 
 def _inside(relative: str) -> str:
