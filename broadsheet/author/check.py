@@ -72,6 +72,7 @@ def check_content(
     problems += [Problem(e.path or content, e.line, e.message) for e in planning]
     drafts = _targets(config, posts, folders)[0] - targets
     problems += _images(config, posts, folders)
+    problems += _templates(config)
     planned = bool(targets)  # empty when the site could not be planned at all
     if not planning and len(posts) == len(files):  # else URLs would seem gone that are not
         problems += _published_urls(config, posts, targets, now, record)
@@ -94,6 +95,15 @@ def _walk_sources(
         problems += [Problem(e.path or config.path(name), e.line, e.message) for e in errors]
         walked.append(files)
     return problems, walked[0], walked[1]
+
+
+def _templates(config: SiteConfig) -> list[Problem]:
+    """Every template that does not parse, names one that does not exist, or extends
+    itself (see broadsheet.render.templates.template_errors)."""
+    from broadsheet.render.templates import template_errors
+
+    folder = config.path(config.templates_dir)
+    return [Problem(e.path or folder, e.line, e.message) for e in template_errors(folder)]
 
 
 def _images(config: SiteConfig, posts: list[Post], folders: Folders) -> list[Problem]:

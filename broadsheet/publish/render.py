@@ -126,7 +126,7 @@ def _render_some(
     held = 0
     for page, body in zip(pages, bodies, strict=True):
         context = page_context(site, page, body, featured)  # type: ignore[arg-type]
-        text = render_template(env, page.template, context)
+        text = render_template(env, page.template, context, "/" + page.url_path)
         rendered.append((page, text))
         held += len(text)
         if held > HELD_TEXT:  # the feeds and sitemaps are big: written as they come

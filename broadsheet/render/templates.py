@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 import jinja2.bccache
+from jinja2 import nodes
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.sealed import make_folder, read_sealed, write_sealed
@@ -110,26 +111,31 @@ class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
             write_sealed(Path(self._get_cache_filename(bucket)), bucket.bytecode_to_string())
 
 
-def render_template(env: jinja2.Environment, name: str, context: Mapping[str, Any]) -> str:
-    """Render, turning any template mistake into an error that names the file and line."""
+def render_template(
+    env: jinja2.Environment, name: str, context: Mapping[str, Any], page: str | None = None
+) -> str:
+    """Render, turning any template mistake into an error that names the file and line
+    (and the `page` being rendered, when given: the site path it is for)."""
     try:
         return env.get_template(name).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise syntax_error(env, exc, name) from exc
     except jinja2.TemplateNotFound as exc:  # (at the line that includes or imports it)
-        filename, line = _template_frame(exc)
+        filename, line = _template_frame(env, exc)
         raise BroadsheetError(
             f"template '{exc.name}' not found", _template_path(env, filename or name), line
         ) from exc
     except BroadsheetError:
         raise  # already names its file, e.g. from a nested render
     except Exception as exc:  # any failure while rendering: find the template frame
-        filename, line = _template_frame(exc)
-        raise BroadsheetError(
-            f"template error: {type(exc).__name__}: {exc}",
-            _template_path(env, filename or name),
-            line,
-        ) from exc
+        filename, line = _template_frame(env, exc)
+        if isinstance(exc, RecursionError):  # (a template that extends or includes itself)
+            message = "template error: templates extend, include or call each other in a loop"
+        else:
+            message = f"template error: {type(exc).__name__}: {exc}"
+        if page is not None:  # (a mistake may show on some pages only: say which)
+            message += f" (rendering {page})"
+        raise BroadsheetError(message, _template_path(env, filename or name), line) from exc
 
 
 def syntax_error(
@@ -150,13 +156,61 @@ def _template_path(env: jinja2.Environment, name: str) -> Path:
     return path
 
 
-def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
-    """The innermost template file and line in the traceback (Jinja maps lines back)."""
+def _template_frame(env: jinja2.Environment, exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template file and line in the traceback (Jinja maps lines back):
+    a frame of code compiled from a file in the templates' folder (of any name:
+    robots.txt, _redirects)."""
+    folder = _template_path(env, "x").parent
     found: tuple[str | None, int | None] = (None, None)
     tb = exc.__traceback__
     while tb is not None:
-        code = tb.tb_frame.f_code
-        if code.co_filename.endswith(".html") or code.co_filename.endswith(".xml"):
-            found = (code.co_filename, tb.tb_lineno)
+        filename = tb.tb_frame.f_code.co_filename
+        if Path(filename).parent == folder or filename.endswith((".html", ".xml")):
+            found = (filename, tb.tb_lineno)
         tb = tb.tb_next
     return found
+
+
+def template_errors(templates_dir: Path) -> list[BroadsheetError]:
+    """What `broadsheet check` finds wrong with the templates, before any page is
+    rendered: each that does not parse (or is not UTF-8) at its line; each `extends`,
+    `include` or `import` of a template that does not exist; and templates that extend
+    each other in a loop. (Mistakes that show only as a page renders, such as a name
+    no page has, are the build's to find.)"""
+    if not templates_dir.is_dir():
+        return [BroadsheetError("the templates folder does not exist", templates_dir)]
+    env = make_environment(templates_dir, {})
+    names = set(env.list_templates())
+    errors: list[BroadsheetError] = []
+    parents: dict[str, tuple[str, int]] = {}  # what each template extends, and where
+    for name in sorted(names):
+        try:
+            source, filename, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+            tree = env.parse(source, name, filename)
+        except jinja2.TemplateSyntaxError as exc:
+            errors.append(syntax_error(env, exc, name))
+            continue
+        except BroadsheetError as exc:
+            errors.append(exc)
+            continue
+        path = _template_path(env, name)
+        for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
+            wanted = getattr(node, "template", None)
+            if not isinstance(wanted, nodes.Const) or not isinstance(wanted.value, str):
+                continue  # (a name worked out as the page renders)
+            if wanted.value not in names and not getattr(node, "ignore_missing", False):
+                errors.append(
+                    BroadsheetError(f"template '{wanted.value}' not found", path, node.lineno)
+                )
+            elif isinstance(node, nodes.Extends) and any(n is node for n in tree.body):
+                parents.setdefault(name, (wanted.value, node.lineno))  # (the first rules)
+    for name in sorted(parents):
+        seen, at = [name], parents[name][0]
+        while at in parents and at not in seen:
+            seen.append(at)
+            at = parents[at][0]
+        if at == name and name == min(seen):  # (a loop is named once, from its first)
+            loop = " -> ".join([*seen, name])
+            message = f"template error: templates extend each other in a loop: {loop}"
+            errors.append(BroadsheetError(message, _template_path(env, name), parents[name][1]))
+    return errors

@@ -116,3 +116,67 @@ def test_compiled_templates_are_kept_and_used_only_by_the_same_jinja(
     monkeypatch.setattr(jinja2, "__version__", "0.0.0")
     upgraded = make_environment(templates, {}, compiled)
     assert render_template(upgraded, "t.html", {"x": 1}) == "new 1"
+
+
+def test_check_finds_every_broken_template_before_a_page_is_rendered(seeded: Path) -> None:
+    """`check` is the author's look before a build: a template that does not parse,
+    is not UTF-8, names one that does not exist, or extends itself in a loop is an
+    error at its `path:line`, even in a template no page uses yet."""
+    from tests.conftest import run
+
+    templates = seeded / "templates"
+    assert run(["check"]).code == 0
+    article = (templates / "article.html").read_text(encoding="utf-8")
+    (templates / "article.html").write_text(article + "{% if %}\n", encoding="utf-8")
+    (templates / "extra.html").write_text(
+        "<p>a</p>\n{% include 'nope.html' %}{% include 'maybe.html' ignore missing %}\n"
+        "{% from '_gone.html' import x %}{% include name %}\n",
+        encoding="utf-8",
+    )
+    (templates / "latin.html").write_bytes(b"<p>ok</p>\n<p>\xe9t\xe9</p>\n")
+    (templates / "one.html").write_text("{% extends 'two.html' %}\n", encoding="utf-8")
+    (templates / "two.html").write_text("\n{% extends 'one.html' %}\n", encoding="utf-8")
+    (templates / "self.html").write_text("{% extends 'self.html' %}\n", encoding="utf-8")
+    result = run(["check"])
+    assert result.code == 1
+    lines = article.count("\n") + 1
+    assert result.out.splitlines() == [
+        f"templates/article.html:{lines}: template error: Expected an expression, got "
+        "'end of statement block'",
+        "templates/extra.html:2: template 'nope.html' not found",
+        "templates/extra.html:3: template '_gone.html' not found",
+        "templates/latin.html:2: not UTF-8 text: save the template as UTF-8",
+        "templates/one.html:1: template error: templates extend each other in a loop: "
+        "one.html -> two.html -> one.html",
+        "templates/self.html:1: template error: templates extend each other in a loop: "
+        "self.html -> self.html",
+    ]
+
+
+def test_a_template_mistake_that_shows_on_some_pages_names_the_page(seeded: Path) -> None:
+    """A mistake that only some posts reach (here: a post without an author) names the
+    page being rendered as well as the template's line; one that loops says so."""
+    from tests.conftest import run, write_post
+
+    write_post(seeded, "asia/nobody.md", "---\ntitle: Nobody\ndate: 2024-01-02\n---\n\nText.\n")
+    templates = seeded / "templates"
+    article = (templates / "article.html").read_text(encoding="utf-8")
+    at = article.index("{% endblock %}")
+    (templates / "article.html").write_text(
+        article[:at] + "{{ post.author.upper() }}" + article[at:], encoding="utf-8"
+    )
+    line = article[:at].count("\n") + 1
+    result = run(["build"])
+    assert result.code == 1
+    assert (
+        f"templates/article.html:{line}: template error: UndefinedError: 'None' has no "
+        "attribute 'upper' (rendering /asia/nobody/)"
+    ) in result.err, result.err
+    (templates / "article.html").write_text(article, encoding="utf-8")
+    (templates / "section.html").write_text("{% extends 'section.html' %}\n", encoding="utf-8")
+    result = run(["build"])
+    assert result.code == 1
+    assert "templates/section.html:1: template error: templates extend, include or call each " in (
+        result.err
+    )
+    assert "Traceback" not in result.err and "RecursionError" not in result.err
