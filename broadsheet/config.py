@@ -124,30 +124,117 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> SiteConf
     """Read pyproject.toml below `root` (settings are optional) and apply CLI overrides."""
     pyproject = root / PYPROJECT
     table: dict[str, Any] = {}
+    text = ""
     if pyproject.is_file():
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise BroadsheetError(f"not valid TOML: {exc}", pyproject) from exc
-        tools = data.get("tool", {})
-        if not isinstance(tools, dict):
-            raise BroadsheetError("tool must be a table (as [tool.broadsheet] is)", pyproject)
-        table = tools.get("broadsheet", {})
-        if not isinstance(table, dict):
-            raise BroadsheetError("[tool.broadsheet] must be a table", pyproject)
-        _refuse_misspelt(data, tools, pyproject)
+            text = pyproject.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except UnicodeDecodeError as exc:
+            at_line = exc.object[: exc.start].count(b"\n") + 1
+            raise BroadsheetError("not UTF-8 text: save it as UTF-8", pyproject, at_line) from exc
+        except tomllib.TOMLDecodeError as exc:  # (its message ends "(at line 3, column 7)")
+            at = re.search(r" \(at line (\d+), column \d+\)$", str(exc))
+            message = str(exc)[: at.start()] if at else str(exc)
+            where = int(at[1]) if at else None
+            raise BroadsheetError(f"not valid TOML: {message}", pyproject, where) from exc
+        try:
+            with _About(("tool",)):
+                tools = data.get("tool", {})
+                if not isinstance(tools, dict):
+                    raise BroadsheetError("tool must be a table (as [tool.broadsheet] is)")
+            with _about():
+                table = tools.get("broadsheet", {})
+                if not isinstance(table, dict):
+                    raise BroadsheetError("[tool.broadsheet] must be a table")
+            _refuse_misspelt(data, tools)
+        except BroadsheetError as exc:
+            raise _placed(exc, pyproject, text) from None
     given = {k: v for k, v in (overrides or {}).items() if v is not None}
     try:
         return parse_config(root, {**table, **given}, pyproject)
     except BroadsheetError as exc:  # a value from the command line: not the file's fault
-        key = exc.message.split(" ", 1)[0].removeprefix("[tool.broadsheet]")
+        key = exc.setting[2] if len(exc.setting) > 2 else ""
         if key in given and isinstance(given[key], str):
             flag = "--" + key.replace("_", "-")
             raise BroadsheetError(f"{flag}: {exc.message}") from exc
-        raise
+        raise _placed(exc, pyproject, text) from None
 
 
-def _refuse_misspelt(data: dict[str, Any], tools: dict[str, Any], source: Path) -> None:
+class _About:
+    """`with _about(*keys)`: a settings error raised inside is about that setting (its
+    keys below the file's top, as `tool`, `broadsheet`, `sections`, `asia`), unless
+    one inside it already said which."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, BroadsheetError) and not exc.setting:
+            exc.setting = self.keys
+
+
+def _about(*keys: str) -> _About:
+    """The setting `keys` of [tool.broadsheet] (see _About)."""
+    return _About(("tool", "broadsheet", *keys))
+
+
+def _placed(exc: BroadsheetError, pyproject: Path, text: str) -> BroadsheetError:
+    """`exc` as an error in pyproject.toml at the line that sets what it is about."""
+    line = setting_line(text, exc.setting) if exc.setting else None
+    placed = BroadsheetError(exc.message, pyproject, line)
+    placed.setting = exc.setting
+    return placed
+
+
+_HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_ASSIGNMENT = re.compile(
+    r"\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
+)
+
+
+def _dotted(keys: str) -> tuple[str, ...]:
+    parts = re.findall(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)", keys)
+    return tuple(next(p for p in part if p) if any(part) else "" for part in parts)
+
+
+def setting_line(text: str, keys: tuple[str, ...]) -> int | None:
+    """The line of pyproject.toml's `text` that sets `keys` (a dotted key, such as
+    tool.broadsheet.base_url): the line of its own `key = ...`, or of its table's
+    header; else of the setting that holds it (an inline table, as `sections = {...}`);
+    None if no line does (it came from elsewhere). Lines inside a multi-line string are
+    never taken for settings."""
+    table: tuple[str, ...] = ()
+    holder = None
+    quoted = None  # the quotes of a multi-line string open at the end of a line
+    for number, line in enumerate(text.splitlines(), 1):
+        if quoted is not None:
+            if line.count(quoted) % 2:
+                quoted = None
+            continue
+        header = _HEADER.match(line)
+        if header and not line.lstrip().startswith("[["):
+            table = _dotted(header[1])
+            if table == keys:
+                return number
+            continue
+        assignment = _ASSIGNMENT.match(line)
+        if assignment:
+            full = table + _dotted(assignment[1])
+            if full == keys:
+                return number
+            if keys[: len(full)] == full and holder is None:
+                holder = number
+        for mark in ('"""', "'''"):
+            if line.count(mark) % 2:
+                quoted = mark
+                break
+    return holder
+
+
+def _refuse_misspelt(data: dict[str, Any], tools: dict[str, Any]) -> None:
     """A table meant as [tool.broadsheet] but named otherwise ([tool.broadshet],
     [broadsheet]) is an error: its settings would be left out without a word."""
     names = [f"tool.{name}" for name in tools] + [name for name in data if name != "tool"]
@@ -155,38 +242,46 @@ def _refuse_misspelt(data: dict[str, Any], tools: dict[str, Any], source: Path) 
         bare = name.removeprefix("tool.")
         near = difflib.get_close_matches(bare.lower(), ["broadsheet"], n=1, cutoff=0.8)
         if name != "tool.broadsheet" and near:
-            raise BroadsheetError(
-                f"[{name}]: did you mean [tool.broadsheet]? Broadsheet reads its settings "
-                "from that table only",
-                source,
-            )
+            with _About(("tool", bare) if name.startswith("tool.") else (name,)):
+                raise BroadsheetError(
+                    f"[{name}]: did you mean [tool.broadsheet]? Broadsheet reads its "
+                    "settings from that table only"
+                )
 
 
 def parse_config(root: Path, table: dict[str, Any], source: Path) -> SiteConfig:
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if key == "sections":
-            values["sections"] = _parse_sections(value, source)
-        elif key == "images":
-            values["images"] = _parse_images(value, source)
-        elif key in _SCALARS:
-            expected = _SCALARS[key]
-            if not isinstance(value, expected) or isinstance(value, bool):
-                kind = {str: "text", int: "a whole number"}.get(expected, expected.__name__)
-                raise BroadsheetError(
-                    f"[tool.broadsheet] {key} must be {kind}, not {_SHORT.repr(value)}", source
-                )
-            values[key] = _showable(key, value, source)
-        else:
-            hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            known = ", ".join(KNOWN_KEYS)
-            raise BroadsheetError(
-                f"[tool.broadsheet] unknown key '{key}'{suggestion}; known keys: {known}", source
-            )
+        with _about(key):
+            values.update(_parse_setting(key, value, source))
     config = SiteConfig(root=root.resolve(), now=_source_date_epoch(), **values)
     _validate(config, source)
     return config
+
+
+def _parse_setting(key: str, value: Any, source: Path) -> dict[str, Any]:
+    """[tool.broadsheet]'s `key` set to `value`, as SiteConfig's arguments."""
+    values: dict[str, Any] = {}
+    if key == "sections":
+        values["sections"] = _parse_sections(value, source)
+    elif key == "images":
+        values["images"] = _parse_images(value, source)
+    elif key in _SCALARS:
+        expected = _SCALARS[key]
+        if not isinstance(value, expected) or isinstance(value, bool):
+            kind = {str: "text", int: "a whole number"}.get(expected, expected.__name__)
+            raise BroadsheetError(
+                f"[tool.broadsheet] {key} must be {kind}, not {_SHORT.repr(value)}", source
+            )
+        values[key] = _showable(key, value, source)
+    else:
+        hint = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+        suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+        known = ", ".join(KNOWN_KEYS)
+        raise BroadsheetError(
+            f"[tool.broadsheet] unknown key '{key}'{suggestion}; known keys: {known}", source
+        )
+    return values
 
 
 # The latest SOURCE_DATE_EPOCH: the end of 9998, the last year a post's date may be in.
@@ -234,29 +329,34 @@ def _parse_sections(value: Any, source: Path) -> tuple[SectionSetting, ...]:
         )
     sections = []
     for slug, name in value.items():
-        if slug in _SCALARS:  # written below the sections' table, which TOML files it in
-            raise BroadsheetError(
-                f"[tool.broadsheet.sections] {slug} is a setting, not a section: move the line "
-                "above [tool.broadsheet.sections], into [tool.broadsheet]",
-                source,
-            )
-        if slug in RESERVED_SECTIONS:
-            raise BroadsheetError(
-                f"[tool.broadsheet.sections] '{slug}' cannot be a section: its URL /{slug}/ "
-                f"belongs to {RESERVED_SECTIONS[slug]}",
-                source,
-            )
-        if slugify(slug) != slug:
-            raise BroadsheetError(
-                f"[tool.broadsheet.sections] '{slug}' is not a slug (try '{slugify(slug)}')", source
-            )
-        if not isinstance(name, str) or not name.strip():
-            raise BroadsheetError(
-                f"[tool.broadsheet.sections] {slug} needs a display name, not {name!r}", source
-            )
-        name = _showable(f"sections.{slug}", name, source)
-        sections.append(SectionSetting(slug=slug, name=name.strip()))
+        with _about("sections", slug):
+            sections.append(_parse_section(slug, name, source))
     return tuple(sections)
+
+
+def _parse_section(slug: str, name: Any, source: Path) -> SectionSetting:
+    if slug in _SCALARS:  # written below the sections' table, which TOML files it in
+        raise BroadsheetError(
+            f"[tool.broadsheet.sections] {slug} is a setting, not a section: move the line "
+            "above [tool.broadsheet.sections], into [tool.broadsheet]",
+            source,
+        )
+    if slug in RESERVED_SECTIONS:
+        raise BroadsheetError(
+            f"[tool.broadsheet.sections] '{slug}' cannot be a section: its URL /{slug}/ "
+            f"belongs to {RESERVED_SECTIONS[slug]}",
+            source,
+        )
+    if slugify(slug) != slug:
+        raise BroadsheetError(
+            f"[tool.broadsheet.sections] '{slug}' is not a slug (try '{slugify(slug)}')", source
+        )
+    if not isinstance(name, str) or not name.strip():
+        raise BroadsheetError(
+            f"[tool.broadsheet.sections] {slug} needs a display name, not {name!r}", source
+        )
+    name = _showable(f"sections.{slug}", name, source)
+    return SectionSetting(slug=slug, name=name.strip())
 
 
 _IMAGE_KEYS = ("widths", "formats", "quality", "max_pixels")
@@ -269,40 +369,45 @@ def _parse_images(value: Any, source: Path) -> ImageSettings:
         if key not in _IMAGE_KEYS:
             hint = difflib.get_close_matches(key, _IMAGE_KEYS, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise BroadsheetError(
-                f"[tool.broadsheet.images] unknown key '{key}'{suggestion}; "
-                f"known keys: {', '.join(_IMAGE_KEYS)}",
-                source,
-            )
+            with _about("images", key):
+                raise BroadsheetError(
+                    f"[tool.broadsheet.images] unknown key '{key}'{suggestion}; "
+                    f"known keys: {', '.join(_IMAGE_KEYS)}",
+                    source,
+                )
     settings = ImageSettings()
     widths = value.get("widths", list(settings.widths))
     if not isinstance(widths, list) or not widths or not all(_whole(w, 16, 10_000) for w in widths):
-        raise BroadsheetError(
-            f"[tool.broadsheet.images] widths must be a list of whole numbers of pixels "
-            f"from 16 to 10000, such as [480, 800, 1200], not {_SHORT.repr(widths)}",
-            source,
-        )
+        with _about("images", "widths"):
+            raise BroadsheetError(
+                f"[tool.broadsheet.images] widths must be a list of whole numbers of pixels "
+                f"from 16 to 10000, such as [480, 800, 1200], not {_SHORT.repr(widths)}",
+                source,
+            )
     formats = value.get("formats", list(settings.formats))
     if not isinstance(formats, list) or not all(f in IMAGE_FORMATS for f in formats):
-        raise BroadsheetError(
-            f"[tool.broadsheet.images] formats must be a list of {' and '.join(IMAGE_FORMATS)} "
-            f"(JPEG or PNG is always published too), not {_SHORT.repr(formats)}",
-            source,
-        )
+        with _about("images", "formats"):
+            raise BroadsheetError(
+                f"[tool.broadsheet.images] formats must be a list of {' and '.join(IMAGE_FORMATS)} "
+                f"(JPEG or PNG is always published too), not {_SHORT.repr(formats)}",
+                source,
+            )
     quality = value.get("quality", settings.quality)
     if not _whole(quality, 1, 100):
-        raise BroadsheetError(
-            f"[tool.broadsheet.images] quality must be a whole number from 1 to 100, "
-            f"not {_SHORT.repr(quality)}",
-            source,
-        )
+        with _about("images", "quality"):
+            raise BroadsheetError(
+                f"[tool.broadsheet.images] quality must be a whole number from 1 to 100, "
+                f"not {_SHORT.repr(quality)}",
+                source,
+            )
     most = value.get("max_pixels", settings.max_pixels)
     if not _whole(most, 1, MOST_PIXELS):
-        raise BroadsheetError(
-            f"[tool.broadsheet.images] max_pixels must be a whole number from 1 to "
-            f"{MOST_PIXELS}, not {_SHORT.repr(most)}",
-            source,
-        )
+        with _about("images", "max_pixels"):
+            raise BroadsheetError(
+                f"[tool.broadsheet.images] max_pixels must be a whole number from 1 to "
+                f"{MOST_PIXELS}, not {_SHORT.repr(most)}",
+                source,
+            )
     ordered = tuple(f for f in IMAGE_FORMATS if f in formats)
     return ImageSettings(tuple(sorted(set(widths))), ordered, quality, most)
 
@@ -312,7 +417,43 @@ def _whole(value: Any, least: int, most: int) -> bool:
 
 
 def _validate(config: SiteConfig, source: Path) -> None:
-    url = config.base_url
+    with _about("base_url"):
+        _validate_url(config.base_url, source)
+    with _about("language"):
+        _validate_language(config.language, source)
+    checks = (
+        ("description", not config.description.strip(), DESCRIPTION_EMPTY),
+        (
+            "feed_size",
+            config.feed_size < 1,
+            f"feed_size must be at least 1, not {config.feed_size}",
+        ),
+        ("per_page", config.per_page < 1, f"per_page must be at least 1, not {config.per_page}"),
+        ("title", not config.title.strip(), "title must not be empty"),
+    )
+    for key, wrong, message in checks:
+        if wrong:
+            with _about(key):
+                raise BroadsheetError(message, source)
+    with _about("timezone"):
+        try:
+            ZoneInfo(config.timezone)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # (a folder: OSError)
+            raise BroadsheetError(
+                f"timezone {config.timezone!r} is not a known time zone", source
+            ) from exc
+
+
+def _at_least(key: str, value: int) -> str:
+    return f"{key} must be at least 1, not {value}"
+
+
+DESCRIPTION_EMPTY = (
+    "description must not be empty: it is the site's tagline and search engines' summary of it"
+)
+
+
+def _validate_url(url: str, source: Path) -> None:
     try:
         parts = urlsplit(url)
         _ = parts.port  # (a port that is no number, or past 65535, raises ValueError)
@@ -329,30 +470,14 @@ def _validate(config: SiteConfig, source: Path) -> None:
     why = _bad_url_part(url, parts.path, parts.username is not None)
     if why:
         raise BroadsheetError(f"base_url {why}: {url!r}", source)
-    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", config.language):
+
+
+def _validate_language(language: str, source: Path) -> None:
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", language):
         raise BroadsheetError(
-            f"language must be a language tag such as 'en' or 'pt-BR', not "
-            f"{_SHORT.repr(config.language)}",
+            f"language must be a language tag such as 'en' or 'pt-BR', not {_SHORT.repr(language)}",
             source,
         )
-    if not config.description.strip():
-        raise BroadsheetError(
-            "description must not be empty: it is the site's tagline and search engines' "
-            "summary of it",
-            source,
-        )
-    if config.feed_size < 1:
-        raise BroadsheetError(f"feed_size must be at least 1, not {config.feed_size}", source)
-    if config.per_page < 1:
-        raise BroadsheetError(f"per_page must be at least 1, not {config.per_page}", source)
-    if not config.title.strip():
-        raise BroadsheetError("title must not be empty", source)
-    try:
-        ZoneInfo(config.timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # (a folder of zones: OSError)
-        raise BroadsheetError(
-            f"timezone {config.timezone!r} is not a known time zone", source
-        ) from exc
 
 
 def _bad_url_part(url: str, path: str, credentials: bool) -> str | None:

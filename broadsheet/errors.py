@@ -15,6 +15,9 @@ class BroadsheetError(Exception):
         self.message = message
         self.path = Path(path) if path is not None else None
         self.line = line
+        # What setting it is about, as dotted keys below pyproject.toml's top (such as
+        # tool, broadsheet, base_url): broadsheet.config finds the line that sets it.
+        self.setting: tuple[str, ...] = ()
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         # Rebuilt whole when it crosses from a render worker to the main process.

@@ -23,7 +23,7 @@ def test_unknown_setting_is_named(project: Path) -> None:
     (project / "pyproject.toml").write_text("[tool.broadsheet]\nper_pag = 3\n")
     result = run_process(["build"], project)
     assert result.returncode == 1
-    assert "pyproject.toml: [tool.broadsheet] unknown key 'per_pag'" in result.stderr
+    assert "pyproject.toml:2: [tool.broadsheet] unknown key 'per_pag'" in result.stderr
     assert "did you mean 'per_page'" in result.stderr
 
 

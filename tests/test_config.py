@@ -65,7 +65,47 @@ def test_bad_settings_are_named(tmp_path: Path, table: str, message: str) -> Non
     with pytest.raises(BroadsheetError) as caught:
         load_config(write(tmp_path, table))
     assert message in str(caught.value)
-    assert "pyproject.toml" in str(caught.value)
+    line = table.count("\n") + 2  # the table's last line sets what is wrong
+    assert str(caught.value).startswith(f"{tmp_path / 'pyproject.toml'}:{line}: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        # as [tool.broadsheet]'s own key, a dotted key, a quoted one, an inline table's
+        ('[project]\nname = "x"\n\n[tool.broadsheet]\ntitle = ""\n', 5, "title must not"),
+        ("[tool]\nbroadsheet.per_page = 0\n", 2, "per_page must be at least 1"),
+        ('[tool.broadsheet]\n"base_url" = "x" # a comment\n', 2, "base_url must be an"),
+        ('[tool.broadsheet]\ntitle = "T"\nsections = { asia = "Asia", 9 = "" }\n', 3, "9 needs"),
+        ('[tool.broadsheet.sections]\nasia = "Asia"\n"Far East" = "F"\n', 3, "not a slug"),
+        ("[tool.broadsheet.images]\nquality = 75\nwidth = [1]\n", 3, "unknown key 'width'"),
+        ("[tool.broadsheet.images]\n\nquality = 0\n", 3, "quality must be a whole number"),
+        # a line in a multi-line string is no setting; the one after it is
+        ('[tool.broadsheet]\ndescription = """\ntitle = ""\n"""\ntitle = ""\n', 5, "title"),
+        ('[tool.broadsheet]\ntimezone = "Mars/Olympus"\n', 2, "not a known time zone"),
+        ('[tool.broadshet]\ntitle = "T"\n', 1, "did you mean [tool.broadsheet]"),
+        ("[tool]\nbroadsheet = 5\n", 2, "[tool.broadsheet] must be a table"),
+        ("tool = 5\n", 1, "tool must be a table"),
+        ('[tool.broadsheet]\ntitle = "T"\nper_page = \n', 3, "not valid TOML: Invalid value"),
+    ],
+)
+def test_a_bad_setting_is_named_at_its_line(
+    tmp_path: Path, text: str, line: int, message: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(BroadsheetError) as caught:
+        load_config(tmp_path)
+    assert (caught.value.path, caught.value.line) == (tmp_path / "pyproject.toml", line)
+    assert message in caught.value.message
+
+
+def test_a_bad_value_from_the_command_line_is_named_by_its_option_not_a_line(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, 'title = "T"\nbase_url = "https://example.org/"')
+    with pytest.raises(BroadsheetError) as caught:
+        load_config(tmp_path, {"base_url": "ftp://example.org/"})
+    assert str(caught.value).startswith("--base-url: base_url must be an absolute http(s) URL")
 
 
 @pytest.mark.parametrize("name", ["[tool.broadshet]", "[broadsheet]", "[tool.Broadsheet]"])
@@ -98,3 +138,10 @@ def test_a_command_in_a_folder_of_the_project_works_on_the_project(tmp_path: Pat
     elsewhere = tmp_path.parent / f"{tmp_path.name}-not-a-project"
     elsewhere.mkdir()
     assert find_root(elsewhere) == elsewhere
+
+
+def test_settings_that_are_not_utf8_are_named_at_the_line(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(b'[tool.broadsheet]\ntitle = "Caf\xe9"\n')
+    with pytest.raises(BroadsheetError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value).endswith("pyproject.toml:2: not UTF-8 text: save it as UTF-8")

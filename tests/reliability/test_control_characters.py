@@ -174,9 +174,10 @@ def test_a_control_character_in_a_setting_is_an_error(project: Path) -> None:
     settings_file.write_text(settings_file.read_text().replace('"Test Archive"', '"Test\\u0001"'))
     result = run(["build"])
     assert result.code == 1
-    assert "pyproject.toml: [tool.broadsheet] title holds the control character U+0001" in (
-        result.err
-    )
+    line = settings_file.read_text().split("\n").index('title = "Test\\u0001"') + 1
+    assert (
+        f"pyproject.toml:{line}: [tool.broadsheet] title holds the control character U+0001"
+    ) in result.err
 
 
 def test_a_lone_carriage_return_reads_the_same_both_ways(project: Path) -> None:
