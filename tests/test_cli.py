@@ -27,6 +27,14 @@ def test_unknown_setting_is_named(project: Path) -> None:
     assert "did you mean 'per_page'" in result.stderr
 
 
+def test_a_command_given_wrongly_prints_its_usage_and_exits_2(project: Path) -> None:
+    result = run_process(["build", "--bogus"], project)
+    assert result.returncode == 2  # as the README says: 1 is for a problem found
+    assert result.stderr.startswith("usage: broadsheet")
+    assert "error: unrecognized arguments: --bogus" in result.stderr
+    assert not (project / "site").exists()
+
+
 def test_import_of_a_missing_file_fails_cleanly(project: Path) -> None:
     result = run_process(["import", "missing.txt"], project)
     assert result.returncode == 1
