@@ -31,7 +31,34 @@ TITLE_BOOST = 3
 STEMS_KEPT = 1 << 18  # the stem cache is emptied when it holds this many words
 
 _TERM = re.compile(r"[^\W_]+")
-_TAG = re.compile(r"<[^>]*>")
+# Tags, by what they do to the text around them (see text_of). An attribute's value may
+# hold ">" when it is quoted.
+_ATTRIBUTES = r"""(?:[^>"']+|"[^"]*"|'[^']*')*"""
+_BLOCKS = (
+    "address|article|aside|blockquote|br|caption|center|dd|details|dialog|div|dl|dt|"
+    "fieldset|figcaption|figure|footer|form|h[1-6]|header|hgroup|hr|legend|li|main|menu|"
+    "nav|ol|p|pre|section|summary|table|tbody|td|tfoot|th|thead|tr|ul"
+)
+_INLINES = (
+    "a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|label|mark|q|rp|rt|ruby|"
+    "s|samp|small|span|strike|strong|sub|sup|time|tt|u|var|wbr"
+)
+# Markdown writes its tags in lower case; an author's raw HTML may not (matching without
+# case is three times as slow, so only then).
+_BLOCK_TAG = re.compile(rf"</?(?:{_BLOCKS})(?![\w-]){_ATTRIBUTES}>")
+_INLINE_TAG = re.compile(rf"</?(?:{_INLINES})(?![\w-]){_ATTRIBUTES}>")
+_ANY_CASE = (
+    re.compile(_BLOCK_TAG.pattern, re.I),
+    re.compile(_INLINE_TAG.pattern, re.I),
+)
+_UPPER_TAG = re.compile(r"</?[A-Z]")
+_ANY_TAG = re.compile(rf"<[A-Za-z/!?]{_ATTRIBUTES}>")
+# What no reader sees: a comment (to its end, if it has none), and what a script, style
+# or template element holds.
+_HIDDEN_START = re.compile(r"<(?:script|style|template)(?![\w-])", re.I)
+_HIDDEN = re.compile(
+    r"<!--.*?(?:-->|$)|<(script|style|template)(?![\w-]).*?(?:</\1\s*>|$)", re.I | re.S
+)
 _SAFE_BUCKET = re.compile(r"[a-z0-9]{1,2}")
 _STEMMABLE = re.compile(r"[a-z0-9]+")
 # A letter, then one or more ".letter", not inside a word: U.S., u.s.a, e.g. Each
@@ -138,8 +165,22 @@ def _split(text: str) -> list[str]:
 
 
 def text_of(markup: str) -> str:
-    """The text of an HTML fragment: tags dropped, entities decoded, spaces collapsed."""
-    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())  # (what \s+ matches)
+    """The text a reader sees in an HTML fragment (an article's body), as its blocks
+    (paragraphs, headings, list items, table cells...), one line each: spaces
+    collapsed, entities decoded. An inline tag joins what is either side of it, as the
+    browser draws it (`<a>Taliban</a>'s`, `H<sub>2</sub>O`, `<em>un</em>believable`);
+    a block's end ends a line, which no quoted phrase or sentence crosses (in
+    static/js/search.js as here); and what no reader sees (comments, scripts, styles,
+    templates) is left out. A tag's attributes may hold `>` in quotes."""
+    markup = markup.replace("\n", " ")  # (a line break in the source is a space)
+    if "<!" in markup or _HIDDEN_START.search(markup):
+        markup = _HIDDEN.sub("", markup)  # (as a browser draws it: nothing, not a space)
+    block, inline = _ANY_CASE if _UPPER_TAG.search(markup) else (_BLOCK_TAG, _INLINE_TAG)
+    markup = inline.sub("", block.sub("\n", markup))
+    text = _ANY_TAG.sub(" ", markup)  # (img, input, svg...: a space)
+    # Entities decoded line by line: `&#10;` is a space in a line, as a browser shows it.
+    lines = (" ".join(html.unescape(line).split()) for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)  # (split: what \s+ matches)
 
 
 @dataclass(frozen=True)

@@ -41,15 +41,20 @@
     return found;
   }
   function terms(text) { return words(text).map(stem); }
-  // Whether `text` holds the terms of `phrase` one after another.
+  // Whether `text` holds the terms of `phrase` one after another, within one of its
+  // lines (an article's text has a line for each block: a phrase never crosses from a
+  // paragraph into a heading, or from one list item or table cell into the next).
   function holds(text, phrase) {
-    var all = terms(text), n = phrase.length;
-    for (var i = 0; i + n <= all.length; i++) {
-      var j = 0;
-      while (j < n && all[i + j] === phrase[j]) { j++; }
-      if (j === n) { return true; }
-    }
-    return false;
+    var n = phrase.length;
+    return text.split("\n").some(function (line) {
+      var all = terms(line);
+      for (var i = 0; i + n <= all.length; i++) {
+        var j = 0;
+        while (j < n && all[i + j] === phrase[j]) { j++; }
+        if (j === n) { return true; }
+      }
+      return false;
+    });
   }
 
   var CRC = (function () {
@@ -146,18 +151,22 @@
       return found;
     });
   };
-  // The stems a word being typed may become: its own, those that start with it, and a
-  // stem a little shorter that it starts with (negotia: negoti), most frequent first.
+  // The stems a word being typed may become: its own; the longest stem of three letters
+  // or more that the word starts with, where the stemmer cut off an ending the reader
+  // is typing (negotiati: negoti; happines: happi; runni: run); and those that start
+  // with it, most frequent first.
   Index.prototype.expand = function (word) {
     var own = stem(word), bucket = bucketOf(word);
     if (this.meta.words.indexOf(bucket) < 0) { return Promise.resolve([own]); }
     return this.load("words/" + bucket + ".json").then(function (table) {
-      var length = Array.from(word).length;
+      var length = Array.from(word).length, cut = null;
       var found = Object.keys(table).filter(function (t) {
         var size = Array.from(t).length;
-        return t !== own && (t.startsWith(word) || (word.startsWith(t) && size >= 4 && length - size <= 2));
+        if (t !== own && size >= 3 && size < length && word.startsWith(t)
+            && (cut === null || size > Array.from(cut).length)) { cut = t; }
+        return t !== own && t.startsWith(word);
       }).sort(function (a, b) { return table[b] - table[a] || (a < b ? -1 : 1); });
-      return [own].concat(found.slice(0, PREFIX_TERMS - 1));
+      return [own].concat(cut === null ? [] : [cut], found).slice(0, PREFIX_TERMS);
     });
   };
   // id -> count for one unit of a query; `terms` gets every term it may mark.
@@ -264,10 +273,16 @@
   // A full stop after these ends no sentence: an initial or a dotted abbreviation (U.S.,
   // J.), or a title or short form written before a name or a number.
   var SHORT = /(?:^|[\s(“"‘'])(?:[A-Za-z]|(?:[A-Za-z]\.)+[A-Za-z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Gen|Gov|Sen|Rep|Lt|Col|Capt|Prof|Rev|Inc|Corp|Co|Ltd|No|vs|etc|Jan|Feb|Mar|Apr|Aug|Sept|Oct|Nov|Dec)$/;
-  // `text` cut into its sentences (each with the space after it): at a full stop,
-  // question or exclamation mark followed by space, but not after an abbreviation or
-  // before a word in lower case.
+  // `text` cut into its sentences (each with the space after it): at the end of each of
+  // its lines (an article's blocks), and at a full stop, question or exclamation mark
+  // followed by space, but not after an abbreviation or before a word in lower case.
   function sentences(text) {
+    var out = [];
+    text.split("\n").forEach(function (line) { out.push.apply(out, lineSentences(line)); });
+    return out.length ? out : [text];
+  }
+  // One line's sentences (see `sentences`): a block's end ends a sentence too.
+  function lineSentences(text) {
     var out = [], start = 0, end = /[.!?]+["”’)]*(\s+|$)/g, match;
     while ((match = end.exec(text)) !== null) {
       var stop = match.index + match[0].length;
@@ -343,6 +358,7 @@
   var PAGE = 10, FILTERS = ["section", "author", "topic", "year"];
   var host, base, index, form, input, sortSelect, statusLine, list, more, selects = {};
   var shown = 0, ranked = [], current = 0, marked = new Set(), phrases = [], typing = false;
+  var told = null, loadingMore = false;  // what the status line counts; a More under way
 
   function names(filter) {
     var meta = index.meta;
@@ -401,19 +417,52 @@
       });
     });
   }
-  function run() {
-    var query = input.value, picks = chosen(), order = sortSelect.value, units = parse(query, typing);
-    var mine = ++current;
+  // The address of the search on screen: the query, the filters, the order, and
+  // whether its last word was being typed (then a prefix: see parse), so that the
+  // address, reopened, shared or gone back to, shows what was on screen.
+  function address(query, picks, order, units) {
     var params = new URLSearchParams();
     if (query) { params.set("q", query); }
     FILTERS.forEach(function (f) { if (picks[f]) { params.set(f, picks[f]); } });
     if (order === "date") { params.set("sort", "date"); }
+    if (units.some(function (u) { return u.prefix; })) { params.set("typed", "1"); }
     var search = params.toString();
-    history.replaceState(null, "", window.location.pathname + (search ? "?" + search : ""));
+    return window.location.pathname + (search ? "?" + search : "");
+  }
+  // The search an address holds, as the form and `typing` (when the page opens, and when
+  // the reader goes back or forward to it).
+  function restore() {
+    var params = new URLSearchParams(window.location.search);
+    input.value = params.get("q") || "";
+    typing = params.get("typed") === "1";
+    FILTERS.forEach(function (f) {
+      var wanted = params.get(f) || "";
+      selects[f].dataset.wanted = wanted;
+      selects[f].value = wanted;
+      if (selects[f].value !== wanted) { selects[f].value = ""; }
+    });
+    sortSelect.value = params.get("sort") === "date" ? "date" : "";
+  }
+  // `how`: "push" a new entry in the browser's history (a search submitted, a filter or
+  // the order chosen), or "replace" the one on screen (while typing; and when the page
+  // opens or is gone back to, tidying the address of what it does not use).
+  function run(how) {
+    var query = input.value, picks = chosen(), order = sortSelect.value, units = parse(query, typing);
+    var mine = ++current;
+    var url = address(query, picks, order, units);
+    var here = window.location.pathname + window.location.search;
+    if (how === "push" && url !== here && url.replace(/[?&]typed=1$/, "") !== here.replace(/[?&]typed=1$/, "")) {
+      history.pushState(null, "", url);
+    } else if (url !== here) {
+      history.replaceState(null, "", url);
+    }
     if (!units.length) {
       list.textContent = "";
       more.hidden = true;
-      statusLine.textContent = "";
+      ranked = [];
+      told = null;
+      statusLine.textContent = query.trim()
+        ? "Nothing to search for in “" + query.trim() + "”: search for words or numbers." : "";
       count(null, picks);
       return;
     }
@@ -434,20 +483,18 @@
       ranked.sort(order === "date" ? function (a, b) { return b.id - a.id; }
         : function (a, b) { return b.score - a.score || b.id - a.id; });
       shown = 0;
-      var label = "“" + query.trim() + "”";
-      var filters = FILTERS.filter(function (f) { return picks[f]; }).map(function (f) { return picks[f]; });
+      told = { label: "“" + query.trim() + "”", order: order, filters: FILTERS.filter(function (f) {
+        return picks[f];
+      }).map(function (f) {
+        var name = names(f).filter(function (pair) { return pair[0] === picks[f]; })[0];
+        return name ? name[1] : picks[f];
+      }) };
       list.textContent = "";
       // The status is announced once the results it counts are on the page; the filters'
       // counts (a pass over every result, with their facets) follow it.
       return showMore(mine).then(function () {
         if (mine !== current) { return; }
-        // With a phrase, the results not shown yet are not checked yet: at most so many.
-        var total = ranked.length, unsure = phrases.length && shown < total;
-        var line = total === 0 ? "No articles match " + label
-          : (unsure ? "Up to " + total + " articles match "
-            : (total === 1 ? "1 article matches " : total + " articles match ")) + label;
-        statusLine.textContent = line + (filters.length ? " (" + filters.join(", ") + ")" : "") + "."
-          + (total > 1 && order === "date" ? " Newest first." : "");
+        tell();
         // Then the filters' counts, once the results' facets have come.
         return index.withFacets(found.results).then(function () {
           if (mine === current) { count(found.results, picks); }
@@ -456,6 +503,17 @@
     }).catch(function (error) {
       if (mine === current) { statusLine.textContent = "Search failed: " + error.message; }
     });
+  }
+  // The status line: how many results the search on screen has (with a phrase, until
+  // every result is shown and checked, at most how many), its query and its filters.
+  function tell() {
+    if (told === null) { return; }
+    var total = ranked.length, unsure = phrases.length && shown < total;
+    var line = total === 0 ? "No articles match " + told.label
+      : (unsure ? "Up to " + total + " articles match "
+        : (total === 1 ? "1 article matches " : total + " articles match ")) + told.label;
+    statusLine.textContent = line + (told.filters.length ? " (" + told.filters.join(", ") + ")" : "")
+      + "." + (total > 1 && told.order === "date" ? " Newest first." : "");
   }
   // Show the next PAGE results (loading only their docs files, all at once), each drawn
   // as soon as its docs file and those of the results above it are in. A result whose
@@ -518,35 +576,45 @@
     list = document.getElementById("search-results");
     more = document.getElementById("search-more");
     FILTERS.forEach(function (f) { selects[f] = document.getElementById("search-" + f); });
-    var params = new URLSearchParams(window.location.search);
-    input.value = params.get("q") || "";
-    FILTERS.forEach(function (f) { selects[f].dataset.wanted = params.get(f) || ""; });
-    sortSelect.value = params.get("sort") === "date" ? "date" : "";
+    restore();
     index.start().then(function () {
       fillOptions();
       var timer = null;
       input.addEventListener("input", function () {
         window.clearTimeout(timer);
         typing = true;
-        timer = window.setTimeout(run, 150);
+        timer = window.setTimeout(function () { run("replace"); }, 150);
       });
-      FILTERS.forEach(function (f) { selects[f].addEventListener("change", run); });
-      sortSelect.addEventListener("change", run);
+      function chosenNow() { window.clearTimeout(timer); run("push"); }
+      FILTERS.forEach(function (f) { selects[f].addEventListener("change", chosenNow); });
+      sortSelect.addEventListener("change", chosenNow);
       // A submitted query (Enter) is complete: its last word is a word, not a prefix.
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         window.clearTimeout(timer);
         typing = false;
-        run();
+        run("push");
       });
+      // Back and Forward go from one search to another.
+      window.addEventListener("popstate", function () {
+        window.clearTimeout(timer);
+        restore();
+        run("replace");
+      });
+      // One More at a time: a second press while the first loads would show its results
+      // twice and skip as many.
       more.addEventListener("click", function () {
-        var before = shown;
-        showMore(current).then(function () {
+        if (loadingMore) { return; }
+        loadingMore = true;
+        var before = shown, mine = current;
+        showMore(mine).then(function () {
+          if (mine !== current) { return; }
+          tell();  // (with a phrase, the count is surer now)
           var next = list.children[before];
           if (next) { next.querySelector("a").focus(); }
-        });
+        }).finally(function () { loadingMore = false; });
       });
-      if (input.value) { run(); } else { count(null, chosen()); }
+      if (input.value) { run("replace"); } else { count(null, chosen()); }
     }).catch(function (error) {
       statusLine.textContent = "The search index could not be loaded: " + error.message;
     });

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -55,6 +55,17 @@ POSTS = {
         "Pakistan's budget, and the U.S. loans behind it, stalled the talks. "
         "Islamabad's negotiators were negotiating late.",
     ),
+    "asia/marks-inside-words.md": (
+        "Marks inside words",
+        "2021-05-05",
+        "Omar Khan",
+        "[science]",
+        "The [Taliban](https://example.org/)'s supreme council met. Water is H<sub>2</sub>O "
+        "here. The *un*believable result surprised the **Kremlin**'s analysts.\n\n"
+        "It closed with the budget of the grand\n\n## Vizier of the treasury\n\n"
+        "<!-- a note: value > 3, from informant Zarbakhtiq -->\n\n"
+        "<style>.x { color: crimson }</style>\n\nThe end.",
+    ),
 }
 
 
@@ -73,6 +84,21 @@ def newsroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     import_files(SEEDS, root / "content")
     write_posts(root / "content")
+    build(load_config(root), output=root / "site")
+    with serve(root / "site", "/archive/") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def crowd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """60 generated articles (benchmarks/corpus.py), for lists longer than a few pages."""
+    from benchmarks.corpus import write_corpus
+
+    root = lay_out(
+        tmp_path_factory.mktemp("crowd") / "project",
+        '[tool.broadsheet]\nbase_url = "https://example.github.io/archive/"\n',
+    )
+    write_corpus(root / "content", 60)
     build(load_config(root), output=root / "site")
     with serve(root / "site", "/archive/") as base:
         yield base
@@ -394,4 +420,146 @@ def test_more_results_of_the_last_search_never_join_a_filtered_one(
         "/archive/asia/election-day-in-dhaka/",
         "/archive/asia/elections-across-the-region/",
     ]
+    assert page.problems == []
+
+
+def test_marks_inside_a_word_join_it_and_hidden_html_is_never_found(
+    page: Any, newsroom: str
+) -> None:
+    """Links, emphasis and subscripts inside a word leave it whole; a phrase never runs
+    from a paragraph into a heading; comments and styles are no text."""
+    article = "/archive/asia/marks-inside-words/"
+    for query in ('"Taliban\'s supreme"', "H2O", "unbelievable", '"Kremlin\'s analysts"'):
+        assert article in search(page, newsroom, query), query
+    search(page, newsroom, "unbelievable")
+    excerpt = page.inner_text(".search-result-excerpt")
+    assert "The unbelievable result surprised the Kremlin's analysts." in excerpt
+    assert search(page, newsroom, "grand vizier") == [article]
+    assert search(page, newsroom, '"grand vizier"') == []
+    for hidden in ("Zarbakhtiq", "crimson"):
+        assert search(page, newsroom, hidden) == [], hidden
+    assert page.problems == []
+
+
+def test_typing_a_word_letter_by_letter_never_finds_nothing(page: Any, newsroom: str) -> None:
+    """The stemmer cuts endings ("negotiating" is "negoti"): every prefix of a word a
+    reader types on the way to it still finds its articles."""
+    article = "/archive/asia/pakistans-budget/"
+    page.goto(newsroom + "search/")
+    for end in range(3, len("negotiating") + 1):
+        typed = "negotiating"[:end]
+        page.fill("#search-terms", typed)
+        page.wait_for_function(
+            "typed => document.querySelector('#search-status').textContent.includes(typed)",
+            arg=typed,
+        )
+        page.wait_for_function(
+            "() => /match/.test(document.querySelector('#search-status').textContent)"
+        )
+        assert article in hrefs(page), typed
+    assert page.problems == []
+
+
+def test_an_address_written_while_typing_gives_the_same_results_again(
+    page: Any, newsroom: str
+) -> None:
+    page.goto(newsroom + "search/")
+    page.fill("#search-terms", "negotia")  # typed, not submitted: a prefix
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 0")
+    typed = hrefs(page)
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["negotia"], "typed": ["1"]}
+    page.reload()
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
+    assert hrefs(page) == typed
+    page.press("#search-terms", "Enter")  # submitted: a whole word, and said so
+    page.wait_for_function(
+        "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
+    )
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["negotia"]}
+    assert page.problems == []
+
+
+def test_back_and_forward_go_from_search_to_search(page: Any, newsroom: str) -> None:
+    def status() -> str:
+        page.wait_for_function(
+            "() => /match/.test(document.querySelector('#search-status').textContent)"
+        )
+        return page.inner_text("#search-status")
+
+    page.goto(newsroom + "search/")
+    page.fill("#search-terms", "election")
+    page.press("#search-terms", "Enter")
+    assert "“election”" in status()
+    page.select_option("#search-author", "Jane Roe")
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length === 2")
+    assert "(Jane Roe)" in status()
+    page.fill("#search-terms", "budget")
+    page.press("#search-terms", "Enter")
+    page.wait_for_function(
+        "() => document.querySelector('#search-status').textContent.includes('budget')"
+    )
+    page.go_back()
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length === 2")
+    assert page.input_value("#search-terms") == "election"
+    assert page.input_value("#search-author") == "Jane Roe"
+    page.go_back()
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 2")
+    assert page.input_value("#search-author") == ""
+    page.go_forward()
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length === 2")
+    assert page.input_value("#search-author") == "Jane Roe"
+    assert page.problems == []
+
+
+def test_more_pressed_twice_at_once_shows_each_result_once(page: Any, crowd: str) -> None:
+    held: list[Any] = []
+    search(page, crowd, "the ")
+    total = int(page.inner_text("#search-status").split()[0])
+    assert total > 20
+    page.route("**/search/docs/*.json", lambda route: held.append(route))
+    page.click("#search-more")
+    until_requested(page, held)
+    page.click("#search-more", force=True)  # again, while the first press loads
+    page.wait_for_timeout(200)
+    for route in held:
+        route.continue_()
+    page.unroute("**/search/docs/*.json")
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length >= 20")
+    page.wait_for_timeout(300)
+    found = hrefs(page)
+    assert len(found) == 20 and len(set(found)) == 20
+    page.click("#search-more")
+    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 20")
+    found = hrefs(page)
+    assert len(found) == len(set(found)) == min(total, 30)
+    assert page.problems == []
+
+
+def test_a_phrase_count_is_exact_once_every_result_is_shown(page: Any, crowd: str) -> None:
+    search(page, crowd, '"of the"')
+    assert page.inner_text("#search-status").startswith("Up to ")
+    while page.is_visible("#search-more"):
+        before = page.locator(RESULT).count()
+        page.click("#search-more")
+        page.wait_for_function(  # (a page of ten more, or the last of them)
+            f"() => document.querySelectorAll('{RESULT}').length >= {before + 10}"
+            " || document.querySelector('#search-more').hidden"
+        )
+    page.wait_for_timeout(200)
+    status = page.inner_text("#search-status")
+    shown = page.locator(RESULT).count()
+    assert status.startswith(f"{shown} articles match"), status
+    assert page.problems == []
+
+
+def test_a_query_with_nothing_to_search_for_says_so(page: Any, newsroom: str) -> None:
+    for query in ("😀", '""', "...!!!"):
+        page.goto(newsroom + "search/?q=" + quote(query))
+        page.wait_for_function(
+            "() => /Nothing to search for/.test(document.querySelector('#search-status')"
+            ".textContent)"
+        )
+        assert page.locator(RESULT).count() == 0
     assert page.problems == []

@@ -17,18 +17,19 @@ let input = "";
 process.stdin.on("data", (d) => (input += d));
 process.stdin.on("end", () => {
   const ask = JSON.parse(input);
-  const out = ask.items.map((x) => S[ask.call](x));
+  const out = ask.items.map((x) => (ask.spread ? S[ask.call](...x) : S[ask.call](x)));
   process.stdout.write(JSON.stringify(out));
 });
 """
 
 
-def in_node(call: str, items: list[Any]) -> list[Any]:
-    """BroadsheetSearch[call](item) for each item, computed by node."""
+def in_node(call: str, items: list[Any], spread: bool = False) -> list[Any]:
+    """BroadsheetSearch[call](item) for each item, computed by node (with `spread`, each
+    item is a list of the arguments)."""
     node = program("node", "apt-get install -y nodejs")
     done = subprocess.run(
         [node, "-e", _RUNNER, str(REPO)],
-        input=json.dumps({"call": call, "items": items}),
+        input=json.dumps({"call": call, "items": items, "spread": spread}),
         capture_output=True,
         text=True,
         check=True,

@@ -45,3 +45,22 @@ def test_sentences_put_together_are_the_text() -> None:
     texts = [" ".join(generator.choices(pieces, k=generator.randint(0, 30))) for _ in range(300)]
     for text, cut in zip(texts, in_node("sentences", texts), strict=True):
         assert "".join(cut) == text or (text == "" and cut == [""])
+
+
+def test_a_block_ends_a_sentence_and_no_phrase_crosses_it() -> None:
+    """An article's text has a line for each block (broadsheet.search.terms.text_of): a
+    heading, a list item or a table cell is a sentence of its own, and a quoted phrase
+    must stand within one."""
+    text = "It ended with the budget of the supreme\nLeader of the opposition\nhigh\ncommissioner"
+    assert in_node("sentences", [text, "A heading\nOne here. Two."]) == [
+        [
+            "It ended with the budget of the supreme",
+            "Leader of the opposition",
+            "high",
+            "commissioner",
+        ],
+        ["A heading", "One here. ", "Two."],
+    ]
+    phrases = [["suprem", "leader"], ["high", "commission"], ["of", "the", "opposit"]]
+    assert in_node("holds", [[text, p] for p in phrases], spread=True) == [False, False, True]
+    assert in_node("holds", [["the supreme leader spoke", phrases[0]]], spread=True) == [True]
