@@ -12,9 +12,13 @@
   var ABBREVIATION = new RegExp("(?<![" + WORD + "_.])[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])", "gu");
   var POSSESSIVE = new RegExp("(?<=[" + WORD + "])['’]s(?![" + WORD + "])", "gu");
   var INNER_APOSTROPHE = new RegExp("(?<=[" + WORD + "])['’](?=[" + WORD + "])", "gu");
-  var RUN = new RegExp("[" + WORD + "]+", "gu");
-  // A word as it stands in text, for marking: an abbreviation, or letters with apostrophes.
-  var SPAN = new RegExp("[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])|[" + WORD + "]+(?:['’][" + WORD + "]+)*", "gu");
+  // A run of letters and digits, with a number's point or comma between two digits (8.4,
+  // 1,000): one word, as in broadsheet/search/terms.py.
+  var POINT = "(?<=\\p{Nd})[.,](?=\\p{Nd})";
+  var RUN = new RegExp("[" + WORD + "]+(?:" + POINT + "[" + WORD + "]+)*", "gu");
+  // A word as it stands in text, for marking: an abbreviation, or letters with apostrophes
+  // (and numbers' points).
+  var SPAN = new RegExp("[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])|[" + WORD + "]+(?:(?:['’]|" + POINT + ")[" + WORD + "]+)*", "gu");
 
   function fold(text) {
     return text.normalize("NFKD").replace(/\p{Mn}/gu, "").toLowerCase();
@@ -577,9 +581,21 @@
     more = document.getElementById("search-more");
     FILTERS.forEach(function (f) { selects[f] = document.getElementById("search-" + f); });
     restore();
+    // The form is the page's own from the start: a search submitted before the index has
+    // come waits for it, rather than loading the page again.
+    var timer = null, ready = false, waiting = null;
+    function later(how) {
+      if (ready) { run(how); } else { waiting = how; }
+    }
+    form.addEventListener("submit", function (event) {  // (complete: its last word is whole)
+      event.preventDefault();
+      window.clearTimeout(timer);
+      typing = false;
+      later("push");
+    });
     index.start().then(function () {
       fillOptions();
-      var timer = null;
+      ready = true;
       input.addEventListener("input", function () {
         window.clearTimeout(timer);
         typing = true;
@@ -588,13 +604,6 @@
       function chosenNow() { window.clearTimeout(timer); run("push"); }
       FILTERS.forEach(function (f) { selects[f].addEventListener("change", chosenNow); });
       sortSelect.addEventListener("change", chosenNow);
-      // A submitted query (Enter) is complete: its last word is a word, not a prefix.
-      form.addEventListener("submit", function (event) {
-        event.preventDefault();
-        window.clearTimeout(timer);
-        typing = false;
-        run("push");
-      });
       // Back and Forward go from one search to another.
       window.addEventListener("popstate", function () {
         window.clearTimeout(timer);
@@ -614,7 +623,7 @@
           if (next) { next.querySelector("a").focus(); }
         }).finally(function () { loadingMore = false; });
       });
-      if (input.value) { run("replace"); } else { count(null, chosen()); }
+      if (waiting) { run(waiting); } else if (input.value) { run("replace"); } else { count(null, chosen()); }
     }).catch(function (error) {
       statusLine.textContent = "The search index could not be loaded: " + error.message;
     });

@@ -64,7 +64,7 @@ POSTS = {
         "here. The *un*believable result surprised the **Kremlin**'s analysts.\n\n"
         "It closed with the budget of the grand\n\n## Vizier of the treasury\n\n"
         "<!-- a note: value > 3, from informant Zarbakhtiq -->\n\n"
-        "<style>.x { color: crimson }</style>\n\nThe end.",
+        "<style>.x { color: crimson }</style>\n\nThe end: growth of 8.4% and 1,000 jobs.",
     ),
 }
 
@@ -438,6 +438,11 @@ def test_marks_inside_a_word_join_it_and_hidden_html_is_never_found(
     assert search(page, newsroom, '"grand vizier"') == []
     for hidden in ("Zarbakhtiq", "crimson"):
         assert search(page, newsroom, hidden) == [], hidden
+    # A number is one word, point and all: 8.4 is not 8 and 4.
+    assert search(page, newsroom, "8.4") == [article]
+    assert marks(page) == ["8.4"]
+    assert search(page, newsroom, "1,000 jobs") == [article]
+    assert article not in search(page, newsroom, "4")
     assert page.problems == []
 
 
@@ -465,8 +470,11 @@ def test_an_address_written_while_typing_gives_the_same_results_again(
 ) -> None:
     page.goto(newsroom + "search/")
     page.fill("#search-terms", "negotia")  # typed, not submitted: a prefix
-    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 0")
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
     typed = hrefs(page)
+    assert typed
     assert parse_qs(urlsplit(page.url).query) == {"q": ["negotia"], "typed": ["1"]}
     page.reload()
     page.wait_for_function(
@@ -531,7 +539,9 @@ def test_more_pressed_twice_at_once_shows_each_result_once(page: Any, crowd: str
     found = hrefs(page)
     assert len(found) == 20 and len(set(found)) == 20
     page.click("#search-more")
-    page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 20")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{RESULT}').length >= {min(total, 30)}"
+    )
     found = hrefs(page)
     assert len(found) == len(set(found)) == min(total, 30)
     assert page.problems == []
@@ -562,4 +572,27 @@ def test_a_query_with_nothing_to_search_for_says_so(page: Any, newsroom: str) ->
             ".textContent)"
         )
         assert page.locator(RESULT).count() == 0
+    assert page.problems == []
+
+
+def test_a_search_submitted_before_the_index_has_come_waits_for_it(
+    page: Any, newsroom: str
+) -> None:
+    held: list[Any] = []
+    page.route("**/search/meta.json", lambda route: held.append(route))
+    page.goto(newsroom + "search/")
+    until_requested(page, held)
+    page.evaluate("window.stillHere = true")
+    page.fill("#search-terms", "election")
+    page.press("#search-terms", "Enter")  # the page is not loaded again: it waits
+    for route in held:
+        route.continue_()
+    page.unroute("**/search/meta.json")
+    page.wait_for_function(
+        "() => /match/.test(document.querySelector('#search-status').textContent)"
+    )
+    assert "“election”" in page.inner_text("#search-status")
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["election"]}
+    assert page.evaluate("window.stillHere === true")  # the same page, not loaded again
+    assert page.evaluate("history.length") == 3  # a blank tab, the page, then its search
     assert page.problems == []

@@ -45,9 +45,25 @@ def test_possessives_and_dotted_abbreviations_are_the_words_a_reader_means() -> 
     assert terms("didn't O’Brien") == ["didnt", "obrien"]
     assert terms("the leaders’ talks") == ["the", "leader", "talk"]
     # Not an abbreviation: a number, a domain, a sentence that ends in a letter.
-    assert terms("3.5 example.com Plan B. Then") == ["3", "5", "exampl", "com", "plan", "b", "then"]
+    assert terms("3.5 example.com Plan B. Then") == ["3.5", "exampl", "com", "plan", "b", "then"]
     # No one-letter word is left over from any of them.
     assert "s" not in terms("Pakistan's U.S. it's China’s")
+
+
+def test_a_number_is_one_word_with_its_point_or_comma() -> None:
+    """8.4 is not the words 8 and 4 (found in most articles): a point or comma between
+    two digits belongs to the number, as Unicode's word boundaries have it."""
+    assert terms("$78.8m, 1,000 people. 8.4% in 12.05.2024") == [
+        "78.8m",
+        "1,000",
+        "peopl",
+        "8.4",
+        "in",
+        "12.05.2024",
+    ]
+    loose = ["end", "in", "3", "then", "4", "5", "and", "5", "or", "5"]
+    assert terms("Ends in 3. Then 4, 5 and .5 or 5.") == loose
+    assert terms("٣.٥ v1.2b") == ["٣.٥", "v1.2b"]
 
 
 def test_counts_take_title_words_three_times() -> None:
