@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import os
 import platform
+import sys
 from pathlib import Path
 
 import orjson
@@ -76,15 +77,17 @@ def _modules() -> list[Path]:
 
 
 def _stamps(modules: list[Path]) -> list[list[object]]:
-    """What the memo is kept under: each module's and each library's first file's path,
-    size, modification time and inode (a reinstall changes them)."""
+    """What the memo is kept under: the Python that runs (its version and program), and
+    each module's and each library's first file's path, size, modification time and
+    inode (a reinstall changes them)."""
     files = [str(path) for path in modules]
     for module in LIBRARIES:
         with contextlib.suppress(ImportError, ValueError):
             spec = importlib.util.find_spec(module)
             if spec is not None and spec.origin:
                 files.append(spec.origin)
-    stamps: list[list[object]] = []
+    # The interpreter too: a venv kept across an upgrade of the Python it runs on.
+    stamps: list[list[object]] = [["python", sys.version, os.path.realpath(sys.executable)]]
     for name in files:
         with contextlib.suppress(OSError):
             info = os.stat(name)

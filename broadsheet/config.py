@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import functools
+import hashlib
 import os
 import re
 import reprlib
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -101,6 +105,27 @@ _SCALARS: dict[str, type] = {
     "feed_size": int,
 }
 KNOWN_KEYS = (*_SCALARS, "sections", "images")
+
+
+@functools.cache
+def zone_stamp(name: str) -> str:
+    """The time zone `name` with a hash of its rules (the TZif file zoneinfo reads, from
+    the system's zone database or the tzdata package): a cache that knew a zone only by
+    its name would keep the UTC offsets of the rules it was built with after the rules
+    changed (a tzdata update), though a build from scratch would use the new ones."""
+    data = b""
+    for folder in zoneinfo.TZPATH:  # (zoneinfo's own order: the system's, then tzdata)
+        path = os.path.join(folder, *name.split("/"))
+        if os.path.isfile(path):
+            with contextlib.suppress(OSError), open(path, "rb") as handle:
+                data = handle.read()
+            break
+    else:
+        with contextlib.suppress(ImportError, OSError, ValueError):
+            from importlib import resources
+
+            data = resources.files("tzdata.zoneinfo").joinpath(*name.split("/")).read_bytes()
+    return f"{name}@{hashlib.blake2b(data, digest_size=8).hexdigest()}"
 
 
 def find_root(start: Path) -> Path:

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from broadsheet.config import zone_stamp
 from broadsheet.content.loader import PostCache
 from broadsheet.content.post import Post
 from broadsheet.sealed import clear, read_sealed, write_sealed, write_sealed_parts
@@ -177,7 +178,7 @@ def read_post_cache(
             if payload is None:
                 continue
             data = orjson.loads(payload)
-            if data.get("format") != FORMAT or data.get("zone") != zone.key:
+            if data.get("format") != FORMAT or data.get("zone") != zone_stamp(zone.key):
                 continue
             for name, item in data["posts"].items():
                 section, _, file = name.rpartition("/")
@@ -232,7 +233,7 @@ def write_post_cache(
             shards[shard][name] = _encode(post)
     digests: list[str | None] = [(kept or {}).get(shard) for shard in range(SHARDS)]
     for shard, posts in sorted(shards.items()):
-        data = {"format": FORMAT, "zone": zone.key, "posts": posts}
+        data = {"format": FORMAT, "zone": zone_stamp(zone.key), "posts": posts}
         try:
             digests[shard] = write_sealed_parts(folder / f"{shard}.json", [orjson.dumps(data)])
         except OSError:  # only a cache: the next build parses these posts again

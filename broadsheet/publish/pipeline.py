@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from broadsheet.codeversion import MEMO, code_version
-from broadsheet.config import SiteConfig
+from broadsheet.config import SiteConfig, zone_stamp
 from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.locks import content_lock
 from broadsheet.outputs.published import Record, record_digest, write_record
@@ -509,6 +509,7 @@ def _options(config: SiteConfig, drafts: bool, output: Path) -> dict[str, Any]:
         "base_url": config.base_url,
         "content": config.content_dir,
         "now": config.now.isoformat() if config.now else None,
+        "zone": zone_stamp(config.timezone),  # (its rules: see there)
         "output": str(output),
     }
 

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 from jinja2 import meta, nodes
 
+from broadsheet.config import zone_stamp
 from broadsheet.content.post import Post, places_of
 from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
@@ -261,7 +262,7 @@ class Signer:
                 config.description,
                 config.base_url,
                 config.language,
-                config.timezone,
+                zone_stamp(config.timezone),  # (its rules too: a tzdata update)
                 config.per_page,
                 config.feed_size,
                 tuple((s.slug, s.name, s.url_path, len(s.posts)) for s in site.sections),
