@@ -336,11 +336,12 @@ def _next_due(posts: list[Post], now: datetime, drafts: bool) -> str | None:
 
 
 def _drop_stale_statics(cache: BuildCache | None, config: SiteConfig, stage: Stage) -> None:
-    """Remove copies of static files that were deleted since the last build."""
+    """Remove copies of static files that were deleted since the last build (or are
+    folders now)."""
     if cache is None:
         return
     static = config.path(config.static_dir)
     prefix = static.relative_to(config.root).as_posix() + "/"
     for source in cache.inputs:
-        if source.startswith(prefix) and not (static / source[len(prefix) :]).exists():
+        if source.startswith(prefix) and not (static / source[len(prefix) :]).is_file():
             stage.remove(source[len(prefix) :])

@@ -30,6 +30,7 @@ from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, display_path
 from broadsheet.files import remove_empty_folders
 from broadsheet.publish import timing
+from broadsheet.publish.cache import CACHE_DIR
 from broadsheet.publish.stage import Stage
 from broadsheet.publish.swap import exchange
 from broadsheet.stops import stops_held
@@ -66,6 +67,19 @@ def check_output_dir(output: Path, config: SiteConfig) -> None:
             raise BroadsheetError(
                 f"refusing to build into the {source.name}/ folder, which holds sources", output
             )
+    cache = config.root / CACHE_DIR
+    if output == cache or cache in output.parents:
+        raise BroadsheetError(
+            f"refusing to build into the build cache ({CACHE_DIR}/): the site would publish it",
+            output,
+        )
+    if os.path.lexists(output / ".git"):  # (a checkout or worktree of a deploy branch)
+        raise BroadsheetError(
+            "the output folder holds .git, and a build replaces the folder whole: its "
+            "history would be deleted. Build into a folder of its own (--output) and copy "
+            "the site into the checkout, or deploy with the Pages workflow",
+            output / ".git",
+        )
     if output.exists():
         if not output.is_dir():
             raise BroadsheetError("the output path exists and is not a folder", output)
@@ -465,9 +479,25 @@ def _apply(
     kept: Path | None = None,
     done: list[tuple[str, bool, bool]] | None = None,
 ) -> None:
-    """Move staged files into the site and delete removed ones; safe to repeat. With
-    `kept`, the files replaced or removed go there rather than away, and `done` lists
-    each change made, (path, it was a move, there was a file before), to be undone."""
+    """Delete removed files from the site and move the staged ones in; safe to repeat,
+    from any point. The removals come first: a file that becomes a folder
+    (press/release, now an alias's press/release/index.html) or a folder that becomes a
+    file must be out of the way first, and a removal already done (or a path that is a
+    folder again by now) is skipped. With `kept`, the files replaced or removed go there
+    rather than away, and `done` lists each change made, (path, it was a move, there
+    was a file before), to be undone."""
+    for relative in removes:
+        target = output / _inside(relative)
+        if os.path.isdir(target) and not os.path.islink(target):
+            continue  # (a file the commit removed and a folder took its place)
+        if kept is not None and os.path.lexists(target):
+            _keep(target, kept / relative, link=False)
+            if done is not None:
+                done.append((relative, False, True))
+        else:
+            with contextlib.suppress(NotADirectoryError):  # (its folder became a file)
+                target.unlink(missing_ok=True)
+        remove_empty_folders(output, target.parent)
     for relative in moves:
         source = folder / _inside(relative)
         if source.is_file():
@@ -480,15 +510,6 @@ def _apply(
             os.replace(source, target)
             if done is not None:
                 done.append((relative, True, before))
-    for relative in removes:
-        target = output / _inside(relative)
-        if kept is not None and os.path.lexists(target):
-            _keep(target, kept / relative, link=False)
-            if done is not None:
-                done.append((relative, False, True))
-        else:
-            target.unlink(missing_ok=True)
-        remove_empty_folders(output, target.parent)
 
 
 def _keep(target: Path, kept: Path, link: bool) -> None:

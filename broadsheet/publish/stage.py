@@ -96,6 +96,8 @@ class Stage:
     def remove(self, relative: str) -> None:
         try:
             (self.root / relative).unlink(missing_ok=True)
+        except (NotADirectoryError, IsADirectoryError):
+            pass  # (the stage has a file where its folder was, or a folder in its place)
         except OSError as exc:
             where = self.root / relative
             raise BroadsheetError(f"cannot remove: {exc.strerror or exc}", where) from exc

@@ -321,3 +321,77 @@ def lock_is_free(project: Path) -> bool:
             return False
         fcntl.flock(handle, fcntl.LOCK_UN)
         return True
+
+
+def _file_to_folder(project: Path) -> None:
+    """Sources whose next build turns a site file into a folder (a static page gives way
+    to an alias's redirect) and a site folder into a file (a static folder to a file)."""
+    (project / "static/press").mkdir(parents=True, exist_ok=True)
+    (project / "static/press/release").write_text("old release\n", encoding="utf-8")
+    (project / "static/data").mkdir(exist_ok=True)
+    (project / "static/data/file.txt").write_text("old data\n", encoding="utf-8")
+    assert run(["build"]).code == 0
+    (project / "static/press/release").unlink()
+    (project / "static/data/file.txt").unlink()
+    (project / "static/data").rmdir()
+    (project / "static/data").write_text("data, now a file\n", encoding="utf-8")
+    post = next((project / "content").rglob("*.md"))
+    text = post.read_text(encoding="utf-8")
+    post.write_text(text.replace("\n---\n", "\naliases: [/press/release/]\n---\n", 1))
+
+
+def test_a_site_file_that_becomes_a_folder_and_back_is_built_in_place(small: Path) -> None:
+    _file_to_folder(small)
+    result = run(["build"])
+    assert result.code == 0, result.err
+    assert (small / "site/press/release/index.html").is_file()
+    assert (small / "site/data").read_text(encoding="utf-8") == "data, now a file\n"
+    assert site_of(small) == clean_build(small)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 5, 8])
+def test_a_commit_killed_anywhere_while_files_and_folders_trade_places_is_completed(
+    small: Path, monkeypatch: pytest.MonkeyPatch, steps: int
+) -> None:
+    """SIGKILL after `steps` of the commit's changes: the next build rolls the journal
+    forward (the removals first, so that each move finds its way clear) to the new site
+    whole; a journal that could not be replayed used to stop every later build."""
+    _file_to_folder(small)
+
+    def patch() -> None:
+        done = 0
+        real_replace, real_unlink = os.replace, Path.unlink
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            nonlocal done
+            if done == steps:
+                os._exit(9)  # the power goes
+            done += 1
+            return real(*args, **kwargs)
+
+        def replace(*args: Any) -> None:
+            nonlocal real
+            real = real_replace
+            counted(*args)
+
+        def unlink(self: Path, missing_ok: bool = False) -> None:
+            nonlocal real
+            real = real_unlink
+            counted(self, missing_ok=missing_ok)
+
+        real: Any = real_replace
+        original = output_dir._commit
+
+        def committing(*args: Any) -> None:
+            monkeypatch.setattr(output_dir.os, "replace", replace)
+            monkeypatch.setattr(output_dir.Path, "unlink", unlink)
+            original(*args)
+            os._exit(9)  # (fewer changes than steps: killed once it is done)
+
+        monkeypatch.setattr(output_dir, "_commit", committing)
+
+    killed_at(small, "while committing", patch)
+    result = run(["build"])
+    assert result.code == 0, result.err
+    assert leftovers(small) == []
+    assert site_of(small) == clean_build(small)

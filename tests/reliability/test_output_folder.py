@@ -55,6 +55,31 @@ def test_a_folder_broadsheet_did_not_make_is_refused(seeded: Path) -> None:
     assert (folder / "thesis.pdf").read_bytes() == b"%PDF precious"
 
 
+@pytest.mark.parametrize("kind", ["repository", "worktree"])
+def test_a_git_checkout_made_of_the_site_is_refused_not_deleted(seeded: Path, kind: str) -> None:
+    """A site/ made a checkout of a deploy branch (as some deploy by hand): the next
+    build, even one with nothing to do, would replace the folder and its history."""
+    assert run(["build"]).code == 0
+    git = seeded / "site/.git"
+    if kind == "repository":
+        (git / "refs").mkdir(parents=True)
+        (git / "HEAD").write_text("ref: refs/heads/gh-pages\n", encoding="utf-8")
+    else:  # a worktree's .git is a file naming where its repository is
+        git.write_text("gitdir: /elsewhere/.git/worktrees/site\n", encoding="utf-8")
+    for args in (["build"], ["build", "--quiet"]):
+        result = run(args)
+        assert result.code == 1
+        assert "site/.git: the output folder holds .git" in result.err
+    assert os.path.lexists(git) and (seeded / "site/index.html").is_file()
+
+
+def test_the_build_cache_is_refused_as_the_output(seeded: Path) -> None:
+    for output in (".broadsheet-cache", ".broadsheet-cache/site"):
+        result = run(["build", "--output", output])
+        assert result.code == 1 and "refusing to build into the build cache" in result.err
+    assert not (seeded / ".broadsheet-cache/site").exists()
+
+
 def test_a_mount_point_is_refused_before_anything_is_made(
     seeded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
