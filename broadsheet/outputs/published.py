@@ -127,7 +127,8 @@ def judge_urls(
     the site is built."""
     record = read_record(content_dir)
     kept = [post for post in posts if not post.draft]  # published, or due to be
-    due = {alias_file(p.url_path) for p in kept if status(p, now) == "scheduled"}
+    scheduled = [p for p in kept if status(p, now) == "scheduled"]  # (its URLs answer then)
+    due = {alias_file(url) for p in scheduled for url in (p.url_path, *p.aliases)}
     errors = vanished(record, answering | due, content_dir)
     if mode == "frozen":
         errors += unrecorded(record, kept, content_dir)

@@ -190,6 +190,27 @@ def test_a_drafted_article_was_published_and_must_answer(project: Path, cli: Cli
     assert cli("build", "--quiet", "--drafts", "--output", "drafts").code == 0
 
 
+def test_a_moved_article_dated_later_keeps_its_old_url_until_it_answers(
+    project: Path, cli: Cli
+) -> None:
+    """A published article moved (its old URL now an alias), then rescheduled: the old
+    URL answers again on its new date, as its own URL does; not an error that asks for
+    the alias it already has."""
+    write_post(project, "asia/a.md", article("A"))
+    assert cli("build", "--quiet").code == 0
+    write_post(project, "america/b.md", article("B"))  # (so that the section exists)
+    moved_by = cli("mv", "content/asia/a.md", "--section", "america")
+    assert moved_by.code == 0, moved_by.err
+    assert cli("build", "--quiet").code == 0
+    moved = project / "content/america/a.md"
+    text = moved.read_text(encoding="utf-8").replace("2025-02-09", "9000-01-01")
+    moved.write_text(text, encoding="utf-8")
+    bump(moved)
+    result = cli("build", "--quiet")
+    assert result.code == 0, result.err
+    assert not (project / "site/asia/a/index.html").exists()  # not yet: on its date
+
+
 names = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1
 )
