@@ -182,6 +182,8 @@ def load_config(root: Path, overrides: dict[str, Any] | None = None) -> SiteConf
         if key in given and isinstance(given[key], str):
             flag = "--" + key.replace("_", "-")
             raise BroadsheetError(f"{flag}: {exc.message}") from exc
+        if exc.path is None and not exc.setting:  # (not the file's: SOURCE_DATE_EPOCH)
+            raise
         raise _placed(exc, pyproject, text) from None
 
 
