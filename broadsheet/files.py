@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -47,6 +48,31 @@ def replace_whole(
             os.link(temporary, target)
         else:
             os.replace(temporary, target)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def rewrite_whole(path: Path, data: bytes) -> None:
+    """Put `data` in place of the file at `path` (if a link, the file it names) whole or
+    not at all, as replace_whole does, keeping the file's mode and, where this user may
+    give it, its owner; where not (a file of another user's, writable by this one), it
+    is written in place, as it must be to keep its owner. Raises OSError."""
+    real = Path(os.path.realpath(path))
+    info = os.stat(real)
+    fd, temporary = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(temporary, info.st_uid, info.st_gid)
+            except PermissionError:
+                real.write_bytes(data)
+                return
+        os.replace(temporary, real)
     finally:
         Path(temporary).unlink(missing_ok=True)
 

@@ -13,6 +13,7 @@ import frontmatter
 
 from broadsheet.config import SiteConfig
 from broadsheet.errors import BroadsheetError, display_path
+from broadsheet.files import replace_whole, rewrite_whole, user_mode
 from broadsheet.slugs import RESERVED_SECTIONS, slugify
 
 BODY = """\
@@ -102,15 +103,28 @@ def new_post(
     post = frontmatter.Post(body)
     post.metadata.update(meta)
     text = frontmatter.dumps(post, sort_keys=False)
+    # All or nothing: a post that cannot be written (a full disk) leaves no empty file,
+    # no folder it made and no section it started.
+    settings = config.root / "pyproject.toml"
+    original = settings.read_bytes() if starting and settings.is_file() else None
+    content = config.path(config.content_dir)
+    made = [f for f in (content / slug_of_section, path.parent) if not os.path.lexists(f)]
     if starting:
         start_section(config, slug_of_section)
     _make_folder(path.parent)
     try:
-        with path.open("x", encoding="utf-8", newline="\n") as handle:
-            handle.write(text + "\n")
-    except FileExistsError as exc:
-        raise BroadsheetError("already exists; edit it, or choose another headline", path) from exc
+        data = (text + "\n").encode("utf-8")
+        replace_whole(path, data, user_mode(), prefix=".new-", exclusive=True)
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            if original is not None and settings.read_bytes() != original:
+                rewrite_whole(settings, original)
+            for folder in reversed(made):
+                if os.path.isdir(folder) and not any(folder.iterdir()):
+                    folder.rmdir()
+        if isinstance(exc, FileExistsError):
+            message = "already exists; edit it, or choose another headline"
+            raise BroadsheetError(message, path) from exc
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}", path) from exc
     return path
 
@@ -204,8 +218,8 @@ def _add_to_settings(pyproject: Path, slug: str) -> None:
         same = False
     if not same:
         raise BroadsheetError(f"cannot add the section safely; {how}", pyproject)
-    try:  # in place: the file keeps its owner and mode
-        pyproject.write_text(edited, encoding="utf-8")
+    try:  # whole or not at all, with its owner and mode (never cut short by a full disk)
+        rewrite_whole(pyproject, edited.encode("utf-8"))
     except OSError as exc:
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}; {how}", pyproject) from exc
 

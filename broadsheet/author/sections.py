@@ -7,6 +7,7 @@ from typing import Any
 
 from broadsheet.config import PYPROJECT, SiteConfig
 from broadsheet.errors import BroadsheetError, display_path
+from broadsheet.files import rewrite_whole
 
 
 def rename_section_setting(config: SiteConfig, old: str, new: str) -> str:
@@ -30,8 +31,8 @@ def rename_section_setting(config: SiteConfig, old: str, new: str) -> str:
         after = None
     if edited is None or after is None or list(after.items()) != list(expected.items()):
         return f"warning: cannot edit {display_path(pyproject)} safely; {how}"
-    try:  # in place: the file keeps its owner and mode
-        pyproject.write_text(edited, encoding="utf-8")
+    try:  # whole or not at all, with its owner and mode (never cut short by a full disk)
+        rewrite_whole(pyproject, edited.encode("utf-8"))
     except OSError as exc:
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}; {how}", pyproject) from exc
     if new in before:

@@ -193,6 +193,8 @@ def template_errors(templates_dir: Path) -> list[BroadsheetError]:
         except BroadsheetError as exc:
             errors.append(exc)
             continue
+        except (OSError, jinja2.TemplateNotFound):
+            continue  # unreadable, or no file (a pipe): `check`'s walk of the sources says so
         path = _template_path(env, name)
         for node in tree.find_all((nodes.Extends, nodes.Include, nodes.Import, nodes.FromImport)):
             wanted = getattr(node, "template", None)

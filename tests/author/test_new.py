@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -203,3 +205,49 @@ def test_new_refuses_a_url_another_post_answers_by_its_slug_or_an_alias(project:
         assert result.code == 1 and "Traceback" not in result.err
         assert f"is already the URL or an alias of content/asia/{holder}" in result.err
     assert sorted(p.name for p in (project / "content/asia").iterdir()) == ["moved.md", "named.md"]
+
+
+_LIMITED = """
+import resource, runpy, signal, sys
+limit = int(sys.argv[1])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+sys.argv = ["broadsheet", *sys.argv[2:]]
+runpy.run_module("broadsheet", run_name="__main__")
+"""
+
+
+def _new_with_room_for(project: Path, size: int, *args: str) -> subprocess.CompletedProcess[str]:
+    """`broadsheet new ARGS` where no file can grow past `size` bytes (a full disk)."""
+    command = [sys.executable, "-c", _LIMITED, str(size), "new", *args]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=60)
+
+
+def test_a_full_disk_never_cuts_the_settings_short(project: Path) -> None:
+    """The section's line is added whole or not at all: a settings file cut short at
+    the disk's end would fail every later command as bad TOML."""
+    settings = project / "pyproject.toml"
+    padding = "# " + "padding " * 500 + "\n"
+    settings.write_text(settings.read_text() + f'\n[tool.codespell]\n{padding}skip = "site"\n')
+    before = settings.read_bytes()
+    result = _new_with_room_for(project, len(before), "Hello", "--section", "news", "--new-section")
+    assert result.returncode == 1
+    assert "pyproject.toml: cannot write" in result.stderr and "Traceback" not in result.stderr
+    assert settings.read_bytes() == before
+    assert not (project / "content/news").exists()
+    assert run(["build"]).code == 0
+
+
+def test_a_post_that_cannot_be_written_leaves_nothing(project: Path) -> None:
+    """No empty post (which would fail the next build and block the next `new`), no
+    folder made for it, and no section started for it."""
+    settings = project / "pyproject.toml"
+    before = settings.read_bytes()
+    for args in (["--section", "asia"], ["--section", "news", "--new-section"]):
+        result = _new_with_room_for(project, 60, "Hello world", *args)
+        assert result.returncode == 1
+        assert "cannot write" in result.stderr and "Traceback" not in result.stderr
+        assert settings.read_bytes() == before
+        assert not list((project / "content").rglob("*.md"))
+        assert not (project / "content/news").exists()
+    assert run(["new", "Hello world", "--section", "asia"]).code == 0
