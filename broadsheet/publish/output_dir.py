@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from broadsheet import stamps
 from broadsheet.config import SiteConfig
@@ -338,6 +339,15 @@ def _ours(stage: Path, lock: OutputLock | None) -> bool:
     return lock is not None and lock.stage_noted() and not any(stage.iterdir())
 
 
+def _named(function: object, path: str, info: Any) -> None:
+    """rmtree's errors, with the whole path of what it could not remove (its own name
+    only the entry's: `does-us-policy-have-a-future`, not where it is)."""
+    error = info[1]
+    if isinstance(error, OSError):
+        raise OSError(error.errno, error.strerror, path) from error
+    raise error
+
+
 def _remove_stage(stage: Path, lock: OutputLock | None) -> None:
     """Remove a build's stage: its journal first, its marker last."""
     if lock is not None:
@@ -346,7 +356,7 @@ def _remove_stage(stage: Path, lock: OutputLock | None) -> None:
     for name in names:
         path = stage / name
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            shutil.rmtree(path, onerror=_named)
         else:
             path.unlink()
     stage.rmdir()
@@ -420,7 +430,16 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
             raise BroadsheetError(f"cannot write the site: {reason}", where) from exc
         raise
     with timing.stage("remove old site"):
-        _remove_stage(folder, lock)
+        try:
+            _remove_stage(folder, lock)
+        except OSError as exc:  # (a folder left read-only, say by a `sudo` build)
+            where = Path(exc.filename) if exc.filename else folder
+            raise BroadsheetError(
+                f"the new site is in place, but the last one could not be removed: "
+                f"{exc.strerror or exc}; make it writable (chmod -R u+w "
+                f"{display_path(folder)}) and build again",
+                where,
+            ) from exc
 
 
 def _make_stage(folder: Path, lock: OutputLock) -> None:

@@ -269,3 +269,26 @@ def test_a_file_name_that_is_not_utf8(project: Path, name: bytes) -> None:
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert f"{shown}" in result.stdout + result.stderr
         assert "its name is not UTF-8 text" in result.stdout + result.stderr
+
+
+def test_a_read_only_folder_in_the_last_site_is_named_not_a_traceback(seeded: Path) -> None:
+    """A folder of site/ left read-only (by a `sudo` build, say): the new site goes in
+    place; the last one cannot be removed, and the error names the folder, in one line,
+    at once and in the next build, until it is made writable."""
+    assert run(["build"]).code == 0
+    shutil.rmtree(seeded / ".broadsheet-cache")  # a cold build: a new site in place whole
+    (seeded / "site/asia").chmod(0o555)
+    try:
+        for _ in range(2):
+            result = as_user(seeded, "build")
+            assert result.returncode == 1, result.stderr
+            assert "Traceback" not in result.stderr
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+            assert result.stderr.startswith("error: .site.building/tree/asia/"), result.stderr
+    finally:
+        for path in seeded.rglob("*"):
+            if path.is_dir() and not path.is_symlink():
+                path.chmod(0o755)
+    assert run(["build"]).code == 0
+    assert not (seeded / ".site.building").exists()
+    assert (seeded / "site/index.html").is_file()
