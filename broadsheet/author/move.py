@@ -59,6 +59,7 @@ class Plan:
     old_url: str
     new_url: str
     aliased: bool  # whether the old URL was added as an alias
+    original: bytes = b""  # the post's bytes as read: a save since is never overwritten
 
 
 def move(
@@ -178,7 +179,8 @@ def _plan(
     known: bool = False,
 ) -> Plan:
     try:
-        text = unit.file.read_bytes().decode("utf-8")
+        original = unit.file.read_bytes()
+        text = original.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BroadsheetError(f"cannot read: {exc}", unit.file) from exc
     post = parse_post(unit.file, text, unit.section, config.zone, bundle=unit.bundle)
@@ -200,7 +202,7 @@ def _plan(
         edited, aliased = _edit(text, post, new_section, new_slug, slug is not None, published)
     except ValueError as exc:
         raise BroadsheetError(f"cannot edit the front matter: {exc}", unit.file) from exc
-    return Plan(unit, post, target, edited, old_url, new_url, aliased)
+    return Plan(unit, post, target, edited, old_url, new_url, aliased, original)
 
 
 def _edit(
@@ -343,27 +345,54 @@ def _in_the_way(content: Path, source: Path, target: Path) -> Path | None:
     return target
 
 
-def _carry_files(carried: list[Carried]) -> None:
-    """Copy the files the moving posts show to their new folders (before the posts go)."""
+def _carry_files(carried: list[Carried]) -> list[Path]:
+    """Copy the files the moving posts show to their new folders (before the posts go);
+    the copies made."""
+    made = []
     for file in carried:
         try:
             file.target.parent.mkdir(parents=True, exist_ok=True)
             if not os.path.lexists(file.target):
                 shutil.copy2(file.source, file.target)
+                made.append(file.target)
         except OSError as exc:
+            _forget_copies(made)
             raise BroadsheetError(f"cannot copy: {exc.strerror or exc}", file.target) from exc
+    return made
+
+
+def _forget_copies(made: list[Path]) -> None:
+    """Remove the copies `_carry_files` made, for a move that did not happen."""
+    for copy in made:
+        with contextlib.suppress(OSError):
+            copy.unlink()
 
 
 def _carry_out(content: Path, plans: list[Plan], carried: list[Carried]) -> list[str]:
     """Move each post (with the files it shows from its folder), edit its front matter,
     then the importer's index and the published-URL record."""
-    _carry_files(carried)
+    copies = _carry_files(carried)
     record = read_record(content)
-    done = []
+    done: list[str] = []
     moved: dict[str, str] = {}
     for plan in plans:
         old_name = post_name(plan.unit.file, content)
-        _move_unit(plan)
+        try:
+            _move_unit(plan)
+        except BroadsheetError as exc:  # (a post saved meanwhile, a full disk)
+            if not done:
+                _forget_copies(copies)  # nothing moved: nothing changes
+                raise
+            # What moved stays moved, with the record and the index following it; the
+            # rest is where it was: the same mv, again, moves it.
+            write_record(content, record)
+            _follow_in_index(content, moved)
+            raise BroadsheetError(
+                f"{exc.message}; {len(done)} of {len(plans)} posts were moved before it "
+                "(the published-URL record and the importer's index follow them): run the "
+                "same mv again to move the rest",
+                exc.path,
+            ) from exc
         new_file = plan.target / BUNDLE_INDEX if plan.unit.bundle else plan.target
         new_name = post_name(new_file, content)
         moved[old_name] = new_name
@@ -394,6 +423,12 @@ def _move_unit(plan: Plan) -> None:
     (a crash then leaves a copy, whose clash the build names), never one with neither."""
     source, target = plan.unit, plan.target
     try:
+        if source.file.read_bytes() != plan.original:  # (an editor saved it meanwhile)
+            raise BroadsheetError(
+                "changed while it was being moved (saved in an editor?): left where it is, "
+                "with the change",
+                source.file,
+            )
         target.parent.mkdir(parents=True, exist_ok=True)
         mode = os.stat(source.file).st_mode & 0o7777
         if source.bundle:

@@ -393,3 +393,42 @@ def test_anything_in_a_photos_way_stops_the_move_and_loses_nothing(
     assert f"{shown}: is in the way of content/asia/" in result.err
     assert sorted(str(p) for p in (project / "content").rglob("*")) == before
     assert (project / "content/asia/photo.jpg").read_bytes() == photo
+
+
+def test_a_post_saved_while_its_section_moves_keeps_the_save(
+    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor saves a post after `mv` read it: the save is never overwritten. What
+    moved before it stays moved, with the record following it; the error says so, and
+    the same mv again moves the rest, the save with it."""
+    from broadsheet.author import move
+
+    for name in ("a", "b", "c"):
+        write_post(project, f"asia/{name}.md", POST.replace("Talks resume", f"Talks {name}"))
+    assert cli("build", "--quiet").code == 0
+    real = move._move_unit
+
+    def saved_meanwhile(plan: move.Plan) -> None:
+        if plan.unit.file.name == "b.md":
+            with plan.unit.file.open("a", encoding="utf-8") as handle:
+                handle.write("A sentence the author just saved.\n")
+        real(plan)
+
+    monkeypatch.setattr(move, "_move_unit", saved_meanwhile)
+    result = cli("mv", "content/asia", "--section", "america")
+    assert result.code == 1
+    assert "content/asia/b.md: changed while it was being moved" in result.err
+    assert "1 of 3 posts were moved before it" in result.err
+    assert "A sentence the author just saved." in (project / "content/asia/b.md").read_text()
+    monkeypatch.setattr(move, "_move_unit", real)
+    again = cli("mv", "content/asia", "--section", "america")
+    assert again.code == 0, again.err
+    moved = (project / "content/america/b.md").read_text(encoding="utf-8")
+    assert "A sentence the author just saved." in moved
+    assert sorted(p.name for p in (project / "content/america").glob("*.md")) == [
+        "a.md",
+        "b.md",
+        "c.md",
+    ]
+    assert cli("build", "--quiet").code == 0  # every old URL answers: the record followed
+    assert (project / "site/asia/b/index.html").is_file()  # (its redirect)
