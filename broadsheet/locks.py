@@ -41,7 +41,10 @@ def content_lock(
                 other = "an import into" if shared else "a build or import reading"
                 wait(f"waiting for {other} {display_path(content_dir)}/ to finish...")
             fcntl.flock(fd, mode)
-        if shared and any(content_dir.glob(".import-*/journal.json")):
+        # A stage left by an import that was killed (no import runs while this lock is
+        # shared): moving in, it is finished; still reading, it is removed, for it is in
+        # content/, where a `git add -A` would take it.
+        if shared and any(content_dir.glob(".import-*")):
             _finish_import(fd, content_dir)
         try:
             yield

@@ -65,6 +65,21 @@ def test_the_next_import_finishes_a_commit_that_was_killed(project: Path) -> Non
     assert sorted(p.name for p in content.iterdir()) == ["asia"]
 
 
+def test_a_build_clears_the_stage_of_an_import_killed_while_reading(project: Path) -> None:
+    """A stage in content/ with no journal (the import died before it moved anything)
+    is gone after the next build or check, not left for `git add -A` to commit."""
+    from tests.conftest import write_post
+
+    write_post(project, "asia/a.md", "---\ntitle: A\ndate: 2024-01-02\n---\n\nText.\n")
+    for command in (["build"], ["check"]):
+        unfinished = project / "content/.import-k1ll3d_x"
+        unfinished.mkdir()
+        (unfinished / "1.md").write_text("a post the import was reading\n", encoding="utf-8")
+        assert run(command).code == 0
+        assert not list((project / "content").glob(".import-*")), command
+    assert (project / "content/asia/a.md").is_file()
+
+
 def test_an_import_killed_at_any_moment_leaves_content_whole(project: Path) -> None:
     raw = project / "many.txt"
     blocks = ["Connect with us"]
