@@ -45,7 +45,15 @@ def check_content(
     config: SiteConfig, now: datetime | None = None, record: bool = False
 ) -> tuple[list[Problem], int]:
     """Every problem in the content, and how many posts were checked. With `record`,
-    the published articles' URLs are added to the published-URL record."""
+    the published articles' URLs are added to the published-URL record. Read with the
+    content lock shared, as a build reads: never an import or mv half done."""
+    with content_lock(config.path(config.content_dir), shared=True):
+        return _check_content(config, now, record)
+
+
+def _check_content(
+    config: SiteConfig, now: datetime | None, record: bool
+) -> tuple[list[Problem], int]:
     content = config.path(config.content_dir)
     problems, found, statics = _walk_sources(config)
     posts: list[Post] = []

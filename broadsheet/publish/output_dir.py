@@ -428,6 +428,10 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
                 where = output / where.relative_to(folder / TREE)
             reason = exc.strerror or str(exc)
             raise BroadsheetError(f"cannot write the site: {reason}", where) from exc
+        if isinstance(exc, BroadsheetError) and _in_tree(exc.path, folder):
+            assert exc.path is not None  # (a page's write, on a full disk: the site's file)
+            where = output / exc.path.relative_to(folder / TREE)
+            raise BroadsheetError(exc.message, where, exc.line) from exc
         raise
     with timing.stage("remove old site"):
         try:
@@ -440,6 +444,10 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
                 f"{display_path(folder)}) and build again",
                 where,
             ) from exc
+
+
+def _in_tree(path: Path | None, folder: Path) -> bool:
+    return path is not None and path.is_relative_to(folder / TREE)
 
 
 def _make_stage(folder: Path, lock: OutputLock) -> None:

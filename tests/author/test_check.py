@@ -76,3 +76,26 @@ def test_a_key_given_twice_is_an_error_in_check_and_build(seeded: Path) -> None:
     built = run(["build", "--quiet"])
     assert built.code == 1 and "content/asia/e.md:6: draft: given twice" in built.err
     assert not (seeded / "site/asia/e").exists()
+
+
+def test_check_waits_for_an_import_or_mv_to_finish(seeded: Path) -> None:
+    """check reads the posts as a build does, with the content lock shared: never an
+    import or mv half done (here, a post half written while the lock is held)."""
+    import subprocess
+    import sys
+    import time
+
+    from broadsheet.locks import content_lock
+
+    command = [sys.executable, "-m", "broadsheet", "check"]
+    half = seeded / "content/asia/half.md"
+    with content_lock(seeded / "content", shared=False):
+        half.write_text("---\ntitle: [half writ", encoding="utf-8")
+        checking = subprocess.Popen(
+            command, cwd=seeded, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        time.sleep(2)  # (long enough to have read every post, were it not waiting)
+        half.write_text("---\ntitle: Whole\ndate: 2024-01-02\n---\n\nText.\n", "utf-8")
+    out, err = checking.communicate(timeout=60)
+    assert checking.returncode == 0, (out, err)
+    assert "ok: 8 posts checked" in out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -262,3 +264,26 @@ def test_a_folder_beside_another_output_is_not_moved_into_place(
     assert run(["build", "--output", str(tmp_path / "x" / "notes")]).code == 0
     assert (notes / "a.txt").read_text() == "mine"
     assert sorted(os.listdir(tmp_path / "x")) == [".notes.lock", ".notes.old", "notes"]
+
+
+_LIMITED = """
+import resource, runpy, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]),) * 2)
+sys.argv = ["broadsheet", *sys.argv[2:]]
+runpy.run_module("broadsheet", run_name="__main__")
+"""
+
+
+def test_a_page_that_cannot_be_written_is_named_as_the_sites_file(seeded: Path) -> None:
+    """A full disk while pages are written: the error names the page in site/, where
+    the user looks, not in the hidden stage it was being written to."""
+    assert run(["build"]).code == 0
+    before = tree_bytes(seeded / "site")
+    shutil.rmtree(seeded / ".broadsheet-cache")
+    command = [sys.executable, "-c", _LIMITED, "3000", "build"]
+    result = subprocess.run(command, cwd=seeded, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: site/"), result.stderr
+    assert ".site.building" not in result.stderr and "Traceback" not in result.stderr
+    assert tree_bytes(seeded / "site") == before
