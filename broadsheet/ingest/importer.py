@@ -292,13 +292,21 @@ class _Run:
         with contextlib.suppress(OSError):
             if (self.content_dir / INDEX_NAME).read_bytes() == data:
                 return
-        index = Stage(self.content_dir)
         try:
-            name, _, _ = index.write(lambda handle: str(handle.write(data)))
-            index.plan(Move(name, INDEX_NAME, ANY))
-            index.commit()
-        finally:
-            index.remove()
+            index = Stage(self.content_dir)
+            try:
+                name, _, _ = index.write(lambda handle: str(handle.write(data)))
+                index.plan(Move(name, INDEX_NAME, ANY))
+                index.commit()
+            finally:
+                index.remove()
+        except (BroadsheetError, MoveFailed) as exc:  # (a full disk): the posts are in
+            reason = exc.reason if isinstance(exc, MoveFailed) else exc.message
+            raise BroadsheetError(
+                f"the posts were imported, but the importer's index could not be written "
+                f"({reason}); make room and import again: nothing is written twice",
+                self.content_dir / INDEX_NAME,
+            ) from exc
 
 
 def _duplicate(report: FileReport, text: str) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from broadsheet.ingest import commit
 from broadsheet.ingest.commit import finish_interrupted
-from tests.conftest import run
+from tests.conftest import SEEDS, run
 from tests.ingest.test_identity import OPENING, files, posts
 
 
@@ -190,3 +190,32 @@ def test_ctrl_c_while_the_posts_are_moved_in_waits_and_says_they_were(
     [name] = posts(project)
     index = json.loads((project / "content/.broadsheet-imports.json").read_text())
     assert [story["path"] for story in index["stories"]] == [name]
+
+
+def test_an_index_that_cannot_be_written_says_the_posts_are_in(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk as the importer's index is written, after the posts went in: the
+    error says so (not "cannot write" alone, naming a stage gone by then), and the
+    same import again writes the index, and nothing twice."""
+    from broadsheet.errors import BroadsheetError
+    from broadsheet.ingest import importer
+
+    real, made = importer.Stage, []
+
+    def full_after_the_posts(content: Path) -> object:
+        made.append(content)
+        if len(made) > 1:
+            raise BroadsheetError("cannot write: No space left on device", content)
+        return real(content)
+
+    monkeypatch.setattr(importer, "Stage", full_after_the_posts)
+    result = run(["import", *map(str, SEEDS)])
+    assert result.code == 1
+    assert "the posts were imported, but the importer's index could not be written" in (result.err)
+    assert len(list((project / "content").rglob("*.md"))) == 7
+    monkeypatch.setattr(importer, "Stage", real)
+    again = run(["import", *map(str, SEEDS)])
+    assert again.code == 0, again.err
+    assert (project / "content/.broadsheet-imports.json").is_file()
+    assert len(list((project / "content").rglob("*.md"))) == 7
