@@ -12,13 +12,9 @@
   var ABBREVIATION = new RegExp("(?<![" + WORD + "_.])[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])", "gu");
   var POSSESSIVE = new RegExp("(?<=[" + WORD + "])['’]s(?![" + WORD + "])", "gu");
   var INNER_APOSTROPHE = new RegExp("(?<=[" + WORD + "])['’](?=[" + WORD + "])", "gu");
-  // A run of letters and digits, with a number's point or comma between two digits (8.4,
-  // 1,000): one word, as in broadsheet/search/terms.py.
-  var POINT = "(?<=\\p{Nd})[.,](?=\\p{Nd})";
-  var RUN = new RegExp("[" + WORD + "]+(?:" + POINT + "[" + WORD + "]+)*", "gu");
-  // A word as it stands in text, for marking: an abbreviation, or letters with apostrophes
-  // (and numbers' points).
-  var SPAN = new RegExp("[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])|[" + WORD + "]+(?:(?:['’]|" + POINT + ")[" + WORD + "]+)*", "gu");
+  var RUN = new RegExp("[" + WORD + "]+", "gu");
+  // A word as it stands in text, for marking: an abbreviation, or letters with apostrophes.
+  var SPAN = new RegExp("[" + LETTER + "](?:\\.[" + LETTER + "])+\\.?(?![" + WORD + "_])|[" + WORD + "]+(?:['’][" + WORD + "]+)*", "gu");
 
   function fold(text) {
     return text.normalize("NFKD").replace(/\p{Mn}/gu, "").toLowerCase();
@@ -96,7 +92,14 @@
     var tail = query.slice(at);
     loose.push(tail);
     loose.join(" ").split(/\s+/).forEach(function (chunk) {
-      words(chunk).forEach(function (word) { units.push({ words: [word], terms: [stem(word)], phrase: false }); });
+      // Words with no space between them (8.4, 1,000, $78.8m, U.S.-led, e-mail) are
+      // looked for side by side, as a phrase: the index keeps a number's parts apart.
+      var found = words(chunk);
+      if (found.length > 1) {
+        units.push({ words: found, terms: found.map(stem), phrase: true });
+        return;
+      }
+      found.forEach(function (word) { units.push({ words: [word], terms: [stem(word)], phrase: false }); });
     });
     // The last word is a prefix only when the query ends in it as typed: not in a space,
     // a quote, a possessive ('s) or an abbreviation's dots (U.S.), and not one letter.

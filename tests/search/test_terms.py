@@ -23,6 +23,7 @@ from broadsheet.search.terms import (
     text_of,
     words,
 )
+from tests.search.js import in_node
 
 
 def test_terms_fold_case_and_accents_and_split_on_anything_else() -> None:
@@ -45,25 +46,26 @@ def test_possessives_and_dotted_abbreviations_are_the_words_a_reader_means() -> 
     assert terms("didn't O’Brien") == ["didnt", "obrien"]
     assert terms("the leaders’ talks") == ["the", "leader", "talk"]
     # Not an abbreviation: a number, a domain, a sentence that ends in a letter.
-    assert terms("3.5 example.com Plan B. Then") == ["3.5", "exampl", "com", "plan", "b", "then"]
+    assert terms("3.5 example.com Plan B. Then") == ["3", "5", "exampl", "com", "plan", "b", "then"]
     # No one-letter word is left over from any of them.
     assert "s" not in terms("Pakistan's U.S. it's China’s")
 
 
-def test_a_number_is_one_word_with_its_point_or_comma() -> None:
-    """8.4 is not the words 8 and 4 (found in most articles): a point or comma between
-    two digits belongs to the number, as Unicode's word boundaries have it."""
-    assert terms("$78.8m, 1,000 people. 8.4% in 12.05.2024") == [
-        "78.8m",
-        "1,000",
-        "peopl",
-        "8.4",
-        "in",
-        "12.05.2024",
+def test_a_numbers_parts_are_terms_and_a_query_looks_for_them_side_by_side() -> None:
+    """The index keeps 8.4 as 8 and 4 (each distinct figure a term of its own would be
+    five times the vocabulary); a query's 8.4, like any words written without a space
+    between them, is a phrase: its parts side by side, never 8 and 4 anywhere."""
+    assert terms("$78.8m, 1,000 people. 8.4% in U.S.-led talks") == [
+        *["78", "8m", "1", "000", "peopl", "8", "4", "in", "us", "led", "talk"]
     ]
-    loose = ["end", "in", "3", "then", "4", "5", "and", "5", "or", "5"]
-    assert terms("Ends in 3. Then 4, 5 and .5 or 5.") == loose
-    assert terms("٣.٥ v1.2b") == ["٣.٥", "v1.2b"]
+    parsed = in_node("parse", [["8.4%", False], ["1,000 jobs", False], ["U.S.-led", True]], True)
+    assert [[(u["terms"], u["phrase"]) for u in units] for units in parsed] == [
+        [(["8", "4"], True)],
+        [(["1", "000"], True), (["job"], False)],
+        [(["us", "led"], True)],
+    ]
+    texts = ["growth of 8.4% here", "8 of them, and 4 more"]
+    assert in_node("holds", [[t, ["8", "4"]] for t in texts], spread=True) == [True, False]
 
 
 def test_counts_take_title_words_three_times() -> None:
