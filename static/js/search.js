@@ -417,10 +417,13 @@
           valueOf(filter, r).forEach(function (v) { counts.set(v, (counts.get(v) || 0) + 1); });
         });
       }
-      var labels = new Map(names(filter));
+      // With a phrase, the results have its words, side by side or not (see Index.unit):
+      // the counts are at most so many, and say so, as the status line does.
+      var labels = new Map(names(filter)), bound = results && phrases.length ? "up to " : "";
       Array.prototype.forEach.call(selects[filter].options, function (option) {
         if (!option.value || !labels.has(option.value)) { return; }
-        option.textContent = labels.get(option.value) + (results ? " (" + (counts.get(option.value) || 0) + ")" : "");
+        var n = counts.get(option.value) || 0;
+        option.textContent = labels.get(option.value) + (results ? " (" + (n ? bound + n : 0) + ")" : "");
       });
     });
   }

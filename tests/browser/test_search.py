@@ -595,3 +595,16 @@ def test_a_search_submitted_before_the_index_has_come_waits_for_it(
     assert page.evaluate("window.stillHere === true")  # the same page, not loaded again
     assert page.evaluate("history.length") == 3  # a blank tab, the page, then its search
     assert page.problems == []
+
+
+def test_a_phrases_filter_counts_say_they_are_at_most_so_many(page: Any, newsroom: str) -> None:
+    search(page, newsroom, '"supreme leader"')
+    page.wait_for_function(
+        "() => document.querySelector('#search-section').textContent.includes('(up to ')"
+    )
+    search(page, newsroom, "supreme leader")
+    page.wait_for_function(
+        "() => /Asia \\(\\d+\\)/.test(document.querySelector('#search-section').textContent)"
+    )
+    assert "up to" not in page.inner_text("#search-section")
+    assert page.problems == []
