@@ -217,13 +217,14 @@ def _placed(exc: BroadsheetError, pyproject: Path, text: str) -> BroadsheetError
 
 
 _HEADER = re.compile(r"\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
-_ASSIGNMENT = re.compile(
-    r"\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*="
-)
+# A key: "quoted", 'literal' or bare (its name in one of the three groups); a dotted
+# key's parts, and the keys a line sets.
+_KEY = r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)"
+_ASSIGNMENT = re.compile(rf"\s*((?:{_KEY})(?:\s*\.\s*(?:{_KEY}))*)\s*=")
 
 
 def _dotted(keys: str) -> tuple[str, ...]:
-    parts = re.findall(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)", keys)
+    parts = re.findall(_KEY, keys)
     return tuple(next(p for p in part if p) if any(part) else "" for part in parts)
 
 
@@ -469,10 +470,6 @@ def _validate(config: SiteConfig, source: Path) -> None:
             raise BroadsheetError(
                 f"timezone {config.timezone!r} is not a known time zone", source
             ) from exc
-
-
-def _at_least(key: str, value: int) -> str:
-    return f"{key} must be at least 1, not {value}"
 
 
 DESCRIPTION_EMPTY = (

@@ -158,17 +158,17 @@ def _published_urls(
 ) -> list[Problem]:
     """A problem for each published URL the site would no longer answer; with `record`,
     the published articles are added to the record. A record it cannot write (a
-    read-only checkout) is a warning, as it is to a build: the content is not at fault."""
+    read-only checkout) is a warning, as it is to a build: the content is not at fault.
+    (check_content holds the content lock.)"""
     content = config.path(config.content_dir)
     try:
-        with content_lock(content, shared=True):  # as a build: never beside an mv or import
-            found = judge_urls(content, posts, targets, now, "record" if record else "verify")
-            if found is not None:
-                try:
-                    write_record(content, found)
-                except BroadsheetError as exc:
-                    message = f"{exc.message}; the published-URL record was not updated"
-                    return [Problem(exc.path or content, exc.line, message, warning=True)]
+        found = judge_urls(content, posts, targets, now, "record" if record else "verify")
+        if found is not None:
+            try:
+                write_record(content, found)
+            except BroadsheetError as exc:
+                message = f"{exc.message}; the published-URL record was not updated"
+                return [Problem(exc.path or content, exc.line, message, warning=True)]
     except BroadsheetErrors as exc:
         return [Problem(e.path or content, e.line, e.message) for e in exc.errors]
     except BroadsheetError as exc:

@@ -107,7 +107,6 @@ def new_post(
     # no folder it made and no section it started.
     settings = config.root / "pyproject.toml"
     original = settings.read_bytes() if starting and settings.is_file() else None
-    content = config.path(config.content_dir)
     made = [f for f in (content / slug_of_section, path.parent) if not os.path.lexists(f)]
     if starting:
         start_section(config, slug_of_section)

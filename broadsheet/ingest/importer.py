@@ -300,11 +300,10 @@ class _Run:
                 index.commit()
             finally:
                 index.remove()
-        except (BroadsheetError, MoveFailed) as exc:  # (a full disk): the posts are in
-            reason = exc.reason if isinstance(exc, MoveFailed) else exc.message
+        except BroadsheetError as exc:  # (a full disk; MoveFailed too): the posts are in
             raise BroadsheetError(
                 f"the posts were imported, but the importer's index could not be written "
-                f"({reason}); make room and import again: nothing is written twice",
+                f"({exc.message}); make room and import again: nothing is written twice",
                 self.content_dir / INDEX_NAME,
             ) from exc
 

@@ -423,15 +423,13 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
             with contextlib.suppress(OSError):  # (rolls the commit forward if it had begun)
                 lock.committed = recover(output, lock, warn)
         if isinstance(exc, OSError):
-            where = Path(exc.filename) if exc.filename else output
-            if where.is_relative_to(folder / TREE):  # the site's file, not the stage's
-                where = output / where.relative_to(folder / TREE)
+            where = _as_site(Path(exc.filename), output, folder) if exc.filename else output
             reason = exc.strerror or str(exc)
             raise BroadsheetError(f"cannot write the site: {reason}", where) from exc
-        if isinstance(exc, BroadsheetError) and _in_tree(exc.path, folder):
-            assert exc.path is not None  # (a page's write, on a full disk: the site's file)
-            where = output / exc.path.relative_to(folder / TREE)
-            raise BroadsheetError(exc.message, where, exc.line) from exc
+        if isinstance(exc, BroadsheetError) and exc.path is not None:  # (a page's write)
+            where = _as_site(exc.path, output, folder)
+            if where != exc.path:
+                raise BroadsheetError(exc.message, where, exc.line) from exc
         raise
     with timing.stage("remove old site"):
         try:
@@ -446,8 +444,11 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
             ) from exc
 
 
-def _in_tree(path: Path | None, folder: Path) -> bool:
-    return path is not None and path.is_relative_to(folder / TREE)
+def _as_site(path: Path, output: Path, folder: Path) -> Path:
+    """A path in the stage's tree (at `folder`) as the site's file it stands for, where
+    the user looks; any other path as it is."""
+    tree = folder / TREE
+    return output / path.relative_to(tree) if path.is_relative_to(tree) else path
 
 
 def _make_stage(folder: Path, lock: OutputLock) -> None:

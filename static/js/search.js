@@ -589,15 +589,12 @@
     restore();
     // The form is the page's own from the start: a search submitted before the index has
     // come waits for it, rather than loading the page again.
-    var timer = null, ready = false, waiting = null;
-    function later(how) {
-      if (ready) { run(how); } else { waiting = how; }
-    }
+    var timer = null, ready = false, submitted = false;
     form.addEventListener("submit", function (event) {  // (complete: its last word is whole)
       event.preventDefault();
       window.clearTimeout(timer);
       typing = false;
-      later("push");
+      if (ready) { run("push"); } else { submitted = true; }
     });
     index.start().then(function () {
       fillOptions();
@@ -629,7 +626,7 @@
           if (next) { next.querySelector("a").focus(); }
         }).finally(function () { loadingMore = false; });
       });
-      if (waiting) { run(waiting); } else if (input.value) { run("replace"); } else { count(null, chosen()); }
+      if (submitted) { run("push"); } else if (input.value) { run("replace"); } else { count(null, chosen()); }
     }).catch(function (error) {
       statusLine.textContent = "The search index could not be loaded: " + error.message;
     });

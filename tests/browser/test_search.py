@@ -109,14 +109,20 @@ def hrefs(page: Any) -> list[str]:
     return [links.nth(i).get_attribute("href") for i in range(links.count())]
 
 
+def status_says(page: Any, pattern: str) -> None:
+    """Wait until the status line matches `pattern` (a regular expression)."""
+    page.wait_for_function(
+        "pattern => new RegExp(pattern).test(document.querySelector('#search-status').textContent)",
+        arg=pattern,
+    )
+
+
 def search(page: Any, base: str, query: str, **params: str) -> list[str]:
     """Open the search page for `query` (and filters) and wait for its results."""
     from urllib.parse import urlencode
 
     page.goto(base + "search/?" + urlencode({"q": query, **params}))
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     return hrefs(page)
 
 
@@ -268,9 +274,7 @@ def test_every_word_must_match_and_the_last_may_be_unfinished(page: Any, archive
     page.goto(archive + "search/")
     page.fill("#search-terms", "taliban")
     # Results are drawn as their texts come; the status line says "match" once all are.
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     taliban = hrefs(page)
     assert len(taliban) > 1
     page.fill("#search-terms", "taliban sup")  # "supreme", while it is being typed
@@ -282,9 +286,7 @@ def test_every_word_must_match_and_the_last_may_be_unfinished(page: Any, archive
     assert set(narrowed) < set(taliban)
     assert any("supreme-leader" in h for h in narrowed)
     page.fill("#search-terms", "taliban zzzqqq")
-    page.wait_for_function(
-        "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "No articles match")
     assert page.locator(RESULT).count() == 0
     assert page.problems == []
 
@@ -292,9 +294,7 @@ def test_every_word_must_match_and_the_last_may_be_unfinished(page: Any, archive
 def test_a_one_letter_last_word_is_never_a_prefix(page: Any, newsroom: str) -> None:
     search(page, newsroom, "taliban")
     page.fill("#search-terms", "taliban s")  # typed: "s" is a word of its own, in no article
-    page.wait_for_function(
-        "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "No articles match")
     page.fill("#search-terms", "Pakistan's")  # typed, but a possessive is a whole word
     page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 0")
     assert all(m.lower().startswith("pakistan") for m in marks(page))
@@ -307,17 +307,13 @@ def test_a_submitted_query_is_whole_words(page: Any, newsroom: str) -> None:
     page.fill("#search-terms", "talib")  # typed: a prefix
     page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 0")
     page.press("#search-terms", "Enter")  # submitted: a word
-    page.wait_for_function(
-        "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "No articles match")
     assert page.problems == []
 
 
 def test_navigation_words_are_not_indexed(page: Any, archive: str) -> None:
     page.goto(archive + "search/?q=Skip%20")  # "Skip to content" is on every page, in no article
-    page.wait_for_function(
-        "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "No articles match")
     assert page.locator(RESULT).count() == 0
 
 
@@ -343,9 +339,7 @@ def test_the_first_result_is_drawn_before_the_others_have_loaded(page: Any, news
     released = True
     for route in held:
         route.continue_()
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     assert len(requested) >= 4 and page.locator(RESULT).count() == len(requested)
     assert page.problems == []
 
@@ -362,9 +356,7 @@ def test_results_are_ranked_and_drawn_before_the_filters_facets_have_come(
     page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length > 2")
     until_requested(page, held)
     assert "(" not in page.inner_text("#search-author")  # no counts yet
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     assert "(" not in page.inner_text("#search-author")  # still no counts: announced first
     for route in held:
         route.continue_()
@@ -386,9 +378,7 @@ def test_a_chosen_filter_waits_for_the_facets_and_never_shows_other_results(
     assert page.locator(RESULT).count() == 0  # nothing drawn unfiltered
     for route in held:
         route.continue_()
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     assert sorted(hrefs(page)) == [
         "/archive/america/elected-at-last/",
         "/archive/america/the-leader-and-the-supreme-court/",
@@ -407,15 +397,11 @@ def test_more_results_of_the_last_search_never_join_a_filtered_one(
     until_requested(page, held)
     assert page.is_visible("#search-more")
     page.select_option("#search-author", "Jane Roe")
-    page.wait_for_function(
-        "() => /Searching/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "Searching")
     assert not page.is_visible("#search-more")
     for route in held:
         route.continue_()
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     assert sorted(hrefs(page)) == [
         "/archive/asia/election-day-in-dhaka/",
         "/archive/asia/elections-across-the-region/",
@@ -457,9 +443,7 @@ def test_typing_a_word_letter_by_letter_never_finds_nothing(page: Any, newsroom:
             "typed => document.querySelector('#search-status').textContent.includes(typed)",
             arg=typed,
         )
-        page.wait_for_function(
-            "() => /match/.test(document.querySelector('#search-status').textContent)"
-        )
+        status_says(page, "match")
         assert article in hrefs(page), typed
     assert page.problems == []
 
@@ -469,30 +453,22 @@ def test_an_address_written_while_typing_gives_the_same_results_again(
 ) -> None:
     page.goto(newsroom + "search/")
     page.fill("#search-terms", "negotia")  # typed, not submitted: a prefix
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     typed = hrefs(page)
     assert typed
     assert parse_qs(urlsplit(page.url).query) == {"q": ["negotia"], "typed": ["1"]}
     page.reload()
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     assert hrefs(page) == typed
     page.press("#search-terms", "Enter")  # submitted: a whole word, and said so
-    page.wait_for_function(
-        "() => /No articles match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "No articles match")
     assert parse_qs(urlsplit(page.url).query) == {"q": ["negotia"]}
     assert page.problems == []
 
 
 def test_back_and_forward_go_from_search_to_search(page: Any, newsroom: str) -> None:
     def status() -> str:
-        page.wait_for_function(
-            "() => /match/.test(document.querySelector('#search-status').textContent)"
-        )
+        status_says(page, "match")
         return page.inner_text("#search-status")
 
     page.goto(newsroom + "search/")
@@ -587,9 +563,7 @@ def test_a_search_submitted_before_the_index_has_come_waits_for_it(
     for route in held:
         route.continue_()
     page.unroute("**/search/meta.json")
-    page.wait_for_function(
-        "() => /match/.test(document.querySelector('#search-status').textContent)"
-    )
+    status_says(page, "match")
     assert "“election”" in page.inner_text("#search-status")
     assert parse_qs(urlsplit(page.url).query) == {"q": ["election"]}
     assert page.evaluate("window.stillHere === true")  # the same page, not loaded again
