@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,10 +57,47 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
+RUNS = 3
+METRICS = (
+    "first-contentful-paint",
+    "largest-contentful-paint",
+    "total-blocking-time",
+    "interactive",
+)
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run nearest the median first paint and time to interactive, as Lighthouse's own
+    `computeMedianRun` (core/lib/median-run.js) picks it: one run's score swings with
+    whatever else the machine is doing, and Lighthouse's advice is a median of several."""
+
+    def value(run: dict[str, Any], audit: str) -> float:
+        return float(run["audits"][audit]["numericValue"])
+
+    fcp = statistics.median(value(run, "first-contentful-paint") for run in runs)
+    tti = statistics.median(value(run, "interactive") for run in runs)
+
+    def distance(run: dict[str, Any]) -> tuple[float, float]:
+        from_fcp = fcp - value(run, "first-contentful-paint")
+        from_tti = tti - value(run, "interactive")
+        return from_fcp**2 + from_tti**2, value(run, "interactive")
+
+    return min(runs, key=distance)
+
+
+def described(run: dict[str, Any]) -> str:
+    scores = {name: category["score"] for name, category in run["categories"].items()}
+    metrics = {name: round(run["audits"][name]["numericValue"]) for name in METRICS}
+    return f"{scores} {metrics}"
+
+
 @pytest.mark.parametrize("path", ["", "america/does-us-afghanistan-policy-have-a-future/"])
 def test_lighthouse_scores_at_least_095(served: str, path: str) -> None:
     name = path.strip("/").replace("/", "_") or "index"
-    categories = run_lighthouse(served + path, name)["categories"]
-    scores = {name: category["score"] for name, category in categories.items()}
+    runs = [run_lighthouse(served + path, f"{name}-{n}") for n in range(1, RUNS + 1)]
+    median = median_run(runs)
+    scores = {name: category["score"] for name, category in median["categories"].items()}
     assert set(scores) == {"performance", "accessibility", "best-practices", "seo"}
-    assert all(score >= MINIMUM_SCORE for score in scores.values()), scores
+    assert all(score >= MINIMUM_SCORE for score in scores.values()), "\n".join(
+        ["the median run:", described(median), "all runs:", *map(described, runs)]
+    )
