@@ -140,6 +140,23 @@ def judge_urls(
     return record
 
 
+def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime, mode: str) -> str:
+    """A digest of all that `judge_urls` reads but the record itself: each of `posts`'
+    file, URL, aliases and status at `now` (all posts, as judge_urls takes them), the
+    output paths that answer (`answering`, in the plan's order) and the mode. A build
+    whose judged inputs and record (`record_digest`) are those a finished build judged,
+    and left the record as, gets the same judgement: none of its errors, nothing to add."""
+    lines = [
+        f"{post.path}\0{post.url_path}\0{' '.join(post.aliases)}\0{status(post, now)}"
+        for post in posts
+    ]
+    digest = hashlib.blake2b(mode.encode(), digest_size=16)
+    digest.update("\n".join(lines).encode("utf-8", "surrogatepass"))
+    digest.update(b"\1")
+    digest.update("\n".join(answering).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 def write_record(content_dir: Path, record: Record) -> bool:
     """Write the record, whole or not at all, if its bytes change; True if written."""
     path = record_path(content_dir)
@@ -155,7 +172,11 @@ def write_record(content_dir: Path, record: Record) -> bool:
 
 def record_digest(content_dir: Path) -> str:
     """A hash of the record file as it is now ("none" when there is none)."""
-    data = read_file(record_path(content_dir))
+    return bytes_digest(read_file(record_path(content_dir)))
+
+
+def bytes_digest(data: bytes | None) -> str:
+    """record_digest of a record file that holds `data` (None: no file)."""
     if data is None:
         return "none"
     return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -241,7 +241,7 @@ def _build(
         return cache
 
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
-    from broadsheet.publish.assemble import assemble
+    from broadsheet.publish.assemble import JUDGED, assemble
     from broadsheet.publish.media import split_signatures
     from broadsheet.workers import long_lived
 
@@ -255,8 +255,7 @@ def _build(
         outcome = assemble(
             config, output, trusted, drafts, now, progress, jobs, state, inputs, urls
         )
-        if outcome.record is not None:
-            _write_record(config, outcome.record, note)
+        recorded = outcome.record is None or _write_record(config, outcome.record, note)
         if use_cache:
             with timing.stage("stamp output"):
                 last, noted = trusted(), outcome.noted
@@ -278,6 +277,11 @@ def _build(
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
                 digest = record_digest(config.path(config.content_dir))
                 write_sealed(_state_path(where) / RECORD_SEEN, digest.encode("utf-8"))
+                # Unless the record is not as judged (it could not be written, or was
+                # changed meanwhile): then the next build judges it again.
+                as_judged = outcome.judged.rpartition(" ")[2] == digest
+                judged = outcome.judged if recorded and as_judged else ""
+                write_sealed(_state_path(where) / JUDGED, judged.encode("utf-8"))
             fresh.articles = outcome.articles
             fresh.output_hashes = hashes
             with timing.stage("hash sources"):
@@ -327,13 +331,16 @@ def _moving(config: SiteConfig, until: str | None) -> str | None:
     return until if config.now is None else None
 
 
-def _write_record(config: SiteConfig, record: Record, note: Callable[[str], None]) -> None:
+def _write_record(config: SiteConfig, record: Record, note: Callable[[str], None]) -> bool:
     """Save the published-URL record; the site is in place, so a record that cannot be
-    written (a read-only checkout) is a warning, and the next build or check tries again."""
+    written (a read-only checkout) is a warning, and the next build or check tries again.
+    Whether it is as `record` says now."""
     try:
         write_record(config.path(config.content_dir), record)
     except BroadsheetError as exc:
         note(f"warning: {exc}; the published-URL record was not updated")
+        return False
+    return True
 
 
 def _size(stamps: Stamps) -> SiteSize:

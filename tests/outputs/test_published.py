@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from broadsheet.author.move import retire
+from broadsheet.config import load_config
+from broadsheet.errors import BroadsheetError
 from broadsheet.outputs.published import (
     RECORD_NAME,
     Record,
@@ -18,7 +22,8 @@ from broadsheet.outputs.published import (
     record_bytes,
     record_path,
 )
-from tests.conftest import Result, write_post
+from broadsheet.publish.pipeline import build
+from tests.conftest import Result, lay_out, write_post
 from tests.publish.test_incremental import bump
 
 Cli = Callable[..., Result]
@@ -321,3 +326,120 @@ def test_a_post_is_named_as_pathlib_names_it_below_content(
     if expected == Path("."):  # the folder itself: no post's name
         return
     assert post_name(path, content_dir) == expected.as_posix()
+
+
+# What a build judges the record by, changed step by step (see _Archive.apply).
+_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "body",
+                "title",
+                "slug",
+                "alias",
+                "unalias",
+                "delete",
+                "restore",
+                "draft",
+                "future",
+                "move",
+                "gone",
+                "unrecord",
+            ]
+        ),
+        st.integers(0, 2),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+class _Archive:
+    """Three articles in two projects alike: one built with its build cache kept, one
+    with none. The same steps, taken in both."""
+
+    def __init__(self, root: Path):
+        self.roots = [lay_out(root / "kept"), lay_out(root / "none")]
+        self.posts = [{"name": f"asia/{n}.md", "title": n.upper()} for n in "abc"]
+        for number in range(len(self.posts)):
+            self.write(number)
+
+    def write(self, number: int) -> None:
+        fields = self.posts[number]
+        header = [f"{key}: {fields[key]}" for key in ("slug", "aliases", "draft") if key in fields]
+        text = article(str(fields["title"]), *header) + str(fields.get("body", ""))
+        if fields.get("future"):
+            text = text.replace("2025-02-09", "9000-01-01")
+        for root in self.roots:
+            for old in (root / "content").rglob(Path(str(fields["name"])).name):
+                old.unlink()
+            if "deleted" not in fields:
+                bump(write_post(root, str(fields["name"]), text))
+
+    def apply(self, step: str, number: int) -> None:
+        fields = self.posts[number]
+        name = str(fields["name"])
+        if step == "body":
+            fields["body"] = f"{fields.get('body', '')}More.\n"
+        elif step == "title":
+            fields["title"] = f"{fields['title']}!"
+        elif step == "slug":
+            fields["slug"] = f"{Path(name).stem}-{len(str(fields.get('slug', '')))}"
+        elif step == "alias":
+            fields["aliases"] = f"[/asia/{Path(name).stem}/, /{name.removesuffix('.md')}/]"
+        elif step == "unalias":
+            fields.pop("aliases", None)
+        elif step == "delete":
+            fields["deleted"] = True
+        elif step == "restore":
+            fields.pop("deleted", None)
+        elif step == "draft":
+            fields["draft"] = "true"
+        elif step == "future":
+            fields["future"] = True
+        elif step == "move":
+            fields["name"] = f"america/{Path(name).name}"
+        elif step in ("gone", "unrecord"):
+            url = f"/asia/{Path(name).stem}/"
+            for root in self.roots:
+                if step == "gone":
+                    with contextlib.suppress(BroadsheetError):
+                        retire(load_config(root), [url])
+                else:
+                    path = record_path(root / "content")
+                    if path.exists():
+                        kept = [line for line in path.read_text().splitlines() if url not in line]
+                        path.write_text("".join(f"{line}\n" for line in kept))
+                        bump(path)
+            return
+        self.write(number)
+
+    def builds(self) -> list[tuple[str, bytes]]:
+        """What each project's build said (its errors), and its record after."""
+        said = []
+        for root, kept in zip(self.roots, (True, False), strict=True):
+            try:
+                build(load_config(root), output=root / "site", use_cache=kept, urls="record")
+                outcome = "built"
+            except BroadsheetError as exc:
+                outcome = str(exc).replace(str(root), "<project>")
+            path = record_path(root / "content")
+            said.append((outcome, path.read_bytes() if path.exists() else b""))
+        return said
+
+
+@settings(max_examples=25, deadline=None)
+@given(_STEPS)
+def test_a_build_that_skips_judging_the_record_judges_it_as_a_build_without_a_cache(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int]]
+) -> None:
+    """A build whose posts, planned pages and record are as a finished build left them
+    does not read the record again (#20): it must say and record what a build without a
+    cache does, after every kind of step that matters to the record."""
+    archive = _Archive(tmp_path_factory.mktemp("judged"))
+    kept, none = archive.builds()
+    assert kept == none and kept[0] == "built"
+    for step, number in steps:
+        archive.apply(step, number)
+        kept, none = archive.builds()
+        assert kept == none, (step, number)
