@@ -582,3 +582,33 @@ def test_a_phrases_filter_counts_say_they_are_at_most_so_many(page: Any, newsroo
     )
     assert "up to" not in page.inner_text("#search-section")
     assert page.problems == []
+
+
+def test_without_script_the_page_offers_browsing_not_a_form_that_cannot_search(
+    browser: Any, newsroom: str
+) -> None:
+    """Without JavaScript the form searched nothing (submitting it only reloaded the
+    page) and its author, topic and year menus were empty."""
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        tab.goto(f"{newsroom}search/?q=taliban")
+        assert not tab.locator("#search-terms").is_visible()
+        assert not tab.locator("#search-author").is_visible()
+        offer = tab.locator("main noscript p")  # (Playwright's text search skips noscript)
+        assert offer.is_visible() and offer.inner_text().startswith("Search needs JavaScript.")
+        links = {link.inner_text(): link.get_attribute("href") for link in offer.locator("a").all()}
+        assert links == {
+            "date": "/archive/archive/",
+            "author": "/archive/authors/",
+            "topic": "/archive/tags/",
+        }
+    finally:
+        context.close()
+    page = browser.new_page()
+    try:
+        page.goto(f"{newsroom}search/?q=taliban")
+        assert page.locator("#search-terms").is_visible()
+        assert not page.locator("main noscript p").is_visible()
+    finally:
+        page.close()
