@@ -362,10 +362,12 @@
   if (typeof document === "undefined") { return; }
 
   // The search page.
-  var PAGE = 10, FILTERS = ["section", "author", "topic", "year"];
+  // SHOWN_MOST: the most results an address may ask to show at once (`shown`, see run).
+  var PAGE = 10, SHOWN_MOST = 200, FILTERS = ["section", "author", "topic", "year"];
   var host, base, index, form, input, sortSelect, statusLine, list, more, selects = {};
   var shown = 0, ranked = [], current = 0, marked = new Set(), phrases = [], typing = false;
   var told = null, loadingMore = false;  // what the status line counts; a More under way
+  var wantedShown = 0;  // how many results the address asks for (More pressed before)
 
   function names(filter) {
     var meta = index.meta;
@@ -427,15 +429,17 @@
       });
     });
   }
-  // The address of the search on screen: the query, the filters, the order, and
-  // whether its last word was being typed (then a prefix: see parse), so that the
-  // address, reopened, shared or gone back to, shows what was on screen.
-  function address(query, picks, order, units) {
+  // The address of the search on screen: the query, the filters, the order,
+  // whether its last word was being typed (then a prefix: see parse), and how many
+  // results More has shown, so that the address, reopened, shared or gone back to,
+  // shows what was on screen.
+  function address(query, picks, order, units, count) {
     var params = new URLSearchParams();
     if (query) { params.set("q", query); }
     FILTERS.forEach(function (f) { if (picks[f]) { params.set(f, picks[f]); } });
     if (order === "date") { params.set("sort", "date"); }
     if (units.some(function (u) { return u.prefix; })) { params.set("typed", "1"); }
+    if (count > PAGE) { params.set("shown", String(count)); }
     var search = params.toString();
     return window.location.pathname + (search ? "?" + search : "");
   }
@@ -452,14 +456,18 @@
       if (selects[f].value !== wanted) { selects[f].value = ""; }
     });
     sortSelect.value = params.get("sort") === "date" ? "date" : "";
+    var asked = parseInt(params.get("shown") || "", 10);
+    wantedShown = asked > PAGE ? Math.min(asked, SHOWN_MOST) : 0;
   }
   // `how`: "push" a new entry in the browser's history (a search submitted, a filter or
   // the order chosen), or "replace" the one on screen (while typing; and when the page
-  // opens or is gone back to, tidying the address of what it does not use).
-  function run(how) {
+  // opens or is gone back to, tidying the address of what it does not use). Only a
+  // search the address gave (`restored`) shows as many results as it asks for.
+  function run(how, restored) {
     var query = input.value, picks = chosen(), order = sortSelect.value, units = parse(query, typing);
-    var mine = ++current;
-    var url = address(query, picks, order, units);
+    var mine = ++current, goal = restored ? wantedShown : 0;
+    wantedShown = 0;
+    var url = address(query, picks, order, units, goal);
     var here = window.location.pathname + window.location.search;
     if (how === "push" && url !== here && url.replace(/[?&]typed=1$/, "") !== here.replace(/[?&]typed=1$/, "")) {
       history.pushState(null, "", url);
@@ -500,9 +508,15 @@
         return name ? name[1] : picks[f];
       }) };
       list.textContent = "";
-      // The status is announced once the results it counts are on the page; the filters'
-      // counts (a pass over every result, with their facets) follow it.
-      return showMore(mine).then(function () {
+      // The status is announced once the results it counts are on the page (as many as
+      // the address asks for); the filters' counts (a pass over every result, with their
+      // facets) follow it.
+      function upTo() {
+        return showMore(mine).then(function () {
+          if (mine === current && shown < goal && shown < ranked.length) { return upTo(); }
+        });
+      }
+      return upTo().then(function () {
         if (mine !== current) { return; }
         tell();
         // Then the filters' counts, once the results' facets have come.
@@ -611,7 +625,7 @@
       window.addEventListener("popstate", function () {
         window.clearTimeout(timer);
         restore();
-        run("replace");
+        run("replace", true);
       });
       // One More at a time: a second press while the first loads would show its results
       // twice and skip as many.
@@ -622,11 +636,14 @@
         showMore(mine).then(function () {
           if (mine !== current) { return; }
           tell();  // (with a phrase, the count is surer now)
+          var params = new URLSearchParams(window.location.search);  // (the search on screen)
+          if (shown > PAGE) { params.set("shown", String(shown)); } else { params.delete("shown"); }
+          history.replaceState(null, "", window.location.pathname + "?" + params.toString());
           var next = list.children[before];
           if (next) { next.querySelector("a").focus(); }
         }).finally(function () { loadingMore = false; });
       });
-      if (submitted) { run("push"); } else if (input.value) { run("replace"); } else { count(null, chosen()); }
+      if (submitted) { run("push"); } else if (input.value) { run("replace", true); } else { count(null, chosen()); }
     }).catch(function (error) {
       statusLine.textContent = "The search index could not be loaded: " + error.message;
     });

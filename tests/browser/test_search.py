@@ -612,3 +612,30 @@ def test_without_script_the_page_offers_browsing_not_a_form_that_cannot_search(
         assert not page.locator("main noscript p").is_visible()
     finally:
         page.close()
+
+
+def test_the_address_keeps_how_many_results_more_showed(page: Any, crowd: str) -> None:
+    """Reloaded or shared after More, the page showed the first ten again: a reader who
+    had read down to the thirtieth lost their place."""
+    search(page, crowd, "the ")
+    for count in (20, 30):
+        page.click("#search-more")
+        page.wait_for_function(f"() => document.querySelectorAll('{RESULT}').length >= {count}")
+        page.wait_for_function(f"() => location.search.includes('shown={count}')")
+    on_screen, status = hrefs(page), page.inner_text("#search-status")
+    assert len(on_screen) == 30 and parse_qs(urlsplit(page.url).query)["shown"] == ["30"]
+    page.reload()
+    status_says(page, "match")
+    assert hrefs(page) == on_screen and page.inner_text("#search-status") == status
+    assert page.is_visible("#search-more")
+    # A new search starts again at ten, and says nothing of the last one's More.
+    page.fill("#search-terms", "of")
+    page.press("#search-terms", "Enter")
+    page.wait_for_function("() => !location.search.includes('shown=')")
+    status_says(page, "“of”")
+    assert len(hrefs(page)) == 10
+    # An address cannot ask for more than 200 at once.
+    page.goto(crowd + "search/?q=the&shown=100000")
+    status_says(page, "match")
+    assert len(hrefs(page)) == min(200, int(page.inner_text("#search-status").split()[0]))
+    assert page.problems == []
