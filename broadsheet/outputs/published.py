@@ -146,8 +146,8 @@ def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime
     output paths that answer (`answering`, in the plan's order) and the mode. A build
     whose judged inputs and record (`record_digest`) are those a finished build judged,
     and left the record as, gets the same judgement: none of its errors, nothing to add."""
-    lines = [
-        f"{post.path}\0{post.url_path}\0{' '.join(post.aliases)}\0{status(post, now)}"
+    lines = [  # (a post's header digest covers its file's path and its front matter)
+        f"{post.header_digest or _header(post)}\0{post.url_path}\0{status(post, now)}"
         for post in posts
     ]
     digest = hashlib.blake2b(mode.encode(), digest_size=16)
@@ -155,6 +155,11 @@ def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime
     digest.update(b"\1")
     digest.update("\n".join(answering).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
+
+
+def _header(post: Post) -> str:
+    """What a post's header digest stands for here, for a post made without one."""
+    return f"{post.path}\0{' '.join(post.aliases)}"
 
 
 def write_record(content_dir: Path, record: Record) -> bool:
