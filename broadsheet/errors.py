@@ -46,6 +46,12 @@ class BroadsheetErrors(BroadsheetError):
         return "\n".join(str(e) for e in self.errors)
 
 
+class CacheUnwritable(BroadsheetError):
+    """What a build keeps in its build cache (its state: search terms, the marks of a
+    build under way) could not be written: a full, read-only or vanished cache disk. The
+    build starts again without the cache (see broadsheet.publish.pipeline)."""
+
+
 def display_path(path: Path) -> str:
     """A path relative to the working directory when it lies below it, else as given.
 

@@ -19,7 +19,7 @@ from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
 from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
-from broadsheet.errors import BroadsheetError
+from broadsheet.errors import CacheUnwritable
 from broadsheet.outputs.published import (
     Record,
     bytes_digest,
@@ -140,7 +140,7 @@ def assemble(
                     terms.reset()
                 except OSError as exc:
                     message = f"cannot rebuild the search state: {exc.strerror}"
-                    raise BroadsheetError(message, terms.folder) from exc
+                    raise CacheUnwritable(message, terms.folder) from exc
                 stage, report = _publish(
                     config, output, site, env, None, stamps, state, progress, jobs, media, images
                 )
@@ -223,7 +223,7 @@ def _mark(dirty: Path) -> None:
         dirty.write_text("a build is under way, or did not finish\n", encoding="utf-8")
     except OSError as exc:
         message = f"cannot write the build cache: {exc.strerror}"
-        raise BroadsheetError(message, dirty.parent) from exc
+        raise CacheUnwritable(message, dirty.parent) from exc
 
 
 def index_site(

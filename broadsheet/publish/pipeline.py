@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadsheet.codeversion import MEMO, code_version
 from broadsheet.config import SiteConfig, zone_stamp
-from broadsheet.errors import BroadsheetError, display_path
+from broadsheet.errors import BroadsheetError, CacheUnwritable, display_path
 from broadsheet.locks import content_lock
 from broadsheet.outputs.published import Record, record_digest, write_record
 from broadsheet.paths import resolve
@@ -119,18 +119,21 @@ def build(
             except OSError as exc:
                 message = f"cannot clean up after a previous build: {exc.strerror or exc}"
                 raise BroadsheetError(message, exc.filename or output) from exc
-            return _build(
-                config,
-                output,
-                drafts,
-                progress,
-                jobs,
-                use_cache,
-                started,
-                note or _say,
-                where,
-                urls,
-            )
+
+            def attempt(cached: bool) -> BuildResult:
+                say = note or _say
+                return _build(
+                    config, output, drafts, progress, jobs, cached, started, say, where, urls
+                )
+
+            try:
+                return attempt(use_cache)
+            except CacheUnwritable as exc:  # (a full cache disk: found only while writing)
+                if not use_cache or lock.committed:
+                    raise
+                (note or _say)(f"warning: {exc}; building without the build cache")
+            recover(output, lock, warn)  # (what the first attempt left: nothing, or its stage)
+            return attempt(False)
         except BaseException as exc:
             if not os.path.lexists(output):  # a failed first build leaves nothing it made
                 _forget(made)

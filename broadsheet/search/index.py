@@ -55,7 +55,7 @@ from typing import Any
 
 import orjson
 
-from broadsheet.errors import BroadsheetError
+from broadsheet.errors import BroadsheetError, CacheUnwritable
 from broadsheet.publish.stage import Stage
 from broadsheet.sealed import clear, make_folder
 from broadsheet.search.store import DamagedTerms as DamagedTerms  # (for the build)
@@ -353,7 +353,7 @@ def _runs_folder(store: TermStore) -> Iterator[Path]:
         make_folder(folder, links=False)
     except OSError as exc:
         message = f"cannot write the search state: {exc.strerror or exc}"
-        raise BroadsheetError(message, folder) from exc
+        raise CacheUnwritable(message, folder) from exc
     try:
         yield folder
     finally:
@@ -431,7 +431,7 @@ def _write_run(path: Path, data: bytes) -> None:
     try:
         write_in_place(path, data)
     except OSError as exc:
-        raise BroadsheetError(f"cannot write the search state: {exc.strerror}", path) from exc
+        raise CacheUnwritable(f"cannot write the search state: {exc.strerror}", path) from exc
 
 
 def _gather(group: int) -> dict[str, dict[str, int]]:

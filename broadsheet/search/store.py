@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from broadsheet.errors import BroadsheetError
+from broadsheet.errors import BroadsheetError, CacheUnwritable
 from broadsheet.files import write_bytes_if_changed
 from broadsheet.sealed import clear, make_folder, read_file, seal, unseal
 from broadsheet.search.terms import Counted
@@ -83,7 +83,10 @@ class TermStore:
         else:  # a new article: each of its terms changed
             changed = sorted(new)
         if changed or old.length != counted.length or old.text != counted.text:
-            write_bytes_if_changed(self.path(url_path), _sealed(counted))
+            try:
+                write_bytes_if_changed(self.path(url_path), _sealed(counted))
+            except BroadsheetError as exc:
+                raise CacheUnwritable(exc.message, exc.path) from exc
         return changed
 
     def put(self, url_path: str, counted: Counted) -> None:
@@ -106,7 +109,7 @@ class TermStore:
                 clear(path)
                 write_in_place(path, data)
         except OSError as exc:
-            raise BroadsheetError(f"cannot write the search state: {exc.strerror}", path) from exc
+            raise CacheUnwritable(f"cannot write the search state: {exc.strerror}", path) from exc
 
     def forget_others(self, url_paths: Iterable[str]) -> None:
         """Drop the files of articles that are gone (only files named as this store
