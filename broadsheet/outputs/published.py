@@ -39,6 +39,7 @@ GONE = "gone "
 # Written as %XX in a post's path, so that each entry stays on one line.
 _ESCAPED = re.compile(r"[%\s\x00-\x1f\x7f-\x9f]")
 MODES = ("record", "verify", "frozen")
+UNREADABLE = "unreadable"  # record_digest of a record that cannot be read
 
 
 @dataclass
@@ -176,8 +177,14 @@ def write_record(content_dir: Path, record: Record) -> bool:
 
 
 def record_digest(content_dir: Path) -> str:
-    """A hash of the record file as it is now ("none" when there is none)."""
-    return bytes_digest(read_file(record_path(content_dir)))
+    """A hash of the record file as it is now: "none" when there is none, and
+    UNREADABLE when something else is in its place (a folder, a pipe, a broken link, a
+    file it may not read), which read_record refuses: no build that finished saw that."""
+    path = record_path(content_dir)
+    data = read_file(path)
+    if data is None and os.path.lexists(path):
+        return UNREADABLE
+    return bytes_digest(data)
 
 
 def bytes_digest(data: bytes | None) -> str:

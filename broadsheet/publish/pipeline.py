@@ -17,7 +17,7 @@ from broadsheet.codeversion import MEMO, code_version
 from broadsheet.config import SiteConfig, zone_stamp
 from broadsheet.errors import BroadsheetError, CacheUnwritable, display_path
 from broadsheet.locks import content_lock
-from broadsheet.outputs.published import Record, record_digest, write_record
+from broadsheet.outputs.published import UNREADABLE, Record, record_digest, write_record
 from broadsheet.paths import resolve
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
@@ -279,6 +279,8 @@ def _build(
             fresh.valid_until = outcome.valid_until
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
                 digest = record_digest(config.path(config.content_dir))
+                if digest == UNREADABLE:  # (replaced since it was judged: judged again)
+                    digest = ""
                 write_sealed(_state_path(where) / RECORD_SEEN, digest.encode("utf-8"))
                 # Unless the record is not as judged (it could not be written, or was
                 # changed meanwhile): then the next build judges it again.

@@ -518,6 +518,7 @@
       }
       return upTo().then(function () {
         if (mine !== current) { return; }
+        if (goal) { noteShown(); }  // (what the address asked for, as it came out)
         tell();
         // Then the filters' counts, once the results' facets have come.
         return index.withFacets(found.results).then(function () {
@@ -538,6 +539,12 @@
         : (total === 1 ? "1 article matches " : total + " articles match ")) + told.label;
     statusLine.textContent = line + (told.filters.length ? " (" + told.filters.join(", ") + ")" : "")
       + "." + (total > 1 && told.order === "date" ? " Newest first." : "");
+  }
+  // Say in the address (of the search on screen) how many results are shown.
+  function noteShown() {
+    var params = new URLSearchParams(window.location.search);
+    if (shown > PAGE) { params.set("shown", String(shown)); } else { params.delete("shown"); }
+    history.replaceState(null, "", window.location.pathname + "?" + params.toString());
   }
   // Show the next PAGE results (loading only their docs files, all at once), each drawn
   // as soon as its docs file and those of the results above it are in. A result whose
@@ -636,9 +643,7 @@
         showMore(mine).then(function () {
           if (mine !== current) { return; }
           tell();  // (with a phrase, the count is surer now)
-          var params = new URLSearchParams(window.location.search);  // (the search on screen)
-          if (shown > PAGE) { params.set("shown", String(shown)); } else { params.delete("shown"); }
-          history.replaceState(null, "", window.location.pathname + "?" + params.toString());
+          noteShown();
           var next = list.children[before];
           if (next) { next.querySelector("a").focus(); }
         }).finally(function () { loadingMore = false; });

@@ -634,8 +634,13 @@ def test_the_address_keeps_how_many_results_more_showed(page: Any, crowd: str) -
     page.wait_for_function("() => !location.search.includes('shown=')")
     status_says(page, "“of”")
     assert len(hrefs(page)) == 10
-    # An address cannot ask for more than 200 at once.
+    # An address cannot ask for more than 200 at once, and says what it showed.
     page.goto(crowd + "search/?q=the&shown=100000")
     status_says(page, "match")
-    assert len(hrefs(page)) == min(200, int(page.inner_text("#search-status").split()[0]))
+    total = int(page.inner_text("#search-status").split()[0])
+    assert len(hrefs(page)) == min(200, total)
+    assert parse_qs(urlsplit(page.url).query).get("shown") == [str(min(200, total))]
+    page.goto(crowd + "search/?q=the&shown=11")
+    status_says(page, "match")
+    assert len(hrefs(page)) == 20 and "shown=20" in page.url
     assert page.problems == []

@@ -443,3 +443,29 @@ def test_a_build_that_skips_judging_the_record_judges_it_as_a_build_without_a_ca
         archive.apply(step, number)
         kept, none = archive.builds()
         assert kept == none, (step, number)
+
+
+@pytest.mark.parametrize("edited", [True, False], ids=["after an edit", "nothing else changed"])
+@pytest.mark.parametrize("thing", ["folder", "pipe", "broken link"])
+def test_a_record_that_is_not_a_file_fails_a_build_that_finished_without_one(
+    project: Path, thing: str, edited: bool
+) -> None:
+    """A build with no record leaves its digest as "none"; a folder, pipe or broken link
+    in the record's place read as "none" too, so the next build skipped judging it, or
+    did nothing, and passed. Without a cache the same build fails, naming the record."""
+    post = write_post(project, "asia/a.md", article("A"))
+    config = load_config(project)
+    build(config, output=project / "site", urls="verify")  # (no record is written)
+    record = record_path(project / "content")
+    if thing == "folder":
+        record.mkdir()
+    elif thing == "pipe":
+        os.mkfifo(record)
+    else:
+        record.symlink_to("nowhere")
+    if edited:
+        post.write_text(article("A") + "Changed.\n", encoding="utf-8")
+        bump(post)
+    with pytest.raises(BroadsheetError) as caught:
+        build(config, output=project / "site", urls="verify")
+    assert caught.value.path == record
