@@ -143,8 +143,9 @@ def judge_urls(
 
 def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime, mode: str) -> str:
     """A digest of all that `judge_urls` reads but the record itself: each of `posts`'
-    file, URL, aliases and status at `now` (all posts, as judge_urls takes them), the
-    output paths that answer (`answering`, in the plan's order) and the mode. A build
+    header digest (its file's path and front matter: its aliases, draft flag and date),
+    URL and status at `now` (all posts, as judge_urls takes them), the output paths that
+    answer (`answering`, in the plan's order) and the mode. A build
     whose judged inputs and record (`record_digest`) are those a finished build judged,
     and left the record as, gets the same judgement: none of its errors, nothing to add."""
     lines = [  # (a post's header digest covers its file's path and its front matter)

@@ -48,8 +48,8 @@ DIRTY = "build-under-way"
 RELATED = "related.json"  # the ranking of related articles, in the build's state
 # What the last finished build judged the published-URL record against (see
 # published.judged_inputs), and the record's digest as it left it: a build that finds
-# both as they were gets the same judgement, and need not read the record (0.1 s at
-# 10,000 articles).
+# both as they were gets the same judgement, and need not read or write the record
+# (60 ms at 10,000 articles, against 17 ms for the digest).
 JUDGED = "published-judged"
 
 

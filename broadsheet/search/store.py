@@ -85,8 +85,9 @@ class TermStore:
         if changed or old.length != counted.length or old.text != counted.text:
             try:
                 write_bytes_if_changed(self.path(url_path), _sealed(counted))
-            except BroadsheetError as exc:
-                raise CacheUnwritable(exc.message, exc.path) from exc
+            except BroadsheetError as exc:  # ("cannot write: <reason>")
+                reason = exc.message.partition(": ")[2]
+                raise CacheUnwritable(f"cannot write the search state: {reason}", exc.path) from exc
         return changed
 
     def put(self, url_path: str, counted: Counted) -> None:

@@ -63,3 +63,26 @@ def test_a_full_cache_disk_builds_without_the_cache_and_says_so(
     result = run(["build", "--quiet"])
     assert result.code == 0 and result.err == ""
     assert site_of(seeded) == site_of(reference)
+
+
+def test_an_edit_whose_search_state_cannot_be_written_builds_without_the_cache(
+    seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit rewrites the edited article's terms in place of the old (TermStore.replace)."""
+    from broadsheet import files
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    assert run(["build", "--quiet"]).code == 0
+    post = next((seeded / "content/asia").glob("*.md"))
+    post.write_text(post.read_text() + "\nA new last paragraph.\n")
+    reference = seeded.parent / "reference"
+    shutil.copytree(seeded, reference, ignore=shutil.ignore_patterns(CACHE, "site"))
+    monkeypatch.chdir(reference)
+    assert run(["build", "--quiet"]).code == 0
+    monkeypatch.chdir(seeded)
+    monkeypatch.setattr(files, "replace_whole", full(files.replace_whole))
+    result = run(["build", "--quiet"])
+    assert result.code == 0, result.err
+    assert result.err.startswith(f"warning: {CACHE}/") and result.err.count("\n") == 1
+    assert "cannot write the search state: No space left on device; building" in result.err
+    assert site_of(seeded) == site_of(reference)
