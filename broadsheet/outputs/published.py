@@ -164,17 +164,17 @@ def _header(post: Post) -> str:
     return f"{post.path}\0{' '.join(post.aliases)}"
 
 
-def write_record(content_dir: Path, record: Record) -> bool:
-    """Write the record, whole or not at all, if its bytes change; True if written."""
+def write_record(content_dir: Path, record: Record) -> str:
+    """Write the record, whole or not at all, if its bytes change; its record_digest
+    as written."""
     path = record_path(content_dir)
     data = record_bytes(record)
     try:
-        if read_file(path) == data:
-            return False
-        replace_whole(path, data, user_mode(), prefix=f"{RECORD_NAME}.")
+        if read_file(path) != data:
+            replace_whole(path, data, user_mode(), prefix=f"{RECORD_NAME}.")
     except OSError as exc:
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}", path) from exc
-    return True
+    return bytes_digest(data)
 
 
 def record_digest(content_dir: Path) -> str:
@@ -189,7 +189,7 @@ def record_digest(content_dir: Path) -> str:
 
 
 def bytes_digest(data: bytes | None) -> str:
-    """record_digest of a record file that holds `data` (None: no file)."""
+    """The record_digest of a record file that holds `data` (None: no file)."""
     if data is None:
         return "none"
     return hashlib.blake2b(data, digest_size=16).hexdigest()

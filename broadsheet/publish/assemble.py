@@ -20,14 +20,7 @@ from broadsheet.content.post import Post
 from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
 from broadsheet.errors import CacheUnwritable
-from broadsheet.outputs.published import (
-    Record,
-    bytes_digest,
-    judge_urls,
-    judged_inputs,
-    record_bytes,
-    record_digest,
-)
+from broadsheet.outputs.published import Record, judge_urls, judged_inputs, record_digest
 from broadsheet.outputs.site import Site, plan_site
 from broadsheet.paths import source_files
 from broadsheet.publish import timing
@@ -69,8 +62,10 @@ class Outcome:
     # Each post file's digest, by its name below the project: the hash of the bytes the
     # build read (of their text as normalised, if they needed it: see post.decoded).
     digests: dict[str, str] = field(default_factory=dict)
-    # What the record was judged against, and its digest as judged (see JUDGED).
+    # What the record was judged against, and its digest as judged (see JUDGED): as
+    # it is to be written, if `record` is to be.
     judged: str = ""
+    seen: str = ""
 
 
 def assemble(
@@ -113,9 +108,6 @@ def assemble(
             if state is None or read_sealed(state / JUDGED) != f"{judged} {seen}".encode():
                 answering = {page.path for page in site.pages}
                 record = judge_urls(content, posts, answering, now, urls)
-                if record is not None:  # (what the record will be, once written)
-                    seen = bytes_digest(record_bytes(record))
-            judged = f"{judged} {seen}"
         keep()
         compiled = state / "templates" if state is not None else None
         env = make_environment(config.path(config.templates_dir), {}, compiled)
@@ -162,6 +154,7 @@ def assemble(
         noted=stage.noted,
         digests=_digests(config, posts),
         judged=judged,
+        seen=seen,
     )
 
 

@@ -120,8 +120,9 @@ def build(
                 message = f"cannot clean up after a previous build: {exc.strerror or exc}"
                 raise BroadsheetError(message, exc.filename or output) from exc
 
+            say = note or _say
+
             def attempt(cached: bool) -> BuildResult:
-                say = note or _say
                 return _build(
                     config, output, drafts, progress, jobs, cached, started, say, where, urls
                 )
@@ -131,7 +132,7 @@ def build(
             except CacheUnwritable as exc:  # (a full cache disk: found only while writing)
                 if not use_cache or lock.committed:
                     raise
-                (note or _say)(f"warning: {exc}; building without the build cache")
+                say(f"warning: {exc}; building without the build cache")
             recover(output, lock, warn)  # (what the first attempt left: nothing, or its stage)
             return attempt(False)
         except BaseException as exc:
@@ -258,7 +259,9 @@ def _build(
         outcome = assemble(
             config, output, trusted, drafts, now, progress, jobs, state, inputs, urls
         )
-        recorded = outcome.record is None or _write_record(config, outcome.record, note)
+        seen: str | None = outcome.seen  # (the record's digest as judged, as written)
+        if outcome.record is not None:
+            seen = _write_record(config, outcome.record, note)
         if use_cache:
             with timing.stage("stamp output"):
                 last, noted = trusted(), outcome.noted
@@ -284,8 +287,7 @@ def _build(
                 write_sealed(_state_path(where) / RECORD_SEEN, digest.encode("utf-8"))
                 # Unless the record is not as judged (it could not be written, or was
                 # changed meanwhile): then the next build judges it again.
-                as_judged = outcome.judged.rpartition(" ")[2] == digest
-                judged = outcome.judged if recorded and as_judged else ""
+                judged = f"{outcome.judged} {digest}" if seen == digest else ""
                 write_sealed(_state_path(where) / JUDGED, judged.encode("utf-8"))
             fresh.articles = outcome.articles
             fresh.output_hashes = hashes
@@ -336,16 +338,15 @@ def _moving(config: SiteConfig, until: str | None) -> str | None:
     return until if config.now is None else None
 
 
-def _write_record(config: SiteConfig, record: Record, note: Callable[[str], None]) -> bool:
+def _write_record(config: SiteConfig, record: Record, note: Callable[[str], None]) -> str | None:
     """Save the published-URL record; the site is in place, so a record that cannot be
     written (a read-only checkout) is a warning, and the next build or check tries again.
-    Whether it is as `record` says now."""
+    Its digest as written (see record_digest), or None."""
     try:
-        write_record(config.path(config.content_dir), record)
+        return write_record(config.path(config.content_dir), record)
     except BroadsheetError as exc:
         note(f"warning: {exc}; the published-URL record was not updated")
-        return False
-    return True
+        return None
 
 
 def _size(stamps: Stamps) -> SiteSize:
