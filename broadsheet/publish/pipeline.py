@@ -17,7 +17,7 @@ from broadsheet.codeversion import MEMO, code_version
 from broadsheet.config import SiteConfig, zone_stamp
 from broadsheet.errors import BroadsheetError, CacheUnwritable, display_path
 from broadsheet.locks import content_lock
-from broadsheet.outputs.published import UNREADABLE, Record, record_digest, write_record
+from broadsheet.outputs.published import Record, record_digest, write_record
 from broadsheet.paths import resolve
 from broadsheet.publish import timing
 from broadsheet.publish.cache import (
@@ -281,13 +281,13 @@ def _build(
             fresh.page_count = len(split_signatures(outcome.signatures)[0])  # (no bundle files)
             fresh.valid_until = outcome.valid_until
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
+                # The record as this build judged and wrote it; or none, if it is not so
+                # (it could not be written, or was changed or replaced meanwhile): then
+                # the next build judges it again, even one with nothing else to do.
                 digest = record_digest(config.path(config.content_dir))
-                if digest == UNREADABLE:  # (replaced since it was judged: judged again)
-                    digest = ""
-                write_sealed(_state_path(where) / RECORD_SEEN, digest.encode("utf-8"))
-                # Unless the record is not as judged (it could not be written, or was
-                # changed meanwhile): then the next build judges it again.
-                judged = f"{outcome.judged} {digest}" if seen == digest else ""
+                left = digest if seen == digest else ""
+                write_sealed(_state_path(where) / RECORD_SEEN, left.encode("utf-8"))
+                judged = f"{outcome.judged} {left}" if left else ""
                 write_sealed(_state_path(where) / JUDGED, judged.encode("utf-8"))
             fresh.articles = outcome.articles
             fresh.output_hashes = hashes

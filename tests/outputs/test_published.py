@@ -469,3 +469,33 @@ def test_a_record_that_is_not_a_file_fails_a_build_that_finished_without_one(
     with pytest.raises(BroadsheetError) as caught:
         build(config, output=project / "site", urls="verify")
     assert caught.value.path == record
+
+
+@pytest.mark.parametrize("edited", [True, False], ids=["after an edit", "nothing else changed"])
+def test_a_record_that_could_not_be_written_is_written_by_the_next_build(
+    project: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch, edited: bool
+) -> None:
+    """The warning says the record was not updated, and the README that the next build
+    tries again: the state must not say the record was judged and left as it is."""
+    from broadsheet.publish import pipeline
+
+    write_post(project, "asia/a.md", article("A"))
+    assert cli("build", "--quiet").code == 0
+    write = pipeline.write_record
+
+    def read_only(content: Path, record: Record) -> str:
+        raise BroadsheetError("cannot write: Read-only file system", content / RECORD_NAME)
+
+    monkeypatch.setattr(pipeline, "write_record", read_only)
+    write_post(project, "asia/b.md", article("B"))
+    result = cli("build", "--quiet")
+    assert result.code == 0 and "the published-URL record was not updated" in result.err
+    assert "/asia/b/ asia/b.md" not in entries(project)
+    monkeypatch.setattr(pipeline, "write_record", write)
+    if edited:
+        post = project / "content/asia/a.md"
+        post.write_text(article("A") + "Changed.\n", encoding="utf-8")
+        bump(post)
+    result = cli("build", "--quiet")
+    assert result.code == 0 and result.err == ""
+    assert "/asia/b/ asia/b.md" in entries(project)
