@@ -67,12 +67,12 @@ def _package() -> Path:
 
 
 def _modules() -> list[Path]:
-    """Broadsheet's modules, in a fixed order."""
+    """Broadsheet's modules (and the C source of the one compiled), in a fixed order."""
     root = _package()
     found = []
     for folder, names, files in os.walk(root):
         names[:] = sorted(name for name in names if name != "__pycache__")
-        found += [Path(folder) / name for name in sorted(files) if name.endswith(".py")]
+        found += [Path(folder) / name for name in sorted(files) if name.endswith((".py", ".c"))]
     return found
 
 

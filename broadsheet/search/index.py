@@ -389,30 +389,46 @@ def _scatter(part: int) -> list[int]:
     runs_of: list[dict[str, bytes]] = [{} for _ in range(groups)]
     group_of = _GroupOf(groups)
     for term, postings in table.items():
-        runs_of[group_of[term]][term] = postings.tobytes()
+        runs_of[group_of[term]][term] = bytes(postings)
     del table
     for group, run in enumerate(runs_of):
         _write_run(runs / f"{group}-{part}", marshal.dumps(run))
     return lengths
 
 
-class _Postings(dict[str, "array[int]"]):
+class _Postings(dict[str, "bytearray | array[int]"]):
     """term -> its postings so far, [id, count, id, count ...] as unsigned 32-bit
-    numbers: 8 bytes a posting where a list of ints takes 44 (each id its own int
-    object). A count that does not fit would need an article of over 4 GB."""
+    numbers in the machine's order: 8 bytes a posting where a list of ints takes 44
+    (each id its own int object). A count that does not fit would need an article of
+    over 4 GB. (The compiled add_postings keeps them in bytearrays, its Python twin in
+    arrays: the same bytes.)"""
 
     def __missing__(self, term: str) -> array[int]:
         postings = self[term] = array("I")
         return postings
 
     def add(self, number: int, counts: dict[str, int]) -> None:
-        """Add article `number`'s counts (numbers must come in ascending order). The
-        loops over its terms run in C (map, drained by a deque): this runs once for
-        each posting of the index, millions of times."""
-        found = list(map(self.__getitem__, counts))
-        # Each term is met once an article: its id, then its count, end to end.
-        deque(map(array.append, found, repeat(number)), 0)
-        deque(map(array.append, found, counts.values()), 0)
+        """Add article `number`'s counts (numbers must come in ascending order): this
+        runs once for each posting of the index, millions of times."""
+        add_postings(self, number, counts)
+
+
+def add_postings_python(
+    table: dict[str, bytearray | array[int]], number: int, counts: dict[str, int]
+) -> None:
+    """What the compiled add_postings does (broadsheet/search/_native.c), where it
+    could not be built: append `number` and its count to each term's postings. The
+    loops over the terms run in C (map, drained by a deque)."""
+    found: list[Any] = list(map(table.__getitem__, counts))  # (arrays: a _Postings makes them)
+    # Each term is met once an article: its id, then its count, end to end.
+    deque(map(array.append, found, repeat(number)), 0)
+    deque(map(array.append, found, counts.values()), 0)
+
+
+try:  # (built by `pip install` where a C compiler is found)
+    from broadsheet.search._native import add_postings
+except ImportError:
+    add_postings = add_postings_python
 
 
 class _GroupOf(dict[str, int]):

@@ -22,6 +22,7 @@ import html
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from broadsheet.text import non_ascii, space_out_non_ascii_breaks
@@ -197,11 +198,24 @@ class Counted:
 
 def count(title: str, body_html: str) -> Counted:
     text = text_of(body_html)
-    body = words(text)
-    counts = Counter(map(_STEMS.__getitem__, body))  # (no list of the terms: half the time)
+    counts, length = count_words(_joined(_folded(text)), _STEMS)
     for term in terms(title):
-        counts[term] += TITLE_BOOST
-    return Counted(dict(counts), len(body), text)
+        counts[term] = counts.get(term, 0) + TITLE_BOOST
+    return Counted(counts, length, text)
+
+
+def count_words_python(text: str, stems: Mapping[str, str]) -> tuple[dict[str, int], int]:
+    """The terms of `text` (already folded and joined) counted, in the order each first
+    occurs, and how many words it has: what the compiled count_words gives (see
+    broadsheet/search/_native.c), where it could not be built."""
+    body = _split(text)
+    return dict(Counter(map(stems.__getitem__, body))), len(body)
+
+
+try:  # (built by `pip install`, where a C compiler is found: a sixth of the time)
+    from broadsheet.search._native import count_words
+except ImportError:
+    count_words = count_words_python
 
 
 def bucket_of(term: str) -> str:
