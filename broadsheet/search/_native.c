@@ -8,6 +8,17 @@
        order each term first occurs, and how many words there were. A word met again
        is found in a table of the text's own characters: no string is made for it.
 
+   text_of(markup, blocks, inlines) -> str | None
+       What terms.text_of gives for an article's HTML, or None where that needs more
+       than this knows: any tag but a lower-case one (<p>, </em>, <img src="...">) of
+       whose attributes none holds "<", where its quotes close; a tag named script,
+       style or template; "<" that starts no tag; a character reference but &amp;
+       &lt; &gt; &quot; &#39; (what Markdown writes). A tag whose name is in `blocks`
+       ends a line, one in `inlines` joins what is either side, any other is a space;
+       each line's runs of white space (str.isspace) become one space, its ends go,
+       and empty lines are dropped. (terms.text_of, given None, reads the page by its
+       regular expressions.)
+
    add_postings(table, number, counts)
        For each term of `counts` ({term: count}), append article `number` and the
        count to table[term] (a bytearray, made when missing), as two unsigned 32-bit
@@ -244,6 +255,188 @@ done:
     return result;
 }
 
+/* The tag at markup[at] ('<'), if text_of can read it: *end is set past its '>', *kind
+   to '\n' (a block), 0 (inline) or ' ' (another). 0 when it cannot (see text_of). */
+static int
+read_tag(PyObject *markup, int kind, const void *data, Py_ssize_t size, Py_ssize_t at,
+         PyObject *blocks, PyObject *inlines, Py_ssize_t *end, Py_UCS4 *as)
+{
+    Py_ssize_t name = at + 1;
+    if (name < size && PyUnicode_READ(kind, data, name) == '/') {
+        name++;
+    }
+    if (name >= size) {
+        return 0;
+    }
+    Py_UCS4 first = PyUnicode_READ(kind, data, name);
+    if (first < 'a' || first > 'z') { /* <!--, <?, <A, </ , < 3: the regular expressions */
+        return 0;
+    }
+    Py_ssize_t after = name;
+    while (after < size) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, after);
+        if (!(c == '_' || c == '-' || (c < 128 ? ascii_word[c] : Py_UNICODE_ISALNUM(c)))) {
+            break;
+        }
+        after++;
+    }
+    Py_ssize_t close = after;
+    while (close < size) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, close);
+        if (c == '>') {
+            break;
+        }
+        if (c == '<') {
+            return 0;
+        }
+        if (c == '"' || c == '\'') {
+            Py_ssize_t quote = close + 1;
+            while (quote < size && PyUnicode_READ(kind, data, quote) != c) {
+                if (PyUnicode_READ(kind, data, quote) == '<') {
+                    return 0;
+                }
+                quote++;
+            }
+            if (quote >= size) {
+                return 0;
+            }
+            close = quote;
+        }
+        close++;
+    }
+    if (close >= size) {
+        return 0;
+    }
+    /* A name beyond ASCII is left to the regular expressions, which match script,
+       style and template without case, and so also ſcript or scrıpt. */
+    char lower[9];
+    Py_ssize_t letters = after - name;
+    for (Py_ssize_t k = name; k < after; k++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, k);
+        if (c >= 128) {
+            return 0;
+        }
+        if (k - name < 8) {
+            lower[k - name] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        }
+    }
+    if (letters <= 8) {
+        lower[letters] = 0;
+        if (!strcmp(lower, "script") || !strcmp(lower, "style") || !strcmp(lower, "template")) {
+            return 0;
+        }
+    }
+    PyObject *tag = PyUnicode_Substring(markup, name, after);
+    if (tag == NULL) {
+        return -1;
+    }
+    int block = PySet_Contains(blocks, tag);
+    int inline_ = block == 0 ? PySet_Contains(inlines, tag) : 0;
+    Py_DECREF(tag);
+    if (block < 0 || inline_ < 0) {
+        return -1;
+    }
+    *as = block ? '\n' : inline_ ? 0 : ' ';
+    *end = close + 1;
+    return 1;
+}
+
+/* The five references Markdown writes, at markup[at] ('&'): their character, and *end
+   past them; 0 for any other. */
+static Py_UCS4
+read_reference(int kind, const void *data, Py_ssize_t size, Py_ssize_t at, Py_ssize_t *end)
+{
+    static const struct {
+        const char *name;
+        Py_UCS4 character;
+    } known[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}};
+    for (int n = 0; n < 5; n++) {
+        const char *name = known[n].name;
+        Py_ssize_t length = (Py_ssize_t)strlen(name);
+        if (at + length > size) {
+            continue;
+        }
+        Py_ssize_t k = 0;
+        while (k < length && PyUnicode_READ(kind, data, at + k) == (Py_UCS4)name[k]) {
+            k++;
+        }
+        if (k == length) {
+            *end = at + length;
+            return known[n].character;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+text_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyAnySet_Check(args[1])
+        || !PyAnySet_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "text_of(markup: str, blocks: set, inlines: set)");
+        return NULL;
+    }
+    PyObject *markup = args[0], *blocks = args[1], *inlines = args[2];
+    int kind = PyUnicode_KIND(markup);
+    const void *data = PyUnicode_DATA(markup);
+    Py_ssize_t size = PyUnicode_GET_LENGTH(markup);
+    Py_UCS4 *text = PyMem_Malloc((size_t)(size + 1) * sizeof(Py_UCS4));
+    if (text == NULL) {
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t length = 0;
+    int space = 0;      /* white space met since the line's last character */
+    int line_break = 0; /* a block's end met since the text's last character */
+    PyObject *result = NULL;
+    Py_ssize_t at = 0;
+    while (at < size) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, at);
+        Py_ssize_t next = at + 1;
+        if (c == '<') {
+            Py_UCS4 as;
+            int read = read_tag(markup, kind, data, size, at, blocks, inlines, &next, &as);
+            if (read <= 0) {
+                goto done; /* (None, or the error set) */
+            }
+            if (as == '\n') {
+                line_break = 1;
+            }
+            else if (as == ' ') {
+                space = 1;
+            }
+            at = next;
+            continue;
+        }
+        if (c == '&') {
+            c = read_reference(kind, data, size, at, &next);
+            if (c == 0) {
+                goto done;
+            }
+        }
+        else if (c == '\n' || Py_UNICODE_ISSPACE(c)) {
+            space = 1;
+            at = next;
+            continue;
+        }
+        if (line_break && length > 0) {
+            text[length++] = '\n';
+        }
+        else if (space && length > 0 && text[length - 1] != '\n') {
+            text[length++] = ' ';
+        }
+        line_break = space = 0;
+        text[length++] = c;
+        at = next;
+    }
+    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, text, length);
+done:
+    PyMem_Free(text);
+    if (result == NULL && !PyErr_Occurred()) {
+        Py_RETURN_NONE;
+    }
+    return result;
+}
+
 static PyObject *
 add_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -307,6 +500,8 @@ add_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef methods[] = {
     {"count_words", (PyCFunction)(void (*)(void))count_words, METH_FASTCALL,
      "count_words(text, stems) -> (counts, words)"},
+    {"text_of", (PyCFunction)(void (*)(void))text_of, METH_FASTCALL,
+     "text_of(markup, blocks, inlines) -> str | None"},
     {"add_postings", (PyCFunction)(void (*)(void))add_postings, METH_FASTCALL,
      "add_postings(table, number, counts) -> None"},
     {NULL, NULL, 0, NULL},

@@ -47,6 +47,8 @@ _INLINES = (
     "a|abbr|b|bdi|bdo|cite|code|data|del|dfn|em|font|i|ins|kbd|label|mark|q|rp|rt|ruby|"
     "s|samp|small|span|strike|strong|sub|sup|time|tt|u|var|wbr"
 )
+_BLOCK_NAMES = frozenset(_BLOCKS.replace("h[1-6]", "h1|h2|h3|h4|h5|h6").split("|"))
+_INLINE_NAMES = frozenset(_INLINES.split("|"))
 # Markdown writes its tags in lower case; an author's raw HTML may not (matching without
 # case is three times as slow, so only then).
 _BLOCK_TAG = re.compile(rf"</?(?:{_BLOCKS})(?![\w-]){_ATTRIBUTES}>")
@@ -175,7 +177,16 @@ def text_of(markup: str) -> str:
     browser draws it (`<a>Taliban</a>'s`, `H<sub>2</sub>O`, `<em>un</em>believable`);
     a block's end ends a line, which no quoted phrase or sentence crosses (in
     static/js/search.js as here); and what no reader sees (comments, scripts, styles,
-    templates) is left out. A tag's attributes may hold `>` in quotes."""
+    templates) is left out. A tag's attributes may hold `>` in quotes.
+
+    The compiled text_of (broadsheet/search/_native.c) reads what Markdown writes in
+    one pass, and gives the same; the regular expressions read the rest."""
+    quick = quick_text_of(markup, _BLOCK_NAMES, _INLINE_NAMES)
+    return quick if quick is not None else text_by_expressions(markup)
+
+
+def text_by_expressions(markup: str) -> str:
+    """text_of, by regular expressions: whatever the markup."""
     markup = markup.replace("\n", " ")  # (a line break in the source is a space)
     if "<!" in markup or _HIDDEN_START.search(markup):
         markup = _HIDDEN.sub("", markup)  # (as a browser draws it: nothing, not a space)
@@ -212,10 +223,18 @@ def count_words_python(text: str, stems: Mapping[str, str]) -> tuple[dict[str, i
     return dict(Counter(map(stems.__getitem__, body))), len(body)
 
 
-try:  # (built by `pip install`, where a C compiler is found: a sixth of the time)
+def no_quick_text_of(markup: str, blocks: frozenset[str], inlines: frozenset[str]) -> None:
+    """Where the compiled text_of could not be built: text_of reads every page by its
+    regular expressions."""
+    return None
+
+
+try:  # (built by `pip install`, where a C compiler is found)
     from broadsheet.search._native import count_words
+    from broadsheet.search._native import text_of as quick_text_of
 except ImportError:
     count_words = count_words_python
+    quick_text_of = no_quick_text_of
 
 
 def bucket_of(term: str) -> str:

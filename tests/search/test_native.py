@@ -14,14 +14,24 @@ from array import array
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import broadsheet.search.index as index_module
 import broadsheet.search.terms as terms_module
 from broadsheet.search.index import _Postings, add_postings_python
-from broadsheet.search.terms import _folded, _joined, count, count_words_python, text_of
+from broadsheet.search.terms import (
+    _BLOCK_NAMES,
+    _INLINE_NAMES,
+    _folded,
+    _joined,
+    count,
+    count_words_python,
+    text_by_expressions,
+    text_of,
+)
 from tests.search.test_index import VOCABULARY, doc, index, stored, tree
+from tests.search.test_terms import _MARKUP
 
 
 def _compiler() -> str | None:
@@ -38,6 +48,7 @@ def test_the_install_built_the_compiled_loops() -> None:
     from broadsheet.search import _native
 
     assert terms_module.count_words is _native.count_words
+    assert terms_module.quick_text_of is _native.text_of
     assert index_module.add_postings is _native.add_postings
 
 
@@ -203,3 +214,84 @@ def test_an_index_without_the_compiled_loops_is_the_same_to_the_byte(
     assert count("t", "<p>x</p>").counts == {"x": 1, "t": 3}
     index(tmp_path / "python", stored(tmp_path / "b", texts), docs, None)
     assert tree(tmp_path / "python") == tree(tmp_path / "compiled")
+
+
+# Markup as pages hold it: Markdown's tags, attributes with quotes and ">" in them, its
+# entities, white space of every kind. The compiled reader reads all of it.
+_PLAIN_PIECES = st.sampled_from(
+    ["word", "Bé", "9", " ", "  ", "\n", "\t", "\xa0", "\u2028", "\u3000", "\x1f", "\ud800",
+     "<p>", "</p>", "<br>", "<br/>", "<li>", "</li>", "<h2 id=\"x\">", "</h2>", "<em>", "</em>",
+     '<a href="/a/?q=1&amp;b=2">', "</a>", "<img alt='a>b'>", "<td align=\"left\">",
+     "<span class=x>", "</span>", "<foo>", "<p-x>", "<h7>", "<p\nclass=a>", "<table>",
+     "<code>", "<sup>", "<pA>", ">", '"', "'", "&amp;", "&lt;", "&gt;", "&quot;", "&#39;"]
+)  # fmt: skip
+# And what it leaves to the regular expressions: comments, scripts, capitals, names
+# beyond ASCII (which match `script` without case: ſcript, scrıpt), "<" in text or in
+# an attribute, quotes that do not close, any other entity.
+_HAZARDS = st.sampled_from(
+    ["<pé>", "</>", "< p>", "<3", "<b", "&#39", "&#390;", "&amp", "&nbsp;", "&#10;",
+     "&NewLine;", "&x;", "&", "<!-- c -->", "<!--", "<script>", "</script>", "<Style>", "<P>",
+     "</B>", "<ſcript>", "<scrıpt>", "<sCRIPT>", "<template>", '<p title="<b>">',
+     "<p title='x>", "<em title=\"<p title='>\">"]
+)  # fmt: skip
+
+
+@st.composite
+def _pages(draw: st.DrawFn) -> tuple[str, bool]:
+    """Markup, and whether it holds a hazard."""
+    pieces = draw(st.lists(_PLAIN_PIECES, max_size=30))
+    hazards = draw(st.lists(_HAZARDS, max_size=2))
+    for hazard in hazards:
+        pieces.insert(draw(st.integers(0, len(pieces))), hazard)
+    return "".join(pieces), bool(hazards)
+
+
+@settings(max_examples=800)
+@given(_pages())
+@example(("<p>a &amp; b</p>\n<p>c&nbsp;d</p>", True))
+@example(('<p>x<img src="a>b">y</p><!-- z -->', True))
+@example(("<scrıpt>x</scrıpt>y", True))
+def test_the_compiled_text_of_gives_what_the_expressions_give_or_none(
+    page: tuple[str, bool],
+) -> None:
+    loops = _loops()
+    markup, hazardous = page
+    quick = loops.text_of(markup, _BLOCK_NAMES, _INLINE_NAMES)
+    assert quick is not None or hazardous
+    assert quick is None or quick == text_by_expressions(markup)
+
+
+@settings(max_examples=200)
+@given(st.lists(_MARKUP, max_size=4).map("".join))
+def test_the_compiled_text_of_agrees_on_nested_markup(markup: str) -> None:
+    loops = _loops()
+    quick = loops.text_of(markup, _BLOCK_NAMES, _INLINE_NAMES)
+    assert quick is None or quick == text_by_expressions(markup)
+
+
+def test_the_compiled_text_of_reads_what_markdown_writes() -> None:
+    # Not left to the regular expressions: headings, lists, links, emphasis, tables,
+    # code (Pygments' spans, its escapes), images, quotes and Markdown's entities.
+    from broadsheet.render.markdown import render_markdown
+
+    loops = _loops()
+    source = """## Fiji's *vote*, and [the count](/asia/count/ "The count")
+
+- Jakarta & Bali: 4 < 5 > 3, "quoted"
+- H<sub>2</sub>O
+
+| Year | Seats |
+|:-----|------:|
+| 2024 | 31 |
+
+```python
+print('a < b' and "c")
+```
+
+> A quote, `code` and ![a photograph](/a.jpg "title").
+"""
+    html = render_markdown(source).html
+    quick = loops.text_of(html, _BLOCK_NAMES, _INLINE_NAMES)
+    assert quick is not None and quick == text_by_expressions(html)
+    assert "Fiji's vote, and the count" in quick and "Jakarta & Bali: 4 < 5 > 3" in quick
+    assert text_of(html) == quick
