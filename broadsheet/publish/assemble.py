@@ -34,7 +34,15 @@ from broadsheet.publish.stage import Notes, Stage
 from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
 from broadsheet.sealed import clear, make_folder, read_sealed
-from broadsheet.search.index import DamagedTerms, Doc, TermStore, id_order, write_index
+from broadsheet.search.index import (
+    ColdMerge,
+    DamagedTerms,
+    Doc,
+    TermStore,
+    cold_merge,
+    id_order,
+    write_index,
+)
 from broadsheet.workers import long_lived
 
 DIRTY = "build-under-way"
@@ -191,11 +199,16 @@ def _publish(
         with timing.stage("images"):
             media.publish(stage, images, jobs)
             files = copy_attachments(site, media.folders, stage, attached, pages, published)
-        with timing.stage("render"):
-            report = render_pages(site, env, stage, previous, progress, jobs, terms, before)
-        report.signatures.update(files)
-        with timing.stage("search index"):
-            index_site(stage, site, terms, report, jobs)
+        docs = search_docs(site)
+        with ExitStack() as merging:  # a cold build's index: scattered as pages render
+            cold = None if previous else merging.enter_context(cold_merge(stage, docs, terms))
+            with timing.stage("render"):
+                report = render_pages(
+                    site, env, stage, previous, progress, jobs, terms, before, cold
+                )
+            report.signatures.update(files)
+            with timing.stage("search index"):
+                index_site(stage, site, terms, report, jobs, docs=docs, cold=cold)
     return stage, report
 
 
@@ -226,13 +239,18 @@ def index_site(
     report: RenderReport,
     jobs: int = 1,
     whole: bool = False,
+    docs: list[Doc] | None = None,
+    cold: ColdMerge | None = None,
 ) -> None:
     """Write the search index: updated from the articles `report` re-indexed when it
-    comes from an incremental render, merged whole from `terms` otherwise (or when
-    asked: `whole`)."""
+    comes from an incremental render, merged whole otherwise (or when asked: `whole`),
+    from the slices the render scattered into `cold` and from `terms` for the rest."""
     changed = report.reindexed if report.incremental and not whole else None
     sections = [(section.slug, section.name) for section in site.sections]
-    write_index(stage, search_docs(site), sections, terms, changed, jobs)
+    if cold is not None:
+        cold.scattered.update(report.scattered)
+    docs = search_docs(site) if docs is None else docs
+    write_index(stage, docs, sections, terms, changed, jobs, cold)
 
 
 def search_docs(site: Site) -> list[Doc]:

@@ -23,7 +23,9 @@ are a pure function of the articles, "newest first" is the ids backwards, and a 
 a range of ids. A cold build and any sequence of incremental ones agree byte for byte.
 Each rendered article's counts, length and text are kept in the build's state folder
 (one small sealed file each, see broadsheet.search.store). A cold build merges them in two passes
-(see `_merge_all`): each article's file is read once, and memory stays bounded. After
+(see `_merge_all`), and memory stays bounded: the first as the pages render (each slice of
+articles sorted into runs as it is counted: see SliceWriter), or, for an index written
+whole after an incremental render, by reading each article's file once. After
 an edit that keeps the set and order of the articles, only the term files that hold a
 term whose count changed are rewritten, the vocabulary files of the stems the article
 gained or lost, its docs file, its lengths file if its length's code changed, and
@@ -48,7 +50,7 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -59,9 +61,9 @@ from broadsheet.errors import BroadsheetError, CacheUnwritable
 from broadsheet.publish.stage import Stage
 from broadsheet.sealed import clear, make_folder
 from broadsheet.search.store import DamagedTerms as DamagedTerms  # (for the build)
+from broadsheet.search.store import Stored, write_in_place
 from broadsheet.search.store import TermStore as TermStore  # (for the build, too)
-from broadsheet.search.store import write_in_place
-from broadsheet.search.terms import bucket_of
+from broadsheet.search.terms import Counted, bucket_of
 from broadsheet.workers import worker_pool
 
 SEARCH_DIR = "search"
@@ -69,7 +71,7 @@ FORMAT = 3  # 3: the lengths apart from the facets, as codes
 FACET_CHUNK = 2_000
 LENGTH_CHUNK = 20_000
 ARTICLES_PER_GROUP = 5_000  # a cold merge holds the postings of one group of term files
-ARTICLES_PER_SLICE = 1_000  # and, first, of one slice of articles
+ARTICLES_PER_SLICE = 48  # and, first, of one slice of articles: a render task, as CHUNK
 SHARDS = 64  # every shard_count is a multiple of it; at most SHARDS groups
 ARTICLES_PER_SHARD = 8
 
@@ -128,10 +130,12 @@ def write_index(
     store: TermStore,
     changed: dict[str, list[str]] | None,
     jobs: int = 1,
+    cold: ColdMerge | None = None,
 ) -> None:
     """Write search/ for `docs` (in id order, see `id_order`). `changed` maps the
     articles re-indexed since the index in `out` was written to their changed terms;
-    None means start over."""
+    None means start over: from the slices the render scattered into `cold` as it
+    counted them, and from the store for the rest."""
     urls = [doc.url_path for doc in docs]
     order = _order_hash(urls)
     old = _written_meta(out) if changed is not None else None
@@ -145,7 +149,7 @@ def write_index(
         except _Unreadable:  # an index file damaged in the site: written whole again
             codes = None
     if codes is None:
-        codes = [length_code(n) for n in _merge_all(out, docs, store, jobs)]
+        codes = [length_code(n) for n in _merge_all(out, docs, store, jobs, cold)]
         names = out.names(f"{SEARCH_DIR}/words", ".json")
         vocabulary = sorted(n.removesuffix(".json") for n in names)
     _write_meta(out, docs, sections, codes, order, vocabulary)
@@ -293,33 +297,114 @@ def _doc_entry(doc: Doc, text: str) -> list[Any]:
     return [doc.url_path, doc.title, doc.section, doc.date, doc.author, text]
 
 
-# A cold merge: what the forked workers of `_merge_all` inherit.
-_merge_job: tuple[Stage, list[Doc], TermStore, int, Path] | None = None
+@dataclass
+class ColdMerge:
+    """A cold merge of the index, under way: its articles, its folder of runs, and the
+    slices already scattered there (see `_merge_all`), with their lengths. A cold
+    build's render scatters each slice as it counts its articles (see SliceWriter), so
+    that the merge does not read every article's terms back from the store."""
+
+    out: Stage
+    docs: list[Doc]
+    store: TermStore
+    runs: Path
+    scattered: dict[int, list[int]] = field(default_factory=dict)  # slice -> its lengths
+
+    @property
+    def groups(self) -> int:
+        return min(SHARDS, max(1, -(-len(self.docs) // ARTICLES_PER_GROUP)))
+
+    @property
+    def slices(self) -> int:
+        return -(-len(self.docs) // ARTICLES_PER_SLICE)
+
+    def numbers(self, part: int) -> range:
+        """The ids of slice `part`'s articles."""
+        start = part * ARTICLES_PER_SLICE
+        return range(start, min(len(self.docs), start + ARTICLES_PER_SLICE))
 
 
-def _merge_all(out: Stage, docs: list[Doc], store: TermStore, jobs: int) -> list[int]:
-    """Write every docs, term and vocabulary file from the store, in two passes; return
-    the lengths. First each slice of ARTICLES_PER_SLICE articles (in id order) reads its
-    articles' files, once each, writes their docs files, and sorts their postings into
-    one run file per group of term files. Then each group gathers its runs, slice by
-    slice: as the slices follow the ids, each term's postings come in order, and are
-    only put end to end. A task holds the postings of one slice, or those of one group
-    (ARTICLES_PER_GROUP articles' worth), packed in 8 bytes each (see `_Postings`)."""
-    global _merge_job
-    groups = min(SHARDS, max(1, -(-len(docs) // ARTICLES_PER_GROUP)))
-    slices = -(-len(docs) // ARTICLES_PER_SLICE)
+@contextmanager
+def cold_merge(out: Stage, docs: list[Doc], store: TermStore) -> Iterator[ColdMerge]:
+    """A cold merge of `docs`' index into `out`, for the block: its runs are removed
+    when it ends."""
     with _runs_folder(store) as runs:
-        _merge_job = (out, docs, store, groups, runs)
-        try:
-            if jobs > 1 and slices > 1:
-                with worker_pool(min(jobs, slices), "merging the search index") as pool:
-                    some_lengths = pool.map(_scatter, range(slices))
-                    parts = pool.map(_gather, range(groups))
-            else:
-                some_lengths = [_scatter(part) for part in range(slices)]
-                parts = [_gather(group) for group in range(groups)]
-        finally:
-            _merge_job = None
+        yield ColdMerge(out, docs, store, runs)
+
+
+class SliceWriter:
+    """One slice's articles, added in id order as they are counted (or read back from
+    the store): their docs files are written, their postings sorted into one run file
+    per group of term files when the slice is done (`close`)."""
+
+    def __init__(self, merge: ColdMerge, part: int):
+        self.merge, self.part = merge, part
+        self.numbers = {merge.docs[n].url_path: n for n in merge.numbers(part)}
+        self.table = _Postings()
+        self.lengths: list[int] = []
+
+    def add(self, url_path: str, counted: Counted | Stored) -> None:
+        number = self.numbers[url_path]
+        if number != self.part * ARTICLES_PER_SLICE + len(self.lengths):
+            raise ValueError(f"{url_path}: not the slice's next article")
+        self.lengths.append(counted.length)
+        doc = self.merge.docs[number]
+        _dump(self.merge.out, f"docs/{number}.json", _doc_entry(doc, counted.text))
+        self.table.add(number, counted.counts)
+
+    def close(self) -> list[int]:
+        """Write the slice's runs; its lengths."""
+        if len(self.lengths) != len(self.numbers):
+            raise ValueError(f"slice {self.part}: {len(self.lengths)} of {len(self.numbers)} added")
+        groups = self.merge.groups
+        runs_of: list[dict[str, bytes]] = [{} for _ in range(groups)]
+        for term, postings in self.table.items():
+            # (the CRC not kept, as shard_of keeps it: a render worker would hold one
+            # for each term it met, megabytes, to look each up once a slice)
+            runs_of[zlib.crc32(term.encode("utf-8")) % SHARDS % groups][term] = bytes(postings)
+        self.table.clear()
+        for group, run in enumerate(runs_of):
+            _write_run(self.merge.runs / f"{group}-{self.part}", marshal.dumps(run))
+        return self.lengths
+
+
+# A cold merge: what the forked workers of `_merge_all` inherit.
+_merge_job: ColdMerge | None = None
+
+
+def _merge_all(
+    out: Stage, docs: list[Doc], store: TermStore, jobs: int, cold: ColdMerge | None
+) -> list[int]:
+    """Write every docs, term and vocabulary file, in two passes; return the lengths.
+    First each slice of ARTICLES_PER_SLICE articles (in id order) has its articles'
+    docs files written and their postings sorted into one run file per group of term
+    files: as the render counted them (`cold`), or read from the store, once each.
+    Then each group gathers its runs, slice by slice: as the slices follow the ids,
+    each term's postings come in order, and are only put end to end. A task holds the
+    postings of one slice, or those of one group (ARTICLES_PER_GROUP articles' worth),
+    packed in 8 bytes each (see `_Postings`)."""
+    if cold is not None and cold.out is out and cold.docs == docs and cold.store is store:
+        return _merge_into(cold, jobs)
+    with cold_merge(out, docs, store) as fresh:
+        return _merge_into(fresh, jobs)
+
+
+def _merge_into(merge: ColdMerge, jobs: int) -> list[int]:
+    global _merge_job
+    out, docs = merge.out, merge.docs
+    missing = [part for part in range(merge.slices) if part not in merge.scattered]
+    _merge_job = merge
+    try:
+        if jobs > 1 and (len(missing) > 1 or merge.groups > 1):
+            with worker_pool(jobs, "merging the search index") as pool:
+                some_lengths = pool.map(_scatter, missing)
+                parts = pool.map(_gather, range(merge.groups))
+        else:
+            some_lengths = [_scatter(part) for part in missing]
+            parts = [_gather(group) for group in range(merge.groups)]
+    finally:
+        _merge_job = None
+    lengths_of = {**merge.scattered, **dict(zip(missing, some_lengths, strict=True))}
     words: dict[str, dict[str, int]] = {}
     for some_words in parts:
         for bucket, table in some_words.items():
@@ -334,7 +419,7 @@ def _merge_all(out: Stage, docs: list[Doc], store: TermStore, jobs: int) -> list
         out.remove(f"{SEARCH_DIR}/terms/{stale}")
     for stale in out.names(f"{SEARCH_DIR}/docs", ".json") - {f"{n}.json" for n in range(len(docs))}:
         out.remove(f"{SEARCH_DIR}/docs/{stale}")
-    return [length for some in some_lengths for length in some]
+    return [length for part in range(merge.slices) for length in lengths_of[part]]
 
 
 @contextmanager
@@ -375,25 +460,14 @@ def _running(pid: int) -> bool:
 
 
 def _scatter(part: int) -> list[int]:
-    """Read one slice's articles; write their docs files and their runs; their lengths."""
+    """Read one slice's articles from the store; write their docs files and their
+    runs; their lengths."""
     assert _merge_job is not None
-    out, docs, store, groups, runs = _merge_job
-    table = _Postings()
-    lengths = []
-    for number in range(part * ARTICLES_PER_SLICE, min(len(docs), (part + 1) * ARTICLES_PER_SLICE)):
-        doc = docs[number]
-        stored = store.read(doc.url_path)
-        lengths.append(stored.length)
-        _dump(out, f"docs/{number}.json", _doc_entry(doc, stored.text))
-        table.add(number, stored.counts)
-    runs_of: list[dict[str, bytes]] = [{} for _ in range(groups)]
-    group_of = _GroupOf(groups)
-    for term, postings in table.items():
-        runs_of[group_of[term]][term] = bytes(postings)
-    del table
-    for group, run in enumerate(runs_of):
-        _write_run(runs / f"{group}-{part}", marshal.dumps(run))
-    return lengths
+    writer = SliceWriter(_merge_job, part)
+    for number in _merge_job.numbers(part):
+        url_path = _merge_job.docs[number].url_path
+        writer.add(url_path, _merge_job.store.read(url_path))
+    return writer.close()
 
 
 class _Postings(dict[str, "bytearray | array[int]"]):
@@ -431,18 +505,6 @@ except ImportError:
     add_postings = add_postings_python
 
 
-class _GroupOf(dict[str, int]):
-    """term -> the group of term files it is in (see `_merge_all`), for one merge."""
-
-    def __init__(self, groups: int):
-        super().__init__()
-        self.groups = groups
-
-    def __missing__(self, term: str) -> int:
-        group = self[term] = _CRCS[term] % SHARDS % self.groups
-        return group
-
-
 def _write_run(path: Path, data: bytes) -> None:
     try:
         write_in_place(path, data)
@@ -453,9 +515,9 @@ def _write_run(path: Path, data: bytes) -> None:
 def _gather(group: int) -> dict[str, dict[str, int]]:
     """Put one group's runs end to end and write its term files; its vocabulary."""
     assert _merge_job is not None
-    out, docs, _, groups, runs = _merge_job
+    out, docs, groups, runs = _merge_job.out, _merge_job.docs, _merge_job.groups, _merge_job.runs
     table: dict[str, bytearray] = {}
-    for part in range(-(-len(docs) // ARTICLES_PER_SLICE)):
+    for part in range(_merge_job.slices):
         path = runs / f"{group}-{part}"
         try:
             run: dict[str, bytes] = marshal.loads(path.read_bytes())

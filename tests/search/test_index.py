@@ -356,3 +356,41 @@ def test_lengths_beyond_one_file_go_in_the_next(tmp_path: Path, monkeypatch: Any
     cold = stored(tmp_path / "cold-state", texts)
     index(tmp_path / "cold", cold, docs, None)
     assert tree(tmp_path / "out") == tree(tmp_path / "cold")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_cold_build_scatters_the_index_as_it_renders_and_writes_the_same(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    # A cold build sorts each slice of articles into the merge's runs as it counts them,
+    # rather than reading every article's terms back from the store after: the index
+    # must be the one merged from the store, to the byte, in one process or in several.
+    import broadsheet.publish.render as render_module
+    import broadsheet.search.index as index_module
+    from broadsheet.config import load_config
+    from broadsheet.publish.pipeline import build
+
+    monkeypatch.setattr(index_module, "ARTICLES_PER_SLICE", 7)  # (40 articles: 6 slices)
+    monkeypatch.setattr(index_module, "ARTICLES_PER_GROUP", 13)  # (and 4 groups)
+    monkeypatch.setattr(render_module, "PARALLEL_MINIMUM", 1)
+    reads: list[str] = []
+    plain_read = TermStore.read
+
+    def counted_read(self: TermStore, url: str) -> object:
+        reads.append(url)
+        return plain_read(self, url)
+
+    monkeypatch.setattr(TermStore, "read", counted_read)
+    build(load_config(corpus), output=corpus / "scattered", use_cache=False, jobs=jobs)
+    assert reads == []  # (in one process: no article read back; in several, no slice)
+    scattered = tree(corpus / "scattered")
+    assert len([p for p in scattered if p.startswith("search/docs/")]) == 40
+    monkeypatch.setattr(
+        render_module,
+        "_tasks",
+        lambda site, indices, cold: [(None, chunk) for chunk in render_module._chunks(indices)],
+    )  # (no slice to a task: every slice is read back from the store)
+    build(load_config(corpus), output=corpus / "merged", use_cache=False, jobs=jobs)
+    assert len(set(reads)) == (40 if jobs == 1 else 0)  # (the workers' reads are their own)
+    assert tree(corpus / "merged") == scattered
+    assert not list(corpus.rglob("search-runs-*"))
