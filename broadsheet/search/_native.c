@@ -4,7 +4,8 @@
        What terms.count_words_python gives: the runs of letters and digits in `text`
        (a character is one when it is an ASCII letter or digit, or beyond ASCII and
        str.isalnum()), each mapped to its term through `stems` (a dict, or a dict
-       subclass whose __missing__ works a term out), and counted: {term: count} in the
+       subclass whose __missing__ works a term out, and gives a word the same term each
+       time: it is asked once a distinct word), and counted: {term: count} in the
        order each term first occurs, and how many words there were. A word met again
        is found in a table of the text's own characters: no string is made for it.
 
@@ -158,7 +159,10 @@ SCAN(scan_any, READ_ANY, const char *data, int kind)
 static PyObject *
 stem_of(PyObject *stems, PyObject *word)
 {
-    if (PyDict_Check(stems)) {
+    /* A dict (or a subclass that keeps dict's [], as terms._Stems does, adding only
+       __missing__) is looked in directly; anything else through its []. */
+    if (PyDict_Check(stems)
+        && Py_TYPE(stems)->tp_as_mapping->mp_subscript == PyDict_Type.tp_as_mapping->mp_subscript) {
         PyObject *found = PyDict_GetItemWithError(stems, word);
         if (found != NULL) {
             Py_INCREF(found);
@@ -220,8 +224,8 @@ count_words(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *text = args[0], *stems = args[1];
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "count_words: text must be a str");
+    if (!PyUnicode_Check(text) || !PyMapping_Check(stems)) {
+        PyErr_SetString(PyExc_TypeError, "count_words: text must be a str, stems a mapping");
         return NULL;
     }
     if (PyUnicode_READY(text) < 0) {
@@ -437,6 +441,51 @@ done:
     return result;
 }
 
+/* Append (number, count) to table[term]: 0, or -1 with an exception set. *postings is
+   set to a new reference to the term's bytearray, for the caller to release. */
+static int
+add_posting(PyObject *table, PyObject *term, PyObject *count, uint32_t number,
+            PyObject **postings)
+{
+    unsigned long times = PyLong_AsUnsignedLong(count);
+    if (times == (unsigned long)-1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (times > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "add_postings: count out of range");
+        return -1;
+    }
+    PyObject *found = PyDict_GetItemWithError(table, term);
+    if (found != NULL) {
+        Py_INCREF(found);
+    }
+    else {
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+        found = PyByteArray_FromStringAndSize(NULL, 0);
+        if (found == NULL) {
+            return -1;
+        }
+        if (PyDict_SetItem(table, term, found) < 0) {
+            Py_DECREF(found);
+            return -1;
+        }
+    }
+    *postings = found;
+    if (!PyByteArray_Check(found)) {
+        PyErr_SetString(PyExc_TypeError, "add_postings: postings must be bytearrays");
+        return -1;
+    }
+    Py_ssize_t held = PyByteArray_GET_SIZE(found);
+    if (PyByteArray_Resize(found, held + 8) < 0) {
+        return -1;
+    }
+    uint32_t pair[2] = {number, (uint32_t)times};
+    memcpy(PyByteArray_AS_STRING(found) + held, pair, 8);
+    return 0;
+}
+
 static PyObject *
 add_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -449,6 +498,9 @@ add_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "add_postings: table and counts must be dicts");
         return NULL;
     }
+    if (PyDict_GET_SIZE(counts) == 0) { /* (no posting: the number is not looked at) */
+        Py_RETURN_NONE;
+    }
     unsigned long number = PyLong_AsUnsignedLong(args[1]);
     if (number == (unsigned long)-1 && PyErr_Occurred()) {
         return NULL;
@@ -460,39 +512,18 @@ add_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t position = 0;
     PyObject *term, *count;
     while (PyDict_Next(counts, &position, &term, &count)) {
-        unsigned long times = PyLong_AsUnsignedLong(count);
-        if (times == (unsigned long)-1 && PyErr_Occurred()) {
+        /* Held while the table is looked in and added to: a key's __hash__ or __eq__,
+           or a replaced value's __del__, may run Python that changes either dict. */
+        Py_INCREF(term);
+        Py_INCREF(count);
+        PyObject *postings = NULL;
+        int added = add_posting(table, term, count, (uint32_t)number, &postings);
+        Py_XDECREF(postings);
+        Py_DECREF(count);
+        Py_DECREF(term);
+        if (added < 0) {
             return NULL;
         }
-        if (times > UINT32_MAX) {
-            PyErr_SetString(PyExc_OverflowError, "add_postings: count out of range");
-            return NULL;
-        }
-        PyObject *postings = PyDict_GetItemWithError(table, term);
-        if (postings == NULL) {
-            if (PyErr_Occurred()) {
-                return NULL;
-            }
-            postings = PyByteArray_FromStringAndSize(NULL, 0);
-            if (postings == NULL) {
-                return NULL;
-            }
-            int failed = PyDict_SetItem(table, term, postings);
-            Py_DECREF(postings); /* (the table holds it) */
-            if (failed < 0) {
-                return NULL;
-            }
-        }
-        if (!PyByteArray_Check(postings)) {
-            PyErr_SetString(PyExc_TypeError, "add_postings: postings must be bytearrays");
-            return NULL;
-        }
-        Py_ssize_t held = PyByteArray_GET_SIZE(postings);
-        if (PyByteArray_Resize(postings, held + 8) < 0) {
-            return NULL;
-        }
-        uint32_t pair[2] = {(uint32_t)number, (uint32_t)times};
-        memcpy(PyByteArray_AS_STRING(postings) + held, pair, 8);
     }
     Py_RETURN_NONE;
 }

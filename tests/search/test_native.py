@@ -295,3 +295,73 @@ print('a < b' and "c")
     assert quick is not None and quick == text_by_expressions(html)
     assert "Fiji's vote, and the count" in quick and "Jakarta & Bali: 4 < 5 > 3" in quick
     assert text_of(html) == quick
+
+
+_HOSTILE = r"""
+from broadsheet.search._native import add_postings
+
+armed = False
+class Clears:  # a key whose hash empties the dict being read
+    def __hash__(self):
+        if armed:
+            counts.clear()
+        return 1
+    def __eq__(self, other):
+        return self is other
+counts = {Clears(): 1}
+armed = True
+try:
+    add_postings({}, 0, counts)
+except RuntimeError:
+    pass
+
+calls = -100
+class Dies:
+    def __del__(self):
+        table.clear()
+class Swaps:  # a key whose hash puts a value in the table that empties it when replaced
+    def __hash__(self):
+        global calls
+        calls += 1
+        if calls == 2:
+            dict.__setitem__(table, self, Dies())
+        return 1
+    def __eq__(self, other):
+        return self is other
+table = {}
+key = Swaps()
+counts = {key: 1}
+calls = 0
+del key
+try:
+    add_postings(table, 0, counts)
+except TypeError:
+    pass
+print("survived")
+"""
+
+
+def test_keys_that_run_python_do_not_crash_adding_postings() -> None:
+    # (A review's reproducers: a key's __hash__ that empties `counts`, and a replaced
+    # value's __del__ that empties the table, freed what the loop still used.)
+    _loops()
+    result = subprocess.run(
+        [sys.executable, "-c", _HOSTILE], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stdout == "survived\n", result.stderr
+
+
+def test_a_mapping_that_overrides_lookup_is_asked_as_python_asks_it() -> None:
+    loops = _loops()
+
+    class Shouting(dict[str, str]):
+        def __getitem__(self, word: str) -> str:
+            return dict.get(self, word, word).upper()
+
+    stems = Shouting(a="x")
+    assert loops.count_words("a b a", stems) == count_words_python("a b a", stems)
+    with pytest.raises(TypeError):
+        loops.count_words("", None)
+    for number in (2**32, -1):  # (no posting: the number is not looked at, as in Python)
+        loops.add_postings(_Postings(), number, {})
+        add_postings_python(_Postings(), number, {})
