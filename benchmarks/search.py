@@ -169,7 +169,7 @@ def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -
 # A cold build with the search index left out (no terms counted, kept or merged): what
 # the index costs is the difference between the two builds, on the same machine in turn.
 _UNINDEXED = """
-import runpy, sys
+import contextlib, runpy, sys
 import broadsheet.publish.assemble as assemble
 import broadsheet.publish.render as render
 from broadsheet.search.store import TermStore
@@ -177,9 +177,11 @@ from broadsheet.search import index, terms
 from broadsheet.search.terms import Counted
 # (each patched name must be the one the build calls: else the build would index)
 assert render.count is terms.count and assemble.write_index is index.write_index
+assert assemble.cold_merge is index.cold_merge  # (which scatters as pages render)
 render.count = lambda title, html: Counted({}, 0, "")
 TermStore.put = lambda self, url_path, counted: None
 assemble.write_index = lambda *args, **kwargs: None
+assemble.cold_merge = lambda *args, **kwargs: contextlib.nullcontext()
 sys.argv = ["broadsheet", *sys.argv[1:]]
 runpy.run_module("broadsheet", run_name="__main__")
 """
