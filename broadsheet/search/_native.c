@@ -20,10 +20,13 @@
        and empty lines are dropped. (terms.text_of, given None, reads the page by its
        regular expressions.)
 
-   add_postings(table, number, counts)
-       For each term of `counts` ({term: count}), append article `number` and the
-       count to table[term] (a bytearray, made when missing), as two unsigned 32-bit
-       numbers in the machine's order: what array("I", ...).tobytes() holds.
+   slice_add(terms, triples, number, counts), slice_postings(terms, triples)
+       A slice's postings, as the index's merge gathers them (see index.py,
+       _PackedPostings): each article's (term number, id, count) triples added to the
+       end of one bytearray, then, once the slice is done, each term's ids and counts
+       (uint32, in the machine's order), end to end, in the order they came. One
+       buffer that grows by an article at a time, where a bytearray for each term was
+       reallocated at nearly every posting while it was small.
 
    Each has a pure-Python twin that gives the same (broadsheet/search/terms.py and
    index.py); tests hold the two to each other. */
@@ -441,91 +444,161 @@ done:
     return result;
 }
 
-/* Append (number, count) to table[term]: 0, or -1 with an exception set. *postings is
-   set to a new reference to the term's bytearray, for the caller to release. */
-static int
-add_posting(PyObject *table, PyObject *term, PyObject *count, uint32_t number,
-            PyObject **postings)
+/* The uint32 at byte `at` of a bytearray. */
+static inline uint32_t
+uint32_at(const char *data, Py_ssize_t at)
 {
-    unsigned long times = PyLong_AsUnsignedLong(count);
-    if (times == (unsigned long)-1 && PyErr_Occurred()) {
+    uint32_t value;
+    memcpy(&value, data + at, 4);
+    return value;
+}
+
+static int
+as_uint32(PyObject *number, const char *what, uint32_t *value)
+{
+    unsigned long got = PyLong_AsUnsignedLong(number);
+    if (got == (unsigned long)-1 && PyErr_Occurred()) {
         return -1;
     }
-    if (times > UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "add_postings: count out of range");
+    if (got > UINT32_MAX) {
+        PyErr_Format(PyExc_OverflowError, "slice_add: %s out of range", what);
         return -1;
     }
-    PyObject *found = PyDict_GetItemWithError(table, term);
-    if (found != NULL) {
-        Py_INCREF(found);
-    }
-    else {
-        if (PyErr_Occurred()) {
-            return -1;
-        }
-        found = PyByteArray_FromStringAndSize(NULL, 0);
-        if (found == NULL) {
-            return -1;
-        }
-        if (PyDict_SetItem(table, term, found) < 0) {
-            Py_DECREF(found);
-            return -1;
-        }
-    }
-    *postings = found;
-    if (!PyByteArray_Check(found)) {
-        PyErr_SetString(PyExc_TypeError, "add_postings: postings must be bytearrays");
-        return -1;
-    }
-    Py_ssize_t held = PyByteArray_GET_SIZE(found);
-    if (PyByteArray_Resize(found, held + 8) < 0) {
-        return -1;
-    }
-    uint32_t pair[2] = {number, (uint32_t)times};
-    memcpy(PyByteArray_AS_STRING(found) + held, pair, 8);
+    *value = (uint32_t)got;
     return 0;
 }
 
+/* slice_add(terms, triples, number, counts): for each term of `counts`, the triple
+   (the term's number in `terms`, given it when first met; `number`; its count), as
+   three uint32 at the end of the bytearray `triples`. */
 static PyObject *
-add_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "add_postings(table, number, counts)");
+    if (nargs != 4 || !PyDict_Check(args[0]) || !PyByteArray_Check(args[1])
+        || !PyDict_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "slice_add(terms: dict, triples: bytearray, number, counts: dict)");
         return NULL;
     }
-    PyObject *table = args[0], *counts = args[2];
-    if (!PyDict_Check(table) || !PyDict_Check(counts)) {
-        PyErr_SetString(PyExc_TypeError, "add_postings: table and counts must be dicts");
-        return NULL;
-    }
-    if (PyDict_GET_SIZE(counts) == 0) { /* (no posting: the number is not looked at) */
+    PyObject *terms = args[0], *triples = args[1], *counts = args[3];
+    Py_ssize_t wanted = PyDict_GET_SIZE(counts);
+    if (wanted == 0) { /* (no posting: the number is not looked at) */
         Py_RETURN_NONE;
     }
-    unsigned long number = PyLong_AsUnsignedLong(args[1]);
-    if (number == (unsigned long)-1 && PyErr_Occurred()) {
+    uint32_t number;
+    if (as_uint32(args[2], "number", &number) < 0) {
         return NULL;
     }
-    if (number > UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "add_postings: number out of range");
+    Py_ssize_t held = PyByteArray_GET_SIZE(triples);
+    if (PyByteArray_Resize(triples, held + 12 * wanted) < 0) {
         return NULL;
     }
-    Py_ssize_t position = 0;
+    Py_ssize_t position = 0, written = 0;
     PyObject *term, *count;
     while (PyDict_Next(counts, &position, &term, &count)) {
-        /* Held while the table is looked in and added to: a key's __hash__ or __eq__,
-           or a replaced value's __del__, may run Python that changes either dict. */
+        /* Held while `terms` is looked in and added to: a key's __hash__ or __eq__ may
+           run Python that changes `counts`, `terms` or `triples`. */
         Py_INCREF(term);
         Py_INCREF(count);
-        PyObject *postings = NULL;
-        int added = add_posting(table, term, count, (uint32_t)number, &postings);
-        Py_XDECREF(postings);
+        uint32_t triple[3] = {0, number, 0};
+        int failed = as_uint32(count, "count", &triple[2]) < 0;
+        PyObject *known = failed ? NULL : PyDict_GetItemWithError(terms, term);
+        if (known != NULL) {
+            failed = as_uint32(known, "term number", &triple[0]) < 0;
+        }
+        else if (!failed && !PyErr_Occurred()) {
+            PyObject *next = PyLong_FromSsize_t(PyDict_GET_SIZE(terms));
+            failed = next == NULL || as_uint32(next, "term number", &triple[0]) < 0
+                     || PyDict_SetItem(terms, term, next) < 0;
+            Py_XDECREF(next);
+        }
+        else {
+            failed = 1;
+        }
         Py_DECREF(count);
         Py_DECREF(term);
-        if (added < 0) {
+        if (!failed && (written >= wanted || PyByteArray_GET_SIZE(triples) != held + 12 * wanted)) {
+            PyErr_SetString(PyExc_RuntimeError, "slice_add: counts or triples changed size");
+            failed = 1;
+        }
+        if (failed) {
+            if (PyByteArray_GET_SIZE(triples) == held + 12 * wanted) {
+                PyObject *type, *value, *traceback;
+                PyErr_Fetch(&type, &value, &traceback);
+                PyByteArray_Resize(triples, held); /* (what was there before) */
+                PyErr_Restore(type, value, traceback);
+            }
             return NULL;
         }
+        memcpy(PyByteArray_AS_STRING(triples) + held + 12 * written, triple, 12);
+        written++;
+    }
+    if (written != wanted) {
+        PyByteArray_Resize(triples, held);
+        PyErr_SetString(PyExc_RuntimeError, "slice_add: counts changed size");
+        return NULL;
     }
     Py_RETURN_NONE;
+}
+
+/* slice_postings(terms, triples) -> list[bytes]: for each term number, in order, the
+   postings of that term in `triples` (id, count, id, count... as uint32), in the order
+   they were added. */
+static PyObject *
+slice_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyDict_Check(args[0]) || !PyByteArray_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "slice_postings(terms: dict, triples: bytearray)");
+        return NULL;
+    }
+    Py_ssize_t terms = PyDict_GET_SIZE(args[0]);
+    Py_ssize_t size = PyByteArray_GET_SIZE(args[1]);
+    if (size % 12 != 0) {
+        PyErr_SetString(PyExc_ValueError, "slice_postings: not a buffer of triples");
+        return NULL;
+    }
+    const char *data = PyByteArray_AS_STRING(args[1]);
+    Py_ssize_t *filled = PyMem_Calloc((size_t)terms + 1, sizeof(Py_ssize_t));
+    if (filled == NULL) {
+        return PyErr_NoMemory();
+    }
+    PyObject *result = NULL;
+    for (Py_ssize_t at = 0; at < size; at += 12) {
+        uint32_t term = uint32_at(data, at);
+        if ((Py_ssize_t)term >= terms) {
+            PyErr_SetString(PyExc_ValueError, "slice_postings: a term number out of range");
+            goto done;
+        }
+        filled[term] += 8;
+    }
+    result = PyList_New(terms);
+    if (result == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t term = 0; term < terms; term++) {
+        PyObject *postings = PyBytes_FromStringAndSize(NULL, filled[term]);
+        if (postings == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, term, postings);
+        filled[term] = 0;
+    }
+    if (PyByteArray_GET_SIZE(args[1]) != size) { /* (a finalizer run by an allocation) */
+        PyErr_SetString(PyExc_RuntimeError, "slice_postings: triples changed size");
+        Py_CLEAR(result);
+        goto done;
+    }
+    data = PyByteArray_AS_STRING(args[1]);
+    for (Py_ssize_t at = 0; at < size; at += 12) {
+        uint32_t term = uint32_at(data, at);
+        char *postings = PyBytes_AS_STRING(PyList_GET_ITEM(result, term));
+        memcpy(postings + filled[term], data + at + 4, 8);
+        filled[term] += 8;
+    }
+done:
+    PyMem_Free(filled);
+    return result;
 }
 
 static PyMethodDef methods[] = {
@@ -533,8 +606,10 @@ static PyMethodDef methods[] = {
      "count_words(text, stems) -> (counts, words)"},
     {"text_of", (PyCFunction)(void (*)(void))text_of, METH_FASTCALL,
      "text_of(markup, blocks, inlines) -> str | None"},
-    {"add_postings", (PyCFunction)(void (*)(void))add_postings, METH_FASTCALL,
-     "add_postings(table, number, counts) -> None"},
+    {"slice_add", (PyCFunction)(void (*)(void))slice_add, METH_FASTCALL,
+     "slice_add(terms, triples, number, counts) -> None"},
+    {"slice_postings", (PyCFunction)(void (*)(void))slice_postings, METH_FASTCALL,
+     "slice_postings(terms, triples) -> list[bytes]"},
     {NULL, NULL, 0, NULL},
 };
 
