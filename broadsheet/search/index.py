@@ -497,8 +497,8 @@ class _ArrayPostings(dict[str, "array[int]"]):
 class _PackedPostings:
     """What _ArrayPostings keeps, compiled (broadsheet/search/_native.c): each
     posting a (term number, id, count) triple at the end of one buffer, sorted by term
-    once the slice is done. (A bytearray for each term was reallocated at nearly every
-    posting while small: 135 µs an article in a build, where this takes 30.)"""
+    once the slice is done, one buffer growing an article at a time. (A bytearray for
+    each term was reallocated at nearly every posting while it was small.)"""
 
     def __init__(self) -> None:
         self.terms: dict[str, int] = {}  # term -> its number, in the order first met
