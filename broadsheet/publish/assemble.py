@@ -208,7 +208,7 @@ def _publish(
                 )
             report.signatures.update(files)
             with timing.stage("search index"):
-                index_site(stage, site, terms, report, jobs, docs=docs, cold=cold)
+                index_site(stage, site, terms, report, docs, jobs, cold=cold)
     return stage, report
 
 
@@ -237,19 +237,19 @@ def index_site(
     site: Site,
     terms: TermStore,
     report: RenderReport,
+    docs: list[Doc],
     jobs: int = 1,
     whole: bool = False,
-    docs: list[Doc] | None = None,
     cold: ColdMerge | None = None,
 ) -> None:
     """Write the search index: updated from the articles `report` re-indexed when it
     comes from an incremental render, merged whole otherwise (or when asked: `whole`),
-    from the slices the render scattered into `cold` and from `terms` for the rest."""
+    from the slices the render scattered into `cold` and from `terms` for the rest.
+    `docs` are the site's articles as search_docs gives them."""
     changed = report.reindexed if report.incremental and not whole else None
     sections = [(section.slug, section.name) for section in site.sections]
     if cold is not None:
         cold.scattered.update(report.scattered)
-    docs = search_docs(site) if docs is None else docs
     write_index(stage, docs, sections, terms, changed, jobs, cold)
 
 

@@ -113,8 +113,13 @@ class _Crcs(dict[str, int]):
     def __missing__(self, term: str) -> int:
         if len(self) >= CRCS_KEPT:
             self.clear()
-        crc = self[term] = zlib.crc32(term.encode("utf-8"))
+        crc = self[term] = _crc(term)
         return crc
+
+
+def _crc(term: str) -> int:
+    """A term's CRC-32 (of its UTF-8), which picks its term file: see shard_of."""
+    return zlib.crc32(term.encode("utf-8"))
 
 
 _CRCS = _Crcs()
@@ -361,7 +366,7 @@ class SliceWriter:
         for term, postings in self.table.by_term():
             # (the CRC not kept, as shard_of keeps it: a render worker would hold one
             # for each term it met, megabytes, to look each up once a slice)
-            runs_of[zlib.crc32(term.encode("utf-8")) % SHARDS % groups][term] = postings
+            runs_of[_crc(term) % SHARDS % groups][term] = postings
         self.table = _Postings()
         for group, run in enumerate(runs_of):
             _write_run(self.merge.runs / f"{group}-{self.part}", marshal.dumps(run))
