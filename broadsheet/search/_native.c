@@ -282,7 +282,7 @@ read_tag(PyObject *markup, int kind, const void *data, Py_ssize_t size, Py_ssize
     Py_ssize_t after = name;
     while (after < size) {
         Py_UCS4 c = PyUnicode_READ(kind, data, after);
-        if (!(c == '_' || c == '-' || (c < 128 ? ascii_word[c] : Py_UNICODE_ISALNUM(c)))) {
+        if (!(c == '_' || c == '-' || is_word(c))) { /* what [\w-] matches */
             break;
         }
         after++;
