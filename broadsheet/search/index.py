@@ -70,7 +70,9 @@ SEARCH_DIR = "search"
 FORMAT = 3  # 3: the lengths apart from the facets, as codes
 FACET_CHUNK = 2_000
 LENGTH_CHUNK = 20_000
-ARTICLES_PER_GROUP = 5_000  # a cold merge holds the postings of one group of term files
+# A cold merge holds the postings of one group of term files: at 5,000 articles a group,
+# a merge process (forked from the build at 100 MB, 10,000 articles) grew 16 MB.
+ARTICLES_PER_GROUP = 2_500
 ARTICLES_PER_SLICE = 48  # and, first, of one slice of articles: a render task, as CHUNK
 SHARDS = 64  # every shard_count is a multiple of it; at most SHARDS groups
 ARTICLES_PER_SHARD = 8
@@ -339,8 +341,8 @@ def cold_merge(out: Stage, docs: list[Doc], store: TermStore) -> Iterator[ColdMe
 
 class SliceWriter:
     """One slice's articles, added in id order as they are counted (or read back from
-    the store): their docs files are written, their postings sorted into one run file
-    per group of term files when the slice is done (`close`)."""
+    the store): their docs files are written, their postings sorted into one run per
+    group of term files when the slice is done (`close`), the runs in one file."""
 
     def __init__(self, merge: ColdMerge, part: int):
         self.merge, self.part = merge, part
@@ -368,8 +370,9 @@ class SliceWriter:
             # for each term it met, megabytes, to look each up once a slice)
             runs_of[_crc(term) % SHARDS % groups][term] = postings
         self.table = _Postings()
-        for group, run in enumerate(runs_of):
-            _write_run(self.merge.runs / f"{group}-{self.part}", marshal.dumps(run))
+        runs = [marshal.dumps(run) for run in runs_of]
+        sizes = array("Q", map(len, runs)).tobytes()  # (the file: each run's size, then each)
+        _write_run(self.merge.runs / str(self.part), b"".join([sizes, *runs]))
         return self.lengths
 
 
@@ -382,8 +385,9 @@ def _merge_all(
 ) -> list[int]:
     """Write every docs, term and vocabulary file, in two passes; return the lengths.
     First each slice of ARTICLES_PER_SLICE articles (in id order) has its articles'
-    docs files written and their postings sorted into one run file per group of term
-    files: as the render counted them (`cold`), or read from the store, once each.
+    docs files written and their postings sorted into one run per group of term
+    files, in one file: as the render counted them (`cold`), or read from the store,
+    once each.
     Then each group gathers its runs, slice by slice: as the slices follow the ids,
     each term's postings come in order, and are only put end to end. A task holds the
     postings of one slice, or those of one group (ARTICLES_PER_GROUP articles' worth),
@@ -531,15 +535,24 @@ def _write_run(path: Path, data: bytes) -> None:
         raise CacheUnwritable(f"cannot write the search state: {exc.strerror}", path) from exc
 
 
+def _read_run(path: Path, group: int, groups: int) -> bytes:
+    """Group `group`'s run from a slice's run file (see SliceWriter.close)."""
+    with path.open("rb") as file:
+        sizes = array("Q")
+        sizes.frombytes(file.read(sizes.itemsize * groups))
+        file.seek(sizes.itemsize * groups + sum(sizes[:group]))
+        return file.read(sizes[group])
+
+
 def _gather(group: int) -> dict[str, dict[str, int]]:
     """Put one group's runs end to end and write its term files; its vocabulary."""
     assert _merge_job is not None
     out, docs, groups, runs = _merge_job.out, _merge_job.docs, _merge_job.groups, _merge_job.runs
     table: dict[str, bytearray] = {}
     for part in range(_merge_job.slices):
-        path = runs / f"{group}-{part}"
+        path = runs / str(part)
         try:
-            run: dict[str, bytes] = marshal.loads(path.read_bytes())
+            run: dict[str, bytes] = marshal.loads(_read_run(path, group, groups))
         except OSError as exc:
             raise BroadsheetError(f"cannot read the search state: {exc.strerror}", path) from exc
         for term, postings in run.items():
