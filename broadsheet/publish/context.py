@@ -56,7 +56,7 @@ def use_site(
     helpers = template_globals(site, bodies, media)
     env.globals.update(helpers)
     env.filters.update({name: _per_build(helpers[name]) for name in FILTERS})
-    card = env.globals["card"] = card_renderer(env)
+    card = env.globals["card"] = Cards(env)
     env.filters["card"] = _per_build(card)
 
 
@@ -131,24 +131,29 @@ def site_url(base_path: str, path: str) -> str:
 CARDS_KEPT = 24_000_000
 
 
-def card_renderer(env: Environment, kept: int = CARDS_KEPT) -> Callable[[Post], Markup]:
+class Cards:
     """Each article's listing card (templates/_card.html), rendered once and reused
     while it is among the cards last used that add up to `kept` characters."""
-    cards: dict[Path, Markup] = {}  # least recently used first
-    held = 0
 
-    def card(post: Post) -> Markup:
-        nonlocal held
+    def __init__(self, env: Environment, kept: int = CARDS_KEPT):
+        self.env, self.kept = env, kept
+        self.cards: dict[Path, Markup] = {}  # least recently used first
+        self.held = 0
+
+    def __call__(self, post: Post) -> Markup:
+        cards = self.cards
         found = cards.pop(post.path, None)
         if found is None:
-            found = Markup(render_template(env, "_card.html", {"post": post}))
-            held += len(found)
-            while held > kept and cards:
-                held -= len(cards.pop(next(iter(cards))))
+            found = Markup(render_template(self.env, "_card.html", {"post": post}))
+            self.held += len(found)
+            while self.held > self.kept and cards:
+                self.held -= len(cards.pop(next(iter(cards))))
         cards[post.path] = found
         return found
 
-    return card
+    def forget(self) -> None:
+        """Let the cards go: for a process that renders no more listings."""
+        self.cards, self.held = {}, 0
 
 
 def _pruned(bodies: BodyCache | None, site: Site) -> BodyCache | None:

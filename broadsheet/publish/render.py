@@ -13,8 +13,8 @@ from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
 from broadsheet.publish import timing
 from broadsheet.publish.cache import SignedState
-from broadsheet.publish.context import page_context
-from broadsheet.publish.signatures import Signer
+from broadsheet.publish.context import Cards, page_context
+from broadsheet.publish.signatures import CARD_TEMPLATE, Signer
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
@@ -171,11 +171,17 @@ Task = tuple[int | None, Sequence[int]]
 
 
 def _tasks(site: Site, indices: Sequence[int], cold: ColdMerge | None) -> list[Task]:
-    """The render's tasks: the pages, CHUNK at a time; but with a `cold` merge, the
-    article pages of each slice of the index (in its order) as one, after the others.
-    (Last: a worker's heap, grown by the articles, then held the feeds and sitemaps,
-    megabytes each, on top; its peak was 3 MB higher, measured at 10,000 articles.)
-    A cold render, the only one with a merge, renders every page."""
+    """The render's tasks, CHUNK pages at a time: first the site-wide files planned
+    after the articles (feeds, sitemaps), then the other pages that are no articles
+    (listings), then the articles; with a `cold` merge of the index, the articles of
+    each slice of the index (in its order) as one. A cold render, the only one with
+    a merge, renders every page.
+    A process's heap only grows, and this order puts its largest needs where it is
+    small: the feeds and sitemaps take megabytes each while they render (18 MB at
+    10,000 articles); the listings keep each article's card (15 MB), let go before the
+    articles (see `_forget_cards`), whose rendering and counting then reuse that room.
+    (Articles before listings, the heap grown by them held the feeds on top: 3 MB
+    higher; with neither order, 7 MB.)"""
     slices: list[Task] = []
     if cold is not None:
         page_of = {page.url_path: n for n, page in enumerate(site.pages) if page.post is not None}
@@ -185,8 +191,13 @@ def _tasks(site: Site, indices: Sequence[int], cold: ColdMerge | None) -> list[T
             if all(n is not None for n in found):
                 slices.append((part, [n for n in found if n is not None]))
     taken = {n for _, some in slices for n in some}
-    rest = [index for index in indices if index not in taken] if taken else indices
-    return [*((None, chunk) for chunk in _chunks(rest)), *slices]
+    pages = site.pages
+    articles = [n for n in indices if pages[n].post is not None and n not in taken]
+    others = [n for n in indices if pages[n].post is None]
+    last = max(taken | set(articles), default=-1)
+    others = [n for n in others if n > last] + [n for n in others if n < last]
+    chunks = [*_chunks(others), *_chunks(articles)]
+    return [*((None, chunk) for chunk in chunks), *slices]
 
 
 def _render_task(
@@ -200,8 +211,9 @@ def _render_task(
     cold: ColdMerge | None,
 ) -> RenderReport:
     part, indices = task
+    pages = [site.pages[i] for i in indices]
+    _forget_cards(env, signer, pages)
     if part is None or cold is None:
-        pages = [site.pages[i] for i in indices]
         return _render_some(site, env, signer, out, pages, signed, terms)
     writer = SliceWriter(cold, part)
     report = RenderReport()
@@ -210,6 +222,19 @@ def _render_task(
         report.merge(_render_some(site, env, signer, out, pages, signed, terms, writer))
     report.scattered[part] = writer.close()
     return report
+
+
+def _forget_cards(env: jinja2.Environment, signer: Signer, pages: list[Page]) -> None:
+    """Let the listing cards kept so far go if `pages` are articles that show none: no
+    later task shows a listing then (see `_tasks`)."""
+    cards = env.globals.get("card")
+    if not isinstance(cards, Cards) or not cards.cards:
+        return
+    if any(page.post is None for page in pages):
+        return
+    if any(CARD_TEMPLATE in signer.closure(t) for t in {page.template for page in pages}):
+        return
+    cards.forget()
 
 
 # What forked workers inherit: set just before the pool starts, read-only after.

@@ -68,7 +68,7 @@ def test_cards_are_reused_while_among_the_last_used_up_to_the_limit(
     env = make_environment(config.path(config.templates_dir), {})
     context.use_site(env, site)
     a, b, c = site.posts[:3]
-    fresh = {p.path: context.card_renderer(env)(p) for p in (a, b, c)}
+    fresh = {p.path: context.Cards(env)(p) for p in (a, b, c)}
     rendered: list[Path] = []
     render = context.render_template
 
@@ -77,7 +77,7 @@ def test_cards_are_reused_while_among_the_last_used_up_to_the_limit(
         return render(env, name, values)
 
     monkeypatch.setattr(context, "render_template", counting)
-    card = context.card_renderer(env, kept=sum(map(len, fresh.values())) - 1)  # two of three
+    card = context.Cards(env, kept=sum(map(len, fresh.values())) - 1)  # two of three
     shown = [card(p) for p in (a, b, a, c, a, b)]
     # c pushes out b, the least recently used; a stays, and b is made again, the same.
     assert rendered == [a.path, b.path, c.path, b.path]
