@@ -1,7 +1,8 @@
 """The order a render takes its pages in: the site-wide files first, the articles last,
 and the listing cards let go before the articles, where nothing shows them. A process's
-heap only grows, so this order is its peak memory (at 10,000 articles a render process
-peaked at 123.7 MB in plan order, 116.8 MB in this one); the site is the same."""
+heap only grows, so the order of its tasks decides its peak memory (at 10,000 articles a
+render process peaked at 123.7 MB in plan order, 116.8 MB in this one). The site is the
+same."""
 
 from __future__ import annotations
 
