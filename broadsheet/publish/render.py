@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import jinja2
 
@@ -24,6 +25,8 @@ from broadsheet.workers import worker_pool
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
 PARALLEL_MINIMUM = 400  # below this, starting workers costs more than it saves
+T = TypeVar("T")
+
 CHUNK = 48
 HELD_TEXT = 1 << 20  # characters of rendered pages held before they are written
 
@@ -194,7 +197,7 @@ def _tasks(site: Site, indices: Sequence[int], cold: ColdMerge | None) -> list[T
     pages = site.pages
     articles = [n for n in indices if pages[n].post is not None and n not in taken]
     others = [n for n in indices if pages[n].post is None]
-    last = max(taken | set(articles), default=-1)
+    last = max((*taken, *articles), default=-1)
     others = [n for n in others if n > last] + [n for n in others if n < last]
     chunks = [*_chunks(others), *_chunks(articles)]
     return [*((None, chunk) for chunk in chunks), *slices]
@@ -217,9 +220,8 @@ def _render_task(
         return _render_some(site, env, signer, out, pages, signed, terms)
     writer = SliceWriter(cold, part)
     report = RenderReport()
-    for chunk in _chunks(indices):  # (a chunk at a time, as other pages)
-        pages = [site.pages[i] for i in chunk]
-        report.merge(_render_some(site, env, signer, out, pages, signed, terms, writer))
+    for chunk in _chunks(pages):  # (a chunk at a time, as other pages)
+        report.merge(_render_some(site, env, signer, out, chunk, signed, terms, writer))
     report.scattered[part] = writer.close()
     return report
 
@@ -283,9 +285,9 @@ def _render_in_processes(
     return report
 
 
-def _chunks(indices: Sequence[int]) -> list[Sequence[int]]:
+def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
     """The pages to render, CHUNK at a time: a task for a worker, or a step of one process."""
-    return [indices[start : start + CHUNK] for start in range(0, len(indices), CHUNK)]
+    return [items[start : start + CHUNK] for start in range(0, len(items), CHUNK)]
 
 
 def _render_in_worker(task: Task) -> RenderReport:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.search.test_index import tree
+from tests.sitecheck import tree_bytes
 
 SITE_WIDE = ("feed.xml", "sitemap.xml", "news-sitemap.xml")
 
@@ -43,7 +43,7 @@ def build_into(project: Path, name: str) -> dict[str, bytes]:
     from broadsheet.publish.pipeline import build
 
     build(load_config(project), output=project / name, use_cache=False, jobs=1)
-    return tree(project / name)
+    return tree_bytes(project / name)
 
 
 def test_the_site_wide_files_render_first_and_the_articles_last_without_cards(

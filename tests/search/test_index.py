@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from broadsheet.search.index import (
     write_index,
 )
 from broadsheet.search.terms import bucket_of, count
+from tests.conftest import REPO
 from tests.search.js import in_node
 
 SECTIONS = [("asia", "Asia"), ("america", "America")]
@@ -303,13 +306,9 @@ def test_a_cold_merge_holds_a_few_bytes_a_posting(tmp_path: Path) -> None:
     process of its own: tracemalloc counts every thread's allocations, and the suite's
     process has other threads (a test server's, the browser driver's). In CI the peak
     there was once 5.1 MB, four times the merge's own; that was not seen again alone."""
-    import subprocess
-    import sys
-
-    root = Path(__file__).resolve().parents[2]
     run = subprocess.run(
         [sys.executable, "-c", _MERGE_PEAK, str(tmp_path)],
-        cwd=root,
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
