@@ -8,6 +8,10 @@
        time: it is asked once a distinct word), and counted: {term: count} in the
        order each term first occurs, and how many words there were. A word met again
        is found in a table of the text's own characters: no string is made for it.
+       None when that table's probes pass a few for each word (see GIVE_UP): its hash
+       is unkeyed, so text made to collide in it would take time quadratic in its
+       words, and the caller counts such a text with the Python twin (whose dict's
+       hash is keyed for each process).
 
    text_of(markup, blocks, inlines) -> str | None
        What terms.text_of gives for an article's HTML, or None where that needs more
@@ -57,7 +61,13 @@ typedef struct {
     Py_ssize_t allocated;
     Py_ssize_t *slots; /* open addressing: 1 + an index into words, 0 when empty */
     size_t mask;
+    Py_ssize_t probes; /* slots looked at past each word's first, growing included */
 } Table;
+
+/* A table half full at most, of words that hash at random, looks at about one slot
+   more than the first for each word on average; one of words made to collide looks at
+   as many as it holds. Past this many, count_words gives up (None). */
+#define GIVE_UP(words) (8 * (words) + 8192)
 
 static int
 table_grow_slots(Table *table)
@@ -72,6 +82,7 @@ table_grow_slots(Table *table)
         size_t at = (size_t)table->words[n].hash & (size - 1);
         while (slots[at] != 0) {
             at = (at + 1) & (size - 1);
+            table->probes++;
         }
         slots[at] = n + 1;
     }
@@ -100,6 +111,7 @@ table_count(Table *table, const char *data, int kind, Py_ssize_t start,
             return 0;
         }
         at = (at + 1) & table->mask;
+        table->probes++;
     }
     if (table->used == table->allocated) {
         Py_ssize_t allocated = table->allocated * 2;
@@ -121,7 +133,8 @@ table_count(Table *table, const char *data, int kind, Py_ssize_t start,
 }
 
 /* Count each run of word characters in the text: one function a character width, so
-   that news text (one byte a character) is read without a switch at each. */
+   that news text (one byte a character) is read without a switch at each. 0 when done,
+   1 when given up (see GIVE_UP), -1 with an exception set. */
 #define SCAN(NAME, READ, ...)                                                        \
     static int NAME(Table *table, __VA_ARGS__, Py_ssize_t size, Py_ssize_t *words)  \
     {                                                                               \
@@ -143,6 +156,9 @@ table_count(Table *table, const char *data, int kind, Py_ssize_t start,
                 return -1;                                                          \
             }                                                                       \
             ++*words;                                                               \
+            if (table->probes > GIVE_UP(*words)) {                                  \
+                return 1;                                                           \
+            }                                                                       \
         }                                                                           \
         return 0;                                                                   \
     }
@@ -237,7 +253,7 @@ count_words(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int kind = PyUnicode_KIND(text);
     const char *data = PyUnicode_DATA(text);
     Py_ssize_t size = PyUnicode_GET_LENGTH(text);
-    Table table = {NULL, 0, 256, NULL, 1023};
+    Table table = {NULL, 0, 256, NULL, 1023, 0};
     table.words = PyMem_Malloc(256 * sizeof(Word));
     table.slots = PyMem_Calloc(1024, sizeof(Py_ssize_t));
     PyObject *result = NULL;
@@ -250,6 +266,11 @@ count_words(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                       ? scan_1byte(&table, (const Py_UCS1 *)data, size, &words)
                       : scan_any(&table, data, kind, size, &words);
     if (scanned < 0) {
+        goto done;
+    }
+    if (scanned > 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
         goto done;
     }
     PyObject *counts = counted(text, &table, stems);
@@ -603,7 +624,7 @@ done:
 
 static PyMethodDef methods[] = {
     {"count_words", (PyCFunction)(void (*)(void))count_words, METH_FASTCALL,
-     "count_words(text, stems) -> (counts, words)"},
+     "count_words(text, stems) -> (counts, words), or None"},
     {"text_of", (PyCFunction)(void (*)(void))text_of, METH_FASTCALL,
      "text_of(markup, blocks, inlines) -> str | None"},
     {"slice_add", (PyCFunction)(void (*)(void))slice_add, METH_FASTCALL,

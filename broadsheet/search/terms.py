@@ -212,7 +212,11 @@ class Counted:
 
 def count(title: str, body_html: str) -> Counted:
     text = text_of(body_html)
-    counts, length = count_words(_joined(_folded(text)), _STEMS)
+    words = _joined(_folded(text))
+    counted = count_words(words, _STEMS)
+    if counted is None:  # the compiled table gave up on words made to collide in its hash
+        counted = count_words_python(words, _STEMS)
+    counts, length = counted
     for term in terms(title):
         counts[term] = counts.get(term, 0) + TITLE_BOOST
     return Counted(counts, length, text)
@@ -221,7 +225,7 @@ def count(title: str, body_html: str) -> Counted:
 def count_words_python(text: str, stems: Mapping[str, str]) -> tuple[dict[str, int], int]:
     """The terms of `text` (already folded and joined) counted, in the order each first
     occurs, and how many words it has: what the compiled count_words gives (see
-    broadsheet/search/_native.c), where it could not be built."""
+    broadsheet/search/_native.c), where it could not be built or gave up."""
     body = _split(text)
     return dict(Counter(map(stems.__getitem__, body))), len(body)
 

@@ -3,6 +3,7 @@ the byte, and the install builds them wherever a C compiler is found."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import shutil
@@ -151,6 +152,66 @@ def test_counting_words_of_many_pages_agrees_with_python() -> None:
     for _ in range(300):
         html = "<p>" + " ".join(rng.choices(words, k=rng.randint(0, 400))) + "</p>"
         text = _joined(_folded(text_of(html)))
+        assert loops.count_words(text, terms_module._STEMS) == count_words_python(
+            text, terms_module._STEMS
+        )
+
+
+# Blocks of six letters that take the compiled table's hash (FNV-1a, unkeyed) from where
+# the pair before leaves it to states equal in their low 40 bits: one from each pair,
+# end to end, makes 1,024 words that share a slot in any table of up to 2,048 slots.
+# (Found by a birthday search over random blocks: a second of numpy a pair. Equal low
+# bits stay equal whatever follows, so an attacker can chain as many as they like.)
+_COLLIDING = [
+    ("z829s7", "lhgxss"),
+    ("70zbo5", "7urj1j"),
+    ("dh63pf", "fjwv62"),
+    ("525n7j", "isncdb"),
+    ("ksxg6n", "zn9vz2"),
+    ("3h094r", "ilf06y"),
+    ("5xg03a", "ptixla"),
+    ("fs1ne8", "22fc20"),
+    ("6py9cd", "k9rmyq"),
+    ("905fue", "kxi756"),
+]
+
+
+def _slot(word: str, slots: int) -> int:
+    """Where the compiled count_words puts a word in a table of `slots` slots."""
+    state = 14695981039346656037
+    for character in word:
+        state = ((state ^ ord(character)) * 1099511628211) % 2**64
+    return (state ^ (state >> 29)) % slots
+
+
+def test_words_made_to_collide_in_the_table_are_counted_by_the_python_twin(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Imported text is someone else's: an article of words made to collide would make
+    # the compiled table probe quadratically in its words (seconds for an article of a
+    # few hundred thousand). The table gives up past a few probes a word, and the
+    # article is counted by the twin, whose dict hashes with a key for each process.
+    loops = _loops()
+    words = ["".join(blocks) for blocks in itertools.product(*_COLLIDING)]
+    assert len(set(words)) == 1024 and len({_slot(word, 2048) for word in words}) == 1
+    text = " ".join(words)
+    assert loops.count_words(text, terms_module._STEMS) is None
+    counted = count("Title", f"<p>{text} the end</p>")
+    monkeypatch.setattr(terms_module, "count_words", count_words_python)
+    assert counted == count("Title", f"<p>{text} the end</p>")
+    assert counted.length == 1026
+
+
+def test_many_distinct_words_do_not_make_the_table_give_up() -> None:
+    # (Words that differ only in their last characters hash close together in FNV's low
+    # bits: they must still be counted here, not handed to the slower twin.)
+    loops = _loops()
+    for words in (
+        [f"w{n}" for n in range(60_000)],
+        [f"{n:x}" for n in range(0, 2**20, 7)],
+        ["".join(letters) for letters in itertools.product("etaoinshrd", repeat=4)],
+    ):
+        text = " ".join(words)
         assert loops.count_words(text, terms_module._STEMS) == count_words_python(
             text, terms_module._STEMS
         )
