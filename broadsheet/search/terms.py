@@ -36,8 +36,11 @@ STEMS_KEPT = 1 << 18  # the stem cache is emptied when it holds this many words
 # news archive would be one: five times the vocabulary, 11 MB more at 10,000 articles.)
 _TERM = re.compile(r"[^\W_]+")
 # Tags, by what they do to the text around them (see text_of). An attribute's value may
-# hold ">" when it is quoted.
-_ATTRIBUTES = r"""(?:[^>"']+|"[^"]*"|'[^']*')*"""
+# hold ">" when it is quoted. Possessive: each piece starts with its own character, so
+# there is one way to read a tag, and none is tried again when a "<" starts no tag (as
+# in raw HTML's `a<b holds, then it's`: greedy, the engine tried every way to split the
+# run, twice as long for each character).
+_ATTRIBUTES = r"""(?:[^>"']++|"[^"]*+"|'[^']*+')*+"""
 _BLOCKS = (
     "address|article|aside|blockquote|br|caption|center|dd|details|dialog|div|dl|dt|"
     "fieldset|figcaption|figure|footer|form|h[1-6]|header|hgroup|hr|legend|li|main|menu|"

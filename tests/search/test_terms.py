@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 import unicodedata
 from collections import Counter
 from html.parser import HTMLParser
@@ -305,3 +307,25 @@ def test_a_capital_sigma_lowers_by_its_neighbours_as_the_plain_rules_say(text: s
     # still be there when it lower-cases, or an index's terms change (and the browser's
     # toLowerCase, which follows the same rule, no longer agrees).
     assert words(text) == _TERM.findall(_plainly_joined(_plainly_folded(text)))
+
+
+_LESS_THAN = (
+    "<p>Intro.</p>\n<div>\nIf a<b holds for every value of the variable n, then it's true.\n</div>"
+)
+
+
+def test_a_less_than_sign_in_raw_html_is_read_at_once() -> None:
+    # Markdown passes an author's raw HTML block as written, so a "<" that starts no tag
+    # reaches the regular expressions (the compiled text_of gives them such markup).
+    # Read greedily, this one sentence took longer than five minutes: each character
+    # more doubled the ways to split the run after "<b". In a process of its own, so
+    # that a regression fails here rather than hangs the suite.
+    script = (
+        "from broadsheet.search.terms import count, text_of\n"
+        f"markup = {_LESS_THAN!r} * 200\n"
+        "print(text_of(markup).count('variable'), count('T', markup).counts['variabl'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["200", "200"]
