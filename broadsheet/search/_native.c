@@ -215,7 +215,12 @@ counted(PyObject *text, Table *table, PyObject *stems)
         Py_ssize_t total = w->count;
         PyObject *before = PyDict_GetItemWithError(counts, term);
         if (before != NULL) {
-            total += PyLong_AsSsize_t(before);
+            Py_ssize_t prior = PyLong_AsSsize_t(before);
+            if (prior == -1 && PyErr_Occurred()) {
+                Py_DECREF(term);
+                goto fail;
+            }
+            total += prior;
         }
         else if (PyErr_Occurred()) {
             Py_DECREF(term);
@@ -405,6 +410,9 @@ text_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *markup = args[0], *blocks = args[1], *inlines = args[2];
+    if (PyUnicode_READY(markup) < 0) {
+        return NULL;
+    }
     int kind = PyUnicode_KIND(markup);
     const void *data = PyUnicode_DATA(markup);
     Py_ssize_t size = PyUnicode_GET_LENGTH(markup);
@@ -477,7 +485,12 @@ uint32_at(const char *data, Py_ssize_t at)
 static int
 as_uint32(PyObject *number, const char *what, uint32_t *value)
 {
-    unsigned long got = PyLong_AsUnsignedLong(number);
+    PyObject *index = PyNumber_Index(number); /* (as array's "I" takes it: __index__) */
+    if (index == NULL) {
+        return -1;
+    }
+    unsigned long got = PyLong_AsUnsignedLong(index);
+    Py_DECREF(index);
     if (got == (unsigned long)-1 && PyErr_Occurred()) {
         return -1;
     }
@@ -564,7 +577,8 @@ slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* slice_postings(terms, triples) -> list[bytes]: for each term number, in order, the
    postings of that term in `triples` (id, count, id, count... as uint32), in the order
-   they were added. */
+   they were added. Read from a copy of `triples` taken first: an allocation may run a
+   finalizer, and Python there may change the bytearray (its size or its bytes). */
 static PyObject *
 slice_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -578,11 +592,14 @@ slice_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "slice_postings: not a buffer of triples");
         return NULL;
     }
-    const char *data = PyByteArray_AS_STRING(args[1]);
+    char *data = PyMem_Malloc((size_t)size + 1);
     Py_ssize_t *filled = PyMem_Calloc((size_t)terms + 1, sizeof(Py_ssize_t));
-    if (filled == NULL) {
+    if (data == NULL || filled == NULL) {
+        PyMem_Free(data);
+        PyMem_Free(filled);
         return PyErr_NoMemory();
     }
+    memcpy(data, PyByteArray_AS_STRING(args[1]), (size_t)size); /* (no Python ran since) */
     PyObject *result = NULL;
     for (Py_ssize_t at = 0; at < size; at += 12) {
         uint32_t term = uint32_at(data, at);
@@ -605,12 +622,6 @@ slice_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyList_SET_ITEM(result, term, postings);
         filled[term] = 0;
     }
-    if (PyByteArray_GET_SIZE(args[1]) != size) { /* (a finalizer run by an allocation) */
-        PyErr_SetString(PyExc_RuntimeError, "slice_postings: triples changed size");
-        Py_CLEAR(result);
-        goto done;
-    }
-    data = PyByteArray_AS_STRING(args[1]);
     for (Py_ssize_t at = 0; at < size; at += 12) {
         uint32_t term = uint32_at(data, at);
         char *postings = PyBytes_AS_STRING(PyList_GET_ITEM(result, term));
@@ -618,6 +629,7 @@ slice_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         filled[term] += 8;
     }
 done:
+    PyMem_Free(data);
     PyMem_Free(filled);
     return result;
 }

@@ -245,6 +245,19 @@ def test_adding_postings_agrees_with_python(articles: list[dict[str, int]]) -> N
     assert compiled.by_term() == twin.by_term()  # (the same terms, order and bytes)
 
 
+def test_numbers_that_are_integers_by_their_index_are_taken_as_in_python() -> None:
+    _loops()
+
+    class Five:  # (as numpy's integers are)
+        def __index__(self) -> int:
+            return 5
+
+    compiled, twin = _PackedPostings(), _ArrayPostings()
+    for postings in (compiled, twin):
+        postings.add(Five(), {"a": Five(), "b": True})  # type: ignore[arg-type, dict-item]
+    assert compiled.by_term() == twin.by_term()
+
+
 def test_a_count_or_number_beyond_32_bits_is_refused_as_in_python() -> None:
     _loops()
     # (After one, the slice is abandoned: the build stops.)
@@ -395,6 +408,26 @@ try:
     slice_add(table, bytearray(), 0, counts)
 except TypeError:
     pass
+
+import gc, struct
+fired = False
+terms = {"a": 0, "b": 1}
+triples = bytearray(struct.pack("=3I", 0, 1, 1) + struct.pack("=3I", 1, 2, 1))
+class Rewrites:  # collected when slice_postings makes its list: rewrites the triples
+    def __del__(self):
+        global fired
+        fired = True
+        triples[0:4] = struct.pack("=I", 10**6)  # (was an overflow of the heap)
+        triples[12:16] = struct.pack("=I", 0)  # (was bytes left unwritten)
+gc.disable()
+hold = [[] for _ in range(300)]  # (no free list: the next list is a new allocation)
+cycle = Rewrites()
+cycle.self = cycle
+del cycle
+gc.set_threshold(gc.get_count()[0])
+gc.enable()
+got = slice_postings(terms, triples)
+assert fired and got == [struct.pack("=2I", 1, 1), struct.pack("=2I", 2, 1)], (fired, got)
 print("survived")
 """
 
