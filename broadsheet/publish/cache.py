@@ -143,7 +143,7 @@ class BuildCache:
         """The rest, read if it was not."""
         if self._rest is None:
             assert self._kept is not None
-            self._rest = load_rest(*self._kept)
+            self._rest = load_rest(*self._kept, self.output, self.inputs)
         return self._rest
 
     pages = _InRest[dict[str, str]]()
@@ -473,8 +473,14 @@ def rest_path(where: Path) -> Path:
     return where.with_name(where.name.replace("build-", "rest-", 1))
 
 
-def load_rest(path: Path, digest: str) -> Rest:
-    """The rest kept at `path` if it is the one with `digest`; else an empty one."""
+def load_rest(
+    path: Path, digest: str, outputs: Iterable[str] = (), sources: Iterable[str] = ()
+) -> Rest:
+    """The rest kept at `path` if it is the one with `digest`; else an empty one. Its
+    keys that are names of the `outputs` or the `sources` (as the cache's head holds
+    them) are those very strings: the output's files are named in the head's stamps, in
+    the pages' signatures and in their hashes, each parsed apart, and the copies were a
+    twelfth of an edit's peak at 100,000 articles (60 MB)."""
     payload = read_sealed(path, digest)
     try:
         data = orjson.loads(payload) if payload is not None else None
@@ -489,7 +495,21 @@ def load_rest(path: Path, digest: str) -> Rest:
     pages, input_hashes, output_hashes = mappings
     assert isinstance(pages, dict) and isinstance(input_hashes, dict)
     assert isinstance(output_hashes, dict)
-    return Rest(pages, _signed(data.get("signed")), input_hashes, output_hashes)
+    signed = _signed(data.get("signed"))
+    del data, mappings
+    named = {name: name for name in outputs}
+    pages = _keyed_as(pages, named)
+    output_hashes = _keyed_as(output_hashes, named)
+    del named
+    input_hashes = _keyed_as(input_hashes, {name: name for name in sources})
+    return Rest(pages, signed, input_hashes, output_hashes)
+
+
+def _keyed_as(mapping: dict[str, str], named: dict[str, str]) -> dict[str, str]:
+    """`mapping`, each key found in `named` replaced by the string `named` gives."""
+    if not named:
+        return mapping
+    return {named.get(key, key): value for key, value in mapping.items()}
 
 
 # How the check of a share of the output ended (the exit status of its process): its
