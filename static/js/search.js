@@ -617,14 +617,17 @@
       typing = false;
       if (ready) { run("push"); } else { submitted = true; }
     });
+    // Typing is heard from the start: what is typed before the index has come is
+    // searched once it has, its last word still being typed (a prefix, as it would be).
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      typing = true;
+      submitted = false;
+      if (ready) { timer = window.setTimeout(function () { run("replace"); }, 150); }
+    });
     index.start().then(function () {
       fillOptions();
       ready = true;
-      input.addEventListener("input", function () {
-        window.clearTimeout(timer);
-        typing = true;
-        timer = window.setTimeout(function () { run("replace"); }, 150);
-      });
       function chosenNow() { window.clearTimeout(timer); run("push"); }
       FILTERS.forEach(function (f) { selects[f].addEventListener("change", chosenNow); });
       sortSelect.addEventListener("change", chosenNow);

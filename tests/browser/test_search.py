@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
@@ -550,24 +550,46 @@ def test_a_query_with_nothing_to_search_for_says_so(page: Any, newsroom: str) ->
     assert page.problems == []
 
 
-def test_a_search_submitted_before_the_index_has_come_waits_for_it(
-    page: Any, newsroom: str
-) -> None:
+def _before_the_index(page: Any, newsroom: str, act: Callable[[], None]) -> None:
+    """Open the search page, `act` before its index has come (its meta.json held), then
+    let the index come."""
     held: list[Any] = []
     page.route("**/search/meta.json", lambda route: held.append(route))
     page.goto(newsroom + "search/")
     until_requested(page, held)
-    page.evaluate("window.stillHere = true")
-    page.fill("#search-terms", "election")
-    page.press("#search-terms", "Enter")  # the page is not loaded again: it waits
+    act()
     for route in held:
         route.continue_()
     page.unroute("**/search/meta.json")
+
+
+def test_a_search_submitted_before_the_index_has_come_waits_for_it(
+    page: Any, newsroom: str
+) -> None:
+    def submit() -> None:
+        page.evaluate("window.stillHere = true")
+        page.fill("#search-terms", "election")
+        page.press("#search-terms", "Enter")  # the page is not loaded again: it waits
+
+    _before_the_index(page, newsroom, submit)
     status_says(page, "match")
     assert "“election”" in page.inner_text("#search-status")
     assert parse_qs(urlsplit(page.url).query) == {"q": ["election"]}
     assert page.evaluate("window.stillHere === true")  # the same page, not loaded again
     assert page.evaluate("history.length") == 3  # a blank tab, the page, then its search
+    assert page.problems == []
+
+
+def test_a_word_typed_before_the_index_has_come_is_still_being_typed(
+    page: Any, newsroom: str
+) -> None:
+    # (On a slow connection a reader types before the index has come. The page heard no
+    # typing then, and searched "neg" as a whole word once it came: no article. Found
+    # when the machine was busy: the letter-by-letter test typed before it had come.)
+    _before_the_index(page, newsroom, lambda: page.fill("#search-terms", "neg"))
+    status_says(page, "match")
+    assert "/archive/asia/pakistans-budget/" in hrefs(page)
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["neg"], "typed": ["1"]}
     assert page.problems == []
 
 
