@@ -435,6 +435,8 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
         try:
             _remove_stage(folder, lock)
         except OSError as exc:  # (a folder left read-only, say by a `sudo` build)
+            if _stopped_in(exc):
+                raise KeyboardInterrupt from None  # (the site is in place: see build())
             where = Path(exc.filename) if exc.filename else folder
             raise BroadsheetError(
                 f"the new site is in place, but the last one could not be removed: "
@@ -442,6 +444,21 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
                 f"{display_path(folder)}) and build again",
                 where,
             ) from exc
+
+
+def _stopped_in(error: BaseException) -> bool:
+    """Whether Ctrl-C or SIGTERM came while `error` was raised. shutil.rmtree closes a
+    folder's descriptor, then notes that it did; a stop between the two has its clean-up
+    close it again, and that OSError (EBADF) takes the place of the KeyboardInterrupt,
+    which it holds as its context."""
+    seen: BaseException | None = error
+    for _ in range(32):  # (a chain of causes is short; never walk a cycle forever)
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _as_site(path: Path, output: Path, folder: Path) -> Path:

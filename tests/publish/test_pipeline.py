@@ -184,3 +184,38 @@ def test_feed_size_sets_how_many_entries_each_feed_holds(corpus: Path) -> None:
     assert len(feeds) >= 2
     for feed in feeds:
         assert feed.read_text().count("<entry>") == 3, feed
+
+
+def test_a_stop_while_the_last_site_is_removed_says_the_new_one_is_in_place(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # shutil.rmtree closes a folder's descriptor, then notes that it did: Ctrl-C or
+    # SIGTERM between the two had its clean-up close it again, and the build ended with
+    # "the last one could not be removed: Bad file descriptor; make it writable", exit 1
+    # (CI's fault-injection test met it). Here the stop comes in that very place.
+    from broadsheet.config import load_config
+    from broadsheet.publish import output_dir
+    from broadsheet.publish.pipeline import build
+
+    build(load_config(small))
+    shutil.rmtree(small / ".broadsheet-cache")  # a cold build: the last site is removed whole
+    real = shutil.rmtree
+
+    def stopped_there(path: object, *args: object, **kwargs: object) -> None:
+        descriptor = os.open(small, os.O_RDONLY)
+        os.close(descriptor)
+        try:
+            raise KeyboardInterrupt
+        finally:
+            os.close(descriptor)  # (EBADF, in place of the KeyboardInterrupt)
+
+    monkeypatch.setattr(output_dir.shutil, "rmtree", stopped_there)
+    with pytest.raises(KeyboardInterrupt, match="stopped: the new site is in place"):
+        build(load_config(small))
+    monkeypatch.setattr(output_dir.shutil, "rmtree", real)
+    assert (small / ".site.building").exists()  # (the last site, half removed)
+    new = tree_bytes(small / "site")
+    assert new and (small / "site/index.html").is_file()
+    build(load_config(small))  # the next build removes what is left of it
+    assert not (small / ".site.building").exists()
+    assert tree_bytes(small / "site") == new
