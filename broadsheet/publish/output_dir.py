@@ -356,7 +356,12 @@ def _remove_stage(stage: Path, lock: OutputLock | None) -> None:
     for name in names:
         path = stage / name
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, onerror=_named)
+            try:
+                shutil.rmtree(path, onerror=_named)
+            except OSError as exc:
+                if _stopped_in(exc):  # (a stop that rmtree's clean-up took the place of)
+                    raise KeyboardInterrupt from None
+                raise
         else:
             path.unlink()
     stage.rmdir()
@@ -435,8 +440,6 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
         try:
             _remove_stage(folder, lock)
         except OSError as exc:  # (a folder left read-only, say by a `sudo` build)
-            if _stopped_in(exc):
-                raise KeyboardInterrupt from None  # (the site is in place: see build())
             where = Path(exc.filename) if exc.filename else folder
             raise BroadsheetError(
                 f"the new site is in place, but the last one could not be removed: "
