@@ -91,8 +91,8 @@ def _stored(
         ranked = data[2]
     elif data is not None and kept is not None:
         ranked = _rerank(kept[0], data[2], features, count)
-    else:
-        ranked = _related_indices(features, count, jobs)
+    else:  # (not through the memo: the store keeps it, and the memo would hold it on)
+        ranked = _related_indices.__wrapped__(features, count, jobs)
     headers = [post.header_digest for post in posts]
     if kept is None or data is None or data[1] != key or kept[1] != headers:
         _save_features(path, key, features, headers)

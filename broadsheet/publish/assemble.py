@@ -30,7 +30,7 @@ from broadsheet.publish.media import Media, copy_attachments, gather, split_sign
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
 from broadsheet.publish.render import Progress, RenderReport, render_pages
-from broadsheet.publish.stage import Notes, Stage
+from broadsheet.publish.stage import Stage, WrittenNotes
 from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
 from broadsheet.sealed import clear, make_folder, read_sealed
@@ -66,7 +66,7 @@ class Outcome:
     signed: SignedState | None = None  # what `signatures` were taken from
     record: Record | None = None  # the published-URL record to write, in "record" mode
     images_encoded: int = 0  # images decoded and encoded (the others came from the cache)
-    noted: Notes | None = None  # what the stage's writers noted of the files they wrote
+    noted: WrittenNotes | None = None  # what the stage's writers noted of their files
     # Each post file's digest, by its name below the project: the hash of the bytes the
     # build read (of their text as normalised, if they needed it: see post.decoded).
     digests: dict[str, str] = field(default_factory=dict)
@@ -122,6 +122,7 @@ def assemble(
         env = make_environment(config.path(config.templates_dir), {}, compiled)
         use_site(env, site, prerender.bodies(), media)
         with ExitStack() as stack:
+            stack.callback(let_go, env)
             if state is None:  # no build cache: the search terms live as long as the build
                 state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
             terms = TermStore(state / "terms")
@@ -160,7 +161,7 @@ def assemble(
         signed=report.state,
         record=record,
         images_encoded=media.encoded,
-        noted=stage.noted,
+        noted=stage.written,
         digests=_digests(config, posts),
         judged=judged,
         seen=seen,
@@ -379,3 +380,17 @@ def _drop_stale_statics(cache: BuildCache | None, config: SiteConfig, stage: Sta
     for source in cache.inputs:
         if source.startswith(prefix) and not (static / source[len(prefix) :]).is_file():
             stage.remove(source[len(prefix) :])
+
+
+def let_go(env: Environment) -> None:
+    """Let the site go with the build's environment, whose helpers hold it (in its
+    globals and filters, and in each template's globals). The environment and its
+    templates hold each other: a cycle, which the garbage collector does not look at
+    once a worker's fork has frozen it (see long_lived). So the site, its posts and
+    its pages would otherwise stay until the build ends, while the output is stamped
+    and the cache saved, which at 100,000 articles hold as much again."""
+    for template in env.cache.values() if env.cache is not None else ():
+        template.globals.clear()  # (a copy of the environment's: see make_environment)
+    env.globals.clear()
+    env.filters.clear()
+    env.cache = None

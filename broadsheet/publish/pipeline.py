@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import sys
@@ -259,13 +260,24 @@ def _build(
         outcome = assemble(
             config, output, trusted, drafts, now, progress, jobs, state, inputs, urls
         )
+        if outcome.changes is None or check.restamp:
+            # The posts and the plan are let go before the whole output is stamped and
+            # the cache saved, which hold a note of every output file: at 100,000
+            # articles as much again. The pages this process rendered hold them still,
+            # in cycles (a page's context): the collector walks what is young, which is
+            # little (what was kept is frozen; assemble() broke the environment's
+            # cycles). After an edit, stamping the output is no such cost.
+            with timing.stage("let the plan go"):
+                gc.collect()
         seen: str | None = outcome.seen  # (the record's digest as judged, as written)
         if outcome.record is not None:
             seen = _write_record(config, outcome.record, note)
         if use_cache:
             with timing.stage("stamp output"):
-                last, noted = trusted(), outcome.noted
+                last, written = trusted(), outcome.noted
                 outcome.noted = None  # (held no longer than needed: 30,000 notes at 10,000)
+                noted = written.noted() if written is not None else None
+                del written
                 whole = last is None or outcome.changes is None  # (a new tree: see below)
                 from_notes = whole and noted is not None
                 met: list[str] = []  # (the output's folders, if it was walked whole)

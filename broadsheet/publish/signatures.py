@@ -271,7 +271,7 @@ class Signer:
             )
         )
         self._keys: dict[str, str] = {}  # template -> its key
-        self._source = cache(self._read_source)
+        self._sources: dict[str, str] = {}  # template -> its source, read once
         self._shaped: tuple[Site, str, str] | None = None
         self._print = _Printer()
         self._stated: tuple[Site, dict[str, str]] | None = None
@@ -400,6 +400,15 @@ class Signer:
             return self.env.list_templates()
         except TypeError:
             return []
+
+    def _source(self, name: str) -> str:
+        """The template's source, read once. (Kept in a dict of the signer's own: a
+        cache of a bound method would make a cycle, which a build's garbage collector
+        does not look at (see long_lived), and keep the signer's site to the end.)"""
+        found = self._sources.get(name)
+        if found is None:
+            found = self._sources[name] = self._read_source(name)
+        return found
 
     def _read_source(self, name: str) -> str:
         assert self.env.loader is not None

@@ -44,7 +44,8 @@ class Stage:
     # file renamed over it, as a half-written file is never seen.
     private: bool = False
     notes: Path | None = None  # a folder for each writing process's notes (see above)
-    noted: Notes | None = None  # the notes, once `close_notes()` has read them
+    # The notes' files as `close_notes()` read them (None: one could not be read whole).
+    written: WrittenNotes | None = None
     _notebook: tuple[int, int] | None = field(default=None, repr=False)  # (pid, its fd)
 
     def current(self, relative: str) -> Path | None:
@@ -158,39 +159,60 @@ class Stage:
 
     def close_notes(self) -> None:
         """Once the writers are done: close this process's notes, and read every
-        process's into `noted` (left None if any cannot be read whole: then the
+        process's (into `written`, left None if any cannot be read whole: then the
         output is stamped from its files)."""
         if self._notebook is not None and self._notebook[0] == os.getpid():
             os.close(self._notebook[1])
         self._notebook = None
         if self.notes is not None:
-            self.noted = _read_notes(self.notes)
+            self.written = _read_note_files(self.notes)
+
+    @property
+    def noted(self) -> Notes | None:
+        """The notes, once `close_notes()` has read them (None if they cannot be told)."""
+        return self.written.noted() if self.written is not None else None
 
 
-def _read_notes(folder: Path) -> Notes | None:
-    noted: Notes = {}
+@dataclass(frozen=True)
+class WrittenNotes:
+    """The notes' files, as read: their bytes are a quarter of what they hold once
+    parsed (at 100,000 articles, 32 MB for 287,000 files against 117 MB), so they are
+    parsed only when the output is stamped, after the posts and the plan are let go
+    (the stage that holds the files is gone by then)."""
+
+    files: tuple[bytes, ...]
+
+    def noted(self) -> Notes | None:
+        """What the notes say of each file (None if any is malformed)."""
+        noted: Notes = {}
+        for lines in self.files:
+            for line in lines.splitlines():
+                try:
+                    note = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    return None
+                if not _well_formed(note):
+                    return None
+                relative = note[0]
+                noted[relative] = note[1:] if len(note) == 6 and relative not in noted else None
+        return noted
+
+
+def _read_note_files(folder: Path) -> WrittenNotes | None:
     try:
         names = sorted(os.listdir(folder))
     except FileNotFoundError:
-        return noted  # nothing was written
+        return WrittenNotes(())  # nothing was written
     except OSError:
         return None
+    files = []
     for name in names:
         try:
             with open(folder / name, "rb") as handle:
-                lines = handle.read().splitlines()
+                files.append(handle.read())
         except OSError:
             return None
-        for line in lines:
-            try:
-                note = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                return None
-            if not _well_formed(note):
-                return None
-            relative = note[0]
-            noted[relative] = note[1:] if len(note) == 6 and relative not in noted else None
-    return noted
+    return WrittenNotes(tuple(files))
 
 
 def _well_formed(note: object) -> bool:

@@ -4,9 +4,11 @@ altered or deleted after the build is still found and rebuilt."""
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -208,3 +210,52 @@ def test_a_page_altered_at_once_after_a_build_keeping_its_size_is_rebuilt(
                 handle.write(b"X" if data[:1] != b"X" else b"Y")
         warm(small, jobs=jobs)
         assert tree_bytes(small / "site") == cold(small)
+
+
+def _alive_from(project: Path) -> list[object]:
+    """The posts and planned sites of `project` still in memory: garbage included, as
+    a build leaves it (its collector does not look at what was kept: see long_lived)."""
+    from broadsheet.content.post import Post
+    from broadsheet.outputs.site import Site
+
+    root = str(project.resolve())
+    gc.unfreeze()  # (get_objects() lists only what the collector tracks)
+    try:
+        return [
+            found
+            for found in gc.get_objects()
+            if (type(found) is Post and str(found.path).startswith(root))
+            or (type(found) is Site and str(found.config.root) == root)
+        ]
+    finally:
+        gc.freeze()
+
+
+@pytest.mark.parametrize("jobs", [1, 2], ids=["in process", "in workers"])
+def test_the_posts_and_the_plan_are_let_go_before_a_whole_output_is_stamped(
+    small: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Stamping a new output whole and saving the cache hold a note of every file the
+    site has: at 100,000 articles as much memory as the posts and the plan, so the
+    build must not hold both. (The site once stayed through cycles: the signer and its
+    own memo, the templates' environment and the helpers that show the site, the
+    contexts of the pages rendered in the build's own process.)"""
+    from broadsheet.publish import pipeline
+    from broadsheet.publish.assemble import load_site
+
+    monkeypatch.setattr(render, "PARALLEL_MINIMUM", 1)
+    stamp_output = pipeline._stamp_output
+    found: list[list[object]] = []
+
+    def stamping(*args: Any, **kwargs: Any) -> Any:
+        found.append(_alive_from(small))
+        return stamp_output(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_stamp_output", stamping)
+    gc.collect()
+    warm(small, jobs)  # cold: no cache yet
+    shutil.rmtree(small / "site")  # cold again: the cache does not fit the output
+    warm(small, jobs)
+    assert found == [[], []]
+    site = load_site(load_config(small), drafts=False)  # (the check sees them while alive)
+    assert len(_alive_from(small)) > len(site.posts) > 0
