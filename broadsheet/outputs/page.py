@@ -27,4 +27,10 @@ class Page:
 
     @property
     def url_path(self) -> str:
-        return self.path.removesuffix("index.html")
+        post = self.post  # an article's: its post's own string (see Post.url_path)
+        if post is not None and self.path == post.url_path + _INDEX:
+            return post.url_path
+        return self.path.removesuffix(_INDEX)
+
+
+_INDEX = "index.html"
