@@ -182,3 +182,15 @@ def test_markdown_that_would_be_no_post_is_an_error_in_build_and_check(project: 
         assert start in built.err, built.err
     assert "hidden" not in checked.out + built.err
     assert not (project / "site").exists()
+
+
+def test_folders_from_the_build_stamps_name_each_file_as_a_path_string(tmp_path: Path) -> None:
+    """The folders a build takes from its stamps answer as a set of every file's path
+    string would, without making those strings up front."""
+    stamps = {"content/asia/a.md": [1, 2, 0, 3], "static/images/x.jpg": [4, 5, 0, 6]}
+    folders = Folders.from_stamps(tmp_path, tmp_path / "content", tmp_path / "static", stamps)
+    expected = {f"{tmp_path}/content/asia/a.md", f"{tmp_path}/static/images/x.jpg"}
+    assert set(folders.files) == expected and len(folders.files) == 2
+    assert all(name in folders.files for name in expected)
+    for absent in ("content/asia/a.md", f"{tmp_path}/content/asia/b.md", f"{tmp_path}x/a", 3):
+        assert absent not in folders.files
