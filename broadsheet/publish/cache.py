@@ -163,6 +163,19 @@ class BuildCache:
         return self.valid_until is None or now < datetime.fromisoformat(self.valid_until)
 
 
+def share_stamps(stamps: Stamps, kept: Stamps) -> None:
+    """Make each stamp of `stamps` that equals the one `kept` has for its file that very
+    list (in place). The last build's stamps of the sources and this one's, held side
+    by side through a rebuild, are equal but for the files edited since: two copies
+    were 18 MB of an edit's peak at 100,000 articles. (No stamp of a source is changed
+    in place: see broadsheet.stamps.)"""
+    known = kept.get
+    for name, stamp in stamps.items():
+        old = known(name)
+        if old is not None and old == stamp:
+            stamps[name] = old
+
+
 def same_stamps(old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = None) -> bool:
     """Whether every file stamped `old` (named relative to `root`) is unchanged in `new`,
     and no file was added: one comparison of the two mappings when no stamp holds a hash."""

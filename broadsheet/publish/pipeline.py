@@ -38,6 +38,7 @@ from broadsheet.publish.cache import (
     save_folders,
     settle_recent,
     settled,
+    share_stamps,
     source_stamps,
     stamp_folders,
     stamp_tree,
@@ -236,6 +237,8 @@ def _build(
         except BaseException:  # (a bad source: serve goes on, and keeps no zombie process)
             check.close()
             raise
+        if cache is not None:
+            share_stamps(inputs, cache.inputs)
 
     def trusted() -> BuildCache | None:
         """The cache, if the output still holds what it says (else trust nothing)."""

@@ -469,3 +469,20 @@ def test_the_rest_of_the_cache_names_files_by_the_strings_of_its_head(small: Pat
     assert all(id(name) in outputs for name in (*rest.pages, *rest.output_hashes))
     assert all(id(name) in sources for name in rest.input_hashes)
     assert rest.pages.keys() <= cache.output.keys() == rest.output_hashes.keys()
+
+
+def test_this_builds_stamps_share_the_last_builds_lists_where_they_are_equal() -> None:
+    from broadsheet.publish.cache import share_stamps
+
+    kept = {"content/a.md": [1, 2, 0, 3], "content/b.md": [4, 5, 0, 6], "gone.md": [7, 8, 0, 9]}
+    taken = {
+        "content/a.md": [1, 2, 0, 3],  # unchanged
+        "content/b.md": [4, 50, 0, 6],  # edited
+        "content/c.md": [10, 11, 0, 12],  # new
+    }
+    before = {name: list(stamp) for name, stamp in taken.items()}
+    share_stamps(taken, kept)
+    assert taken == before and list(taken) == list(before)
+    assert taken["content/a.md"] is kept["content/a.md"]
+    assert taken["content/b.md"] is not kept["content/b.md"]
+    assert kept["content/b.md"] == [4, 5, 0, 6] and len(kept) == 3
