@@ -638,7 +638,7 @@ class OutputCheck:
         if self._answer is None:
             shares = self._shares()
             statuses = []
-            stamped: list[list[Stamp] | None] = []
+            stamped: list[bool] = []  # (whether a share's fresh stamps were taken)
             try:
                 for share in range(SHARES):
                     pid = self._pids.get(share)
@@ -648,39 +648,34 @@ class OutputCheck:
                     self._pids.pop(share, None)  # (reaped)
                     if status is None:  # not started, or killed before it answered: ask here
                         status, fresh = self._check_share(share, shares[share])
+                        taken = fresh is not None
+                        if taken:
+                            self.expected.update(zip(shares[share], fresh or (), strict=True))
+                        del fresh
                     else:
                         restamp = status & ~WALKED == RESTAMP
-                        fresh = _stamps_sent(sent, shares[share]) if restamp else None
+                        taken = restamp and _take_sent(sent, shares[share], self.expected)
+                    del sent
                     statuses.append(status)
-                    stamped.append(fresh)
+                    stamped.append(taken)
             except BaseException:  # Ctrl-C while waiting, say: none is left behind
                 self.close()
                 raise
-            self._take(statuses, stamped, shares)
+            self._take(statuses, stamped)
         assert self._answer is not None
         return self._answer
 
-    def _take(
-        self,
-        statuses: list[int],
-        stamped: list[list[Stamp] | None],
-        shares: list[list[str]],
-    ) -> None:
-        """Answer from each share's status (and the fresh stamps, in the order of its
-        files `shares[share]`, of each that held only by their hashes)."""
+    def _take(self, statuses: list[int], stamped: list[bool]) -> None:
+        """Answer from each share's status, and whether the fresh stamps of each that held
+        only by their hashes were taken (into `expected`, in place: the stamps of its files
+        as they are, whatever the answer; the other shares held by the stamps they have)."""
         codes = [status & ~WALKED for status in statuses]
         self._answer = FAILS not in codes
         self.restamp = RESTAMP in codes
         self.refolder = self.restamp or any(status & WALKED for status in statuses)
         self.recent = RECENT in codes
-        taken = [
-            (shares[share], fresh)
-            for share, (code, fresh) in enumerate(zip(codes, stamped, strict=True))
-            if code == RESTAMP
-        ]
-        if self._answer and self.restamp and all(fresh is not None for _, fresh in taken):
-            for names, fresh in taken:  # (the other shares held by the stamps they have)
-                self.expected.update(zip(names, fresh or (), strict=True))
+        taken = [took for code, took in zip(codes, stamped, strict=True) if code == RESTAMP]
+        if self._answer and self.restamp and all(taken):
             self.fresh = self.expected
 
     def _shares(self) -> list[list[str]]:
@@ -839,34 +834,58 @@ def settle_recent(
     return {**folders, **stamped}
 
 
+# Stamps a message of a check's fresh stamps holds: the build process takes them in a
+# message at a time, each in place of the stamp it replaces, so that the output's stamps
+# are not held twice over (at 100,000 articles, 287,000 of them, about 60 MB).
+SENT_CHUNK = 16_384
+_SIZE = 8  # bytes of a message's length, before it
+
+
 def _send(writing: int, stamps: list[Stamp]) -> None:
-    """Send `stamps` down the pipe `writing` (a forked check's fresh stamps)."""
-    data = memoryview(orjson.dumps(stamps))
-    while data:
-        data = data[os.write(writing, data) :]
+    """Send `stamps` down the pipe `writing` (a forked check's fresh stamps), as
+    messages of SENT_CHUNK stamps, each a JSON list after its length."""
+    for start in range(0, len(stamps), SENT_CHUNK):
+        message = orjson.dumps(stamps[start : start + SENT_CHUNK])
+        data = memoryview(len(message).to_bytes(_SIZE, "big") + message)
+        while data:
+            data = data[os.write(writing, data) :]
 
 
-def _receive(reading: int) -> bytes:
+def _receive(reading: int) -> bytearray:
     """All that comes down the pipe `reading` until its writer ends (then closed)."""
-    parts = []
+    received = bytearray()
     try:
         while part := os.read(reading, 1 << 20):
-            parts.append(part)
+            received += part
     finally:
         os.close(reading)
-    return b"".join(parts)
+    return received
 
 
-def _stamps_sent(sent: bytes, names: list[str]) -> list[Stamp] | None:
-    """The fresh stamps a check process sent, if they are whole: a well-formed stamp
-    for each of its files `names`, in that order, and nothing else."""
-    try:
-        stamps = orjson.loads(sent)
-    except orjson.JSONDecodeError:
-        return None
-    if type(stamps) is not list or len(stamps) != len(names):
-        return None
-    return stamps if all(map(well_formed, stamps)) else None
+def _take_sent(sent: bytes | bytearray, names: list[str], into: Stamps) -> bool:
+    """Put the fresh stamps a check process `sent` for its files `names` into `into`, a
+    message at a time; whether they were whole: a well-formed stamp for each file, in
+    that order, and nothing else. (Those taken before a fault are its files' stamps all
+    the same: the process sent them once it had checked every file.)"""
+    view, at, done = memoryview(sent), 0, 0
+    while at < len(view):
+        size = int.from_bytes(view[at : at + _SIZE], "big")
+        at += _SIZE
+        if size == 0 or at + size > len(view):
+            return False
+        try:
+            stamps = orjson.loads(view[at : at + size])
+        except orjson.JSONDecodeError:
+            return False
+        at += size
+        if type(stamps) is not list or done + len(stamps) > len(names):
+            return False
+        if not all(map(well_formed, stamps)):
+            return False
+        into.update(zip(names[done : done + len(stamps)], stamps, strict=True))
+        done += len(stamps)
+        del stamps
+    return done == len(names)
 
 
 def _answer_of(pid: int) -> int | None:

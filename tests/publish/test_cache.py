@@ -82,10 +82,15 @@ def _restored(tmp_path: Path) -> tuple[Path, Stamps, dict[str, str]]:
     return site, stamped, hashes
 
 
-@pytest.mark.parametrize("forked", [True, False], ids=["forked", "in process"])
+@pytest.mark.parametrize(
+    ("forked", "chunk"),
+    [(True, cache_module.SENT_CHUNK), (True, 2), (False, 2)],
+    ids=["forked", "forked, a few stamps a message", "in process"],
+)
 def test_a_restored_site_holds_by_its_hashes_and_the_check_gives_its_stamps(
-    tmp_path: Path, forked: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forked: bool, chunk: int
 ) -> None:
+    monkeypatch.setattr(cache_module, "SENT_CHUNK", chunk)
     site, stamped, hashes = _restored(tmp_path)
     with OutputCheck(site, stamped, hashes) as check:
         if forked:
