@@ -172,3 +172,26 @@ def test_after_a_title_edit_only_that_posts_features_are_worked_out_again(
     monkeypatch.setattr(related, "_features", counted)
     assert related_posts(posts, store=store) == expected
     assert worked == ["p7"]
+
+
+def test_kept_features_are_one_string_for_every_post_that_has_one(tmp_path: Path) -> None:
+    """And features that cannot be kept so (a tag with a tab) are not kept at all: the
+    ranking is made afresh from the posts, and is the same."""
+    from broadsheet.sealed import read_sealed
+
+    store = tmp_path / "related.json"
+    posts = tuple(
+        post(f"p{n}", tags=("t1",), title=f"Story about {_WORDS[n % 3]}") for n in range(9)
+    )
+    related_posts(posts, store=store)
+    kept = store.with_name("related-features.json")
+    key = related._load(read_sealed(store), len(posts))[1]  # type: ignore[index]
+    loaded = related._load_features(read_sealed(kept), key, len(posts))
+    assert loaded is not None
+    features = loaded[0]
+    assert features == tuple(tuple(related._features(p)) for p in posts)
+    assert all(row[1] is features[0][1] == "tag:t1" for row in features)
+    tabbed = tuple(replace(p, tags=("t1\tt2",), header_digest="tabbed") for p in posts)
+    assert related_posts(tabbed, store=store) == related_posts(tabbed)
+    key = related._load(read_sealed(store), len(posts))[1]  # type: ignore[index]
+    assert related._load_features(read_sealed(kept), key, len(posts)) is None
