@@ -643,7 +643,9 @@ class OutputCheck:
                 for share in range(SHARES):
                     pid = self._pids.get(share)
                     reading = self._pipes.pop(share, None)
-                    sent = _receive(reading) if reading is not None else b""
+                    whole = reading is not None and _take_sent(
+                        reading, shares[share], self.expected
+                    )
                     status = _answer_of(pid) if pid is not None else None
                     self._pids.pop(share, None)  # (reaped)
                     if status is None:  # not started, or killed before it answered: ask here
@@ -653,9 +655,7 @@ class OutputCheck:
                             self.expected.update(zip(shares[share], fresh or (), strict=True))
                         del fresh
                     else:
-                        restamp = status & ~WALKED == RESTAMP
-                        taken = restamp and _take_sent(sent, shares[share], self.expected)
-                    del sent
+                        taken = status & ~WALKED == RESTAMP and whole
                     statuses.append(status)
                     stamped.append(taken)
             except BaseException:  # Ctrl-C while waiting, say: none is left behind
@@ -851,41 +851,51 @@ def _send(writing: int, stamps: list[Stamp]) -> None:
             data = data[os.write(writing, data) :]
 
 
-def _receive(reading: int) -> bytearray:
-    """All that comes down the pipe `reading` until its writer ends (then closed)."""
-    received = bytearray()
+def _take_sent(reading: int, names: list[str], into: Stamps) -> bool:
+    """Put the fresh stamps a check process sends down the pipe `reading` for its files
+    `names` into `into`, a message at a time as they come (then close the pipe); whether
+    they were whole: a well-formed stamp for each file, in that order, and nothing else.
+    (Those taken before a fault are its files' stamps all the same: the process sends
+    them once it has checked every file.)"""
+    done, whole = 0, True
     try:
-        while part := os.read(reading, 1 << 20):
-            received += part
+        while whole and (head := _read_exactly(reading, _SIZE)):
+            size = int.from_bytes(head, "big")
+            message = _read_exactly(reading, size) if 0 < size <= _MOST else None
+            stamps = _stamps_in(message)
+            whole = stamps is not None and done + len(stamps) <= len(names)
+            if stamps is not None and whole:
+                into.update(zip(names[done : done + len(stamps)], stamps, strict=True))
+                done += len(stamps)
+        while os.read(reading, 1 << 20):  # (the rest unread: the process must not wait)
+            whole = False
     finally:
         os.close(reading)
-    return received
+    return whole and done == len(names)
 
 
-def _take_sent(sent: bytes | bytearray, names: list[str], into: Stamps) -> bool:
-    """Put the fresh stamps a check process `sent` for its files `names` into `into`, a
-    message at a time; whether they were whole: a well-formed stamp for each file, in
-    that order, and nothing else. (Those taken before a fault are its files' stamps all
-    the same: the process sent them once it had checked every file.)"""
-    view, at, done = memoryview(sent), 0, 0
-    while at < len(view):
-        size = int.from_bytes(view[at : at + _SIZE], "big")
-        at += _SIZE
-        if size == 0 or at + size > len(view):
-            return False
-        try:
-            stamps = orjson.loads(view[at : at + size])
-        except orjson.JSONDecodeError:
-            return False
-        at += size
-        if type(stamps) is not list or done + len(stamps) > len(names):
-            return False
-        if not all(map(well_formed, stamps)):
-            return False
-        into.update(zip(names[done : done + len(stamps)], stamps, strict=True))
-        done += len(stamps)
-        del stamps
-    return done == len(names)
+_MOST = 1 << 30  # bytes a message can hold, at most (a length past it is damage)
+
+
+def _stamps_in(message: bytes | None) -> list[Stamp] | None:
+    """The stamps a message holds, if it is a list of well-formed stamps."""
+    try:
+        stamps = orjson.loads(message) if message else None
+    except orjson.JSONDecodeError:
+        return None
+    return stamps if type(stamps) is list and all(map(well_formed, stamps)) else None
+
+
+def _read_exactly(reading: int, size: int) -> bytes | None:
+    """`size` bytes from the pipe `reading`; None if it ends first (b"" at its end)."""
+    parts, left = [], size
+    while left:
+        part = os.read(reading, min(left, 1 << 20))
+        if not part:
+            return b"" if left == size else None
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _answer_of(pid: int) -> int | None:
