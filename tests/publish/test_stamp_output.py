@@ -219,7 +219,8 @@ def _alive_from(project: Path) -> list[object]:
     from broadsheet.outputs.site import Site
 
     root = str(project.resolve())
-    gc.unfreeze()  # (get_objects() lists only what the collector tracks)
+    frozen = gc.get_freeze_count() > 0  # (inside a build: see long_lived)
+    gc.unfreeze()  # (get_objects() does not list what is frozen)
     try:
         return [
             found
@@ -228,7 +229,8 @@ def _alive_from(project: Path) -> list[object]:
             or (type(found) is Site and str(found.config.root) == root)
         ]
     finally:
-        gc.freeze()
+        if frozen:  # (else the tests after this one would run with everything frozen)
+            gc.freeze()
 
 
 @pytest.mark.parametrize("jobs", [1, 2], ids=["in process", "in workers"])
