@@ -23,7 +23,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _STOPS = (signal.SIGINT, signal.SIGTERM)
-_HEADER = 8  # bytes of length in front of every message between the build and a worker
+HEADER = 8  # bytes of length in front of every message between two of the build's processes
 
 
 def fork(quiet: bool = False) -> int:
@@ -184,13 +184,13 @@ class Workers:
         if not chunk:
             raise self._died(worker)
         worker.received += chunk
-        if len(worker.received) < _HEADER:
+        if len(worker.received) < HEADER:
             return None
-        size = int.from_bytes(worker.received[:_HEADER], "big")
-        if len(worker.received) < _HEADER + size:
+        size = int.from_bytes(worker.received[:HEADER], "big")
+        if len(worker.received) < HEADER + size:
             return None
-        data = bytes(worker.received[_HEADER : _HEADER + size])
-        del worker.received[: _HEADER + size]
+        data = bytes(worker.received[HEADER : HEADER + size])
+        del worker.received[: HEADER + size]
         number, worker.task = worker.task, None
         assert number is not None
         return number, pickle.loads(data)
@@ -256,8 +256,8 @@ def _serve(tasks: int, results: int) -> None:
     """A worker's life: read a task, run it, write the answer; until the pipe closes."""
     with os.fdopen(tasks, "rb") as reader:
         while True:
-            header = reader.read(_HEADER)
-            if len(header) < _HEADER:
+            header = reader.read(HEADER)
+            if len(header) < HEADER:
                 return  # the build is done with us (or gone)
             function, item = pickle.loads(reader.read(int.from_bytes(header, "big")))
             try:
@@ -284,8 +284,13 @@ def _portable(exc: Exception) -> Exception:
 
 
 def _write_message(fd: int, message: object) -> None:
-    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    view = memoryview(len(data).to_bytes(_HEADER, "big") + data)
+    write_framed(fd, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+
+def write_framed(fd: int, data: bytes) -> None:
+    """Write `data` to the pipe `fd` whole, after its length (HEADER bytes, big-endian):
+    a message between two of the build's processes."""
+    view = memoryview(len(data).to_bytes(HEADER, "big") + data)
     while view:
         view = view[os.write(fd, view) :]
 

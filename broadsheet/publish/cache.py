@@ -42,7 +42,7 @@ from broadsheet.stamps import (
     well_formed,
 )
 from broadsheet.stamps import settled as settled_stamp
-from broadsheet.workers import fork
+from broadsheet.workers import HEADER, fork, write_framed
 
 FORMAT = 5  # 3: the hashes of sources and output files; 4: the rest apart; 5: XXH3 hashes
 # How the stored templates' keys are made: 2 says whether a template shows a listing's
@@ -651,8 +651,8 @@ class OutputCheck:
                     if status is None:  # not started, or killed before it answered: ask here
                         status, fresh = self._check_share(share, shares[share])
                         taken = fresh is not None
-                        if taken:
-                            self.expected.update(zip(shares[share], fresh or (), strict=True))
+                        if fresh is not None:
+                            self.expected.update(zip(shares[share], fresh, strict=True))
                         del fresh
                     else:
                         taken = status & ~WALKED == RESTAMP and whole
@@ -838,17 +838,13 @@ def settle_recent(
 # message at a time, each in place of the stamp it replaces, so that the output's stamps
 # are not held twice over (at 100,000 articles, 287,000 of them, about 60 MB).
 SENT_CHUNK = 16_384
-_SIZE = 8  # bytes of a message's length, before it
 
 
 def _send(writing: int, stamps: list[Stamp]) -> None:
     """Send `stamps` down the pipe `writing` (a forked check's fresh stamps), as
     messages of SENT_CHUNK stamps, each a JSON list after its length."""
     for start in range(0, len(stamps), SENT_CHUNK):
-        message = orjson.dumps(stamps[start : start + SENT_CHUNK])
-        data = memoryview(len(message).to_bytes(_SIZE, "big") + message)
-        while data:
-            data = data[os.write(writing, data) :]
+        write_framed(writing, orjson.dumps(stamps[start : start + SENT_CHUNK]))
 
 
 def _take_sent(reading: int, names: list[str], into: Stamps) -> bool:
@@ -859,7 +855,7 @@ def _take_sent(reading: int, names: list[str], into: Stamps) -> bool:
     them once it has checked every file.)"""
     done, whole = 0, True
     try:
-        while whole and (head := _read_exactly(reading, _SIZE)):
+        while whole and (head := _read_exactly(reading, HEADER)):
             size = int.from_bytes(head, "big")
             message = _read_exactly(reading, size) if 0 < size <= _MOST else None
             stamps = _stamps_in(message)
