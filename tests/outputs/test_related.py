@@ -195,3 +195,44 @@ def test_kept_features_are_one_string_for_every_post_that_has_one(tmp_path: Path
     assert related_posts(tabbed, store=store) == related_posts(tabbed)
     key = related._load(read_sealed(store), len(posts))[1]  # type: ignore[index]
     assert related._load_features(read_sealed(kept), key, len(posts)) is None
+
+
+def test_a_headline_edit_gathers_the_members_of_the_reranked_rows_features_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (every feature's members were 15 MB of a headline edit's peak at 100,000 articles)
+    store = tmp_path / "related.json"
+    rows = [("asia", ["t1"], ["trade", "talks"]) for _ in range(10)]
+    rows += [("europe", ["t2"], ["grain", "steel"]) for _ in range(10)]
+    related_posts(_posts(rows), store=store)
+    rows[3] = ("asia", ["t1"], ["trade", "ports"])
+    posts = _posts(rows)
+    gathered: list[set[str]] = []
+    members = related._members
+
+    def spied(features: tuple[tuple[str, ...], ...], some: Sequence[int]) -> dict[str, list[int]]:
+        found = members(features, some)
+        gathered.append(set(found))
+        return found
+
+    monkeypatch.setattr(related, "_members", spied)
+    assert related_posts(posts, store=store) == related_posts(_posts(rows))
+    reranked, afresh = gathered
+    assert reranked == {"section:asia", "tag:t1", "word:trade", "word:talks", "word:ports"}
+    assert "tag:t2" in afresh and "word:grain" in afresh
+
+
+def test_a_kept_ranking_holds_one_number_for_each_post(tmp_path: Path) -> None:
+    from broadsheet.sealed import read_sealed
+
+    store = tmp_path / "related.json"
+    posts = tuple(post(f"p{n}", tags=("t1",), title=f"Story {n:04}") for n in range(400))
+    related_posts(posts, store=store)
+    loaded = related._load(read_sealed(store), len(posts))
+    assert loaded is not None
+    ranked = loaded[2]
+    places: dict[int, int] = {}
+    for row in ranked:
+        for number in row:
+            assert places.setdefault(number, id(number)) == id(number)
+    assert max(places) > 256  # (not only the small ints Python keeps one of anyway)
