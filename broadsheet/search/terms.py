@@ -22,8 +22,8 @@ import html
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from broadsheet.text import non_ascii, space_out_non_ascii_breaks
 
@@ -96,21 +96,29 @@ except ImportError:  # (no wheel for this platform: the same algorithm, in Pytho
     _STEMMER = snowballstemmer.stemmer("english")
 
 
+def stem_of(word: str) -> str:
+    """A folded word's term, worked out: cut to MAX_TERM, stemmed when ASCII."""
+    cut = word[:MAX_TERM]
+    stem = _STEMMER.stemWord(cut) if _STEMMABLE.fullmatch(cut) else cut
+    return word if stem == word else stem  # (one string for both: nearly half the words)
+
+
 class _Stems(dict[str, str]):
-    """word -> its stem, for the words met lately (a vocabulary repeats itself)."""
+    """word -> its stem, for the words met lately (a vocabulary repeats itself); the
+    compiled StemTable where it was built (see the end of this module)."""
 
     def __missing__(self, word: str) -> str:
         if len(self) >= STEMS_KEPT:
             self.clear()
-        cut = word[:MAX_TERM]
-        stem = _STEMMER.stemWord(cut) if _STEMMABLE.fullmatch(cut) else cut
-        if stem == word:  # (one string for both: nearly half the words, 1 MB a worker)
-            stem = word
-        self[word] = stem
+        stem = self[word] = stem_of(word)
         return stem
 
 
-_STEMS = _Stems()
+class StemLookup(Protocol):
+    def __getitem__(self, word: str, /) -> str: ...
+
+
+_STEMS: StemLookup = _Stems()
 
 
 def stem(word: str) -> str:
@@ -225,7 +233,7 @@ def count(title: str, body_html: str) -> Counted:
     return Counted(counts, length, text)
 
 
-def count_words_python(text: str, stems: Mapping[str, str]) -> tuple[dict[str, int], int]:
+def count_words_python(text: str, stems: StemLookup) -> tuple[dict[str, int], int]:
     """The terms of `text` (already folded and joined) counted, in the order each first
     occurs, and how many words it has: what the compiled count_words gives (see
     broadsheet/search/_native.c), where it could not be built or gave up."""
@@ -240,8 +248,10 @@ def no_quick_text_of(markup: str, blocks: frozenset[str], inlines: frozenset[str
 
 
 try:  # (built by `pip install`, where a C compiler is found)
-    from broadsheet.search._native import count_words
+    from broadsheet.search._native import StemTable, count_words
     from broadsheet.search._native import text_of as quick_text_of
+
+    _STEMS = StemTable(stem_of, STEMS_KEPT)
 except ImportError:
     count_words = count_words_python
     quick_text_of = no_quick_text_of

@@ -25,8 +25,10 @@ from broadsheet.search.terms import (
     _INLINE_NAMES,
     _folded,
     _joined,
+    _Stems,
     count,
     count_words_python,
+    stem_of,
     text_by_expressions,
     text_of,
 )
@@ -48,6 +50,7 @@ def test_the_install_built_the_compiled_loops() -> None:
     from broadsheet.search import _native
 
     assert terms_module.count_words is _native.count_words
+    assert type(terms_module._STEMS) is _native.StemTable
     assert terms_module.quick_text_of is _native.text_of
     assert index_module._Postings is _PackedPostings
 
@@ -138,11 +141,83 @@ _TEXTS = st.one_of(st.text(), st.lists(_PIECES, max_size=60).map("".join))
 @example("a" * 70 + " " + "a" * 71)  # (two words, one term: both cut to MAX_TERM)
 def test_counting_words_agrees_with_python(text: str) -> None:
     loops = _loops()
+    small = loops.StemTable(stem_of, 3)  # (emptied every third word)
     for given_text in (text, _joined(_folded(text))):
-        want = count_words_python(given_text, terms_module._STEMS)
-        got = loops.count_words(given_text, terms_module._STEMS)
-        assert got == want
-        assert list(got[0]) == list(want[0])  # (the same order: first met, first listed)
+        want = count_words_python(given_text, _Stems())
+        for stems in (terms_module._STEMS, small, _Stems()):
+            got = loops.count_words(given_text, stems)
+            assert got == want
+            assert list(got[0]) == list(want[0])  # (the same order: first met, first listed)
+
+
+_WORDS_IN_EVERY_WIDTH = st.lists(
+    st.text(st.sampled_from("ab9éßÿĀğΩ東🙂"), min_size=1, max_size=20), min_size=1, max_size=30
+)
+
+
+@given(_WORDS_IN_EVERY_WIDTH, st.integers(1, 8))
+@example(["café", "cafés", "Ω"], 8)  # (café in a str of one byte a character, then two)
+@example(["a" * 16, "a" * 17, "é" * 16, "ğ" * 16], 8)  # (kept inline up to 16, below U+0100)
+def test_the_compiled_stem_table_gives_each_word_its_term_in_any_text(
+    words: list[str], limit: int
+) -> None:
+    """The same word is the same term whatever else its text holds (a str keeps one,
+    two or four bytes a character, by its widest), kept inline or as a string, found
+    again as a string (table[word]) or in a text, however often the table is emptied."""
+    loops = _loops()
+    table = loops.StemTable(stem_of, limit)
+    for text in (" ".join(words), " ".join([*words, "🙂"]), " ".join(reversed(words))):
+        assert loops.count_words(text, table) == count_words_python(text, _Stems())
+        assert [table[word] for word in words] == [stem_of(word) for word in words]
+        assert len(table) <= limit
+
+
+def test_words_made_to_collide_in_the_stem_table_still_get_their_terms() -> None:
+    # A worker's table lives for the whole render: words made to collide in its
+    # unkeyed hash are not kept past a few probes (MOST_PROBES), so each later word
+    # costs a few probes, never the whole cluster; and each is still its own term.
+    loops = _loops()
+    table = loops.StemTable(stem_of, 1 << 18)
+    words = ["".join(blocks) for blocks in itertools.product(*_COLLIDING)]
+    for start in range(0, 1024, 64):  # (an article each: fewer than its own table gives up at)
+        some = words[start : start + 64]
+        text = " ".join(some)
+        assert loops.count_words(text, table) == count_words_python(text, _Stems())
+    assert len(table) < 1024  # (some were not kept)
+    assert [table[word] for word in words] == [stem_of(word) for word in words]
+
+
+def test_a_stem_table_given_a_bad_stem_function_fails_as_python_would() -> None:
+    loops = _loops()
+    with pytest.raises(ValueError):
+        loops.StemTable("not a function", 10)
+    with pytest.raises(ValueError):
+        loops.StemTable(stem_of, 0)
+
+    def failing(word: str) -> str:
+        raise LookupError(word)
+
+    with pytest.raises(LookupError, match="zebra"):
+        loops.count_words("zebra", loops.StemTable(failing, 10))
+    with pytest.raises(TypeError):
+        loops.count_words("zebra", loops.StemTable(lambda word: 7, 10))
+    with pytest.raises(TypeError):
+        loops.StemTable(stem_of, 10)[b"zebra"]
+
+
+def test_a_stem_function_that_counts_with_its_own_table_is_safe() -> None:
+    # (Python run from inside a lookup may grow or empty the table being looked in.)
+    loops = _loops()
+    table: object = None
+
+    def reentrant(word: str) -> str:
+        if not word.startswith("x"):  # (300 more words: the table grows, and is emptied)
+            loops.count_words(" ".join(f"x{word}{n}" for n in range(300)), table)
+        return stem_of(word)
+
+    table = loops.StemTable(reentrant, 50)
+    text = "elections trade talks elections " * 3 + " ".join(f"w{n}" for n in range(40))
+    assert loops.count_words(text, table) == count_words_python(text, _Stems())
 
 
 def test_counting_words_of_many_pages_agrees_with_python() -> None:
