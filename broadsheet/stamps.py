@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import time
 from typing import Any
 
@@ -59,9 +60,44 @@ def stamp_file(path: str, racy: int | None) -> Stamp:
     return stamp_of(path, os.stat(path), racy)
 
 
-# The hashes this process took, by path and stamp (size, times, inode): a build asks for
-# some more than once (the image stage, then the hashes the build cache records).
-HASHED: dict[tuple[str, int, int, int, int], str] = {}
+class Hashed:
+    """The hashes this process took, by path and stamp (size, times, inode): a build asks
+    for some more than once (the image stage, or the check of a restored cache's posts,
+    then the hashes the build cache records).
+
+    Kept by path, each stamp and hash packed in one bytes object: a deploy of 100,000
+    articles hashes every post, and a tuple of the path and four ints as the key, with a
+    string for the hash, took 30 MB of its peak. The path is the string the caller has
+    (a post's is its Path's own)."""
+
+    _STAMP = struct.Struct("<qqqQ")
+
+    def __init__(self) -> None:
+        self._found: dict[str, bytes] = {}
+
+    def get(self, path: str, stamp: Stamp) -> str | None:
+        """The hash taken of the file at `path` when it had the stamp `stamp`, if any."""
+        packed = self._found.get(path)
+        if packed is None or self._packed(stamp) != packed[: self._STAMP.size]:
+            return None
+        return packed[self._STAMP.size :].decode("ascii")
+
+    def put(self, path: str, stamp: Stamp, digest: str) -> None:
+        packed = self._packed(stamp)
+        if packed is not None and digest.isascii():
+            self._found[path] = packed + digest.encode("ascii")
+
+    def clear(self) -> None:
+        self._found.clear()
+
+    def _packed(self, stamp: Stamp) -> bytes | None:
+        try:
+            return self._STAMP.pack(*stamp[:4])
+        except struct.error:  # (a time or size beyond 64 bits: not kept)
+            return None
+
+
+HASHED = Hashed()
 
 
 _BLOCK = 1 << 20  # bytes read at a time, past a file's first read
@@ -127,8 +163,7 @@ def file_hash(path: str, stamp: Stamp) -> str | None:
     A racy stamp (see broadsheet.stamps) gives the hash it carries."""
     if len(stamp) > 4:
         return stamp[4] if stamp[4] != UNREADABLE else None
-    key = (path, stamp[0], stamp[1], stamp[2], stamp[3])
-    found = HASHED.get(key)
+    found = HASHED.get(path, stamp)
     if found is None:
         found = content_hash(path)
         try:
@@ -147,7 +182,7 @@ def file_hash(path: str, stamp: Stamp) -> str | None:
             != stamp[:4]
         ):
             return None
-        HASHED[key] = found
+        HASHED.put(path, stamp, found)
     return found
 
 

@@ -71,3 +71,28 @@ def test_hashing_leaves_no_file_open(tmp_path: Path) -> None:
         stamps.content_hash(str(path))
         stamps.content_hash(str(tmp_path))  # (fails after opening)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_hash_taken_is_given_again_only_for_the_stamp_it_was_taken_under(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "post.md"
+    path.write_text("first\n")
+    name = str(path)
+    stamp = stamps.stamp_file(name, None)
+    stamps.HASHED.clear()
+    first = stamps.file_hash(name, stamp)
+    assert first == stamps.bytes_hash(b"first\n")
+    assert stamps.HASHED.get(name, stamp) == first
+    path.write_text("second, longer\n")  # (a new size: a new stamp)
+    later = stamps.stamp_file(name, None)
+    assert stamps.HASHED.get(name, later) is None
+    assert stamps.file_hash(name, later) == stamps.bytes_hash(b"second, longer\n")
+    assert stamps.file_hash(name, stamp) is None  # (that file is gone: no hash of it)
+    # Kept under the caller's own path string, a stamp and a hash in one bytes object.
+    memo = stamps.HASHED._found
+    assert [key is name for key in memo] == [True]
+    assert type(memo[name]) is bytes
+    stamps.HASHED.put("other", [1, 2**64, 0, 1], "feed")  # (past 64 bits: not kept)
+    assert stamps.HASHED.get("other", [1, 2**64, 0, 1]) is None
+    stamps.HASHED.clear()

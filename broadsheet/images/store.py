@@ -152,10 +152,10 @@ class ImageStore:
         known = self._sources.get(key)
         if isinstance(known, list) and len(known) == 2 and known[0] == stamp:
             return str(known[1])
-        shared = (key, stamp[0], stamp[1], stamp[2], stamp[3])  # the build's hashes of files
-        if shared in HASHED:
-            self.remember(path, info, HASHED[shared], racy)
-            return HASHED[shared]
+        shared = HASHED.get(key, stamp)  # the build's hashes of files
+        if shared is not None:
+            self.remember(path, info, shared, racy)
+            return shared
         try:
             data = read_source(path)
         except BroadsheetError as exc:
@@ -164,7 +164,7 @@ class ImageStore:
         self.remember(path, info, digest, racy)
         with contextlib.suppress(OSError):
             if stamp_of(key, os.stat(path), None) == stamp:  # the bytes hashed are these
-                HASHED[shared] = digest
+                HASHED.put(key, stamp, digest)
         return digest
 
     def remember(self, path: Path, info: os.stat_result, digest: str, racy: int) -> None:
