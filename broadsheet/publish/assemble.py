@@ -357,7 +357,7 @@ def _comparable(
         )
     except ValueError:  # a folder outside the project: its stamps are not keyed so
         return None
-    changed = changed_names(cache.inputs, stamps, config.root, cache.input_hashes)
+    changed = changed_names(cache.inputs, stamps, config.root, cache.input_hashes, adopt=True)
     return cache.signed if all(name.startswith(prefixes) for name in changed) else None
 
 

@@ -491,3 +491,34 @@ def test_this_builds_stamps_share_the_last_builds_lists_where_they_are_equal() -
     assert taken["content/a.md"] is kept["content/a.md"]
     assert taken["content/b.md"] is not kept["content/b.md"]
     assert kept["content/b.md"] == [4, 5, 0, 6] and len(kept) == 3
+
+
+def test_a_source_that_hashes_as_recorded_takes_its_new_stamp_in_the_last_builds(
+    tmp_path: Path,
+) -> None:
+    # A fresh clone: each file gets a new stamp. One whose bytes hash as the last build
+    # recorded is unchanged, and its new stamp stands for the old one from then on
+    # (the old lists let go); one whose bytes differ is changed, its old stamp kept.
+    from broadsheet.publish.cache import changed_names
+
+    names = ("content/same.md", "content/edited.md", "content/gone.md")
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(f"{name}\n")
+    kept = {name: stamps.stamp_file(str(tmp_path / name), None) for name in names}
+    recorded = {name: stamps.content_hash(str(tmp_path / name)) for name in names}
+    (tmp_path / "content/same.md").unlink()
+    (tmp_path / "content/same.md").write_text("content/same.md\n")  # (a new inode)
+    (tmp_path / "content/edited.md").write_text("content/EDITED.md\n")  # (the same size)
+    (tmp_path / "content/gone.md").unlink()
+    taken = {name: stamps.stamp_file(str(tmp_path / name), None) for name in names[:2]}
+    assert taken["content/same.md"] != kept["content/same.md"]
+    stamps.HASHED.clear()
+    old = {name: list(stamp) for name, stamp in kept.items()}
+    assert changed_names(old, taken, tmp_path, recorded) == {"content/edited.md", "content/gone.md"}
+    assert old == kept  # (without adopting, nothing changes)
+    assert changed_names(kept, taken, tmp_path, recorded, adopt=True) == set(names[1:])
+    assert kept["content/same.md"] is taken["content/same.md"]
+    assert kept["content/edited.md"] == old["content/edited.md"]
+    assert kept["content/gone.md"] == old["content/gone.md"] and len(kept) == 3
+    stamps.HASHED.clear()
