@@ -236,3 +236,30 @@ def test_a_kept_ranking_holds_one_number_for_each_post(tmp_path: Path) -> None:
         for number in row:
             assert places.setdefault(number, id(number)) == id(number)
     assert max(places) > 256  # (not only the small ints Python keeps one of anyway)
+
+
+@pytest.mark.parametrize("rows_at_a_time", [1, 2, 4_096])
+def test_kept_features_are_written_a_few_rows_at_a_time_as_one_json_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_at_a_time: int
+) -> None:
+    import orjson
+
+    from broadsheet.sealed import read_sealed
+
+    monkeypatch.setattr(related, "SAVED_ROWS", rows_at_a_time)
+    store = tmp_path / "related.json"
+    posts = _posts([("asia", ["t1"], [_WORDS[n % 5], "talks"]) for n in range(7)])
+    related_posts(posts, store=store)
+    payload = read_sealed(store.with_name("related-features.json"))
+    assert payload is not None
+    key = related._load(read_sealed(store), len(posts))[1]  # type: ignore[index]
+    features = [tuple(related._features(p)) for p in posts]
+    assert orjson.loads(payload) == {
+        "key": key,
+        "features": ["\t".join(row) for row in features],
+        "headers": [p.header_digest for p in posts],
+    }
+    assert related._load_features(payload, key, len(posts)) == (
+        tuple(features),
+        [p.header_digest for p in posts],
+    )
