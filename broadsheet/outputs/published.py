@@ -49,9 +49,13 @@ class Record:
     published: dict[str, str] = field(default_factory=dict)
     gone: dict[str, str] = field(default_factory=dict)
 
-    def publish(self, url: str, post: str) -> None:
-        self.gone.pop(url, None)
+    def publish(self, url: str, post: str) -> bool:
+        """Record `post` under `url`; whether that changed the record."""
+        was_gone = self.gone.pop(url, None) is not None
+        if not was_gone and self.published.get(url) == post:
+            return False
         self.published[url] = post
+        return True
 
     def retire(self, url: str) -> bool:
         post = self.published.pop(url, None)
@@ -137,8 +141,14 @@ def judge_urls(
         raise BroadsheetErrors(errors)
     if mode != "record":
         return None
-    add_published(record, kept, content_dir)
+    if not add_published(record, kept, content_dir) and _as_written(record, content_dir):
+        return None  # (nothing to write: not held while the site is built, 25 MB at 100,000)
     return record
+
+
+def _as_written(record: Record, content_dir: Path) -> bool:
+    """Whether the record file holds `record` as write_record would write it."""
+    return read_file(record_path(content_dir)) == record_bytes(record)
 
 
 def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime, mode: str) -> str:
@@ -233,11 +243,14 @@ def unrecorded(record: Record, posts: Iterable[Post], content_dir: Path) -> list
     ]
 
 
-def add_published(record: Record, posts: Iterable[Post], content_dir: Path) -> None:
-    """Record each of `posts` (the published articles) under its URL."""
+def add_published(record: Record, posts: Iterable[Post], content_dir: Path) -> bool:
+    """Record each of `posts` (the published articles) under its URL; whether that
+    changed the record."""
     below = _below(content_dir)
+    changed = False
     for post in posts:
-        record.publish(post.url_path, post_name(post.path, content_dir, below))
+        changed |= record.publish(post.url_path, post_name(post.path, content_dir, below))
+    return changed
 
 
 def post_name(path: Path, content_dir: Path, below: str | None = None) -> str:

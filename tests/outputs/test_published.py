@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -499,3 +500,41 @@ def test_a_record_that_could_not_be_written_is_written_by_the_next_build(
     result = cli("build", "--quiet")
     assert result.code == 0 and result.err == ""
     assert "/asia/b/ asia/b.md" in entries(project)
+
+
+def test_a_record_with_nothing_new_is_not_held_nor_written_and_one_out_of_order_is_rewritten(
+    project: Path, cli: Cli
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from broadsheet.content.loader import load_posts
+    from broadsheet.outputs.published import judge_urls
+
+    write_post(project, "asia/a.md", article("A"))
+    write_post(project, "asia/b.md", article("B"))
+    assert cli("build", "--quiet").code == 0
+    content = project / "content"
+    posts = load_posts(content, ZoneInfo("UTC"))
+    answering = {"asia/a/index.html", "asia/b/index.html"}
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    # Nothing to add, and the file as it would be written: nothing held for the build.
+    assert judge_urls(content, posts, answering, now, "record") is None
+    # A headline edit (the judged inputs change) rewrites nothing.
+    before = record_path(content).read_bytes()
+    write_post(project, "asia/a.md", article("A, retitled"))
+    assert cli("build", "--quiet").code == 0
+    assert record_path(content).read_bytes() == before
+    # Lines out of order (a hand edit, a merge): the record to write, in order again.
+    header, *lines = before.decode().splitlines(keepends=True)
+    shuffled = "".join([header, *reversed([line for line in lines if line.startswith("/")])])
+    record_path(content).write_text(shuffled, encoding="utf-8")
+    found = judge_urls(content, posts, answering, now, "record")
+    assert found is not None and record_bytes(found) == before
+    write_post(project, "asia/b.md", article("B, retitled"))
+    assert cli("build", "--quiet").code == 0
+    assert record_path(content).read_bytes() == before
+    # And a new article is added to it.
+    write_post(project, "asia/c.md", article("C"))
+    assert cli("build", "--quiet").code == 0
+    assert "/asia/c/ asia/c.md" in entries(project)
