@@ -89,10 +89,13 @@ def test_a_hash_taken_is_given_again_only_for_the_stamp_it_was_taken_under(
     assert stamps.HASHED.get(name, later) is None
     assert stamps.file_hash(name, later) == stamps.bytes_hash(b"second, longer\n")
     assert stamps.file_hash(name, stamp) is None  # (that file is gone: no hash of it)
-    # Kept under the caller's own path string, a stamp and a hash in one bytes object.
+    # Kept under the very int of the stamp's inode, a path, stamp and hash in one bytes.
     memo = stamps.HASHED._found
-    assert [key is name for key in memo] == [True]
-    assert type(memo[name]) is bytes
+    (key,) = memo  # (the file kept its inode: the dict keeps the first stamp's int)
+    assert key == later[3] and (key is stamp[3] or key is later[3])
+    assert type(memo[later[3]]) is bytes
+    # Another path with that inode (a link, another file system) is not given its hash.
+    assert stamps.HASHED.get(name + "-link", later) is None
     stamps.HASHED.put("other", [1, 2**64, 0, 1], "feed")  # (past 64 bits: not kept)
     assert stamps.HASHED.get("other", [1, 2**64, 0, 1]) is None
     stamps.HASHED.clear()
