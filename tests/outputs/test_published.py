@@ -534,6 +534,9 @@ def test_a_record_with_nothing_new_is_not_held_nor_written_and_one_out_of_order_
     write_post(project, "asia/b.md", article("B, retitled"))
     assert cli("build", "--quiet").code == 0
     assert record_path(content).read_bytes() == before
+    record_path(content).write_bytes(before + b"# a note\n")  # (all that was, and more)
+    found = judge_urls(content, posts, answering, now, "record")
+    assert found is not None and record_bytes(found) == before
     # And a new article is added to it.
     write_post(project, "asia/c.md", article("C"))
     assert cli("build", "--quiet").code == 0
