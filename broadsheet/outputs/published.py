@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -87,7 +87,7 @@ def read_record(content_dir: Path) -> Record:
     except UnicodeDecodeError as exc:
         raise BroadsheetError("the published-URL record is not UTF-8 text", path) from exc
     record = Record()
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(_split_lines(text), start=1):
         line = line.removesuffix("\r")  # a checkout that made line ends CRLF
         if not line.strip() or line.startswith("#"):
             continue
@@ -105,6 +105,16 @@ def read_record(content_dir: Path) -> Record:
     for url in record.published:  # a line in both (two branches merged): still published
         record.gone.pop(url, None)
     return record
+
+
+def _split_lines(text: str) -> Iterator[str]:
+    """What text.split("\\n") gives, a line at a time: not a list of every line beside
+    the text and the record being made (10 MB at 100,000 articles)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def record_bytes(record: Record) -> bytes:
@@ -137,7 +147,7 @@ def judge_urls(
     kept = [post for post in posts if not post.draft]  # published, or due to be
     scheduled = [p for p in kept if status(p, now) == "scheduled"]  # (its URLs answer then)
     due = {alias_file(url) for p in scheduled for url in (p.url_path, *p.aliases)}
-    errors = vanished(record, answering | due, content_dir)
+    errors = vanished(record, answering, content_dir, due)
     if mode == "frozen":
         errors += unrecorded(record, kept, content_dir)
     if errors:
@@ -220,28 +230,31 @@ def bytes_digest(data: bytes | None) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def vanished(record: Record, answering: set[str], content_dir: Path) -> list[BroadsheetError]:
+def vanished(
+    record: Record, answering: Container[str], content_dir: Path, due: Container[str] = ()
+) -> list[BroadsheetError]:
     """An error for each recorded URL that no planned file (`answering`: paths of the
-    output) would answer."""
-    errors = []
-    for url, post in sorted(record.published.items()):
-        if alias_file(url) in answering:
+    output; or `due`, a scheduled post's) would answer, in the URLs' order. (Neither
+    the two sets joined nor the record sorted: 14 MB at 100,000 articles, while the
+    plan is held.)"""
+    found: list[tuple[str, BroadsheetError]] = []
+    for url, post in record.published.items():
+        answer = alias_file(url)
+        if answer in answering or answer in due:
             continue
         source = content_dir / post
         shown = f"/{url}"
         # (os.path: an unreadable folder is no file here, not an error)
         mine = os.path.isfile(source)
         where = "its front matter" if mine else "the front matter of the article that replaces it"
-        errors.append(
-            BroadsheetError(
-                f"{shown} was published (last by {display_path(source)}) and would no longer "
-                f'answer: add {shown} to the aliases in {where} (the line "aliases: [{shown}]",'
-                f' or one more item of the list it has), or run "broadsheet gone {shown}" to '
-                "retire the URL on purpose",
-                source,
-            )
+        message = (
+            f"{shown} was published (last by {display_path(source)}) and would no longer "
+            f'answer: add {shown} to the aliases in {where} (the line "aliases: [{shown}]",'
+            f' or one more item of the list it has), or run "broadsheet gone {shown}" to '
+            "retire the URL on purpose"
         )
-    return errors
+        found.append((url, BroadsheetError(message, source)))
+    return [error for _, error in sorted(found, key=lambda item: item[0])]
 
 
 def unrecorded(record: Record, posts: Iterable[Post], content_dir: Path) -> list[BroadsheetError]:

@@ -541,3 +541,22 @@ def test_a_record_with_nothing_new_is_not_held_nor_written_and_one_out_of_order_
     write_post(project, "asia/c.md", article("C"))
     assert cli("build", "--quiet").code == 0
     assert "/asia/c/ asia/c.md" in entries(project)
+
+
+@given(st.text(st.sampled_from("ab\n\r ")))
+def test_the_record_is_read_a_line_at_a_time_as_split_would_cut_it(text: str) -> None:
+    from broadsheet.outputs.published import _split_lines
+
+    assert list(_split_lines(text)) == text.split("\n")
+
+
+def test_vanished_urls_are_named_in_the_urls_order_and_a_scheduled_ones_answers(
+    project: Path,
+) -> None:
+    from broadsheet.outputs.published import vanished
+
+    record = Record()
+    for url in ("asia/z/", "asia/b/", "europe/a/", "asia/due/"):
+        record.publish(url, url.rstrip("/") + ".md")
+    errors = vanished(record, {"asia/b/index.html"}, project / "content", {"asia/due/index.html"})
+    assert [error.message.split(" ")[0] for error in errors] == ["/asia/z/", "/europe/a/"]
