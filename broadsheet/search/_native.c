@@ -132,6 +132,23 @@ table_count(Table *table, const char *data, int kind, Py_ssize_t start,
     return 0;
 }
 
+/* A word's hash: FNV-1a over its characters, its high bits folded into the low ones
+   that pick a slot. The same for a word read in a text (SCAN) and given as a string
+   (word_hash), so that a StemTable finds it either way. */
+#define FNV_START 14695981039346656037ULL
+
+static inline uint64_t
+fnv_step(uint64_t hash, Py_UCS4 c)
+{
+    return (hash ^ c) * 1099511628211ULL;
+}
+
+static inline uint64_t
+fnv_done(uint64_t hash)
+{
+    return hash ^ (hash >> 29);
+}
+
 /* Count each run of word characters in the text: one function a character width, so
    that news text (one byte a character) is read without a switch at each. 0 when done,
    1 when given up (see GIVE_UP), -1 with an exception set. */
@@ -145,13 +162,13 @@ table_count(Table *table, const char *data, int kind, Py_ssize_t start,
                 continue;                                                           \
             }                                                                       \
             Py_ssize_t start = at;                                                  \
-            uint64_t hash = 14695981039346656037ULL; /* FNV-1a */                   \
+            uint64_t hash = FNV_START;                                              \
             Py_UCS4 c;                                                              \
             while (at < size && is_word(c = READ(at))) {                            \
-                hash = (hash ^ c) * 1099511628211ULL;                               \
+                hash = fnv_step(hash, c);                                           \
                 at++;                                                               \
             }                                                                       \
-            hash ^= hash >> 29;                                                     \
+            hash = fnv_done(hash);                                                  \
             if (table_count(table, DATA, KIND, start, at - start, hash) < 0) {      \
                 return -1;                                                          \
             }                                                                       \
@@ -212,11 +229,11 @@ static PyTypeObject StemTableType;
 static uint64_t
 word_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t length)
 {
-    uint64_t hash = 14695981039346656037ULL; /* as SCAN hashes a word */
+    uint64_t hash = FNV_START;
     for (Py_ssize_t k = start; k < start + length; k++) {
-        hash = (hash ^ PyUnicode_READ(kind, data, k)) * 1099511628211ULL;
+        hash = fnv_step(hash, PyUnicode_READ(kind, data, k));
     }
-    return hash ^ (hash >> 29);
+    return fnv_done(hash);
 }
 
 static int
@@ -351,6 +368,10 @@ static PyObject *
 stem_table_get(StemTable *table, PyObject *text, int kind, const void *data,
                Py_ssize_t start, Py_ssize_t length, uint64_t hash)
 {
+    if (table->stem == NULL) { /* (cleared by the garbage collector) */
+        PyErr_SetString(PyExc_ValueError, "StemTable: cleared");
+        return NULL;
+    }
     size_t at = (size_t)hash & table->mask;
     for (int probes = 0;; probes++) {
         uint32_t slot = table->slots[at];
@@ -452,7 +473,7 @@ stem_table_subscript(StemTable *table, PyObject *word)
         PyErr_SetString(PyExc_TypeError, "StemTable: a word must be a str");
         return NULL;
     }
-    if (PyUnicode_READY(word) < 0 || table->stem == NULL) {
+    if (PyUnicode_READY(word) < 0) {
         return NULL;
     }
     int kind = PyUnicode_KIND(word);
@@ -513,10 +534,6 @@ counted(PyObject *text, Table *table, PyObject *stems)
         Word *w = &table->words[n];
         PyObject *term;
         if (fast) {
-            if (((StemTable *)stems)->stem == NULL) {
-                PyErr_SetString(PyExc_ValueError, "StemTable: cleared");
-                goto fail;
-            }
             term = stem_table_get((StemTable *)stems, text, kind, data, w->start, w->length,
                                   w->hash);
         }
