@@ -1,4 +1,4 @@
-/* The search index's two loops that run once a word or once a posting: compiled.
+/* The search index's loops that run once a word or once a posting: compiled.
 
    count_words(text, stems) -> (counts, words)
        What terms.count_words_python gives: the runs of letters and digits in `text`
@@ -24,19 +24,26 @@
        and empty lines are dropped. (terms.text_of, given None, reads the page by its
        regular expressions.)
 
-   slice_add(terms, triples, number, counts), slice_postings(terms, triples)
+   slice_add(terms, triples, number, counts), slice_runs(terms, triples, groups, shards)
        A slice's postings, as the index's merge gathers them (see index.py,
        _PackedPostings): each article's (term number, id, count) triples added to the
-       end of one bytearray, then, once the slice is done, each term's ids and counts
-       (uint32, in the machine's order), end to end, in the order they came. One
-       buffer that grows by an article at a time, where a bytearray for each term was
-       reallocated at nearly every posting while it was small.
+       end of one bytearray; once the slice is done, one run for each group of term
+       files: each term's CRC-32, UTF-8 and postings (id, count as uint32, in the
+       machine's order), with no Python object made for a term. One buffer that grows
+       by an article at a time, where a bytearray for each term was reallocated at
+       nearly every posting while it was small.
+
+   Gathering()
+       One group's runs, slice by slice, each term's postings put end to end (add);
+       then its term files written in JSON, the gaps between ids worked out, as
+       orjson writes what index._write_shard gives (write).
 
    Each has a pure-Python twin that gives the same (broadsheet/search/terms.py and
    index.py); tests hold the two to each other. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -69,22 +76,39 @@ typedef struct {
    as many as it holds. Past this many, count_words gives up (None). */
 #define GIVE_UP(words) (8 * (words) + 8192)
 
+/* Slots (open addressing: 1 + an index, 0 when empty) of `size`, a power of two, for
+   `used` entries of `stride` bytes each, whose 64-bit hash is at `offset` in each; the
+   slots looked at past each entry's first are added to *probes. NULL when out of memory. */
+static Py_ssize_t *
+slots_for(const char *entries, size_t stride, size_t offset, Py_ssize_t used, size_t size,
+          Py_ssize_t *probes)
+{
+    Py_ssize_t *slots = PyMem_Calloc(size, sizeof(Py_ssize_t));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t n = 0; n < used; n++) {
+        uint64_t hash;
+        memcpy(&hash, entries + (size_t)n * stride + offset, sizeof(hash));
+        size_t at = (size_t)hash & (size - 1);
+        while (slots[at] != 0) {
+            at = (at + 1) & (size - 1);
+            ++*probes;
+        }
+        slots[at] = n + 1;
+    }
+    return slots;
+}
+
 static int
 table_grow_slots(Table *table)
 {
     size_t size = (table->mask + 1) * 2;
-    Py_ssize_t *slots = PyMem_Calloc(size, sizeof(Py_ssize_t));
+    Py_ssize_t *slots = slots_for((const char *)table->words, sizeof(Word), offsetof(Word, hash),
+                                  table->used, size, &table->probes);
     if (slots == NULL) {
-        PyErr_NoMemory();
         return -1;
-    }
-    for (Py_ssize_t n = 0; n < table->used; n++) {
-        size_t at = (size_t)table->words[n].hash & (size - 1);
-        while (slots[at] != 0) {
-            at = (at + 1) & (size - 1);
-            table->probes++;
-        }
-        slots[at] = n + 1;
     }
     PyMem_Free(table->slots);
     table->slots = slots;
@@ -912,64 +936,612 @@ slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-/* slice_postings(terms, triples) -> list[bytes]: for each term number, in order, the
-   postings of that term in `triples` (id, count, id, count... as uint32), in the order
-   they were added. Read from a copy of `triples` taken first: an allocation may run a
-   finalizer, and Python there may change the bytearray (its size or its bytes). */
-static PyObject *
-slice_postings(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* zlib's CRC-32 (what index.shard_of gives: the term file of a term's UTF-8). */
+static uint32_t crc_table[256];
+
+static uint32_t
+crc32_of(const char *data, Py_ssize_t size)
 {
-    if (nargs != 2 || !PyDict_Check(args[0]) || !PyByteArray_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "slice_postings(terms: dict, triples: bytearray)");
+    uint32_t crc = 0xFFFFFFFFu;
+    for (Py_ssize_t k = 0; k < size; k++) {
+        crc = crc_table[(crc ^ (unsigned char)data[k]) & 0xFF] ^ (crc >> 8);
+    }
+    return crc ^ 0xFFFFFFFFu;
+}
+
+static void
+crc_table_fill(void)
+{
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+        for (int k = 0; k < 8; k++) {
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        crc_table[n] = c;
+    }
+}
+
+/* A run's record, for one term: its CRC-32, the size of its UTF-8, the UTF-8, how
+   many postings, and each (id, count): uint32 in the machine's order. */
+#define RECORD_HEAD 12
+
+typedef struct {
+    PyObject *term;   /* held */
+    const char *utf8; /* the term's own (it lives as long as the term) */
+    Py_ssize_t size;
+    uint32_t crc;
+    Py_ssize_t postings;
+    Py_ssize_t group;
+    Py_ssize_t at; /* where its next posting goes in its group's run */
+} SliceTerm;
+
+static Py_ssize_t
+as_size(PyObject *number, Py_ssize_t most, const char *what)
+{
+    Py_ssize_t got = PyLong_Check(number) ? PyLong_AsSsize_t(number) : -1;
+    if (got < 1 || got > most) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_ValueError, "%s: from 1 to %zd", what, most);
+        }
+        return -1;
+    }
+    return got;
+}
+
+/* slice_runs(terms, triples, groups, shards) -> list[bytes]: a slice's postings (as
+   slice_add left them) as one run for each group of term files: each term, in the
+   order first met, whose CRC-32 % shards % groups is the group, with its postings in
+   the order they were added. What SliceWriter.close writes, and Gathering reads. */
+static PyObject *
+slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyDict_Check(args[0]) || !PyByteArray_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "slice_runs(terms: dict, triples: bytearray, groups, shards)");
         return NULL;
     }
-    Py_ssize_t terms = PyDict_GET_SIZE(args[0]);
+    Py_ssize_t groups = as_size(args[2], 1 << 20, "slice_runs: groups");
+    Py_ssize_t shards = groups < 0 ? -1 : as_size(args[3], 1 << 30, "slice_runs: shards");
+    if (shards < 0) {
+        return NULL;
+    }
+    Py_ssize_t count = PyDict_GET_SIZE(args[0]);
     Py_ssize_t size = PyByteArray_GET_SIZE(args[1]);
     if (size % 12 != 0) {
-        PyErr_SetString(PyExc_ValueError, "slice_postings: not a buffer of triples");
+        PyErr_SetString(PyExc_ValueError, "slice_runs: not a buffer of triples");
         return NULL;
     }
+    SliceTerm *held = PyMem_Calloc((size_t)count + 1, sizeof(SliceTerm));
+    Py_ssize_t *sizes = PyMem_Calloc((size_t)groups, sizeof(Py_ssize_t));
     char *data = PyMem_Malloc((size_t)size + 1);
-    Py_ssize_t *filled = PyMem_Calloc((size_t)terms + 1, sizeof(Py_ssize_t));
-    if (data == NULL || filled == NULL) {
-        PyMem_Free(data);
-        PyMem_Free(filled);
-        return PyErr_NoMemory();
-    }
-    memcpy(data, PyByteArray_AS_STRING(args[1]), (size_t)size); /* (no Python ran since) */
     PyObject *result = NULL;
-    for (Py_ssize_t at = 0; at < size; at += 12) {
-        uint32_t term = uint32_at(data, at);
-        if ((Py_ssize_t)term >= terms) {
-            PyErr_SetString(PyExc_ValueError, "slice_postings: a term number out of range");
+    Py_ssize_t taken = 0;
+    if (held == NULL || sizes == NULL || data == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* (copied, and the terms held, before anything that may run Python) */
+    memcpy(data, PyByteArray_AS_STRING(args[1]), (size_t)size);
+    Py_ssize_t position = 0;
+    PyObject *term, *number;
+    while (taken < count && PyDict_Next(args[0], &position, &term, &number)) {
+        if (!PyUnicode_CheckExact(term) || !PyLong_CheckExact(number)
+            || PyLong_AsSsize_t(number) != taken) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError,
+                            "slice_runs: terms must map each str to its number, in order");
             goto done;
         }
-        filled[term] += 8;
+        Py_INCREF(term);
+        held[taken++].term = term;
     }
-    result = PyList_New(terms);
+    for (Py_ssize_t n = 0; n < taken; n++) {
+        held[n].utf8 = PyUnicode_AsUTF8AndSize(held[n].term, &held[n].size);
+        if (held[n].utf8 == NULL) {
+            goto done;
+        }
+        if (held[n].size > UINT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "slice_runs: a term too long");
+            goto done;
+        }
+        held[n].crc = crc32_of(held[n].utf8, held[n].size);
+        held[n].group = (Py_ssize_t)(held[n].crc % (uint32_t)shards % (uint32_t)groups);
+    }
+    for (Py_ssize_t at = 0; at < size; at += 12) {
+        uint32_t t = uint32_at(data, at);
+        if ((Py_ssize_t)t >= taken) {
+            PyErr_SetString(PyExc_ValueError, "slice_runs: a term number out of range");
+            goto done;
+        }
+        held[t].postings++;
+    }
+    for (Py_ssize_t n = 0; n < taken; n++) {
+        if (held[n].postings > 0) {
+            held[n].at = sizes[held[n].group] + RECORD_HEAD + held[n].size;
+            sizes[held[n].group] = held[n].at + 8 * held[n].postings;
+        }
+    }
+    result = PyList_New(groups);
     if (result == NULL) {
         goto done;
     }
-    for (Py_ssize_t term = 0; term < terms; term++) {
-        PyObject *postings = PyBytes_FromStringAndSize(NULL, filled[term]);
-        if (postings == NULL) {
+    for (Py_ssize_t g = 0; g < groups; g++) {
+        PyObject *run = PyBytes_FromStringAndSize(NULL, sizes[g]);
+        if (run == NULL) {
             Py_CLEAR(result);
             goto done;
         }
-        PyList_SET_ITEM(result, term, postings);
-        filled[term] = 0;
+        PyList_SET_ITEM(result, g, run);
+    }
+    for (Py_ssize_t n = 0; n < taken; n++) {
+        SliceTerm *t = &held[n];
+        if (t->postings > 0) {
+            char *record = PyBytes_AS_STRING(PyList_GET_ITEM(result, t->group)) + t->at
+                           - t->size - RECORD_HEAD;
+            uint32_t head[3] = {t->crc, (uint32_t)t->size, (uint32_t)t->postings};
+            memcpy(record, head, 8);
+            memcpy(record + 8, t->utf8, (size_t)t->size);
+            memcpy(record + 8 + t->size, &head[2], 4);
+        }
     }
     for (Py_ssize_t at = 0; at < size; at += 12) {
-        uint32_t term = uint32_at(data, at);
-        char *postings = PyBytes_AS_STRING(PyList_GET_ITEM(result, term));
-        memcpy(postings + filled[term], data + at + 4, 8);
-        filled[term] += 8;
+        SliceTerm *t = &held[uint32_at(data, at)];
+        memcpy(PyBytes_AS_STRING(PyList_GET_ITEM(result, t->group)) + t->at, data + at + 4, 8);
+        t->at += 8;
     }
 done:
+    for (Py_ssize_t n = 0; n < taken; n++) {
+        Py_DECREF(held[n].term);
+    }
+    PyMem_Free(held);
+    PyMem_Free(sizes);
     PyMem_Free(data);
-    PyMem_Free(filled);
     return result;
 }
+
+/* Gathering(): one group's runs (see slice_runs), added slice by slice (`add`), each
+   term's postings put end to end as they come (their ids must rise); then `write` puts
+   each term file of the group in JSON, as index._write_shard would, and gives the
+   terms' document counts. The terms are found by a keyed hash of their UTF-8 (Python's
+   own), so that no text can be made to collide in it. */
+typedef struct {
+    uint64_t hash;
+    uint32_t crc;
+    uint32_t size;
+    char *utf8;
+    uint32_t *pairs; /* id, count, id, count ... */
+    Py_ssize_t used; /* uint32 */
+    Py_ssize_t allocated;
+} Gathered;
+
+typedef struct {
+    PyObject_HEAD
+    Gathered *entries;
+    Py_ssize_t used;
+    Py_ssize_t allocated;
+    Py_ssize_t *slots; /* 1 + an index into entries, 0 when empty */
+    size_t mask;
+    int busy;  /* in add or write: a finalizer that calls either is refused */
+    int spent; /* written: its entries are gone */
+} Gathering;
+
+static PyTypeObject GatheringType;
+
+static Py_hash_t
+bytes_hash(const char *data, Py_ssize_t size)
+{
+#if PY_VERSION_HEX >= 0x030E0000
+    return Py_HashBuffer(data, size);
+#else
+    return _Py_HashBytes(data, size);
+#endif
+}
+
+static void
+gathering_free(Gathering *self)
+{
+    for (Py_ssize_t n = 0; n < self->used; n++) {
+        PyMem_Free(self->entries[n].utf8);
+        PyMem_Free(self->entries[n].pairs);
+    }
+    PyMem_Free(self->entries);
+    PyMem_Free(self->slots);
+    self->entries = NULL;
+    self->slots = NULL;
+    self->used = self->allocated = 0;
+    self->mask = 0;
+}
+
+static int
+gathering_grow(Gathering *self)
+{
+    size_t size = self->slots == NULL ? 1024 : (self->mask + 1) * 2;
+    Py_ssize_t probes = 0;
+    Py_ssize_t *slots = slots_for((const char *)self->entries, sizeof(Gathered),
+                                  offsetof(Gathered, hash), self->used, size, &probes);
+    if (slots == NULL) {
+        return -1;
+    }
+    PyMem_Free(self->slots);
+    self->slots = slots;
+    self->mask = size - 1;
+    return 0;
+}
+
+/* The entry of a term (made when new), or NULL with an exception set. */
+static Gathered *
+gathering_entry(Gathering *self, uint32_t crc, const char *utf8, uint32_t size)
+{
+    if ((size_t)(self->used + 1) * 2 > self->mask + 1 || self->slots == NULL) {
+        if (gathering_grow(self) < 0) {
+            return NULL;
+        }
+    }
+    uint64_t hash = (uint64_t)bytes_hash(utf8, size);
+    size_t at = (size_t)hash & self->mask;
+    for (;;) {
+        Py_ssize_t slot = self->slots[at];
+        if (slot == 0) {
+            break;
+        }
+        Gathered *found = &self->entries[slot - 1];
+        if (found->hash == hash && found->size == size && memcmp(found->utf8, utf8, size) == 0) {
+            return found;
+        }
+        at = (at + 1) & self->mask;
+    }
+    if (crc32_of(utf8, size) != crc) {
+        PyErr_SetString(PyExc_ValueError, "Gathering: a damaged run (a term's CRC)");
+        return NULL;
+    }
+    if (self->used == self->allocated) {
+        Py_ssize_t allocated = self->allocated ? self->allocated * 2 : 1024;
+        Gathered *entries = PyMem_Realloc(self->entries, (size_t)allocated * sizeof(Gathered));
+        if (entries == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        self->entries = entries;
+        self->allocated = allocated;
+    }
+    char *copy = PyMem_Malloc((size_t)size + 1);
+    if (copy == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    memcpy(copy, utf8, size);
+    Gathered *entry = &self->entries[self->used];
+    *entry = (Gathered){hash, crc, size, copy, NULL, 0, 0};
+    self->used++;
+    self->slots[at] = self->used;
+    return entry;
+}
+
+static PyObject *
+gathering_add(Gathering *self, PyObject *run)
+{
+    if (!PyBytes_Check(run)) {
+        PyErr_SetString(PyExc_TypeError, "Gathering.add(run: bytes)");
+        return NULL;
+    }
+    if (self->busy || self->spent) {
+        PyErr_SetString(PyExc_RuntimeError, "Gathering: busy, or already written");
+        return NULL;
+    }
+    self->busy = 1;
+    const char *data = PyBytes_AS_STRING(run);
+    Py_ssize_t size = PyBytes_GET_SIZE(run), at = 0;
+    while (at < size) {
+        uint32_t head[2], postings;
+        if (size - at < 8) {
+            goto damaged;
+        }
+        memcpy(head, data + at, 8);
+        at += 8;
+        if (size - at < (Py_ssize_t)head[1] + 4) {
+            goto damaged;
+        }
+        const char *utf8 = data + at;
+        at += head[1];
+        memcpy(&postings, data + at, 4);
+        at += 4;
+        if (postings == 0 || (size - at) / 8 < (Py_ssize_t)postings) {
+            goto damaged;
+        }
+        Gathered *entry = gathering_entry(self, head[0], utf8, head[1]);
+        if (entry == NULL) {
+            goto failed;
+        }
+        Py_ssize_t wanted = entry->used + 2 * (Py_ssize_t)postings;
+        if (wanted > entry->allocated) {
+            Py_ssize_t allocated = entry->allocated + entry->allocated / 2;
+            allocated = allocated < wanted ? wanted : allocated;
+            uint32_t *pairs = PyMem_Realloc(entry->pairs, (size_t)allocated * 4);
+            if (pairs == NULL) {
+                PyErr_NoMemory();
+                goto failed;
+            }
+            entry->pairs = pairs;
+            entry->allocated = allocated;
+        }
+        uint32_t *into = entry->pairs + entry->used;
+        memcpy(into, data + at, 8 * (size_t)postings);
+        at += 8 * (Py_ssize_t)postings;
+        for (Py_ssize_t k = 0; k < (Py_ssize_t)postings; k++) { /* (each id past the last) */
+            if ((entry->used > 0 || k > 0) && into[2 * k] <= into[2 * k - 2]) {
+                PyErr_SetString(PyExc_ValueError, "Gathering: postings out of order");
+                goto failed;
+            }
+        }
+        entry->used = wanted;
+    }
+    self->busy = 0;
+    Py_RETURN_NONE;
+damaged:
+    PyErr_SetString(PyExc_ValueError, "Gathering: a damaged run");
+failed:
+    self->busy = 0;
+    return NULL;
+}
+
+static int
+gathered_order(const void *a, const void *b)
+{
+    const Gathered *x = *(Gathered *const *)a, *y = *(Gathered *const *)b;
+    int by = memcmp(x->utf8, y->utf8, x->size < y->size ? x->size : y->size);
+    return by != 0 ? by : (x->size > y->size) - (x->size < y->size);
+}
+
+typedef struct {
+    char *data;
+    Py_ssize_t used;
+    Py_ssize_t allocated;
+} Text;
+
+static int
+text_room(Text *text, Py_ssize_t more)
+{
+    if (text->used + more <= text->allocated) {
+        return 0;
+    }
+    Py_ssize_t allocated = text->allocated * 2 > text->used + more ? text->allocated * 2
+                                                                   : text->used + more;
+    char *data = PyMem_Realloc(text->data, (size_t)allocated);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    text->data = data;
+    text->allocated = allocated;
+    return 0;
+}
+
+/* (room made for it) */
+static void
+text_number(Text *text, uint32_t value)
+{
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    while (n > 0) {
+        text->data[text->used++] = digits[--n];
+    }
+}
+
+/* A term as orjson writes a str: " and \ escaped, and the characters below U+0020. */
+static int
+text_term(Text *text, const char *utf8, uint32_t size)
+{
+    if (text_room(text, 6 * (Py_ssize_t)size + 8) < 0) {
+        return -1;
+    }
+    static const char hex[] = "0123456789abcdef";
+    text->data[text->used++] = '"';
+    for (uint32_t k = 0; k < size; k++) {
+        unsigned char c = (unsigned char)utf8[k];
+        char *at = text->data + text->used;
+        if (c == '"' || c == '\\') {
+            at[0] = '\\', at[1] = (char)c, text->used += 2;
+        }
+        else if (c >= 0x20) {
+            at[0] = (char)c, text->used += 1;
+        }
+        else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r') {
+            at[0] = '\\';
+            at[1] = c == '\b' ? 'b' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\f' ? 'f' : 'r';
+            text->used += 2;
+        }
+        else {
+            memcpy(at, "\\u00", 4);
+            at[4] = hex[c >> 4], at[5] = hex[c & 15];
+            text->used += 6;
+        }
+    }
+    memcpy(text->data + text->used, "\":[", 3);
+    text->used += 3;
+    return 0;
+}
+
+/* A term file: {term: [id, count, gap, count ...]} in the order of the terms. */
+static PyObject *
+shard_json(Gathered **entries, Py_ssize_t count, Text *text)
+{
+    text->used = 0;
+    if (text_room(text, 2) < 0) {
+        return NULL;
+    }
+    text->data[text->used++] = '{';
+    for (Py_ssize_t n = 0; n < count; n++) {
+        Gathered *entry = entries[n];
+        if (n > 0) {
+            if (text_room(text, 1) < 0) {
+                return NULL;
+            }
+            text->data[text->used++] = ',';
+        }
+        if (text_term(text, entry->utf8, entry->size) < 0) {
+            return NULL;
+        }
+        if (text_room(text, 11 * entry->used + 2) < 0) {
+            return NULL;
+        }
+        uint32_t previous = 0;
+        for (Py_ssize_t k = 0; k < entry->used; k += 2) {
+            if (k > 0) {
+                text->data[text->used++] = ',';
+            }
+            text_number(text, entry->pairs[k] - previous);
+            previous = entry->pairs[k];
+            text->data[text->used++] = ',';
+            text_number(text, entry->pairs[k + 1]);
+        }
+        text->data[text->used++] = ']';
+    }
+    if (text_room(text, 1) < 0) {
+        return NULL;
+    }
+    text->data[text->used++] = '}';
+    return PyBytes_FromStringAndSize(text->data, text->used);
+}
+
+/* write(total, shards, write) -> {term: articles}: for each of `shards` (the group's
+   term files, numbers below `total`, each once), write(shard, its JSON) with the terms
+   whose CRC-32 % total is the shard, sorted; every term's count of articles. A term
+   of no listed shard is an error. The gathering is spent after it. */
+static PyObject *
+gathering_write(Gathering *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyList_Check(args[1]) || !PyCallable_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "Gathering.write(total, shards: list, write)");
+        return NULL;
+    }
+    if (self->busy || self->spent) {
+        PyErr_SetString(PyExc_RuntimeError, "Gathering: busy, or already written");
+        return NULL;
+    }
+    Py_ssize_t total = as_size(args[0], 1 << 30, "Gathering.write: total");
+    if (total < 0) {
+        return NULL;
+    }
+    self->busy = 1;
+    Py_ssize_t listed = PyList_GET_SIZE(args[1]);
+    Py_ssize_t *place = PyMem_Malloc((size_t)total * sizeof(Py_ssize_t));
+    Py_ssize_t *shards = PyMem_Malloc(((size_t)listed + 1) * sizeof(Py_ssize_t));
+    Py_ssize_t *starts = PyMem_Calloc((size_t)listed + 2, sizeof(Py_ssize_t));
+    Gathered **order = PyMem_Malloc(((size_t)self->used + 1) * sizeof(Gathered *));
+    Text text = {NULL, 0, 0};
+    PyObject *words = NULL;
+    if (place == NULL || shards == NULL || starts == NULL || order == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t s = 0; s < total; s++) {
+        place[s] = -1;
+    }
+    for (Py_ssize_t k = 0; k < listed; k++) { /* (read before any Python runs) */
+        PyObject *item = PyList_GET_ITEM(args[1], k);
+        Py_ssize_t shard = PyLong_Check(item) ? PyLong_AsSsize_t(item) : -1;
+        if (shard < 0 || shard >= total || place[shard] >= 0) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "Gathering.write: shards must be distinct, below total");
+            goto done;
+        }
+        place[shard] = k;
+        shards[k] = shard;
+    }
+    for (Py_ssize_t n = 0; n < self->used; n++) {
+        Py_ssize_t k = place[self->entries[n].crc % (uint32_t)total];
+        if (k < 0) {
+            PyErr_SetString(PyExc_ValueError, "Gathering.write: a term of a shard not listed");
+            goto done;
+        }
+        starts[k + 2]++;
+    }
+    for (Py_ssize_t k = 0; k < listed; k++) {
+        starts[k + 2] += starts[k + 1];
+    }
+    for (Py_ssize_t n = 0; n < self->used; n++) {
+        Py_ssize_t k = place[self->entries[n].crc % (uint32_t)total];
+        order[starts[k + 1]++] = &self->entries[n];
+    }
+    for (Py_ssize_t k = 0; k < listed; k++) {
+        qsort(order + starts[k], (size_t)(starts[k + 1] - starts[k]), sizeof(Gathered *),
+              gathered_order);
+    }
+    words = PyDict_New();
+    if (words == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t n = 0; n < self->used; n++) {
+        PyObject *term = PyUnicode_DecodeUTF8(order[n]->utf8, order[n]->size, NULL);
+        PyObject *count = term == NULL ? NULL : PyLong_FromSsize_t(order[n]->used / 2);
+        int failed = count == NULL || PyDict_SetItem(words, term, count) < 0;
+        Py_XDECREF(term);
+        Py_XDECREF(count);
+        if (failed) {
+            Py_CLEAR(words);
+            goto done;
+        }
+    }
+    for (Py_ssize_t k = 0; k < listed; k++) {
+        PyObject *data = shard_json(order + starts[k], starts[k + 1] - starts[k], &text);
+        PyObject *done = data == NULL ? NULL
+                                      : PyObject_CallFunction(args[2], "nO", shards[k], data);
+        Py_XDECREF(data);
+        if (done == NULL) {
+            Py_CLEAR(words);
+            goto done;
+        }
+        Py_DECREF(done);
+    }
+done:
+    PyMem_Free(place);
+    PyMem_Free(shards);
+    PyMem_Free(starts);
+    PyMem_Free(order);
+    PyMem_Free(text.data);
+    gathering_free(self);
+    self->spent = 1;
+    self->busy = 0;
+    return words;
+}
+
+static PyObject *
+gathering_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Gathering() takes no arguments");
+        return NULL;
+    }
+    return type->tp_alloc(type, 0);
+}
+
+static void
+gathering_dealloc(Gathering *self)
+{
+    gathering_free(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef gathering_methods[] = {
+    {"add", (PyCFunction)gathering_add, METH_O, "add(run: bytes) -> None"},
+    {"write", (PyCFunction)(void (*)(void))gathering_write, METH_FASTCALL,
+     "write(total, shards, write) -> dict[str, int]"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject GatheringType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "broadsheet.search._native.Gathering",
+    .tp_basicsize = sizeof(Gathering),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Gathering(): one group's runs put end to end, then its term files written",
+    .tp_new = gathering_new,
+    .tp_dealloc = (destructor)gathering_dealloc,
+    .tp_methods = gathering_methods,
+};
 
 static PyMethodDef methods[] = {
     {"count_words", (PyCFunction)(void (*)(void))count_words, METH_FASTCALL,
@@ -978,8 +1550,8 @@ static PyMethodDef methods[] = {
      "text_of(markup, blocks, inlines) -> str | None"},
     {"slice_add", (PyCFunction)(void (*)(void))slice_add, METH_FASTCALL,
      "slice_add(terms, triples, number, counts) -> None"},
-    {"slice_postings", (PyCFunction)(void (*)(void))slice_postings, METH_FASTCALL,
-     "slice_postings(terms, triples) -> list[bytes]"},
+    {"slice_runs", (PyCFunction)(void (*)(void))slice_runs, METH_FASTCALL,
+     "slice_runs(terms, triples, groups, shards) -> list[bytes]"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -995,7 +1567,8 @@ PyInit__native(void)
         ascii_word[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
                         || (c >= 'A' && c <= 'Z');
     }
-    if (PyType_Ready(&StemTableType) < 0) {
+    crc_table_fill();
+    if (PyType_Ready(&StemTableType) < 0 || PyType_Ready(&GatheringType) < 0) {
         return NULL;
     }
     PyObject *made = PyModule_Create(&module);
@@ -1005,6 +1578,12 @@ PyInit__native(void)
     Py_INCREF(&StemTableType);
     if (PyModule_AddObject(made, "StemTable", (PyObject *)&StemTableType) < 0) {
         Py_DECREF(&StemTableType);
+        Py_DECREF(made);
+        return NULL;
+    }
+    Py_INCREF(&GatheringType);
+    if (PyModule_AddObject(made, "Gathering", (PyObject *)&GatheringType) < 0) {
+        Py_DECREF(&GatheringType);
         Py_DECREF(made);
         return NULL;
     }

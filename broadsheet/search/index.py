@@ -370,14 +370,8 @@ class SliceWriter:
         """Write the slice's runs; its lengths."""
         if len(self.lengths) != len(self.numbers):
             raise ValueError(f"slice {self.part}: {len(self.lengths)} of {len(self.numbers)} added")
-        groups = self.merge.groups
-        runs_of: list[dict[str, bytes]] = [{} for _ in range(groups)]
-        for term, postings in self.table.by_term():
-            # (the CRC not kept, as shard_of keeps it: a render worker would hold one
-            # for each term it met, megabytes, to look each up once a slice)
-            runs_of[_crc(term) % SHARDS % groups][term] = postings
+        runs = self.table.runs(self.merge.groups)
         self.table = _Postings()
-        runs = [marshal.dumps(run) for run in runs_of]
         sizes = array("Q", map(len, runs)).tobytes()  # (the file: each run's size, then each)
         _write_run(self.merge.runs / str(self.part), b"".join([sizes, *runs]))
         return self.lengths
@@ -490,7 +484,7 @@ class _ArrayPostings(dict[str, "array[int]"]):
     """A slice's postings as they are added, in Python: term -> [id, count, id, count
     ...] as unsigned 32-bit numbers (array "I"): 8 bytes a posting where a list of ints
     takes 44 (each id its own int object). A count that does not fit would need an
-    article of over 4 GB."""
+    article of over 4 GB. Its runs are marshalled dicts, {term: postings}."""
 
     def __missing__(self, term: str) -> array[int]:
         postings = self[term] = array("I")
@@ -505,16 +499,52 @@ class _ArrayPostings(dict[str, "array[int]"]):
         deque(map(array.append, found, repeat(number)), 0)
         deque(map(array.append, found, counts.values()), 0)
 
-    def by_term(self) -> list[tuple[str, bytes]]:
-        """Each term, in the order first met, with its postings packed."""
-        return [(term, postings.tobytes()) for term, postings in self.items()]
+    def runs(self, groups: int) -> list[bytes]:
+        """One run for each group of term files: {term: its postings packed}, for the
+        terms whose CRC-32 % SHARDS % groups is the group, in the order first met."""
+        runs_of: list[dict[str, bytes]] = [{} for _ in range(groups)]
+        for term, postings in self.items():
+            # (the CRC not kept, as shard_of keeps it: a render worker would hold one
+            # for each term it met, megabytes, to look each up once a slice)
+            runs_of[_crc(term) % SHARDS % groups][term] = postings.tobytes()
+        return [marshal.dumps(run) for run in runs_of]
+
+    @staticmethod
+    def gather(
+        runs: Iterable[bytes], total: int, shards: list[int], write: Callable[[int, bytes], None]
+    ) -> dict[str, int]:
+        """Put a group's `runs` end to end, slice by slice; write(shard, its JSON) for
+        each of its `shards` (of `total`); each term's count of articles."""
+        table: dict[str, bytearray] = {}
+        for data in runs:
+            run: dict[str, bytes] = marshal.loads(data)
+            for term, postings in run.items():
+                found = table.get(term)
+                if found is None:
+                    table[term] = bytearray(postings)
+                else:
+                    found += postings
+            del run
+        by_shard: dict[int, dict[str, bytearray]] = {n: {} for n in shards}
+        for term, packed in table.items():
+            by_shard[_CRCS[term] % total][term] = packed
+        del table
+        articles: dict[str, int] = {}
+        for shard, some in by_shard.items():
+            write(shard, _shard_data({t: array("I", flat).tolist() for t, flat in some.items()}))
+            for term, packed in some.items():
+                articles[term] = len(packed) // 8
+            some.clear()
+        return articles
 
 
 class _PackedPostings:
     """What _ArrayPostings keeps, compiled (broadsheet/search/_native.c): each
-    posting a (term number, id, count) triple at the end of one buffer, sorted by term
-    once the slice is done, one buffer growing an article at a time. (A bytearray for
-    each term was reallocated at nearly every posting while it was small.)"""
+    posting a (term number, id, count) triple at the end of one buffer, one buffer
+    growing an article at a time (a bytearray for each term was reallocated at nearly
+    every posting while it was small). Its runs are records of each term's UTF-8 and
+    postings (see slice_runs), and a group's are put together and written by a
+    Gathering, with no Python object for a term but its entry in the vocabulary."""
 
     def __init__(self) -> None:
         self.terms: dict[str, int] = {}  # term -> its number, in the order first met
@@ -523,12 +553,21 @@ class _PackedPostings:
     def add(self, number: int, counts: dict[str, int]) -> None:
         slice_add(self.terms, self.triples, number, counts)
 
-    def by_term(self) -> list[tuple[str, bytes]]:
-        return list(zip(self.terms, slice_postings(self.terms, self.triples), strict=True))
+    def runs(self, groups: int) -> list[bytes]:
+        return slice_runs(self.terms, self.triples, groups, SHARDS)
+
+    @staticmethod
+    def gather(
+        runs: Iterable[bytes], total: int, shards: list[int], write: Callable[[int, bytes], None]
+    ) -> dict[str, int]:
+        gathering = Gathering()
+        for data in runs:
+            gathering.add(data)
+        return gathering.write(total, shards, write)
 
 
 try:  # (built by `pip install` where a C compiler is found)
-    from broadsheet.search._native import slice_add, slice_postings
+    from broadsheet.search._native import Gathering, slice_add, slice_runs
 
     _Postings: type[_ArrayPostings | _PackedPostings] = _PackedPostings
 except ImportError:
@@ -555,39 +594,35 @@ def _gather(group: int) -> dict[str, dict[str, int]]:
     """Put one group's runs end to end and write its term files; its vocabulary."""
     assert _merge_job is not None
     out, docs, groups, runs = _merge_job.out, _merge_job.docs, _merge_job.groups, _merge_job.runs
-    table: dict[str, bytearray] = {}
-    for part in range(_merge_job.slices):
-        path = runs / str(part)
-        try:
-            run: dict[str, bytes] = marshal.loads(_read_run(path, group, groups))
-        except OSError as exc:
-            raise BroadsheetError(f"cannot read the search state: {exc.strerror}", path) from exc
-        for term, postings in run.items():
-            found = table.get(term)
-            if found is None:
-                table[term] = bytearray(postings)
-            else:
-                found += postings
-        del run
+
+    def pieces() -> Iterator[bytes]:
+        for part in range(_merge_job.slices):
+            path = runs / str(part)
+            try:
+                yield _read_run(path, group, groups)
+            except OSError as exc:
+                message = f"cannot read the search state: {exc.strerror}"
+                raise BroadsheetError(message, path) from exc
+
+    def write(shard: int, data: bytes) -> None:
+        out.write_bytes(f"{SEARCH_DIR}/terms/{shard}.json", data)
+
     total = shard_count(len(docs))
-    shards: dict[int, dict[str, bytearray]] = {
-        n: {} for n in range(total) if n % SHARDS % groups == group
-    }
-    for term, packed in table.items():
-        shards[_CRCS[term] % total][term] = packed
-    del table
+    shards = [n for n in range(total) if n % SHARDS % groups == group]
     words: dict[str, dict[str, int]] = {}
-    for shard, some in shards.items():
-        _write_shard(out, shard, {term: array("I", flat).tolist() for term, flat in some.items()})
-        for term, packed in some.items():
-            words.setdefault(bucket_of(term), {})[term] = len(packed) // 8
-        some.clear()
+    for term, articles in _Postings.gather(pieces(), total, shards, write).items():
+        words.setdefault(bucket_of(term), {})[term] = articles
     return words
 
 
 def _write_shard(out: Stage, shard: int, table: dict[str, list[int]]) -> None:
-    """Write a term file from {term: [id, count, id, count ...]} (ids ascending): each
-    id but a term's first is written as the gap from the one before."""
+    """Write a term file from {term: [id, count, id, count ...]} (ids ascending)."""
+    out.write_bytes(f"{SEARCH_DIR}/terms/{shard}.json", _shard_data(table))
+
+
+def _shard_data(table: dict[str, list[int]]) -> bytes:
+    """A term file's JSON, its terms sorted: each id but a term's first is written as
+    the gap from the one before. (What the compiled Gathering writes, too.)"""
     encoded = {}
     for term in sorted(table):
         flat = table[term]
@@ -595,7 +630,7 @@ def _write_shard(out: Stage, shard: int, table: dict[str, list[int]]) -> None:
         ids = flat[0::2]
         gaps[2::2] = map(operator.sub, ids[1:], ids)  # (in C: once a posting)
         encoded[term] = gaps
-    _dump(out, f"terms/{shard}.json", encoded)
+    return orjson.dumps(encoded)
 
 
 def _read_shard(out: Stage, shard: int) -> dict[str, dict[int, int]]:

@@ -13,13 +13,14 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import broadsheet.search.index as index_module
 import broadsheet.search.terms as terms_module
-from broadsheet.search.index import _ArrayPostings, _PackedPostings
+from broadsheet.search.index import SHARDS, _ArrayPostings, _PackedPostings
 from broadsheet.search.terms import (
     _BLOCK_NAMES,
     _INLINE_NAMES,
@@ -305,19 +306,56 @@ def test_a_stem_that_fails_raises_as_in_python() -> None:
         loops.count_words(b"zebra", {})
 
 
+Postings = _ArrayPostings | _PackedPostings
+TOTAL = 2 * SHARDS  # term files (a multiple of SHARDS, as shard_count gives)
+
+
+def _merged(
+    kind: type[Postings], slices: list[list[dict[str, int]]], groups: int = 3
+) -> tuple[dict[int, bytes], dict[str, int]]:
+    """Each slice's articles (numbered on from the slice before) added to a postings
+    table of `kind`, its runs made; each group's runs gathered: the term files written,
+    and each term's count of articles."""
+    runs: list[list[bytes]] = []
+    number = 0
+    for articles in slices:
+        table = kind()
+        for counts in articles:
+            table.add(number, counts)
+            number += 1
+        runs.append(table.runs(groups))
+    files: dict[int, bytes] = {}
+    articles_of: dict[str, int] = {}
+    for group in range(groups):
+        shards = [n for n in range(TOTAL) if n % SHARDS % groups == group]
+        some = kind.gather((run[group] for run in runs), TOTAL, shards, files.__setitem__)
+        assert not articles_of.keys() & some.keys()
+        articles_of.update(some)
+    return files, articles_of
+
+
+_TERMS = st.sampled_from([*VOCABULARY, "naïve", "東京", 'a"b', "tab\there", "\x00", "€"])
+
+
 @given(
     st.lists(
-        st.dictionaries(st.sampled_from(VOCABULARY), st.integers(1, 2**32 - 1), max_size=20),
-        max_size=20,
-    )
+        st.lists(st.dictionaries(_TERMS, st.integers(1, 2**32 - 1), max_size=20), max_size=8),
+        max_size=5,
+    ),
+    st.integers(1, 5),
 )
-def test_adding_postings_agrees_with_python(articles: list[dict[str, int]]) -> None:
+def test_merging_postings_agrees_with_python(
+    slices: list[list[dict[str, int]]], groups: int
+) -> None:
+    # The compiled runs (records of UTF-8 and packed postings) and the Python twin's
+    # (marshalled dicts) differ; the term files and counts they are merged into do not.
     _loops()
-    compiled, twin = _PackedPostings(), _ArrayPostings()
-    for number, counts in enumerate(articles):
-        compiled.add(number, counts)
-        twin.add(number, counts)
-    assert compiled.by_term() == twin.by_term()  # (the same terms, order and bytes)
+    files, articles_of = _merged(_PackedPostings, slices, groups)
+    assert (files, articles_of) == _merged(_ArrayPostings, slices, groups)
+    assert sorted(files) == list(range(TOTAL))  # (each term file, if only as {})
+    for data in files.values():
+        for term, gaps in orjson.loads(data).items():
+            assert articles_of[term] == len(gaps) // 2
 
 
 def test_numbers_that_are_integers_by_their_index_are_taken_as_in_python() -> None:
@@ -327,10 +365,12 @@ def test_numbers_that_are_integers_by_their_index_are_taken_as_in_python() -> No
         def __index__(self) -> int:
             return 5
 
-    compiled, twin = _PackedPostings(), _ArrayPostings()
-    for postings in (compiled, twin):
-        postings.add(Five(), {"a": Five(), "b": True})  # type: ignore[arg-type, dict-item]
-    assert compiled.by_term() == twin.by_term()
+    merged = [
+        _merged(kind, [[{}] * 5 + [{"a": Five(), "b": True}]])  # type: ignore[dict-item]
+        for kind in (_PackedPostings, _ArrayPostings)
+    ]
+    assert merged[0] == merged[1]
+    assert merged[0][1] == {"a": 1, "b": 1}
 
 
 def test_a_count_or_number_beyond_32_bits_is_refused_as_in_python() -> None:
@@ -341,6 +381,55 @@ def test_a_count_or_number_beyond_32_bits_is_refused_as_in_python() -> None:
             postings.add(0, {"kept": 1})
             with pytest.raises(OverflowError):
                 postings.add(number, {"b": 1, **counts})
+
+
+def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> None:
+    loops = _loops()
+    table = _PackedPostings()
+    table.add(3, {"china": 2, "trade": 1})
+    run = table.runs(1)[0]
+    for damaged in (run[:-1], run[:5], run + b"x", run.replace(b"china", b"chinb")):
+        gathering = loops.Gathering()
+        with pytest.raises(ValueError, match="damaged"):
+            gathering.add(damaged)
+    gathering = loops.Gathering()
+    gathering.add(run)
+    with pytest.raises(ValueError, match="out of order"):  # (the same ids again)
+        gathering.add(run)
+    spent = loops.Gathering()
+    spent.add(run)
+    with pytest.raises(ValueError, match="not listed"):
+        spent.write(TOTAL, [], dict().__setitem__)
+    with pytest.raises(RuntimeError):  # (once written, or failed writing, it is spent)
+        spent.add(run)
+    with pytest.raises(ValueError, match="distinct"):
+        loops.Gathering().write(TOTAL, [1, 1], dict().__setitem__)
+    with pytest.raises(ValueError):
+        loops.slice_runs({"a": 1}, bytearray(), 1, SHARDS)  # (numbers out of order)
+    with pytest.raises(ValueError):
+        loops.slice_runs({"a": 0}, bytearray(12), 0, SHARDS)  # (no group)
+
+
+def test_a_writer_that_fails_or_comes_back_stops_the_compiled_gathering() -> None:
+    loops = _loops()
+    table = _PackedPostings()
+    table.add(0, {term: 1 for term in VOCABULARY})
+    gathering = loops.Gathering()
+    gathering.add(table.runs(1)[0])
+
+    def write(shard: int, data: bytes) -> None:
+        gathering.add(b"")  # (refused: the gathering is busy writing)
+
+    with pytest.raises(RuntimeError, match="busy"):
+        gathering.write(TOTAL, list(range(TOTAL)), write)
+
+    def fails(shard: int, data: bytes) -> None:
+        raise OSError("disk full")
+
+    again = loops.Gathering()
+    again.add(table.runs(1)[0])
+    with pytest.raises(OSError, match="disk full"):
+        again.write(TOTAL, list(range(TOTAL)), fails)
 
 
 def test_an_index_without_the_compiled_loops_is_the_same_to_the_byte(
@@ -444,7 +533,7 @@ print('a < b' and "c")
 
 
 _HOSTILE = r"""
-from broadsheet.search._native import slice_add, slice_postings
+from broadsheet.search._native import slice_add, slice_runs
 
 armed = False
 class Clears:  # a key whose hash empties the dict being read
@@ -488,7 +577,7 @@ import gc, struct
 fired = False
 terms = {"a": 0, "b": 1}
 triples = bytearray(struct.pack("=3I", 0, 1, 1) + struct.pack("=3I", 1, 2, 1))
-class Rewrites:  # collected when slice_postings makes its list: rewrites the triples
+class Rewrites:  # collected when slice_runs makes its list: rewrites the triples
     def __del__(self):
         global fired
         fired = True
@@ -501,8 +590,13 @@ cycle.self = cycle
 del cycle
 gc.set_threshold(gc.get_count()[0])
 gc.enable()
-got = slice_postings(terms, triples)
-assert fired and got == [struct.pack("=2I", 1, 1), struct.pack("=2I", 2, 1)], (fired, got)
+got = slice_runs(terms, triples, 1, 64)
+import zlib
+wanted = b"".join(
+    struct.pack("=2I", zlib.crc32(term), 1) + term + struct.pack("=3I", 1, number, 1)
+    for term, number in [(b"a", 1), (b"b", 2)]
+)
+assert fired and got == [wanted], (fired, got)
 print("survived")
 """
 
@@ -530,4 +624,4 @@ def test_a_mapping_that_overrides_lookup_is_asked_as_python_asks_it() -> None:
         loops.count_words("", None)
     for number in (2**32, -1):  # (no posting: the number is not looked at, as in Python)
         _PackedPostings().add(number, {})
-        _ArrayPostings().add(number, {})
+        _ArrayPostings().add(number, {})  # (nor by either's runs)
