@@ -26,10 +26,11 @@ Each rendered article's counts, length and text are kept in the build's state fo
 (see `_merge_all`), and memory stays bounded: the first as the pages render (each slice of
 articles sorted into runs as it is counted: see SliceWriter), or, for an index written
 whole after an incremental render, by reading each article's file once. After
-an edit that keeps the set and order of the articles, only the term files that hold a
-term whose count changed are rewritten, the vocabulary files of the stems the article
+an edit that keeps the set and order of the articles, or that adds articles after all
+the others (a new article, as a rule: see `_kept`), only the term files that hold a
+term whose count changed are rewritten, the vocabulary files of the stems an article
 gained or lost, its docs file, its lengths file if its length's code changed, and
-meta.json.
+meta.json (and the facets file of a new article).
 
 A length is kept to within 1/32 (`length_code`, as Lucene keeps a field's length in
 one byte): BM25 weighs it against the average, where that makes no difference a
@@ -148,9 +149,9 @@ def write_index(
     old = _written_meta(out) if changed is not None else None
     codes: list[int] | None = None
     vocabulary: list[str] = []
-    if old is not None and old.get("order") == order and changed is not None:
+    if old is not None and changed is not None and (kept := _kept(old, urls, order, changed)):
         try:
-            codes = _old_codes(out, len(docs), old)
+            codes = _old_codes(out, kept, old) + [0] * (len(docs) - kept)
             ids = {url: number for number, url in enumerate(urls) if url in changed}
             vocabulary = _update(out, docs, ids, store, changed, old, codes)
         except _Unreadable:  # an index file damaged in the site: written whole again
@@ -160,6 +161,22 @@ def write_index(
         names = out.names(f"{SEARCH_DIR}/words", ".json")
         vocabulary = sorted(n.removesuffix(".json") for n in names)
     _write_meta(out, docs, sections, codes, order, vocabulary)
+
+
+def _kept(old: dict[str, Any], urls: list[str], order: str, changed: dict[str, list[str]]) -> int:
+    """How many of the written index's articles keep their ids (the first ones): all of
+    them when the articles are the same, in the same order; when new ones come after
+    them all (the newest article of an archive, as a rule), those the index had, if the
+    new ones were all re-indexed and the term files stay as many. 0 when the index must
+    be written whole."""
+    if old.get("order") == order:
+        return len(urls)
+    kept = old.get("docs")
+    if type(kept) is not int or not 0 < kept < len(urls):
+        return 0
+    if shard_count(kept) != shard_count(len(urls)) or _order_hash(urls[:kept]) != old["order"]:
+        return 0
+    return kept if all(url in changed for url in urls[kept:]) else 0
 
 
 def length_code(length: int) -> int:

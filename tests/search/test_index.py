@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import broadsheet.search.index as index_module
 from broadsheet.publish.stage import Stage
 from broadsheet.search.index import (
     Doc,
@@ -116,6 +117,75 @@ def test_random_edits_keep_the_index_equal_to_a_cold_one(tmp_path: Path) -> None
         cold = stored(tmp_path / f"cold-state-{step}", texts)
         index(tmp_path / f"cold-{step}", cold, docs, None)
         assert tree(tmp_path / "inc") == tree(tmp_path / f"cold-{step}"), step
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["edit", "newest", "oldest"]), st.integers(0, 2**32)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_edits_and_new_articles_keep_the_index_equal_to_a_cold_one(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int]]
+) -> None:
+    # An article newer than all the others is added to the index in place; one older
+    # than some, or one that makes the term files twice as many (past 64 articles, one
+    # a file here), has the index written whole. Either way: what a cold build writes.
+    tmp = tmp_path_factory.mktemp("index")
+    texts = {
+        f"asia/p{n:02}/": " ".join(random.Random(n).choices(VOCABULARY, k=9)) for n in range(60)
+    }
+    dates = {url: f"2015-01-{10 + n % 20}" for n, url in enumerate(texts)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_module, "ARTICLES_PER_SHARD", 1)
+        store = stored(tmp / "state", texts)
+        index(tmp / "inc", store, [doc(u, dates[u]) for u in texts], None)
+        for step, (kind, seed) in enumerate(steps):
+            rng = random.Random(seed)
+            text = " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 12)))
+            url = rng.choice(sorted(texts)) if kind == "edit" else f"asia/n{step}/"
+            texts[url] = text
+            if kind != "edit":
+                dates[url] = f"2030-01-{10 + step}" if kind == "newest" else "2000-01-01"
+            changed = {url: store.replace(url, count("", text))}
+            docs = [doc(u, dates[u]) for u in texts]
+            index(tmp / "inc", store, docs, changed)
+            index(tmp / f"cold-{step}", stored(tmp / f"cold-state-{step}", texts), docs, None)
+            assert tree(tmp / "inc") == tree(tmp / f"cold-{step}"), (step, kind)
+
+
+def test_a_new_article_after_all_the_others_is_added_without_merging_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = {f"asia/p{n}/": f"<p>tariff {n} solar</p>" for n in range(30)}
+    dates = {url: f"2015-01-{10 + n % 20}" for n, url in enumerate(texts)}
+    store = stored(tmp_path / "state", texts)
+    index(tmp_path / "site", store, [doc(u, dates[u]) for u in texts], None)
+    before = tree(tmp_path / "site")
+
+    def merged(*args: object) -> None:
+        raise AssertionError("the whole index was merged again")
+
+    monkeypatch.setattr(index_module, "_merge_all", merged)
+    texts["asia/new/"], dates["asia/new/"] = "<p>zebra tariff</p>", "2016-01-01"
+    changed = {"asia/new/": store.replace("asia/new/", count("", texts["asia/new/"]))}
+    index(tmp_path / "site", store, [doc(u, dates[u]) for u in texts], changed)
+    assert lookup(tmp_path / "site", "zebra") == {"asia/new/": 1}
+    assert lookup(tmp_path / "site", "tariff")["asia/new/"] == 1
+    after = tree(tmp_path / "site")
+    rewritten = {name for name in after if before.get(name) != after[name]}
+    total = shard_count(len(texts))
+    shards = {f"search/terms/{shard_of(t) % total}.json" for t in ("zebra", "tariff")}
+    assert rewritten <= shards | {
+        "search/meta.json",
+        "search/lengths/0.json",
+        "search/facets/0.json",
+        "search/docs/30.json",
+        f"search/words/{bucket_of('zebra')}.json",
+        f"search/words/{bucket_of('tariff')}.json",
+    }
 
 
 def test_an_edit_rewrites_only_the_files_of_the_words_it_changed(tmp_path: Path) -> None:
