@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment
@@ -25,11 +25,11 @@ from broadsheet.outputs.site import Site, plan_site
 from broadsheet.paths import source_files
 from broadsheet.publish import timing
 from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
-from broadsheet.publish.context import format_date, use_site
+from broadsheet.publish.context import use_site
 from broadsheet.publish.media import Media, copy_attachments, gather, split_signatures
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
-from broadsheet.publish.render import Progress, RenderReport, render_pages
+from broadsheet.publish.render import Progress, RenderReport, render_pages, search_doc
 from broadsheet.publish.stage import Stage, WrittenNotes
 from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
@@ -257,23 +257,7 @@ def index_site(
 
 def search_docs(site: Site) -> list[Doc]:
     """Every article as a search result shows it and its filters see it, in id order."""
-    return id_order(
-        Doc(
-            post.url_path,
-            post.title,
-            post.section_slug,
-            _date(post),
-            post.date.year if post.date is not None else None,
-            post.author or "",
-            post.tags,
-            post.date.astimezone(UTC).isoformat() if post.date is not None else "",
-        )
-        for post in site.posts
-    )
-
-
-def _date(post: Post) -> str:
-    return format_date(post.date) if post.date is not None else ""
+    return id_order(map(search_doc, site.posts))
 
 
 def gather_media(

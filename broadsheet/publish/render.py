@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TypeVar
 
 import jinja2
@@ -14,12 +15,12 @@ from broadsheet.outputs.page import Page
 from broadsheet.outputs.site import Site
 from broadsheet.publish import timing
 from broadsheet.publish.cache import SignedState
-from broadsheet.publish.context import Cards, page_context
+from broadsheet.publish.context import Cards, format_date, page_context
 from broadsheet.publish.signatures import CARD_TEMPLATE, Signer
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
-from broadsheet.search.index import ColdMerge, SliceWriter, TermStore
+from broadsheet.search.index import ColdMerge, Doc, SliceWriter, TermStore
 from broadsheet.search.terms import count
 from broadsheet.workers import worker_pool
 
@@ -150,13 +151,30 @@ def _render_some(
     for page, body in zip(pages, bodies, strict=True):
         if page.post is not None and body is not None:
             counted = count(page.post.title, body.html)
+            shown = search_doc(page.post).shown
             if signed is None:  # a cold build: the index is merged whole
-                terms.put(page.url_path, counted)
+                terms.put(page.url_path, counted, shown)
                 if writer is not None:
                     writer.add(page.url_path, counted)
-            else:  # incremental: the index is updated from the terms that changed
-                report.reindexed[page.url_path] = terms.replace(page.url_path, counted)
+            else:  # incremental: the index is updated from the articles that changed
+                changed = terms.replace(page.url_path, counted, shown)
+                if changed is not None:
+                    report.reindexed[page.url_path] = changed
     return report
+
+
+def search_doc(post: Post) -> Doc:
+    """An article as a search result shows it and its filters see it."""
+    return Doc(
+        post.url_path,
+        post.title,
+        post.section_slug,
+        format_date(post.date) if post.date is not None else "",
+        post.date.year if post.date is not None else None,
+        post.author or "",
+        post.tags,
+        post.date.astimezone(UTC).isoformat() if post.date is not None else "",
+    )
 
 
 def _write(out: Stage, rendered: list[tuple[Page, str]], report: RenderReport) -> None:

@@ -36,7 +36,7 @@
    Gathering()
        One group's runs, slice by slice, each term's postings put end to end (add);
        then its term files written in JSON, the gaps between ids worked out, as
-       orjson writes what index._write_shard gives (write).
+       orjson writes what index._shard_data gives (write).
 
    Each has a pure-Python twin that gives the same (broadsheet/search/terms.py and
    index.py); tests hold the two to each other. */
@@ -1101,7 +1101,7 @@ done:
 
 /* Gathering(): one group's runs (see slice_runs), added slice by slice (`add`), each
    term's postings put end to end as they come (their ids must rise); then `write` puts
-   each term file of the group in JSON, as index._write_shard would, and gives the
+   each term file of the group in JSON, as index._shard_data does, and gives the
    terms' document counts. The terms are found by a keyed hash of their UTF-8 (Python's
    own), so that no text can be made to collide in it. */
 typedef struct {

@@ -92,6 +92,11 @@ class Doc:
     topics: tuple[str, ...]
     order: str  # sorts the articles oldest first, undated before all (see `id_order`)
 
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """What its docs file shows beside the URL and the text (see `_doc_entry`)."""
+        return (self.title, self.section, self.date, self.author)
+
 
 def id_order(docs: Iterable[Doc]) -> list[Doc]:
     return sorted(docs, key=lambda doc: (doc.order, doc.url_path))
@@ -325,7 +330,7 @@ def _dump(out: Stage, relative: str, data: object) -> None:
 
 
 def _doc_entry(doc: Doc, text: str) -> list[Any]:
-    return [doc.url_path, doc.title, doc.section, doc.date, doc.author, text]
+    return [doc.url_path, *doc.shown, text]
 
 
 @dataclass
@@ -632,41 +637,50 @@ def _gather(group: int) -> dict[str, dict[str, int]]:
     return words
 
 
-def _write_shard(out: Stage, shard: int, table: dict[str, list[int]]) -> None:
-    """Write a term file from {term: [id, count, id, count ...]} (ids ascending)."""
-    out.write_bytes(f"{SEARCH_DIR}/terms/{shard}.json", _shard_data(table))
-
-
 def _shard_data(table: dict[str, list[int]]) -> bytes:
     """A term file's JSON, its terms sorted: each id but a term's first is written as
     the gap from the one before. (What the compiled Gathering writes, too.)"""
-    encoded = {}
-    for term in sorted(table):
-        flat = table[term]
-        gaps = flat.copy()
-        ids = flat[0::2]
-        gaps[2::2] = map(operator.sub, ids[1:], ids)  # (in C: once a posting)
-        encoded[term] = gaps
-    return orjson.dumps(encoded)
+    return orjson.dumps({term: _gapped(table[term]) for term in sorted(table)})
 
 
-def _read_shard(out: Stage, shard: int) -> dict[str, dict[int, int]]:
+def _gapped(flat: list[int]) -> list[int]:
+    """[id, count, id, count ...] (ids ascending) as a term file holds it: each id but
+    the first as the gap from the one before."""
+    gaps = flat.copy()
+    ids = flat[0::2]
+    gaps[2::2] = map(operator.sub, ids[1:], ids)  # (in C: once a posting)
+    return gaps
+
+
+def _read_shard(out: Stage, shard: int) -> dict[str, list[int]]:
+    """A term file of the site as written, {term: [id, count, gap, count ...]}: each
+    term's postings are read (see `_postings`) only where a count of it changes, and
+    the others written back as they were."""
     relative = f"terms/{shard}.json"
     try:
         data = out.read_bytes(f"{SEARCH_DIR}/{relative}")
         if data is None:  # every term file is written, if only as {}
             raise ValueError("missing")
         table = orjson.loads(data)
-        decoded: dict[str, dict[int, int]] = {}
-        for term, gaps in table.items():
-            postings, at = {}, 0
-            for number in range(0, len(gaps), 2):
-                at += gaps[number] if number else gaps[0]
-                postings[at] = gaps[number + 1]
-            decoded[term] = postings
-        return decoded
-    except (ValueError, TypeError, AttributeError, IndexError, BroadsheetError) as exc:
+        if type(table) is not dict:
+            raise ValueError("not a term file")
+        if not all(type(gaps) is list and len(gaps) % 2 == 0 for gaps in table.values()):
+            raise ValueError("not a term file")
+        return table
+    except (ValueError, BroadsheetError) as exc:
         raise _Unreadable(relative) from exc
+
+
+def _postings(shard: int, gaps: list[int]) -> dict[int, int]:
+    """A term's postings in a term file, id -> count."""
+    postings, at = {}, 0
+    for number in range(0, len(gaps), 2):
+        gap, count = gaps[number], gaps[number + 1]
+        if type(gap) is not int or type(count) is not int:
+            raise _Unreadable(f"terms/{shard}.json")
+        at += gap
+        postings[at] = count
+    return postings
 
 
 def _update(
@@ -683,31 +697,36 @@ def _update(
     re-indexed article's docs file and set its length's code in `codes`. Returns the
     vocabulary files."""
     total = shard_count(len(docs))
-    stored = {url: store.read(url) for url in changed}
-    by_shard: dict[int, set[str]] = {}
-    for terms in changed.values():
+    # Each re-indexed article read from the store in turn, its docs file written and
+    # its length's code set; of its counts, only those of its changed terms kept (0:
+    # gone), by term file. (Every article may be re-indexed, as after a template edit:
+    # held all at once, their counts took 570 MB at 10,000 articles.)
+    by_shard: dict[int, dict[str, list[tuple[int, int]]]] = {}
+    for url, terms in changed.items():
+        new = store.read(url)
+        number = ids[url]
+        codes[number] = length_code(new.length)
+        _dump(out, f"docs/{number}.json", _doc_entry(docs[number], new.text))
         for term in terms:
-            by_shard.setdefault(shard_of(term) % total, set()).add(term)
+            updates = by_shard.setdefault(shard_of(term) % total, {}).setdefault(term, [])
+            updates.append((number, new.counts.get(term, 0)))
+        del new
     df_change: dict[str, int] = {}
-    for shard, shard_terms in sorted(by_shard.items()):
+    for shard, updated in sorted(by_shard.items()):
         table = _read_shard(out, shard)
-        for term in shard_terms:
-            postings = table.setdefault(term, {})
+        for term, updates in updated.items():
+            postings = _postings(shard, table.pop(term, []))
             before = len(postings)
-            for url, new in stored.items():
-                if term in changed[url]:
-                    postings.pop(ids[url], None)
-                    if term in new.counts:
-                        postings[ids[url]] = new.counts[term]
-            if not postings:
-                del table[term]
+            for number, count in updates:
+                postings.pop(number, None)
+                if count:
+                    postings[number] = count
+            if postings:
+                table[term] = _gapped([n for pair in sorted(postings.items()) for n in pair])
             if len(postings) != before:
                 df_change[term] = len(postings)
-        _write_shard(
-            out,
-            shard,
-            {t: [n for pair in sorted(p.items()) for n in pair] for t, p in table.items()},
-        )
+        written = orjson.dumps(dict(sorted(table.items())))  # (terms sorted, as when whole)
+        out.write_bytes(f"{SEARCH_DIR}/terms/{shard}.json", written)
     vocabulary = set(old_meta.get("words", []))
     by_bucket: dict[str, dict[str, int]] = {}
     for term, df in df_change.items():
@@ -734,8 +753,4 @@ def _update(
         else:
             out.remove(f"{SEARCH_DIR}/{relative}")
             vocabulary.discard(bucket)
-    for url, new in stored.items():
-        number = ids[url]
-        codes[number] = length_code(new.length)
-        _dump(out, f"docs/{number}.json", _doc_entry(docs[number], new.text))
     return sorted(vocabulary)

@@ -17,7 +17,7 @@ from broadsheet.files import write_bytes_if_changed
 from broadsheet.sealed import clear, make_folder, read_file, seal, unseal
 from broadsheet.search.terms import Counted
 
-STATE_FORMAT = "terms-2"  # the first item of an article's state file
+STATE_FORMAT = "terms-3"  # the first item of an article's state file (3: with `shown`)
 
 
 class DamagedTerms(Exception):
@@ -29,11 +29,13 @@ class Stored:
     counts: dict[str, int]
     length: int
     text: str
+    shown: tuple[str, ...] = ()  # what its docs entry shows beside the text (Doc.shown)
 
 
 class TermStore:
-    """Each indexed article's counts, length and text, one file per article: the JSON
-    array [STATE_FORMAT, length, text, {term: count}], sealed (broadsheet.sealed), so
+    """Each indexed article's counts, length, text and what else its search result
+    shows (`shown`: see Doc.shown), one file per article: the JSON array [STATE_FORMAT,
+    length, text, {term: count}, shown], sealed (broadsheet.sealed), so
     that one that does not verify, or that an older Broadsheet wrote, raises
     DamagedTerms. (JSON, parsed and written by orjson in C: an article's thousand
     terms cost no Python work per term to keep or read back.)"""
@@ -63,17 +65,22 @@ class TermStore:
         try:
             if payload is None:
                 raise ValueError("does not verify")
-            tag, length, text, counts = orjson.loads(payload)
+            tag, length, text, counts, shown = orjson.loads(payload)
             if tag != STATE_FORMAT or type(length) is not int or type(text) is not str:
                 raise ValueError("not a term file")
-            if type(counts) is not dict:
+            if type(counts) is not dict or type(shown) is not list:
                 raise ValueError("not a term file")
-            return Stored(counts, length, text)
+            if not all(type(item) is str for item in shown):
+                raise ValueError("not a term file")
+            return Stored(counts, length, text, tuple(shown))
         except (TypeError, ValueError) as exc:  # (orjson.JSONDecodeError is a ValueError)
             raise DamagedTerms(str(path)) from exc
 
-    def replace(self, url_path: str, counted: Counted) -> list[str]:
-        """Store an article's new counts; return the terms whose count changed."""
+    def replace(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> list[str] | None:
+        """Store an article's new counts, text and what its result shows; return the
+        terms whose count changed, or None if nothing the index holds of it changed
+        (its docs file, length and terms are as the index has them: after a template
+        edit, every article renders again, and none is re-indexed)."""
         old = self.read(url_path)
         new = counted.counts
         if old.counts:
@@ -82,15 +89,17 @@ class TermStore:
             )
         else:  # a new article: each of its terms changed
             changed = sorted(new)
-        if changed or old.length != counted.length or old.text != counted.text:
+        same = (old.length, old.text, old.shown) == (counted.length, counted.text, shown)
+        if changed or not same or not old.shown:  # (an article never stored shows nothing)
             try:
-                write_bytes_if_changed(self.path(url_path), _sealed(counted))
+                write_bytes_if_changed(self.path(url_path), _sealed(counted, shown))
             except BroadsheetError as exc:  # ("cannot write: <reason>")
                 reason = exc.message.partition(": ")[2]
                 raise CacheUnwritable(f"cannot write the search state: {reason}", exc.path) from exc
-        return changed
+            return changed
+        return None
 
-    def put(self, url_path: str, counted: Counted) -> None:
+    def put(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> None:
         """Store an article's counts in a cold build, which compares them with nothing.
 
         The file is written in place rather than through a temporary file renamed over
@@ -99,7 +108,7 @@ class TermStore:
         so a half-written one is never trusted. Whatever is in its place (a folder, a
         link, a file it may not write) is removed first."""
         path = self.path(url_path)
-        data = _sealed(counted)
+        data = _sealed(counted, shown)
         try:
             try:
                 write_in_place(path, data)
@@ -133,8 +142,8 @@ def write_in_place(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _sealed(counted: Counted) -> bytes:
-    return seal(orjson.dumps([STATE_FORMAT, counted.length, counted.text, counted.counts]))
+def _sealed(counted: Counted, shown: tuple[str, ...]) -> bytes:
+    return seal(orjson.dumps([STATE_FORMAT, counted.length, counted.text, counted.counts, shown]))
 
 
 _NAMED = re.compile("[0-9a-f]{24}")  # what _name gives

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import shutil
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from broadsheet.search.index import (
     write_index,
 )
 from broadsheet.search.terms import bucket_of, count
-from tests.conftest import REPO
+from tests.conftest import REPO, run
 from tests.search.js import in_node
 
 SECTIONS = [("asia", "Asia"), ("america", "America")]
@@ -46,7 +49,7 @@ def stored(state: Path, texts: dict[str, str]) -> TermStore:
     """A store holding each text's counts (no title), by its URL."""
     store = TermStore(state)
     for url, text in texts.items():
-        store.put(url, count("", text))
+        store.put(url, count("", text), ())
     return store
 
 
@@ -78,12 +81,12 @@ def test_an_update_after_edits_equals_a_cold_index(tmp_path: Path) -> None:
     docs = [doc(url) for url in texts]
     store = TermStore(tmp_path / "state")
     for url, text in texts.items():
-        store.replace(url, count(url, text))
+        store.replace(url, count(url, text), ())
     index(tmp_path / "inc", store, docs, None)
     assert lookup(tmp_path / "inc", "tariff") == {"asia/a/": 1, "america/c/": 2}
 
     texts["asia/a/"] = "<p>wind turbines replace solar</p>"
-    changed = {"asia/a/": store.replace("asia/a/", count("asia/a/", texts["asia/a/"]))}
+    changed = {"asia/a/": store.replace("asia/a/", count("asia/a/", texts["asia/a/"]), ())}
     assert "tariff" in changed["asia/a/"] and "wind" in changed["asia/a/"]
     assert "desert" not in changed["asia/a/"]
     index(tmp_path / "inc", store, docs, changed)
@@ -92,7 +95,7 @@ def test_an_update_after_edits_equals_a_cold_index(tmp_path: Path) -> None:
 
     cold_store = TermStore(tmp_path / "cold-state")
     for url, text in texts.items():
-        cold_store.replace(url, count(url, text))
+        cold_store.replace(url, count(url, text), ())
     index(tmp_path / "cold", cold_store, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
 
@@ -112,7 +115,7 @@ def test_random_edits_keep_the_index_equal_to_a_cold_one(tmp_path: Path) -> None
         changed = {}
         for url in edited:
             texts[url] = " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 30)))
-            changed[url] = store.replace(url, count("", texts[url]))
+            changed[url] = store.replace(url, count("", texts[url]), ())
         index(tmp_path / "inc", store, docs, changed)
         cold = stored(tmp_path / f"cold-state-{step}", texts)
         index(tmp_path / f"cold-{step}", cold, docs, None)
@@ -149,7 +152,7 @@ def test_edits_and_new_articles_keep_the_index_equal_to_a_cold_one(
             texts[url] = text
             if kind != "edit":
                 dates[url] = f"2030-01-{10 + step}" if kind == "newest" else "2000-01-01"
-            changed = {url: store.replace(url, count("", text))}
+            changed = {url: store.replace(url, count("", text), ())}
             docs = [doc(u, dates[u]) for u in texts]
             index(tmp / "inc", store, docs, changed)
             index(tmp / f"cold-{step}", stored(tmp / f"cold-state-{step}", texts), docs, None)
@@ -170,7 +173,7 @@ def test_a_new_article_after_all_the_others_is_added_without_merging_the_index(
 
     monkeypatch.setattr(index_module, "_merge_all", merged)
     texts["asia/new/"], dates["asia/new/"] = "<p>zebra tariff</p>", "2016-01-01"
-    changed = {"asia/new/": store.replace("asia/new/", count("", texts["asia/new/"]))}
+    changed = {"asia/new/": store.replace("asia/new/", count("", texts["asia/new/"]), ())}
     index(tmp_path / "site", store, [doc(u, dates[u]) for u in texts], changed)
     assert lookup(tmp_path / "site", "zebra") == {"asia/new/": 1}
     assert lookup(tmp_path / "site", "tariff")["asia/new/"] == 1
@@ -188,6 +191,29 @@ def test_a_new_article_after_all_the_others_is_added_without_merging_the_index(
     }
 
 
+def test_re_indexing_every_article_holds_one_at_a_time(tmp_path: Path) -> None:
+    # After a template edit every article renders again, and each is re-indexed with
+    # no term changed: their counts were all read at once (570 MB at 10,000 articles).
+    rng = random.Random(3)
+    vocabulary = [f"word{n}" for n in range(5000)]
+    texts = {f"asia/p{n:03}/": " ".join(rng.choices(vocabulary, k=600)) for n in range(200)}
+    docs = [doc(u) for u in texts]
+    store = stored(tmp_path / "state", texts)
+    index(tmp_path / "site", store, docs, None)
+    before = tree(tmp_path / "site")
+    changed = {url: store.replace(url, count("", text), ()) for url, text in texts.items()}
+    assert not any(changed.values())
+    held = sum(sys.getsizeof(store.read(url).counts) for url in texts)
+    tracemalloc.start()
+    try:
+        index(tmp_path / "site", store, docs, changed)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < held / 4, (peak, held)
+    assert tree(tmp_path / "site") == before
+
+
 def test_an_edit_rewrites_only_the_files_of_the_words_it_changed(tmp_path: Path) -> None:
     rng = random.Random(5)
     vocabulary = [f"word{n}" for n in range(3000)]
@@ -202,7 +228,7 @@ def test_an_edit_rewrites_only_the_files_of_the_words_it_changed(tmp_path: Path)
     url = urls[150]
     known = texts[url].split()[0]  # a word it has already: its count changes, not its df
     texts[url] += f" {known} zebra"
-    changed = {url: store.replace(url, count("", texts[url]))}
+    changed = {url: store.replace(url, count("", texts[url]), ())}
     assert set(changed[url]) == {known, "zebra"}
     index(out, store, docs, changed)
     after = tree(out)
@@ -226,7 +252,7 @@ def test_articles_are_numbered_oldest_first_and_years_are_ranges(tmp_path: Path)
     ]
     store = TermStore(tmp_path / "state")
     for d in docs:
-        store.put(d.url_path, count(d.title, "<p>rice</p>"))
+        store.put(d.url_path, count(d.title, "<p>rice</p>"), ())
     index(tmp_path / "out", store, docs, None)
     search = tmp_path / "out/search"
     urls = [json.loads((search / f"docs/{n}.json").read_text())[0] for n in range(4)]
@@ -246,8 +272,8 @@ def test_articles_are_numbered_oldest_first_and_years_are_ranges(tmp_path: Path)
 
 def test_terms_of_deleted_articles_are_forgotten(tmp_path: Path) -> None:
     store = TermStore(tmp_path / "state")
-    store.replace("asia/a/", count("", "x"))
-    store.replace("asia/b/", count("", "y"))
+    store.replace("asia/a/", count("", "x"), ())
+    store.replace("asia/b/", count("", "y"), ())
     store.forget_others(["asia/b/"])
     assert store.read("asia/a/").counts == {} and store.read("asia/b/").counts == {"y": 1}
     assert store.has_all(["asia/b/"]) and not store.has_all(["asia/a/", "asia/b/"])
@@ -256,11 +282,11 @@ def test_terms_of_deleted_articles_are_forgotten(tmp_path: Path) -> None:
 def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> None:
     counted = count("Sealion launch", "<p>Sealion sales rise; sales of cars.</p>")
     put, replaced = TermStore(tmp_path / "new" / "terms"), TermStore(tmp_path / "old")
-    put.put("asia/a/", counted)  # (its folder made as needed)
-    replaced.replace("asia/a/", counted)
+    put.put("asia/a/", counted, ())  # (its folder made as needed)
+    replaced.replace("asia/a/", counted, ())
     assert put.path("asia/a/").read_bytes() == replaced.path("asia/a/").read_bytes()
     assert put.read("asia/a/").counts == counted.counts
-    put.put("asia/a/", count("", "other"))  # over an old file: nothing of it is left
+    put.put("asia/a/", count("", "other"), ())  # over an old file: nothing of it is left
     assert put.read("asia/a/").counts == {"other": 1}
 
 
@@ -288,10 +314,31 @@ def test_a_damaged_index_file_in_the_site_is_written_whole_again(
     else:
         target.write_bytes(how)
     texts["asia/a/"] = "tariffs on solar panels, and more tariffs and taxes"  # tax: a new stem
-    changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]))}
+    changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]), ())}
     index(tmp_path / "inc", store, docs, changed)
     cold = stored(tmp_path / "cold-state", texts)
     index(tmp_path / "cold", cold, docs, None)
+    assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
+
+
+@pytest.mark.parametrize(
+    "how", [b'{"tariff": [0, "x"]}', b'{"tariff": [0]}', b'{"tariff": 5}', b'{"tariff": [0, 1.5]}']
+)
+def test_a_term_file_damaged_where_an_edit_reads_it_is_written_whole_again(
+    tmp_path: Path, how: bytes
+) -> None:
+    # (An edit reads only the postings of the terms whose counts changed: tariff here.)
+    texts = {"asia/a/": "tariffs on solar panels", "asia/b/": "tariffs and wind"}
+    docs = [doc(url) for url in texts]
+    store = stored(tmp_path / "state", texts)
+    index(tmp_path / "inc", store, docs, None)
+    target = tmp_path / f"inc/search/terms/{shard_of('tariff') % shard_count(2)}.json"
+    target.write_bytes(how)
+    texts["asia/a/"] = "tariffs on solar panels, tariffs"
+    changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]), ())}
+    assert changed == {"asia/a/": ["tariff"]}
+    index(tmp_path / "inc", store, docs, changed)
+    index(tmp_path / "cold", stored(tmp_path / "cold-state", texts), docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
 
 
@@ -308,7 +355,7 @@ def test_a_cold_merge_reads_each_article_once_and_any_grouping_writes_the_same_i
     docs = [doc(u, f"20{10 + n % 7}-0{1 + n % 9}-11") for n, u in enumerate(urls)]
     store = TermStore(tmp_path / "state")
     for url in urls:
-        store.put(url, count(url, " ".join(rng.choices(vocabulary, k=rng.randint(0, 60)))))
+        store.put(url, count(url, " ".join(rng.choices(vocabulary, k=rng.randint(0, 60)))), ())
     index(tmp_path / "whole", store, docs, None)
     reads: list[str] = []
     plain_read = TermStore.read
@@ -330,7 +377,7 @@ def test_a_cold_merge_reads_each_article_once_and_any_grouping_writes_the_same_i
 
 def test_the_runs_a_killed_merge_left_are_removed_and_a_running_ones_kept(tmp_path: Path) -> None:
     store = TermStore(tmp_path / "state")
-    store.put("asia/a/", count("", "rice"))
+    store.put("asia/a/", count("", "rice"), ())
     left = tmp_path / "search-runs-999999999"  # (above any pid Linux gives)
     left.mkdir()
     (left / "0-0").write_bytes(b"{}")
@@ -356,7 +403,7 @@ postings = 0
 for url in urls:
     counted = count("", " ".join(rng.sample(vocabulary, 200)))
     postings += len(counted.counts)
-    store.put(url, counted)
+    store.put(url, counted, ())
 docs = [doc(u) for u in urls]
 index_module.ARTICLES_PER_GROUP = 10_000  # one group: all of them
 index_module.ARTICLES_PER_SLICE = 10
@@ -396,7 +443,7 @@ def test_a_merge_that_cannot_write_its_runs_says_where(
     from broadsheet.errors import BroadsheetError
 
     store = TermStore(tmp_path / "state" / "terms")
-    store.put("asia/a/", count("", "rice"))
+    store.put("asia/a/", count("", "rice"), ())
 
     def refused(path: Path, links: bool = True) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
@@ -437,7 +484,7 @@ def test_lengths_beyond_one_file_go_in_the_next(tmp_path: Path, monkeypatch: Any
     assert codes == [length_code(n + 30) for n in range(7)]
     # An edit that moves one article's code, read back from those files, updates them.
     texts["asia/p5/"] += " word" * 200
-    changed = {"asia/p5/": store.replace("asia/p5/", count("", texts["asia/p5/"]))}
+    changed = {"asia/p5/": store.replace("asia/p5/", count("", texts["asia/p5/"]), ())}
     index(tmp_path / "out", store, docs, changed)
     cold = stored(tmp_path / "cold-state", texts)
     index(tmp_path / "cold", cold, docs, None)
@@ -480,3 +527,57 @@ def test_a_cold_build_scatters_the_index_as_it_renders_and_writes_the_same(
     assert len(set(reads)) == (40 if jobs == 1 else 0)  # (the workers' reads are their own)
     assert tree(corpus / "merged") == scattered
     assert not list(corpus.rglob("search-runs-*"))
+
+
+def test_an_article_rendered_again_unchanged_is_not_re_indexed(tmp_path: Path) -> None:
+    store = TermStore(tmp_path)
+    shown = ("Election result", "asia", "1 May 2024", "Ana Ruiz")
+    counted = count("Election result", "<p>rice</p>")
+    assert store.replace("asia/a/", counted, shown) == sorted(counted.counts)  # (new)
+    assert store.replace("asia/a/", counted, shown) is None  # (rendered again, unchanged)
+    # The same terms, but what its result shows changed: its docs file is written again.
+    renamed = count("Elections results", "<p>rice</p>")
+    assert renamed.counts == counted.counts
+    assert store.replace("asia/a/", renamed, ("Elections results", *shown[1:])) == []
+    assert store.replace("asia/a/", renamed, ("Elections results", *shown[1:])) is None
+    assert store.replace("asia/a/", renamed, ("Elections results", "asia", "2 May", "A")) == []
+    assert store.replace("asia/a/", count("", "<p>rice, rice</p>"), shown) == [
+        "elect",
+        "result",
+        "rice",
+    ]
+
+
+def test_a_template_edit_re_indexes_nothing_and_a_new_headline_shows_in_results(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    updates: list[int] = []
+    update = index_module._update
+
+    def counted(out: Stage, docs: list[Doc], ids: dict[str, int], *rest: Any) -> list[str]:
+        updates.append(len(ids))
+        return update(out, docs, ids, *rest)
+
+    monkeypatch.setattr(index_module, "_update", counted)
+    assert run(["build"]).code == 0
+    template = corpus / "templates/article.html"
+    template.write_text("{# edited #}" + template.read_text())
+    before = tree(corpus / "site/search")
+    assert run(["build"]).code == 0
+    assert updates == [0]  # (every article rendered again; none re-indexed)
+    assert tree(corpus / "site/search") == before
+    # A headline whose words have the same stems: the same terms; its result shows it.
+    post = sorted((corpus / "content").rglob("*.md"))[7]
+    text = post.read_text()
+    post.write_text(re.sub(r"(?m)^title: .*$", "title: Election result", text, count=1))
+    assert run(["build"]).code == 0
+    post.write_text(re.sub(r"(?m)^title: .*$", "title: Elections results", text, count=1))
+    assert run(["build"]).code == 0
+    assert updates == [0, 1, 1]
+    shown = [json.loads(p.read_text()) for p in (corpus / "site/search/docs").glob("*.json")]
+    assert "Elections results" in {entry[1] for entry in shown}
+    fresh = corpus.parent / "fresh"
+    shutil.copytree(corpus, fresh, ignore=shutil.ignore_patterns("site", ".broadsheet-cache"))
+    monkeypatch.chdir(fresh)
+    assert run(["build"]).code == 0  # (cold)
+    assert tree(corpus / "site/search") == tree(fresh / "site/search")
