@@ -179,7 +179,7 @@ from broadsheet.search.terms import Counted
 assert render.count is terms.count and assemble.write_index is index.write_index
 assert assemble.cold_merge is index.cold_merge  # (which scatters as pages render)
 render.count = lambda title, html: Counted({}, 0, "")
-TermStore.put = lambda self, url_path, counted: None
+TermStore.put = lambda self, url_path, counted, shown: None
 assemble.write_index = lambda *args, **kwargs: None
 assemble.cold_merge = lambda *args, **kwargs: contextlib.nullcontext()
 sys.argv = ["broadsheet", *sys.argv[1:]]
@@ -661,22 +661,21 @@ def _count_some(numbers: range) -> list[Any]:
         fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
         url = f"{article.section}/{article.slug}/"
         when = datetime.fromisoformat(fields["date"]) if "date" in fields else None
-        store.put(url, count(fields.get("title", ""), _LINK_TARGET.sub("]", body)))
         tags = tuple(
             t.strip() for t in fields.get("tags", "[]").strip("[]").split(",") if t.strip()
         )
-        docs.append(
-            Doc(
-                url,
-                fields.get("title", ""),
-                article.section,
-                fields.get("date", ""),
-                when.year if when else None,
-                fields.get("author", ""),
-                tags,
-                when.isoformat() if when else "",
-            )
+        doc = Doc(
+            url,
+            fields.get("title", ""),
+            article.section,
+            fields.get("date", ""),
+            when.year if when else None,
+            fields.get("author", ""),
+            tags,
+            when.isoformat() if when else "",
         )
+        store.put(url, count(doc.title, _LINK_TARGET.sub("]", body)), doc.shown)
+        docs.append(doc)
     return docs
 
 
