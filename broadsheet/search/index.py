@@ -48,11 +48,12 @@ import os
 import re
 import zlib
 from array import array
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import accumulate, chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -671,16 +672,33 @@ def _read_shard(out: Stage, shard: int) -> dict[str, list[int]]:
         raise _Unreadable(relative) from exc
 
 
-def _postings(shard: int, gaps: list[int]) -> dict[int, int]:
-    """A term's postings in a term file, id -> count."""
-    postings, at = {}, 0
-    for number in range(0, len(gaps), 2):
-        gap, count = gaps[number], gaps[number + 1]
-        if type(gap) is not int or type(count) is not int:
-            raise _Unreadable(f"terms/{shard}.json")
-        at += gap
-        postings[at] = count
-    return postings
+def _updated(shard: int, gaps: list[int], updates: list[tuple[int, int]]) -> list[int]:
+    """A term's entry in a term file (`gaps`: [id, count, gap, count ...]) with each
+    (id, count) of `updates` made (a count of 0: the id goes), as the file holds it.
+    Its ids and counts are read into two arrays, 8 bytes a posting: a term of most
+    articles ("the") has 100,000 at 100,000 articles, which a dict of them took 19 MB
+    to update."""
+    try:
+        if min(gaps[2::2], default=1) <= 0:  # (each id past the one before)
+            raise ValueError("ids out of order")
+        ids = array("I", accumulate(gaps[0::2]))
+        counts = array("I", gaps[1::2])
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _Unreadable(f"terms/{shard}.json") from exc
+    for number, count in updates:
+        at = bisect_left(ids, number)
+        if at < len(ids) and ids[at] == number:
+            if count:
+                counts[at] = count
+            else:
+                del ids[at], counts[at]
+        elif count:
+            ids.insert(at, number)
+            counts.insert(at, count)
+    entry = [0] * (2 * len(ids))
+    entry[0::2] = map(operator.sub, ids, chain((0,), ids))
+    entry[1::2] = counts
+    return entry
 
 
 def _update(
@@ -715,16 +733,13 @@ def _update(
     for shard, updated in sorted(by_shard.items()):
         table = _read_shard(out, shard)
         for term, updates in updated.items():
-            postings = _postings(shard, table.pop(term, []))
-            before = len(postings)
-            for number, count in updates:
-                postings.pop(number, None)
-                if count:
-                    postings[number] = count
-            if postings:
-                table[term] = _gapped([n for pair in sorted(postings.items()) for n in pair])
-            if len(postings) != before:
-                df_change[term] = len(postings)
+            gaps = table.pop(term, [])
+            entry = _updated(shard, gaps, updates)
+            if entry:
+                table[term] = entry
+            if len(entry) != len(gaps):
+                df_change[term] = len(entry) // 2
+            del gaps, entry
         written = orjson.dumps(dict(sorted(table.items())))  # (terms sorted, as when whole)
         out.write_bytes(f"{SEARCH_DIR}/terms/{shard}.json", written)
     vocabulary = set(old_meta.get("words", []))

@@ -581,3 +581,22 @@ def test_a_template_edit_re_indexes_nothing_and_a_new_headline_shows_in_results(
     monkeypatch.chdir(fresh)
     assert run(["build"]).code == 0  # (cold)
     assert tree(corpus / "site/search") == tree(fresh / "site/search")
+
+
+@given(
+    st.dictionaries(st.integers(0, 300), st.integers(1, 2**32 - 1), max_size=40),
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 9)), max_size=10),
+)
+def test_a_term_s_postings_are_updated_as_a_dict_of_them_would_be(
+    postings: dict[int, int], updates: list[tuple[int, int]]
+) -> None:
+    # (A term in every article has as many postings as the archive has articles: they
+    # are updated in two arrays, where a dict of them took 19 MB at 100,000 articles.)
+    flat = [n for pair in sorted(postings.items()) for n in pair]
+    expected = dict(postings)
+    for number, count_ in updates:
+        expected.pop(number, None)
+        if count_:
+            expected[number] = count_
+    wanted = index_module._gapped([n for pair in sorted(expected.items()) for n in pair])
+    assert index_module._updated(0, index_module._gapped(flat), updates) == wanted
