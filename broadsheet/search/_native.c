@@ -1049,7 +1049,7 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     for (Py_ssize_t at = 0; at < size; at += 12) {
         uint32_t t = uint32_at(data, at);
-        if ((Py_ssize_t)t >= taken) {
+        if ((size_t)t >= (size_t)taken) { /* (unsigned: no wrap where Py_ssize_t is 32 bits) */
             PyErr_SetString(PyExc_ValueError, "slice_runs: a term number out of range");
             goto done;
         }
@@ -1186,6 +1186,10 @@ gathering_entry(Gathering *self, uint32_t crc, const char *utf8, uint32_t size)
         }
         Gathered *found = &self->entries[slot - 1];
         if (found->hash == hash && found->size == size && memcmp(found->utf8, utf8, size) == 0) {
+            if (found->crc != crc) {
+                PyErr_SetString(PyExc_ValueError, "Gathering: a damaged run (a term's CRC)");
+                return NULL;
+            }
             return found;
         }
         at = (at + 1) & self->mask;
@@ -1238,14 +1242,14 @@ gathering_add(Gathering *self, PyObject *run)
         }
         memcpy(head, data + at, 8);
         at += 8;
-        if (size - at < (Py_ssize_t)head[1] + 4) {
+        if ((uint64_t)(size - at) < (uint64_t)head[1] + 4) {
             goto damaged;
         }
         const char *utf8 = data + at;
         at += head[1];
         memcpy(&postings, data + at, 4);
         at += 4;
-        if (postings == 0 || (size - at) / 8 < (Py_ssize_t)postings) {
+        if (postings == 0 || (uint64_t)(size - at) / 8 < postings) {
             goto damaged;
         }
         Gathered *entry = gathering_entry(self, head[0], utf8, head[1]);
@@ -1279,7 +1283,9 @@ gathering_add(Gathering *self, PyObject *run)
     Py_RETURN_NONE;
 damaged:
     PyErr_SetString(PyExc_ValueError, "Gathering: a damaged run");
-failed:
+failed: /* (what was added is let go: a gathering that failed is spent, as after write) */
+    gathering_free(self);
+    self->spent = 1;
     self->busy = 0;
     return NULL;
 }
@@ -1290,6 +1296,36 @@ gathered_order(const void *a, const void *b)
     const Gathered *x = *(Gathered *const *)a, *y = *(Gathered *const *)b;
     int by = memcmp(x->utf8, y->utf8, x->size < y->size ? x->size : y->size);
     return by != 0 ? by : (x->size > y->size) - (x->size < y->size);
+}
+
+/* A listed shard and its place in the list, sorted by shard (see gathering_write). */
+typedef struct {
+    Py_ssize_t shard;
+    Py_ssize_t k;
+} Place;
+
+static int
+place_order(const void *a, const void *b)
+{
+    Py_ssize_t x = ((const Place *)a)->shard, y = ((const Place *)b)->shard;
+    return (x > y) - (x < y);
+}
+
+/* The place in the list of `shard`, or -1 when it is not listed. */
+static Py_ssize_t
+place_of(const Place *places, Py_ssize_t listed, Py_ssize_t shard)
+{
+    Py_ssize_t low = 0, high = listed;
+    while (low < high) {
+        Py_ssize_t middle = low + (high - low) / 2;
+        if (places[middle].shard < shard) {
+            low = middle + 1;
+        }
+        else {
+            high = middle;
+        }
+    }
+    return low < listed && places[low].shard == shard ? places[low].k : -1;
 }
 
 typedef struct {
@@ -1428,32 +1464,36 @@ gathering_write(Gathering *self, PyObject *const *args, Py_ssize_t nargs)
     }
     self->busy = 1;
     Py_ssize_t listed = PyList_GET_SIZE(args[1]);
-    Py_ssize_t *place = PyMem_Malloc((size_t)total * sizeof(Py_ssize_t));
+    Place *places = PyMem_Malloc(((size_t)listed + 1) * sizeof(Place));
     Py_ssize_t *shards = PyMem_Malloc(((size_t)listed + 1) * sizeof(Py_ssize_t));
     Py_ssize_t *starts = PyMem_Calloc((size_t)listed + 2, sizeof(Py_ssize_t));
     Gathered **order = PyMem_Malloc(((size_t)self->used + 1) * sizeof(Gathered *));
     Text text = {NULL, 0, 0};
     PyObject *words = NULL;
-    if (place == NULL || shards == NULL || starts == NULL || order == NULL) {
+    if (places == NULL || shards == NULL || starts == NULL || order == NULL) {
         PyErr_NoMemory();
         goto done;
-    }
-    for (Py_ssize_t s = 0; s < total; s++) {
-        place[s] = -1;
     }
     for (Py_ssize_t k = 0; k < listed; k++) { /* (read before any Python runs) */
         PyObject *item = PyList_GET_ITEM(args[1], k);
         Py_ssize_t shard = PyLong_Check(item) ? PyLong_AsSsize_t(item) : -1;
-        if (shard < 0 || shard >= total || place[shard] >= 0) {
+        if (shard < 0 || shard >= total) {
             PyErr_Clear();
             PyErr_SetString(PyExc_ValueError, "Gathering.write: shards must be distinct, below total");
             goto done;
         }
-        place[shard] = k;
+        places[k] = (Place){shard, k};
         shards[k] = shard;
     }
+    qsort(places, (size_t)listed, sizeof(Place), place_order);
+    for (Py_ssize_t k = 1; k < listed; k++) {
+        if (places[k].shard == places[k - 1].shard) {
+            PyErr_SetString(PyExc_ValueError, "Gathering.write: shards must be distinct, below total");
+            goto done;
+        }
+    }
     for (Py_ssize_t n = 0; n < self->used; n++) {
-        Py_ssize_t k = place[self->entries[n].crc % (uint32_t)total];
+        Py_ssize_t k = place_of(places, listed, self->entries[n].crc % (uint32_t)total);
         if (k < 0) {
             PyErr_SetString(PyExc_ValueError, "Gathering.write: a term of a shard not listed");
             goto done;
@@ -1464,7 +1504,7 @@ gathering_write(Gathering *self, PyObject *const *args, Py_ssize_t nargs)
         starts[k + 2] += starts[k + 1];
     }
     for (Py_ssize_t n = 0; n < self->used; n++) {
-        Py_ssize_t k = place[self->entries[n].crc % (uint32_t)total];
+        Py_ssize_t k = place_of(places, listed, self->entries[n].crc % (uint32_t)total);
         order[starts[k + 1]++] = &self->entries[n];
     }
     for (Py_ssize_t k = 0; k < listed; k++) {
@@ -1498,7 +1538,7 @@ gathering_write(Gathering *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(done);
     }
 done:
-    PyMem_Free(place);
+    PyMem_Free(places);
     PyMem_Free(shards);
     PyMem_Free(starts);
     PyMem_Free(order);

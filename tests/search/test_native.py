@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 import broadsheet.search.index as index_module
 import broadsheet.search.terms as terms_module
-from broadsheet.search.index import SHARDS, _ArrayPostings, _PackedPostings
+from broadsheet.search.index import SHARDS, _ArrayPostings, _PackedPostings, shard_of
 from broadsheet.search.terms import (
     _BLOCK_NAMES,
     _INLINE_NAMES,
@@ -396,6 +397,16 @@ def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> N
     gathering.add(run)
     with pytest.raises(ValueError, match="out of order"):  # (the same ids again)
         gathering.add(run)
+    with pytest.raises(RuntimeError):  # (a gathering that failed is spent, half added)
+        gathering.write(TOTAL, list(range(TOTAL)), dict().__setitem__)
+    known = loops.Gathering()
+    known.add(run)
+    later = _PackedPostings()
+    later.add(4, {"china": 1})
+    again = bytearray(later.runs(1)[0])
+    again[0] ^= 1  # (a term met before, under another CRC)
+    with pytest.raises(ValueError, match="damaged"):
+        known.add(bytes(again))
     spent = loops.Gathering()
     spent.add(run)
     with pytest.raises(ValueError, match="not listed"):
@@ -408,6 +419,25 @@ def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> N
         loops.slice_runs({"a": 1}, bytearray(), 1, SHARDS)  # (numbers out of order)
     with pytest.raises(ValueError):
         loops.slice_runs({"a": 0}, bytearray(12), 0, SHARDS)  # (no group)
+
+
+def test_the_compiled_gathering_holds_nothing_for_each_term_file_not_written() -> None:
+    # (Its shards are looked up among those listed: a total of 2**30 term files, of
+    # which one is written, once took 8 GB.)
+    loops = _loops()
+    table = _PackedPostings()
+    table.add(0, {"china": 1})
+    gathering = loops.Gathering()
+    gathering.add(table.runs(1)[0])
+    files: dict[int, bytes] = {}
+    tracemalloc.start()
+    try:
+        shard = shard_of("china") % 2**30
+        assert gathering.write(2**30, [shard], files.__setitem__) == {"china": 1}
+        assert tracemalloc.get_traced_memory()[1] < 1_000_000
+    finally:
+        tracemalloc.stop()
+    assert files == {shard: b'{"china":[0,1]}'}
 
 
 def test_a_writer_that_fails_or_comes_back_stops_the_compiled_gathering() -> None:
