@@ -50,7 +50,7 @@ import zlib
 from array import array
 from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from itertools import accumulate, chain, repeat
@@ -641,21 +641,23 @@ def _gather(group: int) -> dict[str, dict[str, int]]:
 def _shard_data(table: dict[str, list[int]]) -> bytes:
     """A term file's JSON, its terms sorted: each id but a term's first is written as
     the gap from the one before. (What the compiled Gathering writes, too.)"""
-    return orjson.dumps({term: _gapped(table[term]) for term in sorted(table)})
+    return orjson.dumps(
+        {term: _gapped(flat[0::2], flat[1::2]) for term, flat in sorted(table.items())}
+    )
 
 
-def _gapped(flat: list[int]) -> list[int]:
-    """[id, count, id, count ...] (ids ascending) as a term file holds it: each id but
-    the first as the gap from the one before."""
-    gaps = flat.copy()
-    ids = flat[0::2]
-    gaps[2::2] = map(operator.sub, ids[1:], ids)  # (in C: once a posting)
-    return gaps
+def _gapped(ids: Sequence[int], counts: Sequence[int]) -> list[int]:
+    """A term's ids (ascending) and counts as a term file holds them, [id, count, gap,
+    count ...]: each id but the first as the gap from the one before."""
+    entry = [0] * (2 * len(ids))
+    entry[0::2] = map(operator.sub, ids, chain((0,), ids))  # (in C: once a posting)
+    entry[1::2] = counts
+    return entry
 
 
 def _read_shard(out: Stage, shard: int) -> dict[str, list[int]]:
     """A term file of the site as written, {term: [id, count, gap, count ...]}: each
-    term's postings are read (see `_postings`) only where a count of it changes, and
+    term's postings are read (see `_updated`) only where a count of it changes, and
     the others written back as they were."""
     relative = f"terms/{shard}.json"
     try:
@@ -695,10 +697,7 @@ def _updated(shard: int, gaps: list[int], updates: list[tuple[int, int]]) -> lis
         elif count:
             ids.insert(at, number)
             counts.insert(at, count)
-    entry = [0] * (2 * len(ids))
-    entry[0::2] = map(operator.sub, ids, chain((0,), ids))
-    entry[1::2] = counts
-    return entry
+    return _gapped(ids, counts)
 
 
 def _update(
