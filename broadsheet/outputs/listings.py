@@ -29,8 +29,9 @@ MONTHS = (
 @dataclass(frozen=True, slots=True, repr=False)
 class Listing:
     """A named, ordered group of posts: a section, an author, a tag, a year, a month.
-    Printed (`{{ listing }}` in a template), it shows how many posts it holds, not
-    them: a page is signed with a listing's count alone (broadsheet.publish.signatures)."""
+    Printed (`{{ listing }}` in a template), it shows neither its posts nor how many it
+    holds: a page is signed with a listing's name and place, and with its count only if
+    the template reads its posts (broadsheet.publish.signatures)."""
 
     kind: str  # "index", "section", "author", "tag", "year", "month" or "undated"
     slug: str
@@ -39,7 +40,7 @@ class Listing:
     posts: tuple[Post, ...]  # in reading order: newest first, undated last
 
     def __repr__(self) -> str:
-        return f"Listing({self.kind!r}, {self.slug!r}, {self.name!r}, {len(self.posts)} posts)"
+        return f"Listing({self.kind!r}, {self.slug!r}, {self.name!r})"
 
     @property
     def feed_path(self) -> str:

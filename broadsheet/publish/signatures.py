@@ -32,22 +32,27 @@ from broadsheet.render.templates import syntax_error
 
 CARD_TEMPLATE = "_card.html"
 SHOWS_LISTED = "+posts"  # ends the key of a template that may show a listing's posts
+SHOWS_SIZES = "+sizes"  # ends the key of one that may show how many, but not which
 ANY_TEMPLATE = "*"  # what a template names whose name is worked out as it renders
 
 
-def fingerprint(value: Any) -> Any:
-    """A plain, comparable stand-in for template data."""
+def fingerprint(value: Any, sized: bool = True) -> Any:
+    """A plain, comparable stand-in for template data. A listing stands for its name and
+    place, and for how many posts it holds only if `sized`: for a template that can
+    show no count (see `_listed_use`), a new post in a section changes no page of the
+    section's other articles."""
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is Post:  # its whole file, and where it is
         return _post_print(value)
     if kind is tuple or kind is list:
-        return tuple([fingerprint(item) for item in value])
+        return tuple([fingerprint(item, sized) for item in value])
     if kind is dict:  # contexts are built in a fixed key order
-        return tuple([(k, fingerprint(v)) for k, v in value.items()])
+        return tuple([(k, fingerprint(v, sized)) for k, v in value.items()])
     if kind is Listing:
-        return ("listing", value.kind, value.slug, value.name, value.url_path, len(value.posts))
+        count = len(value.posts) if sized else None
+        return ("listing", value.kind, value.slug, value.name, value.url_path, count)
     if kind is Pager:  # wholly decided by these: its links are derived from them
         return ("pager", value.url_path, value.number, value.total)
     if kind is datetime:
@@ -56,9 +61,9 @@ def fingerprint(value: Any) -> Any:
         return (value.url_path, value.lastmod.isoformat() if value.lastmod else None)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         names = _field_names(type(value))
-        return (type(value).__name__, *(fingerprint(getattr(value, n)) for n in names))
+        return (type(value).__name__, *(fingerprint(getattr(value, n), sized) for n in names))
     if isinstance(value, (list, tuple)):
-        return tuple(fingerprint(item) for item in value)
+        return tuple(fingerprint(item, sized) for item in value)
     return value
 
 
@@ -69,11 +74,18 @@ def _post_print(post: Post) -> str:
 class _Printer:
     """`fingerprint`, the same values, made faster for one site's pages: each post's is
     made once (when first met), and the lists that hold only posts (listings, related
-    articles) or only sitemap entries are turned into theirs without a call for each."""
+    articles) or only sitemap entries are turned into theirs without a call for each.
+    `sized`: as `fingerprint` takes it; `unsized()` is the same printer without sizes."""
 
-    def __init__(self) -> None:
-        self.known: dict[int, str] = {}  # id(post) -> its fingerprint
-        self._kept: list[Post] = []  # (the posts known: no other object takes their ids)
+    def __init__(self, sized: bool = True, known: _Printer | None = None) -> None:
+        self.sized = sized
+        # id(post) -> its fingerprint, and the posts known (so no other object takes
+        # their ids): shared with the printer this one is made from
+        self.known: dict[int, str] = {} if known is None else known.known
+        self._kept: list[Post] = [] if known is None else known._kept
+
+    def unsized(self) -> _Printer:
+        return _Printer(sized=False, known=self)
 
     def post(self, post: Post) -> str:
         found = self.known.get(id(post))
@@ -108,7 +120,7 @@ class _Printer:
                     ]
                 )
             return tuple([self(item) for item in value])
-        return fingerprint(value)
+        return fingerprint(value, self.sized)
 
 
 def mentions(value: Any, posts: set[int]) -> bool:
@@ -156,9 +168,9 @@ def _field_names(kind: type) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=256)
-def _references(source: str) -> tuple[tuple[str, ...], bool, bool]:
+def _references(source: str) -> tuple[tuple[str, ...], bool, str]:
     """The templates a template's source names, whether it uses `card` (called, or as a
-    filter), and whether it may show a listing's posts (see `_shows_listed_posts`)."""
+    filter), and what it may show of a listing's posts (see `_listed_use`)."""
     # A bare environment: in the build's own, global names such as `card` would not
     # show up among the template's free names.
     # Only the parse tree is walked: compiling each template just to list the names it
@@ -170,7 +182,7 @@ def _references(source: str) -> tuple[tuple[str, ...], bool, bool]:
     uses_card = any(name.name == "card" for name in tree.find_all(nodes.Name)) or any(
         used.name == "card" for used in tree.find_all(nodes.Filter)
     )
-    return referenced, uses_card, _shows_listed_posts(tree)
+    return referenced, uses_card, _listed_use(tree)
 
 
 # What a template may do with a listing's posts and still show only how many there
@@ -178,15 +190,21 @@ def _references(source: str) -> tuple[tuple[str, ...], bool, bool]:
 _COUNTING = frozenset({"length", "count"})
 
 
-def _shows_listed_posts(tree: nodes.Template) -> bool:
-    """Whether a template may show the posts a listing holds (`listing.posts` other than
-    counted or tested for any): a Listing is fingerprinted by its count alone (a
-    section's link in every page's navigation would otherwise make each page depend on
-    every post), so such a template's pages are signed with every post too. Taken
-    widely: `posts` read any other way, even named as a string (`listing["posts"]`,
-    `map(attribute="posts.0.title")`), and any `attr` filter or item worked out as the
-    page renders (`x[name]`), counts as shown. (A listing printed whole shows only its
-    count: see Listing.)"""
+def _listed_use(tree: nodes.Template) -> str:
+    """What a template may show of the posts a listing holds (a section in `sections`,
+    or a listing in a page's context): SHOWS_LISTED if it may show them (`posts` other
+    than counted or tested for any), SHOWS_SIZES if it may show only how many there are,
+    "" if it cannot tell even that. A listing is fingerprinted by its name and place
+    alone: a section's link in every page's navigation would otherwise make each page
+    depend on every post, and its count on each new one. So a page is signed with its
+    listings' counts and the sections' only if its template may show a count, and with
+    every post only if it may show the posts.
+
+    Taken widely: `posts` read any other way, even named as a string (`listing["posts"]`,
+    `map(attribute="posts.0.title")`), any `attr` filter, item worked out as the page
+    renders (`x[name]`), attribute named by a variable (`map(attribute=name)`) or name
+    beginning with an underscore (`x.__getstate__()`) counts as shown. (A listing
+    printed whole shows neither: see Listing.)"""
     counted: set[int] = set()
     for used in tree.find_all(nodes.Filter):
         if used.name in _COUNTING and used.node is not None:
@@ -197,25 +215,59 @@ def _shows_listed_posts(tree: nodes.Template) -> bool:
         counted.add(id(choice.test))
     for negation in tree.find_all(nodes.Not):
         counted.add(id(negation.node))
-    named: set[int] = set()
+    sized = False
     for read in tree.find_all(nodes.Getattr):
-        if read.attr == "posts" and id(read) not in counted:
-            return True
+        if read.attr.startswith("_"):
+            return SHOWS_LISTED
+        if read.attr == "posts":
+            if id(read) not in counted:
+                return SHOWS_LISTED
+            sized = True
+    named: set[int] = set()
     for item in tree.find_all(nodes.Getitem):
         if not isinstance(item.arg, nodes.Const):  # a name worked out as it renders
-            return True
+            return SHOWS_LISTED
         if item.arg.value == "posts":
             if id(item) not in counted:
-                return True
+                return SHOWS_LISTED
             named.add(id(item.arg))
+            sized = True
+        elif isinstance(item.arg.value, str) and item.arg.value.startswith("_"):
+            return SHOWS_LISTED
     if any(used.name == "attr" for used in tree.find_all(nodes.Filter)):
-        return True
-    return any(  # "posts" as a name, or in a path: map(attribute="posts.0.title")
+        return SHOWS_LISTED
+    for used in tree.find_all(nodes.Filter):  # map(attribute=name): any attribute
+        where = _NAMING.get(used.name)
+        if where is not None:
+            given = [pair.value for pair in used.kwargs if pair.key == "attribute"]
+            for arg in (*used.args[where : where + 1], *given):
+                if not isinstance(arg, nodes.Const) or str(arg.value).startswith("_"):
+                    return SHOWS_LISTED
+                if used.name == "map" and arg.value == "attr":
+                    return SHOWS_LISTED
+    if any(  # "posts" as a name, or in a path: map(attribute="posts.0.title")
         isinstance(const.value, str)
         and "posts" in const.value.split(".")
         and id(const) not in named
         for const in tree.find_all(nodes.Const)
-    )
+    ):
+        return SHOWS_LISTED
+    return SHOWS_SIZES if sized else ""
+
+
+# Filters that take an attribute's name (or, map, a filter's): where it may be given
+# other than as `attribute=` (its place among the arguments).
+_NAMING = {
+    "map": 0,
+    "selectattr": 0,
+    "rejectattr": 0,
+    "sum": 0,
+    "groupby": 0,
+    "sort": 2,
+    "unique": 1,
+    "min": 1,
+    "max": 1,
+}
 
 
 def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
@@ -265,7 +317,7 @@ class Signer:
                 zone_stamp(config.timezone),  # (its rules too: a tzdata update)
                 config.per_page,
                 config.feed_size,
-                tuple((s.slug, s.name, s.url_path, len(s.posts)) for s in site.sections),
+                tuple((s.slug, s.name, s.url_path) for s in site.sections),
                 _statuses(site),
                 extra,
             )
@@ -274,6 +326,9 @@ class Signer:
         self._sources: dict[str, str] = {}  # template -> its source, read once
         self._shaped: tuple[Site, str, str] | None = None
         self._print = _Printer()
+        self._print_unsized = self._print.unsized()
+        # how many posts each section holds: signed only into the pages that can show it
+        self._sizes = repr(tuple(len(s.posts) for s in site.sections))
         self._stated: tuple[Site, dict[str, str]] | None = None
         self._site = site
         self._listed: str | None = None  # every post's print, hashed (see `_shows_listed`)
@@ -330,14 +385,19 @@ class Signer:
         return self._shaped[1], self._shaped[2]
 
     def sign(self, page: Page) -> str:
+        key = self._template_key(page.template)
+        shown = key[-len(SHOWS_LISTED) :]  # (both marks are as long)
+        sized = shown in (SHOWS_LISTED, SHOWS_SIZES)
+        printer = self._print if sized else self._print_unsized
         data = repr(
             (
                 page.path,
                 page.template,
-                self._template_key(page.template),
-                self._print(page.post),
-                self._print(page.context),
-                self._listed_posts() if self._shows_listed(page.template) else None,
+                key,
+                printer(page.post),
+                printer(page.context),
+                self._sizes if sized else None,
+                self._listed_posts() if shown == SHOWS_LISTED else None,
             )
         )
         digest = self._start.copy()
@@ -370,8 +430,9 @@ class Signer:
         digest = hashlib.blake2b(digest_size=16)
         for each in names:
             digest.update(each.encode() + b"\0" + self._source(each).encode() + b"\0")
-        shown = any(_references(self._source(each))[2] for each in names)
-        return digest.hexdigest() + (SHOWS_LISTED if shown else "")
+        uses = {_references(self._source(each))[2] for each in names}
+        shown = SHOWS_LISTED if SHOWS_LISTED in uses else SHOWS_SIZES if SHOWS_SIZES in uses else ""
+        return digest.hexdigest() + shown
 
     def closure(self, name: str) -> set[str]:
         """The template and every template it extends, imports or includes, recursively

@@ -161,14 +161,18 @@ def test_template_keys_stored_before_they_said_what_a_template_shows_are_not_tak
 def test_broadsheets_own_templates_show_only_how_many_posts_a_listing_holds() -> None:
     """So their pages keep the fast path: a headline edit signs again only the pages
     that show the post itself."""
-    from broadsheet.publish.signatures import _references
+    from broadsheet.publish.signatures import SHOWS_LISTED, SHOWS_SIZES, _references
 
-    shown = [
-        path.name
+    shown = {
+        path.name: _references(path.read_text(encoding="utf-8"))[2]
         for path in sorted((Path(__file__).parents[2] / "templates").iterdir())
-        if _references(path.read_text(encoding="utf-8"))[2]
-    ]
-    assert shown == []
+    }
+    assert SHOWS_LISTED not in shown.values()
+    # and those of an article, its navigation and byline show no count: a new article
+    # changes no page of its section's other articles but its neighbours'
+    counting = {name for name, use in shown.items() if use == SHOWS_SIZES}
+    assert counting.isdisjoint({"article.html", "base.html", "_macros.html", "_card.html"})
+    assert "index.html" in counting  # (each section's count)
 
 
 def test_a_template_included_by_a_name_worked_out_as_it_renders_is_followed(
@@ -191,5 +195,22 @@ def test_a_template_included_by_a_name_worked_out_as_it_renders_is_followed(
     shutil.rmtree(project / "cold")
     newest = sorted((project / "content" / "africa").glob("*.md"))[0]
     _front(newest, _set("title", "A headline nobody had seen"))
+    warm(project)
+    assert tree_bytes(project / "site") == cold(project)
+
+
+def test_a_new_article_reaches_every_page_that_counts_its_sections_posts(
+    project: Path,
+) -> None:
+    """An article page that shows how many articles its section holds is built again
+    when one is added, though the default's are not (see `_listed_use`)."""
+    write_corpus(project / "content", 12)
+    template = project / "templates/article.html"
+    counted = "<p>{{ section.posts|length }} in {{ section.name }}</p></article>"
+    template.write_text(template.read_text().replace("</article>", counted))
+    warm(project)
+    (project / "content/africa/arrival.md").write_text(
+        "---\ntitle: An arrival\ndate: 2025-06-01\n---\n\nHarbour talks resumed.\n"
+    )
     warm(project)
     assert tree_bytes(project / "site") == cold(project)

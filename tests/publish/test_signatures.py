@@ -82,3 +82,67 @@ def test_an_edit_that_moves_a_post_signs_every_page_again(corpus: Path, old: str
     site, signer = signed(corpus)
     assert signer.state(site).shape != before.shape
     assert "stale" not in signer.sign_all(site, previous, before).values()
+
+
+def _neighbours(site: Site) -> dict[str, tuple[object, ...]]:
+    """Each article page's path -> what it shows of other posts: its neighbours and its
+    related articles (by path), and its section's name."""
+    found = {}
+    for page in site.pages:
+        if page.template == "article.html":
+            context = page.context
+            around = [context["previous"], context["next"], *context["related"]]
+            shown = tuple(None if p is None else (p.path, p.digest) for p in around)
+            found[page.path] = (page.post.digest if page.post else None, shown)
+    return found
+
+
+def test_a_new_article_signs_again_only_the_articles_that_show_it(corpus: Path) -> None:
+    """Its section holds one more post, which no article page of Broadsheet's templates
+    shows: only the pages of the articles next to it, or that now list it (or another)
+    as related, change; and all listing pages that count its section's posts do."""
+    site, signer = signed(corpus)
+    before = signer.state(site)
+    previous = {page.path: signer.sign(page) for page in site.pages}
+    shown_before = _neighbours(site)
+    (corpus / "content/asia/new-arrival.md").write_text(
+        "---\ntitle: A new arrival\ndate: 2025-06-01\n---\n\nHarbour talks resumed.\n"
+    )
+    site, signer = signed(corpus)
+    after = signer.sign_all(site, previous, before)
+    shown_after = _neighbours(site)
+    articles = [path for path in shown_before if path in shown_after]
+    changed = {path for path in articles if after[path] != previous[path]}
+    moved = {path for path in articles if shown_after[path] != shown_before[path]}
+    assert changed == moved
+    assert 0 < len(changed) < len(articles) / 4
+    assert after["index.html"] != previous["index.html"]  # it counts each section's posts
+    assert after["search/index.html"] == previous["search/index.html"]
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "{{ section.posts|length }} in {{ section.name }}",
+        "{{ sections[0].posts|count }}",
+        "{% if section.posts|length > 5 %}many{% endif %}",
+        "{{ section['posts']|length }}",
+        "{{ (section|attr('posts'))|length }}",
+        "{% set key = 'posts' %}{{ section[key]|length }}",
+        "{% set key = 'posts' %}{{ sections|map(attribute=key)|map('length')|list }}",
+        "{{ section.posts[-1].title }}",
+    ],
+)
+def test_an_article_template_that_shows_a_count_is_signed_with_it(corpus: Path, shown: str) -> None:
+    template = corpus / "templates/article.html"
+    template.write_text(template.read_text().replace("</article>", f"<p>{shown}</p></article>"))
+    site, signer = signed(corpus)
+    before = signer.state(site)
+    previous = {page.path: signer.sign(page) for page in site.pages}
+    (corpus / "content/asia/new-arrival.md").write_text(
+        "---\ntitle: A new arrival\ndate: 2025-06-01\n---\n\nHarbour talks resumed.\n"
+    )
+    site, signer = signed(corpus)
+    after = signer.sign_all(site, previous, before)
+    asia = [p.path for p in site.pages if p.template == "article.html" and "asia/" in p.path]
+    assert all(after[path] != previous.get(path) for path in asia)
