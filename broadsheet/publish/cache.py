@@ -46,8 +46,9 @@ from broadsheet.workers import HEADER, fork, write_framed
 
 FORMAT = 5  # 3: the hashes of sources and output files; 4: the rest apart; 5: XXH3 hashes
 # How the stored templates' keys are made: 2 says whether a template shows a listing's
-# posts (see broadsheet.publish.signatures); keys made otherwise are not taken.
-SIGNED_KEYS = 2
+# posts, 3 also whether it shows how many (see broadsheet.publish.signatures); keys made
+# otherwise are not taken.
+SIGNED_KEYS = 3
 CACHE_DIR = ".broadsheet-cache"
 
 Stamps = dict[str, Stamp]  # relative path -> its stamp

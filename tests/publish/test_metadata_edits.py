@@ -214,3 +214,22 @@ def test_a_new_article_reaches_every_page_that_counts_its_sections_posts(
     )
     warm(project)
     assert tree_bytes(project / "site") == cold(project)
+
+
+def test_template_keys_stored_before_they_said_what_a_template_counts_are_not_taken(
+    project: Path,
+) -> None:
+    """Keys made before they said whether a template shows how many posts a listing
+    holds (keys 2) would take every count-showing template for one that shows none: a
+    new article would leave its section's count stale there. They are not taken."""
+    from broadsheet.config import load_config
+    from broadsheet.publish import cache as cache_module
+
+    write_corpus(project / "content", 12)
+    warm(project)
+    where = cache_module.cache_path(load_config(project), (project / "site").resolve())
+    kept = cache_module.load_cache(where)
+    assert kept is not None and kept.signed is not None
+    data = cache_module._signed_data(kept.signed)
+    assert cache_module._signed(data) == kept.signed
+    assert cache_module._signed({**data, "keys": 2}) is None
