@@ -133,27 +133,37 @@ CARDS_KEPT = 24_000_000
 
 class Cards:
     """Each article's listing card (templates/_card.html), rendered once and reused
-    while it is among the cards last used that add up to `kept` characters."""
+    while it is among the cards last used that add up to `kept` characters.
+
+    A template reaches it as the `card` global: what it holds is private (a name with
+    an underscore, which the signatures take as showing anything: see
+    broadsheet.publish.signatures), since through it a template could reach the
+    environment (and render any template, or read any attribute) or tell how many
+    cards this process has made."""
 
     def __init__(self, env: Environment, kept: int = CARDS_KEPT):
-        self.env, self.kept = env, kept
-        self.cards: dict[Path, Markup] = {}  # least recently used first
-        self.held = 0
+        self._env, self._kept = env, kept
+        self._cards: dict[Path, Markup] = {}  # least recently used first
+        self._held = 0
 
     def __call__(self, post: Post) -> Markup:
-        cards = self.cards
+        cards = self._cards
         found = cards.pop(post.path, None)
         if found is None:
-            found = Markup(render_template(self.env, "_card.html", {"post": post}))
-            self.held += len(found)
-            while self.held > self.kept and cards:
-                self.held -= len(cards.pop(next(iter(cards))))
+            found = Markup(render_template(self._env, "_card.html", {"post": post}))
+            self._held += len(found)
+            while self._held > self._kept and cards:
+                self._held -= len(cards.pop(next(iter(cards))))
         cards[post.path] = found
         return found
 
+    def _count(self) -> int:
+        """How many cards are kept (private: a template must not tell)."""
+        return len(self._cards)
+
     def forget(self) -> None:
         """Let the cards go: for a process that renders no more listings."""
-        self.cards, self.held = {}, 0
+        self._cards, self._held = {}, 0
 
 
 def _pruned(bodies: BodyCache | None, site: Site) -> BodyCache | None:

@@ -248,7 +248,7 @@ def _forget_cards(env: jinja2.Environment, signer: Signer, pages: list[Page]) ->
     """Let the listing cards kept so far go if `pages` are articles that show none: no
     later task shows a listing then (see `_tasks`)."""
     cards = env.globals.get("card")
-    if not isinstance(cards, Cards) or not cards.cards:
+    if not isinstance(cards, Cards) or not cards._count():
         return
     if any(page.post is None for page in pages):
         return

@@ -202,9 +202,11 @@ def _listed_use(tree: nodes.Template) -> str:
 
     Taken widely: `posts` read any other way, even named as a string (`listing["posts"]`,
     `map(attribute="posts.0.title")`), any `attr` filter, item worked out as the page
-    renders (`x[name]`), attribute named by a variable (`map(attribute=name)`) or name
-    beginning with an underscore (`x.__getstate__()`) counts as shown. (A listing
-    printed whole shows neither: see Listing.)"""
+    renders (`x[name]`), attribute named by a variable (`map(attribute=name)`,
+    `join(", ", name)`, `map(*names)`), by a format string (`"{0.posts}".format(x)`),
+    or name beginning with an underscore (`x.__getstate__()`, and so anything the
+    `card` global holds: see Cards) counts as shown. (A listing printed whole shows
+    neither: see Listing.)"""
     counted: set[int] = set()
     for used in tree.find_all(nodes.Filter):
         if used.name in _COUNTING and used.node is not None:
@@ -215,9 +217,17 @@ def _listed_use(tree: nodes.Template) -> str:
         counted.add(id(choice.test))
     for negation in tree.find_all(nodes.Not):
         counted.add(id(negation.node))
+    calls: list[nodes.Call | nodes.Filter | nodes.Test] = [
+        *tree.find_all(nodes.Call),
+        *tree.find_all(nodes.Filter),
+        *tree.find_all(nodes.Test),
+    ]
+    for call in calls:
+        if call.dyn_args is not None or call.dyn_kwargs is not None:
+            return SHOWS_LISTED  # map(*names), map(**{"attribute": name}): any attribute
     sized = False
     for read in tree.find_all(nodes.Getattr):
-        if read.attr.startswith("_"):
+        if read.attr.startswith("_") or read.attr in _FORMATTING:
             return SHOWS_LISTED
         if read.attr == "posts":
             if id(read) not in counted:
@@ -255,9 +265,13 @@ def _listed_use(tree: nodes.Template) -> str:
     return SHOWS_SIZES if sized else ""
 
 
+# str's methods that read attributes named in the string ("{0.posts}".format(section)).
+_FORMATTING = frozenset({"format", "format_map"})
+
 # Filters that take an attribute's name (or, map, a filter's): where it may be given
 # other than as `attribute=` (its place among the arguments).
 _NAMING = {
+    "join": 1,
     "map": 0,
     "selectattr": 0,
     "rejectattr": 0,

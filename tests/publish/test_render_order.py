@@ -30,7 +30,7 @@ def rendering(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool, int]]:
 
     def render(env: Any, name: str, values: dict[str, Any], path: str = "") -> str:
         page, article, _ = seen[-1]
-        seen[-1] = (page, article, len(env.globals["card"].cards))
+        seen[-1] = (page, article, env.globals["card"]._count())
         return plain_render(env, name, values, path)
 
     monkeypatch.setattr(render_module, "page_context", context)

@@ -131,6 +131,12 @@ def test_a_new_article_signs_again_only_the_articles_that_show_it(corpus: Path) 
         "{% set key = 'posts' %}{{ section[key]|length }}",
         "{% set key = 'posts' %}{{ sections|map(attribute=key)|map('length')|list }}",
         "{{ section.posts[-1].title }}",
+        # (found by a review: attributes named other than as "posts" in the tree)
+        '{{ "{0.posts}".format(section)|length }}',
+        "{% set n = 'po' ~ 'sts' %}{{ sections|join('|', attribute=n)|length }}",
+        "{% set n = 'po' ~ 'sts' %}{{ sections|map(**{'attribute': n})|map('length')|list }}",
+        "{% set n = 'po' ~ 'sts' %}{{ sections|map(*['attr', n])|map('length')|list }}",
+        "{% set n = 'po' ~ 'sts' %}{{ card._env.getattr(section, n)|length }}",
     ],
 )
 def test_an_article_template_that_shows_a_count_is_signed_with_it(corpus: Path, shown: str) -> None:
@@ -146,3 +152,12 @@ def test_an_article_template_that_shows_a_count_is_signed_with_it(corpus: Path, 
     after = signer.sign_all(site, previous, before)
     asia = [p.path for p in site.pages if p.template == "article.html" and "asia/" in p.path]
     assert all(after[path] != previous.get(path) for path in asia)
+
+
+def test_the_card_global_holds_nothing_a_template_can_read(corpus: Path) -> None:
+    """Through it a template could reach the environment (any attribute, any template
+    made as the page renders) or tell how many cards were made: all of it is private,
+    which the signatures take as showing anything."""
+    _, signer = signed(corpus)
+    public = [name for name in dir(signer.env.globals["card"]) if not name.startswith("_")]
+    assert public == ["forget"]
