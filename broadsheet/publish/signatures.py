@@ -31,8 +31,10 @@ from broadsheet.publish.cache import SignedState
 from broadsheet.render.templates import syntax_error
 
 CARD_TEMPLATE = "_card.html"
-SHOWS_LISTED = "+posts"  # ends the key of a template that may show a listing's posts
-SHOWS_SIZES = "+sizes"  # ends the key of one that may show how many, but not which
+SHOWS_LISTED = "+posts"  # in the key of a template that may show a listing's posts
+SHOWS_SIZES = "+sizes"  # in the key of one that may show how many, but not which
+# ends the key of one that may do either with the `sections` global (see _sections_named)
+SHOWS_SECTIONS = "+sections"
 ANY_TEMPLATE = "*"  # what a template names whose name is worked out as it renders
 
 
@@ -168,9 +170,10 @@ def _field_names(kind: type) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=256)
-def _references(source: str) -> tuple[tuple[str, ...], bool, str]:
+def _references(source: str) -> tuple[tuple[str, ...], bool, str, bool]:
     """The templates a template's source names, whether it uses `card` (called, or as a
-    filter), and what it may show of a listing's posts (see `_listed_use`)."""
+    filter), what it may show of a listing's posts (see `_listed_use`), and whether it
+    uses the `sections` global other than for their names (see `_sections_named`)."""
     # A bare environment: in the build's own, global names such as `card` would not
     # show up among the template's free names.
     # Only the parse tree is walked: compiling each template just to list the names it
@@ -182,7 +185,47 @@ def _references(source: str) -> tuple[tuple[str, ...], bool, str]:
     uses_card = any(name.name == "card" for name in tree.find_all(nodes.Name)) or any(
         used.name == "card" for used in tree.find_all(nodes.Filter)
     )
-    return referenced, uses_card, _listed_use(tree)
+    return referenced, uses_card, _listed_use(tree), not _sections_named(tree)
+
+
+# What a template may read of a listing that is no part of its posts.
+_LISTING_NAMES = frozenset({"kind", "slug", "name", "url_path", "feed_path"})
+
+
+def _sections_named(tree: nodes.Template) -> bool:
+    """Whether the template uses the `sections` global only to name them: each use is
+    the list of a plain `{% for item in sections %}` loop whose body reads of `item`
+    only what no post decides (its name, slug, path). Then, though the template may
+    show a listing's count (its page's own), no section's count reaches it: every
+    page's navigation lists the sections, and a new article would otherwise change
+    every listing page of every section, author, tag and month (5,700 of them at 10,000
+    articles, rendered again for nothing). Taken narrowly: any other use of the name
+    (passed to a macro, filtered, set, a loop with a condition) is not naming."""
+    named: set[int] = set()
+    for loop in tree.find_all(nodes.For):
+        it, target = loop.iter, loop.target
+        if not (isinstance(it, nodes.Name) and it.name == "sections"):
+            continue
+        if loop.test is not None or loop.recursive or not isinstance(target, nodes.Name):
+            return False
+        for part in (*loop.body, *loop.else_):
+            for used in part.find_all(nodes.Name):
+                if used.name == target.name and id(used) not in _read_for_names(part, target.name):
+                    return False
+        named.add(id(it))
+    return all(id(name) in named for name in tree.find_all(nodes.Name) if name.name == "sections")
+
+
+def _read_for_names(part: nodes.Node, item: str) -> set[int]:
+    """The uses of the name `item` in `part` that read only a listing's name or place
+    (`item.name`, `item.url_path`...), by id."""
+    return {
+        id(read.node)
+        for read in part.find_all(nodes.Getattr)
+        if isinstance(read.node, nodes.Name)
+        and read.node.name == item
+        and read.attr in _LISTING_NAMES
+    }
 
 
 # What a template may do with a listing's posts and still show only how many there
@@ -284,6 +327,15 @@ _NAMING = {
 }
 
 
+def _marks(key: str) -> tuple[str, bool]:
+    """What a template's key says it may show of listings' posts (SHOWS_LISTED,
+    SHOWS_SIZES or ""), and whether it may show any of the `sections` global's."""
+    every = key.endswith(SHOWS_SECTIONS)
+    key = key.removesuffix(SHOWS_SECTIONS)
+    shown = key[-len(SHOWS_LISTED) :]  # (both marks are as long)
+    return (shown if shown in (SHOWS_LISTED, SHOWS_SIZES) else ""), every
+
+
 def _statuses(site: Site) -> tuple[tuple[str, str], ...]:
     """Posts shown with a Draft or Scheduled badge: a badge changes the pages they are on."""
     if site.now is None:
@@ -342,6 +394,7 @@ class Signer:
         self._print = _Printer()
         self._print_unsized = self._print.unsized()
         # how many posts each section holds: signed only into the pages that can show it
+        # (those that may show a count, and use the sections other than for their names)
         self._sizes = repr(tuple(len(s.posts) for s in site.sections))
         self._stated: tuple[Site, dict[str, str]] | None = None
         self._site = site
@@ -400,7 +453,7 @@ class Signer:
 
     def sign(self, page: Page) -> str:
         key = self._template_key(page.template)
-        shown = key[-len(SHOWS_LISTED) :]  # (both marks are as long)
+        shown, every = _marks(key)
         sized = shown in (SHOWS_LISTED, SHOWS_SIZES)
         printer = self._print if sized else self._print_unsized
         data = repr(
@@ -410,7 +463,7 @@ class Signer:
                 key,
                 printer(page.post),
                 printer(page.context),
-                self._sizes if sized else None,
+                self._sizes if sized and every else None,
                 self._listed_posts() if shown == SHOWS_LISTED else None,
             )
         )
@@ -422,7 +475,7 @@ class Signer:
         """Whether the template `name` (or one it uses) may show a listing's posts: said
         by its key, which the next build takes from this one's while no template changed
         (so that no template is parsed again to tell)."""
-        return self._template_key(name).endswith(SHOWS_LISTED)
+        return _marks(self._template_key(name))[0] == SHOWS_LISTED
 
     def _listed_posts(self) -> str:
         """A hash of every post's print, in reading order: all that the listings' posts
@@ -444,9 +497,11 @@ class Signer:
         digest = hashlib.blake2b(digest_size=16)
         for each in names:
             digest.update(each.encode() + b"\0" + self._source(each).encode() + b"\0")
-        uses = {_references(self._source(each))[2] for each in names}
+        found = [_references(self._source(each)) for each in names]
+        uses = {each[2] for each in found}
         shown = SHOWS_LISTED if SHOWS_LISTED in uses else SHOWS_SIZES if SHOWS_SIZES in uses else ""
-        return digest.hexdigest() + shown
+        every = SHOWS_SECTIONS if any(each[3] for each in found) else ""
+        return digest.hexdigest() + shown + every
 
     def closure(self, name: str) -> set[str]:
         """The template and every template it extends, imports or includes, recursively
@@ -459,7 +514,7 @@ class Signer:
                 continue
             found.add(current)
             try:
-                referenced, uses_card, _ = _references(self._source(current))
+                referenced, uses_card, _, _ = _references(self._source(current))
             except jinja2.TemplateSyntaxError as exc:  # (parsed here before it renders)
                 raise syntax_error(self.env, exc, current) from exc
             if ANY_TEMPLATE in referenced:  # it may use any: its key covers every one

@@ -199,15 +199,25 @@ def test_a_template_included_by_a_name_worked_out_as_it_renders_is_followed(
     assert tree_bytes(project / "site") == cold(project)
 
 
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [  # an article showing its section's count; every page showing each section's
+        ("article.html", "</article>", "<p>{{ section.posts|length }}</p></article>"),
+        (
+            "base.html",
+            "</footer>",
+            '{% from "_lists.html" import name_list %}{{ name_list(sections, "") }}</footer>',
+        ),
+    ],
+)
 def test_a_new_article_reaches_every_page_that_counts_its_sections_posts(
-    project: Path,
+    project: Path, name: str, old: str, new: str
 ) -> None:
-    """An article page that shows how many articles its section holds is built again
-    when one is added, though the default's are not (see `_listed_use`)."""
+    """A page that shows how many articles a section holds is built again when one is
+    added, though the default's are not (see `_listed_use` and `_sections_named`)."""
     write_corpus(project / "content", 12)
-    template = project / "templates/article.html"
-    counted = "<p>{{ section.posts|length }} in {{ section.name }}</p></article>"
-    template.write_text(template.read_text().replace("</article>", counted))
+    template = project / "templates" / name
+    template.write_text(template.read_text().replace(old, new))
     warm(project)
     (project / "content/africa/arrival.md").write_text(
         "---\ntitle: An arrival\ndate: 2025-06-01\n---\n\nHarbour talks resumed.\n"
