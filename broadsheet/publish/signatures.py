@@ -209,11 +209,33 @@ def _sections_named(tree: nodes.Template) -> bool:
         if loop.test is not None or loop.recursive or not isinstance(target, nodes.Name):
             return False
         for part in (*loop.body, *loop.else_):
+            names = _read_for_names(part, target.name)
+            counters = _read_for_counting(part)
             for used in part.find_all(nodes.Name):
-                if used.name == target.name and id(used) not in _read_for_names(part, target.name):
+                if used.name == target.name and id(used) not in names:
                     return False
+                if used.name == "loop" and id(used) not in counters:
+                    return False  # loop.previtem, loop.nextitem: another section whole
         named.add(id(it))
     return all(id(name) in named for name in tree.find_all(nodes.Name) if name.name == "sections")
+
+
+# What a template may read of a loop over the sections and still name them only.
+_LOOP_COUNTERS = frozenset(
+    {"index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0"}
+)
+
+
+def _read_for_counting(part: nodes.Node) -> set[int]:
+    """The uses of `loop` in `part` that read only where the loop is (`loop.index`,
+    `loop.last`...), by id."""
+    return {
+        id(read.node)
+        for read in part.find_all(nodes.Getattr)
+        if isinstance(read.node, nodes.Name)
+        and read.node.name == "loop"
+        and read.attr in _LOOP_COUNTERS
+    }
 
 
 def _read_for_names(part: nodes.Node, item: str) -> set[int]:

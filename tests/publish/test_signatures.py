@@ -150,6 +150,8 @@ EVERY_COUNT = [  # ... or how many each section holds
     # read in a loop, or in a macro they are given to
     "{% for item in sections %}{{ item.name }}: {{ item.posts|length }}{% endfor %}",
     '{% from "_lists.html" import name_list %}{{ name_list(sections, "") }}',
+    "{% for item in sections %}{% if loop.previtem %}"
+    "{{ loop.previtem.posts|length }}{% endif %}{% endfor %}",
 ]
 
 
