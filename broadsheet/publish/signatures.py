@@ -209,6 +209,8 @@ def _sections_named(tree: nodes.Template) -> bool:
         if loop.test is not None or loop.recursive or not isinstance(target, nodes.Name):
             return False
         for part in (*loop.body, *loop.else_):
+            if any(True for _ in part.find_all(_SEES_THE_LOOP)) or isinstance(part, _SEES_THE_LOOP):
+                return False  # an include, a scoped block...: other source sees `item`
             names = _read_for_names(part, target.name)
             counters = _read_for_counting(part)
             for used in part.find_all(nodes.Name):
@@ -219,6 +221,20 @@ def _sections_named(tree: nodes.Template) -> bool:
         named.add(id(it))
     return all(id(name) in named for name in tree.find_all(nodes.Name) if name.name == "sections")
 
+
+# What in a loop's body shows its variables to source the loop's template does not
+# hold (an included template, a scoped block that a child template fills in) or that
+# this analysis does not follow (macros, call blocks, imports, blocks): taken as
+# showing them whole.
+_SEES_THE_LOOP = (
+    nodes.Include,
+    nodes.Block,
+    nodes.Macro,
+    nodes.CallBlock,
+    nodes.Import,
+    nodes.FromImport,
+    nodes.Extends,
+)
 
 # What a template may read of a loop over the sections and still name them only.
 _LOOP_COUNTERS = frozenset(

@@ -152,6 +152,8 @@ EVERY_COUNT = [  # ... or how many each section holds
     '{% from "_lists.html" import name_list %}{{ name_list(sections, "") }}',
     "{% for item in sections %}{% if loop.previtem %}"
     "{{ loop.previtem.posts|length }}{% endif %}{% endfor %}",
+    # an included template sees the loop's variable (_count.html: item.posts|length)
+    '{% for item in sections %}{% include "_count.html" %}{% endfor %}',
 ]
 
 
@@ -161,6 +163,7 @@ def test_an_article_template_that_shows_a_count_is_signed_with_it(corpus: Path, 
     article page, if they show each section's."""
     template = corpus / "templates/article.html"
     template.write_text(template.read_text().replace("</article>", f"<p>{shown}</p></article>"))
+    (corpus / "templates/_count.html").write_text("{{ item.posts|length }}")
     site, signer = signed(corpus)
     before = signer.state(site)
     previous = {page.path: signer.sign(page) for page in site.pages}
