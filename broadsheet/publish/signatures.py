@@ -172,8 +172,9 @@ def _field_names(kind: type) -> tuple[str, ...]:
 @lru_cache(maxsize=256)
 def _references(source: str) -> tuple[tuple[str, ...], bool, str, bool]:
     """The templates a template's source names, whether it uses `card` (called, or as a
-    filter), what it may show of a listing's posts (see `_listed_use`), and whether it
-    uses the `sections` global other than for their names (see `_sections_named`)."""
+    filter, or named as one), what it may show of a listing's posts (see `_listed_use`),
+    and whether it uses the `sections` global other than for their names (see
+    `_sections_named`)."""
     # A bare environment: in the build's own, global names such as `card` would not
     # show up among the template's free names.
     # Only the parse tree is walked: compiling each template just to list the names it
@@ -182,8 +183,11 @@ def _references(source: str) -> tuple[tuple[str, ...], bool, str, bool]:
     tree = jinja2.Environment().parse(source)
     # (None: a name worked out as it renders, `{% include part ~ ".html" %}`: any one)
     referenced = tuple(t or ANY_TEMPLATE for t in meta.find_referenced_templates(tree))
-    uses_card = any(name.name == "card" for name in tree.find_all(nodes.Name)) or any(
-        used.name == "card" for used in tree.find_all(nodes.Filter)
+    # (named as a string too: posts|map("card"), a review found its pages stale)
+    uses_card = (
+        any(name.name == "card" for name in tree.find_all(nodes.Name))
+        or any(used.name == "card" for used in tree.find_all(nodes.Filter))
+        or any(const.value == "card" for const in tree.find_all(nodes.Const))
     )
     return referenced, uses_card, _listed_use(tree), not _sections_named(tree)
 

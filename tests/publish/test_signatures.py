@@ -184,3 +184,17 @@ def test_the_card_global_holds_nothing_a_template_can_read(corpus: Path) -> None
     _, signer = signed(corpus)
     public = [name for name in dir(signer.env.globals["card"]) if not name.startswith("_")]
     assert public == ["forget"]
+
+
+def test_a_template_that_maps_posts_through_the_card_filter_uses_the_card(
+    corpus: Path,
+) -> None:
+    """`posts|map("card")` names the card filter as a string: its template is one the
+    page uses, so an edit of it, or a count it shows, reaches the page (a review found
+    such pages stale)."""
+    template = corpus / "templates/tag.html"
+    template.write_text(
+        '{% extends "base.html" %}{% block main %}{{ posts|map("card")|join }}{% endblock %}'
+    )
+    _, signer = signed(corpus)
+    assert "_card.html" in signer.closure("tag.html")
