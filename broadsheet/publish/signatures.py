@@ -79,15 +79,15 @@ class _Printer:
     articles) or only sitemap entries are turned into theirs without a call for each.
     `sized`: as `fingerprint` takes it; `unsized()` is the same printer without sizes."""
 
-    def __init__(self, sized: bool = True, known: _Printer | None = None) -> None:
+    def __init__(self, sized: bool = True, sharing: _Printer | None = None) -> None:
         self.sized = sized
         # id(post) -> its fingerprint, and the posts known (so no other object takes
         # their ids): shared with the printer this one is made from
-        self.known: dict[int, str] = {} if known is None else known.known
-        self._kept: list[Post] = [] if known is None else known._kept
+        self.known: dict[int, str] = {} if sharing is None else sharing.known
+        self._kept: list[Post] = [] if sharing is None else sharing._kept
 
     def unsized(self) -> _Printer:
-        return _Printer(sized=False, known=self)
+        return _Printer(sized=False, sharing=self)
 
     def post(self, post: Post) -> str:
         found = self.known.get(id(post))
@@ -213,10 +213,10 @@ def _sections_named(tree: nodes.Template) -> bool:
         if loop.test is not None or loop.recursive or not isinstance(target, nodes.Name):
             return False
         for part in (*loop.body, *loop.else_):
-            if any(True for _ in part.find_all(_SEES_THE_LOOP)) or isinstance(part, _SEES_THE_LOOP):
+            if isinstance(part, _SEES_THE_LOOP) or any(part.find_all(_SEES_THE_LOOP)):
                 return False  # an include, a scoped block...: other source sees `item`
-            names = _read_for_names(part, target.name)
-            counters = _read_for_counting(part)
+            names = _plain_reads(part, target.name, _LISTING_NAMES)
+            counters = _plain_reads(part, "loop", _LOOP_COUNTERS)
             for used in part.find_all(nodes.Name):
                 if used.name == target.name and id(used) not in names:
                     return False
@@ -246,27 +246,13 @@ _LOOP_COUNTERS = frozenset(
 )
 
 
-def _read_for_counting(part: nodes.Node) -> set[int]:
-    """The uses of `loop` in `part` that read only where the loop is (`loop.index`,
-    `loop.last`...), by id."""
+def _plain_reads(part: nodes.Node, name: str, attributes: frozenset[str]) -> set[int]:
+    """The uses of the name `name` in `part` that read one of `attributes` of it and
+    nothing else (`item.name`, `loop.index`), by id."""
     return {
         id(read.node)
         for read in part.find_all(nodes.Getattr)
-        if isinstance(read.node, nodes.Name)
-        and read.node.name == "loop"
-        and read.attr in _LOOP_COUNTERS
-    }
-
-
-def _read_for_names(part: nodes.Node, item: str) -> set[int]:
-    """The uses of the name `item` in `part` that read only a listing's name or place
-    (`item.name`, `item.url_path`...), by id."""
-    return {
-        id(read.node)
-        for read in part.find_all(nodes.Getattr)
-        if isinstance(read.node, nodes.Name)
-        and read.node.name == item
-        and read.attr in _LISTING_NAMES
+        if isinstance(read.node, nodes.Name) and read.node.name == name and read.attr in attributes
     }
 
 
@@ -329,9 +315,9 @@ def _listed_use(tree: nodes.Template) -> str:
             sized = True
         elif isinstance(item.arg.value, str) and item.arg.value.startswith("_"):
             return SHOWS_LISTED
-    if any(used.name == "attr" for used in tree.find_all(nodes.Filter)):
-        return SHOWS_LISTED
-    for used in tree.find_all(nodes.Filter):  # map(attribute=name): any attribute
+    for used in tree.find_all(nodes.Filter):  # attr(name), map(attribute=name): any
+        if used.name == "attr":
+            return SHOWS_LISTED
         where = _NAMING.get(used.name)
         if where is not None:
             given = [pair.value for pair in used.kwargs if pair.key == "attribute"]
