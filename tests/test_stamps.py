@@ -53,6 +53,53 @@ def test_a_file_that_grows_after_its_size_was_read_is_hashed_whole(
     assert stamps.content_hash(str(path)) == stamps.bytes_hash(b"a" * 100 + b"b" * 5000)
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_a_file_read_as_stamped_hashes_as_its_bytes(tmp_path: Path, size: int) -> None:
+    """Given the stamp it was found with, a file is read in as few calls as its size
+    allows (see stamps._hash_as_stamped), and hashes as it does read to its end."""
+    data = os.urandom(size)
+    path = tmp_path / "file"
+    path.write_bytes(data)
+    stamp = stamps.stamp_file(str(path), None)
+    assert stamps.content_hash(str(path), stamp) == stamps.bytes_hash(data)
+    stamps.HASHED.clear()
+    assert stamps.file_hash(str(path), stamp) == stamps.bytes_hash(data)
+    stamps.HASHED.clear()
+
+
+@pytest.mark.parametrize(
+    "change", ["grown", "cut short", "same size, new bytes", "replaced", "a named pipe"]
+)
+def test_a_file_that_no_longer_has_its_stamp_gives_no_hash(tmp_path: Path, change: str) -> None:
+    """Whatever happened to it since it was stamped (even in the same tick, as long as
+    a time, its size or its inode moved), a file gives no hash for the old stamp: not
+    of part of it, not of another file in its place; and a named pipe put in its place
+    is not waited on."""
+    path = tmp_path / "post.md"
+    path.write_bytes(b"x" * 5000)
+    stamp = stamps.stamp_file(str(path), None)
+    if change == "grown":
+        with open(path, "ab") as handle:
+            handle.write(b"y")
+    elif change == "cut short":
+        os.truncate(path, 4000)
+    elif change == "same size, new bytes":
+        path.write_bytes(b"z" * 5000)
+        later = path.stat()
+        os.utime(path, ns=(later.st_atime_ns, later.st_mtime_ns + 10**9))
+    elif change == "replaced":
+        other = tmp_path / "other"
+        other.write_bytes(b"x" * 5000)
+        os.utime(other, ns=(stamp[1], stamp[1]))  # its size and times as stamped
+        other.replace(path)
+    else:
+        path.unlink()
+        os.mkfifo(path)
+    stamps.HASHED.clear()
+    assert stamps.content_hash(str(path), stamp) == stamps.UNREADABLE
+    assert stamps.file_hash(str(path), stamp) is None
+
+
 def test_what_cannot_be_read_hashes_as_unreadable(tmp_path: Path) -> None:
     assert stamps.content_hash(str(tmp_path / "missing")) == stamps.UNREADABLE
     assert stamps.content_hash(str(tmp_path)) == stamps.UNREADABLE  # a folder

@@ -415,7 +415,7 @@ def test_a_fresh_clones_photos_are_read_to_hash_once_a_build(
     monkeypatch.setattr(store, "read_source", lambda path: reads.append(path) or read(path))
     hashed = stamps.content_hash
     monkeypatch.setattr(
-        stamps, "content_hash", lambda path: reads.append(Path(path)) or hashed(path)
+        stamps, "content_hash", lambda path, *a: reads.append(Path(path)) or hashed(path, *a)
     )
     for name, first in (("clone", "images"), ("clone-2", "cache")):
         clone = tmp_path / name

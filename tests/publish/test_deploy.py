@@ -190,7 +190,9 @@ def test_a_fresh_clone_reads_each_unchanged_post_once(
     hashed: list[str] = []
     read, digest = loader.read_source, stamps.content_hash
     monkeypatch.setattr(loader, "read_source", lambda path: parsed.append(str(path)) or read(path))
-    monkeypatch.setattr(stamps, "content_hash", lambda path: hashed.append(path) or digest(path))
+    monkeypatch.setattr(
+        stamps, "content_hash", lambda path, *a: hashed.append(path) or digest(path, *a)
+    )
     # As on a runner, the checkout is older than RACY_NS when the build starts: no stamp
     # carries a hash of its own.
     later = time.time_ns() + stamps.RACY_NS + 10**9
@@ -226,7 +228,9 @@ def test_a_fresh_clone_writes_only_the_stamps_of_the_posts_it_did_not_parse(
     hashed: list[str] = []
     read, digest = loader.read_source, stamps.content_hash
     monkeypatch.setattr(loader, "read_source", lambda path: parsed.append(str(path)) or read(path))
-    monkeypatch.setattr(stamps, "content_hash", lambda path: hashed.append(path) or digest(path))
+    monkeypatch.setattr(
+        stamps, "content_hash", lambda path, *a: hashed.append(path) or digest(path, *a)
+    )
     result = built(project, deployed.first + 1, monkeypatch)
     assert result.written == 0
     assert parsed == [] and not [p for p in hashed if p.endswith(".md")]
@@ -255,7 +259,7 @@ def test_a_deploy_records_the_restored_site_as_its_check_found_it(
     site = f"{project / 'site'}{os.sep}"
     hashed: list[str] = []
     digest = stamps.content_hash
-    monkeypatch.setattr(stamps, "content_hash", lambda p: hashed.append(p) or digest(p))
+    monkeypatch.setattr(stamps, "content_hash", lambda p, *a: hashed.append(p) or digest(p, *a))
     walks: list[object] = []
     walk, below = pipeline.stamp_tree, cache_module._folders_below
     monkeypatch.setattr(pipeline, "stamp_tree", lambda *a, **k: walks.append(a) or walk(*a, **k))
