@@ -321,3 +321,38 @@ def test_a_plain_paragraph_excerpt_is_what_markdown_makes_of_it(text: str) -> No
     made = html_module.unescape(re_module.sub(r"<[^>]+>", "", converter.convert(block)))
     expected = " ".join(made.split())
     assert excerpt(text, limit=10_000) == expected
+
+
+def test_each_extension_is_the_one_markdown_loads_by_its_name() -> None:
+    """Made from its own module (no search of the installed packages' entry points), each
+    extension is the class Python-Markdown loads for its name, configured alike."""
+    from markdown.util import get_installed_extensions
+
+    configs = {"toc": {"toc_depth": "2-3", "marker": ""}, "footnotes": {"UNIQUE_IDS": False}}
+    by_name = {point.name: point for point in get_installed_extensions()}  # (Markdown's own)
+    for name in _EVERY:
+        made = markdown._extension(name, configs)
+        loaded = by_name[name].load()(**configs.get(name, {}))
+        assert type(made) is type(loaded), name
+        assert made.getConfigs() == loaded.getConfigs(), name
+
+
+def test_an_article_without_code_is_rendered_without_pygments_or_a_package_search() -> None:
+    """Rendering prose loads neither Pygments' formatters nor the installed packages'
+    metadata (an edit's build rendered its article 50 ms later for them); code does
+    load Pygments, and is highlighted."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from broadsheet.render.markdown import render_markdown\n"
+        "render_markdown('Prose, a [link](/asia/), a table:\\n\\n| a |\\n|---|\\n| 1 |\\n')\n"
+        "print(sorted({'pygments.formatters', 'importlib.metadata'} & set(sys.modules)))\n"
+        "html = render_markdown('```python\\nx = 1\\n```\\n').html\n"
+        "print('pygments.formatters' in sys.modules, 'class=\"highlight\"' in html)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert found == ["[]", "True True"]
