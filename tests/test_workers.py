@@ -15,25 +15,65 @@ from pathlib import Path
 import pytest
 
 from broadsheet.errors import BroadsheetError
-from broadsheet.workers import YOUNG, WorkerDied, fork, long_lived, worker_pool
+from broadsheet.workers import (
+    YOUNG,
+    WorkerDied,
+    collector_paused,
+    fork,
+    long_lived,
+    worker_pool,
+)
 
 
-def _threshold(_: int) -> int:
-    return gc.get_threshold()[0]
+def _collecting(_: int) -> tuple[bool, int]:
+    return gc.isenabled(), gc.get_threshold()[0]
 
 
-def test_inside_a_build_the_young_are_collected_less_often_and_afterwards_as_before() -> None:
+def test_inside_a_build_only_its_workers_collect_and_afterwards_all_is_as_before() -> None:
+    """The build's own process leaves its collector paused (what it makes lives until
+    the end); its forked workers collect, every YOUNG allocations."""
     before = gc.get_threshold()
+    assert gc.isenabled()
     with long_lived() as keep:
-        assert gc.get_threshold()[0] == max(before[0], YOUNG)
+        assert not gc.isenabled() and gc.get_threshold()[0] == max(before[0], YOUNG)
         keep()
         with long_lived():  # nested (assemble inside the pipeline's block): unchanged
-            assert gc.get_threshold()[0] == max(before[0], YOUNG)
+            assert not gc.isenabled() and gc.get_threshold()[0] == max(before[0], YOUNG)
+        assert not gc.isenabled()
         assert gc.get_freeze_count() > 0  # the outer block still holds what was kept
-        with worker_pool(2) as pool:  # workers inherit it
-            assert pool.map(_threshold, [1, 2]) == [max(before[0], YOUNG)] * 2
-    assert gc.get_threshold() == before
+        with worker_pool(2) as pool:  # workers collect, less often
+            assert pool.map(_collecting, [1, 2]) == [(True, max(before[0], YOUNG))] * 2
+    assert gc.isenabled() and gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+    with collector_paused():
+        assert not gc.isenabled()
+        with long_lived():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # (paused still: the outer block's to end)
+    assert gc.isenabled()
+
+
+def test_a_build_pauses_its_collector_and_leaves_it_running(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the reading of its cache to the end (a build, then a build that finds
+    nothing to do), the build's process does not collect by itself; after it, it
+    does (serve's build process lives on)."""
+    from broadsheet.config import load_config
+    from broadsheet.publish import pipeline
+    from broadsheet.publish.cache import load_cache
+
+    seen: list[bool] = []
+
+    def spying(path: Path) -> object:
+        seen.append(gc.isenabled())
+        return load_cache(path)
+
+    monkeypatch.setattr(pipeline, "load_cache", spying)
+    for _ in range(2):
+        pipeline.build(load_config(project))
+        assert gc.isenabled()
+    assert seen == [False, False]
 
 
 def test_a_forked_process_ends_at_once_on_ctrl_c_or_sigterm_and_the_parent_is_as_before() -> None:

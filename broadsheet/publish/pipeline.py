@@ -54,6 +54,7 @@ from broadsheet.publish.output_dir import (
 from broadsheet.publish.stage import Notes, noted_stamps
 from broadsheet.sealed import clear, make_folder, read_sealed, write_sealed
 from broadsheet.stamps import racy_after
+from broadsheet.workers import collector_paused
 
 RECORD_SEEN = "published-record"  # the record's digest as the last build left it
 CODE_MARK = "code"  # which Broadsheet wrote the state (broadsheet.codeversion)
@@ -125,9 +126,10 @@ def build(
             say = note or _say
 
             def attempt(cached: bool) -> BuildResult:
-                return _build(
-                    config, output, drafts, progress, jobs, cached, started, say, where, urls
-                )
+                with collector_paused():  # (see long_lived: the cache's head is read first)
+                    return _build(
+                        config, output, drafts, progress, jobs, cached, started, say, where, urls
+                    )
 
             try:
                 return attempt(use_cache)
