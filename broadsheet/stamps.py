@@ -188,6 +188,8 @@ def _hash_as_stamped(path: str, stamp: Stamp) -> str | None:
     stamping again by path took six. Bytes read short of the stamp's size, or past it,
     never give a hash."""
     size = stamp[0]
+    if type(size) is not int or size < 0:  # (not a stamp a build takes: no hash)
+        return None
     try:
         # (not blocking: a named pipe put in the file's place is read as empty)
         descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)

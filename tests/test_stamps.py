@@ -100,6 +100,14 @@ def test_a_file_that_no_longer_has_its_stamp_gives_no_hash(tmp_path: Path, chang
     assert stamps.file_hash(str(path), stamp) is None
 
 
+@pytest.mark.parametrize("size", [-1, 1.5, "5", None, True])
+def test_a_stamp_whose_size_is_no_size_gives_no_hash(tmp_path: Path, size: object) -> None:
+    path = tmp_path / "post.md"
+    path.write_bytes(b"x")
+    stamp = [size, *stamps.stamp_file(str(path), None)[1:]]
+    assert stamps.content_hash(str(path), stamp) == stamps.UNREADABLE
+
+
 def test_what_cannot_be_read_hashes_as_unreadable(tmp_path: Path) -> None:
     assert stamps.content_hash(str(tmp_path / "missing")) == stamps.UNREADABLE
     assert stamps.content_hash(str(tmp_path)) == stamps.UNREADABLE  # a folder
