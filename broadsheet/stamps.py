@@ -209,8 +209,7 @@ def _hash_as_stamped(path: str, stamp: Stamp) -> str | None:
         return None
     finally:
         os.close(descriptor)
-    mtime = after.st_mtime_ns
-    if read != size or [after.st_size, mtime, after.st_ctime_ns - mtime, after.st_ino] != stamp[:4]:
+    if read != size or stamp_of(path, after, None) != stamp[:4]:
         return None
     return digesting.hexdigest()
 

@@ -329,20 +329,17 @@ def long_lived() -> Iterator[Callable[[], None]]:
     A forked process collects as before (see fork), every YOUNG allocations rather than
     Python's 700: a worker renders thousands of pages, each context a cycle.
     """
-    outermost = gc.get_freeze_count() == 0
-    thresholds = gc.get_threshold()
-    collecting = gc.isenabled()
-    if outermost:
-        gc.set_threshold(max(thresholds[0], YOUNG), *thresholds[1:])
-        gc.disable()
-    try:
+    if gc.get_freeze_count() > 0:  # (inside the outermost block: as it set things)
         yield gc.freeze
+        return
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(thresholds[0], YOUNG), *thresholds[1:])
+    try:
+        with collector_paused():
+            yield gc.freeze
     finally:
-        if outermost:
-            gc.unfreeze()
-            gc.set_threshold(*thresholds)
-            if collecting:
-                gc.enable()
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 YOUNG = 10_000
