@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
-from broadsheet.stamps import Stamp, stamp_of
+from broadsheet.stamps import Stamp, content_hash, stamp_of
+
+try:
+    from broadsheet._files import scan as _native_scan
+except ImportError:  # built without a C compiler: the walk below does it all
+    _native_scan = None  # type: ignore[assignment]
 
 
 def resolve(path: Path) -> Path:
@@ -72,7 +77,10 @@ def scan_source(
     (a FIFO would hang the read), a link that loops, dangles, or leads out of `folder`.
 
     A scandir walk: it runs on every build, and directory entries know what is a folder
-    or a link without a stat; each file costs one stat, for its stamp.
+    or a link without a stat; each file costs one stat, for its stamp. Compiled
+    (broadsheet/_files.c) where it could be built: that walk settles the plain files
+    (a third of a build that finds nothing to do, at 10,000 articles, in Python) and
+    leaves every other entry to be judged here, as this walk judges it.
     """
     files: dict[str, Stamp] = {}
     errors: list[BroadsheetError] = []
@@ -81,6 +89,12 @@ def scan_source(
     base = resolve(folder)
     uid = os.geteuid()
     pending = [str(folder)]
+    if _native_scan is not None:
+        files, hashed, odd, pending = _native_scan(os.fsencode(folder), racy)
+        for path in hashed:  # (racy: as stamp_of stamps them)
+            files[path].append(content_hash(path))
+        for path in odd:
+            _judge(path, _Entry(path), base, uid, racy, files, errors, pending)
     while pending:
         directory = pending.pop()
         try:
@@ -92,29 +106,58 @@ def scan_source(
             errors.append(_unreadable(directory, exc, "folder"))
             continue
         for entry in entries:
-            if not entry.name.isascii() and not _utf8(entry.name):
-                errors.append(_not_utf8(entry.path))
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(entry.path)
-                    continue
-                if entry.is_symlink():
-                    info = _follow(entry.path, base)
-                else:
-                    info = entry.stat(follow_symlinks=False)
-                _check_file(entry.path, info, uid)
-            except FileNotFoundError:  # deleted since it was listed (an editor saving)
-                continue
-            except BroadsheetError as exc:
-                errors.append(exc)
-                continue
-            except OSError as exc:
-                errors.append(_unreadable(entry.path, exc, "file"))
-                continue
-            files[entry.path] = stamp_of(entry.path, info, racy)
+            _judge(entry.path, entry, base, uid, racy, files, errors, pending)
     errors.sort(key=lambda error: str(error.path))
     return files, errors
+
+
+class _Entry:
+    """What the walk asks of an os.DirEntry, for a path the compiled walk left to it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.name = os.path.basename(path)
+
+    def is_dir(self, *, follow_symlinks: bool) -> bool:
+        return stat.S_ISDIR(os.lstat(self.path).st_mode)
+
+    def is_symlink(self) -> bool:
+        return stat.S_ISLNK(os.lstat(self.path).st_mode)
+
+    def stat(self, *, follow_symlinks: bool) -> os.stat_result:
+        return os.lstat(self.path)
+
+
+def _judge(
+    path: str,
+    entry: os.DirEntry[str] | _Entry,
+    base: Path,
+    uid: int,
+    racy: int | None,
+    files: dict[str, Stamp],
+    errors: list[BroadsheetError],
+    pending: list[str],
+) -> None:
+    """One entry of a folder: a file stamped into `files`, a folder put in `pending`,
+    or a problem added to `errors`."""
+    if not entry.name.isascii() and not _utf8(entry.name):
+        errors.append(_not_utf8(path))
+        return
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            pending.append(path)
+            return
+        info = _follow(path, base) if entry.is_symlink() else entry.stat(follow_symlinks=False)
+        _check_file(path, info, uid)
+    except FileNotFoundError:  # deleted since it was listed (an editor saving)
+        return
+    except BroadsheetError as exc:
+        errors.append(exc)
+        return
+    except OSError as exc:
+        errors.append(_unreadable(path, exc, "file"))
+        return
+    files[path] = stamp_of(path, info, racy)
 
 
 def _utf8(name: str) -> bool:

@@ -44,6 +44,11 @@ from broadsheet.stamps import (
 from broadsheet.stamps import settled as settled_stamp
 from broadsheet.workers import HEADER, fork, write_framed
 
+try:
+    from broadsheet import _files
+except ImportError:  # built without a C compiler: the Python twins below do it all
+    _files = None  # type: ignore[assignment]
+
 FORMAT = 5  # 3: the hashes of sources and output files; 4: the rest apart; 5: XXH3 hashes
 # How the stored templates' keys are made: 2 says whether a template shows a listing's
 # posts, 3 also whether it shows how many (see broadsheet.publish.signatures); keys made
@@ -287,10 +292,13 @@ def _folder_is_racy(stamp: list[int], racy: int) -> bool:
     return max(stamp[0], stamp[1]) >= racy
 
 
-def _as_stamped(prefix: str, names: Iterable[str], stamps: Stamps) -> bool:
+def _as_stamped(prefix: str, names: list[str], stamps: Stamps) -> bool:
     """Whether each file `prefix + name` still has the stamp `stamps` holds for it,
     without hash (what `_stamp_files` would find, compared as it is taken: nothing is
-    made for the 30,000 files at 10,000 articles, and it stops at the first change)."""
+    made for the 30,000 files at 10,000 articles, and it stops at the first change).
+    Compiled where it could be built (broadsheet/_files.c: a third of the time)."""
+    if _files is not None:
+        return _files.as_stamped(prefix, names, stamps)
     lstat = os.lstat
     for name in names:
         stamp = stamps[name]
@@ -302,6 +310,27 @@ def _as_stamped(prefix: str, names: Iterable[str], stamps: Stamps) -> bool:
         if stamp != [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]:
             return False
     return True
+
+
+def _folders_held(root: str, folders: Folders) -> list[str] | None:
+    """Whether each of `folders` (named below `root`, "" for itself) still has its
+    stamp: those stamped [] (too recent to go by: their entries are to be listed) if
+    so, else None. Compiled where it could be built (broadsheet/_files.c)."""
+    if _files is not None:
+        return _files.folders_held(root, folders)
+    prefix = f"{root}{os.sep}"
+    listed: list[str] = []
+    for folder, stamp in folders.items():
+        if not stamp:  # changed too lately to tell by its times: its entries are listed
+            listed.append(folder)
+            continue
+        try:
+            stat = os.lstat(prefix + folder if folder else root)
+        except OSError:
+            return None
+        if _folder_stamp(stat) != stamp:
+            return None
+    return listed
 
 
 def _stamp_files(prefix: str, names: Iterable[str]) -> Stamps | None:
@@ -782,18 +811,9 @@ class OutputCheck:
         if not folders:
             return None
         root = str(self.output)
-        prefix = f"{root}{os.sep}"
-        listed: list[str] = []
-        for folder, stamp in folders.items():
-            if not stamp:  # changed too lately to tell by its times: its entries are listed
-                listed.append(folder)
-                continue
-            try:
-                stat = os.lstat(prefix + folder if folder else root)
-            except OSError:
-                return None
-            if _folder_stamp(stat) != stamp:
-                return None
+        listed = _folders_held(root, folders)
+        if listed is None:
+            return None
         if listed and not self._same_entries(listed, folders):
             return None
         return bool(listed)

@@ -315,6 +315,9 @@ class _CoarseClock:
         monkeypatch.setattr(cache_module, "_stamp_files", coarse_files)
         monkeypatch.setattr(cache_module, "_folder_stamp", coarse_folder)
         monkeypatch.setattr(stamps, "_clock", lambda: self.now)
+        # (the compiled loops take the real file system's times: this one is faked here)
+        monkeypatch.setattr(paths, "_native_scan", None)
+        monkeypatch.setattr(cache_module, "_files", None)
 
 
 @pytest.mark.parametrize("edit", list(SAME_SIZE_EDITS))

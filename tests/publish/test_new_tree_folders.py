@@ -135,6 +135,7 @@ def test_what_is_written_as_a_new_tree_is_settled_goes_with_the_next_build(
             return None if moment is None else moment // tick * tick
 
         monkeypatch.setattr(cache_module, "_folder_stamp", coarse_stamp)
+        monkeypatch.setattr(cache_module, "_files", None)  # (it takes the real times)
         monkeypatch.setattr(output_dir, "present", coarse_present)
         monkeypatch.setattr(pipeline, "present", coarse_present)
     done = _inject(monkeypatch, site, moment, kind)
@@ -143,6 +144,7 @@ def test_what_is_written_as_a_new_tree_is_settled_goes_with_the_next_build(
     monkeypatch.undo()
     if coarse:
         monkeypatch.setattr(cache_module, "_folder_stamp", coarse_stamp)
+        monkeypatch.setattr(cache_module, "_files", None)  # (it takes the real times)
         monkeypatch.setattr(output_dir, "present", coarse_present)
         monkeypatch.setattr(pipeline, "present", coarse_present)
     warm(small)

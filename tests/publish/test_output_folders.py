@@ -101,6 +101,7 @@ def test_a_folder_too_recent_to_trust_is_read(small: Path, monkeypatch: pytest.M
     warm(small)
     read = _in_process(monkeypatch)
     monkeypatch.setattr(cache_module, "_folder_stamp", lambda stat: [1 << 62, 0, stat.st_ino])
+    monkeypatch.setattr(cache_module, "_files", None)  # (it takes the real times)
     warm(small)  # the folders' stamps are taken again: every one "in the future"
     assert all(stamp == [] for stamp in _folders(small).values())
     read.clear()
@@ -121,6 +122,7 @@ def test_a_new_trees_folders_listed_as_it_ends_keep_no_stamp_the_present_could_s
     taken (Git's rule): else a change in the same tick of the clock could leave its
     times as they were."""
     monkeypatch.setattr(cache_module, "_folder_stamp", lambda stat: [1 << 62, 0, stat.st_ino])
+    monkeypatch.setattr(cache_module, "_files", None)  # (it takes the real times)
     warm(small)  # cold: no cache yet
     assert _folders(small) and all(stamp == [] for stamp in _folders(small).values())
 

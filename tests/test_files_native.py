@@ -1,0 +1,307 @@
+"""The compiled loops over files (broadsheet/_files.c) give what their Python twins give:
+the walk of a source folder (paths.scan_source), the check of the output's files and
+folders against their stamps (publish/cache.py), on trees made to be awkward."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import broadsheet.paths as paths_module
+import broadsheet.publish.cache as cache_module
+from broadsheet.publish.cache import _as_stamped, _folders_held
+from broadsheet.stamps import racy_after
+from tests.search.test_native import _compiler
+
+
+def test_the_install_built_the_compiled_walk() -> None:
+    # As tests/search/test_native.py holds for the search index's loops: CI has a
+    # compiler, and a build that silently fell back to Python fails here.
+    if _compiler() is None:
+        pytest.skip("no C compiler: the Python twins run")
+    from broadsheet import _files
+
+    assert paths_module._native_scan is _files.scan
+    assert cache_module._files is _files
+
+
+def _native():  # type: ignore[no-untyped-def]
+    return pytest.importorskip("broadsheet._files")
+
+
+# One entry of a tree: (folder depth 0-2, kind, name style)
+KINDS = (
+    "file",
+    "hidden file",
+    "folder",
+    "hidden folder",
+    "link to a file",
+    "link outside",
+    "dangling link",
+    "looping link",
+    "link to a folder",
+    "fifo",
+    "unreadable file",
+    "empty file",
+)
+NAMES = ("ascii", "accented", "not utf-8", "spaces and dots", "long")
+ENTRY = st.tuples(st.integers(0, 2), st.sampled_from(KINDS), st.sampled_from(NAMES))
+
+
+def _name(style: str, number: int) -> str:
+    return {
+        "ascii": f"post-{number}.md",
+        "accented": f"café-{number}.md",
+        "not utf-8": os.fsdecode(b"bad-\xff-%d.md" % number),
+        "spaces and dots": f"a b.c.{number}.md",
+        "long": f"{'x' * 200}-{number}.md",
+    }[style]
+
+
+def _make_tree(root: Path, outside: Path, entries: list[tuple[int, str, str]]) -> None:
+    folders = [root, root / "asia", root / "asia" / "deep"]
+    folders[2].mkdir(parents=True)
+    (root / "asia" / "plain.md").write_text("plain\n")
+    for number, (depth, kind, style) in enumerate(entries):
+        parent = folders[depth]
+        name = _name(style, number)
+        path = parent / (f".{name}" if kind.startswith("hidden") else name)
+        if kind in ("file", "hidden file"):
+            path.write_text(f"text {number}\n")
+        elif kind == "empty file":
+            path.write_bytes(b"")
+        elif kind in ("folder", "hidden folder"):
+            path.mkdir()
+            (path / "inside.md").write_text("inside\n")
+        elif kind == "link to a file":
+            path.symlink_to(root / "asia" / "plain.md")
+        elif kind == "link outside":
+            path.symlink_to(outside)
+        elif kind == "dangling link":
+            path.symlink_to(parent / "nowhere.md")
+        elif kind == "looping link":
+            path.symlink_to(path)
+        elif kind == "link to a folder":
+            path.symlink_to(folders[2], target_is_directory=True)
+        elif kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "unreadable file":
+            path.write_text("secret\n")
+            path.chmod(0)
+
+
+def _both_walks(
+    folder: Path, racy: int | None, monkeypatch: pytest.MonkeyPatch
+) -> tuple[tuple[object, list[tuple[str, str]]], tuple[object, list[tuple[str, str]]]]:
+    native = paths_module._native_scan
+    walks = []
+    for scan in (native, None):
+        with monkeypatch.context() as patch:
+            patch.setattr(paths_module, "_native_scan", scan)
+            files, errors = paths_module.scan_source(folder, racy)
+        walks.append((files, [(str(e.path), e.message) for e in errors]))
+    return walks[0], walks[1]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=st.lists(ENTRY, max_size=12), racy=st.sampled_from(("none", "all", "old")))
+def test_the_compiled_walk_finds_what_the_python_walk_finds(
+    entries: list[tuple[int, str, str]], racy: str
+) -> None:
+    _native()
+    with tempfile.TemporaryDirectory() as temporary, pytest.MonkeyPatch.context() as patch:
+        root = Path(temporary) / "content"
+        outside = Path(temporary) / "id_rsa"
+        outside.write_text("secret\n")
+        _make_tree(root, outside, entries)
+        moment = {"none": None, "all": racy_after(), "old": time.time_ns() + 10**12}[racy]
+        compiled, python = _both_walks(root, moment, patch)
+        assert compiled == python
+        files, _ = compiled
+        assert str(root / "asia" / "plain.md") in files  # (never vacuous)
+        if racy == "all":  # everything was just written: every stamp carries its hash
+            assert all(len(stamp) == 5 for stamp in files.values())  # type: ignore[attr-defined]
+
+
+def test_the_compiled_walk_stamps_as_stamp_of_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _native()
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "one.md").write_text("one\n")
+    (tmp_path / "two.md").write_text("two two\n")
+    old = time.time_ns() - 10**10
+    os.utime(tmp_path / "two.md", ns=(old, old))
+    compiled, python = _both_walks(tmp_path, racy_after(), monkeypatch)
+    assert compiled == python
+    files = compiled[0]
+    info = os.lstat(tmp_path / "two.md")
+    assert files[str(tmp_path / "two.md")] == [  # type: ignore[index]
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns - info.st_mtime_ns,
+        info.st_ino,
+    ] + ([files[str(tmp_path / "two.md")][4]] if info.st_ctime_ns >= racy_after() else [])  # type: ignore[index]
+
+
+def test_a_folder_given_with_a_trailing_slash_names_its_files_as_scandir_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _native()
+    (tmp_path / "one.md").write_text("one\n")
+    from broadsheet import _files
+
+    files, racy, odd, folders = _files.scan(os.fsencode(f"{tmp_path}/"), None)
+    assert list(files) == [os.path.join(f"{tmp_path}/", "one.md")]
+    assert (racy, odd, folders) == ([], [], [])
+
+
+def _stamps_of(root: Path, names: list[str]) -> dict[str, list[int]]:
+    found = {}
+    for name in names:
+        info = os.lstat(root / name)
+        mtime = info.st_mtime_ns
+        found[name] = [info.st_size, mtime, info.st_ctime_ns - mtime, info.st_ino]
+    return found
+
+
+CHANGES = (
+    "none",
+    "append",
+    "remove",
+    "replace",
+    "touch back",
+    "hash in stamp",
+    "not a list",
+    "a float",
+    "short",
+    "huge inode",
+)
+
+
+def _both(function_name: str, *args: object) -> tuple[object, object]:
+    answers = []
+    native = cache_module._files
+    for module in (native, None):
+        saved = cache_module._files
+        cache_module._files = module  # type: ignore[assignment]
+        try:
+            function = getattr(cache_module, function_name)
+            try:
+                answers.append(function(*args))
+            except KeyError as exc:
+                answers.append(("KeyError", str(exc)))
+        finally:
+            cache_module._files = saved
+    return answers[0], answers[1]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    changes=st.lists(st.tuples(st.integers(0, 5), st.sampled_from(CHANGES)), max_size=4),
+    missing=st.booleans(),
+)
+def test_the_compiled_file_check_answers_as_the_python_one(
+    changes: list[tuple[int, str]], missing: bool
+) -> None:
+    _native()
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary)
+        names = [f"f{n}/index.html" if n % 2 else f"é{n}.html" for n in range(6)]
+        for name in names:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(f"page {name}\n")
+        stamps: dict[str, object] = dict(_stamps_of(root, names))
+        for number, change in changes:
+            name = names[number]
+            path = root / name
+            if change == "append":
+                with path.open("a") as file:
+                    file.write("more\n")
+            elif change == "remove":
+                path.unlink(missing_ok=True)
+            elif change == "replace" and path.exists():
+                path.with_suffix(".new").write_text(path.read_text())
+                path.with_suffix(".new").replace(path)
+            elif change == "touch back" and path.exists():
+                os.utime(path, ns=(1, 1))
+            elif change == "hash in stamp":
+                stamps[name] = [*stamps[name], "abc"]  # type: ignore[misc]
+            elif change == "not a list":
+                stamps[name] = tuple(stamps[name])  # type: ignore[arg-type]
+            elif change == "a float":
+                stamps[name] = [float(v) for v in stamps[name]]  # type: ignore[attr-defined]
+            elif change == "short":
+                stamps[name] = stamps[name][:3]  # type: ignore[index]
+            elif change == "huge inode":
+                stamps[name] = [*stamps[name][:3], 2**70]  # type: ignore[index]
+        asked = [*names, "gone.html"] if missing else names
+        compiled, python = _both("_as_stamped", f"{root}{os.sep}", asked, stamps)
+        assert compiled == python
+        if not changes and not missing:
+            assert compiled is True  # (never vacuous)
+
+
+FOLDER_CHANGES = ("none", "listed", "none stamp", "add entry", "remove", "wrong", "short")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(FOLDER_CHANGES)), max_size=3))
+def test_the_compiled_folder_check_answers_as_the_python_one(
+    changes: list[tuple[int, str]],
+) -> None:
+    _native()
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary) / "site"
+        names = ["", "asia", "asia/one", "europe", "ü"]
+        for name in names[1:]:
+            (root / name).mkdir(parents=True)
+        folders: dict[str, object] = {}
+        for name in names:
+            info = os.lstat(root / name if name else root)
+            folders[name] = [info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+        for number, change in changes:
+            name = names[number]
+            path = root / name if name else root
+            if change == "listed":
+                folders[name] = []
+            elif change == "none stamp":
+                folders[name] = None
+            elif change == "add entry" and path.exists():
+                (path / "new.html").write_text("new\n")
+            elif change == "remove" and name and path.exists():
+                shutil.rmtree(path)
+            elif change == "wrong":
+                folders[name] = [1, 2, 3]
+            elif change == "short":
+                folders[name] = [1, 2]
+        compiled, python = _both("_folders_held", str(root), folders)
+        assert compiled == python
+        if not changes:
+            assert compiled == []  # every folder held, none listed (never vacuous)
+
+
+def test_the_compiled_checks_refuse_a_mismatch_the_python_ones_refuse(tmp_path: Path) -> None:
+    # The two checks, each way they answer: held, a file edited with its times set back
+    # (its change time shows it), a folder with a new entry.
+    _native()
+    page = tmp_path / "page.html"
+    page.write_text("one\n")
+    stamps = _stamps_of(tmp_path, ["page.html"])
+    assert _as_stamped(f"{tmp_path}{os.sep}", ["page.html"], stamps)  # type: ignore[arg-type]
+    before = os.lstat(page)
+    page.write_text("two\n")
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert not _as_stamped(f"{tmp_path}{os.sep}", ["page.html"], stamps)  # type: ignore[arg-type]
+    info = os.lstat(tmp_path)
+    held = {"": [info.st_mtime_ns, info.st_ctime_ns, info.st_ino]}
+    assert _folders_held(str(tmp_path), held) == []  # type: ignore[arg-type]
+    (tmp_path / "new.html").write_text("new\n")
+    assert _folders_held(str(tmp_path), held) is None  # type: ignore[arg-type]
