@@ -43,6 +43,8 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "../_crc32.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -937,30 +939,6 @@ slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* zlib's CRC-32 (what index.shard_of gives: the term file of a term's UTF-8). */
-static uint32_t crc_table[256];
-
-static uint32_t
-crc32_of(const char *data, Py_ssize_t size)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (Py_ssize_t k = 0; k < size; k++) {
-        crc = crc_table[(crc ^ (unsigned char)data[k]) & 0xFF] ^ (crc >> 8);
-    }
-    return crc ^ 0xFFFFFFFFu;
-}
-
-static void
-crc_table_fill(void)
-{
-    for (uint32_t n = 0; n < 256; n++) {
-        uint32_t c = n;
-        for (int k = 0; k < 8; k++) {
-            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        }
-        crc_table[n] = c;
-    }
-}
-
 /* A run's record, for one term: its CRC-32, the size of its UTF-8, the UTF-8, how
    many postings, and each (id, count): uint32 in the machine's order. */
 #define RECORD_HEAD 12

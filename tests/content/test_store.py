@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from broadsheet.content import store
@@ -114,6 +114,11 @@ _WRONG = st.sampled_from(
         (15, 0),
         (16, "9"),
         (17, 640.0),
+        (18, [1]),  # an alias, an image, an image without alt text that is no str
+        (19, [None]),
+        (20, [2]),
+        (21, 1),
+        (24, []),
     ]
 )
 
@@ -314,3 +319,155 @@ def test_posts_read_back_share_their_section_author_and_tag_names(tmp_path: Path
     assert one.section is three.section and one.section_slug is three.section_slug
     assert one.author is three.author
     assert all(a is b for a, b in zip(one.tags, three.tags, strict=True))
+
+
+# The compiled decode_shard (broadsheet/content/_posts.c) and its Python twin, given the
+# same file of posts: the same posts, field by field, or the same kind of error.
+_NAMES = st.sampled_from(
+    [  # all in file 3 but the last two: a post, a bundle, its other file, a folder too
+        # deep, one at the top, not Markdown, accented, named .MD
+        "asia/one.md",
+        "asia/p81.md",
+        "europe/p2.md",
+        "asia/b20/index.md",
+        "asia/b7/x.md",
+        "a/b49/c/index.md",
+        "t80.md",
+        "asia/n48.txt",
+        "asia/é3.md",
+        "asia/b24/index.MD",
+        "asia/two.md",  # (file 12)
+        "asia/\ud800-surrogate.md",  # (in none: it has no UTF-8)
+    ]
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([2**70, 1e300, -1e300, 0.5, 1.7e9, float("nan")]),
+    st.text(max_size=3),
+    st.lists(st.text(max_size=2), max_size=2),
+    st.lists(st.integers(0, 2), max_size=2),
+)
+_STAMPS = st.sampled_from([[1, 2, 3, 4], [1, 2, 3, 4, "h"], [1, 2, 3], [1, 2, 3, True], None])
+
+
+def _shard_or_none(name: str) -> int | None:
+    try:
+        return shard_of(name)
+    except UnicodeEncodeError:  # (a lone surrogate: the whole file is refused)
+        return None
+
+
+def _entry_of(post: Post) -> list[Any]:
+    return store._encode(post)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _NAMES,
+            st.one_of(  # none, a value of the wrong type at a place, or anything
+                st.just([]),
+                _WRONG.map(lambda wrong: [wrong]),
+                st.lists(st.tuples(st.integers(0, 25), _VALUES), min_size=1, max_size=2),
+            ),
+            st.one_of(st.none(), _STAMPS),
+        ),
+        max_size=8,
+    ),
+    st.booleans(),
+)
+@example(  # a post, a bundle, a folder too deep to be one: each read, none misplaced
+    [
+        ("asia/one.md", [], [1, 2, 3, 4]),
+        ("asia/b20/index.md", [], [1, 2, 3, 4, "h"]),
+        ("a/b49/c/index.md", [], [1, 2, 3, 4]),
+        ("t80.md", [], [5, 6, 7, 8]),
+    ],
+    False,
+)
+@example([("asia/one.md", [(20, [2])], [1, 2, 3, 4])], False)  # an image that is no str
+@example([("asia/one.md", [(11, 1e300)], [1, 2, 3, 4])], False)  # a date out of range
+def test_the_compiled_decoder_reads_what_the_python_one_reads(
+    entries: list[tuple[str, list[tuple[int, Any]], Any]], misplaced: bool
+) -> None:
+    native = pytest.importorskip("broadsheet.content._posts")
+    content = Path("/project/content")
+    given_entries: dict[str, Any] = {}
+    stamps: dict[str, Any] = {}
+    # The file they are read as from: the first one's (the names are in few files: each
+    # other name in another is left out, unless one is to be found misplaced)
+    shard = (_shard_or_none(entries[0][0]) if entries else 0) or 0
+    for number, (name, changes, stamp) in enumerate(entries):
+        if _shard_or_none(name) != shard and not (misplaced and number == len(entries) - 1):
+            continue
+        post = _post(  # (each field its own value: one put in another's place shows)
+            content,
+            "asia/x.md",
+            title=f"T{number}",
+            tags=("a", "b"),
+            summary="S",
+            updated=datetime(2024, 5, 2, tzinfo=ZONE),
+            aliases=("old/",),
+            image="i.jpg",
+            image_alt="alt",
+            image_caption="caption",
+            image_credit="credit",
+            images=("i.jpg", "j.png"),
+            unlabelled=("j.png",),
+            place_digest="p1",
+        )
+        entry = _entry_of(post)
+        for place, value in changes:
+            if place < len(entry):
+                entry[place] = value
+            else:
+                entry.append(value)
+        given_entries[name] = entry
+        if stamp is not None:
+            stamps[name] = stamp
+    answers = []
+    for decode in (native.decode_shard, store.decode_shard_python):
+        folders: dict[str, Path] = {}
+        texts: dict[str, str] = {}
+        try:
+            found = decode(
+                given_entries,
+                shard,
+                store.SHARDS,
+                stamps,
+                f"{content}/",
+                content,
+                folders,
+                store._child,
+                ZONE,
+                texts,
+                Post,
+                datetime.fromtimestamp,
+            )
+        except Exception as exc:  # (which kind: the caller catches some, not others)
+            answers.append(("error", type(exc)))
+            continue
+        answers.append(
+            (
+                "posts",
+                [
+                    (key, stamp, [repr(getattr(post, name)) for name in Post.__slots__])
+                    for key, (stamp, post) in found.items()
+                ],
+            )
+        )
+        for _, post in found.values():  # its strings shared through `texts`
+            assert texts[post.section] is post.section
+            assert all(texts[tag] is tag for tag in post.tags)
+    assert answers[0] == answers[1]
+
+
+def test_the_compiled_decoder_knows_every_field_of_a_post() -> None:
+    # It makes each Post field by field: one it did not know would be left unset. The
+    # store uses it only while its fields are Post's; this says when they part.
+    native = pytest.importorskip("broadsheet.content._posts")
+    assert set(native.FIELDS) == set(Post.__slots__)
+    assert store.decode_shard is native.decode_shard
