@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from broadsheet.content.aliases import alias_file
-from broadsheet.content.post import Post
+from broadsheet.content.post import Post, place_of
 from broadsheet.content.visibility import status
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.files import replace_whole, user_mode
@@ -178,13 +178,15 @@ def _as_written(record: Record, content_dir: Path) -> bool:
 
 def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime, mode: str) -> str:
     """A digest of all that `judge_urls` reads but the record itself: each of `posts`'
-    header digest (its file's path and front matter: its aliases, draft flag and date),
-    URL and status at `now` (all posts, as judge_urls takes them), the output paths that
-    answer (`answering`, in the plan's order) and the mode. A build
-    whose judged inputs and record (`record_digest`) are those a finished build judged,
-    and left the record as, gets the same judgement: none of its errors, nothing to add."""
-    lines = [  # (a post's header digest covers its file's path and its front matter)
-        f"{post.header_digest or _header(post)}\0{post.url_path}\0{status(post, now)}"
+    place digest (see post.place_of: its file's path and the front matter that places
+    it, its aliases, draft flag and date among them, but not its title or summary,
+    which judge_urls never reads), URL and status at `now` (all posts, as judge_urls
+    takes them), the output paths that answer (`answering`, in the plan's order) and
+    the mode. A build whose judged inputs and record (`record_digest`) are those a
+    finished build judged, and left the record as, gets the same judgement: none of
+    its errors, nothing to add. (So a headline edited is not judged again.)"""
+    lines = [
+        f"{post.place_digest or place_of(post)}\0{post.url_path}\0{status(post, now)}"
         for post in posts
     ]
     digest = hashlib.blake2b(mode.encode(), digest_size=16)
@@ -192,11 +194,6 @@ def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime
     digest.update(b"\1")
     digest.update("\n".join(answering).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
-
-
-def _header(post: Post) -> str:
-    """What a post's header digest stands for here, for a post made without one."""
-    return f"{post.path}\0{' '.join(post.aliases)}"
 
 
 def write_record(content_dir: Path, record: Record) -> str:
