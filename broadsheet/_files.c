@@ -1,6 +1,7 @@
-/* The walk of a source folder that every build takes (see broadsheet/paths.py,
-   scan_source), compiled: at 10,000 articles it was a third of a build that found
-   nothing to do, nearly all of it Python's work for each file around one stat.
+/* The loops over files that every build takes, compiled. At 10,000 articles the walk
+   of the sources was a third of a build that found nothing to do, and the check of
+   the output's 30,000 files and 17,000 folders the rest of its critical path: nearly
+   all of it Python's work for each entry around one system call.
 
    scan(folder, racy) -> (files, racy_files, odd, odd_folders)
        Every entry below `folder` (bytes, as os.fsencode gives it) whose name starts
@@ -10,27 +11,30 @@
        them changed at or after `racy` (an int, or None for none), whose stamps want a
        hash; `odd`, the path of each other entry (a link, a folder or file with a name
        beyond ASCII, anything but a plain file or folder, a file the owner rule does
-       not settle, an entry whose stat failed but for its being gone); `odd_folders`,
-       each folder that could not be listed, but for its being gone. Paths are made as
+       not settle, one whose times do not fit in 64 bits of nanoseconds, one whose
+       path is too long to stat by, an entry whose stat failed but for its being gone);
+       `odd_folders`, each folder that could not be listed whole, but for its being
+       gone (nothing of such a folder is in the other three). Paths are made as
        os.scandir's entries make theirs (the folder, "/", the name) and decoded as
        os.fsdecode decodes. The caller judges the odd entries and folders itself, as
        it judges every entry without this module: this module decides only what is
-       plain.
+       plain. Each folder is listed and its files stamped without the GIL (serve builds
+       in a thread beside the one that answers the browser).
 
    as_stamped(prefix, names, stamps) -> bool
        Whether each file prefix + name (strs) still has, by lstat, the stamp `stamps`
-       holds for it ([size, mtime_ns, ctime_ns - mtime_ns, inode]: one with a hash, or
-       of any other shape, does not): publish/cache.py's _as_stamped, which stamps the
-       output's 30,000 files at 10,000 articles in every build. It stops at the first
-       that differs or cannot be stamped.
+       holds for it, compared as publish/cache.py's _as_stamped compares it (stamp !=
+       [size, mtime_ns, ctime_ns - mtime_ns, inode]), in order, stopping at the first
+       that differs or cannot be stamped (a name that cannot be a path, too).
 
    folders_held(root, folders) -> list | None
        Whether each folder of `folders` ({name below root: [mtime_ns, ctime_ns, inode]},
-       "" for root itself) still has that stamp by lstat: the names of those stamped []
-       (too recent to go by: the caller lists their entries) if so, else None (one
-       changed, or cannot be stamped, or a stamp is of another shape; a stamp that is
-       false, as [] is, is listed).
-       publish/cache.py's OutputCheck._known_folders, over 17,000 folders.
+       "" for root itself) still has that stamp by lstat: the names of those whose stamp
+       is false (as [] is: too recent to go by, their entries are to be listed) if so,
+       else None. publish/cache.py's _folders_held, over 17,000 folders.
+
+   Both checks compare as Python's == does (with a Python list made of the stat when
+   the stamp is not four, or three, ints that fit in 64 bits).
 */
 
 #define PY_SSIZE_T_CLEAN
@@ -44,6 +48,142 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ---- times as nanoseconds, as Python's st_mtime_ns gives them ---- */
+
+/* moment in ns, into *out; 0 if it does not fit in a long long */
+static int
+ns_of(struct timespec moment, long long *out)
+{
+    long long seconds;
+    if (__builtin_mul_overflow((long long)moment.tv_sec, 1000000000LL, &seconds)) {
+        return 0;
+    }
+    return !__builtin_add_overflow(seconds, (long long)moment.tv_nsec, out);
+}
+
+/* Python's int for a moment in ns, exact whatever its size */
+static PyObject *
+ns_object(struct timespec moment)
+{
+    long long value;
+    if (ns_of(moment, &value)) {
+        return PyLong_FromLongLong(value);
+    }
+    PyObject *seconds = PyLong_FromLongLong((long long)moment.tv_sec);
+    PyObject *billion = PyLong_FromLong(1000000000L);
+    PyObject *nanos = PyLong_FromLong(moment.tv_nsec);
+    PyObject *scaled = seconds && billion ? PyNumber_Multiply(seconds, billion) : NULL;
+    PyObject *made = scaled && nanos ? PyNumber_Add(scaled, nanos) : NULL;
+    Py_XDECREF(seconds);
+    Py_XDECREF(billion);
+    Py_XDECREF(nanos);
+    Py_XDECREF(scaled);
+    return made;
+}
+
+/* A stat's times in ns and their difference, if all fit in a long long */
+static int
+plain_times(const struct stat *info, long long *mtime, long long *ctime, long long *offset)
+{
+    return ns_of(info->st_mtim, mtime) && ns_of(info->st_ctim, ctime)
+           && !__builtin_sub_overflow(*ctime, *mtime, offset);
+}
+
+/* A list of Python ints from `count` objects made (NULL-safe: NULL if any is) */
+static PyObject *
+list_of(PyObject **parts, int count)
+{
+    PyObject *list = NULL;
+    for (int i = 0; i < count; i++) {
+        if (parts[i] == NULL) {
+            goto failed;
+        }
+    }
+    list = PyList_New(count);
+    if (list == NULL) {
+        goto failed;
+    }
+    for (int i = 0; i < count; i++) {
+        PyList_SET_ITEM(list, i, parts[i]);
+    }
+    return list;
+failed:
+    for (int i = 0; i < count; i++) {
+        Py_XDECREF(parts[i]);
+    }
+    return NULL;
+}
+
+/* [size, mtime_ns, ctime_ns - mtime_ns, inode], exact */
+static PyObject *
+file_stamp(const struct stat *info)
+{
+    long long mtime, ctime, offset;
+    PyObject *parts[4] = {PyLong_FromLongLong((long long)info->st_size), NULL, NULL,
+                          PyLong_FromUnsignedLongLong((unsigned long long)info->st_ino)};
+    if (plain_times(info, &mtime, &ctime, &offset)) {
+        parts[1] = PyLong_FromLongLong(mtime);
+        parts[2] = PyLong_FromLongLong(offset);
+    }
+    else {
+        PyObject *changed = ns_object(info->st_ctim);
+        parts[1] = ns_object(info->st_mtim);
+        parts[2] = changed && parts[1] ? PyNumber_Subtract(changed, parts[1]) : NULL;
+        Py_XDECREF(changed);
+    }
+    return list_of(parts, 4);
+}
+
+/* [mtime_ns, ctime_ns, inode], exact */
+static PyObject *
+folder_stamp(const struct stat *info)
+{
+    PyObject *parts[3] = {ns_object(info->st_mtim), ns_object(info->st_ctim),
+                          PyLong_FromUnsignedLongLong((unsigned long long)info->st_ino)};
+    return list_of(parts, 3);
+}
+
+/* Whether `stamp` is a list of `count` ints, each fitting a long long, equal to
+   `values`: 1, 0 if it is such a list and differs, -1 if it is not such a list
+   (then only Python's != can tell). */
+static int
+plain_equal(PyObject *stamp, const long long *values, Py_ssize_t count)
+{
+    if (!PyList_CheckExact(stamp) || PyList_GET_SIZE(stamp) != count) {
+        return -1;
+    }
+    int equal = 1;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyList_GET_ITEM(stamp, i);
+        if (!PyLong_CheckExact(item)) {
+            return -1;
+        }
+        int overflow = 0;
+        long long value = PyLong_AsLongLongAndOverflow(item, &overflow);
+        if (overflow) {
+            return -1;
+        }
+        if (value != values[i]) {
+            equal = 0;
+        }
+    }
+    return equal;
+}
+
+/* Whether `stamp` != `made` (a new reference, consumed): 1, 0, or -1 on an error */
+static int
+differs(PyObject *stamp, PyObject *made)
+{
+    if (made == NULL) {
+        return -1;
+    }
+    int answer = PyObject_RichCompareBool(stamp, made, Py_NE);
+    Py_DECREF(made);
+    return answer;
+}
+
+/* ---- the walk ---- */
 
 typedef struct {
     char **items;
@@ -67,7 +207,8 @@ stack_push(Stack *stack, const char *path, size_t length)
     if (copy == NULL) {
         return -1;
     }
-    memcpy(copy, path, length + 1);
+    memcpy(copy, path, length);
+    copy[length] = '\0';
     stack->items[stack->size++] = copy;
     return 0;
 }
@@ -81,6 +222,30 @@ stack_free(Stack *stack)
     free(stack->items);
 }
 
+typedef struct {
+    char *name;
+    unsigned char kind;  /* d_type */
+    int stat_error;      /* 0: `info` holds its lstat; else errno, or -1 if not asked */
+    struct stat info;
+} Entry;
+
+typedef struct {
+    Entry *items;
+    size_t size;
+    size_t capacity;
+} Entries;
+
+static void
+entries_free(Entries *entries)
+{
+    for (size_t i = 0; i < entries->size; i++) {
+        free(entries->items[i].name);
+    }
+    free(entries->items);
+    entries->items = NULL;
+    entries->size = entries->capacity = 0;
+}
+
 static int
 is_ascii(const char *name)
 {
@@ -90,6 +255,64 @@ is_ascii(const char *name)
         }
     }
     return 1;
+}
+
+#define LISTED_WHOLE 0
+#define OUT_OF_MEMORY (-1)
+
+/* Without the GIL: `folder`'s entries but hidden ones, each that may be a plain file
+   stamped (lstat through the folder). LISTED_WHOLE, OUT_OF_MEMORY, or the errno that
+   stopped the listing (opening the folder or reading it): then `entries` is empty. */
+static int
+list_folder(const char *folder, Entries *entries)
+{
+    DIR *listing = opendir(folder);
+    if (listing == NULL) {
+        return errno ? errno : EIO;
+    }
+    int fd = dirfd(listing);
+    int outcome = LISTED_WHOLE;
+    for (;;) {
+        errno = 0;
+        struct dirent *entry = readdir(listing);
+        if (entry == NULL) {
+            if (errno != 0) {
+                outcome = errno;
+            }
+            break;
+        }
+        if (entry->d_name[0] == '.') {
+            continue;
+        }
+        if (entries->size == entries->capacity) {
+            size_t capacity = entries->capacity ? entries->capacity * 2 : 64;
+            Entry *items = realloc(entries->items, capacity * sizeof(Entry));
+            if (items == NULL) {
+                outcome = OUT_OF_MEMORY;
+                break;
+            }
+            entries->items = items;
+            entries->capacity = capacity;
+        }
+        Entry *made = &entries->items[entries->size];
+        made->name = strdup(entry->d_name);
+        if (made->name == NULL) {
+            outcome = OUT_OF_MEMORY;
+            break;
+        }
+        entries->size++;
+        made->kind = entry->d_type;
+        made->stat_error = -1;
+        if ((made->kind == DT_REG || made->kind == DT_UNKNOWN) && is_ascii(made->name)) {
+            made->stat_error =
+                fstatat(fd, made->name, &made->info, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+        }
+    }
+    closedir(listing);
+    if (outcome != LISTED_WHOLE) {
+        entries_free(entries);
+    }
+    return outcome;
 }
 
 static int
@@ -104,38 +327,15 @@ append_path(PyObject *list, const char *path, size_t length)
     return failed;
 }
 
-static long long
-ns(struct timespec moment)
-{
-    return (long long)moment.tv_sec * 1000000000LL + (long long)moment.tv_nsec;
-}
-
-/* files[path] = [size, mtime, ctime - mtime, inode]; and path in racy_files if it
-   changed at or after `racy` (when `has_racy`). */
+/* files[path] = its stamp; and path in racy_files if it changed at or after `racy` */
 static int
 add_file(PyObject *files, PyObject *racy_files, const char *path, size_t length,
-         const struct stat *info, int has_racy, long long racy)
+         const struct stat *info, long long mtime, long long ctime, int has_racy,
+         long long racy)
 {
-    long long mtime = ns(info->st_mtim), ctime = ns(info->st_ctim);
-    PyObject *stamp = PyList_New(4);
+    PyObject *stamp = file_stamp(info);
     if (stamp == NULL) {
         return -1;
-    }
-    PyObject *parts[4] = {
-        PyLong_FromLongLong((long long)info->st_size),
-        PyLong_FromLongLong(mtime),
-        PyLong_FromLongLong(ctime - mtime),
-        PyLong_FromUnsignedLongLong((unsigned long long)info->st_ino),
-    };
-    for (int i = 0; i < 4; i++) {
-        if (parts[i] == NULL) {
-            for (int j = i + 1; j < 4; j++) {
-                Py_XDECREF(parts[j]);
-            }
-            Py_DECREF(stamp);
-            return -1;
-        }
-        PyList_SET_ITEM(stamp, i, parts[i]);
     }
     PyObject *key = PyUnicode_DecodeFSDefaultAndSize(path, (Py_ssize_t)length);
     if (key == NULL) {
@@ -151,46 +351,48 @@ add_file(PyObject *files, PyObject *racy_files, const char *path, size_t length,
     return failed;
 }
 
-/* One folder's entries: files added, folders pushed, the rest made odd. -1 on a
-   Python error (set); 1 if the folder could not be read (the caller makes it odd). */
+typedef struct {
+    PyObject *files, *racy_files, *odd, *odd_folders;
+    int has_racy;
+    long long racy;
+    uid_t uid;
+} Found;
+
+/* One folder: listed (without the GIL), then its files added, its folders pushed,
+   the rest made odd; or the folder made odd. -1 on a Python error (set). */
 static int
-scan_folder(const char *folder, Stack *pending, PyObject *files, PyObject *racy_files,
-            PyObject *odd, int has_racy, long long racy, uid_t uid)
+scan_folder(const char *folder, Stack *pending, Found *found)
 {
-    DIR *listing = opendir(folder);
-    if (listing == NULL) {
-        return errno == ENOENT ? 0 : 1;  /* gone since it was listed: it holds nothing */
+    Entries entries = {NULL, 0, 0};
+    int listed;
+    Py_BEGIN_ALLOW_THREADS
+    listed = list_folder(folder, &entries);
+    Py_END_ALLOW_THREADS
+    if (listed == OUT_OF_MEMORY) {
+        PyErr_NoMemory();
+        return -1;
     }
-    int fd = dirfd(listing);
+    if (listed == ENOENT) {
+        return 0;  /* gone since it was listed: it holds nothing now */
+    }
+    if (listed != LISTED_WHOLE) {
+        return append_path(found->odd_folders, folder, strlen(folder));
+    }
     size_t base = strlen(folder);
-    int slash = base > 0 && folder[base - 1] == '/' ? 0 : 1;
-    size_t capacity = base + slash + 256;
+    size_t start = base > 0 && folder[base - 1] == '/' ? base : base + 1;
+    size_t capacity = start + 256;
     char *path = malloc(capacity);
     if (path == NULL) {
-        closedir(listing);
+        entries_free(&entries);
         PyErr_NoMemory();
         return -1;
     }
     memcpy(path, folder, base);
-    if (slash) {
-        path[base] = '/';
-    }
-    size_t start = base + slash;
+    path[start - 1] = '/';
     int outcome = 0;
-    for (;;) {
-        errno = 0;
-        struct dirent *entry = readdir(listing);
-        if (entry == NULL) {
-            if (errno != 0) {
-                outcome = 1;
-            }
-            break;
-        }
-        const char *name = entry->d_name;
-        if (name[0] == '.') {
-            continue;
-        }
-        size_t length = strlen(name);
+    for (size_t i = 0; i < entries.size && outcome == 0; i++) {
+        Entry *entry = &entries.items[i];
+        size_t length = strlen(entry->name);
         if (start + length + 1 > capacity) {
             char *longer = realloc(path, start + length + 1);
             if (longer == NULL) {
@@ -201,65 +403,39 @@ scan_folder(const char *folder, Stack *pending, PyObject *files, PyObject *racy_
             path = longer;
             capacity = start + length + 1;
         }
-        memcpy(path + start, name, length);
-        path[start + length] = '\0';
+        memcpy(path + start, entry->name, length + 1);
         size_t full = start + length;
-        if (!is_ascii(name)) {
-            if (append_path(odd, path, full) < 0) {
-                outcome = -1;
-                break;
-            }
-            continue;
+        long long mtime = 0, ctime = 0, offset = 0;
+        if (!is_ascii(entry->name)) {
+            outcome = append_path(found->odd, path, full);
         }
-        unsigned char kind = entry->d_type;
-        if (kind == DT_DIR) {
-            if (stack_push(pending, path, full) < 0) {
-                PyErr_NoMemory();
-                outcome = -1;
-                break;
-            }
-            continue;
+        else if (entry->kind == DT_DIR) {
+            outcome = stack_push(pending, path, full) < 0 ? (PyErr_NoMemory(), -1) : 0;
         }
-        if (kind != DT_REG && kind != DT_UNKNOWN) {
-            if (append_path(odd, path, full) < 0) {
-                outcome = -1;
-                break;
-            }
-            continue;
+        else if (full >= PATH_MAX) {  /* (Python stats it by its path, and cannot) */
+            outcome = append_path(found->odd, path, full);
         }
-        struct stat info;
-        if (fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno == ENOENT) {
-                continue;  /* deleted since it was listed (an editor saving) */
-            }
-            if (append_path(odd, path, full) < 0) {
-                outcome = -1;
-                break;
-            }
-            continue;
+        else if (entry->stat_error == ENOENT) {
+            continue;  /* deleted since it was listed (an editor saving) */
         }
-        if (S_ISDIR(info.st_mode)) {  /* (a file system that gives no d_type) */
-            if (stack_push(pending, path, full) < 0) {
-                PyErr_NoMemory();
-                outcome = -1;
-                break;
-            }
-            continue;
+        else if (entry->stat_error != 0) {  /* a link, a pipe, a device; or a failed stat */
+            outcome = append_path(found->odd, path, full);
         }
-        if (!S_ISREG(info.st_mode) || info.st_uid != uid || !(info.st_mode & S_IRUSR)) {
-            if (append_path(odd, path, full) < 0) {
-                outcome = -1;
-                break;
-            }
-            continue;
+        else if (S_ISDIR(entry->info.st_mode)) {  /* (a file system that gives no d_type) */
+            outcome = stack_push(pending, path, full) < 0 ? (PyErr_NoMemory(), -1) : 0;
         }
-        if (add_file(files, racy_files, path, full, &info, has_racy, racy) < 0) {
-            outcome = -1;
-            break;
+        else if (!S_ISREG(entry->info.st_mode) || entry->info.st_uid != found->uid
+                 || !(entry->info.st_mode & S_IRUSR)
+                 || !plain_times(&entry->info, &mtime, &ctime, &offset)) {
+            outcome = append_path(found->odd, path, full);
+        }
+        else {
+            outcome = add_file(found->files, found->racy_files, path, full, &entry->info,
+                               mtime, ctime, found->has_racy, found->racy);
         }
     }
     free(path);
-    closedir(listing);
+    entries_free(&entries);
     return outcome;
 }
 
@@ -267,65 +443,69 @@ static PyObject *
 scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "scan(folder, racy) takes two arguments");
+    if (nargs != 2 || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "scan(folder: bytes, racy: int | None)");
         return NULL;
-    }
-    if (!PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "scan(): the folder is bytes");
-        return NULL;
-    }
-    int has_racy = args[1] != Py_None;
-    long long racy = 0;
-    if (has_racy) {
-        racy = PyLong_AsLongLong(args[1]);
-        if (racy == -1 && PyErr_Occurred()) {
-            return NULL;
-        }
-    }
-    PyObject *files = PyDict_New();
-    PyObject *racy_files = PyList_New(0);
-    PyObject *odd = PyList_New(0);
-    PyObject *odd_folders = PyList_New(0);
-    Stack pending = {NULL, 0, 0};
-    if (files == NULL || racy_files == NULL || odd == NULL || odd_folders == NULL) {
-        goto failed;
     }
     const char *top = PyBytes_AS_STRING(args[0]);
+    if ((Py_ssize_t)strlen(top) != PyBytes_GET_SIZE(args[0])) {
+        PyErr_SetString(PyExc_ValueError, "embedded null byte");
+        return NULL;
+    }
+    Found found = {NULL, NULL, NULL, NULL, args[1] != Py_None, 0, geteuid()};
+    if (found.has_racy) {
+        int overflow = 0;
+        found.racy = PyLong_AsLongLongAndOverflow(args[1], &overflow);
+        if (found.racy == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (overflow) {  /* (every time fits a long long: none is racy, or all are) */
+            found.racy = overflow > 0 ? LLONG_MAX : LLONG_MIN;
+        }
+    }
+    found.files = PyDict_New();
+    found.racy_files = PyList_New(0);
+    found.odd = PyList_New(0);
+    found.odd_folders = PyList_New(0);
+    Stack pending = {NULL, 0, 0};
+    if (found.files == NULL || found.racy_files == NULL || found.odd == NULL
+        || found.odd_folders == NULL) {
+        goto failed;
+    }
     if (stack_push(&pending, top, strlen(top)) < 0) {
         PyErr_NoMemory();
         goto failed;
     }
-    uid_t uid = geteuid();
     while (pending.size > 0) {
         char *folder = pending.items[--pending.size];
-        int outcome =
-            scan_folder(folder, &pending, files, racy_files, odd, has_racy, racy, uid);
-        if (outcome == 1 && append_path(odd_folders, folder, strlen(folder)) < 0) {
-            outcome = -1;
-        }
+        int outcome = scan_folder(folder, &pending, &found);
         free(folder);
         if (outcome < 0) {
             goto failed;
         }
     }
     stack_free(&pending);
-    return Py_BuildValue("(NNNN)", files, racy_files, odd, odd_folders);
+    return Py_BuildValue("(NNNN)", found.files, found.racy_files, found.odd,
+                         found.odd_folders);
 
 failed:
     stack_free(&pending);
-    Py_XDECREF(files);
-    Py_XDECREF(racy_files);
-    Py_XDECREF(odd);
-    Py_XDECREF(odd_folders);
+    Py_XDECREF(found.files);
+    Py_XDECREF(found.racy_files);
+    Py_XDECREF(found.odd);
+    Py_XDECREF(found.odd_folders);
     return NULL;
 }
 
-/* The file system's bytes for a path made of `prefix` and `name` (strs), in `buffer`
-   (grown as needed): as os.fsencode encodes them. -1 on an error (set). */
+/* ---- the checks ---- */
+
+/* The file system's bytes for the path `prefix` + `name` (strs; `name` may be NULL),
+   in `buffer` (grown as needed), as os.fsencode encodes them. 1 if made; 0 if no file
+   has that path (a NUL in it, or a character os.fsencode refuses: os.lstat refuses it
+   with ValueError, and the Python twin takes that as a file it cannot stamp); -1 on
+   an error (set). */
 static int
-encode_path(PyObject *prefix, PyObject *name, char **buffer, size_t *capacity,
-            size_t *length)
+encode_path(PyObject *prefix, PyObject *name, char **buffer, size_t *capacity)
 {
     PyObject *parts[2] = {prefix, name};
     size_t used = 0;
@@ -347,8 +527,12 @@ encode_path(PyObject *prefix, PyObject *name, char **buffer, size_t *capacity,
         }
         else {
             encoded = PyUnicode_EncodeFSDefault(part);
-            if (encoded == NULL) {
-                return -1;
+            if (encoded == NULL) {  /* (a surrogate no file name has: os.lstat refuses it) */
+                if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+                    return -1;
+                }
+                PyErr_Clear();
+                return 0;
             }
             bytes = PyBytes_AS_STRING(encoded);
             size = PyBytes_GET_SIZE(encoded);
@@ -369,33 +553,29 @@ encode_path(PyObject *prefix, PyObject *name, char **buffer, size_t *capacity,
         Py_XDECREF(encoded);
     }
     (*buffer)[used] = '\0';
-    *length = used;
-    return 0;
+    return strlen(*buffer) == used;
 }
 
-/* Whether `stamp` is a list of `count` ints equal to `values`. */
+/* Whether the file `path` is stamped `stamp` (as Python's == tells): 1, 0 (it differs,
+   or cannot be stamped), -1 on an error (set). */
 static int
-stamp_is(PyObject *stamp, const long long *values, Py_ssize_t count)
+file_as_stamped(const char *path, PyObject *stamp)
 {
-    if (!PyList_CheckExact(stamp) || PyList_GET_SIZE(stamp) != count) {
+    struct stat info;
+    if (lstat(path, &info) != 0) {
         return 0;
     }
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *item = PyList_GET_ITEM(stamp, i);
-        if (!PyLong_CheckExact(item)) {
-            return 0;
-        }
-        int overflow = 0;
-        long long value = PyLong_AsLongLongAndOverflow(item, &overflow);
-        if (overflow || (value == -1 && PyErr_Occurred())) {
-            PyErr_Clear();
-            return 0;
-        }
-        if (value != values[i]) {
-            return 0;
+    long long mtime, ctime, offset;
+    if (plain_times(&info, &mtime, &ctime, &offset) && info.st_ino <= LLONG_MAX) {
+        long long values[4] = {(long long)info.st_size, mtime, offset,
+                               (long long)info.st_ino};
+        int equal = plain_equal(stamp, values, 4);
+        if (equal >= 0) {
+            return equal;
         }
     }
-    return 1;
+    int answer = differs(stamp, file_stamp(&info));
+    return answer < 0 ? -1 : !answer;
 }
 
 static PyObject *
@@ -408,41 +588,51 @@ as_stamped(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     char *buffer = NULL;
-    size_t capacity = 0, length = 0;
-    PyObject *names = args[1];
+    size_t capacity = 0;
     int holds = 1;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(names) && holds; i++) {
-        PyObject *name = PyList_GET_ITEM(names, i);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[1]) && holds == 1; i++) {
+        PyObject *name = Py_NewRef(PyList_GET_ITEM(args[1], i));
         PyObject *stamp = PyDict_GetItemWithError(args[2], name);
         if (stamp == NULL) {
-            if (PyErr_Occurred()) {
-                free(buffer);
-                return NULL;
+            if (!PyErr_Occurred()) {
+                PyErr_SetObject(PyExc_KeyError, name);
             }
-            PyErr_SetObject(PyExc_KeyError, name);
-            free(buffer);
-            return NULL;
+            holds = -1;
         }
-        if (encode_path(args[0], name, &buffer, &capacity, &length) < 0) {
-            free(buffer);
-            return NULL;
+        else {
+            Py_INCREF(stamp);
+            int made = encode_path(args[0], name, &buffer, &capacity);
+            holds = made <= 0 ? made : file_as_stamped(buffer, stamp);
+            Py_DECREF(stamp);
         }
-        struct stat info;
-        if (strlen(buffer) != length || lstat(buffer, &info) != 0) {
-            holds = 0;  /* (a NUL in the name: os.lstat refuses it, and so fails) */
-            break;
-        }
-        long long mtime = ns(info.st_mtim);
-        long long values[4] = {(long long)info.st_size, mtime, ns(info.st_ctim) - mtime,
-                               (long long)info.st_ino};
-        if (info.st_ino > (unsigned long long)LLONG_MAX) {
-            holds = 0;  /* (compared as Python would be: no such stamp is kept) */
-            break;
-        }
-        holds = stamp_is(stamp, values, 4);
+        Py_DECREF(name);
     }
     free(buffer);
+    if (holds < 0) {
+        return NULL;
+    }
     return PyBool_FromLong(holds);
+}
+
+/* Whether the folder `path` is stamped `stamp`: as file_as_stamped */
+static int
+folder_as_stamped(const char *path, PyObject *stamp)
+{
+    struct stat info;
+    if (lstat(path, &info) != 0) {
+        return 0;
+    }
+    long long mtime, ctime;
+    if (ns_of(info.st_mtim, &mtime) && ns_of(info.st_ctim, &ctime)
+        && info.st_ino <= LLONG_MAX) {
+        long long values[3] = {mtime, ctime, (long long)info.st_ino};
+        int equal = plain_equal(stamp, values, 3);
+        if (equal >= 0) {
+            return equal;
+        }
+    }
+    int answer = differs(stamp, folder_stamp(&info));
+    return answer < 0 ? -1 : !answer;
 }
 
 static PyObject *
@@ -462,45 +652,31 @@ folders_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     char *buffer = NULL;
-    size_t capacity = 0, length = 0;
+    size_t capacity = 0;
     Py_ssize_t position = 0;
-    PyObject *name, *stamp;
-    int holds = 1, failed = 0;
-    while (holds && PyDict_Next(args[1], &position, &name, &stamp)) {
-        int truth = PyObject_IsTrue(stamp);
+    PyObject *borrowed_name, *borrowed_stamp;
+    int holds = 1;
+    while (holds == 1 && PyDict_Next(args[1], &position, &borrowed_name, &borrowed_stamp)) {
+        PyObject *name = Py_NewRef(borrowed_name), *stamp = Py_NewRef(borrowed_stamp);
+        int truth = PyObject_IsTrue(stamp);  /* (as the Python twin asks: `not stamp`) */
         if (truth < 0) {
-            failed = 1;
-            break;
+            holds = -1;
         }
-        if (!truth) {  /* (as the Python twin asks: `not stamp`) */
-            if (PyList_Append(listed, name) < 0) {
-                failed = 1;
-                break;
-            }
-            continue;
+        else if (!truth) {  /* too recent to go by: listed */
+            holds = PyList_Append(listed, name) < 0 ? -1 : 1;
         }
-        if (!PyUnicode_Check(name)) {
-            holds = 0;
-            break;
+        else {
+            int whole = PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == 0;
+            int made = encode_path(whole ? root : prefix, whole ? NULL : name, &buffer,
+                                   &capacity);
+            holds = made <= 0 ? made : folder_as_stamped(buffer, stamp);
         }
-        int whole = PyUnicode_GET_LENGTH(name) == 0;
-        if (encode_path(whole ? root : prefix, whole ? NULL : name, &buffer, &capacity,
-                        &length) < 0) {
-            failed = 1;
-            break;
-        }
-        struct stat info;
-        if (strlen(buffer) != length || lstat(buffer, &info) != 0
-            || info.st_ino > (unsigned long long)LLONG_MAX) {
-            holds = 0;
-            break;
-        }
-        long long values[3] = {ns(info.st_mtim), ns(info.st_ctim), (long long)info.st_ino};
-        holds = stamp_is(stamp, values, 3);
+        Py_DECREF(name);
+        Py_DECREF(stamp);
     }
     free(buffer);
     Py_DECREF(prefix);
-    if (failed) {
+    if (holds < 0) {
         Py_DECREF(listed);
         return NULL;
     }
@@ -512,17 +688,18 @@ folders_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
+     "scan(folder, racy) -> (files, racy_files, odd, odd_folders)"},
     {"as_stamped", (PyCFunction)(void (*)(void))as_stamped, METH_FASTCALL,
      "as_stamped(prefix, names, stamps) -> bool"},
     {"folders_held", (PyCFunction)(void (*)(void))folders_held, METH_FASTCALL,
      "folders_held(root, folders) -> list | None"},
-    {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
-     "scan(folder, racy) -> (files, racy_files, odd, odd_folders)"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_files", "The loops over files every build takes, compiled.", -1, methods,
+    PyModuleDef_HEAD_INIT, "_files", "The loops over files every build takes, compiled.", -1,
+    methods,
 };
 
 PyMODINIT_FUNC

@@ -9,9 +9,10 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import broadsheet.paths as paths_module
@@ -112,6 +113,10 @@ def _both_walks(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entries=st.lists(ENTRY, max_size=12), racy=st.sampled_from(("none", "all", "old")))
+@example(  # folders named beyond ASCII: one not UTF-8 (refused), one accented (walked)
+    entries=[(0, "folder", "not utf-8"), (1, "folder", "accented"), (2, "file", "accented")],
+    racy="none",
+)
 def test_the_compiled_walk_finds_what_the_python_walk_finds(
     entries: list[tuple[int, str, str]], racy: str
 ) -> None:
@@ -237,7 +242,10 @@ def test_the_compiled_file_check_answers_as_the_python_one(
             elif change == "not a list":
                 stamps[name] = tuple(stamps[name])  # type: ignore[arg-type]
             elif change == "a float":
-                stamps[name] = [float(v) for v in stamps[name]]  # type: ignore[attr-defined]
+                stamps[name] = [  # (equal as Python compares: the compiled check too)
+                    float(v) if type(v) is int else v
+                    for v in stamps[name]  # type: ignore[attr-defined]
+                ]
             elif change == "short":
                 stamps[name] = stamps[name][:3]  # type: ignore[index]
             elif change == "huge inode":
@@ -305,3 +313,87 @@ def test_the_compiled_checks_refuse_a_mismatch_the_python_ones_refuse(tmp_path: 
     assert _folders_held(str(tmp_path), held) == []  # type: ignore[arg-type]
     (tmp_path / "new.html").write_text("new\n")
     assert _folders_held(str(tmp_path), held) is None  # type: ignore[arg-type]
+
+
+def test_times_past_2262_are_stamped_and_checked_as_python_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nanoseconds since 1970 overflow 64 bits in April 2262: such a file (a clock set
+    # wrong, `touch -d 2300-01-01`) is left to Python, whose ints do not overflow.
+    _native()
+    far = tmp_path / "far.md"
+    far.write_text("far\n")
+    os.utime(far, ns=(10**19, 10**19))
+    (tmp_path / "near.md").write_text("near\n")
+    compiled, python = _both_walks(tmp_path, racy_after(), monkeypatch)
+    assert compiled == python
+    assert compiled[0][str(far)][1] == 10**19  # type: ignore[index]
+    stamps = _stamps_of(tmp_path, ["far.md", "near.md"])
+    assert _both("_as_stamped", f"{tmp_path}{os.sep}", ["far.md", "near.md"], stamps) == (
+        True,
+        True,
+    )
+    os.utime(tmp_path, ns=(10**19, 10**19))
+    info = os.lstat(tmp_path)
+    held = {"": [info.st_mtime_ns, info.st_ctime_ns, info.st_ino]}
+    assert _both("_folders_held", str(tmp_path), held) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        lambda s: [True if s[0] == 1 else s[0], *s[1:]],  # equal as Python compares
+        lambda s: [float(s[0]), *s[1:]],
+        lambda s: [*s[:3], s[3] + 2**64],  # an inode beyond 64 bits: differs
+        lambda s: [*s[:3], 2**64 - 1],
+    ],
+)
+def test_stamps_compare_as_python_compares_them(tmp_path: Path, stamp: Any) -> None:
+    _native()
+    (tmp_path / "a.html").write_text("a")
+    stamps = {"a.html": stamp(_stamps_of(tmp_path, ["a.html"])["a.html"])}
+    compiled, python = _both("_as_stamped", f"{tmp_path}{os.sep}", ["a.html"], stamps)
+    assert compiled == python
+
+
+@pytest.mark.parametrize("name", ["a\0b.html", "\ud800.html"])
+def test_a_name_no_file_can_have_fails_the_check_in_both(tmp_path: Path, name: str) -> None:
+    # (a damaged cache could name one: os.lstat raises ValueError, not OSError)
+    _native()
+    assert _both("_as_stamped", f"{tmp_path}{os.sep}", [name], {name: [1, 2, 3, 4]}) == (
+        False,
+        False,
+    )
+    assert _both("_folders_held", str(tmp_path), {name: [1, 2, 3]}) == (None, None)
+
+
+def test_a_path_too_long_to_stat_is_refused_as_python_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The compiled walk stats through the open folder, where a path of more than
+    # PATH_MAX bytes would still work; Python stats by the whole path, and cannot.
+    _native()
+    folder = tmp_path
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for level in range(18):  # 18 folders of 240 characters: past 4,096 bytes
+            name = f"{level:02d}{'d' * 238}"
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+            folder = folder / name
+        made = os.open("post.md", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(made, b"deep\n")
+        os.close(made)
+    finally:
+        os.close(fd)
+    compiled, python = _both_walks(tmp_path, None, monkeypatch)
+    assert compiled == python
+    assert compiled[1]  # (the walk reports what it cannot stat: never vacuous)
+
+
+def test_a_folder_named_with_a_nul_is_refused() -> None:
+    native = _native()
+    with pytest.raises(ValueError, match="null"):
+        native.scan(b"/tmp\0/etc", None)

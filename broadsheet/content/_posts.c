@@ -157,8 +157,6 @@ decode(PyObject *path, PyObject *item, PyObject *zone, int bundle, PyObject *tex
     SET(F_AUTHOR, parts[8] == Py_None ? Py_NewRef(Py_None) : shared(texts, parts[8]));
     SET(F_SUMMARY, Py_NewRef(parts[9]));
     SET(F_SOURCE, Py_NewRef(parts[10]));
-    SET(F_DATE, moment_of(parts[11], fromtimestamp, zone));
-    SET(F_UPDATED, moment_of(parts[12], fromtimestamp, zone));
     SET(F_HAS_TIME, Py_NewRef(parts[13]));
     SET(F_TAGS, PyTuple_New(PyList_GET_SIZE(tags)));
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(tags); i++) {
@@ -182,7 +180,11 @@ decode(PyObject *path, PyObject *item, PyObject *zone, int bundle, PyObject *tex
     SET(F_UNLABELLED, PyList_AsTuple(unlabelled));
     SET(F_MEDIA, Py_NewRef(empty));
     /* (Post.__post_init__) */
-    SET(F_URL_PATH, PyUnicode_FromFormat("%U/%U/", values[F_SECTION_SLUG], parts[3]));
+    SET(F_URL_PATH, PyUnicode_FromFormat("%U/%U/", values[F_SECTION_SLUG], values[F_SLUG]));
+    /* Last, as they call Python code (the time zone's): nothing of the entry is read
+       after them (`parts` are the entry's, which that code could change). */
+    SET(F_DATE, moment_of(parts[11], fromtimestamp, zone));
+    SET(F_UPDATED, moment_of(parts[12], fromtimestamp, zone));
 #undef SET
     post = post_type->tp_alloc(post_type, 0);
     if (post == NULL) {
@@ -231,7 +233,7 @@ decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     PyObject *posts = args[0], *stamps = args[3], *prefix = args[4];
     PyObject *content_dir = args[5], *folders = args[6], *child = args[7];
     PyObject *zone = args[8], *texts = args[9], *fromtimestamp = args[11];
-    long shard = PyLong_AsLong(args[1]), shards = PyLong_AsLong(args[2]);
+    long long shard = PyLong_AsLongLong(args[1]), shards = PyLong_AsLongLong(args[2]);
     if ((shard == -1 || shards == -1) && PyErr_Occurred()) {
         return NULL;
     }
@@ -247,10 +249,17 @@ decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Py_ssize_t position = 0;
-    PyObject *name, *item;
-    while (PyDict_Next(posts, &position, &name, &item)) {
-        if (!PyUnicode_Check(name)) {
-            goto failed;  /* (JSON's keys are strs: not reached) */
+    PyObject *borrowed_name, *borrowed_item;
+    PyObject *name = NULL, *item = NULL, *stamp = NULL, *parent = NULL;
+    while (PyDict_Next(posts, &position, &borrowed_name, &borrowed_item)) {
+        /* (held: `child` and the time zone are Python code, which could let go of them) */
+        Py_XSETREF(name, Py_NewRef(borrowed_name));
+        Py_XSETREF(item, Py_NewRef(borrowed_item));
+        Py_CLEAR(stamp);
+        Py_CLEAR(parent);
+        if (!PyUnicode_Check(name)) {  /* (JSON's keys are strs: not reached) */
+            PyErr_SetString(PyExc_TypeError, "a post's name is a str");
+            goto failed;
         }
         Py_ssize_t size;
         const char *utf8 = PyUnicode_AsUTF8AndSize(name, &size);
@@ -267,7 +276,8 @@ decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         const char *file = slash != NULL ? slash + 1 : utf8;
         Py_ssize_t file_size = size - (file - utf8);
-        if ((long)(crc32_of(utf8, size) % (uint32_t)shards) != shard || file_size < 3
+        if ((long long)(crc32_of(utf8, size) % (unsigned long long)shards) != shard
+            || file_size < 3
             || memcmp(file + file_size - 3, ".md", 3) != 0) {
             misplaced("misplaced");
             goto failed;
@@ -277,7 +287,7 @@ decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             misplaced("misplaced");
             goto failed;
         }
-        PyObject *stamp = PyDict_GetItemWithError(stamps, name);
+        stamp = Py_XNewRef(PyDict_GetItemWithError(stamps, name));
         if (stamp == NULL) {
             if (PyErr_Occurred()) {
                 goto failed;
@@ -291,7 +301,7 @@ decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (section == NULL) {
             goto failed;
         }
-        PyObject *parent = PyDict_GetItemWithError(folders, section);
+        parent = Py_XNewRef(PyDict_GetItemWithError(folders, section));
         if (parent == NULL) {
             if (PyErr_Occurred()) {
                 Py_DECREF(section);
@@ -299,11 +309,9 @@ decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
             parent = PyNumber_TrueDivide(content_dir, section);
             if (parent == NULL || PyDict_SetItem(folders, section, parent) < 0) {
-                Py_XDECREF(parent);
                 Py_DECREF(section);
                 goto failed;
             }
-            Py_DECREF(parent);  /* (the dict holds it) */
         }
         Py_DECREF(section);
         PyObject *file_name = PyUnicode_FromStringAndSize(file, file_size);
@@ -332,9 +340,17 @@ decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         Py_DECREF(key);
         Py_DECREF(pair);
     }
+    Py_XDECREF(name);
+    Py_XDECREF(item);
+    Py_XDECREF(stamp);
+    Py_XDECREF(parent);
     return found;
 
 failed:
+    Py_XDECREF(name);
+    Py_XDECREF(item);
+    Py_XDECREF(stamp);
+    Py_XDECREF(parent);
     Py_DECREF(found);
     return NULL;
 }

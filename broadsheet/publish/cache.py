@@ -304,7 +304,7 @@ def _as_stamped(prefix: str, names: list[str], stamps: Stamps) -> bool:
         stamp = stamps[name]
         try:
             stat = lstat(prefix + name)
-        except OSError:
+        except (OSError, ValueError):  # (ValueError: a NUL in a name a damaged cache gave)
             return False
         mtime = stat.st_mtime_ns
         if stamp != [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]:
@@ -326,7 +326,7 @@ def _folders_held(root: str, folders: Folders) -> list[str] | None:
             continue
         try:
             stat = os.lstat(prefix + folder if folder else root)
-        except OSError:
+        except (OSError, ValueError):  # (ValueError: a NUL in a name a damaged cache gave)
             return None
         if _folder_stamp(stat) != stamp:
             return None

@@ -471,3 +471,28 @@ def test_the_compiled_decoder_knows_every_field_of_a_post() -> None:
     native = pytest.importorskip("broadsheet.content._posts")
     assert set(native.FIELDS) == set(Post.__slots__)
     assert store.decode_shard is native.decode_shard
+
+
+def test_the_compiled_decoder_survives_what_python_code_it_calls_may_do() -> None:
+    # `child` and the time zone are Python code: the decoder holds what it reads
+    # across them (a child that empties the stamps crashed it), and answers as its
+    # twin does; a name that is no str is a TypeError, never a SystemError.
+    native = pytest.importorskip("broadsheet.content._posts")
+    content = Path("/project/content")
+    names = ["asia/one.md", "asia/p81.md", "europe/p2.md"]
+    answers = []
+    for decode in (native.decode_shard, store.decode_shard_python):
+        stamps: dict[str, Any] = {name: [1, 2, 3, 4] for name in names}
+        entries = {name: _entry_of(_post(content, "asia/x.md")) for name in names}
+
+        def child(parent: Path, file: str, stamps: dict[str, Any] = stamps) -> Path:
+            stamps.clear()
+            return parent / file
+
+        moment = datetime.fromtimestamp
+        found = decode(entries, 3, 16, stamps, "/p/", content, {}, child, ZONE, {}, Post, moment)
+        answers.append({key: (stamp, post.url_path) for key, (stamp, post) in found.items()})
+    assert answers[0] == answers[1] == {"/p/asia/one.md": ([1, 2, 3, 4], "asia/x/")}
+    with pytest.raises(TypeError):
+        moment = datetime.fromtimestamp
+        native.decode_shard({5: []}, 3, 16, {}, "/p/", content, {}, child, ZONE, {}, Post, moment)
