@@ -397,3 +397,40 @@ def test_a_folder_named_with_a_nul_is_refused() -> None:
     native = _native()
     with pytest.raises(ValueError, match="null"):
         native.scan(b"/tmp\0/etc", None)
+
+
+def test_a_site_built_without_the_compiled_loops_is_the_same_to_the_byte(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The README: without a C compiler "the same work runs in Python, to the same
+    # bytes". Two copies of a project, each built cold, then after an edit (the posts
+    # read back, the sources walked, the output checked), one with the compiled loops
+    # of this module and content/_posts.c, one with their Python twins only.
+    _native()
+    from benchmarks.corpus import write_corpus
+    from broadsheet.config import load_config
+    from broadsheet.content import store
+    from broadsheet.publish.pipeline import build
+    from tests.conftest import lay_out
+    from tests.publish.test_incremental import edit
+    from tests.sitecheck import tree_bytes
+
+    sites = []
+    for compiled in (True, False):
+        project = tmp_path / ("compiled" if compiled else "python")
+        lay_out(project)
+        write_corpus(project / "content", 12)
+        with monkeypatch.context() as patch:
+            if not compiled:
+                patch.setattr(paths_module, "_native_scan", None)
+                patch.setattr(cache_module, "_files", None)
+                patch.setattr(store, "decode_shard", store.decode_shard_python)
+            build(load_config(project), jobs=1)
+            post = sorted((project / "content").rglob("*.md"))[5]
+            edit(post, "\n\n", "\n\nAn edited paragraph.\n\n")
+            again = build(load_config(project), jobs=1)
+            assert again.written >= 1 and again.unchanged > 0  # (incremental: read back)
+            assert build(load_config(project), jobs=1).written == 0  # (a no-op: checked)
+        sites.append(tree_bytes(project / "site"))
+    assert sites[0] == sites[1]
+    assert any(b"An edited paragraph." in page for page in sites[0].values())
