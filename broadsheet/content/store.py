@@ -166,9 +166,10 @@ def _decode(
     )
 
 
-def shard_of(name: str) -> int:
-    """Which file keeps the post at `name` (its path relative to the content folder)."""
-    return zlib.crc32(name.encode("utf-8")) % SHARDS
+def shard_of(name: str, shards: int = SHARDS) -> int:
+    """Which file keeps the post at `name` (its path relative to the content folder),
+    of `shards` files."""
+    return zlib.crc32(name.encode("utf-8")) % shards
 
 
 def _child(folder: Path, name: str) -> Path:
@@ -249,7 +250,7 @@ def decode_shard_python(
     found: PostCache = {}
     for name, item in entries.items():
         section, _, file = name.rpartition("/")
-        if zlib.crc32(name.encode("utf-8")) % shards != shard or not file.endswith(".md"):
+        if shard_of(name, shards) != shard or not file.endswith(".md"):
             raise ValueError("misplaced")
         parent = folders.get(section)
         if parent is None:
