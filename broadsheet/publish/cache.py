@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import os
 import signal
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,7 +49,8 @@ try:
 except ImportError:  # built without a C compiler: the Python twins below do it all
     _files = None  # type: ignore[assignment]
 
-FORMAT = 5  # 3: the hashes of sources and output files; 4: the rest apart; 5: XXH3 hashes
+FORMAT = 6  # 3: the hashes of sources and output files; 4: the rest apart; 5: XXH3 hashes;
+# 6: the rest's signatures and hashes in the order of the head's names (see load_rest)
 # How the stored templates' keys are made: 2 says whether a template shows a listing's
 # posts, 3 also whether it shows how many (see broadsheet.publish.signatures); keys made
 # otherwise are not taken.
@@ -138,19 +139,28 @@ class BuildCache:
         self.page_count = page_count
         self._rest: Rest | None = Rest(pages or {}, signed, input_hashes or {}, output_hashes or {})
         self._kept: tuple[Path, str] | None = None  # the rest's file and digest, unread
+        # The names of the output's files and of the sources, in the order of the head
+        # the kept rest was written with: its signatures and hashes are in that order.
+        self._names: tuple[list[str], list[str]] = ([], [])
 
     @classmethod
     def _unread(cls, rest: Path, digest: str, **head: Any) -> BuildCache:
         cache = cls(**head)
         cache._rest, cache._kept = None, (rest, digest)
+        cache._names = (list(cache.output), list(cache.inputs))
         return cache
 
     def rest(self) -> Rest:
         """The rest, read if it was not."""
         if self._rest is None:
             assert self._kept is not None
-            self._rest = load_rest(*self._kept, self.output, self.inputs)
+            self._rest = load_rest(*self._kept, *self._names)
         return self._rest
+
+    def names_kept(self) -> bool:
+        """Whether the head names the output's files and the sources as the one the kept
+        rest was written with did, in the same order (see load_rest)."""
+        return self._names == (list(self.output), list(self.inputs))
 
     pages = _InRest[dict[str, str]]()
     signed = _InRest[SignedState | None]()
@@ -532,13 +542,17 @@ def rest_path(where: Path) -> Path:
 
 
 def load_rest(
-    path: Path, digest: str, outputs: Iterable[str] = (), sources: Iterable[str] = ()
+    path: Path, digest: str, outputs: Sequence[str] = (), sources: Sequence[str] = ()
 ) -> Rest:
-    """The rest kept at `path` if it is the one with `digest`; else an empty one. Its
-    keys that are names of the `outputs` or the `sources` (as the cache's head holds
-    them) are those very strings: the output's files are named in the head's stamps, in
-    the pages' signatures and in their hashes, each parsed apart, and the copies were a
-    twelfth of an edit's peak at 100,000 articles (60 MB)."""
+    """The rest kept at `path` if it is the one with `digest`; else an empty one.
+
+    Its pages' signatures and its files' hashes are lists in the order of the names of
+    the head it was written with (`outputs`: the output's files; `sources`), "" where a
+    file has none, and a mapping beside each for a name the head does not hold. So the
+    keys of the mappings made from them are the head's very strings, and no name is
+    parsed again: two copies of each were a twelfth of an edit's peak at 100,000
+    articles (60 MB), and parsing them and keying them as the head's took 40 ms of an
+    edit's second at 10,000."""
     payload = read_sealed(path, digest)
     try:
         data = orjson.loads(payload) if payload is not None else None
@@ -546,28 +560,26 @@ def load_rest(
         data = None
     if not isinstance(data, dict):
         return Rest(whole=False)
-    mappings = [data.get(key) for key in ("pages", "input_hashes", "output_hashes")]
-    for strings in mappings:
-        if not isinstance(strings, dict) or not all(type(v) is str for v in strings.values()):
+    found = []
+    for key, names in (("pages", outputs), ("output_hashes", outputs), ("input_hashes", sources)):
+        column, extra = data.get(key), data.get(f"{key}_extra")
+        if type(column) is not list or len(column) != len(names) or type(extra) is not dict:
             return Rest(whole=False)
-    pages, input_hashes, output_hashes = mappings
-    assert isinstance(pages, dict) and isinstance(input_hashes, dict)
-    assert isinstance(output_hashes, dict)
-    signed = _signed(data.get("signed"))
-    del data, mappings
-    named = {name: name for name in outputs}
-    pages = _keyed_as(pages, named)
-    output_hashes = _keyed_as(output_hashes, named)
-    del named
-    input_hashes = _keyed_as(input_hashes, {name: name for name in sources})
-    return Rest(pages, signed, input_hashes, output_hashes)
+        if not all(type(v) is str for v in (*column, *extra.values())):
+            return Rest(whole=False)
+        mapping = {name: value for name, value in zip(names, column, strict=True) if value}
+        mapping.update(extra)
+        found.append(mapping)
+    pages, output_hashes, input_hashes = found
+    return Rest(pages, _signed(data.get("signed")), input_hashes, output_hashes)
 
 
-def _keyed_as(mapping: dict[str, str], named: dict[str, str]) -> dict[str, str]:
-    """`mapping`, each key found in `named` replaced by the string `named` gives."""
-    if not named:
-        return mapping
-    return {named.get(key, key): value for key, value in mapping.items()}
+def _columns(key: str, mapping: dict[str, str], names: dict[str, Any]) -> dict[str, Any]:
+    """`mapping` as load_rest reads it back: a list in the order of `names`, and what of
+    it `names` does not hold."""
+    column = [mapping.get(name, "") for name in names]
+    extra = {name: value for name, value in mapping.items() if name not in names}
+    return {key: column, f"{key}_extra": extra}
 
 
 # How the check of a share of the output ended (the exit status of its process): its
@@ -1014,19 +1026,19 @@ def save_cache(path: Path, cache: BuildCache) -> None:
     first, unless it was never read (and so is the file already there), then the cache,
     which names the rest by its digest. Raises OSError when it cannot."""
     rest = rest_path(path)
-    if (
-        cache._kept is not None
-        and cache._kept[0] == rest
-        and (cache._rest is None or not cache._rest.whole)
-    ):
-        digest = cache._kept[1]  # (a rest that was not the head's stays not trusted)
+    kept_file, kept_digest = cache._kept or (None, "")
+    unread = kept_file == rest
+    if unread and (cache._rest is None or not cache._rest.whole) and cache.names_kept():
+        digest = kept_digest  # (a rest that was not the head's stays not trusted)
+    elif unread and not cache.rest().whole:
+        digest = ""  # (nor does one kept in the order of other names: it is left behind)
     else:
         kept = cache.rest()
         data = {
-            "pages": kept.pages,
+            **_columns("pages", kept.pages, cache.output),
             "signed": _signed_data(kept.signed),
-            "input_hashes": kept.input_hashes,
-            "output_hashes": kept.output_hashes,
+            **_columns("input_hashes", kept.input_hashes, cache.inputs),
+            **_columns("output_hashes", kept.output_hashes, cache.output),
         }
         digest = write_sealed_parts(rest, _json_parts(data))
     head = {

@@ -13,6 +13,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broadsheet import paths, stamps
 from broadsheet.config import load_config
@@ -525,3 +527,87 @@ def test_a_source_that_hashes_as_recorded_takes_its_new_stamp_in_the_last_builds
     assert kept["content/edited.md"] == old["content/edited.md"]
     assert kept["content/gone.md"] == old["content/gone.md"] and len(kept) == 3
     stamps.HASHED.clear()
+
+
+def _rest_of(cache: BuildCache) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    rest = cache.rest()
+    assert rest.whole
+    return rest.pages, rest.input_hashes, rest.output_hashes
+
+
+def test_a_head_saved_with_its_names_in_another_order_keeps_its_rest_right(small: Path) -> None:
+    """The rest's signatures and hashes are kept in the order of the head's names. A
+    head saved again without its rest read (a build that found nothing to do, keeping
+    the stamps it verified) whose names come in another order has its rest written in
+    that order: never read back against the wrong names."""
+    warm(small)
+    (where,) = (small / ".broadsheet-cache").glob("build-*.json")
+    before = load_cache(where)
+    assert before is not None
+    expected = _rest_of(before)
+    for reorder in (lambda m: dict(reversed(m.items())), lambda m: dict(sorted(m.items()))):
+        cache = load_cache(where)
+        assert cache is not None
+        cache.inputs, cache.output = reorder(cache.inputs), reorder(cache.output)
+        save_cache(where, cache)
+        again = load_cache(where)
+        assert again is not None
+        assert list(again.output) == list(cache.output)
+        assert _rest_of(again) == expected
+    assert warm(small).written == 0
+
+
+def test_a_head_saved_in_another_order_over_a_rest_not_its_own_keeps_it_untrusted(
+    small: Path,
+) -> None:
+    warm(small)
+    (where,) = (small / ".broadsheet-cache").glob("build-*.json")
+    cache = load_cache(where)
+    assert cache is not None
+    cache_module.rest_path(where).write_bytes(b"damaged")
+    cache.output = dict(reversed(cache.output.items()))
+    save_cache(where, cache)
+    again = load_cache(where)
+    assert again is not None and not again.rest().whole
+
+
+_NAMES = st.lists(st.text(min_size=1, max_size=6), unique=True, max_size=8)
+
+
+@given(outputs=_NAMES, sources=_NAMES, data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_the_rest_comes_back_as_it_was_saved_whatever_the_head_names(
+    tmp_path_factory: pytest.TempPathFactory,
+    outputs: list[str],
+    sources: list[str],
+    data: st.DataObject,
+) -> None:
+    """Signatures and hashes of files the head names, and of some it does not (kept
+    beside the lists), come back as they were, keyed by the head's own strings."""
+    others = st.sampled_from([*outputs, "elsewhere.html", "gone/x"])
+    values = st.text(min_size=1, max_size=4)
+    pages = data.draw(st.dictionaries(others, values))
+    output_hashes = data.draw(st.dictionaries(others, values))
+    input_hashes = data.draw(st.dictionaries(st.sampled_from([*sources, "old.md"]), values))
+    stamp = [1, 2, 3, 4]
+    where = tmp_path_factory.mktemp("cache") / "build-x.json"
+    cache = BuildCache(
+        {name: list(stamp) for name in sources},
+        {},
+        pages,
+        {name: list(stamp) for name in outputs},
+        input_hashes=input_hashes,
+        output_hashes=output_hashes,
+    )
+    save_cache(where, cache)
+    loaded = load_cache(where)
+    assert loaded is not None
+    rest = loaded.rest()
+    assert rest.whole
+    assert (rest.pages, rest.output_hashes, rest.input_hashes) == (
+        pages,
+        output_hashes,
+        input_hashes,
+    )
+    heads = {id(name) for name in (*loaded.output, *loaded.inputs)}
+    assert all(id(name) in heads for name in rest.pages if name in loaded.output)
