@@ -417,6 +417,7 @@ class Signer:
             )
         )
         self._keys: dict[str, str] = {}  # template -> its key
+        self._lists: dict[str, bool] = {}  # template -> whether it shows listed posts
         self._sources: dict[str, str] = {}  # template -> its source, read once
         self._shaped: tuple[Site, str, str] | None = None
         self._print = _Printer()
@@ -502,8 +503,12 @@ class Signer:
     def _shows_listed(self, name: str) -> bool:
         """Whether the template `name` (or one it uses) may show a listing's posts: said
         by its key, which the next build takes from this one's while no template changed
-        (so that no template is parsed again to tell)."""
-        return _marks(self._template_key(name))[0] == SHOWS_LISTED
+        (so that no template is parsed again to tell). Asked of every page an edit
+        leaves unsigned: answered once a template."""
+        found = self._lists.get(name)
+        if found is None:
+            found = self._lists[name] = _marks(self._template_key(name))[0] == SHOWS_LISTED
+        return found
 
     def _listed_posts(self) -> str:
         """A hash of every post's print, in reading order: all that the listings' posts

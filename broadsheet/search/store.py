@@ -42,16 +42,27 @@ class TermStore:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self._names: dict[str, str] = {}  # url_path -> its file's name, as made
+        # The folder's files as `has_all` found them: the files of articles gone since
+        # are among them (this store adds only articles' files; see forget_others).
+        self._listed: set[str] | None = None
 
     def path(self, url_path: str) -> Path:
-        return self.folder / _name(url_path)
+        return self.folder / self._name(url_path)
+
+    def _name(self, url_path: str) -> str:
+        found = self._names.get(url_path)
+        if found is None:
+            found = self._names[url_path] = _name(url_path)
+        return found
 
     def has_all(self, url_paths: Iterable[str]) -> bool:
         try:
             present = set(os.listdir(self.folder))
         except OSError:
             return False
-        return all(_name(u) in present for u in url_paths)
+        self._listed = present
+        return all(self._name(u) in present for u in url_paths)
 
     def read(self, url_path: str) -> Stored:
         """An article's counts, length and text (none for an article never stored)."""
@@ -123,14 +134,21 @@ class TermStore:
 
     def forget_others(self, url_paths: Iterable[str]) -> None:
         """Drop the files of articles that are gone (only files named as this store
-        names them: never anything else, even in a folder linked in its place)."""
-        keep = {_name(u) for u in url_paths}
-        for name in os.listdir(self.folder) if self.folder.is_dir() else ():
-            if name not in keep and _NAMED.fullmatch(name):
+        names them: never anything else, even in a folder linked in its place). Those
+        are among the files `has_all` found, if it was asked: a build that asked adds
+        only its articles' files, which are kept. (Listing and naming 10,000 articles'
+        files again took 10 ms of an edit.)"""
+        keep = {self._name(u) for u in url_paths}
+        listed, self._listed = self._listed, None
+        if listed is None:
+            listed = set(os.listdir(self.folder)) if self.folder.is_dir() else set()
+        for name in sorted(listed - keep):
+            if _NAMED.fullmatch(name):
                 clear(self.folder / name)
 
     def reset(self) -> None:
         """Drop every article's file (after damage: a cold build puts them all again)."""
+        self._listed = None
         clear(self.folder)
         make_folder(self.folder)
 
