@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from broadsheet.content.post import Post
@@ -36,12 +37,13 @@ def page_path(base: str, number: int) -> str:
 
 
 def paginate(
-    base: str, posts: tuple[Post, ...], per_page: int
+    base: str, posts: tuple[Post, ...], per_page: int, only: Iterable[int] | None = None
 ) -> list[tuple[Pager, tuple[Post, ...]]]:
-    """The pages of one listing; a listing with no posts still has one (empty) page."""
+    """The pages of one listing (those numbered `only`, if given, from 1); a listing
+    with no posts still has one (empty) page."""
     total = max(1, -(-len(posts) // per_page))
     pages = []
-    for number in range(1, total + 1):
+    for number in range(1, total + 1) if only is None else only:
         pager = Pager(
             number=number,
             total=total,

@@ -181,10 +181,12 @@ def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime
     place digest (see post.place_of: its file's path and the front matter that places
     it, its aliases, draft flag and date among them, but not its title or summary,
     which judge_urls never reads), URL and status at `now` (all posts, as judge_urls
-    takes them), the output paths that answer (`answering`, in the plan's order) and
+    takes them), the output paths that answer (`answering`) and
     the mode. A build whose judged inputs and record (`record_digest`) are those a
     finished build judged, and left the record as, gets the same judgement: none of
-    its errors, nothing to add. (So a headline edited is not judged again.)"""
+    its errors, nothing to add. (So a headline edited is not judged again.) The paths
+    are taken in sorted order: a plan of only some pages has the whole plan's paths in
+    the last build's order (see site.page_paths)."""
     lines = [
         f"{post.place_digest or place_of(post)}\0{post.url_path}\0{status(post, now)}"
         for post in posts
@@ -192,7 +194,7 @@ def judged_inputs(posts: Iterable[Post], answering: Iterable[str], now: datetime
     digest = hashlib.blake2b(mode.encode(), digest_size=16)
     digest.update("\n".join(lines).encode("utf-8", "surrogatepass"))
     digest.update(b"\1")
-    digest.update("\n".join(answering).encode("utf-8", "surrogatepass"))
+    digest.update("\n".join(sorted(answering)).encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 

@@ -45,11 +45,20 @@ def plan_sitemaps(
             )
         )
         planned += children
+    return planned + plan_news(posts, config, now)
+
+
+# The news sitemap: the one page that is there or not by the time of the build.
+NEWS_SITEMAP = "news-sitemap.xml"
+
+
+def plan_news(posts: tuple[Post, ...], config: SiteConfig, now: datetime | None) -> list[Page]:
+    """The news sitemap (if any article is recent enough) and robots.txt, which names it:
+    pages planned from the time of the build as well as the posts."""
     news = news_posts(posts, config.now or _newest(posts, now))
+    planned = []
     if news:
-        planned.append(
-            Page("news-sitemap.xml", "news-sitemap.xml", {"posts": news}, in_sitemap=False)
-        )
+        planned.append(Page(NEWS_SITEMAP, "news-sitemap.xml", {"posts": news}, in_sitemap=False))
     planned.append(Page("robots.txt", "robots.txt", {"news_sitemap": bool(news)}, in_sitemap=False))
     return planned
 

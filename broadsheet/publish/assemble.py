@@ -21,7 +21,7 @@ from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
 from broadsheet.errors import CacheUnwritable
 from broadsheet.outputs.published import Record, judge_urls, judged_inputs, record_digest
-from broadsheet.outputs.site import Site, plan_site
+from broadsheet.outputs.site import Site, WholePlan, page_paths, plan_site
 from broadsheet.paths import source_files
 from broadsheet.publish import timing
 from broadsheet.publish.cache import BuildCache, SignedState, Stamps, changed_names
@@ -30,6 +30,7 @@ from broadsheet.publish.media import Media, copy_attachments, gather, split_sign
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
 from broadsheet.publish.render import Progress, RenderReport, render_pages, search_doc
+from broadsheet.publish.signatures import Since
 from broadsheet.publish.stage import Stage, WrittenNotes
 from broadsheet.publish.statics import copy_static
 from broadsheet.render.templates import make_environment
@@ -87,12 +88,15 @@ def assemble(
     state: Path | None = None,
     stamps: Stamps | None = None,
     urls: str = "verify",
+    last: BuildCache | None = None,
 ) -> Outcome:
     """Posts -> plan -> pages rendered into a stage (only the changed ones, when the
     cache can say what changed) -> search index -> committed into the site.
 
     `trusted()` gives the last build's cache if it still fits the output: it may still
-    be finding out while the posts are read and planned, so it is asked only then.
+    be finding out while the posts are read and planned, so it is asked only then. The
+    plan goes by that cache as read (`last`), if it can (see plan_site), and is made
+    whole after all if the cache is not trusted.
     """
     jobs = jobs or os.cpu_count() or 1
     images = state.parent / "images" if state is not None else None  # the image cache
@@ -106,32 +110,45 @@ def assemble(
         with timing.stage("plan"):
             media, shown = gather_media(config, visible(posts, now, drafts), stamps)
             related = state / RELATED if state is not None else None
-            site = load_site(
-                config, drafts=drafts, now=now, posts=shown, related_store=related, jobs=jobs
-            )
+
+            def plan(since: Since | None = None) -> Site:
+                return load_site(
+                    config,
+                    drafts=drafts,
+                    now=now,
+                    posts=shown,
+                    related_store=related,
+                    jobs=jobs,
+                    last=since,
+                )
+
+            site = plan(_since(config, last, stamps) if state is not None else None)
             content = config.path(config.content_dir)
-            judged = judged_inputs(posts, (page.path for page in site.pages), now, urls)
+            judged = judged_inputs(posts, page_paths(site), now, urls)
             seen = record_digest(content)
             record = None
             if state is None or read_sealed(state / JUDGED) != f"{judged} {seen}".encode():
-                answering = {page.path for page in site.pages}  # (not kept: 8 MB at 100,000)
+                answering = set(page_paths(site))  # (not kept: 8 MB at 100,000)
                 record = judge_urls(content, posts, answering, now, urls)
                 del answering
         keep()
         compiled = state / "templates" if state is not None else None
         env = make_environment(config.path(config.templates_dir), {}, compiled)
-        use_site(env, site, prerender.bodies(), media)
         with ExitStack() as stack:
             stack.callback(let_go, env)
             if state is None:  # no build cache: the search terms live as long as the build
                 state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
             terms = TermStore(state / "terms")
-            articles = sorted(page.url_path for page in site.pages if page.post is not None)
+            articles = sorted(post.url_path for post in site.posts)
             with timing.stage("check output"):
                 cache = trusted()
             dirty = state / DIRTY
             if dirty.exists() or not terms.has_all(_indexed_before(cache, articles)):
                 cache = None  # the terms may not match the last site: index everything again
+            if site.whole is not None and cache is not last:  # (planned by a cache not trusted)
+                with timing.stage("plan again"):
+                    site = plan()
+            use_site(env, site, prerender.bodies(), media)
             _mark(dirty)
             try:
                 stage, report = _publish(
@@ -143,6 +160,10 @@ def assemble(
                 except OSError as exc:
                     message = f"cannot rebuild the search state: {exc.strerror}"
                     raise CacheUnwritable(message, terms.folder) from exc
+                if site.whole is not None:  # (a cold build renders every page)
+                    with timing.stage("plan again"):
+                        site = plan()
+                    use_site(env, site, prerender.bodies(), media)
                 stage, report = _publish(
                     config, output, site, env, None, stamps, state, progress, jobs, media, images
                 )
@@ -195,7 +216,7 @@ def _publish(
     terms = TermStore(state / "terms")
     with staged_output(output, reuse=cache is not None) as stage:
         statics = config.path(config.static_dir)
-        pages = {p.path for p in site.pages}
+        pages = set(page_paths(site))
         published = copy_static(statics, stage, pages, state)
         _drop_stale_statics(cache, config, stage)
         with timing.stage("images"):
@@ -284,13 +305,25 @@ def load_site(
     posts: list[Post] | None = None,
     related_store: Path | None = None,
     jobs: int = 1,
+    last: Since | None = None,
 ) -> Site:
-    """Read the posts (unless given), drop drafts and scheduled ones unless asked, plan."""
+    """Read the posts (unless given), drop drafts and scheduled ones unless asked, plan
+    (by the `last` build's plan, if it can: see plan_site)."""
     now = now or config.now or datetime.now(config.zone)
     if posts is None:
         posts = load_posts(config.path(config.content_dir), config.zone)
     shown = visible(posts, now, drafts)
-    return plan_site(shown, config, now=now, related_store=related_store, jobs=jobs)
+    return plan_site(shown, config, now=now, related_store=related_store, jobs=jobs, last=last)
+
+
+def _since(config: SiteConfig, cache: BuildCache | None, stamps: Stamps | None) -> Since | None:
+    """The last build's plan as its cache (read, not yet trusted) gives it, if only posts
+    and static files changed since (see _comparable)."""
+    before = _comparable(config, cache, stamps)
+    if cache is None or before is None:
+        return None
+    previous, _ = split_signatures(cache.pages)
+    return Since(before, WholePlan(tuple(previous), tuple(before.templates)))
 
 
 def _load_posts(

@@ -268,7 +268,7 @@ def _build(
     with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
         keep()
         outcome = assemble(
-            config, output, trusted, drafts, now, progress, jobs, state, inputs, urls
+            config, output, trusted, drafts, now, progress, jobs, state, inputs, urls, cache
         )
         if outcome.changes is None or check.restamp:
             # The posts and the plan are let go before the whole output is stamped and

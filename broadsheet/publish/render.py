@@ -98,7 +98,7 @@ def render_pages(
             if progress is not None:
                 progress(len(report.rendered), len(indices))
     if signatures is not None:
-        report.unchanged += len(site.pages) - len(indices)
+        report.unchanged += len(signatures) - len(indices)
         report.signatures = signatures
         report.incremental = True
     for gone in sorted(set(previous or {}) - set(report.signatures)):

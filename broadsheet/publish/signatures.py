@@ -25,7 +25,7 @@ from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.pagination import Pager
-from broadsheet.outputs.site import Site
+from broadsheet.outputs.site import Site, WholePlan
 from broadsheet.outputs.sitemaps import SitemapEntry
 from broadsheet.publish.cache import SignedState
 from broadsheet.render.templates import syntax_error
@@ -396,26 +396,55 @@ def _templates(site: Site) -> set[str]:
     return {page.template for page in site.pages}
 
 
+def site_key(site: Site, extra: tuple[Any, ...] = ()) -> str:
+    """What every page's signature starts from: the settings and sections every page
+    may show, and the posts shown with a badge."""
+    config = site.config
+    return repr(
+        (
+            config.title,
+            config.description,
+            config.base_url,
+            config.language,
+            zone_stamp(config.timezone),  # (its rules too: a tzdata update)
+            config.per_page,
+            config.feed_size,
+            tuple((s.slug, s.name, s.url_path) for s in site.sections),
+            _statuses(site),
+            extra,
+        )
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Since:
+    """The last build's plan, as its signatures' state (`before`) and its pages' paths
+    give it: what `plan_site` goes by to plan only the pages an edit can change."""
+
+    before: SignedState
+    whole: WholePlan
+
+    def edited(self, site: Site) -> tuple[set[int], dict[str, str]] | None:
+        """The posts of `site` (by id) edited since, when Signer.sign_all would go by the
+        last build's signatures: the same site-wide key and plan shape, and no template
+        that can show any listing's posts (whose pages are signed again after any edit)."""
+        before = self.before
+        if any(_marks(key)[0] == SHOWS_LISTED for key in before.templates.values()):
+            return None
+        key = hashlib.blake2b(site_key(site).encode("utf-8"), digest_size=16).hexdigest()
+        if key != before.site or places_of(site.posts) != before.shape:
+            return None
+        states = _post_states(site)
+        edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != states[p.url_path]}
+        return edited, states
+
+
 class Signer:
     """Signatures for one site and one set of templates."""
 
     def __init__(self, site: Site, env: jinja2.Environment, extra: tuple[Any, ...] = ()):
         self.env = env
-        config = site.config
-        self.site_key = repr(
-            (
-                config.title,
-                config.description,
-                config.base_url,
-                config.language,
-                zone_stamp(config.timezone),  # (its rules too: a tzdata update)
-                config.per_page,
-                config.feed_size,
-                tuple((s.slug, s.name, s.url_path) for s in site.sections),
-                _statuses(site),
-                extra,
-            )
-        )
+        self.site_key = site_key(site, extra)
         self._keys: dict[str, str] = {}  # template -> its key
         self._lists: dict[str, bool] = {}  # template -> whether it shows listed posts
         self._sources: dict[str, str] = {}  # template -> its source, read once
@@ -435,7 +464,8 @@ class Signer:
         """What this signer's signatures are taken from, for the next build to compare."""
         site_hash, shape = self._shape(site)
         digests = self._states(site)
-        templates = {name: self._template_key(name) for name in sorted(_templates(site))}
+        used = site.whole.templates if site.whole is not None else _templates(site)
+        templates = {name: self._template_key(name) for name in sorted(used)}
         return SignedState(site_hash, shape, digests, templates)
 
     def sign_all(
@@ -448,12 +478,16 @@ class Signer:
         in the same places, and a page planned from posts alone (`Page.from_posts`) that
         shows no edited post (its file, or the articles its own lists as related) keeps
         its signature without being signed again. So a new title or summary signs again
-        only the pages that show the post, as a new body does."""
+        only the pages that show the post, as a new body does.
+
+        A plan of only some pages (`Site.whole`: see plan_site) holds those this signs
+        again: every other page keeps its signature in `previous`."""
         pages = site.pages
         if before is not None:  # no template has changed: not worked out again
             for name, key in before.templates.items():
                 self._keys.setdefault(name, key)
         if before is None or self._shape(site) != (before.site, before.shape):
+            assert site.whole is None, "a plan of some pages, signed as if its shape changed"
             return {page.path: self.sign(page) for page in pages}
         states = self._states(site)
         edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != states[p.url_path]}
@@ -465,12 +499,13 @@ class Signer:
             ):
                 kept = self.sign(page)
             signatures[page.path] = kept
-        return signatures
+        return signatures if site.whole is None else {**previous, **signatures}
 
     def _states(self, site: Site) -> dict[str, str]:
         """`_post_states(site)`, worked out once (sign_all and state both ask)."""
         if self._stated is None or self._stated[0] is not site:
-            self._stated = (site, _post_states(site))
+            judged = site.whole.states if site.whole is not None else None  # (by the plan)
+            self._stated = (site, judged if judged is not None else _post_states(site))
         return self._stated[1]
 
     def _shape(self, site: Site) -> tuple[str, str]:

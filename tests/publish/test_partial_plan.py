@@ -1,0 +1,160 @@
+"""A plan of only the pages an edit can change (see plan_site's `last`): after any
+edits to articles' headlines, summaries, bodies or what places them, signing it gives
+every page the signature signing the whole plan gives, and it holds every page whose
+signature changed, as the whole plan has it."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks.corpus import write_corpus
+from broadsheet.config import load_config
+from broadsheet.content.loader import load_posts
+from broadsheet.content.post import Post, place_of
+from broadsheet.outputs.site import Site, WholePlan, plan_site
+from broadsheet.publish.signatures import Signer, Since
+from broadsheet.render.templates import make_environment
+from tests.conftest import lay_out
+from tests.publish.test_incremental import cold, edit, warm
+from tests.sitecheck import tree_bytes
+
+POSTS = 40
+NOW = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, ...]:
+    """A site of 40 articles, planned whole and signed: the last build's plan."""
+    root = lay_out(tmp_path_factory.mktemp("partial") / "project")
+    write_corpus(root / "content", POSTS)
+    config = load_config(root)
+    posts = load_posts(config.path(config.content_dir), config.zone)
+    env = make_environment(config.path(config.templates_dir), {})
+    site = plan_site(posts, config, now=NOW)
+    signer = Signer(site, env)
+    previous = {page.path: signer.sign(page) for page in site.pages}
+    before = signer.state(site)
+    since = Since(before, WholePlan(tuple(previous), tuple(before.templates)))
+    return config, posts, env, previous, before, since
+
+
+def _edited(post: Post, what: str) -> Post:
+    """`post` edited as its file would be: its place's digest made again (see place_of)."""
+    edited = _changed(post, what)
+    return dataclasses.replace(edited, place_digest=place_of(edited))
+
+
+def _changed(post: Post, what: str) -> Post:
+    if what == "headline":
+        return dataclasses.replace(post, title=f"{post.title} again")
+    if what == "summary":
+        return dataclasses.replace(post, summary="Another summary.")
+    if what == "body":
+        return dataclasses.replace(post, digest=f"{post.digest}0")
+    if what == "alias":  # (what places it: the whole plan)
+        return dataclasses.replace(post, aliases=(f"{post.section_slug}/gone-{post.slug}/",))
+    return dataclasses.replace(post, title="A", date=None)  # (its place in the order)
+
+
+EDITS = st.lists(
+    st.tuples(
+        st.integers(0, POSTS - 1),
+        st.sampled_from(["headline", "summary", "body", "body", "alias", "moved"]),
+    ),
+    max_size=5,
+)
+
+
+def _check(planned: tuple[Any, ...], edits: list[tuple[int, str]], later: int = 0) -> Site:
+    """Plan whole and by the last plan after `edits`, `later` days after the newest
+    article (the news sitemap's window moves on: SOURCE_DATE_EPOCH), or not."""
+    config, posts, env, previous, before, since = planned
+    if later:
+        newest = max(post.date for post in posts if post.date is not None)
+        config = dataclasses.replace(config, now=newest + timedelta(days=later))
+    posts = list(posts)
+    for which, what in edits:
+        posts[which] = _edited(posts[which], what)
+    whole = plan_site(posts, config, now=NOW)
+    some = plan_site(posts, config, now=NOW, last=since)
+    signed = Signer(whole, env).sign_all(whole, previous, before)
+    assert Signer(some, env).sign_all(some, previous, before) == signed
+    held = {page.path: page for page in some.pages}
+    for page in whole.pages:
+        if previous.get(page.path) != signed[page.path]:
+            assert held.get(page.path) == page, page.path
+    assert Signer(some, env).state(some) == Signer(whole, env).state(whole)
+    return some
+
+
+@given(edits=EDITS, later=st.sampled_from([0, 0, 1, 5]))
+@settings(max_examples=80, deadline=None)
+def test_a_plan_of_some_pages_signs_as_the_whole_plan_does(
+    planned: tuple[Any, ...], edits: list[tuple[int, str]], later: int
+) -> None:
+    _check(planned, edits, later)
+
+
+@pytest.mark.parametrize("later", [1, 5])
+def test_a_news_sitemap_that_comes_or_goes_with_the_time_is_planned_as_the_whole_plan_does(
+    planned: tuple[Any, ...], later: int
+) -> None:
+    some = _check(planned, [(3, "body")], later)
+    news = "news-sitemap.xml" in {page.path for page in some.pages}
+    assert some.whole is None or news
+
+
+@pytest.mark.parametrize("what", ["headline", "summary", "body"])
+def test_an_edit_that_does_not_move_an_article_plans_only_the_pages_that_show_it(
+    planned: tuple[Any, ...], what: str
+) -> None:
+    some = _check(planned, [(7, what)])
+    assert some.whole is not None
+    assert 0 < len(some.pages) < len(some.whole.paths) / 4
+
+
+@pytest.mark.parametrize("what", ["alias", "moved"])
+def test_an_edit_that_moves_an_article_plans_every_page(
+    planned: tuple[Any, ...], what: str
+) -> None:
+    assert _check(planned, [(7, what)]).whole is None
+
+
+def test_an_edit_to_the_newest_article_plans_the_news_sitemap_again(
+    planned: tuple[Any, ...],
+) -> None:
+    posts = planned[1]
+    newest = max(range(len(posts)), key=lambda n: posts[n].date or NOW.replace(year=1))
+    some = _check(planned, [(newest, "body")])
+    assert some.whole is not None
+    assert "news-sitemap.xml" in {page.path for page in some.pages}
+
+
+@pytest.mark.parametrize("damage", ["a page edited by hand", "the search state gone"])
+def test_a_plan_made_by_a_cache_found_untrusted_after_all_is_made_whole(
+    tmp_path: Path, damage: str
+) -> None:
+    """The plan goes by the last build's cache before the output check has said whether
+    it holds: when it does not (or the search state is gone), the site is built whole,
+    from a whole plan, and equals a cold build."""
+    project = lay_out(tmp_path / "project")
+    write_corpus(project / "content", 16)
+    warm(project)
+    post = sorted((project / "content").rglob("*.md"))[3]
+    edit(post, "\n\n", "\n\nA new paragraph.\n\n")
+    if damage == "a page edited by hand":
+        page = project / "site/index.html"
+        page.write_text(page.read_text().replace("</main>", "<p>by hand</p></main>"))
+    else:
+        for state in (project / ".broadsheet-cache").glob("state-*"):
+            shutil.rmtree(state / "terms")
+    warm(project)
+    assert tree_bytes(project / "site") == cold(project)
