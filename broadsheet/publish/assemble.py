@@ -122,7 +122,8 @@ def assemble(
                     last=since,
                 )
 
-            site = plan(_since(config, last, stamps) if state is not None else None)
+            compared = _comparable(config, last, stamps) if state is not None else None
+            site = plan(_since(last, compared))
             content = config.path(config.content_dir)
             judged = judged_inputs(posts, page_paths(site), now, urls)
             seen = record_digest(content)
@@ -151,8 +152,9 @@ def assemble(
             use_site(env, site, prerender.bodies(), media)
             _mark(dirty)
             try:
+                before = compared if cache is last else _comparable(config, cache, stamps)
                 stage, report = _publish(
-                    config, output, site, env, cache, stamps, state, progress, jobs, media, images
+                    config, output, site, env, cache, before, state, progress, jobs, media, images
                 )
             except DamagedTerms:  # the search state does not verify: start again, cold
                 try:
@@ -165,7 +167,7 @@ def assemble(
                         site = plan()
                     use_site(env, site, prerender.bodies(), media)
                 stage, report = _publish(
-                    config, output, site, env, None, stamps, state, progress, jobs, media, images
+                    config, output, site, env, None, None, state, progress, jobs, media, images
                 )
             try:
                 terms.forget_others(articles)
@@ -201,18 +203,18 @@ def _publish(
     site: Site,
     env: Environment,
     cache: BuildCache | None,
-    stamps: Stamps | None,
+    before: SignedState | None,
     state: Path,
     progress: Progress | None,
     jobs: int,
     media: Media,
     images: Path | None,
 ) -> tuple[Stage, RenderReport]:
-    """Render into a stage (only what changed since the `cache`, if there is one), write
+    """Render into a stage (only what changed since the `cache`, if there is one, and
+    its signatures' state, `before`, if they can be compared: see _comparable), write
     the search index, and commit the stage into the site. Returns the stage and the
     rendering's report."""
     previous, attached = split_signatures(cache.pages if cache is not None else {})
-    before = _comparable(config, cache, stamps)
     terms = TermStore(state / "terms")
     with staged_output(output, reuse=cache is not None) as stage:
         statics = config.path(config.static_dir)
@@ -316,10 +318,9 @@ def load_site(
     return plan_site(shown, config, now=now, related_store=related_store, jobs=jobs, last=last)
 
 
-def _since(config: SiteConfig, cache: BuildCache | None, stamps: Stamps | None) -> Since | None:
-    """The last build's plan as its cache (read, not yet trusted) gives it, if only posts
-    and static files changed since (see _comparable)."""
-    before = _comparable(config, cache, stamps)
+def _since(cache: BuildCache | None, before: SignedState | None) -> Since | None:
+    """The last build's plan as its cache (read, not yet trusted) gives it, if its
+    signatures' state can be compared (`before`: see _comparable)."""
     if cache is None or before is None:
         return None
     previous, _ = split_signatures(cache.pages)

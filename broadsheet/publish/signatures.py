@@ -431,12 +431,20 @@ class Since:
         before = self.before
         if any(_marks(key)[0] == SHOWS_LISTED for key in before.templates.values()):
             return None
-        key = hashlib.blake2b(site_key(site).encode("utf-8"), digest_size=16).hexdigest()
-        if key != before.site or places_of(site.posts) != before.shape:
+        if _shape_of(site_key(site), site.posts) != (before.site, before.shape):
             return None
         states = _post_states(site)
-        edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != states[p.url_path]}
-        return edited, states
+        return _edited(site.posts, before, states), states
+
+
+def _shape_of(key: str, posts: tuple[Post, ...]) -> tuple[str, str]:
+    """Hashes of the site-wide `key` and of the plan's shape (see SignedState)."""
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).hexdigest(), places_of(posts)
+
+
+def _edited(posts: tuple[Post, ...], before: SignedState, states: dict[str, str]) -> set[int]:
+    """The `posts` (by id) whose state (see _post_states) is not the one `before` holds."""
+    return {id(p) for p in posts if before.digests.get(p.url_path) != states[p.url_path]}
 
 
 class Signer:
@@ -489,8 +497,7 @@ class Signer:
         if before is None or self._shape(site) != (before.site, before.shape):
             assert site.whole is None, "a plan of some pages, signed as if its shape changed"
             return {page.path: self.sign(page) for page in pages}
-        states = self._states(site)
-        edited = {id(p) for p in site.posts if before.digests.get(p.url_path) != states[p.url_path]}
+        edited = _edited(site.posts, before, self._states(site))
         signatures = {}
         for page in pages:
             kept = previous.get(page.path) if page.from_posts else None
@@ -511,8 +518,7 @@ class Signer:
     def _shape(self, site: Site) -> tuple[str, str]:
         """Hashes of the site-wide key and of the plan's shape (see SignedState)."""
         if self._shaped is None or self._shaped[0] is not site:
-            site_hash = hashlib.blake2b(self.site_key.encode("utf-8"), digest_size=16)
-            self._shaped = (site, site_hash.hexdigest(), places_of(site.posts))
+            self._shaped = (site, *_shape_of(self.site_key, site.posts))
         return self._shaped[1], self._shaped[2]
 
     def sign(self, page: Page) -> str:
