@@ -54,6 +54,7 @@ def test_the_install_built_the_compiled_loops() -> None:
     assert terms_module.count_words is _native.count_words
     assert type(terms_module._STEMS) is _native.StemTable
     assert terms_module.quick_text_of is _native.text_of
+    assert terms_module.quick_fold_join is _native.fold_join
     assert index_module._Postings is _PackedPostings
 
 
@@ -150,6 +151,71 @@ def test_counting_words_agrees_with_python(text: str) -> None:
             got = loops.count_words(given_text, stems)
             assert got == want
             assert list(got[0]) == list(want[0])  # (the same order: first met, first listed)
+
+
+# Text of ASCII and the characters the compiled fold takes (and a few it does not):
+# abbreviations, possessives and apostrophes in every arrangement, capitals, "_".
+_FOLD_PIECES = st.one_of(
+    st.sampled_from(
+        [
+            *"aAsSbZ9_.'’ \n-",
+            "U.S.",
+            "u.s.ab",
+            "e.g.",
+            "'s",
+            "’s",
+            "..",
+            "é",
+            "É",
+            "İ",
+            "ñ",
+            "“",
+            "”",
+            "£",
+            "€",
+            "—",
+            "\xa0",
+            "․",  # (one dot leader: a "." to NFKD)
+            "ß",  # (not taken: no ASCII letter alone)
+            "Σ",
+            "\u0301",
+            "…",
+            "½",
+        ]
+    ),
+    st.sampled_from([chr(c) for c in range(0x80, terms_module.FOLDS_SIZE)]),
+)
+
+
+@given(st.one_of(st.text(), st.lists(_FOLD_PIECES, max_size=60).map("".join)))
+@example("U.S. and e.g. Pakistan’s didn’t")
+@example("a.b.c.d.e1 u.s.ab x.y_ ...a.b it's_x they'said a''b")
+@example("İ.s. É.T. naïve “quoted” ’s")
+def test_the_compiled_fold_gives_what_folding_and_joining_give_or_none(text: str) -> None:
+    """It takes every text of ASCII and of characters that fold alone to one ASCII
+    character, and gives for it what `_folded` then `_joined` give; and None for any
+    other text (which they fold)."""
+    loops = _loops()
+    folds = terms_module._folds()
+    quick = loops.fold_join(text, folds)
+    taken = all(ord(c) < 128 or (ord(c) < len(folds) and folds[ord(c)]) for c in text)
+    assert (quick is not None) == taken
+    if quick is not None:
+        assert quick == _joined(_folded(text))
+        assert quick.isascii()
+
+
+def test_the_compiled_fold_takes_news_text_and_refuses_a_bad_table() -> None:
+    loops = _loops()
+    folds = terms_module._folds()
+    assert loops.fold_join("Pakistan’s “U.S.” trade: £5bn, €3bn — naïve", folds) == (
+        "pakistan  us  trade:  5bn,  3bn   naive"
+    )
+    assert loops.fold_join("Łódź", folds) is None  # (ł folds to no ASCII letter)
+    with pytest.raises(TypeError):
+        loops.fold_join("a", folds[:-1])
+    with pytest.raises(TypeError):
+        loops.fold_join(b"a", folds)
 
 
 _WORDS_IN_EVERY_WIDTH = st.lists(
@@ -475,6 +541,7 @@ def test_an_index_without_the_compiled_loops_is_the_same_to_the_byte(
     docs = [doc(url, f"20{10 + n % 9}-0{1 + n % 9}-1{n % 10}") for n, url in enumerate(texts)]
     index(tmp_path / "compiled", stored(tmp_path / "a", texts), docs, None)
     monkeypatch.setattr(terms_module, "count_words", count_words_python)
+    monkeypatch.setattr(terms_module, "quick_fold_join", terms_module.no_quick_fold_join)
     monkeypatch.setattr(index_module, "_Postings", _ArrayPostings)
     assert count("t", "<p>x</p>").counts == {"x": 1, "t": 3}
     index(tmp_path / "python", stored(tmp_path / "b", texts), docs, None)
