@@ -10,11 +10,15 @@ class StemTable:
     def __len__(self) -> int: ...
 
 def count_words(text: str, stems: _Stems) -> tuple[dict[str, int], int] | None: ...
+
+class TermNumbers:
+    def __len__(self) -> int: ...
+
 def slice_add(
-    terms: dict[str, int], triples: bytearray, number: int, counts: dict[str, int]
+    terms: dict[str, int] | TermNumbers, triples: bytearray, number: int, counts: dict[str, int]
 ) -> None: ...
 def slice_runs(
-    terms: dict[str, int], triples: bytearray, groups: int, shards: int
+    terms: dict[str, int] | TermNumbers, triples: bytearray, groups: int, shards: int
 ) -> list[bytes]: ...
 
 class Gathering:

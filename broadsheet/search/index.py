@@ -570,7 +570,7 @@ class _PackedPostings:
     Gathering, with no Python object for a term but its entry in the vocabulary."""
 
     def __init__(self) -> None:
-        self.terms: dict[str, int] = {}  # term -> its number, in the order first met
+        self.terms = TermNumbers()  # term -> its number, in the order first met
         self.triples = bytearray()
 
     def add(self, number: int, counts: dict[str, int]) -> None:
@@ -590,7 +590,7 @@ class _PackedPostings:
 
 
 try:  # (built by `pip install` where a C compiler is found)
-    from broadsheet.search._native import Gathering, slice_add, slice_runs
+    from broadsheet.search._native import Gathering, TermNumbers, slice_add, slice_runs
 
     _Postings: type[_ArrayPostings | _PackedPostings] = _PackedPostings
 except ImportError:

@@ -450,6 +450,42 @@ def test_a_count_or_number_beyond_32_bits_is_refused_as_in_python() -> None:
                 postings.add(number, {"b": 1, **counts})
 
 
+def test_a_slice_numbers_its_terms_by_their_characters_in_the_order_first_met() -> None:
+    """The compiled slice's TermNumbers: a term is the same term as another string with
+    its characters (a stem made for two words is two strings); numbers follow the order
+    terms are first met, as the dict they replace gave them; a key that is no str is
+    refused; and a count whose __index__ adds terms as it is read leaves the numbers
+    whole (the table grows under the loop)."""
+    loops = _loops()
+    numbers, triples = loops.TermNumbers(), bytearray()
+    elect = "".join(["ele", "ct"])  # (not the literal's string)
+    loops.slice_add(numbers, triples, 0, {"elect": 2, "trade": 1})
+    loops.slice_add(numbers, triples, 1, {"talks": 1, elect: 3})
+    assert len(numbers) == 3
+    runs = loops.slice_runs(numbers, triples, 1, SHARDS)
+    reference: dict[str, int] = {}
+    reference_triples = bytearray()
+    loops.slice_add(reference, reference_triples, 0, {"elect": 2, "trade": 1})
+    loops.slice_add(reference, reference_triples, 1, {"talks": 1, "elect": 3})
+    assert reference_triples == triples
+    assert runs == loops.slice_runs(reference, reference_triples, 1, SHARDS)
+    with pytest.raises(TypeError):
+        loops.slice_add(numbers, triples, 2, {b"bytes": 1})
+    with pytest.raises(TypeError):
+        loops.TermNumbers(1)
+
+    class Growing:  # (a count that adds 3,000 terms to the same table as it is read)
+        def __index__(self) -> int:
+            loops.slice_add(numbers, bytearray(), 9, {f"g{n}": 1 for n in range(3000)})
+            return 1
+
+    loops.slice_add(numbers, triples, 3, {"late": Growing(), "trade": 5})
+    assert len(numbers) == 3 + 3000 + 1
+    more = bytearray()
+    loops.slice_add(numbers, more, 4, {"late": 1, "g2999": 1, "elect": 1})
+    assert [int.from_bytes(more[n : n + 4], sys.byteorder) for n in (0, 12, 24)] == [3003, 3002, 0]
+
+
 def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> None:
     loops = _loops()
     table = _PackedPostings()
