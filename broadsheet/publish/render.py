@@ -151,13 +151,14 @@ def _render_some(
     for page, body in zip(pages, bodies, strict=True):
         if page.post is not None and body is not None:
             counted = count(page.post.title, body.html)
-            shown = search_doc(page.post).shown
             if signed is None:  # a cold build: the index is merged whole
-                terms.put(page.url_path, counted, shown)
+                # (a slice's merge has every article's Doc already)
+                doc = writer.doc(page.url_path) if writer is not None else search_doc(page.post)
+                terms.put(page.url_path, counted, doc.shown)
                 if writer is not None:
                     writer.add(page.url_path, counted)
             else:  # incremental: the index is updated from the articles that changed
-                changed = terms.replace(page.url_path, counted, shown)
+                changed = terms.replace(page.url_path, counted, search_doc(page.post).shown)
                 if changed is not None:
                     report.reindexed[page.url_path] = changed
     return report

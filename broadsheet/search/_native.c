@@ -619,6 +619,26 @@ counted(PyObject *text, Table *table, PyObject *stems)
         if (term == NULL) {
             goto fail;
         }
+        if (PyUnicode_CheckExact(term)) { /* (as a rule: no Python runs to probe for it) */
+            Py_ssize_t size = PyDict_GET_SIZE(counts);
+            PyObject *number = PyLong_FromSsize_t(w->count);
+            PyObject *held = number == NULL ? NULL : PyDict_SetDefault(counts, term, number);
+            int failed = held == NULL;
+            if (!failed && PyDict_GET_SIZE(counts) == size) { /* two words, one term */
+                Py_ssize_t prior = PyLong_AsSsize_t(held);
+                PyObject *sum = prior == -1 && PyErr_Occurred()
+                                    ? NULL
+                                    : PyLong_FromSsize_t(prior + w->count);
+                failed = sum == NULL || PyDict_SetItem(counts, term, sum) < 0;
+                Py_XDECREF(sum);
+            }
+            Py_XDECREF(number);
+            Py_DECREF(term);
+            if (failed) {
+                goto fail;
+            }
+            continue;
+        }
         Py_ssize_t total = w->count;
         PyObject *before = PyDict_GetItemWithError(counts, term);
         if (before != NULL) {

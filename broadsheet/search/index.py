@@ -380,6 +380,10 @@ class SliceWriter:
         self.table = _Postings()
         self.lengths: list[int] = []
 
+    def doc(self, url_path: str) -> Doc:
+        """One of the slice's articles, as the merge has it."""
+        return self.merge.docs[self.numbers[url_path]]
+
     def add(self, url_path: str, counted: Counted | Stored) -> None:
         number = self.numbers[url_path]
         if number != self.part * ARTICLES_PER_SLICE + len(self.lengths):
