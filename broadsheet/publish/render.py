@@ -21,7 +21,7 @@ from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
 from broadsheet.search.index import ColdMerge, Doc, SliceWriter, TermStore
-from broadsheet.search.terms import count
+from broadsheet.search.terms import count, text_of
 from broadsheet.workers import worker_pool
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all)
@@ -150,14 +150,17 @@ def _render_some(
         return report
     for page, body in zip(pages, bodies, strict=True):
         if page.post is not None and body is not None:
-            counted = count(page.post.title, body.html)
-            if signed is None:  # a cold build: the index is merged whole
-                # (a slice's merge has every article's Doc already)
-                doc = writer.doc(page.url_path) if writer is not None else search_doc(page.post)
-                terms.put(page.url_path, counted, doc.shown)
-                if writer is not None:
-                    writer.add(page.url_path, counted)
+            if signed is None and writer is not None:  # a cold build's slice
+                text = text_of(body.html)
+                length, counts = writer.count(page.url_path, page.post.title, text)
+                shown = writer.doc(page.url_path).shown  # (its merge has every Doc already)
+                terms.put_counted(page.url_path, length, text, counts, shown)
+            elif signed is None:  # a cold build: the index is merged whole
+                terms.put(
+                    page.url_path, count(page.post.title, body.html), search_doc(page.post).shown
+                )
             else:  # incremental: the index is updated from the articles that changed
+                counted = count(page.post.title, body.html)
                 changed = terms.replace(page.url_path, counted, search_doc(page.post).shown)
                 if changed is not None:
                     report.reindexed[page.url_path] = changed

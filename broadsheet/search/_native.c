@@ -1104,6 +1104,8 @@ typedef struct {
     NumberedTerm *slots;
     size_t mask;
     PyObject **order; /* the terms by number (each held by its slot) */
+    uint32_t *tally;  /* by number: an article's count, while count_into counts it */
+    int counting;     /* in count_into: a stem function that calls it again is refused */
     Py_ssize_t used;
     Py_ssize_t allocated;
 } TermNumbers;
@@ -1123,7 +1125,8 @@ term_numbers_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     }
     numbers->slots = PyMem_Calloc(1024, sizeof(NumberedTerm));
     numbers->order = PyMem_Malloc(256 * sizeof(PyObject *));
-    if (numbers->slots == NULL || numbers->order == NULL) {
+    numbers->tally = PyMem_Calloc(256, sizeof(uint32_t));
+    if (numbers->slots == NULL || numbers->order == NULL || numbers->tally == NULL) {
         Py_DECREF(numbers);
         return PyErr_NoMemory();
     }
@@ -1142,6 +1145,7 @@ term_numbers_dealloc(TermNumbers *numbers)
     }
     PyMem_Free(numbers->slots);
     PyMem_Free(numbers->order);
+    PyMem_Free(numbers->tally);
     Py_TYPE(numbers)->tp_free((PyObject *)numbers);
 }
 
@@ -1214,6 +1218,14 @@ term_number(TermNumbers *numbers, PyObject *term)
             return -1;
         }
         numbers->order = order;
+        uint32_t *tally = PyMem_Realloc(numbers->tally, (size_t)allocated * sizeof(uint32_t));
+        if (tally == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(tally + numbers->allocated, 0,
+               (size_t)(allocated - numbers->allocated) * sizeof(uint32_t));
+        numbers->tally = tally;
         numbers->allocated = allocated;
     }
     Py_INCREF(term);
@@ -1239,6 +1251,168 @@ static PyTypeObject TermNumbersType = {
     .tp_dealloc = (destructor)term_numbers_dealloc,
     .tp_as_sequence = &term_numbers_sequence,
 };
+
+/* count_into(text, stems, title, numbers, triples, number, boost) -> (words, counts)
+   What count_words, the title's terms added `boost` times each, then slice_add into
+   `numbers` and `triples` give, without a dict or an int object for a term: each
+   distinct word's term (from `stems`, a StemTable) is numbered in the slice at once,
+   and its count tallied by number. `counts` is the article's {term: count} as JSON
+   (orjson.dumps of count_words' dict: the same order, the same bytes), for its state
+   file. None, with nothing added, when the word table gives up (see GIVE_UP): the
+   caller counts that text by the dict. `title` is a list of terms (exact str). */
+static int
+tally_term(TermNumbers *numbers, PyObject *term, uint32_t count, Py_ssize_t *touched,
+           Py_ssize_t *touches)
+{
+    Py_ssize_t found = term_number(numbers, term);
+    if (found < 0) {
+        return -1;
+    }
+    if (numbers->tally[found] == 0) {
+        touched[(*touches)++] = found;
+    }
+    if (numbers->tally[found] > UINT32_MAX - count) {
+        PyErr_SetString(PyExc_OverflowError, "count_into: a count beyond 32 bits");
+        return -1;
+    }
+    numbers->tally[found] += count;
+    return 0;
+}
+
+static PyObject *
+count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 7 || !PyUnicode_Check(args[0]) || !Py_IS_TYPE(args[1], &StemTableType)
+        || !PyList_CheckExact(args[2]) || !Py_IS_TYPE(args[3], &TermNumbersType)
+        || !PyByteArray_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "count_into(text: str, stems: StemTable, title: list, numbers: "
+                        "TermNumbers, triples: bytearray, number, boost)");
+        return NULL;
+    }
+    PyObject *text = args[0], *title = args[2], *triples = args[4];
+    StemTable *stems = (StemTable *)args[1];
+    TermNumbers *numbers = (TermNumbers *)args[3];
+    uint32_t number, boost;
+    if (as_uint32(args[5], "number", &number) < 0 || as_uint32(args[6], "boost", &boost) < 0) {
+        return NULL;
+    }
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(text);
+    const char *data = PyUnicode_DATA(text);
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    Table table = {NULL, 0, 256, NULL, 1023, 0};
+    table.words = PyMem_Malloc(256 * sizeof(Word));
+    table.slots = PyMem_Calloc(1024, sizeof(Py_ssize_t));
+    Py_ssize_t *touched = NULL, touches = 0;
+    PyObject *result = NULL, *json = NULL;
+    int mine = 0;
+    if (numbers->counting) {
+        PyErr_SetString(PyExc_RuntimeError, "count_into: its numbers are counting already");
+        goto done;
+    }
+    numbers->counting = mine = 1;
+    if (table.words == NULL || table.slots == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t words = 0;
+    int scanned = kind == PyUnicode_1BYTE_KIND
+                      ? scan_1byte(&table, (const Py_UCS1 *)data, size, &words)
+                      : scan_any(&table, data, kind, size, &words);
+    if (scanned != 0) {
+        if (scanned > 0) {
+            Py_INCREF(Py_None);
+            result = Py_None;
+        }
+        goto done;
+    }
+    Py_ssize_t titled = PyList_GET_SIZE(title);
+    touched = PyMem_Malloc((size_t)(table.used + titled + 1) * sizeof(Py_ssize_t));
+    if (touched == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t n = 0; n < table.used; n++) {
+        Word *w = &table.words[n];
+        stem_table_prefetch(stems, table.words, n, table.used);
+        PyObject *term = stem_table_get(stems, text, kind, data, w->start, w->length, w->hash);
+        if (term == NULL) {
+            goto done;
+        }
+        int failed = tally_term(numbers, term, (uint32_t)w->count, touched, &touches);
+        Py_DECREF(term);
+        if (failed) {
+            goto done;
+        }
+    }
+    for (Py_ssize_t n = 0; n < titled && n < PyList_GET_SIZE(title); n++) {
+        PyObject *term = PyList_GET_ITEM(title, n);
+        Py_INCREF(term);
+        int failed = tally_term(numbers, term, boost, touched, &touches);
+        Py_DECREF(term);
+        if (failed) {
+            goto done;
+        }
+    }
+    /* The JSON: {"term":count,...}; a term is a run of letters and digits, which JSON
+       writes as they are, in UTF-8 (as orjson does). */
+    Py_ssize_t bytes = 2;
+    for (Py_ssize_t k = 0; k < touches; k++) {
+        Py_ssize_t utf8;
+        if (PyUnicode_AsUTF8AndSize(numbers->order[touched[k]], &utf8) == NULL) {
+            goto done;
+        }
+        bytes += utf8 + 3 + 10 + 1;
+    }
+    json = PyBytes_FromStringAndSize(NULL, bytes);
+    if (json == NULL) {
+        goto done;
+    }
+    char *out = PyBytes_AS_STRING(json), *at = out;
+    *at++ = '{';
+    for (Py_ssize_t k = 0; k < touches; k++) {
+        Py_ssize_t found = touched[k], utf8;
+        const char *chars = PyUnicode_AsUTF8AndSize(numbers->order[found], &utf8);
+        if (k > 0) {
+            *at++ = ',';
+        }
+        *at++ = '"';
+        memcpy(at, chars, (size_t)utf8);
+        at += utf8;
+        *at++ = '"';
+        *at++ = ':';
+        at += sprintf(at, "%u", numbers->tally[found]);
+    }
+    *at++ = '}';
+    if (_PyBytes_Resize(&json, at - out) < 0) {
+        goto done; /* (json is gone) */
+    }
+    Py_ssize_t held = PyByteArray_GET_SIZE(triples);
+    if (PyByteArray_Resize(triples, held + 12 * touches) < 0) {
+        goto done;
+    }
+    char *posting = PyByteArray_AS_STRING(triples) + held;
+    for (Py_ssize_t k = 0; k < touches; k++) {
+        uint32_t triple[3] = {(uint32_t)touched[k], number, numbers->tally[touched[k]]};
+        memcpy(posting + 12 * k, triple, 12);
+    }
+    result = Py_BuildValue("(nO)", words, json);
+done:
+    for (Py_ssize_t k = 0; k < touches; k++) {
+        numbers->tally[touched[k]] = 0;
+    }
+    if (mine) {
+        numbers->counting = 0;
+    }
+    Py_XDECREF(json);
+    PyMem_Free(touched);
+    PyMem_Free(table.words);
+    PyMem_Free(table.slots);
+    return result;
+}
 
 /* slice_add(terms, triples, number, counts): for each term of `counts`, the triple
    (the term's number in `terms`, given it when first met; `number`; its count), as
@@ -1958,6 +2132,8 @@ static PyMethodDef methods[] = {
      "text_of(markup, blocks, inlines) -> str | None"},
     {"fold_join", (PyCFunction)(void (*)(void))fold_join, METH_FASTCALL,
      "fold_join(text, folds): terms._joined(terms._folded(text)), or None"},
+    {"count_into", (PyCFunction)(void (*)(void))count_into, METH_FASTCALL,
+     "count_into(text, stems, title, numbers, triples, number, boost) -> (words, json)"},
     {"slice_add", (PyCFunction)(void (*)(void))slice_add, METH_FASTCALL,
      "slice_add(terms, triples, number, counts) -> None"},
     {"slice_runs", (PyCFunction)(void (*)(void))slice_runs, METH_FASTCALL,

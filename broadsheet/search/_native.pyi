@@ -29,3 +29,12 @@ class Gathering:
 
 def text_of(markup: str, blocks: frozenset[str], inlines: frozenset[str]) -> str | None: ...
 def fold_join(text: str, folds: bytes) -> str | None: ...
+def count_into(
+    text: str,
+    stems: StemTable,
+    title: list[str],
+    numbers: TermNumbers,
+    triples: bytearray,
+    number: int,
+    boost: int,
+) -> tuple[int, bytes] | None: ...

@@ -62,10 +62,20 @@ import orjson
 from broadsheet.errors import BroadsheetError, CacheUnwritable
 from broadsheet.publish.stage import Stage
 from broadsheet.sealed import clear, make_folder
+from broadsheet.search import terms as terms_module
 from broadsheet.search.store import DamagedTerms as DamagedTerms  # (for the build)
 from broadsheet.search.store import Stored, write_in_place
 from broadsheet.search.store import TermStore as TermStore  # (for the build, too)
-from broadsheet.search.terms import Counted, bucket_of
+from broadsheet.search.terms import (
+    TITLE_BOOST,
+    Counted,
+    bucket_of,
+    count_text,
+    folded_words,
+)
+from broadsheet.search.terms import (
+    terms as terms_of,
+)
 from broadsheet.workers import worker_pool
 
 SEARCH_DIR = "search"
@@ -385,13 +395,30 @@ class SliceWriter:
         return self.merge.docs[self.numbers[url_path]]
 
     def add(self, url_path: str, counted: Counted | Stored) -> None:
+        """Add an article counted already (or read back from the store)."""
+        number = self._next(url_path)
+        self.table.add(number, counted.counts)
+        self._record(number, counted.length, counted.text)
+
+    def count(self, url_path: str, title: str, text: str) -> tuple[int, bytes]:
+        """Count an article (its title and its body's text) into the slice: its length,
+        and its counts as JSON (what orjson makes of `count_text`'s), for the store. In
+        the compiled slice no dict or int object is made for a term (see count_into)."""
+        number = self._next(url_path)
+        length, counts = self.table.count(title, text, number)
+        self._record(number, length, text)
+        return length, counts
+
+    def _next(self, url_path: str) -> int:
         number = self.numbers[url_path]
         if number != self.part * ARTICLES_PER_SLICE + len(self.lengths):
             raise ValueError(f"{url_path}: not the slice's next article")
-        self.lengths.append(counted.length)
+        return number
+
+    def _record(self, number: int, length: int, text: str) -> None:
+        self.lengths.append(length)
         doc = self.merge.docs[number]
-        _dump(self.merge.out, f"docs/{number}.json", _doc_entry(doc, counted.text))
-        self.table.add(number, counted.counts)
+        _dump(self.merge.out, f"docs/{number}.json", _doc_entry(doc, text))
 
     def close(self) -> list[int]:
         """Write the slice's runs; its lengths."""
@@ -526,6 +553,12 @@ class _ArrayPostings(dict[str, "array[int]"]):
         deque(map(array.append, found, repeat(number)), 0)
         deque(map(array.append, found, counts.values()), 0)
 
+    def count(self, title: str, text: str, number: int) -> tuple[int, bytes]:
+        """Count an article and add it (see SliceWriter.count)."""
+        counted = count_text(title, text)
+        self.add(number, counted.counts)
+        return counted.length, orjson.dumps(counted.counts)
+
     def runs(self, groups: int) -> list[bytes]:
         """One run for each group of term files: {term: its postings packed}, for the
         terms whose CRC-32 % SHARDS % groups is the group, in the order first met."""
@@ -580,6 +613,21 @@ class _PackedPostings:
     def add(self, number: int, counts: dict[str, int]) -> None:
         slice_add(self.terms, self.triples, number, counts)
 
+    def count(self, title: str, text: str, number: int) -> tuple[int, bytes]:
+        """Count an article and add it, in one compiled pass where the stem table is
+        compiled too (count_into); else, or where its word table gave up, as the dict."""
+        stems = terms_module._STEMS
+        if isinstance(stems, StemTable):
+            words, title_terms = folded_words(text), terms_of(title)
+            got = count_into(
+                words, stems, title_terms, self.terms, self.triples, number, TITLE_BOOST
+            )
+            if got is not None:
+                return got
+        counted = count_text(title, text)
+        self.add(number, counted.counts)
+        return counted.length, orjson.dumps(counted.counts)
+
     def runs(self, groups: int) -> list[bytes]:
         return slice_runs(self.terms, self.triples, groups, SHARDS)
 
@@ -594,7 +642,14 @@ class _PackedPostings:
 
 
 try:  # (built by `pip install` where a C compiler is found)
-    from broadsheet.search._native import Gathering, TermNumbers, slice_add, slice_runs
+    from broadsheet.search._native import (
+        Gathering,
+        StemTable,
+        TermNumbers,
+        count_into,
+        slice_add,
+        slice_runs,
+    )
 
     _Postings: type[_ArrayPostings | _PackedPostings] = _PackedPostings
 except ImportError:

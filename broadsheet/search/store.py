@@ -103,7 +103,8 @@ class TermStore:
         same = (old.length, old.text, old.shown) == (counted.length, counted.text, shown)
         if changed or not same or not old.shown:  # (an article never stored shows nothing)
             try:
-                write_bytes_if_changed(self.path(url_path), _sealed(counted, shown))
+                data = _sealed(counted.length, counted.text, orjson.dumps(new), shown)
+                write_bytes_if_changed(self.path(url_path), data)
             except BroadsheetError as exc:  # ("cannot write: <reason>")
                 reason = exc.message.partition(": ")[2]
                 raise CacheUnwritable(f"cannot write the search state: {reason}", exc.path) from exc
@@ -111,7 +112,16 @@ class TermStore:
         return None
 
     def put(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> None:
-        """Store an article's counts in a cold build, which compares them with nothing.
+        """Store an article's counts in a cold build, which compares them with nothing
+        (see put_counted)."""
+        counts = orjson.dumps(counted.counts)
+        self.put_counted(url_path, counted.length, counted.text, counts, shown)
+
+    def put_counted(
+        self, url_path: str, length: int, text: str, counts: bytes, shown: tuple[str, ...]
+    ) -> None:
+        """Store an article's length, text, counts (as JSON: see index.SliceWriter.count)
+        and what its result shows, in a cold build.
 
         The file is written in place rather than through a temporary file renamed over
         it (half the time): a build that stops part-way leaves the state marked as
@@ -119,7 +129,7 @@ class TermStore:
         so a half-written one is never trusted. Whatever is in its place (a folder, a
         link, a file it may not write) is removed first."""
         path = self.path(url_path)
-        data = _sealed(counted, shown)
+        data = _sealed(length, text, counts, shown)
         try:
             try:
                 write_in_place(path, data)
@@ -164,8 +174,11 @@ def write_in_place(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _sealed(counted: Counted, shown: tuple[str, ...]) -> bytes:
-    return seal(orjson.dumps([STATE_FORMAT, counted.length, counted.text, counted.counts, shown]))
+def _sealed(length: int, text: str, counts: bytes, shown: tuple[str, ...]) -> bytes:
+    """The state file: what orjson makes of [STATE_FORMAT, length, text, counts, shown],
+    sealed, its counts given as JSON already."""
+    head = orjson.dumps([STATE_FORMAT, length, text])
+    return seal(b"".join([head[:-1], b",", counts, b",", orjson.dumps(shown), b"]"]))
 
 
 _NAMED = re.compile("[0-9a-f]{24}")  # what _name gives

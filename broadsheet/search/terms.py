@@ -224,10 +224,12 @@ class Counted:
 
 
 def count(title: str, body_html: str) -> Counted:
-    text = text_of(body_html)
-    words = quick_fold_join(text, _folds())
-    if words is None:  # (a character the compiled fold has no single ASCII one for)
-        words = _joined(_folded(text))
+    return count_text(title, text_of(body_html))
+
+
+def count_text(title: str, text: str) -> Counted:
+    """`count`, given the body's text."""
+    words = folded_words(text)
     counted = count_words(words, _STEMS)
     if counted is None:  # the compiled table gave up on words made to collide in its hash
         counted = count_words_python(words, _STEMS)
@@ -235,6 +237,14 @@ def count(title: str, body_html: str) -> Counted:
     for term in terms(title):
         counts[term] = counts.get(term, 0) + TITLE_BOOST
     return Counted(counts, length, text)
+
+
+def folded_words(text: str) -> str:
+    """`text` folded and joined: what count_words counts."""
+    words = quick_fold_join(text, _folds())
+    if words is None:  # (a character the compiled fold has no single ASCII one for)
+        words = _joined(_folded(text))
+    return words
 
 
 def count_words_python(text: str, stems: StemLookup) -> tuple[dict[str, int], int]:

@@ -425,6 +425,67 @@ def test_merging_postings_agrees_with_python(
             assert articles_of[term] == len(gaps) // 2
 
 
+_ARTICLE_WORDS = st.sampled_from(
+    [*VOCABULARY[:40], "Elections", "election", "U.S.", "Pakistan’s", "naïve", "Łódź", "東京",
+     "x²", "a" * 45, "a" * 46, "the", "The", "THE", "£5", "“quoted”", "9", "\u0301", " "]
+)  # fmt: skip
+_ARTICLES = st.lists(
+    st.tuples(
+        st.lists(_ARTICLE_WORDS, max_size=6).map(" ".join),
+        st.lists(_ARTICLE_WORDS, max_size=80).map(" ".join),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(_ARTICLES, st.integers(1, 4))
+@example([("The elections", "elections election Elections the the")], 2)
+@example([("", "")], 1)
+def test_counting_a_slice_in_one_compiled_pass_agrees_with_python(
+    articles: list[tuple[str, str]], groups: int
+) -> None:
+    """count_into gives each article's length and counts (as the JSON orjson makes of
+    count_text's dict, to the byte: titles' terms, words of one term, new and old terms
+    of the slice), and leaves the slice as adding the dicts would: the same runs, so
+    the same term files."""
+    _loops()
+    compiled, python = _PackedPostings(), _ArrayPostings()
+    for number, (title, text) in enumerate(articles):
+        counted = terms_module.count_text(title, text)
+        want = (counted.length, orjson.dumps(counted.counts))
+        assert compiled.count(title, text, number) == want
+        assert python.count(title, text, number) == want
+    runs = [compiled.runs(groups), python.runs(groups)]
+    merged = []
+    for kind, some in zip((_PackedPostings, _ArrayPostings), runs, strict=True):
+        files: dict[int, bytes] = {}
+        for group in range(groups):
+            shards = [n for n in range(TOTAL) if n % SHARDS % groups == group]
+            kind.gather([some[group]], TOTAL, shards, files.__setitem__)
+        merged.append(files)
+    assert merged[0] == merged[1]
+
+
+def test_a_stem_function_that_counts_into_the_same_slice_is_refused() -> None:
+    loops = _loops()
+    numbers, triples = loops.TermNumbers(), bytearray()
+
+    def reentrant(word: str) -> str:
+        loops.count_into("inner", table, [], numbers, triples, 0, 3)
+        return word
+
+    table = loops.StemTable(reentrant, 10)
+    with pytest.raises(RuntimeError, match="counting already"):
+        loops.count_into("outer", table, [], numbers, triples, 0, 3)
+    assert loops.count_into(
+        "after", loops.StemTable(stem_of, 10), ["t"], numbers, triples, 1, 3
+    ) == (
+        1,
+        b'{"after":1,"t":3}',
+    )
+
+
 def test_numbers_that_are_integers_by_their_index_are_taken_as_in_python() -> None:
     _loops()
 
