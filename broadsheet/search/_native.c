@@ -667,6 +667,28 @@ fail:
     return NULL;
 }
 
+/* The distinct words of `text` into `table` (its arrays made here: the caller frees
+   them), and how many words; 0 when done, 1 when given up (see GIVE_UP), -1 with an
+   exception set. */
+static int
+scan_words(PyObject *text, Table *table, Py_ssize_t *words)
+{
+    if (PyUnicode_READY(text) < 0) {
+        return -1;
+    }
+    table->words = PyMem_Malloc(256 * sizeof(Word));
+    table->slots = PyMem_Calloc(1024, sizeof(Py_ssize_t));
+    if (table->words == NULL || table->slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    int kind = PyUnicode_KIND(text);
+    const char *data = PyUnicode_DATA(text);
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    return kind == PyUnicode_1BYTE_KIND ? scan_1byte(table, (const Py_UCS1 *)data, size, words)
+                                        : scan_any(table, data, kind, size, words);
+}
+
 static PyObject *
 count_words(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -680,37 +702,20 @@ count_words(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                         "count_words: text must be a str, stems a mapping or a StemTable");
         return NULL;
     }
-    if (PyUnicode_READY(text) < 0) {
-        return NULL;
-    }
-    int kind = PyUnicode_KIND(text);
-    const char *data = PyUnicode_DATA(text);
-    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
     Table table = {NULL, 0, 256, NULL, 1023, 0};
-    table.words = PyMem_Malloc(256 * sizeof(Word));
-    table.slots = PyMem_Calloc(1024, sizeof(Py_ssize_t));
-    PyObject *result = NULL;
-    if (table.words == NULL || table.slots == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
     Py_ssize_t words = 0;
-    int scanned = kind == PyUnicode_1BYTE_KIND
-                      ? scan_1byte(&table, (const Py_UCS1 *)data, size, &words)
-                      : scan_any(&table, data, kind, size, &words);
-    if (scanned < 0) {
-        goto done;
-    }
+    PyObject *result = NULL;
+    int scanned = scan_words(text, &table, &words);
     if (scanned > 0) {
         Py_INCREF(Py_None);
         result = Py_None;
-        goto done;
     }
-    PyObject *counts = counted(text, &table, stems);
-    if (counts != NULL) {
-        result = Py_BuildValue("(Nn)", counts, words);
+    else if (scanned == 0) {
+        PyObject *counts = counted(text, &table, stems);
+        if (counts != NULL) {
+            result = Py_BuildValue("(Nn)", counts, words);
+        }
     }
-done:
     PyMem_Free(table.words);
     PyMem_Free(table.slots);
     return result;
@@ -1297,16 +1302,8 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (as_uint32(args[5], "number", &number) < 0 || as_uint32(args[6], "boost", &boost) < 0) {
         return NULL;
     }
-    if (PyUnicode_READY(text) < 0) {
-        return NULL;
-    }
-    int kind = PyUnicode_KIND(text);
-    const char *data = PyUnicode_DATA(text);
-    Py_ssize_t size = PyUnicode_GET_LENGTH(text);
     Table table = {NULL, 0, 256, NULL, 1023, 0};
-    table.words = PyMem_Malloc(256 * sizeof(Word));
-    table.slots = PyMem_Calloc(1024, sizeof(Py_ssize_t));
-    Py_ssize_t *touched = NULL, touches = 0;
+    Py_ssize_t *touched = NULL, touches = 0, words = 0;
     PyObject *result = NULL, *json = NULL;
     int mine = 0;
     if (numbers->counting) {
@@ -1314,14 +1311,7 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     numbers->counting = mine = 1;
-    if (table.words == NULL || table.slots == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    Py_ssize_t words = 0;
-    int scanned = kind == PyUnicode_1BYTE_KIND
-                      ? scan_1byte(&table, (const Py_UCS1 *)data, size, &words)
-                      : scan_any(&table, data, kind, size, &words);
+    int scanned = scan_words(text, &table, &words);
     if (scanned != 0) {
         if (scanned > 0) {
             Py_INCREF(Py_None);
@@ -1338,7 +1328,8 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (Py_ssize_t n = 0; n < table.used; n++) {
         Word *w = &table.words[n];
         stem_table_prefetch(stems, table.words, n, table.used);
-        PyObject *term = stem_table_get(stems, text, kind, data, w->start, w->length, w->hash);
+        PyObject *term = stem_table_get(stems, text, PyUnicode_KIND(text), PyUnicode_DATA(text),
+                                        w->start, w->length, w->hash);
         if (term == NULL) {
             goto done;
         }
