@@ -1284,6 +1284,24 @@ tally_term(TermNumbers *numbers, PyObject *term, uint32_t count, Py_ssize_t *tou
     return 0;
 }
 
+/* The slot of the term of the word AHEAD / 8 ahead, fetched: its stem, whose string
+   stem_table_prefetch fetched two words before, holds its hash once worked out. */
+static inline void
+term_numbers_prefetch(const TermNumbers *numbers, const StemTable *stems, const Word *words,
+                      Py_ssize_t n, Py_ssize_t used)
+{
+    if (n + AHEAD / 8 < used) {
+        const Word *w = &words[n + AHEAD / 8];
+        uint32_t slot = stems->slots[(size_t)w->hash & stems->mask];
+        if (slot != 0 && stems->entries[slot - 1].hash == w->hash) {
+            Py_hash_t hash = ((PyASCIIObject *)stems->entries[slot - 1].stem)->hash;
+            if (hash != -1) {
+                PREFETCH(&numbers->slots[(size_t)hash & numbers->mask]);
+            }
+        }
+    }
+}
+
 static PyObject *
 count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1328,6 +1346,7 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (Py_ssize_t n = 0; n < table.used; n++) {
         Word *w = &table.words[n];
         stem_table_prefetch(stems, table.words, n, table.used);
+        term_numbers_prefetch(numbers, stems, table.words, n, table.used);
         PyObject *term = stem_table_get(stems, text, PyUnicode_KIND(text), PyUnicode_DATA(text),
                                         w->start, w->length, w->hash);
         if (term == NULL) {
@@ -1350,13 +1369,9 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* The JSON: {"term":count,...}; a term is a run of letters and digits, which JSON
        writes as they are, in UTF-8 (as orjson does). */
-    Py_ssize_t bytes = 2;
+    Py_ssize_t bytes = 2; /* (at most: a character is at most 4 bytes of UTF-8) */
     for (Py_ssize_t k = 0; k < touches; k++) {
-        Py_ssize_t utf8;
-        if (PyUnicode_AsUTF8AndSize(numbers->order[touched[k]], &utf8) == NULL) {
-            goto done;
-        }
-        bytes += utf8 + 3 + 10 + 1;
+        bytes += 4 * PyUnicode_GET_LENGTH(numbers->order[touched[k]]) + 3 + 10 + 1;
     }
     json = PyBytes_FromStringAndSize(NULL, bytes);
     if (json == NULL) {
@@ -1367,6 +1382,9 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (Py_ssize_t k = 0; k < touches; k++) {
         Py_ssize_t found = touched[k], utf8;
         const char *chars = PyUnicode_AsUTF8AndSize(numbers->order[found], &utf8);
+        if (chars == NULL) {
+            goto done;
+        }
         if (k > 0) {
             *at++ = ',';
         }
@@ -1375,7 +1393,14 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         at += utf8;
         *at++ = '"';
         *at++ = ':';
-        at += sprintf(at, "%u", numbers->tally[found]);
+        char digits[10];
+        int places = 0;
+        for (uint32_t left = numbers->tally[found]; places == 0 || left > 0; left /= 10) {
+            digits[places++] = (char)('0' + left % 10);
+        }
+        while (places > 0) {
+            *at++ = digits[--places];
+        }
     }
     *at++ = '}';
     if (_PyBytes_Resize(&json, at - out) < 0) {

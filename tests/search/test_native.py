@@ -442,6 +442,7 @@ _ARTICLES = st.lists(
 @given(_ARTICLES, st.integers(1, 4))
 @example([("The elections", "elections election Elections the the")], 2)
 @example([("", "")], 1)
+@example([("the", "the " * 1234 + "trade " * 10), ("", "trade " * 100)], 3)  # (counts' digits)
 def test_counting_a_slice_in_one_compiled_pass_agrees_with_python(
     articles: list[tuple[str, str]], groups: int
 ) -> None:
