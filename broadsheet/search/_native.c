@@ -539,8 +539,12 @@ static PyTypeObject StemTableType = {
    instruction it must keep, where there is one) */
 #if defined(__GNUC__) && defined(__x86_64__)
 #define PREFETCH(address) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(address)))
-#else
+#elif defined(__GNUC__) && defined(__aarch64__)
+#define PREFETCH(address) __asm__ volatile("prfm pldl1keep, %a0" : : "p"(address))
+#elif defined(__GNUC__)
 #define PREFETCH(address) __builtin_prefetch(address)
+#else /* (MSVC has no __builtin_prefetch: the loads are done, and nothing fetched) */
+#define PREFETCH(address) ((void)(address))
 #endif
 
 static inline void
@@ -839,7 +843,7 @@ fold_join(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (Py_ssize_t at = 0; at < size; at++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, at);
         if (c >= 128) {
-            if (c >= FOLDS_SIZE || folds[c] == 0) {
+            if (c >= FOLDS_SIZE || folds[c] == 0 || folds[c] >= 128) {
                 Py_INCREF(Py_None);
                 result = Py_None;
                 goto done;
@@ -1264,7 +1268,42 @@ static PyTypeObject TermNumbersType = {
    and its count tallied by number. `counts` is the article's {term: count} as JSON
    (orjson.dumps of count_words' dict: the same order, the same bytes), for its state
    file. None, with nothing added, when the word table gives up (see GIVE_UP): the
-   caller counts that text by the dict. `title` is a list of terms (exact str). */
+   caller counts that text by the dict. `title` is a list of terms (exact str); `boost`
+   1 or more. After an error (a stem function's, a count beyond 32 bits) the slice is
+   to be abandoned, as after slice_add's: the terms numbered before it stay numbered,
+   with no postings. */
+/* `size` bytes of UTF-8 written into a JSON string at `at`, escaped as orjson escapes
+   them (a term is letters and digits, which need none: this is for any other stem
+   function's); past them. */
+static char *
+json_chars(char *at, const char *chars, Py_ssize_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (Py_ssize_t k = 0; k < size; k++) {
+        unsigned char c = (unsigned char)chars[k];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *at++ = (char)c;
+            continue;
+        }
+        *at++ = '\\';
+        switch (c) {
+        case '"': *at++ = '"'; break;
+        case '\\': *at++ = '\\'; break;
+        case '\b': *at++ = 'b'; break;
+        case '\t': *at++ = 't'; break;
+        case '\n': *at++ = 'n'; break;
+        case '\f': *at++ = 'f'; break;
+        case '\r': *at++ = 'r'; break;
+        default:
+            memcpy(at, "u00", 3);
+            at[3] = hex[c >> 4];
+            at[4] = hex[c & 15];
+            at += 5;
+        }
+    }
+    return at;
+}
+
 static int
 tally_term(TermNumbers *numbers, PyObject *term, uint32_t count, Py_ssize_t *touched,
            Py_ssize_t *touches)
@@ -1320,6 +1359,10 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (as_uint32(args[5], "number", &number) < 0 || as_uint32(args[6], "boost", &boost) < 0) {
         return NULL;
     }
+    if (boost == 0) { /* (a tally of 0 is a term not met yet) */
+        PyErr_SetString(PyExc_ValueError, "count_into: boost must be 1 or more");
+        return NULL;
+    }
     Table table = {NULL, 0, 256, NULL, 1023, 0};
     Py_ssize_t *touched = NULL, touches = 0, words = 0;
     PyObject *result = NULL, *json = NULL;
@@ -1352,7 +1395,13 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (term == NULL) {
             goto done;
         }
-        int failed = tally_term(numbers, term, (uint32_t)w->count, touched, &touches);
+        int failed = 1;
+        if (w->count > UINT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "count_into: a count beyond 32 bits");
+        }
+        else {
+            failed = tally_term(numbers, term, (uint32_t)w->count, touched, &touches) < 0;
+        }
         Py_DECREF(term);
         if (failed) {
             goto done;
@@ -1369,9 +1418,9 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* The JSON: {"term":count,...}; a term is a run of letters and digits, which JSON
        writes as they are, in UTF-8 (as orjson does). */
-    Py_ssize_t bytes = 2; /* (at most: a character is at most 4 bytes of UTF-8) */
+    Py_ssize_t bytes = 2; /* (at most: a character is 4 bytes of UTF-8, or 6 escaped) */
     for (Py_ssize_t k = 0; k < touches; k++) {
-        bytes += 4 * PyUnicode_GET_LENGTH(numbers->order[touched[k]]) + 3 + 10 + 1;
+        bytes += 6 * PyUnicode_GET_LENGTH(numbers->order[touched[k]]) + 3 + 10 + 1;
     }
     json = PyBytes_FromStringAndSize(NULL, bytes);
     if (json == NULL) {
@@ -1389,8 +1438,7 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             *at++ = ',';
         }
         *at++ = '"';
-        memcpy(at, chars, (size_t)utf8);
-        at += utf8;
+        at = json_chars(at, chars, utf8);
         *at++ = '"';
         *at++ = ':';
         char digits[10];

@@ -487,6 +487,20 @@ def test_a_stem_function_that_counts_into_the_same_slice_is_refused() -> None:
     )
 
 
+def test_counting_into_a_slice_writes_any_term_as_orjson_would_and_refuses_no_boost() -> None:
+    """(A review's findings.) A stem function's terms are letters and digits; any other
+    (quotes, backslashes, control characters) is escaped as orjson escapes it, so the
+    state file is still its JSON. A boost of 0 would count a title's term as not met,
+    twice: refused."""
+    loops = _loops()
+    odd = 'a"b\\c\x01\x08\t\n\x0c\r\x1f\x7f\u2028'
+    stems = loops.StemTable(lambda word: odd + word, 10)
+    got = loops.count_into("ab cd ab", stems, [odd], loops.TermNumbers(), bytearray(), 0, 3)
+    assert got == (3, orjson.dumps({odd + "ab": 2, odd + "cd": 1, odd: 3}))
+    with pytest.raises(ValueError, match="boost"):
+        loops.count_into("ab", stems, ["t"], loops.TermNumbers(), bytearray(), 0, 0)
+
+
 def test_numbers_that_are_integers_by_their_index_are_taken_as_in_python() -> None:
     _loops()
 
