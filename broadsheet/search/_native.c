@@ -1087,7 +1087,7 @@ as_uint32(PyObject *number, const char *what, uint32_t *value)
         return -1;
     }
     if (got > UINT32_MAX) {
-        PyErr_Format(PyExc_OverflowError, "slice_add: %s out of range", what);
+        PyErr_Format(PyExc_OverflowError, "%s out of range", what);
         return -1;
     }
     *value = (uint32_t)got;
@@ -1356,7 +1356,8 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     StemTable *stems = (StemTable *)args[1];
     TermNumbers *numbers = (TermNumbers *)args[3];
     uint32_t number, boost;
-    if (as_uint32(args[5], "number", &number) < 0 || as_uint32(args[6], "boost", &boost) < 0) {
+    if (as_uint32(args[5], "count_into: number", &number) < 0
+        || as_uint32(args[6], "count_into: boost", &boost) < 0) {
         return NULL;
     }
     if (boost == 0) { /* (a tally of 0 is a term not met yet) */
@@ -1497,7 +1498,7 @@ slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     }
     uint32_t number;
-    if (as_uint32(args[2], "number", &number) < 0) {
+    if (as_uint32(args[2], "slice_add: number", &number) < 0) {
         return NULL;
     }
     Py_ssize_t held = PyByteArray_GET_SIZE(triples);
@@ -1512,7 +1513,7 @@ slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_INCREF(term);
         Py_INCREF(count);
         uint32_t triple[3] = {0, number, 0};
-        int failed = as_uint32(count, "count", &triple[2]) < 0;
+        int failed = as_uint32(count, "slice_add: count", &triple[2]) < 0;
         if (!failed && numbered) { /* (after the count, whose __index__ may run Python) */
             Py_ssize_t found = term_number((TermNumbers *)terms, term);
             failed = found < 0;
@@ -1521,11 +1522,11 @@ slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         else if (!failed) {
             PyObject *known = PyDict_GetItemWithError(terms, term);
             if (known != NULL) {
-                failed = as_uint32(known, "term number", &triple[0]) < 0;
+                failed = as_uint32(known, "slice_add: term number", &triple[0]) < 0;
             }
             else if (!PyErr_Occurred()) {
                 PyObject *next = PyLong_FromSsize_t(PyDict_GET_SIZE(terms));
-                failed = next == NULL || as_uint32(next, "term number", &triple[0]) < 0
+                failed = next == NULL || as_uint32(next, "slice_add: term number", &triple[0]) < 0
                          || PyDict_SetItem(terms, term, next) < 0;
                 Py_XDECREF(next);
             }

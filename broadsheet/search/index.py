@@ -66,16 +66,7 @@ from broadsheet.search import terms as terms_module
 from broadsheet.search.store import DamagedTerms as DamagedTerms  # (for the build)
 from broadsheet.search.store import Stored, write_in_place
 from broadsheet.search.store import TermStore as TermStore  # (for the build, too)
-from broadsheet.search.terms import (
-    TITLE_BOOST,
-    Counted,
-    bucket_of,
-    count_text,
-    folded_words,
-)
-from broadsheet.search.terms import (
-    terms as terms_of,
-)
+from broadsheet.search.terms import TITLE_BOOST, Counted, bucket_of, count_text, folded_words
 from broadsheet.workers import worker_pool
 
 SEARCH_DIR = "search"
@@ -557,9 +548,7 @@ class _ArrayPostings(dict[str, "array[int]"]):
 
     def count(self, title: str, text: str, number: int) -> tuple[int, bytes]:
         """Count an article and add it (see SliceWriter.count)."""
-        counted = count_text(title, text)
-        self.add(number, counted.counts)
-        return counted.length, orjson.dumps(counted.counts)
+        return _count_by_dict(self, title, text, number)
 
     def runs(self, groups: int) -> list[bytes]:
         """One run for each group of term files: {term: its postings packed}, for the
@@ -620,15 +609,13 @@ class _PackedPostings:
         compiled too (count_into); else, or where its word table gave up, as the dict."""
         stems = terms_module._STEMS
         if isinstance(stems, StemTable):
-            words, title_terms = folded_words(text), terms_of(title)
+            words, title_terms = folded_words(text), terms_module.terms(title)
             got = count_into(
                 words, stems, title_terms, self.terms, self.triples, number, TITLE_BOOST
             )
             if got is not None:
                 return got
-        counted = count_text(title, text)
-        self.add(number, counted.counts)
-        return counted.length, orjson.dumps(counted.counts)
+        return _count_by_dict(self, title, text, number)
 
     def runs(self, groups: int) -> list[bytes]:
         return slice_runs(self.terms, self.triples, groups, SHARDS)
@@ -641,6 +628,16 @@ class _PackedPostings:
         for data in runs:
             gathering.add(data)
         return gathering.write(total, shards, write)
+
+
+def _count_by_dict(
+    postings: _ArrayPostings | _PackedPostings, title: str, text: str, number: int
+) -> tuple[int, bytes]:
+    """An article counted to a dict (count_text) and added to `postings`: its length,
+    and its counts as JSON."""
+    counted = count_text(title, text)
+    postings.add(number, counted.counts)
+    return counted.length, orjson.dumps(counted.counts)
 
 
 try:  # (built by `pip install` where a C compiler is found)
