@@ -52,9 +52,9 @@ except ImportError:  # built without a C compiler: the Python twins below do it 
 FORMAT = 6  # 3: the hashes of sources and output files; 4: the rest apart; 5: XXH3 hashes;
 # 6: the rest's signatures and hashes in the order of the head's names (see load_rest)
 # How the stored templates' keys are made: 2 says whether a template shows a listing's
-# posts, 3 also whether it shows how many (see broadsheet.publish.signatures); keys made
-# otherwise are not taken.
-SIGNED_KEYS = 3
+# posts, 3 also whether it shows how many, 4 also whether it shows listing cards (see
+# broadsheet.publish.signatures); keys made otherwise are not taken.
+SIGNED_KEYS = 4
 CACHE_DIR = ".broadsheet-cache"
 
 Stamps = dict[str, Stamp]  # relative path -> its stamp

@@ -16,7 +16,7 @@ from broadsheet.outputs.site import Site
 from broadsheet.publish import timing
 from broadsheet.publish.cache import SignedState
 from broadsheet.publish.context import Cards, format_date, page_context
-from broadsheet.publish.signatures import CARD_TEMPLATE, Signer
+from broadsheet.publish.signatures import Signer
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import RenderedBody
 from broadsheet.render.templates import render_template
@@ -256,7 +256,7 @@ def _forget_cards(env: jinja2.Environment, signer: Signer, pages: list[Page]) ->
         return
     if any(page.post is None for page in pages):
         return
-    if any(CARD_TEMPLATE in signer.closure(t) for t in {page.template for page in pages}):
+    if any(signer.shows_cards(t) for t in {page.template for page in pages}):
         return
     cards.forget()
 

@@ -35,6 +35,7 @@ SHOWS_LISTED = "+posts"  # in the key of a template that may show a listing's po
 SHOWS_SIZES = "+sizes"  # in the key of one that may show how many, but not which
 # ends the key of one that may do either with the `sections` global (see _sections_named)
 SHOWS_SECTIONS = "+sections"
+SHOWS_CARDS = "+cards"  # ends the key of one that uses CARD_TEMPLATE, after any other mark
 ANY_TEMPLATE = "*"  # what a template names whose name is worked out as it renders
 
 
@@ -358,6 +359,7 @@ _NAMING = {
 def _marks(key: str) -> tuple[str, bool]:
     """What a template's key says it may show of listings' posts (SHOWS_LISTED,
     SHOWS_SIZES or ""), and whether it may show any of the `sections` global's."""
+    key = key.removesuffix(SHOWS_CARDS)
     every = key.endswith(SHOWS_SECTIONS)
     key = key.removesuffix(SHOWS_SECTIONS)
     shown = key[-len(SHOWS_LISTED) :]  # (both marks are as long)
@@ -551,6 +553,11 @@ class Signer:
             found = self._lists[name] = _marks(self._template_key(name))[0] == SHOWS_LISTED
         return found
 
+    def shows_cards(self, name: str) -> bool:
+        """Whether the template `name` (or one it uses) renders listing cards: said by
+        its key, as `_shows_listed`, so that an edit parses no template to tell."""
+        return self._template_key(name).endswith(SHOWS_CARDS)
+
     def _listed_posts(self) -> str:
         """A hash of every post's print, in reading order: all that the listings' posts
         can show (which posts each listing holds is the plan's shape, signed already)."""
@@ -575,7 +582,8 @@ class Signer:
         uses = {each[2] for each in found}
         shown = SHOWS_LISTED if SHOWS_LISTED in uses else SHOWS_SIZES if SHOWS_SIZES in uses else ""
         every = SHOWS_SECTIONS if any(each[3] for each in found) else ""
-        return digest.hexdigest() + shown + every
+        cards = SHOWS_CARDS if CARD_TEMPLATE in names else ""
+        return digest.hexdigest() + shown + every + cards
 
     def closure(self, name: str) -> set[str]:
         """The template and every template it extends, imports or includes, recursively

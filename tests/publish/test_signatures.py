@@ -198,3 +198,17 @@ def test_a_template_that_maps_posts_through_the_card_filter_uses_the_card(
     )
     _, signer = signed(corpus)
     assert "_card.html" in signer.closure("tag.html")
+    assert signer.shows_cards("tag.html")
+
+
+def test_a_template_key_says_whether_its_pages_show_cards(corpus: Path) -> None:
+    """What lets a render let the cards go (see render._forget_cards) without parsing
+    a template: the listings use them, an article's own template does not."""
+    _, signer = signed(corpus)
+    assert signer.shows_cards("section.html") and signer.shows_cards("index.html")
+    assert not signer.shows_cards("article.html")
+    (corpus / "templates/article.html").write_text(
+        '{% extends "base.html" %}{% block main %}{{ card(post) }}{% endblock %}'
+    )
+    _, signer = signed(corpus)
+    assert signer.shows_cards("article.html")
