@@ -107,10 +107,7 @@ def plan_site(
     of its time at 10,000 articles)."""
     ordered = tuple(sorted(posts, key=sort_key))
     index = Listing("index", "", "Latest articles", "", ordered)
-    sections = listings.sections(ordered, config)
-    authors, tags = listings.authors(ordered), listings.tags(ordered)
-    years, months = listings.years(ordered), listings.months(ordered)
-    undated = listings.undated(ordered)
+    sections, authors, tags, years, months, undated = listings.every_listing(ordered, config)
     ranked = related_indices(ordered, store=related_store, jobs=jobs)
     listed = (sections, authors, tags, years, months, undated)
     site = Site(config, ordered, *listed, (), now, ranked)

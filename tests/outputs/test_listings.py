@@ -2,6 +2,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broadsheet.config import load_config
 from broadsheet.outputs.site import plan_site
@@ -91,3 +93,73 @@ def test_each_author_and_tag_is_slugified_once_whatever_the_number_of_posts(
         ("trade", 40),  # two spellings, one tag
     ]
     assert sorted(asked) == ["Ali Khan", "Jane Roe", "Trade", "energy", "trade"]
+
+
+NAMES = ("Jane Roe", "jane roe", "Ali Khan", "Zoë Ng")
+TAGS = ("Trade", "trade", "energy", "Energy!", "courts")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("asia", "america", "africa")),
+            st.one_of(st.none(), st.datetimes(datetime(1999, 1, 1), datetime(2001, 12, 31))),
+            st.one_of(st.none(), st.sampled_from(NAMES)),
+            st.lists(st.sampled_from(TAGS), max_size=3).map(tuple),
+        ),
+        max_size=30,
+    )
+)
+def test_the_listings_group_each_kind_as_one_pass_for_it_would(
+    drawn: list[tuple[str, datetime | None, str | None, tuple[str, ...]]],
+) -> None:
+    """`every_listing` groups all kinds in one pass over the posts: each listing holds
+    the posts a pass for its kind alone picks, in reading order, named as the first of
+    them writes it, the listings of a kind in their pages' order."""
+    from broadsheet.outputs.listings import MONTHS, every_listing
+    from broadsheet.outputs.site import sort_key
+    from broadsheet.slugs import slugify
+
+    config = load_config(Path("/nonexistent"), {"sections": {"america": "The Americas"}})
+    made = [
+        post(f"p{n}", section=s, date=d, author=a, tags=t) for n, (s, d, a, t) in enumerate(drawn)
+    ]
+    posts = tuple(sorted(made, key=sort_key))
+    grouped = every_listing(posts, config)
+
+    def expected(keys):  # type: ignore[no-untyped-def]
+        found: dict[str, tuple[str, list[str]]] = {}
+        for p in posts:
+            for slug, name in keys(p):
+                found.setdefault(slug, (name, []))[1].append(p.slug)
+        return found
+
+    def shown(listings):  # type: ignore[no-untyped-def]
+        return {x.slug: (x.name, [p.slug for p in x.posts]) for x in listings}
+
+    sections = expected(lambda p: [(p.section_slug, p.section)])
+    assert shown(grouped.sections) == {
+        slug: (config.section_name(slug, name), members)
+        for slug, (name, members) in sections.items()
+    }
+    assert [x.slug for x in grouped.sections] == sorted(sections, key=config.section_rank)
+    for listings, keys in (
+        (grouped.authors, lambda p: [(slugify(p.author), p.author)] if p.author else []),
+        (grouped.tags, lambda p: [(slugify(t), t) for t in p.tags]),
+    ):
+        assert shown(listings) == expected(keys)
+        assert [(x.name.casefold(), x.slug) for x in listings] == sorted(
+            (x.name.casefold(), x.slug) for x in listings
+        )
+    years = expected(lambda p: [(str(p.date.year), str(p.date.year))] if p.date else [])
+    assert list(shown(grouped.years).items()) == sorted(years.items(), reverse=True)
+    months = expected(
+        lambda p: (
+            [(f"{p.date.year}/{p.date.month:02d}", f"{MONTHS[p.date.month - 1]} {p.date.year}")]
+            if p.date
+            else []
+        )
+    )
+    assert list(shown(grouped.months).items()) == sorted(months.items(), reverse=True)
+    assert [p.slug for p in grouped.undated.posts] == [p.slug for p in posts if p.date is None]

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from broadsheet.config import SiteConfig
 from broadsheet.content.frontmatter import parse_post
 from broadsheet.content.store import _decode, _encode
 from broadsheet.errors import BroadsheetErrors
@@ -92,8 +93,9 @@ def test_a_date_is_accepted_everywhere_or_refused_as_path_line(
     assert iso_date(again.updated) == iso_date(post.updated)  # type: ignore[arg-type]
     # Listings, feeds, the news sitemap and sorting all take it.
     posts = (post,)
-    assert listings.years(posts)[0].slug == str(post.date.year)
-    assert listings.months(posts)[0].slug.startswith(f"{post.date.year}/")
+    grouped = listings.every_listing(posts, SiteConfig(root=path.parent))
+    assert grouped.years[0].slug == str(post.date.year)
+    assert grouped.months[0].slug.startswith(f"{post.date.year}/")
     assert entry_updated(post) > UNDATED_UPDATED
     assert news_posts(posts, post.date) == posts
     assert news_posts(posts, post.updated) in ((), posts)
