@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import jinja2
@@ -177,8 +177,12 @@ def search_doc(post: Post) -> Doc:
         post.date.year if post.date is not None else None,
         post.author or "",
         post.tags,
-        post.date.astimezone(UTC).isoformat() if post.date is not None else "",
+        post.date - _EPOCH if post.date is not None else UNDATED,
     )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+UNDATED = timedelta.min  # a search entry's `order` without a date: before every date
 
 
 def _write(out: Stage, rendered: list[tuple[Page, str]], report: RenderReport) -> None:

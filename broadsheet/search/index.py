@@ -53,6 +53,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import accumulate, chain, repeat
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -94,7 +95,10 @@ class Doc(NamedTuple):
     year: int | None
     author: str
     topics: tuple[str, ...]
-    order: str  # sorts the articles oldest first, undated before all (see `id_order`)
+    # Its moment, as the time since 1970 (exact, as a float's seconds are not; a fifth
+    # of the time an ISO date in UTC took to make), timedelta.min undated: sorts the
+    # articles oldest first, undated before all (see `id_order`).
+    order: timedelta
 
     @property
     def shown(self) -> tuple[str, ...]:

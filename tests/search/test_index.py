@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tracemalloc
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import broadsheet.search.index as index_module
+from broadsheet.publish.render import UNDATED
 from broadsheet.publish.stage import Stage
 from broadsheet.search.index import (
     Doc,
@@ -35,10 +37,13 @@ from tests.search.js import in_node
 
 SECTIONS = [("asia", "Asia"), ("america", "America")]
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def doc(url: str, date: str = "", author: str = "", topics: tuple[str, ...] = ()) -> Doc:
     year = int(date[:4]) if date else None
-    return Doc(url, url.title(), url.split("/")[0], date, year, author, topics, date)
+    moment = datetime.fromisoformat(date).replace(tzinfo=UTC) - EPOCH if date else UNDATED
+    return Doc(url, url.title(), url.split("/")[0], date, year, author, topics, moment)
 
 
 def index(out: Path, store: TermStore, docs: list[Doc], changed: dict | None) -> None:
