@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -75,9 +76,23 @@ def page_paths(site: Site) -> Iterable[str]:
 
 def sort_key(post: Post) -> tuple[Any, ...]:
     """Newest first; undated articles after the dated ones, in the order of their source."""
+    return (*_key_but_path(post), str(post.path))
+
+
+def _key_but_path(post: Post) -> tuple[Any, ...]:
     if post.date is not None:
-        return (0, -post.date.timestamp(), post.title, str(post.path))
-    return (1, *_source_order(post.source), post.title, str(post.path))
+        return (0, -post.date.timestamp(), post.title)
+    return (1, *_source_order(post.source), post.title)
+
+
+def reading_order(posts: Iterable[Post]) -> tuple[Post, ...]:
+    """`posts` sorted by `sort_key`. Sorted first by all of it but the path, which only
+    posts of the same moment (or place in their source) and title need: a path made
+    into a string each took half the sort's time, 15 ms at 10,000 articles."""
+    keyed = sorted([(_key_but_path(post), post) for post in posts], key=itemgetter(0))
+    if len({key for key, _ in keyed}) < len(keyed):  # two alike but for their paths
+        return tuple(sorted((post for _, post in keyed), key=sort_key))
+    return tuple([post for _, post in keyed])
 
 
 def _source_order(source: str | None) -> tuple[str, int]:
@@ -105,7 +120,7 @@ def plan_site(
     the posts (`Page.from_posts`), which are signed again whatever changed: the others
     keep their signatures, and an edit need not make 30,000 pages to sign 30 (a fifth
     of its time at 10,000 articles)."""
-    ordered = tuple(sorted(posts, key=sort_key))
+    ordered = reading_order(posts)
     index = Listing("index", "", "Latest articles", "", ordered)
     sections, authors, tags, years, months, undated = listings.every_listing(ordered, config)
     ranked = related_indices(ordered, store=related_store, jobs=jobs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,7 +103,7 @@ def assemble(
     # (long_lived: the posts and the plan, see there; prerender: see start() below)
     with long_lived() as keep, Prerender() as prerender:
         with timing.stage("read posts"):
-            posts, edited = _load_posts(config, state, jobs, stamps)
+            posts, edited, digests = _load_posts(config, state, jobs, stamps)
         if jobs > 1 and state is not None:  # a few posts edited: their bodies, meanwhile
             prerender.start(posts, edited, config, now, drafts, state / RELATED)
         keep()
@@ -185,16 +185,21 @@ def assemble(
         record=record,
         images_encoded=media.encoded,
         noted=stage.written,
-        digests=_digests(config, posts),
+        digests=digests,
         judged=judged,
         seen=seen,
     )
 
 
-def _digests(config: SiteConfig, posts: list[Post]) -> dict[str, str]:
-    root = f"{config.root}{os.sep}"
-    names = ((str(post.path), post.digest) for post in posts if post.digest)
-    return {name[len(root) :]: digest for name, digest in names if name.startswith(root)}
+def _digests(root: str, posts: Iterable[tuple[str, Post]]) -> dict[str, str]:
+    """Each post's file (named relative to the project, for those in it) -> its digest,
+    given the posts with their paths as strings (the post cache's names: a path made
+    into a string took 15 ms at 10,000 articles)."""
+    return {
+        name[len(root) :]: post.digest
+        for name, post in posts
+        if post.digest and name.startswith(root)
+    }
 
 
 def _publish(
@@ -329,15 +334,17 @@ def _since(cache: BuildCache | None, before: SignedState | None) -> Since | None
 
 def _load_posts(
     config: SiteConfig, state: Path | None, jobs: int, stamps: Stamps | None
-) -> tuple[list[Post], set[str]]:
-    """The posts, parsing only the files that changed since the stored ones; and the
-    paths (as strings) of those that changed, were added or are gone."""
+) -> tuple[list[Post], set[str], dict[str, str]]:
+    """The posts, parsing only the files that changed since the stored ones; the
+    paths (as strings) of those that changed, were added or are gone; and each post's
+    digest (see `_digests`)."""
     content = config.path(config.content_dir)
+    root = f"{config.root}{os.sep}"
     if state is None:
         posts = load_posts(content, config.zone, jobs=jobs)
-        return posts, {str(post.path) for post in posts}
+        named = [(str(post.path), post) for post in posts]
+        return posts, {name for name, _ in named}, _digests(root, named)
     known = None
-    root = f"{config.root}{os.sep}"
     if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
         known = {root + name: stamp for name, stamp in stamps.items()}
     folder = state / "posts"
@@ -358,7 +365,7 @@ def _load_posts(
         if whole:  # the single file the posts were kept in before they were spread out
             with contextlib.suppress(OSError):
                 (state / "posts.json").unlink(missing_ok=True)
-    return posts, changed
+    return posts, changed, _digests(root, ((name, post) for name, (_, post) in cache.items()))
 
 
 def _comparable(

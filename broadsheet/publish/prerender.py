@@ -28,7 +28,7 @@ from broadsheet.content.post import Post
 from broadsheet.content.visibility import visible
 from broadsheet.outputs.listings import group, section_key
 from broadsheet.outputs.related import Opened, foreseen_rankings, open_rankings
-from broadsheet.outputs.site import sort_key
+from broadsheet.outputs.site import reading_order
 from broadsheet.publish.context import BodyCache
 from broadsheet.render.markdown import RenderedBody, render_markdown
 from broadsheet.workers import fork
@@ -51,7 +51,7 @@ def foreseen(
     whose articles listed one of them as related (they show its title) and those whose
     related articles change. `posts` are the shown ones, in any order (or in reading
     order already: `ordered`)."""
-    posts = list(posts) if ordered else sorted(posts, key=sort_key)
+    posts = list(posts) if ordered else list(reading_order(posts))
     sections = [members for _, members in group(posts, section_key).values()]
     wanted: dict[str, Post] = {}
     for members in (posts, *sections):
@@ -117,7 +117,7 @@ class Prerender:
             try:
                 os.close(read)
                 shown = visible(posts, now, drafts)
-                ordered = tuple(sorted(shown, key=sort_key))  # (the plan's reading order)
+                ordered = reading_order(shown)  # (the plan's reading order)
                 rankings = foreseen_rankings(ordered, opened) if opened is not None else None
                 found = foreseen(ordered, edited, config.feed_size, rankings, ordered=True)
                 with os.fdopen(write, "wb") as pipe:

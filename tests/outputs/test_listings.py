@@ -163,3 +163,32 @@ def test_the_listings_group_each_kind_as_one_pass_for_it_would(
     )
     assert list(shown(grouped.months).items()) == sorted(months.items(), reverse=True)
     assert [p.slug for p in grouped.undated.posts] == [p.slug for p in posts if p.date is None]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("asia", "america")),
+            st.one_of(st.none(), st.sampled_from((datetime(2024, 1, 1), datetime(2024, 1, 2)))),
+            st.sampled_from(("Talks", "Budget")),
+            st.one_of(st.none(), st.sampled_from(("raw/a.txt:7", "raw/a.txt:90", "raw/b.txt"))),
+        ),
+        max_size=12,
+    )
+)
+def test_the_reading_order_is_the_sort_keys_ties_and_all(
+    drawn: list[tuple[str, datetime | None, str, str | None]],
+) -> None:
+    """`reading_order` sorts by all of `sort_key` but the path first, and by the path
+    only where posts are alike in all else (the same moment or place in their source,
+    the same title): the order is sort_key's, however many are alike."""
+    from broadsheet.outputs.site import reading_order, sort_key
+
+    posts = [
+        post(f"p{n}", section=s, date=d, title=t, source=src)
+        for n, (s, d, t, src) in enumerate(drawn)
+    ]
+    expected = sorted(posts, key=sort_key)
+    assert [p.path for p in reading_order(posts)] == [p.path for p in expected]
+    assert [p.path for p in reading_order(reversed(posts))] == [p.path for p in expected]
