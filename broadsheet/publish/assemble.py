@@ -185,16 +185,24 @@ def assemble(
         record=record,
         images_encoded=media.encoded,
         noted=stage.written,
-        digests=digests,
+        digests=_digests(_root_of(config), posts) if digests is None else digests,
         judged=judged,
         seen=seen,
     )
 
 
-def _digests(root: str, posts: Iterable[tuple[str, Post]]) -> dict[str, str]:
-    """Each post's file (named relative to the project, for those in it) -> its digest,
-    given the posts with their paths as strings (the post cache's names: a path made
-    into a string took 15 ms at 10,000 articles)."""
+def _root_of(config: SiteConfig) -> str:
+    return f"{config.root}{os.sep}"
+
+
+def _digests(root: str, posts: Iterable[Post]) -> dict[str, str]:
+    """Each post's file (named relative to the project `root`, for those in it) -> its
+    digest: the hash of the bytes it was parsed from (see pipeline's "hash sources")."""
+    return _named_digests(root, ((str(post.path), post) for post in posts))
+
+
+def _named_digests(root: str, posts: Iterable[tuple[str, Post]]) -> dict[str, str]:
+    """`_digests`, given the posts with their paths as strings."""
     return {
         name[len(root) :]: post.digest
         for name, post in posts
@@ -294,7 +302,7 @@ def gather_media(
     """What the shown `posts` show (see broadsheet.publish.media), from the sources'
     walk (`stamps`, named relative to the project) or a new one."""
     content, static = config.path(config.content_dir), config.path(config.static_dir)
-    root = f"{config.root}{os.sep}"
+    root = _root_of(config)
     if stamps is not None and all(str(f).startswith(root) for f in (content, static)):
         folders = Folders.from_stamps(config.root, content, static, stamps)
     else:  # a folder outside the project (serve --content): its stamps are not keyed so
@@ -334,16 +342,21 @@ def _since(cache: BuildCache | None, before: SignedState | None) -> Since | None
 
 def _load_posts(
     config: SiteConfig, state: Path | None, jobs: int, stamps: Stamps | None
-) -> tuple[list[Post], set[str], dict[str, str]]:
+) -> tuple[list[Post], set[str], dict[str, str] | None]:
     """The posts, parsing only the files that changed since the stored ones; the
-    paths (as strings) of those that changed, were added or are gone; and each post's
-    digest (see `_digests`)."""
+    paths (as strings) of those that changed, were added or are gone; and the digests
+    (see `_digests`) of the posts read again or kept with a new stamp, or None when
+    every post was (then the build takes them all from the posts, at its end).
+
+    Only those: the others' files have the stamps the last build hashed them at, and
+    their hashes are its. (All of them, named as the post cache names them, held from
+    here through the render: 15 MB at 100,000 articles; made from the posts' paths at
+    the end, a path made into a string took 15 ms of an edit at 10,000.)"""
     content = config.path(config.content_dir)
-    root = f"{config.root}{os.sep}"
+    root = _root_of(config)
     if state is None:
         posts = load_posts(content, config.zone, jobs=jobs)
-        named = [(str(post.path), post) for post in posts]
-        return posts, {name for name, _ in named}, _digests(root, named)
+        return posts, {str(post.path) for post in posts}, None
     known = None
     if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
         known = {root + name: stamp for name, stamp in stamps.items()}
@@ -359,13 +372,16 @@ def _load_posts(
     changed |= {
         key for key in renewed & before.keys() & cache.keys() if before[key][1] is not cache[key][1]
     }
+    whole = len(before) == 0  # no usable cache: every post was read
     if renewed:
-        whole = len(before) == 0  # no usable cache: write every file
         write_post_cache(folder, content, config.zone, cache, None if whole else changed, kept)
         if whole:  # the single file the posts were kept in before they were spread out
             with contextlib.suppress(OSError):
                 (state / "posts.json").unlink(missing_ok=True)
-    return posts, changed, _digests(root, ((name, post) for name, (_, post) in cache.items()))
+    if whole:
+        return posts, changed, None
+    read = ((name, cache[name][1]) for name in sorted(renewed) if name in cache)
+    return posts, changed, _named_digests(root, read)
 
 
 def _comparable(
