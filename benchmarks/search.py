@@ -647,8 +647,9 @@ _LINK_TARGET = re.compile(r"\]\([^)]*\)")  # a Markdown link's URL: not text a r
 
 def _count_some(numbers: range) -> list[Any]:
     """Count and store some articles of the corpus; their Docs."""
-    from datetime import datetime
+    from datetime import UTC, datetime
 
+    from broadsheet.publish.render import entry_order
     from broadsheet.search.index import Doc
     from broadsheet.search.terms import count
 
@@ -672,7 +673,7 @@ def _count_some(numbers: range) -> list[Any]:
             when.year if when else None,
             fields.get("author", ""),
             tags,
-            when.isoformat() if when else "",
+            entry_order(when.replace(tzinfo=when.tzinfo or UTC) if when else None),
         )
         store.put(url, count(doc.title, _LINK_TARGET.sub("]", body)), doc.shown)
         docs.append(doc)

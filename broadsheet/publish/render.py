@@ -177,12 +177,17 @@ def search_doc(post: Post) -> Doc:
         post.date.year if post.date is not None else None,
         post.author or "",
         post.tags,
-        post.date - _EPOCH if post.date is not None else UNDATED,
+        entry_order(post.date),
     )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 UNDATED = timedelta.min  # a search entry's `order` without a date: before every date
+
+
+def entry_order(moment: datetime | None) -> timedelta:
+    """A search entry's `order` (see Doc): its moment (aware) as the time since 1970."""
+    return moment - _EPOCH if moment is not None else UNDATED
 
 
 def _write(out: Stage, rendered: list[tuple[Page, str]], report: RenderReport) -> None:

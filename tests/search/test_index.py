@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import broadsheet.search.index as index_module
-from broadsheet.publish.render import UNDATED
+from broadsheet.publish.render import entry_order
 from broadsheet.publish.stage import Stage
 from broadsheet.search.index import (
     Doc,
@@ -37,12 +37,10 @@ from tests.search.js import in_node
 
 SECTIONS = [("asia", "Asia"), ("america", "America")]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 def doc(url: str, date: str = "", author: str = "", topics: tuple[str, ...] = ()) -> Doc:
     year = int(date[:4]) if date else None
-    moment = datetime.fromisoformat(date).replace(tzinfo=UTC) - EPOCH if date else UNDATED
+    moment = entry_order(datetime.fromisoformat(date).replace(tzinfo=UTC) if date else None)
     return Doc(url, url.title(), url.split("/")[0], date, year, author, topics, moment)
 
 
