@@ -338,10 +338,14 @@ def _check_date(
         return None
     # Inside the bounds, a time zone moves a date by a day at most: never out of range.
     # Whole seconds: the build's cache keeps a date as a float timestamp, which holds
-    # microseconds only for years near 1970.
+    # microseconds only for years near 1970. Through UTC: a local time that the zone
+    # skips (02:30 as the clocks go forward) is the moment it stands for, shown as the
+    # zone shows that moment (03:30), as the cache gives it back. (astimezone to the
+    # zone it has already changes nothing: a cold build showed 02:30-05:00, the next
+    # one 03:30-04:00.)
     if parsed.year in YEARS:
         moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
-        moment = moment.astimezone(zone).replace(microsecond=0)
+        moment = moment.astimezone(dt.UTC).astimezone(zone).replace(microsecond=0)
         if moment.year in YEARS:
             return moment, has_time
     fail(

@@ -61,6 +61,25 @@ def expected_in_range(text: str, zone: ZoneInfo) -> bool:
     return aware.astimezone(zone).year in YEARS
 
 
+@pytest.mark.parametrize(
+    "written", ["2021-03-14 02:30", "2021-03-14T02:30:00", "2021-11-07 01:30", "2021-03-14"]
+)
+def test_a_time_the_clocks_skip_or_repeat_is_shown_as_the_cache_gives_it_back(
+    written: str,
+) -> None:
+    """In America/New_York, 02:30 on 14 March 2021 never happened (the clocks went from
+    02:00 to 03:00) and 01:30 on 7 November happened twice. The date parsed is the one
+    the build's cache keeps and gives back, so a cold build and the next one show the
+    same moment (a review found 02:30-05:00 cold and 03:30-04:00 after an edit)."""
+    zone = ZoneInfo("America/New_York")
+    text = f"---\ntitle: Edge\ndate: {written}\n---\n\nBody.\n"
+    post = parse_post(Path("content/asia/edge.md"), text, "asia", zone)
+    again = _decode(Path("content/asia/edge.md"), _encode(post), zone)
+    assert post.date is not None and again.date is not None
+    assert iso_date(again.date) == iso_date(post.date)
+    assert post.date.utcoffset() == post.date.astimezone(dt.UTC).astimezone(zone).utcoffset()
+
+
 @settings(max_examples=400, deadline=None)
 @given(date=date_texts(), updated=date_texts(), zone=st.sampled_from(ZONES))
 def test_a_date_is_accepted_everywhere_or_refused_as_path_line(
@@ -202,3 +221,25 @@ def test_an_odd_source_line_number_orders_undated_posts(project: Path, line: str
     write_post(project, "asia/a.md", f'---\ntitle: A\nsource: "raw/x.txt:{line}"\n---\n\nText.\n')
     write_post(project, "asia/b.md", '---\ntitle: B\nsource: "raw/x.txt:3"\n---\n\nText.\n')
     assert run(["build"]).code == 0
+
+
+def test_a_skipped_local_time_shows_alike_in_a_cold_build_and_the_next(tmp_path: Path) -> None:
+    """The whole build: a post dated in the hour the clocks skip, then another post
+    edited; the site equals a cold build of the same files."""
+    from tests.conftest import PYPROJECT, lay_out
+    from tests.publish.test_incremental import cold, edit, warm
+    from tests.sitecheck import tree_bytes
+
+    settings = PYPROJECT.replace(
+        "per_page = 10\n", 'per_page = 10\ntimezone = "America/New_York"\n'
+    )
+    project = lay_out(tmp_path / "project", settings)
+    page = "---\ntitle: {0}\ndate: {1}\n---\n\nThe {0} story.\n"
+    write_post(project, "asia/gap.md", page.format("Gap", "2021-03-14 02:30"))
+    other = write_post(project, "asia/other.md", page.format("Other", "2021-03-10"))
+    warm(project)
+    edit(other, "\n\n", "\n\nA new sentence.\n\n")
+    warm(project)
+    site = tree_bytes(project / "site")
+    assert site == cold(project)
+    assert any(b"2021-03-14T03:30:00-04:00" in data for data in site.values())
