@@ -144,18 +144,33 @@ def assemble(
             with timing.stage("check output"):
                 cache = trusted()
             dirty = state / DIRTY
-            if dirty.exists() or not terms.has_all(_indexed_before(cache, articles)):
+            if dirty.exists() or not terms.expect(_indexed_before(cache, articles)):
                 cache = None  # the terms may not match the last site: index everything again
             if site.whole is not None and cache is not last:  # (planned by a cache not trusted)
                 with timing.stage("plan again"):
                     site = plan()
             use_site(env, site, prerender.bodies(), media)
             _mark(dirty)
+
+            def publish(cache: BuildCache | None, before: SignedState | None) -> Published:
+                return _publish(
+                    config,
+                    output,
+                    site,
+                    env,
+                    cache,
+                    before,
+                    state,
+                    terms,
+                    progress,
+                    jobs,
+                    media,
+                    images,
+                )
+
             try:
                 before = compared if cache is last else _comparable(config, cache, stamps)
-                stage, report = _publish(
-                    config, output, site, env, cache, before, state, progress, jobs, media, images
-                )
+                stage, report = publish(cache, before)
             except DamagedTerms:  # the search state does not verify: start again, cold
                 try:
                     terms.reset()
@@ -166,9 +181,7 @@ def assemble(
                     with timing.stage("plan again"):
                         site = plan()
                     use_site(env, site, prerender.bodies(), media)
-                stage, report = _publish(
-                    config, output, site, env, None, None, state, progress, jobs, media, images
-                )
+                stage, report = publish(None, None)
             try:
                 terms.forget_others(articles)
                 clear(dirty)
@@ -210,6 +223,9 @@ def _named_digests(root: str, posts: Iterable[tuple[str, Post]]) -> dict[str, st
     }
 
 
+Published = tuple[Stage, RenderReport]
+
+
 def _publish(
     config: SiteConfig,
     output: Path,
@@ -218,17 +234,17 @@ def _publish(
     cache: BuildCache | None,
     before: SignedState | None,
     state: Path,
+    terms: TermStore,
     progress: Progress | None,
     jobs: int,
     media: Media,
     images: Path | None,
-) -> tuple[Stage, RenderReport]:
+) -> Published:
     """Render into a stage (only what changed since the `cache`, if there is one, and
     its signatures' state, `before`, if they can be compared: see _comparable), write
     the search index, and commit the stage into the site. Returns the stage and the
     rendering's report."""
     previous, attached = split_signatures(cache.pages if cache is not None else {})
-    terms = TermStore(state / "terms")
     with staged_output(output, reuse=cache is not None) as stage:
         statics = config.path(config.static_dir)
         pages = set(page_paths(site))

@@ -43,9 +43,8 @@ class TermStore:
     def __init__(self, folder: Path):
         self.folder = folder
         self._names: dict[str, str] = {}  # url_path -> its file's name, as made
-        # The folder's files as `has_all` found them: the files of articles gone since
-        # are among them (this store adds only articles' files; see forget_others).
-        self._listed: set[str] | None = None
+        # The articles whose files the last build left (see `expect`), if it was said.
+        self._expected: set[str] | None = None
 
     def path(self, url_path: str) -> Path:
         return self.folder / self._name(url_path)
@@ -56,20 +55,24 @@ class TermStore:
             found = self._names[url_path] = _name(url_path)
         return found
 
-    def has_all(self, url_paths: Iterable[str]) -> bool:
-        try:
-            present = set(os.listdir(self.folder))
-        except OSError:
-            return False
-        self._listed = present
-        return all(self._name(u) in present for u in url_paths)
+    def expect(self, url_paths: Iterable[str]) -> bool:
+        """Take `url_paths` for the articles whose files the last build left: from now
+        on, one of theirs that is missing is damage (`read` raises DamagedTerms) rather
+        than an article never stored. False if the folder itself is not there.
+
+        Each file is looked for only when it is read: a missing one matters only to a
+        build that reads it (the index in the site holds the article as it was), and
+        listing 10,000 files and naming each took 14 ms of an edit."""
+        self._expected = set(url_paths)
+        return self.folder.is_dir()
 
     def read(self, url_path: str) -> Stored:
         """An article's counts, length and text (none for an article never stored)."""
         path = self.path(url_path)
         data = read_file(path)
         if data is None:  # missing; or a folder in its place, unreadable: rebuilt like damage
-            if not os.path.lexists(path):
+            expected = self._expected is not None and url_path in self._expected
+            if not expected and not os.path.lexists(path):
                 return Stored({}, 0, "")
             raise DamagedTerms(str(path))
         payload = unseal(data)
@@ -144,21 +147,22 @@ class TermStore:
 
     def forget_others(self, url_paths: Iterable[str]) -> None:
         """Drop the files of articles that are gone (only files named as this store
-        names them: never anything else, even in a folder linked in its place). Those
-        are among the files `has_all` found, if it was asked: a build that asked adds
-        only its articles' files, which are kept. (Listing and naming 10,000 articles'
-        files again took 10 ms of an edit.)"""
-        keep = {self._name(u) for u in url_paths}
-        listed, self._listed = self._listed, None
-        if listed is None:
-            listed = set(os.listdir(self.folder)) if self.folder.is_dir() else set()
+        names them: never anything else, even in a folder linked in its place). None
+        are when the articles are those `expect` was told of: the last build left only
+        theirs (it forgot the others; one that stopped before it did leaves the next
+        build cold), and this one adds only its articles' files."""
+        wanted = set(url_paths)
+        if self._expected is not None and wanted == self._expected:
+            return
+        keep = {self._name(u) for u in wanted}
+        listed = set(os.listdir(self.folder)) if self.folder.is_dir() else set()
         for name in sorted(listed - keep):
             if _NAMED.fullmatch(name):
                 clear(self.folder / name)
 
     def reset(self) -> None:
         """Drop every article's file (after damage: a cold build puts them all again)."""
-        self._listed = None
+        self._expected = set()
         clear(self.folder)
         make_folder(self.folder)
 

@@ -21,7 +21,7 @@ from broadsheet.cli import main
 from broadsheet.config import load_config
 from broadsheet.publish.cache import cache_path, rest_path
 from broadsheet.sealed import seal, unseal
-from tests.publish.test_incremental import cold, edit, warm
+from tests.publish.test_incremental import bump, cold, edit, warm
 from tests.sitecheck import tree_bytes
 
 
@@ -215,7 +215,15 @@ def test_related_lists_that_do_not_verify_are_ranked_again(few: Path, row: objec
 
 @pytest.mark.parametrize(
     ("damage", "jobs"),
-    [("flipped byte", 1), ("cut", 1), ("a folder", 1), ("empty", 1), ("a link", 2)],
+    [
+        ("flipped byte", 1),
+        ("cut", 1),
+        ("a folder", 1),
+        ("empty", 1),
+        ("a link", 2),
+        ("missing", 1),
+        ("missing", 2),
+    ],
 )
 def test_a_damaged_search_terms_file_is_rebuilt(
     few: Path, damage: str, jobs: int, monkeypatch: pytest.MonkeyPatch
@@ -241,13 +249,29 @@ def test_a_damaged_search_terms_file_is_rebuilt(
             (victim / "inside").mkdir(parents=True)
         elif damage == "empty":
             victim.write_bytes(b"")
-        else:
+        elif damage == "a link":
             victim.symlink_to(few / "pyproject.toml")
     for words in ("An edit.", "Another edit."):
         _edit_a_body(few, words)
         warm(few, jobs)
         assert tree_bytes(few / "site") == cold(few), words
     assert (few / "pyproject.toml").read_text().startswith("[tool.broadsheet]")
+
+
+def test_an_article_whose_search_terms_file_is_gone_is_not_indexed_as_new(few: Path) -> None:
+    """Its file gone, an article edited to lose words is no new article: as new, the
+    words it lost would stay in the index under it. The build starts again cold."""
+    from broadsheet.search.store import TermStore
+
+    warm(few)
+    post = sorted((few / "content/asia").glob("*.md"))[1]
+    head, _, _ = post.read_text().partition("\n---\n")
+    url = f"asia/{post.stem}/"
+    TermStore(_state(few) / "terms").path(url).unlink()
+    post.write_text(head + "\n---\n\nOnly these few words are left.\n")
+    bump(post)
+    warm(few)
+    assert tree_bytes(few / "site") == cold(few)
 
 
 @pytest.mark.parametrize("moment", ["soon", "2030-01-01T00:00:00"])

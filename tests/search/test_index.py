@@ -22,6 +22,7 @@ import broadsheet.search.index as index_module
 from broadsheet.publish.render import entry_order
 from broadsheet.publish.stage import Stage
 from broadsheet.search.index import (
+    DamagedTerms,
     Doc,
     TermStore,
     code_length,
@@ -279,7 +280,28 @@ def test_terms_of_deleted_articles_are_forgotten(tmp_path: Path) -> None:
     store.replace("asia/b/", count("", "y"), ())
     store.forget_others(["asia/b/"])
     assert store.read("asia/a/").counts == {} and store.read("asia/b/").counts == {"y": 1}
-    assert store.has_all(["asia/b/"]) and not store.has_all(["asia/a/", "asia/b/"])
+    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [store.path("asia/b/").name]
+
+
+def test_a_missing_file_of_an_article_the_last_build_stored_is_damage(tmp_path: Path) -> None:
+    """Once told which articles the last build stored, a missing file of one of theirs
+    raises DamagedTerms (the build starts again cold), as a damaged one does; a new
+    article's is none. With the same articles, nothing is listed to forget."""
+    store = TermStore(tmp_path / "state")
+    store.replace("asia/a/", count("", "x"), ())
+    store.replace("asia/b/", count("", "y"), ())
+    store.path("asia/a/").unlink()
+    again = TermStore(tmp_path / "state")
+    assert again.expect(["asia/a/", "asia/b/"])
+    with pytest.raises(DamagedTerms):
+        again.read("asia/a/")
+    assert again.read("asia/new/").counts == {} and again.read("asia/b/").counts == {"y": 1}
+    (tmp_path / "state" / ("0" * 24)).write_text("left by someone")  # named as a store names
+    again.forget_others(["asia/a/", "asia/b/"])
+    assert (tmp_path / "state" / ("0" * 24)).exists()  # (the same articles: not listed)
+    again.forget_others(["asia/b/"])
+    assert not (tmp_path / "state" / ("0" * 24)).exists()
+    assert not TermStore(tmp_path / "gone").expect(["asia/a/"])
 
 
 def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> None:
