@@ -122,9 +122,9 @@ def plan_site(
     of its time at 10,000 articles)."""
     ordered = reading_order(posts)
     index = Listing("index", "", "Latest articles", "", ordered)
-    sections, authors, tags, years, months, undated = listings.every_listing(ordered, config)
+    listed = listings.every_listing(ordered, config)
+    sections, authors, tags, years, months, undated = listed
     ranked = related_indices(ordered, store=related_store, jobs=jobs)
-    listed = (sections, authors, tags, years, months, undated)
     site = Site(config, ordered, *listed, (), now, ranked)
     found = last.edited(site) if last is not None else None
     if last is not None and found is not None:

@@ -198,7 +198,10 @@ def assemble(
         record=record,
         images_encoded=media.encoded,
         noted=stage.written,
-        digests=_digests(_root_of(config), posts) if digests is None else digests,
+        # (all, when it read them all: made now, not held through the render)
+        digests=_digests(_root_of(config), ((str(p.path), p) for p in posts))
+        if digests is None
+        else digests,
         judged=judged,
         seen=seen,
     )
@@ -208,14 +211,10 @@ def _root_of(config: SiteConfig) -> str:
     return f"{config.root}{os.sep}"
 
 
-def _digests(root: str, posts: Iterable[Post]) -> dict[str, str]:
-    """Each post's file (named relative to the project `root`, for those in it) -> its
-    digest: the hash of the bytes it was parsed from (see pipeline's "hash sources")."""
-    return _named_digests(root, ((str(post.path), post) for post in posts))
-
-
-def _named_digests(root: str, posts: Iterable[tuple[str, Post]]) -> dict[str, str]:
-    """`_digests`, given the posts with their paths as strings."""
+def _digests(root: str, posts: Iterable[tuple[str, Post]]) -> dict[str, str]:
+    """Each post's file (given as a string, with the post; named relative to the
+    project `root`, for those in it) -> its digest: the hash of the bytes it was parsed
+    from (see pipeline's "hash sources")."""
     return {
         name[len(root) :]: post.digest
         for name, post in posts
@@ -396,8 +395,8 @@ def _load_posts(
                 (state / "posts.json").unlink(missing_ok=True)
     if whole:
         return posts, changed, None
-    read = ((name, cache[name][1]) for name in sorted(renewed) if name in cache)
-    return posts, changed, _named_digests(root, read)
+    read = ((name, cache[name][1]) for name in renewed if name in cache)
+    return posts, changed, _digests(root, read)
 
 
 def _comparable(

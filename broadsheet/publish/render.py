@@ -182,12 +182,12 @@ def search_doc(post: Post) -> Doc:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-UNDATED = timedelta.min  # a search entry's `order` without a date: before every date
+_UNDATED = timedelta.min  # a search entry's `order` without a date: before every date
 
 
 def entry_order(moment: datetime | None) -> timedelta:
     """A search entry's `order` (see Doc): its moment (aware) as the time since 1970."""
-    return moment - _EPOCH if moment is not None else UNDATED
+    return moment - _EPOCH if moment is not None else _UNDATED
 
 
 def _write(out: Stage, rendered: list[tuple[Page, str]], report: RenderReport) -> None:
