@@ -15,7 +15,7 @@ from jinja2 import Environment
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.bundles import Folders
-from broadsheet.content.loader import load_posts
+from broadsheet.content.loader import PostCache, load_posts
 from broadsheet.content.post import Post
 from broadsheet.content.store import read_post_cache, write_post_cache
 from broadsheet.content.visibility import visible
@@ -103,9 +103,9 @@ def assemble(
     # (long_lived: the posts and the plan, see there; prerender: see start() below)
     with long_lived() as keep, Prerender() as prerender:
         with timing.stage("read posts"):
-            posts, edited, digests = _load_posts(config, state, jobs, stamps)
+            posts, edited, digests, bodies_only = _load_posts(config, state, jobs, stamps)
         if jobs > 1 and state is not None:  # a few posts edited: their bodies, meanwhile
-            prerender.start(posts, edited, config, now, drafts, state / RELATED)
+            prerender.start(posts, edited, config, now, drafts, state / RELATED, bodies_only)
         keep()
         with timing.stage("plan"):
             media, shown = gather_media(config, visible(posts, now, drafts), stamps)
@@ -357,11 +357,13 @@ def _since(cache: BuildCache | None, before: SignedState | None) -> Since | None
 
 def _load_posts(
     config: SiteConfig, state: Path | None, jobs: int, stamps: Stamps | None
-) -> tuple[list[Post], set[str], dict[str, str] | None]:
+) -> tuple[list[Post], set[str], dict[str, str] | None, list[Post] | None]:
     """The posts, parsing only the files that changed since the stored ones; the
-    paths (as strings) of those that changed, were added or are gone; and the digests
+    paths (as strings) of those that changed, were added or are gone; the digests
     (see `_digests`) of the posts read again or kept with a new stamp, or None when
-    every post was (then the build takes them all from the posts, at its end).
+    every post was (then the build takes them all from the posts, at its end); and
+    the posts that changed, if only their bodies did (each of a file that was there
+    before, with the same front matter), else None.
 
     Only those: the others' files have the stamps the last build hashed them at, and
     their hashes are its. (All of them, named as the post cache names them, held from
@@ -371,7 +373,7 @@ def _load_posts(
     root = _root_of(config)
     if state is None:
         posts = load_posts(content, config.zone, jobs=jobs)
-        return posts, {str(post.path) for post in posts}, None
+        return posts, {str(post.path) for post in posts}, None, None
     known = None
     if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
         known = {root + name: stamp for name, stamp in stamps.items()}
@@ -394,9 +396,23 @@ def _load_posts(
             with contextlib.suppress(OSError):
                 (state / "posts.json").unlink(missing_ok=True)
     if whole:
-        return posts, changed, None
+        return posts, changed, None, None
     read = ((name, cache[name][1]) for name in renewed if name in cache)
-    return posts, changed, _digests(root, read)
+    return posts, changed, _digests(root, read), _bodies_only(changed, before, cache)
+
+
+def _bodies_only(changed: set[str], before: PostCache, after: PostCache) -> list[Post] | None:
+    """The posts of the files `changed` (from the post cache as it was `before` to as it
+    is `after`), if only their bodies changed; else None."""
+    found = []
+    for name in changed:
+        old, new = before.get(name), after.get(name)
+        if old is None or new is None or not new[1].header_digest:
+            return None
+        if old[1].header_digest != new[1].header_digest:
+            return None
+        found.append(new[1])
+    return found
 
 
 def _comparable(

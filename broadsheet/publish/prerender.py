@@ -25,7 +25,7 @@ import orjson
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
-from broadsheet.content.visibility import visible
+from broadsheet.content.visibility import status, visible
 from broadsheet.outputs.listings import group, section_key
 from broadsheet.outputs.related import Opened, foreseen_rankings, open_rankings
 from broadsheet.outputs.site import reading_order
@@ -71,6 +71,29 @@ def foreseen(
     return sorted(wanted.values(), key=lambda post: str(post.path))
 
 
+def may_be_fed(
+    post: Post, posts: Iterable[Post], feed_size: int, now: datetime, drafts: bool
+) -> bool:
+    """Whether `post` may be an entry of the home page's feed or of its section's (the
+    first `feed_size` shown posts of either, in reading order): unless as many shown
+    posts of its section come before it for certain (dated later than it, or dated
+    when it is not)."""
+    if not drafts and status(post, now):
+        return False  # (not shown, and its front matter is as it was: nor was it)
+    before = 0
+    for other in posts:
+        if (
+            other.date is not None
+            and (post.date is None or other.date > post.date)
+            and other.section_slug == post.section_slug
+            and (drafts or not status(other, now))
+        ):
+            before += 1
+            if before >= feed_size:
+                return False
+    return True
+
+
 class Prerender:
     """The bodies of `foreseen` posts, rendered in a forked process started by
     `start()` and collected by `bodies()` (with the process reaped, whatever happens,
@@ -94,10 +117,24 @@ class Prerender:
         now: datetime,
         drafts: bool,
         related: Path | None = None,
+        bodies_only: list[Post] | None = None,
     ) -> None:
         """Start rendering the bodies `foreseen` for the posts at `edited`; `related` is
-        the build cache's ranking of related articles (broadsheet.outputs.related)."""
+        the build cache's ranking of related articles (broadsheet.outputs.related).
+
+        Not if only their bodies were edited (`bodies_only`: the edited posts, each of
+        a file that was there before, with the same front matter) and none may be in a
+        feed: the rebuild then renders a handful of bodies (theirs, their neighbours',
+        those of the articles that list them as related), and the forked process would
+        cost this one more than it saves. Every page of the posts it shares that this
+        one writes to afterwards (as the plan counts references to each post) is copied
+        first: 10,000 page faults, 25 ms, at 10,000 articles, against 10 ms to render
+        six bodies here. A feed's entries are up to `feed_size` bodies."""
         if not edited or len(edited) > MOST_EDITED or not hasattr(os, "fork"):
+            return
+        if bodies_only is not None and not any(
+            may_be_fed(post, posts, config.feed_size, now, drafts) for post in bodies_only
+        ):
             return
         # (opened before the build goes on to replace them: see open_rankings)
         opened = open_rankings(related) if related is not None else None

@@ -13,7 +13,7 @@ import pytest
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
-from broadsheet.outputs.related import related_posts, title_words
+from broadsheet.outputs.related import RELATED_COUNT, related_posts, title_words
 from broadsheet.outputs.site import sort_key
 from broadsheet.publish import prerender as prerender_module
 from broadsheet.publish.prerender import MOST_EDITED, Prerender, foreseen
@@ -221,3 +221,88 @@ def test_a_new_date_that_moves_a_post_foresees_only_the_articles_it_changes(
     assert shows <= found  # (all that the build will render)
     assert found <= shows | around  # (and no more)
     assert len(found) < len(posts) / 2
+
+
+def _counting_forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The processes Prerender forks, counted (their pids)."""
+    forked: list[int] = []
+    real = prerender_module.fork
+
+    def counted(*args: object, **kwargs: object) -> int:
+        pid = real(*args, **kwargs)  # type: ignore[arg-type]
+        if pid:
+            forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(prerender_module, "fork", counted)
+    return forked
+
+
+@pytest.mark.parametrize(
+    ("newest", "old", "new", "forks"),
+    [
+        (False, "\n\n", "\n\nNew words.\n\n", False),  # a handful of bodies
+        (False, "title: ", "title: New ", True),  # related lists may change
+        (True, "\n\n", "\n\nNew words.\n\n", True),  # the feeds show its body, and theirs
+    ],
+    ids=["body of an article in no feed", "title", "body of the newest article"],
+)
+def test_the_bodies_are_rendered_beforehand_only_when_others_than_the_edited_are_needed(
+    corpus: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    newest: bool,
+    old: str,
+    new: str,
+    forks: bool,
+) -> None:
+    """A forked process costs the build more than rendering the handful of bodies a
+    body edit of an article in no feed needs (its own, its neighbours', those of the
+    articles that list it as related): it is started only for more, and then the build
+    renders none itself."""
+    from broadsheet.publish import context
+    from broadsheet.publish.pipeline import build
+    from tests.publish.test_incremental import edit
+
+    settings = corpus / "pyproject.toml"  # (feeds of two: most posts are in none)
+    settings.write_text(
+        settings.read_text().replace("per_page = 10", "per_page = 10\nfeed_size = 2")
+    )
+    build(load_config(corpus), jobs=2)
+    ordered = sorted(_posts(corpus), key=sort_key)
+    edited = ordered[0] if newest else _section(ordered, ordered[0].section_slug)[-1]
+    by_build: list[str] = []
+    real = context.render_markdown
+
+    def counted(body: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        by_build.append(body)
+        return real(body, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(context, "render_markdown", counted)
+    forked = _counting_forks(monkeypatch)
+    edit(edited.path, old, new)
+    build(load_config(corpus), jobs=2)
+    assert bool(forked) == forks
+    if forks:
+        assert by_build == []
+    else:
+        assert any("New words." in body for body in by_build)
+        assert len(by_build) <= 3 + RELATED_COUNT, len(by_build)
+    page = corpus / "site" / edited.url_path / "index.html"
+    assert "New" in page.read_text()
+
+
+def test_a_post_may_be_fed_unless_as_many_shown_posts_of_its_section_are_newer(
+    corpus: Path,
+) -> None:
+    posts = _posts(corpus)
+    section = _section(posts, "asia")
+    assert len({p.date for p in section}) == len(section) >= 4  # (no ties in the corpus)
+    now = max(p.date for p in posts if p.date is not None)
+    for size in (1, 2, 3):
+        fed = [prerender_module.may_be_fed(p, posts, size, now, False) for p in section]
+        assert fed == [n < size for n in range(len(section))]
+    # The newer ones scheduled (dated after now), or drafts: they are not shown.
+    third = section[2].date
+    assert third is not None
+    assert prerender_module.may_be_fed(section[2], posts, 2, third, False)
+    assert not prerender_module.may_be_fed(section[2], posts, 2, third, True)
