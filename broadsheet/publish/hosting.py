@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 MB = 1_000_000
@@ -20,12 +21,22 @@ KEPT = 20  # the largest files a SiteSize keeps, to name them
 @dataclass(frozen=True)
 class SiteSize:
     total: int  # bytes, every file of the site
-    largest: tuple[tuple[str, int], ...]  # its largest files (path in the site, bytes)
+    # its largest files over file_warned() (path in the site, bytes), largest first
+    largest: tuple[tuple[str, int], ...]
 
     @classmethod
     def of(cls, sizes: dict[str, int]) -> SiteSize:
-        ranked = heapq.nlargest(KEPT, sizes.items(), key=lambda item: (item[1], item[0]))
-        return cls(sum(sizes.values()), tuple(ranked))
+        return cls.summed(sum(sizes.values()), sizes.items())
+
+    @classmethod
+    def summed(cls, total: int, sizes: Iterable[tuple[str, int]]) -> SiteSize:
+        """The size of a site of `total` bytes with the files whose `sizes` are given
+        (only those over file_warned() are looked at: the site's other files may be
+        left out)."""
+        least = file_warned()
+        near = [(name, size) for name, size in sizes if size > least]
+        ranked = heapq.nlargest(KEPT, near, key=lambda item: (item[1], item[0]))
+        return cls(total, tuple(ranked))
 
     def warnings(self) -> list[str]:
         """What to tell the user before GitHub Pages refuses the site."""
@@ -45,6 +56,11 @@ class SiteSize:
                     f"{megabytes(FILE_LIMIT)} a file"
                 )
         return found
+
+
+def file_warned() -> float:
+    """The size over which a file is named in a warning."""
+    return FILE_LIMIT * WARN_SHARE
 
 
 def megabytes(size: int) -> str:

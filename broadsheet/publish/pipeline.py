@@ -43,7 +43,7 @@ from broadsheet.publish.cache import (
     stamp_folders,
     stamp_tree,
 )
-from broadsheet.publish.hosting import SiteSize
+from broadsheet.publish.hosting import SiteSize, file_warned
 from broadsheet.publish.output_dir import (
     build_lock,
     changed_from,
@@ -372,7 +372,13 @@ def _write_record(config: SiteConfig, record: Record, note: Callable[[str], None
 
 
 def _size(stamps: Stamps) -> SiteSize:
-    return SiteSize.of({name: stamp[0] for name, stamp in stamps.items()})
+    """The size of the site whose files have these `stamps`. (One pass to sum the sizes,
+    another to find the few files large enough to name: a mapping of every file to its
+    size, made to rank them all, took 6 ms of an edit at 10,000 articles.)"""
+    total = sum([stamp[0] for stamp in stamps.values()])
+    least = file_warned()
+    large = [(name, stamp[0]) for name, stamp in stamps.items() if stamp[0] > least]
+    return SiteSize.summed(total, large)
 
 
 def _stamp_output(
