@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
@@ -48,8 +48,19 @@ class WholePlan:
 
     paths: tuple[str, ...]
     templates: tuple[str, ...]
-    # Each post's state as the signatures take it (see signatures.Since), once judged.
-    states: dict[str, str] | None = field(default=None, compare=False)
+    # How the last build's plan judged the site, once it has (see LastPlan.edited).
+    judged: Judged | None = field(default=None, compare=False)
+
+
+class Judged(NamedTuple):
+    """What the last build's plan found of a site: the posts (by id) that changed since,
+    each post's state, which they were told apart by, and the site-wide key its shape
+    was found the same under (see signatures.Since), compared with `last`."""
+
+    edited: set[int]
+    states: dict[str, str]
+    key: str
+    last: object
 
 
 class LastPlan(Protocol):
@@ -59,11 +70,10 @@ class LastPlan(Protocol):
     def whole(self) -> WholePlan:
         """Every page's path and every template its pages use."""
 
-    def edited(self, site: Site) -> tuple[set[int], dict[str, str]] | None:
-        """The posts (by id) of `site` that changed since the last build, if its plan
-        had the same pages showing the same posts, and no page's template can show
-        posts other than those its plan gives it (else None); with each post's state,
-        which they were told apart by."""
+    def edited(self, site: Site) -> Judged | None:
+        """What changed in `site` since the last build, if its plan had the same pages
+        showing the same posts, and no page's template can show posts other than those
+        its plan gives it (else None)."""
 
 
 def page_paths(site: Site) -> Iterable[str]:
@@ -126,14 +136,13 @@ def plan_site(
     sections, authors, tags, years, months, undated = listed
     ranked = related_indices(ordered, store=related_store, jobs=jobs)
     site = Site(config, ordered, *listed, (), now, ranked)
-    found = last.edited(site) if last is not None else None
-    if last is not None and found is not None:
-        edited, states = found
-        some = _pages_showing(site, index, edited)
+    judged = last.edited(site) if last is not None else None
+    if last is not None and judged is not None:
+        some = _pages_showing(site, index, judged.edited)
         paths = set(last.whole.paths)
         news = (NEWS_SITEMAP in paths) == any(page.path == NEWS_SITEMAP for page in some)
         if news and paths.issuperset(page.path for page in some):
-            return replace(site, pages=tuple(some), whole=replace(last.whole, states=states))
+            return replace(site, pages=tuple(some), whole=replace(last.whole, judged=judged))
     pages: list[Page] = []
     for listing in (index, *sections, *authors, *tags, *years, *months):
         pages += listing_pages(listing, config.per_page)

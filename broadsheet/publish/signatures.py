@@ -25,7 +25,7 @@ from broadsheet.content.visibility import status
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.pagination import Pager
-from broadsheet.outputs.site import Site, WholePlan
+from broadsheet.outputs.site import Judged, Site, WholePlan
 from broadsheet.outputs.sitemaps import SitemapEntry
 from broadsheet.publish.cache import SignedState
 from broadsheet.render.templates import syntax_error
@@ -398,7 +398,7 @@ def _templates(site: Site) -> set[str]:
     return {page.template for page in site.pages}
 
 
-def site_key(site: Site, extra: tuple[Any, ...] = ()) -> str:
+def site_key(site: Site) -> str:
     """What every page's signature starts from: the settings and sections every page
     may show, and the posts shown with a badge."""
     config = site.config
@@ -413,7 +413,6 @@ def site_key(site: Site, extra: tuple[Any, ...] = ()) -> str:
             config.feed_size,
             tuple((s.slug, s.name, s.url_path) for s in site.sections),
             _statuses(site),
-            extra,
         )
     )
 
@@ -426,17 +425,19 @@ class Since:
     before: SignedState
     whole: WholePlan
 
-    def edited(self, site: Site) -> tuple[set[int], dict[str, str]] | None:
+    def edited(self, site: Site) -> Judged | None:
         """The posts of `site` (by id) edited since, when Signer.sign_all would go by the
         last build's signatures: the same site-wide key and plan shape, and no template
-        that can show any listing's posts (whose pages are signed again after any edit)."""
+        that can show any listing's posts (whose pages are signed again after any edit).
+        The signer of the plan goes by what is found here (see Signer._judged)."""
         before = self.before
         if any(_marks(key)[0] == SHOWS_LISTED for key in before.templates.values()):
             return None
-        if _shape_of(site_key(site), site.posts) != (before.site, before.shape):
+        key = site_key(site)
+        if _shape_of(key, site.posts) != (before.site, before.shape):
             return None
         states = _post_states(site)
-        return _edited(site.posts, before, states), states
+        return Judged(_edited(site.posts, before, states), states, key, before)
 
 
 def _shape_of(key: str, posts: tuple[Post, ...]) -> tuple[str, str]:
@@ -452,9 +453,10 @@ def _edited(posts: tuple[Post, ...], before: SignedState, states: dict[str, str]
 class Signer:
     """Signatures for one site and one set of templates."""
 
-    def __init__(self, site: Site, env: jinja2.Environment, extra: tuple[Any, ...] = ()):
+    def __init__(self, site: Site, env: jinja2.Environment):
         self.env = env
-        self.site_key = site_key(site, extra)
+        judged = site.whole.judged if site.whole is not None else None
+        self.site_key = judged.key if judged is not None else site_key(site)
         self._keys: dict[str, str] = {}  # template -> its key
         self._lists: dict[str, bool] = {}  # template -> whether it shows listed posts
         self._sources: dict[str, str] = {}  # template -> its source, read once
@@ -496,10 +498,14 @@ class Signer:
         if before is not None:  # no template has changed: not worked out again
             for name, key in before.templates.items():
                 self._keys.setdefault(name, key)
-        if before is None or self._shape(site) != (before.site, before.shape):
+        judged = self._judged(site, before)
+        if judged is None and (before is None or self._shape(site) != (before.site, before.shape)):
             assert site.whole is None, "a plan of some pages, signed as if its shape changed"
             return {page.path: self.sign(page) for page in pages}
-        edited = _edited(site.posts, before, self._states(site))
+        assert before is not None
+        edited = (
+            judged.edited if judged is not None else _edited(site.posts, before, self._states(site))
+        )
         signatures = {}
         for page in pages:
             kept = previous.get(page.path) if page.from_posts else None
@@ -510,17 +516,31 @@ class Signer:
             signatures[page.path] = kept
         return signatures if site.whole is None else {**previous, **signatures}
 
+    def _judged(self, site: Site, before: SignedState | None) -> Judged | None:
+        """What the plan of `site` found, comparing it with `before` (Since.edited): its
+        shape the same as that of the signatures `before`, its edited posts."""
+        judged = site.whole.judged if site.whole is not None else None
+        return (
+            judged if judged is not None and before is not None and judged.last is before else None
+        )
+
     def _states(self, site: Site) -> dict[str, str]:
         """`_post_states(site)`, worked out once (sign_all and state both ask)."""
         if self._stated is None or self._stated[0] is not site:
-            judged = site.whole.states if site.whole is not None else None  # (by the plan)
-            self._stated = (site, judged if judged is not None else _post_states(site))
+            judged = site.whole.judged if site.whole is not None else None  # (by the plan)
+            self._stated = (site, judged.states if judged is not None else _post_states(site))
         return self._stated[1]
 
     def _shape(self, site: Site) -> tuple[str, str]:
-        """Hashes of the site-wide key and of the plan's shape (see SignedState)."""
+        """Hashes of the site-wide key and of the plan's shape (see SignedState): those
+        of the signatures the plan found them the same as, if it did."""
         if self._shaped is None or self._shaped[0] is not site:
-            self._shaped = (site, *_shape_of(self.site_key, site.posts))
+            judged = site.whole.judged if site.whole is not None else None
+            last = judged.last if judged is not None else None
+            if isinstance(last, SignedState):
+                self._shaped = (site, last.site, last.shape)
+            else:
+                self._shaped = (site, *_shape_of(self.site_key, site.posts))
         return self._shaped[1], self._shaped[2]
 
     def sign(self, page: Page) -> str:
