@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import importlib.util
 import os
-import platform
 import sys
 from pathlib import Path
 
@@ -120,6 +119,8 @@ def _work_out(modules: list[Path]) -> str:
             digest.update(data)
     # Python's own HTML parser reads raw HTML (Markdown's, and site paths'), and its
     # releases have changed how (comments, CDATA): the interpreter counts too.
+    import platform  # (only when the code is hashed: 2 ms to import, in every build)
+
     digest.update(f"{platform.python_implementation()} {platform.python_version()}\0".encode())
     for distribution in LIBRARIES.values():
         try:

@@ -388,10 +388,22 @@ def _post_states(site: Site) -> dict[str, str]:
             if page.post is not None and "related" in page.context
         }
         ranked = tuple(found.get(id(post), ()) for post in site.posts)
+    formats = _ROW_FORMATS
     return {
-        p.url_path: f"{p.digest}{p.media}@{','.join(map(str, row))}"
+        p.url_path: (formats[len(row)] if len(row) < len(formats) else _row_format(len(row)))
+        % (p.digest, p.media, *row)
         for p, row in zip(site.posts, ranked, strict=True)
     }
+
+
+def _row_format(count: int) -> str:
+    """The format of a post's state whose article lists `count` related articles:
+    "digest media@3,17,5" (one format for all its parts: a join of each list took a
+    third of the states' time)."""
+    return "%s%s@" + ",".join(["%d"] * count)
+
+
+_ROW_FORMATS = tuple(_row_format(count) for count in range(8))
 
 
 def _templates(site: Site) -> set[str]:
