@@ -631,6 +631,8 @@ class OutputCheck:
         self.folders_at = folders  # (see folders_path: read by the process that checks)
         # Whether it held, but not by the folders' stamps: those are to take again.
         self.refolder = False
+        # Whether every folder was read (their stamps did not hold, or none were kept).
+        self.walked = False
         # Whether it held, and some folders were too recent to go by their stamps then.
         self.recent = False
         self._pids: dict[int, int] = {}  # share -> the process checking it
@@ -729,7 +731,8 @@ class OutputCheck:
         codes = [status & ~WALKED for status in statuses]
         self._answer = FAILS not in codes
         self.restamp = RESTAMP in codes
-        self.refolder = self.restamp or any(status & WALKED for status in statuses)
+        self.walked = any(status & WALKED for status in statuses)
+        self.refolder = self.restamp or self.walked
         self.recent = RECENT in codes
         taken = [took for code, took in zip(codes, stamped, strict=True) if code == RESTAMP]
         if self._answer and self.restamp and all(taken):

@@ -279,36 +279,54 @@ def test_a_deploy_records_the_restored_site_as_its_check_found_it(
     assert kept is not None
     assert {name: stamp[:4] for name, stamp in kept.output.items()} == walk(project / "site")
     assert all(s[4] == digest(site + n) for n, s in kept.output.items() if len(s) > 4)
+    assert load_folders(folders_path(head)) == {}  # (see the test below)
+    assert built(project, later, monkeypatch).written == 0
     folders = {str(p.relative_to(project / "site")) for p in (project / "site").rglob("*/")}
     assert load_folders(folders_path(head)).keys() == {"", *folders} - {"."}
-    assert built(project, later, monkeypatch).written == 0
     assert tree_bytes(project / "site") == cold(project, later, monkeypatch)
 
 
-def test_a_deploy_with_nothing_to_write_stamps_the_restored_sites_folders_unwalked(
-    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("edited", [False, True])
+def test_a_deploy_keeps_no_stamps_of_the_restored_sites_folders(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch, edited: bool
 ) -> None:
-    """Nothing changed but the clone and the restore (the same commit deployed again,
-    or the time moved: the build with nothing to do, or one that writes nothing): the
-    check's stamps are kept, and the folders are stamped from the files' names, not
-    found by a walk."""
+    """The clone and the restore, and an article `edited` or nothing (the same commit
+    deployed again, or the time moved): the check's stamps of the files are kept, but
+    none of the folders. The next deploy restores the site again, and then no folder's
+    stamp holds (its change time and inode are new): taking them is no use in CI. The
+    next deploy reads every folder, as this one did, and builds as a cold build does;
+    a build on the site as it is (not restored) reads them once and stamps them, and
+    the one after reads none."""
     from broadsheet.publish import cache as cache_module
 
     project = fresh_clone(deployed.project, monkeypatch)
+    if edited:  # (committed: the next deploy's clone has it)
+        edit_one_article(project)
+        git("commit", "-q", "-am", "a correction", cwd=project)
     walks: list[object] = []
     below = cache_module._folders_below
     monkeypatch.setattr(cache_module, "_folders_below", lambda r: walks.append(r) or below(r))
-    result = built(project, deployed.first, monkeypatch)
-    assert result.written == 0
-    assert walks == []
+    # (when edited, later: the scheduled post is due too; else the same moment)
+    later = deployed.first + 4 * DAY if edited else deployed.first
+    assert (built(project, later, monkeypatch).written > 0) == edited
+    assert walks == []  # (the folders were not stamped)
     (head,) = (project / CACHE_DIR).glob("build-*.json")
-    folders = {str(p.relative_to(project / "site")) for p in (project / "site").rglob("*/")}
-    assert load_folders(folders_path(head)).keys() == {"", *folders}
-    assert built(project, deployed.first + 1, monkeypatch).written == 0
+    assert load_folders(folders_path(head)) == {}
+    saved = project.parent / "actions-cache"  # saved by this deploy, for the next
+    shutil.rmtree(saved)
+    for name in (CACHE_DIR, "site"):
+        shutil.copytree(project / name, saved / name, symlinks=True)
+    shutil.rmtree(project.with_name("previous-run"))
+    again = fresh_clone(project, monkeypatch)
+    built(again, later + 1, monkeypatch)
+    assert tree_bytes(again / "site") == cold(again, later + 1, monkeypatch)
+    assert built(again, later + 1, monkeypatch).written == 0  # on the site as it is
+    folders = {str(p.relative_to(again / "site")) for p in (again / "site").rglob("*/")}
+    (head,) = (again / CACHE_DIR).glob("build-*.json")
+    assert load_folders(folders_path(head)).keys() == {"", *folders} - {"."}
+    walks.clear()
+    assert built(again, later + 1, monkeypatch).written == 0
     assert walks == []
-    (head,) = (project / CACHE_DIR).glob("build-*.json")
-    folders = {str(p.relative_to(project / "site")) for p in (project / "site").rglob("*/")}
-    assert load_folders(folders_path(head)).keys() == {"", *folders}
 
 
 def test_a_stray_file_made_while_a_deploy_builds_is_removed_by_the_next_build(
