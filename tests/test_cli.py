@@ -64,16 +64,19 @@ def test_build_py_is_broadsheet_build(seeded: Path) -> None:
 
 def test_broadsheet_timings_prints_each_stage_with_its_time_and_cpu(corpus: Path) -> None:
     """The README's BROADSHEET_TIMINGS=1: a line for each stage of the build, with the
-    seconds it took and the CPU time the build process itself spent in it."""
+    seconds it took, the CPU time the build process itself spent in it, and the memory
+    pages it touched first (minor page faults)."""
     env = {**os.environ, "BROADSHEET_TIMINGS": "1"}
     command = [sys.executable, "-m", "broadsheet", "build", "--quiet"]
     done = subprocess.run(command, cwd=corpus, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     stages = {}
     for line in done.stderr.splitlines():
-        found = re.fullmatch(r"(\S.*?)\s+([\d.]+) s\s+([\d.]+) s CPU\s+(\d+) MB peak", line)
+        pattern = r"(\S.*?)\s+([\d.]+) s\s+([\d.]+) s CPU\s+(\d+) faults\s+(\d+) MB peak"
+        found = re.fullmatch(pattern, line)
         assert found, line
         stages[found[1]] = (float(found[2]), float(found[3]))
+    assert int(found[4]) >= 0 and int(found[5]) > 0
     for name in ("check cache", "read posts", "plan", "render", "search index", "save cache"):
         assert name in stages, stages
     # (the CPU the build process spent: its own, so never more than the stage's time)
