@@ -144,7 +144,8 @@ def assemble(
             with timing.stage("check output"):
                 cache = trusted()
             dirty = state / DIRTY
-            if dirty.exists() or not terms.expect(_indexed_before(cache, articles)):
+            left = _indexed_last(cache)
+            if dirty.exists() or not terms.expect(_indexed_before(cache, articles), left):
                 cache = None  # the terms may not match the last site: index everything again
             if site.whole is not None and cache is not last:  # (planned by a cache not trusted)
                 with timing.stage("plan again"):
@@ -272,6 +273,13 @@ def _indexed_before(cache: BuildCache | None, articles: list[str]) -> list[str]:
         return articles
     shown = cache.signed.digests
     return [url_path for url_path in articles if url_path in shown]
+
+
+def _indexed_last(cache: BuildCache | None) -> list[str] | None:
+    """Every article whose search terms the last build kept, if the cache says."""
+    if cache is None or cache.signed is None:
+        return None
+    return list(cache.signed.digests)
 
 
 def _mark(dirty: Path) -> None:

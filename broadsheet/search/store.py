@@ -43,8 +43,10 @@ class TermStore:
     def __init__(self, folder: Path):
         self.folder = folder
         self._names: dict[str, str] = {}  # url_path -> its file's name, as made
-        # The articles whose files the last build left (see `expect`), if it was said.
+        # Articles whose files the last build left (see `expect`), if it was said.
         self._expected: set[str] | None = None
+        # Every article whose file the last build left, if it was said.
+        self._left: set[str] | None = None
 
     def path(self, url_path: str) -> Path:
         return self.folder / self._name(url_path)
@@ -55,15 +57,17 @@ class TermStore:
             found = self._names[url_path] = _name(url_path)
         return found
 
-    def expect(self, url_paths: Iterable[str]) -> bool:
-        """Take `url_paths` for the articles whose files the last build left: from now
-        on, one of theirs that is missing is damage (`read` raises DamagedTerms) rather
-        than an article never stored. False if the folder itself is not there.
+    def expect(self, url_paths: Iterable[str], left: Iterable[str] | None = None) -> bool:
+        """Take `url_paths` for articles whose files the last build left: from now on,
+        one of theirs that is missing is damage (`read` raises DamagedTerms) rather
+        than an article never stored. `left`, if given, are all of those (this build's
+        articles or not). False if the folder itself is not there.
 
         Each file is looked for only when it is read: a missing one matters only to a
         build that reads it (the index in the site holds the article as it was), and
         listing 10,000 files and naming each took 14 ms of an edit."""
         self._expected = set(url_paths)
+        self._left = set(left) if left is not None else None
         return self.folder.is_dir()
 
     def read(self, url_path: str) -> Stored:
@@ -148,11 +152,14 @@ class TermStore:
     def forget_others(self, url_paths: Iterable[str]) -> None:
         """Drop the files of articles that are gone (only files named as this store
         names them: never anything else, even in a folder linked in its place). None
-        are when the articles are those `expect` was told of: the last build left only
-        theirs (it forgot the others; one that stopped before it did leaves the next
-        build cold), and this one adds only its articles' files."""
+        are when the articles are all those `expect` was told the last build left files
+        for: it left only theirs (it forgot the others; one that stopped before it did
+        leaves the next build cold), and this one adds only its articles' files. (An
+        article hidden since, by a date in the future, say, is not among them: its file
+        kept, it was taken for indexed when it showed again, and its words were missing
+        from the index.)"""
         wanted = set(url_paths)
-        if self._expected is not None and wanted == self._expected:
+        if self._left is not None and wanted == self._left:
             return
         keep = {self._name(u) for u in wanted}
         listed = set(os.listdir(self.folder)) if self.folder.is_dir() else set()

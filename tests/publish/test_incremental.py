@@ -236,3 +236,27 @@ def test_an_error_in_a_worker_still_names_the_template_and_line(
     with pytest.raises(BroadsheetError) as caught:
         build(load_config(corpus), use_cache=False, jobs=2)
     assert "templates/article.html:" in str(caught.value) and "titel" in str(caught.value)
+
+
+def test_an_article_hidden_then_shown_again_is_in_the_search_index_again(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article dated in the future (hidden), then shown once its time comes: the
+    site, its search index too, is a cold build's at each step. (The build that hid it
+    kept its search state, so the one that showed it again took its words as indexed,
+    and they were missing from the index: found by a review.)"""
+    import re
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1900000000")  # (2030)
+    warm(corpus)
+    post = sorted((corpus / "content/america").glob("*.md"))[0]
+    text = post.read_text(encoding="utf-8")
+    post.write_text(re.sub(r"(?m)^date: .*$", "date: 2031-01-01 10:00", text, count=1))
+    bump(post)
+    warm(corpus)
+    assert tree_bytes(corpus / "site") == cold(corpus)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1950000000")  # (October 2031: it is shown)
+    warm(corpus)
+    site = tree_bytes(corpus / "site")
+    assert site == cold(corpus)
+    assert any(post.stem[7:] in path for path in site)  # (its article is there again)
