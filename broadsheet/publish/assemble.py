@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, KeysView
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -275,11 +275,11 @@ def _indexed_before(cache: BuildCache | None, articles: list[str]) -> list[str]:
     return [url_path for url_path in articles if url_path in shown]
 
 
-def _indexed_last(cache: BuildCache | None) -> list[str] | None:
+def _indexed_last(cache: BuildCache | None) -> KeysView[str] | None:
     """Every article whose search terms the last build kept, if the cache says."""
     if cache is None or cache.signed is None:
         return None
-    return list(cache.signed.digests)
+    return cache.signed.digests.keys()
 
 
 def _mark(dirty: Path) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +46,9 @@ class TermStore:
         self._names: dict[str, str] = {}  # url_path -> its file's name, as made
         # Articles whose files the last build left (see `expect`), if it was said.
         self._expected: set[str] | None = None
-        # Every article whose file the last build left, if it was said.
-        self._left: set[str] | None = None
+        # Every article whose file the last build left, if it was said (a set, or the
+        # keys of a mapping: compared, never copied).
+        self._left: AbstractSet[str] | None = None
 
     def path(self, url_path: str) -> Path:
         return self.folder / self._name(url_path)
@@ -57,7 +59,7 @@ class TermStore:
             found = self._names[url_path] = _name(url_path)
         return found
 
-    def expect(self, url_paths: Iterable[str], left: Iterable[str] | None = None) -> bool:
+    def expect(self, url_paths: Iterable[str], left: AbstractSet[str] | None = None) -> bool:
         """Take `url_paths` for articles whose files the last build left: from now on,
         one of theirs that is missing is damage (`read` raises DamagedTerms) rather
         than an article never stored. `left`, if given, are all of those (this build's
@@ -67,7 +69,7 @@ class TermStore:
         build that reads it (the index in the site holds the article as it was), and
         listing 10,000 files and naming each took 14 ms of an edit."""
         self._expected = set(url_paths)
-        self._left = set(left) if left is not None else None
+        self._left = left
         return self.folder.is_dir()
 
     def read(self, url_path: str) -> Stored:
