@@ -144,8 +144,7 @@ def assemble(
             with timing.stage("check output"):
                 cache = trusted()
             dirty = state / DIRTY
-            left = _indexed_last(cache)
-            if dirty.exists() or not terms.expect(_indexed_before(cache, articles), left):
+            if dirty.exists() or not terms.expect(_indexed_last(cache), articles):
                 cache = None  # the terms may not match the last site: index everything again
             if site.whole is not None and cache is not last:  # (planned by a cache not trusted)
                 with timing.stage("plan again"):
@@ -266,17 +265,9 @@ def _publish(
     return stage, report
 
 
-def _indexed_before(cache: BuildCache | None, articles: list[str]) -> list[str]:
-    """The `articles` whose search terms the last build kept: all of them, unless the
-    cache says which it showed (a post new since, or fallen due, is indexed as it renders)."""
-    if cache is None or cache.signed is None:
-        return articles
-    shown = cache.signed.digests
-    return [url_path for url_path in articles if url_path in shown]
-
-
 def _indexed_last(cache: BuildCache | None) -> KeysView[str] | None:
-    """Every article whose search terms the last build kept, if the cache says."""
+    """Every article whose search terms the last build kept (those it showed), if the
+    cache says; None if it cannot."""
     if cache is None or cache.signed is None:
         return None
     return cache.signed.digests.keys()

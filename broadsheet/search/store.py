@@ -44,10 +44,9 @@ class TermStore:
     def __init__(self, folder: Path):
         self.folder = folder
         self._names: dict[str, str] = {}  # url_path -> its file's name, as made
-        # Articles whose files the last build left (see `expect`), if it was said.
-        self._expected: set[str] | None = None
-        # Every article whose file the last build left, if it was said (a set, or the
-        # keys of a mapping: compared, never copied).
+        # The articles whose files the last build left (see `expect`), if it was said,
+        # and whether that was known (a set, or the keys of a mapping: never copied).
+        self._expected: AbstractSet[str] | None = None
         self._left: AbstractSet[str] | None = None
 
     def path(self, url_path: str) -> Path:
@@ -59,17 +58,18 @@ class TermStore:
             found = self._names[url_path] = _name(url_path)
         return found
 
-    def expect(self, url_paths: Iterable[str], left: AbstractSet[str] | None = None) -> bool:
-        """Take `url_paths` for articles whose files the last build left: from now on,
-        one of theirs that is missing is damage (`read` raises DamagedTerms) rather
-        than an article never stored. `left`, if given, are all of those (this build's
-        articles or not). False if the folder itself is not there.
+    def expect(self, left: AbstractSet[str] | None, articles: Iterable[str] = ()) -> bool:
+        """Take `left` for every article whose file the last build left (when that is
+        not known, None: this build's `articles` are taken for them, and forget_others
+        lists the folder): from now on, one of theirs that is missing is damage (`read`
+        raises DamagedTerms) rather than an article never stored. False if the folder
+        itself is not there.
 
         Each file is looked for only when it is read: a missing one matters only to a
         build that reads it (the index in the site holds the article as it was), and
         listing 10,000 files and naming each took 14 ms of an edit."""
-        self._expected = set(url_paths)
         self._left = left
+        self._expected = left if left is not None else set(articles)
         return self.folder.is_dir()
 
     def read(self, url_path: str) -> Stored:
@@ -155,11 +155,11 @@ class TermStore:
         """Drop the files of articles that are gone (only files named as this store
         names them: never anything else, even in a folder linked in its place). None
         are when the articles are all those `expect` was told the last build left files
-        for: it left only theirs (it forgot the others; one that stopped before it did
-        leaves the next build cold), and this one adds only its articles' files. (An
-        article hidden since, by a date in the future, say, is not among them: its file
-        kept, it was taken for indexed when it showed again, and its words were missing
-        from the index.)"""
+        for, if it knew them: it left only theirs (it forgot the others; one that
+        stopped before it did leaves the next build cold), and this one adds only its
+        articles' files. (An article hidden since, by a date in the future, say, is not
+        among them: its file kept, it was taken for indexed when it showed again, and
+        its words were missing from the index.)"""
         wanted = set(url_paths)
         if self._left is not None and wanted == self._left:
             return

@@ -292,7 +292,7 @@ def test_a_missing_file_of_an_article_the_last_build_stored_is_damage(tmp_path: 
     store.replace("asia/b/", count("", "y"), ())
     store.path("asia/a/").unlink()
     again = TermStore(tmp_path / "state")
-    assert again.expect(["asia/a/", "asia/b/"], left={"asia/a/", "asia/b/"})
+    assert again.expect({"asia/a/", "asia/b/"})
     with pytest.raises(DamagedTerms):
         again.read("asia/a/")
     assert again.read("asia/new/").counts == {} and again.read("asia/b/").counts == {"y": 1}
@@ -301,7 +301,7 @@ def test_a_missing_file_of_an_article_the_last_build_stored_is_damage(tmp_path: 
     assert (tmp_path / "state" / ("0" * 24)).exists()  # (the same articles: not listed)
     again.forget_others(["asia/b/"])
     assert not (tmp_path / "state" / ("0" * 24)).exists()
-    assert not TermStore(tmp_path / "gone").expect(["asia/a/"])
+    assert not TermStore(tmp_path / "gone").expect(None, ["asia/a/"])
 
 
 def test_the_file_of_an_article_no_longer_shown_is_forgotten(tmp_path: Path) -> None:
@@ -311,7 +311,7 @@ def test_the_file_of_an_article_no_longer_shown_is_forgotten(tmp_path: Path) -> 
     store.replace("asia/a/", count("", "x"), ())
     store.replace("asia/b/", count("", "y"), ())
     again = TermStore(tmp_path / "state")
-    assert again.expect(["asia/b/"], left={"asia/a/", "asia/b/"})
+    assert again.expect({"asia/a/", "asia/b/"})
     again.forget_others(["asia/b/"])
     assert not again.path("asia/a/").exists() and again.path("asia/b/").exists()
 
