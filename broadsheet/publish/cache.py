@@ -631,8 +631,9 @@ class OutputCheck:
         self.folders_at = folders  # (see folders_path: read by the process that checks)
         # Whether it held, but not by the folders' stamps: those are to take again.
         self.refolder = False
-        # Whether every folder was read (their stamps did not hold, or none were kept).
-        self.walked = False
+        # Whether the site was restored: it held only by the files' hashes (see `fresh`)
+        # and every folder was read (their stamps did not hold, or none were kept).
+        self.restored = False
         # Whether it held, and some folders were too recent to go by their stamps then.
         self.recent = False
         self._pids: dict[int, int] = {}  # share -> the process checking it
@@ -731,12 +732,13 @@ class OutputCheck:
         codes = [status & ~WALKED for status in statuses]
         self._answer = FAILS not in codes
         self.restamp = RESTAMP in codes
-        self.walked = any(status & WALKED for status in statuses)
-        self.refolder = self.restamp or self.walked
+        walked = any(status & WALKED for status in statuses)
+        self.refolder = self.restamp or walked
         self.recent = RECENT in codes
         taken = [took for code, took in zip(codes, stamped, strict=True) if code == RESTAMP]
         if self._answer and self.restamp and all(taken):
             self.fresh = self.expected
+        self.restored = self.fresh is not None and walked
 
     def _shares(self) -> list[list[str]]:
         names = list(self.expected)

@@ -340,7 +340,7 @@ def _build(
                     # (by anyone: the build began to change the site later); those of a
                     # new tree, made in the stage, date from when it was put in place.
                     since = (changed_from(output) or checked) if whole else checked
-                    if retaken and check.walked:
+                    if check.restored:
                         _forget_folders(folders)
                     else:
                         _save_folders(output, folders, since, names, moved, removed, met or None)
@@ -484,7 +484,7 @@ def _settle_folders(
     the check began is stamped [] (listed by the next check)."""
     if not (check.refolder or check.recent):
         return
-    if check.fresh is not None and check.walked:  # (a restored site: see _forget_folders)
+    if check.restored:  # (see _forget_folders)
         _forget_folders(at)
         return
     with contextlib.suppress(OSError):
