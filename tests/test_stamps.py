@@ -154,3 +154,55 @@ def test_a_hash_taken_is_given_again_only_for_the_stamp_it_was_taken_under(
     stamps.HASHED.put("other", [1, 2**64, 0, 1], "feed")  # (past 64 bits: not kept)
     assert stamps.HASHED.get("other", [1, 2**64, 0, 1]) is None
     stamps.HASHED.clear()
+
+
+HOUR = 3600 * 10**9
+
+
+def _written_an_hour_ago(path: Path, data: bytes) -> stamps.Stamp:
+    """The stamp a build keeps of a page it wrote an hour ago (no hash: safely old)."""
+    path.write_bytes(data)
+    then = path.stat().st_mtime_ns - HOUR
+    os.utime(path, ns=(then, then))
+    return stamps.stamp_file(str(path), stamps.racy_after())
+
+
+@pytest.mark.parametrize(
+    "how, restored",
+    [
+        ("tar, cp -a: a new file, its size and times kept", True),
+        ("the same, a hash in the stamp (its change time long after)", True),
+        ("rewritten in place, its times set back", False),
+        ("a new file, the times of a page written in the stamp's last ticks", False),
+        ("a new file, one nanosecond later", False),
+        ("a new file, another size", False),
+        ("as it was", False),
+    ],
+)
+def test_a_file_put_back_with_its_times_is_taken_as_restored(
+    tmp_path: Path, how: str, restored: bool
+) -> None:
+    """A site restored from a CI cache (`tar --posix` keeps times to the nanosecond)
+    is taken as the one the build wrote by its files' sizes and modification times,
+    unread: only for another inode (an edit in place shows in the change time) and a
+    modification time that was safely old when the stamp was taken."""
+    page = tmp_path / "page.html"
+    old = _written_an_hour_ago(page, b"<p>news</p>")
+    copy = tmp_path / "restored.html"
+    data = b"<p>news</p>"
+    if how.startswith("the same, a hash"):
+        old = [*old[:2], old[2] + HOUR, old[3], stamps.bytes_hash(data)]  # restored, stamped
+    elif how.startswith("a new file, the times of a page written in"):
+        old = [*old[:2], 1000, old[3], stamps.bytes_hash(data)]  # written, then stamped
+    if how.startswith("rewritten in place"):
+        page.write_bytes(b"<p>NEWS</p>")
+        os.utime(page, ns=(old[1], old[1]))
+    elif how != "as it was":
+        if how.endswith("another size"):
+            data = b"<p>other news</p>"
+        copy.write_bytes(data)
+        later = 1 if how.endswith("nanosecond later") else 0
+        os.utime(copy, ns=(old[1] + later, old[1] + later))
+        copy.replace(page)
+    new = stamps.stamp_file(str(page), None)
+    assert stamps.is_restored(old, new) is restored

@@ -36,6 +36,7 @@ from broadsheet.stamps import (
     Stamp,
     file_hash,
     is_racy,
+    is_restored,
     racy_after,
     stamp_of,
     unchanged,
@@ -195,18 +196,24 @@ def share_stamps(stamps: Stamps, kept: Stamps) -> None:
 
 
 def same_stamps(
-    old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = None, adopt: bool = False
+    old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = None, **how: bool
 ) -> bool:
     """Whether every file stamped `old` (named relative to `root`) is unchanged in `new`,
     and no file was added: one comparison of the two mappings when no stamp holds a hash.
-    (`adopt`: see changed_names.)"""
+    (`hashes`, and `how`: `adopt` and `restored`, see changed_names.)"""
     if old == new:
         return True
-    return old.keys() == new.keys() and not changed_names(old, new, root, hashes, adopt)
+    return old.keys() == new.keys() and not changed_names(old, new, root, hashes, **how)
 
 
 def changed_names(
-    old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = None, adopt: bool = False
+    old: Stamps,
+    new: Stamps,
+    root: Path,
+    hashes: Hashes | None = None,
+    *,
+    adopt: bool = False,
+    restored: bool = False,
 ) -> set[str]:
     """The files added, removed or changed between the stamps `old` and `new`; a file
     whose stamp changed but whose bytes still hash as recorded in `hashes` is unchanged.
@@ -215,12 +222,19 @@ def changed_names(
     list), as `git status` refreshes its index: its bytes are the ones recorded, which
     is all the old stamp stood for. A fresh clone gives every file a new stamp, and the
     last build's were held beside this one's to the end: 20 MB of a deploy's peak at
-    100,000 articles."""
+    100,000 articles.
+
+    With `restored` (the output's files, which only a build writes), a file put back
+    with its times is unchanged too, unread (see is_restored)."""
     prefix = f"{root}{os.sep}"
     names = old.keys() ^ new.keys()
     for name, stamp in old.items():
         now = new.get(name)
         if now is not None and now != stamp and not unchanged(stamp, now, prefix + name):
+            if restored and is_restored(stamp, now):
+                if adopt:
+                    old[name] = now
+                continue
             recorded = hashes.get(name) if hashes is not None and now[0] == stamp[0] else None
             if recorded is None or file_hash(prefix + name, now) != recorded:
                 names.add(name)
@@ -607,10 +621,12 @@ class OutputCheck:
     share's check, as before the cache kept the folders' stamps, and `refolder` says
     they are to be taken again. Either way the first share's check stamps the folders,
     or walks them, and so sees a file added or removed anywhere; each share's check
-    compares its own files' stamps, and their hashes where the stamps changed.
+    compares its own files' stamps, and where the stamps changed, their hashes (or
+    whether they were put back with their times: see stamps.is_restored, the site
+    restored from a CI cache, whose files are not read).
 
-    When the output held only by the files' hashes (a site restored from a CI cache:
-    every file new to the file system, its bytes the same), the stamps the check took
+    When the output held only so (a site restored from a CI cache: every file new to
+    the file system, its bytes the same), the stamps the check took
     are its answer too (sent back through a pipe): they replace those `expected` in
     place (`fresh`), so that the build need not stamp and hash the whole output again
     to record it, nor hold two sets of stamps.
@@ -769,14 +785,14 @@ class OutputCheck:
 
     def _judge(self, names: list[str], found: Stamps, racy: int) -> tuple[int, list[Stamp] | None]:
         """Whether the files `names` are unchanged, as `found` stamps them: by their
-        stamps (HOLDS), or else by their hashes (RESTAMP, with their fresh stamps); or
-        not (FAILS)."""
+        stamps (HOLDS), or else by their hashes or as put back with their times (RESTAMP,
+        with their fresh stamps: see stamps.is_restored); or not (FAILS)."""
         expected = {name: self.expected[name] for name in names}
         mine = {name: found[name] for name in names}
         if same_stamps(expected, mine, self.output):
             return HOLDS, None
         hashes = self._hashes()
-        if not same_stamps(expected, mine, self.output, hashes):
+        if not same_stamps(expected, mine, self.output, hashes, restored=True):
             return FAILS, None
         return RESTAMP, self._restamped(names, mine, hashes, racy)
 
@@ -792,7 +808,7 @@ class OutputCheck:
             stamp = found[name]
             if is_racy(stamp, racy):
                 old = self.expected[name]
-                if old[:4] != stamp:  # (its bytes were found to hash as recorded)
+                if old[:4] != stamp:  # (found to hash as recorded, or restored)
                     digest = hashes.get(name)
                 elif len(old) > 4:  # (its bytes were found to hash as its stamp says)
                     digest = old[4]
