@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.corpus import write_corpus  # noqa: E402
 from benchmarks.peers import write_hugo, write_pelican  # noqa: E402
+from broadsheet import stamps  # noqa: E402
 
 SETTINGS = """\
 [tool.broadsheet]
@@ -213,17 +214,25 @@ def edits(
     edited.write_text(original.replace("title: ", f"title: Edit {number} ", 1))
     measures["headline"] = timed(command, cwd)
     edited.write_text(original)
-    timed(command, cwd, EPOCH)  # the last deploy's build, whose cache the next restores
-    measures["deploy"] = deploy(command, cwd, edited, number)
+    timed(command, cwd, EPOCH)  # the build whose cache and site the last deploy restored
+    # The workflow's every run but the first restores what the last deploy saved, which
+    # had restored the run's before: minutes apart, not at once (see stamps.is_restored).
+    time.sleep(stamps.RACY_NS / 1e9 + 0.5)
+    deploy(command, cwd, edited, number, EPOCH, keep=True)  # the last deploy
+    measures["deploy"] = deploy(command, cwd, edited, number, EPOCH + 86_400)
+    edited.write_text(original)
     timed(command, cwd)  # back to the original for the next round
     return measures
 
 
-def deploy(command: list[str], project: Path, edited: Path, number: int) -> tuple[float, float]:
+def deploy(
+    command: list[str], project: Path, edited: Path, number: int, epoch: int, keep: bool = False
+) -> tuple[float, float]:
     """The Pages workflow's build: a fresh checkout in the same place (a runner's
     workspace path does not change; every file is new, as git writes it), the build
     cache and site restored (tar keeps their modification times), a new
-    SOURCE_DATE_EPOCH and one article edited since the last deploy."""
+    SOURCE_DATE_EPOCH and one article edited since the last deploy. The project as it
+    was afterwards, or (`keep`) as the deploy left it."""
     last = project.with_name(f"{project.name}-last-run")
     project.rename(last)
     try:
@@ -232,10 +241,13 @@ def deploy(command: list[str], project: Path, edited: Path, number: int) -> tupl
             shutil.copytree(last / name, project / name, symlinks=True)
         text = edited.read_text()
         edited.write_text(text.replace("\n\n", f"\n\nDeployed edit {number}.\n\n", 1))
-        return timed(command, project, EPOCH + 86_400)
+        return timed(command, project, epoch)
     finally:
-        clear(project)
-        last.rename(project)
+        if keep:
+            clear(last)
+        else:
+            clear(project)
+            last.rename(project)
 
 
 def _restored(folder: str, names: list[str]) -> list[str]:

@@ -229,23 +229,26 @@ def unchanged(old: Stamp, new: Stamp, path: str) -> bool:
 def is_restored(old: Stamp, new: Stamp) -> bool:
     """Whether the file stamped `new` is the one stamped `old`, put back with its times:
     another inode (a new file), but the size and the modification time to the
-    nanosecond that `old` recorded, which was safely old then. GNU tar keeps
-    a file's times so in the POSIX format (`actions/cache` saves and restores a folder
-    with `tar --posix`), and so do `cp -a` and `rsync -a`; rsync's quick check goes by
-    the same two. Only for files a build alone writes (the output), and only once each
-    time its bytes change: then another file has the same time only if someone set it
-    by hand, to the nanosecond, to the one this file was written at. A file rewritten
-    in place keeps its inode, and is caught by its change time.
+    nanosecond that `old` recorded, of a file that had itself been put back so (its
+    modification time RACY_NS before its change time). GNU tar keeps a file's times so
+    in the POSIX format (`actions/cache` saves and restores a folder with
+    `tar --posix`), and so do `cp -a` and `rsync -a`; rsync's quick check goes by the
+    same two. Only for files a build alone writes (the output), and only once each time
+    its bytes change: then another file has the same time only if someone set it by
+    hand, to the nanosecond, to the one this file was written at. A file rewritten in
+    place keeps its inode, and is caught by its change time.
 
-    Safely old: written before the clock's last ticks when `old` was taken, since in
-    the same tick a second write (another file renamed over it, on a coarse clock)
-    could keep the time. A stamp without a hash was so; one with a hash (see
-    broadsheet.stamps) only if its modification time is RACY_NS before its change
-    time, itself no later than the stamp: a file that was restored before it was
-    stamped, then, whose change time is that of its restoring."""
+    Why a file put back: its modification time was then older than its change time by
+    more than the coarsest tick (both in the file system's own clock), and `old` was
+    taken after that change, so another file written since has a later time. A page
+    the build wrote has no such proof (its change time is its writing's, or its
+    renaming's into place), whatever the machine's clock said when it was stamped: a
+    file system whose clock lags could still be in the tick it was written in. So a
+    deploy after a deploy (the workflow's every run but the first, and the first after
+    a change of Broadsheet) reads only the pages the last one wrote."""
     if new[3] == old[3] or new[0] != old[0] or new[1] != old[1]:
         return False
-    return len(old) == 4 or old[2] >= RACY_NS
+    return bool(old[2] >= RACY_NS)
 
 
 def with_hash(stamp: Stamp, digest: str, racy: int) -> Stamp:

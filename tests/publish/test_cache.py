@@ -334,6 +334,28 @@ def test_an_edit_within_one_tick_of_the_clock_is_seen(
     assert tree_bytes(small / "site") == cold(small)  # (a missed edit keeps the old bytes)
 
 
+def test_a_page_replaced_in_the_tick_of_a_lagging_clock_is_not_taken_as_restored(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The machine's clock moves on, the file system's stays in one tick (coarse, or
+    lagging): a build that finds nothing to do keeps the output's stamps without their
+    hashes. A page then replaced by another file of the same size (an editor saving by
+    a rename) has its recorded size and time, in another inode: it is not taken for the
+    page put back by a CI cache's restore (see stamps.is_restored), and is rebuilt."""
+    clock = _CoarseClock(monkeypatch)
+    warm(small)
+    clock.now += stamps.RACY_NS
+    assert warm(small).written == 0  # (the stamps settled: no hashes)
+    page = small / "site/index.html"
+    data = page.read_bytes()
+    at = data.index(b"<title>") + len(b"<title>")
+    replacement = page.with_name(".index.html.edit")
+    replacement.write_bytes(data[:at] + bytes([data[at] ^ 0x20]) + data[at + 1 :])
+    replacement.replace(page)
+    warm(small)
+    assert tree_bytes(small / "site") == cold(small)
+
+
 def test_racy_stamps_settle_once_their_files_are_safely_old(
     small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

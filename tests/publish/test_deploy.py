@@ -241,9 +241,10 @@ def test_a_deploy_records_the_restored_site_as_its_check_found_it(
     deployed: Deploy, monkeypatch: pytest.MonkeyPatch, forked: bool
 ) -> None:
     """A restored site holds by its files' times, as tar put them back (every file is
-    new to the file system: see stamps.is_restored), and by their hashes for the few
-    whose times cannot vouch for them (the last build wrote them in its clock's last
-    tick): the check reads those alone, and gives the stamps it took, so the build
+    new to the file system: see stamps.is_restored), where the last build had found
+    them restored too, and by their hashes otherwise (here, every file: the last build
+    wrote them all; see the next test): the check reads those, and gives the stamps it
+    took, so the build
     neither walks the site again nor reads a page (342 MB at 10,000 articles, each page
     racy as it was just restored); and those stamps are the site's own."""
     from broadsheet import stamps
@@ -269,8 +270,8 @@ def test_a_deploy_records_the_restored_site_as_its_check_found_it(
     restored = {str(p) for p in (project / "site").rglob("*") if p.is_file()}
     last = load_cache(next((project / CACHE_DIR).glob("build-*.json")))
     assert last is not None
-    unvouched = {site + n for n, s in last.output.items() if len(s) > 4 and s[2] < stamps.RACY_NS}
-    assert len(unvouched) < len(restored) // 2
+    unvouched = {site + n for n, s in last.output.items() if s[2] < stamps.RACY_NS}
+    assert unvouched == restored  # (the last build wrote every page)
     later = deployed.first + 4 * DAY
     assert built(project, later, monkeypatch).written > 0
     assert walks == []
@@ -289,6 +290,51 @@ def test_a_deploy_records_the_restored_site_as_its_check_found_it(
     assert built(project, later, monkeypatch).written == 0
     folders = {str(p.relative_to(project / "site")) for p in (project / "site").rglob("*/")}
     assert load_folders(folders_path(head)).keys() == {"", *folders} - {"."}
+    assert tree_bytes(project / "site") == cold(project, later, monkeypatch)
+
+
+def test_a_deploy_after_a_deploy_reads_only_the_pages_the_last_one_wrote(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workflow's every run but the first: the site restored is the one the last
+    deploy found restored, and wrote a few pages into. Its files' times vouch for all
+    the others (see stamps.is_restored), so the check reads only those few; the site
+    is a cold build's. (RACY_NS made short, as a CI cache restores a site minutes after
+    it was saved, not seconds.)"""
+    from broadsheet import stamps
+    from broadsheet.publish import cache as cache_module
+
+    monkeypatch.setattr(stamps, "RACY_NS", 300_000_000)
+    time.sleep(0.4)
+    project = fresh_clone(deployed.project, monkeypatch)
+    edit_one_article(project)
+    built(project, deployed.first + DAY, monkeypatch)  # the last deploy: it read every page
+    time.sleep(0.4)
+    saved = project.parent / "actions-cache"
+    for name in (CACHE_DIR, "site"):
+        shutil.rmtree(saved / name)
+        shutil.copytree(project / name, saved / name, symlinks=True)
+    last = load_cache(next((project / CACHE_DIR).glob("build-*.json")))
+    assert last is not None
+    monkeypatch.chdir(project.parent)
+    shutil.rmtree(project.with_name("previous-run"))
+    project = fresh_clone(project, monkeypatch)
+    edit_one_article(project)
+
+    def no_fork() -> int:
+        raise OSError("no fork here")
+
+    monkeypatch.setattr(cache_module, "fork", no_fork)  # (checked here: its reads counted)
+    site = f"{project / 'site'}{os.sep}"
+    hashed: list[str] = []
+    digest = stamps.content_hash
+    monkeypatch.setattr(stamps, "content_hash", lambda p, *a: hashed.append(p) or digest(p, *a))
+    later = deployed.first + 4 * DAY
+    assert built(project, later, monkeypatch).written > 0
+    pages = {p for p in hashed if p.startswith(site)}
+    written_last = {site + n for n, s in last.output.items() if s[2] < stamps.RACY_NS}
+    assert pages == written_last
+    assert 0 < len(pages) < len(last.output) // 4
     assert tree_bytes(project / "site") == cold(project, later, monkeypatch)
 
 
