@@ -645,6 +645,10 @@ class OutputCheck:
         # for only if a file's stamp changed.
         self.hashes = hashes if hashes is not None else {}
         self.folders_at = folders  # (see folders_path: read by the process that checks)
+        # The output file system's present when the check began (see
+        # output_dir.present), if known: a file whose times are not older is racy, as
+        # by the machine's clock (a file system whose clock lags may be in that tick).
+        self.present: int | None = None
         # Whether it held, but not by the folders' stamps: those are to take again.
         self.refolder = False
         # Whether the site was restored: it held only by the files' hashes (see `fresh`)
@@ -767,6 +771,8 @@ class OutputCheck:
         if not self.output.is_dir():
             return FAILS, None
         racy = racy_after()  # (before any is stamped: as stamp_of takes it)
+        if self.present is not None:
+            racy = min(racy, self.present)
         prefix = f"{self.output}{os.sep}"
         recent = False
         if share == 0:

@@ -210,6 +210,10 @@ def _build(
         # What the check finds holds from this moment (a folder changed since, by
         # anyone, is listed by the next check: see cache.stamp_folders).
         checked = _present(output)
+        # An output file is racy by the output file system's clock too (it may lag the
+        # machine's, and be in the tick a page was written in), and so is kept hashed.
+        output_racy = min(racy, checked)
+        check.present = checked
         if cache is not None:  # the output is stamped in another process meanwhile
             check.start()
         try:
@@ -229,8 +233,8 @@ def _build(
                 if check.fresh is not None:  # a restored site: the stamps the check took
                     restamped, walked = check.fresh, sorted(folders_of(check.fresh))
                 elif check.restamp:
-                    restamped = stamp_tree(output, racy=racy_after(), folders=walked)
-                _settle(where, cache, inputs, racy, restamped, config.root)
+                    restamped = stamp_tree(output, racy=output_racy, folders=walked)
+                _settle(where, cache, inputs, racy, restamped, config.root, output_racy)
                 _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
                 pages, until = cache.page_count, _moving(config, cache.valid_until)
@@ -415,7 +419,7 @@ def _stamp_output(
     if restamp:
         stamps = stamp_tree(output, racy=written, folders=walked)
     else:
-        stamps = settled(cache.output, racy) or dict(cache.output)
+        stamps = settled(cache.output, min(racy, written)) or dict(cache.output)
         for relative in removed:
             stamps.pop(relative, None)
     stamps.update(fresh)
@@ -504,13 +508,14 @@ def _settle(
     racy: int,
     restamped: Stamps | None = None,
     root: Path | None = None,
+    output_racy: int | None = None,
 ) -> None:
     """After a build that found nothing to do: keep the stamps it just verified without
-    the hashes of files that are no longer racy (as `git status` refreshes the index),
-    or taken afresh where the files only hashed as before (`restamped`: the output's new
-    stamps; and sources whose stamps changed, below `root`), so that the next build need
-    not read them again."""
-    output = restamped or settled(cache.output, racy)
+    the hashes of files that are no longer racy (as `git status` refreshes the index:
+    the output's, by `output_racy` if given, see _build), or taken afresh where the
+    files only hashed as before (`restamped`: the output's new stamps; and sources whose
+    stamps changed, below `root`), so that the next build need not read them again."""
+    output = restamped or settled(cache.output, racy if output_racy is None else output_racy)
     if output is None and inputs == cache.inputs:
         return
     if inputs != cache.inputs and root is not None:

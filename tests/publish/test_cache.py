@@ -279,18 +279,22 @@ def _template_again(project: Path) -> tuple[Path, str, str]:
 class _CoarseClock:
     """A file system whose clock has one tick for the whole test (as with 1 or 2 s
     timestamps, when everything happens within one): every file's times are the same,
-    so only a hash of its bytes can tell an edit."""
+    so only a hash of its bytes can tell an edit. Its present (`present`, as the build
+    lock's times give it: see output_dir.present) stays in that tick while the
+    machine's clock (`now`) moves on, unless a test moves it too: a clock that lags."""
 
     TICK = 1_700_000_000_000_000_000
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch):
         real, walk = stamps.stamp_of, cache_module._walk
+        self.present = self.TICK
 
         def coarse(path: str, stat: os.stat_result, racy: int | None) -> list[Any]:
+            tick = self.present if path.endswith(".lock") else self.TICK
             fake = SimpleNamespace(
                 st_size=stat.st_size,
-                st_mtime_ns=self.TICK,
-                st_ctime_ns=self.TICK,
+                st_mtime_ns=tick,
+                st_ctime_ns=tick,
                 st_ino=stat.st_ino,
             )
             return real(path, fake, racy)  # type: ignore[arg-type]
@@ -334,6 +338,27 @@ def test_an_edit_within_one_tick_of_the_clock_is_seen(
     assert tree_bytes(small / "site") == cold(small)  # (a missed edit keeps the old bytes)
 
 
+def test_a_page_edited_in_the_tick_of_a_lagging_clock_is_seen(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The machine's clock moves on, the file system's stays in the tick the site was
+    written in: a build that finds nothing to do keeps the output's stamps with their
+    hashes (its files are racy by the file system's present), so a page then rewritten
+    in place with the same size, in that same tick, is still seen."""
+    clock = _CoarseClock(monkeypatch)
+    warm(small)
+    clock.now += stamps.RACY_NS
+    assert warm(small).written == 0
+    page = small / "site/index.html"
+    data = page.read_bytes()
+    at = data.index(b"<title>") + len(b"<title>")
+    with open(page, "r+b") as handle:
+        handle.seek(at)
+        handle.write(bytes([data[at] ^ 0x20]))
+    warm(small)
+    assert tree_bytes(small / "site") == cold(small)
+
+
 def test_a_page_replaced_in_the_tick_of_a_lagging_clock_is_not_taken_as_restored(
     small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -368,6 +393,7 @@ def test_racy_stamps_settle_once_their_files_are_safely_old(
     assert kept is not None
     assert all(len(s) == 5 for s in [*kept.inputs.values(), *kept.output.values()])
     clock.now += stamps.RACY_NS  # time passes: nothing is racy any more
+    clock.present += stamps.RACY_NS  # (on the file system too)
     assert warm(small).written == 0
     kept = load_cache(where)
     assert kept is not None
