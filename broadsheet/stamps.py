@@ -244,8 +244,9 @@ def is_restored(old: Stamp, new: Stamp) -> bool:
     the build wrote has no such proof (its change time is its writing's, or its
     renaming's into place), whatever the machine's clock said when it was stamped: a
     file system whose clock lags could still be in the tick it was written in. So a
-    deploy after a deploy (the workflow's every run but the first, and the first after
-    a change of Broadsheet) reads only the pages the last one wrote."""
+    deploy that restores what a deploy restored (the workflow's every run but the
+    first two, and the two after a change of Broadsheet, whose first builds cold) reads
+    only the pages the last one wrote."""
     if new[3] == old[3] or new[0] != old[0] or new[1] != old[1]:
         return False
     return bool(old[2] >= RACY_NS)
