@@ -19,7 +19,6 @@ import re
 import shutil
 import stat
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -472,7 +471,7 @@ def _as_site(path: Path, output: Path, folder: Path) -> Path:
 
 
 def _make_stage(folder: Path, lock: OutputLock) -> None:
-    build = uuid.uuid4().hex
+    build = os.urandom(16).hex()  # (not uuid: importing it imports platform, 1.5 ms a build)
     lock.note_stage(build)
     folder.mkdir()
     try:
