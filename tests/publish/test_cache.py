@@ -27,10 +27,12 @@ from broadsheet.publish.cache import (
     cache_path,
     load_cache,
     save_cache,
+    save_folders,
+    stamp_folders,
     stamp_tree,
 )
 from broadsheet.sealed import seal, unseal
-from broadsheet.stamps import Stamp
+from broadsheet.stamps import Stamp, racy_after
 from tests.publish.test_incremental import cold, warm
 from tests.sitecheck import tree_bytes
 
@@ -52,18 +54,32 @@ CHANGES = {
 }
 
 
+def _kept_folders(site: Path) -> Path:
+    """Where the stamps of the folders of `site` are kept, once stamped: then the check
+    runs in SHARES processes (see OutputCheck._shares)."""
+    kept = site.with_name(f"folders-{site.name}.json")
+    save_folders(kept, stamp_folders(site, racy_after()))
+    return kept
+
+
 @pytest.mark.parametrize("forked", [True, False], ids=["forked", "in process"])
+@pytest.mark.parametrize("folders", [True, False], ids=["folders stamped", "no folder stamps"])
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_the_output_check_finds_any_change_to_the_output(
-    tmp_path: Path, change: str, forked: bool
+    tmp_path: Path, change: str, forked: bool, folders: bool
 ) -> None:
+    """Whatever the change, the check finds it: in SHARES processes, a share of the
+    files each, when the folders' stamps are kept; in one, which reads every folder
+    and so stamps every file, when none are (a restored site's)."""
     site = _site(tmp_path)
-    check = OutputCheck(site, stamp_tree(site))
+    kept = _kept_folders(site) if folders else tmp_path / "no-folders.json"
+    check = OutputCheck(site, stamp_tree(site), folders=kept)
     CHANGES[change](site)
     with check:
         if forked:
             check.start()
-            assert len(check._pids) == SHARES  # forked processes answer, a share each
+            # forked processes answer, a share each
+            assert len(check._pids) == (SHARES if folders else 1)
         assert check.holds() is (change == "nothing")
         assert check.holds() is (change == "nothing")  # asked again: the same answer
     assert check._pids == {}
@@ -151,7 +167,8 @@ def test_a_missing_output_folder_does_not_hold(tmp_path: Path) -> None:
 
 def test_the_forked_check_is_never_left_behind(tmp_path: Path) -> None:
     site = _site(tmp_path)
-    with pytest.raises(RuntimeError), OutputCheck(site, stamp_tree(site)) as check:
+    kept = _kept_folders(site)
+    with pytest.raises(RuntimeError), OutputCheck(site, stamp_tree(site), folders=kept) as check:
         check.start()
         pids = list(check._pids.values())
         raise RuntimeError("the build failed meanwhile")
@@ -436,7 +453,7 @@ def test_a_check_process_killed_before_it_answers_is_asked_again_here(tmp_path: 
 
     for change in ("nothing", "a page edited"):
         site = _site(tmp_path / change)
-        with Slow(site, stamp_tree(site)) as check:
+        with Slow(site, stamp_tree(site), folders=_kept_folders(site)) as check:
             CHANGES[change](site)
             check.start()
             assert len(check._pids) == SHARES
@@ -498,7 +515,11 @@ def test_ctrl_c_while_waiting_for_the_check_leaves_no_process_behind(
     monkeypatch.setattr(OutputCheck, "_check_share", slow)
     before = signal.signal(signal.SIGALRM, interrupt)
     try:
-        with pytest.raises(KeyboardInterrupt), OutputCheck(site, stamp_tree(site)) as check:
+        folders = _kept_folders(site)
+        with (
+            pytest.raises(KeyboardInterrupt),
+            OutputCheck(site, stamp_tree(site), folders=folders) as check,
+        ):
             check.start()
             pids = list(check._pids.values())
             signal.setitimer(signal.ITIMER_REAL, 0.3)

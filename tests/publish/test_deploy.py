@@ -287,6 +287,7 @@ def test_a_deploy_records_the_restored_site_as_its_check_found_it(
     assert {name: stamp[:4] for name, stamp in kept.output.items()} == walk(project / "site")
     assert all(s[4] == digest(site + n) for n, s in kept.output.items() if len(s) > 4)
     assert load_folders(folders_path(head)) == {}  # (see the test below)
+    assert not folders_path(head).exists()  # (so the next check runs in one process)
     assert built(project, later, monkeypatch).written == 0
     folders = {str(p.relative_to(project / "site")) for p in (project / "site").rglob("*/")}
     assert load_folders(folders_path(head)).keys() == {"", *folders} - {"."}
