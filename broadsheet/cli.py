@@ -52,7 +52,8 @@ def finish(code: int) -> NoReturn:
     A build leaves about a million objects behind at 10,000 articles (posts, pages,
     templates), and Python's last garbage collection at exit would walk them all: 0.2 s,
     a tenth of an edit's rebuild. The process is ending anyway, so it ends here, once
-    what it printed is flushed (os._exit): the collection, and the freeing of every
+    what it printed is flushed (os._exit; output that cannot be written fails it): the
+    collection, and the freeing of every
     module and what it holds, took 8 to 10 ms of each build. Every command has closed
     or removed what it opened by then (its stage, temporary folders, locks, worker
     processes); nothing of Broadsheet's waits on exit handlers. Only the programs'
@@ -60,8 +61,14 @@ def finish(code: int) -> NoReturn:
     """
     gc.freeze()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # (a closed pipe, a closed stream)
+        try:
             stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader gone (`| head`), a closed stream
+            pass
+        except OSError as exc:  # what was printed is lost (a full disk): not a success
+            with contextlib.suppress(OSError):
+                os.write(2, f"broadsheet: output not written: {exc}\n".encode())
+            code = code or 120  # (as Python's own exit gives for it)
     os._exit(code)
 
 

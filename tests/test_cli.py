@@ -111,3 +111,21 @@ def test_mv_and_gone_outside_a_project_say_so(tmp_path: Path) -> None:
         done = run_process(args, tmp_path)
         assert done.returncode == 1
         assert "content: the content folder does not exist: is this a project?" in done.stderr
+
+
+def test_output_that_cannot_be_written_is_a_failure(project: Path) -> None:
+    """A report sent to a full disk is lost: the command says so and fails (exit 120,
+    as Python's own exit gives), rather than end as a success."""
+    write_post(project, "asia/one.md", "---\ntitle: One\ndate: 2024-05-01\n---\n\nText.\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "broadsheet", "check"],
+            cwd=project,
+            env=env,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    assert done.returncode == 120
+    assert "output not written" in done.stderr

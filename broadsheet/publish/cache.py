@@ -745,6 +745,7 @@ class OutputCheck:
                 self.close()
                 raise
             self._take(statuses, stamped)
+            self._split = None  # (the names: not held once answered)
         assert self._answer is not None
         return self._answer
 
