@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"broadsheet: {str(exc) or 'interrupted'}", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `broadsheet import ... | head`
-        sys.stderr.close()
+        with contextlib.suppress(OSError):  # (stderr may be a closed pipe too)
+            sys.stderr.close()
         return 0
 
 
