@@ -231,14 +231,12 @@ def changed_names(
     for name, stamp in old.items():
         now = new.get(name)
         if now is not None and now != stamp and not unchanged(stamp, now, prefix + name):
-            if restored and is_restored(stamp, now):
-                if adopt:
-                    old[name] = now
-                continue
-            recorded = hashes.get(name) if hashes is not None and now[0] == stamp[0] else None
-            if recorded is None or file_hash(prefix + name, now) != recorded:
-                names.add(name)
-            elif adopt:
+            if not (restored and is_restored(stamp, now)):
+                recorded = hashes.get(name) if hashes is not None and now[0] == stamp[0] else None
+                if recorded is None or file_hash(prefix + name, now) != recorded:
+                    names.add(name)
+                    continue
+            if adopt:
                 old[name] = now  # (a value replaced: the mapping keeps its size)
     return names
 

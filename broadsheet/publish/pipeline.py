@@ -234,7 +234,7 @@ def _build(
                     restamped, walked = check.fresh, sorted(folders_of(check.fresh))
                 elif check.restamp:
                     restamped = stamp_tree(output, racy=output_racy, folders=walked)
-                _settle(where, cache, inputs, racy, restamped, config.root, output_racy)
+                _settle(where, cache, inputs, racy, output_racy, restamped, config.root)
                 _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
                 pages, until = cache.page_count, _moving(config, cache.valid_until)
@@ -508,16 +508,17 @@ def _settle(
     cache: BuildCache,
     inputs: Stamps,
     racy: int,
+    output_racy: int,
     restamped: Stamps | None = None,
     root: Path | None = None,
-    output_racy: int | None = None,
 ) -> None:
     """After a build that found nothing to do: keep the stamps it just verified without
     the hashes of files that are no longer racy (as `git status` refreshes the index:
-    the output's, by `output_racy` if given, see _build), or taken afresh where the
-    files only hashed as before (`restamped`: the output's new stamps; and sources whose
-    stamps changed, below `root`), so that the next build need not read them again."""
-    output = restamped or settled(cache.output, racy if output_racy is None else output_racy)
+    the sources' by `racy`, the output's by `output_racy`, see _build), or taken afresh
+    where the files only hashed as before (`restamped`: the output's new stamps; and
+    sources whose stamps changed, below `root`), so that the next build need not read
+    them again."""
+    output = restamped or settled(cache.output, output_racy)
     if output is None and inputs == cache.inputs:
         return
     if inputs != cache.inputs and root is not None:
