@@ -33,6 +33,15 @@
        is false (as [] is: too recent to go by, their entries are to be listed) if so,
        else None. publish/cache.py's _folders_held, over 17,000 folders.
 
+   index_entries(data, hash_size, written_ns, prefix) -> {name: (blob, size, mtime_ns,
+                                                                 ctime_ns, inode)}
+       The entries of a Git index file (`data`, bytes, its checksum already verified)
+       that broadsheet/gitindex.py's _entries gives, the same: each plain file at stage
+       0, not marked assume-unchanged, skip-worktree or intent-to-add, whose
+       modification time is before `written_ns` and whose path starts with `prefix`
+       (bytes), named without it. ValueError where _entries raises one (an index it
+       does not read whole). 10,000 entries in a millisecond, where Python took 20.
+
    Both checks compare as Python's == does (with a Python list made of the stat when
    the stamp is not four, or three, ints that fit in 64 bits).
 */
@@ -44,6 +53,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -687,6 +697,197 @@ folders_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return listed;
 }
 
+/* ---- Git's index (see broadsheet/gitindex.py) ---- */
+
+static uint32_t
+be32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static PyObject *
+index_error(const char *message)
+{
+    PyErr_SetString(PyExc_ValueError, message);
+    return NULL;
+}
+
+/* The entry's blob as lower-case hex. */
+static PyObject *
+hex_of(const unsigned char *blob, Py_ssize_t size)
+{
+    static const char digits[] = "0123456789abcdef";
+    PyObject *text = PyUnicode_New(2 * size, 127);
+    if (text == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(text);
+    for (Py_ssize_t k = 0; k < size; k++) {
+        out[2 * k] = (Py_UCS1)digits[blob[k] >> 4];
+        out[2 * k + 1] = (Py_UCS1)digits[blob[k] & 15];
+    }
+    return text;
+}
+
+static PyObject *
+index_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyBytes_Check(args[0]) || !PyLong_Check(args[1])
+        || !PyLong_Check(args[2]) || !PyBytes_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "index_entries(data: bytes, hash_size: int, written_ns: int, "
+                        "prefix: bytes)");
+        return NULL;
+    }
+    long hash_size = PyLong_AsLong(args[1]);
+    if (hash_size != 20 && hash_size != 32) {
+        return PyErr_Occurred() ? NULL : index_error("index_entries: hash_size is 20 or 32");
+    }
+    long long written = PyLong_AsLongLong(args[2]);
+    if (written == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    const unsigned char *prefix = (const unsigned char *)PyBytes_AS_STRING(args[3]);
+    Py_ssize_t prefix_size = PyBytes_GET_SIZE(args[3]);
+    Py_ssize_t end = PyBytes_GET_SIZE(args[0]) - hash_size; /* (the checksum's start) */
+    if (end < 12) {
+        return index_error("an index too short for its header");
+    }
+    uint32_t version = be32(data + 4), count = be32(data + 8);
+    if (version < 2 || version > 4) {
+        return index_error("an index version this module does not read");
+    }
+    Py_ssize_t fixed = 40 + hash_size + 2, at = 12;
+    unsigned char *previous = NULL; /* (version 4: the last entry's path) */
+    Py_ssize_t previous_size = 0, previous_room = 0;
+    PyObject *found = PyDict_New();
+    if (found == NULL) {
+        return NULL;
+    }
+    for (uint32_t n = 0; n < count; n++) {
+        if (fixed > end - at) {
+            index_error("an entry that runs into the checksum");
+            goto fail;
+        }
+        const unsigned char *p = data + at;
+        uint32_t mode = be32(p + 24);
+        unsigned flags = ((unsigned)p[fixed - 2] << 8) | p[fixed - 1], extended = 0;
+        Py_ssize_t start = at + fixed;
+        if (flags & 0x4000) {
+            if (version < 3) {
+                index_error("an extended entry in a version 2 index");
+                goto fail;
+            }
+            if (2 > end - start) {
+                index_error("an entry that runs into the checksum");
+                goto fail;
+            }
+            extended = ((unsigned)data[start] << 8) | data[start + 1];
+            start += 2;
+        }
+        const unsigned char *name;
+        Py_ssize_t name_size;
+        if (version == 4) { /* how much of the last path to drop (varint.c), then the rest */
+            if (start >= end) {
+                index_error("an entry that runs into the checksum");
+                goto fail;
+            }
+            unsigned char byte = data[start];
+            unsigned long long drop = byte & 127;
+            while (byte & 128) {
+                if (++start >= end || drop > (1ULL << 40)) {
+                    index_error("a path that drops more than the last one had");
+                    goto fail;
+                }
+                byte = data[start];
+                drop = ((drop + 1) << 7) | (byte & 127);
+            }
+            start++;
+            if (drop > (unsigned long long)previous_size) {
+                index_error("a path that drops more than the last one had");
+                goto fail;
+            }
+            const unsigned char *nul = start < end ? memchr(data + start, 0, (size_t)(end - start)) : NULL;
+            if (nul == NULL) {
+                index_error("a path without its end");
+                goto fail;
+            }
+            Py_ssize_t kept = previous_size - (Py_ssize_t)drop, rest = nul - (data + start);
+            if (kept + rest > previous_room) {
+                Py_ssize_t room = 2 * (kept + rest) + 64;
+                unsigned char *grown = PyMem_Realloc(previous, (size_t)room);
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    goto fail;
+                }
+                previous = grown;
+                previous_room = room;
+            }
+            memcpy(previous + kept, data + start, (size_t)rest);
+            previous_size = kept + rest;
+            name = previous;
+            name_size = previous_size;
+            at = (nul - data) + 1;
+        }
+        else { /* the path, then 1 to 8 NULs: the entry is a multiple of 8 bytes */
+            const unsigned char *nul = start < end ? memchr(data + start, 0, (size_t)(end - start)) : NULL;
+            if (nul == NULL) {
+                index_error("a path without its end");
+                goto fail;
+            }
+            name = data + start;
+            name_size = nul - name;
+            at += (start - at + name_size + 8) & ~(Py_ssize_t)7;
+        }
+        if (name_size != (Py_ssize_t)(flags & 0xFFF) && (flags & 0xFFF) != 0xFFF) {
+            index_error("a path whose length is not the one its flags give");
+            goto fail;
+        }
+        long long mtime = (long long)be32(p + 8) * 1000000000LL + be32(p + 12);
+        if (!(mode == 0100644 || mode == 0100755) || (flags & (0x8000 | 0x3000))
+            || (extended & (0x4000 | 0x2000)) || mtime >= written || name_size < prefix_size
+            || memcmp(name, prefix, (size_t)prefix_size) != 0) {
+            continue;
+        }
+        PyObject *key = PyUnicode_DecodeUTF8((const char *)name + prefix_size,
+                                             name_size - prefix_size, "strict");
+        PyObject *value = key == NULL ? NULL
+                                      : Py_BuildValue("(NkLLk)", hex_of(p + 40, hash_size),
+                                                      (unsigned long)be32(p + 36), mtime,
+                                                      (long long)be32(p) * 1000000000LL + be32(p + 4),
+                                                      (unsigned long)be32(p + 20));
+        int failed = value == NULL || PyDict_SetItem(found, key, value) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(value);
+        if (failed) {
+            goto fail;
+        }
+    }
+    while (at < end) { /* the extensions: none that leaves entries elsewhere */
+        if (8 > end - at) {
+            index_error("an extension that runs into the checksum");
+            goto fail;
+        }
+        const unsigned char *p = data + at;
+        if (memcmp(p, "link", 4) == 0 || p[0] < 'A' || p[0] > 'Z') {
+            index_error("an index with an extension this module does not read past");
+            goto fail;
+        }
+        at += 8 + (Py_ssize_t)be32(p + 4);
+    }
+    if (at != end) {
+        index_error("an extension that runs into the checksum");
+        goto fail;
+    }
+    PyMem_Free(previous);
+    return found;
+fail:
+    PyMem_Free(previous);
+    Py_DECREF(found);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(folder, racy) -> (files, racy_files, odd, odd_folders)"},
@@ -694,6 +895,8 @@ static PyMethodDef methods[] = {
      "as_stamped(prefix, names, stamps) -> bool"},
     {"folders_held", (PyCFunction)(void (*)(void))folders_held, METH_FASTCALL,
      "folders_held(root, folders) -> list | None"},
+    {"index_entries", (PyCFunction)(void (*)(void))index_entries, METH_FASTCALL,
+     "index_entries(data, hash_size, written_ns, prefix) -> dict"},
     {NULL, NULL, 0, NULL},
 };
 
