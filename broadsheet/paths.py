@@ -12,11 +12,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
-from broadsheet.stamps import Stamp, content_hash, stamp_of
+from broadsheet.stamps import Stamp, racy_hash, stamp_of
 
 try:
     from broadsheet._files import scan as _native_scan
@@ -69,10 +70,11 @@ def source_files(folder: Path, racy: int | None = None) -> dict[str, Stamp]:
 
 
 def scan_source(
-    folder: Path, racy: int | None = None
+    folder: Path, racy: int | None = None, known: Callable[[str, Stamp], str | None] | None = None
 ) -> tuple[dict[str, Stamp], list[BroadsheetError]]:
     """The files below `folder` (path string -> stamp, hashed if it changed at or after
-    `racy`: see broadsheet.stamps; in no particular order), and the
+    `racy`: see broadsheet.stamps; in no particular order; the hash `known` gives for a
+    path and its stamp, if any, is not taken again), and the
     problems: a folder or file that cannot be read, something that is not a plain file
     (a FIFO would hang the read), a link that loops, dangles, or leads out of `folder`.
 
@@ -91,8 +93,8 @@ def scan_source(
     pending = [str(folder)]
     if _native_scan is not None:
         files, hashed, odd, pending = _native_scan(os.fsencode(folder), racy)
-        for path in hashed:  # (racy: as stamp_of stamps them)
-            files[path].append(content_hash(path))
+        for path in hashed:  # (racy: as stamp_of stamps them, but hashed as stamped)
+            files[path].append(racy_hash(path, files[path], known))
         for path in odd:
             _judge(path, _Entry(path), base, uid, racy, files, errors, pending)
     while pending:

@@ -28,6 +28,7 @@ import hashlib
 import os
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 import xxhash
@@ -177,6 +178,16 @@ def file_hash(path: str, stamp: Stamp) -> str | None:
             return None
         HASHED.put(path, stamp, found)
     return found
+
+
+def racy_hash(path: str, stamp: Stamp, known: Callable[[str, Stamp], str | None] | None) -> str:
+    """The hash a racy `stamp` of the file at `path` carries: the one `known` gives for
+    it, if any (broadsheet.publish.checkout), else one taken at that stamp (and kept:
+    see HASHED), else that of the bytes as they are now (the file changed meanwhile:
+    the next build finds its stamp changed)."""
+    found = known(path, stamp) if known is not None else None
+    found = found or file_hash(path, stamp)
+    return found if found is not None else content_hash(path)
 
 
 def _hash_as_stamped(path: str, stamp: Stamp) -> str | None:

@@ -38,6 +38,7 @@ from broadsheet.stamps import (
     is_racy,
     is_restored,
     racy_after,
+    racy_hash,
     stamp_of,
     unchanged,
     well_formed,
@@ -493,22 +494,31 @@ def _walk(
     return stamps
 
 
-def source_stamps(config: SiteConfig, racy: int | None = None) -> Stamps:
+def source_stamps(
+    config: SiteConfig,
+    racy: int | None = None,
+    known: Callable[[str, Stamp], str | None] | None = None,
+) -> Stamps:
     """The stamps of every source file, named relative to the project, hashed if changed
-    at or after `racy` (see broadsheet.stamps): or an error naming every source that
-    cannot be read, is not a plain file, or is a link a build must not follow (see
-    broadsheet.paths)."""
+    at or after `racy` (see broadsheet.stamps; by the hash `known` gives, if any): or an
+    error naming every source that cannot be read, is not a plain file, or is a link a
+    build must not follow (see broadsheet.paths)."""
     start = len(str(config.root)) + 1
     stamps: Stamps = {}
     errors: list[BroadsheetError] = []
     for name in (config.content_dir, config.templates_dir, config.static_dir):
-        files, problems = scan_source(config.path(name), racy)
+        files, problems = scan_source(config.path(name), racy, known)
         errors += problems
         stamps.update((path[start:], stamp) for path, stamp in files.items())
     if errors:
         raise BroadsheetErrors(errors)
     settings = config.path("pyproject.toml")
-    if settings.exists():
+    if settings.is_file():  # (stamped as the walk stamps a file: see scan_source)
+        stamp = stamp_of(str(settings), settings.stat(), None)
+        if racy is not None and max(stamp[1], stamp[1] + stamp[2]) >= racy:
+            stamp.append(racy_hash(str(settings), stamp, known))
+        stamps[str(settings)[start:]] = stamp
+    elif settings.exists():
         stamps.update(stamp_tree(settings, config.root, racy))
     return dict(sorted(stamps.items()))
 

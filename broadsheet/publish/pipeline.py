@@ -43,6 +43,7 @@ from broadsheet.publish.cache import (
     stamp_folders,
     stamp_tree,
 )
+from broadsheet.publish.checkout import Checkout, checked_out_since
 from broadsheet.publish.hosting import SiteSize, file_warned
 from broadsheet.publish.output_dir import (
     build_lock,
@@ -217,7 +218,13 @@ def _build(
         if cache is not None:  # the output is stamped in another process meanwhile
             check.start()
         try:
-            inputs = source_stamps(config, racy)
+            # A fresh checkout: the sources Git's index vouches for are not read again.
+            checkout = None
+            if cache is not None and checked_out_since(config.root, where):
+                checkout = Checkout(config.root, where.parent)
+            inputs = source_stamps(config, racy, checkout.hash_of if checkout else None)
+            if checkout is not None and cache is not None:
+                checkout.vouch(cache.inputs, inputs)
             options = _options(config, drafts, output)
             options["urls"] = urls
             current = cache is not None and cache.is_current(inputs, options, now, config.root)
@@ -235,6 +242,8 @@ def _build(
                 elif check.restamp:
                     restamped = stamp_tree(output, racy=output_racy, folders=walked)
                 _settle(where, cache, inputs, racy, output_racy, restamped, config.root)
+                if checkout is not None:  # (the sources it hashed: see below)
+                    checkout.save(inputs)
                 _settle_folders(output, folders, check, checked, walked or None)
                 size = _size(restamped or cache.output)
                 pages, until = cache.page_count, _moving(config, cache.valid_until)
@@ -323,6 +332,9 @@ def _build(
                 read, outcome.digests = outcome.digests, {}  # (the posts': hashed as read)
                 fresh.input_hashes = hashes_of(inputs, config.root, known, verified, read)
                 del read, known, verified
+                if checkout is not None:  # which blob hashed to what, for the next checkout
+                    checkout.save(inputs)
+                    checkout = None
             # The last build's cache is not needed again: let it go before this one's is
             # written (its stamps and hashes are a tenth of a rebuild's peak at 10,000).
             cache = last = None
