@@ -283,13 +283,14 @@ def _build(
         outcome = assemble(
             config, output, trusted, drafts, now, progress, jobs, state, inputs, urls, cache
         )
-        if outcome.changes is None or check.restamp:
+        if outcome.changes is None or (check.restamp and check.fresh is None):
             # The posts and the plan are let go before the whole output is stamped and
             # the cache saved, which hold a note of every output file: at 100,000
             # articles as much again. The pages this process rendered hold them still,
             # in cycles (a page's context): the collector walks what is young, which is
             # little (what was kept is frozen; assemble() broke the environment's
-            # cycles). After an edit, stamping the output is no such cost.
+            # cycles). After an edit, stamping the output is no such cost, nor after a
+            # deploy whose check took the restored site's stamps (see below).
             with timing.stage("let the plan go"):
                 gc.collect()
         seen: str | None = outcome.seen  # (the record's digest as judged, as written)
