@@ -824,7 +824,9 @@ index_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 previous = grown;
                 previous_room = room;
             }
-            memcpy(previous + kept, data + start, (size_t)rest);
+            if (rest > 0) {
+                memcpy(previous + kept, data + start, (size_t)rest);
+            }
             previous_size = kept + rest;
             name = previous;
             name_size = previous_size;
@@ -847,7 +849,7 @@ index_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         long long mtime = (long long)be32(p + 8) * 1000000000LL + be32(p + 12);
         if (!(mode == 0100644 || mode == 0100755) || (flags & (0x8000 | 0x3000))
             || (extended & (0x4000 | 0x2000)) || mtime >= written || name_size < prefix_size
-            || memcmp(name, prefix, (size_t)prefix_size) != 0) {
+            || (prefix_size > 0 && memcmp(name, prefix, (size_t)prefix_size) != 0)) {
             continue;
         }
         PyObject *key = PyUnicode_DecodeUTF8((const char *)name + prefix_size,

@@ -33,6 +33,12 @@ _SKIP_WORKTREE, _INTENT_TO_ADD = 0x4000, 0x2000
 _UNUSUAL = _ASSUME_VALID | _STAGE  # (an entry Git does not stat, or one of a merge)
 _UNUSUAL_EXTENDED = _SKIP_WORKTREE | _INTENT_TO_ADD
 _LOW = 0xFFFFFFFF
+_EMPTY_BLOBS = frozenset(  # (the blob of no bytes, in SHA-1 and in SHA-256)
+    {
+        "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
+        "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813",
+    }
+)
 _FLAGS = struct.Struct(">H")
 _EXTENSION = struct.Struct(">4sI")
 
@@ -44,8 +50,13 @@ Entry = tuple[str, int, int, int, int]
 
 
 def holds(entry: Entry, stamp: Stamp) -> bool:
-    """Whether the file stamped `stamp` (broadsheet.stamps) is still as Git found it."""
-    _, size, mtime, ctime, inode = entry
+    """Whether the file stamped `stamp` (broadsheet.stamps) is still as Git found it.
+    Never for an entry whose size Git set to 0 for a blob that is not empty: Git
+    "smudges" an entry so when it writes the index in the file's own tick (racy-git.txt),
+    and the file, emptied in that tick, would otherwise match it."""
+    blob, size, mtime, ctime, inode = entry
+    if size == 0 and blob not in _EMPTY_BLOBS:
+        return False
     return bool(
         stamp[0] & _LOW == size
         and stamp[1] == mtime

@@ -206,3 +206,33 @@ def test_the_compiled_reader_agrees_with_its_twin_on_any_bytes(
         except (ValueError, struct.error):
             outcomes.append(None)
     assert outcomes[0] == outcomes[1]
+
+
+def test_an_entry_git_smudged_holds_no_file(tmp_path: Path) -> None:
+    """Git sets the size of an entry it writes in the file's own tick to 0 (racy-git.txt):
+    the file, emptied in that tick, has the entry's stat data but not its blob."""
+    root = repository(tmp_path)
+    path = root / "content/asia/one.md"
+    path.write_bytes(b"")  # (emptied)
+    time.sleep(0.05)
+    stat = path.stat()
+    index = root / ".git/index"
+    data = bytearray(index.read_bytes()[:-20])
+    entry = read_index(root)[os.path.join("content", "asia", "one.md")]
+    at = data.index(b"content/asia/one.md") - 62  # (its entry: stat data, blob, flags)
+    assert data[at + 40 : at + 60].hex() == entry[0]
+    ns = 1_000_000_000
+    stat_data = (stat.st_ctime_ns // ns, stat.st_ctime_ns % ns, stat.st_mtime_ns // ns)
+    stat_data += (stat.st_mtime_ns % ns, stat.st_dev & 0xFFFFFFFF, stat.st_ino & 0xFFFFFFFF)
+    struct.pack_into(">10I", data, at, *stat_data, 0o100644, stat.st_uid, stat.st_gid, 0)
+    time.sleep(0.05)
+    index.write_bytes(bytes(data) + hashlib.sha1(data).digest())
+    smudged = read_index(root)[os.path.join("content", "asia", "one.md")]
+    assert smudged[1:] == (0, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino & 0xFFFFFFFF)
+    assert not holds(smudged, stamp_file(str(path), None))
+    # while an empty file that Git wrote as the empty blob holds
+    (root / "empty.md").write_bytes(b"")
+    git("add", "empty.md", cwd=root)
+    settled(root)
+    empty = read_index(root)["empty.md"]
+    assert empty[0] == blob_of(b"") and holds(empty, stamp_file(str(root / "empty.md"), None))

@@ -5,36 +5,38 @@ A clone gives every file new times, so no source's stamp is the one the last bui
 kept: each would have to be read to show it still holds the bytes the build cache
 hashed. Git's index already tells which blob each file holds, for every file whose
 stat data are still the ones Git took (see broadsheet.gitindex). So a build that reads
-the index keeps, beside the build caches, which blob hashed to which hash (BLOBS:
-facts about bytes, true whichever build, of whichever version, wrote them), and a
-later build takes a file whose entry holds, and whose blob it knows, as having that
-hash, unread.
+the index keeps, beside the build caches, which blob, written as a file of which size,
+hashed to what (BLOBS: facts about bytes, true whichever build, of whichever version,
+wrote them), and a later build takes a file whose entry holds, and whose blob and size
+it knows, as having that hash, unread.
 
-Only a hash taken of a file at the very stamp the index's entry holds is kept for a
-blob (one read while the file kept that stamp: broadsheet.stamps.file_hash, or one
-this module gave); never the hash of bytes read at another moment. So the first
-deploy that restores a cache still reads every source; the ones after it read only
-those that changed.
+Only a hash taken while the file had the very stamp the index's entry holds is kept
+for a blob (broadsheet.stamps.HASHED, or read now at that stamp); never the one a racy
+stamp carries, which may be of bytes read a moment later. Nothing is taken from the
+index where Git may write one blob as other bytes of the same size (see may_filter).
+So the first deploy that restores a cache still reads every source; the ones after
+it read only those that changed.
 
 The index is read only when it was written after the build cache (a checkout, a
 commit, a `git add` since the last build): an author's edits between commits cost
-nothing here.
+nothing here (but that a `git status` may rewrite the index).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from pathlib import Path
 
 import orjson
 
-from broadsheet.gitindex import Entry, holds, read_index
+from broadsheet.gitindex import Entry, git_dir, holds, read_index
 from broadsheet.sealed import read_sealed, write_sealed
-from broadsheet.stamps import HASHED, Stamp, file_hash
+from broadsheet.stamps import HASHED, UNREADABLE, Stamp, content_hash
 
 # Beside the build caches (of every output, and of every version of Broadsheet: facts
-# about bytes stay true), named by the hash it keeps: {blob: hash}.
+# about bytes stay true), named by the hash it keeps: {"blob size": hash}.
 BLOBS = "git-blobs-xxh3-128.json"
 
 Stamps = dict[str, Stamp]
@@ -49,6 +51,8 @@ class Checkout:
         self.prefix = f"{root}{os.sep}"
         self.path = caches / BLOBS
         self.entries: dict[str, Entry] = read_index(root)
+        if self.entries and may_filter(root, self.entries):
+            self.entries = {}  # (a blob's bytes in the work tree are not the blob's alone)
         self.known: dict[str, str] = _read_blobs(self.path) if self.entries else {}
         # After `vouch`: the blobs of the sources it vouched for, with their hashes (to
         # be kept again), and the entries of the others (whose hashes this build takes).
@@ -65,7 +69,7 @@ class Checkout:
         entry = self.entries.get(path[len(self.prefix) :])
         if entry is None or not holds(entry, stamp):
             return None
-        found = self.known.get(entry[0])
+        found = self.known.get(_key(entry))
         if found is not None:
             HASHED.put(path, stamp, found)
         return found
@@ -79,11 +83,11 @@ class Checkout:
             entry = self.entries.get(name)
             if entry is None:
                 continue
-            found = self.known.get(entry[0]) if holds(entry, stamp) else None
+            found = self.known.get(_key(entry)) if holds(entry, stamp) else None
             if found is None:
                 self.pending[name] = entry
                 continue
-            self.kept[entry[0]] = found
+            self.kept[_key(entry)] = found
             if len(stamp) == 4 and old.get(name) != stamp:  # (a racy one: see hash_of)
                 HASHED.put(self.prefix + name, stamp, found)
         self.changed = len(self.kept) != len(self.known)  # (blobs no source holds now)
@@ -100,9 +104,13 @@ class Checkout:
             stamp = stamps.get(name)
             if stamp is None or not holds(entry, stamp):
                 continue
-            found = file_hash(self.prefix + name, stamp)  # (as hashed, or read now)
-            if found is not None and blobs.get(entry[0]) != found:
-                blobs[entry[0]] = found
+            # Only a hash taken while the file had this very stamp, or taken now at it:
+            # never the one a racy stamp carries, which may be of bytes read after the
+            # stamp was taken (see stamps.racy_hash).
+            path = self.prefix + name
+            found = HASHED.get(path, stamp) or content_hash(path, stamp[:4])
+            if found != UNREADABLE and blobs.get(_key(entry)) != found:
+                blobs[_key(entry)] = found
                 changed = True
         if changed:
             with contextlib.suppress(OSError):
@@ -113,8 +121,6 @@ class Checkout:
 def checked_out_since(root: Path, cache: Path) -> bool:
     """Whether Git's index for the work tree `root` is in was written after the build
     cache `cache` (a checkout, commit or `git add` since): only then is it read."""
-    from broadsheet.gitindex import git_dir
-
     found = git_dir(root)
     if found is None:
         return False
@@ -122,6 +128,81 @@ def checked_out_since(root: Path, cache: Path) -> bool:
         return os.stat(found[1] / "index").st_mtime_ns > os.stat(cache).st_mtime_ns
     except OSError:
         return False
+
+
+def _key(entry: Entry) -> str:
+    """What a fact is kept under: the blob, and the size of the file Git wrote of it.
+    Other settings write a blob as other bytes (line endings; an LFS pointer, or the
+    object it points to), and those are, but for a filter that keeps the size (see
+    may_filter), of another size."""
+    return f"{entry[0]} {entry[1]}"
+
+
+# What in Git's settings may make one blob other bytes of the same size in the work
+# tree, or name settings elsewhere: a filter (clean and smudge commands: LFS,
+# git-crypt), a working-tree encoding, or an attributes file of the user's choice.
+_ATTRIBUTES = (b"filter", b"working-tree-encoding")
+_SETTINGS = (b"smudge", b"attributesfile")
+
+
+def may_filter(root: Path, entries: dict[str, Entry]) -> bool:
+    """Whether the work tree `root` is in may hold a blob as other bytes than it did
+    when another build saw it, of the same size: if any of Git's attributes files that
+    apply to the sources (the ones in `root`'s folders up to the top of the work
+    tree, the tracked ones below it, the repository's, the user's, the system's)
+    names a filter or a working-tree encoding, or any of Git's settings a smudge
+    command or another attributes file. (An attributes file below `root` that Git does
+    not track is not read: a filter needs a smudge command in the settings too.)"""
+    found = git_dir(root)
+    if found is None:
+        return False
+    top, gitdir = found
+    common = gitdir
+    with contextlib.suppress(OSError, UnicodeDecodeError):  # (a linked work tree's)
+        common = gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()
+    home = Path.home()
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
+    attributes = [common / "info" / "attributes", config_home / "git" / "attributes"]
+    attributes.append(Path("/etc/gitattributes"))
+    folder = root
+    while True:
+        attributes.append(folder / ".gitattributes")
+        if folder == top or folder == folder.parent:
+            break
+        folder = folder.parent
+    attributes += [root / name for name in entries if os.path.basename(name) == ".gitattributes"]
+    settings = [common / "config", gitdir / "config.worktree", home / ".gitconfig"]
+    settings += [config_home / "git" / "config", Path("/etc/gitconfig")]
+    settings += [Path(os.environ[n]) for n in _SETTINGS_FILES if os.environ.get(n)]
+    given = [v for n, v in os.environ.items() if n.startswith(("GIT_CONFIG_KEY", "GIT_CONFIG_PAR"))]
+    if _named(os.fsencode(" ".join(given)), _SETTINGS):  # (settings given to every git)
+        return True
+    return _names(attributes, _ATTRIBUTES) or _names(settings, _SETTINGS, included=8)
+
+
+_SETTINGS_FILES = ("GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM")
+_INCLUDED = re.compile(rb"^\s*path\s*=\s*(.+?)\s*$", re.M)  # ([include] and [includeIf])
+
+
+def _names(paths: list[Path], words: tuple[bytes, ...], included: int = 0) -> bool:
+    """Whether any of the files `paths` holds any of `words` (in any case); and, up to
+    `included` deep, any settings file one of them includes."""
+    for path in paths:
+        try:
+            text = path.read_bytes()
+        except OSError:
+            continue
+        if _named(text, words):
+            return True
+        if included > 0:
+            more = [Path(os.fsdecode(m)).expanduser() for m in _INCLUDED.findall(text)]
+            if _names([path.parent / m for m in more], words, included - 1):
+                return True
+    return False
+
+
+def _named(text: bytes, words: tuple[bytes, ...]) -> bool:
+    return any(word in text.lower() for word in words)
 
 
 def _read_blobs(path: Path) -> dict[str, str]:

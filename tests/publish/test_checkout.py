@@ -5,6 +5,7 @@ every source is read as before. The site is a cold build's every time."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -186,3 +187,291 @@ def test_an_edit_between_commits_does_not_read_the_index(
     git("commit", "-q", "-am", "edits", cwd=project)  # (the index written since)
     built(project, deployed.first, monkeypatch)
     assert reads == [project]
+
+
+def unlike_cold(project: Path, epoch: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files of the site that differ from a cold build's."""
+    site = tree_bytes(project / "site")
+    expected = cold(project, epoch, monkeypatch)
+    shutil.rmtree(project.parent / f"cold-{epoch}")
+    return sorted(n for n in expected.keys() | site.keys() if site.get(n) != expected.get(n))
+
+
+def settings(monkeypatch: pytest.MonkeyPatch, given: dict[str, str]) -> None:
+    """Git settings for every git command from now on (as a runner's may differ)."""
+    monkeypatch.setenv("GIT_CONFIG_COUNT", str(len(given)))
+    for n, (key, value) in enumerate(given.items()):
+        monkeypatch.setenv(f"GIT_CONFIG_KEY_{n}", key)
+        monkeypatch.setenv(f"GIT_CONFIG_VALUE_{n}", value)
+
+
+@pytest.mark.parametrize("once_configured", [False, True])
+def test_a_filter_that_writes_a_blob_as_other_bytes_has_every_source_read(
+    deployed: Deploy,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    once_configured: bool,
+) -> None:
+    """A clean and smudge filter that keeps the size, configured for one deploy's clone
+    and not for those before it (the review's): one blob, other bytes. Where the
+    attributes name a filter, the index vouches for nothing, whichever settings ran."""
+    runner = Runner(deployed, monkeypatch, racy=False)
+    article = sorted((runner.origin / "content/europe").glob("*.md"))[0]
+    article.write_text(article.read_text().replace("\n\n", "\n\nzzfilterzz\n\n", 1))
+    (runner.origin / ".gitattributes").write_text("*.md filter=big\n")
+    git("add", "-A", cwd=runner.origin)
+    git("commit", "-q", "-m", "Markdown through a filter", cwd=runner.origin)
+    filtered = {"filter.big.smudge": "sed s/zzfilterzz/ZZFILTERZZ/g"}
+    filtered["filter.big.clean"] = "sed s/ZZFILTERZZ/zzfilterzz/g"
+    if once_configured:
+        settings(monkeypatch, filtered)
+    runner.run(deployed.first + DAY)
+    runner.run(deployed.first + DAY)
+    if once_configured:
+        settings(monkeypatch, {})
+    else:
+        settings(monkeypatch, filtered)
+    read = runner.run(deployed.first + DAY)
+    assert set(read) >= sources_of(runner.project) - {".gitattributes"}
+    assert unlike_cold(runner.project, deployed.first + DAY, monkeypatch) == []
+
+
+def test_an_lfs_pointer_in_place_of_its_photo_is_not_taken_for_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A photo kept with Git LFS (its filter emulated: clean gives the pointer, smudge
+    the photo), deployed with LFS, then once without (actions/checkout's `lfs: false`):
+    the work tree holds the pointer, which is no image, and the build says so, as a
+    cold build does (it published the last photo, taken by the blob the two share)."""
+    from broadsheet.errors import BroadsheetError
+    from tests.photos import photo_project
+
+    photo_project(project)
+    real, pointer = tmp_path / "real.png", tmp_path / "pointer.txt"
+    shutil.copy(project / "content/asia/boats/nets.png", real)
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 1\n")
+    (project / ".gitignore").write_text("site/\n.broadsheet-cache/\n")
+    (project / ".gitattributes").write_text("*.png filter=lfs\n")
+    lfs = {"filter.lfs.smudge": f"cat {real}", "filter.lfs.clean": f"cat {pointer}"}
+    settings(monkeypatch, lfs)
+    git("init", "-q", "-b", "main", cwd=project)
+    git("add", "-A", cwd=project)
+    git("commit", "-q", "-m", "photos", cwd=project)
+    built(project, 1_800_000_000, monkeypatch)
+    saved = project.parent / "actions-cache"
+    for name in (CACHE_DIR, "site"):
+        shutil.copytree(project / name, saved / name, symlinks=True)
+    runner = Runner(Deploy(project, 1_800_000_000), monkeypatch, racy=False)
+    runner.run(1_800_000_000)
+    runner.run(1_800_000_000)
+    settings(monkeypatch, {})
+    with pytest.raises(BroadsheetError):
+        runner.run(1_800_000_000)
+    assert (project / "content/asia/boats/nets.png").read_bytes().startswith(b"version ")
+
+
+@pytest.mark.parametrize("photo", [False, True])
+def test_a_file_written_while_the_build_hashes_it_is_kept_for_no_blob(
+    deployed: Deploy,  # noqa: F811
+    project_photos: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    photo: bool,
+) -> None:
+    """The author's loop, the review's: a build just after `git checkout -- file` (the
+    file racy), the file saved again between its stat and its read (a same-size typo
+    fix; or a photo of another size). The hash of the bytes read is no fact about the
+    blob of the entry: when `git checkout -- file` brings the blob back, its bytes are
+    read, and the site is a cold build's."""
+    from broadsheet import paths
+
+    project = project_photos if photo else deployed.project
+    monkeypatch.chdir(project)
+    if photo:
+        source = project / "content/asia/boats/nets.png"
+        from tests.photos import png_bytes
+
+        edited = png_bytes(64, 48, (20, 200, 30))
+    else:
+        source = sorted((project / "content/europe").glob("*.md"))[0]
+        edited = source.read_bytes().replace(b" the ", b" THE ", 1)
+    original = source.read_bytes()
+    assert edited != original
+    relative = str(source.relative_to(project))
+    built(project, deployed.first, monkeypatch)  # (the last build's cache)
+
+    def checkout() -> None:  # the file rewritten by Git, its index written after
+        git("checkout", "--", relative, cwd=project)
+        time.sleep(0.05)
+        git("status", "--short", cwd=project)  # (a shell prompt's: no entry racy)
+
+    source.unlink()
+    checkout()
+    real = paths.racy_hash
+
+    def racing(path: str, stamp: list[object], known: object) -> str:
+        if path == str(source):
+            source.write_bytes(edited)
+        return real(path, stamp, known)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(paths, "racy_hash", racing)
+        built(project, deployed.first, monkeypatch)
+    built(project, deployed.first, monkeypatch)  # (the edit, as it is)
+    checkout()  # the author throws the edit away
+    assert source.read_bytes() == original
+    built(project, deployed.first, monkeypatch)
+    assert unlike_cold(project, deployed.first, monkeypatch) == []
+
+
+@pytest.fixture
+def project_photos(tmp_path: Path) -> Path:
+    """A committed project with photos (beside `deployed`'s, in its own folder)."""
+    from tests.conftest import lay_out
+    from tests.photos import photo_project
+
+    root = lay_out(tmp_path / "photos")
+    photo_project(root)
+    (root / ".gitignore").write_text("site/\n.broadsheet-cache/\n")
+    git("init", "-q", "-b", "main", cwd=root)
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-m", "photos", cwd=root)
+    return root
+
+
+@pytest.mark.parametrize("layout", ["subfolder", "sha256", "version 4", "worktree", "submodule"])
+def test_each_layout_of_a_repository_reads_only_the_sources_pushed_since(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """The deploy after a deploy (the review's), from a project in a subfolder of its
+    repository, a SHA-256 repository, an index of version 4, a linked work tree and a
+    submodule: it reads the article pushed since, the next reads nothing, and the site
+    is a cold build's."""
+    from benchmarks.corpus import write_corpus
+    from tests.conftest import lay_out
+
+    monkeypatch.setattr(stamps, "_clock", lambda: time.time_ns() + stamps.RACY_NS + 10**9)
+    origin = tmp_path / "origin"
+    below = "deep/site" if layout in ("subfolder", "submodule") else "."
+    origin.mkdir()
+    git(
+        "init", "-q", "-b", "main", *(["--object-format=sha256"] * (layout == "sha256")), cwd=origin
+    )
+    if layout == "version 4":
+        git("config", "index.version", "4", cwd=origin)
+    root = lay_out(origin / below)
+    write_corpus(root / "content", 8)
+    (root / ".gitignore").write_text("/site/\n/.broadsheet-cache/\n")
+    git("add", "-A", cwd=origin)
+    git("commit", "-q", "-m", "one", cwd=origin)
+    work, saved, epoch = tmp_path / "work", tmp_path / "saved", 1_900_000_000
+
+    def deploy() -> tuple[Path, list[str]]:
+        if work.exists():
+            shutil.rmtree(work)
+        if layout == "worktree":
+            shutil.rmtree(tmp_path / "main", ignore_errors=True)
+            git("clone", "-q", str(origin), str(tmp_path / "main"), cwd=tmp_path)
+            git("worktree", "add", "-q", str(work), cwd=tmp_path / "main")
+        elif layout == "submodule":
+            work.mkdir()
+            git("init", "-q", cwd=work)
+            allow = ["-c", "protocol.file.allow=always"]
+            git(*allow, "submodule", "add", "-q", str(origin), "module", cwd=work)
+        else:
+            git("clone", "-q", str(origin), str(work), cwd=tmp_path)
+        time.sleep(0.05)
+        project = (work / "module" / below) if layout == "submodule" else (work / below)
+        git("status", "--short", cwd=project)  # (see Runner.run)
+        for name in (CACHE_DIR, "site"):
+            if (saved / name).exists():
+                shutil.copytree(saved / name, project / name, symlinks=True)
+        monkeypatch.chdir(project)
+        stamps.HASHED.clear()
+        read: list[str] = []
+        digest = stamps.content_hash
+
+        def counted(path: str, *args: object) -> str:
+            if f"{os.sep}content{os.sep}" in path:
+                read.append(path)
+            return digest(path, *args)  # type: ignore[arg-type]
+
+        with monkeypatch.context() as patch:
+            patch.setattr(stamps, "content_hash", counted)
+            built(project, epoch, monkeypatch)
+        for name in (CACHE_DIR, "site"):
+            shutil.rmtree(saved / name, ignore_errors=True)
+            shutil.copytree(project / name, saved / name, symlinks=True)
+        return project, read
+
+    deploy()
+    deploy()
+    article = sorted((root / "content").rglob("*.md"))[0]
+    article.write_text(article.read_text().replace("\n\n", "\n\nPushed.\n\n", 1))
+    git("commit", "-q", "-am", "two", cwd=origin)
+    project, read = deploy()
+    assert {Path(p).name for p in read} <= {article.name}
+    assert unlike_cold(project, epoch, monkeypatch) == []
+    assert deploy()[1] == []
+
+
+def same_size(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text and len(old) == len(new)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.parametrize("racy", [False, True])
+def test_an_authors_git_commands_never_leave_a_page_stale(
+    deployed: Deploy,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    racy: bool,
+) -> None:
+    """An author's work tree through Git (the review's): branches, stash, checkout of
+    a file, an edit whose time is set back then added, reset, rebase, renames (by Git
+    and behind its back), each edit of the same size; after each, a build (Git's index
+    read, its blobs known) whose site is a cold build's."""
+    import os
+
+    if not racy:
+        monkeypatch.setattr(stamps, "_clock", lambda: time.time_ns() + stamps.RACY_NS + 10**9)
+    project = deployed.project
+    monkeypatch.chdir(project)
+    one, two = sorted((project / "content").rglob("*.md"))[:2]
+
+    def check(step: str) -> None:
+        time.sleep(0.02)
+        git("status", "--short", cwd=project)
+        stamps.HASHED.clear()  # (a new process)
+        built(project, deployed.first, monkeypatch)
+        assert unlike_cold(project, deployed.first, monkeypatch) == [], step
+
+    git("checkout", "-q", "-b", "other", cwd=project)
+    same_size(one, " the ", " THE ")
+    git("commit", "-q", "-am", "other", cwd=project)
+    check("a commit on another branch")
+    git("checkout", "-q", "main", cwd=project)
+    check("back to main")
+    git("checkout", "-q", "other", cwd=project)
+    check("to the other branch again")
+    git("checkout", "-q", "main", cwd=project)
+    same_size(one, " the ", " ThE ")
+    git("stash", "-q", cwd=project)
+    check("stash")
+    git("stash", "pop", "-q", cwd=project)
+    check("stash pop")
+    git("checkout", "--", str(one), cwd=project)
+    check("checkout of the file")
+    before = two.stat()
+    same_size(two, " the ", " tHe ")
+    os.utime(two, ns=(before.st_atime_ns, before.st_mtime_ns))
+    git("add", str(two), cwd=project)
+    check("an edit with its time set back, then added")
+    git("reset", "-q", "--hard", cwd=project)
+    check("reset --hard")
+    git("rebase", "-q", "other", cwd=project)
+    check("rebase")
+    git("mv", str(one), str(one.with_name("renamed.md")), cwd=project)
+    check("git mv")
+    os.rename(two, one)
+    check("a file renamed over another behind Git's back")
+    git("checkout", "-q", "-f", "main", cwd=project)
+    check("checkout -f")
