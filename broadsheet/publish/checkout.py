@@ -138,21 +138,24 @@ def _key(entry: Entry) -> str:
     return f"{entry[0]} {entry[1]}"
 
 
-# What in Git's settings may make one blob other bytes of the same size in the work
-# tree, or name settings elsewhere: a filter (clean and smudge commands: LFS,
-# git-crypt), a working-tree encoding, or an attributes file of the user's choice.
+# What in Git's attributes may make one blob other bytes of the same size in the work
+# tree: a filter (clean and smudge commands: LFS, git-crypt), a working-tree encoding.
 _ATTRIBUTES = (b"filter", b"working-tree-encoding")
-_SETTINGS = (b"smudge", b"attributesfile")
+_SETTINGS_FILES = ("GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM")
+_ATTRIBUTES_FILE = re.compile(rb"^\s*attributesfile\s*=\s*(.+?)\s*$", re.M | re.I)
+_INCLUDED = re.compile(rb"^\s*path\s*=\s*(.+?)\s*$", re.M)  # ([include] and [includeIf])
 
 
 def may_filter(root: Path, entries: dict[str, Entry]) -> bool:
     """Whether the work tree `root` is in may hold a blob as other bytes than it did
-    when another build saw it, of the same size: if any of Git's attributes files that
-    apply to the sources (the ones in `root`'s folders up to the top of the work
-    tree, the tracked ones below it, the repository's, the user's, the system's)
-    names a filter or a working-tree encoding, or any of Git's settings a smudge
-    command or another attributes file. (An attributes file below `root` that Git does
-    not track is not read: a filter needs a smudge command in the settings too.)"""
+    when another build saw it, of the same size: whether any of Git's attributes files
+    that apply to the sources names a filter or a working-tree encoding. Those are the
+    ones in `root`'s folders up to the top of the work tree, the tracked ones below
+    it, the repository's, the user's (or the one the settings name instead) and the
+    system's. A filter's commands in the settings alone do nothing (GitHub's runners
+    have Git LFS's in /etc/gitconfig); where an attributes file names one, the index
+    vouches for nothing, whichever commands the settings give, now or later. (An
+    attributes file below `root` that Git does not track is not read.)"""
     found = git_dir(root)
     if found is None:
         return False
@@ -162,8 +165,15 @@ def may_filter(root: Path, entries: dict[str, Entry]) -> bool:
         common = gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()
     home = Path.home()
     config_home = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config")
-    attributes = [common / "info" / "attributes", config_home / "git" / "attributes"]
-    attributes.append(Path("/etc/gitattributes"))
+    settings = [common / "config", gitdir / "config.worktree", home / ".gitconfig"]
+    settings += [config_home / "git" / "config", Path("/etc/gitconfig")]
+    settings += [Path(os.environ[n]) for n in _SETTINGS_FILES if os.environ.get(n)]
+    given = [v for n, v in os.environ.items() if n.startswith(("GIT_CONFIG_KEY", "GIT_CONFIG_PAR"))]
+    if b"attributesfile" in os.fsencode(" ".join(given)).lower():
+        return True  # (an attributes file given to every git: not looked for)
+    named = _attributes_files(settings, included=8)
+    attributes = [common / "info" / "attributes", Path("/etc/gitattributes")]
+    attributes += named or [config_home / "git" / "attributes"]
     folder = root
     while True:
         attributes.append(folder / ".gitattributes")
@@ -171,38 +181,33 @@ def may_filter(root: Path, entries: dict[str, Entry]) -> bool:
             break
         folder = folder.parent
     attributes += [root / name for name in entries if os.path.basename(name) == ".gitattributes"]
-    settings = [common / "config", gitdir / "config.worktree", home / ".gitconfig"]
-    settings += [config_home / "git" / "config", Path("/etc/gitconfig")]
-    settings += [Path(os.environ[n]) for n in _SETTINGS_FILES if os.environ.get(n)]
-    given = [v for n, v in os.environ.items() if n.startswith(("GIT_CONFIG_KEY", "GIT_CONFIG_PAR"))]
-    if _named(os.fsencode(" ".join(given)), _SETTINGS):  # (settings given to every git)
-        return True
-    return _names(attributes, _ATTRIBUTES) or _names(settings, _SETTINGS, included=8)
+    for path in attributes:
+        with contextlib.suppress(OSError):
+            text = path.read_bytes().lower()
+            if any(word in text for word in _ATTRIBUTES):
+                return True
+    return False
 
 
-_SETTINGS_FILES = ("GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM")
-_INCLUDED = re.compile(rb"^\s*path\s*=\s*(.+?)\s*$", re.M)  # ([include] and [includeIf])
-
-
-def _names(paths: list[Path], words: tuple[bytes, ...], included: int = 0) -> bool:
-    """Whether any of the files `paths` holds any of `words` (in any case); and, up to
-    `included` deep, any settings file one of them includes."""
+def _attributes_files(paths: list[Path], included: int) -> list[Path]:
+    """The attributes files that the settings files `paths` (and, up to `included`
+    deep, those they include) name."""
+    found: list[Path] = []
     for path in paths:
         try:
             text = path.read_bytes()
         except OSError:
             continue
-        if _named(text, words):
-            return True
+        found += [_path(m, path) for m in _ATTRIBUTES_FILE.findall(text)]
         if included > 0:
-            more = [Path(os.fsdecode(m)).expanduser() for m in _INCLUDED.findall(text)]
-            if _names([path.parent / m for m in more], words, included - 1):
-                return True
-    return False
+            more = [_path(m, path) for m in _INCLUDED.findall(text)]
+            found += _attributes_files(more, included - 1)
+    return found
 
 
-def _named(text: bytes, words: tuple[bytes, ...]) -> bool:
-    return any(word in text.lower() for word in words)
+def _path(value: bytes, settings: Path) -> Path:
+    """A path as a settings file gives it: "~" for the home folder, relative to the file."""
+    return settings.parent / Path(os.fsdecode(value.strip(b'"'))).expanduser()
 
 
 def _read_blobs(path: Path) -> dict[str, str]:

@@ -475,3 +475,56 @@ def test_an_authors_git_commands_never_leave_a_page_stale(
     check("a file renamed over another behind Git's back")
     git("checkout", "-q", "-f", "main", cwd=project)
     check("checkout -f")
+
+
+def test_a_filters_commands_in_the_settings_alone_leave_the_index_trusted(
+    deployed: Deploy,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GitHub's runners have Git LFS's filter in /etc/gitconfig (its package runs `git
+    lfs install --system`): with no attributes file naming it, it filters nothing, and
+    the deploy still reads only the article pushed since."""
+    lfs = {"filter.lfs.smudge": "git-lfs smudge -- %f", "filter.lfs.clean": "git-lfs clean -- %f"}
+    settings(monkeypatch, {**lfs, "filter.lfs.process": "git-lfs filter-process"})
+    runner = Runner(deployed, monkeypatch, racy=False)
+    runner.run(deployed.first + DAY)
+    edited = runner.push()
+    assert set(runner.run(deployed.first + 2 * DAY)) == {edited}
+
+
+@pytest.mark.parametrize(
+    "where", ["parent folder", "repository", "user", "named by an included setting"]
+)
+def test_an_attributes_file_that_names_a_filter_stops_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    from broadsheet.gitindex import read_index
+    from broadsheet.publish.checkout import may_filter
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    top = tmp_path / "repository"
+    root = top / "site"
+    (root / "content").mkdir(parents=True)
+    (root / "content/one.md").write_text("---\ntitle: One\n---\n\nOne.\n")
+    git("init", "-q", cwd=top)
+    git("add", "-A", cwd=top)
+    git("commit", "-q", "-m", "one", cwd=top)
+    entries = read_index(root)
+    assert entries and not may_filter(root, entries)
+    rule = "*.md filter=crypt\n"
+    if where == "parent folder":
+        (top / ".gitattributes").write_text(rule)
+    elif where == "repository":
+        (top / ".git/info").mkdir(exist_ok=True)
+        (top / ".git/info/attributes").write_text(rule)
+    elif where == "user":
+        (home / ".config/git").mkdir(parents=True)
+        (home / ".config/git/attributes").write_text(rule)
+    else:
+        (home / ".gitconfig").write_text("[include]\n\tpath = more.gitconfig\n")
+        (home / "more.gitconfig").write_text("[core]\n\tattributesFile = ~/rules\n")
+        (home / "rules").write_text(rule)
+    assert may_filter(root, entries)
