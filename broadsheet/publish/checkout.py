@@ -139,8 +139,9 @@ def _key(entry: Entry) -> str:
 
 
 # What in Git's attributes may make one blob other bytes of the same size in the work
-# tree: a filter (clean and smudge commands: LFS, git-crypt), a working-tree encoding.
-_ATTRIBUTES = (b"filter", b"working-tree-encoding")
+# tree: a filter (clean and smudge commands: LFS, git-crypt), a working-tree encoding,
+# `ident` (a `$Id: <40 hex> $` in the blob written with the blob's own id).
+_ATTRIBUTES = (b"filter", b"working-tree-encoding", b"ident")
 _SETTINGS_FILES = ("GIT_CONFIG", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM")
 _ATTRIBUTES_FILE = re.compile(rb"^\s*attributesfile\s*=\s*(.+?)\s*$", re.M | re.I)
 _INCLUDED = re.compile(rb"^\s*path\s*=\s*(.+?)\s*$", re.M)  # ([include] and [includeIf])
@@ -171,7 +172,7 @@ def may_filter(root: Path, entries: dict[str, Entry]) -> bool:
     given = [v for n, v in os.environ.items() if n.startswith(("GIT_CONFIG_KEY", "GIT_CONFIG_PAR"))]
     if b"attributesfile" in os.fsencode(" ".join(given)).lower():
         return True  # (an attributes file given to every git: not looked for)
-    named = _attributes_files(settings, included=8)
+    named = _attributes_files(settings, top, included=8)
     attributes = [common / "info" / "attributes", Path("/etc/gitattributes")]
     attributes += named or [config_home / "git" / "attributes"]
     folder = root
@@ -180,7 +181,14 @@ def may_filter(root: Path, entries: dict[str, Entry]) -> bool:
         if folder == top or folder == folder.parent:
             break
         folder = folder.parent
-    attributes += [root / name for name in entries if os.path.basename(name) == ".gitattributes"]
+    # Those of every folder below root that holds a source: a tracked attributes file
+    # whose own entry is racy, or one Git does not track as usual, is read too.
+    below = {os.path.dirname(name) for name in entries}
+    for name in list(below):
+        while name:
+            name = os.path.dirname(name)
+            below.add(name)
+    attributes += [root / name / ".gitattributes" for name in below if name]
     for path in attributes:
         with contextlib.suppress(OSError):
             text = path.read_bytes().lower()
@@ -189,25 +197,27 @@ def may_filter(root: Path, entries: dict[str, Entry]) -> bool:
     return False
 
 
-def _attributes_files(paths: list[Path], included: int) -> list[Path]:
+def _attributes_files(paths: list[Path], top: Path, included: int) -> list[Path]:
     """The attributes files that the settings files `paths` (and, up to `included`
-    deep, those they include) name."""
+    deep, those they include) name: a relative one as Git finds it, from the top of
+    the work tree (and from the settings file's folder too)."""
     found: list[Path] = []
     for path in paths:
         try:
             text = path.read_bytes()
         except OSError:
             continue
-        found += [_path(m, path) for m in _ATTRIBUTES_FILE.findall(text)]
+        for value in _ATTRIBUTES_FILE.findall(text):
+            found += [top / _path(value), path.parent / _path(value)]
         if included > 0:
-            more = [_path(m, path) for m in _INCLUDED.findall(text)]
-            found += _attributes_files(more, included - 1)
+            more = [path.parent / _path(m) for m in _INCLUDED.findall(text)]
+            found += _attributes_files(more, top, included - 1)
     return found
 
 
-def _path(value: bytes, settings: Path) -> Path:
-    """A path as a settings file gives it: "~" for the home folder, relative to the file."""
-    return settings.parent / Path(os.fsdecode(value.strip(b'"'))).expanduser()
+def _path(value: bytes) -> Path:
+    """A path as a settings file gives it ("~" for the home folder)."""
+    return Path(os.fsdecode(value.strip(b'"'))).expanduser()
 
 
 def _read_blobs(path: Path) -> dict[str, str]:

@@ -54,7 +54,7 @@ from broadsheet.publish.output_dir import (
 )
 from broadsheet.publish.stage import Notes, noted_stamps
 from broadsheet.sealed import clear, make_folder, read_sealed, write_sealed
-from broadsheet.stamps import racy_after
+from broadsheet.stamps import HASHED, racy_after
 from broadsheet.workers import collector_paused
 
 RECORD_SEEN = "published-record"  # the record's digest as the last build left it
@@ -202,6 +202,9 @@ def _build(
     beside it)."""
     now = config.now or datetime.now(config.zone)
     with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
+        # Each build's hashes are its own: a racy file's (hashed for its stamp, as a
+        # fresh clone's are) may be stale for a later build of the same process, serve's.
+        HASHED.clear()
         racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
         cache = load_cache(where) if use_cache else None
         folders = folders_path(where)

@@ -528,3 +528,58 @@ def test_an_attributes_file_that_names_a_filter_stops_the_index(
         (home / "more.gitconfig").write_text("[core]\n\tattributesFile = ~/rules\n")
         (home / "rules").write_text(rule)
     assert may_filter(root, entries)
+
+
+def test_ident_switched_on_has_every_source_read(
+    deployed: Deploy,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`ident` writes a `$Id: <40 hex> $` already in a blob with the blob's own id: the
+    same blob and size, other bytes (the second review's). Here the clone is built as a
+    runner builds it, with no `git status` after it, in a repository large enough that
+    its sources are written well before the index (not racy)."""
+    foreign = "$Id: 0123456789012345678901234567890123456789 $"
+    runner = Runner(deployed, monkeypatch, racy=False)
+    real = git
+    monkeypatch.setattr(
+        "tests.publish.test_checkout.git",
+        lambda *args, cwd: args[0] == "status" or real(*args, cwd=cwd),
+    )
+    padding = runner.origin / "padding"
+    padding.mkdir()
+    for n in range(4000):
+        (padding / f"{n:05}.txt").write_text(f"{n}\n")
+    article = sorted((runner.origin / "content/europe").glob("*.md"))[0]
+    article.write_text(article.read_text().replace("\n\n", f"\n\nRevision {foreign}\n\n", 1))
+    git("add", "-A", cwd=runner.origin)
+    git("commit", "-q", "-m", "an id", cwd=runner.origin)
+    runner.run(deployed.first + DAY)
+    runner.run(deployed.first + DAY)  # (the blobs' hashes kept)
+    (runner.origin / ".gitattributes").write_text("*.md ident\n")
+    git("add", ".gitattributes", cwd=runner.origin)
+    git("commit", "-q", "-m", "ident", cwd=runner.origin)
+    runner.run(deployed.first + DAY)
+    assert foreign not in (runner.project / article.relative_to(runner.origin)).read_text()
+    assert unlike_cold(runner.project, deployed.first + DAY, monkeypatch) == []
+
+
+def test_a_tracked_attributes_file_whose_entry_is_racy_is_read(
+    deployed: Deploy,  # noqa: F811
+) -> None:
+    """content/.gitattributes, tracked, written in the index's own tick (as the last
+    files of a checkout are): its entry vouches for nothing, but it is read, and it
+    names a working-tree encoding (the second review's)."""
+    from broadsheet.publish.checkout import Checkout
+
+    project = deployed.project
+    attributes = project / "content/.gitattributes"
+    attributes.write_text("*.md working-tree-encoding=UTF-16LE\n")
+    git("add", "content/.gitattributes", cwd=project)
+    git("commit", "-q", "-m", "attributes", cwd=project)
+    future = time.time() + 60  # (its entry racy: not older than the index)
+    os.utime(attributes, (future, future))
+    git("update-index", "content/.gitattributes", cwd=project)
+    assert gitindex.read_index(project) and os.path.join("content", ".gitattributes") not in (
+        gitindex.read_index(project)
+    )
+    assert Checkout(project, project / CACHE_DIR).entries == {}
