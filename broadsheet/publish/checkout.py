@@ -183,10 +183,10 @@ def may_filter(root: Path, entries: dict[str, Entry]) -> bool:
         folder = folder.parent
     # Those of every folder below root that holds a source: a tracked attributes file
     # whose own entry is racy, or one Git does not track as usual, is read too.
-    below = {os.path.dirname(name) for name in entries}
+    below = {name.rpartition(os.sep)[0] for name in entries}
     for name in list(below):
         while name:
-            name = os.path.dirname(name)
+            name = name.rpartition(os.sep)[0]
             below.add(name)
     attributes += [root / name / ".gitattributes" for name in below if name]
     for path in attributes:
