@@ -515,7 +515,7 @@ def source_stamps(
     settings = config.path("pyproject.toml")
     if settings.is_file():  # (stamped as the walk stamps a file: see scan_source)
         stamp = stamp_of(str(settings), settings.stat(), None)
-        if racy is not None and max(stamp[1], stamp[1] + stamp[2]) >= racy:
+        if racy is not None and is_racy(stamp, racy):
             stamp.append(racy_hash(str(settings), stamp, known))
         stamps[str(settings)[start:]] = stamp
     elif settings.exists():

@@ -47,7 +47,6 @@ class Checkout:
     cache folder `caches` keeps."""
 
     def __init__(self, root: Path, caches: Path) -> None:
-        self.root = root
         self.prefix = f"{root}{os.sep}"
         self.path = caches / BLOBS
         self.entries: dict[str, Entry] = read_index(root)
@@ -66,13 +65,18 @@ class Checkout:
         had been hashed at that stamp (broadsheet.stamps.HASHED)."""
         if not path.startswith(self.prefix):
             return None
-        entry = self.entries.get(path[len(self.prefix) :])
-        if entry is None or not holds(entry, stamp):
-            return None
-        found = self.known.get(_key(entry))
+        found = self._known(path[len(self.prefix) :], stamp)[1]
         if found is not None:
             HASHED.put(path, stamp, found)
         return found
+
+    def _known(self, name: str, stamp: Stamp) -> tuple[Entry | None, str | None]:
+        """The index's entry for the source `name` (relative to root), and the hash of
+        its bytes if the entry holds for `stamp` and its blob's hash is known."""
+        entry = self.entries.get(name)
+        if entry is None or not holds(entry, stamp):
+            return entry, None
+        return entry, self.known.get(_key(entry))
 
     def vouch(self, old: Stamps, new: Stamps) -> None:
         """Keep the hash of each source (named relative to root, stamped `new`) that
@@ -80,10 +84,9 @@ class Checkout:
         the comparisons that follow; then let the index go, but for the entries of
         the sources whose hashes this build takes (see `save`)."""
         for name, stamp in new.items():
-            entry = self.entries.get(name)
+            entry, found = self._known(name, stamp)
             if entry is None:
                 continue
-            found = self.known.get(_key(entry)) if holds(entry, stamp) else None
             if found is None:
                 self.pending[name] = entry
                 continue
