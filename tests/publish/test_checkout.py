@@ -41,40 +41,7 @@ class Runner:
         if self.project.exists():
             shutil.rmtree(self.project)
         git("clone", "-q", str(self.origin), str(self.project), cwd=self.origin.parent)
-        # Git's entries for the files written in its index's own tick are racy (see
-        # broadsheet.gitindex): a few of a runner's checkout, all of so small a clone.
-        # `git status` a tick later refreshes them, as Git does before it trusts them.
-        time.sleep(0.05)
-        git("status", "--short", cwd=self.project)
-        for name in (CACHE_DIR, "site"):
-            shutil.copytree(self.saved / name, self.project / name, symlinks=True)
-        self.monkeypatch.chdir(self.project)
-        if callable(meanwhile):
-            meanwhile(self.project)
-        stamps.HASHED.clear()  # (a new process)
-        read: list[str] = []
-        digest = stamps.content_hash
-
-        def counted(path: str, *args: object) -> str:
-            relative = Path(path).relative_to(self.project).as_posix()
-            if relative.startswith(SOURCES):
-                read.append(relative)
-            return digest(path, *args)  # type: ignore[arg-type]
-
-        parse = loader.read_source
-
-        def parsed(path: Path) -> bytes:
-            read.append(path.relative_to(self.project).as_posix())
-            return parse(path)
-
-        with self.monkeypatch.context() as patch:
-            patch.setattr(stamps, "content_hash", counted)
-            patch.setattr(loader, "read_source", parsed)
-            built(self.project, epoch, self.monkeypatch)
-        for name in (CACHE_DIR, "site"):
-            shutil.rmtree(self.saved / name)
-            shutil.copytree(self.project / name, self.saved / name, symlinks=True)
-        return read
+        return build_checkout(self.project, self.saved, epoch, self.monkeypatch, meanwhile)
 
     def push(self, edit: str = "A correction, pushed.") -> str:
         """An article edited and committed in the origin: its path."""
@@ -83,6 +50,52 @@ class Runner:
         article.write_text(text.replace("\n\n", f"\n\n{edit}\n\n", 1), encoding="utf-8")
         git("commit", "-q", "-am", edit, cwd=self.origin)
         return article.relative_to(self.origin).as_posix()
+
+
+def build_checkout(
+    project: Path,
+    saved: Path,
+    epoch: int,
+    monkeypatch: pytest.MonkeyPatch,
+    meanwhile: object = None,
+) -> list[str]:
+    """The rest of a workflow's run once Git has checked `project` out: the CI cache
+    restored from `saved` (if it was saved yet), a build at `epoch` (a new process),
+    the cache saved; the sources it read, to hash or to parse (relative to the project).
+    `meanwhile(project)` is called before the build."""
+    # Git's entries for the files written in its index's own tick are racy (see
+    # broadsheet.gitindex): a few of a runner's checkout, all of so small a clone.
+    # `git status` a tick later refreshes them, as Git does before it trusts them.
+    time.sleep(0.05)
+    git("status", "--short", cwd=project)
+    for name in (CACHE_DIR, "site"):
+        if (saved / name).exists():
+            shutil.copytree(saved / name, project / name, symlinks=True)
+    monkeypatch.chdir(project)
+    if callable(meanwhile):
+        meanwhile(project)
+    stamps.HASHED.clear()  # (a new process)
+    read: list[str] = []
+    digest, parse = stamps.content_hash, loader.read_source
+
+    def counted(path: str, *args: object) -> str:
+        relative = Path(path).relative_to(project).as_posix()
+        if relative.startswith(SOURCES):
+            read.append(relative)
+        return digest(path, *args)  # type: ignore[arg-type]
+
+    def parsed(path: Path) -> bytes:
+        read.append(path.relative_to(project).as_posix())
+        return parse(path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stamps, "content_hash", counted)
+        patch.setattr(loader, "read_source", parsed)
+        built(project, epoch, monkeypatch)
+    for name in (CACHE_DIR, "site"):
+        shutil.rmtree(saved / name, ignore_errors=True)
+        shutil.copytree(project / name, saved / name, symlinks=True)
+    return read
 
 
 def sources_of(project: Path) -> set[str]:
@@ -378,29 +391,8 @@ def test_each_layout_of_a_repository_reads_only_the_sources_pushed_since(
             git(*allow, "submodule", "add", "-q", str(origin), "module", cwd=work)
         else:
             git("clone", "-q", str(origin), str(work), cwd=tmp_path)
-        time.sleep(0.05)
         project = (work / "module" / below) if layout == "submodule" else (work / below)
-        git("status", "--short", cwd=project)  # (see Runner.run)
-        for name in (CACHE_DIR, "site"):
-            if (saved / name).exists():
-                shutil.copytree(saved / name, project / name, symlinks=True)
-        monkeypatch.chdir(project)
-        stamps.HASHED.clear()
-        read: list[str] = []
-        digest = stamps.content_hash
-
-        def counted(path: str, *args: object) -> str:
-            if f"{os.sep}content{os.sep}" in path:
-                read.append(path)
-            return digest(path, *args)  # type: ignore[arg-type]
-
-        with monkeypatch.context() as patch:
-            patch.setattr(stamps, "content_hash", counted)
-            built(project, epoch, monkeypatch)
-        for name in (CACHE_DIR, "site"):
-            shutil.rmtree(saved / name, ignore_errors=True)
-            shutil.copytree(project / name, saved / name, symlinks=True)
-        return project, read
+        return project, build_checkout(project, saved, epoch, monkeypatch)
 
     deploy()
     deploy()
@@ -408,7 +400,7 @@ def test_each_layout_of_a_repository_reads_only_the_sources_pushed_since(
     article.write_text(article.read_text().replace("\n\n", "\n\nPushed.\n\n", 1))
     git("commit", "-q", "-am", "two", cwd=origin)
     project, read = deploy()
-    assert {Path(p).name for p in read} <= {article.name}
+    assert set(read) <= {article.relative_to(root).as_posix()}
     assert unlike_cold(project, epoch, monkeypatch) == []
     assert deploy()[1] == []
 
