@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -168,12 +168,15 @@ def load_posts(
     cache: PostCache | None = None,
     jobs: int = 1,
     stamps: dict[str, Stamp] | None = None,
+    hashed: Mapping[str, str] | None = None,
 ) -> list[Post]:
     """Every post, or every error. With a `cache` (the dev server's, or the one a build
     keeps on disk), a file whose stamp shows it unchanged (broadsheet.stamps) is not
     read again, and the cache is brought up to date. Posts come without their bodies in
     memory: `post.body` reads the file when a page needs it. `stamps` (path -> stamp of
-    every file below content/, when the caller has them) saves a walk."""
+    every file below content/, when the caller has them) saves a walk. `hashed` (path ->
+    hash) gives the hash of files whose stamps changed, known already: a cached post
+    parsed from bytes of that hash is kept, the file unread (see _same)."""
     posts: PostCache = {}
     wanted: list[tuple[Path, Stamp]] = []
     folders: dict[str, Path] = {}
@@ -190,7 +193,11 @@ def load_posts(
             continue
         stamp = stamps[name] if stamps is not None else stamp_file(name, racy)
         cached = cache.get(name) if cache is not None else None
-        if cached is not None and (unchanged(cached[0], stamp, name) or _same(cached, stamp)):
+        if cached is not None and (
+            unchanged(cached[0], stamp, name)
+            or (hashed is not None and hashed.get(name) == cached[1].digest)
+            or _same(cached, stamp)
+        ):
             posts[name] = cached if cached[0] == stamp else (stamp, cached[1])
         else:
             posts[name] = (stamp, None)  # type: ignore[assignment]  # filled in below

@@ -256,6 +256,8 @@ def _build(
             check.close()
             raise
         if cache is not None:
+            # The sources a clone gave new stamps, found by their hashes: once, here.
+            cache.adopt(inputs, config.root)
             share_stamps(inputs, cache.inputs)
             # The cache's rest is read now, while little else is held. Read once the
             # posts are read and planned (when no source's stamp asked for it sooner),

@@ -63,3 +63,36 @@ def test_posts_from_workers_are_taken_in_whole_and_not_copied(tmp_path: Path) ->
     path = Path(str(post.path))
     adopted = loader._adopted((post.path, [0, 0, 0, 0], post), path, {})[2]
     assert adopted is post and post.path is path
+
+
+def test_a_post_whose_file_hashes_as_it_was_parsed_is_kept_unjudged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone gives every file new times. A file the build cache has found by its
+    hash to hold the bytes a cached post was parsed from keeps that post, neither parsed
+    nor hashed again; one whose bytes hash otherwise (an edit pushed since) is parsed
+    again, whatever the build cache was told."""
+    folder = tmp_path / "content" / "asia"
+    folder.mkdir(parents=True)
+    same, edited = folder / "same.md", folder / "edited.md"
+    same.write_text("---\ntitle: Same\n---\n\nText.\n", encoding="utf-8")
+    edited.write_text("---\ntitle: Old\n---\n\nText.\n", encoding="utf-8")
+    content, zone = tmp_path / "content", ZoneInfo("UTC")
+    cache: loader.PostCache = {}
+    load_posts(content, zone, cache)
+    kept = cache[str(same)][1]
+    for path, text in ((same, same.read_bytes()), (edited, b"---\ntitle: New\n---\n\nText.\n")):
+        path.unlink()  # (a clone: new files, new times)
+        path.write_bytes(text)
+    judged: list[str] = []
+    parsed: list[str] = []
+    real_same, real_read = loader._same, loader.read_post
+    monkeypatch.setattr(loader, "_same", lambda c, s: judged.append(c[1].title) or real_same(c, s))
+    monkeypatch.setattr(
+        loader, "read_post", lambda p, *a: parsed.append(p.name) or real_read(p, *a)
+    )
+    hashed = {str(same): kept.digest, str(edited): "a hash the cache was told"}
+    posts = load_posts(content, zone, cache, hashed=hashed)
+    assert sorted(p.title for p in posts) == ["New", "Same"]
+    assert cache[str(same)][1] is kept
+    assert judged == ["Old"] and parsed == ["edited.md"]
