@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from broadsheet.codeversion import MEMO, code_version
 from broadsheet.config import SiteConfig, zone_stamp
+from broadsheet.content.visibility import judging_moment
 from broadsheet.errors import BroadsheetError, CacheUnwritable, display_path
 from broadsheet.locks import content_lock
 from broadsheet.outputs.published import Record, record_digest, write_record
@@ -200,7 +201,7 @@ def _build(
 ) -> BuildResult:
     """The build, with its cache at `where` (the build-*.json file; its state folder
     beside it)."""
-    now = config.now or datetime.now(config.zone)
+    now = judging_moment(config.now or datetime.now(config.zone), config.zone)
     with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
         # Each build's hashes are its own: a racy file's (hashed for its stamp, as a
         # fresh clone's are) may be stale for a later build of the same process, serve's.

@@ -1,0 +1,73 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broadsheet.content.visibility import judging_moment
+
+# Zones with clocks set back and forward (by an hour; by half an hour on Lord Howe; a
+# whole day skipped in Apia's 2011), and one without.
+ZONES = ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Pacific/Apia", "UTC"]
+# Seconds since 1970 from 2000 to 2030, and moments within two hours of a zone's change.
+MOMENTS = st.integers(946_684_800, 1_893_456_000)
+
+
+def _changes(zone: ZoneInfo) -> list[int]:
+    """Instants (seconds) at which `zone`'s offset changes, 2010 to 2012."""
+    found, start = [], int(datetime(2010, 1, 1, tzinfo=UTC).timestamp())
+    previous = datetime.fromtimestamp(start, zone).utcoffset()
+    for moment in range(start, start + 3 * 366 * 86_400, 900):
+        offset = datetime.fromtimestamp(moment, zone).utcoffset()
+        if offset != previous:
+            found.append(moment)
+            previous = offset
+    return found
+
+
+CHANGES = {name: _changes(ZoneInfo(name)) for name in ZONES}
+
+
+@st.composite
+def near_changes(draw: st.DrawFn, name: str) -> int:
+    changes = CHANGES[name]
+    if not changes or draw(st.booleans()):
+        return draw(MOMENTS)
+    return draw(st.sampled_from(changes)) + draw(st.integers(-7_200, 7_200))
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[str, int, int, bool]:
+    name = draw(st.sampled_from(ZONES))
+    return name, draw(near_changes(name)), draw(near_changes(name)), draw(st.booleans())
+
+
+@settings(max_examples=3000, deadline=None)
+@given(cases())
+def test_posts_are_judged_against_the_moment_as_their_instants_are(
+    case: tuple[str, int, int, bool],
+) -> None:
+    """A post is scheduled exactly when its instant is after the build's: whether the
+    build's moment came in UTC (SOURCE_DATE_EPOCH) or in the site's zone, and when
+    either falls in the hour a clock set back repeats (where wall times alone mislead)."""
+    name, post_at, now_at, in_utc = case
+    zone = ZoneInfo(name)
+    post = datetime.fromtimestamp(post_at, zone)  # (as posts' dates are made)
+    now = datetime.fromtimestamp(now_at, UTC if in_utc else zone)
+    moment = judging_moment(now, zone)
+    assert moment.timestamp() == now_at  # (not ==: never true across zones in a repeated hour)
+    assert (post > moment) == (post_at > now_at)
+    assert (post <= moment) == (post_at <= now_at)
+    assert (moment - timedelta(0) < post) == (now_at < post_at)
+
+
+def test_the_moment_is_in_the_zone_of_the_posts_but_in_a_repeated_hour() -> None:
+    """In the site's zone (compared by wall times, at once) but for a moment in the hour
+    New York's clocks repeat on 7 November 2010 (01:00 to 02:00 twice), in UTC."""
+    zone = ZoneInfo("America/New_York")
+    plain = judging_moment(datetime(2010, 7, 1, 12, tzinfo=UTC), zone)
+    assert plain.tzinfo is zone
+    repeated = judging_moment(datetime(2010, 11, 7, 5, 30, tzinfo=UTC), zone)  # 01:30 EDT
+    assert repeated.tzinfo is UTC
+    again = judging_moment(datetime(2010, 11, 7, 6, 30, tzinfo=UTC), zone)  # 01:30 EST
+    assert again.tzinfo is UTC
