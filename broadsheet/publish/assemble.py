@@ -384,8 +384,12 @@ def _load_posts(
     if stamps is not None and str(content).startswith(root):  # just stamped: no new walk
         known = {root + name: stamp for name, stamp in stamps.items()}
     # The files whose stamps changed, found by their hashes to hold the bytes the last
-    # build recorded (see BuildCache.adopt), with those hashes.
-    hashed = {root + name: digest for name, digest in same.items()} if same else {}
+    # build recorded (see BuildCache.adopt), with those hashes (keyed by the strings
+    # `known` holds: no second copy of each path, 10 MB at 100,000 articles).
+    hashed: dict[str, str] = {}
+    if same and known is not None:
+        start = len(root)
+        hashed = {path: same[path[start:]] for path in known if path[start:] in same}
     folder = state / "posts"
     kept: dict[int, str] = {}  # the files of posts read: see write_post_cache
     cache = read_post_cache(folder, content, config.zone, kept)

@@ -121,8 +121,13 @@ def test_a_deploy_after_a_deploy_reads_only_the_sources_pushed_since(
     assert set(first) == sources_of(runner.project)
     assert (runner.project / CACHE_DIR / BLOBS).is_file()
     edited = runner.push()
-    read = runner.run(deployed.first + 2 * DAY)
+    judged: list[str] = []  # the posts kept from the cache but judged by their file again
+    same = loader._same
+    with monkeypatch.context() as patch:
+        patch.setattr(loader, "_same", lambda c, s: judged.append(c[1].path.name) or same(c, s))
+        read = runner.run(deployed.first + 2 * DAY)
     assert set(read) == {edited}  # (parsed; and hashed once, for the next deploy)
+    assert judged == [Path(edited).name]  # (the others: by the hash the cache checked)
     assert tree_bytes(runner.project / "site") == cold(
         runner.project, deployed.first + 2 * DAY, monkeypatch
     )
