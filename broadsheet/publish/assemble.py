@@ -453,7 +453,9 @@ def _next_due(posts: list[Post], now: datetime, drafts: bool) -> str | None:
     "Scheduled" badge, and it (a draft too) may become the newest article, which
     moves the news sitemap's window."""
     due = [p.date for p in posts if p.date is not None and p.date > now and (drafts or not p.draft)]
-    return min(due).isoformat() if due else None
+    # (the first instant: the dates share the site's zone, and two of one zone compare
+    # by their wall times, which mislead in the hour a clock set back repeats)
+    return min(due, key=datetime.timestamp).isoformat() if due else None
 
 
 def _drop_stale_statics(cache: BuildCache | None, config: SiteConfig, stage: Stage) -> None:

@@ -95,3 +95,37 @@ def test_a_build_whose_clock_is_set_never_changes_with_time(
     config = load_config(scheduled)
     for _ in range(2):  # built, then nothing to do
         assert build(config, scheduled / "site", drafts=True).valid_until is None
+
+
+def test_the_first_post_due_in_a_repeated_hour_is_the_first_instant(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two posts scheduled in the hour New York's clocks repeat (2 November 2025, 01:00
+    to 02:00 twice): 01:50 before the change (05:50 UTC) falls due before 01:10 after it
+    (06:10 UTC), though its wall time is later. A build at 06:00 UTC shows it, as a
+    cold build does (the site's next change was taken by wall times: found by review)."""
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    settings = project / "pyproject.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace(
+            "per_page = 10", 'per_page = 10\ntimezone = "America/New_York"'
+        ),
+        encoding="utf-8",
+    )
+    for name, date in (
+        ("old", "2025-10-01"),
+        ("first", "2025-11-02T01:50:00-04:00"),
+        ("second", "2025-11-02T01:10:00-05:00"),
+    ):
+        write_post(project, f"asia/{name}.md", f"---\ntitle: {name}\ndate: {date}\n---\n\nText.\n")
+    config, site = load_config(project), project / "site"
+    _clock(monkeypatch, datetime(2025, 11, 2, 5, 0, tzinfo=UTC))
+    result = build(config, site)
+    assert result.valid_until is not None
+    assert datetime.fromisoformat(result.valid_until) == datetime(2025, 11, 2, 5, 50, tzinfo=UTC)
+    _clock(monkeypatch, datetime(2025, 11, 2, 6, 0, tzinfo=UTC))
+    build(config, site)
+    build(config, tmp_path / "cold", use_cache=False)
+    assert (site / "asia/first/index.html").is_file()
+    assert not (site / "asia/second/index.html").exists()
+    assert tree_bytes(site) == tree_bytes(tmp_path / "cold")
