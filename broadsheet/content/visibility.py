@@ -1,4 +1,5 @@
-"""Drafts and scheduled posts: left out of a build, shown (with a badge) by serve."""
+"""Drafts and scheduled posts: left out of a build, shown (with a badge) by serve; and
+the posts' dates (all in the site's zone) compared as the instants they are."""
 
 from __future__ import annotations
 
@@ -36,3 +37,18 @@ def judging_moment(now: datetime, zone: tzinfo) -> datetime:
     if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         return now.astimezone(UTC)
     return local
+
+
+def latest(moments: Iterable[datetime]) -> datetime | None:
+    """The latest of `moments` (posts' dates: one zone), or None if there are none.
+    Taken by wall times, as two datetimes of one zone compare, unless the latest wall
+    time falls in the hour a clock set back repeats: a date in it may be an hour later
+    than another's with a later wall time, so there they are taken by their instants.
+    (Outside that hour the latest wall time is the latest instant: see judging_moment.)"""
+    found = list(moments)
+    if not found:
+        return None
+    newest = max(found)
+    if newest.replace(fold=1 - newest.fold).utcoffset() != newest.utcoffset():
+        return max(found, key=datetime.timestamp)
+    return newest

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
+from broadsheet.content.visibility import latest
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 
@@ -23,7 +24,7 @@ def plan_feeds(index: Listing, sections: tuple[Listing, ...], config: SiteConfig
     pages = []
     for listing in (index, *sections):
         entries = listing.posts[: config.feed_size]
-        updated = max((entry_updated(p) for p in entries), default=UNDATED_UPDATED)
+        updated = latest(entry_updated(p) for p in entries) or UNDATED_UPDATED
         pages.append(
             Page(
                 path=listing.feed_path,

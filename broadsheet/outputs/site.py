@@ -11,6 +11,7 @@ from typing import Any, NamedTuple, Protocol
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
+from broadsheet.content.visibility import latest
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
 from broadsheet.outputs import listings
 from broadsheet.outputs.feeds import plan_feeds
@@ -266,7 +267,7 @@ def _article_page(section: Listing, index: int, related: tuple[Post, ...]) -> Pa
 
 
 def _newest(posts: tuple[Post, ...]) -> datetime | None:
-    return max((p.updated or p.date for p in posts if p.date is not None), default=None)
+    return latest(p.updated or p.date for p in posts if p.date is not None)
 
 
 def refuse_collisions(pages: list[Page]) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
+from broadsheet.content.visibility import latest
 from broadsheet.outputs.page import Page
 
 MAX_URLS = 50_000  # the sitemaps.org limit per file
@@ -73,8 +74,7 @@ def news_posts(posts: tuple[Post, ...], now: datetime | None) -> tuple[Post, ...
 
 def _newest(posts: tuple[Post, ...], now: datetime | None) -> datetime | None:
     """The newest article's date (never later than `now`, past scheduled posts)."""
-    dates = [p.date for p in posts if p.date is not None and (now is None or p.date <= now)]
-    return max(dates, default=None)
+    return latest(p.date for p in posts if p.date is not None and (now is None or p.date <= now))
 
 
 def _urlset(path: str, entries: list[SitemapEntry]) -> Page:

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadsheet.content.visibility import judging_moment
+from broadsheet.content.visibility import judging_moment, latest
 
 # Zones with clocks set back and forward (by an hour; by half an hour on Lord Howe; a
 # whole day skipped in Apia's 2011), and one without.
@@ -71,3 +71,22 @@ def test_the_moment_is_in_the_zone_of_the_posts_but_in_a_repeated_hour() -> None
     assert repeated.tzinfo is UTC
     again = judging_moment(datetime(2010, 11, 7, 6, 30, tzinfo=UTC), zone)  # 01:30 EST
     assert again.tzinfo is UTC
+
+
+@st.composite
+def dates(draw: st.DrawFn) -> tuple[str, list[int]]:
+    name = draw(st.sampled_from(ZONES))
+    return name, draw(st.lists(near_changes(name), min_size=1, max_size=6))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(dates())
+def test_the_latest_date_is_the_latest_instant(case: tuple[str, list[int]]) -> None:
+    """What a listing's, a feed's or the news sitemap's newest date is: the latest
+    instant, also where two dates fall in the hour a clock set back repeats (one at
+    01:50 before the change is earlier than one at 01:10 after it)."""
+    name, instants = case
+    zone = ZoneInfo(name)
+    found = latest(datetime.fromtimestamp(moment, zone) for moment in instants)
+    assert found is not None and found.timestamp() == max(instants)
+    assert latest([]) is None
