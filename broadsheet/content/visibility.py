@@ -34,9 +34,7 @@ def judging_moment(now: datetime, zone: tzinfo) -> datetime:
     made from its instant), and one in the repeated hour is ordered rightly against any
     moment outside it. A `now` inside it is compared by instants, in UTC."""
     local = now.astimezone(zone)
-    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
-        return now.astimezone(UTC)
-    return local
+    return now.astimezone(UTC) if _repeated(local) else local
 
 
 def latest(moments: Iterable[datetime]) -> datetime | None:
@@ -49,6 +47,10 @@ def latest(moments: Iterable[datetime]) -> datetime | None:
     if not found:
         return None
     newest = max(found)
-    if newest.replace(fold=1 - newest.fold).utcoffset() != newest.utcoffset():
-        return max(found, key=datetime.timestamp)
-    return newest
+    return max(found, key=datetime.timestamp) if _repeated(newest) else newest
+
+
+def _repeated(moment: datetime) -> bool:
+    """Whether the wall time of `moment` is in an hour its zone's clock repeats (set
+    back): there it stands for two instants, told apart by `fold` alone."""
+    return moment.replace(fold=1 - moment.fold).utcoffset() != moment.utcoffset()
