@@ -30,6 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except BroadsheetError as exc:
+        from broadsheet.stops import stopped_in
+
+        if stopped_in(exc):  # (what a clean-up raised as Ctrl-C unwound: not the user's)
+            print("broadsheet: interrupted", file=sys.stderr)
+            return 130
         print(_error_text(exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:  # a build's says where the site is

@@ -52,12 +52,15 @@ def open_source(path: Path) -> BinaryIO:
         raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
     try:  # looked at before the file object is made: open() refuses a folder itself
         _check_file(str(path), os.fstat(fd), os.geteuid())
-        return os.fdopen(fd, "rb")
     except BaseException as exc:
         os.close(fd)
         if isinstance(exc, OSError):
             raise BroadsheetError(f"cannot read: {exc.strerror or exc}", path) from exc
         raise
+    # Outside the `try`: once the file object holds `fd`, it alone closes it. A Ctrl-C
+    # that came as open() returned would have the object closed as it was dropped, and
+    # the os.close() above fail (EBADF) in the KeyboardInterrupt's place.
+    return open(fd, "rb")
 
 
 def source_files(folder: Path, racy: int | None = None) -> dict[str, Stamp]:

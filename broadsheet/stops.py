@@ -60,3 +60,18 @@ def written_whole(done: T) -> Iterator[T]:
             yield done
     except KeyboardInterrupt:
         raise Interrupted(done) from None
+
+
+def stopped_in(error: BaseException) -> bool:
+    """Whether Ctrl-C or SIGTERM came while `error` was raised: a clean-up that ran as
+    the KeyboardInterrupt unwound, and failed, puts its own error in its place (holding
+    it as its context). shutil.rmtree, say, closes a folder's descriptor, then notes
+    that it did; a stop between the two has its clean-up close it again (EBADF)."""
+    seen: BaseException | None = error
+    for _ in range(32):  # (a chain of causes is short; never walk a cycle forever)
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

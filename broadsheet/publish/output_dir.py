@@ -33,7 +33,7 @@ from broadsheet.publish import timing
 from broadsheet.publish.cache import CACHE_DIR
 from broadsheet.publish.stage import Stage
 from broadsheet.publish.swap import exchange
-from broadsheet.stops import stops_held
+from broadsheet.stops import stopped_in, stops_held
 
 MARKER = ".broadsheet-output"
 MARKER_TEXT = "This folder is written by `broadsheet build`; it is replaced on every build.\n"
@@ -235,10 +235,8 @@ def _acquire(output: Path, lock: Path, wait: Say | None) -> OutputLock:
             except FileNotFoundError:
                 now = None
             mine = os.fstat(fd)
-            if now is None or (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino):
-                os.close(fd)
-                continue
-            data = os.pread(fd, 4096, 0)
+            gone = now is None or (now.st_dev, now.st_ino) != (mine.st_dev, mine.st_ino)
+            data = b"" if gone else os.pread(fd, 4096, 0)
             if data and not data.startswith(LOCK_HEADER.encode()):
                 raise BroadsheetError(
                     "in the way: Broadsheet uses this name for its build lock, and this "
@@ -248,7 +246,9 @@ def _acquire(output: Path, lock: Path, wait: Say | None) -> OutputLock:
         except BaseException:
             os.close(fd)
             raise
-        return OutputLock(output, fd, created)
+        if not gone:
+            return OutputLock(output, fd, created)
+        os.close(fd)  # (outside the `try`: a stop as it returns must not close it twice)
 
 
 def _open_lock(lock: Path) -> tuple[int, bool]:
@@ -358,7 +358,7 @@ def _remove_stage(stage: Path, lock: OutputLock | None) -> None:
             try:
                 shutil.rmtree(path, onerror=_named)
             except OSError as exc:
-                if _stopped_in(exc):  # (a stop that rmtree's clean-up took the place of)
+                if stopped_in(exc):  # (a stop that rmtree's clean-up took the place of)
                     raise KeyboardInterrupt from None
                 raise
         else:
@@ -446,21 +446,6 @@ def _staged(output: Path, lock: OutputLock, reuse: bool, warn: Say | None) -> It
                 f"{display_path(folder)}) and build again",
                 where,
             ) from exc
-
-
-def _stopped_in(error: BaseException) -> bool:
-    """Whether Ctrl-C or SIGTERM came while `error` was raised. shutil.rmtree closes a
-    folder's descriptor, then notes that it did; a stop between the two has its clean-up
-    close it again, and that OSError (EBADF) takes the place of the KeyboardInterrupt,
-    which it holds as its context."""
-    seen: BaseException | None = error
-    for _ in range(32):  # (a chain of causes is short; never walk a cycle forever)
-        if seen is None:
-            return False
-        if isinstance(seen, KeyboardInterrupt):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _as_site(path: Path, output: Path, folder: Path) -> Path:

@@ -56,6 +56,7 @@ from broadsheet.publish.output_dir import (
 from broadsheet.publish.stage import Notes, noted_stamps
 from broadsheet.sealed import clear, make_folder, read_sealed, write_sealed
 from broadsheet.stamps import HASHED, racy_after
+from broadsheet.stops import stopped_in
 from broadsheet.workers import collector_paused
 
 RECORD_SEEN = "published-record"  # the record's digest as the last build left it
@@ -144,7 +145,7 @@ def build(
         except BaseException as exc:
             if not os.path.lexists(output):  # a failed first build leaves nothing it made
                 _forget(made)
-            if isinstance(exc, KeyboardInterrupt):
+            if isinstance(exc, KeyboardInterrupt) or stopped_in(exc):  # (see stopped_in)
                 raise KeyboardInterrupt(_stopped(lock.committed, output)) from None
             raise
 

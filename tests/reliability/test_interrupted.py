@@ -3,22 +3,27 @@ or, once its commit has begun, the new one whole: never a mix."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import random
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
 
 from benchmarks.corpus import write_corpus
 from broadsheet.config import load_config
+from broadsheet.content import post as post_module
+from broadsheet.paths import open_source
 from broadsheet.publish import output_dir
 from broadsheet.publish.pipeline import build
 from tests.conftest import run
@@ -395,3 +400,72 @@ def test_a_commit_killed_anywhere_while_files_and_folders_trade_places_is_comple
     assert result.code == 0, result.err
     assert leftovers(small) == []
     assert site_of(small) == clean_build(small)
+
+
+def test_a_stop_that_a_clean_up_failed_in_is_still_a_stop(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A clean-up that fails as Ctrl-C unwinds (a descriptor closed twice: EBADF) raises
+    # its own error in the stop's place. The build says it was interrupted, not that a
+    # template failed (as CI saw once, with the error in a post's body being read).
+    before = site_of(small)
+    real = post_module.read_source
+    reads: list[Path] = []
+
+    def stopped_while_reading(path: Path) -> bytes:
+        reads.append(path)
+        real(path)
+        try:
+            raise KeyboardInterrupt  # the user presses Ctrl-C
+        except KeyboardInterrupt:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
+
+    monkeypatch.setattr(post_module, "read_source", stopped_while_reading)
+    result = run(["build", "--jobs", "1"])
+    assert reads  # (the fault was reached)
+    assert (result.code, result.err) == (
+        130,
+        "broadsheet: interrupted; the previous site is untouched\n",
+    )
+    assert site_of(small) == before
+    assert leftovers(small) == []
+
+
+def test_ctrl_c_anywhere_in_opening_a_source_is_a_stop(tmp_path: Path) -> None:
+    # Python runs the handler between two instructions of any Python frame: raise the
+    # KeyboardInterrupt at each in turn, in open_source and whatever it calls. It must
+    # come out as itself, never as the error of a descriptor closed twice.
+    source = tmp_path / "post.md"
+    source.write_bytes(b"---\ntitle: T\n---\n\nBody\n")
+    instruction = 0
+    while (outcome := _stopped_at(instruction, lambda: open_source(source).close())) is not None:
+        if not isinstance(outcome, KeyboardInterrupt):
+            pytest.fail(f"stopped at instruction {instruction}: {outcome!r}, not the stop")
+        instruction += 1
+    assert instruction > 20  # (every instruction was reached, through to the return)
+
+
+def _stopped_at(instruction: int, call: Callable[[], object]) -> BaseException | None:
+    """What `call` raises when a KeyboardInterrupt comes at its `instruction`th Python
+    instruction (counting those of the frames it calls); None if it had fewer."""
+    before = sys.gettrace()
+    seen = 0
+
+    def trace(frame: FrameType, event: str, arg: object) -> Any:
+        nonlocal seen
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            seen += 1
+            if seen > instruction:
+                sys.settrace(before)
+                raise KeyboardInterrupt
+        return trace
+
+    sys.settrace(trace)
+    try:
+        call()
+    except BaseException as exc:
+        return exc
+    finally:
+        sys.settrace(before)
+    return None
