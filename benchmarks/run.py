@@ -255,9 +255,10 @@ def deploy(
 ) -> tuple[float, float]:
     """The Pages workflow's build (`command` with its flags): a fresh clone in the same
     place (a runner's workspace path does not change; every file is new, as git writes
-    it, and Git's index has their blobs), the build cache and site restored (tar keeps
-    their modification times), a new SOURCE_DATE_EPOCH and one article edited since the
-    last deploy (`label` in its text: each deploy's its own). The project as it was
+    it, and Git's index has their blobs) with one article edited since the last deploy
+    (`label` in its text: each deploy's its own), the build cache and site restored
+    (tar keeps their modification times) seconds later, as the workflow's steps take,
+    and a new SOURCE_DATE_EPOCH. The project as it was
     afterwards, or (`keep`) as the deploy left it. Fails unless the deploy rewrote the
     edited article's page, with the edit: a deploy with nothing to do is not the one
     timed here."""
@@ -265,11 +266,15 @@ def deploy(
     project.rename(last)
     try:
         git(["clone", "-q", str(last), str(project)], last.parent)
-        for name in (".broadsheet-cache", "site"):
-            shutil.copytree(last / name, project / name, symlinks=True)
         text = edited.read_text()
         mark = f"Deployed edit {label}."
         edited.write_text(text.replace("\n\n", f"\n\n{mark}\n\n", 1))
+        # The workflow's steps between the checkout and the cache's restore (setting up
+        # Python, installing Broadsheet) take tens of seconds: the sources are not racy
+        # by then (see broadsheet.stamps), as they would be if the clone came just now.
+        time.sleep(stamps.RACY_NS / 1e9 + 0.5)
+        for name in (".broadsheet-cache", "site"):
+            shutil.copytree(last / name, project / name, symlinks=True)
         began = time.time_ns()
         measured = timed(command, project, epoch)
         page = project / "site" / edited.parent.name / edited.stem / "index.html"

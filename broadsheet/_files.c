@@ -21,6 +21,16 @@
        plain. Each folder is listed and its files stamped without the GIL (serve builds
        in a thread beside the one that answers the browser).
 
+   walk(folder) -> (files, folders)
+       Every entry below `folder` (bytes), hidden ones too, folders
+       walked (never through a link): `files`, {name: stamp} for each entry but a
+       folder, stamped by lstat as `scan` stamps; `folders`, the name of each folder.
+       Names are the paths from just after `folder` and a "/" on, decoded as
+       os.fsdecode decodes. An entry that cannot be stamped, or a folder that cannot be
+       listed (but for its name), is passed over: publish/cache.py's _walk, which
+       takes a deploy's check of a restored site (30,000 files, 17,000 folders) twice
+       as long in Python as the rest of that check.
+
    as_stamped(prefix, names, stamps) -> bool
        Whether each file prefix + name (strs) still has, by lstat, the stamp `stamps`
        holds for it, compared as publish/cache.py's _as_stamped compares it (stamp !=
@@ -271,10 +281,11 @@ is_ascii(const char *name)
 #define OUT_OF_MEMORY (-1)
 
 /* Without the GIL: `folder`'s entries but hidden ones, each that may be a plain file
-   stamped (lstat through the folder). LISTED_WHOLE, OUT_OF_MEMORY, or the errno that
+   stamped (lstat through the folder); `every`: all entries but . and .., each but a
+   folder stamped. LISTED_WHOLE, OUT_OF_MEMORY, or the errno that
    stopped the listing (opening the folder or reading it): then `entries` is empty. */
 static int
-list_folder(const char *folder, Entries *entries)
+list_folder(const char *folder, Entries *entries, int every)
 {
     DIR *listing = opendir(folder);
     if (listing == NULL) {
@@ -291,7 +302,9 @@ list_folder(const char *folder, Entries *entries)
             }
             break;
         }
-        if (entry->d_name[0] == '.') {
+        const char *name = entry->d_name;
+        if (every ? name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))
+                  : name[0] == '.') {
             continue;
         }
         if (entries->size == entries->capacity) {
@@ -313,7 +326,8 @@ list_folder(const char *folder, Entries *entries)
         entries->size++;
         made->kind = entry->d_type;
         made->stat_error = -1;
-        if ((made->kind == DT_REG || made->kind == DT_UNKNOWN) && is_ascii(made->name)) {
+        if (every ? made->kind != DT_DIR
+                  : (made->kind == DT_REG || made->kind == DT_UNKNOWN) && is_ascii(made->name)) {
             made->stat_error =
                 fstatat(fd, made->name, &made->info, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
         }
@@ -323,6 +337,67 @@ list_folder(const char *folder, Entries *entries)
         entries_free(entries);
     }
     return outcome;
+}
+
+/* A folder's path with "/" after it, and room for a name after that */
+typedef struct {
+    char *text;
+    size_t start;  /* where an entry's name goes */
+    size_t capacity;
+} PathBuffer;
+
+/* 0, or -1 with MemoryError set */
+static int
+path_begin(PathBuffer *path, const char *folder)
+{
+    size_t base = strlen(folder);
+    path->start = base > 0 && folder[base - 1] == '/' ? base : base + 1;
+    path->capacity = path->start + 256;
+    path->text = malloc(path->capacity);
+    if (path->text == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(path->text, folder, base);
+    path->text[path->start - 1] = '/';
+    return 0;
+}
+
+/* The entry `name` put after the folder: its whole path's length, or 0 with
+   MemoryError set */
+static size_t
+path_of(PathBuffer *path, const char *name)
+{
+    size_t length = strlen(name);
+    if (path->start + length + 1 > path->capacity) {
+        char *longer = realloc(path->text, path->start + length + 1);
+        if (longer == NULL) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        path->text = longer;
+        path->capacity = path->start + length + 1;
+    }
+    memcpy(path->text + path->start, name, length + 1);
+    return path->start + length;
+}
+
+/* The folder `arg` (bytes without NUL) of a call that takes `wanted` arguments,
+   or NULL with TypeError (`usage`) or ValueError set */
+static const char *
+folder_argument(PyObject *const *args, Py_ssize_t nargs, Py_ssize_t wanted,
+                const char *usage)
+{
+    if (nargs != wanted || !PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return NULL;
+    }
+    const char *top = PyBytes_AS_STRING(args[0]);
+    if ((Py_ssize_t)strlen(top) != PyBytes_GET_SIZE(args[0])) {
+        PyErr_SetString(PyExc_ValueError, "embedded null byte");
+        return NULL;
+    }
+    return top;
 }
 
 static int
@@ -368,98 +443,102 @@ typedef struct {
     uid_t uid;
 } Found;
 
+/* What visit_folder does with each entry: 0, or -1 on a Python error (set) */
+typedef int (*Visit)(const char *path, size_t full, Entry *entry, void *context);
+
+/* One folder listed (without the GIL; `every`: see list_folder), and `visit` called
+   with each entry's path: 0, or -1 on a Python error (set). `*listed` is
+   LISTED_WHOLE, or the errno that stopped the listing (nothing was visited). */
+static int
+visit_folder(const char *folder, int every, int *listed, Visit visit, void *context)
+{
+    Entries entries = {NULL, 0, 0};
+    int outcome;
+    Py_BEGIN_ALLOW_THREADS
+    outcome = list_folder(folder, &entries, every);
+    Py_END_ALLOW_THREADS
+    *listed = outcome;
+    if (outcome == OUT_OF_MEMORY) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (outcome != LISTED_WHOLE) {
+        return 0;
+    }
+    PathBuffer buffer;
+    if (path_begin(&buffer, folder) < 0) {
+        entries_free(&entries);
+        return -1;
+    }
+    for (size_t i = 0; i < entries.size && outcome == 0; i++) {
+        size_t full = path_of(&buffer, entries.items[i].name);
+        outcome = full == 0 ? -1 : visit(buffer.text, full, &entries.items[i], context);
+    }
+    free(buffer.text);
+    entries_free(&entries);
+    return outcome;
+}
+
+typedef struct {
+    Found *found;
+    Stack *pending;
+} Scanning;
+
+/* scan(): a plain file added, a folder pushed, the rest made odd */
+static int
+scan_entry(const char *path, size_t full, Entry *entry, void *context)
+{
+    Found *found = ((Scanning *)context)->found;
+    Stack *pending = ((Scanning *)context)->pending;
+    long long mtime = 0, ctime = 0, offset = 0;
+    if (!is_ascii(entry->name)) {
+        return append_path(found->odd, path, full);
+    }
+    if (entry->kind == DT_DIR) {
+        return stack_push(pending, path, full) < 0 ? (PyErr_NoMemory(), -1) : 0;
+    }
+    if (full >= PATH_MAX) {  /* (Python stats it by its path, and cannot) */
+        return append_path(found->odd, path, full);
+    }
+    if (entry->stat_error == ENOENT) {
+        return 0;  /* deleted since it was listed (an editor saving) */
+    }
+    if (entry->stat_error != 0) {  /* a link, a pipe, a device; or a failed stat */
+        return append_path(found->odd, path, full);
+    }
+    if (S_ISDIR(entry->info.st_mode)) {  /* (a file system that gives no d_type) */
+        return stack_push(pending, path, full) < 0 ? (PyErr_NoMemory(), -1) : 0;
+    }
+    if (!S_ISREG(entry->info.st_mode) || entry->info.st_uid != found->uid
+        || !(entry->info.st_mode & S_IRUSR)
+        || !plain_times(&entry->info, &mtime, &ctime, &offset)) {
+        return append_path(found->odd, path, full);
+    }
+    return add_file(found->files, found->racy_files, path, full, &entry->info, mtime, ctime,
+                    found->has_racy, found->racy);
+}
+
 /* One folder: listed (without the GIL), then its files added, its folders pushed,
    the rest made odd; or the folder made odd. -1 on a Python error (set). */
 static int
 scan_folder(const char *folder, Stack *pending, Found *found)
 {
-    Entries entries = {NULL, 0, 0};
+    Scanning scanning = {found, pending};
     int listed;
-    Py_BEGIN_ALLOW_THREADS
-    listed = list_folder(folder, &entries);
-    Py_END_ALLOW_THREADS
-    if (listed == OUT_OF_MEMORY) {
-        PyErr_NoMemory();
-        return -1;
+    int outcome = visit_folder(folder, 0, &listed, scan_entry, &scanning);
+    if (outcome != 0 || listed == LISTED_WHOLE || listed == ENOENT) {
+        return outcome;  /* (ENOENT: gone since it was listed, it holds nothing now) */
     }
-    if (listed == ENOENT) {
-        return 0;  /* gone since it was listed: it holds nothing now */
-    }
-    if (listed != LISTED_WHOLE) {
-        return append_path(found->odd_folders, folder, strlen(folder));
-    }
-    size_t base = strlen(folder);
-    size_t start = base > 0 && folder[base - 1] == '/' ? base : base + 1;
-    size_t capacity = start + 256;
-    char *path = malloc(capacity);
-    if (path == NULL) {
-        entries_free(&entries);
-        PyErr_NoMemory();
-        return -1;
-    }
-    memcpy(path, folder, base);
-    path[start - 1] = '/';
-    int outcome = 0;
-    for (size_t i = 0; i < entries.size && outcome == 0; i++) {
-        Entry *entry = &entries.items[i];
-        size_t length = strlen(entry->name);
-        if (start + length + 1 > capacity) {
-            char *longer = realloc(path, start + length + 1);
-            if (longer == NULL) {
-                PyErr_NoMemory();
-                outcome = -1;
-                break;
-            }
-            path = longer;
-            capacity = start + length + 1;
-        }
-        memcpy(path + start, entry->name, length + 1);
-        size_t full = start + length;
-        long long mtime = 0, ctime = 0, offset = 0;
-        if (!is_ascii(entry->name)) {
-            outcome = append_path(found->odd, path, full);
-        }
-        else if (entry->kind == DT_DIR) {
-            outcome = stack_push(pending, path, full) < 0 ? (PyErr_NoMemory(), -1) : 0;
-        }
-        else if (full >= PATH_MAX) {  /* (Python stats it by its path, and cannot) */
-            outcome = append_path(found->odd, path, full);
-        }
-        else if (entry->stat_error == ENOENT) {
-            continue;  /* deleted since it was listed (an editor saving) */
-        }
-        else if (entry->stat_error != 0) {  /* a link, a pipe, a device; or a failed stat */
-            outcome = append_path(found->odd, path, full);
-        }
-        else if (S_ISDIR(entry->info.st_mode)) {  /* (a file system that gives no d_type) */
-            outcome = stack_push(pending, path, full) < 0 ? (PyErr_NoMemory(), -1) : 0;
-        }
-        else if (!S_ISREG(entry->info.st_mode) || entry->info.st_uid != found->uid
-                 || !(entry->info.st_mode & S_IRUSR)
-                 || !plain_times(&entry->info, &mtime, &ctime, &offset)) {
-            outcome = append_path(found->odd, path, full);
-        }
-        else {
-            outcome = add_file(found->files, found->racy_files, path, full, &entry->info,
-                               mtime, ctime, found->has_racy, found->racy);
-        }
-    }
-    free(path);
-    entries_free(&entries);
-    return outcome;
+    return append_path(found->odd_folders, folder, strlen(folder));
 }
 
 static PyObject *
 scan(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 2 || !PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "scan(folder: bytes, racy: int | None)");
-        return NULL;
-    }
-    const char *top = PyBytes_AS_STRING(args[0]);
-    if ((Py_ssize_t)strlen(top) != PyBytes_GET_SIZE(args[0])) {
-        PyErr_SetString(PyExc_ValueError, "embedded null byte");
+    const char *top =
+        folder_argument(args, nargs, 2, "scan(folder: bytes, racy: int | None)");
+    if (top == NULL) {
         return NULL;
     }
     Found found = {NULL, NULL, NULL, NULL, args[1] != Py_None, 0, geteuid()};
@@ -504,6 +583,91 @@ failed:
     Py_XDECREF(found.racy_files);
     Py_XDECREF(found.odd);
     Py_XDECREF(found.odd_folders);
+    return NULL;
+}
+
+/* Python's str for the path bytes `path`, from byte `start` on */
+static PyObject *
+name_of(const char *path, size_t start, size_t length)
+{
+    return PyUnicode_DecodeFSDefaultAndSize(path + start, (Py_ssize_t)(length - start));
+}
+
+typedef struct {
+    PyObject *files, *folders;
+    Stack *pending;
+    size_t start;
+} Walking;
+
+/* walk(): a folder named and pushed, anything else that could be stamped added, both
+   named from byte `start` of their paths on */
+static int
+walk_entry(const char *path, size_t full, Entry *entry, void *context)
+{
+    Walking *walking = context;
+    int is_folder =
+        entry->kind == DT_DIR || (entry->stat_error == 0 && S_ISDIR(entry->info.st_mode));
+    if (!is_folder && entry->stat_error != 0) {
+        return 0;  /* (one that could not be stamped is passed over) */
+    }
+    PyObject *name = name_of(path, walking->start, full);
+    if (name == NULL) {
+        return -1;
+    }
+    int outcome;
+    if (is_folder) {
+        outcome = PyList_Append(walking->folders, name);
+        if (outcome == 0 && stack_push(walking->pending, path, full) < 0) {
+            PyErr_NoMemory();
+            outcome = -1;
+        }
+    }
+    else {
+        PyObject *stamp = file_stamp(&entry->info);
+        outcome = stamp == NULL ? -1 : PyDict_SetItem(walking->files, name, stamp);
+        Py_XDECREF(stamp);
+    }
+    Py_DECREF(name);
+    return outcome;
+}
+
+static PyObject *
+walk(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    const char *top = folder_argument(args, nargs, 1, "walk(folder: bytes)");
+    if (top == NULL) {
+        return NULL;
+    }
+    size_t length = strlen(top);
+    size_t start = length > 0 && top[length - 1] == '/' ? length : length + 1;
+    PyObject *files = PyDict_New();
+    PyObject *folders = PyList_New(0);
+    Stack pending = {NULL, 0, 0};
+    if (files == NULL || folders == NULL) {
+        goto failed;
+    }
+    if (stack_push(&pending, top, length) < 0) {
+        PyErr_NoMemory();
+        goto failed;
+    }
+    Walking walking = {files, folders, &pending, start};
+    while (pending.size > 0) {
+        char *folder = pending.items[--pending.size];
+        int listed;  /* (a folder that cannot be listed holds nothing) */
+        int outcome = visit_folder(folder, 1, &listed, walk_entry, &walking);
+        free(folder);
+        if (outcome < 0) {
+            goto failed;
+        }
+    }
+    stack_free(&pending);
+    return Py_BuildValue("(NN)", files, folders);
+
+failed:
+    stack_free(&pending);
+    Py_XDECREF(files);
+    Py_XDECREF(folders);
     return NULL;
 }
 
@@ -893,6 +1057,8 @@ fail:
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(folder, racy) -> (files, racy_files, odd, odd_folders)"},
+    {"walk", (PyCFunction)(void (*)(void))walk, METH_FASTCALL,
+     "walk(folder) -> (files, folders)"},
     {"as_stamped", (PyCFunction)(void (*)(void))as_stamped, METH_FASTCALL,
      "as_stamped(prefix, names, stamps) -> bool"},
     {"folders_held", (PyCFunction)(void (*)(void))folders_held, METH_FASTCALL,

@@ -135,6 +135,44 @@ def test_the_compiled_walk_finds_what_the_python_walk_finds(
             assert all(len(stamp) == 5 for stamp in files.values())  # type: ignore[attr-defined]
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    entries=st.lists(ENTRY, max_size=12),
+    racy=st.sampled_from(("none", "all", "old")),
+    relative=st.booleans(),
+)
+@example(
+    entries=[(0, "folder", "not utf-8"), (1, "hidden file", "accented")], racy="all", relative=True
+)
+def test_the_compiled_output_walk_finds_what_the_python_walk_finds(
+    entries: list[tuple[int, str, str]], racy: str, relative: bool
+) -> None:
+    # The output's walk (cache._walk: every entry, hidden ones and links too, and the
+    # folders), by the compiled walk and by Python; named from the folder, or from
+    # higher up (stamp_tree's relative_to).
+    _native()
+    with tempfile.TemporaryDirectory() as temporary:
+        root = Path(temporary) / "site"
+        outside = Path(temporary) / "id_rsa"
+        outside.write_text("secret\n")
+        # (no FIFO where every file is racy: hashing one blocks, in both walks alike)
+        _make_tree(root, outside, [e for e in entries if racy != "all" or e[1] != "fifo"])
+        moment = {"none": None, "all": racy_after(), "old": time.time_ns() + 10**12}[racy]
+        folder = str(root / "asia") if relative else str(root)
+        start = len(str(root)) + 1
+        walks = []
+        for walk in (cache_module._walked, cache_module._walk_python):
+            folders: list[str] = []
+            found = walk(folder, start, moment, folders)
+            walks.append((found, sorted(folders)))
+        assert walks[0] == walks[1]
+        found, folders = walks[0]
+        plain = "asia/plain.md" if relative else os.path.join("asia", "plain.md")
+        assert plain in found and ("asia/deep" if relative else "asia") in folders
+        if racy == "all":
+            assert all(len(stamp) == 5 for stamp in found.values())
+
+
 def test_the_compiled_walk_stamps_as_stamp_of_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

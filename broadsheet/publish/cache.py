@@ -34,6 +34,7 @@ from broadsheet.paths import scan_source
 from broadsheet.sealed import clear, read_file, read_sealed, write_sealed, write_sealed_parts
 from broadsheet.stamps import (
     Stamp,
+    content_hash,
     file_hash,
     is_racy,
     is_restored,
@@ -494,7 +495,36 @@ def _walk(
     folder: str, start: int, racy: int | None = None, folders: list[str] | None = None
 ) -> Stamps:
     """The stamps of the files below `folder`, named from character `start` on, in no
-    particular order; the folders below it added to `folders`, if given."""
+    particular order; the folders below it added to `folders`, if given. Compiled
+    where it could be built (broadsheet/_files.c's walk: a deploy's check of a restored
+    site walks 30,000 files in 17,000 folders, in Python twice as long as the rest of
+    the check); the files that changed at or after `racy` stamped again here."""
+    if _files is not None and os.sep == "/":
+        return _walked(folder, start, racy, folders)
+    return _walk_python(folder, start, racy, folders)
+
+
+def _walked(folder: str, start: int, racy: int | None, folders: list[str] | None) -> Stamps:
+    """_walk, by the compiled walk."""
+    found, met = _files.walk(os.fsencode(folder))
+    above = folder[start:] + os.sep if start <= len(folder) else ""
+    if above:  # (named from higher up than `folder`: stamp_tree's relative_to)
+        found = {above + name: stamp for name, stamp in found.items()}
+        met = [above + name for name in met]
+    if folders is not None:
+        folders += met
+    if racy is not None:  # (hashed, as stamp_of stamps them)
+        prefix = (folder + os.sep)[:start]
+        for name, stamp in found.items():
+            if max(stamp[1], stamp[1] + stamp[2]) >= racy:
+                stamp.append(content_hash(prefix + name))
+    return found
+
+
+def _walk_python(
+    folder: str, start: int, racy: int | None = None, folders: list[str] | None = None
+) -> Stamps:
+    """_walk, in Python."""
     stamps: Stamps = {}
     for entry in _entries(folder):
         if entry.is_dir(follow_symlinks=False):
