@@ -610,6 +610,9 @@ walk_entry(const char *path, size_t full, Entry *entry, void *context)
     if (!is_folder && entry->stat_error != 0) {
         return 0;  /* (one that could not be stamped is passed over) */
     }
+    if (full >= PATH_MAX && entry->kind != DT_DIR) {
+        return 0;  /* (Python stats it by its path, and cannot: passed over) */
+    }
     PyObject *name = name_of(path, walking->start, full);
     if (name == NULL) {
         return -1;

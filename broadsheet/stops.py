@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import threading
@@ -63,15 +64,33 @@ def written_whole(done: T) -> Iterator[T]:
 
 
 def stopped_in(error: BaseException) -> bool:
-    """Whether Ctrl-C or SIGTERM came while `error` was raised: a clean-up that ran as
-    the KeyboardInterrupt unwound, and failed, puts its own error in its place (holding
-    it as its context). shutil.rmtree, say, closes a folder's descriptor, then notes
-    that it did; a stop between the two has its clean-up close it again (EBADF)."""
+    """Whether `error` is a clean-up's failure in the place of Ctrl-C or SIGTERM: a
+    descriptor closed twice (EBADF) as the KeyboardInterrupt unwound, holding it as its
+    context, or an error raised from one (`raise ... from`: a read's, a render's).
+    shutil.rmtree, say, closes a folder's descriptor, then notes that it did; a stop
+    between the two has its clean-up close it again. Any other error stands, even one
+    raised while a stop unwound (a damaged journal found by the clean-up): the user
+    must see it."""
     seen: BaseException | None = error
     for _ in range(32):  # (a chain of causes is short; never walk a cycle forever)
         if seen is None:
             return False
         if isinstance(seen, KeyboardInterrupt):
             return True
-        seen = seen.__cause__ or seen.__context__
+        if isinstance(seen, OSError) and seen.errno == errno.EBADF:
+            return _holds_stop(seen)
+        seen = seen.__cause__
+    return False
+
+
+def _holds_stop(error: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is among the errors `error` was raised from or while
+    handling (its causes and contexts, a few deep)."""
+    pending, seen = [error], 0
+    while pending and seen < 64:
+        found = pending.pop()
+        seen += 1
+        if isinstance(found, KeyboardInterrupt):
+            return True
+        pending += [e for e in (found.__cause__, found.__context__) if e is not None]
     return False

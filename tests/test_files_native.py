@@ -173,6 +173,30 @@ def test_the_compiled_output_walk_finds_what_the_python_walk_finds(
             assert all(len(stamp) == 5 for stamp in found.values())
 
 
+def test_a_file_whose_path_is_too_long_to_stat_is_passed_over_by_both_output_walks(
+    tmp_path: Path,
+) -> None:
+    # Python stamps an entry by its whole path, which the system refuses past PATH_MAX;
+    # the compiled walk stamps through the folder, and must pass it over all the same.
+    _native()
+    descriptor, path = os.open(tmp_path, os.O_RDONLY), str(tmp_path)
+    while len(path) + 201 < os.pathconf(tmp_path, "PC_PATH_MAX") - 60:
+        os.mkdir("d" * 200, dir_fd=descriptor)
+        deeper = os.open("d" * 200, os.O_RDONLY, dir_fd=descriptor)
+        os.close(descriptor)
+        descriptor, path = deeper, f"{path}/{'d' * 200}"
+    os.close(os.open("f" * 255, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=descriptor))
+    os.close(os.open("short", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=descriptor))
+    os.close(descriptor)
+    root = str(tmp_path)
+    walks = [
+        walk(root, len(root) + 1, None, [])
+        for walk in (cache_module._walked, cache_module._walk_python)
+    ]
+    assert walks[0] == walks[1]
+    assert [name.rsplit("/", 1)[1] for name in walks[0]] == ["short"]
+
+
 def test_the_compiled_walk_stamps_as_stamp_of_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

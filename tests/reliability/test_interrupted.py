@@ -23,6 +23,7 @@ import pytest
 from benchmarks.corpus import write_corpus
 from broadsheet.config import load_config
 from broadsheet.content import post as post_module
+from broadsheet.errors import BroadsheetError
 from broadsheet.paths import open_source
 from broadsheet.publish import output_dir
 from broadsheet.publish.pipeline import build
@@ -469,3 +470,23 @@ def _stopped_at(instruction: int, call: Callable[[], object]) -> BaseException |
     finally:
         sys.settrace(before)
     return None
+
+
+def test_an_error_the_clean_up_finds_as_a_stop_unwinds_is_shown(
+    small: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only a clean-up's failure in the stop's place (EBADF) is taken for the stop: an
+    # error the clean-up finds (here a damaged journal) is the user's to see.
+    def stopped_while_reading(path: Path) -> bytes:
+        raise KeyboardInterrupt  # the user presses Ctrl-C
+
+    found = "the journal of an interrupted commit is damaged; the site may be a mix"
+
+    def recover(output: Path, *args: object) -> bool:
+        raise BroadsheetError(found, output)
+
+    monkeypatch.setattr(post_module, "read_source", stopped_while_reading)
+    monkeypatch.setattr(output_dir, "recover", recover)  # (the stage's, as the stop unwinds)
+    result = run(["build", "--jobs", "1"])
+    assert (result.code, found in result.err) == (1, True), result.err
+    assert "broadsheet: interrupted" not in result.err
