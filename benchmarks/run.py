@@ -258,10 +258,9 @@ def deploy(
     it, and Git's index has their blobs) with one article edited since the last deploy
     (`label` in its text: each deploy's its own), the build cache and site restored
     (tar keeps their modification times) seconds later, as the workflow's steps take,
-    and a new SOURCE_DATE_EPOCH. The project as it was
-    afterwards, or (`keep`) as the deploy left it. Fails unless the deploy rewrote the
-    edited article's page, with the edit: a deploy with nothing to do is not the one
-    timed here."""
+    and a new SOURCE_DATE_EPOCH. The project as it was afterwards, or (`keep`) as the
+    deploy left it. Fails unless the deploy rewrote the edited article's page, with the
+    edit: a deploy with nothing to do is not the one timed here."""
     last = project.with_name(f"{project.name}-last-run")
     project.rename(last)
     try:

@@ -499,7 +499,7 @@ def _walk(
     where it could be built (broadsheet/_files.c's walk: a deploy's check of a restored
     site walks 30,000 files in 17,000 folders, in Python twice as long as the rest of
     the check); the files that changed at or after `racy` stamped again here."""
-    if _files is not None and os.sep == "/":
+    if _files is not None:
         return _walked(folder, start, racy, folders)
     return _walk_python(folder, start, racy, folders)
 
