@@ -52,6 +52,18 @@
        (bytes), named without it. ValueError where _entries raises one (an index it
        does not read whole). 10,000 entries in a millisecond, where Python took 20.
 
+   vouch_entries(entries, known, old, new) -> (vouched, kept, pending) | None
+       What broadsheet/publish/checkout.py's vouch_entries_python gives: for each
+       source of `new` ({name: stamp}) that has an entry in `entries` (what
+       index_entries gives), the entry's key (its blob, a space, its size) and, if
+       the entry holds for the stamp (gitindex.holds) and `known` has a hash for
+       that key, `kept`[key] = that hash, and `vouched`[name] = it too where the
+       stamp is four ints that differ from `old`'s for the name; else `pending`[name]
+       = the entry. None, with nothing judged, where an entry or a stamp is not as
+       the build makes them (a tuple of a str and four ints, a list of four ints or
+       more) or an int does not fit in 64 bits: the caller judges them in Python.
+       A deploy's 10,000 sources in a few milliseconds, where Python took 26.
+
    Both checks compare as Python's == does (with a Python list made of the stat when
    the stamp is not four, or three, ints that fit in 64 bits).
 */
@@ -1057,6 +1069,125 @@ fail:
     return NULL;
 }
 
+/* vouch_entries: an int of an entry or a stamp, as a long long; 0 when it is none
+   (not an exact int, or beyond 64 bits): the caller gives up. */
+static int
+as_long_long(PyObject *value, long long *out)
+{
+    if (!PyLong_CheckExact(value)) {
+        return 0;
+    }
+    int overflow = 0;
+    *out = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (overflow != 0 || (*out == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+#define LOW32 0xFFFFFFFFLL
+
+/* gitindex.holds(entry, stamp) for an entry's blob, size, times and inode and the first
+   four ints of a stamp: 1 if it holds, 0 if not, -1 to give up. */
+static int
+entry_holds(PyObject *blob, const long long *entry, const long long *stamp)
+{
+    if (entry[0] == 0
+        && PyUnicode_CompareWithASCIIString(blob, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391") != 0
+        && PyUnicode_CompareWithASCIIString(
+               blob, "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813")
+               != 0) {
+        return 0;
+    }
+    long long changed;
+    if (__builtin_add_overflow(stamp[1], stamp[2], &changed)) {
+        return -1;
+    }
+    return (stamp[0] & LOW32) == entry[0] && stamp[1] == entry[1] && changed == entry[2]
+           && (stamp[3] & LOW32) == entry[3];
+}
+
+static PyObject *
+vouch_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyDict_Check(args[0]) || !PyDict_Check(args[1])
+        || !PyDict_Check(args[2]) || !PyDict_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "vouch_entries(entries: dict, known: dict, old: dict, new: dict)");
+        return NULL;
+    }
+    PyObject *entries = args[0], *known = args[1], *old = args[2], *new = args[3];
+    PyObject *vouched = PyDict_New(), *kept = PyDict_New(), *pending = PyDict_New();
+    PyObject *result = NULL, *name, *stamp;
+    if (vouched == NULL || kept == NULL || pending == NULL) {
+        goto done;
+    }
+    Py_ssize_t at = 0;
+    while (PyDict_Next(new, &at, &name, &stamp)) {
+        PyObject *entry = PyDict_GetItemWithError(entries, name);
+        if (entry == NULL) {
+            if (PyErr_Occurred()) {
+                goto done;
+            }
+            continue;
+        }
+        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 5
+            || !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 0)) || !PyList_CheckExact(stamp)
+            || PyList_GET_SIZE(stamp) < 4) {
+            goto give_up;
+        }
+        long long numbers[4], stamped[4];
+        for (int k = 0; k < 4; k++) {
+            if (!as_long_long(PyTuple_GET_ITEM(entry, k + 1), &numbers[k])
+                || !as_long_long(PyList_GET_ITEM(stamp, k), &stamped[k])) {
+                goto give_up;
+            }
+        }
+        PyObject *blob = PyTuple_GET_ITEM(entry, 0);
+        int holds = entry_holds(blob, numbers, stamped);
+        if (holds < 0) {
+            goto give_up;
+        }
+        PyObject *key = PyUnicode_FromFormat("%U %lld", blob, numbers[0]);
+        if (key == NULL) {
+            goto done;
+        }
+        PyObject *found = holds ? PyDict_GetItemWithError(known, key) : NULL;
+        if (found == NULL) {
+            Py_DECREF(key);
+            if (PyErr_Occurred() || PyDict_SetItem(pending, name, entry) < 0) {
+                goto done;
+            }
+            continue;
+        }
+        Py_INCREF(found); /* (known is the caller's: held while this runs) */
+        int failed = PyDict_SetItem(kept, key, found) < 0;
+        Py_DECREF(key);
+        if (!failed && PyList_GET_SIZE(stamp) == 4) {
+            PyObject *before = PyDict_GetItemWithError(old, name);
+            int differs = before == NULL ? !PyErr_Occurred()
+                                         : PyObject_RichCompareBool(before, stamp, Py_NE);
+            failed = differs < 0 || PyErr_Occurred()
+                     || (differs && PyDict_SetItem(vouched, name, found) < 0);
+        }
+        Py_DECREF(found);
+        if (failed) {
+            goto done;
+        }
+    }
+    result = PyTuple_Pack(3, vouched, kept, pending);
+    goto done;
+give_up:
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    Py_XDECREF(vouched);
+    Py_XDECREF(kept);
+    Py_XDECREF(pending);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(folder, racy) -> (files, racy_files, odd, odd_folders)"},
@@ -1068,6 +1199,8 @@ static PyMethodDef methods[] = {
      "folders_held(root, folders) -> list | None"},
     {"index_entries", (PyCFunction)(void (*)(void))index_entries, METH_FASTCALL,
      "index_entries(data, hash_size, written_ns, prefix) -> dict"},
+    {"vouch_entries", (PyCFunction)(void (*)(void))vouch_entries, METH_FASTCALL,
+     "vouch_entries(entries, known, old, new) -> (vouched, kept, pending) | None"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,3 +9,10 @@ def folders_held(root: str, folders: dict[str, list[int]], /) -> list[str] | Non
 def index_entries(
     data: bytes, hash_size: int, written_ns: int, prefix: bytes, /
 ) -> dict[str, tuple[str, int, int, int, int]]: ...
+def vouch_entries(
+    entries: dict[str, tuple[str, int, int, int, int]],
+    known: dict[str, str],
+    old: dict[str, list[Any]],
+    new: dict[str, list[Any]],
+    /,
+) -> tuple[dict[str, str], dict[str, str], dict[str, tuple[str, int, int, int, int]]] | None: ...

@@ -174,29 +174,39 @@ class BuildCache:
     output_hashes = _InRest[Hashes]()
 
     def is_current(
-        self, inputs: Stamps, options: dict[str, Any], now: datetime, root: Path
+        self,
+        inputs: Stamps,
+        options: dict[str, Any],
+        now: datetime,
+        root: Path,
+        vouched: Hashes | None = None,
     ) -> bool:
         """Whether the sources (`inputs`, stamped now below `root`) and options are those
-        this cache was made from, and no scheduled post has fallen due since."""
+        this cache was made from, and no scheduled post has fallen due since. (`vouched`:
+        see adopt.)"""
         if options != self.options:
             return False
         changed = inputs != self.inputs  # (as a rule not: one comparison)
-        if changed and (inputs.keys() != self.inputs.keys() or self.adopt(inputs, root)):
+        if changed and (inputs.keys() != self.inputs.keys() or self.adopt(inputs, root, vouched)):
             return False
         return self.valid_until is None or now < datetime.fromisoformat(self.valid_until)
 
-    def adopt(self, inputs: Stamps, root: Path) -> set[str]:
+    def adopt(self, inputs: Stamps, root: Path, vouched: Hashes | None = None) -> set[str]:
         """The sources added, removed or changed since (`inputs`: stamped now, below
         `root`). Each other source whose stamp changed, but whose bytes hash as recorded,
         takes its new stamp in `self.inputs` (see changed_names), and its hash is put in
         `same`: every later comparison finds it unchanged at once, and a post parsed
         from bytes of that hash is known to be the file's without a look at it (a fresh
         clone gives every source a new stamp; each was judged again, by its hash, by
-        the cache, by the posts' cache and by the plan: 40 ms of a deploy at 10,000)."""
+        the cache, by the posts' cache and by the plan: 40 ms of a deploy at 10,000).
+        `vouched` gives the hashes of sources known without reading them (Git's index:
+        see broadsheet.publish.checkout), at their stamps in `inputs`."""
         if inputs == self.inputs:
             return set()
         hashes = self.input_hashes
-        return changed_names(self.inputs, inputs, root, hashes, adopt=True, hashed=self.same)
+        return changed_names(
+            self.inputs, inputs, root, hashes, adopt=True, hashed=self.same, vouched=vouched
+        )
 
 
 def share_stamps(stamps: Stamps, kept: Stamps) -> None:
@@ -232,6 +242,7 @@ def changed_names(
     adopt: bool = False,
     restored: bool = False,
     hashed: Hashes | None = None,
+    vouched: Hashes | None = None,
 ) -> set[str]:
     """The files added, removed or changed between the stamps `old` and `new`; a file
     whose stamp changed but whose bytes still hash as recorded in `hashes` is unchanged.
@@ -245,7 +256,8 @@ def changed_names(
     With `restored` (the output's files, which only a build writes), a file put back
     with its times is unchanged too, unread (see is_restored). The files whose stamps
     changed but whose bytes hash as recorded are put in `hashed`, if given, with that
-    hash."""
+    hash. A file's hash in `vouched`, if given, is taken for that of its bytes at its
+    stamp in `new`, unread."""
     prefix = f"{root}{os.sep}"
     names = old.keys() ^ new.keys()
     for name, stamp in old.items():
@@ -253,7 +265,8 @@ def changed_names(
         if now is not None and now != stamp and not unchanged(stamp, now, prefix + name):
             if not (restored and is_restored(stamp, now)):
                 recorded = hashes.get(name) if hashes is not None and now[0] == stamp[0] else None
-                if recorded is None or file_hash(prefix + name, now) != recorded:
+                found = vouched.get(name) if vouched is not None and recorded else None
+                if recorded is None or (found or file_hash(prefix + name, now)) != recorded:
                     names.add(name)
                     continue
                 if hashed is not None:

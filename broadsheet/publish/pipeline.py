@@ -224,15 +224,17 @@ def _build(
             check.start()
         try:
             # A fresh checkout: the sources Git's index vouches for are not read again.
-            checkout = None
+            checkout, vouched = None, None
             if cache is not None and checked_out_since(config.root, where):
                 checkout = Checkout(config.root, where.parent)
             inputs = source_stamps(config, racy, checkout.hash_of if checkout else None)
             if checkout is not None and cache is not None:
-                checkout.vouch(cache.inputs, inputs)
+                vouched = checkout.vouch(cache.inputs, inputs)
             options = _options(config, drafts, output)
             options["urls"] = urls
-            current = cache is not None and cache.is_current(inputs, options, now, config.root)
+            current = cache is not None and cache.is_current(
+                inputs, options, now, config.root, vouched
+            )
             # The published-URL record is no source of the site's, but judges it: a build
             # does nothing only if the record is as the last build left it.
             record = _state_path(where) / RECORD_SEEN
@@ -259,7 +261,7 @@ def _build(
             raise
         if cache is not None:
             # The sources a clone gave new stamps, found by their hashes: once, here.
-            cache.adopt(inputs, config.root)
+            cache.adopt(inputs, config.root, vouched)
             share_stamps(inputs, cache.inputs)
             # The cache's rest is read now, while little else is held. Read once the
             # posts are read and planned (when no source's stamp asked for it sooner),

@@ -9,13 +9,16 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from broadsheet import gitindex, stamps
 from broadsheet.content import loader
 from broadsheet.publish.cache import CACHE_DIR
-from broadsheet.publish.checkout import BLOBS
+from broadsheet.publish.checkout import BLOBS, vouch_entries_python
 from tests.publish.test_deploy import DAY, Deploy, built, cold, deployed, git  # noqa: F401
 from tests.sitecheck import tree_bytes
 
@@ -580,3 +583,112 @@ def test_a_tracked_attributes_file_whose_entry_is_racy_is_read(
         gitindex.read_index(project)
     )
     assert Checkout(project, project / CACHE_DIR).entries == {}
+
+
+def test_a_deploy_after_a_deploy_reads_no_photo_again(
+    deployed: Deploy,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A photo's hash, vouched for by Git's index, reaches the image stage unread (a
+    post's goes to the cache's comparison alone: see Checkout.vouch)."""
+    from broadsheet.images import store
+    from tests.photos import photo_project
+
+    photo_project(deployed.project)
+    bundle = deployed.project / "content/asia/boats/index.md"  # (shown by the first deploy)
+    bundle.write_text(bundle.read_text().replace("2025-02-01", "2021-01-01"))
+    git("add", "-A", cwd=deployed.project)
+    git("commit", "-q", "-m", "photos", cwd=deployed.project)
+    runner = Runner(deployed, monkeypatch, racy=False)
+    runner.run(deployed.first + DAY)
+    text = (runner.origin / "content/asia/boats/index.md").read_text()  # (its page and
+    edited = text.replace("a third day.", "a fourth day.")  # photo looked at again)
+    (runner.origin / "content/asia/boats/index.md").write_text(edited)
+    git("commit", "-q", "-am", "A correction", cwd=runner.origin)
+    photos: list[str] = []
+    read = store.read_source
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "read_source", lambda path: photos.append(path.name) or read(path))
+        assert runner.run(deployed.first + DAY) == ["content/asia/boats/index.md"]
+    assert photos == []
+    assert list((runner.project / "site/media").glob("*.jpg"))  # (the photo, published)
+
+
+_BLOBS = ("e69de29bb2d1d6434b8b29ae775ad8c2e48c5391", "ab" * 20, "cd" * 32)
+_INTS = st.one_of(st.integers(-3, 3), st.integers(0, 2**32 + 2), st.integers(2**31, 2**62))
+_BEYOND = st.sampled_from([2**63 - 1, -(2**63), 2**63, 2**64, -(2**64)])  # (64 bits, and past)
+
+
+Sources = tuple[dict[str, Any], dict[str, str], dict[str, Any], dict[str, Any]]
+_NAMES = [f"content/a/{n}.md" for n in range(6)] + ["static/x.jpg"]
+
+
+@st.composite
+def _sources(draw: st.DrawFn) -> Sources:
+    """Index entries, the blobs' known hashes, the last build's stamps and this one's, as
+    a deploy has them, with entries that hold and that do not, racy stamps, sizes of 0,
+    and ints past 64 bits."""
+    entries: dict[str, Any] = {}
+    known: dict[str, str] = {}
+    old: dict[str, Any] = {}
+    new: dict[str, Any] = {}
+    for name in draw(st.lists(st.sampled_from(_NAMES), unique=True)):
+        size, mtime, change, inode = (draw(_INTS) for _ in range(4))
+        if draw(st.integers(0, 15)) == 0:  # (now and then, an int at 64 bits or past)
+            size, mtime = draw(st.sampled_from([(draw(_BEYOND), mtime), (size, draw(_BEYOND))]))
+        blob = draw(st.sampled_from(_BLOBS))
+        stamp = draw(
+            st.sampled_from(
+                [
+                    [size, mtime, change, inode],
+                    [size + 1, mtime, change, inode],
+                    [size, mtime, change + 1, inode],
+                    [size, mtime, change, inode + 1],
+                ]
+            )
+        )
+        stamp += draw(st.sampled_from([[], ["a racy one's hash"]]))
+        low = draw(st.booleans())  # (as Git keeps them: the low 32 bits)
+        held = (size & 0xFFFFFFFF if low else size, mtime, mtime + change, inode & 0xFFFFFFFF)
+        if draw(st.booleans()):
+            entries[name] = (blob, *held)
+        if draw(st.booleans()):
+            known[f"{blob} {held[0]}"] = f"hash of {name}"
+        if draw(st.booleans()):
+            old[name] = draw(st.sampled_from([stamp[:4], [0, 0, 0, 0]]))
+        new[name] = stamp
+    return entries, known, old, new
+
+
+_BLOB, _EMPTY = "ab" * 20, _BLOBS[0]  # (a blob, and that of no bytes)
+
+
+@given(_sources())
+@example(({"a.md": (_BLOB, 5, 10, 12, 7)}, {f"{_BLOB} 5": "h"}, {}, {"a.md": [5, 10, 2, 7, "r"]}))
+@example(({"a.md": (_BLOB, 5, 10, 12, 7)}, {f"{_BLOB} 5": "h"}, {}, {"a.md": [5, 10, 2, 7]}))
+@example(({"a.md": (_BLOB, 5, 10, 12, 7)}, {f"{_BLOB} 5": "h"}, {}, {"a.md": [5, 10, 2, 8]}))
+@example(({"a.md": (_BLOB, 0, 10, 12, 7)}, {f"{_BLOB} 0": "h"}, {}, {"a.md": [0, 10, 2, 7]}))
+@example(
+    ({"a.md": (_BLOBS[0], 0, 10, 12, 7)}, {f"{_BLOBS[0]} 0": "h"}, {}, {"a.md": [0, 10, 2, 7]})
+)
+def test_the_compiled_vouching_agrees_with_its_twin(sources: Sources) -> None:
+    """The compiled loop (broadsheet/_files.c) gives what the Python one gives, or
+    leaves them to it (None) where an int is past 64 bits."""
+    from broadsheet._files import vouch_entries
+
+    found = vouch_entries(*sources)
+    if found is not None:
+        assert found == vouch_entries_python(*sources)
+    else:
+        ints = [v for e in sources[0].values() for v in e[1:]]
+        ints += [v for s in sources[3].values() for v in s[:4]]
+        assert any(not -(2**63) <= v < 2**63 for v in ints) or any(
+            not -(2**63) <= s[1] + s[2] < 2**63 for s in sources[3].values()
+        )
+
+
+def test_the_install_built_the_compiled_vouching() -> None:
+    from broadsheet import _files
+    from broadsheet.publish import checkout
+
+    assert checkout._vouch_entries is _files.vouch_entries
