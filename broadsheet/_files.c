@@ -64,6 +64,12 @@
        more) or an int does not fit in 64 bits: the caller judges them in Python.
        A deploy's 10,000 sources in a few milliseconds, where Python took 26.
 
+   well_formed_all(values) -> bool
+       Whether each of `values` (an iterable) has the shape of a stamp, as
+       broadsheet/stamps.py's well_formed_all tells: a list of four ints, or of four
+       ints and a str (exact types: no bool). A build's cache holds 40,000 at 10,000
+       articles, each checked as it is read back (6 ms in Python).
+
    Both checks compare as Python's == does (with a Python list made of the stat when
    the stamp is not four, or three, ints that fit in 64 bits).
 */
@@ -1188,6 +1194,29 @@ done:
     return result;
 }
 
+static PyObject *
+well_formed_all(PyObject *module, PyObject *values)
+{
+    PyObject *iterator = PyObject_GetIter(values), *value;
+    if (iterator == NULL) {
+        return NULL;
+    }
+    int all = 1;
+    while (all && (value = PyIter_Next(iterator)) != NULL) {
+        Py_ssize_t size = PyList_CheckExact(value) ? PyList_GET_SIZE(value) : 0;
+        all = size == 4 || (size == 5 && PyUnicode_CheckExact(PyList_GET_ITEM(value, 4)));
+        for (Py_ssize_t k = 0; all && k < 4; k++) {
+            all = PyLong_CheckExact(PyList_GET_ITEM(value, k));
+        }
+        Py_DECREF(value);
+    }
+    Py_DECREF(iterator);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyBool_FromLong(all);
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(folder, racy) -> (files, racy_files, odd, odd_folders)"},
@@ -1201,6 +1230,8 @@ static PyMethodDef methods[] = {
      "index_entries(data, hash_size, written_ns, prefix) -> dict"},
     {"vouch_entries", (PyCFunction)(void (*)(void))vouch_entries, METH_FASTCALL,
      "vouch_entries(entries, known, old, new) -> (vouched, kept, pending) | None"},
+    {"well_formed_all", (PyCFunction)well_formed_all, METH_O,
+     "well_formed_all(values) -> bool"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from typing import Any
 
 def scan(
@@ -16,3 +17,4 @@ def vouch_entries(
     new: dict[str, list[Any]],
     /,
 ) -> tuple[dict[str, str], dict[str, str], dict[str, tuple[str, int, int, int, int]]] | None: ...
+def well_formed_all(values: Iterable[Any], /) -> bool: ...

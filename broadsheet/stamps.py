@@ -28,7 +28,7 @@ import hashlib
 import os
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import xxhash
@@ -288,3 +288,16 @@ def well_formed(value: Any) -> bool:
         and type(value[2]) is int
         and type(value[3]) is int
     )
+
+
+def well_formed_all_python(values: Iterable[Any]) -> bool:
+    """Whether each of `values` has the shape of a stamp (see well_formed). (The
+    compiled well_formed_all, broadsheet/_files.c, gives the same: a build's cache
+    holds 40,000 stamps at 10,000 articles, each checked as it is read back.)"""
+    return all(map(well_formed, values))
+
+
+try:
+    from broadsheet._files import well_formed_all as well_formed_all
+except ImportError:  # (no compiler where it was installed)
+    well_formed_all = well_formed_all_python

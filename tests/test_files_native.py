@@ -496,3 +496,38 @@ def test_a_site_built_without_the_compiled_loops_is_the_same_to_the_byte(
         sites.append(tree_bytes(project / "site"))
     assert sites[0] == sites[1]
     assert any(b"An edited paragraph." in page for page in sites[0].values())
+
+
+_PIECE = st.one_of(
+    st.integers(-(2**70), 2**70), st.booleans(), st.text(max_size=3), st.floats(), st.none()
+)
+_VALUE = st.one_of(
+    st.lists(_PIECE, min_size=3, max_size=6),
+    st.lists(st.integers(), min_size=4, max_size=4),
+    st.tuples(st.integers(), st.integers(), st.integers(), st.integers()),
+    st.builds(lambda s, h: [*s, h], st.lists(st.integers(), min_size=4, max_size=4), _PIECE),
+    _PIECE,
+)
+
+
+@given(values=st.lists(_VALUE, max_size=6))
+@example(values=[[1, 2, 3, 4], [1, 2, 3, 4, "a hash"]])
+@example(values=[[1, 2, 3, True]])
+@example(values=[[1, 2, 3, 4, 5]])
+@example(values=[])
+def test_the_compiled_stamp_check_agrees_with_its_twin(values: list[Any]) -> None:
+    """A cache's stamps are checked for their shape in C as in Python (a bool is not an
+    int there, nor a tuple a list), given as a list or as a mapping's values."""
+    from broadsheet._files import well_formed_all
+    from broadsheet.stamps import well_formed_all_python
+
+    expected = well_formed_all_python(values)
+    assert well_formed_all(values) is expected
+    assert well_formed_all(dict(enumerate(values)).values()) is expected
+    assert well_formed_all(iter(values)) is expected
+
+
+def test_the_install_built_the_compiled_stamp_check() -> None:
+    from broadsheet import _files, stamps
+
+    assert stamps.well_formed_all is _files.well_formed_all
