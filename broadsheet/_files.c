@@ -59,9 +59,10 @@
        the entry holds for the stamp (gitindex.holds) and `known` has a hash for
        that key, `kept`[key] = that hash, and `vouched`[name] = it too where the
        stamp is four ints that differ from `old`'s for the name; else `pending`[name]
-       = the entry. None, with nothing judged, where an entry or a stamp is not as
-       the build makes them (a tuple of a str and four ints, a list of four ints or
-       more) or an int does not fit in 64 bits: the caller judges them in Python.
+       = the entry. None, with nothing judged, where a mapping is not a dict, an
+       entry or a stamp is not as the build makes them (a tuple of a str and four
+       ints, a list of four ints or more) or an int, or a stamp's change time, does
+       not fit in 64 bits: the caller judges them in Python.
        A deploy's 10,000 sources in a few milliseconds, where Python took 26.
 
    well_formed_all(values) -> bool
@@ -1114,6 +1115,60 @@ entry_holds(PyObject *blob, const long long *entry, const long long *stamp)
            && (stamp[3] & LOW32) == entry[3];
 }
 
+/* One source of vouch_entries: 0 once judged, 1 to give up, -1 with an exception set.
+   `name` and `stamp` are held by the caller: a comparison below may run Python code
+   (a str subclass's __eq__ as a key, whatever `old` holds), which may change `new`. */
+static int
+vouch_one(PyObject *name, PyObject *stamp, PyObject *const *args, PyObject *vouched,
+          PyObject *kept, PyObject *pending)
+{
+    PyObject *entries = args[0], *known = args[1], *old = args[2];
+    PyObject *entry = PyDict_GetItemWithError(entries, name);
+    if (entry == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 5
+        || !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 0)) || !PyList_CheckExact(stamp)
+        || PyList_GET_SIZE(stamp) < 4) {
+        return 1;
+    }
+    long long numbers[4], stamped[4];
+    for (int k = 0; k < 4; k++) {
+        if (!as_long_long(PyTuple_GET_ITEM(entry, k + 1), &numbers[k])
+            || !as_long_long(PyList_GET_ITEM(stamp, k), &stamped[k])) {
+            return 1;
+        }
+    }
+    PyObject *blob = PyTuple_GET_ITEM(entry, 0);
+    int holds = entry_holds(blob, numbers, stamped);
+    if (holds < 0) {
+        return 1;
+    }
+    PyObject *key = PyUnicode_FromFormat("%U %lld", blob, numbers[0]);
+    if (key == NULL) {
+        return -1;
+    }
+    PyObject *found = holds ? PyDict_GetItemWithError(known, key) : NULL;
+    if (found == NULL) {
+        Py_DECREF(key);
+        return PyErr_Occurred() || PyDict_SetItem(pending, name, entry) < 0 ? -1 : 0;
+    }
+    Py_INCREF(found);
+    int failed = PyDict_SetItem(kept, key, found) < 0;
+    Py_DECREF(key);
+    if (!failed && PyList_GET_SIZE(stamp) == 4) {
+        PyObject *before = PyDict_GetItemWithError(old, name);
+        Py_XINCREF(before);
+        int differs = before == NULL ? !PyErr_Occurred()
+                                     : PyObject_RichCompareBool(before, stamp, Py_NE);
+        Py_XDECREF(before);
+        failed = differs < 0 || PyErr_Occurred()
+                 || (differs && PyDict_SetItem(vouched, name, found) < 0);
+    }
+    Py_DECREF(found);
+    return failed ? -1 : 0;
+}
+
 static PyObject *
 vouch_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1123,70 +1178,32 @@ vouch_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                         "vouch_entries(entries: dict, known: dict, old: dict, new: dict)");
         return NULL;
     }
-    PyObject *entries = args[0], *known = args[1], *old = args[2], *new = args[3];
+    for (int k = 0; k < 4; k++) {
+        if (!PyDict_CheckExact(args[k])) { /* (a subclass's own get: the twin's) */
+            Py_RETURN_NONE;
+        }
+    }
     PyObject *vouched = PyDict_New(), *kept = PyDict_New(), *pending = PyDict_New();
     PyObject *result = NULL, *name, *stamp;
     if (vouched == NULL || kept == NULL || pending == NULL) {
         goto done;
     }
     Py_ssize_t at = 0;
-    while (PyDict_Next(new, &at, &name, &stamp)) {
-        PyObject *entry = PyDict_GetItemWithError(entries, name);
-        if (entry == NULL) {
-            if (PyErr_Occurred()) {
-                goto done;
-            }
-            continue;
-        }
-        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 5
-            || !PyUnicode_CheckExact(PyTuple_GET_ITEM(entry, 0)) || !PyList_CheckExact(stamp)
-            || PyList_GET_SIZE(stamp) < 4) {
-            goto give_up;
-        }
-        long long numbers[4], stamped[4];
-        for (int k = 0; k < 4; k++) {
-            if (!as_long_long(PyTuple_GET_ITEM(entry, k + 1), &numbers[k])
-                || !as_long_long(PyList_GET_ITEM(stamp, k), &stamped[k])) {
-                goto give_up;
-            }
-        }
-        PyObject *blob = PyTuple_GET_ITEM(entry, 0);
-        int holds = entry_holds(blob, numbers, stamped);
-        if (holds < 0) {
-            goto give_up;
-        }
-        PyObject *key = PyUnicode_FromFormat("%U %lld", blob, numbers[0]);
-        if (key == NULL) {
-            goto done;
-        }
-        PyObject *found = holds ? PyDict_GetItemWithError(known, key) : NULL;
-        if (found == NULL) {
-            Py_DECREF(key);
-            if (PyErr_Occurred() || PyDict_SetItem(pending, name, entry) < 0) {
-                goto done;
-            }
-            continue;
-        }
-        Py_INCREF(found); /* (known is the caller's: held while this runs) */
-        int failed = PyDict_SetItem(kept, key, found) < 0;
-        Py_DECREF(key);
-        if (!failed && PyList_GET_SIZE(stamp) == 4) {
-            PyObject *before = PyDict_GetItemWithError(old, name);
-            int differs = before == NULL ? !PyErr_Occurred()
-                                         : PyObject_RichCompareBool(before, stamp, Py_NE);
-            failed = differs < 0 || PyErr_Occurred()
-                     || (differs && PyDict_SetItem(vouched, name, found) < 0);
-        }
-        Py_DECREF(found);
-        if (failed) {
-            goto done;
-        }
+    int judged = 0;
+    while (judged == 0 && PyDict_Next(args[3], &at, &name, &stamp)) {
+        Py_INCREF(name);
+        Py_INCREF(stamp);
+        judged = vouch_one(name, stamp, args, vouched, kept, pending);
+        Py_DECREF(name);
+        Py_DECREF(stamp);
     }
-    result = PyTuple_Pack(3, vouched, kept, pending);
-    goto done;
-give_up:
-    Py_INCREF(Py_None);
-    result = Py_None;
+    if (judged == 0) {
+        result = PyTuple_Pack(3, vouched, kept, pending);
+    }
+    else if (judged > 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+    }
 done:
     Py_XDECREF(vouched);
     Py_XDECREF(kept);

@@ -501,7 +501,14 @@ def test_a_site_built_without_the_compiled_loops_is_the_same_to_the_byte(
 _PIECE = st.one_of(
     st.integers(-(2**70), 2**70), st.booleans(), st.text(max_size=3), st.floats(), st.none()
 )
+
+
+class _Listed(list[Any]):
+    """A list of another type: not a stamp."""
+
+
 _VALUE = st.one_of(
+    st.builds(_Listed, st.lists(st.integers(), min_size=4, max_size=4)),
     st.lists(_PIECE, min_size=3, max_size=6),
     st.lists(st.integers(), min_size=4, max_size=4),
     st.tuples(st.integers(), st.integers(), st.integers(), st.integers()),
@@ -513,6 +520,7 @@ _VALUE = st.one_of(
 @given(values=st.lists(_VALUE, max_size=6))
 @example(values=[[1, 2, 3, 4], [1, 2, 3, 4, "a hash"]])
 @example(values=[[1, 2, 3, True]])
+@example(values=[_Listed([1, 2, 3, 4])])
 @example(values=[[1, 2, 3, 4, 5]])
 @example(values=[])
 def test_the_compiled_stamp_check_agrees_with_its_twin(values: list[Any]) -> None:

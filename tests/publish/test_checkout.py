@@ -671,6 +671,14 @@ _BLOB, _EMPTY = "ab" * 20, _BLOBS[0]  # (a blob, and that of no bytes)
 @example(
     ({"a.md": (_BLOBS[0], 0, 10, 12, 7)}, {f"{_BLOBS[0]} 0": "h"}, {}, {"a.md": [0, 10, 2, 7]})
 )
+@example(  # (a change time that wraps past 64 bits to the entry's: not held)
+    (
+        {"a.md": (_BLOB, 5, 2**63 - 1, 1 - 2**63, 7)},
+        {f"{_BLOB} 5": "h"},
+        {},
+        {"a.md": [5, 2**63 - 1, 2, 7]},
+    )
+)
 def test_the_compiled_vouching_agrees_with_its_twin(sources: Sources) -> None:
     """The compiled loop (broadsheet/_files.c) gives what the Python one gives, or
     leaves them to it (None) where an int is past 64 bits."""
@@ -692,3 +700,38 @@ def test_the_install_built_the_compiled_vouching() -> None:
     from broadsheet.publish import checkout
 
     assert checkout._vouch_entries is _files.vouch_entries
+
+
+def test_the_compiled_vouching_leaves_what_it_does_not_take_to_its_twin() -> None:
+    """A mapping that is not a plain dict is the twin's to judge (its own get); a name
+    whose comparison empties the stamps as they are judged (found by review: the
+    compiled loop then used a freed stamp, under AddressSanitizer) is judged or
+    refused, never read after it is gone."""
+    from broadsheet._files import vouch_entries
+
+    class Entries(dict[str, Any]):
+        def get(self, key: str, default: Any = None) -> Any:
+            return None
+
+    entries, known = {"a.md": (_BLOB, 5, 10, 12, 7)}, {f"{_BLOB} 5": "h"}
+    assert vouch_entries(Entries(entries), known, {}, {"a.md": [5, 10, 2, 7]}) is None
+    assert vouch_entries(entries, known, {}, {"a.md": [5, 10, 2, 7]}) == (
+        {"a.md": "h"},
+        {f"{_BLOB} 5": "h"},
+        {},
+    )
+    new: dict[str, Any] = {}
+
+    class Emptying(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other: object) -> bool:
+            new.clear()
+            return str.__eq__(self, other)
+
+    new[Emptying("a.md")] = [5, 10, 2, 7]
+    try:
+        found = vouch_entries(entries, known, {}, new)
+    except RuntimeError:  # (a dict changed as it was read: as the twin would say)
+        found = None
+    assert found is None or found[1] == {f"{_BLOB} 5": "h"}
