@@ -18,13 +18,14 @@ setup(
         Extension(
             "broadsheet._files",
             ["broadsheet/_files.c"],
+            depends=["broadsheet/_stamp.h"],
             optional=True,
             extra_compile_args=["-O2", "-Wall"],
         ),
         Extension(
             "broadsheet.content._posts",
             ["broadsheet/content/_posts.c"],
-            depends=["broadsheet/_crc32.h"],
+            depends=["broadsheet/_crc32.h", "broadsheet/_stamp.h"],
             optional=True,
             extra_compile_args=["-O2", "-Wall"],
         ),

@@ -88,6 +88,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "_stamp.h"
+
 /* ---- times as nanoseconds, as Python's st_mtime_ns gives them ---- */
 
 /* moment in ns, into *out; 0 if it does not fit in a long long */
@@ -1220,11 +1222,7 @@ well_formed_all(PyObject *module, PyObject *values)
     }
     int all = 1;
     while (all && (value = PyIter_Next(iterator)) != NULL) {
-        Py_ssize_t size = PyList_CheckExact(value) ? PyList_GET_SIZE(value) : 0;
-        all = size == 4 || (size == 5 && PyUnicode_CheckExact(PyList_GET_ITEM(value, 4)));
-        for (Py_ssize_t k = 0; all && k < 4; k++) {
-            all = PyLong_CheckExact(PyList_GET_ITEM(value, k));
-        }
+        all = stamp_well_formed(value);
         Py_DECREF(value);
     }
     Py_DECREF(iterator);

@@ -20,6 +20,7 @@
 #include <Python.h>
 
 #include "../_crc32.h"
+#include "../_stamp.h"
 
 /* An entry's places (store._encode): 8 strs, 3 strs or None, 2 floats or None, a
    bool, a list, a bool, 2 ints, 3 lists, 4 strs or None. */
@@ -203,25 +204,6 @@ done:
     return post;
 }
 
-/* stamps.well_formed: [int, int, int, int] or the same and a str */
-static int
-well_formed(PyObject *stamp)
-{
-    if (!PyList_CheckExact(stamp)) {
-        return 0;
-    }
-    Py_ssize_t size = PyList_GET_SIZE(stamp);
-    if (size != 4 && !(size == 5 && PyUnicode_CheckExact(PyList_GET_ITEM(stamp, 4)))) {
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < 4; i++) {
-        if (!PyLong_CheckExact(PyList_GET_ITEM(stamp, i))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static PyObject *
 decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -294,7 +276,7 @@ decode_shard(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             }
             continue;
         }
-        if (stamp == Py_None || !well_formed(stamp)) {
+        if (stamp == Py_None || !stamp_well_formed(stamp)) {
             continue;
         }
         PyObject *section = PyUnicode_FromStringAndSize(utf8, slash != NULL ? slash - utf8 : 0);
