@@ -367,12 +367,20 @@ typedef struct {
     size_t capacity;
 } PathBuffer;
 
+/* Where an entry's name starts in a path of the folder `folder` (`length` bytes), a
+   "/" between them unless the folder ends in one */
+static size_t
+name_start(const char *folder, size_t length)
+{
+    return length > 0 && folder[length - 1] == '/' ? length : length + 1;
+}
+
 /* 0, or -1 with MemoryError set */
 static int
 path_begin(PathBuffer *path, const char *folder)
 {
     size_t base = strlen(folder);
-    path->start = base > 0 && folder[base - 1] == '/' ? base : base + 1;
+    path->start = name_start(folder, base);
     path->capacity = path->start + 256;
     path->text = malloc(path->capacity);
     if (path->text == NULL) {
@@ -664,7 +672,7 @@ walk(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     size_t length = strlen(top);
-    size_t start = length > 0 && top[length - 1] == '/' ? length : length + 1;
+    size_t start = name_start(top, length);
     PyObject *files = PyDict_New();
     PyObject *folders = PyList_New(0);
     Stack pending = {NULL, 0, 0};
