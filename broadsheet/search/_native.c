@@ -1094,6 +1094,149 @@ as_uint32(PyObject *number, const char *what, uint32_t *value)
     return 0;
 }
 
+/* The words of a slice's articles (of one byte a character, at most SLICE_WORD_CHARS),
+   each with the number of its term in the slice: what count_into looks each distinct
+   word of an article up in first. In the benchmark's corpus two thirds of an article's
+   distinct words were in one of its slice's articles before it. The stem table holds
+   every word a worker met (26,000 at 10,000 articles: over a megabyte, and their stems'
+   strings spread through the heap), out of the CPU's caches by the time a slice is
+   counted, after its pages render: a miss at each step of a word's lookup. A slice's
+   own words stay in the caches while its articles are counted, one after the other,
+   and its terms' UTF-8 too (see TermNumbers.spellings). A word's characters are kept
+   in `chars`; its hash is its word's (FNV: unkeyed), so a slot's probes stop at
+   MOST_PROBES, and a word past them is not kept here: it is looked up in the stem
+   table each time. */
+#define SLICE_WORD_CHARS 64
+
+typedef struct {
+    uint64_t hash;
+    uint32_t start; /* its characters: chars[start:start + length] */
+    uint32_t length;
+    uint32_t number;
+} SliceWord;
+
+typedef struct {
+    SliceWord *entries;
+    Py_ssize_t used;
+    Py_ssize_t allocated;
+    uint32_t *slots; /* 1 + an index into entries, 0 when empty; NULL until one is kept */
+    size_t mask;
+    Py_UCS1 *chars;
+    size_t chars_used;
+    size_t chars_allocated;
+} SliceWords;
+
+static void
+slice_words_free(SliceWords *words)
+{
+    PyMem_Free(words->entries);
+    PyMem_Free(words->slots);
+    PyMem_Free(words->chars);
+    *words = (SliceWords){0};
+}
+
+/* The number kept for the word data[start:start+length], or -1. */
+static inline Py_ssize_t
+slice_word_number(const SliceWords *words, const Py_UCS1 *data, Py_ssize_t start,
+                  Py_ssize_t length, uint64_t hash)
+{
+    if (words->slots == NULL) {
+        return -1;
+    }
+    size_t at = (size_t)hash & words->mask;
+    for (int probes = 0; probes <= MOST_PROBES; probes++) {
+        uint32_t slot = words->slots[at];
+        if (slot == 0) {
+            return -1;
+        }
+        const SliceWord *entry = &words->entries[slot - 1];
+        if (entry->hash == hash && entry->length == length
+            && memcmp(words->chars + entry->start, data + start, (size_t)length) == 0) {
+            return entry->number;
+        }
+        at = (at + 1) & words->mask;
+    }
+    return -1;
+}
+
+static int
+slice_words_grow(SliceWords *words)
+{
+    size_t size = words->slots == NULL ? 4096 : (words->mask + 1) * 2;
+    uint32_t *slots = PyMem_Calloc(size, sizeof(uint32_t));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t n = 0; n < words->used; n++) {
+        size_t at = (size_t)words->entries[n].hash & (size - 1);
+        while (slots[at] != 0) { /* (as many probes as it takes: each word is kept once) */
+            at = (at + 1) & (size - 1);
+        }
+        slots[at] = (uint32_t)(n + 1);
+    }
+    PyMem_Free(words->slots);
+    words->slots = slots;
+    words->mask = size - 1;
+    return 0;
+}
+
+/* Keep `number` for the word data[start:start+length], not kept yet (unless it is too
+   long, or its probes pass MOST_PROBES); -1 with an exception set when out of memory. */
+static int
+slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length,
+                uint64_t hash, Py_ssize_t number)
+{
+    if (length > SLICE_WORD_CHARS || number > (Py_ssize_t)UINT32_MAX
+        || words->used >= (Py_ssize_t)UINT32_MAX - 1
+        || words->chars_used + (size_t)length > UINT32_MAX) {
+        return 0;
+    }
+    if ((words->slots == NULL || (size_t)(words->used + 1) * 2 > words->mask + 1)
+        && slice_words_grow(words) < 0) {
+        return -1;
+    }
+    size_t at = (size_t)hash & words->mask;
+    for (int probes = 0; words->slots[at] != 0; probes++) {
+        if (probes >= MOST_PROBES) {
+            return 0;
+        }
+        at = (at + 1) & words->mask;
+    }
+    if (words->used == words->allocated) {
+        Py_ssize_t allocated = words->allocated ? words->allocated * 2 : 2048;
+        SliceWord *entries = PyMem_Realloc(words->entries, (size_t)allocated * sizeof(SliceWord));
+        if (entries == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        words->entries = entries;
+        words->allocated = allocated;
+    }
+    if (words->chars_used + (size_t)length > words->chars_allocated) {
+        size_t allocated = words->chars_allocated ? words->chars_allocated * 2 : 16384;
+        Py_UCS1 *chars = PyMem_Realloc(words->chars, allocated);
+        if (chars == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        words->chars = chars;
+        words->chars_allocated = allocated;
+    }
+    memcpy(words->chars + words->chars_used, data + start, (size_t)length);
+    words->entries[words->used] = (SliceWord){
+        hash, (uint32_t)words->chars_used, (uint32_t)length, (uint32_t)number};
+    words->chars_used += (size_t)length;
+    words->used++;
+    words->slots[at] = (uint32_t)words->used;
+    return 0;
+}
+
+typedef struct {
+    uint32_t at;
+    uint32_t size;
+} Spelling;
+
 /* TermNumbers(): a slice's terms, each numbered in the order first met (what
    slice_add and slice_runs take in place of a dict, term -> number). A dict held each
    number as an int object, and finding one was a probe of the dict and a read of the
@@ -1117,6 +1260,15 @@ typedef struct {
     int counting;     /* in count_into: a stem function that calls it again is refused */
     Py_ssize_t used;
     Py_ssize_t allocated;
+    SliceWords words; /* the words count_into met in the slice, with their terms' numbers */
+    /* By number: where each term's UTF-8 is in `utf8` (its size UINT32_MAX when it has
+       none: its string's error is raised where it is needed). count_into writes each
+       article's terms from here: reading them from their strings, spread through the
+       heap, was a cache miss a term. */
+    Spelling *spellings;
+    char *utf8;
+    size_t utf8_used;
+    size_t utf8_allocated;
 } TermNumbers;
 
 static PyTypeObject TermNumbersType;
@@ -1135,7 +1287,9 @@ term_numbers_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     numbers->slots = PyMem_Calloc(1024, sizeof(NumberedTerm));
     numbers->order = PyMem_Malloc(256 * sizeof(PyObject *));
     numbers->tally = PyMem_Calloc(256, sizeof(uint32_t));
-    if (numbers->slots == NULL || numbers->order == NULL || numbers->tally == NULL) {
+    numbers->spellings = PyMem_Malloc(256 * sizeof(Spelling));
+    if (numbers->slots == NULL || numbers->order == NULL || numbers->tally == NULL
+        || numbers->spellings == NULL) {
         Py_DECREF(numbers);
         return PyErr_NoMemory();
     }
@@ -1155,6 +1309,9 @@ term_numbers_dealloc(TermNumbers *numbers)
     PyMem_Free(numbers->slots);
     PyMem_Free(numbers->order);
     PyMem_Free(numbers->tally);
+    slice_words_free(&numbers->words);
+    PyMem_Free(numbers->spellings);
+    PyMem_Free(numbers->utf8);
     Py_TYPE(numbers)->tp_free((PyObject *)numbers);
 }
 
@@ -1186,6 +1343,41 @@ term_numbers_grow(TermNumbers *numbers)
     PyMem_Free(numbers->slots);
     numbers->slots = slots;
     numbers->mask = size - 1;
+    return 0;
+}
+
+/* Keep the UTF-8 of `term`, numbered next (see TermNumbers.spellings); -1 with an
+   exception set when out of memory. */
+static int
+spell(TermNumbers *numbers, PyObject *term)
+{
+    Spelling *spelling = &numbers->spellings[numbers->used];
+    *spelling = (Spelling){0, UINT32_MAX};
+    Py_ssize_t size;
+    const char *chars = PyUnicode_AsUTF8AndSize(term, &size);
+    if (chars == NULL) {
+        PyErr_Clear(); /* (raised again where the UTF-8 is needed) */
+        return 0;
+    }
+    if ((size_t)size >= UINT32_MAX || numbers->utf8_used + (size_t)size >= UINT32_MAX) {
+        return 0;
+    }
+    if (numbers->utf8_used + (size_t)size > numbers->utf8_allocated) {
+        size_t allocated = numbers->utf8_allocated ? numbers->utf8_allocated * 2 : 16384;
+        while (allocated < numbers->utf8_used + (size_t)size) {
+            allocated *= 2;
+        }
+        char *utf8 = PyMem_Realloc(numbers->utf8, allocated);
+        if (utf8 == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        numbers->utf8 = utf8;
+        numbers->utf8_allocated = allocated;
+    }
+    memcpy(numbers->utf8 + numbers->utf8_used, chars, (size_t)size);
+    *spelling = (Spelling){(uint32_t)numbers->utf8_used, (uint32_t)size};
+    numbers->utf8_used += (size_t)size;
     return 0;
 }
 
@@ -1235,7 +1427,17 @@ term_number(TermNumbers *numbers, PyObject *term)
         memset(tally + numbers->allocated, 0,
                (size_t)(allocated - numbers->allocated) * sizeof(uint32_t));
         numbers->tally = tally;
+        Spelling *spellings =
+            PyMem_Realloc(numbers->spellings, (size_t)allocated * sizeof(Spelling));
+        if (spellings == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        numbers->spellings = spellings;
         numbers->allocated = allocated;
+    }
+    if (spell(numbers, term) < 0) {
+        return -1;
     }
     Py_INCREF(term);
     numbers->slots[at] = (NumberedTerm){term, hash, numbers->used};
@@ -1265,7 +1467,8 @@ static PyTypeObject TermNumbersType = {
    What count_words, the title's terms added `boost` times each, then slice_add into
    `numbers` and `triples` give, without a dict or an int object for a term: each
    distinct word's term (from `stems`, a StemTable) is numbered in the slice at once,
-   and its count tallied by number. `counts` is the article's {term: count} as JSON
+   and its count tallied by number; a word met in the slice before is counted by the
+   number kept for it (see SliceWords). `counts` is the article's {term: count} as JSON
    (orjson.dumps of count_words' dict: the same order, the same bytes), for its state
    file. None, with nothing added, when the word table gives up (see GIVE_UP): the
    caller counts that text by the dict. `title` is a list of terms (exact str); `boost`
@@ -1305,13 +1508,9 @@ json_chars(char *at, const char *chars, Py_ssize_t size)
 }
 
 static int
-tally_term(TermNumbers *numbers, PyObject *term, uint32_t count, Py_ssize_t *touched,
-           Py_ssize_t *touches)
+tally_number(TermNumbers *numbers, Py_ssize_t found, uint32_t count, Py_ssize_t *touched,
+             Py_ssize_t *touches)
 {
-    Py_ssize_t found = term_number(numbers, term);
-    if (found < 0) {
-        return -1;
-    }
     if (numbers->tally[found] == 0) {
         touched[(*touches)++] = found;
     }
@@ -1321,6 +1520,17 @@ tally_term(TermNumbers *numbers, PyObject *term, uint32_t count, Py_ssize_t *tou
     }
     numbers->tally[found] += count;
     return 0;
+}
+
+static int
+tally_term(TermNumbers *numbers, PyObject *term, uint32_t count, Py_ssize_t *touched,
+           Py_ssize_t *touches)
+{
+    Py_ssize_t found = term_number(numbers, term);
+    if (found < 0) {
+        return -1;
+    }
+    return tally_number(numbers, found, count, touched, touches);
 }
 
 /* The slot of the term of the word AHEAD / 8 ahead, fetched: its stem, whose string
@@ -1339,6 +1549,21 @@ term_numbers_prefetch(const TermNumbers *numbers, const StemTable *stems, const 
             }
         }
     }
+}
+
+/* The number in `numbers` of the term of the word `w` of `text`, from `stems`: -1 with
+   an exception set. */
+static Py_ssize_t
+word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *w)
+{
+    PyObject *term = stem_table_get(stems, text, PyUnicode_KIND(text), PyUnicode_DATA(text),
+                                    w->start, w->length, w->hash);
+    if (term == NULL) {
+        return -1;
+    }
+    Py_ssize_t found = term_number(numbers, term);
+    Py_DECREF(term);
+    return found;
 }
 
 static PyObject *
@@ -1365,7 +1590,8 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Table table = {NULL, 0, 256, NULL, 1023, 0};
-    Py_ssize_t *touched = NULL, touches = 0, words = 0;
+    Py_ssize_t *touched = NULL, touches = 0, words = 0, *found = NULL;
+    Word *missing = NULL;
     PyObject *result = NULL, *json = NULL;
     int mine = 0;
     if (numbers->counting) {
@@ -1387,24 +1613,48 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
         goto done;
     }
+    /* Each distinct word's term number: from the slice's words where it is kept there
+       (see SliceWords); the others (`missing`, in the order met) from the stem table,
+       their stems numbered as met, and kept. Then each is tallied in the order met. */
+    found = PyMem_Malloc((size_t)(table.used + 1) * sizeof(Py_ssize_t));
+    missing = PyMem_Malloc((size_t)(table.used + 1) * sizeof(Word));
+    if (found == NULL || missing == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int one_byte = PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND;
+    const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t missed = 0;
     for (Py_ssize_t n = 0; n < table.used; n++) {
         Word *w = &table.words[n];
-        stem_table_prefetch(stems, table.words, n, table.used);
-        term_numbers_prefetch(numbers, stems, table.words, n, table.used);
-        PyObject *term = stem_table_get(stems, text, PyUnicode_KIND(text), PyUnicode_DATA(text),
-                                        w->start, w->length, w->hash);
-        if (term == NULL) {
+        found[n] = one_byte ? slice_word_number(&numbers->words, chars, w->start, w->length,
+                                                w->hash)
+                            : -1;
+        if (found[n] < 0) {
+            missing[missed] = *w;
+            missing[missed++].count = n; /* (where its number goes) */
+        }
+    }
+    for (Py_ssize_t k = 0; k < missed; k++) {
+        Word *w = &missing[k];
+        stem_table_prefetch(stems, missing, k, missed);
+        term_numbers_prefetch(numbers, stems, missing, k, missed);
+        Py_ssize_t number = word_number(numbers, stems, text, w);
+        if (number < 0
+            || (one_byte
+                && slice_word_keep(&numbers->words, chars, w->start, w->length, w->hash,
+                                   number) < 0)) {
             goto done;
         }
-        int failed = 1;
-        if (w->count > UINT32_MAX) {
+        found[w->count] = number;
+    }
+    for (Py_ssize_t n = 0; n < table.used; n++) {
+        if (table.words[n].count > UINT32_MAX) {
             PyErr_SetString(PyExc_OverflowError, "count_into: a count beyond 32 bits");
+            goto done;
         }
-        else {
-            failed = tally_term(numbers, term, (uint32_t)w->count, touched, &touches) < 0;
-        }
-        Py_DECREF(term);
-        if (failed) {
+        if (tally_number(numbers, found[n], (uint32_t)table.words[n].count, touched, &touches)
+            < 0) {
             goto done;
         }
     }
@@ -1421,7 +1671,11 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
        writes as they are, in UTF-8 (as orjson does). */
     Py_ssize_t bytes = 2; /* (at most: a character is 4 bytes of UTF-8, or 6 escaped) */
     for (Py_ssize_t k = 0; k < touches; k++) {
-        bytes += 6 * PyUnicode_GET_LENGTH(numbers->order[touched[k]]) + 3 + 10 + 1;
+        Spelling spelling = numbers->spellings[touched[k]];
+        Py_ssize_t size = spelling.size != UINT32_MAX
+                              ? (Py_ssize_t)spelling.size
+                              : PyUnicode_GET_LENGTH(numbers->order[touched[k]]);
+        bytes += 6 * size + 3 + 10 + 1;
     }
     json = PyBytes_FromStringAndSize(NULL, bytes);
     if (json == NULL) {
@@ -1431,9 +1685,14 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     *at++ = '{';
     for (Py_ssize_t k = 0; k < touches; k++) {
         Py_ssize_t found = touched[k], utf8;
-        const char *chars = PyUnicode_AsUTF8AndSize(numbers->order[found], &utf8);
-        if (chars == NULL) {
-            goto done;
+        Spelling spelling = numbers->spellings[found];
+        const char *chars = numbers->utf8 + spelling.at;
+        utf8 = spelling.size;
+        if (spelling.size == UINT32_MAX) {
+            chars = PyUnicode_AsUTF8AndSize(numbers->order[found], &utf8);
+            if (chars == NULL) {
+                goto done;
+            }
         }
         if (k > 0) {
             *at++ = ',';
@@ -1474,6 +1733,8 @@ done:
     }
     Py_XDECREF(json);
     PyMem_Free(touched);
+    PyMem_Free(found);
+    PyMem_Free(missing);
     PyMem_Free(table.words);
     PyMem_Free(table.slots);
     return result;

@@ -427,7 +427,8 @@ def test_merging_postings_agrees_with_python(
 
 _ARTICLE_WORDS = st.sampled_from(
     [*VOCABULARY[:40], "Elections", "election", "U.S.", "Pakistan’s", "naïve", "Łódź", "東京",
-     "x²", "a" * 45, "a" * 46, "the", "The", "THE", "£5", "“quoted”", "9", "\u0301", " "]
+     "x²", "a" * 45, "a" * 46, "b" * 64, "b" * 65, "the", "The", "THE", "£5", "“quoted”", "9",
+     "\u0301", " "]
 )  # fmt: skip
 _ARTICLES = st.lists(
     st.tuples(
@@ -468,6 +469,30 @@ def test_counting_a_slice_in_one_compiled_pass_agrees_with_python(
     assert merged[0] == merged[1]
 
 
+def test_a_slice_of_words_made_to_collide_is_counted_as_in_python() -> None:
+    """A slice keeps the words its articles met, with their terms' numbers, in a table
+    of its own (see SliceWords), whose hash is the stem table's: words made to collide
+    there are kept up to a few probes, and the rest looked up in the stem table each
+    time; every article is still counted as in Python, and the slice's runs agree."""
+    _loops()
+    words = ["".join(blocks) for blocks in itertools.product(*_COLLIDING)]
+    compiled, python = _PackedPostings(), _ArrayPostings()
+    for number in range(24):  # (each article: 64 of them, half met in the one before)
+        text = " ".join([*words[number * 32 : number * 32 + 64], "trade", "talks"])
+        counted = terms_module.count_text("Trade", text)
+        want = (counted.length, orjson.dumps(counted.counts))
+        assert compiled.count("Trade", text, number) == want
+        assert python.count("Trade", text, number) == want
+    merged = []
+    for kind, some in ((_PackedPostings, compiled.runs(2)), (_ArrayPostings, python.runs(2))):
+        files: dict[int, bytes] = {}
+        for group in range(2):
+            shards = [n for n in range(TOTAL) if n % SHARDS % 2 == group]
+            kind.gather([some[group]], TOTAL, shards, files.__setitem__)
+        merged.append(files)
+    assert merged[0] == merged[1]
+
+
 def test_a_stem_function_that_counts_into_the_same_slice_is_refused() -> None:
     loops = _loops()
     numbers, triples = loops.TermNumbers(), bytearray()
@@ -499,6 +524,10 @@ def test_counting_into_a_slice_writes_any_term_as_orjson_would_and_refuses_no_bo
     assert got == (3, orjson.dumps({odd + "ab": 2, odd + "cd": 1, odd: 3}))
     with pytest.raises(ValueError, match="boost"):
         loops.count_into("ab", stems, ["t"], loops.TermNumbers(), bytearray(), 0, 0)
+    # A term with no UTF-8 (a lone surrogate) is numbered, and fails where it is written.
+    surrogate = loops.StemTable(lambda word: "\ud800" + word, 10)
+    with pytest.raises(UnicodeEncodeError):
+        loops.count_into("ab cd", surrogate, [], loops.TermNumbers(), bytearray(), 0, 3)
 
 
 def test_numbers_that_are_integers_by_their_index_are_taken_as_in_python() -> None:
