@@ -80,28 +80,32 @@ typedef struct {
 
 /* Slots (open addressing: 1 + an index, 0 when empty) of `size`, a power of two, for
    `used` entries of `stride` bytes each, whose 64-bit hash is at `offset` in each; the
-   slots looked at past each entry's first are added to *probes. NULL when out of memory. */
-static Py_ssize_t *
-slots_for(const char *entries, size_t stride, size_t offset, Py_ssize_t used, size_t size,
-          Py_ssize_t *probes)
-{
-    Py_ssize_t *slots = PyMem_Calloc(size, sizeof(Py_ssize_t));
-    if (slots == NULL) {
-        PyErr_NoMemory();
-        return NULL;
+   slots looked at past each entry's first are added to *probes. NULL when out of memory.
+   (slots_for: Py_ssize_t slots, as a text's Table has; slots32_for: uint32_t.) */
+#define SLOTS_FOR(NAME, SLOT)                                                                \
+    static SLOT *NAME(const char *entries, size_t stride, size_t offset, Py_ssize_t used,    \
+                      size_t size, Py_ssize_t *probes)                                       \
+    {                                                                                        \
+        SLOT *slots = PyMem_Calloc(size, sizeof(SLOT));                                      \
+        if (slots == NULL) {                                                                 \
+            PyErr_NoMemory();                                                                \
+            return NULL;                                                                     \
+        }                                                                                    \
+        for (Py_ssize_t n = 0; n < used; n++) {                                              \
+            uint64_t hash;                                                                   \
+            memcpy(&hash, entries + (size_t)n * stride + offset, sizeof(hash));              \
+            size_t at = (size_t)hash & (size - 1);                                           \
+            while (slots[at] != 0) {                                                         \
+                at = (at + 1) & (size - 1);                                                  \
+                ++*probes;                                                                   \
+            }                                                                                \
+            slots[at] = (SLOT)(n + 1);                                                       \
+        }                                                                                    \
+        return slots;                                                                        \
     }
-    for (Py_ssize_t n = 0; n < used; n++) {
-        uint64_t hash;
-        memcpy(&hash, entries + (size_t)n * stride + offset, sizeof(hash));
-        size_t at = (size_t)hash & (size - 1);
-        while (slots[at] != 0) {
-            at = (at + 1) & (size - 1);
-            ++*probes;
-        }
-        slots[at] = n + 1;
-    }
-    return slots;
-}
+
+SLOTS_FOR(slots_for, Py_ssize_t)
+SLOTS_FOR(slots32_for, uint32_t)
 
 static int
 table_grow_slots(Table *table)
@@ -321,17 +325,11 @@ static int
 stem_table_grow(StemTable *table)
 {
     size_t size = (table->mask + 1) * 2;
-    uint32_t *slots = PyMem_Calloc(size, sizeof(uint32_t));
+    Py_ssize_t probes = 0; /* (each word is kept once: as many as it takes) */
+    uint32_t *slots = slots32_for((const char *)table->entries, sizeof(Stemmed),
+                                  offsetof(Stemmed, hash), table->used, size, &probes);
     if (slots == NULL) {
-        PyErr_NoMemory();
         return -1;
-    }
-    for (Py_ssize_t n = 0; n < table->used; n++) {
-        size_t at = (size_t)table->entries[n].hash & (size - 1);
-        while (slots[at] != 0) { /* (as many probes as it takes: each word is kept once) */
-            at = (at + 1) & (size - 1);
-        }
-        slots[at] = (uint32_t)(n + 1);
     }
     PyMem_Free(table->slots);
     table->slots = slots;
@@ -1163,17 +1161,11 @@ static int
 slice_words_grow(SliceWords *words)
 {
     size_t size = words->slots == NULL ? 4096 : (words->mask + 1) * 2;
-    uint32_t *slots = PyMem_Calloc(size, sizeof(uint32_t));
+    Py_ssize_t probes = 0; /* (each word is kept once: as many as it takes) */
+    uint32_t *slots = slots32_for((const char *)words->entries, sizeof(SliceWord),
+                                  offsetof(SliceWord, hash), words->used, size, &probes);
     if (slots == NULL) {
-        PyErr_NoMemory();
         return -1;
-    }
-    for (Py_ssize_t n = 0; n < words->used; n++) {
-        size_t at = (size_t)words->entries[n].hash & (size - 1);
-        while (slots[at] != 0) { /* (as many probes as it takes: each word is kept once) */
-            at = (at + 1) & (size - 1);
-        }
-        slots[at] = (uint32_t)(n + 1);
     }
     PyMem_Free(words->slots);
     words->slots = slots;
