@@ -872,11 +872,29 @@ done:
     return result;
 }
 
+/* The ASCII characters text_of writes as they are: all but white space, '<' and '&'. */
+static unsigned char ascii_plain[128];
+
+/* The tag names a text_of call has looked up, with what each does to the text: an
+   article's hundred tags have a handful of names, and each name was a new string and
+   one or two lookups in the sets. */
+#define TAG_NAMES 16
+#define TAG_NAME_CHARS 15
+
+typedef struct {
+    int count;
+    struct {
+        char name[TAG_NAME_CHARS];
+        Py_ssize_t length;
+        Py_UCS4 as;
+    } seen[TAG_NAMES];
+} TagNames;
+
 /* The tag at markup[at] ('<'), if text_of can read it: *end is set past its '>', *kind
    to '\n' (a block), 0 (inline) or ' ' (another). 0 when it cannot (see text_of). */
 static int
 read_tag(PyObject *markup, int kind, const void *data, Py_ssize_t size, Py_ssize_t at,
-         PyObject *blocks, PyObject *inlines, Py_ssize_t *end, Py_UCS4 *as)
+         PyObject *blocks, PyObject *inlines, TagNames *names, Py_ssize_t *end, Py_UCS4 *as)
 {
     Py_ssize_t name = at + 1;
     if (name < size && PyUnicode_READ(kind, data, name) == '/') {
@@ -943,6 +961,21 @@ read_tag(PyObject *markup, int kind, const void *data, Py_ssize_t size, Py_ssize
             return 0;
         }
     }
+    *end = close + 1;
+    for (int n = 0; n < names->count; n++) {
+        if (names->seen[n].length != letters) {
+            continue;
+        }
+        Py_ssize_t k = 0;
+        const char *seen = names->seen[n].name;
+        while (k < letters && PyUnicode_READ(kind, data, name + k) == (Py_UCS1)seen[k]) {
+            k++;
+        }
+        if (k == letters) {
+            *as = names->seen[n].as;
+            return 1;
+        }
+    }
     PyObject *tag = PyUnicode_Substring(markup, name, after);
     if (tag == NULL) {
         return -1;
@@ -954,7 +987,13 @@ read_tag(PyObject *markup, int kind, const void *data, Py_ssize_t size, Py_ssize
         return -1;
     }
     *as = block ? '\n' : inline_ ? 0 : ' ';
-    *end = close + 1;
+    if (names->count < TAG_NAMES && letters <= TAG_NAME_CHARS) {
+        for (Py_ssize_t k = 0; k < letters; k++) { /* (ASCII: see above) */
+            names->seen[names->count].name[k] = (char)PyUnicode_READ(kind, data, name + k);
+        }
+        names->seen[names->count].length = letters;
+        names->seen[names->count++].as = *as;
+    }
     return 1;
 }
 
@@ -985,6 +1024,72 @@ read_reference(int kind, const void *data, Py_ssize_t size, Py_ssize_t at, Py_ss
     return 0;
 }
 
+/* text_of's loop over markup of one width (T, its characters' type) into `text`, of the
+   same width: the text's length; -1 when it cannot read the markup (None), or -2 with
+   an error set. One function a width, so that a character is read and written without
+   a switch on the width (a third of the time). */
+#define TEXT_OF(NAME, T)                                                                     \
+    static Py_ssize_t NAME(PyObject *markup, int kind, const T *data, Py_ssize_t size,      \
+                           PyObject *blocks, PyObject *inlines, T *text)                    \
+    {                                                                                        \
+        TagNames names = {0};                                                                \
+        Py_ssize_t length = 0;                                                               \
+        int space = 0;      /* white space met since the line's last character */            \
+        int line_break = 0; /* a block's end met since the text's last character */          \
+        Py_ssize_t at = 0;                                                                   \
+        while (at < size) {                                                                  \
+            Py_UCS4 c = data[at];                                                            \
+            Py_ssize_t next = at + 1;                                                        \
+            if (c == '<') {                                                                  \
+                Py_UCS4 as;                                                                  \
+                int read = read_tag(markup, kind, data, size, at, blocks, inlines, &names,   \
+                                    &next, &as);                                             \
+                if (read <= 0) {                                                             \
+                    return read - 1; /* (None, or the error set) */                          \
+                }                                                                            \
+                if (as == '\n') {                                                            \
+                    line_break = 1;                                                          \
+                }                                                                            \
+                else if (as == ' ') {                                                        \
+                    space = 1;                                                               \
+                }                                                                            \
+                at = next;                                                                   \
+                continue;                                                                    \
+            }                                                                                \
+            if (c == '&') {                                                                  \
+                c = read_reference(kind, data, size, at, &next);                             \
+                if (c == 0) {                                                                \
+                    return -1;                                                               \
+                }                                                                            \
+            }                                                                                \
+            else if (Py_UNICODE_ISSPACE(c)) {                                           \
+                space = 1;                                                                   \
+                at = next;                                                                   \
+                continue;                                                                    \
+            }                                                                                \
+            /* (a character written is never a line's end: text[length - 1] is none) */    \
+            if (line_break && length > 0) {                                                  \
+                text[length++] = '\n';                                                       \
+            }                                                                                \
+            else if (space && length > 0) {                                                  \
+                text[length++] = ' ';                                                        \
+            }                                                                                \
+            line_break = space = 0;                                                          \
+            text[length++] = (T)c;                                                           \
+            at = next;                                                                       \
+            /* (the rest of a run of ASCII characters written as they are, at once) */       \
+            while (at < size && (c = data[at]) < 128 && ascii_plain[c]) {                    \
+                text[length++] = (T)c;                                                       \
+                at++;                                                                        \
+            }                                                                                \
+        }                                                                                    \
+        return length;                                                                       \
+    }
+
+TEXT_OF(text_of_1byte, Py_UCS1)
+TEXT_OF(text_of_2byte, Py_UCS2)
+TEXT_OF(text_of_4byte, Py_UCS4)
+
 static PyObject *
 text_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1000,58 +1105,20 @@ text_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int kind = PyUnicode_KIND(markup);
     const void *data = PyUnicode_DATA(markup);
     Py_ssize_t size = PyUnicode_GET_LENGTH(markup);
-    Py_UCS4 *text = PyMem_Malloc((size_t)(size + 1) * sizeof(Py_UCS4));
+    /* (in the markup's own width: the text is its characters, and ASCII ones) */
+    void *text = PyMem_Malloc((size_t)(size + 1) * (size_t)kind);
     if (text == NULL) {
         return PyErr_NoMemory();
     }
-    Py_ssize_t length = 0;
-    int space = 0;      /* white space met since the line's last character */
-    int line_break = 0; /* a block's end met since the text's last character */
-    PyObject *result = NULL;
-    Py_ssize_t at = 0;
-    while (at < size) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, at);
-        Py_ssize_t next = at + 1;
-        if (c == '<') {
-            Py_UCS4 as;
-            int read = read_tag(markup, kind, data, size, at, blocks, inlines, &next, &as);
-            if (read <= 0) {
-                goto done; /* (None, or the error set) */
-            }
-            if (as == '\n') {
-                line_break = 1;
-            }
-            else if (as == ' ') {
-                space = 1;
-            }
-            at = next;
-            continue;
-        }
-        if (c == '&') {
-            c = read_reference(kind, data, size, at, &next);
-            if (c == 0) {
-                goto done;
-            }
-        }
-        else if (c == '\n' || Py_UNICODE_ISSPACE(c)) {
-            space = 1;
-            at = next;
-            continue;
-        }
-        if (line_break && length > 0) {
-            text[length++] = '\n';
-        }
-        else if (space && length > 0 && text[length - 1] != '\n') {
-            text[length++] = ' ';
-        }
-        line_break = space = 0;
-        text[length++] = c;
-        at = next;
-    }
-    result = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, text, length);
-done:
+    Py_ssize_t length =
+        kind == PyUnicode_1BYTE_KIND
+            ? text_of_1byte(markup, kind, data, size, blocks, inlines, text)
+        : kind == PyUnicode_2BYTE_KIND
+            ? text_of_2byte(markup, kind, data, size, blocks, inlines, text)
+            : text_of_4byte(markup, kind, data, size, blocks, inlines, text);
+    PyObject *result = length >= 0 ? PyUnicode_FromKindAndData(kind, text, length) : NULL;
     PyMem_Free(text);
-    if (result == NULL && !PyErr_Occurred()) {
+    if (length == -1) {
         Py_RETURN_NONE;
     }
     return result;
@@ -2468,6 +2535,7 @@ PyMODINIT_FUNC
 PyInit__native(void)
 {
     for (int c = 0; c < 128; c++) {
+        ascii_plain[c] = c != '<' && c != '&' && !Py_UNICODE_ISSPACE(c);
         ascii_word[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
                         || (c >= 'A' && c <= 'Z');
     }
