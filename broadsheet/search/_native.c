@@ -762,8 +762,17 @@ undot(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
 {
     Py_ssize_t w = 0, p = 0;
     while (p < n) {
+        /* (up to the next ".", copied at once) */
+        const Py_UCS1 *dot = memchr(s + p, '.', (size_t)(n - p));
+        Py_ssize_t plain = dot == NULL ? n - p : dot - (s + p);
+        memcpy(out + w, s + p, (size_t)plain);
+        w += plain;
+        p += plain;
+        if (p >= n) {
+            break;
+        }
         Py_ssize_t end = -1;
-        if (s[p] == '.' && p >= 1 && ascii_letter(s[p - 1])
+        if (p >= 1 && ascii_letter(s[p - 1])
             && (p < 2 || !(ascii_w(s[p - 2]) || s[p - 2] == '.')) && p + 1 < n
             && ascii_letter(s[p + 1])) {
             Py_ssize_t most = p + 2; /* past ".L" and each further ".L" */
@@ -800,7 +809,16 @@ unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
 {
     Py_ssize_t w = 0, q = 0;
     while (q < n) {
-        if (s[q] == '\'' && q >= 1 && ascii_alnum(s[q - 1]) && q + 1 < n) {
+        /* (up to the next "'", copied at once) */
+        const Py_UCS1 *quote = memchr(s + q, '\'', (size_t)(n - q));
+        Py_ssize_t plain = quote == NULL ? n - q : quote - (s + q);
+        memcpy(out + w, s + q, (size_t)plain);
+        w += plain;
+        q += plain;
+        if (q >= n) {
+            break;
+        }
+        if (q >= 1 && ascii_alnum(s[q - 1]) && q + 1 < n) {
             if (s[q + 1] == 's' && (q + 2 >= n || !ascii_alnum(s[q + 2]))) {
                 q += 2;
                 continue;
@@ -814,6 +832,30 @@ unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
     }
     return w;
 }
+
+/* The text's characters folded (see fold_join) into `out`, one byte each: 0, or -1 at
+   a character `folds` has no ASCII one for. One function a character width. */
+#define FOLD(NAME, T)                                                                        \
+    static int NAME(const void *data, Py_ssize_t size, const unsigned char *folds,          \
+                    Py_UCS1 *out)                                                            \
+    {                                                                                        \
+        const T *chars = data;                                                               \
+        for (Py_ssize_t at = 0; at < size; at++) {                                           \
+            Py_UCS4 c = chars[at];                                                           \
+            if (c >= 128) {                                                                  \
+                if (c >= FOLDS_SIZE || folds[c] == 0 || folds[c] >= 128) {                   \
+                    return -1;                                                               \
+                }                                                                            \
+                c = folds[c];                                                                \
+            }                                                                                \
+            out[at] = (Py_UCS1)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);                \
+        }                                                                                    \
+        return 0;                                                                            \
+    }
+
+FOLD(fold_1byte, Py_UCS1)
+FOLD(fold_2byte, Py_UCS2)
+FOLD(fold_4byte, Py_UCS4)
 
 static PyObject *
 fold_join(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -837,24 +879,16 @@ fold_join(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
         goto done;
     }
-    int dots = 0, quotes = 0;
-    for (Py_ssize_t at = 0; at < size; at++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, at);
-        if (c >= 128) {
-            if (c >= FOLDS_SIZE || folds[c] == 0 || folds[c] >= 128) {
-                Py_INCREF(Py_None);
-                result = Py_None;
-                goto done;
-            }
-            c = folds[c];
-        }
-        if (c >= 'A' && c <= 'Z') {
-            c += 'a' - 'A';
-        }
-        dots |= c == '.';
-        quotes |= c == '\'';
-        one[at] = (Py_UCS1)c;
+    int folded = kind == PyUnicode_1BYTE_KIND   ? fold_1byte(data, size, folds, one)
+                 : kind == PyUnicode_2BYTE_KIND ? fold_2byte(data, size, folds, one)
+                                                : fold_4byte(data, size, folds, one);
+    if (folded < 0) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
     }
+    int dots = memchr(one, '.', (size_t)size) != NULL;
+    int quotes = memchr(one, '\'', (size_t)size) != NULL;
     Py_UCS1 *now = one, *spare = two;
     Py_ssize_t length = size;
     if (dots) {
