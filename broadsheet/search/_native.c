@@ -753,6 +753,19 @@ ascii_w(Py_UCS1 c) /* \w */
     return ascii_alnum(c) || c == '_';
 }
 
+/* s[*from:n] up to the next `c` (or the end) copied at once to out[*to:]; both moved
+   past what was copied. */
+static inline void
+copy_until(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 c, Py_UCS1 *out, Py_ssize_t *from,
+           Py_ssize_t *to)
+{
+    const Py_UCS1 *found = memchr(s + *from, c, (size_t)(n - *from));
+    Py_ssize_t plain = found == NULL ? n - *from : found - (s + *from);
+    memcpy(out + *to, s + *from, (size_t)plain);
+    *to += plain;
+    *from += plain;
+}
+
 /* The dotted abbreviations of s[:n] without their dots, into out; its length. A match
    starts at a "." after a letter that follows no \w and no "."; then a letter, any
    more ".letter", an optional ".", and no \w after: the longest such, as the regular
@@ -762,12 +775,7 @@ undot(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
 {
     Py_ssize_t w = 0, p = 0;
     while (p < n) {
-        /* (up to the next ".", copied at once) */
-        const Py_UCS1 *dot = memchr(s + p, '.', (size_t)(n - p));
-        Py_ssize_t plain = dot == NULL ? n - p : dot - (s + p);
-        memcpy(out + w, s + p, (size_t)plain);
-        w += plain;
-        p += plain;
+        copy_until(s, n, '.', out, &p, &w);
         if (p >= n) {
             break;
         }
@@ -809,12 +817,7 @@ unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
 {
     Py_ssize_t w = 0, q = 0;
     while (q < n) {
-        /* (up to the next "'", copied at once) */
-        const Py_UCS1 *quote = memchr(s + q, '\'', (size_t)(n - q));
-        Py_ssize_t plain = quote == NULL ? n - q : quote - (s + q);
-        memcpy(out + w, s + q, (size_t)plain);
-        w += plain;
-        q += plain;
+        copy_until(s, n, '\'', out, &q, &w);
         if (q >= n) {
             break;
         }
