@@ -252,9 +252,11 @@ typedef struct {
     Py_ssize_t allocated;
     uint32_t *slots; /* 1 + an index into entries, 0 when empty */
     size_t mask;
+    uint64_t serial; /* its own, never another's: what a slice's words name it by */
 } StemTable;
 
 static PyTypeObject StemTableType;
+static uint64_t stem_tables_made; /* (the GIL held: the last serial given) */
 
 static uint64_t
 word_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t length)
@@ -453,6 +455,7 @@ stem_table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return PyErr_NoMemory();
     }
     table->mask = 1023;
+    table->serial = ++stem_tables_made;
     Py_INCREF(stem);
     table->stem = stem;
     table->limit = limit;
@@ -1357,6 +1360,7 @@ typedef struct {
     Py_ssize_t used;
     Py_ssize_t allocated;
     SliceWords words; /* the words count_into met in the slice, with their terms' numbers */
+    uint64_t words_from; /* the serial of the StemTable they were looked up in, 0 for none */
     /* By number: where each term's UTF-8 is in `utf8` (its size UINT32_MAX when it has
        none: its string's error is raised where it is needed). count_into writes each
        article's terms from here: reading them from their strings, spread through the
@@ -1456,6 +1460,10 @@ spell(TermNumbers *numbers, PyObject *term)
         return 0;
     }
     if ((size_t)size >= UINT32_MAX || numbers->utf8_used + (size_t)size >= UINT32_MAX) {
+        return 0;
+    }
+    if (size == 0) {
+        *spelling = (Spelling){0, 0};
         return 0;
     }
     if (numbers->utf8_used + (size_t)size > numbers->utf8_allocated) {
@@ -1718,6 +1726,10 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_NoMemory();
         goto done;
     }
+    if (numbers->words_from != stems->serial) { /* (another table may give other terms) */
+        slice_words_free(&numbers->words);
+        numbers->words_from = stems->serial;
+    }
     int one_byte = PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND;
     const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t missed = 0;
@@ -1782,13 +1794,16 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (Py_ssize_t k = 0; k < touches; k++) {
         Py_ssize_t found = touched[k], utf8;
         Spelling spelling = numbers->spellings[found];
-        const char *chars = numbers->utf8 + spelling.at;
+        const char *chars = "";
         utf8 = spelling.size;
         if (spelling.size == UINT32_MAX) {
             chars = PyUnicode_AsUTF8AndSize(numbers->order[found], &utf8);
             if (chars == NULL) {
                 goto done;
             }
+        }
+        else if (spelling.size > 0) {
+            chars = numbers->utf8 + spelling.at;
         }
         if (k > 0) {
             *at++ = ',';

@@ -493,6 +493,21 @@ def test_a_slice_of_words_made_to_collide_is_counted_as_in_python() -> None:
     assert merged[0] == merged[1]
 
 
+def test_a_slice_counted_with_another_stem_table_takes_that_table_s_terms() -> None:
+    """(A review's finding.) The words a slice keeps with their terms' numbers came from
+    one stem table: counted with another, a word gets the other's term, whatever the
+    width of its text."""
+    loops = _loops()
+    numbers, triples = loops.TermNumbers(), bytearray()
+    loops.count_into("apple pie", loops.StemTable(lambda w: w, 100), [], numbers, triples, 0, 3)
+    upper = loops.StemTable(str.upper, 100)
+    got = loops.count_into("apple pie", upper, [], numbers, triples, 1, 3)
+    assert got == (2, b'{"APPLE":1,"PIE":1}')
+    got = loops.count_into("apple pie \u6771", upper, [], numbers, triples, 2, 3)
+    assert got == (3, b'{"APPLE":1,"PIE":1,"\xe6\x9d\xb1":1}')
+    assert loops.count_into("", upper, [""], numbers, triples, 3, 3) == (0, b'{"":3}')
+
+
 def test_a_stem_function_that_counts_into_the_same_slice_is_refused() -> None:
     loops = _loops()
     numbers, triples = loops.TermNumbers(), bytearray()
