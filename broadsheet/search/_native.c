@@ -1938,8 +1938,8 @@ slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 #define RECORD_HEAD 12
 
 typedef struct {
-    PyObject *term;   /* held */
-    const char *utf8; /* the term's own (it lives as long as the term) */
+    PyObject *term;   /* held; NULL where its UTF-8 is a copy of the slice's */
+    const char *utf8; /* the term's own (it lives as long as the term), or that copy */
     Py_ssize_t size;
     uint32_t crc;
     Py_ssize_t postings;
@@ -1989,6 +1989,7 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     SliceTerm *held = PyMem_Calloc((size_t)count + 1, sizeof(SliceTerm));
     Py_ssize_t *sizes = PyMem_Calloc((size_t)groups, sizeof(Py_ssize_t));
     char *data = PyMem_Malloc((size_t)size + 1);
+    char *spelled = NULL; /* a TermNumbers' terms' UTF-8 (see spellings), copied */
     PyObject *result = NULL;
     Py_ssize_t taken = 0;
     if (held == NULL || sizes == NULL || data == NULL) {
@@ -1997,9 +1998,30 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* (copied, and the terms held, before anything that may run Python) */
     memcpy(data, PyByteArray_AS_STRING(args[1]), (size_t)size);
-    for (; numbered && taken < count; taken++) { /* (exact str, in order, each held) */
-        held[taken].term = ((TermNumbers *)args[0])->order[taken];
-        Py_INCREF(held[taken].term);
+    if (numbered) {
+        /* Each term's UTF-8 as the slice keeps it, copied (a term's own string, held
+           and read here, was a cache miss a term: see TermNumbers.spellings); the
+           terms are held only where one has none (its string's error is raised). */
+        TermNumbers *numbers = (TermNumbers *)args[0];
+        spelled = PyMem_Malloc(numbers->utf8_used + 1);
+        if (spelled == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if (numbers->utf8_used > 0) {
+            memcpy(spelled, numbers->utf8, numbers->utf8_used);
+        }
+        for (; taken < count; taken++) {
+            Spelling spelling = numbers->spellings[taken];
+            if (spelling.size == UINT32_MAX) {
+                held[taken].term = numbers->order[taken];
+                Py_INCREF(held[taken].term);
+            }
+            else {
+                held[taken].utf8 = spelled + spelling.at;
+                held[taken].size = spelling.size;
+            }
+        }
     }
     Py_ssize_t position = 0;
     PyObject *term, *number;
@@ -2015,7 +2037,9 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         held[taken++].term = term;
     }
     for (Py_ssize_t n = 0; n < taken; n++) {
-        held[n].utf8 = PyUnicode_AsUTF8AndSize(held[n].term, &held[n].size);
+        if (held[n].term != NULL) {
+            held[n].utf8 = PyUnicode_AsUTF8AndSize(held[n].term, &held[n].size);
+        }
         if (held[n].utf8 == NULL) {
             goto done;
         }
@@ -2070,11 +2094,12 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
 done:
     for (Py_ssize_t n = 0; n < taken; n++) {
-        Py_DECREF(held[n].term);
+        Py_XDECREF(held[n].term);
     }
     PyMem_Free(held);
     PyMem_Free(sizes);
     PyMem_Free(data);
+    PyMem_Free(spelled);
     return result;
 }
 

@@ -604,6 +604,18 @@ def test_a_slice_numbers_its_terms_by_their_characters_in_the_order_first_met() 
     more = bytearray()
     loops.slice_add(numbers, more, 4, {"late": 1, "g2999": 1, "elect": 1})
     assert [int.from_bytes(more[n : n + 4], sys.byteorder) for n in (0, 12, 24)] == [3003, 3002, 0]
+    # The runs write each term's UTF-8 as the slice keeps it (an empty term's, and one
+    # beyond ASCII), as from a dict; a term that has none fails there, as its string does.
+    only: dict[str, int] = {}
+    numbered = loops.TermNumbers()
+    got, want = bytearray(), bytearray()
+    for number, counts in enumerate([{"": 2, "naïve": 1}, {"東京": 1, "": 1}]):
+        loops.slice_add(numbered, got, number, counts)
+        loops.slice_add(only, want, number, counts)
+    assert loops.slice_runs(numbered, got, 2, SHARDS) == loops.slice_runs(only, want, 2, SHARDS)
+    loops.slice_add(numbered, got, 2, {"\ud800": 1})
+    with pytest.raises(UnicodeEncodeError):
+        loops.slice_runs(numbered, got, 1, SHARDS)
 
 
 def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> None:
