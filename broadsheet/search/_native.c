@@ -309,16 +309,16 @@ stem_table_empty(StemTable *table)
     }
 }
 
-/* A free slot for `hash` (its place in slots), or -1 past MOST_PROBES. */
+/* A free slot for `hash` among `slots` (of mask + 1), its place; -1 past MOST_PROBES. */
 static Py_ssize_t
-stem_table_free_slot(StemTable *table, uint64_t hash)
+free_slot(const uint32_t *slots, size_t mask, uint64_t hash)
 {
-    size_t at = (size_t)hash & table->mask;
-    for (int probes = 0; table->slots[at] != 0; probes++) {
+    size_t at = (size_t)hash & mask;
+    for (int probes = 0; slots[at] != 0; probes++) {
         if (probes >= MOST_PROBES) {
             return -1;
         }
-        at = (at + 1) & table->mask;
+        at = (at + 1) & mask;
     }
     return (Py_ssize_t)at;
 }
@@ -350,7 +350,7 @@ stem_table_keep(StemTable *table, PyObject *word, int kind, const void *data,
     if ((size_t)(table->used + 1) * 2 > table->mask + 1 && stem_table_grow(table) < 0) {
         return -1;
     }
-    Py_ssize_t at = stem_table_free_slot(table, hash);
+    Py_ssize_t at = free_slot(table->slots, table->mask, hash);
     if (at < 0) {
         return 0; /* (not kept: see MOST_PROBES) */
     }
@@ -1102,7 +1102,7 @@ read_reference(int kind, const void *data, Py_ssize_t size, Py_ssize_t at, Py_ss
                     return -1;                                                               \
                 }                                                                            \
             }                                                                                \
-            else if (Py_UNICODE_ISSPACE(c)) {                                           \
+            else if (Py_UNICODE_ISSPACE(c)) {                                                \
                 space = 1;                                                                   \
                 at = next;                                                                   \
                 continue;                                                                    \
@@ -1295,12 +1295,9 @@ slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssi
         && slice_words_grow(words) < 0) {
         return -1;
     }
-    size_t at = (size_t)hash & words->mask;
-    for (int probes = 0; words->slots[at] != 0; probes++) {
-        if (probes >= MOST_PROBES) {
-            return 0;
-        }
-        at = (at + 1) & words->mask;
+    Py_ssize_t at = free_slot(words->slots, words->mask, hash);
+    if (at < 0) {
+        return 0; /* (not kept) */
     }
     if (words->used == words->allocated) {
         Py_ssize_t allocated = words->allocated ? words->allocated * 2 : 2048;
