@@ -237,11 +237,19 @@ SCAN(scan_any, READ_ANY, const char *data, int kind)
 
 typedef struct {
     uint64_t hash;
-    Py_ssize_t length; /* in characters */
-    PyObject *word;    /* NULL when its characters are inline */
-    PyObject *stem;
+    uint32_t length;    /* in characters */
+    uint32_t stem_size; /* its stem's UTF-8, at stem_at in the table's `utf8`; NO_UTF8 if none */
+    PyObject *word;     /* NULL when its characters are inline */
+    PyObject *stem;     /* held only where its UTF-8 is not kept (stem_size NO_UTF8) */
+    Py_hash_t stem_hash; /* the stem's (a str's hash); with its UTF-8, what TermNumbers
+                            finds it by, without a read of the string (see term_number) */
+    uint32_t stem_at;
     Py_UCS1 chars[INLINE_CHARS];
 } Stemmed;
+
+/* A stem or term with no UTF-8 kept for it: not an exact str, one with a lone
+   surrogate, or past what 32 bits place. Its string is read where it is needed. */
+#define NO_UTF8 UINT32_MAX
 
 typedef struct {
     PyObject_HEAD
@@ -253,10 +261,62 @@ typedef struct {
     uint32_t *slots; /* 1 + an index into entries, 0 when empty */
     size_t mask;
     uint64_t serial; /* its own, never another's: what a slice's words name it by */
+    char *utf8;      /* the stems' UTF-8, end to end (see Stemmed.stem_at) */
+    size_t utf8_used;
+    size_t utf8_allocated;
 } StemTable;
 
 static PyTypeObject StemTableType;
 static uint64_t stem_tables_made; /* (the GIL held: the last serial given) */
+
+/* Copy `size` bytes of UTF-8 to the end of an arena (`*arena`, of which `*used` of
+   `*allocated` bytes are taken), and say where (`*at`, `*placed`): *placed is NO_UTF8
+   where 32 bits cannot place them. -1 with an exception set when out of memory. */
+static int
+spell_bytes(char **arena, size_t *used, size_t *allocated, const char *chars, size_t size,
+            uint32_t *at, uint32_t *placed)
+{
+    *at = 0;
+    *placed = NO_UTF8;
+    if (size >= NO_UTF8 || *used + size >= NO_UTF8) {
+        return 0;
+    }
+    if (size == 0) { /* (no bytes: none read, none written, wherever the arena is) */
+        *placed = 0;
+        return 0;
+    }
+    if (*used + size > *allocated) {
+        size_t grown = *allocated ? *allocated * 2 : 16384;
+        while (grown < *used + size) {
+            grown *= 2;
+        }
+        char *bytes = PyMem_Realloc(*arena, grown);
+        if (bytes == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        *arena = bytes;
+        *allocated = grown;
+    }
+    memcpy(*arena + *used, chars, size);
+    *at = (uint32_t)*used;
+    *placed = (uint32_t)size;
+    *used += size;
+    return 0;
+}
+
+/* The UTF-8 of `term` (an exact str), or NULL with *size NO_UTF8 where it has none (a
+   lone surrogate: its error is raised where the UTF-8 is needed). */
+static const char *
+utf8_of(PyObject *term, Py_ssize_t *size)
+{
+    const char *chars = PyUnicode_AsUTF8AndSize(term, size);
+    if (chars == NULL) {
+        PyErr_Clear();
+        *size = NO_UTF8;
+    }
+    return chars;
+}
 
 static uint64_t
 word_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t length)
@@ -300,12 +360,13 @@ stem_table_empty(StemTable *table)
 {
     Py_ssize_t used = table->used;
     table->used = 0;
+    table->utf8_used = 0;
     if (table->slots != NULL) {
         memset(table->slots, 0, (table->mask + 1) * sizeof(uint32_t));
     }
     for (Py_ssize_t n = 0; n < used; n++) {
         Py_XDECREF(table->entries[n].word);
-        Py_DECREF(table->entries[n].stem);
+        Py_XDECREF(table->entries[n].stem);
     }
 }
 
@@ -344,6 +405,9 @@ static int
 stem_table_keep(StemTable *table, PyObject *word, int kind, const void *data,
                 Py_ssize_t start, Py_ssize_t length, uint64_t hash, PyObject *stem)
 {
+    if (length > (Py_ssize_t)UINT32_MAX) {
+        return 0; /* (not kept) */
+    }
     if (table->used >= table->limit) {
         stem_table_empty(table);
     }
@@ -353,6 +417,19 @@ stem_table_keep(StemTable *table, PyObject *word, int kind, const void *data,
     Py_ssize_t at = free_slot(table->slots, table->mask, hash);
     if (at < 0) {
         return 0; /* (not kept: see MOST_PROBES) */
+    }
+    uint32_t stem_at = 0, stem_size = NO_UTF8;
+    Py_hash_t stem_hash = -1;
+    if (PyUnicode_CheckExact(stem)) { /* (an exact str's hash and UTF-8 run no Python) */
+        Py_ssize_t size;
+        const char *chars = utf8_of(stem, &size);
+        stem_hash = PyObject_Hash(stem);
+        if (stem_hash == -1
+            || (chars != NULL
+                && spell_bytes(&table->utf8, &table->utf8_used, &table->utf8_allocated, chars,
+                               (size_t)size, &stem_at, &stem_size) < 0)) {
+            return -1;
+        }
     }
     if (table->used == table->allocated) {
         Py_ssize_t allocated = table->allocated ? table->allocated * 2 : 1024;
@@ -366,7 +443,10 @@ stem_table_keep(StemTable *table, PyObject *word, int kind, const void *data,
     }
     Stemmed *entry = &table->entries[table->used];
     entry->hash = hash;
-    entry->length = length;
+    entry->length = (uint32_t)length;
+    entry->stem_hash = stem_hash;
+    entry->stem_at = stem_at;
+    entry->stem_size = stem_size;
     entry->word = NULL;
     int inline_ = length <= INLINE_CHARS;
     for (Py_ssize_t k = 0; inline_ && k < length; k++) {
@@ -382,11 +462,55 @@ stem_table_keep(StemTable *table, PyObject *word, int kind, const void *data,
         Py_INCREF(word);
         entry->word = word;
     }
-    Py_INCREF(stem);
-    entry->stem = stem;
+    entry->stem = NULL;
+    if (stem_size == NO_UTF8) {
+        Py_INCREF(stem);
+        entry->stem = stem;
+    }
     table->used++;
     table->slots[at] = (uint32_t)table->used;
     return 0;
+}
+
+/* The entry kept for the word data[start:start+length] whose hash is `hash`, or NULL
+   (valid until the table is next changed). */
+static const Stemmed *
+stem_table_find(const StemTable *table, int kind, const void *data, Py_ssize_t start,
+                Py_ssize_t length, uint64_t hash)
+{
+    size_t at = (size_t)hash & table->mask;
+    for (int probes = 0;; probes++) {
+        uint32_t slot = table->slots[at];
+        if (slot == 0 || probes > MOST_PROBES) {
+            return NULL;
+        }
+        const Stemmed *entry = &table->entries[slot - 1];
+        if (entry->hash == hash && entry->length == length
+            && stemmed_is(entry, kind, data, start, length)) {
+            return entry;
+        }
+        at = (at + 1) & table->mask;
+    }
+}
+
+/* The UTF-8 of an entry's stem (NULL where it is not kept: see Stemmed.stem). */
+static inline const char *
+stemmed_utf8(const StemTable *table, const Stemmed *entry)
+{
+    return entry->stem_size == NO_UTF8 ? NULL
+           : entry->stem_size == 0     ? ""
+                                       : table->utf8 + entry->stem_at;
+}
+
+/* An entry's stem: a new reference. */
+static PyObject *
+stemmed_stem(const StemTable *table, const Stemmed *entry)
+{
+    if (entry->stem != NULL) {
+        Py_INCREF(entry->stem);
+        return entry->stem;
+    }
+    return PyUnicode_DecodeUTF8(stemmed_utf8(table, entry), entry->stem_size, NULL);
 }
 
 /* The term of the word text[start:start+length] whose hash is `hash`: a new reference. */
@@ -398,19 +522,9 @@ stem_table_get(StemTable *table, PyObject *text, int kind, const void *data,
         PyErr_SetString(PyExc_ValueError, "StemTable: cleared");
         return NULL;
     }
-    size_t at = (size_t)hash & table->mask;
-    for (int probes = 0;; probes++) {
-        uint32_t slot = table->slots[at];
-        if (slot == 0 || probes > MOST_PROBES) {
-            break;
-        }
-        Stemmed *entry = &table->entries[slot - 1];
-        if (entry->hash == hash && entry->length == length
-            && stemmed_is(entry, kind, data, start, length)) {
-            Py_INCREF(entry->stem);
-            return entry->stem;
-        }
-        at = (at + 1) & table->mask;
+    const Stemmed *entry = stem_table_find(table, kind, data, start, length, hash);
+    if (entry != NULL) {
+        return stemmed_stem(table, entry);
     }
     PyObject *word = PyUnicode_Substring(text, start, start + length);
     if (word == NULL) {
@@ -484,6 +598,7 @@ stem_table_dealloc(StemTable *table)
     Py_CLEAR(table->stem);
     PyMem_Free(table->entries);
     PyMem_Free(table->slots);
+    PyMem_Free(table->utf8);
     Py_TYPE(table)->tp_free((PyObject *)table);
 }
 
@@ -564,7 +679,8 @@ stem_table_prefetch(const StemTable *table, const Word *words, Py_ssize_t n, Py_
         const Word *w = &words[n + AHEAD / 4];
         uint32_t slot = table->slots[(size_t)w->hash & table->mask];
         if (slot != 0 && table->entries[slot - 1].hash == w->hash) {
-            PREFETCH(table->entries[slot - 1].stem);
+            const Stemmed *entry = &table->entries[slot - 1];
+            PREFETCH(entry->stem != NULL ? (const void *)entry->stem : stemmed_utf8(table, entry));
         }
     }
 }
@@ -1337,28 +1453,30 @@ typedef struct {
    slice_add and slice_runs take in place of a dict, term -> number). A dict held each
    number as an int object, and finding one was a probe of the dict and a read of the
    int, both misses at nearly every posting: a tenth of a cold build's indexing. Here
-   each term is in one slot with its hash and number, found by its hash and the
-   identity of the string (the same term of two articles is, as a rule, the same
-   string: the stem table's), or its characters. Its terms are exact str: looking one
-   up runs no Python. (It holds only strings: no cycle can pass through it.) */
+   each term is in one slot with its hash and number, and found by its hash and its
+   UTF-8, kept here (`spellings`). So a term from the stem table, which keeps its
+   stem's hash and UTF-8 too, is found or numbered without a read of its string: in a
+   build those strings, spread through a worker's heap, were a cache miss a term. Its
+   terms are exact str: looking one up runs no Python. It holds the string only of a
+   term with no UTF-8 kept (see NO_UTF8), found by its characters. (It holds only
+   strings: no cycle can pass through it.) */
 typedef struct {
-    PyObject *term; /* held; NULL when the slot is empty */
     Py_hash_t hash;
-    Py_ssize_t number;
+    uint32_t number; /* 1 + the term's number; 0 when the slot is empty */
 } NumberedTerm;
 
 typedef struct {
     PyObject_HEAD
     NumberedTerm *slots;
     size_t mask;
-    PyObject **order; /* the terms by number (each held by its slot) */
+    PyObject **order; /* by number: the term's string, held, where it has no UTF-8 kept */
     uint32_t *tally;  /* by number: an article's count, while count_into counts it */
     int counting;     /* in count_into: a stem function that calls it again is refused */
     Py_ssize_t used;
     Py_ssize_t allocated;
     SliceWords words; /* the words count_into met in the slice, with their terms' numbers */
     uint64_t words_from; /* the serial of the StemTable they were looked up in, 0 for none */
-    /* By number: where each term's UTF-8 is in `utf8` (its size UINT32_MAX when it has
+    /* By number: where each term's UTF-8 is in `utf8` (its size NO_UTF8 when it has
        none: its string's error is raised where it is needed). count_into writes each
        article's terms from here: reading them from their strings, spread through the
        heap, was a cache miss a term. */
@@ -1382,7 +1500,7 @@ term_numbers_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     numbers->slots = PyMem_Calloc(1024, sizeof(NumberedTerm));
-    numbers->order = PyMem_Malloc(256 * sizeof(PyObject *));
+    numbers->order = PyMem_Calloc(256, sizeof(PyObject *));
     numbers->tally = PyMem_Calloc(256, sizeof(uint32_t));
     numbers->spellings = PyMem_Malloc(256 * sizeof(Spelling));
     if (numbers->slots == NULL || numbers->order == NULL || numbers->tally == NULL
@@ -1398,9 +1516,9 @@ term_numbers_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 static void
 term_numbers_dealloc(TermNumbers *numbers)
 {
-    if (numbers->slots != NULL) {
-        for (size_t at = 0; at <= numbers->mask; at++) {
-            Py_XDECREF(numbers->slots[at].term);
+    if (numbers->order != NULL) {
+        for (Py_ssize_t n = 0; n < numbers->used; n++) {
+            Py_XDECREF(numbers->order[n]);
         }
     }
     PyMem_Free(numbers->slots);
@@ -1429,9 +1547,9 @@ term_numbers_grow(TermNumbers *numbers)
     }
     for (size_t at = 0; at <= numbers->mask; at++) {
         NumberedTerm *old = &numbers->slots[at];
-        if (old->term != NULL) {
+        if (old->number != 0) {
             size_t to = (size_t)old->hash & (size - 1);
-            while (slots[to].term != NULL) {
+            while (slots[to].number != 0) {
                 to = (to + 1) & (size - 1);
             }
             slots[to] = *old;
@@ -1443,43 +1561,108 @@ term_numbers_grow(TermNumbers *numbers)
     return 0;
 }
 
-/* Keep the UTF-8 of `term`, numbered next (see TermNumbers.spellings); -1 with an
-   exception set when out of memory. */
+/* Room for one more term; -1 with an exception set. */
 static int
-spell(TermNumbers *numbers, PyObject *term)
+term_numbers_room(TermNumbers *numbers)
 {
-    Spelling *spelling = &numbers->spellings[numbers->used];
-    *spelling = (Spelling){0, UINT32_MAX};
-    Py_ssize_t size;
-    const char *chars = PyUnicode_AsUTF8AndSize(term, &size);
-    if (chars == NULL) {
-        PyErr_Clear(); /* (raised again where the UTF-8 is needed) */
+    if (numbers->used >= (Py_ssize_t)UINT32_MAX - 1) {
+        PyErr_SetString(PyExc_OverflowError, "TermNumbers: too many terms");
+        return -1;
+    }
+    if (numbers->used < numbers->allocated) {
         return 0;
     }
-    if ((size_t)size >= UINT32_MAX || numbers->utf8_used + (size_t)size >= UINT32_MAX) {
-        return 0;
+    Py_ssize_t allocated = numbers->allocated * 2;
+    PyObject **order = PyMem_Realloc(numbers->order, (size_t)allocated * sizeof(PyObject *));
+    if (order == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
-    if (size == 0) {
-        *spelling = (Spelling){0, 0};
-        return 0;
+    memset(order + numbers->allocated, 0,
+           (size_t)(allocated - numbers->allocated) * sizeof(PyObject *));
+    numbers->order = order;
+    uint32_t *tally = PyMem_Realloc(numbers->tally, (size_t)allocated * sizeof(uint32_t));
+    if (tally == NULL) {
+        PyErr_NoMemory();
+        return -1;
     }
-    if (numbers->utf8_used + (size_t)size > numbers->utf8_allocated) {
-        size_t allocated = numbers->utf8_allocated ? numbers->utf8_allocated * 2 : 16384;
-        while (allocated < numbers->utf8_used + (size_t)size) {
-            allocated *= 2;
+    memset(tally + numbers->allocated, 0,
+           (size_t)(allocated - numbers->allocated) * sizeof(uint32_t));
+    numbers->tally = tally;
+    Spelling *spellings = PyMem_Realloc(numbers->spellings, (size_t)allocated * sizeof(Spelling));
+    if (spellings == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    numbers->spellings = spellings;
+    numbers->allocated = allocated;
+    return 0;
+}
+
+/* The number of a term whose hash is `hash` and UTF-8 `chars` (`size` bytes; NULL,
+   with size NO_UTF8, where it has none), an exact str: numbered next if it is new; -1
+   with an exception set. `term` is its string, or NULL where `chars` spell it: the
+   string is read, or made, only for a term with no UTF-8 kept (see NO_UTF8). */
+static Py_ssize_t
+term_number_of(TermNumbers *numbers, PyObject *term, Py_hash_t hash, const char *chars,
+               Py_ssize_t size)
+{
+    PyObject *made = NULL;
+    Py_ssize_t found = -1;
+    size_t at = (size_t)hash & numbers->mask;
+    for (;; at = (at + 1) & numbers->mask) {
+        NumberedTerm *slot = &numbers->slots[at];
+        if (slot->number == 0) {
+            break;
         }
-        char *utf8 = PyMem_Realloc(numbers->utf8, allocated);
-        if (utf8 == NULL) {
-            PyErr_NoMemory();
+        if (slot->hash != hash) {
+            continue;
+        }
+        Py_ssize_t number = (Py_ssize_t)slot->number - 1;
+        Spelling spelling = numbers->spellings[number];
+        if (spelling.size != NO_UTF8) {
+            if (chars != NULL && (Py_ssize_t)spelling.size == size
+                && (size == 0 || memcmp(numbers->utf8 + spelling.at, chars, (size_t)size) == 0)) {
+                return number;
+            }
+            continue;
+        }
+        if (term == NULL && (term = made = PyUnicode_DecodeUTF8(chars, size, NULL)) == NULL) {
             return -1;
         }
-        numbers->utf8 = utf8;
-        numbers->utf8_allocated = allocated;
+        PyObject *held = numbers->order[number];
+        if (PyUnicode_GET_LENGTH(held) == PyUnicode_GET_LENGTH(term)
+            && PyUnicode_Compare(held, term) == 0) {
+            found = number;
+            goto done;
+        }
     }
-    memcpy(numbers->utf8 + numbers->utf8_used, chars, (size_t)size);
-    *spelling = (Spelling){(uint32_t)numbers->utf8_used, (uint32_t)size};
-    numbers->utf8_used += (size_t)size;
-    return 0;
+    if (term_numbers_room(numbers) < 0) {
+        goto done;
+    }
+    Spelling *spelling = &numbers->spellings[numbers->used];
+    *spelling = (Spelling){0, NO_UTF8};
+    if (chars != NULL && spell_bytes(&numbers->utf8, &numbers->utf8_used,
+                                     &numbers->utf8_allocated, chars, (size_t)size,
+                                     &spelling->at, &spelling->size) < 0) {
+        goto done;
+    }
+    if (spelling->size == NO_UTF8) { /* (found by its characters: see above) */
+        if (term == NULL && (term = made = PyUnicode_DecodeUTF8(chars, size, NULL)) == NULL) {
+            goto done;
+        }
+        Py_INCREF(term);
+        numbers->order[numbers->used] = term;
+    }
+    Py_ssize_t number = numbers->used++;
+    numbers->slots[at] = (NumberedTerm){hash, (uint32_t)(number + 1)};
+    if ((size_t)numbers->used * 2 > numbers->mask && term_numbers_grow(numbers) < 0) {
+        goto done;
+    }
+    found = number;
+done:
+    Py_XDECREF(made);
+    return found;
 }
 
 /* The number of `term` (an exact str), numbered next if it is new; -1 with an
@@ -1495,59 +1678,9 @@ term_number(TermNumbers *numbers, PyObject *term)
     if (hash == -1) {
         return -1;
     }
-    size_t at = (size_t)hash & numbers->mask;
-    for (;;) {
-        NumberedTerm *slot = &numbers->slots[at];
-        if (slot->term == NULL) {
-            break;
-        }
-        if (slot->term == term
-            || (slot->hash == hash && PyUnicode_GET_LENGTH(slot->term) == PyUnicode_GET_LENGTH(term)
-                && PyUnicode_Compare(slot->term, term) == 0)) {
-            return slot->number;
-        }
-        at = (at + 1) & numbers->mask;
-    }
-    if (numbers->used == UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "TermNumbers: too many terms");
-        return -1;
-    }
-    if (numbers->used == numbers->allocated) {
-        Py_ssize_t allocated = numbers->allocated * 2;
-        PyObject **order = PyMem_Realloc(numbers->order, (size_t)allocated * sizeof(PyObject *));
-        if (order == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        numbers->order = order;
-        uint32_t *tally = PyMem_Realloc(numbers->tally, (size_t)allocated * sizeof(uint32_t));
-        if (tally == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        memset(tally + numbers->allocated, 0,
-               (size_t)(allocated - numbers->allocated) * sizeof(uint32_t));
-        numbers->tally = tally;
-        Spelling *spellings =
-            PyMem_Realloc(numbers->spellings, (size_t)allocated * sizeof(Spelling));
-        if (spellings == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        numbers->spellings = spellings;
-        numbers->allocated = allocated;
-    }
-    if (spell(numbers, term) < 0) {
-        return -1;
-    }
-    Py_INCREF(term);
-    numbers->slots[at] = (NumberedTerm){term, hash, numbers->used};
-    numbers->order[numbers->used] = term;
-    Py_ssize_t number = numbers->used++;
-    if ((size_t)numbers->used * 2 > numbers->mask && term_numbers_grow(numbers) < 0) {
-        return -1;
-    }
-    return number;
+    Py_ssize_t size;
+    const char *chars = utf8_of(term, &size);
+    return term_number_of(numbers, term, hash, chars, size);
 }
 
 static PySequenceMethods term_numbers_sequence = {
@@ -1634,8 +1767,8 @@ tally_term(TermNumbers *numbers, PyObject *term, uint32_t count, Py_ssize_t *tou
     return tally_number(numbers, found, count, touched, touches);
 }
 
-/* The slot of the term of the word AHEAD / 8 ahead, fetched: its stem, whose string
-   stem_table_prefetch fetched two words before, holds its hash once worked out. */
+/* The slot of the term of the word AHEAD / 8 ahead, fetched: by its stem's hash, in
+   the entry stem_table_prefetch fetched. */
 static inline void
 term_numbers_prefetch(const TermNumbers *numbers, const StemTable *stems, const Word *words,
                       Py_ssize_t n, Py_ssize_t used)
@@ -1644,7 +1777,7 @@ term_numbers_prefetch(const TermNumbers *numbers, const StemTable *stems, const 
         const Word *w = &words[n + AHEAD / 8];
         uint32_t slot = stems->slots[(size_t)w->hash & stems->mask];
         if (slot != 0 && stems->entries[slot - 1].hash == w->hash) {
-            Py_hash_t hash = ((PyASCIIObject *)stems->entries[slot - 1].stem)->hash;
+            Py_hash_t hash = stems->entries[slot - 1].stem_hash;
             if (hash != -1) {
                 PREFETCH(&numbers->slots[(size_t)hash & numbers->mask]);
             }
@@ -1657,6 +1790,14 @@ term_numbers_prefetch(const TermNumbers *numbers, const StemTable *stems, const 
 static Py_ssize_t
 word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *w)
 {
+    const Stemmed *entry =
+        stems->stem == NULL ? NULL
+                            : stem_table_find(stems, PyUnicode_KIND(text), PyUnicode_DATA(text),
+                                              w->start, w->length, w->hash);
+    if (entry != NULL && entry->stem_hash != -1) { /* (its stem an exact str) */
+        return term_number_of(numbers, entry->stem, entry->stem_hash,
+                              stemmed_utf8(stems, entry), (Py_ssize_t)entry->stem_size);
+    }
     PyObject *term = stem_table_get(stems, text, PyUnicode_KIND(text), PyUnicode_DATA(text),
                                     w->start, w->length, w->hash);
     if (term == NULL) {

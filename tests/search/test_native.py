@@ -618,6 +618,40 @@ def test_a_slice_numbers_its_terms_by_their_characters_in_the_order_first_met() 
         loops.slice_runs(numbered, got, 1, SHARDS)
 
 
+def test_a_term_without_utf8_is_found_by_its_characters_and_stems_come_back_whole() -> None:
+    """A slice finds its terms by their hash and UTF-8, and a stem table keeps its
+    stems' UTF-8 in place of their strings: a term with none (a lone surrogate) is kept
+    as its string, one term for two strings with its characters; a stem that is no
+    exact str is kept as it is, and refused as a term; and the table gives each stem
+    back as a string with its characters (an empty one, one beyond ASCII)."""
+    loops = _loops()
+    numbers, triples = loops.TermNumbers(), bytearray()
+    loops.slice_add(numbers, triples, 0, {"\ud800x": 1, "a": 1})
+    loops.slice_add(numbers, triples, 1, {"".join(["\ud800", "x"]): 2, "a": 1, "\ud800y": 1})
+    assert len(numbers) == 3
+    assert [int.from_bytes(triples[n : n + 4], sys.byteorder) for n in range(0, 60, 12)] == [
+        0,
+        1,
+        0,
+        1,
+        2,
+    ]
+
+    class Term(str):
+        pass
+
+    table = loops.StemTable(Term, 10)
+    with pytest.raises(TypeError, match="must be a str"):
+        loops.count_into("ab", table, [], loops.TermNumbers(), bytearray(), 0, 3)
+    assert type(table["ab"]) is Term
+    kept = loops.StemTable(stem_of, 10)
+    words = ["elections", "elections", "naïve", "東京", "", "x" * 50]
+    assert [kept[word] for word in words] == [stem_of(word) for word in words]
+    assert loops.count_into(
+        "elections naïve", kept, ["elect", "naïve"], loops.TermNumbers(), bytearray(), 0, 3
+    ) == (2, orjson.dumps({"elect": 4, "naïve": 4}))
+
+
 def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> None:
     loops = _loops()
     table = _PackedPostings()
