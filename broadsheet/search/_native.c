@@ -238,14 +238,17 @@ SCAN(scan_any, READ_ANY, const char *data, int kind)
 typedef struct {
     uint64_t hash;
     uint32_t length;    /* in characters */
-    uint32_t stem_size; /* its stem's UTF-8, at stem_at in the table's `utf8`; NO_UTF8 if none */
-    PyObject *word;     /* NULL when its characters are inline */
-    PyObject *stem;     /* held only where its UTF-8 is not kept (stem_size NO_UTF8) */
+    uint32_t stem_size; /* its stem's UTF-8, at stem_at in the table's `utf8`; NO_UTF8 when
+                           none is kept: then its string is held, at stem_at in `held` */
     Py_hash_t stem_hash; /* the stem's (a str's hash); with its UTF-8, what TermNumbers
                             finds it by, without a read of the string (see term_number) */
     uint32_t stem_at;
-    Py_UCS1 chars[INLINE_CHARS];
-} Stemmed;
+    uint32_t inline_; /* 1 when its characters are in `chars`; 0 when `word` is its string */
+    union {
+        PyObject *word;
+        Py_UCS1 chars[INLINE_CHARS];
+    } is;
+} Stemmed; /* (48 bytes: 26,000 a worker) */
 
 /* A stem or term with no UTF-8 kept for it: not an exact str, one with a lone
    surrogate, or past what 32 bits place. Its string is read where it is needed. */
@@ -264,6 +267,9 @@ typedef struct {
     char *utf8;      /* the stems' UTF-8, end to end (see Stemmed.stem_at) */
     size_t utf8_used;
     size_t utf8_allocated;
+    PyObject **held; /* the stems with no UTF-8 kept, held (see Stemmed.stem_size) */
+    Py_ssize_t held_used;
+    Py_ssize_t held_allocated;
 } StemTable;
 
 static PyTypeObject StemTableType;
@@ -331,19 +337,19 @@ word_hash(int kind, const void *data, Py_ssize_t start, Py_ssize_t length)
 static int
 stemmed_is(const Stemmed *entry, int kind, const void *data, Py_ssize_t start, Py_ssize_t length)
 {
-    if (entry->word == NULL) {
+    if (entry->inline_) {
         if (kind == PyUnicode_1BYTE_KIND) {
-            return memcmp(entry->chars, (const Py_UCS1 *)data + start, (size_t)length) == 0;
+            return memcmp(entry->is.chars, (const Py_UCS1 *)data + start, (size_t)length) == 0;
         }
         for (Py_ssize_t k = 0; k < length; k++) {
-            if (PyUnicode_READ(kind, data, start + k) != entry->chars[k]) {
+            if (PyUnicode_READ(kind, data, start + k) != entry->is.chars[k]) {
                 return 0;
             }
         }
         return 1;
     }
-    int held = PyUnicode_KIND(entry->word);
-    const void *chars = PyUnicode_DATA(entry->word);
+    int held = PyUnicode_KIND(entry->is.word);
+    const void *chars = PyUnicode_DATA(entry->is.word);
     if (held == kind) {
         return memcmp(chars, (const char *)data + start * kind, (size_t)(length * kind)) == 0;
     }
@@ -365,8 +371,14 @@ stem_table_empty(StemTable *table)
         memset(table->slots, 0, (table->mask + 1) * sizeof(uint32_t));
     }
     for (Py_ssize_t n = 0; n < used; n++) {
-        Py_XDECREF(table->entries[n].word);
-        Py_XDECREF(table->entries[n].stem);
+        if (!table->entries[n].inline_) {
+            Py_DECREF(table->entries[n].is.word);
+        }
+    }
+    Py_ssize_t held = table->held_used;
+    table->held_used = 0;
+    for (Py_ssize_t n = 0; n < held; n++) {
+        Py_DECREF(table->held[n]);
     }
 }
 
@@ -441,31 +453,42 @@ stem_table_keep(StemTable *table, PyObject *word, int kind, const void *data,
         table->entries = entries;
         table->allocated = allocated;
     }
+    if (stem_size == NO_UTF8) { /* (held: see Stemmed.stem_size) */
+        if (table->held_used == table->held_allocated) {
+            Py_ssize_t allocated = table->held_allocated ? table->held_allocated * 2 : 16;
+            PyObject **held = PyMem_Realloc(table->held, (size_t)allocated * sizeof(PyObject *));
+            if (held == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            table->held = held;
+            table->held_allocated = allocated;
+        }
+        stem_at = (uint32_t)table->held_used;
+    }
     Stemmed *entry = &table->entries[table->used];
     entry->hash = hash;
     entry->length = (uint32_t)length;
     entry->stem_hash = stem_hash;
     entry->stem_at = stem_at;
     entry->stem_size = stem_size;
-    entry->word = NULL;
-    int inline_ = length <= INLINE_CHARS;
-    for (Py_ssize_t k = 0; inline_ && k < length; k++) {
+    entry->inline_ = length <= INLINE_CHARS;
+    for (Py_ssize_t k = 0; entry->inline_ && k < length; k++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, start + k);
         if (c > 0xFF) {
-            inline_ = 0;
+            entry->inline_ = 0;
         }
         else {
-            entry->chars[k] = (Py_UCS1)c;
+            entry->is.chars[k] = (Py_UCS1)c;
         }
     }
-    if (!inline_) {
+    if (!entry->inline_) {
         Py_INCREF(word);
-        entry->word = word;
+        entry->is.word = word;
     }
-    entry->stem = NULL;
     if (stem_size == NO_UTF8) {
         Py_INCREF(stem);
-        entry->stem = stem;
+        table->held[table->held_used++] = stem;
     }
     table->used++;
     table->slots[at] = (uint32_t)table->used;
@@ -493,7 +516,7 @@ stem_table_find(const StemTable *table, int kind, const void *data, Py_ssize_t s
     }
 }
 
-/* The UTF-8 of an entry's stem (NULL where it is not kept: see Stemmed.stem). */
+/* The UTF-8 of an entry's stem (NULL where it is not kept: see Stemmed.stem_size). */
 static inline const char *
 stemmed_utf8(const StemTable *table, const Stemmed *entry)
 {
@@ -506,9 +529,10 @@ stemmed_utf8(const StemTable *table, const Stemmed *entry)
 static PyObject *
 stemmed_stem(const StemTable *table, const Stemmed *entry)
 {
-    if (entry->stem != NULL) {
-        Py_INCREF(entry->stem);
-        return entry->stem;
+    if (entry->stem_size == NO_UTF8) {
+        PyObject *stem = table->held[entry->stem_at];
+        Py_INCREF(stem);
+        return stem;
     }
     return PyUnicode_DecodeUTF8(stemmed_utf8(table, entry), entry->stem_size, NULL);
 }
@@ -599,6 +623,7 @@ stem_table_dealloc(StemTable *table)
     PyMem_Free(table->entries);
     PyMem_Free(table->slots);
     PyMem_Free(table->utf8);
+    PyMem_Free(table->held);
     Py_TYPE(table)->tp_free((PyObject *)table);
 }
 
@@ -680,7 +705,9 @@ stem_table_prefetch(const StemTable *table, const Word *words, Py_ssize_t n, Py_
         uint32_t slot = table->slots[(size_t)w->hash & table->mask];
         if (slot != 0 && table->entries[slot - 1].hash == w->hash) {
             const Stemmed *entry = &table->entries[slot - 1];
-            PREFETCH(entry->stem != NULL ? (const void *)entry->stem : stemmed_utf8(table, entry));
+            if (entry->stem_size != NO_UTF8) {
+                PREFETCH(stemmed_utf8(table, entry));
+            }
         }
     }
 }
@@ -1795,7 +1822,8 @@ word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *
                             : stem_table_find(stems, PyUnicode_KIND(text), PyUnicode_DATA(text),
                                               w->start, w->length, w->hash);
     if (entry != NULL && entry->stem_hash != -1) { /* (its stem an exact str) */
-        return term_number_of(numbers, entry->stem, entry->stem_hash,
+        PyObject *held = entry->stem_size == NO_UTF8 ? stems->held[entry->stem_at] : NULL;
+        return term_number_of(numbers, held, entry->stem_hash,
                               stemmed_utf8(stems, entry), (Py_ssize_t)entry->stem_size);
     }
     PyObject *term = stem_table_get(stems, text, PyUnicode_KIND(text), PyUnicode_DATA(text),

@@ -644,6 +644,10 @@ def test_a_term_without_utf8_is_found_by_its_characters_and_stems_come_back_whol
     with pytest.raises(TypeError, match="must be a str"):
         loops.count_into("ab", table, [], loops.TermNumbers(), bytearray(), 0, 3)
     assert type(table["ab"]) is Term
+    lone = loops.StemTable(lambda word: "\ud800" + word, 2)  # (emptied every second word)
+    words = ["a", "b", "c", "a", "東"]
+    assert [lone[word] for word in words] == ["\ud800" + word for word in words]
+    assert loops.count_words("a b c a", lone) == ({"\ud800a": 2, "\ud800b": 1, "\ud800c": 1}, 4)
     kept = loops.StemTable(stem_of, 10)
     words = ["elections", "elections", "naïve", "東京", "", "x" * 50]
     assert [kept[word] for word in words] == [stem_of(word) for word in words]
