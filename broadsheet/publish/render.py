@@ -152,9 +152,9 @@ def _render_some(
         if page.post is not None and body is not None:
             if signed is None and writer is not None:  # a cold build's slice
                 text = text_of(body.html)
-                length, counts = writer.count(page.url_path, page.post.title, text)
+                length, counts, text_json = writer.count(page.url_path, page.post.title, text)
                 shown = writer.doc(page.url_path).shown  # (its merge has every Doc already)
-                terms.put_counted(page.url_path, length, text, counts, shown)
+                terms.put_counted(page.url_path, length, text_json, counts, shown)
             elif signed is None:  # a cold build: the index is merged whole
                 terms.put(
                     page.url_path, count(page.post.title, body.html), search_doc(page.post).shown

@@ -337,8 +337,10 @@ def _dump(out: Stage, relative: str, data: object) -> None:
     out.write_bytes(f"{SEARCH_DIR}/{relative}", orjson.dumps(data))
 
 
-def _doc_entry(doc: Doc, text: str) -> list[Any]:
-    return [doc.url_path, *doc.shown, text]
+def _doc_entry(doc: Doc, text_json: bytes) -> bytes:
+    """An article's docs file: what orjson makes of [url, *shown, text], given the text
+    as JSON already (a cold build encodes it once, for this file and the state's)."""
+    return b"".join([orjson.dumps([doc.url_path, *doc.shown])[:-1], b",", text_json, b"]"])
 
 
 @dataclass
@@ -397,14 +399,14 @@ class SliceWriter:
         self.table.add(number, counted.counts)
         self._record(number, counted.length, counted.text)
 
-    def count(self, url_path: str, title: str, text: str) -> tuple[int, bytes]:
+    def count(self, url_path: str, title: str, text: str) -> tuple[int, bytes, bytes]:
         """Count an article (its title and its body's text) into the slice: its length,
-        and its counts as JSON (what orjson makes of `count_text`'s), for the store. In
-        the compiled slice no dict or int object is made for a term (see count_into)."""
+        its counts as JSON (what orjson makes of `count_text`'s) and its text as JSON,
+        for the store. In the compiled slice no dict or int object is made for a term
+        (see count_into)."""
         number = self._next(url_path)
         length, counts = self.table.count(title, text, number)
-        self._record(number, length, text)
-        return length, counts
+        return length, counts, self._record(number, length, text)
 
     def _next(self, url_path: str) -> int:
         number = self.numbers[url_path]
@@ -412,10 +414,13 @@ class SliceWriter:
             raise ValueError(f"{url_path}: not the slice's next article")
         return number
 
-    def _record(self, number: int, length: int, text: str) -> None:
+    def _record(self, number: int, length: int, text: str) -> bytes:
+        """Note an article's length, and write its docs file; its text as JSON."""
         self.lengths.append(length)
-        doc = self.merge.docs[number]
-        _dump(self.merge.out, f"docs/{number}.json", _doc_entry(doc, text))
+        text_json = orjson.dumps(text)
+        docs_file = _doc_entry(self.merge.docs[number], text_json)
+        self.merge.out.write_bytes(f"{SEARCH_DIR}/docs/{number}.json", docs_file)
+        return text_json
 
     def close(self) -> list[int]:
         """Write the slice's runs; its lengths."""
@@ -785,7 +790,8 @@ def _update(
         new = store.read(url)
         number = ids[url]
         codes[number] = length_code(new.length)
-        _dump(out, f"docs/{number}.json", _doc_entry(docs[number], new.text))
+        docs_file = _doc_entry(docs[number], orjson.dumps(new.text))
+        out.write_bytes(f"{SEARCH_DIR}/docs/{number}.json", docs_file)
         for term in terms:
             updates = by_shard.setdefault(shard_of(term) % total, {}).setdefault(term, [])
             updates.append((number, new.counts.get(term, 0)))

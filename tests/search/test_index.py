@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -325,6 +326,25 @@ def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> 
     assert put.read("asia/a/").counts == counted.counts
     put.put("asia/a/", count("", "other"), ())  # over an old file: nothing of it is left
     assert put.read("asia/a/").counts == {"other": 1}
+
+
+@given(st.text(), st.lists(st.text(), min_size=4, max_size=4), st.integers(0, 2**40))
+def test_the_docs_and_state_files_are_the_json_of_their_lists(
+    text: str, shown: list[str], length: int
+) -> None:
+    """A cold build encodes an article's text as JSON once, for its docs file and its
+    state file: each is still, to the byte, what orjson makes of its whole list (the
+    state's sealed)."""
+    from broadsheet.sealed import unseal
+    from broadsheet.search.store import STATE_FORMAT, _sealed
+
+    doc = Doc("asia/a/", *shown[:2], shown[2], 2020, shown[3], (), entry_order(None))
+    text_json = orjson.dumps(text)
+    want = orjson.dumps([doc.url_path, *doc.shown, text])
+    assert index_module._doc_entry(doc, text_json) == want
+    counts = {text: 2, "b": length}
+    state = _sealed(length, text_json, orjson.dumps(counts), tuple(shown))
+    assert unseal(state) == orjson.dumps([STATE_FORMAT, length, text, counts, shown])
 
 
 @pytest.mark.parametrize("articles", [0, 1, 512, 513, 10_000, 100_000])
