@@ -370,16 +370,21 @@ stem_table_empty(StemTable *table)
     if (table->slots != NULL) {
         memset(table->slots, 0, (table->mask + 1) * sizeof(uint32_t));
     }
-    for (Py_ssize_t n = 0; n < used; n++) {
+    for (Py_ssize_t n = 0; n < used; n++) { /* (a word is an exact str: no Python runs) */
         if (!table->entries[n].inline_) {
             Py_DECREF(table->entries[n].is.word);
         }
     }
-    Py_ssize_t held = table->held_used;
-    table->held_used = 0;
-    for (Py_ssize_t n = 0; n < held; n++) {
-        Py_DECREF(table->held[n]);
+    /* A stem may be a str subclass, whose __del__ may use the table: its stems are let
+       go only once the table holds none of them. */
+    PyObject **held = table->held;
+    Py_ssize_t count = table->held_used;
+    table->held = NULL;
+    table->held_used = table->held_allocated = 0;
+    for (Py_ssize_t n = 0; n < count; n++) {
+        Py_DECREF(held[n]);
     }
+    PyMem_Free(held);
 }
 
 /* A free slot for `hash` among `slots` (of mask + 1), its place; -1 past MOST_PROBES. */
@@ -1650,7 +1655,8 @@ term_number_of(TermNumbers *numbers, PyObject *term, Py_hash_t hash, const char 
         if (spelling.size != NO_UTF8) {
             if (chars != NULL && (Py_ssize_t)spelling.size == size
                 && (size == 0 || memcmp(numbers->utf8 + spelling.at, chars, (size_t)size) == 0)) {
-                return number;
+                found = number;
+                goto done;
             }
             continue;
         }
@@ -1821,11 +1827,12 @@ word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *
         stems->stem == NULL ? NULL
                             : stem_table_find(stems, PyUnicode_KIND(text), PyUnicode_DATA(text),
                                               w->start, w->length, w->hash);
-    if (entry != NULL && entry->stem_hash != -1) { /* (its stem an exact str) */
-        PyObject *held = entry->stem_size == NO_UTF8 ? stems->held[entry->stem_at] : NULL;
-        return term_number_of(numbers, held, entry->stem_hash,
-                              stemmed_utf8(stems, entry), (Py_ssize_t)entry->stem_size);
+    if (entry != NULL && entry->stem_size != NO_UTF8) { /* (its stem an exact str) */
+        return term_number_of(numbers, NULL, entry->stem_hash, stemmed_utf8(stems, entry),
+                              (Py_ssize_t)entry->stem_size);
     }
+    /* (else its stem, held, may still have UTF-8 that the table had no room for: found
+       by its string, as any other term) */
     PyObject *term = stem_table_get(stems, text, PyUnicode_KIND(text), PyUnicode_DATA(text),
                                     w->start, w->length, w->hash);
     if (term == NULL) {

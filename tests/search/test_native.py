@@ -13,6 +13,7 @@ import sysconfig
 import tracemalloc
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -654,6 +655,38 @@ def test_a_term_without_utf8_is_found_by_its_characters_and_stems_come_back_whol
     assert loops.count_into(
         "elections naïve", kept, ["elect", "naïve"], loops.TermNumbers(), bytearray(), 0, 3
     ) == (2, orjson.dumps({"elect": 4, "naïve": 4}))
+
+
+def test_a_stem_whose_del_uses_the_table_while_it_is_emptied_is_held_and_let_go_once() -> None:
+    """(A review's finding.) Emptying a stem table lets go of the stems it holds as
+    strings (a str subclass's, say); one whose __del__ looks words up in the same table
+    adds stems to it then, and each is held while the table lists it and let go once:
+    none is let go twice, none kept for ever."""
+    loops = _loops()
+    made: list[str] = []
+    tables: list[Any] = []
+
+    class Stem(str):
+        def __del__(self) -> None:
+            if tables and not self.startswith("in"):
+                tables[0]["in" + self + "1"]
+                tables[0]["in" + self + "2"]
+
+    def stem_of_word(word: str) -> str:
+        stem = Stem(word)
+        if word.startswith("in"):
+            made.append(stem)
+        return stem
+
+    tables.append(loops.StemTable(stem_of_word, 4))
+    for word in "abcd":
+        tables[0][word]
+    tables[0]["e"]  # (emptied: each stem let go adds two)
+    looked_up = ["ina1", "ina2", "inb1", "ind2"]
+    assert [tables[0][word] for word in looked_up] == looked_up
+    tables.clear()  # (the table let go: the stems it still held with it)
+    counts = [sys.getrefcount(made[n]) for n in range(len(made))]  # (the list's, the call's)
+    assert len(made) >= 8 and counts == [2] * len(made)
 
 
 def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> None:
