@@ -107,6 +107,23 @@ typedef struct {
 SLOTS_FOR(slots_for, Py_ssize_t)
 SLOTS_FOR(slots32_for, uint32_t)
 
+/* `*slots` (of *mask + 1) replaced by `size` slots for the same `used` entries (see
+   SLOTS_FOR); -1 with an exception set when out of memory. */
+static int
+reslot32(uint32_t **slots, size_t *mask, const void *entries, size_t stride, size_t offset,
+         Py_ssize_t used, size_t size)
+{
+    Py_ssize_t probes = 0; /* (each entry is kept once: as many as it takes) */
+    uint32_t *made = slots32_for((const char *)entries, stride, offset, used, size, &probes);
+    if (made == NULL) {
+        return -1;
+    }
+    PyMem_Free(*slots);
+    *slots = made;
+    *mask = size - 1;
+    return 0;
+}
+
 static int
 table_grow_slots(Table *table)
 {
@@ -120,6 +137,22 @@ table_grow_slots(Table *table)
     table->slots = slots;
     table->mask = size - 1;
     return 0;
+}
+
+/* `array` (of *allocated items of `each` bytes, all taken) with room for more: twice
+   as many, or `first` when it has none; NULL (the array as it was, an exception set)
+   when out of memory. */
+static void *
+grown(void *array, Py_ssize_t *allocated, size_t each, Py_ssize_t first)
+{
+    Py_ssize_t more = *allocated ? *allocated * 2 : first;
+    void *bigger = PyMem_Realloc(array, (size_t)more * each);
+    if (bigger == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *allocated = more;
+    return bigger;
 }
 
 /* Count the word text[start:start+length]; -1 (an exception set) when out of memory. */
@@ -144,14 +177,11 @@ table_count(Table *table, const char *data, int kind, Py_ssize_t start,
         table->probes++;
     }
     if (table->used == table->allocated) {
-        Py_ssize_t allocated = table->allocated * 2;
-        Word *words = PyMem_Realloc(table->words, (size_t)allocated * sizeof(Word));
+        Word *words = grown(table->words, &table->allocated, sizeof(Word), 256);
         if (words == NULL) {
-            PyErr_NoMemory();
             return -1;
         }
         table->words = words;
-        table->allocated = allocated;
     }
     table->words[table->used] = (Word){start, length, 1, hash};
     table->used++;
@@ -275,11 +305,12 @@ typedef struct {
 static PyTypeObject StemTableType;
 static uint64_t stem_tables_made; /* (the GIL held: the last serial given) */
 
-/* Copy `size` bytes of UTF-8 to the end of an arena (`*arena`, of which `*used` of
-   `*allocated` bytes are taken), and say where (`*at`, `*placed`): *placed is NO_UTF8
-   where 32 bits cannot place them. -1 with an exception set when out of memory. */
+/* Copy `size` bytes (a term's UTF-8, a word's characters) to the end of an arena
+   (`*arena`, of which `*used` of `*allocated` bytes are taken), and say where (`*at`,
+   `*placed`): *placed is NO_UTF8 where 32 bits cannot place them. -1 with an exception
+   set when out of memory. */
 static int
-spell_bytes(char **arena, size_t *used, size_t *allocated, const char *chars, size_t size,
+append_bytes(char **arena, size_t *used, size_t *allocated, const char *chars, size_t size,
             uint32_t *at, uint32_t *placed)
 {
     *at = 0;
@@ -404,17 +435,8 @@ free_slot(const uint32_t *slots, size_t mask, uint64_t hash)
 static int
 stem_table_grow(StemTable *table)
 {
-    size_t size = (table->mask + 1) * 2;
-    Py_ssize_t probes = 0; /* (each word is kept once: as many as it takes) */
-    uint32_t *slots = slots32_for((const char *)table->entries, sizeof(Stemmed),
-                                  offsetof(Stemmed, hash), table->used, size, &probes);
-    if (slots == NULL) {
-        return -1;
-    }
-    PyMem_Free(table->slots);
-    table->slots = slots;
-    table->mask = size - 1;
-    return 0;
+    return reslot32(&table->slots, &table->mask, table->entries, sizeof(Stemmed),
+                    offsetof(Stemmed, hash), table->used, (table->mask + 1) * 2);
 }
 
 /* Keep `stem` for the word text[start:start+length] (`word`, its string). */
@@ -443,31 +465,25 @@ stem_table_keep(StemTable *table, PyObject *word, int kind, const void *data,
         stem_hash = PyObject_Hash(stem);
         if (stem_hash == -1
             || (chars != NULL
-                && spell_bytes(&table->utf8, &table->utf8_used, &table->utf8_allocated, chars,
+                && append_bytes(&table->utf8, &table->utf8_used, &table->utf8_allocated, chars,
                                (size_t)size, &stem_at, &stem_size) < 0)) {
             return -1;
         }
     }
     if (table->used == table->allocated) {
-        Py_ssize_t allocated = table->allocated ? table->allocated * 2 : 1024;
-        Stemmed *entries = PyMem_Realloc(table->entries, (size_t)allocated * sizeof(Stemmed));
+        Stemmed *entries = grown(table->entries, &table->allocated, sizeof(Stemmed), 1024);
         if (entries == NULL) {
-            PyErr_NoMemory();
             return -1;
         }
         table->entries = entries;
-        table->allocated = allocated;
     }
     if (stem_size == NO_UTF8) { /* (held: see Stemmed.stem_size) */
         if (table->held_used == table->held_allocated) {
-            Py_ssize_t allocated = table->held_allocated ? table->held_allocated * 2 : 16;
-            PyObject **held = PyMem_Realloc(table->held, (size_t)allocated * sizeof(PyObject *));
+            PyObject **held = grown(table->held, &table->held_allocated, sizeof(PyObject *), 16);
             if (held == NULL) {
-                PyErr_NoMemory();
                 return -1;
             }
             table->held = held;
-            table->held_allocated = allocated;
         }
         stem_at = (uint32_t)table->held_used;
     }
@@ -1374,7 +1390,7 @@ typedef struct {
     Py_ssize_t allocated;
     uint32_t *slots; /* 1 + an index into entries, 0 when empty; NULL until one is kept */
     size_t mask;
-    Py_UCS1 *chars;
+    char *chars;
     size_t chars_used;
     size_t chars_allocated;
 } SliceWords;
@@ -1416,16 +1432,8 @@ static int
 slice_words_grow(SliceWords *words)
 {
     size_t size = words->slots == NULL ? 4096 : (words->mask + 1) * 2;
-    Py_ssize_t probes = 0; /* (each word is kept once: as many as it takes) */
-    uint32_t *slots = slots32_for((const char *)words->entries, sizeof(SliceWord),
-                                  offsetof(SliceWord, hash), words->used, size, &probes);
-    if (slots == NULL) {
-        return -1;
-    }
-    PyMem_Free(words->slots);
-    words->slots = slots;
-    words->mask = size - 1;
-    return 0;
+    return reslot32(&words->slots, &words->mask, words->entries, sizeof(SliceWord),
+                    offsetof(SliceWord, hash), words->used, size);
 }
 
 /* Keep `number` for the word data[start:start+length], not kept yet (unless it is too
@@ -1435,8 +1443,7 @@ slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssi
                 uint64_t hash, Py_ssize_t number)
 {
     if (length > SLICE_WORD_CHARS || number > (Py_ssize_t)UINT32_MAX
-        || words->used >= (Py_ssize_t)UINT32_MAX - 1
-        || words->chars_used + (size_t)length > UINT32_MAX) {
+        || words->used >= (Py_ssize_t)UINT32_MAX - 1) {
         return 0;
     }
     if ((words->slots == NULL || (size_t)(words->used + 1) * 2 > words->mask + 1)
@@ -1448,29 +1455,22 @@ slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssi
         return 0; /* (not kept) */
     }
     if (words->used == words->allocated) {
-        Py_ssize_t allocated = words->allocated ? words->allocated * 2 : 2048;
-        SliceWord *entries = PyMem_Realloc(words->entries, (size_t)allocated * sizeof(SliceWord));
+        SliceWord *entries = grown(words->entries, &words->allocated, sizeof(SliceWord), 2048);
         if (entries == NULL) {
-            PyErr_NoMemory();
             return -1;
         }
         words->entries = entries;
-        words->allocated = allocated;
     }
-    if (words->chars_used + (size_t)length > words->chars_allocated) {
-        size_t allocated = words->chars_allocated ? words->chars_allocated * 2 : 16384;
-        Py_UCS1 *chars = PyMem_Realloc(words->chars, allocated);
-        if (chars == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        words->chars = chars;
-        words->chars_allocated = allocated;
+    uint32_t chars_at, placed;
+    if (append_bytes(&words->chars, &words->chars_used, &words->chars_allocated,
+                     (const char *)data + start, (size_t)length, &chars_at, &placed)
+        < 0) {
+        return -1;
     }
-    memcpy(words->chars + words->chars_used, data + start, (size_t)length);
-    words->entries[words->used] = (SliceWord){
-        hash, (uint32_t)words->chars_used, (uint32_t)length, (uint32_t)number};
-    words->chars_used += (size_t)length;
+    if (placed == NO_UTF8) {
+        return 0; /* (not kept: past what 32 bits place) */
+    }
+    words->entries[words->used] = (SliceWord){hash, chars_at, (uint32_t)length, (uint32_t)number};
     words->used++;
     words->slots[at] = (uint32_t)words->used;
     return 0;
@@ -1675,7 +1675,7 @@ term_number_of(TermNumbers *numbers, PyObject *term, Py_hash_t hash, const char 
     }
     Spelling *spelling = &numbers->spellings[numbers->used];
     *spelling = (Spelling){0, NO_UTF8};
-    if (chars != NULL && spell_bytes(&numbers->utf8, &numbers->utf8_used,
+    if (chars != NULL && append_bytes(&numbers->utf8, &numbers->utf8_used,
                                      &numbers->utf8_allocated, chars, (size_t)size,
                                      &spelling->at, &spelling->size) < 0) {
         goto done;
@@ -1772,6 +1772,19 @@ json_chars(char *at, const char *chars, Py_ssize_t size)
         }
     }
     return at;
+}
+
+/* The UTF-8 of term `number`: as the slice keeps it, or its string's (NULL, its error
+   set, where it has none). */
+static const char *
+term_utf8(TermNumbers *numbers, Py_ssize_t number, Py_ssize_t *size)
+{
+    Spelling spelling = numbers->spellings[number];
+    if (spelling.size == NO_UTF8) {
+        return PyUnicode_AsUTF8AndSize(numbers->order[number], size);
+    }
+    *size = spelling.size;
+    return spelling.size > 0 ? numbers->utf8 + spelling.at : "";
 }
 
 static int
@@ -1950,12 +1963,12 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* The JSON: {"term":count,...}; a term is a run of letters and digits, which JSON
        writes as they are, in UTF-8 (as orjson does). */
-    Py_ssize_t bytes = 2; /* (at most: a character is 4 bytes of UTF-8, or 6 escaped) */
+    Py_ssize_t bytes = 2; /* (at most: a byte of UTF-8 is 6 escaped) */
     for (Py_ssize_t k = 0; k < touches; k++) {
-        Spelling spelling = numbers->spellings[touched[k]];
-        Py_ssize_t size = spelling.size != UINT32_MAX
-                              ? (Py_ssize_t)spelling.size
-                              : PyUnicode_GET_LENGTH(numbers->order[touched[k]]);
+        Py_ssize_t size;
+        if (term_utf8(numbers, touched[k], &size) == NULL) {
+            goto done;
+        }
         bytes += 6 * size + 3 + 10 + 1;
     }
     json = PyBytes_FromStringAndSize(NULL, bytes);
@@ -1966,17 +1979,9 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     *at++ = '{';
     for (Py_ssize_t k = 0; k < touches; k++) {
         Py_ssize_t found = touched[k], utf8;
-        Spelling spelling = numbers->spellings[found];
-        const char *chars = "";
-        utf8 = spelling.size;
-        if (spelling.size == UINT32_MAX) {
-            chars = PyUnicode_AsUTF8AndSize(numbers->order[found], &utf8);
-            if (chars == NULL) {
-                goto done;
-            }
-        }
-        else if (spelling.size > 0) {
-            chars = numbers->utf8 + spelling.at;
+        const char *chars = term_utf8(numbers, found, &utf8);
+        if (chars == NULL) {
+            goto done;
         }
         if (k > 0) {
             *at++ = ',';
@@ -2186,7 +2191,7 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         for (; taken < count; taken++) {
             Spelling spelling = numbers->spellings[taken];
-            if (spelling.size == UINT32_MAX) {
+            if (spelling.size == NO_UTF8) {
                 held[taken].term = numbers->order[taken];
                 Py_INCREF(held[taken].term);
             }
@@ -2376,14 +2381,11 @@ gathering_entry(Gathering *self, uint32_t crc, const char *utf8, uint32_t size)
         return NULL;
     }
     if (self->used == self->allocated) {
-        Py_ssize_t allocated = self->allocated ? self->allocated * 2 : 1024;
-        Gathered *entries = PyMem_Realloc(self->entries, (size_t)allocated * sizeof(Gathered));
+        Gathered *entries = grown(self->entries, &self->allocated, sizeof(Gathered), 1024);
         if (entries == NULL) {
-            PyErr_NoMemory();
             return NULL;
         }
         self->entries = entries;
-        self->allocated = allocated;
     }
     char *copy = PyMem_Malloc((size_t)size + 1);
     if (copy == NULL) {
