@@ -343,6 +343,10 @@ def _doc_entry(doc: Doc, text_json: bytes) -> bytes:
     return b"".join([orjson.dumps([doc.url_path, *doc.shown])[:-1], b",", text_json, b"]"])
 
 
+def _write_doc(out: Stage, number: int, doc: Doc, text_json: bytes) -> None:
+    out.write_bytes(f"{SEARCH_DIR}/docs/{number}.json", _doc_entry(doc, text_json))
+
+
 @dataclass
 class ColdMerge:
     """A cold merge of the index, under way: its articles, its folder of runs, and the
@@ -418,8 +422,7 @@ class SliceWriter:
         """Note an article's length, and write its docs file; its text as JSON."""
         self.lengths.append(length)
         text_json = orjson.dumps(text)
-        docs_file = _doc_entry(self.merge.docs[number], text_json)
-        self.merge.out.write_bytes(f"{SEARCH_DIR}/docs/{number}.json", docs_file)
+        _write_doc(self.merge.out, number, self.merge.docs[number], text_json)
         return text_json
 
     def close(self) -> list[int]:
@@ -790,8 +793,7 @@ def _update(
         new = store.read(url)
         number = ids[url]
         codes[number] = length_code(new.length)
-        docs_file = _doc_entry(docs[number], orjson.dumps(new.text))
-        out.write_bytes(f"{SEARCH_DIR}/docs/{number}.json", docs_file)
+        _write_doc(out, number, docs[number], orjson.dumps(new.text))
         for term in terms:
             updates = by_shard.setdefault(shard_of(term) % total, {}).setdefault(term, [])
             updates.append((number, new.counts.get(term, 0)))
