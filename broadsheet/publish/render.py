@@ -39,7 +39,8 @@ class RenderReport:
     unchanged: int = 0
     rendered: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    reindexed: dict[str, list[str]] = field(default_factory=dict)  # article -> changed terms
+    # article -> its changed terms, with their new counts (see TermStore.replace)
+    reindexed: dict[str, dict[str, int]] = field(default_factory=dict)
     incremental: bool = False  # against previous signatures: `reindexed` is complete
     state: SignedState | None = None  # what `signatures` were taken from
     scattered: dict[int, list[int]] = field(default_factory=dict)  # see ColdMerge
@@ -152,9 +153,9 @@ def _render_some(
         if page.post is not None and body is not None:
             if signed is None and writer is not None:  # a cold build's slice
                 text = text_of(body.html)
-                length, counts, text_json = writer.count(page.url_path, page.post.title, text)
+                length, text_json = writer.count(page.url_path, page.post.title, text)
                 shown = writer.doc(page.url_path).shown  # (its merge has every Doc already)
-                terms.put_counted(page.url_path, length, text_json, counts, shown)
+                terms.put_counted(page.url_path, length, text_json, shown)
             elif signed is None:  # a cold build: the index is merged whole
                 terms.put(
                     page.url_path, count(page.post.title, body.html), search_doc(page.post).shown

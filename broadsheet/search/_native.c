@@ -1509,9 +1509,9 @@ typedef struct {
     SliceWords words; /* the words count_into met in the slice, with their terms' numbers */
     uint64_t words_from; /* the serial of the StemTable they were looked up in, 0 for none */
     /* By number: where each term's UTF-8 is in `utf8` (its size NO_UTF8 when it has
-       none: its string's error is raised where it is needed). count_into writes each
-       article's terms from here: reading them from their strings, spread through the
-       heap, was a cache miss a term. */
+       none: its string's error is raised where it is needed). slice_runs writes the
+       terms from here: reading them from their strings, spread through the heap, was
+       a cache miss a term. */
     Spelling *spellings;
     char *utf8;
     size_t utf8_used;
@@ -1730,63 +1730,18 @@ static PyTypeObject TermNumbersType = {
     .tp_as_sequence = &term_numbers_sequence,
 };
 
-/* count_into(text, stems, title, numbers, triples, number, boost) -> (words, counts)
+/* count_into(text, stems, title, numbers, triples, number, boost) -> words
    What count_words, the title's terms added `boost` times each, then slice_add into
    `numbers` and `triples` give, without a dict or an int object for a term: each
    distinct word's term (from `stems`, a StemTable) is numbered in the slice at once,
    and its count tallied by number; a word met in the slice before is counted by the
-   number kept for it (see SliceWords). `counts` is the article's {term: count} as JSON
-   (orjson.dumps of count_words' dict: the same order, the same bytes), for its state
-   file. None, with nothing added, when the word table gives up (see GIVE_UP): the
-   caller counts that text by the dict. `title` is a list of terms (exact str); `boost`
-   1 or more. After an error (a stem function's, a count beyond 32 bits) the slice is
-   to be abandoned, as after slice_add's: the terms numbered before it stay numbered,
-   with no postings. */
-/* `size` bytes of UTF-8 written into a JSON string at `at`, escaped as orjson escapes
-   them (a term is letters and digits, which need none: this is for any other stem
-   function's); past them. */
-static char *
-json_chars(char *at, const char *chars, Py_ssize_t size)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (Py_ssize_t k = 0; k < size; k++) {
-        unsigned char c = (unsigned char)chars[k];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *at++ = (char)c;
-            continue;
-        }
-        *at++ = '\\';
-        switch (c) {
-        case '"': *at++ = '"'; break;
-        case '\\': *at++ = '\\'; break;
-        case '\b': *at++ = 'b'; break;
-        case '\t': *at++ = 't'; break;
-        case '\n': *at++ = 'n'; break;
-        case '\f': *at++ = 'f'; break;
-        case '\r': *at++ = 'r'; break;
-        default:
-            memcpy(at, "u00", 3);
-            at[3] = hex[c >> 4];
-            at[4] = hex[c & 15];
-            at += 5;
-        }
-    }
-    return at;
-}
-
-/* The UTF-8 of term `number`: as the slice keeps it, or its string's (NULL, its error
-   set, where it has none). */
-static const char *
-term_utf8(TermNumbers *numbers, Py_ssize_t number, Py_ssize_t *size)
-{
-    Spelling spelling = numbers->spellings[number];
-    if (spelling.size == NO_UTF8) {
-        return PyUnicode_AsUTF8AndSize(numbers->order[number], size);
-    }
-    *size = spelling.size;
-    return spelling.size > 0 ? numbers->utf8 + spelling.at : "";
-}
-
+   number kept for it (see SliceWords). It gives the article's length in words (its
+   counts are the triples it added, in the order count_words' dict has its terms).
+   None, with nothing added, when the word table gives up (see GIVE_UP): the caller
+   counts that text by the dict. `title` is a list of terms (exact str); `boost` 1 or
+   more. After an error (a stem function's, a count beyond 32 bits) the slice is to be
+   abandoned, as after slice_add's: the terms numbered before it stay numbered, with
+   no postings. */
 static int
 tally_number(TermNumbers *numbers, Py_ssize_t found, uint32_t count, Py_ssize_t *touched,
              Py_ssize_t *touches)
@@ -1882,7 +1837,7 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Table table = {NULL, 0, 256, NULL, 1023, 0};
     Py_ssize_t *touched = NULL, touches = 0, words = 0, *found = NULL;
     Word *missing = NULL;
-    PyObject *result = NULL, *json = NULL;
+    PyObject *result = NULL;
     int mine = 0;
     if (numbers->counting) {
         PyErr_SetString(PyExc_RuntimeError, "count_into: its numbers are counting already");
@@ -1961,48 +1916,6 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto done;
         }
     }
-    /* The JSON: {"term":count,...}; a term is a run of letters and digits, which JSON
-       writes as they are, in UTF-8 (as orjson does). */
-    Py_ssize_t bytes = 2; /* (at most: a byte of UTF-8 is 6 escaped) */
-    for (Py_ssize_t k = 0; k < touches; k++) {
-        Py_ssize_t size;
-        if (term_utf8(numbers, touched[k], &size) == NULL) {
-            goto done;
-        }
-        bytes += 6 * size + 3 + 10 + 1;
-    }
-    json = PyBytes_FromStringAndSize(NULL, bytes);
-    if (json == NULL) {
-        goto done;
-    }
-    char *out = PyBytes_AS_STRING(json), *at = out;
-    *at++ = '{';
-    for (Py_ssize_t k = 0; k < touches; k++) {
-        Py_ssize_t found = touched[k], utf8;
-        const char *chars = term_utf8(numbers, found, &utf8);
-        if (chars == NULL) {
-            goto done;
-        }
-        if (k > 0) {
-            *at++ = ',';
-        }
-        *at++ = '"';
-        at = json_chars(at, chars, utf8);
-        *at++ = '"';
-        *at++ = ':';
-        char digits[10];
-        int places = 0;
-        for (uint32_t left = numbers->tally[found]; places == 0 || left > 0; left /= 10) {
-            digits[places++] = (char)('0' + left % 10);
-        }
-        while (places > 0) {
-            *at++ = digits[--places];
-        }
-    }
-    *at++ = '}';
-    if (_PyBytes_Resize(&json, at - out) < 0) {
-        goto done; /* (json is gone) */
-    }
     Py_ssize_t held = PyByteArray_GET_SIZE(triples);
     if (PyByteArray_Resize(triples, held + 12 * touches) < 0) {
         goto done;
@@ -2012,7 +1925,7 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         uint32_t triple[3] = {(uint32_t)touched[k], number, numbers->tally[touched[k]]};
         memcpy(posting + 12 * k, triple, 12);
     }
-    result = Py_BuildValue("(nO)", words, json);
+    result = PyLong_FromSsize_t(words);
 done:
     for (Py_ssize_t k = 0; k < touches; k++) {
         numbers->tally[touched[k]] = 0;
@@ -2020,7 +1933,6 @@ done:
     if (mine) {
         numbers->counting = 0;
     }
-    Py_XDECREF(json);
     PyMem_Free(touched);
     PyMem_Free(found);
     PyMem_Free(missing);
@@ -2770,7 +2682,7 @@ static PyMethodDef methods[] = {
     {"fold_join", (PyCFunction)(void (*)(void))fold_join, METH_FASTCALL,
      "fold_join(text, folds): terms._joined(terms._folded(text)), or None"},
     {"count_into", (PyCFunction)(void (*)(void))count_into, METH_FASTCALL,
-     "count_into(text, stems, title, numbers, triples, number, boost) -> (words, json)"},
+     "count_into(text, stems, title, numbers, triples, number, boost) -> words"},
     {"slice_add", (PyCFunction)(void (*)(void))slice_add, METH_FASTCALL,
      "slice_add(terms, triples, number, counts) -> None"},
     {"slice_runs", (PyCFunction)(void (*)(void))slice_runs, METH_FASTCALL,

@@ -21,11 +21,13 @@
 Articles are numbered oldest first (undated ones before all), then by URL, so the ids
 are a pure function of the articles, "newest first" is the ids backwards, and a year is
 a range of ids. A cold build and any sequence of incremental ones agree byte for byte.
-Each rendered article's counts, length and text are kept in the build's state folder
-(one small sealed file each, see broadsheet.search.store). A cold build merges them in two passes
-(see `_merge_all`), and memory stays bounded: the first as the pages render (each slice of
-articles sorted into runs as it is counted: see SliceWriter), or, for an index written
-whole after an incremental render, by reading each article's file once. After
+Each rendered article's length, text and title are kept in the build's state folder
+(one small sealed file each, see broadsheet.search.store), and its terms' counts are
+worked out from them again where they are needed. A cold build merges the counts in two
+passes (see `_merge_all`), and memory stays bounded: the first as the pages render (each
+slice of articles sorted into runs as it is counted: see SliceWriter), or, for an index
+written whole after an incremental render, by reading each article's file once and
+counting it again. After
 an edit that keeps the set and order of the articles, or that adds articles after all
 the others (a new article, as a rule: see `_kept`), only the term files that hold a
 term whose count changed are rewritten, the vocabulary files of the stems an article
@@ -65,9 +67,9 @@ from broadsheet.publish.stage import Stage
 from broadsheet.sealed import clear, make_folder
 from broadsheet.search import terms as terms_module
 from broadsheet.search.store import DamagedTerms as DamagedTerms  # (for the build)
-from broadsheet.search.store import Stored, write_in_place
 from broadsheet.search.store import TermStore as TermStore  # (for the build, too)
-from broadsheet.search.terms import TITLE_BOOST, Counted, bucket_of, count_text, folded_words
+from broadsheet.search.store import write_in_place
+from broadsheet.search.terms import TITLE_BOOST, bucket_of, count_text, folded_words
 from broadsheet.workers import worker_pool
 
 SEARCH_DIR = "search"
@@ -149,12 +151,13 @@ def write_index(
     docs: list[Doc],
     sections: list[tuple[str, str]],
     store: TermStore,
-    changed: dict[str, list[str]] | None,
+    changed: dict[str, dict[str, int]] | None,
     jobs: int = 1,
     cold: ColdMerge | None = None,
 ) -> None:
     """Write search/ for `docs` (in id order, see `id_order`). `changed` maps the
-    articles re-indexed since the index in `out` was written to their changed terms;
+    articles re-indexed since the index in `out` was written to their changed terms,
+    with their new counts (see TermStore.replace);
     None means start over: from the slices the render scattered into `cold` as it
     counted them, and from the store for the rest."""
     urls = [doc.url_path for doc in docs]
@@ -176,7 +179,9 @@ def write_index(
     _write_meta(out, docs, sections, codes, order, vocabulary)
 
 
-def _kept(old: dict[str, Any], urls: list[str], order: str, changed: dict[str, list[str]]) -> int:
+def _kept(
+    old: dict[str, Any], urls: list[str], order: str, changed: dict[str, dict[str, int]]
+) -> int:
     """How many of the written index's articles keep their ids (the first ones): all of
     them when the articles are the same, in the same order; when new ones come after
     them all (the newest article of an archive, as a rule), those the index had, if the
@@ -397,20 +402,13 @@ class SliceWriter:
         """One of the slice's articles, as the merge has it."""
         return self.merge.docs[self.numbers[url_path]]
 
-    def add(self, url_path: str, counted: Counted | Stored) -> None:
-        """Add an article counted already (or read back from the store)."""
+    def count(self, url_path: str, title: str, text: str) -> tuple[int, bytes]:
+        """Count an article (its title and its body's text) into the slice: its length
+        and its text as JSON, for the store. In the compiled slice no dict or int object
+        is made for a term (see count_into)."""
         number = self._next(url_path)
-        self.table.add(number, counted.counts)
-        self._record(number, counted.length, counted.text)
-
-    def count(self, url_path: str, title: str, text: str) -> tuple[int, bytes, bytes]:
-        """Count an article (its title and its body's text) into the slice: its length,
-        its counts as JSON (what orjson makes of `count_text`'s) and its text as JSON,
-        for the store. In the compiled slice no dict or int object is made for a term
-        (see count_into)."""
-        number = self._next(url_path)
-        length, counts = self.table.count(title, text, number)
-        return length, counts, self._record(number, length, text)
+        length = self.table.count(title, text, number)
+        return length, self._record(number, length, text)
 
     def _next(self, url_path: str) -> int:
         number = self.numbers[url_path]
@@ -529,13 +527,14 @@ def _running(pid: int) -> bool:
 
 
 def _scatter(part: int) -> list[int]:
-    """Read one slice's articles from the store; write their docs files and their
-    runs; their lengths."""
+    """Read one slice's articles from the store and count them again (see
+    Stored.counts); write their docs files and their runs; their lengths."""
     assert _merge_job is not None
     writer = SliceWriter(_merge_job, part)
     for number in _merge_job.numbers(part):
         url_path = _merge_job.docs[number].url_path
-        writer.add(url_path, _merge_job.store.read(url_path))
+        stored = _merge_job.store.read(url_path)
+        writer.count(url_path, stored.title, stored.text)
     return writer.close()
 
 
@@ -558,8 +557,8 @@ class _ArrayPostings(dict[str, "array[int]"]):
         deque(map(array.append, found, repeat(number)), 0)
         deque(map(array.append, found, counts.values()), 0)
 
-    def count(self, title: str, text: str, number: int) -> tuple[int, bytes]:
-        """Count an article and add it (see SliceWriter.count)."""
+    def count(self, title: str, text: str, number: int) -> int:
+        """Count an article and add it; its length (see SliceWriter.count)."""
         return _count_by_dict(self, title, text, number)
 
     def runs(self, groups: int) -> list[bytes]:
@@ -616,7 +615,7 @@ class _PackedPostings:
     def add(self, number: int, counts: dict[str, int]) -> None:
         slice_add(self.terms, self.triples, number, counts)
 
-    def count(self, title: str, text: str, number: int) -> tuple[int, bytes]:
+    def count(self, title: str, text: str, number: int) -> int:
         """Count an article and add it, in one compiled pass where the stem table is
         compiled too (count_into); else, or where its word table gave up, as the dict."""
         stems = terms_module._STEMS
@@ -644,12 +643,11 @@ class _PackedPostings:
 
 def _count_by_dict(
     postings: _ArrayPostings | _PackedPostings, title: str, text: str, number: int
-) -> tuple[int, bytes]:
-    """An article counted to a dict (count_text) and added to `postings`: its length,
-    and its counts as JSON."""
+) -> int:
+    """An article counted to a dict (count_text) and added to `postings`: its length."""
     counted = count_text(title, text)
     postings.add(number, counted.counts)
-    return counted.length, orjson.dumps(counted.counts)
+    return counted.length
 
 
 try:  # (built by `pip install` where a C compiler is found)
@@ -775,7 +773,7 @@ def _update(
     docs: list[Doc],
     ids: dict[str, int],
     store: TermStore,
-    changed: dict[str, list[str]],
+    changed: dict[str, dict[str, int]],
     old_meta: dict[str, Any],
     codes: list[int],
 ) -> list[str]:
@@ -785,18 +783,16 @@ def _update(
     vocabulary files."""
     total = shard_count(len(docs))
     # Each re-indexed article read from the store in turn, its docs file written and
-    # its length's code set; of its counts, only those of its changed terms kept (0:
-    # gone), by term file. (Every article may be re-indexed, as after a template edit:
-    # held all at once, their counts took 570 MB at 10,000 articles.)
+    # its length's code set; its changed terms' counts (0: gone) kept by term file.
     by_shard: dict[int, dict[str, list[tuple[int, int]]]] = {}
     for url, terms in changed.items():
         new = store.read(url)
         number = ids[url]
         codes[number] = length_code(new.length)
         _write_doc(out, number, docs[number], orjson.dumps(new.text))
-        for term in terms:
+        for term, count in terms.items():
             updates = by_shard.setdefault(shard_of(term) % total, {}).setdefault(term, [])
-            updates.append((number, new.counts.get(term, 0)))
+            updates.append((number, count))
         del new
     df_change: dict[str, int] = {}
     for shard, updated in sorted(by_shard.items()):

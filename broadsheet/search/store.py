@@ -1,5 +1,7 @@
-"""Each indexed article's counts, length and text, kept in the build's state folder
-between builds: what the search index is merged from (see broadsheet.search.index)."""
+"""Each indexed article's length, text and title, kept in the build's state folder
+between builds: what the search index is merged from (see broadsheet.search.index).
+Its terms' counts are not kept: they are worked out again from its title and text
+where they are needed, which is seldom (see Stored.counts)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import orjson
@@ -16,9 +19,10 @@ import orjson
 from broadsheet.errors import BroadsheetError, CacheUnwritable
 from broadsheet.files import write_bytes_if_changed
 from broadsheet.sealed import clear, make_folder, read_file, seal, unseal
-from broadsheet.search.terms import Counted
+from broadsheet.search.terms import Counted, count_text
 
-STATE_FORMAT = "terms-3"  # the first item of an article's state file (3: with `shown`)
+# The first item of an article's state file (3: with `shown`; 4: without the counts)
+STATE_FORMAT = "terms-4"
 
 
 class DamagedTerms(Exception):
@@ -27,19 +31,32 @@ class DamagedTerms(Exception):
 
 @dataclass(frozen=True)
 class Stored:
-    counts: dict[str, int]
     length: int
     text: str
     shown: tuple[str, ...] = ()  # what its docs entry shows beside the text (Doc.shown)
 
+    @property
+    def title(self) -> str:
+        return self.shown[0] if self.shown else ""
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        """Its terms' counts, worked out again from its title and text: they are a
+        function of those (under the same code and stemmer, which the build's state is
+        kept for: see broadsheet.codeversion). A cold build needs none of them back; an
+        edit, those of the articles whose words changed; an index written whole, all
+        (counted again in the compiled pass: see index._scatter). Kept as JSON beside
+        the text (5.6 of a state file's 11.9 KB, at 10,000 articles), they were made
+        for every article of a cold build, and read back by few builds."""
+        return count_text(self.title, self.text).counts if self.text or self.title else {}
+
 
 class TermStore:
-    """Each indexed article's counts, length, text and what else its search result
-    shows (`shown`: see Doc.shown), one file per article: the JSON array [STATE_FORMAT,
-    length, text, {term: count}, shown], sealed (broadsheet.sealed), so
-    that one that does not verify, or that an older Broadsheet wrote, raises
-    DamagedTerms. (JSON, parsed and written by orjson in C: an article's thousand
-    terms cost no Python work per term to keep or read back.)"""
+    """Each indexed article's length, text and what else its search result shows
+    (`shown`: see Doc.shown), one file per article: the JSON array [STATE_FORMAT,
+    length, text, shown], sealed (broadsheet.sealed), so that one that does not
+    verify, or that an older Broadsheet wrote, raises DamagedTerms. (JSON, parsed and
+    written by orjson in C.)"""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -74,47 +91,48 @@ class TermStore:
         return self.folder.is_dir()
 
     def read(self, url_path: str) -> Stored:
-        """An article's counts, length and text (none for an article never stored)."""
+        """An article's length, text and what its result shows (none for an article
+        never stored)."""
         path = self.path(url_path)
         data = read_file(path)
         if data is None:  # missing; or a folder in its place, unreadable: rebuilt like damage
             expected = self._expected is not None and url_path in self._expected
             if not expected and not os.path.lexists(path):
-                return Stored({}, 0, "")
+                return Stored(0, "")
             raise DamagedTerms(str(path))
         payload = unseal(data)
         try:
             if payload is None:
                 raise ValueError("does not verify")
-            tag, length, text, counts, shown = orjson.loads(payload)
+            tag, length, text, shown = orjson.loads(payload)
             if tag != STATE_FORMAT or type(length) is not int or type(text) is not str:
                 raise ValueError("not a term file")
-            if type(counts) is not dict or type(shown) is not list:
+            if type(shown) is not list or not all(type(item) is str for item in shown):
                 raise ValueError("not a term file")
-            if not all(type(item) is str for item in shown):
-                raise ValueError("not a term file")
-            return Stored(counts, length, text, tuple(shown))
+            return Stored(length, text, tuple(shown))
         except (TypeError, ValueError) as exc:  # (orjson.JSONDecodeError is a ValueError)
             raise DamagedTerms(str(path)) from exc
 
-    def replace(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> list[str] | None:
-        """Store an article's new counts, text and what its result shows; return the
-        terms whose count changed, or None if nothing the index holds of it changed
-        (its docs file, length and terms are as the index has them: after a template
-        edit, every article renders again, and none is re-indexed)."""
+    def replace(
+        self, url_path: str, counted: Counted, shown: tuple[str, ...]
+    ) -> dict[str, int] | None:
+        """Store an article's new length, text and what its result shows (`counted` is
+        what count_text gave for the title shown and the text); return the terms whose
+        count changed, with their new counts (0: gone), or None if nothing the index
+        holds of it changed (its docs file, length and terms are as the index has them:
+        after a template edit, every article renders again, and none is re-indexed)."""
         old = self.read(url_path)
         new = counted.counts
-        if old.counts:
-            changed = sorted(
-                t for t in old.counts.keys() | new.keys() if old.counts.get(t) != new.get(t)
-            )
-        else:  # a new article: each of its terms changed
-            changed = sorted(new)
+        changed: dict[str, int] = {}
+        if (old.title, old.text) != (shown[0] if shown else "", counted.text):
+            # (the same title and text have the same counts: none worked out again)
+            for term in sorted(old.counts.keys() | new.keys()):
+                if old.counts.get(term) != new.get(term):
+                    changed[term] = new.get(term, 0)
         same = (old.length, old.text, old.shown) == (counted.length, counted.text, shown)
         if changed or not same or not old.shown:  # (an article never stored shows nothing)
             try:
-                text = orjson.dumps(counted.text)
-                data = _sealed(counted.length, text, orjson.dumps(new), shown)
+                data = _sealed(counted.length, orjson.dumps(counted.text), shown)
                 write_bytes_if_changed(self.path(url_path), data)
             except BroadsheetError as exc:  # ("cannot write: <reason>")
                 reason = exc.message.partition(": ")[2]
@@ -123,23 +141,20 @@ class TermStore:
         return None
 
     def put(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> None:
-        """Store an article's counts in a cold build, which compares them with nothing
-        (see put_counted)."""
-        text, counts = orjson.dumps(counted.text), orjson.dumps(counted.counts)
-        self.put_counted(url_path, counted.length, text, counts, shown)
+        """Store an article in a cold build, which compares it with nothing (see
+        put_counted)."""
+        self.put_counted(url_path, counted.length, orjson.dumps(counted.text), shown)
 
-    def put_counted(
-        self, url_path: str, length: int, text: bytes, counts: bytes, shown: tuple[str, ...]
-    ) -> None:
-        """Store an article's length, text and counts (both as JSON: see
-        index.SliceWriter.count) and what its result shows, in a cold build.
+    def put_counted(self, url_path: str, length: int, text: bytes, shown: tuple[str, ...]) -> None:
+        """Store an article's length, text (as JSON: see index.SliceWriter.count) and
+        what its result shows, in a cold build.
 
         The file is written in place rather than through a temporary file renamed over
         it (half the time): a build that stops part-way leaves the state marked as
         unfinished (assemble.DIRTY), and the next build is cold and puts every file again,
         so a half-written one is never trusted. Whatever is in its place (a folder, a
         link, a file it may not write) is removed first."""
-        data = _sealed(length, text, counts, shown)
+        data = _sealed(length, text, shown)
         try:  # (by a plain string: a Path made for each of 10,000 files, 2 us each)
             write_in_place(f"{self._folder}{os.sep}{self._name(url_path)}", data)
         except OSError:
@@ -190,11 +205,11 @@ def write_in_place(path: str | Path, data: bytes) -> None:
         os.close(fd)
 
 
-def _sealed(length: int, text: bytes, counts: bytes, shown: tuple[str, ...]) -> bytes:
-    """The state file: what orjson makes of [STATE_FORMAT, length, text, counts, shown],
-    sealed, its text and counts given as JSON already."""
+def _sealed(length: int, text: bytes, shown: tuple[str, ...]) -> bytes:
+    """The state file: what orjson makes of [STATE_FORMAT, length, text, shown], sealed,
+    its text given as JSON already."""
     head = orjson.dumps([STATE_FORMAT, length])
-    return seal(b"".join([head[:-1], b",", text, b",", counts, b",", orjson.dumps(shown), b"]"]))
+    return seal(b"".join([head[:-1], b",", text, b",", orjson.dumps(shown), b"]"]))
 
 
 _NAMED = re.compile("[0-9a-f]{24}")  # what _name gives

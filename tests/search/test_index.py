@@ -50,11 +50,13 @@ def index(out: Path, store: TermStore, docs: list[Doc], changed: dict | None) ->
     write_index(Stage(out), id_order(docs), SECTIONS, store, changed)
 
 
-def stored(state: Path, texts: dict[str, str]) -> TermStore:
-    """A store holding each text's counts (no title), by its URL."""
+def stored(state: Path, texts: dict[str, str], titles: dict[str, str] | None = None) -> TermStore:
+    """A store holding each text, by its URL, with its title in `titles` (none if not
+    there): the counts are worked out again from them (see Stored.counts)."""
     store = TermStore(state)
     for url, text in texts.items():
-        store.put(url, count("", text), ())
+        title = (titles or {}).get(url, "")
+        store.put(url, count(title, text), (title,) if title else ())
     return store
 
 
@@ -86,12 +88,14 @@ def test_an_update_after_edits_equals_a_cold_index(tmp_path: Path) -> None:
     docs = [doc(url) for url in texts]
     store = TermStore(tmp_path / "state")
     for url, text in texts.items():
-        store.replace(url, count(url, text), ())
+        store.replace(url, count(url, text), (url,))  # (the title counted is the one shown)
     index(tmp_path / "inc", store, docs, None)
     assert lookup(tmp_path / "inc", "tariff") == {"asia/a/": 1, "america/c/": 2}
 
     texts["asia/a/"] = "<p>wind turbines replace solar</p>"
-    changed = {"asia/a/": store.replace("asia/a/", count("asia/a/", texts["asia/a/"]), ())}
+    changed = {
+        "asia/a/": store.replace("asia/a/", count("asia/a/", texts["asia/a/"]), ("asia/a/",))
+    }
     assert "tariff" in changed["asia/a/"] and "wind" in changed["asia/a/"]
     assert "desert" not in changed["asia/a/"]
     index(tmp_path / "inc", store, docs, changed)
@@ -100,7 +104,7 @@ def test_an_update_after_edits_equals_a_cold_index(tmp_path: Path) -> None:
 
     cold_store = TermStore(tmp_path / "cold-state")
     for url, text in texts.items():
-        cold_store.replace(url, count(url, text), ())
+        cold_store.replace(url, count(url, text), (url,))
     index(tmp_path / "cold", cold_store, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
 
@@ -130,7 +134,7 @@ def test_random_edits_keep_the_index_equal_to_a_cold_one(tmp_path: Path) -> None
 @settings(max_examples=30, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["edit", "newest", "oldest"]), st.integers(0, 2**32)),
+        st.tuples(st.sampled_from(["edit", "retitle", "newest", "oldest"]), st.integers(0, 2**32)),
         min_size=1,
         max_size=6,
     )
@@ -140,27 +144,37 @@ def test_edits_and_new_articles_keep_the_index_equal_to_a_cold_one(
 ) -> None:
     # An article newer than all the others is added to the index in place; one older
     # than some, or one that makes the term files twice as many (past 64 articles, one
-    # a file here), has the index written whole. Either way: what a cold build writes.
+    # a file here), has the index written whole, each article counted again from its
+    # stored title and text. Either way: what a cold build writes.
     tmp = tmp_path_factory.mktemp("index")
     texts = {
         f"asia/p{n:02}/": " ".join(random.Random(n).choices(VOCABULARY, k=9)) for n in range(60)
     }
+    titles = {url: VOCABULARY[n % len(VOCABULARY)] for n, url in enumerate(texts) if n % 3}
     dates = {url: f"2015-01-{10 + n % 20}" for n, url in enumerate(texts)}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(index_module, "ARTICLES_PER_SHARD", 1)
-        store = stored(tmp / "state", texts)
+        store = stored(tmp / "state", texts, titles)
         index(tmp / "inc", store, [doc(u, dates[u]) for u in texts], None)
         for step, (kind, seed) in enumerate(steps):
             rng = random.Random(seed)
             text = " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 12)))
-            url = rng.choice(sorted(texts)) if kind == "edit" else f"asia/n{step}/"
-            texts[url] = text
-            if kind != "edit":
+            title = " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 3)))
+            url = rng.choice(sorted(texts)) if kind in ("edit", "retitle") else f"asia/n{step}/"
+            if kind == "retitle":  # (the same text: only its title's terms change)
+                titles[url] = title
+            else:
+                texts[url] = text
+            if kind not in ("edit", "retitle"):
                 dates[url] = f"2030-01-{10 + step}" if kind == "newest" else "2000-01-01"
-            changed = {url: store.replace(url, count("", text), ())}
+            title = titles.get(url, "")
+            shown = (title,) if title else ()
+            found = store.replace(url, count(title, texts[url]), shown)
+            changed = {url: found} if found is not None else {}  # (as the render reports)
             docs = [doc(u, dates[u]) for u in texts]
             index(tmp / "inc", store, docs, changed)
-            index(tmp / f"cold-{step}", stored(tmp / f"cold-state-{step}", texts), docs, None)
+            cold = stored(tmp / f"cold-state-{step}", texts, titles)
+            index(tmp / f"cold-{step}", cold, docs, None)
             assert tree(tmp / "inc") == tree(tmp / f"cold-{step}"), (step, kind)
 
 
@@ -257,7 +271,7 @@ def test_articles_are_numbered_oldest_first_and_years_are_ranges(tmp_path: Path)
     ]
     store = TermStore(tmp_path / "state")
     for d in docs:
-        store.put(d.url_path, count(d.title, "<p>rice</p>"), ())
+        store.put(d.url_path, count(d.title, "<p>rice</p>"), d.shown)
     index(tmp_path / "out", store, docs, None)
     search = tmp_path / "out/search"
     urls = [json.loads((search / f"docs/{n}.json").read_text())[0] for n in range(4)]
@@ -320,8 +334,8 @@ def test_the_file_of_an_article_no_longer_shown_is_forgotten(tmp_path: Path) -> 
 def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> None:
     counted = count("Sealion launch", "<p>Sealion sales rise; sales of cars.</p>")
     put, replaced = TermStore(tmp_path / "new" / "terms"), TermStore(tmp_path / "old")
-    put.put("asia/a/", counted, ())  # (its folder made as needed)
-    replaced.replace("asia/a/", counted, ())
+    put.put("asia/a/", counted, ("Sealion launch",))  # (its folder made as needed)
+    replaced.replace("asia/a/", counted, ("Sealion launch",))
     assert put.path("asia/a/").read_bytes() == replaced.path("asia/a/").read_bytes()
     assert put.read("asia/a/").counts == counted.counts
     put.put("asia/a/", count("", "other"), ())  # over an old file: nothing of it is left
@@ -342,9 +356,8 @@ def test_the_docs_and_state_files_are_the_json_of_their_lists(
     text_json = orjson.dumps(text)
     want = orjson.dumps([doc.url_path, *doc.shown, text])
     assert index_module._doc_entry(doc, text_json) == want
-    counts = {text: 2, "b": length}
-    state = _sealed(length, text_json, orjson.dumps(counts), tuple(shown))
-    assert unseal(state) == orjson.dumps([STATE_FORMAT, length, text, counts, shown])
+    state = _sealed(length, text_json, tuple(shown))
+    assert unseal(state) == orjson.dumps([STATE_FORMAT, length, text, shown])
 
 
 @pytest.mark.parametrize("articles", [0, 1, 512, 513, 10_000, 100_000])
@@ -393,7 +406,7 @@ def test_a_term_file_damaged_where_an_edit_reads_it_is_written_whole_again(
     target.write_bytes(how)
     texts["asia/a/"] = "tariffs on solar panels, tariffs"
     changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]), ())}
-    assert changed == {"asia/a/": ["tariff"]}
+    assert changed == {"asia/a/": {"tariff": 2}}
     index(tmp_path / "inc", store, docs, changed)
     index(tmp_path / "cold", stored(tmp_path / "cold-state", texts), docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
@@ -412,7 +425,7 @@ def test_a_cold_merge_reads_each_article_once_and_any_grouping_writes_the_same_i
     docs = [doc(u, f"20{10 + n % 7}-0{1 + n % 9}-11") for n, u in enumerate(urls)]
     store = TermStore(tmp_path / "state")
     for url in urls:
-        store.put(url, count(url, " ".join(rng.choices(vocabulary, k=rng.randint(0, 60)))), ())
+        store.put(url, count(url, " ".join(rng.choices(vocabulary, k=rng.randint(0, 60)))), (url,))
     index(tmp_path / "whole", store, docs, None)
     reads: list[str] = []
     plain_read = TermStore.read
@@ -590,19 +603,17 @@ def test_an_article_rendered_again_unchanged_is_not_re_indexed(tmp_path: Path) -
     store = TermStore(tmp_path)
     shown = ("Election result", "asia", "1 May 2024", "Ana Ruiz")
     counted = count("Election result", "<p>rice</p>")
-    assert store.replace("asia/a/", counted, shown) == sorted(counted.counts)  # (new)
+    assert store.replace("asia/a/", counted, shown) == dict(sorted(counted.counts.items()))  # (new)
     assert store.replace("asia/a/", counted, shown) is None  # (rendered again, unchanged)
     # The same terms, but what its result shows changed: its docs file is written again.
     renamed = count("Elections results", "<p>rice</p>")
     assert renamed.counts == counted.counts
-    assert store.replace("asia/a/", renamed, ("Elections results", *shown[1:])) == []
+    assert store.replace("asia/a/", renamed, ("Elections results", *shown[1:])) == {}
     assert store.replace("asia/a/", renamed, ("Elections results", *shown[1:])) is None
-    assert store.replace("asia/a/", renamed, ("Elections results", "asia", "2 May", "A")) == []
-    assert store.replace("asia/a/", count("", "<p>rice, rice</p>"), shown) == [
-        "elect",
-        "result",
-        "rice",
-    ]
+    assert store.replace("asia/a/", renamed, ("Elections results", "asia", "2 May", "A")) == {}
+    # The title's terms gone (counted without it) and rice's count changed: their new counts.
+    changed = store.replace("asia/a/", count("", "<p>rice, rice</p>"), shown)
+    assert changed == {"elect": 0, "result": 0, "rice": 2}
 
 
 def test_a_template_edit_re_indexes_nothing_and_a_new_headline_shows_in_results(
