@@ -1731,17 +1731,17 @@ static PyTypeObject TermNumbersType = {
 };
 
 /* count_into(text, stems, title, numbers, triples, number, boost) -> words
-   What count_words, the title's terms added `boost` times each, then slice_add into
-   `numbers` and `triples` give, without a dict or an int object for a term: each
-   distinct word's term (from `stems`, a StemTable) is numbered in the slice at once,
-   and its count tallied by number; a word met in the slice before is counted by the
-   number kept for it (see SliceWords). It gives the article's length in words (its
-   counts are the triples it added, in the order count_words' dict has its terms).
-   None, with nothing added, when the word table gives up (see GIVE_UP): the caller
-   counts that text by the dict. `title` is a list of terms (exact str); `boost` 1 or
-   more. After an error (a stem function's, a count beyond 32 bits) the slice is to be
-   abandoned, as after slice_add's: the terms numbered before it stay numbered, with
-   no postings. */
+   What count_words gives for `text`, with count_words' counts of `title` added
+   `boost` times each, then slice_add into `numbers` and `triples`, without a dict or
+   an int object for a term: each distinct word's term (from `stems`, a StemTable) is
+   numbered in the slice at once, and its count tallied by number; a word of the text
+   met in the slice before is counted by the number kept for it (see SliceWords). It
+   gives the text's length in words (its counts are the triples it added). None, with
+   nothing added, when a word table gives up (see GIVE_UP): the caller counts that
+   article by the dict. `text` and `title` are folded and joined already
+   (terms.folded_words); `boost` 1 or more. After an error (a stem function's, a count
+   beyond 32 bits) the slice is to be abandoned, as after slice_add's: the terms
+   numbered before it stay numbered, with no postings. */
 static int
 tally_number(TermNumbers *numbers, Py_ssize_t found, uint32_t count, Py_ssize_t *touched,
              Py_ssize_t *touches)
@@ -1755,17 +1755,6 @@ tally_number(TermNumbers *numbers, Py_ssize_t found, uint32_t count, Py_ssize_t 
     }
     numbers->tally[found] += count;
     return 0;
-}
-
-static int
-tally_term(TermNumbers *numbers, PyObject *term, uint32_t count, Py_ssize_t *touched,
-           Py_ssize_t *touches)
-{
-    Py_ssize_t found = term_number(numbers, term);
-    if (found < 0) {
-        return -1;
-    }
-    return tally_number(numbers, found, count, touched, touches);
 }
 
 /* The slot of the term of the word AHEAD / 8 ahead, fetched: by its stem's hash, in
@@ -1815,10 +1804,10 @@ static PyObject *
 count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 7 || !PyUnicode_Check(args[0]) || !Py_IS_TYPE(args[1], &StemTableType)
-        || !PyList_CheckExact(args[2]) || !Py_IS_TYPE(args[3], &TermNumbersType)
+        || !PyUnicode_Check(args[2]) || !Py_IS_TYPE(args[3], &TermNumbersType)
         || !PyByteArray_Check(args[4])) {
         PyErr_SetString(PyExc_TypeError,
-                        "count_into(text: str, stems: StemTable, title: list, numbers: "
+                        "count_into(text: str, stems: StemTable, title: str, numbers: "
                         "TermNumbers, triples: bytearray, number, boost)");
         return NULL;
     }
@@ -1834,8 +1823,8 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "count_into: boost must be 1 or more");
         return NULL;
     }
-    Table table = {NULL, 0, 256, NULL, 1023, 0};
-    Py_ssize_t *touched = NULL, touches = 0, words = 0, *found = NULL;
+    Table table = {NULL, 0, 256, NULL, 1023, 0}, heading = {NULL, 0, 256, NULL, 1023, 0};
+    Py_ssize_t *touched = NULL, touches = 0, words = 0, headed = 0, *found = NULL;
     Word *missing = NULL;
     PyObject *result = NULL;
     int mine = 0;
@@ -1845,6 +1834,9 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     numbers->counting = mine = 1;
     int scanned = scan_words(text, &table, &words);
+    if (scanned == 0) {
+        scanned = scan_words(title, &heading, &headed);
+    }
     if (scanned != 0) {
         if (scanned > 0) {
             Py_INCREF(Py_None);
@@ -1852,8 +1844,7 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         goto done;
     }
-    Py_ssize_t titled = PyList_GET_SIZE(title);
-    touched = PyMem_Malloc((size_t)(table.used + titled + 1) * sizeof(Py_ssize_t));
+    touched = PyMem_Malloc((size_t)(table.used + heading.used + 1) * sizeof(Py_ssize_t));
     if (touched == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -1907,12 +1898,17 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto done;
         }
     }
-    for (Py_ssize_t n = 0; n < titled && n < PyList_GET_SIZE(title); n++) {
-        PyObject *term = PyList_GET_ITEM(title, n);
-        Py_INCREF(term);
-        int failed = tally_term(numbers, term, boost, touched, &touches);
-        Py_DECREF(term);
-        if (failed) {
+    for (Py_ssize_t n = 0; n < heading.used; n++) { /* (not kept: a title's words are few) */
+        const Word *w = &heading.words[n];
+        Py_ssize_t term = word_number(numbers, stems, title, w);
+        if (term < 0) {
+            goto done;
+        }
+        if (w->count > UINT32_MAX / boost) {
+            PyErr_SetString(PyExc_OverflowError, "count_into: a count beyond 32 bits");
+            goto done;
+        }
+        if (tally_number(numbers, term, (uint32_t)w->count * boost, touched, &touches) < 0) {
             goto done;
         }
     }
@@ -1938,6 +1934,8 @@ done:
     PyMem_Free(missing);
     PyMem_Free(table.words);
     PyMem_Free(table.slots);
+    PyMem_Free(heading.words);
+    PyMem_Free(heading.slots);
     return result;
 }
 

@@ -32,7 +32,7 @@ def fold_join(text: str, folds: bytes) -> str | None: ...
 def count_into(
     text: str,
     stems: StemTable,
-    title: list[str],
+    title: str,
     numbers: TermNumbers,
     triples: bytearray,
     number: int,

@@ -620,9 +620,9 @@ class _PackedPostings:
         compiled too (count_into); else, or where its word table gave up, as the dict."""
         stems = terms_module._STEMS
         if isinstance(stems, StemTable):
-            words, title_terms = folded_words(text), terms_module.terms(title)
+            words, title_words = folded_words(text), folded_words(title)
             got = count_into(
-                words, stems, title_terms, self.terms, self.triples, number, TITLE_BOOST
+                words, stems, title_words, self.terms, self.triples, number, TITLE_BOOST
             )
             if got is not None:
                 return got

@@ -506,18 +506,17 @@ def test_a_slice_counted_with_another_stem_table_takes_that_table_s_terms() -> N
     width of its text."""
     loops = _loops()
     numbers, triples = loops.TermNumbers(), bytearray()
-    loops.count_into("apple pie", loops.StemTable(lambda w: w, 100), [], numbers, triples, 0, 3)
+    loops.count_into("apple pie", loops.StemTable(lambda w: w, 100), "", numbers, triples, 0, 3)
     upper = loops.StemTable(str.upper, 100)
-    assert loops.count_into("apple pie", upper, [], numbers, triples, 1, 3) == 2
-    assert loops.count_into("apple pie \u6771", upper, [], numbers, triples, 2, 3) == 3
-    assert loops.count_into("", upper, [""], numbers, triples, 3, 3) == 0
+    assert loops.count_into("apple pie", upper, "", numbers, triples, 1, 3) == 2
+    assert loops.count_into("apple pie \u6771", upper, "", numbers, triples, 2, 3) == 3
+    assert loops.count_into("", upper, "pie", numbers, triples, 3, 3) == 0  # (a title's word)
     assert _filed(numbers, triples) == {
         "apple": [0, 1],
         "pie": [0, 1],
         "APPLE": [1, 1, 1, 1],
-        "PIE": [1, 1, 1, 1],
+        "PIE": [1, 1, 1, 1, 1, 3],
         "\u6771": [2, 1],
-        "": [3, 3],
     }
 
 
@@ -526,34 +525,36 @@ def test_a_stem_function_that_counts_into_the_same_slice_is_refused() -> None:
     numbers, triples = loops.TermNumbers(), bytearray()
 
     def reentrant(word: str) -> str:
-        loops.count_into("inner", table, [], numbers, triples, 0, 3)
+        loops.count_into("inner", table, "", numbers, triples, 0, 3)
         return word
 
     table = loops.StemTable(reentrant, 10)
     with pytest.raises(RuntimeError, match="counting already"):
-        loops.count_into("outer", table, [], numbers, triples, 0, 3)
-    assert (
-        loops.count_into("after", loops.StemTable(stem_of, 10), ["t"], numbers, triples, 1, 3) == 1
-    )
+        loops.count_into("outer", table, "", numbers, triples, 0, 3)
+    assert loops.count_into("after", loops.StemTable(stem_of, 10), "t", numbers, triples, 1, 3) == 1
     assert _filed(numbers, triples) == {"after": [1, 1], "t": [1, 3]}
 
 
 def test_counting_into_a_slice_files_any_term_and_refuses_no_boost() -> None:
     """(A review's findings.) A stem function's terms are letters and digits; any other
     (quotes, backslashes, control characters) is counted and filed as it is. A boost of
-    0 would count a title's term as not met, twice: refused."""
+    0 would count a title's term as not met, twice: refused; a title's count times the
+    boost beyond 32 bits, too."""
     loops = _loops()
     odd = 'a"b\\c\x01\x08\t\n\x0c\r\x1f\x7f\u2028'
     stems = loops.StemTable(lambda word: odd + word, 10)
     numbers, triples = loops.TermNumbers(), bytearray()
-    assert loops.count_into("ab cd ab", stems, [odd], numbers, triples, 0, 3) == 3
-    assert _filed(numbers, triples) == {odd + "ab": [0, 2], odd + "cd": [0, 1], odd: [0, 3]}
+    assert loops.count_into("ab cd ab", stems, "ef ab", numbers, triples, 0, 3) == 3
+    want = {odd + "ab": [0, 5], odd + "cd": [0, 1], odd + "ef": [0, 3]}
+    assert _filed(numbers, triples) == want
     with pytest.raises(ValueError, match="boost"):
-        loops.count_into("ab", stems, ["t"], loops.TermNumbers(), bytearray(), 0, 0)
+        loops.count_into("ab", stems, "t", loops.TermNumbers(), bytearray(), 0, 0)
+    with pytest.raises(OverflowError, match="32 bits"):
+        loops.count_into("", stems, "t t", loops.TermNumbers(), bytearray(), 0, 2**31)
     # A term with no UTF-8 (a lone surrogate) is numbered, and fails where it is written.
     surrogate = loops.StemTable(lambda word: "\ud800" + word, 10)
     numbers, triples = loops.TermNumbers(), bytearray()
-    assert loops.count_into("ab cd", surrogate, [], numbers, triples, 0, 3) == 2
+    assert loops.count_into("ab cd", surrogate, "", numbers, triples, 0, 3) == 2
     with pytest.raises(UnicodeEncodeError):
         loops.slice_runs(numbers, triples, 1, SHARDS)
 
@@ -655,7 +656,7 @@ def test_a_term_without_utf8_is_found_by_its_characters_and_stems_come_back_whol
 
     table = loops.StemTable(Term, 10)
     with pytest.raises(TypeError, match="must be a str"):
-        loops.count_into("ab", table, [], loops.TermNumbers(), bytearray(), 0, 3)
+        loops.count_into("ab", table, "", loops.TermNumbers(), bytearray(), 0, 3)
     assert type(table["ab"]) is Term
     lone = loops.StemTable(lambda word: "\ud800" + word, 2)  # (emptied every second word)
     words = ["a", "b", "c", "a", "東"]
@@ -665,9 +666,7 @@ def test_a_term_without_utf8_is_found_by_its_characters_and_stems_come_back_whol
     words = ["elections", "elections", "naïve", "東京", "", "x" * 50]
     assert [kept[word] for word in words] == [stem_of(word) for word in words]
     numbers, triples = loops.TermNumbers(), bytearray()
-    assert (
-        loops.count_into("elections naïve", kept, ["elect", "naïve"], numbers, triples, 0, 3) == 2
-    )
+    assert loops.count_into("elections naïve", kept, "elections naïve", numbers, triples, 0, 3) == 2
     assert _filed(numbers, triples) == {"elect": [0, 4], "naïve": [0, 4]}
 
 
