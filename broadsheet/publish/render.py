@@ -120,7 +120,8 @@ def _render_some(
     writer: SliceWriter | None = None,
 ) -> RenderReport:
     """Render `pages`; sign them too, unless `signed` already holds their signatures;
-    count their articles' terms into `terms` (and the slice `writer`, if any).
+    count their articles' terms (into the slice `writer`, if any), and store their
+    text and title in `terms`.
 
     Step by step over all of them (every body, then every template, every write, every
     article's search terms) rather than page by page: each step's code and data stay in
@@ -153,8 +154,9 @@ def _render_some(
         if page.post is not None and body is not None:
             if signed is None and writer is not None:  # a cold build's slice
                 text = text_of(body.html)
-                length, text_json = writer.count(page.url_path, page.post.title, text)
                 shown = writer.doc(page.url_path).shown  # (its merge has every Doc already)
+                # (counted with the title it shows, as the store counts it again: Stored)
+                length, text_json = writer.count(page.url_path, shown[0], text)
                 terms.put_counted(page.url_path, length, text_json, shown)
             elif signed is None:  # a cold build: the index is merged whole
                 terms.put(

@@ -357,7 +357,7 @@ class ColdMerge:
     """A cold merge of the index, under way: its articles, its folder of runs, and the
     slices already scattered there (see `_merge_all`), with their lengths. A cold
     build's render scatters each slice as it counts its articles (see SliceWriter), so
-    that the merge does not read every article's terms back from the store."""
+    that the merge does not read every article back from the store and count it again."""
 
     out: Stage
     docs: list[Doc]

@@ -44,10 +44,11 @@ class Stored:
         """Its terms' counts, worked out again from its title and text: they are a
         function of those (under the same code and stemmer, which the build's state is
         kept for: see broadsheet.codeversion). A cold build needs none of them back; an
-        edit, those of the articles whose words changed; an index written whole, all
-        (counted again in the compiled pass: see index._scatter). Kept as JSON beside
-        the text (5.6 of a state file's 11.9 KB, at 10,000 articles), they were made
-        for every article of a cold build, and read back by few builds."""
+        edit, the old ones of the articles whose title or text changed (see `replace`);
+        an index written whole counts every article again itself, in the compiled pass
+        (see index._scatter). Kept as JSON beside the text (5.6 of a state file's 11.9
+        KB, at 10,000 articles), they were made for every article of a cold build, and
+        read back by few builds."""
         return count_text(self.title, self.text).counts if self.text or self.title else {}
 
 
@@ -121,10 +122,11 @@ class TermStore:
         count changed, with their new counts (0: gone), or None if nothing the index
         holds of it changed (its docs file, length and terms are as the index has them:
         after a template edit, every article renders again, and none is re-indexed)."""
+        _check_title(counted, shown)
         old = self.read(url_path)
         new = counted.counts
         changed: dict[str, int] = {}
-        if (old.title, old.text) != (shown[0] if shown else "", counted.text):
+        if (old.title, old.text) != (counted.title, counted.text):
             # (the same title and text have the same counts: none worked out again)
             for term in sorted(old.counts.keys() | new.keys()):
                 if old.counts.get(term) != new.get(term):
@@ -143,6 +145,7 @@ class TermStore:
     def put(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> None:
         """Store an article in a cold build, which compares it with nothing (see
         put_counted)."""
+        _check_title(counted, shown)
         self.put_counted(url_path, counted.length, orjson.dumps(counted.text), shown)
 
     def put_counted(self, url_path: str, length: int, text: bytes, shown: tuple[str, ...]) -> None:
@@ -192,6 +195,13 @@ class TermStore:
         self._expected = set()
         clear(self.folder)
         make_folder(self.folder)
+
+
+def _check_title(counted: Counted, shown: tuple[str, ...]) -> None:
+    """Refuse counts made with another title than the one stored (`shown`'s first):
+    they could not be worked out again (see Stored.counts)."""
+    if counted.title != (shown[0] if shown else ""):
+        raise ValueError(f"counted with the title {counted.title!r}, stored with {shown[:1]!r}")
 
 
 def write_in_place(path: str | Path, data: bytes) -> None:

@@ -225,6 +225,7 @@ class Counted:
     counts: dict[str, int]  # term -> how often (title words: TITLE_BOOST times)
     length: int  # how many words its body has
     text: str  # its body's text, for the passage a result shows
+    title: str = ""  # the title counted with it (the store works its counts out again)
 
 
 def count(title: str, body_html: str) -> Counted:
@@ -240,7 +241,7 @@ def count_text(title: str, text: str) -> Counted:
     counts, length = counted
     for term in terms(title):
         counts[term] = counts.get(term, 0) + TITLE_BOOST
-    return Counted(counts, length, text)
+    return Counted(counts, length, text, title)
 
 
 def folded_words(text: str) -> str:

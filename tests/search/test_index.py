@@ -599,21 +599,60 @@ def test_a_cold_build_scatters_the_index_as_it_renders_and_writes_the_same(
     assert not list(corpus.rglob("search-runs-*"))
 
 
-def test_an_article_rendered_again_unchanged_is_not_re_indexed(tmp_path: Path) -> None:
+def test_an_article_rendered_again_unchanged_is_not_re_indexed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import broadsheet.search.store as store_module
+
     store = TermStore(tmp_path)
     shown = ("Election result", "asia", "1 May 2024", "Ana Ruiz")
     counted = count("Election result", "<p>rice</p>")
     assert store.replace("asia/a/", counted, shown) == dict(sorted(counted.counts.items()))  # (new)
+    recounted: list[str] = []  # (the old counts are worked out again only if words changed)
+    plain_count = store_module.count_text
+    monkeypatch.setattr(
+        store_module, "count_text", lambda *a: recounted.append(a[0]) or plain_count(*a)
+    )
     assert store.replace("asia/a/", counted, shown) is None  # (rendered again, unchanged)
     # The same terms, but what its result shows changed: its docs file is written again.
     renamed = count("Elections results", "<p>rice</p>")
     assert renamed.counts == counted.counts
+    assert recounted == []
     assert store.replace("asia/a/", renamed, ("Elections results", *shown[1:])) == {}
+    assert recounted == ["Election result"]  # (a new title: the old counts, once)
     assert store.replace("asia/a/", renamed, ("Elections results", *shown[1:])) is None
     assert store.replace("asia/a/", renamed, ("Elections results", "asia", "2 May", "A")) == {}
-    # The title's terms gone (counted without it) and rice's count changed: their new counts.
-    changed = store.replace("asia/a/", count("", "<p>rice, rice</p>"), shown)
-    assert changed == {"elect": 0, "result": 0, "rice": 2}
+    assert recounted == ["Election result"]
+    # Counts made with another title than the one stored are refused: they could not be
+    # worked out again.
+    with pytest.raises(ValueError, match="counted with the title"):
+        store.replace("asia/a/", count("", "<p>rice, rice</p>"), shown)
+    with pytest.raises(ValueError, match="counted with the title"):
+        store.put("asia/b/", count("Rice", "<p>rice</p>"), ())
+    # A new title and text: the old title's terms gone and rice's count changed.
+    changed = store.replace("asia/a/", count("Rice", "<p>rice, rice</p>"), ("Rice", *shown[1:]))
+    assert changed == {"elect": 0, "result": 0, "rice": 5}
+
+
+def test_an_article_with_a_title_and_no_text_keeps_its_title_s_terms(tmp_path: Path) -> None:
+    """(A review's finding.) An article whose body has no text is still indexed by its
+    title: its terms are worked out again from the title alone, and a new title takes
+    the old one's terms away."""
+    docs = [doc("asia/a/"), doc("asia/b/")]
+    store = TermStore(tmp_path / "state")
+    store.put("asia/a/", count("Harbour strike", ""), ("Harbour strike",))
+    store.put("asia/b/", count("", "<p>rice</p>"), ())
+    index(tmp_path / "inc", store, docs, None)
+    assert lookup(tmp_path / "inc", "harbour") == {"asia/a/": 3}
+    changed = {"asia/a/": store.replace("asia/a/", count("Rice", ""), ("Rice",))}
+    assert changed == {"asia/a/": {"harbour": 0, "rice": 3, "strike": 0}}
+    index(tmp_path / "inc", store, docs, changed)
+    cold = TermStore(tmp_path / "cold-state")
+    cold.put("asia/a/", count("Rice", ""), ("Rice",))
+    cold.put("asia/b/", count("", "<p>rice</p>"), ())
+    index(tmp_path / "cold", cold, docs, None)
+    assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
+    assert lookup(tmp_path / "inc", "rice") == {"asia/a/": 3, "asia/b/": 1}
 
 
 def test_a_template_edit_re_indexes_nothing_and_a_new_headline_shows_in_results(
