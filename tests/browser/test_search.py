@@ -457,6 +457,9 @@ def test_an_address_written_while_typing_gives_the_same_results_again(
     typed = hrefs(page)
     assert typed
     assert parse_qs(urlsplit(page.url).query) == {"q": ["negotia"], "typed": ["1"]}
+    # The facets load once the first results are on screen: let them, or reloading
+    # aborts them (a "problem" of the page that no reader sees; CI failed on it once).
+    page.wait_for_load_state("networkidle")
     page.reload()
     status_says(page, "match")
     assert hrefs(page) == typed
@@ -646,6 +649,7 @@ def test_the_address_keeps_how_many_results_more_showed(page: Any, crowd: str) -
         page.wait_for_function(f"() => location.search.includes('shown={count}')")
     on_screen, status = hrefs(page), page.inner_text("#search-status")
     assert len(on_screen) == 30 and parse_qs(urlsplit(page.url).query)["shown"] == ["30"]
+    page.wait_for_load_state("networkidle")  # (or reloading aborts what is loading: see above)
     page.reload()
     status_says(page, "match")
     assert hrefs(page) == on_screen and page.inner_text("#search-status") == status
@@ -657,11 +661,13 @@ def test_the_address_keeps_how_many_results_more_showed(page: Any, crowd: str) -
     status_says(page, "“of”")
     assert len(hrefs(page)) == 10
     # An address cannot ask for more than 200 at once, and says what it showed.
+    page.wait_for_load_state("networkidle")
     page.goto(crowd + "search/?q=the&shown=100000")
     status_says(page, "match")
     total = int(page.inner_text("#search-status").split()[0])
     assert len(hrefs(page)) == min(200, total)
     assert parse_qs(urlsplit(page.url).query).get("shown") == [str(min(200, total))]
+    page.wait_for_load_state("networkidle")
     page.goto(crowd + "search/?q=the&shown=11")
     status_says(page, "match")
     assert len(hrefs(page)) == 20 and "shown=20" in page.url
