@@ -49,7 +49,7 @@ class Stored:
         (see index._scatter). Kept as JSON beside the text (5.6 of a state file's 11.9
         KB, at 10,000 articles), they were made for every article of a cold build, and
         read back by few builds."""
-        return count_text(self.title, self.text).counts if self.text or self.title else {}
+        return count_text(self.title, self.text).counts  # (none for an article never stored)
 
 
 class TermStore:
