@@ -20,7 +20,13 @@ from broadsheet.outputs.page import Page
 from broadsheet.outputs.pagination import paginate
 from broadsheet.outputs.redirects import REDIRECT_TEMPLATE, plan_redirects
 from broadsheet.outputs.related import related_indices
-from broadsheet.outputs.sitemaps import NEWS_SITEMAP, plan_news, plan_sitemaps
+from broadsheet.outputs.sitemaps import (
+    NEWS_SITEMAP,
+    NEWS_TEMPLATE,
+    ROBOTS,
+    plan_news,
+    plan_sitemaps,
+)
 
 
 @dataclass(frozen=True)
@@ -140,10 +146,9 @@ def plan_site(
     judged = last.edited(site) if last is not None else None
     if last is not None and judged is not None:
         some = _pages_showing(site, index, judged.edited)
-        paths = set(last.whole.paths)
-        news = (NEWS_SITEMAP in paths) == any(page.path == NEWS_SITEMAP for page in some)
-        if news and paths.issuperset(page.path for page in some):
-            return replace(site, pages=tuple(some), whole=replace(last.whole, judged=judged))
+        whole = _with_news(last.whole, any(page.path == NEWS_SITEMAP for page in some))
+        if set(whole.paths).issuperset(page.path for page in some):
+            return replace(site, pages=tuple(some), whole=replace(whole, judged=judged))
     pages: list[Page] = []
     for listing in (index, *sections, *authors, *tags, *years, *months):
         pages += listing_pages(listing, config.per_page)
@@ -191,6 +196,24 @@ def _pages_showing(site: Site, index: Listing, edited: set[int]) -> list[Page]:
     aliased = tuple(post for post in posts if id(post) in edited and post.aliases)
     pages += [page for page in plan_redirects(aliased, []) if page.template == REDIRECT_TEMPLATE]
     return pages
+
+
+def _with_news(whole: WholePlan, news: bool) -> WholePlan:
+    """The last build's whole plan with the news sitemap in it or not (`news`), as the
+    time of this build has it: the one page that comes and goes with the time alone
+    (see plan_news), so that a deploy a day on, when the last two days brought no
+    article, plans only the pages its edits show rather than all of them. A whole plan
+    places it just before robots.txt, which names it, and only it uses its template."""
+    paths = [path for path in whole.paths if path != NEWS_SITEMAP]
+    templates = {name for name in whole.templates if name != NEWS_TEMPLATE}
+    if news:
+        if ROBOTS not in paths:  # (planned with it, always: plan_news)
+            return whole
+        paths.insert(paths.index(ROBOTS), NEWS_SITEMAP)
+        templates.add(NEWS_TEMPLATE)
+    if len(paths) == len(whole.paths):
+        return whole
+    return replace(whole, paths=tuple(paths), templates=tuple(sorted(templates)))
 
 
 def _places(posts: tuple[Post, ...], edited: set[int]) -> list[int]:

@@ -51,6 +51,8 @@ def plan_sitemaps(
 
 # The news sitemap: the one page that is there or not by the time of the build.
 NEWS_SITEMAP = "news-sitemap.xml"
+NEWS_TEMPLATE = "news-sitemap.xml"
+ROBOTS = "robots.txt"
 
 
 def plan_news(posts: tuple[Post, ...], config: SiteConfig, now: datetime | None) -> list[Page]:
@@ -59,8 +61,8 @@ def plan_news(posts: tuple[Post, ...], config: SiteConfig, now: datetime | None)
     news = news_posts(posts, config.now or _newest(posts, now))
     planned = []
     if news:
-        planned.append(Page(NEWS_SITEMAP, "news-sitemap.xml", {"posts": news}, in_sitemap=False))
-    planned.append(Page("robots.txt", "robots.txt", {"news_sitemap": bool(news)}, in_sitemap=False))
+        planned.append(Page(NEWS_SITEMAP, NEWS_TEMPLATE, {"posts": news}, in_sitemap=False))
+    planned.append(Page(ROBOTS, "robots.txt", {"news_sitemap": bool(news)}, in_sitemap=False))
     return planned
 
 

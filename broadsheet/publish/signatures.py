@@ -505,7 +505,7 @@ class Signer:
         only the pages that show the post, as a new body does.
 
         A plan of only some pages (`Site.whole`: see plan_site) holds those this signs
-        again: every other page keeps its signature in `previous`."""
+        again: every other page of the whole plan keeps its signature in `previous`."""
         pages = site.pages
         if before is not None:  # no template has changed: not worked out again
             for name, key in before.templates.items():
@@ -526,7 +526,14 @@ class Signer:
             ):
                 kept = self.sign(page)
             signatures[page.path] = kept
-        return signatures if site.whole is None else {**previous, **signatures}
+        if site.whole is None:
+            return signatures
+        # The other pages keep theirs, in the whole plan's order, which holds the news
+        # sitemap or not as the time has it (see plan_site): gone, it is removed.
+        merged = {**previous, **signatures}
+        if tuple(merged) == site.whole.paths:  # (as a rule: the last build's pages)
+            return merged
+        return {path: merged[path] for path in site.whole.paths}
 
     def _judged(self, site: Site, before: SignedState | None) -> Judged | None:
         """What the plan of `site` found, comparing it with `before` (Since.edited): its

@@ -19,7 +19,7 @@ from benchmarks.corpus import write_corpus
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post, place_of
-from broadsheet.outputs.site import Site, WholePlan, plan_site
+from broadsheet.outputs.site import Site, WholePlan, page_paths, plan_site
 from broadsheet.publish.signatures import Signer, Since
 from broadsheet.render.templates import make_environment
 from tests.conftest import lay_out
@@ -33,11 +33,23 @@ NOW = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, ...]:
     """A site of 40 articles, planned whole and signed: the last build's plan."""
-    root = lay_out(tmp_path_factory.mktemp("partial") / "project")
+    return _plan_last(tmp_path_factory.mktemp("partial") / "project")
+
+
+@pytest.fixture(scope="module")
+def planned_quietly(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, ...]:
+    """The same, planned five days after its newest article: with no news sitemap."""
+    return _plan_last(tmp_path_factory.mktemp("partial") / "project", later=5)
+
+
+def _plan_last(project: Path, later: int = 0) -> tuple[Any, ...]:
+    root = lay_out(project)
     write_corpus(root / "content", POSTS)
     config = load_config(root)
     posts = load_posts(config.path(config.content_dir), config.zone)
     env = make_environment(config.path(config.templates_dir), {})
+    if later:
+        config = _later(config, posts, later)
     site = plan_site(posts, config, now=NOW)
     signer = Signer(site, env)
     previous = {page.path: signer.sign(page) for page in site.pages}
@@ -73,20 +85,31 @@ EDITS = st.lists(
 )
 
 
-def _check(planned: tuple[Any, ...], edits: list[tuple[int, str]], later: int = 0) -> Site:
+def _later(config: Any, posts: list[Post], days: int) -> Any:
+    """`config` with SOURCE_DATE_EPOCH `days` after the newest article."""
+    newest = max(post.date for post in posts if post.date is not None)
+    return dataclasses.replace(config, now=newest + timedelta(days=days))
+
+
+def _check(planned: tuple[Any, ...], edits: list[tuple[int, str]], later: int | None = 0) -> Site:
     """Plan whole and by the last plan after `edits`, `later` days after the newest
-    article (the news sitemap's window moves on: SOURCE_DATE_EPOCH), or not."""
+    article (the news sitemap's window moves on: SOURCE_DATE_EPOCH), or not (0), or
+    with no SOURCE_DATE_EPOCH (None: the window ends at the newest article)."""
     config, posts, env, previous, before, since = planned
-    if later:
-        newest = max(post.date for post in posts if post.date is not None)
-        config = dataclasses.replace(config, now=newest + timedelta(days=later))
+    if later is None:
+        config = dataclasses.replace(config, now=None)
+    elif later:
+        config = _later(config, posts, later)
     posts = list(posts)
     for which, what in edits:
         posts[which] = _edited(posts[which], what)
     whole = plan_site(posts, config, now=NOW)
     some = plan_site(posts, config, now=NOW, last=since)
     signed = Signer(whole, env).sign_all(whole, previous, before)
-    assert Signer(some, env).sign_all(some, previous, before) == signed
+    # The same signatures, for the same pages in the same order (the next build's plan
+    # of some pages goes by that order; a page left out is removed from the site).
+    assert list(Signer(some, env).sign_all(some, previous, before).items()) == list(signed.items())
+    assert list(page_paths(some)) == [page.path for page in whole.pages]
     held = {page.path: page for page in some.pages}
     for page in whole.pages:
         if previous.get(page.path) != signed[page.path]:
@@ -104,12 +127,29 @@ def test_a_plan_of_some_pages_signs_as_the_whole_plan_does(
 
 
 @pytest.mark.parametrize("later", [1, 5])
-def test_a_news_sitemap_that_comes_or_goes_with_the_time_is_planned_as_the_whole_plan_does(
+def test_a_news_sitemap_that_the_time_alone_changes_plans_only_the_pages_an_edit_shows(
     planned: tuple[Any, ...], later: int
 ) -> None:
+    """A deploy a day or more on: the news sitemap changes, or goes when the last two
+    days brought no article, and only it and robots.txt with it, not the whole site."""
     some = _check(planned, [(3, "body")], later)
-    news = "news-sitemap.xml" in {page.path for page in some.pages}
-    assert some.whole is None or news
+    assert some.whole is not None
+    assert 0 < len(some.pages) < len(some.whole.paths) / 4
+    assert {"news-sitemap.xml", "robots.txt"} & {page.path for page in some.pages}
+    assert ("news-sitemap.xml" in some.whole.paths) == (later == 1)
+
+
+@pytest.mark.parametrize("later", [None, 1])
+def test_a_news_sitemap_that_comes_back_plans_only_the_pages_an_edit_shows(
+    planned_quietly: tuple[Any, ...], later: int | None
+) -> None:
+    """A site that posts rarely: the last deploy found no article of its two days, this
+    one does (the time set back, or an article dated the day before)."""
+    some = _check(planned_quietly, [(3, "body")], later)
+    assert some.whole is not None
+    assert "news-sitemap.xml" in {page.path for page in some.pages}
+    assert "news-sitemap.xml" in some.whole.paths
+    assert "news-sitemap.xml" in Signer(some, planned_quietly[2]).state(some).templates
 
 
 @pytest.mark.parametrize("what", ["headline", "summary", "body"])
