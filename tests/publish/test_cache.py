@@ -133,6 +133,27 @@ def test_a_restored_site_with_a_page_damaged_gives_no_stamps(tmp_path: Path) -> 
         assert check.expected == stamped
 
 
+def test_a_site_whose_every_page_changed_is_found_out_by_reading_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page edited by hand, each keeping its size: the check says no at the first
+    whose bytes no longer hash as recorded, and reads no other (a site restored from a
+    CI cache gives every page a new stamp, and each changed one was read before it
+    answered)."""
+    site, stamped, hashes = _restored(tmp_path)
+    for name in stamped:
+        page = site / name
+        page.write_bytes(page.read_bytes().replace(b"<p>", b"<P>"))
+    read: list[str] = []
+    hashed = stamps.content_hash
+    monkeypatch.setattr(
+        stamps, "content_hash", lambda path, *more: read.append(path) or hashed(path, *more)
+    )
+    with OutputCheck(site, stamped, hashes) as check:
+        assert not check.holds()
+    assert len(stamped) > 1 and len(read) == 1
+
+
 @pytest.mark.parametrize("damage", ["cut short", "a stamp malformed", "a file left out"])
 def test_fresh_stamps_that_come_back_damaged_are_not_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
