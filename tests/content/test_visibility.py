@@ -1,3 +1,4 @@
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -5,6 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from broadsheet.content.visibility import judging_moment, latest
+from broadsheet.outputs.sitemaps import news_posts
+from tests.outputs.helpers import post
 
 # Zones with clocks set back and forward (by an hour; by half an hour on Lord Howe; a
 # whole day skipped in Apia's 2011), and one without.
@@ -90,3 +93,34 @@ def test_the_latest_date_is_the_latest_instant(case: tuple[str, list[int]]) -> N
     found = latest(datetime.fromtimestamp(moment, zone) for moment in instants)
     assert found is not None and found.timestamp() == max(instants)
     assert latest([]) is None
+
+
+@st.composite
+def news_cases(draw: st.DrawFn) -> tuple[str, list[int], int, bool]:
+    """Posts near a zone's change, and a build's moment near it too, or two days after
+    it (the window's start near the change, and one end each side of it)."""
+    name = draw(st.sampled_from(ZONES))
+    moments = draw(st.lists(near_changes(name), min_size=1, max_size=6))
+    now_at = draw(near_changes(name)) + draw(st.sampled_from([0, 48 * 3600]))
+    return name, moments, now_at, draw(st.booleans())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(news_cases())
+def test_the_news_sitemap_holds_the_posts_of_the_two_days_before_its_moment(
+    case: tuple[str, list[int], int, bool],
+) -> None:
+    """The posts of the 48 hours up to the build's moment (their instants), given in
+    UTC (SOURCE_DATE_EPOCH) or in the site's zone, near clocks set back or forward."""
+    name, moments, now_at, in_utc = case
+    zone = ZoneInfo(name)
+    posts = tuple(
+        dataclasses.replace(post(f"p{n}"), date=datetime.fromtimestamp(at, zone))
+        for n, at in enumerate(moments)
+    )
+    now = datetime.fromtimestamp(now_at, UTC if in_utc else zone)
+    start = now_at - 48 * 3600 if in_utc else (now - timedelta(days=2)).timestamp()
+    wanted = {p.path for p, at in zip(posts, moments, strict=True) if start <= at <= now_at}
+    assert {p.path for p in news_posts(posts, now, zone)} == wanted
+    if in_utc:  # (as it was without the zone: every post compared by its instant)
+        assert news_posts(posts, now, zone) == news_posts(posts, now)
