@@ -207,7 +207,9 @@ def _with_news(whole: WholePlan, news: bool) -> WholePlan:
     paths = [path for path in whole.paths if path != NEWS_SITEMAP]
     templates = {name for name in whole.templates if name != NEWS_TEMPLATE}
     if news:
-        if ROBOTS not in paths:  # (planned with it, always: plan_news)
+        # (planned with it, always: plan_news; and an alias's redirect in a folder of
+        # its name is refused as a whole plan refuses it, naming the post)
+        if ROBOTS not in paths or any(path.startswith(f"{NEWS_SITEMAP}/") for path in paths):
             return whole
         paths.insert(paths.index(ROBOTS), NEWS_SITEMAP)
         templates.add(NEWS_TEMPLATE)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from benchmarks.corpus import write_corpus
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post, place_of
+from broadsheet.errors import BroadsheetErrors
 from broadsheet.outputs.site import Site, WholePlan, page_paths, plan_site
+from broadsheet.publish.pipeline import build
 from broadsheet.publish.signatures import Signer, Since
 from broadsheet.render.templates import make_environment
 from tests.conftest import lay_out
@@ -198,3 +200,32 @@ def test_a_plan_made_by_a_cache_found_untrusted_after_all_is_made_whole(
             shutil.rmtree(state / "terms")
     warm(project)
     assert tree_bytes(project / "site") == cold(project)
+
+
+def test_an_alias_where_the_news_sitemap_comes_back_is_refused_as_a_cold_build_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alias that makes a folder news-sitemap.xml/ builds while no article is recent
+    enough for a news sitemap; when the time brings one back, the build refuses it at
+    the post's line, as a cold build does (not with the site's file it cannot write)."""
+    root = lay_out(tmp_path / "project")
+    articles = write_corpus(root / "content", 12)
+    monkeypatch.chdir(root)
+    newest = max(datetime.fromisoformat(a.text.split("date: ")[1][:16]) for a in articles)
+    newest = newest.replace(tzinfo=UTC)
+    post = sorted((root / "content/asia").glob("*.md"))[0]
+    post.write_text(post.read_text().replace("---\n", "---\naliases: [/news-sitemap.xml/]\n", 1))
+
+    def at(moment: datetime, **options: object) -> None:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(moment.timestamp())))
+        build(load_config(root), jobs=1, **options)  # type: ignore[arg-type]
+
+    at(newest + timedelta(days=10))  # no news sitemap: the alias's folder is free
+    edit(sorted((root / "content/europe").glob("*.md"))[0], "\n\n", "\n\nMore.\n\n")
+    soon = newest + timedelta(hours=12)  # the news sitemap comes back
+    with pytest.raises(BroadsheetErrors) as cold_build:
+        at(soon, output=tmp_path / "cold", use_cache=False)
+    assert "aliases: /news-sitemap.xml/ would need a folder" in str(cold_build.value)
+    with pytest.raises(BroadsheetErrors) as warm_build:
+        at(soon)
+    assert str(warm_build.value) == str(cold_build.value)
