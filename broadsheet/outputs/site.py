@@ -204,6 +204,8 @@ def _with_news(whole: WholePlan, news: bool) -> WholePlan:
     (see plan_news), so that a deploy a day on, when the last two days brought no
     article, plans only the pages its edits show rather than all of them. A whole plan
     places it just before robots.txt, which names it, and only it uses its template."""
+    if (NEWS_SITEMAP in whole.paths) == news:  # (as a rule)
+        return whole
     paths = [path for path in whole.paths if path != NEWS_SITEMAP]
     templates = {name for name in whole.templates if name != NEWS_TEMPLATE}
     if news:
@@ -213,8 +215,6 @@ def _with_news(whole: WholePlan, news: bool) -> WholePlan:
             return whole
         paths.insert(paths.index(ROBOTS), NEWS_SITEMAP)
         templates.add(NEWS_TEMPLATE)
-    if len(paths) == len(whole.paths):
-        return whole
     return replace(whole, paths=tuple(paths), templates=tuple(sorted(templates)))
 
 

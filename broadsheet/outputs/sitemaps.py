@@ -77,7 +77,7 @@ def news_posts(
     3.0 ms against 0.45 for the whole window, in a site in UTC."""
     if now is None:
         return ()
-    start, end = now - NEWS_WINDOW, now  # (the window's start: 48 hours before, exactly)
+    start, end = now - NEWS_WINDOW, now  # (taken from `now` as given, then put in `zone`)
     if zone is not None:
         start, end = judging_moment(start, zone), judging_moment(end, zone)
     dated = [p for p in posts if p.date is not None and start <= p.date <= end]
