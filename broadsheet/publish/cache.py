@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from stat import S_ISDIR
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 
@@ -688,6 +688,14 @@ SHARES = 2  # processes that check the output at once, each a share of its files
 FIRST_SHARE = 0.25  # the first's share of the files (it stamps every folder too)
 
 
+class Aside(Protocol):
+    """Work that the output check's first process does before its check."""
+
+    def run(self) -> None: ...  # in that process
+
+    def forked(self) -> None: ...  # in this one, once that one is forked
+
+
 class OutputCheck:
     """Whether the output folder still holds exactly the files a cache recorded: if not
     (a page edited or deleted by hand, or the folder gone), the cache is not trusted.
@@ -769,7 +777,9 @@ class OutputCheck:
             with contextlib.suppress(OSError):
                 os.close(reading)
 
-    def start(self) -> None:
+    def start(self, first: Aside | None = None) -> None:
+        """Fork the checks; the first share's process does `first`'s work before its
+        own (see checkout.CheckedAside)."""
         if self._answer is not None or self._pids or not hasattr(os, "fork"):
             return
         shares = self._shares()
@@ -790,11 +800,15 @@ class OutputCheck:
                 status = FAILS  # its fresh stamps, if they are wanted, through the pipe)
                 try:
                     os.close(reading)
+                    if first is not None and share == 0:
+                        first.run()
                     status, fresh = self._check_share(share, names)
                     if fresh is not None:
                         _send(writing, fresh)
                 finally:
                     os._exit(status)
+            if first is not None and share == 0:
+                first.forked()
             os.close(writing)  # (so that the pipe ends when the process does)
             self._pids[share] = pid
             self._pipes[share] = reading

@@ -78,23 +78,31 @@ def build_checkout(
     if callable(meanwhile):
         meanwhile(project)
     stamps.HASHED.clear()  # (a new process)
-    read: list[str] = []
+    # (kept in a file: the build's other processes read too, its sources' stamps taken
+    # in the output check's first: see checkout.CheckedAside)
+    log = project.parent / "sources-read.log"
+    log.unlink(missing_ok=True)
     digest, parse = stamps.content_hash, loader.read_source
+
+    def note(relative: str) -> None:
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"{relative}\n")
 
     def counted(path: str, *args: object) -> str:
         relative = Path(path).relative_to(project).as_posix()
         if relative.startswith(SOURCES):
-            read.append(relative)
+            note(relative)
         return digest(path, *args)  # type: ignore[arg-type]
 
     def parsed(path: Path) -> bytes:
-        read.append(path.relative_to(project).as_posix())
+        note(path.relative_to(project).as_posix())
         return parse(path)
 
     with monkeypatch.context() as patch:
         patch.setattr(stamps, "content_hash", counted)
         patch.setattr(loader, "read_source", parsed)
         built(project, epoch, monkeypatch)
+    read = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
     for name in (CACHE_DIR, "site"):
         shutil.rmtree(saved / name, ignore_errors=True)
         shutil.copytree(project / name, saved / name, symlinks=True)
@@ -194,20 +202,27 @@ def test_an_edit_between_commits_does_not_read_the_index(
     (only one written since the build cache is)."""
     project = deployed.project
     article = sorted((project / "content/europe").glob("*.md"))[0]
-    reads: list[Path] = []
+    log = project.parent / "index-read.log"  # (read in the output check's process too)
     index = gitindex.read_index
-    monkeypatch.setattr(gitindex, "read_index", lambda f: reads.append(f) or index(f))
-    monkeypatch.setattr(
-        "broadsheet.publish.checkout.read_index", lambda f: reads.append(f) or index(f)
-    )
+
+    def logged(folder: Path) -> dict[str, gitindex.Entry]:
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"{folder}\n")
+        return index(folder)
+
+    def reads() -> list[str]:
+        return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+    monkeypatch.setattr(gitindex, "read_index", logged)
+    monkeypatch.setattr("broadsheet.publish.checkout.read_index", logged)
     for n in range(2):
         article.write_text(article.read_text() + f"\nEdit {n}.\n")
         built(project, deployed.first, monkeypatch)
-    assert reads == []
+    assert reads() == []
     time.sleep(0.01)
     git("commit", "-q", "-am", "edits", cwd=project)  # (the index written since)
     built(project, deployed.first, monkeypatch)
-    assert reads == [project]
+    assert reads() == [str(project)]
 
 
 def unlike_cold(project: Path, epoch: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
