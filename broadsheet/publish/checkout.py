@@ -173,7 +173,15 @@ class CheckedAside:
         try:
             checkout, inputs, vouched = self._here()
             pending = {name: list(entry) for name, entry in checkout.pending.items()}
-            data = orjson.dumps([inputs, vouched, checkout.kept, pending, checkout.changed])
+            # (the hashes taken here of racy sources at their stamps, for HASHED there:
+            # without them, the image stage read every photo of a racy checkout again)
+            hashed = {
+                name: found
+                for name, stamp in inputs.items()
+                if len(stamp) > 4 and (found := HASHED.get(checkout.prefix + name, stamp))
+            }
+            answer = [inputs, vouched, checkout.kept, pending, checkout.changed, hashed]
+            data = orjson.dumps(answer)
             view = memoryview(data)
             while view:
                 view = view[os.write(self._answer, view) :]
@@ -199,7 +207,7 @@ class CheckedAside:
             self.close()
         if got is None:
             return self._here()
-        inputs, vouched, kept, pending, changed = got
+        inputs, vouched, kept, pending, changed, hashed = got
         checkout = Checkout.__new__(Checkout)
         checkout.prefix = f"{self.config.root}{os.sep}"
         checkout.path = self.caches / BLOBS
@@ -208,6 +216,8 @@ class CheckedAside:
         checkout.pending = {name: tuple(entry) for name, entry in pending.items()}
         checkout.changed = changed
         checkout._remember(vouched, inputs)
+        for name, found in hashed.items():
+            HASHED.put(checkout.prefix + name, inputs[name], found)
         return checkout, inputs, vouched
 
     def close(self) -> None:
@@ -237,7 +247,7 @@ class CheckedAside:
             got = orjson.loads(data) if len(data) == size else None
         except orjson.JSONDecodeError:
             return None
-        if type(got) is not list or len(got) != 5:
+        if type(got) is not list or len(got) != 6:
             return None
         return got
 

@@ -220,14 +220,14 @@ def _build(
         # machine's, and be in the tick a page was written in), and so is kept hashed.
         output_racy = min(racy, checked)
         check.present = checked
-        # A fresh checkout: the sources Git's index vouches for are not read again, and
-        # are stamped in the output check's first process (see CheckedAside).
         aside = None
-        if cache is not None and checked_out_since(config.root, where):
-            aside = CheckedAside(config, where.parent, racy, cache.inputs)
-        if cache is not None:  # the output is stamped in another process meanwhile
-            check.start(aside)
         try:
+            # A fresh checkout: the sources Git's index vouches for are not read again,
+            # and are stamped in the output check's first process (see CheckedAside).
+            if cache is not None and checked_out_since(config.root, where):
+                aside = CheckedAside(config, where.parent, racy, cache.inputs)
+            if cache is not None:  # the output is stamped in another process meanwhile
+                check.start(aside)
             checkout, vouched = None, None
             if aside is not None:
                 # Meanwhile: what a build with anything to do reads next (a deploy that

@@ -17,7 +17,7 @@ from broadsheet import stamps
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
 from broadsheet.publish import pipeline
-from broadsheet.publish.cache import cache_path, load_cache
+from broadsheet.publish.cache import BuildCache, cache_path, load_cache
 from broadsheet.publish.checkout import CheckedAside
 from tests.publish.test_checkout import Runner
 from tests.publish.test_deploy import (  # noqa: F401
@@ -53,6 +53,12 @@ def aside_of(project: Path) -> CheckedAside:
     return CheckedAside(config, where.parent, stamps.racy_after(), cache.inputs)
 
 
+def hashed_of(project: Path, inputs: dict[str, stamps.Stamp]) -> dict[str, str]:
+    """The hashes this process keeps (stamps.HASHED) of the sources stamped `inputs`."""
+    found = {name: stamps.HASHED.get(str(project / name), stamp) for name, stamp in inputs.items()}
+    return {name: digest for name, digest in found.items() if digest is not None}
+
+
 @pytest.mark.parametrize("racy", [False, True])
 def test_the_other_process_finds_what_this_one_would(
     deployed: Deploy,  # noqa: F811
@@ -73,6 +79,7 @@ def test_the_other_process_finds_what_this_one_would(
         template.write_text(template.read_text(encoding="utf-8") + "\n")
         stamps.HASHED.clear()
         here_checkout, here_inputs, here_vouched = aside_of(project)._here()
+        here_hashed = hashed_of(project, here_inputs)
         stamps.HASHED.clear()
         aside = aside_of(project)
         pid = os.fork()
@@ -91,13 +98,14 @@ def test_the_other_process_finds_what_this_one_would(
         assert checkout.kept == here_checkout.kept and checkout.changed == here_checkout.changed
         assert checkout.pending == here_checkout.pending
         assert checkout.prefix == here_checkout.prefix and checkout.path == here_checkout.path
-        others = [n for n in vouched if not n.endswith(".md")]
-        if racy:  # (each stamp carries its hash, taken over there)
+        # The hashes kept for the later stages: of the templates and static files the
+        # index vouched for, and (racy) of every source, taken as it was stamped.
+        assert hashed_of(project, inputs) == here_hashed
+        if racy:
             assert all(len(stamp) == 5 for stamp in inputs.values())
+            assert len(here_hashed) == len(inputs)
         else:
-            assert others  # (the templates and static files the index vouched for)
-        for name in others:
-            assert stamps.HASHED.get(str(project / name), inputs[name]) == vouched[name]
+            assert here_hashed.keys() == {n for n in vouched if not n.endswith(".md")} != set()
         found["pending"] = sorted(checkout.pending)
 
     runner.run(deployed.first + 2 * DAY, meanwhile=compare)
@@ -155,3 +163,24 @@ def test_a_source_that_cannot_be_read_is_named_as_without_a_checkout(
     with pytest.raises(BroadsheetError) as plain:
         built(project, deployed.first + DAY, monkeypatch)
     assert str(plain.value) == str(raised.value)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="lists open files by /proc")
+def test_an_error_before_the_answer_leaves_nothing_open(
+    deployed: Deploy,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cache's rest unreadable while the other process works: the build fails,
+    with no file of the aside's left open (serve builds again and again in one process)."""
+    project = fresh_clone(deployed.project, monkeypatch)
+    opened = len(os.listdir("/proc/self/fd"))
+
+    def unreadable(self: BuildCache) -> object:
+        raise BroadsheetError("the cache's rest cannot be read", project)
+
+    for _ in range(3):
+        with monkeypatch.context() as patch:
+            patch.setattr(BuildCache, "rest", unreadable)
+            with pytest.raises(BroadsheetError, match="rest cannot be read"):
+                built(project, deployed.first + DAY, monkeypatch)
+    assert len(os.listdir("/proc/self/fd")) == opened

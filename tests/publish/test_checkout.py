@@ -600,12 +600,17 @@ def test_a_tracked_attributes_file_whose_entry_is_racy_is_read(
     assert Checkout(project, project / CACHE_DIR).entries == {}
 
 
+@pytest.mark.parametrize("racy", [False, True])
 def test_a_deploy_after_a_deploy_reads_no_photo_again(
     deployed: Deploy,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
+    racy: bool,
 ) -> None:
     """A photo's hash, vouched for by Git's index, reaches the image stage unread (a
-    post's goes to the cache's comparison alone: see Checkout.vouch)."""
+    post's goes to the cache's comparison alone: see Checkout.vouch). And `racy` (built
+    the moment the clone is done, as benchmarks/run.py builds): every source is hashed
+    for its stamp, in the output check's process (see CheckedAside), and the image stage
+    has the photos' hashes all the same."""
     from broadsheet.images import store
     from tests.photos import photo_project
 
@@ -614,7 +619,7 @@ def test_a_deploy_after_a_deploy_reads_no_photo_again(
     bundle.write_text(bundle.read_text().replace("2025-02-01", "2021-01-01"))
     git("add", "-A", cwd=deployed.project)
     git("commit", "-q", "-m", "photos", cwd=deployed.project)
-    runner = Runner(deployed, monkeypatch, racy=False)
+    runner = Runner(deployed, monkeypatch, racy=racy)
     runner.run(deployed.first + DAY)
     text = (runner.origin / "content/asia/boats/index.md").read_text()  # (its page and
     edited = text.replace("a third day.", "a fourth day.")  # photo looked at again)
@@ -624,7 +629,8 @@ def test_a_deploy_after_a_deploy_reads_no_photo_again(
     read = store.read_source
     with monkeypatch.context() as patch:
         patch.setattr(store, "read_source", lambda path: photos.append(path.name) or read(path))
-        assert runner.run(deployed.first + DAY) == ["content/asia/boats/index.md"]
+        read = runner.run(deployed.first + DAY)
+    assert racy or read == ["content/asia/boats/index.md"]
     assert photos == []
     assert list((runner.project / "site/media").glob("*.jpg"))  # (the photo, published)
 
