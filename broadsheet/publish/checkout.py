@@ -136,11 +136,13 @@ class Checkout:
 
 class CheckedAside:
     """A fresh checkout's sources stamped, and vouched for by Git's index, in another
-    process: the output check's first (see cache.OutputCheck.start), which has the
-    other processor to itself until it stamps the output, while this one reads the
-    build cache's rest and imports the rendering machinery. In this process, the three
-    took 50 ms of a deploy's 0.6 s at 10,000 articles, before anything else could
-    begin; the answer, 2.7 MB of JSON, takes 10 ms to read back.
+    process: the output check's first (see cache.OutputCheck.start), before its check,
+    while this one reads the build cache's rest and imports the rendering machinery.
+    In this process, the three took 50 ms of a deploy's 0.6 s at 10,000 articles,
+    before anything else could begin; the answer, 2.7 MB of JSON, takes 10 ms to read
+    back. (A deploy's restored site is checked in that process alone, which has the
+    other processor to itself: a process of their own for the sources, a third on two
+    processors, slowed this one down more than it saved.)
 
     The other process writes its answer into a temporary file (a pipe holds 64 KB: it
     would wait on this one, and its check with it), then the answer's length into a
