@@ -39,10 +39,11 @@ def no_hang() -> Iterator[None]:
     def stuck(*_: object) -> None:
         raise TimeoutError("the build waited on a process that was gone")
 
-    signal.signal(signal.SIGALRM, stuck)
+    before = signal.signal(signal.SIGALRM, stuck)
     signal.alarm(120)
     yield
     signal.alarm(0)
+    signal.signal(signal.SIGALRM, before)
 
 
 def aside_of(project: Path) -> CheckedAside:
