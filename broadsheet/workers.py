@@ -296,6 +296,18 @@ def write_framed(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def read_exactly(reading: int, size: int) -> bytes | None:
+    """`size` bytes from the pipe `reading`; None if it ends first (b"" at its end)."""
+    parts, left = [], size
+    while left:
+        part = os.read(reading, min(left, 1 << 20))
+        if not part:
+            return b"" if left == size else None
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
 @contextmanager
 def worker_pool(processes: int, doing: str = "of the build") -> Iterator[Workers]:
     """A pool of forked workers, which inherit what the parent set up before the call

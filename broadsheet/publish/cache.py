@@ -45,7 +45,7 @@ from broadsheet.stamps import (
     well_formed_all,
 )
 from broadsheet.stamps import settled as settled_stamp
-from broadsheet.workers import HEADER, fork, write_framed
+from broadsheet.workers import HEADER, fork, read_exactly, write_framed
 
 try:
     from broadsheet import _files
@@ -1045,9 +1045,9 @@ def _take_sent(reading: int, names: list[str], into: Stamps) -> bool:
     them once it has checked every file.)"""
     done, whole = 0, True
     try:
-        while whole and (head := _read_exactly(reading, HEADER)):
+        while whole and (head := read_exactly(reading, HEADER)):
             size = int.from_bytes(head, "big")
-            message = _read_exactly(reading, size) if 0 < size <= _MOST else None
+            message = read_exactly(reading, size) if 0 < size <= _MOST else None
             stamps = _stamps_in(message)
             whole = stamps is not None and done + len(stamps) <= len(names)
             if stamps is not None and whole:
@@ -1070,18 +1070,6 @@ def _stamps_in(message: bytes | None) -> list[Stamp] | None:
     except orjson.JSONDecodeError:
         return None
     return stamps if type(stamps) is list and well_formed_all(stamps) else None
-
-
-def _read_exactly(reading: int, size: int) -> bytes | None:
-    """`size` bytes from the pipe `reading`; None if it ends first (b"" at its end)."""
-    parts, left = [], size
-    while left:
-        part = os.read(reading, min(left, 1 << 20))
-        if not part:
-            return b"" if left == size else None
-        parts.append(part)
-        left -= len(part)
-    return b"".join(parts)
 
 
 def _answer_of(pid: int) -> int | None:

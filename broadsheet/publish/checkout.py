@@ -39,6 +39,7 @@ from broadsheet.gitindex import Entry, git_dir, holds, read_index
 from broadsheet.publish.cache import source_stamps
 from broadsheet.sealed import read_sealed, write_sealed
 from broadsheet.stamps import HASHED, UNREADABLE, Stamp, content_hash
+from broadsheet.workers import HEADER, read_exactly
 
 # Beside the build caches (of every output, and of every version of Broadsheet: facts
 # about bytes stay true), named by the hash it keeps: {"blob size": hash}.
@@ -64,6 +65,19 @@ class Checkout:
         self.kept: dict[str, str] = {}
         self.pending: dict[str, Entry] = {}
         self.changed = False
+
+    @classmethod
+    def vouched(
+        cls, root: Path, caches: Path, kept: Hashes, pending: dict[str, Entry], changed: bool
+    ) -> Checkout:
+        """A checkout as `vouch` leaves it (its index let go), from what another
+        process's vouching found (see CheckedAside)."""
+        checkout = cls.__new__(cls)
+        checkout.prefix = f"{root}{os.sep}"
+        checkout.path = caches / BLOBS
+        checkout.entries, checkout.known = {}, {}
+        checkout.kept, checkout.pending, checkout.changed = kept, pending, changed
+        return checkout
 
     def hash_of(self, path: str, stamp: Stamp) -> str | None:
         """The hash of the file at `path` (below root) stamped `stamp`, if the index
@@ -187,7 +201,7 @@ class CheckedAside:
             view = memoryview(data)
             while view:
                 view = view[os.write(self._answer, view) :]
-            os.write(self._writing, len(data).to_bytes(8, "big"))
+            os.write(self._writing, len(data).to_bytes(HEADER, "big"))
         except BaseException:  # (this process ends after its check: nothing is raised)
             pass
         finally:
@@ -210,13 +224,8 @@ class CheckedAside:
         if got is None:
             return self._here()
         inputs, vouched, kept, pending, changed, hashed = got
-        checkout = Checkout.__new__(Checkout)
-        checkout.prefix = f"{self.config.root}{os.sep}"
-        checkout.path = self.caches / BLOBS
-        checkout.entries, checkout.known = {}, {}
-        checkout.kept = kept
-        checkout.pending = {name: tuple(entry) for name, entry in pending.items()}
-        checkout.changed = changed
+        entries = {name: tuple(entry) for name, entry in pending.items()}
+        checkout = Checkout.vouched(self.config.root, self.caches, kept, entries, changed)
         checkout._remember(vouched, inputs)
         for name, found in hashed.items():
             HASHED.put(checkout.prefix + name, inputs[name], found)
@@ -238,10 +247,8 @@ class CheckedAside:
         """The other process's answer, if it gave one whole."""
         if self._reading is None or self._answer is None or self._writing is not None:
             return None  # (not forked)
-        told = b""
-        while len(told) < 8 and (more := os.read(self._reading, 8 - len(told))):
-            told += more
-        if len(told) < 8:  # (it ended without an answer)
+        told = read_exactly(self._reading, HEADER)
+        if not told:  # (it ended without an answer)
             return None
         size = int.from_bytes(told, "big")
         data = os.pread(self._answer, size, 0)
