@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from operator import itemgetter
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import latest
 from broadsheet.errors import BroadsheetError, BroadsheetErrors, display_path
-from broadsheet.outputs import listings
 from broadsheet.outputs.feeds import plan_feeds
+from broadsheet.outputs.grouped import grouped
 from broadsheet.outputs.listings import Listing
 from broadsheet.outputs.page import Page
 from broadsheet.outputs.pagination import paginate
 from broadsheet.outputs.redirects import REDIRECT_TEMPLATE, plan_redirects
-from broadsheet.outputs.related import related_indices
 from broadsheet.outputs.sitemaps import (
     NEWS_SITEMAP,
     NEWS_TEMPLATE,
@@ -91,35 +89,6 @@ def page_paths(site: Site) -> Iterable[str]:
     return (page.path for page in site.pages)
 
 
-def sort_key(post: Post) -> tuple[Any, ...]:
-    """Newest first; undated articles after the dated ones, in the order of their source."""
-    return (*_key_but_path(post), str(post.path))
-
-
-def _key_but_path(post: Post) -> tuple[Any, ...]:
-    if post.date is not None:
-        return (0, -post.date.timestamp(), post.title)
-    return (1, *_source_order(post.source), post.title)
-
-
-def reading_order(posts: Iterable[Post]) -> tuple[Post, ...]:
-    """`posts` sorted by `sort_key`. Sorted first by all of it but the path, which only
-    posts of the same moment (or place in their source) and title need: a path made
-    into a string each took half the sort's time, 15 ms at 10,000 articles."""
-    keyed = sorted([(_key_but_path(post), post) for post in posts], key=itemgetter(0))
-    if len({key for key, _ in keyed}) < len(keyed):  # two alike but for their paths
-        return tuple(sorted((post for _, post in keyed), key=sort_key))
-    return tuple([post for _, post in keyed])
-
-
-def _source_order(source: str | None) -> tuple[str, int]:
-    if not source:
-        return ("\uffff", 0)
-    name, _, line = source.rpartition(":")
-    # isdecimal(), not isdigit(): int() refuses "²", which isdigit() passes
-    return (name, int(line)) if line.isdecimal() else (source, 0)
-
-
 def plan_site(
     posts: list[Post],
     config: SiteConfig,
@@ -127,6 +96,7 @@ def plan_site(
     related_store: Path | None = None,
     jobs: int = 1,
     last: LastPlan | None = None,
+    groups_store: Path | None = None,
 ) -> Site:
     """Every output of the site, planned before anything is written (related articles
     ranked in `jobs` processes).
@@ -136,12 +106,13 @@ def plan_site(
     pages that show a post edited since are planned, with those planned from more than
     the posts (`Page.from_posts`), which are signed again whatever changed: the others
     keep their signatures, and an edit need not make 30,000 pages to sign 30 (a fifth
-    of its time at 10,000 articles)."""
-    ordered = reading_order(posts)
+    of its time at 10,000 articles).
+
+    The posts' order, listings and related articles are those kept in `groups_store`
+    when the posts have the same paths and front matter as then (see grouped)."""
+    ordered, listed, ranked = grouped(posts, config, groups_store, related_store, jobs)
     index = Listing("index", "", "Latest articles", "", ordered)
-    listed = listings.every_listing(ordered, config)
     sections, authors, tags, years, months, undated = listed
-    ranked = related_indices(ordered, store=related_store, jobs=jobs)
     site = Site(config, ordered, *listed, (), now, ranked)
     judged = last.edited(site) if last is not None else None
     if last is not None and judged is not None:

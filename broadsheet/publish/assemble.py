@@ -48,6 +48,7 @@ from broadsheet.workers import long_lived
 
 DIRTY = "build-under-way"
 RELATED = "related.json"  # the ranking of related articles, in the build's state
+GROUPS = "groups.json"  # the posts' order, listings and related articles (see grouped)
 # What the last finished build judged the published-URL record against (see
 # published.judged_inputs), and the record's digest as it left it: a build that finds
 # both as they were gets the same judgement, and need not read or write the record
@@ -113,6 +114,7 @@ def assemble(
         with timing.stage("plan"):
             media, shown = gather_media(config, visible(posts, now, drafts), stamps)
             related = state / RELATED if state is not None else None
+            groups = state / GROUPS if state is not None else None
 
             def plan(since: Since | None = None) -> Site:
                 return load_site(
@@ -123,6 +125,7 @@ def assemble(
                     related_store=related,
                     jobs=jobs,
                     last=since,
+                    groups_store=groups,
                 )
 
             compared = _comparable(config, last, stamps) if state is not None else None
@@ -338,14 +341,24 @@ def load_site(
     related_store: Path | None = None,
     jobs: int = 1,
     last: Since | None = None,
+    groups_store: Path | None = None,
 ) -> Site:
     """Read the posts (unless given), drop drafts and scheduled ones unless asked, plan
-    (by the `last` build's plan, if it can: see plan_site)."""
+    (by the `last` build's plan, if it can, and the groups kept in `groups_store`: see
+    plan_site)."""
     now = now or config.now or datetime.now(config.zone)
     if posts is None:
         posts = load_posts(config.path(config.content_dir), config.zone)
     shown = visible(posts, now, drafts)
-    return plan_site(shown, config, now=now, related_store=related_store, jobs=jobs, last=last)
+    return plan_site(
+        shown,
+        config,
+        now=now,
+        related_store=related_store,
+        jobs=jobs,
+        last=last,
+        groups_store=groups_store,
+    )
 
 
 def _since(cache: BuildCache | None, before: SignedState | None) -> Since | None:

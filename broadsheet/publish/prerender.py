@@ -26,9 +26,8 @@ import orjson
 from broadsheet.config import SiteConfig
 from broadsheet.content.post import Post
 from broadsheet.content.visibility import status, visible
-from broadsheet.outputs.listings import group, section_key
+from broadsheet.outputs.listings import group, reading_order, section_key
 from broadsheet.outputs.related import Opened, foreseen_rankings, open_rankings
-from broadsheet.outputs.site import reading_order
 from broadsheet.publish.context import BodyCache
 from broadsheet.render.markdown import RenderedBody, render_markdown
 from broadsheet.workers import fork

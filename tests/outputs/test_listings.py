@@ -117,8 +117,7 @@ def test_the_listings_group_each_kind_as_one_pass_for_it_would(
     """`every_listing` groups all kinds in one pass over the posts: each listing holds
     the posts a pass for its kind alone picks, in reading order, named as the first of
     them writes it, the listings of a kind in their pages' order."""
-    from broadsheet.outputs.listings import MONTHS, every_listing
-    from broadsheet.outputs.site import sort_key
+    from broadsheet.outputs.listings import MONTHS, every_listing, sort_key
     from broadsheet.slugs import slugify
 
     config = load_config(Path("/nonexistent"), {"sections": {"america": "The Americas"}})
@@ -183,7 +182,7 @@ def test_the_reading_order_is_the_sort_keys_ties_and_all(
     """`reading_order` sorts by all of `sort_key` but the path first, and by the path
     only where posts are alike in all else (the same moment or place in their source,
     the same title): the order is sort_key's, however many are alike."""
-    from broadsheet.outputs.site import reading_order, sort_key
+    from broadsheet.outputs.listings import reading_order, sort_key
 
     posts = [
         post(f"p{n}", section=s, date=d, title=t, source=src)

@@ -220,6 +220,32 @@ def test_an_edit_parses_no_template(corpus: Path, monkeypatch: pytest.MonkeyPatc
     assert after == cold(corpus)
 
 
+def test_an_edit_to_bodies_takes_the_posts_groups_from_the_last_build(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body edit's posts are ordered, listed and ranked as the last build's were, and
+    not again (40 ms of an edit at 10,000 articles); an edit that moves an article is,
+    and both sites are a cold build's."""
+    from broadsheet.outputs import grouped
+
+    made = []
+    ordered = grouped.reading_order
+    monkeypatch.setattr(grouped, "reading_order", lambda posts: made.append(1) or ordered(posts))
+    warm(corpus)
+    assert made == [1]
+    articles = sorted((corpus / "content/asia").glob("*.md"))
+    edit(articles[2], "\n\n", "\n\nNew words.\n\n")
+    made.clear()
+    warm(corpus)
+    assert made == []
+    assert tree_bytes(corpus / "site") == cold(corpus)
+    edit(articles[3], "title: ", "title: 0 ")  # (its front matter: made again)
+    made.clear()
+    warm(corpus)
+    assert made == [1]
+    assert tree_bytes(corpus / "site") == cold(corpus)
+
+
 def test_parallel_and_serial_rendering_give_the_same_site(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -13,8 +13,8 @@ import pytest
 from broadsheet.config import load_config
 from broadsheet.content.loader import load_posts
 from broadsheet.content.post import Post
+from broadsheet.outputs.listings import sort_key
 from broadsheet.outputs.related import RELATED_COUNT, related_posts, title_words
-from broadsheet.outputs.site import sort_key
 from broadsheet.publish import prerender as prerender_module
 from broadsheet.publish.prerender import MOST_EDITED, Prerender, foreseen
 from broadsheet.render.markdown import render_markdown

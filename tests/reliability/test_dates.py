@@ -23,7 +23,7 @@ from broadsheet.content.store import _decode, _encode
 from broadsheet.errors import BroadsheetErrors
 from broadsheet.outputs import listings
 from broadsheet.outputs.feeds import UNDATED_UPDATED, entry_updated
-from broadsheet.outputs.site import sort_key
+from broadsheet.outputs.listings import sort_key
 from broadsheet.outputs.sitemaps import news_posts
 from broadsheet.publish.context import format_date, iso_date
 from broadsheet.serve.devbuild import DevBuilder
