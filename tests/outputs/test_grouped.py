@@ -4,6 +4,9 @@ read back only for posts of the same paths and front matter, and equal to those 
 from __future__ import annotations
 
 import dataclasses
+import sys
+from array import array
+from base64 import b64decode, b64encode
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -137,36 +140,55 @@ def _kept(store: Path) -> dict[str, Any]:
     return data
 
 
+def _u(text: str) -> list[int]:
+    """The numbers a kept file packs into `text` (unsigned, 4 bytes each)."""
+    return list(array("I", b64decode(text)))
+
+
+def _p(numbers: list[int]) -> str:
+    return b64encode(array("I", numbers).tobytes()).decode("ascii")
+
+
+def _places(d: dict[str, Any], change: Any) -> dict[str, Any]:
+    """`d` with every listing's places changed by `change`."""
+    return {**d, "listings": [[*row[:4], change(row[4])] for row in d["listings"]]}
+
+
 DAMAGES = {
     "not an object": lambda d: [d],
     "another key": lambda d: {**d, "key": "0" * 32},
-    "order short": lambda d: {**d, "order": d["order"][:-1]},
-    "order twice one post": lambda d: {**d, "order": [d["order"][0]] * len(d["order"])},
-    "order negative": lambda d: {**d, "order": [-1, *d["order"][1:]]},
-    "order of text": lambda d: {**d, "order": [str(n) for n in d["order"]]},
-    "order of floats": lambda d: {**d, "order": [n + 0.0 for n in d["order"]]},
+    "order short": lambda d: {**d, "order": _p(_u(d["order"])[:-1])},
+    "order twice one post": lambda d: {**d, "order": _p([_u(d["order"])[0]] * POSTS)},
+    "order out of range": lambda d: {**d, "order": _p([2**32 - 1, *_u(d["order"])[1:]])},
+    "order not packed": lambda d: {**d, "order": _u(d["order"])},
+    "order not base64": lambda d: {**d, "order": "!" + d["order"][1:]},
+    "order of three bytes": lambda d: {**d, "order": b64encode(b"abc").decode()},
     "counts wrong": lambda d: {**d, "counts": [n + 1 for n in d["counts"]]},
+    # (the slices of the listings then add up: all of them sections)
+    "counts negative": lambda d: {**d, "counts": [-1, sum(d["counts"]) + 1, 0, 0, 0]},
     "counts four": lambda d: {**d, "counts": d["counts"][:4]},
+    "counts of text": lambda d: {**d, "counts": [str(n) for n in d["counts"]]},
     "listing short": lambda d: {**d, "listings": [row[:4] for row in d["listings"]]},
-    "listing place out": lambda d: {
-        **d,
-        "listings": [[*row[:4], [*row[4], 99]] for row in d["listings"]],
-    },
-    "listing place negative": lambda d: {
-        **d,
-        "listings": [[*row[:4], [-1]] for row in d["listings"]],
-    },
+    "listing place out": lambda d: _places(d, lambda text: _p([*_u(text), POSTS])),
+    "listing places a list": lambda d: _places(d, _u),
     "a section's name missing": lambda d: {
         **d,
         "listings": [[*d["listings"][0][:2], None, *d["listings"][0][3:]], *d["listings"][1:]],
     },
-    "related short": lambda d: {**d, "related": d["related"][:-1]},
-    "related of text": lambda d: {**d, "related": [["x"] for _ in d["related"]]},
-    "related rows of numbers": lambda d: {**d, "related": list(range(len(d["related"])))},
-    "related out": lambda d: {**d, "related": [[99] for _ in d["related"]]},
-    "related negative": lambda d: {**d, "related": [[-1] for _ in d["related"]]},
+    "related short": lambda d: {**d, "related": _p(_u(d["related"])[:-1])},
+    "related out": lambda d: {**d, "related": _p([POSTS] * len(_u(d["related"])))},
+    "related sizes over three": lambda d: {
+        **d,
+        "related_counts": _p([4, *_u(d["related_counts"])[1:]]),
+    },
+    "related sizes short": lambda d: {
+        **d,
+        "related_counts": _p(_u(d["related_counts"])[:-1]),
+        "related": _p(_u(d["related"])[: -_u(d["related_counts"])[-1] or None]),
+    },
     "no related": lambda d: {k: v for k, v in d.items() if k != "related"},
 }
+POSTS = len(_posts())
 
 
 @pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
@@ -241,3 +263,18 @@ def test_the_same_posts_found_in_another_order_are_grouped_as_made(tmp_path: Pat
     grouped(_posts(), config, store)
     found = list(reversed(_posts()))
     assert _described(grouped(found, config, store)) == _described(grouped(found, config))
+
+
+def test_groups_kept_on_a_machine_of_the_other_byte_order_are_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache restored on another kind of machine: its packed numbers would read as
+    others."""
+    config, store = _config(), tmp_path / "groups.json"
+    grouped(_posts(), config, store)
+    monkeypatch.setattr(
+        grouped_module.sys, "byteorder", "big" if sys.byteorder == "little" else "little"
+    )
+    _refuse_to_make(monkeypatch)
+    with pytest.raises(AssertionError, match="made again"):
+        grouped(_posts(), config, store)
