@@ -167,6 +167,11 @@ DAMAGES = {
     # (the slices of the listings then add up: all of them sections)
     "counts negative": lambda d: {**d, "counts": [-1, sum(d["counts"]) + 1, 0, 0, 0]},
     "counts four": lambda d: {**d, "counts": d["counts"][:4]},
+    "counts four, the same total": lambda d: {
+        **d,
+        "counts": [*d["counts"][:3], d["counts"][3] + d["counts"][4]],
+    },
+    "counts six": lambda d: {**d, "counts": [*d["counts"], 0]},
     "counts of text": lambda d: {**d, "counts": [str(n) for n in d["counts"]]},
     "listing short": lambda d: {**d, "listings": [row[:4] for row in d["listings"]]},
     "listing place out": lambda d: _places(d, lambda text: _p([*_u(text), POSTS])),
