@@ -133,6 +133,25 @@ def test_a_restored_site_with_a_page_damaged_gives_no_stamps(tmp_path: Path) -> 
         assert check.expected == stamped
 
 
+def test_a_page_whose_fresh_stamp_cannot_be_told_does_not_end_the_judging(
+    tmp_path: Path,
+) -> None:
+    """A restored page put back with its times, whose hash was not recorded: its fresh
+    stamp cannot be told unread, so the check gives none; but a page damaged after it is
+    still found, and the site is not trusted."""
+    site, stamped, hashes = _restored(tmp_path)
+    first, *_, last = list(stamped)
+    stamped[first][2] = stamps.RACY_NS  # (as the stamp of a page itself put back)
+    del hashes[first]
+    page = site / last
+    page.write_bytes(page.read_bytes().replace(b"<p>", b"<P>"))
+    with OutputCheck(site, dict(stamped), hashes) as check:
+        assert not check.holds()
+    page.write_bytes(page.read_bytes().replace(b"<P>", b"<p>"))
+    with OutputCheck(site, dict(stamped), hashes) as check:
+        assert check.holds() and check.restamp and check.fresh is None
+
+
 def test_a_site_whose_every_page_changed_is_found_out_by_reading_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
