@@ -17,9 +17,9 @@ import hashlib
 import sys
 from array import array
 from base64 import b64decode, b64encode
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -32,6 +32,8 @@ from broadsheet.sealed import read_sealed, write_sealed
 FORMAT = 2  # 2: the numbers packed
 PACKED = "I"  # an array's type code for the numbers: unsigned, 4 bytes on every platform
 # (with the machine's byte order, in the key: a cache restored elsewhere is not read)
+
+T = TypeVar("T")
 
 # The posts in reading order, their listings, and each one's related others by index.
 Groups = tuple[tuple[Post, ...], Listings, Ranking]
@@ -135,33 +137,31 @@ def _load(payload: bytes | None, key: str, posts: list[Post]) -> Groups | None:
         ordered = tuple([posts[n] for n in order])
         del order
         listings = [_listing(row, ordered) for row in rows]
-        kinds: list[tuple[Listing, ...]] = []
-        start = 0
-        for count in counts:
-            kinds.append(tuple([item for item in listings[start : start + count] if item]))
-            start += count
+        sections, authors, tags, years, months = map(tuple, _runs(listings, counts))
         # One int for each place, shared by every row that names it (as related's own).
         numbers = list(range(total))
-        related: list[tuple[int, ...]] = []
-        start = 0
-        for size in sizes:
-            related.append(tuple([numbers[n] for n in flat[start : start + size]]))
-            start += size
-        sections, authors, tags, years, months = kinds
+        related = tuple(tuple([numbers[n] for n in run]) for run in _runs(flat, sizes))
     except (ValueError, KeyError, TypeError):
         return None
     undated = listings[-1]
-    if undated is None or sum(map(len, kinds)) != len(rows) - 1:  # (a row malformed)
-        return None
-    return ordered, Listings(sections, authors, tags, years, months, undated), tuple(related)
+    return ordered, Listings(sections, authors, tags, years, months, undated), related
 
 
-def _listing(row: Any, ordered: tuple[Post, ...]) -> Listing | None:
-    """The listing a kept `row` names, holding the posts at its places in `ordered`."""
+def _runs(items: Sequence[T], sizes: Iterable[int]) -> Iterator[Sequence[T]]:
+    """`items` cut into runs of these `sizes`, one after the other."""
+    start = 0
+    for size in sizes:
+        yield items[start : start + size]
+        start += size
+
+
+def _listing(row: Any, ordered: tuple[Post, ...]) -> Listing:
+    """The listing a kept `row` names, holding the posts at its places in `ordered`.
+    Raises ValueError (or TypeError) if it is not such a row."""
     if type(row) is not list or len(row) != 5:
-        return None
+        raise ValueError("not a listing")
     kind, slug, name, url_path, places = row
     if not all(type(text) is str for text in (kind, slug, name, url_path)):
-        return None
+        raise ValueError("not a listing")
     members = _unpacked(places, len(ordered))
     return Listing(kind, slug, name, url_path, tuple([ordered[n] for n in members]))
