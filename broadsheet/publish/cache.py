@@ -756,6 +756,9 @@ class OutputCheck:
         # Then, `expected` with the stamps the check took in place of those that
         # changed (hashed where racy, as stamp_of stamps), if it could tell them all.
         self.fresh: Stamps | None = None
+        # Whether `fresh` holds only stamps the check took (every share with files held
+        # by their hashes), none of the last build's: all judged racy as of its start.
+        self.all_fresh = False
 
     def __enter__(self) -> OutputCheck:
         return self
@@ -859,6 +862,8 @@ class OutputCheck:
         taken = [took for code, took in zip(codes, stamped, strict=True) if code == RESTAMP]
         if self._answer and self.restamp and all(taken):
             self.fresh = self.expected
+            shares = self._split or []  # (a share with no files holds as stamped)
+            self.all_fresh = all(c == RESTAMP for c, n in zip(codes, shares, strict=True) if n)
         self.restored = self.fresh is not None and walked
 
     def _shares(self) -> list[list[str]]:

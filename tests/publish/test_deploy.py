@@ -15,8 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet import stamps
 from broadsheet.config import load_config
-from broadsheet.publish.cache import CACHE_DIR, folders_path, load_cache, load_folders
+from broadsheet.publish.cache import (
+    CACHE_DIR,
+    cache_path,
+    folders_path,
+    load_cache,
+    load_folders,
+    stamp_tree,
+)
 from broadsheet.publish.pipeline import BuildResult, build
 from tests.sitecheck import tree_bytes
 
@@ -438,3 +446,34 @@ def test_a_fresh_checkout_of_a_photo_project_is_a_no_op(
     result = build(load_config(project), jobs=1)
     assert result.images_encoded == 0
     assert result.written == 0
+
+
+def test_a_deploy_keeps_the_stamps_its_check_took_without_looking_through_them_again(
+    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The restored site's stamps, as the output check took them (each just restored:
+    racy, with its hash), are the ones recorded: the build does not go through them
+    again to drop hashes none could have lost (23 ms of a deploy at 10,000 articles);
+    and the next deploy, from them, rewrites only what changed."""
+    from broadsheet.publish import pipeline
+
+    project = fresh_clone(deployed.project, monkeypatch)
+    site = project / "site"
+    edit_one_article(project)
+    settling: list[int] = []
+    settle = pipeline.settled
+    monkeypatch.setattr(
+        pipeline, "settled", lambda s, racy: settling.append(len(s)) or settle(s, racy)
+    )
+    later = deployed.first + DAY
+    began = time.time_ns()
+    built(project, later, monkeypatch)
+    assert settling == []
+    assert tree_bytes(project / "site") == cold(project, later, monkeypatch)
+    saved = load_cache(cache_path(load_config(project), site.resolve()))
+    assert saved is not None
+    assert {name: stamp[:4] for name, stamp in saved.output.items()} == stamp_tree(site)
+    restored = [stamp for stamp in saved.output.values() if stamps.changed_at(stamp) < began]
+    assert restored and all(len(stamp) == 5 for stamp in restored)  # (with its hash)
+    again = built(project, later, monkeypatch)
+    assert again.written == 0

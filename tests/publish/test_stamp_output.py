@@ -261,3 +261,33 @@ def test_the_posts_and_the_plan_are_let_go_before_a_whole_output_is_stamped(
     assert found == [[], []]
     site = load_site(load_config(small), drafts=False)  # (the check sees them while alive)
     assert len(_alive_from(small)) > len(site.posts) > 0
+
+
+@pytest.mark.parametrize(
+    ("judged", "kept"),
+    [(0, True), (-1, False), (None, False)],
+    ids=["judged at the moment", "judged before it", "the last build's stamps"],
+)
+def test_stamps_the_check_took_keep_their_hashes_while_the_moment_it_judged_by_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, judged: int | None, kept: bool
+) -> None:
+    """A racy page's stamp carries its hash; once the page is no longer racy, the build
+    records it without. Stamps the build's own check took (a restored site's) were
+    judged racy as of a moment: while the build's is not later, none can have settled,
+    and they are kept as they are; else (or when they are the last build's) each is
+    settled."""
+    from broadsheet.publish import pipeline
+    from broadsheet.publish.cache import BuildCache
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "page.html").write_text("<p>page</p>")
+    stamp = stamps.stamp_of(str(site / "page.html"), os.stat(site / "page.html"), 0)
+    assert len(stamp) == 5  # (racy by the moment 0: hashed)
+    moment = stamps.changed_at(stamp) + 1  # (the page is not racy by it)
+    monkeypatch.setattr(pipeline, "racy_after", lambda: moment + 10**9)  # (the present: later)
+    cache = BuildCache(output={"page.html": stamp}, output_hashes={"page.html": stamp[4]})
+    took = None if judged is None else moment + judged
+    found, hashes = pipeline._stamp_output(site, cache, ([], []), moment, judged=took)
+    assert found == {"page.html": stamp if kept else stamp[:4]}
+    assert hashes == {"page.html": stamp[4]}
