@@ -214,8 +214,11 @@ def _static_clash(relative: str, statics: set[str], folders: set[str]) -> str | 
 
 
 def split_signatures(signatures: dict[str, str]) -> tuple[dict[str, str], set[str]]:
-    """The build cache's page signatures, and the bundle files it recorded apart."""
+    """The build cache's page signatures, and the bundle files it recorded apart. (With
+    no bundle file, as a rule, the signatures given: not copied. Neither is changed.)"""
     files = {path for path, value in signatures.items() if value.startswith(FILE_SIGNATURE)}
+    if not files:
+        return signatures, files
     return {p: v for p, v in signatures.items() if p not in files}, files
 
 

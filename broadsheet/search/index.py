@@ -51,7 +51,7 @@ import re
 import zlib
 from array import array
 from bisect import bisect_left
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -296,7 +296,8 @@ def _write_meta(
         "shards": shard_count(len(docs)),
         "chunk": FACET_CHUNK,
         "lengths_chunk": LENGTH_CHUNK,
-        "length": sum(map(code_length, codes)),  # (what the browser averages)
+        # (what the browser averages; each code's length worked out once)
+        "length": sum(code_length(code) * n for code, n in Counter(codes).items()),
         "lengths_digest": _codes_digest(codes),  # (what an update checks its files by)
         "sections": [list(s) for s in sections],
         "authors": authors,
@@ -306,13 +307,19 @@ def _write_meta(
     }
     _dump(out, "meta.json", meta)
 
+    # Each set of topics numbered once: few differ (692 at 10,000 articles), and each
+    # article's sorted in turn took 4 ms of a deploy's 9 for the facets.
+    numbered: dict[tuple[str, ...], list[int]] = {}
+
+    def topics_of(doc: Doc) -> list[int]:
+        found = numbered.get(doc.topics)
+        if found is None:
+            found = numbered[doc.topics] = sorted({topic_numbers[t] for t in doc.topics})
+        return found
+
     def facets(start: int, end: int) -> list[list[Any]]:
         return [
-            [
-                section_numbers.get(d.section, -1),
-                author_numbers.get(d.author, -1),
-                sorted(topic_numbers[t] for t in set(d.topics)),
-            ]
+            [section_numbers.get(d.section, -1), author_numbers.get(d.author, -1), topics_of(d)]
             for d in docs[start:end]
         ]
 
