@@ -65,6 +65,19 @@
        not fit in 64 bits: the caller judges them in Python.
        A deploy's 10,000 sources in a few milliseconds, where Python took 26.
 
+   restamped(names, expected, found, hashes, racy, racy_ns) -> list | None
+       The fresh stamp of each file of `names` (strs), as publish/cache.py's
+       OutputCheck._restamped takes them, where each file is as `found` stamps it
+       ({name: [size, mtime_ns, ctime_ns - mtime_ns, inode]}) by its stamp in
+       `expected` (four ints, or four and a hash) or put back with its times
+       (stamps.is_restored, by `racy_ns`, stamps.RACY_NS): the stamp as found, with the
+       hash (the recorded one in `hashes`, or the unchanged stamp's own) where the file
+       changed at or after `racy`. None, with nothing judged, for anything else (a file
+       changed, or to be read to tell; a hash not known; a mapping that is not a dict,
+       a stamp not of exact ints that fit in 64 bits): the caller judges in Python. A
+       deploy's check of a restored site (30,000 files) in a few milliseconds, where
+       Python took 75.
+
    well_formed_all(values) -> bool
        Whether each of `values` (an iterable) has the shape of a stamp, as
        broadsheet/stamps.py's well_formed_all tells: a list of four ints, or of four
@@ -1221,6 +1234,124 @@ done:
     return result;
 }
 
+/* restamped: one file's fresh stamp (a new reference), as publish/cache.py's
+   OutputCheck._restamped takes it; NULL with *give_up set where that needs Python (a
+   stamp not as the walk and the cache make them, a file that is neither as stamped
+   nor put back with its times, a hash that cannot be told), or with an error set.
+   `old` and `stamp` are held while they are read: a lookup may run Python code (a
+   key's __eq__), which may change the mappings. */
+static PyObject *
+restamp_one(PyObject *name, PyObject *const *args, long long racy, long long racy_ns,
+            int *give_up)
+{
+    PyObject *expected = args[1], *found = args[2], *hashes = args[3];
+    PyObject *fresh = NULL, *digest = NULL;
+    PyObject *old = PyDict_GetItemWithError(expected, name);
+    Py_XINCREF(old);
+    PyObject *stamp = old != NULL ? PyDict_GetItemWithError(found, name) : NULL;
+    Py_XINCREF(stamp);
+    long long was[4], now[4], changed;
+    *give_up = 1;
+    if (stamp == NULL || !PyList_CheckExact(old) || !PyList_CheckExact(stamp)
+        || PyList_GET_SIZE(stamp) != 4 || PyList_GET_SIZE(old) < 4 || PyList_GET_SIZE(old) > 5) {
+        goto done;
+    }
+    Py_ssize_t old_size = PyList_GET_SIZE(old);
+    for (int k = 0; k < 4; k++) {
+        if (!as_long_long(PyList_GET_ITEM(old, k), &was[k])
+            || !as_long_long(PyList_GET_ITEM(stamp, k), &now[k])) {
+            goto done;
+        }
+    }
+    int same = was[0] == now[0] && was[1] == now[1] && was[2] == now[2] && was[3] == now[3];
+    /* stamp != old, and not stamps.is_restored(old, stamp): unchanged() may read it */
+    if (!(same && old_size == 4)
+        && !(now[3] != was[3] && now[0] == was[0] && now[1] == was[1] && was[2] >= racy_ns)) {
+        goto done;
+    }
+    if (__builtin_add_overflow(now[1], now[2], &changed)) { /* stamps.is_racy(stamp, racy) */
+        goto done;
+    }
+    if ((changed > now[1] ? changed : now[1]) < racy) {
+        *give_up = 0;
+        Py_INCREF(stamp);
+        fresh = stamp;
+        goto done;
+    }
+    /* found to hash as recorded, or restored: the recorded hash; else its stamp's */
+    digest = !same ? PyDict_GetItemWithError(hashes, name)
+             : old_size > 4 ? PyList_GET_ITEM(old, 4)
+                            : NULL;
+    Py_XINCREF(digest);
+    if (digest == NULL) {
+        goto done;
+    }
+    *give_up = 0;
+    fresh = PyList_New(5);
+    if (fresh != NULL) {
+        for (Py_ssize_t k = 0; k < 4; k++) {
+            PyObject *item = PyList_GET_ITEM(stamp, k);
+            Py_INCREF(item);
+            PyList_SET_ITEM(fresh, k, item);
+        }
+        Py_INCREF(digest);
+        PyList_SET_ITEM(fresh, 4, digest);
+    }
+done:
+    if (PyErr_Occurred()) {
+        *give_up = 0;
+    }
+    Py_XDECREF(old);
+    Py_XDECREF(stamp);
+    Py_XDECREF(digest);
+    return fresh;
+}
+
+static PyObject *
+restamped(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    long long racy, racy_ns;
+    if (nargs != 6 || !PyList_Check(args[0]) || !PyDict_Check(args[1]) || !PyDict_Check(args[2])
+        || !PyDict_Check(args[3]) || !PyLong_Check(args[4]) || !PyLong_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError, "restamped(names: list, expected: dict, found: dict, "
+                                         "hashes: dict, racy: int, racy_ns: int)");
+        return NULL;
+    }
+    PyObject *names = args[0];
+    if (!PyList_CheckExact(names) || !PyDict_CheckExact(args[1]) || !PyDict_CheckExact(args[2])
+        || !PyDict_CheckExact(args[3]) || !as_long_long(args[4], &racy)
+        || !as_long_long(args[5], &racy_ns)) {
+        Py_RETURN_NONE;
+    }
+    PyObject *fresh = PyList_New(0);
+    if (fresh == NULL) {
+        return NULL;
+    }
+    int give_up = 0;
+    for (Py_ssize_t at = 0; at < PyList_GET_SIZE(names); at++) {
+        PyObject *name = PyList_GET_ITEM(names, at);
+        Py_INCREF(name);
+        PyObject *stamp = PyUnicode_CheckExact(name)
+                              ? restamp_one(name, args, racy, racy_ns, &give_up)
+                              : (give_up = 1, NULL);
+        Py_DECREF(name);
+        if (stamp == NULL) {
+            Py_DECREF(fresh);
+            if (give_up) {
+                Py_RETURN_NONE;
+            }
+            return NULL;
+        }
+        int failed = PyList_Append(fresh, stamp);
+        Py_DECREF(stamp);
+        if (failed < 0) {
+            Py_DECREF(fresh);
+            return NULL;
+        }
+    }
+    return fresh;
+}
+
 static PyObject *
 well_formed_all(PyObject *module, PyObject *values)
 {
@@ -1253,6 +1384,8 @@ static PyMethodDef methods[] = {
      "index_entries(data, hash_size, written_ns, prefix) -> dict"},
     {"vouch_entries", (PyCFunction)(void (*)(void))vouch_entries, METH_FASTCALL,
      "vouch_entries(entries, known, old, new) -> (vouched, kept, pending) | None"},
+    {"restamped", (PyCFunction)(void (*)(void))restamped, METH_FASTCALL,
+     "restamped(names, expected, found, hashes, racy, racy_ns) -> list | None"},
     {"well_formed_all", (PyCFunction)well_formed_all, METH_O,
      "well_formed_all(values) -> bool"},
     {NULL, NULL, 0, NULL},

@@ -17,4 +17,13 @@ def vouch_entries(
     new: dict[str, list[Any]],
     /,
 ) -> tuple[dict[str, str], dict[str, str], dict[str, tuple[str, int, int, int, int]]] | None: ...
+def restamped(
+    names: list[str],
+    expected: dict[str, list[Any]],
+    found: dict[str, list[Any]],
+    hashes: dict[str, str],
+    racy: int,
+    racy_ns: int,
+    /,
+) -> list[list[Any]] | None: ...
 def well_formed_all(values: Iterable[Any], /) -> bool: ...

@@ -539,3 +539,116 @@ def test_the_install_built_the_compiled_stamp_check() -> None:
     from broadsheet import _files, stamps
 
     assert stamps.well_formed_all is _files.well_formed_all
+
+
+# A file of a site as the output check finds it, against the last build's stamp: as
+# stamped; put back with its times (another inode, the same size and modification time,
+# the old stamp itself put back so); or changed otherwise, or stamped oddly.
+CHANGES = (
+    "as stamped",
+    "restored",
+    "restored, its old stamp not restored",
+    "another size",
+    "another modification time",
+    "another inode only",
+    "a bool in the stamp",
+    "an int past 64 bits",
+    "found with a hash",
+)
+FILE = st.tuples(
+    st.sampled_from(CHANGES),
+    st.booleans(),  # the old stamp holds a hash
+    st.booleans(),  # the build cache records a hash
+    st.integers(-3, 3),  # where the file's change falls against the racy moment (seconds)
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=st.lists(FILE, max_size=6))
+def test_the_compiled_restamp_gives_what_the_python_one_gives(
+    files: list[tuple[str, bool, bool, int]],
+) -> None:
+    """A restored site's files judged and stamped afresh (OutputCheck._restamped): where
+    the compiled loop answers (every file as stamped, or put back with its times, and
+    each racy one's hash known), it gives the stamps the Python loop gives; else it
+    leaves them to it."""
+    from broadsheet import stamps
+
+    native = _native()
+    racy = 1_700_000_000 * 10**9
+    expected: dict[str, Any] = {}
+    found: dict[str, Any] = {}
+    hashes: dict[str, str] = {}
+    for number, (change, old_hashed, recorded, when) in enumerate(files):
+        name = f"page-{number}.html"
+        mtime = racy + when * 10**9 - stamps.RACY_NS
+        old: list[Any] = [100 + number, mtime, stamps.RACY_NS + 5, 1000 + number]
+        new: list[Any] = [*old]
+        if change.startswith("restored"):
+            new[2], new[3] = stamps.RACY_NS + 7, 5000 + number
+            if change.endswith("not restored"):
+                old[2] = 0
+        elif change == "another size":
+            new[0] += 1
+        elif change == "another modification time":
+            new[1] += 1
+        elif change == "another inode only":
+            new[3] += 1
+            old[2] = 0
+        elif change == "a bool in the stamp":
+            old[0] = new[0] = True
+        elif change == "an int past 64 bits":
+            old[1] = new[1] = 2**70
+        elif change == "found with a hash":
+            new.append("a hash")
+        if old_hashed:
+            old.append(f"old {number}")
+        if recorded:
+            hashes[name] = f"recorded {number}"
+        expected[name], found[name] = old, new
+    names = list(expected)
+    quick = native.restamped(names, expected, found, hashes, racy, stamps.RACY_NS)
+    with tempfile.TemporaryDirectory() as folder:
+        check = cache_module.OutputCheck(Path(folder), expected, hashes)
+        try:
+            saved, cache_module._files = cache_module._files, None
+            python = check._restamped(names, found, hashes, racy)
+        finally:
+            cache_module._files = saved
+    if quick is not None:
+        assert python == (True, quick)
+    # Each file as stamped (without a hash: one with would be read), or restored; each
+    # racy one (changed at the racy moment or after) with its hash recorded.
+    if all(
+        (c == "as stamped" and not old_hashed and when < 0)
+        or (c == "restored" and (when < 0 or recorded))
+        for c, old_hashed, recorded, when in files
+    ):
+        assert quick is not None
+
+
+def test_a_restored_site_is_restamped_by_the_compiled_loop(tmp_path: Path) -> None:
+    """A site put back with its times, as the deploy's cache restores it: the compiled
+    loop answers for every file, as the Python one would."""
+    from broadsheet import stamps
+    from broadsheet.publish.cache import OutputCheck, stamp_tree
+
+    native = _native()
+    site = tmp_path / "site"
+    for number in range(5):
+        page = site / f"section/page-{number}/index.html"
+        page.parent.mkdir(parents=True)
+        page.write_text(f"<p>{number}</p>")
+        old_time = time.time_ns() - 3600 * 10**9
+        os.utime(page, ns=(old_time, old_time))
+    last = stamp_tree(site)
+    hashes = {name: stamps.content_hash(str(site / name)) for name in last}
+    shutil.copytree(site, tmp_path / "restored")  # (copy2: the times kept, new inodes)
+    shutil.rmtree(site)
+    (tmp_path / "restored").rename(site)
+    found = stamp_tree(site)
+    names = list(found)
+    racy = racy_after()
+    quick = native.restamped(names, last, found, hashes, racy, stamps.RACY_NS)
+    assert quick is not None and len(quick) == len(names)
+    assert OutputCheck(site, last, hashes)._restamped(names, found, hashes, racy) == (True, quick)
