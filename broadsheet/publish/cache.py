@@ -938,12 +938,18 @@ class OutputCheck:
         10,000 articles, while the build waited for its answer."""
         prefix = f"{self.output}{os.sep}"
         expected = self.expected
-        if _files is not None:  # (compiled, where every file is as stamped or put back)
-            quick = _files.restamped(names, expected, found, hashes, racy, stamp_rules.RACY_NS)
-            if quick is not None:
-                return True, quick
+        # Compiled, each file as stamped or put back with its times (the rest: None)
+        told = (
+            _files.restamped(names, expected, found, hashes, racy, stamp_rules.RACY_NS)
+            if _files is not None
+            else None
+        )
         fresh: list[Stamp] | None = []
-        for name in names:
+        for at, name in enumerate(names):
+            if told is not None and (taken := told[at]) is not None:
+                if fresh is not None:
+                    fresh.append(taken)
+                continue
             old, stamp = expected[name], found[name]
             if (
                 stamp != old
