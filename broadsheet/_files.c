@@ -1235,71 +1235,74 @@ done:
 }
 
 /* restamped: one file's fresh stamp (a new reference), as publish/cache.py's
-   OutputCheck._restamped takes it; NULL with *give_up set where that needs Python (a
-   stamp not as the walk and the cache make them, a file that is neither as stamped
-   nor put back with its times, a hash that cannot be told), or with an error set.
-   `old` and `stamp` are held while they are read: a lookup may run Python code (a
-   key's __eq__), which may change the mappings. */
+   OutputCheck._restamped takes it; NULL where that is left to Python (a stamp not as
+   the walk and the cache make them, a file that is neither as stamped nor put back
+   with its times, a hash that cannot be told; an error, cleared: the Python loop meets
+   it again in its order). What is read is held first: a lookup may run Python code
+   (a key's __eq__), which may change the mappings and the stamps in them. */
 static PyObject *
-restamp_one(PyObject *name, PyObject *const *args, long long racy, long long racy_ns,
-            int *give_up)
+restamp_one(PyObject *name, PyObject *const *args, long long racy, long long racy_ns)
 {
     PyObject *expected = args[1], *found = args[2], *hashes = args[3];
-    PyObject *fresh = NULL, *digest = NULL;
+    PyObject *fresh = NULL, *digest = NULL, *items[4] = {NULL, NULL, NULL, NULL};
     PyObject *old = PyDict_GetItemWithError(expected, name);
     Py_XINCREF(old);
     PyObject *stamp = old != NULL ? PyDict_GetItemWithError(found, name) : NULL;
     Py_XINCREF(stamp);
     long long was[4], now[4], changed;
-    *give_up = 1;
     if (stamp == NULL || !PyList_CheckExact(old) || !PyList_CheckExact(stamp)
         || PyList_GET_SIZE(stamp) != 4 || PyList_GET_SIZE(old) < 4 || PyList_GET_SIZE(old) > 5) {
         goto done;
     }
     Py_ssize_t old_size = PyList_GET_SIZE(old);
     for (int k = 0; k < 4; k++) {
-        if (!as_long_long(PyList_GET_ITEM(old, k), &was[k])
-            || !as_long_long(PyList_GET_ITEM(stamp, k), &now[k])) {
+        items[k] = PyList_GET_ITEM(stamp, k);
+        Py_INCREF(items[k]);
+        if (!as_long_long(PyList_GET_ITEM(old, k), &was[k]) || !as_long_long(items[k], &now[k])) {
             goto done;
         }
     }
-    int same = was[0] == now[0] && was[1] == now[1] && was[2] == now[2] && was[3] == now[3];
+    /* stamp == old (an old stamp with a hash differs: unchanged() reads the file) */
+    int same = old_size == 4 && was[0] == now[0] && was[1] == now[1] && was[2] == now[2]
+               && was[3] == now[3];
     /* stamp != old, and not stamps.is_restored(old, stamp): unchanged() may read it */
-    if (!(same && old_size == 4)
-        && !(now[3] != was[3] && now[0] == was[0] && now[1] == was[1] && was[2] >= racy_ns)) {
+    if (!same && !(now[3] != was[3] && now[0] == was[0] && now[1] == was[1] && was[2] >= racy_ns)) {
         goto done;
     }
     if (__builtin_add_overflow(now[1], now[2], &changed)) { /* stamps.is_racy(stamp, racy) */
         goto done;
     }
     if ((changed > now[1] ? changed : now[1]) < racy) {
-        *give_up = 0;
         Py_INCREF(stamp);
         fresh = stamp;
         goto done;
     }
-    /* found to hash as recorded, or restored: the recorded hash; else its stamp's */
-    digest = !same ? PyDict_GetItemWithError(hashes, name)
-             : old_size > 4 ? PyList_GET_ITEM(old, 4)
-                            : NULL;
-    Py_XINCREF(digest);
-    if (digest == NULL) {
+    if (same) { /* (racy, and no hash in its old stamp: Python gives no fresh stamps) */
         goto done;
     }
-    *give_up = 0;
+    digest = PyDict_GetItemWithError(hashes, name); /* (restored: the recorded hash) */
+    Py_XINCREF(digest);
+    if (digest == NULL || digest == Py_None) { /* (None: as none, in Python) */
+        goto done;
+    }
+    for (int k = 0; k < 4; k++) { /* (the lookup ran a key's __eq__, which changed it) */
+        if (PyList_GET_SIZE(stamp) != 4 || PyList_GET_ITEM(stamp, k) != items[k]) {
+            goto done;
+        }
+    }
     fresh = PyList_New(5);
     if (fresh != NULL) {
-        for (Py_ssize_t k = 0; k < 4; k++) {
-            PyObject *item = PyList_GET_ITEM(stamp, k);
-            Py_INCREF(item);
-            PyList_SET_ITEM(fresh, k, item);
+        for (int k = 0; k < 4; k++) {
+            Py_INCREF(items[k]);
+            PyList_SET_ITEM(fresh, k, items[k]);
         }
         Py_INCREF(digest);
         PyList_SET_ITEM(fresh, 4, digest);
     }
 done:
-    if (PyErr_Occurred()) {
-        *give_up = 0;
+    PyErr_Clear();
+    for (int k = 0; k < 4; k++) {
+        Py_XDECREF(items[k]);
     }
     Py_XDECREF(old);
     Py_XDECREF(stamp);
@@ -1327,22 +1330,15 @@ restamped(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (fresh == NULL) {
         return NULL;
     }
-    int give_up = 0;
     for (Py_ssize_t at = 0; at < PyList_GET_SIZE(names); at++) {
         PyObject *name = PyList_GET_ITEM(names, at);
         Py_INCREF(name);
-        PyObject *stamp = PyUnicode_CheckExact(name)
-                              ? restamp_one(name, args, racy, racy_ns, &give_up)
-                              : (give_up = 1, NULL);
+        PyObject *stamp = PyUnicode_CheckExact(name) ? restamp_one(name, args, racy, racy_ns)
+                                                     : NULL;
         Py_DECREF(name);
-        if (stamp == NULL && !give_up) {
-            Py_DECREF(fresh);
-            return NULL;
-        }
         if (stamp == NULL) { /* (judged in Python) */
             Py_INCREF(Py_None);
             stamp = Py_None;
-            give_up = 0;
         }
         int failed = PyList_Append(fresh, stamp);
         Py_DECREF(stamp);

@@ -667,3 +667,43 @@ def test_a_restored_site_is_restamped_by_the_compiled_loop(tmp_path: Path) -> No
     held, fresh = check._restamped(names, found, hashes, racy)
     assert held and fresh is not None
     assert [taken for taken in quick if taken is not None] == fresh[1:]
+
+
+def test_the_compiled_restamp_leaves_to_python_what_a_lookup_changes_or_hides() -> None:
+    """A key whose __eq__ empties the stamp being read (found in a review: read past
+    the list's end), raises, or a recorded hash of None: the compiled loop leaves the
+    file to the Python loop (None in its place), which judges it in its order."""
+    from broadsheet import stamps
+
+    native = _native()
+    racy, name = 1_700_000_000 * 10**9, "page.html"
+    old = [100, racy, stamps.RACY_NS + 5, 1000]  # (put back with its times before)
+    armed = [False]
+
+    class Colliding:
+        def __init__(self, action: str) -> None:
+            self.action = action
+
+        def __hash__(self) -> int:
+            return hash(name)
+
+        def __eq__(self, other: object) -> bool:
+            if armed[0] and self.action == "empty":
+                stamp.clear()
+            if armed[0] and self.action == "raise":
+                raise ValueError("a key that raises")
+            return False
+
+    for action in ("empty", "raise"):
+        stamp = [100, racy, stamps.RACY_NS + 7, 5000]  # (restored now: another inode; racy)
+        hashes = {Colliding(action): "x", name: "recorded"}
+        armed[0] = True
+        told = native.restamped([name], {name: old}, {name: stamp}, hashes, racy, stamps.RACY_NS)
+        armed[0] = False
+        assert told == [None]
+    stamp = [100, racy, stamps.RACY_NS + 7, 5000]
+    told = native.restamped([name], {name: old}, {name: stamp}, {name: None}, racy, stamps.RACY_NS)
+    assert told == [None]
+    assert native.restamped(
+        [name], {name: old}, {name: stamp}, {name: "h"}, racy, stamps.RACY_NS
+    ) == [[*stamp, "h"]]
