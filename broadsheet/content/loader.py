@@ -39,11 +39,14 @@ def find_post_files(
         raise BroadsheetError("the content folder does not exist", content_dir)
     prefix = str(content_dir) + os.sep
     names = []
+    start, hidden = len(prefix), os.sep + "."  # (a hidden file, or one in a hidden folder)
     for name in source_files(content_dir) if stamps is None else stamps:
         post = name.endswith(".md")
         if not post and (strays is None or not name.lower().endswith(_MARKDOWN)):
             continue
-        if not name.startswith(prefix) or _hidden(name[len(prefix) :]):
+        if not name.startswith(prefix) or name.startswith(".", start):
+            continue
+        if name.find(hidden, start) >= 0:
             continue
         if post:
             names.append(name)
@@ -60,6 +63,8 @@ def find_post_files(
                 "another extension to publish it as a file"
             )
             strays.append(BroadsheetError(why, Path(name)))
+    if not folders:  # (most sites have no bundle: no look at each name again)
+        return sorted(names)
     return sorted(name for name in names if not _inside_bundle(name, folders))
 
 
@@ -67,8 +72,11 @@ def bundle_folders(content_dir: Path, names: list[str]) -> set[str]:
     """The page bundles among `names` (path strings below content/): the folders
     content/<section>/<slug>/ that hold an index.md."""
     prefix = str(content_dir) + os.sep
+    index = os.sep + BUNDLE_INDEX
     found = set()
     for name in names:
+        if not name.endswith(index):  # (as a rule: no split of every post's path)
+            continue
         parts = name[len(prefix) :].split(os.sep)
         if len(parts) == 3 and parts[2] == BUNDLE_INDEX:
             found.add(name[: -len(BUNDLE_INDEX) - 1])
@@ -116,7 +124,16 @@ def section_folder_errors(content_dir: Path, names: list[str]) -> list[Broadshee
     """An error for each folder of posts (among `names`, from find_post_files) that
     cannot be a section: its name is not a slug, or its URL is one of the site's own."""
     prefix = len(str(content_dir)) + 1
-    folders = sorted({name[prefix:].split(os.sep)[0] for name in names if os.sep in name[prefix:]})
+    found: set[str] = set()
+    last = None  # the folder of the name before, with its separator: most share it
+    for name in names:
+        if last is not None and name.startswith(last):
+            continue
+        end = name.find(os.sep, prefix)
+        if end >= 0:
+            found.add(name[prefix:end])
+            last = name[: end + 1]
+    folders = sorted(found)
     errors = []
     for folder in folders:
         if folder in RESERVED_SECTIONS:
@@ -132,10 +149,6 @@ def section_folder_errors(content_dir: Path, names: list[str]) -> list[Broadshee
             continue
         errors.append(BroadsheetError(why, content_dir / folder))
     return errors
-
-
-def _hidden(relative: str) -> bool:
-    return any(part.startswith(".") for part in relative.split(os.sep))
 
 
 def read_post(path: Path, content_dir: Path, zone: ZoneInfo) -> Post:
@@ -184,12 +197,12 @@ def load_posts(
     strays: list[BroadsheetError] = []
     names = find_post_files(content_dir, stamps, strays)
     errors = section_folder_errors(content_dir, names) + strays
-    refused = {str(error.path) + os.sep for error in errors}
+    refused = tuple({str(error.path) + os.sep for error in errors})
     twins = bundle_errors(content_dir, names)
     errors += twins
     skipped = {str(error.path) for error in twins}
     for name in names:
-        if name.startswith(tuple(refused)) or name in skipped:
+        if (refused and name.startswith(refused)) or name in skipped:
             continue
         stamp = stamps[name] if stamps is not None else stamp_file(name, racy)
         cached = cache.get(name) if cache is not None else None

@@ -1,11 +1,15 @@
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from broadsheet.content import loader
 from broadsheet.content.loader import load_posts
-from broadsheet.errors import BroadsheetErrors
+from broadsheet.errors import BroadsheetError, BroadsheetErrors
+from broadsheet.slugs import RESERVED_SECTIONS, slugify
 from tests.conftest import write_post
 
 
@@ -96,3 +100,65 @@ def test_a_post_whose_file_hashes_as_it_was_parsed_is_kept_unjudged(
     assert sorted(p.title for p in posts) == ["New", "Same"]
     assert cache[str(same)][1] is kept
     assert judged == ["Old"] and parsed == ["edited.md"]
+
+
+# What a post's path may be made of: names hidden or not, bundles' index.md, Markdown
+# by other names, a stray file.
+_PARTS = st.sampled_from(
+    ["asia", "asia_b", "a", "news", "search", ".git", ".drafts", "a.b", "index.md",
+     "story.md", ".story.md", "x.markdown", "notes.MD", "photo.jpg", "md", "..md",
+     "x.md.bak", "myindex.md"]
+)  # fmt: skip
+
+
+def _reference_files(content: Path, names: list[str]) -> tuple[list[str], list[str]]:
+    """find_post_files as first written (each path split into its parts; a hidden
+    part is one that starts with a dot): the posts, and the strays' messages."""
+    prefix = str(content) + os.sep
+    posts, strays = [], []
+    for name in names:
+        post = name.endswith(".md")
+        if not post and not name.lower().endswith(loader._MARKDOWN):
+            continue
+        relative = name[len(prefix) :]
+        if not name.startswith(prefix) or any(p.startswith(".") for p in relative.split(os.sep)):
+            continue
+        if post:
+            posts.append(name)
+        else:
+            strays.append(name)
+    bundles = set()
+    for name in posts:
+        parts = name[len(prefix) :].split(os.sep)
+        if len(parts) == 3 and parts[2] == "index.md":
+            bundles.add(name[: -len("index.md") - 1])
+    inside = sorted(n for n in posts if loader._inside_bundle(n, bundles))
+    kept = sorted(n for n in posts if not loader._inside_bundle(n, bundles))
+    return kept, strays + inside
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_PARTS, min_size=1, max_size=4), max_size=12), st.booleans())
+@example([["asia", "story.md"], ["asia_b", "story.md"]], False)  # a folder's name begins another's
+@example([["asia", "news", "index.md"], ["asia", "news", "story.md"]], False)  # a bundle
+def test_post_files_and_section_folders_are_found_as_each_path_split_finds_them(
+    tmp_path_factory: pytest.TempPathFactory, paths: list[list[str]], outside: bool
+) -> None:
+    """find_post_files and section_folder_errors look at 10,000 paths in every build
+    that reads posts, by slices and searches rather than splitting each path: they find
+    what splitting it into its parts finds (hidden names, bundles, strays, folders)."""
+    content = tmp_path_factory.mktemp("site") / "content"
+    content.mkdir()
+    names = [os.path.join(content, *parts) for parts in paths]
+    if outside:  # a source of the project that is not below content/
+        names += [str(content) + "-old" + os.sep + "asia" + os.sep + "story.md"]
+    strays: list[BroadsheetError] = []
+    found = loader.find_post_files(content, names, strays)
+    posts, stray_names = _reference_files(content, names)
+    assert found == posts
+    assert sorted(str(e.path) for e in strays) == sorted(stray_names)
+    prefix = len(str(content)) + 1
+    folders = sorted({n[prefix:].split(os.sep)[0] for n in found if os.sep in n[prefix:]})
+    refused = [e.path.name for e in loader.section_folder_errors(content, found)]
+    bad = [f for f in folders if f in RESERVED_SECTIONS or slugify(f, fallback="") != f]
+    assert refused == bad
