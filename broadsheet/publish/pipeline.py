@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -418,10 +419,12 @@ def _size(stamps: Stamps) -> SiteSize:
     """The size of the site whose files have these `stamps`. (One pass to sum the sizes,
     another to find the few files large enough to name: a mapping of every file to its
     size, made to rank them all, took 6 ms of an edit at 10,000 articles.)"""
-    total = sum([stamp[0] for stamp in stamps.values()])
+    sizes = list(map(itemgetter(0), stamps.values()))  # (maps: 30,000 files, in C)
     least = file_warned()
-    large = [(name, stamp[0]) for name, stamp in stamps.items() if stamp[0] > least]
-    return SiteSize.summed(total, large)
+    large = []
+    if sizes and max(sizes) > least:  # (as a rule, no file is)
+        large = [(name, stamp[0]) for name, stamp in stamps.items() if stamp[0] > least]
+    return SiteSize.summed(sum(sizes), large)
 
 
 def _stamp_output(
