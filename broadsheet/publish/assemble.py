@@ -90,6 +90,7 @@ def assemble(
     stamps: Stamps | None = None,
     urls: str = "verify",
     last: BuildCache | None = None,
+    changed: set[str] | None = None,
 ) -> Outcome:
     """Posts -> plan -> pages rendered into a stage (only the changed ones, when the
     cache can say what changed) -> search index -> committed into the site.
@@ -97,7 +98,8 @@ def assemble(
     `trusted()` gives the last build's cache if it still fits the output: it may still
     be finding out while the posts are read and planned, so it is asked only then. The
     plan goes by that cache as read (`last`), if it can (see plan_site), and is made
-    whole after all if the cache is not trusted.
+    whole after all if the cache is not trusted. `changed`: the sources that changed
+    since that cache, as its `adopt` found them (None: not asked, and so not known).
     """
     jobs = jobs or os.cpu_count() or 1
     images = state.parent / "images" if state is not None else None  # the image cache
@@ -128,7 +130,7 @@ def assemble(
                     groups_store=groups,
                 )
 
-            compared = _comparable(config, last, stamps) if state is not None else None
+            compared = _comparable(config, last, changed) if state is not None else None
             site = plan(_since(last, compared))
             content = config.path(config.content_dir)
             judged = judged_inputs(posts, page_paths(site), now, urls)
@@ -175,7 +177,7 @@ def assemble(
                 )
 
             try:
-                before = compared if cache is last else _comparable(config, cache, stamps)
+                before = compared if cache is last else None  # (trusted(): `last` or none)
                 stage, report = publish(cache, before)
             except DamagedTerms:  # the search state does not verify: start again, cold
                 try:
@@ -443,11 +445,11 @@ def _bodies_only(changed: set[str], before: PostCache, after: PostCache) -> list
 
 
 def _comparable(
-    config: SiteConfig, cache: BuildCache | None, stamps: Stamps | None
+    config: SiteConfig, cache: BuildCache | None, changed: set[str] | None
 ) -> SignedState | None:
-    """The state of the cache's signatures when every source that changed since is a
+    """The state of the cache's signatures when every source that `changed` since is a
     post or a static file: then no template or setting has, and it can be compared."""
-    if cache is None or cache.signed is None or stamps is None:
+    if cache is None or cache.signed is None or changed is None:
         return None
     try:
         prefixes = tuple(
@@ -456,7 +458,6 @@ def _comparable(
         )
     except ValueError:  # a folder outside the project: its stamps are not keyed so
         return None
-    changed = cache.adopt(stamps, config.root)
     return cache.signed if all(name.startswith(prefixes) for name in changed) else None
 
 

@@ -149,7 +149,6 @@ class BuildCache:
         # The sources whose stamps changed since, but whose bytes hash as recorded: their
         # hashes (see `adopt`).
         self.same: Hashes = {}
-        self._adopted: tuple[Stamps, frozenset[str]] | None = None  # (see `adopt`)
 
     @classmethod
     def _unread(cls, rest: Path, digest: str, **head: Any) -> BuildCache:
@@ -175,21 +174,11 @@ class BuildCache:
     input_hashes = _InRest[Hashes]()
     output_hashes = _InRest[Hashes]()
 
-    def is_current(
-        self,
-        inputs: Stamps,
-        options: dict[str, Any],
-        now: datetime,
-        root: Path,
-        vouched: Hashes | None = None,
-    ) -> bool:
-        """Whether the sources (`inputs`, stamped now below `root`) and options are those
-        this cache was made from, and no scheduled post has fallen due since. (`vouched`:
-        see adopt.)"""
-        if options != self.options:
-            return False
-        changed = inputs != self.inputs  # (as a rule not: one comparison)
-        if changed and (inputs.keys() != self.inputs.keys() or self.adopt(inputs, root, vouched)):
+    def is_current(self, changed: set[str], options: dict[str, Any], now: datetime) -> bool:
+        """Whether the sources are those this cache was made from (no source `changed`,
+        as `adopt` found them), its options these, and no scheduled post has fallen due
+        since."""
+        if options != self.options or changed:
             return False
         return self.valid_until is None or now < datetime.fromisoformat(self.valid_until)
 
@@ -202,21 +191,13 @@ class BuildCache:
         clone gives every source a new stamp; each was judged again, by its hash, by
         the cache, by the posts' cache and by the plan: 40 ms of a deploy at 10,000).
         `vouched` gives the hashes of sources known without reading them (Git's index:
-        see broadsheet.publish.checkout), at their stamps in `inputs`.
-
-        Asked again of the same `inputs` (a build asks three times), the answer given the
-        first time: each asking compared every source's stamp again (10,000 of them), and
-        read again a file whose stamp changed but not its bytes."""
+        see broadsheet.publish.checkout), at their stamps in `inputs`."""
         if inputs == self.inputs:
             return set()
-        if self._adopted is not None and self._adopted[0] is inputs:
-            return set(self._adopted[1])
         hashes = self.input_hashes
-        found = changed_names(
+        return changed_names(
             self.inputs, inputs, root, hashes, adopt=True, hashed=self.same, vouched=vouched
         )
-        self._adopted = (inputs, frozenset(found))
-        return found
 
 
 def share_stamps(stamps: Stamps, kept: Stamps) -> None:

@@ -243,9 +243,14 @@ def _build(
                 inputs = source_stamps(config, racy)
             options = _options(config, drafts, output)
             options["urls"] = urls
-            current = cache is not None and cache.is_current(
-                inputs, options, now, config.root, vouched
-            )
+            # The sources changed since the last build, judged once, here (those a clone
+            # gave new stamps, found by their hashes, take them in the cache): whether
+            # the build is current and how far the plan can go by the last one's both go
+            # by it (each asking compared 10,000 stamps again).
+            edited = cache.adopt(inputs, config.root, vouched) if cache is not None else None
+            current = False
+            if cache is not None and edited is not None:
+                current = cache.is_current(edited, options, now)
             # The published-URL record is no source of the site's, but judges it: a build
             # does nothing only if the record is as the last build left it.
             record = _state_path(where) / RECORD_SEEN
@@ -273,8 +278,6 @@ def _build(
                 aside.close()
             raise
         if cache is not None:
-            # The sources a clone gave new stamps, found by their hashes: once, here.
-            cache.adopt(inputs, config.root, vouched)
             share_stamps(inputs, cache.inputs)
             # The cache's rest is read now, while little else is held. Read once the
             # posts are read and planned (when no source's stamp asked for it sooner),
@@ -303,8 +306,9 @@ def _build(
     with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
         keep()
         outcome = assemble(
-            config, output, trusted, drafts, now, progress, jobs, state, inputs, urls, cache
-        )
+            config, output, trusted, drafts, now, progress, jobs, state, inputs, urls, cache,
+            edited,
+        )  # fmt: skip
         if outcome.changes is None or (check.restamp and check.fresh is None):
             # The posts and the plan are let go before the whole output is stamped and
             # the cache saved, which hold a note of every output file: at 100,000

@@ -661,21 +661,6 @@ def test_this_builds_stamps_share_the_last_builds_lists_where_they_are_equal() -
     assert kept["content/b.md"] == [4, 5, 0, 6] and len(kept) == 3
 
 
-def _cloned(tmp_path: Path, names: tuple[str, ...]) -> tuple[Stamps, dict[str, str]]:
-    """The sources `names` (the first two content/same.md and content/edited.md) as a
-    build stamped and hashed them, then cloned: same.md holds the same bytes in a new
-    file, edited.md others of the same size. Their stamps and hashes as recorded."""
-    for name in names:
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).write_text(f"{name}\n")
-    kept = {name: stamps.stamp_file(str(tmp_path / name), None) for name in names}
-    recorded = {name: stamps.content_hash(str(tmp_path / name)) for name in names}
-    (tmp_path / "content/same.md").unlink()
-    (tmp_path / "content/same.md").write_text("content/same.md\n")  # (a new inode)
-    (tmp_path / "content/edited.md").write_text("content/EDITED.md\n")  # (the same size)
-    return kept, recorded
-
-
 def test_a_source_that_hashes_as_recorded_takes_its_new_stamp_in_the_last_builds(
     tmp_path: Path,
 ) -> None:
@@ -685,7 +670,14 @@ def test_a_source_that_hashes_as_recorded_takes_its_new_stamp_in_the_last_builds
     from broadsheet.publish.cache import changed_names
 
     names = ("content/same.md", "content/edited.md", "content/gone.md")
-    kept, recorded = _cloned(tmp_path, names)
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(f"{name}\n")
+    kept = {name: stamps.stamp_file(str(tmp_path / name), None) for name in names}
+    recorded = {name: stamps.content_hash(str(tmp_path / name)) for name in names}
+    (tmp_path / "content/same.md").unlink()
+    (tmp_path / "content/same.md").write_text("content/same.md\n")  # (a new inode)
+    (tmp_path / "content/edited.md").write_text("content/EDITED.md\n")  # (the same size)
     (tmp_path / "content/gone.md").unlink()
     taken = {name: stamps.stamp_file(str(tmp_path / name), None) for name in names[:2]}
     assert taken["content/same.md"] != kept["content/same.md"]
@@ -697,38 +689,6 @@ def test_a_source_that_hashes_as_recorded_takes_its_new_stamp_in_the_last_builds
     assert kept["content/same.md"] is taken["content/same.md"]
     assert kept["content/edited.md"] == old["content/edited.md"]
     assert kept["content/gone.md"] == old["content/gone.md"] and len(kept) == 3
-    stamps.HASHED.clear()
-
-
-def test_a_build_asking_again_what_changed_in_the_same_sources_gets_the_same_answer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A build asks the cache three times which sources changed (whether it is current,
-    whether the plan can go by the last, and before it plans): the first answer holds
-    for the same stamps, and the sources are not judged again; other stamps are."""
-    names = ("content/same.md", "content/edited.md")
-    kept, recorded = _cloned(tmp_path, names)
-    taken = {name: stamps.stamp_file(str(tmp_path / name), None) for name in names}
-    cache = BuildCache(inputs=dict(kept), input_hashes=recorded)
-    judged = []
-    judge = cache_module.changed_names
-    monkeypatch.setattr(
-        cache_module, "changed_names", lambda *a, **k: judged.append(1) or judge(*a, **k)
-    )
-    stamps.HASHED.clear()
-    first = cache.adopt(taken, tmp_path)
-    assert first == {"content/edited.md"} and len(judged) == 1
-    assert cache.inputs["content/same.md"] is taken["content/same.md"]  # (adopted)
-    first.clear()  # (each answer is the caller's own)
-    second = cache.adopt(taken, tmp_path)
-    assert second == {"content/edited.md"} and len(judged) == 1
-    second.add("content/another.md")  # (a set of the caller's, as the first)
-    again = {name: list(stamp) for name, stamp in taken.items()}  # the same, another mapping
-    assert cache.adopt(again, tmp_path) == {"content/edited.md"} and len(judged) == 2
-    (tmp_path / "content/edited.md").write_text("content/edited.md\n")  # edited back
-    newer = {name: stamps.stamp_file(str(tmp_path / name), None) for name in names}
-    stamps.HASHED.clear()
-    assert cache.adopt(newer, tmp_path) == set() and len(judged) == 3
     stamps.HASHED.clear()
 
 

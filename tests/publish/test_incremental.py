@@ -198,6 +198,30 @@ def test_an_edit_rewrites_only_the_pages_that_show_it(corpus: Path) -> None:
     assert 0 < result.written < result.pages / 4
 
 
+@pytest.mark.parametrize("what", ["post", "template", "nothing"])
+def test_a_build_judges_which_sources_changed_once(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """Whether a build is current and how far its plan can go by the last one's both go
+    by one judging of the sources against the cache (it compared 10,000 stamps three
+    times a build): after an edited post, an edited template, or nothing, each built
+    as a cold build builds it."""
+    from broadsheet.publish import cache
+
+    warm(corpus)
+    if what == "post":
+        edit(sorted((corpus / "content").rglob("*.md"))[3], "\n\n", "\n\nA new sentence.\n\n")
+    elif what == "template":
+        edit(corpus / "templates/article.html", "Related articles", "More like this")
+    judged = []
+    judge = cache.changed_names
+    monkeypatch.setattr(cache, "changed_names", lambda *a, **k: judged.append(1) or judge(*a, **k))
+    result = warm(corpus)
+    assert len(judged) == (0 if what == "nothing" else 1)
+    assert (result.written == 0) == (what == "nothing")
+    assert tree_bytes(corpus / "site") == cold(corpus)
+
+
 def test_an_edit_parses_no_template(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A body edit goes by the templates' stored keys: none is parsed again to tell
     what its pages show or whether they use cards (21 ms of an edit at 10,000
