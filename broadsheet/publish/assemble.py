@@ -62,6 +62,7 @@ class Outcome:
     written: int
     unchanged: int
     signatures: dict[str, str] = field(default_factory=dict)
+    pages: int = 0  # how many of `signatures` are pages' (the others: bundles' files)
     valid_until: str | None = None
     # What an incremental build changed in the site (None: the site was replaced whole).
     changes: tuple[list[str], list[str]] | None = None
@@ -200,6 +201,7 @@ def assemble(
         written=report.written,  # pages: what the summary counts (static files aside)
         unchanged=report.unchanged,
         signatures=report.signatures,
+        pages=report.pages,
         valid_until=_next_due(posts, now, drafts),
         changes=(stage.moved, sorted(stage.removed)) if stage.moved is not None else None,
         signed=report.state,
@@ -251,7 +253,8 @@ def _publish(
     its signatures' state, `before`, if they can be compared: see _comparable), write
     the search index, and commit the stage into the site. Returns the stage and the
     rendering's report."""
-    previous, attached = split_signatures(cache.pages if cache is not None else {})
+    kept = cache.pages if cache is not None else {}
+    previous, attached = split_signatures(kept, cache.page_count if cache is not None else None)
     with staged_output(output, reuse=cache is not None) as stage:
         statics = config.path(config.static_dir)
         pages = set(page_paths(site))
@@ -267,6 +270,7 @@ def _publish(
                 report = render_pages(
                     site, env, stage, previous, progress, jobs, terms, before, cold
                 )
+            report.pages = len(report.signatures)  # (the bundles' files are not pages)
             report.signatures.update(files)
             with timing.stage("search index"):
                 index_site(stage, site, terms, report, docs, jobs, cold=cold)
@@ -368,7 +372,7 @@ def _since(cache: BuildCache | None, before: SignedState | None) -> Since | None
     signatures' state can be compared (`before`: see _comparable)."""
     if cache is None or before is None:
         return None
-    previous, _ = split_signatures(cache.pages)
+    previous, _ = split_signatures(cache.pages, cache.page_count)
     return Since(before, WholePlan(tuple(previous), tuple(before.templates)))
 
 

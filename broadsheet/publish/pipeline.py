@@ -295,7 +295,6 @@ def _build(
 
     # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
     from broadsheet.publish.assemble import JUDGED, assemble
-    from broadsheet.publish.media import split_signatures
     from broadsheet.workers import long_lived
 
     state = _state_path(where) if use_cache else None
@@ -342,7 +341,7 @@ def _build(
                 )
                 del noted
             fresh = BuildCache(inputs, options, outcome.signatures, stamps, signed=outcome.signed)
-            fresh.page_count = len(split_signatures(outcome.signatures)[0])  # (no bundle files)
+            fresh.page_count = outcome.pages  # (the bundles' files left out)
             fresh.valid_until = outcome.valid_until
             with contextlib.suppress(OSError):  # without it, the next build is not a no-op
                 # The record as this build judged and wrote it; or none, if it is not so

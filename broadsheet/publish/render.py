@@ -35,6 +35,7 @@ HELD_TEXT = 1 << 20  # characters of rendered pages held before they are written
 @dataclass
 class RenderReport:
     signatures: dict[str, str] = field(default_factory=dict)  # output path -> signature
+    pages: int = 0  # how many of `signatures` are pages' (see assemble._publish)
     written: int = 0
     unchanged: int = 0
     rendered: list[str] = field(default_factory=list)
