@@ -55,6 +55,8 @@ def find_post_files(
             why = f"only .md files are posts: rename it {stem}.md, or it is not published"
             strays.append(BroadsheetError(why, Path(name)))
     folders = bundle_folders(content_dir, names)
+    if not folders:  # (most sites have no bundle: no look at each name again)
+        return sorted(names)
     if strays is not None:
         for name in sorted(n for n in names if _inside_bundle(n, folders)):
             why = (
@@ -63,8 +65,6 @@ def find_post_files(
                 "another extension to publish it as a file"
             )
             strays.append(BroadsheetError(why, Path(name)))
-    if not folders:  # (most sites have no bundle: no look at each name again)
-        return sorted(names)
     return sorted(name for name in names if not _inside_bundle(name, folders))
 
 

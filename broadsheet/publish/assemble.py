@@ -270,7 +270,6 @@ def _publish(
                 report = render_pages(
                     site, env, stage, previous, progress, jobs, terms, before, cold
                 )
-            report.pages = len(report.signatures)  # (the bundles' files are not pages)
             report.signatures.update(files)
             with timing.stage("search index"):
                 index_site(stage, site, terms, report, docs, jobs, cold=cold)

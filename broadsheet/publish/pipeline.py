@@ -247,9 +247,9 @@ def _build(
             # gave new stamps, found by their hashes, take them in the cache): whether
             # the build is current and how far the plan can go by the last one's both go
             # by it (each asking compared 10,000 stamps again).
-            edited = cache.adopt(inputs, config.root, vouched) if cache is not None else None
-            current = False
-            if cache is not None and edited is not None:
+            edited, current = None, False
+            if cache is not None:
+                edited = cache.adopt(inputs, config.root, vouched)
                 current = cache.is_current(edited, options, now)
             # The published-URL record is no source of the site's, but judges it: a build
             # does nothing only if the record is as the last build left it.

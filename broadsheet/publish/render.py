@@ -35,7 +35,7 @@ HELD_TEXT = 1 << 20  # characters of rendered pages held before they are written
 @dataclass
 class RenderReport:
     signatures: dict[str, str] = field(default_factory=dict)  # output path -> signature
-    pages: int = 0  # how many of `signatures` are pages' (see assemble._publish)
+    pages: int = 0  # how many of `signatures` are pages' (a build adds its bundles' files)
     written: int = 0
     unchanged: int = 0
     rendered: list[str] = field(default_factory=list)
@@ -106,6 +106,7 @@ def render_pages(
     for gone in sorted(set(previous or {}) - set(report.signatures)):
         out.remove(gone)
         report.removed.append(gone)
+    report.pages = len(report.signatures)
     report.state = signer.state(site)
     return report
 
