@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, KeysView
+from collections.abc import Callable, Iterable, KeysView, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from jinja2 import Environment
@@ -29,7 +29,13 @@ from broadsheet.publish.context import use_site
 from broadsheet.publish.media import Media, copy_attachments, gather, split_signatures
 from broadsheet.publish.output_dir import staged_output
 from broadsheet.publish.prerender import Prerender
-from broadsheet.publish.render import Progress, RenderReport, render_pages, search_doc
+from broadsheet.publish.render import (
+    Progress,
+    RenderReport,
+    entry_order,
+    render_pages,
+    search_doc,
+)
 from broadsheet.publish.signatures import Since
 from broadsheet.publish.stage import Stage, WrittenNotes
 from broadsheet.publish.statics import copy_static
@@ -39,6 +45,7 @@ from broadsheet.search.index import (
     ColdMerge,
     DamagedTerms,
     Doc,
+    LazyDocs,
     TermStore,
     cold_merge,
     id_order,
@@ -263,9 +270,13 @@ def _publish(
         with timing.stage("images"):
             media.publish(stage, images, jobs)
             files = copy_attachments(site, media.folders, stage, attached, pages, published)
-        docs = search_docs(site)
         with ExitStack() as merging:  # a cold build's index: scattered as pages render
-            cold = None if previous else merging.enter_context(cold_merge(stage, docs, terms))
+            docs: Sequence[Doc]
+            if previous:  # (an incremental build's: made as they are needed)
+                docs, cold = lazy_docs(site), None
+            else:
+                docs = every = search_docs(site)
+                cold = merging.enter_context(cold_merge(stage, every, terms))
             with timing.stage("render"):
                 report = render_pages(
                     site, env, stage, previous, progress, jobs, terms, before, cold
@@ -300,7 +311,7 @@ def index_site(
     site: Site,
     terms: TermStore,
     report: RenderReport,
-    docs: list[Doc],
+    docs: Sequence[Doc],
     jobs: int = 1,
     whole: bool = False,
     cold: ColdMerge | None = None,
@@ -308,17 +319,33 @@ def index_site(
     """Write the search index: updated from the articles `report` re-indexed when it
     comes from an incremental render, merged whole otherwise (or when asked: `whole`),
     from the slices the render scattered into `cold` and from `terms` for the rest.
-    `docs` are the site's articles as search_docs gives them."""
+    `docs` are the site's articles as search_docs (or lazy_docs) gives them.
+
+    A site planned from the last build's plan (only the pages an edit shows: see
+    plan_site) has every article in the place it had then: the same path, URL, section,
+    date, author and tags, in the same order (signatures.Since judged the posts' places
+    the same), and the index in `stage` is that build's. Its update keeps the facets."""
     changed = report.reindexed if report.incremental and not whole else None
     sections = [(section.slug, section.name) for section in site.sections]
     if cold is not None:
         cold.scattered.update(report.scattered)
-    write_index(stage, docs, sections, terms, changed, jobs, cold)
+    placed = site.whole is not None and site.whole.judged is not None
+    write_index(stage, docs, sections, terms, changed, jobs, cold, same_places=placed)
 
 
 def search_docs(site: Site) -> list[Doc]:
     """Every article as a search result shows it and its filters see it, in id order."""
     return id_order(map(search_doc, site.posts))
+
+
+def lazy_docs(site: Site) -> LazyDocs:
+    """search_docs(site), each article's Doc made only when asked for."""
+    posts = sorted(site.posts, key=_id_key)  # (as id_order sorts their Docs)
+    return LazyDocs([post.url_path for post in posts], lambda number: search_doc(posts[number]))
+
+
+def _id_key(post: Post) -> tuple[timedelta, str]:
+    return entry_order(post.date), post.url_path
 
 
 def gather_media(

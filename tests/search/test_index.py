@@ -25,6 +25,7 @@ from broadsheet.publish.stage import Stage
 from broadsheet.search.index import (
     DamagedTerms,
     Doc,
+    LazyDocs,
     TermStore,
     code_length,
     id_order,
@@ -329,6 +330,92 @@ def test_the_file_of_an_article_no_longer_shown_is_forgotten(tmp_path: Path) -> 
     assert again.expect({"asia/a/", "asia/b/"})
     again.forget_others(["asia/b/"])
     assert not again.path("asia/a/").exists() and again.path("asia/b/").exists()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["edit", "retitle", "blank"]), st.integers(0, 2**32)),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_an_update_that_keeps_every_place_keeps_the_facets_and_makes_only_its_docs(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, int]]
+) -> None:
+    # Edits that leave every article its URL, date, section, author and topics (a body,
+    # a title): the caller says so (same_places), the facets and the meta's lists are
+    # kept from the site's meta.json, and only the articles re-indexed are made into
+    # Docs. What is written is still a cold index's, to the byte.
+    tmp = tmp_path_factory.mktemp("index")
+    rng = random.Random(len(steps))
+    urls = [f"{rng.choice(['asia', 'america'])}/p{n:02}/" for n in range(30)]
+    texts = {url: " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 9))) for url in urls}
+    titles = {url: VOCABULARY[n % len(VOCABULARY)] for n, url in enumerate(urls) if n % 3}
+    docs = id_order(
+        doc(url, f"20{10 + n % 7}-0{1 + n % 9}-1{n % 10}", ["", "Ann", "Bo"][n % 3],
+            tuple(rng.sample(["trade", "water", "courts"], n % 3)))
+        for n, url in enumerate(urls)
+    )  # fmt: skip
+    store = stored(tmp / "state", texts, titles)
+    write_index(Stage(tmp / "inc"), docs, SECTIONS, store, None)
+    for step, (kind, seed) in enumerate(steps):
+        step_rng = random.Random(seed)
+        url = step_rng.choice(urls)
+        if kind == "retitle":
+            titles[url] = " ".join(step_rng.choices(VOCABULARY, k=step_rng.randint(1, 3)))
+        else:
+            texts[url] = " ".join(step_rng.choices(VOCABULARY, k=step_rng.randint(0, 12)))
+            texts[url] *= kind == "edit"
+        title = titles.get(url, "")
+        found = store.replace(url, count(title, texts[url]), (title,) if title else ())
+        lazy, made = counted_docs(docs)
+        changed = {url: found} if found is not None else {}
+        write_index(Stage(tmp / "inc"), lazy, SECTIONS, store, changed, same_places=True)
+        assert [docs[n].url_path for n in made] == list(changed)
+        cold = stored(tmp / f"cold-state-{step}", texts, titles)
+        write_index(Stage(tmp / f"cold-{step}"), docs, SECTIONS, cold, None)
+        assert tree(tmp / "inc") == tree(tmp / f"cold-{step}"), (step, kind)
+
+
+def counted_docs(docs: list[Doc]) -> tuple[LazyDocs, list[int]]:
+    """LazyDocs of `docs`, and the ids of those made, in turn."""
+    made: list[int] = []
+
+    def make(number: int) -> Doc:
+        made.append(number)
+        return docs[number]
+
+    return LazyDocs([d.url_path for d in docs], make), made
+
+
+def test_kept_facets_are_not_trusted_from_a_meta_of_other_sections(tmp_path: Path) -> None:
+    texts = {"asia/a/": "tariffs", "america/b/": "solar"}
+    docs = id_order([doc("asia/a/", "2015-01-01"), doc("america/b/", "2016-01-01", "Ann")])
+    store = stored(tmp_path / "state", texts)
+    write_index(Stage(tmp_path / "inc"), docs, SECTIONS, store, None)
+    renamed = [("america", "America"), ("asia", "Asia Pacific")]  # (numbered otherwise)
+    changed = {"asia/a/": store.replace("asia/a/", count("", "wind"), ())}
+    texts["asia/a/"] = "wind"
+    write_index(Stage(tmp_path / "inc"), docs, renamed, store, changed, same_places=True)
+    write_index(Stage(tmp_path / "cold"), docs, renamed, stored(tmp_path / "c", texts), None)
+    assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
+    meta = json.loads((tmp_path / "inc/search/meta.json").read_text())
+    assert meta["sections"] == [["america", "America"], ["asia", "Asia Pacific"]]
+
+
+def test_lazy_docs_are_a_sequence_of_the_docs_made_once_each() -> None:
+    docs = [doc(f"asia/p{n}/", f"201{n}-01-01") for n in range(5)]
+    lazy, made = counted_docs(docs)
+    assert len(lazy) == 5 and lazy[1] == docs[1] and lazy[-1] == docs[4] and made == [1, 4]
+    assert lazy[1:4] == docs[1:4] and lazy[::-2] == docs[::-2] and list(lazy) == docs
+    assert sorted(made) == [0, 1, 2, 3, 4]  # (each once)
+    made.clear()
+    assert LazyDocs(lazy.urls, docs.__getitem__).every() == docs == lazy.every() and made == []
+    with pytest.raises(IndexError):
+        lazy[5]
+    with pytest.raises(IndexError):
+        lazy[-6]
 
 
 def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> None:
