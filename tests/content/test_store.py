@@ -496,3 +496,61 @@ def test_the_compiled_decoder_survives_what_python_code_it_calls_may_do() -> Non
     with pytest.raises(TypeError):
         moment = datetime.fromtimestamp
         native.decode_shard({5: []}, 3, 16, {}, "/p/", content, {}, child, ZONE, {}, Post, moment)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.sets(st.sampled_from([f"{s}/p{n}.md" for s in ("asia", "europe") for n in range(40)])),
+    edits=st.lists(
+        st.tuples(
+            st.sampled_from(["edit", "add", "remove", "restamp"]),
+            st.sampled_from([f"{s}/p{n}.md" for s in ("asia", "europe") for n in range(40)]),
+        ),
+        max_size=6,
+    ),
+    damaged=st.sets(st.integers(0, store.SHARDS - 1), max_size=3),
+)
+def test_a_file_of_posts_is_written_from_what_was_read_of_it_as_from_every_post(
+    tmp_path_factory: pytest.TempPathFactory,
+    names: set[str],
+    edits: list[tuple[str, str]],
+    damaged: set[int],
+) -> None:
+    # The build names the files' posts read (members) and the posts changed since: a
+    # file written from them holds what one written from the whole cache does, to the
+    # byte, whatever was edited, added, removed or stamped anew, and whichever files
+    # could not be read (their posts parsed again: changed).
+    tmp = tmp_path_factory.mktemp("store")
+    content = tmp / "content"
+    cache = {str(content / n): (_stamp(i), _post(content, n)) for i, n in enumerate(sorted(names))}
+    write_post_cache(tmp / "a", content, ZONE, cache)
+    for shard in damaged:
+        (tmp / "a" / f"{shard}.json").write_bytes(b"damaged")
+    kept: dict[int, str] = {}
+    members: dict[int, list[str]] = {}
+    read = read_post_cache(tmp / "a", content, ZONE, kept, members)
+    after = dict(read)
+    changed = {key for key in cache if key not in read}  # (parsed again)
+    after.update({key: cache[key] for key in changed})
+    for number, (kind, name) in enumerate(edits):
+        key = str(content / name)
+        if kind == "remove":
+            after.pop(key, None)
+            changed.add(key)
+        elif kind == "restamp" and key in after:
+            after[key] = (_stamp(number + 7), after[key][1])  # (the same post: not changed)
+        elif kind in ("edit", "add"):
+            after[key] = (_stamp(number), _post(content, name, title=f"Edit {number}"))
+            changed.add(key)
+    with_members, without = tmp / "with", tmp / "without"
+    for folder in (with_members, without):
+        folder.mkdir()
+        for shard in kept:  # (the files read are where they were)
+            source = (tmp / "a" / f"{shard}.json").read_bytes()
+            (folder / f"{shard}.json").write_bytes(source)
+    write_post_cache(with_members, content, ZONE, after, changed, kept, members)
+    write_post_cache(without, content, ZONE, after, changed, kept)
+    assert {p.name: p.read_bytes() for p in with_members.iterdir()} == {
+        p.name: p.read_bytes() for p in without.iterdir()
+    }
+    assert read_post_cache(with_members, content, ZONE) == dict(sorted(after.items()))
