@@ -28,6 +28,8 @@ PYPROJECT = "pyproject.toml"
 
 @dataclass(frozen=True)
 class SectionSetting:
+    """A section the settings name: its folder (slug) and the name shown."""
+
     slug: str
     name: str
 

@@ -75,6 +75,8 @@ class WorkerDied(BroadsheetError):
 
 @dataclass
 class _Worker:
+    """A forked worker process, its pipes, and the task it is on."""
+
     pid: int
     tasks: int  # the build writes tasks here
     results: int  # and reads answers here

@@ -31,6 +31,8 @@ from broadsheet.stamps import Stamp
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing `check` found: where (file and line, if known), what, and whether it only warns."""
+
     path: Path
     line: int | None
     message: str

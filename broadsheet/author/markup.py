@@ -59,12 +59,16 @@ _EMBEDS = {
 
 @dataclass(frozen=True)
 class Finding:
+    """A problem found in a post's Markdown, and the text that names the line it is on."""
+
     message: str
     needles: tuple[str, ...]  # text to look for in the Markdown to name the line
 
 
 @dataclass(frozen=True)
 class Link:
+    """A link or image a post's HTML holds."""
+
     url: str  # as the browser reads it, references decoded
     image: bool
 

@@ -52,6 +52,8 @@ class Unit:
 
 @dataclass(frozen=True)
 class Plan:
+    """What moving a post will do: where its file goes, its new text, and its URLs."""
+
     unit: Unit
     post: Post
     target: Path  # where unit.path goes

@@ -44,6 +44,8 @@ FENCE = "---"
 
 @dataclass(frozen=True)
 class Field:
+    """What a front matter key may hold, and whether a post must have it."""
+
     kind: str
     required: bool = False
 
@@ -71,6 +73,8 @@ IMAGE_DETAILS = ("image_alt", "image_caption", "image_credit")
 
 @dataclass(frozen=True)
 class _Split:
+    """A post's text cut into its front matter and its body (and the line the body starts on)."""
+
     header: str
     body: str
     body_line: int

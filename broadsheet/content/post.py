@@ -22,6 +22,8 @@ _WORD_RUNS = bytes(
 
 @dataclass(frozen=True, slots=True)
 class Post:
+    """An article, as its file says and the build needs it (its body read again when asked)."""
+
     path: Path
     title: str
     section: str  # the section's label as written, e.g. "ASIA"

@@ -27,6 +27,9 @@ class ImageError(BroadsheetError):
 
 @dataclass(frozen=True)
 class ImageInfo:
+    """What an image file is: its size as shown, its kind and format, and whether it has
+    transparency."""
+
     width: int  # as shown: after EXIF orientation
     height: int
     kind: Kind  # "raster" is resized and re-encoded; "animated" and "svg" are copied

@@ -32,12 +32,16 @@ MEDIA = "media"  # the site-wide folder every published image is in
 
 @dataclass(frozen=True)
 class ImageRequest:
+    """An image to publish, and whether its crops are wanted too."""
+
     source: Path  # the image file, absolute
     crops: bool = False  # a featured image: also the crops for NewsArticle JSON-LD
 
 
 @dataclass(frozen=True)
 class ImageFile:
+    """One published file of an image: its URL and size."""
+
     url: str  # under the site's base path: "/archive/media/0123456789abcdef-800.webp"
     width: int
     height: int
@@ -57,6 +61,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Crop:
+    """A crop of a featured image, published for NewsArticle JSON-LD."""
+
     ratio: str  # "16:9", "4:3" or "1:1"
     url: str
     width: int
@@ -65,6 +71,8 @@ class Crop:
 
 @dataclass(frozen=True)
 class Picture:
+    """An image as a page shows it: its published sources, fallback and crops."""
+
     kind: Kind  # "raster"; or "animated" / "svg", copied as they are (no sources, no crops)
     width: int  # the widest file published (for <img width height>)
     height: int
@@ -84,6 +92,8 @@ class Picture:
 
 @dataclass(frozen=True)
 class ImageOutcome:
+    """What publishing the site's images gave: each source's picture, and the files."""
+
     pictures: dict[Path, Picture]
     encoded: int  # sources decoded and encoded by this call (0 when all came from the cache)
     files: frozenset[str]  # every published file, relative to the site ("media/...")
@@ -91,6 +101,8 @@ class ImageOutcome:
 
 @dataclass(frozen=True)
 class _Task:
+    """The work of one image for a worker: its source, what to make, and how."""
+
     source: Path
     parts: tuple[str, ...]  # "srcsets", "crops"
     settings: ImageSettings

@@ -79,6 +79,8 @@ def import_files(
 
 @dataclass
 class _Planned:
+    """A story the import will write or update, and what the report says of it."""
+
     story: Story
     before: Story | None  # the story as it was, if this move updates its post
     report: FileReport

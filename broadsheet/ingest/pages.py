@@ -329,6 +329,8 @@ def _strip(line: str) -> str:
 
 @dataclass(frozen=True)
 class RawFile:
+    """A raw file, read: its articles and the counts of its lines."""
+
     source: Path
     articles: tuple[RawArticle, ...]
     counts: LineCounts

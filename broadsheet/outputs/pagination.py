@@ -12,6 +12,8 @@ WINDOW = 2  # numbered links shown either side of the current page
 
 @dataclass(frozen=True, slots=True)
 class PageLink:
+    """One link of a listing's page numbers (a gap when it has no number)."""
+
     number: int | None  # None for a gap ("…")
     url_path: str
     current: bool = False
@@ -19,6 +21,8 @@ class PageLink:
 
 @dataclass(frozen=True, slots=True)
 class Pager:
+    """Where a listing's page stands among its pages, and its neighbours' paths."""
+
     number: int
     total: int
     url_path: str

@@ -31,6 +31,8 @@ from broadsheet.outputs.sitemaps import (
 
 @dataclass(frozen=True)
 class Site:
+    """Every output of the site, planned: its posts, listings and pages."""
+
     config: SiteConfig
     posts: tuple[Post, ...]  # all, in reading order
     sections: tuple[Listing, ...]

@@ -17,6 +17,8 @@ NEWS_MAX = 1_000  # Google News' limit per sitemap
 
 @dataclass(frozen=True, slots=True)
 class SitemapEntry:
+    """A page as a sitemap lists it: its path, and when it last changed."""
+
     url_path: str
     lastmod: datetime | None
 

@@ -65,6 +65,8 @@ JUDGED = "published-judged"
 
 @dataclass
 class Outcome:
+    """What assembling the site did: its pages' signatures and counts, and what changed."""
+
     articles: int
     written: int
     unchanged: int

@@ -20,6 +20,8 @@ KEPT = 20  # the largest files a SiteSize keeps, to name them
 
 @dataclass(frozen=True)
 class SiteSize:
+    """How large the built site is, and its files large enough to name."""
+
     total: int  # bytes, every file of the site
     # its largest files over file_warned() (path in the site, bytes), largest first
     largest: tuple[tuple[str, int], ...]

@@ -69,6 +69,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BuildResult:
+    """What a build did, for its summary: where, how many pages, and how long."""
+
     output: Path
     articles: int
     written: int

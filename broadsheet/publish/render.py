@@ -34,6 +34,8 @@ HELD_TEXT = 1 << 20  # characters of rendered pages held before they are written
 
 @dataclass
 class RenderReport:
+    """What rendering did: each page's signature, what it wrote, and what it re-indexed."""
+
     signatures: dict[str, str] = field(default_factory=dict)  # output path -> signature
     pages: int = 0  # how many of `signatures` are pages' (a build adds its bundles' files)
     written: int = 0

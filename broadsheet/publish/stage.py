@@ -35,6 +35,8 @@ Notes = dict[str, list[Any] | None]
 
 @dataclass
 class Stage:
+    """Where a build writes the site before it is committed, and what it removes."""
+
     root: Path  # where this build writes
     base: Path | None = None  # the live site beneath an overlay
     removed: set[str] = field(default_factory=set)  # site paths to delete on commit

@@ -31,6 +31,8 @@ _NOT_PROSE = ("#", "```", "~~~", "|", "<", "    ", "[^", "-", "*", ">", "+")
 
 @dataclass(frozen=True)
 class RenderedBody:
+    """An article's body as HTML, its table of contents, and how many headings it has."""
+
     html: str
     toc_html: str  # empty unless the article is long enough to want one
     headings: int

@@ -31,6 +31,8 @@ class DamagedTerms(Exception):
 
 @dataclass(frozen=True)
 class Stored:
+    """What the search state keeps of an article: its length, text and what its result shows."""
+
     length: int
     text: str
     shown: tuple[str, ...] = ()  # what its docs entry shows beside the text (Doc.shown)

@@ -38,6 +38,8 @@ BUILDS_PER_PROCESS = 200  # then a fresh build process, lest anything pile up in
 
 @dataclass(frozen=True)
 class DevResult:
+    """What one of the dev server's builds did, for its page and its log."""
+
     ok: bool
     seconds: float
     written: int = 0

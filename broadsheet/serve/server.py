@@ -95,12 +95,16 @@ def resolve_inside(root: Path, requested: str) -> Path | None:
 
 @dataclass(frozen=True)
 class Found:
+    """A file the dev server answers with."""
+
     name: str  # the file's name, for its content type
     data: bytes
 
 
 @dataclass(frozen=True)
 class Redirect:
+    """A redirect the dev server answers with."""
+
     location: str  # always a path on this server: one "/", then never another
 
 
