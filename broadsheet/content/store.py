@@ -173,12 +173,14 @@ def shard_of(name: str, shards: int = SHARDS) -> int:
     return zlib.crc32(name.encode("utf-8")) % shards
 
 
-def _child(folder: Path, name: str) -> Path:
-    """folder / name, for a plain file name: pathlib's own way to make a child path
-    (iterdir's), which does not parse the name again, when it has one (a quarter of the
-    time: 20 ms at 10,000 posts)."""
-    make = getattr(folder, "_make_child_relpath", None)
-    return make(name) if make is not None else folder / name
+def _joined(folder: Path, name: str) -> Path:
+    return folder / name
+
+
+# folder / name, for a plain file name: pathlib's own way to make a child path (iterdir's),
+# which does not parse the name again, when it has one (a quarter of the time: 20 ms at
+# 10,000 posts), called as it is (a function of ours around it took 4 ms more).
+_child: Callable[[Path, str], Path] = getattr(type(Path()), "_make_child_relpath", _joined)
 
 
 def read_post_cache(
@@ -228,7 +230,7 @@ def read_post_cache(
             kept[shard] = digest
         if members is not None:
             members[shard] = list(found)
-    return dict(sorted(posts.items()))
+    return posts  # (in no order: load_posts keeps the cache in its files' order)
 
 
 def decode_shard_python(
