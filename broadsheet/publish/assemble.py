@@ -274,8 +274,8 @@ def _publish(
             files = copy_attachments(site, media.folders, stage, attached, pages, published)
         with ExitStack() as merging:  # a cold build's index: scattered as pages render
             docs: Sequence[Doc]
-            if previous:  # (an incremental build's: made as they are needed)
-                docs, cold = lazy_docs(site), None
+            if previous:  # (an incremental build's: when it moves no article, made as needed)
+                docs, cold = lazy_docs(site) if _placed(site) else search_docs(site), None
             else:
                 docs = every = search_docs(site)
                 cold = merging.enter_context(cold_merge(stage, every, terms))
@@ -331,8 +331,13 @@ def index_site(
     sections = [(section.slug, section.name) for section in site.sections]
     if cold is not None:
         cold.scattered.update(report.scattered)
-    placed = site.whole is not None and site.whole.judged is not None
-    write_index(stage, docs, sections, terms, changed, jobs, cold, same_places=placed)
+    write_index(stage, docs, sections, terms, changed, jobs, cold, same_places=_placed(site))
+
+
+def _placed(site: Site) -> bool:
+    """Whether `site` was planned from the last build's plan, every article in the place
+    it had then (see index_site)."""
+    return site.whole is not None and site.whole.judged is not None
 
 
 def search_docs(site: Site) -> list[Doc]:
