@@ -13,6 +13,7 @@ import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -794,3 +795,61 @@ def test_a_term_s_postings_are_updated_as_a_dict_of_them_would_be(
             expected[number] = count_
     wanted = index_module._gapped(sorted(expected), [expected[n] for n in sorted(expected)])
     assert index_module._updated(0, index_module._gapped(flat[0::2], flat[1::2]), updates) == wanted
+
+
+_LONDON = ZoneInfo("Europe/London")
+_MOMENTS = [
+    None,
+    datetime(2015, 3, 1, 9, 30, tzinfo=_LONDON),
+    datetime(2015, 3, 1, 9, 30, 0, 1, tzinfo=_LONDON),
+    datetime(2019, 6, 2, 23, 59, tzinfo=_LONDON),
+    datetime(2024, 10, 27, 1, 30, tzinfo=_LONDON),  # (an hour the clocks repeat: BST)
+    datetime(2024, 10, 27, 1, 30, fold=1, tzinfo=_LONDON),  # (and the same wall time in GMT)
+    datetime(2024, 10, 27, 1, 45, tzinfo=_LONDON),
+    datetime(2024, 10, 27, 1, 15, fold=1, tzinfo=_LONDON),
+    datetime(2024, 10, 27, 1, 30, tzinfo=UTC),
+    datetime(2500, 1, 1, 0, 0, 0, 1, tzinfo=_LONDON),  # (a microsecond apart: a float's
+    datetime(2500, 1, 1, 0, 0, 0, 2, tzinfo=_LONDON),  # timestamp tells them apart no more)
+    datetime(1650, 1, 1, 0, 0, 0, 1, tzinfo=_LONDON),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(range(len(_MOMENTS))), st.sampled_from("abcdefgh")),
+        max_size=14,
+    )
+)
+def test_the_posts_in_id_order_are_those_id_order_sorts_their_entries_in(
+    chosen: list[tuple[int, str]],
+) -> None:
+    # From the reading order: the dated backwards and the undated by URL first, when
+    # no two dated posts share a moment; else sorted. Either way, id_order's.
+    from broadsheet.content.post import Post
+    from broadsheet.outputs.listings import reading_order
+    from broadsheet.publish.assemble import in_id_order
+    from broadsheet.publish.render import search_doc
+
+    posts = [
+        Post(
+            path=Path(f"/c/asia/{slug}{n}.md"),
+            title=f"Title {slug}",
+            section="ASIA",
+            section_slug="asia",
+            slug=f"{slug}{n}",
+            date=_MOMENTS[moment],
+            has_time=True,
+            updated=None,
+            author=None,
+            tags=(),
+            summary=None,
+            source=f"raw/a.txt:{n}",
+            draft=False,
+            body_line=5,
+        )
+        for n, (moment, slug) in enumerate(chosen)
+    ]
+    ordered = reading_order(posts)
+    expected = [doc.url_path for doc in id_order(map(search_doc, ordered))]
+    assert [post.url_path for post in in_id_order(ordered)] == expected
