@@ -50,7 +50,6 @@ from broadsheet.search.index import (
     LazyDocs,
     TermStore,
     cold_merge,
-    id_order,
     write_index,
 )
 from broadsheet.workers import long_lived
@@ -343,8 +342,9 @@ def _placed(site: Site) -> bool:
 
 
 def search_docs(site: Site) -> list[Doc]:
-    """Every article as a search result shows it and its filters see it, in id order."""
-    return id_order(map(search_doc, site.posts))
+    """Every article as a search result shows it and its filters see it, in id order
+    (see id_order)."""
+    return list(map(search_doc, in_id_order(site.posts)))
 
 
 def lazy_docs(site: Site) -> LazyDocs:
