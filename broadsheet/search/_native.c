@@ -1372,14 +1372,17 @@ as_uint32(PyObject *number, const char *what, uint32_t *value)
    counted, after its pages render: a miss at each step of a word's lookup. A slice's
    own words stay in the caches while its articles are counted, one after the other,
    and its terms' UTF-8 too (see TermNumbers.spellings). A word's characters are kept
-   in `chars`; its hash is its word's (FNV: unkeyed), so a slot's probes stop at
-   MOST_PROBES, and a word past them is not kept here: it is looked up in the stem
-   table each time. */
+   in its entry when it has at most SHORT_WORD of them (most words: a lookup then reads
+   its slot and its entry, and compares eight bytes), else in `chars`; its hash is its
+   word's (FNV: unkeyed), so a slot's probes stop at MOST_PROBES, and a word past them
+   is not kept here: it is looked up in the stem table each time. */
 #define SLICE_WORD_CHARS 64
+#define SHORT_WORD 8
 
 typedef struct {
     uint64_t hash;
-    uint32_t start; /* its characters: chars[start:start + length] */
+    uint64_t is; /* a short word's characters, zero after them (a word holds no zero);
+                    a longer one's place in `chars` */
     uint32_t length;
     uint32_t number;
 } SliceWord;
@@ -1404,10 +1407,23 @@ slice_words_free(SliceWords *words)
     *words = (SliceWords){0};
 }
 
-/* The number kept for the word data[start:start+length], or -1. */
+/* The characters of a word of at most SHORT_WORD, as a SliceWord holds them: the
+   first in the lowest byte (count_in_slice puts them so as it reads them). */
+static inline uint64_t
+short_word(const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length)
+{
+    uint64_t is = 0;
+    for (Py_ssize_t k = 0; k < length; k++) {
+        is |= (uint64_t)data[start + k] << (8 * k);
+    }
+    return is;
+}
+
+/* The number kept for the word data[start:start+length] (`is`: its characters, if it
+   is short; see SliceWord), or -1. */
 static inline Py_ssize_t
 slice_word_number(const SliceWords *words, const Py_UCS1 *data, Py_ssize_t start,
-                  Py_ssize_t length, uint64_t hash)
+                  Py_ssize_t length, uint64_t hash, uint64_t is)
 {
     if (words->slots == NULL) {
         return -1;
@@ -1420,7 +1436,9 @@ slice_word_number(const SliceWords *words, const Py_UCS1 *data, Py_ssize_t start
         }
         const SliceWord *entry = &words->entries[slot - 1];
         if (entry->hash == hash && entry->length == length
-            && memcmp(words->chars + entry->start, data + start, (size_t)length) == 0) {
+            && (length <= SHORT_WORD
+                    ? entry->is == is
+                    : memcmp(words->chars + entry->is, data + start, (size_t)length) == 0)) {
             return entry->number;
         }
         at = (at + 1) & words->mask;
@@ -1461,16 +1479,23 @@ slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssi
         }
         words->entries = entries;
     }
-    uint32_t chars_at, placed;
-    if (append_bytes(&words->chars, &words->chars_used, &words->chars_allocated,
-                     (const char *)data + start, (size_t)length, &chars_at, &placed)
-        < 0) {
-        return -1;
+    uint64_t is;
+    if (length <= SHORT_WORD) {
+        is = short_word(data, start, length);
     }
-    if (placed == NO_UTF8) {
-        return 0; /* (not kept: past what 32 bits place) */
+    else {
+        uint32_t chars_at, placed;
+        if (append_bytes(&words->chars, &words->chars_used, &words->chars_allocated,
+                         (const char *)data + start, (size_t)length, &chars_at, &placed)
+            < 0) {
+            return -1;
+        }
+        if (placed == NO_UTF8) {
+            return 0; /* (not kept: past what 32 bits place) */
+        }
+        is = chars_at;
     }
-    words->entries[words->used] = (SliceWord){hash, chars_at, (uint32_t)length, (uint32_t)number};
+    words->entries[words->used] = (SliceWord){hash, is, (uint32_t)length, (uint32_t)number};
     words->used++;
     words->slots[at] = (uint32_t)words->used;
     return 0;
@@ -1800,6 +1825,113 @@ word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *
     return found;
 }
 
+/* Each word of `text` (one byte a character) tallied by its term's number: the number
+   the slice keeps for it (see SliceWords), found by the word's hash and characters as
+   it is read. The words the slice has not met (a few hundred an article) are put by,
+   and looked up in the stem table after, in the order met, a few words ahead fetched
+   (see stem_table_prefetch); each is then kept in the slice, and a word met again in
+   the article found there. So a word is looked up once where it was looked up twice,
+   in a table of the article's words and then in the slice's (a third of counting).
+   *words is raised by the words read; -1 with an exception set. */
+static int
+count_in_slice(TermNumbers *numbers, StemTable *stems, PyObject *text, Py_ssize_t *touched,
+               Py_ssize_t *touches, Py_ssize_t *words)
+{
+    const Py_UCS1 *data = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t size = PyUnicode_GET_LENGTH(text), at = 0, missed = 0, allocated = 0;
+    Word *missing = NULL;
+    int status = -1;
+    while (at < size) {
+        if (!is_word(data[at])) {
+            at++;
+            continue;
+        }
+        Py_ssize_t start = at;
+        uint64_t hash = FNV_START, is = 0;
+        Py_UCS4 c;
+        while (at < size && is_word(c = data[at])) {
+            hash = fnv_step(hash, c);
+            if (at - start < SHORT_WORD) {
+                is |= (uint64_t)c << (8 * (at - start)); /* (as short_word puts it) */
+            }
+            at++;
+        }
+        hash = fnv_done(hash);
+        ++*words;
+        Py_ssize_t found =
+            slice_word_number(&numbers->words, data, start, at - start, hash, is);
+        if (found >= 0) {
+            if (tally_number(numbers, found, 1, touched, touches) < 0) {
+                goto done;
+            }
+            continue;
+        }
+        if (missed == allocated) {
+            Word *more = grown(missing, &allocated, sizeof(Word), 256);
+            if (more == NULL) {
+                goto done;
+            }
+            missing = more;
+        }
+        missing[missed++] = (Word){start, at - start, 1, hash};
+    }
+    for (Py_ssize_t k = 0; k < missed; k++) {
+        const Word *w = &missing[k];
+        stem_table_prefetch(stems, missing, k, missed);
+        term_numbers_prefetch(numbers, stems, missing, k, missed);
+        /* (kept by one before it, if it was met before in the article) */
+        uint64_t is = w->length <= SHORT_WORD ? short_word(data, w->start, w->length) : 0;
+        Py_ssize_t found =
+            slice_word_number(&numbers->words, data, w->start, w->length, w->hash, is);
+        if (found < 0) {
+            found = word_number(numbers, stems, text, w);
+            if (found < 0 || slice_word_keep(&numbers->words, data, w->start, w->length,
+                                             w->hash, found)
+                                 < 0) {
+                goto done;
+            }
+        }
+        if (tally_number(numbers, found, 1, touched, touches) < 0) {
+            goto done;
+        }
+    }
+    status = 0;
+done:
+    PyMem_Free(missing);
+    return status;
+}
+
+/* Each distinct word of `table` (of `text`, wider than a byte a character: a few
+   articles) tallied by its term's number, from the stem table; *touched made for them
+   and `more`. -1 with an exception set. */
+static int
+count_by_table(TermNumbers *numbers, StemTable *stems, PyObject *text, const Table *table,
+               Py_ssize_t **touched, Py_ssize_t *touches, Py_ssize_t more)
+{
+    *touched = PyMem_Malloc((size_t)(table->used + more + 1) * sizeof(Py_ssize_t));
+    if (*touched == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t n = 0; n < table->used; n++) {
+        const Word *w = &table->words[n];
+        stem_table_prefetch(stems, table->words, n, table->used);
+        term_numbers_prefetch(numbers, stems, table->words, n, table->used);
+        Py_ssize_t found = word_number(numbers, stems, text, w);
+        if (found < 0) {
+            return -1;
+        }
+        if (w->count > UINT32_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "count_into: a count beyond 32 bits");
+            return -1;
+        }
+        if (tally_number(numbers, found, (uint32_t)w->count, *touched, touches) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static PyObject *
 count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1824,8 +1956,7 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Table table = {NULL, 0, 256, NULL, 1023, 0}, heading = {NULL, 0, 256, NULL, 1023, 0};
-    Py_ssize_t *touched = NULL, touches = 0, words = 0, headed = 0, *found = NULL;
-    Word *missing = NULL;
+    Py_ssize_t *touched = NULL, touches = 0, words = 0, headed = 0;
     PyObject *result = NULL;
     int mine = 0;
     if (numbers->counting) {
@@ -1833,7 +1964,15 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     numbers->counting = mine = 1;
-    int scanned = scan_words(text, &table, &words);
+    if (PyUnicode_READY(text) < 0) {
+        goto done;
+    }
+    if (numbers->words_from != stems->serial) { /* (another table may give other terms) */
+        slice_words_free(&numbers->words);
+        numbers->words_from = stems->serial;
+    }
+    int one_byte = PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND;
+    int scanned = one_byte ? 0 : scan_words(text, &table, &words);
     if (scanned == 0) {
         scanned = scan_words(title, &heading, &headed);
     }
@@ -1844,59 +1983,20 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         goto done;
     }
-    touched = PyMem_Malloc((size_t)(table.used + heading.used + 1) * sizeof(Py_ssize_t));
-    if (touched == NULL) {
-        PyErr_NoMemory();
+    if (one_byte) { /* (news text, folded: the words counted straight into the slice) */
+        Py_ssize_t most = (PyUnicode_GET_LENGTH(text) + 1) / 2; /* (words it can hold) */
+        touched = PyMem_Malloc((size_t)(most + heading.used + 1) * sizeof(Py_ssize_t));
+        if (touched == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if (count_in_slice(numbers, stems, text, touched, &touches, &words) < 0) {
+            goto done;
+        }
+    }
+    else if (count_by_table(numbers, stems, text, &table, &touched, &touches, heading.used)
+             < 0) {
         goto done;
-    }
-    /* Each distinct word's term number: from the slice's words where it is kept there
-       (see SliceWords); the others (`missing`, in the order met) from the stem table,
-       their stems numbered as met, and kept. Then each is tallied in the order met. */
-    found = PyMem_Malloc((size_t)(table.used + 1) * sizeof(Py_ssize_t));
-    missing = PyMem_Malloc((size_t)(table.used + 1) * sizeof(Word));
-    if (found == NULL || missing == NULL) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (numbers->words_from != stems->serial) { /* (another table may give other terms) */
-        slice_words_free(&numbers->words);
-        numbers->words_from = stems->serial;
-    }
-    int one_byte = PyUnicode_KIND(text) == PyUnicode_1BYTE_KIND;
-    const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t missed = 0;
-    for (Py_ssize_t n = 0; n < table.used; n++) {
-        Word *w = &table.words[n];
-        found[n] = one_byte ? slice_word_number(&numbers->words, chars, w->start, w->length,
-                                                w->hash)
-                            : -1;
-        if (found[n] < 0) {
-            missing[missed] = *w;
-            missing[missed++].count = n; /* (where its number goes) */
-        }
-    }
-    for (Py_ssize_t k = 0; k < missed; k++) {
-        Word *w = &missing[k];
-        stem_table_prefetch(stems, missing, k, missed);
-        term_numbers_prefetch(numbers, stems, missing, k, missed);
-        Py_ssize_t number = word_number(numbers, stems, text, w);
-        if (number < 0
-            || (one_byte
-                && slice_word_keep(&numbers->words, chars, w->start, w->length, w->hash,
-                                   number) < 0)) {
-            goto done;
-        }
-        found[w->count] = number;
-    }
-    for (Py_ssize_t n = 0; n < table.used; n++) {
-        if (table.words[n].count > UINT32_MAX) {
-            PyErr_SetString(PyExc_OverflowError, "count_into: a count beyond 32 bits");
-            goto done;
-        }
-        if (tally_number(numbers, found[n], (uint32_t)table.words[n].count, touched, &touches)
-            < 0) {
-            goto done;
-        }
     }
     for (Py_ssize_t n = 0; n < heading.used; n++) { /* (not kept: a title's words are few) */
         const Word *w = &heading.words[n];
@@ -1930,8 +2030,6 @@ done:
         numbers->counting = 0;
     }
     PyMem_Free(touched);
-    PyMem_Free(found);
-    PyMem_Free(missing);
     PyMem_Free(table.words);
     PyMem_Free(table.slots);
     PyMem_Free(heading.words);

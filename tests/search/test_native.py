@@ -438,7 +438,7 @@ def test_merging_postings_agrees_with_python(
 _ARTICLE_WORDS = st.sampled_from(
     [*VOCABULARY[:40], "Elections", "election", "U.S.", "Pakistan’s", "naïve", "Łódź", "東京",
      "x²", "a" * 45, "a" * 46, "b" * 64, "b" * 65, "the", "The", "THE", "£5", "“quoted”", "9",
-     "\u0301", " "]
+     "\u0301", " ", "abcdefgh", "abcdefghi", "abcdefgH", "abcdefg\xe6", "abcdefgi", "bacdefgh"]
 )  # fmt: skip
 _ARTICLES = st.lists(
     st.tuples(
@@ -453,6 +453,7 @@ _ARTICLES = st.lists(
 @given(_ARTICLES, st.integers(1, 4))
 @example([("The elections", "elections election Elections the the")], 2)
 @example([("", "")], 1)
+@example([("", "abcdefgh abcdefghi abcdefgh x abcdefghi"), ("abcdefgh", "abcdefghi abcdefgi a")], 2)
 @example([("the", "the " * 1234 + "trade " * 10), ("", "trade " * 100)], 3)  # (counts' digits)
 def test_counting_a_slice_in_one_compiled_pass_agrees_with_python(
     articles: list[tuple[str, str]], groups: int
