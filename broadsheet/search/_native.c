@@ -1762,8 +1762,11 @@ static PyTypeObject TermNumbersType = {
    numbered in the slice at once, and its count tallied by number; a word of the text
    met in the slice before is counted by the number kept for it (see SliceWords). It
    gives the text's length in words (its counts are the triples it added). None, with
-   nothing added, when a word table gives up (see GIVE_UP): the caller counts that
-   article by the dict. `text` and `title` are folded and joined already
+   nothing added, when the table of a title's words, or of a text wider than a byte a
+   character, gives up (see GIVE_UP): the caller counts that article by the dict. (A
+   one-byte text never gives up: a word made to collide that neither the slice nor the
+   stem table can keep is looked up, and stemmed, at each occurrence: linear still.)
+   `text` and `title` are folded and joined already
    (terms.folded_words); `boost` 1 or more. After an error (a stem function's, a count
    beyond 32 bits) the slice is to be abandoned, as after slice_add's: the terms
    numbered before it stay numbered, with no postings. */
