@@ -3,6 +3,7 @@
     python -m benchmarks.search --articles 10000 --workdir /dev/shm/bench-search
     python -m benchmarks.search --reuse --workdir /dev/shm/bench-search
     python -m benchmarks.search --scale 100000 --workdir /dev/shm/bench-scale
+    python -m benchmarks.search --share 8 --workdir /dev/shm/bench-search
 
 The first builds the realistic corpus (benchmarks/corpus.py), indexes the built pages
 with Pagefind (`data-pagefind-body` on the article) and prints, per query of QUERIES:
@@ -13,7 +14,8 @@ on SEED_QUERIES, whose expected articles are written beside each query. The seco
 queries again the sites the first built (after a change to search.js, say: copy it
 into project/site/js/ first), in a few minutes. The third writes only Broadsheet's
 index for a corpus (from the articles' Markdown, no site) and prints the largest
-files a query can download.
+files a query can download. The fourth measures only what the index adds to a cold
+build: that many pairs of cold builds with it and without it, in turn.
 
 Time to first result: from submitting the query to the first result drawn (its title,
 link and marked passage; Pagefind: `search()` and the first result's `data()`); "ten"
@@ -99,11 +101,19 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="query the sites the last run built (no builds)"
     )
+    parser.add_argument(
+        "--share",
+        type=int,
+        metavar="PAIRS",
+        help="only what the index adds to a cold build: PAIRS builds with it and without, in turn",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     figures: dict[str, Any] = {}
-    if args.scale:
+    if args.share:
+        figures["share"] = share(args.articles, args.workdir, args.share)
+    elif args.scale:
         figures["scale"] = scale(args.scale, args.workdir)
     else:
         figures["corpus"] = compare(args.articles, args.workdir, args.runs, args.reuse)
@@ -187,10 +197,12 @@ runpy.run_module("broadsheet", run_name="__main__")
 """
 
 
-def build_unindexed(project: Path, output: str) -> dict[str, Any]:
+def build_unindexed(
+    project: Path, output: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """A cold build of `project` into `output`, with the search index left out."""
     command = [sys.executable, "-c", _UNINDEXED, "build", "--quiet", "--output", output]
-    return measured(command, project)
+    return measured(command, project, env)
 
 
 def build_broadsheet(project: Path) -> dict[str, Any]:
@@ -216,6 +228,50 @@ def build_broadsheet(project: Path) -> dict[str, Any]:
         "counting_seconds": counting,
         "indexing_seconds": stages.get("search index", 0.0) + counting,
     }
+
+
+def share(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
+    """What the index adds to a cold build of the corpus: `pairs` cold builds with it
+    and without it, in turn (with, without, with...: each pair's ratio holds while the
+    machine's speed drifts, which moves one build by more than the index costs). Prints
+    and returns the median of the pairs' ratios, its range, the index's share of the
+    build (1 - 1 / the median) and each kind's median peak (the largest process)."""
+    project = make_project(workdir / "project", articles)
+    indexed = [sys.executable, "-m", "broadsheet", "build", "--quiet", "--output", "site"]
+    # (Python's bytecode written and used, as after an installation: see run.py)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+    def cold(with_index: bool) -> dict[str, Any]:
+        for name in ("site", ".broadsheet-cache"):
+            shutil.rmtree(project / name, ignore_errors=True)
+        if with_index:
+            return measured(indexed, project, env)
+        return build_unindexed(project, "site", env)
+
+    cold(True)  # (not counted: the bytecode written, the corpus in the page cache)
+    runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
+    for _ in range(pairs):
+        runs["with"].append(cold(True))
+        runs["without"].append(cold(False))
+    paired = zip(runs["with"], runs["without"], strict=True)
+    ratios = [a["seconds"] / b["seconds"] for a, b in paired]
+    ratio = statistics.median(ratios)
+    figures = {
+        "pairs": pairs,
+        "ratios": ratios,
+        "ratio": ratio,
+        "share": 1 - 1 / ratio,
+        **{f"{kind}_seconds": statistics.median(r["seconds"] for r in runs[kind]) for kind in runs},
+        **{f"{kind}_peak_mb": statistics.median(r["peak_mb"] for r in runs[kind]) for kind in runs},
+    }
+    print(
+        f"A cold build of {articles:,} articles, {pairs} pairs in turn: with the index"
+        f" {figures['with_seconds']:.2f} s, without {figures['without_seconds']:.2f} s"
+        f" (medians); with / without {ratio:.3f} ({min(ratios):.3f}-{max(ratios):.3f}):"
+        f" the index is {figures['share']:.1%} of the build; peak"
+        f" {figures['with_peak_mb']:.1f} MB with it, {figures['without_peak_mb']:.1f} without"
+    )
+    return figures
 
 
 def time_counting(site: Path) -> float:

@@ -1,9 +1,14 @@
-"""The search benchmark's --scale mode writes the whole index and reports its files."""
+"""The search benchmark's --scale mode writes the whole index and reports its files; its
+--share mode measures the index's cost in pairs."""
 
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from benchmarks.search import scale
 
@@ -32,3 +37,27 @@ def test_the_index_cost_is_measured_against_the_same_build_without_it(tmp_path: 
     report = build_broadsheet(project)
     assert json.loads((project / "site/search/meta.json").read_text())["docs"] == 30
     assert report["unindexed_seconds"] > 0 and not (project / "site-unindexed").exists()
+
+
+def test_the_index_share_is_taken_from_pairs_built_in_turn(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.search as search
+
+    built: list[tuple[bool, float]] = []  # each build: with the index or not, its seconds
+    real = search.measured
+
+    def noted(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
+        report = real(command, cwd, env)
+        built.append(((cwd / "site" / "search" / "meta.json").exists(), report["seconds"]))
+        return report
+
+    monkeypatch.setattr(search, "measured", noted)
+    figures = search.share(20, tmp_path, 2)
+    assert [kind for kind, _ in built] == [True, True, False, True, False]  # (warm-up first)
+    seconds = [s for _, s in built[1:]]
+    assert figures["ratios"] == [seconds[0] / seconds[1], seconds[2] / seconds[3]]
+    assert figures["ratio"] == statistics.median(figures["ratios"])
+    assert figures["share"] == 1 - 1 / figures["ratio"]
+    assert figures["with_peak_mb"] > 0 and figures["without_peak_mb"] > 0
+    assert f"the index is {figures['share']:.1%}" in capsys.readouterr().out
