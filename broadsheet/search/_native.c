@@ -1905,17 +1905,12 @@ done:
 }
 
 /* Each distinct word of `table` (of `text`, wider than a byte a character: a few
-   articles) tallied by its term's number, from the stem table; *touched made for them
-   and `more`. -1 with an exception set. */
+   articles) tallied by its term's number, from the stem table. -1 with an exception
+   set. */
 static int
 count_by_table(TermNumbers *numbers, StemTable *stems, PyObject *text, const Table *table,
-               Py_ssize_t **touched, Py_ssize_t *touches, Py_ssize_t more)
+               Py_ssize_t *touched, Py_ssize_t *touches)
 {
-    *touched = PyMem_Malloc((size_t)(table->used + more + 1) * sizeof(Py_ssize_t));
-    if (*touched == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
     for (Py_ssize_t n = 0; n < table->used; n++) {
         const Word *w = &table->words[n];
         stem_table_prefetch(stems, table->words, n, table->used);
@@ -1928,7 +1923,7 @@ count_by_table(TermNumbers *numbers, StemTable *stems, PyObject *text, const Tab
             PyErr_SetString(PyExc_OverflowError, "count_into: a count beyond 32 bits");
             return -1;
         }
-        if (tally_number(numbers, found, (uint32_t)w->count, *touched, touches) < 0) {
+        if (tally_number(numbers, found, (uint32_t)w->count, touched, touches) < 0) {
             return -1;
         }
     }
@@ -1986,19 +1981,16 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         goto done;
     }
-    if (one_byte) { /* (news text, folded: the words counted straight into the slice) */
-        Py_ssize_t most = (PyUnicode_GET_LENGTH(text) + 1) / 2; /* (words it can hold) */
-        touched = PyMem_Malloc((size_t)(most + heading.used + 1) * sizeof(Py_ssize_t));
-        if (touched == NULL) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        if (count_in_slice(numbers, stems, text, touched, &touches, &words) < 0) {
-            goto done;
-        }
+    /* (the terms an article can touch: one a word, the text's and then the title's) */
+    Py_ssize_t most = one_byte ? (PyUnicode_GET_LENGTH(text) + 1) / 2 : table.used;
+    touched = PyMem_Malloc((size_t)(most + heading.used + 1) * sizeof(Py_ssize_t));
+    if (touched == NULL) {
+        PyErr_NoMemory();
+        goto done;
     }
-    else if (count_by_table(numbers, stems, text, &table, &touched, &touches, heading.used)
-             < 0) {
+    if (one_byte /* (news text, folded: the words counted straight into the slice) */
+            ? count_in_slice(numbers, stems, text, touched, &touches, &words) < 0
+            : count_by_table(numbers, stems, text, &table, touched, &touches) < 0) {
         goto done;
     }
     for (Py_ssize_t n = 0; n < heading.used; n++) { /* (not kept: a title's words are few) */
