@@ -645,11 +645,18 @@ def scale(articles: int, workdir: Path) -> dict[str, Any]:
 
     corpus = generate(articles)
     print(f"generated {articles:,} articles in {time.perf_counter() - started:.0f} s", flush=True)
+    docs = [_doc_of(article) for article in corpus]  # (their ids, before they are counted)
+    out = workdir / "site"
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir()
+    stage = Stage(out, private=True)
     store = TermStore(workdir / "state")
     store.reset()
+    store.begin(stage, [doc.url_path for doc in id_order(docs)])
     jobs = os.cpu_count() or 1
     started, cpu = time.perf_counter(), _cpu()
-    _scale_job = (corpus, store)
+    _scale_job = (corpus, docs, store)
     try:
         with worker_pool(jobs, "counting") as pool:
             step = 1_000
@@ -658,15 +665,12 @@ def scale(articles: int, workdir: Path) -> dict[str, Any]:
             )
     finally:
         _scale_job = None
-    docs = [doc for part in parts for doc in part]
+    for lengths in parts:  # (the docs files each process wrote)
+        store.note(lengths)
     del corpus
     counted, counted_cpu = time.perf_counter() - started, _cpu() - cpu
-    out = workdir / "site"
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir()
     started, cpu = time.perf_counter(), _cpu()
-    write_index(Stage(out, private=True), id_order(docs), [], store, None, jobs=jobs)
+    write_index(stage, id_order(docs), [], store, None, jobs=jobs)
     merged, merged_cpu = time.perf_counter() - started, _cpu() - cpu
     largest: dict[str, tuple[int, int, str]] = {}
     for path in (out / "search").rglob("*.json"):
@@ -697,43 +701,45 @@ def scale(articles: int, workdir: Path) -> dict[str, Any]:
     }
 
 
-_scale_job: tuple[list[Any], Any] | None = None
+_scale_job: tuple[list[Any], list[Any], Any] | None = None
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")  # a Markdown link's URL: not text a reader sees
 
 
-def _count_some(numbers: range) -> list[Any]:
-    """Count and store some articles of the corpus; their Docs."""
+def _doc_of(article: Any) -> Any:
+    """An article of the corpus as a search result shows it (its Doc), from its front
+    matter."""
     from datetime import UTC, datetime
 
     from broadsheet.publish.render import entry_order
     from broadsheet.search.index import Doc
+
+    head = article.text.split("\n---\n", 1)[0]
+    fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+    when = datetime.fromisoformat(fields["date"]) if "date" in fields else None
+    tags = tuple(t.strip() for t in fields.get("tags", "[]").strip("[]").split(",") if t.strip())
+    return Doc(
+        f"{article.section}/{article.slug}/",
+        fields.get("title", ""),
+        article.section,
+        fields.get("date", ""),
+        when.year if when else None,
+        fields.get("author", ""),
+        tags,
+        entry_order(when.replace(tzinfo=when.tzinfo or UTC) if when else None),
+    )
+
+
+def _count_some(numbers: range) -> dict[str, int]:
+    """Count some articles of the corpus and write their docs files; their lengths."""
     from broadsheet.search.terms import count
 
     assert _scale_job is not None
-    corpus, store = _scale_job
-    docs = []
+    corpus, docs, store = _scale_job
     for number in numbers:
-        article = corpus[number]
-        head, body = article.text.split("\n---\n", 1)
-        fields = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
-        url = f"{article.section}/{article.slug}/"
-        when = datetime.fromisoformat(fields["date"]) if "date" in fields else None
-        tags = tuple(
-            t.strip() for t in fields.get("tags", "[]").strip("[]").split(",") if t.strip()
-        )
-        doc = Doc(
-            url,
-            fields.get("title", ""),
-            article.section,
-            fields.get("date", ""),
-            when.year if when else None,
-            fields.get("author", ""),
-            tags,
-            entry_order(when.replace(tzinfo=when.tzinfo or UTC) if when else None),
-        )
-        store.put(url, count(doc.title, _LINK_TARGET.sub("]", body)), doc.shown)
-        docs.append(doc)
-    return docs
+        body = corpus[number].text.split("\n---\n", 1)[1]
+        doc = docs[number]
+        store.put(doc.url_path, count(doc.title, _LINK_TARGET.sub("]", body)), doc.shown)
+    return dict(store.lengths)
 
 
 def _cpu() -> float:

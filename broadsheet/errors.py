@@ -47,8 +47,8 @@ class BroadsheetErrors(BroadsheetError):
 
 
 class CacheUnwritable(BroadsheetError):
-    """What a build keeps in its build cache (its state: search terms, the marks of a
-    build under way) could not be written: a full, read-only or vanished cache disk. The
+    """What a build keeps in its build cache (its state: the search index's order, the
+    marks of a build under way) could not be written: a full, read-only or vanished cache disk. The
     build starts again without the cache (see broadsheet.publish.pipeline)."""
 
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable, KeysView, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import compress
@@ -158,13 +158,13 @@ def assemble(
             stack.callback(let_go, env)
             if state is None:  # no build cache: the search terms live as long as the build
                 state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
-            terms = TermStore(state / "terms")
-            articles = {post.url_path for post in site.posts}  # (a set: 3 ms sorted)
+            terms = TermStore(state)
             with timing.stage("check output"):
                 cache = trusted()
             dirty = state / DIRTY
-            if dirty.exists() or not terms.expect(_indexed_last(cache), articles):
-                cache = None  # the terms may not match the last site: index everything again
+            if dirty.exists():
+                cache = None  # the index may not match the last site: index everything again
+            terms.expect(_indexed_last(cache))
             if site.whole is not None and cache is not last:  # (planned by a cache not trusted)
                 with timing.stage("plan again"):
                     site = plan()
@@ -201,11 +201,8 @@ def assemble(
                         site = plan()
                     use_site(env, site, prerender.bodies(), media)
                 stage, report = publish(None, None)
-            try:
-                terms.forget_others(articles)
+            with suppress(OSError):  # the site is in place; the next build indexes it anew
                 clear(dirty)
-            except OSError:
-                pass  # the site is in place; the next build re-indexes from scratch
     return Outcome(
         articles=len(site.posts),
         written=report.written,  # pages: what the summary counts (static files aside)
@@ -280,6 +277,8 @@ def _publish(
             else:
                 docs = every = search_docs(site)
                 cold = merging.enter_context(cold_merge(stage, every, terms))
+            urls = docs.urls if isinstance(docs, LazyDocs) else [doc.url_path for doc in docs]
+            terms.begin(stage, urls, same_places=bool(previous) and _placed(site))
             with timing.stage("render"):
                 report = render_pages(
                     site, env, stage, previous, progress, jobs, terms, before, cold
@@ -330,6 +329,7 @@ def index_site(
     the same), and the index in `stage` is that build's. Its update keeps the facets."""
     changed = report.reindexed if report.incremental and not whole else None
     sections = [(section.slug, section.name) for section in site.sections]
+    terms.note(report.indexed)  # (the docs files its workers wrote)
     if cold is not None:
         cold.scattered.update(report.scattered)
     write_index(stage, docs, sections, terms, changed, jobs, cold, same_places=_placed(site))

@@ -603,7 +603,7 @@ def _writable(where: Path, state: Path, note: Callable[[str], None]) -> bool:
     for folder in (
         where.parent,
         state,
-        *(state / n for n in ("posts", "terms", "templates")),
+        *(state / n for n in ("posts", "templates")),
         images,
     ):
         probe = folder / f".probe-{os.getpid()}"

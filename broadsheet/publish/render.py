@@ -44,6 +44,8 @@ class RenderReport:
     removed: list[str] = field(default_factory=list)
     # article -> its changed terms, with their new counts (see TermStore.replace)
     reindexed: dict[str, dict[str, int]] = field(default_factory=dict)
+    # article -> its length, for each whose docs file it wrote (see TermStore.lengths)
+    indexed: dict[str, int] = field(default_factory=dict)
     incremental: bool = False  # against previous signatures: `reindexed` is complete
     state: SignedState | None = None  # what `signatures` were taken from
     scattered: dict[int, list[int]] = field(default_factory=dict)  # see ColdMerge
@@ -54,6 +56,7 @@ class RenderReport:
         self.unchanged += other.unchanged
         self.rendered += other.rendered
         self.reindexed.update(other.reindexed)
+        self.indexed.update(other.indexed)
         self.scattered.update(other.scattered)
 
 
@@ -124,8 +127,8 @@ def _render_some(
     writer: SliceWriter | None = None,
 ) -> RenderReport:
     """Render `pages`; sign them too, unless `signed` already holds their signatures;
-    count their articles' terms (into the slice `writer`, if any), and store their
-    text and title in `terms`.
+    count their articles' terms (into the slice `writer`, if any), and write their docs
+    files (through `terms`, or the `writer`).
 
     Step by step over all of them (every body, then every template, every write, every
     article's search terms) rather than page by page: each step's code and data stay in
@@ -159,18 +162,18 @@ def _render_some(
             if signed is None and writer is not None:  # a cold build's slice
                 text = text_of(body.html)
                 shown = writer.doc(page.url_path).shown  # (its merge has every Doc already)
-                # (counted with the title it shows, as the store counts it again: Stored)
-                length, text_json = writer.count(page.url_path, shown[0], text)
-                terms.put_counted(page.url_path, length, text_json, shown)
+                # (counted with the title it shows, as the index counts it again: Stored)
+                writer.count(page.url_path, shown[0], text)
             elif signed is None:  # a cold build: the index is merged whole
-                terms.put(
-                    page.url_path, count(page.post.title, body.html), search_doc(page.post).shown
-                )
+                counted = count(page.post.title, body.html)
+                terms.put(page.url_path, counted, search_doc(page.post).shown)
+                report.indexed[page.url_path] = counted.length
             else:  # incremental: the index is updated from the articles that changed
                 counted = count(page.post.title, body.html)
                 changed = terms.replace(page.url_path, counted, search_doc(page.post).shown)
                 if changed is not None:
                     report.reindexed[page.url_path] = changed
+                    report.indexed[page.url_path] = counted.length
     return report
 
 

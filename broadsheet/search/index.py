@@ -21,13 +21,12 @@
 Articles are numbered oldest first (undated ones before all), then by URL, so the ids
 are a pure function of the articles, "newest first" is the ids backwards, and a year is
 a range of ids. A cold build and any sequence of incremental ones agree byte for byte.
-Each rendered article's length, text and title are kept in the build's state folder
-(one small sealed file each, see broadsheet.search.store), and its terms' counts are
-worked out from them again where they are needed. A cold build merges the counts in two
-passes (see `_merge_all`), and memory stays bounded: the first as the pages render (each
-slice of articles sorted into runs as it is counted: see SliceWriter), or, for an index
-written whole after an incremental render, by reading each article's file once and
-counting it again. After
+Each article's title and text are read back from its docs file where they are needed
+(see broadsheet.search.store), and its terms' counts worked out from them again. A cold
+build merges the counts in two passes (see `_merge_all`), and memory stays bounded: the
+first as the pages render (each slice of articles sorted into runs as it is counted:
+see SliceWriter), or, for an index written whole after an incremental render, by
+reading each article's docs file once and counting it again. After
 an edit that keeps the set and order of the articles, or that adds articles after all
 the others (a new article, as a rule: see `_kept`), only the term files that hold a
 term whose count changed are rewritten, the vocabulary files of the stems an article
@@ -66,13 +65,12 @@ from broadsheet.errors import BroadsheetError, CacheUnwritable
 from broadsheet.publish.stage import Stage
 from broadsheet.sealed import clear, make_folder
 from broadsheet.search import terms as terms_module
+from broadsheet.search.store import SEARCH_DIR, docs_entry, docs_path, order_hash, write_in_place
 from broadsheet.search.store import DamagedTerms as DamagedTerms  # (for the build)
 from broadsheet.search.store import TermStore as TermStore  # (for the build, too)
-from broadsheet.search.store import write_in_place
 from broadsheet.search.terms import TITLE_BOOST, bucket_of, count_text, folded_words
 from broadsheet.workers import worker_pool
 
-SEARCH_DIR = "search"
 FORMAT = 3  # 3: the lengths apart from the facets, as codes
 FACET_CHUNK = 2_000
 LENGTH_CHUNK = 20_000
@@ -104,7 +102,7 @@ class Doc(NamedTuple):
 
     @property
     def shown(self) -> tuple[str, ...]:
-        """What its docs file shows beside the URL and the text (see `_doc_entry`)."""
+        """What its docs file shows beside the URL and the text (see store.docs_entry)."""
         return (self.title, self.section, self.date, self.author)
 
 
@@ -206,7 +204,7 @@ def write_index(
     updated, its facets, authors, topics and years are those meta.json holds, and only
     the articles re-indexed are made into Docs."""
     urls = docs.urls if isinstance(docs, LazyDocs) else [doc.url_path for doc in docs]
-    order = _order_hash(urls)
+    order = order_hash(urls)
     old = _written_meta(out) if changed is not None else None
     codes: list[int] | None = None
     vocabulary: list[str] = []
@@ -222,11 +220,14 @@ def write_index(
         if _kept_facets(out, old, sections, order, codes, vocabulary):
             return
     every = docs.every() if isinstance(docs, LazyDocs) else _listed(docs)
+    whole = codes is None
     if codes is None:
         codes = [length_code(n) for n in _merge_all(out, every, store, jobs, cold)]
         names = out.names(f"{SEARCH_DIR}/words", ".json")
         vocabulary = sorted(n.removesuffix(".json") for n in names)
     _write_meta(out, every, sections, codes, order, vocabulary)
+    if whole or old is None or old.get("order") != order:  # (what the next build reads)
+        store.keep_order(urls)
 
 
 def _listed(docs: Sequence[Doc]) -> list[Doc]:
@@ -246,7 +247,7 @@ def _kept(
     kept = old.get("docs")
     if type(kept) is not int or not 0 < kept < len(urls):
         return 0
-    if shard_count(kept) != shard_count(len(urls)) or _order_hash(urls[:kept]) != old["order"]:
+    if shard_count(kept) != shard_count(len(urls)) or order_hash(urls[:kept]) != old["order"]:
         return 0
     return kept if all(url in changed for url in urls[kept:]) else 0
 
@@ -271,10 +272,6 @@ def code_length(code: int) -> int:
 
 class _Unreadable(Exception):
     """An index file of the site that an update would read is damaged or missing."""
-
-
-def _order_hash(urls: list[str]) -> str:
-    return hashlib.blake2b("\n".join(urls).encode(), digest_size=12).hexdigest()
 
 
 def _load(out: Stage, relative: str) -> Any:
@@ -445,14 +442,8 @@ def _dump(out: Stage, relative: str, data: object) -> None:
     out.write_bytes(f"{SEARCH_DIR}/{relative}", orjson.dumps(data))
 
 
-def _doc_entry(doc: Doc, text_json: bytes) -> bytes:
-    """An article's docs file: what orjson makes of [url, *shown, text], given the text
-    as JSON already (a cold build encodes it once, for this file and the state's)."""
-    return b"".join([orjson.dumps([doc.url_path, *doc.shown])[:-1], b",", text_json, b"]"])
-
-
 def _write_doc(out: Stage, number: int, doc: Doc, text_json: bytes) -> None:
-    out.write_bytes(f"{SEARCH_DIR}/docs/{number}.json", _doc_entry(doc, text_json))
+    out.write_bytes(docs_path(number), docs_entry(doc.url_path, doc.shown, text_json))
 
 
 @dataclass
@@ -505,13 +496,14 @@ class SliceWriter:
         """One of the slice's articles, as the merge has it."""
         return self.merge.docs[self.numbers[url_path]]
 
-    def count(self, url_path: str, title: str, text: str) -> tuple[int, bytes]:
-        """Count an article (its title and its body's text) into the slice: its length
-        and its text as JSON, for the store. In the compiled slice no dict or int object
-        is made for a term (see count_into)."""
+    def count(self, url_path: str, title: str, text: str) -> int:
+        """Count an article (its title and its body's text) into the slice, and write
+        its docs file; its length. In the compiled slice no dict or int object is made
+        for a term (see count_into)."""
         number = self._next(url_path)
         length = self.table.count(title, text, number)
-        return length, self._record(number, length, text)
+        self._record(number, length, text)
+        return length
 
     def _next(self, url_path: str) -> int:
         number = self.numbers[url_path]
@@ -519,12 +511,10 @@ class SliceWriter:
             raise ValueError(f"{url_path}: not the slice's next article")
         return number
 
-    def _record(self, number: int, length: int, text: str) -> bytes:
-        """Note an article's length, and write its docs file; its text as JSON."""
+    def _record(self, number: int, length: int, text: str) -> None:
+        """Note an article's length, and write its docs file."""
         self.lengths.append(length)
-        text_json = orjson.dumps(text)
-        _write_doc(self.merge.out, number, self.merge.docs[number], text_json)
-        return text_json
+        _write_doc(self.merge.out, number, self.merge.docs[number], orjson.dumps(text))
 
     def close(self) -> list[int]:
         """Write the slice's runs; its lengths."""
@@ -596,7 +586,7 @@ def _merge_into(merge: ColdMerge, jobs: int) -> list[int]:
 def _runs_folder(store: TermStore) -> Iterator[Path]:
     """A folder for one merge's run files, beside the store, removed when it ends; one
     left by a build that was killed is removed by the next merge."""
-    parent = store.folder.parent
+    parent = store.folder
     folder = parent / f"search-runs-{os.getpid()}"
     try:
         make_folder(parent)
@@ -881,22 +871,19 @@ def _update(
     codes: list[int],
 ) -> list[str]:
     """Rewrite only the term files that hold a changed term of a re-indexed article,
-    and the vocabulary files whose stems an article gained or lost; rewrite each
-    re-indexed article's docs file and set its length's code in `codes`. Returns the
-    vocabulary files."""
+    and the vocabulary files whose stems an article gained or lost; set each re-indexed
+    article's length's code in `codes` (its docs file was written as it rendered: see
+    TermStore.replace). Returns the vocabulary files."""
     total = shard_count(len(docs))
-    # Each re-indexed article read from the store in turn, its docs file written and
-    # its length's code set; its changed terms' counts (0: gone) kept by term file.
+    # Each re-indexed article's length's code set; its changed terms' counts (0: gone)
+    # kept by term file.
     by_shard: dict[int, dict[str, list[tuple[int, int]]]] = {}
     for url, terms in changed.items():
-        new = store.read(url)
         number = ids[url]
-        codes[number] = length_code(new.length)
-        _write_doc(out, number, docs[number], orjson.dumps(new.text))
+        codes[number] = length_code(store.lengths[url])
         for term, count in terms.items():
             updates = by_shard.setdefault(shard_of(term) % total, {}).setdefault(term, [])
             updates.append((number, count))
-        del new
     df_change: dict[str, int] = {}
     for shard, updated in sorted(by_shard.items()):
         table = _read_shard(out, shard)

@@ -1,39 +1,53 @@
-"""Each indexed article's length, text and title, kept in the build's state folder
-between builds: what the search index is merged from (see broadsheet.search.index).
-Its terms' counts are not kept: they are worked out again from its title and text
-where they are needed, which is seldom (see Stored.counts)."""
+"""What the search index is updated and merged from: each indexed article's text and
+what its result shows, as the index in the site holds them, in its docs files.
+
+An article's docs file (search/docs/<id>.json: [url, *shown, text]) is all the index
+keeps of it that its terms' counts are not worked out from again: they are a function
+of its title and text (see Stored.counts). So the build keeps no copy of its own. It
+kept one, a sealed file an article in its state folder, written by every cold build
+(18 us an article, a tenth of the index's cost to it) and restored with the cache by
+every deploy (80 of its 96 MB at 10,000 articles).
+
+The docs files a build reads are the last build's, in the site beneath the stage (see
+broadsheet.publish.stage), which the output check vouches for: a build trusts its cache
+only when the site holds what the cache says it wrote. Its own are written into the
+stage at the articles' new ids, as they render. To find an article's last id, the
+build keeps the order of the index in the site, a sealed file in its state folder
+checked against meta.json's `order` (ORDER), read only when an article's id may have
+moved: most edits keep every article in its place (see `begin`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import orjson
 
-from broadsheet.errors import BroadsheetError, CacheUnwritable
-from broadsheet.files import write_bytes_if_changed
-from broadsheet.sealed import clear, make_folder, read_file, seal, unseal
+from broadsheet.errors import CacheUnwritable
+from broadsheet.publish.stage import Stage
+from broadsheet.sealed import clear, read_sealed, write_sealed
 from broadsheet.search.terms import Counted, count_text
 
-# The first item of an article's state file (3: with `shown`; 4: without the counts)
-STATE_FORMAT = "terms-4"
+SEARCH_DIR = "search"
+ORDER = "search-order"  # the state folder's file: the index's URLs in id order
 
 
 class DamagedTerms(Exception):
-    """A term file that does not verify: the build starts again cold (see assemble)."""
+    """A docs file or the order that does not verify: the build starts again cold (see
+    assemble)."""
 
 
 @dataclass(frozen=True)
 class Stored:
-    """What the search state keeps of an article: its length, text and what its result shows."""
+    """What the index holds of an article: its text, and what its result shows."""
 
-    length: int
     text: str
     shown: tuple[str, ...] = ()  # what its docs entry shows beside the text (Doc.shown)
 
@@ -48,82 +62,119 @@ class Stored:
         kept for: see broadsheet.codeversion). A cold build needs none of them back; an
         edit, the old ones of the articles whose title or text changed (see `replace`);
         an index written whole counts every article again itself, in the compiled pass
-        (see index._scatter). Kept as JSON beside the text (5.6 of a state file's 11.9
-        KB, at 10,000 articles), they were made for every article of a cold build, and
-        read back by few builds."""
+        (see index._scatter)."""
         return count_text(self.title, self.text).counts  # (none for an article never stored)
 
 
+NEVER = Stored("")  # an article the index in the site does not hold
+
+
+def docs_path(number: int) -> str:
+    """The docs file of the article with id `number`, in the site."""
+    return f"{SEARCH_DIR}/docs/{number}.json"
+
+
+def docs_entry(url_path: str, shown: Sequence[str], text_json: bytes) -> bytes:
+    """An article's docs file: what orjson makes of [url, *shown, text], given the text
+    as JSON already (a cold build encodes it once)."""
+    return b"".join([orjson.dumps([url_path, *shown])[:-1], b",", text_json, b"]"])
+
+
+def order_hash(urls: Sequence[str]) -> str:
+    """meta.json's `order`: the index's URLs in id order, hashed."""
+    return hashlib.blake2b("\n".join(urls).encode(), digest_size=12).hexdigest()
+
+
 class TermStore:
-    """Each indexed article's length, text and what else its search result shows
-    (`shown`: see Doc.shown), one file per article: the JSON array [STATE_FORMAT,
-    length, text, shown], sealed (broadsheet.sealed), so that one that does not
-    verify, or that an older Broadsheet wrote, raises DamagedTerms. (JSON, parsed and
-    written by orjson in C.)"""
+    """The articles' texts as the index in the site holds them, and as this build
+    writes them (see the module's docstring). A build `begin`s with its stage and its
+    articles' ids; an article rendered is `put` (a cold build) or `replace`d (an
+    incremental one), its docs file written at its new id; `read` gives any article as
+    this build wrote it, or else as the site's index holds it."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
-        self._folder = os.fspath(folder)
-        self._names: dict[str, str] = {}  # url_path -> its file's name, as made
-        # The articles whose files the last build left (see `expect`), if it was said,
-        # and whether that was known (a set, or the keys of a mapping: never copied).
-        self._expected: AbstractSet[str] | None = None
+        self.folder = folder  # the build's state folder (the merge's runs go there too)
+        self.order_file = folder / ORDER
+        self._out: Stage | None = None
+        self._urls: Sequence[str] = ()
+        self._numbers: dict[str, int] | None = None  # url -> its id, made when first asked
+        self._same = False
         self._left: AbstractSet[str] | None = None
+        self._old: dict[str, int] | None = None  # url -> its id in the site's index
+        self._lengths: dict[str, int] = {}  # the articles this build wrote: their lengths
 
-    def path(self, url_path: str) -> Path:
-        return self.folder / self._name(url_path)
-
-    def _name(self, url_path: str) -> str:
-        found = self._names.get(url_path)
-        if found is None:
-            found = self._names[url_path] = _name(url_path)
-        return found
-
-    def expect(self, left: AbstractSet[str] | None, articles: Iterable[str] = ()) -> bool:
-        """Take `left` for every article whose file the last build left (when that is
-        not known, None: this build's `articles` are taken for them, and forget_others
-        lists the folder): from now on, one of theirs that is missing is damage (`read`
-        raises DamagedTerms) rather than an article never stored. False if the folder
-        itself is not there.
-
-        Each file is looked for only when it is read: a missing one matters only to a
-        build that reads it (the index in the site holds the article as it was), and
-        listing 10,000 files and naming each took 14 ms of an edit."""
+    def expect(self, left: AbstractSet[str] | None) -> None:
+        """Take `left` for every article the last build indexed, if that is known
+        (None: the order kept says). An article not among them is one never stored."""
         self._left = left
-        self._expected = left if left is not None else set(articles)
-        return self.folder.is_dir()
+
+    def begin(self, out: Stage, urls: Sequence[str], same_places: bool = False) -> None:
+        """Write into `out` this build's docs files, the articles' ids being their places
+        in `urls`. `same_places` says that each has the id it had in the site's index
+        (the plan judged every article in its place: see index.write_index), so the
+        order kept is never read."""
+        self._out, self._urls, self._same = out, urls, same_places
+        self._numbers, self._old, self._lengths = None, None, {}
+
+    def number(self, url_path: str) -> int:
+        """An article's id in this build's index."""
+        if self._numbers is None:
+            self._numbers = {url: n for n, url in enumerate(self._urls)}
+        return self._numbers[url_path]
+
+    @property
+    def lengths(self) -> Mapping[str, int]:
+        """The articles whose docs files this build wrote, with their lengths."""
+        return self._lengths
+
+    def note(self, lengths: Mapping[str, int]) -> None:
+        """Take the articles other processes wrote (their reports), with their lengths."""
+        self._lengths.update(lengths)
 
     def read(self, url_path: str) -> Stored:
-        """An article's length, text and what its result shows (none for an article
-        never stored)."""
-        path = self.path(url_path)
-        data = read_file(path)
-        if data is None:  # missing; or a folder in its place, unreadable: rebuilt like damage
-            expected = self._expected is not None and url_path in self._expected
-            if not expected and not os.path.lexists(path):
-                return Stored(0, "")
-            raise DamagedTerms(str(path))
-        payload = unseal(data)
-        try:
-            if payload is None:
-                raise ValueError("does not verify")
-            tag, length, text, shown = orjson.loads(payload)
-            if tag != STATE_FORMAT or type(length) is not int or type(text) is not str:
-                raise ValueError("not a term file")
-            if type(shown) is not list or not all(type(item) is str for item in shown):
-                raise ValueError("not a term file")
-            return Stored(length, text, tuple(shown))
-        except (TypeError, ValueError) as exc:  # (orjson.JSONDecodeError is a ValueError)
-            raise DamagedTerms(str(path)) from exc
+        """An article's text and what its result shows: as this build wrote it, or else
+        as the site's index holds it (NEVER if it holds none). Raises DamagedTerms if
+        what should hold it does not."""
+        out = self._stage()
+        if url_path in self._lengths:  # (its docs file staged, or the site's the same)
+            found = _entry(out.read_bytes(docs_path(self.number(url_path))), url_path)
+            if found is None:
+                raise DamagedTerms(docs_path(self.number(url_path)))
+            return found
+        if self._left is not None and url_path not in self._left:
+            return NEVER
+        number = self._numbers_get(url_path)
+        if number is not None and self._old is None:  # (its own, if it names it)
+            found = _entry(self._last(number), url_path)
+            if found is not None:
+                return found
+            if self._same:
+                raise DamagedTerms(docs_path(number))
+        old = self._old_numbers().get(url_path)
+        if old is None:
+            if self._left is not None:  # (the last build said it indexed it)
+                raise DamagedTerms(str(self.order_file))
+            return NEVER
+        if out.base is None and old != number:  # (written in place: maybe overwritten)
+            raise DamagedTerms(docs_path(old))
+        found = _entry(self._last(old), url_path)
+        if found is None:
+            raise DamagedTerms(docs_path(old))
+        return found
+
+    def put(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> None:
+        """Write an article's docs file in a cold build, which compares it with nothing."""
+        _check_title(counted, shown)
+        self._write(url_path, counted.length, orjson.dumps(counted.text), shown)
 
     def replace(
         self, url_path: str, counted: Counted, shown: tuple[str, ...]
     ) -> dict[str, int] | None:
-        """Store an article's new length, text and what its result shows (`counted` is
-        what count_text gave for the title shown and the text); return the terms whose
-        count changed, with their new counts (0: gone), or None if nothing the index
-        holds of it changed (its docs file, length and terms are as the index has them:
-        after a template edit, every article renders again, and none is re-indexed)."""
+        """Write an article's docs file, with its new text and what its result shows
+        (`counted` is what count_text gave for the title shown and the text), unless
+        the index holds it as it is; return the terms whose count changed, with their
+        new counts (0: gone), or None if nothing the index holds of it changed (after a
+        template edit, every article renders again, and none is re-indexed)."""
         _check_title(counted, shown)
         old = self.read(url_path)
         new = counted.counts
@@ -133,70 +184,99 @@ class TermStore:
             for term in sorted(old.counts.keys() | new.keys()):
                 if old.counts.get(term) != new.get(term):
                     changed[term] = new.get(term, 0)
-        same = (old.length, old.text, old.shown) == (counted.length, counted.text, shown)
+        same = (old.text, old.shown) == (counted.text, shown)  # (its length is the text's)
         if changed or not same or not old.shown:  # (an article never stored shows nothing)
-            try:
-                data = _sealed(counted.length, orjson.dumps(counted.text), shown)
-                write_bytes_if_changed(self.path(url_path), data)
-            except BroadsheetError as exc:  # ("cannot write: <reason>")
-                reason = exc.message.partition(": ")[2]
-                raise CacheUnwritable(f"cannot write the search state: {reason}", exc.path) from exc
+            self._write(url_path, counted.length, orjson.dumps(counted.text), shown)
             return changed
         return None
 
-    def put(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> None:
-        """Store an article in a cold build, which compares it with nothing (see
-        put_counted)."""
-        _check_title(counted, shown)
-        self.put_counted(url_path, counted.length, orjson.dumps(counted.text), shown)
-
-    def put_counted(self, url_path: str, length: int, text: bytes, shown: tuple[str, ...]) -> None:
-        """Store an article's length, text (as JSON: see index.SliceWriter.count) and
-        what its result shows, in a cold build.
-
-        The file is written in place rather than through a temporary file renamed over
-        it (half the time): a build that stops part-way leaves the state marked as
-        unfinished (assemble.DIRTY), and the next build is cold and puts every file again,
-        so a half-written one is never trusted. Whatever is in its place (a folder, a
-        link, a file it may not write) is removed first."""
-        data = _sealed(length, text, shown)
-        try:  # (by a plain string: a Path made for each of 10,000 files, 2 us each)
-            write_in_place(f"{self._folder}{os.sep}{self._name(url_path)}", data)
-        except OSError:
-            path = self.path(url_path)
-            try:
-                if not path.parent.is_dir():
-                    make_folder(path.parent)
-                else:
-                    clear(path)
-                write_in_place(path, data)
-            except OSError as exc:
-                message = f"cannot write the search state: {exc.strerror}"
-                raise CacheUnwritable(message, path) from exc
-
-    def forget_others(self, url_paths: Iterable[str]) -> None:
-        """Drop the files of articles that are gone (only files named as this store
-        names them: never anything else, even in a folder linked in its place). None
-        are when the articles are all those `expect` was told the last build left files
-        for, if it knew them: it left only theirs (it forgot the others; one that
-        stopped before it did leaves the next build cold), and this one adds only its
-        articles' files. (An article hidden since, by a date in the future, say, is not
-        among them: its file kept, it was taken for indexed when it showed again, and
-        its words were missing from the index.)"""
-        wanted = set(url_paths)
-        if self._left is not None and wanted == self._left:
-            return
-        keep = {self._name(u) for u in wanted}
-        listed = set(os.listdir(self.folder)) if self.folder.is_dir() else set()
-        for name in sorted(listed - keep):
-            if _NAMED.fullmatch(name):
-                clear(self.folder / name)
+    def keep_order(self, urls: Sequence[str]) -> None:
+        """Keep the order of the index just written (its URLs in id order)."""
+        try:
+            write_sealed(self.order_file, orjson.dumps(list(urls)))
+        except OSError as exc:
+            message = f"cannot write the search state: {exc.strerror or exc}"
+            raise CacheUnwritable(message, self.order_file) from exc
 
     def reset(self) -> None:
-        """Drop every article's file (after damage: a cold build puts them all again)."""
-        self._expected = set()
-        clear(self.folder)
-        make_folder(self.folder)
+        """Forget the order kept (after damage: a cold build writes it again)."""
+        self._left, self._old, self._lengths = set(), None, {}
+        clear(self.order_file)
+
+    def _stage(self) -> Stage:
+        if self._out is None:
+            raise RuntimeError("the store was not begun")
+        return self._out
+
+    def _numbers_get(self, url_path: str) -> int | None:
+        try:
+            return self.number(url_path)
+        except KeyError:
+            return None
+
+    def _write(self, url_path: str, length: int, text_json: bytes, shown: Sequence[str]) -> None:
+        data = docs_entry(url_path, shown, text_json)
+        self._stage().write_bytes(docs_path(self.number(url_path)), data)
+        self._lengths[url_path] = length
+
+    def _last(self, number: int) -> bytes | None:
+        """The site's docs file at id `number`, as the last build left it: beneath the
+        stage (or in its folder, where the index is written in place)."""
+        out = self._stage()
+        folder = out.base if out.base is not None else out.root
+        if out.base is not None and docs_path(number) in out.removed:
+            return None
+        try:
+            with open(os.path.join(folder, docs_path(number)), "rb") as file:
+                return file.read()
+        except OSError:
+            return None
+
+    def _old_numbers(self) -> dict[str, int]:
+        """Each article's id in the site's index: from the order kept, if it is the
+        order meta.json was written with (none if the site has no index)."""
+        if self._old is None:
+            payload, written = read_sealed(self.order_file), self._last_meta_order()
+            try:
+                urls = orjson.loads(payload) if payload is not None else None
+            except ValueError:
+                urls = None
+            if urls is None and written is None:  # (no index: no article held)
+                self._old = {}
+                return self._old
+            if type(urls) is not list or not all(type(url) is str for url in urls):
+                raise DamagedTerms(str(self.order_file))
+            if order_hash(urls) != written:
+                raise DamagedTerms(str(self.order_file))
+            self._old = {url: n for n, url in enumerate(urls)}
+        return self._old
+
+    def _last_meta_order(self) -> str | None:
+        """The `order` of the site's meta.json, as the last build left it (None if none)."""
+        out = self._stage()
+        folder = out.base if out.base is not None else out.root
+        try:
+            with open(os.path.join(folder, SEARCH_DIR, "meta.json"), "rb") as file:
+                meta: Any = orjson.loads(file.read())
+        except (OSError, ValueError):
+            return None
+        order = meta.get("order") if isinstance(meta, dict) else None
+        return order if isinstance(order, str) else None
+
+
+def _entry(data: bytes | None, url_path: str) -> Stored | None:
+    """The article in a docs file's bytes, if they are one and name `url_path`."""
+    if data is None:
+        return None
+    try:
+        entry = orjson.loads(data)
+    except ValueError:
+        return None
+    if type(entry) is not list or len(entry) < 2 or entry[0] != url_path:
+        return None
+    if not all(type(item) is str for item in entry):
+        return None
+    return Stored(entry[-1], tuple(entry[1:-1]))
 
 
 def _check_title(counted: Counted, shown: tuple[str, ...]) -> None:
@@ -215,17 +295,3 @@ def write_in_place(path: str | Path, data: bytes) -> None:
             left = left[os.write(fd, left) :]
     finally:
         os.close(fd)
-
-
-def _sealed(length: int, text: bytes, shown: tuple[str, ...]) -> bytes:
-    """The state file: what orjson makes of [STATE_FORMAT, length, text, shown], sealed,
-    its text given as JSON already."""
-    head = orjson.dumps([STATE_FORMAT, length])
-    return seal(b"".join([head[:-1], b",", text, b",", orjson.dumps(shown), b"]"]))
-
-
-_NAMED = re.compile("[0-9a-f]{24}")  # what _name gives
-
-
-def _name(url_path: str) -> str:
-    return hashlib.blake2b(url_path.encode(), digest_size=12).hexdigest()

@@ -142,16 +142,14 @@ def test_a_changed_output_is_rebuilt_even_when_no_source_changed(corpus: Path, d
     assert tree_bytes(corpus / "site") == cold(corpus)
 
 
-def test_a_build_stopped_while_writing_search_terms_is_followed_by_a_cold_one(
+def test_a_build_stopped_while_writing_the_search_index_is_followed_by_a_cold_one(
     corpus: Path,
 ) -> None:
     warm(corpus)
-    config = load_config(corpus)
-    build_cache = cache_path(config, (corpus / "site").resolve())
-    state = build_cache.with_name(build_cache.stem.replace("build-", "state-", 1))
+    state = _state(corpus)
     (state / "build-under-way").write_text("")  # as a stopped build leaves it
-    for term_file in sorted((state / "terms").iterdir())[::2]:
-        term_file.write_text(term_file.read_text()[:7])  # half-written
+    order = state / "search-order"
+    order.write_bytes(order.read_bytes()[:40])  # half-written
     edit(sorted((corpus / "content/asia").glob("*.md"))[0], "\n\n", "\n\nAn edit.\n\n")
     result = warm(corpus)
     assert result.unchanged == 0
@@ -213,6 +211,32 @@ def test_related_lists_that_do_not_verify_are_ranked_again(few: Path, row: objec
     assert tree_bytes(few / "site") == cold(few)
 
 
+def _move_an_article(project: Path, words: str = "") -> Path:
+    """Date an article decades back: it takes the first id, and every article before it
+    moves on one, so the index is merged whole again (see index._kept), each article
+    read back from the site's docs file at its last id (see TermStore.read)."""
+    post = sorted((project / "content/asia").glob("*.md"))[1]
+    edit(post, "date: 20", "date: 19")
+    if words:
+        head, _, _ = post.read_text().partition("\n---\n")
+        post.write_text(f"{head}\n---\n\n{words}\n")
+    bump(post)
+    return post
+
+
+def test_an_edit_that_moves_articles_reads_each_from_the_site(few: Path) -> None:
+    """The index merged whole, from the site's docs files at their last ids (no copy of
+    the articles' texts is kept beside them): equal to a cold build, then as edits go on."""
+    warm(few)
+    assert not (_state(few) / "terms").exists()
+    _move_an_article(few)
+    warm(few)
+    assert tree_bytes(few / "site") == cold(few)
+    _edit_a_body(few)
+    warm(few)
+    assert tree_bytes(few / "site") == cold(few)
+
+
 @pytest.mark.parametrize(
     ("damage", "jobs"),
     [
@@ -220,37 +244,45 @@ def test_related_lists_that_do_not_verify_are_ranked_again(few: Path, row: objec
         ("cut", 1),
         ("a folder", 1),
         ("empty", 1),
+        ("another order", 1),
         ("a link", 2),
         ("missing", 1),
         ("missing", 2),
     ],
 )
-def test_a_damaged_search_terms_file_is_rebuilt(
+def test_a_damaged_search_order_is_rebuilt(
     few: Path, damage: str, jobs: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every later build succeeds too, and each equals a cold build (also when the
-    damage is found in a worker process: rendering, or merging the index)."""
+    """The order kept of the index in the site (each article's last id), damaged, and
+    read by an edit that moves articles: every later build succeeds too, and each equals
+    a cold build (also when the damage is found in a worker process: rendering, or
+    merging the index)."""
     from broadsheet.publish import render
     from broadsheet.search import index
 
     monkeypatch.setattr(render, "PARALLEL_MINIMUM", 1)
     monkeypatch.setattr(index, "ARTICLES_PER_GROUP", 2)
     warm(few, jobs)
-    terms = sorted((_state(few) / "terms").iterdir())
-    for victim in terms[:3] if jobs == 1 else terms:  # (2: the edited one too, in a worker)
-        raw = bytearray(victim.read_bytes())
-        victim.unlink()
-        if damage == "flipped byte":
-            raw[len(raw) // 2] ^= 0x01
-            victim.write_bytes(bytes(raw))
-        elif damage == "cut":
-            victim.write_bytes(bytes(raw[: len(raw) // 3]))
-        elif damage == "a folder":
-            (victim / "inside").mkdir(parents=True)
-        elif damage == "empty":
-            victim.write_bytes(b"")
-        elif damage == "a link":
-            victim.symlink_to(few / "pyproject.toml")
+    victim = _state(few) / "search-order"
+    raw = bytearray(victim.read_bytes())
+    victim.unlink()
+    if damage == "flipped byte":
+        raw[len(raw) // 2] ^= 0x01
+        victim.write_bytes(bytes(raw))
+    elif damage == "cut":
+        victim.write_bytes(bytes(raw[: len(raw) // 3]))
+    elif damage == "a folder":
+        (victim / "inside").mkdir(parents=True)
+    elif damage == "empty":
+        victim.write_bytes(b"")
+    elif damage == "another order":  # (well sealed: the order of another index)
+        urls = json.loads(_unsealed_bytes(bytes(raw)))
+        victim.write_bytes(seal(json.dumps(urls[::-1]).encode()))
+    elif damage == "a link":
+        victim.symlink_to(few / "pyproject.toml")
+    _move_an_article(few)
+    warm(few, jobs)
+    assert tree_bytes(few / "site") == cold(few)
     for words in ("An edit.", "Another edit."):
         _edit_a_body(few, words)
         warm(few, jobs)
@@ -258,20 +290,21 @@ def test_a_damaged_search_terms_file_is_rebuilt(
     assert (few / "pyproject.toml").read_text().startswith("[tool.broadsheet]")
 
 
-def test_an_article_whose_search_terms_file_is_gone_is_not_indexed_as_new(few: Path) -> None:
-    """Its file gone, an article edited to lose words is no new article: as new, the
-    words it lost would stay in the index under it. The build starts again cold."""
-    from broadsheet.search.store import TermStore
-
+def test_an_article_the_order_kept_does_not_hold_is_not_indexed_as_new(few: Path) -> None:
+    """The order kept gone, an article moved and edited to lose words is no new article:
+    as new, the words it lost would stay in the index under it. The build starts again
+    cold."""
     warm(few)
-    post = sorted((few / "content/asia").glob("*.md"))[1]
-    head, _, _ = post.read_text().partition("\n---\n")
-    url = f"asia/{post.stem}/"
-    TermStore(_state(few) / "terms").path(url).unlink()
-    post.write_text(head + "\n---\n\nOnly these few words are left.\n")
-    bump(post)
+    (_state(few) / "search-order").unlink()
+    _move_an_article(few, "Only these few words are left.")
     warm(few)
     assert tree_bytes(few / "site") == cold(few)
+
+
+def _unsealed_bytes(data: bytes) -> bytes:
+    payload = unseal(data)
+    assert payload is not None
+    return payload
 
 
 @pytest.mark.parametrize("moment", ["soon", "2030-01-01T00:00:00"])

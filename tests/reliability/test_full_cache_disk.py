@@ -30,11 +30,11 @@ def full(write):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("module", "name", "what"),
     [
-        ("broadsheet.search.store", "write_in_place", "cannot write the search state"),
+        ("broadsheet.search.store", "write_sealed", "cannot write the search state"),
         ("broadsheet.search.index", "write_in_place", "cannot write the search state"),
         ("broadsheet.publish.assemble", "make_folder", "cannot write the build cache"),
     ],
-    ids=["articles' terms", "index merge", "build mark"],
+    ids=["search order", "index merge", "build mark"],
 )
 def test_a_full_cache_disk_builds_without_the_cache_and_says_so(
     seeded: Path, monkeypatch: pytest.MonkeyPatch, module: str, name: str, what: str
@@ -68,19 +68,22 @@ def test_a_full_cache_disk_builds_without_the_cache_and_says_so(
 def test_an_edit_whose_search_state_cannot_be_written_builds_without_the_cache(
     seeded: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An edit rewrites the edited article's terms in place of the old (TermStore.replace)."""
-    from broadsheet import files
+    """An edit that moves an article (dated: the seed's are not, and come first, by
+    URL) keeps the new order of the index (TermStore.keep_order)."""
+    from broadsheet.search import store
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
     assert run(["build", "--quiet"]).code == 0
-    post = next((seeded / "content/asia").glob("*.md"))
-    post.write_text(post.read_text() + "\nA new last paragraph.\n")
+    post = sorted((seeded / "content/asia").glob("*.md"))[0]
+    dated = post.read_text().replace("\nsection: ASIA\n", "\nsection: ASIA\ndate: 2020-01-01\n", 1)
+    assert "date: 2020" in dated
+    post.write_text(dated + "\nA new last paragraph.\n")
     reference = seeded.parent / "reference"
     shutil.copytree(seeded, reference, ignore=shutil.ignore_patterns(CACHE, "site"))
     monkeypatch.chdir(reference)
     assert run(["build", "--quiet"]).code == 0
     monkeypatch.chdir(seeded)
-    monkeypatch.setattr(files, "replace_whole", full(files.replace_whole))
+    monkeypatch.setattr(store, "write_sealed", full(store.write_sealed))
     result = run(["build", "--quiet"])
     assert result.code == 0, result.err
     assert result.err.startswith(f"warning: {CACHE}/") and result.err.count("\n") == 1

@@ -4,12 +4,14 @@ edit rewrites only the files it must."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from hypothesis import strategies as st
 import broadsheet.search.index as index_module
 from broadsheet.publish.render import entry_order
 from broadsheet.publish.stage import Stage
+from broadsheet.sealed import seal
 from broadsheet.search.index import (
     DamagedTerms,
     Doc,
@@ -35,6 +38,7 @@ from broadsheet.search.index import (
     shard_of,
     write_index,
 )
+from broadsheet.search.store import Stored
 from broadsheet.search.terms import bucket_of, count
 from tests.conftest import REPO, run
 from tests.search.js import in_node
@@ -42,24 +46,69 @@ from tests.search.js import in_node
 SECTIONS = [("asia", "Asia"), ("america", "America")]
 
 
-def doc(url: str, date: str = "", author: str = "", topics: tuple[str, ...] = ()) -> Doc:
+def doc(
+    url: str,
+    date: str = "",
+    author: str = "",
+    topics: tuple[str, ...] = (),
+    title: str | None = None,
+) -> Doc:
     year = int(date[:4]) if date else None
     moment = entry_order(datetime.fromisoformat(date).replace(tzinfo=UTC) if date else None)
-    return Doc(url, url.title(), url.split("/")[0], date, year, author, topics, moment)
+    title = url.title() if title is None else title
+    return Doc(url, title, url.split("/")[0], date, year, author, topics, moment)
 
 
-def index(out: Path, store: TermStore, docs: list[Doc], changed: dict | None) -> None:
-    write_index(Stage(out), id_order(docs), SECTIONS, store, changed)
+def rewrite(store: TermStore, docs: Sequence[Doc], url: str, text: str) -> dict | None:
+    """An article rendered again with `text`, handed to the store as the render hands it:
+    counted with its title, and what its result shows (its Doc's)."""
+    found = next(d for d in docs if d.url_path == url)
+    return store.replace(url, count(found.title, text), found.shown)
 
 
-def stored(state: Path, texts: dict[str, str], titles: dict[str, str] | None = None) -> TermStore:
-    """A store holding each text, by its URL, with its title in `titles` (none if not
-    there): the counts are worked out again from them (see Stored.counts)."""
+def begin(store: TermStore, out: Path, docs: Sequence[Doc], same_places: bool = False) -> Stage:
+    """A build of the index into `out`, begun in `store` as the build begins one: over
+    the index already there (an overlay, its files moved in by `commit`), or into a new
+    folder, `docs` taking their ids."""
+    if (out / "search").is_dir():
+        root = out.with_name(f"{out.name}-stage")
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir()
+        stage = Stage(root, base=out)
+    else:
+        stage = Stage(out)
+    store.begin(stage, [d.url_path for d in id_order(docs)], same_places)
+    return stage
+
+
+def commit(stage: Stage) -> None:
+    """An overlay's files moved into the index beneath it, as the build commits them."""
+    if stage.base is None:
+        return
+    for relative in stage.staged():
+        target = stage.base / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage.root / relative, target)
+    for relative in stage.removed:
+        (stage.base / relative).unlink(missing_ok=True)
+    shutil.rmtree(stage.root)
+
+
+def index(stage: Stage, store: TermStore, docs: Sequence[Doc], changed: dict | None) -> None:
+    write_index(stage, id_order(docs), SECTIONS, store, changed)
+    commit(stage)
+
+
+def stored(
+    out: Path, state: Path, docs: Sequence[Doc], texts: dict[str, str]
+) -> tuple[TermStore, Stage]:
+    """A cold build into `out` begun, each article's text put, by its URL, with its
+    title (its Doc's): the counts are worked out again from them (see Stored.counts)."""
     store = TermStore(state)
-    for url, text in texts.items():
-        title = (titles or {}).get(url, "")
-        store.put(url, count(title, text), (title,) if title else ())
-    return store
+    stage = begin(store, out, docs)
+    for found in docs:
+        store.put(found.url_path, count(found.title, texts[found.url_path]), found.shown)
+    return store, stage
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -89,25 +138,26 @@ def test_an_update_after_edits_equals_a_cold_index(tmp_path: Path) -> None:
     }
     docs = [doc(url) for url in texts]
     store = TermStore(tmp_path / "state")
+    stage = begin(store, tmp_path / "inc", docs)
     for url, text in texts.items():
-        store.replace(url, count(url, text), (url,))  # (the title counted is the one shown)
-    index(tmp_path / "inc", store, docs, None)
+        rewrite(store, docs, url, text)  # (the title counted is the one shown)
+    index(stage, store, docs, None)
     assert lookup(tmp_path / "inc", "tariff") == {"asia/a/": 1, "america/c/": 2}
 
     texts["asia/a/"] = "<p>wind turbines replace solar</p>"
-    changed = {
-        "asia/a/": store.replace("asia/a/", count("asia/a/", texts["asia/a/"]), ("asia/a/",))
-    }
+    stage = begin(store, tmp_path / "inc", docs)
+    changed = {"asia/a/": rewrite(store, docs, "asia/a/", texts["asia/a/"])}
     assert "tariff" in changed["asia/a/"] and "wind" in changed["asia/a/"]
     assert "desert" not in changed["asia/a/"]
-    index(tmp_path / "inc", store, docs, changed)
+    index(stage, store, docs, changed)
     assert set(lookup(tmp_path / "inc", "tariff")) == {"america/c/"}
     assert set(lookup(tmp_path / "inc", "wind")) == {"asia/a/"}
 
     cold_store = TermStore(tmp_path / "cold-state")
+    stage = begin(cold_store, tmp_path / "cold", docs)
     for url, text in texts.items():
-        cold_store.replace(url, count(url, text), (url,))
-    index(tmp_path / "cold", cold_store, docs, None)
+        rewrite(cold_store, docs, url, text)
+    index(stage, cold_store, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
 
 
@@ -119,17 +169,18 @@ def test_random_edits_keep_the_index_equal_to_a_cold_one(tmp_path: Path) -> None
     urls = [f"asia/p{n}/" for n in range(12)]
     texts = {u: " ".join(rng.choices(VOCABULARY, k=rng.randint(1, 30))) for u in urls}
     docs = [doc(u, f"20{10 + n % 5}-01-0{1 + n % 9}") for n, u in enumerate(urls)]
-    store = stored(tmp_path / "state", texts)
-    index(tmp_path / "inc", store, docs, None)
+    store, stage = stored(tmp_path / "inc", tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
     for step in range(12):
         edited = rng.sample(urls, rng.randint(1, 3))
         changed = {}
+        stage = begin(store, tmp_path / "inc", docs)
         for url in edited:
             texts[url] = " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 30)))
-            changed[url] = store.replace(url, count("", texts[url]), ())
-        index(tmp_path / "inc", store, docs, changed)
-        cold = stored(tmp_path / f"cold-state-{step}", texts)
-        index(tmp_path / f"cold-{step}", cold, docs, None)
+            changed[url] = rewrite(store, docs, url, texts[url])
+        index(stage, store, docs, changed)
+        cold, stage = stored(tmp_path / f"cold-{step}", tmp_path / f"cs-{step}", docs, texts)
+        index(stage, cold, docs, None)
         assert tree(tmp_path / "inc") == tree(tmp_path / f"cold-{step}"), step
 
 
@@ -156,8 +207,9 @@ def test_edits_and_new_articles_keep_the_index_equal_to_a_cold_one(
     dates = {url: f"2015-01-{10 + n % 20}" for n, url in enumerate(texts)}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(index_module, "ARTICLES_PER_SHARD", 1)
-        store = stored(tmp / "state", texts, titles)
-        index(tmp / "inc", store, [doc(u, dates[u]) for u in texts], None)
+        docs = [doc(u, dates[u], title=titles.get(u, "")) for u in texts]
+        store, stage = stored(tmp / "inc", tmp / "state", docs, texts)
+        index(stage, store, docs, None)
         for step, (kind, seed) in enumerate(steps):
             rng = random.Random(seed)
             text = " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 12)))
@@ -169,14 +221,13 @@ def test_edits_and_new_articles_keep_the_index_equal_to_a_cold_one(
                 texts[url] = text
             if kind not in ("edit", "retitle"):
                 dates[url] = f"2030-01-{10 + step}" if kind == "newest" else "2000-01-01"
-            title = titles.get(url, "")
-            shown = (title,) if title else ()
-            found = store.replace(url, count(title, texts[url]), shown)
+            docs = [doc(u, dates[u], title=titles.get(u, "")) for u in texts]
+            stage = begin(store, tmp / "inc", docs)
+            found = rewrite(store, docs, url, texts[url])
             changed = {url: found} if found is not None else {}  # (as the render reports)
-            docs = [doc(u, dates[u]) for u in texts]
-            index(tmp / "inc", store, docs, changed)
-            cold = stored(tmp / f"cold-state-{step}", texts, titles)
-            index(tmp / f"cold-{step}", cold, docs, None)
+            index(stage, store, docs, changed)
+            cold, stage = stored(tmp / f"cold-{step}", tmp / f"cs-{step}", docs, texts)
+            index(stage, cold, docs, None)
             assert tree(tmp / "inc") == tree(tmp / f"cold-{step}"), (step, kind)
 
 
@@ -185,8 +236,10 @@ def test_a_new_article_after_all_the_others_is_added_without_merging_the_index(
 ) -> None:
     texts = {f"asia/p{n}/": f"<p>tariff {n} solar</p>" for n in range(30)}
     dates = {url: f"2015-01-{10 + n % 20}" for n, url in enumerate(texts)}
-    store = stored(tmp_path / "state", texts)
-    index(tmp_path / "site", store, [doc(u, dates[u]) for u in texts], None)
+    store, stage = stored(
+        tmp_path / "site", tmp_path / "state", [doc(u, dates[u], title="") for u in texts], texts
+    )
+    index(stage, store, [doc(u, dates[u], title="") for u in texts], None)
     before = tree(tmp_path / "site")
 
     def merged(*args: object) -> None:
@@ -194,8 +247,10 @@ def test_a_new_article_after_all_the_others_is_added_without_merging_the_index(
 
     monkeypatch.setattr(index_module, "_merge_all", merged)
     texts["asia/new/"], dates["asia/new/"] = "<p>zebra tariff</p>", "2016-01-01"
-    changed = {"asia/new/": store.replace("asia/new/", count("", texts["asia/new/"]), ())}
-    index(tmp_path / "site", store, [doc(u, dates[u]) for u in texts], changed)
+    docs = [doc(u, dates[u], title="") for u in texts]
+    stage = begin(store, tmp_path / "site", docs)
+    changed = {"asia/new/": rewrite(store, docs, "asia/new/", texts["asia/new/"])}
+    index(stage, store, docs, changed)
     assert lookup(tmp_path / "site", "zebra") == {"asia/new/": 1}
     assert lookup(tmp_path / "site", "tariff")["asia/new/"] == 1
     after = tree(tmp_path / "site")
@@ -219,20 +274,23 @@ def test_re_indexing_every_article_holds_one_at_a_time(tmp_path: Path) -> None:
     vocabulary = [f"word{n}" for n in range(5000)]
     texts = {f"asia/p{n:03}/": " ".join(rng.choices(vocabulary, k=600)) for n in range(200)}
     docs = [doc(u) for u in texts]
-    store = stored(tmp_path / "state", texts)
-    index(tmp_path / "site", store, docs, None)
-    before = tree(tmp_path / "site")
-    changed = {url: store.replace(url, count("", text), ()) for url, text in texts.items()}
-    assert not any(changed.values())
+    store, stage = stored(tmp_path / "site", tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
+    docs = [doc(u, author="Ann Lee") for u in texts]  # (shown on every result: no term)
+    stage = begin(store, tmp_path / "site", docs)
+    changed = {url: rewrite(store, docs, url, text) for url, text in texts.items()}
+    assert all(terms == {} for terms in changed.values())  # (each re-indexed: no term)
     held = sum(sys.getsizeof(store.read(url).counts) for url in texts)
     tracemalloc.start()
     try:
-        index(tmp_path / "site", store, docs, changed)
+        index(stage, store, docs, changed)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < held / 4, (peak, held)
-    assert tree(tmp_path / "site") == before
+    cold, stage = stored(tmp_path / "cold", tmp_path / "cold-state", docs, texts)
+    index(stage, cold, docs, None)
+    assert tree(tmp_path / "site") == tree(tmp_path / "cold")
 
 
 def test_an_edit_rewrites_only_the_files_of_the_words_it_changed(tmp_path: Path) -> None:
@@ -241,17 +299,18 @@ def test_an_edit_rewrites_only_the_files_of_the_words_it_changed(tmp_path: Path)
     urls = [f"asia/p{n:03}/" for n in range(300)]
     texts = {u: " ".join(rng.choices(vocabulary, k=400)) for u in urls}
     docs = [doc(u) for u in urls]
-    store = stored(tmp_path / "state", texts)
     out = tmp_path / "site"
-    index(out, store, docs, None)
+    store, stage = stored(out, tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
     before = tree(out)
     # One more word in the body: the article is longer, its counts of other words are not.
     url = urls[150]
     known = texts[url].split()[0]  # a word it has already: its count changes, not its df
     texts[url] += f" {known} zebra"
-    changed = {url: store.replace(url, count("", texts[url]), ())}
+    stage = begin(store, out, docs)
+    changed = {url: rewrite(store, docs, url, texts[url])}
     assert set(changed[url]) == {known, "zebra"}
-    index(out, store, docs, changed)
+    index(stage, store, docs, changed)
     after = tree(out)
     rewritten = {name for name in after if before.get(name) != after[name]}
     total = shard_count(len(urls))
@@ -272,9 +331,10 @@ def test_articles_are_numbered_oldest_first_and_years_are_ranges(tmp_path: Path)
         doc("america/mid/", "2024-01-01", "Jane Roe"),
     ]
     store = TermStore(tmp_path / "state")
+    stage = begin(store, tmp_path / "out", docs)
     for d in docs:
         store.put(d.url_path, count(d.title, "<p>rice</p>"), d.shown)
-    index(tmp_path / "out", store, docs, None)
+    index(stage, store, docs, None)
     search = tmp_path / "out/search"
     urls = [json.loads((search / f"docs/{n}.json").read_text())[0] for n in range(4)]
     assert urls == ["america/undated/", "asia/old/", "america/mid/", "asia/new/"]
@@ -291,46 +351,59 @@ def test_articles_are_numbered_oldest_first_and_years_are_ranges(tmp_path: Path)
     assert json.loads((search / f"words/{bucket_of('rice')}.json").read_text())["rice"] == 4
 
 
-def test_terms_of_deleted_articles_are_forgotten(tmp_path: Path) -> None:
-    store = TermStore(tmp_path / "state")
-    store.replace("asia/a/", count("", "x"), ())
-    store.replace("asia/b/", count("", "y"), ())
-    store.forget_others(["asia/b/"])
-    assert store.read("asia/a/").counts == {} and store.read("asia/b/").counts == {"y": 1}
-    assert sorted(p.name for p in (tmp_path / "state").iterdir()) == [store.path("asia/b/").name]
+def test_an_article_the_index_no_longer_holds_is_indexed_afresh(tmp_path: Path) -> None:
+    """The last build showed only b (a was hidden, not deleted): when a shows again with
+    the text it had, it is no article the index holds, and all its terms are new."""
+    texts = {"asia/a/": "tariffs", "asia/b/": "solar"}
+    both = [doc("asia/a/", "2015-01-01", title=""), doc("asia/b/", "2016-01-01", title="")]
+    store, stage = stored(tmp_path / "out", tmp_path / "state", both, texts)
+    index(stage, store, both, None)
+    stage = begin(store, tmp_path / "out", both[1:])
+    index(stage, store, both[1:], {})  # (a hidden: the index written without it)
+    assert not (tmp_path / "out/search/docs/1.json").exists()
+    for left in ({"asia/b/"}, None):  # (as the last build said, or as its order says)
+        store.expect(left)
+        begin(store, tmp_path / "out", both)
+        assert rewrite(store, both, "asia/a/", "tariffs") == {"tariff": 1}
 
 
-def test_a_missing_file_of_an_article_the_last_build_stored_is_damage(tmp_path: Path) -> None:
-    """Once told which articles the last build stored, a missing file of one of theirs
-    raises DamagedTerms (the build starts again cold), as a damaged one does; a new
-    article's is none. With the same articles, nothing is listed to forget."""
-    store = TermStore(tmp_path / "state")
-    store.replace("asia/a/", count("", "x"), ())
-    store.replace("asia/b/", count("", "y"), ())
-    store.path("asia/a/").unlink()
-    again = TermStore(tmp_path / "state")
-    assert again.expect({"asia/a/", "asia/b/"})
+def test_an_article_the_last_index_held_and_cannot_be_found_is_damage(tmp_path: Path) -> None:
+    """An article the last build indexed, whose docs file is not at its last id, or
+    whose last id the order kept (checked against meta.json's) cannot give, raises
+    DamagedTerms: the build starts again cold. A new article's is none."""
+    texts = {"asia/a/": "x", "asia/b/": "y"}
+    docs = [doc("asia/a/", "2015-01-01", title=""), doc("asia/b/", "2016-01-01", title="")]
+    store, stage = stored(tmp_path / "out", tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
+    order = tmp_path / "state" / "search-order"
+    kept = order.read_bytes()
+    moved = [doc("asia/new/", "2014-01-01"), *docs]  # (each of a and b one id on)
+    for damage in ("missing", "another order", "a docs file gone"):
+        order.write_bytes(kept)
+        if damage == "missing":
+            order.unlink()
+        elif damage == "another order":
+            order.write_bytes(seal(orjson.dumps(["asia/b/", "asia/a/"])))
+        store.expect({"asia/a/", "asia/b/"})
+        stage = begin(store, tmp_path / "out", moved)
+        if damage == "a docs file gone":
+            (tmp_path / "out/search/docs/0.json").rename(tmp_path / "gone.json")
+        assert store.read("asia/new/").counts == {}  # (new: never stored)
+        with pytest.raises(DamagedTerms):
+            store.read("asia/a/")
+        if damage == "a docs file gone":
+            (tmp_path / "gone.json").rename(tmp_path / "out/search/docs/0.json")
+        if damage == "a docs file gone":  # (b's own is where the order says)
+            assert store.read("asia/b/").counts == {"y": 1}
+        else:
+            with pytest.raises(DamagedTerms):
+                store.read("asia/b/")
+    # Where the plan says every article kept its place, a docs file not its own is damage.
+    order.write_bytes(kept)
+    begin(store, tmp_path / "out", docs, same_places=True)
+    (tmp_path / "out/search/docs/1.json").write_bytes(b'["asia/a/","x"]')
     with pytest.raises(DamagedTerms):
-        again.read("asia/a/")
-    assert again.read("asia/new/").counts == {} and again.read("asia/b/").counts == {"y": 1}
-    (tmp_path / "state" / ("0" * 24)).write_text("left by someone")  # named as a store names
-    again.forget_others(["asia/a/", "asia/b/"])
-    assert (tmp_path / "state" / ("0" * 24)).exists()  # (the same articles: not listed)
-    again.forget_others(["asia/b/"])
-    assert not (tmp_path / "state" / ("0" * 24)).exists()
-    assert not TermStore(tmp_path / "gone").expect(None, ["asia/a/"])
-
-
-def test_the_file_of_an_article_no_longer_shown_is_forgotten(tmp_path: Path) -> None:
-    """The last build left files for a and b; this one shows only b (a is hidden, not
-    deleted): a's file goes, so that when a shows again it is indexed afresh."""
-    store = TermStore(tmp_path / "state")
-    store.replace("asia/a/", count("", "x"), ())
-    store.replace("asia/b/", count("", "y"), ())
-    again = TermStore(tmp_path / "state")
-    assert again.expect({"asia/a/", "asia/b/"})
-    again.forget_others(["asia/b/"])
-    assert not again.path("asia/a/").exists() and again.path("asia/b/").exists()
+        store.read("asia/b/")
 
 
 @settings(max_examples=40, deadline=None)
@@ -346,20 +419,25 @@ def test_an_update_that_keeps_every_place_keeps_the_facets_and_makes_only_its_do
 ) -> None:
     # Edits that leave every article its URL, date, section, author and topics (a body,
     # a title): the caller says so (same_places), the facets and the meta's lists are
-    # kept from the site's meta.json, and only the articles re-indexed are made into
-    # Docs. What is written is still a cold index's, to the byte.
+    # kept from the site's meta.json, and no article is made into a Doc. What is written
+    # is still a cold index's, to the byte.
     tmp = tmp_path_factory.mktemp("index")
     rng = random.Random(len(steps))
     urls = [f"{rng.choice(['asia', 'america'])}/p{n:02}/" for n in range(30)]
     texts = {url: " ".join(rng.choices(VOCABULARY, k=rng.randint(0, 9))) for url in urls}
     titles = {url: VOCABULARY[n % len(VOCABULARY)] for n, url in enumerate(urls) if n % 3}
-    docs = id_order(
-        doc(url, f"20{10 + n % 7}-0{1 + n % 9}-1{n % 10}", ["", "Ann", "Bo"][n % 3],
-            tuple(rng.sample(["trade", "water", "courts"], n % 3)))
+    places = [
+        (url, f"20{10 + n % 7}-0{1 + n % 9}-1{n % 10}", ["", "Ann", "Bo"][n % 3],
+         tuple(rng.sample(["trade", "water", "courts"], n % 3)))
         for n, url in enumerate(urls)
-    )  # fmt: skip
-    store = stored(tmp / "state", texts, titles)
-    write_index(Stage(tmp / "inc"), docs, SECTIONS, store, None)
+    ]  # fmt: skip
+
+    def docs_now() -> list[Doc]:
+        return id_order(doc(*place, title=titles.get(place[0], "")) for place in places)
+
+    docs = docs_now()
+    store, stage = stored(tmp / "inc", tmp / "state", docs, texts)
+    index(stage, store, docs, None)
     for step, (kind, seed) in enumerate(steps):
         step_rng = random.Random(seed)
         url = step_rng.choice(urls)
@@ -368,14 +446,16 @@ def test_an_update_that_keeps_every_place_keeps_the_facets_and_makes_only_its_do
         else:
             texts[url] = " ".join(step_rng.choices(VOCABULARY, k=step_rng.randint(0, 12)))
             texts[url] *= kind == "edit"
-        title = titles.get(url, "")
-        found = store.replace(url, count(title, texts[url]), (title,) if title else ())
+        docs = docs_now()  # (a title is no place: the ids stay)
+        stage = begin(store, tmp / "inc", docs, same_places=True)
+        found = rewrite(store, docs, url, texts[url])
         lazy, made = counted_docs(docs)
         changed = {url: found} if found is not None else {}
-        write_index(Stage(tmp / "inc"), lazy, SECTIONS, store, changed, same_places=True)
-        assert [docs[n].url_path for n in made] == list(changed)
-        cold = stored(tmp / f"cold-state-{step}", texts, titles)
-        write_index(Stage(tmp / f"cold-{step}"), docs, SECTIONS, cold, None)
+        write_index(stage, lazy, SECTIONS, store, changed, same_places=True)
+        commit(stage)
+        assert made == []  # (the re-indexed articles' docs files were written as they rendered)
+        cold, stage = stored(tmp / f"cold-{step}", tmp / f"cs-{step}", docs, texts)
+        index(stage, cold, docs, None)
         assert tree(tmp / "inc") == tree(tmp / f"cold-{step}"), (step, kind)
 
 
@@ -393,13 +473,16 @@ def counted_docs(docs: list[Doc]) -> tuple[LazyDocs, list[int]]:
 def test_kept_facets_are_not_trusted_from_a_meta_of_other_sections(tmp_path: Path) -> None:
     texts = {"asia/a/": "tariffs", "america/b/": "solar"}
     docs = id_order([doc("asia/a/", "2015-01-01"), doc("america/b/", "2016-01-01", "Ann")])
-    store = stored(tmp_path / "state", texts)
-    write_index(Stage(tmp_path / "inc"), docs, SECTIONS, store, None)
+    store, stage = stored(tmp_path / "inc", tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
     renamed = [("america", "America"), ("asia", "Asia Pacific")]  # (numbered otherwise)
-    changed = {"asia/a/": store.replace("asia/a/", count("", "wind"), ())}
+    stage = begin(store, tmp_path / "inc", docs, same_places=True)
+    changed = {"asia/a/": rewrite(store, docs, "asia/a/", "wind")}
     texts["asia/a/"] = "wind"
-    write_index(Stage(tmp_path / "inc"), docs, renamed, store, changed, same_places=True)
-    write_index(Stage(tmp_path / "cold"), docs, renamed, stored(tmp_path / "c", texts), None)
+    write_index(stage, docs, renamed, store, changed, same_places=True)
+    commit(stage)
+    cold, stage = stored(tmp_path / "cold", tmp_path / "c", docs, texts)
+    write_index(stage, docs, renamed, cold, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
     meta = json.loads((tmp_path / "inc/search/meta.json").read_text())
     assert meta["sections"] == [["america", "America"], ["asia", "Asia Pacific"]]
@@ -419,33 +502,31 @@ def test_lazy_docs_are_a_sequence_of_the_docs_made_once_each() -> None:
         lazy[-6]
 
 
-def test_a_cold_build_puts_the_same_file_that_replace_writes(tmp_path: Path) -> None:
+def test_a_cold_build_puts_the_same_docs_file_that_replace_writes(tmp_path: Path) -> None:
     counted = count("Sealion launch", "<p>Sealion sales rise; sales of cars.</p>")
-    put, replaced = TermStore(tmp_path / "new" / "terms"), TermStore(tmp_path / "old")
-    put.put("asia/a/", counted, ("Sealion launch",))  # (its folder made as needed)
-    replaced.replace("asia/a/", counted, ("Sealion launch",))
-    assert put.path("asia/a/").read_bytes() == replaced.path("asia/a/").read_bytes()
-    assert put.read("asia/a/").counts == counted.counts
+    docs = [doc("asia/a/", title="Sealion launch")]
+    put, replaced = TermStore(tmp_path / "new"), TermStore(tmp_path / "old")
+    begin(put, tmp_path / "put", docs)
+    begin(replaced, tmp_path / "replaced", docs)
+    put.put("asia/a/", counted, docs[0].shown)  # (its folder made as needed)
+    replaced.replace("asia/a/", counted, docs[0].shown)
+    written = (tmp_path / "put/search/docs/0.json").read_bytes()
+    assert written == (tmp_path / "replaced/search/docs/0.json").read_bytes()
+    assert put.read("asia/a/").counts == counted.counts and put.lengths == {"asia/a/": 6}
     put.put("asia/a/", count("", "other"), ())  # over an old file: nothing of it is left
     assert put.read("asia/a/").counts == {"other": 1}
 
 
-@given(st.text(), st.lists(st.text(), min_size=4, max_size=4), st.integers(0, 2**40))
-def test_the_docs_and_state_files_are_the_json_of_their_lists(
-    text: str, shown: list[str], length: int
-) -> None:
-    """A cold build encodes an article's text as JSON once, for its docs file and its
-    state file: each is still, to the byte, what orjson makes of its whole list (the
-    state's sealed)."""
-    from broadsheet.sealed import unseal
-    from broadsheet.search.store import STATE_FORMAT, _sealed
+@given(st.text(), st.lists(st.text(), min_size=4, max_size=4))
+def test_the_docs_files_are_the_json_of_their_lists(text: str, shown: list[str]) -> None:
+    """A docs file is written with its text encoded as JSON apart: still, to the byte,
+    what orjson makes of its whole list, and read back as it was."""
+    from broadsheet.search.store import _entry, docs_entry
 
-    doc = Doc("asia/a/", *shown[:2], shown[2], 2020, shown[3], (), entry_order(None))
-    text_json = orjson.dumps(text)
-    want = orjson.dumps([doc.url_path, *doc.shown, text])
-    assert index_module._doc_entry(doc, text_json) == want
-    state = _sealed(length, text_json, tuple(shown))
-    assert unseal(state) == orjson.dumps([STATE_FORMAT, length, text, shown])
+    written = docs_entry("asia/a/", shown, orjson.dumps(text))
+    assert written == orjson.dumps(["asia/a/", *shown, text])
+    assert _entry(written, "asia/a/") == Stored(text, tuple(shown))
+    assert _entry(written, "asia/b/") is None  # (another article's)
 
 
 @pytest.mark.parametrize("articles", [0, 1, 512, 513, 10_000, 100_000])
@@ -463,8 +544,8 @@ def test_a_damaged_index_file_in_the_site_is_written_whole_again(
 ) -> None:
     texts = {"asia/a/": "tariffs on solar panels", "asia/b/": "tariffs and wind"}
     docs = [doc(url) for url in texts]
-    store = stored(tmp_path / "state", texts)
-    index(tmp_path / "inc", store, docs, None)
+    store, stage = stored(tmp_path / "inc", tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
     shard = shard_of("tariff") % shard_count(2)
     target = tmp_path / "inc/search" / damaged.format(shard=shard)
     if how is None:
@@ -472,10 +553,11 @@ def test_a_damaged_index_file_in_the_site_is_written_whole_again(
     else:
         target.write_bytes(how)
     texts["asia/a/"] = "tariffs on solar panels, and more tariffs and taxes"  # tax: a new stem
-    changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]), ())}
-    index(tmp_path / "inc", store, docs, changed)
-    cold = stored(tmp_path / "cold-state", texts)
-    index(tmp_path / "cold", cold, docs, None)
+    stage = begin(store, tmp_path / "inc", docs)
+    changed = {"asia/a/": rewrite(store, docs, "asia/a/", texts["asia/a/"])}
+    index(stage, store, docs, changed)
+    cold, stage = stored(tmp_path / "cold", tmp_path / "cold-state", docs, texts)
+    index(stage, cold, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
 
 
@@ -488,15 +570,17 @@ def test_a_term_file_damaged_where_an_edit_reads_it_is_written_whole_again(
     # (An edit reads only the postings of the terms whose counts changed: tariff here.)
     texts = {"asia/a/": "tariffs on solar panels", "asia/b/": "tariffs and wind"}
     docs = [doc(url) for url in texts]
-    store = stored(tmp_path / "state", texts)
-    index(tmp_path / "inc", store, docs, None)
+    store, stage = stored(tmp_path / "inc", tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
     target = tmp_path / f"inc/search/terms/{shard_of('tariff') % shard_count(2)}.json"
     target.write_bytes(how)
     texts["asia/a/"] = "tariffs on solar panels, tariffs"
-    changed = {"asia/a/": store.replace("asia/a/", count("", texts["asia/a/"]), ())}
+    stage = begin(store, tmp_path / "inc", docs)
+    changed = {"asia/a/": rewrite(store, docs, "asia/a/", texts["asia/a/"])}
     assert changed == {"asia/a/": {"tariff": 2}}
-    index(tmp_path / "inc", store, docs, changed)
-    index(tmp_path / "cold", stored(tmp_path / "cold-state", texts), docs, None)
+    index(stage, store, docs, changed)
+    cold, stage = stored(tmp_path / "cold", tmp_path / "cold-state", docs, texts)
+    index(stage, cold, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
 
 
@@ -512,9 +596,10 @@ def test_a_cold_merge_reads_each_article_once_and_any_grouping_writes_the_same_i
     urls = [f"asia/p{n:02}/" for n in range(37)]
     docs = [doc(u, f"20{10 + n % 7}-0{1 + n % 9}-11") for n, u in enumerate(urls)]
     store = TermStore(tmp_path / "state")
+    stage = begin(store, tmp_path / "whole", docs)
     for url in urls:
-        store.put(url, count(url, " ".join(rng.choices(vocabulary, k=rng.randint(0, 60)))), (url,))
-    index(tmp_path / "whole", store, docs, None)
+        rewrite(store, docs, url, " ".join(rng.choices(vocabulary, k=rng.randint(0, 60))))
+    index(stage, store, docs, None)
     reads: list[str] = []
     plain_read = TermStore.read
 
@@ -526,22 +611,23 @@ def test_a_cold_merge_reads_each_article_once_and_any_grouping_writes_the_same_i
     for per_group, per_slice in [(5, 4), (3, 37), (40, 1), (1, 6)]:
         monkeypatch.setattr(index_module, "ARTICLES_PER_GROUP", per_group)
         monkeypatch.setattr(index_module, "ARTICLES_PER_SLICE", per_slice, raising=False)
-        reads.clear()
-        index(tmp_path / f"split-{per_group}-{per_slice}", store, docs, None)
+        reads.clear()  # (each merged from the docs files `store` wrote, in "whole")
+        index(Stage(tmp_path / f"split-{per_group}-{per_slice}"), store, docs, None)
         assert sorted(reads) == sorted(urls)
         assert tree(tmp_path / f"split-{per_group}-{per_slice}") == tree(tmp_path / "whole")
-    assert not list(tmp_path.glob("search-runs-*"))  # (the merge's own runs are gone)
+    assert not list(tmp_path.glob("state/search-runs-*"))  # (the merge's own runs are gone)
 
 
 def test_the_runs_a_killed_merge_left_are_removed_and_a_running_ones_kept(tmp_path: Path) -> None:
-    store = TermStore(tmp_path / "state")
-    store.put("asia/a/", count("", "rice"), ())
-    left = tmp_path / "search-runs-999999999"  # (above any pid Linux gives)
-    left.mkdir()
+    store, stage = stored(
+        tmp_path / "out", tmp_path / "state", [doc("asia/a/")], {"asia/a/": "rice"}
+    )
+    left = tmp_path / "state" / "search-runs-999999999"  # (above any pid Linux gives)
+    left.mkdir(parents=True)
     (left / "0-0").write_bytes(b"{}")
-    running = tmp_path / "search-runs-1"  # init: always running
+    running = tmp_path / "state" / "search-runs-1"  # init: always running
     running.mkdir()
-    index(tmp_path / "out", store, [doc("asia/a/")], None)
+    index(stage, store, [doc("asia/a/")], None)
     assert not left.exists() and running.is_dir()
 
 
@@ -550,26 +636,28 @@ import random, sys, tracemalloc
 from pathlib import Path
 import broadsheet.search.index as index_module
 from broadsheet.search.terms import count
-from tests.search.test_index import doc, index
+from broadsheet.publish.stage import Stage
+from tests.search.test_index import begin, doc, index
 
 out = Path(sys.argv[1])
 rng = random.Random(3)
 vocabulary = [f"t{n}" for n in range(300)]  # (many postings a term, as common words)
 urls = [f"asia/p{n:03}/" for n in range(600)]
+docs = [doc(u) for u in urls]
 store = index_module.TermStore(out / "state")
+first = begin(store, out / "first", docs)
 postings = 0
 for url in urls:
     counted = count("", " ".join(rng.sample(vocabulary, 200)))
     postings += len(counted.counts)
     store.put(url, counted, ())
-docs = [doc(u) for u in urls]
 index_module.ARTICLES_PER_GROUP = 10_000  # one group: all of them
 index_module.ARTICLES_PER_SLICE = 10
 # Merged once first, so that the module's caches (each term's CRC) hold these terms
 # already: they are not the merge's memory.
-index(out / "first", store, docs, None)
+index(first, store, docs, None)
 tracemalloc.start()
-index(out / "out", store, docs, None)
+index(Stage(out / "out"), store, docs, None)
 print(tracemalloc.get_traced_memory()[1] / postings)
 """
 
@@ -600,15 +688,16 @@ def test_a_merge_that_cannot_write_its_runs_says_where(
     import broadsheet.search.index as index_module
     from broadsheet.errors import BroadsheetError
 
-    store = TermStore(tmp_path / "state" / "terms")
-    store.put("asia/a/", count("", "rice"), ())
+    store, stage = stored(
+        tmp_path / "out", tmp_path / "state", [doc("asia/a/")], {"asia/a/": "rice"}
+    )
 
     def refused(path: Path, links: bool = True) -> None:
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
     monkeypatch.setattr(index_module, "make_folder", refused)
     with pytest.raises(BroadsheetError, match="cannot write the search state") as caught:
-        index(tmp_path / "out", store, [doc("asia/a/")], None)
+        index(stage, store, [doc("asia/a/")], None)
     assert str(tmp_path / "state" / "search-runs-") in str(caught.value)
 
 
@@ -634,18 +723,19 @@ def test_lengths_beyond_one_file_go_in_the_next(tmp_path: Path, monkeypatch: Any
     monkeypatch.setattr(search_index, "LENGTH_CHUNK", 3)
     texts = {f"asia/p{n}/": " ".join(["word"] * (n + 30)) for n in range(7)}
     docs = [doc(url, f"2024-01-0{n + 1}") for n, url in enumerate(texts)]
-    store = stored(tmp_path / "state", texts)
-    index(tmp_path / "out", store, docs, None)
+    store, stage = stored(tmp_path / "out", tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
     files = sorted((tmp_path / "out/search/lengths").iterdir())
     codes = [code for f in files for code in json.loads(f.read_text())]
     assert [f.name for f in files] == ["0.json", "1.json", "2.json"]
     assert codes == [length_code(n + 30) for n in range(7)]
     # An edit that moves one article's code, read back from those files, updates them.
     texts["asia/p5/"] += " word" * 200
-    changed = {"asia/p5/": store.replace("asia/p5/", count("", texts["asia/p5/"]), ())}
-    index(tmp_path / "out", store, docs, changed)
-    cold = stored(tmp_path / "cold-state", texts)
-    index(tmp_path / "cold", cold, docs, None)
+    stage = begin(store, tmp_path / "out", docs)
+    changed = {"asia/p5/": rewrite(store, docs, "asia/p5/", texts["asia/p5/"])}
+    index(stage, store, docs, changed)
+    cold, stage = stored(tmp_path / "cold", tmp_path / "cold-state", docs, texts)
+    index(stage, cold, docs, None)
     assert tree(tmp_path / "out") == tree(tmp_path / "cold")
 
 
@@ -692,7 +782,8 @@ def test_an_article_rendered_again_unchanged_is_not_re_indexed(
 ) -> None:
     import broadsheet.search.store as store_module
 
-    store = TermStore(tmp_path)
+    store = TermStore(tmp_path / "state")
+    begin(store, tmp_path / "out", [doc("asia/a/"), doc("asia/b/")])
     shown = ("Election result", "asia", "1 May 2024", "Ana Ruiz")
     counted = count("Election result", "<p>rice</p>")
     assert store.replace("asia/a/", counted, shown) == dict(sorted(counted.counts.items()))  # (new)
@@ -726,19 +817,18 @@ def test_an_article_with_a_title_and_no_text_keeps_its_title_s_terms(tmp_path: P
     """(A review's finding.) An article whose body has no text is still indexed by its
     title: its terms are worked out again from the title alone, and a new title takes
     the old one's terms away."""
-    docs = [doc("asia/a/"), doc("asia/b/")]
-    store = TermStore(tmp_path / "state")
-    store.put("asia/a/", count("Harbour strike", ""), ("Harbour strike",))
-    store.put("asia/b/", count("", "<p>rice</p>"), ())
-    index(tmp_path / "inc", store, docs, None)
+    docs = [doc("asia/a/", title="Harbour strike"), doc("asia/b/", title="")]
+    texts = {"asia/a/": "", "asia/b/": "<p>rice</p>"}
+    store, stage = stored(tmp_path / "inc", tmp_path / "state", docs, texts)
+    index(stage, store, docs, None)
     assert lookup(tmp_path / "inc", "harbour") == {"asia/a/": 3}
-    changed = {"asia/a/": store.replace("asia/a/", count("Rice", ""), ("Rice",))}
+    docs[0] = doc("asia/a/", title="Rice")
+    stage = begin(store, tmp_path / "inc", docs)
+    changed = {"asia/a/": rewrite(store, docs, "asia/a/", "")}
     assert changed == {"asia/a/": {"harbour": 0, "rice": 3, "strike": 0}}
-    index(tmp_path / "inc", store, docs, changed)
-    cold = TermStore(tmp_path / "cold-state")
-    cold.put("asia/a/", count("Rice", ""), ("Rice",))
-    cold.put("asia/b/", count("", "<p>rice</p>"), ())
-    index(tmp_path / "cold", cold, docs, None)
+    index(stage, store, docs, changed)
+    cold, stage = stored(tmp_path / "cold", tmp_path / "cold-state", docs, texts)
+    index(stage, cold, docs, None)
     assert tree(tmp_path / "inc") == tree(tmp_path / "cold")
     assert lookup(tmp_path / "inc", "rice") == {"asia/a/": 3, "asia/b/": 1}
 
