@@ -6,7 +6,6 @@ signature changed, as the whole plan has it."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -180,25 +179,40 @@ def test_an_edit_to_the_newest_article_plans_the_news_sitemap_again(
     assert "news-sitemap.xml" in {page.path for page in some.pages}
 
 
-@pytest.mark.parametrize("damage", ["a page edited by hand", "the search state gone"])
+@pytest.mark.parametrize(
+    "damage", ["a page edited by hand", "a build under way", "the search state damaged"]
+)
 def test_a_plan_made_by_a_cache_found_untrusted_after_all_is_made_whole(
-    tmp_path: Path, damage: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
     """The plan goes by the last build's cache before the output check has said whether
-    it holds: when it does not (or the search state is gone), the site is built whole,
-    from a whole plan, and equals a cold build."""
+    it holds: when it does not (or the last build did not finish, or the search state
+    does not verify once the render reads it), the site is built whole, from a whole
+    plan, and equals a cold build."""
+    from broadsheet.search.store import DamagedTerms, TermStore
+
     project = lay_out(tmp_path / "project")
     write_corpus(project / "content", 16)
     warm(project)
     post = sorted((project / "content").rglob("*.md"))[3]
     edit(post, "\n\n", "\n\nA new paragraph.\n\n")
+    raised: list[str] = []
     if damage == "a page edited by hand":
         page = project / "site/index.html"
         page.write_text(page.read_text().replace("</main>", "<p>by hand</p></main>"))
-    else:
+    elif damage == "a build under way":
         for state in (project / ".broadsheet-cache").glob("state-*"):
-            shutil.rmtree(state / "terms")
+            (state / "build-under-way").write_text("")  # as a stopped build leaves it
+    else:
+
+        def damaged(self: TermStore, url_path: str) -> object:
+            raised.append(url_path)
+            raise DamagedTerms(url_path)
+
+        monkeypatch.setattr(TermStore, "read", damaged)  # (the edited article's, first)
     warm(project)
+    monkeypatch.undo()
+    assert len(raised) == (damage == "the search state damaged")  # (then built cold)
     assert tree_bytes(project / "site") == cold(project)
 
 

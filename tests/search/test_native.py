@@ -792,12 +792,14 @@ def test_an_index_without_the_compiled_loops_is_the_same_to_the_byte(
         for n in range(40)
     }
     docs = [doc(url, f"20{10 + n % 9}-0{1 + n % 9}-1{n % 10}") for n, url in enumerate(texts)]
-    index(tmp_path / "compiled", stored(tmp_path / "a", texts), docs, None)
+    store, stage = stored(tmp_path / "compiled", tmp_path / "a", docs, texts)
+    index(stage, store, docs, None)
     monkeypatch.setattr(terms_module, "count_words", count_words_python)
     monkeypatch.setattr(terms_module, "quick_fold_join", terms_module.no_quick_fold_join)
     monkeypatch.setattr(index_module, "_Postings", _ArrayPostings)
     assert count("t", "<p>x</p>").counts == {"x": 1, "t": 3}
-    index(tmp_path / "python", stored(tmp_path / "b", texts), docs, None)
+    store, stage = stored(tmp_path / "python", tmp_path / "b", docs, texts)
+    index(stage, store, docs, None)
     assert tree(tmp_path / "python") == tree(tmp_path / "compiled")
 
 
