@@ -48,8 +48,9 @@ class BroadsheetErrors(BroadsheetError):
 
 class CacheUnwritable(BroadsheetError):
     """What a build keeps in its build cache (its state: the search index's order, the
-    marks of a build under way) could not be written: a full, read-only or vanished cache disk. The
-    build starts again without the cache (see broadsheet.publish.pipeline)."""
+    marks of a build under way) could not be written: a full, read-only or vanished
+    cache disk. The build starts again without the cache (see
+    broadsheet.publish.pipeline)."""
 
 
 def display_path(path: Path) -> str:
