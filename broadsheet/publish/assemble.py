@@ -50,6 +50,7 @@ from broadsheet.search.index import (
     LazyDocs,
     TermStore,
     cold_merge,
+    doc_urls,
     write_index,
 )
 from broadsheet.workers import long_lived
@@ -277,8 +278,7 @@ def _publish(
             else:
                 docs = every = search_docs(site)
                 cold = merging.enter_context(cold_merge(stage, every, terms))
-            urls = docs.urls if isinstance(docs, LazyDocs) else [doc.url_path for doc in docs]
-            terms.begin(stage, urls, same_places=bool(previous) and _placed(site))
+            terms.begin(stage, doc_urls(docs), same_places=bool(previous) and _placed(site))
             with timing.stage("render"):
                 report = render_pages(
                     site, env, stage, previous, progress, jobs, terms, before, cold

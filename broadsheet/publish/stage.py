@@ -69,6 +69,17 @@ class Stage:
         except OSError as exc:
             raise BroadsheetError(f"cannot read: {exc.strerror or exc}", found) from exc
 
+    def read_last(self, relative: str) -> bytes | None:
+        """The file the site held at `relative` before this build (None if none, or if
+        it cannot be read): beneath an overlay, whatever the stage holds; in a stage
+        written in place, what is there (read before this build writes it)."""
+        folder = self.base if self.base is not None else self.root
+        try:
+            with open(os.path.join(folder, relative), "rb") as file:
+                return file.read()
+        except OSError:
+            return None
+
     def write_text(self, relative: str, text: str) -> bool:
         return self.write_bytes(relative, text.encode("utf-8"))
 

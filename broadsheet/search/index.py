@@ -203,7 +203,7 @@ def write_index(
     plan judged the site so against the last build's): then, when the index is
     updated, its facets, authors, topics and years are those meta.json holds, and only
     the articles re-indexed are made into Docs."""
-    urls = docs.urls if isinstance(docs, LazyDocs) else [doc.url_path for doc in docs]
+    urls = doc_urls(docs)
     order = order_hash(urls)
     old = _written_meta(out) if changed is not None else None
     codes: list[int] | None = None
@@ -228,6 +228,11 @@ def write_index(
     _write_meta(out, every, sections, codes, order, vocabulary)
     if whole or old is None or old.get("order") != order:  # (what the next build reads)
         store.keep_order(urls)
+
+
+def doc_urls(docs: Sequence[Doc]) -> list[str]:
+    """The URLs of `docs` (a list, or LazyDocs, which has them already), in id order."""
+    return docs.urls if isinstance(docs, LazyDocs) else [doc.url_path for doc in docs]
 
 
 def _listed(docs: Sequence[Doc]) -> list[Doc]:

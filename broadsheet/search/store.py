@@ -118,9 +118,12 @@ class TermStore:
 
     def number(self, url_path: str) -> int:
         """An article's id in this build's index."""
+        return self._ids()[url_path]
+
+    def _ids(self) -> dict[str, int]:
         if self._numbers is None:
             self._numbers = {url: n for n, url in enumerate(self._urls)}
-        return self._numbers[url_path]
+        return self._numbers
 
     @property
     def lengths(self) -> Mapping[str, int]:
@@ -143,9 +146,9 @@ class TermStore:
             return found
         if self._left is not None and url_path not in self._left:
             return NEVER
-        number = self._numbers_get(url_path)
+        number = self._ids().get(url_path)
         if number is not None and self._old is None:  # (its own, if it names it)
-            found = _entry(self._last(number), url_path)
+            found = _entry(out.read_last(docs_path(number)), url_path)
             if found is not None:
                 return found
             if self._same:
@@ -157,7 +160,7 @@ class TermStore:
             return NEVER
         if out.base is None and old != number:  # (written in place: maybe overwritten)
             raise DamagedTerms(docs_path(old))
-        found = _entry(self._last(old), url_path)
+        found = _entry(out.read_last(docs_path(old)), url_path)
         if found is None:
             raise DamagedTerms(docs_path(old))
         return found
@@ -208,29 +211,10 @@ class TermStore:
             raise RuntimeError("the store was not begun")
         return self._out
 
-    def _numbers_get(self, url_path: str) -> int | None:
-        try:
-            return self.number(url_path)
-        except KeyError:
-            return None
-
     def _write(self, url_path: str, length: int, text_json: bytes, shown: Sequence[str]) -> None:
         data = docs_entry(url_path, shown, text_json)
         self._stage().write_bytes(docs_path(self.number(url_path)), data)
         self._lengths[url_path] = length
-
-    def _last(self, number: int) -> bytes | None:
-        """The site's docs file at id `number`, as the last build left it: beneath the
-        stage (or in its folder, where the index is written in place)."""
-        out = self._stage()
-        folder = out.base if out.base is not None else out.root
-        if out.base is not None and docs_path(number) in out.removed:
-            return None
-        try:
-            with open(os.path.join(folder, docs_path(number)), "rb") as file:
-                return file.read()
-        except OSError:
-            return None
 
     def _old_numbers(self) -> dict[str, int]:
         """Each article's id in the site's index: from the order kept, if it is the
@@ -253,12 +237,10 @@ class TermStore:
 
     def _last_meta_order(self) -> str | None:
         """The `order` of the site's meta.json, as the last build left it (None if none)."""
-        out = self._stage()
-        folder = out.base if out.base is not None else out.root
+        data = self._stage().read_last(f"{SEARCH_DIR}/meta.json")
         try:
-            with open(os.path.join(folder, SEARCH_DIR, "meta.json"), "rb") as file:
-                meta: Any = orjson.loads(file.read())
-        except (OSError, ValueError):
+            meta: Any = orjson.loads(data) if data is not None else None
+        except ValueError:
             return None
         order = meta.get("order") if isinstance(meta, dict) else None
         return order if isinstance(order, str) else None
