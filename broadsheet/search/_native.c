@@ -2126,6 +2126,7 @@ typedef struct {
     Py_ssize_t postings;
     Py_ssize_t group;
     Py_ssize_t at; /* where its next posting goes in its group's run */
+    uint32_t number; /* its number in a TermNumbers */
 } SliceTerm;
 
 static Py_ssize_t
@@ -2142,9 +2143,13 @@ as_size(PyObject *number, Py_ssize_t most, const char *what)
 }
 
 /* slice_runs(terms, triples, groups, shards) -> list[bytes]: a slice's postings (as
-   slice_add left them) as one run for each group of term files: each term, in the
-   order first met, whose CRC-32 % shards % groups is the group, with its postings in
-   the order they were added. What SliceWriter.close writes, and Gathering reads. */
+   slice_add left them) as one run for each group of term files: each term with
+   postings, whose CRC-32 % shards % groups is the group, with its postings in the
+   order they were added (the terms in the order first met: in `terms`, a dict; in
+   the slice's triples, from TermNumbers). What SliceWriter.close writes, and
+   Gathering reads (which sorts the terms it writes: their order in a run is not seen).
+   A TermNumbers may number the terms of many slices (see ColdMerge.postings): only
+   those of this slice's triples are looked at, found through marks in its `tally`. */
 static PyObject *
 slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2154,20 +2159,26 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                                          "bytearray, groups, shards)");
         return NULL;
     }
-    int numbered = Py_IS_TYPE(args[0], &TermNumbersType);
+    TermNumbers *numbers =
+        Py_IS_TYPE(args[0], &TermNumbersType) ? (TermNumbers *)args[0] : NULL;
     Py_ssize_t groups = as_size(args[2], 1 << 20, "slice_runs: groups");
     Py_ssize_t shards = groups < 0 ? -1 : as_size(args[3], 1 << 30, "slice_runs: shards");
     if (shards < 0) {
         return NULL;
     }
-    Py_ssize_t count =
-        numbered ? ((TermNumbers *)args[0])->used : PyDict_GET_SIZE(args[0]);
+    Py_ssize_t count = numbers != NULL ? numbers->used : PyDict_GET_SIZE(args[0]);
     Py_ssize_t size = PyByteArray_GET_SIZE(args[1]);
     if (size % 12 != 0) {
         PyErr_SetString(PyExc_ValueError, "slice_runs: not a buffer of triples");
         return NULL;
     }
-    SliceTerm *held = PyMem_Calloc((size_t)count + 1, sizeof(SliceTerm));
+    if (numbers != NULL && numbers->counting) {
+        PyErr_SetString(PyExc_RuntimeError, "slice_runs: its numbers are counting");
+        return NULL;
+    }
+    /* (a TermNumbers' terms with postings: at most one a triple) */
+    Py_ssize_t room = numbers != NULL ? Py_MIN(count, size / 12) : count;
+    SliceTerm *held = PyMem_Calloc((size_t)room + 1, sizeof(SliceTerm));
     Py_ssize_t *sizes = PyMem_Calloc((size_t)groups, sizeof(Py_ssize_t));
     char *data = PyMem_Malloc((size_t)size + 1);
     char *spelled = NULL; /* a TermNumbers' terms' UTF-8 (see spellings), copied */
@@ -2179,34 +2190,52 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     /* (copied, and the terms held, before anything that may run Python) */
     memcpy(data, PyByteArray_AS_STRING(args[1]), (size_t)size);
-    if (numbered) {
-        /* Each term's UTF-8 as the slice keeps it, copied (a term's own string, held
-           and read here, was a cache miss a term: see TermNumbers.spellings); the
-           terms are held only where one has none (its string's error is raised). */
-        TermNumbers *numbers = (TermNumbers *)args[0];
-        spelled = PyMem_Malloc(numbers->utf8_used + 1);
+    if (numbers != NULL) {
+        /* Each term of the triples, in the order first met there: held[k], its number
+           marked 1 + k in `tally` (zero but while count_into counts: it may not, till
+           the marks are cleared below), with its UTF-8 as the slice keeps it, copied
+           (a term's own string, held and read here, was a cache miss a term: see
+           TermNumbers.spellings); the terms are held only where one has none (its
+           string's error is raised). */
+        numbers->counting = 1;
+        size_t spelled_size = 0;
+        for (Py_ssize_t at = 0; at < size; at += 12) {
+            uint32_t t = uint32_at(data, at);
+            if ((size_t)t >= (size_t)count) { /* (unsigned: no wrap where Py_ssize_t is 32 bits) */
+                PyErr_SetString(PyExc_ValueError, "slice_runs: a term number out of range");
+                goto done;
+            }
+            if (numbers->tally[t] == 0) {
+                held[taken].number = t;
+                numbers->tally[t] = (uint32_t)++taken;
+                Spelling spelling = numbers->spellings[t];
+                spelled_size += spelling.size == NO_UTF8 ? 0 : spelling.size;
+            }
+            held[numbers->tally[t] - 1].postings++;
+        }
+        spelled = PyMem_Malloc(spelled_size + 1);
         if (spelled == NULL) {
             PyErr_NoMemory();
             goto done;
         }
-        if (numbers->utf8_used > 0) {
-            memcpy(spelled, numbers->utf8, numbers->utf8_used);
-        }
-        for (; taken < count; taken++) {
-            Spelling spelling = numbers->spellings[taken];
+        size_t used = 0;
+        for (Py_ssize_t k = 0; k < taken; k++) {
+            Spelling spelling = numbers->spellings[held[k].number];
             if (spelling.size == NO_UTF8) {
-                held[taken].term = numbers->order[taken];
-                Py_INCREF(held[taken].term);
+                held[k].term = numbers->order[held[k].number];
+                Py_INCREF(held[k].term);
             }
             else {
-                held[taken].utf8 = spelled + spelling.at;
-                held[taken].size = spelling.size;
+                memcpy(spelled + used, numbers->utf8 + spelling.at, spelling.size);
+                held[k].utf8 = spelled + used;
+                held[k].size = spelling.size;
+                used += spelling.size;
             }
         }
     }
     Py_ssize_t position = 0;
     PyObject *term, *number;
-    while (!numbered && taken < count && PyDict_Next(args[0], &position, &term, &number)) {
+    while (numbers == NULL && taken < count && PyDict_Next(args[0], &position, &term, &number)) {
         if (!PyUnicode_CheckExact(term) || !PyLong_CheckExact(number)
             || PyLong_AsSsize_t(number) != taken) {
             PyErr_Clear();
@@ -2217,7 +2246,18 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         Py_INCREF(term);
         held[taken++].term = term;
     }
+    for (Py_ssize_t at = 0; numbers == NULL && at < size; at += 12) {
+        uint32_t t = uint32_at(data, at);
+        if ((size_t)t >= (size_t)taken) { /* (unsigned: no wrap where Py_ssize_t is 32 bits) */
+            PyErr_SetString(PyExc_ValueError, "slice_runs: a term number out of range");
+            goto done;
+        }
+        held[t].postings++;
+    }
     for (Py_ssize_t n = 0; n < taken; n++) {
+        if (held[n].postings == 0) {
+            continue;
+        }
         if (held[n].term != NULL) {
             held[n].utf8 = PyUnicode_AsUTF8AndSize(held[n].term, &held[n].size);
         }
@@ -2230,20 +2270,8 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         held[n].crc = crc32_of(held[n].utf8, held[n].size);
         held[n].group = (Py_ssize_t)(held[n].crc % (uint32_t)shards % (uint32_t)groups);
-    }
-    for (Py_ssize_t at = 0; at < size; at += 12) {
-        uint32_t t = uint32_at(data, at);
-        if ((size_t)t >= (size_t)taken) { /* (unsigned: no wrap where Py_ssize_t is 32 bits) */
-            PyErr_SetString(PyExc_ValueError, "slice_runs: a term number out of range");
-            goto done;
-        }
-        held[t].postings++;
-    }
-    for (Py_ssize_t n = 0; n < taken; n++) {
-        if (held[n].postings > 0) {
-            held[n].at = sizes[held[n].group] + RECORD_HEAD + held[n].size;
-            sizes[held[n].group] = held[n].at + 8 * held[n].postings;
-        }
+        held[n].at = sizes[held[n].group] + RECORD_HEAD + held[n].size;
+        sizes[held[n].group] = held[n].at + 8 * held[n].postings;
     }
     result = PyList_New(groups);
     if (result == NULL) {
@@ -2269,13 +2297,20 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     for (Py_ssize_t at = 0; at < size; at += 12) {
-        SliceTerm *t = &held[uint32_at(data, at)];
+        uint32_t n = uint32_at(data, at);
+        SliceTerm *t = &held[numbers != NULL ? numbers->tally[n] - 1 : n];
         memcpy(PyBytes_AS_STRING(PyList_GET_ITEM(result, t->group)) + t->at, data + at + 4, 8);
         t->at += 8;
     }
 done:
     for (Py_ssize_t n = 0; n < taken; n++) {
+        if (numbers != NULL) {
+            numbers->tally[held[n].number] = 0;
+        }
         Py_XDECREF(held[n].term);
+    }
+    if (numbers != NULL) {
+        numbers->counting = 0;
     }
     PyMem_Free(held);
     PyMem_Free(sizes);
@@ -2538,6 +2573,10 @@ text_room(Text *text, Py_ssize_t more)
 static void
 text_number(Text *text, uint32_t value)
 {
+    if (value < 10) { /* (most counts, and the gaps of common terms) */
+        text->data[text->used++] = (char)('0' + value);
+        return;
+    }
     char digits[10];
     int n = 0;
     do {

@@ -478,6 +478,76 @@ def test_counting_a_slice_in_one_compiled_pass_agrees_with_python(
     assert merged[0] == merged[1]
 
 
+@given(st.lists(_ARTICLES, min_size=1, max_size=4), st.integers(1, 4))
+@example([[("", "trade talks")], [("", "election")], [("Trade", "trade")]], 2)
+def test_slices_that_share_their_terms_file_what_each_would_alone(
+    slices: list[list[tuple[str, str]]], groups: int
+) -> None:
+    """A worker numbers its terms once for every slice it counts (ColdMerge.postings):
+    each slice's runs, gathered with the slices before them, write the term files that
+    slices counted in Python write; a term of an earlier slice has no posting in a later
+    one that lacks it, and the marks slice_runs leaves are cleared (the next slice
+    counts as if they had never been)."""
+    loops = _loops()
+    shared = loops.TermNumbers()
+    runs: dict[type[Postings], list[list[bytes]]] = {_PackedPostings: [], _ArrayPostings: []}
+    number = 0
+    for articles in slices:
+        compiled, python = _PackedPostings(shared), _ArrayPostings()
+        for title, text in articles:
+            want = terms_module.count_text(title, text).length
+            assert compiled.count(title, text, number) == want
+            assert python.count(title, text, number) == want
+            number += 1
+        runs[_PackedPostings].append(compiled.runs(groups))
+        runs[_ArrayPostings].append(python.runs(groups))
+    merged = []
+    for kind, some in runs.items():
+        files: dict[int, bytes] = {}
+        for group in range(groups):
+            shards = [n for n in range(TOTAL) if n % SHARDS % groups == group]
+            kind.gather([run[group] for run in some], TOTAL, shards, files.__setitem__)
+        merged.append(files)
+    assert merged[0] == merged[1]
+
+
+def test_a_slice_s_runs_are_refused_while_its_terms_count() -> None:
+    """slice_runs marks the terms it writes in the numbers' tallies: a stem function
+    that asks for the runs of the numbers counting is refused, and leaves them whole."""
+    loops = _loops()
+    numbers, triples = loops.TermNumbers(), bytearray()
+    loops.count_into("before", loops.StemTable(stem_of, 10), "", numbers, triples, 0, 3)
+
+    def runs_midway(word: str) -> str:
+        loops.slice_runs(numbers, triples, 1, SHARDS)
+        return word
+
+    with pytest.raises(RuntimeError, match="counting"):
+        loops.count_into("midway", loops.StemTable(runs_midway, 10), "", numbers, triples, 1, 3)
+    assert loops.count_into("after", loops.StemTable(stem_of, 10), "", numbers, triples, 2, 3) == 1
+    assert _filed(numbers, triples) == {"befor": [0, 1], "after": [2, 1]}
+
+
+def test_a_cold_merge_numbers_terms_once_a_process(tmp_path: Path) -> None:
+    """A cold merge's slices share one table of terms in a process, and a forked
+    worker makes its own (its slices' numbers are never another process's)."""
+    _loops()
+    merge = index_module.ColdMerge(None, [], None, tmp_path)  # type: ignore[arg-type]
+    first, second = merge.postings(), merge.postings()
+    assert isinstance(first, _PackedPostings) and isinstance(second, _PackedPostings)
+    assert first.terms is second.terms and first.triples is not second.triples
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # (the child says whether its table is its own, then leaves at once)
+        child = merge.postings()
+        os.write(write, b"own" if child.terms is not first.terms else b"shared")  # type: ignore[union-attr]
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 16) == b"own"
+    os.waitpid(pid, 0)
+    assert merge.postings().terms is first.terms  # type: ignore[union-attr]
+
+
 def test_a_slice_of_words_made_to_collide_is_counted_as_in_python() -> None:
     """A slice keeps the words its articles met, with their terms' numbers, in a table
     of its own (see SliceWords), whose hash is the stem table's: words made to collide
