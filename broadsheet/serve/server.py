@@ -33,7 +33,10 @@ LIVE_SCRIPT = (
 )
 NAME_MAX = 255  # bytes in one file name: a longer path component names nothing
 READY_SECONDS = 5.0  # at most this long to wait for the OS to start watching
-SWAP_LOOKS = 50  # looks for a page while a build swaps the site (a millisecond apart)
+# How long a request waits for a page while a build swaps the site, looking a millisecond
+# apart: a deadline, not a count of looks (on a loaded machine, fifty looks once ran out
+# while the build was still between its two renames).
+SWAP_WAIT = 1.0
 SESSION = "broadsheet-serve-"  # the prefix of each session's temporary folder
 
 
@@ -121,7 +124,8 @@ class SiteFolder:
         if parts is None:
             return None
         slash = requested.endswith("/") or not parts
-        for _ in range(SWAP_LOOKS):
+        deadline = time.monotonic() + SWAP_WAIT
+        while True:
             before = _identity(self.output)
             if before is not None:
                 answer = _look(self.output, parts, slash)
@@ -131,8 +135,9 @@ class SiteFolder:
                 answer = _look(self.previous, parts, slash)
                 if answer is not None:
                     return answer  # (a miss there may be its removal: look again)
+            if time.monotonic() >= deadline:
+                return None
             time.sleep(0.001)  # a swap is under way: give it a moment
-        return None
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from broadsheet.serve.server import Found, Redirect, SiteFolder, request_parts
+from broadsheet.serve.server import SWAP_WAIT, Found, Redirect, SiteFolder, request_parts
 
 
 def make_site(folder: Path, version: int) -> None:
@@ -74,3 +74,31 @@ def test_pages_are_found_whole_while_the_site_is_swapped(tmp_path: Path) -> None
     for reader in readers:
         reader.join()
     assert not wrong, wrong[:10]
+
+
+def test_a_new_page_is_found_when_a_swap_stalls_between_its_renames(tmp_path: Path) -> None:
+    """A build that stalls between taking the last site away and putting the new one in
+    (a loaded machine: the suite once saw a reader give up after fifty looks, a
+    millisecond apart) still has its new page found: a request waits up to SWAP_WAIT,
+    however many looks that takes. A page that no site holds is not found after it."""
+    output, old, new = tmp_path / "site", tmp_path / ".site.old", tmp_path / ".site.building"
+    make_site(output, 0)
+    make_site(new, 1)
+    (new / "africa/index.html").parent.mkdir()
+    (new / "africa/index.html").write_text("a new section\n")
+    site = SiteFolder(output)
+    os.rename(output, old)  # (mid-swap: the last site has no africa/)
+    stall = threading.Timer(0.25, os.rename, (new, output))
+    started = time.monotonic()
+    stall.start()
+    try:
+        answer = site.find("africa/")
+    finally:
+        stall.join()
+    assert answer == Found("index.html", b"a new section\n")
+    assert 0.2 < time.monotonic() - started < SWAP_WAIT
+    shutil.rmtree(output)  # (no site at all: the request ends at the deadline)
+    started = time.monotonic()
+    assert site.find("asia/") == Found("index.html", (old / "asia/index.html").read_bytes())
+    assert site.find("africa/") is None
+    assert SWAP_WAIT <= time.monotonic() - started < SWAP_WAIT + 0.5
