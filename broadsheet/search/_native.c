@@ -1363,15 +1363,14 @@ as_uint32(PyObject *number, const char *what, uint32_t *value)
     return 0;
 }
 
-/* The words of a slice's articles (of one byte a character, at most SLICE_WORD_CHARS),
-   each with the number of its term in the slice: what count_into looks each distinct
-   word of an article up in first. In the benchmark's corpus two thirds of an article's
-   distinct words were in one of its slice's articles before it. The stem table holds
-   every word a worker met (26,000 at 10,000 articles: over a megabyte, and their stems'
-   strings spread through the heap), out of the CPU's caches by the time a slice is
-   counted, after its pages render: a miss at each step of a word's lookup. A slice's
-   own words stay in the caches while its articles are counted, one after the other,
-   and its terms' UTF-8 too (see TermNumbers.spellings). A word's characters are kept
+/* The words of a TermNumbers' articles (of one byte a character, at most
+   SLICE_WORD_CHARS), each with the number of its term there: what count_into looks
+   each distinct word of an article up in first. A worker counts all its slices into
+   one TermNumbers (see ColdMerge.postings), so that after its first few slices nearly
+   every word is here. The stem table holds every word a worker met too, with its
+   stem's string, spread through the heap: a miss at each step of a word's lookup.
+   These entries are small and packed together, and the terms' UTF-8 too (see
+   TermNumbers.spellings). A word's characters are kept
    in its entry when it has at most SHORT_WORD of them (most words: a lookup then reads
    its slot and its entry, and compares eight bytes), else in `chars`; its hash is its
    word's (FNV: unkeyed), so a slot's probes stop at MOST_PROBES, and a word past them
@@ -1506,8 +1505,9 @@ typedef struct {
     uint32_t size;
 } Spelling;
 
-/* TermNumbers(): a slice's terms, each numbered in the order first met (what
-   slice_add and slice_runs take in place of a dict, term -> number). A dict held each
+/* TermNumbers(): the terms of a slice, or of every slice a worker counts (see
+   ColdMerge.postings), each numbered in the order first met (what slice_add and
+   slice_runs take in place of a dict, term -> number). A dict held each
    number as an int object, and finding one was a probe of the dict and a read of the
    int, both misses at nearly every posting: a tenth of a cold build's indexing. Here
    each term is in one slot with its hash and number, and found by its hash and its
