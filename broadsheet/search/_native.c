@@ -2226,7 +2226,9 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 Py_INCREF(held[k].term);
             }
             else {
-                memcpy(spelled + used, numbers->utf8 + spelling.at, spelling.size);
+                if (spelling.size > 0) { /* (no UTF-8 kept at all while every term is "") */
+                    memcpy(spelled + used, numbers->utf8 + spelling.at, spelling.size);
+                }
                 held[k].utf8 = spelled + used;
                 held[k].size = spelling.size;
                 used += spelling.size;

@@ -528,6 +528,16 @@ def test_a_slice_s_runs_are_refused_while_its_terms_count() -> None:
     assert _filed(numbers, triples) == {"befor": [0, 1], "after": [2, 1]}
 
 
+def test_a_slice_whose_only_term_is_empty_files_it() -> None:
+    """(A review's finding, under UBSan.) A table whose terms are all "" keeps no UTF-8
+    at all: its runs copy none, and the empty term is filed."""
+    loops = _loops()
+    numbers, triples = loops.TermNumbers(), bytearray()
+    loops.slice_add(numbers, triples, 0, {"": 1})
+    loops.slice_add(numbers, triples, 3, {"": 2})
+    assert _filed(numbers, triples) == {"": [0, 1, 3, 2]}
+
+
 def test_a_cold_merge_numbers_terms_once_a_process(tmp_path: Path) -> None:
     """A cold merge's slices share one table of terms in a process, and a forked
     worker makes its own (its slices' numbers are never another process's)."""
