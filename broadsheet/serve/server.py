@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from broadsheet.errors import BroadsheetError
+from broadsheet.publish.output_dir import OLD, stage_path
 from broadsheet.serve.devbuild import DevBuilder, DevResult
 from broadsheet.serve.watch import Rebuilder, Sources, Watcher
 
@@ -33,9 +34,10 @@ LIVE_SCRIPT = (
 )
 NAME_MAX = 255  # bytes in one file name: a longer path component names nothing
 READY_SECONDS = 5.0  # at most this long to wait for the OS to start watching
-# How long a request waits for a page while a build swaps the site, looking a millisecond
-# apart: a deadline, not a count of looks (on a loaded machine, fifty looks once ran out
-# while the build was still between its two renames).
+# How long a request waits for a page while a build swaps the site in (looking a
+# millisecond apart): a deadline, not a count of looks (on a loaded machine, fifty looks
+# once ran out while the swap was still between its two renames). It waits only while a
+# build's stage is there: with no build under way there is no swap to wait for.
 SWAP_WAIT = 1.0
 SESSION = "broadsheet-serve-"  # the prefix of each session's temporary folder
 
@@ -117,14 +119,17 @@ class SiteFolder:
 
     def __init__(self, output: Path):
         self.output = output
-        self.previous = output.parent / f".{output.name}.old"  # the last site, mid-swap
+        self.stage = stage_path(output)  # a build's, while one is under way
+        # Where a swap by two renames (where the folders cannot be exchanged in one
+        # step) puts the last site until the new one is in (see output_dir._swap_in).
+        self.previous = self.stage / OLD
 
     def find(self, requested: str) -> Found | Redirect | None:
         parts = request_parts(requested)
         if parts is None:
             return None
         slash = requested.endswith("/") or not parts
-        deadline = time.monotonic() + SWAP_WAIT
+        deadline: float | None = None
         while True:
             before = _identity(self.output)
             if before is not None:
@@ -135,7 +140,12 @@ class SiteFolder:
                 answer = _look(self.previous, parts, slash)
                 if answer is not None:
                     return answer  # (a miss there may be its removal: look again)
-            if time.monotonic() >= deadline:
+            elif not os.path.lexists(self.stage):
+                return None  # no site, and no build to bring one: nothing to wait for
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + SWAP_WAIT
+            elif now >= deadline:
                 return None
             time.sleep(0.001)  # a swap is under way: give it a moment
 

@@ -46,7 +46,8 @@ def test_a_named_pipe_in_the_site_is_never_opened(tmp_path: Path) -> None:
 
 
 def test_pages_are_found_whole_while_the_site_is_swapped(tmp_path: Path) -> None:
-    output, old, new = tmp_path / "site", tmp_path / ".site.old", tmp_path / ".site.building"
+    output, stage = tmp_path / "site", tmp_path / ".site.building"
+    old, new = stage / "old", stage / "tree"  # (where a build's swap puts them)
     make_site(output, 0)
     site = SiteFolder(output)
     wrong: list[str] = []
@@ -64,12 +65,12 @@ def test_pages_are_found_whole_while_the_site_is_swapped(tmp_path: Path) -> None
     readers = [threading.Thread(target=read) for _ in range(4)]
     for reader in readers:
         reader.start()
-    for version in range(1, 30):  # as a cold build swaps its new tree in
+    for version in range(1, 30):  # as a cold build swaps its new tree in, by two renames
         make_site(new, version)
         os.rename(output, old)
         time.sleep(0.002)  # a slow disk between the two renames
         os.rename(new, output)
-        shutil.rmtree(old)
+        shutil.rmtree(stage)
     stop.set()
     for reader in readers:
         reader.join()
@@ -80,15 +81,18 @@ def test_a_new_page_is_found_when_a_swap_stalls_between_its_renames(tmp_path: Pa
     """A build that stalls between taking the last site away and putting the new one in
     (a loaded machine: the suite once saw a reader give up after fifty looks, a
     millisecond apart) still has its new page found: a request waits up to SWAP_WAIT,
-    however many looks that takes. A page that no site holds is not found after it."""
-    output, old, new = tmp_path / "site", tmp_path / ".site.old", tmp_path / ".site.building"
+    however many looks that takes; a page the last site has is answered from it at once."""
+    output, stage = tmp_path / "site", tmp_path / ".site.building"
     make_site(output, 0)
-    make_site(new, 1)
-    (new / "africa/index.html").parent.mkdir()
-    (new / "africa/index.html").write_text("a new section\n")
+    make_site(stage / "tree", 1)
+    (stage / "tree/africa").mkdir()
+    (stage / "tree/africa/index.html").write_text("a new section\n")
     site = SiteFolder(output)
-    os.rename(output, old)  # (mid-swap: the last site has no africa/)
-    stall = threading.Timer(0.25, os.rename, (new, output))
+    os.rename(output, stage / "old")  # (mid-swap: the last site has no africa/)
+    started = time.monotonic()
+    assert site.find("asia/") == Found("index.html", (stage / "old/asia/index.html").read_bytes())
+    assert time.monotonic() - started < SWAP_WAIT / 2
+    stall = threading.Timer(0.25, os.rename, (stage / "tree", output))
     started = time.monotonic()
     stall.start()
     try:
@@ -97,8 +101,25 @@ def test_a_new_page_is_found_when_a_swap_stalls_between_its_renames(tmp_path: Pa
         stall.join()
     assert answer == Found("index.html", b"a new section\n")
     assert 0.2 < time.monotonic() - started < SWAP_WAIT
-    shutil.rmtree(output)  # (no site at all: the request ends at the deadline)
+
+
+def test_without_a_site_a_request_waits_only_while_a_build_is_under_way(tmp_path: Path) -> None:
+    """(A review's finding.) The dev server answers on one thread: a request that waits
+    holds every other. With no site and no build under way (the first build failed, or
+    the site was deleted), nothing will come: the answer is at once. While a build is
+    under way with no site yet, a request waits until SWAP_WAIT at most."""
+    output, stage = tmp_path / "site", tmp_path / ".site.building"
+    site = SiteFolder(output)
     started = time.monotonic()
-    assert site.find("asia/") == Found("index.html", (old / "asia/index.html").read_bytes())
-    assert site.find("africa/") is None
+    assert site.find("asia/") is None and site.find("404.html") is None
+    assert time.monotonic() - started < SWAP_WAIT / 2
+    make_site(output, 0)
+    assert isinstance(site.find("asia/"), Found)
+    shutil.rmtree(output)
+    started = time.monotonic()
+    assert site.find("asia/") is None
+    assert time.monotonic() - started < SWAP_WAIT / 2
+    stage.mkdir()  # (a build under way, its site not in yet)
+    started = time.monotonic()
+    assert site.find("asia/") is None
     assert SWAP_WAIT <= time.monotonic() - started < SWAP_WAIT + 0.5
