@@ -65,7 +65,7 @@ from broadsheet.errors import BroadsheetError, CacheUnwritable
 from broadsheet.publish.stage import Stage
 from broadsheet.sealed import clear, make_folder
 from broadsheet.search import terms as terms_module
-from broadsheet.search.store import SEARCH_DIR, docs_entry, docs_path, order_hash, write_in_place
+from broadsheet.search.store import SEARCH_DIR, order_hash, write_docs, write_in_place
 from broadsheet.search.store import DamagedTerms as DamagedTerms  # (for the build)
 from broadsheet.search.store import TermStore as TermStore  # (for the build, too)
 from broadsheet.search.terms import TITLE_BOOST, bucket_of, count_text, folded_words
@@ -102,7 +102,7 @@ class Doc(NamedTuple):
 
     @property
     def shown(self) -> tuple[str, ...]:
-        """What its docs file shows beside the URL and the text (see store.docs_entry)."""
+        """What its docs file shows beside the URL and the text (see store.write_docs)."""
         return (self.title, self.section, self.date, self.author)
 
 
@@ -447,10 +447,6 @@ def _dump(out: Stage, relative: str, data: object) -> None:
     out.write_bytes(f"{SEARCH_DIR}/{relative}", orjson.dumps(data))
 
 
-def _write_doc(out: Stage, number: int, doc: Doc, text_json: bytes) -> None:
-    out.write_bytes(docs_path(number), docs_entry(doc.url_path, doc.shown, text_json))
-
-
 @dataclass
 class ColdMerge:
     """A cold merge of the index, under way: its articles, its folder of runs, and the
@@ -533,7 +529,8 @@ class SliceWriter:
     def _record(self, number: int, length: int, text: str) -> None:
         """Note an article's length, and write its docs file."""
         self.lengths.append(length)
-        _write_doc(self.merge.out, number, self.merge.docs[number], orjson.dumps(text))
+        doc = self.merge.docs[number]
+        write_docs(self.merge.out, number, doc.url_path, doc.shown, text)
 
     def close(self) -> list[int]:
         """Write the slice's runs; its lengths."""

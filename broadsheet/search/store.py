@@ -74,10 +74,10 @@ def docs_path(number: int) -> str:
     return f"{SEARCH_DIR}/docs/{number}.json"
 
 
-def docs_entry(url_path: str, shown: Sequence[str], text_json: bytes) -> bytes:
-    """An article's docs file: what orjson makes of [url, *shown, text], given the text
-    as JSON already (a cold build encodes it once)."""
-    return b"".join([orjson.dumps([url_path, *shown])[:-1], b",", text_json, b"]"])
+def write_docs(out: Stage, number: int, url_path: str, shown: Sequence[str], text: str) -> None:
+    """Write the docs file of the article with id `number` into `out`: what orjson makes
+    of [url, *shown, text]."""
+    out.write_bytes(docs_path(number), orjson.dumps([url_path, *shown, text]))
 
 
 def order_hash(urls: Sequence[str]) -> str:
@@ -168,7 +168,7 @@ class TermStore:
     def put(self, url_path: str, counted: Counted, shown: tuple[str, ...]) -> None:
         """Write an article's docs file in a cold build, which compares it with nothing."""
         _check_title(counted, shown)
-        self._write(url_path, counted.length, orjson.dumps(counted.text), shown)
+        self._write(url_path, counted, shown)
 
     def replace(
         self, url_path: str, counted: Counted, shown: tuple[str, ...]
@@ -189,7 +189,7 @@ class TermStore:
                     changed[term] = new.get(term, 0)
         same = (old.text, old.shown) == (counted.text, shown)  # (its length is the text's)
         if changed or not same or not old.shown:  # (an article never stored shows nothing)
-            self._write(url_path, counted.length, orjson.dumps(counted.text), shown)
+            self._write(url_path, counted, shown)
             return changed
         return None
 
@@ -211,10 +211,9 @@ class TermStore:
             raise RuntimeError("the store was not begun")
         return self._out
 
-    def _write(self, url_path: str, length: int, text_json: bytes, shown: Sequence[str]) -> None:
-        data = docs_entry(url_path, shown, text_json)
-        self._stage().write_bytes(docs_path(self.number(url_path)), data)
-        self._lengths[url_path] = length
+    def _write(self, url_path: str, counted: Counted, shown: Sequence[str]) -> None:
+        write_docs(self._stage(), self.number(url_path), url_path, shown, counted.text)
+        self._lengths[url_path] = counted.length
 
     def _old_numbers(self) -> dict[str, int]:
         """Each article's id in the site's index: from the order kept, if it is the

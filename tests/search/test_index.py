@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -519,11 +520,13 @@ def test_a_cold_build_puts_the_same_docs_file_that_replace_writes(tmp_path: Path
 
 @given(st.text(), st.lists(st.text(), min_size=4, max_size=4))
 def test_the_docs_files_are_the_json_of_their_lists(text: str, shown: list[str]) -> None:
-    """A docs file is written with its text encoded as JSON apart: still, to the byte,
-    what orjson makes of its whole list, and read back as it was."""
-    from broadsheet.search.store import _entry, docs_entry
+    """A docs file is, to the byte, what orjson makes of its whole list, and is read
+    back as it was."""
+    from broadsheet.search.store import _entry, write_docs
 
-    written = docs_entry("asia/a/", shown, orjson.dumps(text))
+    with tempfile.TemporaryDirectory() as folder:
+        write_docs(Stage(Path(folder)), 7, "asia/a/", shown, text)
+        written = (Path(folder) / "search/docs/7.json").read_bytes()
     assert written == orjson.dumps(["asia/a/", *shown, text])
     assert _entry(written, "asia/a/") == Stored(text, tuple(shown))
     assert _entry(written, "asia/b/") is None  # (another article's)
