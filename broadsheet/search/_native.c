@@ -1281,10 +1281,22 @@ read_reference(int kind, const void *data, Py_ssize_t size, Py_ssize_t at, Py_ss
             line_break = space = 0;                                                          \
             text[length++] = (T)c;                                                           \
             at = next;                                                                       \
-            /* (the rest of a run of ASCII characters written as they are, at once) */       \
-            while (at < size && (c = data[at]) < 128 && ascii_plain[c]) {                    \
-                text[length++] = (T)c;                                                       \
-                at++;                                                                        \
+            /* (the rest of a run of ASCII characters written as they are, at once, with   \
+               each single space between two of them: what the loop above writes of it) */  \
+            while (at < size) {                                                              \
+                if ((c = data[at]) < 128 && ascii_plain[c]) {                                \
+                    text[length++] = (T)c;                                                   \
+                    at++;                                                                    \
+                }                                                                            \
+                else if (c == ' ' && at + 1 < size && (c = data[at + 1]) < 128               \
+                         && ascii_plain[c]) {                                                \
+                    text[length++] = ' ';                                                    \
+                    text[length++] = (T)c;                                                   \
+                    at += 2;                                                                 \
+                }                                                                            \
+                else {                                                                       \
+                    break;                                                                   \
+                }                                                                            \
             }                                                                                \
         }                                                                                    \
         return length;                                                                       \
