@@ -1384,8 +1384,8 @@ as_uint32(PyObject *number, const char *what, uint32_t *value)
    These entries are small and packed together, and the terms' UTF-8 too (see
    TermNumbers.spellings). A word's characters are kept
    in its entry when it has at most SHORT_WORD of them (most words: a lookup then reads
-   its slot and its entry, and compares eight bytes), else in `chars`; its hash is its
-   word's (FNV: unkeyed), so a slot's probes stop at MOST_PROBES, and a word past them
+   its slot and its entry, and compares eight bytes), else in `chars`; its hash is
+   slice_hash's (unkeyed), so a slot's probes stop at MOST_PROBES, and a word past them
    is not kept here: it is looked up in the stem table each time. */
 #define SLICE_WORD_CHARS 64
 #define SHORT_WORD 8
@@ -1840,9 +1840,40 @@ word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *
     return found;
 }
 
+/* The hash a slice keeps a word by (see SliceWords): a short word's, of the eight bytes
+   its characters are (`is`, found as it is read: one multiply, where FNV took one a
+   character, each waiting for the one before); a longer one's, its FNV hash (`fnv`,
+   done). The stem table keeps FNV hashes: a word the slice has not met is looked up
+   there by its own (a few hundred an article). */
+static inline uint64_t
+slice_hash(Py_ssize_t length, uint64_t is, uint64_t fnv)
+{
+    if (length > SHORT_WORD) {
+        return fnv;
+    }
+    uint64_t hash = is * 0x9E3779B97F4A7C15ULL;
+    return hash ^ (hash >> 32);
+}
+
+#define HIGH_BITS 0x8080808080808080ULL
+#define ONES 0x0101010101010101ULL
+
+/* Of eight ASCII bytes (no high bit set), those that are word characters (ascii_word:
+   a-z, A-Z, 0-9), as their high bits: each range's test adds to every byte at once,
+   and no sum carries into the next byte. */
+static inline uint64_t
+ascii_word_bytes(uint64_t v)
+{
+#define IN_RANGE(lo, hi) ((v + ONES * (0x80 - (lo))) & ~(v + ONES * (0x7F - (hi))))
+    return (IN_RANGE('a', 'z') | IN_RANGE('A', 'Z') | IN_RANGE('0', '9')) & HIGH_BITS;
+#undef IN_RANGE
+}
+
 /* Each word of `text` (one byte a character) tallied by its term's number: the number
    the slice keeps for it (see SliceWords), found by the word's hash and characters as
-   it is read. The words the slice has not met (a few hundred an article) are put by,
+   it is read (a word of fewer than eight ASCII characters, most words, read eight bytes
+   at once: the loop a character ended at each word with a branch mispredicted, and
+   the slice's hash, FNV, took a multiply a character). The words the slice has not met (a few hundred an article) are put by,
    and looked up in the stem table after, in the order met, a few words ahead fetched
    (see stem_table_prefetch); each is then kept in the slice, and a word met again in
    the article found there. So a word is looked up once where it was looked up twice,
@@ -1861,20 +1892,34 @@ count_in_slice(TermNumbers *numbers, StemTable *stems, PyObject *text, Py_ssize_
             at++;
             continue;
         }
-        Py_ssize_t start = at;
-        uint64_t hash = FNV_START, is = 0;
-        Py_UCS4 c;
-        while (at < size && is_word(c = data[at])) {
-            hash = fnv_step(hash, c);
-            if (at - start < SHORT_WORD) {
-                is |= (uint64_t)c << (8 * (at - start)); /* (as short_word puts it) */
-            }
-            at++;
+        Py_ssize_t start = at, length;
+        uint64_t is = 0, fnv = FNV_START, v, ends;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+        /* (a word of fewer than eight ASCII characters, with eight bytes to read: found
+           in the eight at once, its characters `is` as short_word puts them) */
+        if (at + 8 <= size && (memcpy(&v, data + at, 8), (v & HIGH_BITS) == 0)
+            && (ends = ~ascii_word_bytes(v) & HIGH_BITS) != 0) {
+            length = __builtin_ctzll(ends) >> 3;
+            is = v & ((1ULL << (8 * length)) - 1);
+            at += length;
         }
-        hash = fnv_done(hash);
+        else
+#endif
+        {
+            Py_UCS4 c;
+            while (at < size && is_word(c = data[at])) {
+                fnv = fnv_step(fnv, c);
+                if (at - start < SHORT_WORD) {
+                    is |= (uint64_t)c << (8 * (at - start)); /* (as short_word puts it) */
+                }
+                at++;
+            }
+            length = at - start;
+            fnv = fnv_done(fnv);
+        }
         ++*words;
-        Py_ssize_t found =
-            slice_word_number(&numbers->words, data, start, at - start, hash, is);
+        uint64_t hash = slice_hash(length, is, fnv);
+        Py_ssize_t found = slice_word_number(&numbers->words, data, start, length, hash, is);
         if (found >= 0) {
             if (tally_number(numbers, found, 1, touched, touches) < 0) {
                 goto done;
@@ -1888,7 +1933,10 @@ count_in_slice(TermNumbers *numbers, StemTable *stems, PyObject *text, Py_ssize_
             }
             missing = more;
         }
-        missing[missed++] = (Word){start, at - start, 1, hash};
+        /* (with the hash the stem table keeps it by) */
+        uint64_t kept_by =
+            length > SHORT_WORD ? fnv : word_hash(PyUnicode_1BYTE_KIND, data, start, length);
+        missing[missed++] = (Word){start, length, 1, kept_by};
     }
     for (Py_ssize_t k = 0; k < missed; k++) {
         const Word *w = &missing[k];
@@ -1896,12 +1944,13 @@ count_in_slice(TermNumbers *numbers, StemTable *stems, PyObject *text, Py_ssize_
         term_numbers_prefetch(numbers, stems, missing, k, missed);
         /* (kept by one before it, if it was met before in the article) */
         uint64_t is = w->length <= SHORT_WORD ? short_word(data, w->start, w->length) : 0;
+        uint64_t hash = slice_hash(w->length, is, w->hash);
         Py_ssize_t found =
-            slice_word_number(&numbers->words, data, w->start, w->length, w->hash, is);
+            slice_word_number(&numbers->words, data, w->start, w->length, hash, is);
         if (found < 0) {
             found = word_number(numbers, stems, text, w);
             if (found < 0 || slice_word_keep(&numbers->words, data, w->start, w->length,
-                                             w->hash, found)
+                                             hash, found)
                                  < 0) {
                 goto done;
             }

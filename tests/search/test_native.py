@@ -7,6 +7,7 @@ import itertools
 import os
 import random
 import shutil
+import string
 import subprocess
 import sys
 import sysconfig
@@ -558,16 +559,38 @@ def test_a_cold_merge_numbers_terms_once_a_process(tmp_path: Path) -> None:
     assert merge.postings().terms is first.terms  # type: ignore[union-attr]
 
 
-def test_a_slice_of_words_made_to_collide_is_counted_as_in_python() -> None:
+def _short_words_colliding_in_a_slice(count: int) -> list[str]:
+    """`count` words of four letters that the compiled slice's table (SliceWords, of
+    4,096 slots when it starts) puts in one slot: its hash of a short word is its
+    characters' bytes (little-endian) times a constant, the high half folded in."""
+    by_slot: dict[int, list[str]] = {}
+    for letters in itertools.product(string.ascii_lowercase, repeat=4):
+        word = "".join(letters)
+        hashed = (int.from_bytes(word.encode(), "little") * 0x9E3779B97F4A7C15) % 2**64
+        slot = (hashed ^ (hashed >> 32)) % 4096
+        found = by_slot.setdefault(slot, [])
+        found.append(word)
+        if len(found) == count:
+            return found
+    raise AssertionError("no slot held enough words")
+
+
+@pytest.mark.parametrize("short", [False, True], ids=["long words", "short words"])
+def test_a_slice_of_words_made_to_collide_is_counted_as_in_python(short: bool) -> None:
     """A slice keeps the words its articles met, with their terms' numbers, in a table
-    of its own (see SliceWords), whose hash is the stem table's: words made to collide
-    there are kept up to a few probes, and the rest looked up in the stem table each
-    time; every article is still counted as in Python, and the slice's runs agree."""
+    of its own (see SliceWords), by a hash of its own for a word of at most eight
+    characters, and the stem table's for a longer one: words made to collide there are
+    kept up to a few probes, and the rest looked up in the stem table each time; every
+    article is still counted as in Python, and the slice's runs agree."""
     _loops()
-    words = ["".join(blocks) for blocks in itertools.product(*_COLLIDING)]
+    if short:
+        words = _short_words_colliding_in_a_slice(96)
+    else:
+        words = ["".join(blocks) for blocks in itertools.product(*_COLLIDING)]
     compiled, python = _PackedPostings(), _ArrayPostings()
     for number in range(24):  # (each article: 64 of them, half met in the one before)
-        text = " ".join([*words[number * 32 : number * 32 + 64], "trade", "talks"])
+        some = [words[(number * 32 + k) % len(words)] for k in range(64)]
+        text = " ".join([*some, "trade", "talks"])
         want = terms_module.count_text("Trade", text).length
         assert compiled.count("Trade", text, number) == want
         assert python.count("Trade", text, number) == want
