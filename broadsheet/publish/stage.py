@@ -50,6 +50,13 @@ class Stage:
     written: WrittenNotes | None = None
     _notebook: tuple[int, int] | None = field(default=None, repr=False)  # (pid, its fd)
 
+    @property
+    def new(self) -> bool:
+        """Whether `root` is a folder this build made for itself, empty when it began (a
+        cold build's: private, over no site): it holds only what the build wrote since,
+        and nothing left from before needs looking for."""
+        return self.private and self.base is None
+
     def current(self, relative: str) -> Path | None:
         """The file a reader of the finished site would get at `relative`, if any."""
         staged = self.root / relative

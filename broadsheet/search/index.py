@@ -437,6 +437,12 @@ def _dump_chunks(
         name = f"{start // size}.json"
         wanted.add(name)
         _dump(out, f"{folder}/{name}", entries(start, min(start + size, total)))
+    if not out.new:  # (see _merge_into)
+        _remove_others(out, folder, wanted)
+
+
+def _remove_others(out: Stage, folder: str, wanted: set[str]) -> None:
+    """Remove the files of search/`folder` that are not `wanted`."""
     for stale in out.names(f"{SEARCH_DIR}/{folder}", ".json") - wanted:
         out.remove(f"{SEARCH_DIR}/{folder}/{stale}")
 
@@ -587,14 +593,11 @@ def _merge_into(merge: ColdMerge, jobs: int) -> list[int]:
             words.setdefault(bucket, {}).update(table)
     for bucket, table in words.items():
         _dump(out, f"words/{bucket}.json", dict(sorted(table.items())))
-    keep = {f"{bucket}.json" for bucket in words}
-    for stale in out.names(f"{SEARCH_DIR}/words", ".json") - keep:
-        out.remove(f"{SEARCH_DIR}/words/{stale}")
-    total = shard_count(len(docs))
-    for stale in out.names(f"{SEARCH_DIR}/terms", ".json") - {f"{n}.json" for n in range(total)}:
-        out.remove(f"{SEARCH_DIR}/terms/{stale}")
-    for stale in out.names(f"{SEARCH_DIR}/docs", ".json") - {f"{n}.json" for n in range(len(docs))}:
-        out.remove(f"{SEARCH_DIR}/docs/{stale}")
+    if not out.new:  # (a new stage holds only this build's files: listing the docs
+        # folder's 10,000 names to find none took 6 ms of a cold build)
+        _remove_others(out, "words", {f"{bucket}.json" for bucket in words})
+        _remove_others(out, "terms", {f"{n}.json" for n in range(shard_count(len(docs)))})
+        _remove_others(out, "docs", {f"{n}.json" for n in range(len(docs))})
     return [length for part in range(merge.slices) for length in lengths_of[part]]
 
 
