@@ -12,6 +12,7 @@ from broadsheet.images.strip import metadata_kept, strip_metadata
 from broadsheet.paths import read_source, source_files
 from broadsheet.publish.stage import Stage
 from broadsheet.render.markdown import pygments_css
+from broadsheet.search.store import INDEX_PARTS, SEARCH_DIR
 
 PYGMENTS_CSS = "css/pygments.css"
 
@@ -75,6 +76,9 @@ def static_clashes(files: list[tuple[str, Path]], generated: set[str]) -> list[B
         elif relative == MEDIA:
             message = f"is where the build needs the folder {MEDIA}/ for its photos: rename it"
             errors.append(BroadsheetError(message, source))
+        elif part := _index_part(relative):
+            message = f"is where the build writes its search index ({part}): rename it"
+            errors.append(BroadsheetError(message, source))
         elif inside := _first_inside(pages, relative):  # a file and a folder cannot share a name
             message = f"is where the generated page {inside} needs a folder"
             errors.append(BroadsheetError(message, source))
@@ -82,6 +86,16 @@ def static_clashes(files: list[tuple[str, Path]], generated: set[str]) -> list[B
             message = f"needs a folder where the generated page {above} is"
             errors.append(BroadsheetError(message, source))
     return errors
+
+
+def _index_part(relative: str) -> str | None:
+    """The part of the search index (search/meta.json, or one of its folders) that a
+    static file at `relative` would stand in, or take the place of; None if none."""
+    top, _, rest = relative.partition("/")
+    part = rest.split("/", 1)[0]
+    if top != SEARCH_DIR or part not in INDEX_PARTS:
+        return None
+    return f"{SEARCH_DIR}/{part}" + ("/" if part != "meta.json" else "")
 
 
 def _first_inside(pages: list[str], folder: str) -> str | None:

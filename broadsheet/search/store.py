@@ -36,6 +36,10 @@ from broadsheet.sealed import clear, read_sealed, write_sealed
 from broadsheet.search.terms import Counted, count_text
 
 SEARCH_DIR = "search"
+# What the index is made of under SEARCH_DIR (see broadsheet.search.index): its own, so
+# that a file of static/ there is refused (see publish.statics.static_clashes), never
+# removed as stale or left where the index has its files.
+INDEX_PARTS = frozenset({"meta.json", "terms", "words", "lengths", "facets", "docs"})
 ORDER = "search-order"  # the state folder's file: the index's URLs in id order
 
 

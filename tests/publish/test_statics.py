@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from broadsheet.errors import BroadsheetError
 from broadsheet.publish.statics import static_clashes
+from broadsheet.search.store import INDEX_PARTS
 from tests.conftest import Result, write_post
 
 
@@ -25,8 +26,15 @@ def _reference(files: list[tuple[str, Path]], generated: set[str]) -> list[str]:
             for f in ("/".join(relative.split("/")[:e]) for e in range(1, relative.count("/") + 1))
             if f in generated
         ]
+        parts = relative.split("/")
         if relative in generated or relative == "css/pygments.css":
             found.append(f"would overwrite the generated page {relative}")
+        elif parts[0] == "search" and len(parts) > 1 and parts[1] == "meta.json":
+            found.append("is where the build writes its search index (search/meta.json): rename it")
+        elif parts[0] == "search" and len(parts) > 1 and parts[1] in ("docs", "terms", "words"):
+            found.append(
+                f"is where the build writes its search index (search/{parts[1]}/): rename it"
+            )
         elif relative in folders:
             page = min(n for n in generated if n.startswith(f"{relative}/"))
             found.append(f"is where the generated page {page} needs a folder")
@@ -36,7 +44,9 @@ def _reference(files: list[tuple[str, Path]], generated: set[str]) -> list[str]:
 
 
 _NAME = st.lists(
-    st.sampled_from(["a", "b", "a.b", "index.html", "a-", "css"]), min_size=1, max_size=4
+    st.sampled_from(["a", "b", "a.b", "index.html", "a-", "css", "search", "docs", "meta.json"]),
+    min_size=1,
+    max_size=4,
 ).map("/".join)
 
 
@@ -104,3 +114,34 @@ def test_a_static_file_never_takes_the_place_of_a_photo_or_a_bundles_file(
             "publishes in media/: rename it"
         ) in result.out + result.err
         assert "logo.svg" not in result.out + result.err
+
+
+def test_a_static_file_where_the_search_index_goes_is_an_error_in_check_and_build(
+    project: Path, cli: Callable[..., Result]
+) -> None:
+    """(A review's finding.) static/search/docs/99999.json was published beside the
+    index: removed as stale by a cold build, kept by an incremental one. The index's
+    files are its own, and a cold build writes nothing else under search/ (so the rule
+    knows every part of it)."""
+    write_post(project, "asia/a.md", "---\ntitle: A\ndate: 2024-01-01\n---\n\nText.\n")
+    assert cli("build", "--quiet").code == 0
+    written = {entry.name for entry in (project / "site/search").iterdir()}
+    assert written - {"index.html"} == INDEX_PARTS  # (the search page beside them)
+    for relative, part in (
+        ("search/docs/99999.json", "search/docs/"),
+        ("search/words/zz.json", "search/words/"),
+        ("search/meta.json", "search/meta.json"),
+        ("search/terms", "search/terms/"),  # (a file where its folder goes)
+    ):
+        static = project / "static" / relative
+        static.parent.mkdir(parents=True, exist_ok=True)
+        static.write_text("{}")
+        for result in (cli("check"), cli("build", "--quiet")):
+            assert result.code == 1 and "Traceback" not in result.err
+            assert (
+                f"static/{relative}: is where the build writes its search index ({part}): rename it"
+            ) in result.out + result.err
+        static.unlink()
+    (project / "static/search/help.txt").write_text("any other name is fine")
+    assert cli("build", "--quiet").code == 0
+    assert (project / "site/search/help.txt").read_text() == "any other name is fine"
