@@ -2632,13 +2632,15 @@ text_room(Text *text, Py_ssize_t more)
     return 0;
 }
 
-/* (room made for it) */
-static void
-text_number(Text *text, uint32_t value)
+/* `value` in decimal at `at` (room made for it); past it. (Written through a cursor of
+   the caller's, not text->data[text->used++]: a store through a char pointer may change
+   any memory, text->used too, so the compiler read and wrote it back at every digit.) */
+static inline char *
+text_number(char *at, uint32_t value)
 {
     if (value < 10) { /* (most counts, and the gaps of common terms) */
-        text->data[text->used++] = (char)('0' + value);
-        return;
+        *at++ = (char)('0' + value);
+        return at;
     }
     char digits[10];
     int n = 0;
@@ -2647,8 +2649,9 @@ text_number(Text *text, uint32_t value)
         value /= 10;
     } while (value != 0);
     while (n > 0) {
-        text->data[text->used++] = digits[--n];
+        *at++ = digits[--n];
     }
+    return at;
 }
 
 /* A term as orjson writes a str: " and \ escaped, and the characters below U+0020. */
@@ -2659,29 +2662,29 @@ text_term(Text *text, const char *utf8, uint32_t size)
         return -1;
     }
     static const char hex[] = "0123456789abcdef";
-    text->data[text->used++] = '"';
+    char *at = text->data + text->used; /* (a cursor: see text_number) */
+    *at++ = '"';
     for (uint32_t k = 0; k < size; k++) {
         unsigned char c = (unsigned char)utf8[k];
-        char *at = text->data + text->used;
         if (c == '"' || c == '\\') {
-            at[0] = '\\', at[1] = (char)c, text->used += 2;
+            at[0] = '\\', at[1] = (char)c, at += 2;
         }
         else if (c >= 0x20) {
-            at[0] = (char)c, text->used += 1;
+            *at++ = (char)c;
         }
         else if (c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r') {
             at[0] = '\\';
             at[1] = c == '\b' ? 'b' : c == '\t' ? 't' : c == '\n' ? 'n' : c == '\f' ? 'f' : 'r';
-            text->used += 2;
+            at += 2;
         }
         else {
             memcpy(at, "\\u00", 4);
             at[4] = hex[c >> 4], at[5] = hex[c & 15];
-            text->used += 6;
+            at += 6;
         }
     }
-    memcpy(text->data + text->used, "\":[", 3);
-    text->used += 3;
+    memcpy(at, "\":[", 3);
+    text->used = at + 3 - text->data;
     return 0;
 }
 
@@ -2709,16 +2712,19 @@ shard_json(Gathered **entries, Py_ssize_t count, Text *text)
             return NULL;
         }
         uint32_t previous = 0;
+        const uint32_t *pairs = entry->pairs;
+        char *at = text->data + text->used;
         for (Py_ssize_t k = 0; k < entry->used; k += 2) {
             if (k > 0) {
-                text->data[text->used++] = ',';
+                *at++ = ',';
             }
-            text_number(text, entry->pairs[k] - previous);
-            previous = entry->pairs[k];
-            text->data[text->used++] = ',';
-            text_number(text, entry->pairs[k + 1]);
+            at = text_number(at, pairs[k] - previous);
+            previous = pairs[k];
+            *at++ = ',';
+            at = text_number(at, pairs[k + 1]);
         }
-        text->data[text->used++] = ']';
+        *at++ = ']';
+        text->used = at - text->data;
     }
     if (text_room(text, 1) < 0) {
         return NULL;
