@@ -1003,14 +1003,56 @@ unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
     return w;
 }
 
+/* Of eight bytes read as lanes of one or two bytes (ONES: 1 in each lane; HIGH: a
+   lane's high bit) each below HIGH, those from lo to hi, as their high bits set (and
+   other bits: mask them with ONES * HIGH). Each test adds to every lane at once, and
+   no sum carries into the next lane. */
+#define LANES_IN(v, ONES, HIGH, lo, hi)                                                      \
+    (((v) + (ONES) * ((HIGH) - (lo))) & ~((v) + (ONES) * ((HIGH)-1 - (hi))))
+
 /* The text's characters folded (see fold_join) into `out`, one byte each: 0, or -1 at
-   a character `folds` has no ASCII one for. One function a character width. */
-#define FOLD(NAME, T)                                                                        \
+   a character `folds` has no ASCII one for. One function a character width. Eight
+   bytes of ASCII characters are lower-cased at once (FOLD_EIGHT): a lane (a
+   character) from 'A' to 'Z' sets its high bit (see LANES_IN), which, moved down to
+   0x20, is added; two bytes a character, each is then narrowed to one. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+static inline Py_ssize_t
+fold_eight_1byte(const Py_UCS1 *chars, Py_ssize_t at, Py_ssize_t size, Py_UCS1 *out)
+{
+    uint64_t v;
+    while (at + 8 <= size && (memcpy(&v, chars + at, 8), (v & 0x8080808080808080ULL) == 0)) {
+        v += (LANES_IN(v, 0x0101010101010101ULL, 0x80ULL, 'A', 'Z') & 0x8080808080808080ULL) >> 2;
+        memcpy(out + at, &v, 8);
+        at += 8;
+    }
+    return at;
+}
+
+static inline Py_ssize_t
+fold_eight_2byte(const Py_UCS2 *chars, Py_ssize_t at, Py_ssize_t size, Py_UCS1 *out)
+{
+    uint64_t v;
+    while (at + 4 <= size && (memcpy(&v, chars + at, 8), (v & 0xFF80FF80FF80FF80ULL) == 0)) {
+        v += (LANES_IN(v, 0x0001000100010001ULL, 0x8000ULL, 'A', 'Z') & 0x8000800080008000ULL) >> 10;
+        v = (v | (v >> 8)) & 0x0000FFFF0000FFFFULL;
+        uint32_t four = (uint32_t)(v | (v >> 16));
+        memcpy(out + at, &four, 4);
+        at += 4;
+    }
+    return at;
+}
+#else
+#define fold_eight_1byte(chars, at, size, out) (at)
+#define fold_eight_2byte(chars, at, size, out) (at)
+#endif
+#define fold_eight_4byte(chars, at, size, out) (at)
+
+#define FOLD(NAME, T, EIGHT)                                                                 \
     static int NAME(const void *data, Py_ssize_t size, const unsigned char *folds,          \
                     Py_UCS1 *out)                                                            \
     {                                                                                        \
         const T *chars = data;                                                               \
-        for (Py_ssize_t at = 0; at < size; at++) {                                           \
+        for (Py_ssize_t at = 0; (at = EIGHT(chars, at, size, out)) < size; at++) {           \
             Py_UCS4 c = chars[at];                                                           \
             if (c >= 128) {                                                                  \
                 if (c >= FOLDS_SIZE || folds[c] == 0 || folds[c] >= 128) {                   \
@@ -1023,9 +1065,9 @@ unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
         return 0;                                                                            \
     }
 
-FOLD(fold_1byte, Py_UCS1)
-FOLD(fold_2byte, Py_UCS2)
-FOLD(fold_4byte, Py_UCS4)
+FOLD(fold_1byte, Py_UCS1, fold_eight_1byte)
+FOLD(fold_2byte, Py_UCS2, fold_eight_2byte)
+FOLD(fold_4byte, Py_UCS4, fold_eight_4byte)
 
 static PyObject *
 fold_join(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -1043,6 +1085,11 @@ fold_join(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    if (size < 0) { /* (never: it tells the compiler the sizes below are no more than half
+                       of memory, which it otherwise warns of) */
+        PyErr_BadInternalCall();
+        return NULL;
+    }
     Py_UCS1 *one = PyMem_Malloc((size_t)size + 1), *two = PyMem_Malloc((size_t)size + 1);
     PyObject *result = NULL;
     if (one == NULL || two == NULL) {
@@ -1078,6 +1125,47 @@ done:
 
 /* The ASCII characters text_of writes as they are: all but white space, '<' and '&'. */
 static unsigned char ascii_plain[128];
+
+/* A run of text_of's plain characters, eight bytes at a time: from data[at], each
+   eight bytes whose characters are all ASCII and plain, or a single space between two
+   plain ones (a space last of the eight is left to the loop a character), copied to
+   text[*length] as they are; where the run stops. The classes of all the characters
+   in the eight bytes are tested at once: a lane (a character) from lo to hi sets its
+   high bit, as in ascii_word_bytes. News text is mostly such runs, which text_of read
+   a character at a time (3,000 article bodies: 16.0 against 9.7 us an article). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+#define PLAIN_EIGHT(NAME, T, ONES, HIGH, NOT_ASCII)                                          \
+    static inline Py_ssize_t NAME(const T *data, Py_ssize_t at, Py_ssize_t size, T *text,   \
+                                  Py_ssize_t *length)                                       \
+    {                                                                                        \
+        const Py_ssize_t lanes = 8 / sizeof(T);                                              \
+        const uint64_t highs = (ONES) * (HIGH), last = (HIGH) << (64 - 8 * sizeof(T));      \
+        uint64_t v;                                                                          \
+        while (at + lanes <= size && (memcpy(&v, data + at, 8), (v & (NOT_ASCII)) == 0)) {  \
+            /* (white space, '&' and '<' are not plain; nor a space before a space) */     \
+            uint64_t unplain = (LANES_IN(v, ONES, HIGH, 0x09, 0x0D)                          \
+                                | LANES_IN(v, ONES, HIGH, 0x1C, 0x1F)                        \
+                                | LANES_IN(v, ONES, HIGH, '&', '&')                          \
+                                | LANES_IN(v, ONES, HIGH, '<', '<'))                         \
+                               & highs;                                                      \
+            uint64_t spaces = LANES_IN(v, ONES, HIGH, ' ', ' ') & highs;                    \
+            if (unplain != 0 || (spaces & (spaces >> (8 * sizeof(T)))) != 0                  \
+                || (spaces & last) != 0) {                                                   \
+                break;                                                                       \
+            }                                                                                \
+            memcpy(text + *length, &v, 8);                                                   \
+            *length += lanes;                                                                \
+            at += lanes;                                                                     \
+        }                                                                                    \
+        return at;                                                                           \
+    }
+PLAIN_EIGHT(plain_eight_1byte, Py_UCS1, 0x0101010101010101ULL, 0x80ULL, 0x8080808080808080ULL)
+PLAIN_EIGHT(plain_eight_2byte, Py_UCS2, 0x0001000100010001ULL, 0x8000ULL, 0xFF80FF80FF80FF80ULL)
+#else
+#define plain_eight_1byte(data, at, size, text, length) (at)
+#define plain_eight_2byte(data, at, size, text, length) (at)
+#endif
+#define plain_eight_4byte(data, at, size, text, length) (at)
 
 /* The tag names a text_of call has looked up, with what each does to the text: an
    article's hundred tags have a handful of names, and each name was a new string and
@@ -1232,7 +1320,7 @@ read_reference(int kind, const void *data, Py_ssize_t size, Py_ssize_t at, Py_ss
    same width: the text's length; -1 when it cannot read the markup (None), or -2 with
    an error set. One function a width, so that a character is read and written without
    a switch on the width (a third of the time). */
-#define TEXT_OF(NAME, T)                                                                     \
+#define TEXT_OF(NAME, T, EIGHT)                                                              \
     static Py_ssize_t NAME(PyObject *markup, int kind, const T *data, Py_ssize_t size,      \
                            PyObject *blocks, PyObject *inlines, T *text)                    \
     {                                                                                        \
@@ -1283,7 +1371,7 @@ read_reference(int kind, const void *data, Py_ssize_t size, Py_ssize_t at, Py_ss
             at = next;                                                                       \
             /* (the rest of a run of ASCII characters written as they are, at once, with   \
                each single space between two of them: what the loop above writes of it) */  \
-            while (at < size) {                                                              \
+            while ((at = EIGHT(data, at, size, text, &length)) < size) {                     \
                 if ((c = data[at]) < 128 && ascii_plain[c]) {                                \
                     text[length++] = (T)c;                                                   \
                     at++;                                                                    \
@@ -1302,9 +1390,9 @@ read_reference(int kind, const void *data, Py_ssize_t size, Py_ssize_t at, Py_ss
         return length;                                                                       \
     }
 
-TEXT_OF(text_of_1byte, Py_UCS1)
-TEXT_OF(text_of_2byte, Py_UCS2)
-TEXT_OF(text_of_4byte, Py_UCS4)
+TEXT_OF(text_of_1byte, Py_UCS1, plain_eight_1byte)
+TEXT_OF(text_of_2byte, Py_UCS2, plain_eight_2byte)
+TEXT_OF(text_of_4byte, Py_UCS4, plain_eight_4byte)
 
 static PyObject *
 text_of(PyObject *module, PyObject *const *args, Py_ssize_t nargs)

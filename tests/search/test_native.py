@@ -207,6 +207,28 @@ def test_the_compiled_fold_gives_what_folding_and_joining_give_or_none(text: str
         assert quick.isascii()
 
 
+# ASCII at the edges of the capitals ("@" before "A", "[" after "Z", "`" before "a"),
+# for the fold of eight bytes at once (see fold_eight in _native.c), in text one, two
+# or four bytes a character wide.
+_FOLD_EDGES = st.sampled_from(
+    ["@", "A", "M", "Z", "[", "`", "a", "z", "{", "\x7f", "\x00", "0", " ", ".", "'", "U.S.", "é"]
+)  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(st.lists(_FOLD_EDGES, max_size=40).map("".join), st.sampled_from(["", "’", "\U0001d400"]))
+@example("@AZ[`az{@AZ[`az{MMMMMMMM", "")
+@example("@AZ[`az{@AZ[`az{MMMMMMMM", "’")
+def test_the_compiled_fold_lowers_runs_of_ascii_as_folding_does(text: str, wide: str) -> None:
+    loops = _loops()
+    folds = terms_module._folds()
+    third = len(text) // 3
+    for whole in (text + wide, wide + text, text[:third] + wide + text[third:]):
+        quick = loops.fold_join(whole, folds)
+        assert quick is None or quick == _joined(_folded(whole))
+    assert loops.fold_join(text, folds) == _joined(_folded(text))
+
+
 def test_the_compiled_fold_takes_news_text_and_refuses_a_bad_table() -> None:
     loops = _loops()
     folds = terms_module._folds()
@@ -957,6 +979,30 @@ def test_the_compiled_text_of_agrees_on_nested_markup(markup: str) -> None:
     loops = _loops()
     quick = loops.text_of(markup, _BLOCK_NAMES, _INLINE_NAMES)
     assert quick is None or quick == text_by_expressions(markup)
+
+
+# Each ASCII character at an edge of text_of's classes (white space, "&", "<" and their
+# neighbours), for the run it copies eight bytes at a time (see plain_eight in
+# _native.c): markup one, two or four bytes a character wide.
+_EDGES = st.sampled_from(
+    ["a", "Z", "0", "~", "\x7f", "\x00", "\x08", "\t", "\n", "\x0b", "\x0c", "\r", "\x0e",
+     "\x1b", "\x1c", "\x1f", " ", "  ", "!", "%", "'", ";", "=", ">", "&amp;", "<b>", "<p>", "é"]
+)  # fmt: skip
+
+
+@settings(max_examples=600)
+@given(st.lists(_EDGES, max_size=48).map("".join), st.sampled_from(["", "\u2019", "\U0001f600"]))
+@example("ab cd ef gh  ij\x1ckl\x1fmn ", "")
+@example("abc d efg h ijk l", "\u2019")
+def test_the_compiled_text_of_reads_runs_of_plain_characters_as_the_expressions_do(
+    text: str, wide: str
+) -> None:
+    loops = _loops()
+    half = len(text) // 2
+    for markup in (text + wide, wide + text, text[:half] + wide + text[half:]):
+        quick = loops.text_of(markup, _BLOCK_NAMES, _INLINE_NAMES)
+        assert quick is None or quick == text_by_expressions(markup)
+    assert loops.text_of(text.replace("&amp;", ""), _BLOCK_NAMES, _INLINE_NAMES) is not None
 
 
 def test_the_compiled_text_of_reads_what_markdown_writes() -> None:
