@@ -1877,14 +1877,17 @@ static int
 tally_number(TermNumbers *numbers, Py_ssize_t found, uint32_t count, Py_ssize_t *touched,
              Py_ssize_t *touches)
 {
-    if (numbers->tally[found] == 0) {
-        touched[(*touches)++] = found;
-    }
-    if (numbers->tally[found] > UINT32_MAX - count) {
+    /* (written whatever the tally, and kept only when it was 0: whether a term is new
+       to the article is half the time one way, and the branch was mispredicted; the
+       touched list has room for one more than it can hold) */
+    uint32_t tally = numbers->tally[found];
+    touched[*touches] = found;
+    *touches += tally == 0;
+    if (tally > UINT32_MAX - count) {
         PyErr_SetString(PyExc_OverflowError, "count_into: a count beyond 32 bits");
         return -1;
     }
-    numbers->tally[found] += count;
+    numbers->tally[found] = tally + count;
     return 0;
 }
 
