@@ -597,16 +597,45 @@ def _short_words_colliding_in_a_slice(count: int) -> list[str]:
     raise AssertionError("no slot held enough words")
 
 
-@pytest.mark.parametrize("short", [False, True], ids=["long words", "short words"])
-def test_a_slice_of_words_made_to_collide_is_counted_as_in_python(short: bool) -> None:
+def _long_words_colliding_in_a_slice(count: int) -> list[str]:
+    """`count` words of twelve letters that the compiled slice's table puts in one slot:
+    its hash of a longer word is taken of the length, then of its characters eight at
+    a time (little-endian, the last ones padded with zeros), a multiply each, the high
+    half folded in after each (see long_hash)."""
+
+    def step(hashed: int, chunk: bytes) -> int:
+        hashed = (
+            (hashed ^ int.from_bytes(chunk.ljust(8, b"\0"), "little")) * 0xFF51AFD7ED558CCD
+        ) % 2**64
+        return hashed ^ (hashed >> 32)
+
+    by_slot: dict[int, list[str]] = {}
+    for letters in itertools.product(string.ascii_lowercase, repeat=4):
+        word = "election" + "".join(letters)
+        data = word.encode()
+        hashed = step(step((len(data) * 0x9E3779B97F4A7C15) % 2**64, data[:8]), data[8:])
+        found = by_slot.setdefault(hashed % 4096, [])
+        found.append(word)
+        if len(found) == count:
+            return found
+    raise AssertionError("no slot held enough words")
+
+
+@pytest.mark.parametrize(
+    "kind", ["stem table", "short words", "long words"], ids=lambda kind: kind.replace(" ", "-")
+)
+def test_a_slice_of_words_made_to_collide_is_counted_as_in_python(kind: str) -> None:
     """A slice keeps the words its articles met, with their terms' numbers, in a table
-    of its own (see SliceWords), by a hash of its own for a word of at most eight
-    characters, and the stem table's for a longer one: words made to collide there are
-    kept up to a few probes, and the rest looked up in the stem table each time; every
-    article is still counted as in Python, and the slice's runs agree."""
+    of its own (see SliceWords), by a hash of its own (of a short word's eight bytes,
+    or of a longer one's eight at a time); words made to collide there are kept up to
+    a few probes, and the rest looked up in the stem table each time (where words can
+    be made to collide too, under FNV); every article is still counted as in Python,
+    and the slice's runs agree."""
     _loops()
-    if short:
+    if kind == "short words":
         words = _short_words_colliding_in_a_slice(96)
+    elif kind == "long words":
+        words = _long_words_colliding_in_a_slice(96)
     else:
         words = ["".join(blocks) for blocks in itertools.product(*_COLLIDING)]
     compiled, python = _PackedPostings(), _ArrayPostings()
