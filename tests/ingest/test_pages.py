@@ -109,8 +109,12 @@ def ambiguous(paragraphs: list[str]) -> bool:
 
 @pytest.fixture(scope="module")
 def content() -> Iterator[Path]:
+    """A content folder, in a folder of its own that also holds the raw file imported
+    into it, removed with it (the raw file was written beside the temporary folder,
+    and left in the system's temporary folder by every run)."""
     root = Path(tempfile.mkdtemp(prefix="broadsheet-pages-"))
-    yield root
+    (root / "content").mkdir()
+    yield root / "content"
     shutil.rmtree(root)
 
 
@@ -141,7 +145,7 @@ def test_every_line_reaches_a_post_or_is_counted_as_chrome(
         assert kept == [p for p in paragraphs if p not in CHROME]  # verbatim, in order
     # and through the importer, into posts on disk
     shutil.rmtree(content)
-    raw = content.parent / (content.name + ".txt")
+    raw = content.parent / "raw.txt"
     raw.write_text(text, encoding="utf-8")
     [report] = import_files([raw], content)
     assert report.counts.lines == counts.lines
