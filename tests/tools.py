@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -83,21 +84,25 @@ def run_lighthouse(url: str, name: str, *options: str) -> dict[str, Any]:
         missing("Chromium", "apt-get install -y chromium")
     report = ARTIFACTS / "lighthouse" / f"{name}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            str(lighthouse()),
-            url,
-            "--quiet",
-            *options,
-            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
-            "--output=json",
-            f"--output-path={report}",
-        ],
-        env={**os.environ, "CHROME_PATH": CHROMIUM},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # (Chromium's temporary files in a folder of their own, removed after: with
+    # --disable-dev-shm-usage it keeps its shared memory there, and Lighthouse's end of
+    # it left a folder in the system's temporary folder at every run)
+    with tempfile.TemporaryDirectory(prefix="broadsheet-chromium-") as scratch:
+        result = subprocess.run(
+            [
+                str(lighthouse()),
+                url,
+                "--quiet",
+                *options,
+                "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
+                "--output=json",
+                f"--output-path={report}",
+            ],
+            env={**os.environ, "CHROME_PATH": CHROMIUM, "TMPDIR": scratch},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     assert result.returncode == 0, result.stderr[-2000:]
     found: dict[str, Any] = json.loads(report.read_text())
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,8 +36,16 @@ def browser() -> Iterator[Any]:
         missing("Playwright for Python", "pip install -e '.[test]'")
     if not Path(CHROMIUM).is_file():
         missing("Chromium", "apt-get install -y chromium")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    # (Chromium's temporary files in a folder of their own, removed after: see
+    # tools.run_lighthouse)
+    with (
+        tempfile.TemporaryDirectory(prefix="broadsheet-chromium-") as scratch,
+        sync_playwright() as playwright,
+    ):
+        environment: dict[str, str | float | bool] = {**os.environ, "TMPDIR": scratch}
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=environment
+        )
         yield instance
         instance.close()
 
