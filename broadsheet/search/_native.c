@@ -1003,12 +1003,16 @@ unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
     return w;
 }
 
-/* Of eight bytes read as lanes of one or two bytes (ONES: 1 in each lane; HIGH: a
+/* Eight bytes as eight lanes of one byte: 1 in each, and each one's high bit. */
+#define ONES 0x0101010101010101ULL
+#define HIGH_BITS 0x8080808080808080ULL
+
+/* Of eight bytes read as lanes of one or two bytes (UNITS: 1 in each lane; HIGH: a
    lane's high bit) each below HIGH, those from lo to hi, as their high bits set (and
-   other bits: mask them with ONES * HIGH). Each test adds to every lane at once, and
+   other bits: mask them with UNITS * HIGH). Each test adds to every lane at once, and
    no sum carries into the next lane. */
-#define LANES_IN(v, ONES, HIGH, lo, hi)                                                      \
-    (((v) + (ONES) * ((HIGH) - (lo))) & ~((v) + (ONES) * ((HIGH)-1 - (hi))))
+#define LANES_IN(v, UNITS, HIGH, lo, hi)                                                     \
+    (((v) + (UNITS) * ((HIGH) - (lo))) & ~((v) + (UNITS) * ((HIGH)-1 - (hi))))
 
 /* The text's characters folded (see fold_join) into `out`, one byte each: 0, or -1 at
    a character `folds` has no ASCII one for. One function a character width. Eight
@@ -1020,8 +1024,8 @@ static inline Py_ssize_t
 fold_eight_1byte(const Py_UCS1 *chars, Py_ssize_t at, Py_ssize_t size, Py_UCS1 *out)
 {
     uint64_t v;
-    while (at + 8 <= size && (memcpy(&v, chars + at, 8), (v & 0x8080808080808080ULL) == 0)) {
-        v += (LANES_IN(v, 0x0101010101010101ULL, 0x80ULL, 'A', 'Z') & 0x8080808080808080ULL) >> 2;
+    while (at + 8 <= size && (memcpy(&v, chars + at, 8), (v & HIGH_BITS) == 0)) {
+        v += (LANES_IN(v, ONES, 0x80ULL, 'A', 'Z') & HIGH_BITS) >> 2;
         memcpy(out + at, &v, 8);
         at += 8;
     }
@@ -1048,7 +1052,7 @@ fold_eight_2byte(const Py_UCS2 *chars, Py_ssize_t at, Py_ssize_t size, Py_UCS1 *
 #define fold_eight_4byte(chars, at, size, out) (at)
 
 #define FOLD(NAME, T, EIGHT)                                                                 \
-    static int NAME(const void *data, Py_ssize_t size, const unsigned char *folds,          \
+    static int NAME(const void *data, Py_ssize_t size, const unsigned char *folds,           \
                     Py_UCS1 *out)                                                            \
     {                                                                                        \
         const T *chars = data;                                                               \
@@ -1060,7 +1064,7 @@ fold_eight_2byte(const Py_UCS2 *chars, Py_ssize_t at, Py_ssize_t size, Py_UCS1 *
                 }                                                                            \
                 c = folds[c];                                                                \
             }                                                                                \
-            out[at] = (Py_UCS1)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);                \
+            out[at] = (Py_UCS1)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);                 \
         }                                                                                    \
         return 0;                                                                            \
     }
@@ -1131,24 +1135,24 @@ static unsigned char ascii_plain[128];
    plain ones (a space last of the eight is left to the loop a character), copied to
    text[*length] as they are; where the run stops. The classes of all the characters
    in the eight bytes are tested at once: a lane (a character) from lo to hi sets its
-   high bit, as in ascii_word_bytes. News text is mostly such runs, which text_of read
+   high bit (see LANES_IN). News text is mostly such runs, which text_of read
    a character at a time (3,000 article bodies: 16.0 against 9.7 us an article). */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
-#define PLAIN_EIGHT(NAME, T, ONES, HIGH, NOT_ASCII)                                          \
-    static inline Py_ssize_t NAME(const T *data, Py_ssize_t at, Py_ssize_t size, T *text,   \
-                                  Py_ssize_t *length)                                       \
+#define PLAIN_EIGHT(NAME, T, UNITS, HIGH, NOT_ASCII)                                         \
+    static inline Py_ssize_t NAME(const T *data, Py_ssize_t at, Py_ssize_t size, T *text,    \
+                                  Py_ssize_t *length)                                        \
     {                                                                                        \
         const Py_ssize_t lanes = 8 / sizeof(T);                                              \
-        const uint64_t highs = (ONES) * (HIGH), last = (HIGH) << (64 - 8 * sizeof(T));      \
+        const uint64_t highs = (UNITS) * (HIGH), last = (HIGH) << (64 - 8 * sizeof(T));      \
         uint64_t v;                                                                          \
-        while (at + lanes <= size && (memcpy(&v, data + at, 8), (v & (NOT_ASCII)) == 0)) {  \
-            /* (white space, '&' and '<' are not plain; nor a space before a space) */     \
-            uint64_t unplain = (LANES_IN(v, ONES, HIGH, 0x09, 0x0D)                          \
-                                | LANES_IN(v, ONES, HIGH, 0x1C, 0x1F)                        \
-                                | LANES_IN(v, ONES, HIGH, '&', '&')                          \
-                                | LANES_IN(v, ONES, HIGH, '<', '<'))                         \
+        while (at + lanes <= size && (memcpy(&v, data + at, 8), (v & (NOT_ASCII)) == 0)) {   \
+            /* (white space, '&' and '<' are not plain; nor a space before a space) */       \
+            uint64_t unplain = (LANES_IN(v, UNITS, HIGH, 0x09, 0x0D)                         \
+                                | LANES_IN(v, UNITS, HIGH, 0x1C, 0x1F)                       \
+                                | LANES_IN(v, UNITS, HIGH, '&', '&')                         \
+                                | LANES_IN(v, UNITS, HIGH, '<', '<'))                        \
                                & highs;                                                      \
-            uint64_t spaces = LANES_IN(v, ONES, HIGH, ' ', ' ') & highs;                    \
+            uint64_t spaces = LANES_IN(v, UNITS, HIGH, ' ', ' ') & highs;                    \
             if (unplain != 0 || (spaces & (spaces >> (8 * sizeof(T)))) != 0                  \
                 || (spaces & last) != 0) {                                                   \
                 break;                                                                       \
@@ -1159,7 +1163,7 @@ static unsigned char ascii_plain[128];
         }                                                                                    \
         return at;                                                                           \
     }
-PLAIN_EIGHT(plain_eight_1byte, Py_UCS1, 0x0101010101010101ULL, 0x80ULL, 0x8080808080808080ULL)
+PLAIN_EIGHT(plain_eight_1byte, Py_UCS1, ONES, 0x80ULL, HIGH_BITS)
 PLAIN_EIGHT(plain_eight_2byte, Py_UCS2, 0x0001000100010001ULL, 0x8000ULL, 0xFF80FF80FF80FF80ULL)
 #else
 #define plain_eight_1byte(data, at, size, text, length) (at)
@@ -1981,26 +1985,23 @@ slice_hash(const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length)
                                : short_hash(short_word(data, start, length));
 }
 
-#define HIGH_BITS 0x8080808080808080ULL
-#define ONES 0x0101010101010101ULL
-
 /* Of eight ASCII bytes (no high bit set), those that are word characters (ascii_word:
-   a-z, A-Z, 0-9), as their high bits: each range's test adds to every byte at once,
-   and no sum carries into the next byte. */
+   a-z, A-Z, 0-9), as their high bits (see LANES_IN). */
 static inline uint64_t
 ascii_word_bytes(uint64_t v)
 {
-#define IN_RANGE(lo, hi) ((v + ONES * (0x80 - (lo))) & ~(v + ONES * (0x7F - (hi))))
-    return (IN_RANGE('a', 'z') | IN_RANGE('A', 'Z') | IN_RANGE('0', '9')) & HIGH_BITS;
-#undef IN_RANGE
+    return (LANES_IN(v, ONES, 0x80ULL, 'a', 'z') | LANES_IN(v, ONES, 0x80ULL, 'A', 'Z')
+            | LANES_IN(v, ONES, 0x80ULL, '0', '9'))
+           & HIGH_BITS;
 }
 
-/* A word of a one-byte text as count_in_slice reads it: where it is, its characters
-   if it is short (see SliceWord) and the hash the slice keeps it by (slice_hash). */
 /* (how far ahead count_in_slice fetches: farther gained nothing, measured) */
 #define SLOT_AHEAD 32
 #define ENTRY_AHEAD 16
 #define TALLY_AHEAD 8
+
+/* A word of a one-byte text as count_in_slice reads it: where it is, its characters
+   if it is short (see SliceWord) and the hash the slice keeps it by (slice_hash). */
 typedef struct ReadWord {
     uint64_t is;
     uint64_t hash;
@@ -2063,9 +2064,7 @@ count_in_slice(TermNumbers *numbers, StemTable *stems, PyObject *text, Py_ssize_
                     hash = short_hash(is);
                 }
                 else {
-                    uint64_t rest = more & ((1ULL << (8 * past)) - 1);
-                    hash = long_step(long_step((uint64_t)length * 0x9E3779B97F4A7C15ULL, v),
-                                     rest);
+                    hash = long_hash(data, start, length);
                 }
             }
             at += length;
