@@ -7,7 +7,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,16 @@ def lighthouse() -> Path:
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
+@contextmanager
+def chromium_environment() -> Iterator[dict[str, str]]:
+    """The environment for a Chromium the tests start: TMPDIR a folder of its own,
+    removed when the block ends. With --disable-dev-shm-usage, Chromium keeps its shared
+    memory in the temporary folder, and each one the tests started left a folder in the
+    system's (seven a CI run)."""
+    with tempfile.TemporaryDirectory(prefix="broadsheet-chromium-") as scratch:
+        yield {**os.environ, "TMPDIR": scratch}
+
+
 def run_lighthouse(url: str, name: str, *options: str) -> dict[str, Any]:
     """Lighthouse's report on `url`, run on Debian's Chromium with `options`; kept as
     artifacts/lighthouse/NAME.json."""
@@ -84,10 +95,7 @@ def run_lighthouse(url: str, name: str, *options: str) -> dict[str, Any]:
         missing("Chromium", "apt-get install -y chromium")
     report = ARTIFACTS / "lighthouse" / f"{name}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
-    # (Chromium's temporary files in a folder of their own, removed after: with
-    # --disable-dev-shm-usage it keeps its shared memory there, and Lighthouse's end of
-    # it left a folder in the system's temporary folder at every run)
-    with tempfile.TemporaryDirectory(prefix="broadsheet-chromium-") as scratch:
+    with chromium_environment() as environment:
         result = subprocess.run(
             [
                 str(lighthouse()),
@@ -98,7 +106,7 @@ def run_lighthouse(url: str, name: str, *options: str) -> dict[str, Any]:
                 "--output=json",
                 f"--output-path={report}",
             ],
-            env={**os.environ, "CHROME_PATH": CHROMIUM, "TMPDIR": scratch},
+            env={**environment, "CHROME_PATH": CHROMIUM},
             capture_output=True,
             text=True,
             timeout=300,

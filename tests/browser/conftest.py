@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from broadsheet.ingest.importer import import_files
 from broadsheet.publish.pipeline import build
 from tests.conftest import SEEDS, lay_out
 from tests.serving import serve
-from tests.tools import missing
+from tests.tools import chromium_environment, missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -36,16 +34,9 @@ def browser() -> Iterator[Any]:
         missing("Playwright for Python", "pip install -e '.[test]'")
     if not Path(CHROMIUM).is_file():
         missing("Chromium", "apt-get install -y chromium")
-    # (Chromium's temporary files in a folder of their own, removed after: see
-    # tools.run_lighthouse)
-    with (
-        tempfile.TemporaryDirectory(prefix="broadsheet-chromium-") as scratch,
-        sync_playwright() as playwright,
-    ):
-        environment: dict[str, str | float | bool] = {**os.environ, "TMPDIR": scratch}
-        instance = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=environment
-        )
+    with chromium_environment() as environment, sync_playwright() as playwright:
+        env: dict[str, str | float | bool] = dict(environment)  # (Playwright's type)
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=env)
         yield instance
         instance.close()
 
