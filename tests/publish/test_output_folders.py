@@ -114,29 +114,6 @@ def test_a_folder_too_recent_to_trust_is_read(small: Path, monkeypatch: pytest.M
     assert tree_bytes(small / "site") == cold(small)
 
 
-def test_a_folder_the_check_reads_while_too_recent_to_trust_is_kept_to_be_listed(
-    small: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The check keeps the stamps it takes of the folders it reads (see
-    OutputCheck._keep_folders), but not of one whose modification time is in the
-    clock's last ticks (an entry added in that tick could leave it as it is): that one
-    is kept as [] and listed by the next check, which reads no folder whole."""
-    warm(small)
-    where = cache_module.cache_path(load_config(small), (small / "site").resolve())
-    folders_path(where).unlink()  # (the folders' stamps lost: the next check walks)
-    read = _in_process(monkeypatch)
-    monkeypatch.setattr(cache_module, "_folder_stamp", lambda stat: [1 << 62, 0, stat.st_ino])
-    monkeypatch.setattr(cache_module, "_files", None)  # (it takes the real times)
-    assert warm(small).written == 0
-    assert read == ["walk"]
-    kept = _folders(small)
-    assert kept.keys() == stamp_folders((small / "site").resolve(), 1 << 62).keys()
-    assert all(stamp == [] for stamp in kept.values())
-    read.clear()
-    assert warm(small).written == 0
-    assert "asia" in read and "walk" not in read  # listed, not walked with every file
-
-
 def test_a_new_trees_folders_listed_as_it_ends_keep_no_stamp_the_present_could_share(
     small: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
