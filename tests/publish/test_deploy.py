@@ -446,30 +446,6 @@ def test_a_folder_put_back_without_proof_of_an_earlier_putting_back_is_read(
     assert read == ["walk"]
 
 
-def test_a_restored_site_is_checked_by_one_process_and_one_as_it_is_by_two(
-    deployed: Deploy, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A site put back with its times is checked whole by the first check process (a
-    second beside it, stamping its share and reading the cache's rest for the hashes,
-    slowed a deploy on two processors: see OutputCheck._put_back); the site as the
-    build left it, by two, each a share of its files."""
-    from broadsheet.publish.cache import OutputCheck
-
-    project = fresh_clone(deployed.project, monkeypatch)
-    where = cache_path(load_config(project), (project / "site").resolve())
-    cache = load_cache(where)
-    assert cache is not None
-    restored = OutputCheck(project / "site", cache.output, cache.rest, folders_path(where))
-    first, second = restored._shares()
-    assert len(first) == len(cache.output) and second == []
-    built(project, deployed.first, monkeypatch)
-    kept = load_cache(where)
-    assert kept is not None
-    as_is = OutputCheck(project / "site", kept.output, kept.rest, folders_path(where))
-    first, second = as_is._shares()
-    assert first and second and len(first) + len(second) == len(kept.output)
-
-
 def test_a_stray_file_made_while_a_deploy_builds_is_removed_by_the_next_build(
     deployed: Deploy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
