@@ -21,13 +21,10 @@
        plain. Each folder is listed and its files stamped without the GIL (serve builds
        in a thread beside the one that answers the browser).
 
-   walk(folder, stamped) -> (files, folders, folder_stamps)
+   walk(folder) -> (files, folders)
        Every entry below `folder` (bytes), hidden ones too, folders
        walked (never through a link): `files`, {name: stamp} for each entry but a
-       folder, stamped by lstat as `scan` stamps; `folders`, the name of each folder;
-       `folder_stamps` (None unless `stamped`), {name: [mtime_ns, ctime_ns, inode]}
-       for each folder listed whole and `folder` itself (""), taken by fstat of the
-       opened folder before its entries are read.
+       folder, stamped by lstat as `scan` stamps; `folders`, the name of each folder.
        Names are the paths from just after `folder` and a "/" on, decoded as
        os.fsdecode decodes. An entry that cannot be stamped, or a folder that cannot be
        listed (but for its name), is passed over: publish/cache.py's _walk, which
@@ -40,20 +37,11 @@
        [size, mtime_ns, ctime_ns - mtime_ns, inode]), in order, stopping at the first
        that differs or cannot be stamped (a name that cannot be a path, too).
 
-   folders_held(root, folders, racy_ns) -> (listed, restored) | None
+   folders_held(root, folders) -> list | None
        Whether each folder of `folders` ({name below root: [mtime_ns, ctime_ns, inode]},
-       "" for root itself) still has that stamp by lstat, or was put back with its
-       times (publish/cache.py's is_restored_folder, by `racy_ns`): if so, the names
-       of those whose stamp is false (as [] is: too recent to go by, their entries are
-       to be listed) and {name: fresh stamp} of those put back; else None.
-       publish/cache.py's _folders_held, over 17,000 folders.
-
-   stamp_files(prefix, names) -> dict | None
-       {name: stamp} of each file prefix + name (strs), stamped by lstat as `walk`
-       stamps, or None if one cannot be: publish/cache.py's _stamp_files, over a
-       restored site's 30,000 files. (Both checks and this stat each name through the
-       folder `prefix`, opened once; by its whole path where that has PATH_MAX bytes
-       or more, which lstat refuses, as Python does.)
+       "" for root itself) still has that stamp by lstat: the names of those whose stamp
+       is false (as [] is: too recent to go by, their entries are to be listed) if so,
+       else None. publish/cache.py's _folders_held, over 17,000 folders.
 
    index_entries(data, hash_size, written_ns, prefix) -> {name: (blob, size, mtime_ns,
                                                                  ctime_ns, inode)}
@@ -328,23 +316,16 @@ is_ascii(const char *name)
 
 /* Without the GIL: `folder`'s entries but hidden ones, each that may be a plain file
    stamped (lstat through the folder); `every`: all entries but . and .., each but a
-   folder stamped. `itself`, if not NULL: the folder's own stat, taken before its
-   entries are read (a change after that moves its times past it). LISTED_WHOLE,
-   OUT_OF_MEMORY, or the errno that stopped the listing (opening the folder, stamping
-   it or reading it): then `entries` is empty. */
+   folder stamped. LISTED_WHOLE, OUT_OF_MEMORY, or the errno that
+   stopped the listing (opening the folder or reading it): then `entries` is empty. */
 static int
-list_folder(const char *folder, Entries *entries, int every, struct stat *itself)
+list_folder(const char *folder, Entries *entries, int every)
 {
     DIR *listing = opendir(folder);
     if (listing == NULL) {
         return errno ? errno : EIO;
     }
     int fd = dirfd(listing);
-    if (itself != NULL && fstat(fd, itself) != 0) {
-        int failed = errno ? errno : EIO;
-        closedir(listing);
-        return failed;
-    }
     int outcome = LISTED_WHOLE;
     for (;;) {
         errno = 0;
@@ -507,17 +488,16 @@ typedef struct {
 /* What visit_folder does with each entry: 0, or -1 on a Python error (set) */
 typedef int (*Visit)(const char *path, size_t full, Entry *entry, void *context);
 
-/* One folder listed (without the GIL; `every`, `itself`: see list_folder), and `visit`
-   called with each entry's path: 0, or -1 on a Python error (set). `*listed` is
+/* One folder listed (without the GIL; `every`: see list_folder), and `visit` called
+   with each entry's path: 0, or -1 on a Python error (set). `*listed` is
    LISTED_WHOLE, or the errno that stopped the listing (nothing was visited). */
 static int
-visit_folder(const char *folder, int every, int *listed, Visit visit, void *context,
-             struct stat *itself)
+visit_folder(const char *folder, int every, int *listed, Visit visit, void *context)
 {
     Entries entries = {NULL, 0, 0};
     int outcome;
     Py_BEGIN_ALLOW_THREADS
-    outcome = list_folder(folder, &entries, every, itself);
+    outcome = list_folder(folder, &entries, every);
     Py_END_ALLOW_THREADS
     *listed = outcome;
     if (outcome == OUT_OF_MEMORY) {
@@ -587,7 +567,7 @@ scan_folder(const char *folder, Stack *pending, Found *found)
 {
     Scanning scanning = {found, pending};
     int listed;
-    int outcome = visit_folder(folder, 0, &listed, scan_entry, &scanning, NULL);
+    int outcome = visit_folder(folder, 0, &listed, scan_entry, &scanning);
     if (outcome != 0 || listed == LISTED_WHOLE || listed == ENOENT) {
         return outcome;  /* (ENOENT: gone since it was listed, it holds nothing now) */
     }
@@ -661,20 +641,6 @@ typedef struct {
     size_t start;
 } Walking;
 
-/* walk(..., stamped): the folder just listed stamped into `stamps` under its name (its
-   path from byte `start` on, "" for the folder walked) */
-static int
-add_folder_stamp(PyObject *stamps, const char *folder, size_t start, const struct stat *info)
-{
-    size_t length = strlen(folder);
-    PyObject *name = start < length ? name_of(folder, start, length) : PyUnicode_New(0, 0);
-    PyObject *stamp = folder_stamp(info);
-    int failed = name == NULL || stamp == NULL ? -1 : PyDict_SetItem(stamps, name, stamp);
-    Py_XDECREF(name);
-    Py_XDECREF(stamp);
-    return failed;
-}
-
 /* walk(): a folder named and pushed, anything else that could be stamped added, both
    named from byte `start` of their paths on */
 static int
@@ -714,22 +680,16 @@ static PyObject *
 walk(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    const char *top =
-        folder_argument(args, nargs, 2, "walk(folder: bytes, stamped: bool)");
+    const char *top = folder_argument(args, nargs, 1, "walk(folder: bytes)");
     if (top == NULL) {
-        return NULL;
-    }
-    int stamped = PyObject_IsTrue(args[1]);
-    if (stamped < 0) {
         return NULL;
     }
     size_t length = strlen(top);
     size_t start = name_start(top, length);
     PyObject *files = PyDict_New();
     PyObject *folders = PyList_New(0);
-    PyObject *stamps = stamped ? PyDict_New() : Py_NewRef(Py_None);
     Stack pending = {NULL, 0, 0};
-    if (files == NULL || folders == NULL || stamps == NULL) {
+    if (files == NULL || folders == NULL) {
         goto failed;
     }
     if (stack_push(&pending, top, length) < 0) {
@@ -739,26 +699,20 @@ walk(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Walking walking = {files, folders, &pending, start};
     while (pending.size > 0) {
         char *folder = pending.items[--pending.size];
-        int listed;  /* (a folder that cannot be listed holds nothing, and has no stamp) */
-        struct stat itself;
-        int outcome = visit_folder(folder, 1, &listed, walk_entry, &walking,
-                                   stamped ? &itself : NULL);
-        if (outcome == 0 && stamped && listed == LISTED_WHOLE) {
-            outcome = add_folder_stamp(stamps, folder, start, &itself);
-        }
+        int listed;  /* (a folder that cannot be listed holds nothing) */
+        int outcome = visit_folder(folder, 1, &listed, walk_entry, &walking);
         free(folder);
         if (outcome < 0) {
             goto failed;
         }
     }
     stack_free(&pending);
-    return Py_BuildValue("(NNN)", files, folders, stamps);
+    return Py_BuildValue("(NN)", files, folders);
 
 failed:
     stack_free(&pending);
     Py_XDECREF(files);
     Py_XDECREF(folders);
-    Py_XDECREF(stamps);
     return NULL;
 }
 
@@ -821,65 +775,25 @@ encode_path(PyObject *prefix, PyObject *name, char **buffer, size_t *capacity)
     return strlen(*buffer) == used;
 }
 
-/* The folder `prefix` (a str path) opened to stat the names below it through
-   (fstatat: a deploy's check stamps 47,000 files and folders, and each whole path
-   took a third longer to look up); -1 if it cannot be opened (they are then stamped
-   by their whole paths), -2 on an error (set). */
+/* Whether the file `path` is stamped `stamp` (as Python's == tells): 1, 0 (it differs,
+   or cannot be stamped), -1 on an error (set). */
 static int
-open_below(PyObject *prefix)
+file_as_stamped(const char *path, PyObject *stamp)
 {
-    char *buffer = NULL;
-    size_t capacity = 0;
-    int made = encode_path(prefix, NULL, &buffer, &capacity);
-    int fd = made < 0 ? -2 : -1;
-    if (made == 1) {
-#ifdef O_PATH
-        fd = open(buffer, O_PATH | O_DIRECTORY | O_CLOEXEC);
-#else
-        fd = open(buffer, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-#endif
-        fd = fd < 0 ? -1 : fd;
+    struct stat info;
+    if (lstat(path, &info) != 0) {
+        return 0;
     }
-    free(buffer);
-    return fd;
-}
-
-/* The lstat of the file `prefix` + `name` (strs) into `info`, through `below` (the
-   folder `prefix`, opened by open_below) where it can be: as lstat() of the whole
-   path tells it. 1 if stamped; 0 if it cannot be (as encode_path's 0, or a failed
-   stat); -1 on an error (set). */
-static int
-lstat_below(int below, PyObject *prefix, PyObject *name, char **buffer, size_t *capacity,
-            struct stat *info)
-{
-    int made = encode_path(prefix, name, buffer, capacity);
-    if (made <= 0) {
-        return made;
-    }
-    Py_ssize_t start = PyUnicode_IS_ASCII(prefix) ? PyUnicode_GET_LENGTH(prefix) : -1;
-    const char *relative = *buffer + (start > 0 ? start : 0);
-    if (below >= 0 && start > 0 && (*buffer)[start - 1] == '/' && relative[0] != '\0'
-        && relative[0] != '/' && strlen(*buffer) < PATH_MAX) {
-        return fstatat(below, relative, info, AT_SYMLINK_NOFOLLOW) == 0;
-    }
-    return lstat(*buffer, info) == 0;
-}
-
-/* Whether the file `info` stats is stamped `stamp` (as Python's == tells): 1, 0 (it
-   differs), -1 on an error (set). */
-static int
-file_as_stamped(const struct stat *info, PyObject *stamp)
-{
     long long mtime, ctime, offset;
-    if (plain_times(info, &mtime, &ctime, &offset) && info->st_ino <= LLONG_MAX) {
-        long long values[4] = {(long long)info->st_size, mtime, offset,
-                               (long long)info->st_ino};
+    if (plain_times(&info, &mtime, &ctime, &offset) && info.st_ino <= LLONG_MAX) {
+        long long values[4] = {(long long)info.st_size, mtime, offset,
+                               (long long)info.st_ino};
         int equal = plain_equal(stamp, values, 4);
         if (equal >= 0) {
             return equal;
         }
     }
-    int answer = differs(stamp, file_stamp(info));
+    int answer = differs(stamp, file_stamp(&info));
     return answer < 0 ? -1 : !answer;
 }
 
@@ -890,10 +804,6 @@ as_stamped(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyList_Check(args[1])
         || !PyDict_Check(args[2])) {
         PyErr_SetString(PyExc_TypeError, "as_stamped(prefix: str, names: list, stamps: dict)");
-        return NULL;
-    }
-    int below = open_below(args[0]);
-    if (below == -2) {
         return NULL;
     }
     char *buffer = NULL;
@@ -910,77 +820,54 @@ as_stamped(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         else {
             Py_INCREF(stamp);
-            struct stat info;
-            holds = lstat_below(below, args[0], name, &buffer, &capacity, &info);
-            holds = holds <= 0 ? holds : file_as_stamped(&info, stamp);
+            int made = encode_path(args[0], name, &buffer, &capacity);
+            holds = made <= 0 ? made : file_as_stamped(buffer, stamp);
             Py_DECREF(stamp);
         }
         Py_DECREF(name);
     }
     free(buffer);
-    if (below >= 0) {
-        close(below);
-    }
     if (holds < 0) {
         return NULL;
     }
     return PyBool_FromLong(holds);
 }
 
-/* Whether the folder `info` stats is stamped `stamp` ([mtime_ns, ctime_ns, inode]): 1; or put
-   back with its times (another inode, the same modification time, of a folder that had
-   itself been put back so: stamps.is_restored, for folders), 2 with its stamp in
-   *fresh; 0 if neither (or it cannot be stamped); -1 on an error (set). */
+/* Whether the folder `path` is stamped `stamp`: as file_as_stamped */
 static int
-folder_judged(const struct stat *info, PyObject *stamp, long long racy_ns, PyObject **fresh)
+folder_as_stamped(const char *path, PyObject *stamp)
 {
+    struct stat info;
+    if (lstat(path, &info) != 0) {
+        return 0;
+    }
     long long mtime, ctime;
-    if (ns_of(info->st_mtim, &mtime) && ns_of(info->st_ctim, &ctime)
-        && info->st_ino <= LLONG_MAX) {
-        long long values[3] = {mtime, ctime, (long long)info->st_ino};
+    if (ns_of(info.st_mtim, &mtime) && ns_of(info.st_ctim, &ctime)
+        && info.st_ino <= LLONG_MAX) {
+        long long values[3] = {mtime, ctime, (long long)info.st_ino};
         int equal = plain_equal(stamp, values, 3);
-        if (equal == 1) {
-            return 1;
-        }
-        if (equal == 0) {
-            long long was[3], offset;
-            for (int k = 0; k < 3; k++) {  /* (plain_equal found each an int that fits) */
-                was[k] = PyLong_AsLongLong(PyList_GET_ITEM(stamp, k));
-            }
-            if (!S_ISDIR(info->st_mode) || was[2] == values[2] || was[0] != mtime
-                || __builtin_sub_overflow(was[1], was[0], &offset) || offset < racy_ns) {
-                return 0;
-            }
-            *fresh = folder_stamp(info);
-            return *fresh == NULL ? -1 : 2;
+        if (equal >= 0) {
+            return equal;
         }
     }
-    int answer = differs(stamp, folder_stamp(info));  /* (as Python's != tells) */
+    int answer = differs(stamp, folder_stamp(&info));
     return answer < 0 ? -1 : !answer;
 }
-
-static int as_long_long(PyObject *value, long long *out);
 
 static PyObject *
 folders_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    long long racy_ns;
-    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1])
-        || !PyLong_Check(args[2]) || !as_long_long(args[2], &racy_ns)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "folders_held(root: str, folders: dict, racy_ns: int)");
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "folders_held(root: str, folders: dict)");
         return NULL;
     }
     PyObject *root = args[0];
     PyObject *prefix = PyUnicode_FromFormat("%U/", root);
     PyObject *listed = PyList_New(0);
-    PyObject *restored = PyDict_New();
-    int below = prefix != NULL ? open_below(prefix) : -2;
-    if (prefix == NULL || listed == NULL || restored == NULL || below == -2) {
+    if (prefix == NULL || listed == NULL) {
         Py_XDECREF(prefix);
         Py_XDECREF(listed);
-        Py_XDECREF(restored);
         return NULL;
     }
     char *buffer = NULL;
@@ -999,84 +886,24 @@ folders_held(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         else {
             int whole = PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == 0;
-            struct stat info;
-            PyObject *fresh = NULL;
-            holds = whole ? encode_path(root, NULL, &buffer, &capacity)
-                          : lstat_below(below, prefix, name, &buffer, &capacity, &info);
-            if (holds == 1 && whole) {
-                holds = lstat(buffer, &info) == 0;
-            }
-            holds = holds <= 0 ? holds : folder_judged(&info, stamp, racy_ns, &fresh);
-            if (holds == 2) {
-                holds = PyDict_SetItem(restored, name, fresh) < 0 ? -1 : 1;
-            }
-            Py_XDECREF(fresh);
+            int made = encode_path(whole ? root : prefix, whole ? NULL : name, &buffer,
+                                   &capacity);
+            holds = made <= 0 ? made : folder_as_stamped(buffer, stamp);
         }
         Py_DECREF(name);
         Py_DECREF(stamp);
     }
     free(buffer);
     Py_DECREF(prefix);
-    if (below >= 0) {
-        close(below);
-    }
     if (holds < 0) {
         Py_DECREF(listed);
-        Py_DECREF(restored);
         return NULL;
     }
     if (!holds) {
         Py_DECREF(listed);
-        Py_DECREF(restored);
         Py_RETURN_NONE;
     }
-    return Py_BuildValue("(NN)", listed, restored);
-}
-
-/* Each file `prefix` + name stamped by lstat ([size, mtime_ns, ctime_ns - mtime_ns,
-   inode]), or None if one cannot be (a name that cannot be a path, too): publish/
-   cache.py's _stamp_files, over a restored site's 30,000 files. */
-static PyObject *
-stamp_files(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    (void)self;
-    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyList_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "stamp_files(prefix: str, names: list)");
-        return NULL;
-    }
-    PyObject *found = PyDict_New();
-    int below = found != NULL ? open_below(args[0]) : -2;
-    if (found == NULL || below == -2) {
-        Py_XDECREF(found);
-        return NULL;
-    }
-    char *buffer = NULL;
-    size_t capacity = 0;
-    int outcome = 1;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(args[1]) && outcome == 1; i++) {
-        PyObject *name = Py_NewRef(PyList_GET_ITEM(args[1], i));
-        struct stat info;
-        outcome = lstat_below(below, args[0], name, &buffer, &capacity, &info);
-        if (outcome == 1) {
-            PyObject *stamp = file_stamp(&info);
-            outcome = stamp == NULL || PyDict_SetItem(found, name, stamp) < 0 ? -1 : 1;
-            Py_XDECREF(stamp);
-        }
-        Py_DECREF(name);
-    }
-    free(buffer);
-    if (below >= 0) {
-        close(below);
-    }
-    if (outcome < 0) {
-        Py_DECREF(found);
-        return NULL;
-    }
-    if (outcome == 0) {
-        Py_DECREF(found);
-        Py_RETURN_NONE;
-    }
-    return found;
+    return listed;
 }
 
 /* ---- Git's index (see broadsheet/gitindex.py) ---- */
@@ -1546,13 +1373,11 @@ static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_FASTCALL,
      "scan(folder, racy) -> (files, racy_files, odd, odd_folders)"},
     {"walk", (PyCFunction)(void (*)(void))walk, METH_FASTCALL,
-     "walk(folder, stamped) -> (files, folders, folder_stamps | None)"},
+     "walk(folder) -> (files, folders)"},
     {"as_stamped", (PyCFunction)(void (*)(void))as_stamped, METH_FASTCALL,
      "as_stamped(prefix, names, stamps) -> bool"},
     {"folders_held", (PyCFunction)(void (*)(void))folders_held, METH_FASTCALL,
-     "folders_held(root, folders, racy_ns) -> (listed, restored) | None"},
-    {"stamp_files", (PyCFunction)(void (*)(void))stamp_files, METH_FASTCALL,
-     "stamp_files(prefix, names) -> dict | None"},
+     "folders_held(root, folders) -> list | None"},
     {"index_entries", (PyCFunction)(void (*)(void))index_entries, METH_FASTCALL,
      "index_entries(data, hash_size, written_ns, prefix) -> dict"},
     {"vouch_entries", (PyCFunction)(void (*)(void))vouch_entries, METH_FASTCALL,

@@ -18,7 +18,7 @@ import contextlib
 import hashlib
 import os
 import signal
-from collections.abc import Callable, Collection, Container, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -372,16 +372,14 @@ def _as_stamped(prefix: str, names: list[str], stamps: Stamps) -> bool:
     return True
 
 
-def _folders_held(root: str, folders: Folders) -> tuple[list[str], Folders] | None:
+def _folders_held(root: str, folders: Folders) -> list[str] | None:
     """Whether each of `folders` (named below `root`, "" for itself) still has its
-    stamp, or was put back with its times (see is_restored_folder): if so, those stamped
-    [] (too recent to go by: their entries are to be listed), and the fresh stamps of
-    those put back; else None. Compiled where it could be built (broadsheet/_files.c)."""
+    stamp: those stamped [] (too recent to go by: their entries are to be listed) if
+    so, else None. Compiled where it could be built (broadsheet/_files.c)."""
     if _files is not None:
-        return _files.folders_held(root, folders, stamp_rules.RACY_NS)
+        return _files.folders_held(root, folders)
     prefix = f"{root}{os.sep}"
     listed: list[str] = []
-    restored: Folders = {}
     for folder, stamp in folders.items():
         if not stamp:  # changed too lately to tell by its times: its entries are listed
             listed.append(folder)
@@ -390,37 +388,14 @@ def _folders_held(root: str, folders: Folders) -> tuple[list[str], Folders] | No
             stat = os.lstat(prefix + folder if folder else root)
         except (OSError, ValueError):  # (ValueError: a NUL in a name a damaged cache gave)
             return None
-        found = _folder_stamp(stat)
-        if found == stamp:
-            continue
-        if not S_ISDIR(stat.st_mode) or not is_restored_folder(stamp, found):
+        if _folder_stamp(stat) != stamp:
             return None
-        restored[folder] = found
-    return listed, restored
-
-
-def is_restored_folder(old: list[int], new: list[int]) -> bool:
-    """Whether the folder stamped `new` is the one stamped `old`, put back with its
-    times (stamps.is_restored, for a folder: [mtime, ctime, inode]): another inode, the
-    modification time `old` recorded to the nanosecond, of a folder that had itself
-    been put back so (its modification time RACY_NS before its change time). GNU tar
-    sets a folder's times once its entries are in (`actions/cache` restores the site
-    so), as `cp -a` and `rsync -a` do: its entries are those it held when it was saved,
-    or adding or removing one would have moved its modification time. A folder the
-    build wrote into has no such proof, and is listed instead (see stamp_folders)."""
-    if type(old) is not list or len(old) != 3 or new[2] == old[2] or new[0] != old[0]:
-        return False
-    if not all(type(v) is int and -(2**63) <= v < 2**63 for v in old):
-        return False  # (not as a build stamps: a damaged cache's, judged as the C twin does)
-    return bool(old[1] - old[0] >= stamp_rules.RACY_NS)
+    return listed
 
 
 def _stamp_files(prefix: str, names: Iterable[str]) -> Stamps | None:
     """The stamps of the files `prefix + name` (without hashes: for a comparison), or
-    None if one cannot be stamped. Compiled where it could be built (a restored site's
-    30,000 files at 10,000 articles took 90 ms in Python, 45 compiled)."""
-    if _files is not None:
-        return _files.stamp_files(prefix, list(names))
+    None if one cannot be stamped. Inline: 30,000 files at 10,000 articles."""
     found: Stamps = {}
     for name in names:
         try:
@@ -466,24 +441,16 @@ def _folders_below(root: str) -> list[str]:
     return ["", *(e.path[start:] for e in _entries(root) if e.is_dir(follow_symlinks=False))]
 
 
-def _entries(
-    root: str, stamped: Callable[[str, os.stat_result], None] | None = None
-) -> Iterator[os.DirEntry[str]]:
+def _entries(root: str) -> Iterator[os.DirEntry[str]]:
     """Every entry below `root`, folders too (links are not followed); a folder that
-    cannot be read is passed over. `stamped`, if given, is told each folder's path and
-    its lstat, taken before its entries are read (one that cannot be stamped so is
-    passed over too)."""
+    cannot be read is passed over."""
     pending = [root]
     while pending:
-        folder = pending.pop()
         try:
-            stat = os.lstat(folder) if stamped is not None else None
-            entries = os.scandir(folder)
+            entries = os.scandir(pending.pop())
         except OSError:
             continue
         with entries:
-            if stamped is not None and stat is not None:
-                stamped(folder, stat)
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     pending.append(entry.path)
@@ -541,39 +508,27 @@ def stamp_tree(
 
 
 def _walk(
-    folder: str,
-    start: int,
-    racy: int | None = None,
-    folders: list[str] | None = None,
-    stamps: Folders | None = None,
+    folder: str, start: int, racy: int | None = None, folders: list[str] | None = None
 ) -> Stamps:
     """The stamps of the files below `folder`, named from character `start` on, in no
-    particular order; the folders below it added to `folders`, if given, and each
-    folder's stamp (`folder` itself too, as "") to `stamps`, taken before its entries
-    were read. Compiled
+    particular order; the folders below it added to `folders`, if given. Compiled
     where it could be built (broadsheet/_files.c's walk: a deploy's check of a restored
     site walks 30,000 files in 17,000 folders, in Python twice as long as the rest of
     the check); the files that changed at or after `racy` stamped again here."""
     if _files is not None:
-        return _walked(folder, start, racy, folders, stamps)
-    return _walk_python(folder, start, racy, folders, stamps)
+        return _walked(folder, start, racy, folders)
+    return _walk_python(folder, start, racy, folders)
 
 
-def _walked(
-    folder: str, start: int, racy: int | None, folders: list[str] | None, stamps: Folders | None
-) -> Stamps:
+def _walked(folder: str, start: int, racy: int | None, folders: list[str] | None) -> Stamps:
     """_walk, by the compiled walk."""
-    found, met, stamped = _files.walk(os.fsencode(folder), stamps is not None)
+    found, met = _files.walk(os.fsencode(folder))
     above = folder[start:] + os.sep if start <= len(folder) else ""
     if above:  # (named from higher up than `folder`: stamp_tree's relative_to)
         found = {above + name: stamp for name, stamp in found.items()}
         met = [above + name for name in met]
-        if stamped is not None:
-            stamped = {(above + name if name else above[:-1]): s for name, s in stamped.items()}
     if folders is not None:
         folders += met
-    if stamps is not None and stamped is not None:
-        stamps.update(stamped)
     if racy is not None:  # (hashed, as stamp_of stamps them)
         prefix = (folder + os.sep)[:start]
         for name, stamp in found.items():
@@ -583,20 +538,11 @@ def _walked(
 
 
 def _walk_python(
-    folder: str,
-    start: int,
-    racy: int | None = None,
-    folders: list[str] | None = None,
-    stamps: Folders | None = None,
+    folder: str, start: int, racy: int | None = None, folders: list[str] | None = None
 ) -> Stamps:
     """_walk, in Python."""
-    found: Stamps = {}
-
-    def stamped(path: str, stat: os.stat_result) -> None:
-        assert stamps is not None
-        stamps[path[start:]] = _folder_stamp(stat)
-
-    for entry in _entries(folder, stamped if stamps is not None else None):
+    stamps: Stamps = {}
+    for entry in _entries(folder):
         if entry.is_dir(follow_symlinks=False):
             if folders is not None:
                 folders.append(entry.path[start:])
@@ -610,8 +556,8 @@ def _walk_python(
             stamp = [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]
         else:
             stamp = stamp_of(entry.path, stat, racy)
-        found[entry.path[start:]] = stamp
-    return found
+        stamps[entry.path[start:]] = stamp
+    return stamps
 
 
 def source_stamps(
@@ -728,9 +674,7 @@ def _columns(key: str, mapping: dict[str, str], names: dict[str, Any]) -> dict[s
 # files unchanged; not; unchanged by their hashes only; unchanged, and some folders were
 # too recent to go by their stamps. WALKED is added when every folder was read.
 HOLDS, FAILS, RESTAMP, RECENT = range(4)
-WALKED = 4  # (a flag of the status: every folder was read)
-FOLDERED = 8  # (a flag: the folders' stamps the check took were kept, see _keep_folders)
-FLAGS = WALKED | FOLDERED
+WALKED = 4
 SHARES = 2  # processes that check the output at once, each a share of its files
 FIRST_SHARE = 0.25  # the first's share of the files (it stamps every folder too)
 
@@ -754,14 +698,11 @@ class OutputCheck:
     and answer with their exit status. Without fork (or if forking fails), `holds()`
     checks the shares in this process, one after the other.
 
-    While no folder's stamp changed (see stamp_folders), or each that changed was put
-    back with its times (see is_restored_folder: a site restored from a CI cache once
-    more), the files expected are stamped one by one and no folder is read; otherwise
-    every folder is walked by the first share's check, as before the cache kept the
-    folders' stamps. Either way the first share's check stamps the folders, or walks
-    them, and so sees a file added or removed anywhere; where their stamps changed, it
-    keeps the ones it took (see _keep_folders), or else `refolder` says they are to be
-    taken again. Each share's check
+    While no folder's stamp changed (see stamp_folders), the files expected are stamped
+    one by one and no folder is read; otherwise every folder is walked by the first
+    share's check, as before the cache kept the folders' stamps, and `refolder` says
+    they are to be taken again. Either way the first share's check stamps the folders,
+    or walks them, and so sees a file added or removed anywhere; each share's check
     compares its own files' stamps, and where the stamps changed, their hashes (or
     whether they were put back with their times: see stamps.is_restored, the site
     restored from a CI cache, whose files are not read).
@@ -792,8 +733,6 @@ class OutputCheck:
         self.present: int | None = None
         # Whether it held, but not by the folders' stamps: those are to take again.
         self.refolder = False
-        # Whether the check kept the folders' stamps it took (see _keep_folders).
-        self.folders_kept = False
         # Whether the site was restored: it held only by the files' hashes (see `fresh`)
         # and every folder was read (their stamps did not hold, or none were kept).
         self.restored = False
@@ -890,7 +829,7 @@ class OutputCheck:
                             self.expected.update(zip(shares[share], fresh, strict=True))
                         del fresh
                     else:
-                        taken = status & ~FLAGS == RESTAMP and whole
+                        taken = status & ~WALKED == RESTAMP and whole
                     statuses.append(status)
                     stamped.append(taken)
             except BaseException:  # Ctrl-C while waiting, say: none is left behind
@@ -905,13 +844,11 @@ class OutputCheck:
         """Answer from each share's status, and whether the fresh stamps of each that held
         only by their hashes were taken (into `expected`, in place: the stamps of its files
         as they are, whatever the answer; the other shares held by the stamps they have)."""
-        codes = [status & ~FLAGS for status in statuses]
+        codes = [status & ~WALKED for status in statuses]
         self._answer = FAILS not in codes
         self.restamp = RESTAMP in codes
         walked = any(status & WALKED for status in statuses)
-        # (the first share's check kept the folders' stamps it took: see _keep_folders)
-        self.folders_kept = bool(statuses and statuses[0] & FOLDERED)
-        self.refolder = (self.restamp or walked) and not self.folders_kept
+        self.refolder = self.restamp or walked
         self.recent = RECENT in codes
         taken = [took for code, took in zip(codes, stamped, strict=True) if code == RESTAMP]
         if self._answer and self.restamp and all(taken):
@@ -922,15 +859,14 @@ class OutputCheck:
 
     def _shares(self) -> list[list[str]]:
         """The files each share's check stamps, told once (`start` and `holds` must
-        agree). When no folder's stamp is kept (never stamped, or their file lost), the
-        first share reads every folder, and that walk stamps every file anyway: it
-        judges them all, and no second process is started (which stamped three quarters
-        of them again, and read the cache's rest again: a deploy took 0.90 of the time
-        without it, 11 pairs). So too for a site that looks restored (see _put_back)."""
+        agree). When no folder's stamp is kept (a site restored from a CI cache: see
+        pipeline._forget_folders; or never stamped), the first share reads every folder,
+        and that walk stamps every file anyway: it judges them all, and no second
+        process is started (which stamped three quarters of them again, and read the
+        cache's rest again: a deploy took 0.90 of the time without it, 11 pairs)."""
         if self._split is None:
             names = list(self.expected)
-            alone = self._walks() or self._put_back()
-            cut = len(names) if alone else int(len(names) * FIRST_SHARE)
+            cut = len(names) if self._walks() else int(len(names) * FIRST_SHARE)
             self._split = [names[:cut], names[cut:]]
         return self._split
 
@@ -939,21 +875,6 @@ class OutputCheck:
         stamp is kept (see folders_path; a file of them that fails to load, or whose
         stamps no longer hold, is found out by the check itself, which then walks too)."""
         return self.folders_at is None or not self.folders_at.exists()
-
-    def _put_back(self) -> bool:
-        """Whether the output's first file looks put back with its times (another inode,
-        the same size and modification time: a site restored from a CI cache). Then
-        every file most likely was, and each share would stamp its files and read the
-        cache's rest for their hashes: the first share checks them all alone, as when it
-        walks (three processes on two processors slowed a deploy more than the second
-        saved). A guess, for speed alone: either way every file is judged."""
-        for name, stamp in self.expected.items():
-            try:
-                stat = os.lstat(f"{self.output}{os.sep}{name}")
-            except (OSError, ValueError):
-                return False
-            return stat.st_ino != stamp[3] and [stat.st_size, stat.st_mtime_ns] == stamp[:2]
-        return False
 
     def _check_share(self, share: int, names: list[str]) -> tuple[int, list[Stamp] | None]:
         """Check the files `names`, and (the first share) every folder: a status, and
@@ -968,18 +889,9 @@ class OutputCheck:
         if share == 0:
             known = self._known_folders()
             if known is None:  # a folder changed (or its stamp is unknown): every one is read
-                taken: Folders = {}
-                status, fresh = self._check_walked(names, racy, taken)
-                return self._keep_folders(status, taken, racy) | WALKED, fresh
-            recent, folders, restored = known
-            if restored:  # (put back with their times: their stamps kept once judged)
-                status, fresh = self._check_files(prefix, names, racy, recent)
-                return self._keep_folders(status, {**folders, **restored}, racy), fresh
-        return self._check_files(prefix, names, racy, recent)
-
-    def _check_files(
-        self, prefix: str, names: list[str], racy: int, recent: bool
-    ) -> tuple[int, list[Stamp] | None]:
+                status, fresh = self._check_walked(names, racy)
+                return status | WALKED, fresh
+            recent = known
         if _as_stamped(prefix, names, self.expected):  # (most often: made nothing)
             return (RECENT if recent else HOLDS), None
         found = _stamp_files(prefix, names)
@@ -987,29 +899,6 @@ class OutputCheck:
             return FAILS, None
         status, fresh = self._judge(names, found, racy)
         return (RECENT if status == HOLDS and recent else status), fresh
-
-    def _keep_folders(self, status: int, folders: Folders, racy: int) -> int:
-        """`status`, with FOLDERED if it holds and the output's `folders` stamps, as the
-        check took them (or as kept, and those put back), were kept (see folders_path):
-        those whose modification time is not older than `racy` as [] (listed by the
-        next check). Only a folder's modification time tells here: adding or removing an
-        entry later moves it past its stamp, and the change time of a folder put back is
-        its putting back (seconds ago, in a deploy), not a change of its entries. A
-        build then keeps them up to date for what it changes (as after any check that
-        went by them), where a deploy's check read every folder of its restored site,
-        and the next deploy again (stamping them anew cost the build 50 ms at 10,000
-        articles; reading them, the check 125 ms, against 20 to stamp them)."""
-        if status == FAILS or self.folders_at is None:
-            return status
-        kept = {
-            folder: [] if not stamp or stamp[0] >= racy else stamp
-            for folder, stamp in folders.items()
-        }
-        try:
-            save_folders(self.folders_at, kept)
-        except OSError:
-            return status
-        return status | FOLDERED
 
     def _judge(self, names: list[str], found: Stamps, racy: int) -> tuple[int, list[Stamp] | None]:
         """Whether the files `names` are unchanged, as `found` stamps them: by their
@@ -1079,63 +968,56 @@ class OutputCheck:
     def _hashes(self) -> Hashes:
         return self.hashes().output_hashes if callable(self.hashes) else self.hashes
 
-    def _check_walked(
-        self, names: list[str], racy: int, taken: Folders
-    ) -> tuple[int, list[Stamp] | None]:
+    def _check_walked(self, names: list[str], racy: int) -> tuple[int, list[Stamp] | None]:
         """The output walked whole: the files expected all there, and no other, nor a
         folder that holds none of them (one made by hand: a build leaves none); and
-        `names` unchanged (their stamps, or else their hashes). The folders' stamps, as
-        the walk took them, into `taken`."""
+        `names` unchanged (their stamps, or else their hashes)."""
         folder = str(self.output)
         folders: list[str] = []
-        found = _walk(folder, len(folder) + 1, folders=folders, stamps=taken)
+        found = _walk(folder, len(folder) + 1, folders=folders)
         if found.keys() != self.expected.keys():
             return FAILS, None
         if not folders_of(self.expected).issuperset(folders):
             return FAILS, None
         return self._judge(names, found, racy)
 
-    def _known_folders(self) -> tuple[bool, Folders, Folders] | None:
+    def _known_folders(self) -> bool | None:
         """Whether some folders were too recent to go by their stamps (their entries
-        were listed instead), the folders' stamps as kept, and the fresh stamps of
-        those put back with their times (see is_restored_folder), if every folder still
-        holds the entries it held (see stamp_folders); None if that cannot be told so."""
+        were listed instead), if every folder still holds the entries it held (see
+        stamp_folders); None if that cannot be told so."""
         folders = load_folders(self.folders_at) if self.folders_at is not None else {}
         if not folders:
             return None
         root = str(self.output)
-        held = _folders_held(root, folders)
-        if held is None:
+        listed = _folders_held(root, folders)
+        if listed is None:
             return None
-        listed, restored = held
         if listed and not self._same_entries(listed, folders):
             return None
-        return bool(listed), folders, restored
+        return bool(listed)
 
     def _same_entries(self, folders: list[str], known: Folders) -> bool:
         return same_entries(self.output, folders, self.expected, known)
 
 
 def same_entries(
-    output: Path, folders: list[str], names: Container[str], known: Container[str]
+    output: Path, folders: list[str], names: Iterable[str], known: Iterable[str]
 ) -> bool:
-    """Whether each of the output's `folders` holds no entry but those it should: the
-    files `names` in it, and the folders `known` below it. One of them missing is
-    found where the check stamps it (every file of `names`, every folder of `known`):
-    the listing is to find an entry added. (Gathering what each folder should hold
-    went over every file's name: 23 ms of a deploy's check at 10,000 articles, for the
-    dozen folders its last deploy wrote into.)"""
+    """Whether each of the output's `folders` holds the entries it should: the files
+    `names` in it, and the folders `known` below it."""
+    wanted: dict[str, set[str]] = {folder: set() for folder in folders}
+    for name in (*names, *known):
+        if name:
+            parent, _, entry = name.rpartition(os.sep)
+            if parent in wanted:
+                wanted[parent].add(entry)
     root = str(output)
-    for folder in folders:
+    for folder, entries in wanted.items():
         try:
-            entries = os.listdir(f"{root}{os.sep}{folder}" if folder else root)
+            if set(os.listdir(f"{root}{os.sep}{folder}" if folder else root)) != entries:
+                return False
         except OSError:
             return False
-        above = f"{folder}{os.sep}" if folder else ""
-        for entry in entries:
-            name = above + entry
-            if name not in names and name not in known:
-                return False
     return True
 
 
@@ -1143,7 +1025,7 @@ _NEVER = 1 << 64  # later than any time a file system gives (ns since the epoch)
 
 
 def settle_recent(
-    output: Path, folders: Folders, names: Collection[str], present: Callable[[], int]
+    output: Path, folders: Folders, names: Iterable[str], present: Callable[[], int]
 ) -> Folders:
     """`folders` with those stamped [] (changed too lately to go by their times: see
     stamp_folders) stamped after all, if each holds the entries it should (the files

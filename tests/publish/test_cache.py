@@ -134,7 +134,7 @@ def test_a_site_restored_in_part_gives_stamps_not_all_fresh(
     now = stamp_tree(site)
     hashes = {name: stamps.content_hash(str(site / name)) for name in now}
     monkeypatch.setattr(OutputCheck, "_walks", lambda self: False)
-    monkeypatch.setattr(OutputCheck, "_known_folders", lambda self: (False, {}, {}))
+    monkeypatch.setattr(OutputCheck, "_known_folders", lambda self: False)
     first, rest = OutputCheck(site, dict(now), hashes)._shares()
     assert first and rest
     stamped = dict(now)
