@@ -400,7 +400,7 @@ def _stamp_files(prefix: str, names: Iterable[str]) -> Stamps | None:
     for name in names:
         try:
             stat = os.lstat(prefix + name)
-        except OSError:
+        except (OSError, ValueError):  # (ValueError: a NUL in a name a damaged cache gave)
             return None
         mtime = stat.st_mtime_ns
         found[name] = [stat.st_size, mtime, stat.st_ctime_ns - mtime, stat.st_ino]

@@ -774,3 +774,29 @@ def test_the_rest_comes_back_as_it_was_saved_whatever_the_head_names(
     )
     heads = {id(name) for name in (*loaded.output, *loaded.inputs)}
     assert all(id(name) in heads for name in rest.pages if name in loaded.output)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("name", ["a\0b.html", "\ud800.html"])
+def test_a_cache_naming_a_file_no_path_can_have_is_not_trusted_and_raises_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, compiled: bool
+) -> None:
+    """A damaged cache (sealed again by hand) whose output names a file no path can
+    have (a NUL, a lone surrogate: os.lstat raises ValueError, not OSError), checked in
+    the build's own process (no fork), by the compiled loops or without them: the site
+    does not hold, and no traceback. (Without the compiled loops, stamping the files
+    raised "embedded null byte".)"""
+    site = _site(tmp_path)
+    expected = {**stamp_tree(site), name: [1, 2, 3, 4]}
+    folders = tmp_path / "folders.json"
+    cache_module.save_folders(folders, cache_module.stamp_folders(site, racy_after() + 10**12))
+
+    def no_fork() -> int:
+        raise OSError("no fork here")
+
+    monkeypatch.setattr(cache_module, "fork", no_fork)
+    if not compiled:
+        monkeypatch.setattr(cache_module, "_files", None)
+    with OutputCheck(site, expected, {}, folders) as check:
+        check.start()
+        assert check.holds() is False
