@@ -1006,6 +1006,11 @@ unquote(const Py_UCS1 *s, Py_ssize_t n, Py_UCS1 *out)
 /* Eight bytes as eight lanes of one byte: 1 in each, and each one's high bit. */
 #define ONES 0x0101010101010101ULL
 #define HIGH_BITS 0x8080808080808080ULL
+/* Eight bytes as four lanes of two (a two-byte text's characters): 1 in each, each
+   one's high bit, and the bits of a character beyond ASCII. */
+#define ONES_2BYTE 0x0001000100010001ULL
+#define HIGH_BITS_2BYTE 0x8000800080008000ULL
+#define NOT_ASCII_2BYTE 0xFF80FF80FF80FF80ULL
 
 /* Of eight bytes read as lanes of one or two bytes (UNITS: 1 in each lane; HIGH: a
    lane's high bit) each below HIGH, those from lo to hi, as their high bits set (and
@@ -1036,8 +1041,8 @@ static inline Py_ssize_t
 fold_eight_2byte(const Py_UCS2 *chars, Py_ssize_t at, Py_ssize_t size, Py_UCS1 *out)
 {
     uint64_t v;
-    while (at + 4 <= size && (memcpy(&v, chars + at, 8), (v & 0xFF80FF80FF80FF80ULL) == 0)) {
-        v += (LANES_IN(v, 0x0001000100010001ULL, 0x8000ULL, 'A', 'Z') & 0x8000800080008000ULL) >> 10;
+    while (at + 4 <= size && (memcpy(&v, chars + at, 8), (v & NOT_ASCII_2BYTE) == 0)) {
+        v += (LANES_IN(v, ONES_2BYTE, 0x8000ULL, 'A', 'Z') & HIGH_BITS_2BYTE) >> 10;
         v = (v | (v >> 8)) & 0x0000FFFF0000FFFFULL;
         uint32_t four = (uint32_t)(v | (v >> 16));
         memcpy(out + at, &four, 4);
@@ -1164,7 +1169,7 @@ static unsigned char ascii_plain[128];
         return at;                                                                           \
     }
 PLAIN_EIGHT(plain_eight_1byte, Py_UCS1, ONES, 0x80ULL, HIGH_BITS)
-PLAIN_EIGHT(plain_eight_2byte, Py_UCS2, 0x0001000100010001ULL, 0x8000ULL, 0xFF80FF80FF80FF80ULL)
+PLAIN_EIGHT(plain_eight_2byte, Py_UCS2, ONES_2BYTE, 0x8000ULL, NOT_ASCII_2BYTE)
 #else
 #define plain_eight_1byte(data, at, size, text, length) (at)
 #define plain_eight_2byte(data, at, size, text, length) (at)
