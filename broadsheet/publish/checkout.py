@@ -185,6 +185,7 @@ class CheckedAside:
             return
         if self._reading is not None:  # (this process only writes)
             os.close(self._reading)
+        collecting = gc.isenabled()  # (the output check's process runs without it)
         gc.disable()  # (a collection would walk, and copy, the whole of the build's memory)
         try:
             checkout, inputs, vouched = self._here()
@@ -206,7 +207,8 @@ class CheckedAside:
             pass
         finally:
             os.close(self._writing)
-            gc.enable()
+            if collecting:
+                gc.enable()
 
     def forked(self) -> None:
         """In this process, once the one that runs it is forked (and before any other
