@@ -429,30 +429,86 @@ def test_a_name_no_file_can_have_fails_the_check_in_both(tmp_path: Path, name: s
     assert _both("_folders_held", str(tmp_path), {name: [1, 2, 3]}) == (None, None)
 
 
+def _deep_folders(top: Path, levels: int) -> Path:
+    """`levels` folders of 240 characters, one in another, below `top` (made by their
+    names, through the folder above: past PATH_MAX, no whole path works); the last."""
+    folder, fd = top, os.open(top, os.O_RDONLY)
+    try:
+        for level in range(levels):
+            name = f"{level:02d}{'d' * 238}"
+            os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd, folder = inner, folder / name
+        made = os.open("post.md", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(made, b"deep\n")
+        os.close(made)
+    finally:
+        os.close(fd)
+    return folder
+
+
 def test_a_path_too_long_to_stat_is_refused_as_python_refuses_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The compiled walk stats through the open folder, where a path of more than
     # PATH_MAX bytes would still work; Python stats by the whole path, and cannot.
     _native()
-    folder = tmp_path
-    fd = os.open(tmp_path, os.O_RDONLY)
-    try:
-        for level in range(18):  # 18 folders of 240 characters: past 4,096 bytes
-            name = f"{level:02d}{'d' * 238}"
-            os.mkdir(name, dir_fd=fd)
-            inner = os.open(name, os.O_RDONLY, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-            folder = folder / name
-        made = os.open("post.md", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
-        os.write(made, b"deep\n")
-        os.close(made)
-    finally:
-        os.close(fd)
+    _deep_folders(tmp_path, 18)  # 18 folders of 240 characters: past 4,096 bytes
     compiled, python = _both_walks(tmp_path, None, monkeypatch)
     assert compiled == python
     assert compiled[1]  # (the walk reports what it cannot stat: never vacuous)
+
+
+def test_a_folder_past_path_max_below_a_deep_root_is_refused_as_python_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The compiled walks open a folder by its path from the folder they began at, which
+    # works for a folder whose whole path is past PATH_MAX (its path from there is not);
+    # Python lists it by its whole path, and cannot. Both must pass it over alike: the
+    # source walk reports it, the output walk names it and lists nothing in it.
+    _native()
+    top = tmp_path / "top"
+    top.mkdir()
+    root = _deep_folders(top, 9)  # (its own whole path short of PATH_MAX)
+    deepest = _deep_folders(root, 8)
+    assert len(os.fsencode(deepest)) > os.pathconf(tmp_path, "PC_PATH_MAX")
+    assert len(os.fsencode(deepest)) - len(os.fsencode(root)) < 3000
+    compiled, python = _both_walks(root, None, monkeypatch)
+    assert compiled == python
+    assert compiled[1]  # (the folder it cannot list is reported: never vacuous)
+    walks = []
+    for walk in (cache_module._walked, cache_module._walk_python):
+        folders: list[str] = []
+        found = walk(str(root), len(str(root)) + 1, None, folders)
+        walks.append((found, sorted(folders)))
+    assert walks[0] == walks[1]
+    # (the folders named, nothing listed in the deepest: the only file is the root's own)
+    assert len(walks[0][1]) == 8 and list(walks[0][0]) == ["post.md"]
+
+
+def test_a_folder_of_thousands_of_entries_is_listed_whole_by_both_walks(tmp_path: Path) -> None:
+    # More entries than one read of the folder gives (32 KB of them at a time): the
+    # compiled walk reads again until the folder is done, as Python's does.
+    _native()
+    site = tmp_path / "site"
+    (site / "many").mkdir(parents=True)
+    for number in range(2_000):
+        (site / "many" / f"{number:04d}-{'p' * 120}.html").write_text(f"{number}")
+    (site / "many" / "inside").mkdir()
+    (site / "many" / "inside" / "last.html").write_text("last")
+    root = str(site)
+    walks = []
+    for walk in (cache_module._walked, cache_module._walk_python):
+        folders: list[str] = []
+        found = walk(root, len(root) + 1, None, folders)
+        walks.append((found, sorted(folders)))
+    assert walks[0] == walks[1]
+    assert len(walks[0][0]) == 2_001 and walks[0][1] == ["many", "many/inside"]
+    native = paths_module._native_scan
+    assert native is not None
+    files, *_ = native(os.fsencode(site), None)
+    assert len(files) == 2_001
 
 
 def test_a_folder_named_with_a_nul_is_refused() -> None:
