@@ -352,18 +352,28 @@ list_entry(int fd, const char *name, unsigned char kind, Entries *entries, int e
     return LISTED_WHOLE;
 }
 
-/* The folder a walk began at, opened (fd: -1 if it could not be), and where the
-   paths of the folders below it go on from it (`skip`: the byte after its "/") */
+/* Bytes of records one read of a folder may fill: glibc's readdir asks for as many */
+#define LISTING_BYTES 32768
+
+/* The folder a walk began at, opened (fd: -1 if it could not be, or was let go), and
+   where the paths of the folders below it go on from it (`skip`: the byte after its
+   "/"); and the walk's buffer for a folder's records (NULL if none could be had: then
+   folders are read through readdir, as before there was one) */
 typedef struct {
     int fd;
     size_t skip;
+    char *records;
 } Base;
 
-/* The base of a walk that begins at `folder`, its paths going on from byte `start` */
+#define FOLDER_FLAGS (O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC) /* (opendir's) */
+
+/* The base of a walk that begins at `folder`, its paths going on from byte `start`. Its
+   buffer is on the heap, not the stack: a thread may have as little as 32 KB of stack
+   (threading.stack_size), and a walk runs in serve's. */
 static Base
 base_of(const char *folder, size_t start)
 {
-    Base base = {open(folder, O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC), start};
+    Base base = {open(folder, FOLDER_FLAGS), start, malloc(LISTING_BYTES)};
     return base;
 }
 
@@ -374,23 +384,31 @@ base_close(Base *base)
         close(base->fd);
         base->fd = -1;
     }
+    free(base->records);
+    base->records = NULL;
 }
 
 /* The folder `folder` opened as opendir opens it: below the walk's `base`, by its path
    from there (a restored site's 17,000 folders each looked up from the root of the file
-   system took a tenth of a deploy's check), else by its whole path. -1 with errno. */
+   system took a tenth of a deploy's check), else by its whole path. -1 with errno. Out
+   of file descriptors, the base's is let go and the folder opened by its whole path:
+   a walk that could list with one descriptor to spare still can. */
 static int
-open_folder(const char *folder, const Base *base)
+open_folder(const char *folder, Base *base)
 {
-    int flags = O_RDONLY | O_NONBLOCK | O_DIRECTORY | O_CLOEXEC;
     if (strlen(folder) >= PATH_MAX) { /* (as by its path, which is too long) */
         errno = ENAMETOOLONG;
         return -1;
     }
-    if (base == NULL || base->fd < 0 || strlen(folder) <= base->skip) {
-        return open(folder, flags);
+    int below = base->fd >= 0 && strlen(folder) > base->skip;
+    int fd = below ? openat(base->fd, folder + base->skip, FOLDER_FLAGS)
+                   : open(folder, FOLDER_FLAGS);
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && base->fd >= 0) {
+        close(base->fd);
+        base->fd = -1;
+        fd = open(folder, FOLDER_FLAGS);
     }
-    return openat(base->fd, folder + base->skip, flags);
+    return fd;
 }
 
 #if defined(__linux__) && defined(SYS_getdents64)
@@ -403,64 +421,43 @@ struct folder_record {
     char name[];
 };
 
-/* Bytes of records one getdents64 call may fill: glibc's readdir asks for as many */
-#define LISTING_BYTES 32768
-#endif
-
-/* Without the GIL: `folder`'s entries but hidden ones, each that may be a plain file
-   stamped (lstat through the folder); `every`: all entries but . and .., each but a
-   folder stamped. LISTED_WHOLE, OUT_OF_MEMORY, or the errno that
-   stopped the listing (opening the folder or reading it): then `entries` is empty.
-
-   On Linux the folder is opened as opendir opens it and read by getdents64 into a
-   buffer on the stack: opendir also stats the folder and allocates its buffer, a
-   system call and 32 KB for each of a restored site's 17,000 folders, walked by a
-   deploy's output check while the build waits for it. */
+/* The open folder `fd`'s entries (see list_folder), read by getdents64 into `records`
+   (LISTING_BYTES): LISTED_WHOLE, OUT_OF_MEMORY, or the errno that stopped the reading */
 static int
-list_folder(const char *folder, const Base *base, Entries *entries, int every)
+read_records(int fd, char *records, Entries *entries, int every)
 {
-#if defined(__linux__) && defined(SYS_getdents64)
-    int fd = open_folder(folder, base);
-    if (fd < 0) {
-        return errno ? errno : EIO;
-    }
-    union {
-        char bytes[LISTING_BYTES];
-        uint64_t aligned; /* (records start on 8-byte boundaries) */
-    } buffer;
-    int outcome = LISTED_WHOLE;
     for (;;) {
-        long filled = syscall(SYS_getdents64, fd, buffer.bytes, sizeof buffer.bytes);
+        long filled = syscall(SYS_getdents64, fd, records, (size_t)LISTING_BYTES);
         if (filled < 0) {
-            outcome = errno ? errno : EIO;
-            break;
+            return errno ? errno : EIO;
         }
         if (filled == 0) {
-            break;
+            return LISTED_WHOLE;
         }
-        for (long at = 0; at < filled && outcome == LISTED_WHOLE;) {
-            struct folder_record *record = (struct folder_record *)(buffer.bytes + at);
-            outcome = list_entry(fd, record->name, record->kind, entries, every);
+        for (long at = 0; at < filled;) { /* (records start on 8-byte boundaries) */
+            struct folder_record *record = (struct folder_record *)(records + at);
+            int outcome = list_entry(fd, record->name, record->kind, entries, every);
+            if (outcome != LISTED_WHOLE) {
+                return outcome;
+            }
             at += record->length;
         }
-        if (outcome != LISTED_WHOLE) {
-            break;
-        }
     }
-    close(fd);
-#else
-    int opened = open_folder(folder, base);
-    DIR *listing = opened < 0 ? NULL : fdopendir(opened);
+}
+#endif
+
+/* The open folder `fd`'s entries (see list_folder), read by readdir; `fd` is closed */
+static int
+read_listing(int fd, Entries *entries, int every)
+{
+    DIR *listing = fdopendir(fd);
     if (listing == NULL) {
         int error = errno ? errno : EIO;
-        if (opened >= 0) {
-            close(opened);
-        }
+        close(fd);
         return error;
     }
-    int fd = dirfd(listing);
     int outcome = LISTED_WHOLE;
-    for (;;) {
+    while (outcome == LISTED_WHOLE) {
         errno = 0;
         struct dirent *entry = readdir(listing);
         if (entry == NULL) {
@@ -470,11 +467,38 @@ list_folder(const char *folder, const Base *base, Entries *entries, int every)
             break;
         }
         outcome = list_entry(fd, entry->d_name, entry->d_type, entries, every);
-        if (outcome != LISTED_WHOLE) {
-            break;
-        }
     }
     closedir(listing);
+    return outcome;
+}
+
+/* Without the GIL: `folder`'s entries but hidden ones, each that may be a plain file
+   stamped (lstat through the folder); `every`: all entries but . and .., each but a
+   folder stamped. LISTED_WHOLE, OUT_OF_MEMORY, or the errno that
+   stopped the listing (opening the folder or reading it): then `entries` is empty.
+
+   The folder is opened as opendir opens it, below the walk's `base` (see open_folder),
+   and on Linux read by getdents64 into the walk's buffer: opendir also stats each
+   folder and allocates a buffer for it, a system call and 32 KB for each of a restored
+   site's 17,000 folders, walked by a deploy's output check while the build waits. */
+static int
+list_folder(const char *folder, Base *base, Entries *entries, int every)
+{
+    int fd = open_folder(folder, base);
+    if (fd < 0) {
+        return errno ? errno : EIO;
+    }
+    int outcome;
+#if defined(__linux__) && defined(SYS_getdents64)
+    if (base->records != NULL) {
+        outcome = read_records(fd, base->records, entries, every);
+        close(fd);
+    }
+    else {
+        outcome = read_listing(fd, entries, every);
+    }
+#else
+    outcome = read_listing(fd, entries, every);
 #endif
     if (outcome != LISTED_WHOLE) {
         entries_free(entries);
@@ -601,7 +625,7 @@ typedef int (*Visit)(const char *path, size_t full, Entry *entry, void *context)
    with each entry's path: 0, or -1 on a Python error (set). `*listed` is
    LISTED_WHOLE, or the errno that stopped the listing (nothing was visited). */
 static int
-visit_folder(const char *folder, const Base *base, int every, int *listed, Visit visit,
+visit_folder(const char *folder, Base *base, int every, int *listed, Visit visit,
              void *context)
 {
     Entries entries = {NULL, 0, 0};
@@ -673,7 +697,7 @@ scan_entry(const char *path, size_t full, Entry *entry, void *context)
 /* One folder: listed (without the GIL), then its files added, its folders pushed,
    the rest made odd; or the folder made odd. -1 on a Python error (set). */
 static int
-scan_folder(const char *folder, const Base *base, Stack *pending, Found *found)
+scan_folder(const char *folder, Base *base, Stack *pending, Found *found)
 {
     Scanning scanning = {found, pending};
     int listed;

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -509,6 +511,64 @@ def test_a_folder_of_thousands_of_entries_is_listed_whole_by_both_walks(tmp_path
     assert native is not None
     files, *_ = native(os.fsencode(site), None)
     assert len(files) == 2_001
+
+
+_IN_A_SMALL_THREAD = """
+import sys, threading
+from broadsheet import _files
+top = sys.argv[1].encode()
+wanted = (_files.walk(top), _files.scan(top, None))
+threading.stack_size(32 * 1024)  # (the least Python allows)
+found = []
+thread = threading.Thread(target=lambda: found.append((_files.walk(top), _files.scan(top, None))))
+thread.start()
+thread.join()
+assert found == [wanted], found
+"""
+
+_ONE_DESCRIPTOR_SPARE = """
+import os, resource, sys
+from broadsheet import _files
+top = sys.argv[1].encode()
+wanted = (_files.walk(top), _files.scan(top, None))
+assert wanted[0][0] and wanted[0][1]  # (files and folders: never vacuous)
+taken = len(os.listdir("/proc/self/fd")) - 1  # (less the listing's own)
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (taken + 1, hard))
+held = []
+try:
+    while True:  # (whatever is still free, taken, but one)
+        held.append(os.open(os.devnull, os.O_RDONLY))
+except OSError:
+    os.close(held.pop())
+found = (_files.walk(top), _files.scan(top, None))
+assert found == wanted, found
+"""
+
+
+@pytest.mark.parametrize(
+    "script", [_IN_A_SMALL_THREAD, _ONE_DESCRIPTOR_SPARE], ids=["thread", "descriptors"]
+)
+def test_the_compiled_walks_need_no_more_stack_or_descriptors_than_readdir_does(
+    tmp_path: Path, script: str
+) -> None:
+    # Found in a review: the walks once read each folder into 32 KB on the stack (a
+    # thread may have as little: it crashed), and held the walk's root open as they
+    # opened each folder below it (with one descriptor to spare, nothing was listed).
+    # In a process of its own: a crash must not take the tests down with it.
+    _native()
+    for number in range(3):
+        (tmp_path / "site" / f"section-{number}" / "page").mkdir(parents=True)
+        (tmp_path / "site" / f"section-{number}" / "page" / "index.html").write_text("x")
+    folder = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "site")],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_a_folder_named_with_a_nul_is_refused() -> None:
