@@ -246,6 +246,37 @@ def test_the_forked_check_is_never_left_behind(tmp_path: Path) -> None:
             os.waitpid(pid, os.WNOHANG)  # already reaped
 
 
+class _Niceness:
+    """An Aside that tells, through a file, how nice the first check process is."""
+
+    def __init__(self, where: Path) -> None:
+        self.where = where
+
+    def run(self) -> None:
+        self.where.write_text(str(os.nice(0)))
+
+    def forked(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("folders", [True, False], ids=["folders stamped", "a restored site"])
+def test_the_check_gives_way_to_the_build_unless_the_build_waits_for_it(
+    tmp_path: Path, folders: bool
+) -> None:
+    """A check in two processes (an edit's: the folders' stamps kept) is wanted only once
+    the build has read and planned, and runs nicer than it, so as not to slow it; the
+    walk of a restored site, which the deploy waits for, runs as nice as the build.
+    The build's own process is never made nicer."""
+    site = _site(tmp_path)
+    kept = _kept_folders(site) if folders else tmp_path / "no-folders.json"
+    told, before = tmp_path / "niceness", os.nice(0)
+    with OutputCheck(site, stamp_tree(site), folders=kept) as check:
+        check.start(_Niceness(told))
+        assert check.holds()
+    assert os.nice(0) == before
+    assert int(told.read_text()) == before + (cache_module.NICER if folders else 0)
+
+
 @pytest.mark.parametrize(
     "stamp",
     [[1, 2, 3], [1, "2", 3, 4], [1, 2, 3, 4, 5], "1234", [1.5, 2, 3, 4], [True, 2, 3, 4], None],
