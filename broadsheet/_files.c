@@ -396,11 +396,12 @@ base_close(Base *base)
 static int
 open_folder(const char *folder, Base *base)
 {
-    if (strlen(folder) >= PATH_MAX) { /* (as by its path, which is too long) */
+    size_t length = strlen(folder);
+    if (length >= PATH_MAX) { /* (as by its path, which is too long) */
         errno = ENAMETOOLONG;
         return -1;
     }
-    int below = base->fd >= 0 && strlen(folder) > base->skip;
+    int below = base->fd >= 0 && length > base->skip;
     int fd = below ? openat(base->fd, folder + base->skip, FOLDER_FLAGS)
                    : open(folder, FOLDER_FLAGS);
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && base->fd >= 0) {

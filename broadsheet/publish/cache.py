@@ -215,16 +215,24 @@ def share_stamps(stamps: Stamps, kept: Stamps) -> None:
 
 
 def same_stamps(
-    old: Stamps, new: Stamps, root: Path, hashes: Hashes | None = None, restored: bool = False
+    old: Stamps,
+    new: Stamps,
+    root: Path,
+    hashes: Hashes | None = None,
+    restored: bool = False,
+    same_names: bool = False,
 ) -> bool:
     """Whether every file stamped `old` (named relative to `root`) is unchanged in `new`,
     and no file was added: one comparison of the two mappings when no stamp holds a hash.
-    (`hashes` and `restored`: see changed_names.)"""
+    (`hashes`, `restored` and `same_names`: see changed_names.)"""
     if old == new:
         return True
-    if old.keys() != new.keys():
+    if not same_names and old.keys() != new.keys():
         return False
-    return not changed_names(old, new, root, hashes, restored=restored, first=True)
+    first_changed = changed_names(
+        old, new, root, hashes, restored=restored, first=True, same_names=same_names
+    )
+    return not first_changed
 
 
 def changed_names(
@@ -926,10 +934,7 @@ class OutputCheck:
         else:
             expected = {name: self.expected[name] for name in names}
             mine = {name: found[name] for name in names}
-        # (both name the files `names`: as same_stamps judges them, with no names compared)
-        if expected == mine or not changed_names(
-            expected, mine, self.output, first=True, same_names=True
-        ):
+        if same_stamps(expected, mine, self.output, same_names=True):  # (both: `names`)
             return HOLDS, None
         del expected, mine
         held, fresh = self._restamped(names, found, self._hashes(), racy)

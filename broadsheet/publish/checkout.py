@@ -25,7 +25,6 @@ nothing here (but that a `git status` may rewrite the index).
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import re
 import tempfile
@@ -185,9 +184,7 @@ class CheckedAside:
             return
         if self._reading is not None:  # (this process only writes)
             os.close(self._reading)
-        collecting = gc.isenabled()  # (the output check's process runs without it)
-        gc.disable()  # (a collection would walk, and copy, the whole of the build's memory)
-        try:
+        try:  # (in a process without the collector: see cache.OutputCheck.start)
             checkout, inputs, vouched = self._here()
             pending = {name: list(entry) for name, entry in checkout.pending.items()}
             # (the hashes taken here of racy sources at their stamps, for HASHED there:
@@ -207,8 +204,6 @@ class CheckedAside:
             pass
         finally:
             os.close(self._writing)
-            if collecting:
-                gc.enable()
 
     def forked(self) -> None:
         """In this process, once the one that runs it is forked (and before any other
