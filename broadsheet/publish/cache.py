@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from stat import S_ISDIR
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -693,14 +693,6 @@ NICER = 10  # how much nicer than the build the check's processes are (see start
 FIRST_SHARE = 0.25  # the first's share of the files (it stamps every folder too)
 
 
-class Aside(Protocol):
-    """Work that the output check's first process does before its check."""
-
-    def run(self) -> None: ...  # in that process
-
-    def forked(self) -> None: ...  # in this one, once that one is forked
-
-
 class OutputCheck:
     """Whether the output folder still holds exactly the files a cache recorded: if not
     (a page edited or deleted by hand, or the folder gone), the cache is not trusted.
@@ -785,9 +777,8 @@ class OutputCheck:
             with contextlib.suppress(OSError):
                 os.close(reading)
 
-    def start(self, first: Aside | None = None) -> None:
-        """Fork the checks; the first share's process does `first`'s work before its
-        own (see checkout.CheckedAside)."""
+    def start(self) -> None:
+        """Fork the checks."""
         if self._answer is not None or self._pids or not hasattr(os, "fork"):
             return
         shares = self._shares()
@@ -819,15 +810,11 @@ class OutputCheck:
                         with contextlib.suppress(OSError):
                             os.nice(NICER)
                     os.close(reading)
-                    if first is not None and share == 0:
-                        first.run()
                     status, fresh = self._check_share(share, names)
                     if fresh is not None:
                         _send(writing, fresh)
                 finally:
                     os._exit(status)
-            if first is not None and share == 0:
-                first.forked()
             os.close(writing)  # (so that the pipe ends when the process does)
             self._pids[share] = pid
             self._pipes[share] = reading

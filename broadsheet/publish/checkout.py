@@ -27,18 +27,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import orjson
 
-from broadsheet.config import SiteConfig
 from broadsheet.gitindex import Entry, git_dir, holds, read_index
-from broadsheet.publish.cache import source_stamps
 from broadsheet.sealed import read_sealed, write_sealed
 from broadsheet.stamps import HASHED, UNREADABLE, Stamp, content_hash
-from broadsheet.workers import HEADER, read_exactly
 
 # Beside the build caches (of every output, and of every version of Broadsheet: facts
 # about bytes stay true), named by the hash it keeps: {"blob size": hash}.
@@ -64,19 +59,6 @@ class Checkout:
         self.kept: dict[str, str] = {}
         self.pending: dict[str, Entry] = {}
         self.changed = False
-
-    @classmethod
-    def vouched(
-        cls, root: Path, caches: Path, kept: Hashes, pending: dict[str, Entry], changed: bool
-    ) -> Checkout:
-        """A checkout as `vouch` leaves it (its index let go), from what another
-        process's vouching found (see CheckedAside)."""
-        checkout = cls.__new__(cls)
-        checkout.prefix = f"{root}{os.sep}"
-        checkout.path = caches / BLOBS
-        checkout.entries, checkout.known = {}, {}
-        checkout.kept, checkout.pending, checkout.changed = kept, pending, changed
-        return checkout
 
     def hash_of(self, path: str, stamp: Stamp) -> str | None:
         """The hash of the file at `path` (below root) stamped `stamp`, if the index
@@ -145,117 +127,6 @@ class Checkout:
             with contextlib.suppress(OSError):
                 write_sealed(self.path, orjson.dumps(blobs, option=orjson.OPT_SORT_KEYS))
         self.kept, self.pending, self.changed = {}, {}, False
-
-
-class CheckedAside:
-    """A fresh checkout's sources stamped, and vouched for by Git's index, in another
-    process: the output check's first (see cache.OutputCheck.start), before its check,
-    while this one reads the build cache's rest and imports the rendering machinery.
-    In this process, the three took 50 ms of a deploy's 0.6 s at 10,000 articles,
-    before anything else could begin; the answer, 2.7 MB of JSON, takes 10 ms to read
-    back. (A deploy's restored site is checked in that process alone, which has the
-    other processor to itself: a process of their own for the sources, a third on two
-    processors, slowed this one down more than it saved.)
-
-    The other process writes its answer into a temporary file (a pipe holds 64 KB: it
-    would wait on this one, and its check with it), then the answer's length into a
-    pipe. Anything else (a source that cannot be read, the process killed, no fork at
-    all) and `result()` does the work here, where a bad source raises its error as a
-    build without a checkout's does."""
-
-    def __init__(self, config: SiteConfig, caches: Path, racy: int, kept: Stamps) -> None:
-        self.config = config
-        self.caches = caches
-        self.racy = racy
-        self.kept = kept  # the last build's stamps of the sources
-        self._answer: int | None = None  # (the temporary file, unlinked)
-        self._reading: int | None = None
-        self._writing: int | None = None
-        try:
-            self._answer, name = tempfile.mkstemp(prefix="broadsheet-")
-            os.unlink(name)
-            self._reading, self._writing = os.pipe()
-        except OSError:
-            self.close()
-
-    def run(self) -> None:
-        """In the forked process (before its check): the work, and its answer sent."""
-        if self._writing is None or self._answer is None:
-            return
-        if self._reading is not None:  # (this process only writes)
-            os.close(self._reading)
-        try:  # (in a process without the collector: see cache.OutputCheck.start)
-            checkout, inputs, vouched = self._here()
-            pending = {name: list(entry) for name, entry in checkout.pending.items()}
-            # (the hashes taken here of racy sources at their stamps, for HASHED there:
-            # without them, the image stage read every photo of a racy checkout again)
-            hashed = {
-                name: found
-                for name, stamp in inputs.items()
-                if len(stamp) > 4 and (found := HASHED.get(checkout.prefix + name, stamp))
-            }
-            answer = [inputs, vouched, checkout.kept, pending, checkout.changed, hashed]
-            data = orjson.dumps(answer)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._answer, view) :]
-            os.write(self._writing, len(data).to_bytes(HEADER, "big"))
-        except BaseException:  # (this process ends after its check: nothing is raised)
-            pass
-        finally:
-            os.close(self._writing)
-
-    def forked(self) -> None:
-        """In this process, once the one that runs it is forked (and before any other
-        is: one that held the pipe open would keep `result()` waiting)."""
-        if self._writing is not None:
-            os.close(self._writing)
-            self._writing = None
-
-    def result(self) -> tuple[Checkout, Stamps, Hashes]:
-        """The checkout (vouched), the sources' stamps, and the hashes it vouched for."""
-        try:
-            got = self._received()
-        finally:
-            self.close()
-        if got is None:
-            return self._here()
-        inputs, vouched, kept, pending, changed, hashed = got
-        entries = {name: tuple(entry) for name, entry in pending.items()}
-        checkout = Checkout.vouched(self.config.root, self.caches, kept, entries, changed)
-        checkout._remember(vouched, inputs)
-        for name, found in hashed.items():
-            HASHED.put(checkout.prefix + name, inputs[name], found)
-        return checkout, inputs, vouched
-
-    def close(self) -> None:
-        for fd in (self._reading, self._writing, self._answer):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._reading = self._writing = self._answer = None
-
-    def _here(self) -> tuple[Checkout, Stamps, Hashes]:
-        checkout = Checkout(self.config.root, self.caches)
-        inputs = source_stamps(self.config, self.racy, checkout.hash_of)
-        return checkout, inputs, checkout.vouch(self.kept, inputs)
-
-    def _received(self) -> list[Any] | None:
-        """The other process's answer, if it gave one whole."""
-        if self._reading is None or self._answer is None or self._writing is not None:
-            return None  # (not forked)
-        told = read_exactly(self._reading, HEADER)
-        if not told:  # (it ended without an answer)
-            return None
-        size = int.from_bytes(told, "big")
-        data = os.pread(self._answer, size, 0)
-        try:
-            got = orjson.loads(data) if len(data) == size else None
-        except orjson.JSONDecodeError:
-            return None
-        if type(got) is not list or len(got) != 6:
-            return None
-        return got
 
 
 def vouch_entries_python(

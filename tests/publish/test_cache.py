@@ -246,22 +246,9 @@ def test_the_forked_check_is_never_left_behind(tmp_path: Path) -> None:
             os.waitpid(pid, os.WNOHANG)  # already reaped
 
 
-class _Niceness:
-    """An Aside that tells, through a file, how nice the first check process is."""
-
-    def __init__(self, where: Path) -> None:
-        self.where = where
-
-    def run(self) -> None:
-        self.where.write_text(str(os.nice(0)))
-
-    def forked(self) -> None:
-        pass
-
-
 @pytest.mark.parametrize("folders", [True, False], ids=["folders stamped", "a restored site"])
 def test_the_check_gives_way_to_the_build_unless_the_build_waits_for_it(
-    tmp_path: Path, folders: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folders: bool
 ) -> None:
     """A check in two processes (an edit's: the folders' stamps kept) is wanted only once
     the build has read and planned, and runs nicer than it, so as not to slow it; the
@@ -269,12 +256,24 @@ def test_the_check_gives_way_to_the_build_unless_the_build_waits_for_it(
     The build's own process is never made nicer."""
     site = _site(tmp_path)
     kept = _kept_folders(site) if folders else tmp_path / "no-folders.json"
-    told, before = tmp_path / "niceness", os.nice(0)
+    before, check_share = os.nice(0), OutputCheck._check_share
+
+    def told(self: OutputCheck, share: int, names: list[str]) -> tuple[int, object]:
+        """(in the process that checks the share: its id and how nice it is)"""
+        (tmp_path / f"share-{share}").write_text(f"{os.getpid()} {os.nice(0)}")
+        return check_share(self, share, names)
+
+    monkeypatch.setattr(OutputCheck, "_check_share", told)
     with OutputCheck(site, stamp_tree(site), folders=kept) as check:
-        check.start(_Niceness(told))
+        check.start()
         assert check.holds()
     assert os.nice(0) == before
-    assert int(told.read_text()) == before + (cache_module.NICER if folders else 0)
+    # (a restored site: the first walks it whole; the second, with no files, is not forked)
+    forked = range(cache_module.SHARES) if folders else [0]
+    for share in forked:
+        pid, niceness = map(int, (tmp_path / f"share-{share}").read_text().split())
+        assert pid != os.getpid()
+        assert niceness == before + (cache_module.NICER if folders else 0)
 
 
 @pytest.mark.parametrize(

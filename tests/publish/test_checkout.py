@@ -78,8 +78,7 @@ def build_checkout(
     if callable(meanwhile):
         meanwhile(project)
     stamps.HASHED.clear()  # (a new process)
-    # (kept in a file: the build's other processes read too, its sources' stamps taken
-    # in the output check's first: see checkout.CheckedAside)
+    # (kept in a file: any of the build's processes may read)
     log = project.parent / "sources-read.log"
     log.unlink(missing_ok=True)
     digest, parse = stamps.content_hash, loader.read_source
@@ -609,8 +608,7 @@ def test_a_deploy_after_a_deploy_reads_no_photo_again(
     """A photo's hash, vouched for by Git's index, reaches the image stage unread (a
     post's goes to the cache's comparison alone: see Checkout.vouch). And `racy` (built
     the moment the clone is done, as benchmarks/run.py builds): every source is hashed
-    for its stamp, in the output check's process (see CheckedAside), and the image stage
-    has the photos' hashes all the same."""
+    for its stamp, and the image stage has the photos' hashes all the same."""
     from broadsheet.images import store
     from tests.photos import photo_project
 
