@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from broadsheet import gitindex, stamps
 from broadsheet.content import loader
-from broadsheet.publish.cache import CACHE_DIR
+from broadsheet.publish.cache import CACHE_DIR, load_cache
 from broadsheet.publish.checkout import BLOBS, vouch_entries_python
 from tests.publish.test_deploy import DAY, Deploy, built, cold, deployed, git  # noqa: F401
 from tests.sitecheck import tree_bytes
@@ -143,6 +143,12 @@ def test_a_deploy_after_a_deploy_reads_only_the_sources_pushed_since(
     )
     # and the one after: nothing pushed, nothing read
     assert runner.run(deployed.first + 2 * DAY) == []
+    # What the cache keeps of every source: its stamp, and (`racy`) the hash of its bytes
+    # taken at that stamp (so that a later edit within the same tick is seen).
+    (where,) = (runner.project / CACHE_DIR).glob("build-*.json")
+    cache = load_cache(where)
+    assert cache is not None and cache.inputs.keys() == sources_of(runner.project)
+    assert {len(stamp) for stamp in cache.inputs.values()} == {5 if racy else 4}
 
 
 def test_a_source_changed_behind_gits_back_is_read_and_built(

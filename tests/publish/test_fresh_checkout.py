@@ -102,23 +102,38 @@ def test_a_source_that_cannot_be_read_is_named_as_without_a_checkout(
     assert str(plain.value) == str(raised.value)
 
 
+def _children() -> list[str]:
+    """This process's child processes (running, or ended and not reaped)."""
+    tasks = Path(f"/proc/{os.getpid()}/task")
+    return sorted(
+        pid for task in tasks.iterdir() for pid in (task / "children").read_text().split()
+    )
+
+
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="lists open files by /proc")
+@pytest.mark.parametrize("where", ["the cache's rest", "the code's state", "interrupted"])
 def test_an_error_before_the_answer_leaves_nothing_open(
     deployed: Deploy,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
+    where: str,
 ) -> None:
-    """The cache's rest unreadable while the output check's process works: the build
-    fails, with no pipe of the check's left open (serve builds again and again in one
-    process)."""
+    """An error while the output check's process works (the cache's rest unreadable; the
+    state folder not writable, once the rest is read; Ctrl-C there): the build fails,
+    with no pipe of the check's left open and no check process left behind (serve builds
+    again and again in one process)."""
     project = fresh_clone(deployed.project, monkeypatch)
-    opened = len(os.listdir("/proc/self/fd"))
+    opened, before = len(os.listdir("/proc/self/fd")), _children()
 
-    def unreadable(self: BuildCache) -> object:
-        raise BroadsheetError("the cache's rest cannot be read", project)
+    def fails(*_: object) -> None:
+        if where == "interrupted":
+            raise KeyboardInterrupt
+        raise BroadsheetError(f"{where} cannot be read", project)
 
+    target = (BuildCache, "rest") if where == "the cache's rest" else (pipeline, "_for_this_code")
     for _ in range(3):
         with monkeypatch.context() as patch:
-            patch.setattr(BuildCache, "rest", unreadable)
-            with pytest.raises(BroadsheetError, match="rest cannot be read"):
+            patch.setattr(*target, fails)
+            with pytest.raises((BroadsheetError, KeyboardInterrupt)):
                 built(project, deployed.first + DAY, monkeypatch)
     assert len(os.listdir("/proc/self/fd")) == opened
+    assert _children() == before
