@@ -800,7 +800,7 @@ class OutputCheck:
                 try:
                     # What it makes lives until it ends (os._exit): a collection would
                     # only walk, and copy page by page, the whole of the build's memory
-                    # (91 of them took 12 ms of a deploy's check, which the build waits for).
+                    # (91 of them took 12 ms of a deploy's check, which the build waited for).
                     gc.disable()
                     if shares[1]:  # (two processes: see _shares; not a restored site's walk)
                         # Their answer is wanted only once the build has read and
