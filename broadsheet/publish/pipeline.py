@@ -206,24 +206,24 @@ def _build(
     """The build, with its cache at `where` (the build-*.json file; its state folder
     beside it)."""
     now = judging_moment(config.now or datetime.now(config.zone), config.zone)
-    with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
-        # Each build's hashes are its own: a racy file's (hashed for its stamp, as a
-        # fresh clone's are) may be stale for a later build of the same process, serve's.
-        HASHED.clear()
-        racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
-        cache = load_cache(where) if use_cache else None
-        folders = folders_path(where)
-        check = OutputCheck(output, {})
-        if cache is not None:  # (the files' hashes: read from its rest if a stamp changed)
-            check = OutputCheck(output, cache.output, cache.rest, folders)
-        # What the check finds holds from this moment (a folder changed since, by
-        # anyone, is listed by the next check: see cache.stamp_folders).
-        checked = _present(output)
-        # An output file is racy by the output file system's clock too (it may lag the
-        # machine's, and be in the tick a page was written in), and so is kept hashed.
-        output_racy = min(racy, checked)
-        check.present = checked
-        try:
+    check = OutputCheck(output, {})  # (started below, once the cache is read)
+    try:  # (until `with check` below: whatever is raised, no check process is left)
+        with timing.stage("check cache"):  # the stamps' walk refuses unreadable files, bad links
+            # Each build's hashes are its own: a racy file's (hashed for its stamp, as a
+            # fresh clone's are) may be stale for a later build of the same process, serve's.
+            HASHED.clear()
+            racy = racy_after()  # files changed since are hashed (see broadsheet.stamps)
+            cache = load_cache(where) if use_cache else None
+            folders = folders_path(where)
+            if cache is not None:  # (the files' hashes: read from its rest if a stamp changed)
+                check = OutputCheck(output, cache.output, cache.rest, folders)
+            # What the check finds holds from this moment (a folder changed since, by
+            # anyone, is listed by the next check: see cache.stamp_folders).
+            checked = _present(output)
+            # An output file is racy by the output file system's clock too (it may lag the
+            # machine's, and be in the tick a page was written in), and so is kept hashed.
+            output_racy = min(racy, checked)
+            check.present = checked
             if cache is not None:  # the output is stamped in another process meanwhile
                 check.start()
             checkout, vouched = None, None
@@ -275,19 +275,6 @@ def _build(
                 # sooner), its parsing came on top of them: 27 MB at 10,000 articles,
                 # 100 MB at 100,000, when only the time had moved.
                 cache.rest()
-        except BaseException:  # (a bad source: serve goes on, and keeps no zombie process)
-            check.close()
-            raise
-
-    def trusted() -> BuildCache | None:
-        """The cache, if the output still holds what it says (else trust nothing)."""
-        if cache is None or not check.holds() or not cache.rest().whole:
-            return None
-        if check.fresh is not None:  # it held by the files' hashes: these are their stamps
-            cache.output = check.fresh  # (its own, brought up to date in place)
-        return cache
-
-    try:  # (until `with check` below: whatever is raised, no check process is left)
         # Only now the rendering machinery (Jinja, YAML, Markdown): a no-op build skips it.
         from broadsheet.publish.assemble import JUDGED, assemble
         from broadsheet.workers import long_lived
@@ -297,9 +284,18 @@ def _build(
             _for_this_code(state, code_version(where.parent))
         if state is not None and not _writable(where, state, note):
             use_cache, state = False, None
-    except BaseException:
+    except BaseException:  # (a bad source: serve goes on, and keeps no zombie process)
         check.close()
         raise
+
+    def trusted() -> BuildCache | None:
+        """The cache, if the output still holds what it says (else trust nothing)."""
+        if cache is None or not check.holds() or not cache.rest().whole:
+            return None
+        if check.fresh is not None:  # it held by the files' hashes: these are their stamps
+            cache.output = check.fresh  # (its own, brought up to date in place)
+        return cache
+
     with check, long_lived() as keep:  # the cache just read, and (in assemble) posts and plan
         keep()
         outcome = assemble(
