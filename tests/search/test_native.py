@@ -8,11 +8,13 @@ import os
 import random
 import shutil
 import string
+import struct
 import subprocess
 import sys
 import sysconfig
 import tracemalloc
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -411,18 +413,22 @@ def _filed(numbers: Any, triples: bytearray) -> dict[str, list[int]]:
 
 
 def _merged(
-    kind: type[Postings], slices: list[list[dict[str, int]]], groups: int = 3
+    kind: type[Postings],
+    slices: list[list[dict[str, int]]],
+    groups: int = 3,
+    first: int = 0,
+    step: int = 1,
 ) -> tuple[dict[int, bytes], dict[str, int]]:
-    """Each slice's articles (numbered on from the slice before) added to a postings
-    table of `kind`, its runs made; each group's runs gathered: the term files written,
-    and each term's count of articles."""
+    """Each slice's articles (numbered on from the slice before, from `first`, `step`
+    apart) added to a postings table of `kind`, its runs made; each group's runs
+    gathered: the term files written, and each term's count of articles."""
     runs: list[list[bytes]] = []
-    number = 0
+    number = first
     for articles in slices:
         table = kind()
         for counts in articles:
             table.add(number, counts)
-            number += 1
+            number += step
         runs.append(table.runs(groups))
     files: dict[int, bytes] = {}
     articles_of: dict[str, int] = {}
@@ -443,15 +449,18 @@ _TERMS = st.sampled_from([*VOCABULARY, "naïve", "東京", 'a"b', "tab\there", "
         max_size=5,
     ),
     st.integers(1, 5),
+    # (ids and gaps of each size of varint, up to the last id a uint32 holds)
+    st.sampled_from([0, 127, 128, 2**14 - 1, 2**14, 2**31, 2**32 - 1 - 39 * 2**21]),
+    st.sampled_from([1, 127, 128, 2**14, 2**21]),
 )
 def test_merging_postings_agrees_with_python(
-    slices: list[list[dict[str, int]]], groups: int
+    slices: list[list[dict[str, int]]], groups: int, first: int, step: int
 ) -> None:
-    # The compiled runs (records of UTF-8 and packed postings) and the Python twin's
+    # The compiled runs (records of UTF-8 and varints) and the Python twin's
     # (marshalled dicts) differ; the term files and counts they are merged into do not.
     _loops()
-    files, articles_of = _merged(_PackedPostings, slices, groups)
-    assert (files, articles_of) == _merged(_ArrayPostings, slices, groups)
+    files, articles_of = _merged(_PackedPostings, slices, groups, first, step)
+    assert (files, articles_of) == _merged(_ArrayPostings, slices, groups, first, step)
     assert sorted(files) == list(range(TOTAL))  # (each term file, if only as {})
     for data in files.values():
         for term, gaps in orjson.loads(data).items():
@@ -890,6 +899,27 @@ def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> N
         loops.Gathering().write(TOTAL, [1, 1], dict().__setitem__)
     with pytest.raises(ValueError):
         loops.slice_runs({"a": 1}, bytearray(), 1, SHARDS)  # (numbers out of order)
+    # (a term's ids must rise in a slice: a gap is never negative)
+    falling = bytearray(struct.pack("=6I", 0, 5, 1, 0, 4, 1))
+    with pytest.raises(ValueError, match="rise"):
+        loops.slice_runs({"a": 0}, falling, 1, SHARDS)
+    with pytest.raises(ValueError, match="rise"):
+        loops.slice_runs({"a": 0}, falling[:12] * 2, 1, SHARDS)  # (the same id twice)
+    head = struct.pack("=I", zlib.crc32(b"a")) + b"\x01a\x01"
+    for posting in (
+        b"\x80\x80\x80\x80\x80\x01\x01",  # (a varint of six bytes)
+        b"\x80\x80\x80\x80\x10\x01",  # (of 33 bits)
+        b"\x01\x81",  # (cut short)
+    ):
+        with pytest.raises(ValueError, match="damaged"):
+            loops.Gathering().add(head + posting)
+    two = head[:-1] + b"\x02"  # (two postings: the second's gap must not be 0)
+    with pytest.raises(ValueError, match="out of order"):
+        loops.Gathering().add(two + b"\x05\x01\x00\x01")
+    most = loops.Gathering()  # (the last id a uint32 holds, and a gap past it)
+    most.add(two + b"\xfe\xff\xff\xff\x0f\x01\x01\x07")
+    with pytest.raises(ValueError, match="damaged"):
+        loops.Gathering().add(two + b"\xff\xff\xff\xff\x0f\x01\x01\x01")
     with pytest.raises(ValueError):
         loops.slice_runs({"a": 0}, bytearray(12), 0, SHARDS)  # (no group)
 
@@ -1123,7 +1153,8 @@ gc.enable()
 got = slice_runs(terms, triples, 1, 64)
 import zlib
 wanted = b"".join(
-    struct.pack("=2I", zlib.crc32(term), 1) + term + struct.pack("=3I", 1, number, 1)
+    # (its CRC, then varints: the UTF-8's size, the UTF-8, one posting, its id and count)
+    struct.pack("=I", zlib.crc32(term)) + bytes([1]) + term + bytes([1, number, 1])
     for term, number in [(b"a", 1), (b"b", 2)]
 )
 assert fired and got == [wanted], (fired, got)
