@@ -450,8 +450,10 @@ _TERMS = st.sampled_from([*VOCABULARY, "naïve", "東京", 'a"b', "tab\there", "
     ),
     st.integers(1, 5),
     # (ids and gaps of each size of varint, up to the last id a uint32 holds)
-    st.sampled_from([0, 127, 128, 2**14 - 1, 2**14, 2**31, 2**32 - 1 - 39 * 2**21]),
-    st.sampled_from([1, 127, 128, 2**14, 2**21]),
+    st.sampled_from(
+        [0, 127, 128, 2**14 - 1, 2**14, 2**21 - 1, 2**28 - 1, 2**31, 2**32 - 1 - 39 * 2**21]
+    ),
+    st.sampled_from([1, 127, 128, 2**14, 2**21 - 1, 2**21]),
 )
 def test_merging_postings_agrees_with_python(
     slices: list[list[dict[str, int]]], groups: int, first: int, step: int
@@ -922,6 +924,28 @@ def test_a_damaged_or_disordered_run_is_refused_by_the_compiled_gathering() -> N
         loops.Gathering().add(two + b"\xff\xff\xff\xff\x0f\x01\x01\x01")
     with pytest.raises(ValueError):
         loops.slice_runs({"a": 0}, bytearray(12), 0, SHARDS)  # (no group)
+
+
+def test_long_terms_and_many_postings_take_varints_of_more_than_a_byte() -> None:
+    # (a term's UTF-8 of 128 bytes and more, and 128 postings and more in one slice:
+    # each size's varint then takes two bytes, and the run is read back whole)
+    _loops()
+    long, many = "x" * 130, [{"china": 1, "y" * 200: 2**28 - 1} for _ in range(130)]
+    slices = [[{long: 1}], many, [{long: 2**21 - 1, "china": 2**14}]]
+    assert _merged(_PackedPostings, slices, 2) == _merged(_ArrayPostings, slices, 2)
+
+
+def test_a_record_whose_counts_or_varints_are_wrong_is_refused() -> None:
+    loops = _loops()
+    head = struct.pack("=I", zlib.crc32(b"a")) + b"\x01a"
+    for damaged in (
+        b"\x01\x02",  # (shorter than a CRC)
+        head + b"\x00",  # (no postings)
+        head + b"\xff\xff\xff\xff\x0f\x01\x01",  # (more postings than its bytes hold)
+        head + b"\x01\x81\x80\x80\x80\x80\x00\x01",  # (an id of 1 in six bytes)
+    ):
+        with pytest.raises(ValueError, match="damaged"):
+            loops.Gathering().add(damaged)
 
 
 def test_the_compiled_gathering_holds_nothing_for_each_term_file_not_written() -> None:
