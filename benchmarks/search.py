@@ -4,6 +4,7 @@
     python -m benchmarks.search --reuse --workdir /dev/shm/bench-search
     python -m benchmarks.search --scale 100000 --workdir /dev/shm/bench-scale
     python -m benchmarks.search --share 8 --workdir /dev/shm/bench-search
+    python -m benchmarks.search --parts 12 --workdir /dev/shm/bench-search
 
 The first builds the realistic corpus (benchmarks/corpus.py), indexes the built pages
 with Pagefind (`data-pagefind-body` on the article) and prints, per query of QUERIES:
@@ -15,7 +16,9 @@ queries again the sites the first built (after a change to search.js, say: copy 
 into project/site/js/ first), in a few minutes. The third writes only Broadsheet's
 index for a corpus (from the articles' Markdown, no site) and prints the largest
 files a query can download. The fourth measures only what the index adds to a cold
-build: that many pairs of cold builds with it and without it, in turn.
+build: that many pairs of cold builds with it and without it, in turn. The fifth
+measures each part of that cost (PARTS: the docs files, the merge): that many pairs of
+the whole cold build and the same build with the part left out, in turn.
 
 Time to first result: from submitting the query to the first result drawn (its title,
 link and marked passage; Pagefind: `search()` and the first result's `data()`); "ten"
@@ -37,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -107,12 +111,20 @@ def main() -> None:
         metavar="PAIRS",
         help="only what the index adds to a cold build: PAIRS builds with it and without, in turn",
     )
+    parser.add_argument(
+        "--parts",
+        type=int,
+        metavar="PAIRS",
+        help="what each part of the index costs a cold build: PAIRS builds whole and without it",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     figures: dict[str, Any] = {}
     if args.share:
         figures["share"] = share(args.articles, args.workdir, args.share)
+    elif args.parts:
+        figures["parts"] = parts(args.articles, args.workdir, args.parts)
     elif args.scale:
         figures["scale"] = scale(args.scale, args.workdir)
     else:
@@ -249,13 +261,8 @@ def share(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
         return build_unindexed(project, "site", env)
 
     cold(True)  # (not counted: the bytecode written, the corpus in the page cache)
-    runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
-    for _ in range(pairs):
-        runs["with"].append(cold(True))
-        runs["without"].append(cold(False))
-    paired = zip(runs["with"], runs["without"], strict=True)
-    ratios = [a["seconds"] / b["seconds"] for a, b in paired]
-    ratio = statistics.median(ratios)
+    runs = _in_turn(pairs, lambda: cold(True), lambda: cold(False))
+    ratios, ratio = _ratios(runs)
     figures = {
         "pairs": pairs,
         "ratios": ratios,
@@ -271,6 +278,78 @@ def share(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
         f" the index is {figures['share']:.1%} of the build; peak"
         f" {figures['with_peak_mb']:.1f} MB with it, {figures['without_peak_mb']:.1f} without"
     )
+    return figures
+
+
+def _in_turn(
+    pairs: int, first: Callable[[], dict[str, Any]], second: Callable[[], dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """`pairs` runs of `first` ("with") and `second` ("without"), in turn."""
+    runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
+    for _ in range(pairs):
+        runs["with"].append(first())
+        runs["without"].append(second())
+    return runs
+
+
+def _ratios(runs: dict[str, list[dict[str, Any]]]) -> tuple[list[float], float]:
+    """Each pair's ratio of seconds (with / without), and their median."""
+    paired = zip(runs["with"], runs["without"], strict=True)
+    ratios = [a["seconds"] / b["seconds"] for a, b in paired]
+    return ratios, statistics.median(ratios)
+
+
+# A cold build with one part of the index left out: what the part costs is the
+# difference from the whole build, on the same machine in turn. (Each patched name must
+# be the one the build calls: else the part would still be done.)
+_LEFT_OUT = {
+    "docs files": """
+import runpy, sys
+import broadsheet.search.index as index
+import broadsheet.search.store as store
+assert index.write_docs is store.write_docs  # (what a cold build's slices write them by)
+index.write_docs = lambda *args, **kwargs: None
+sys.argv = ["broadsheet", *sys.argv[1:]]
+runpy.run_module("broadsheet", run_name="__main__")
+""",
+    "merge": """
+import runpy, sys
+import broadsheet.publish.assemble as assemble
+from broadsheet.search import index
+assert assemble.write_index is index.write_index  # (the words counted, nothing merged)
+assemble.write_index = lambda *args, **kwargs: None
+sys.argv = ["broadsheet", *sys.argv[1:]]
+runpy.run_module("broadsheet", run_name="__main__")
+""",
+}
+
+
+def parts(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
+    """What each part of the index (_LEFT_OUT) costs a cold build of the corpus: `pairs`
+    whole cold builds and as many with the part left out, in turn (as share() pairs
+    them). Prints and returns, for each, the median of the pairs' ratios (whole / left
+    out), its range and the part's share of the whole build (1 - 1 / the median)."""
+    project = make_project(workdir / "project", articles)
+    whole = [sys.executable, "-m", "broadsheet", "build", "--quiet", "--output", "site"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+    def cold(command: list[str]) -> dict[str, Any]:
+        for name in ("site", ".broadsheet-cache"):
+            shutil.rmtree(project / name, ignore_errors=True)
+        return measured(command, project, env)
+
+    cold(whole)  # (not counted: the bytecode written, the corpus in the page cache)
+    figures: dict[str, Any] = {"pairs": pairs}
+    for part, script in _LEFT_OUT.items():
+        left_out = [sys.executable, "-c", script, *whole[3:]]
+        runs = _in_turn(pairs, functools.partial(cold, whole), functools.partial(cold, left_out))
+        ratios, ratio = _ratios(runs)
+        figures[part] = {"ratios": ratios, "ratio": ratio, "share": 1 - 1 / ratio}
+        print(
+            f"A cold build of {articles:,} articles, {pairs} pairs in turn: whole / without"
+            f" the index's {part} {ratio:.3f} ({min(ratios):.3f}-{max(ratios):.3f}):"
+            f" {part}, {1 - 1 / ratio:.1%} of the build"
+        )
     return figures
 
 

@@ -1,5 +1,5 @@
 """The search benchmark's --scale mode writes the whole index and reports its files; its
---share mode measures the index's cost in pairs."""
+--share mode measures the index's cost in pairs, and --parts each part's."""
 
 from __future__ import annotations
 
@@ -61,3 +61,32 @@ def test_the_index_share_is_taken_from_pairs_built_in_turn(
     assert figures["share"] == 1 - 1 / figures["ratio"]
     assert figures["with_peak_mb"] > 0 and figures["without_peak_mb"] > 0
     assert f"the index is {figures['share']:.1%}" in capsys.readouterr().out
+
+
+def test_each_part_s_cost_is_taken_from_pairs_with_that_part_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import benchmarks.search as search
+
+    built: list[tuple[bool, bool, float]] = []  # each build: its docs files, its merge
+    real = search.measured
+
+    def noted(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
+        report = real(command, cwd, env)
+        index = cwd / "site" / "search"
+        built.append(((index / "docs").is_dir(), (index / "meta.json").exists(), report["seconds"]))
+        return report
+
+    monkeypatch.setattr(search, "measured", noted)
+    figures = search.parts(20, tmp_path, 2)
+    whole, no_docs, no_merge = (True, True), (False, True), (True, False)
+    kinds = [kind[:2] for kind in built]
+    assert kinds == [whole, *[whole, no_docs] * 2, *[whole, no_merge] * 2]  # (warm-up first)
+    printed = capsys.readouterr().out
+    for part, runs in (("docs files", built[1:5]), ("merge", built[5:9])):
+        seconds = [s for *_, s in runs]
+        ratios = [seconds[0] / seconds[1], seconds[2] / seconds[3]]
+        assert figures[part]["ratios"] == ratios
+        assert figures[part]["ratio"] == statistics.median(ratios)
+        assert figures[part]["share"] == 1 - 1 / figures[part]["ratio"]
+        assert f"{part}, {figures[part]['share']:.1%} of the build" in printed
