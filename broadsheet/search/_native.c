@@ -2371,7 +2371,6 @@ slice_add(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-/* zlib's CRC-32 (what index.shard_of gives: the term file of a term's UTF-8). */
 /* A run's record, for one term: its CRC-32 (uint32 in the machine's order), the size
    of its UTF-8, the UTF-8, how many postings, and each posting as the gap from the
    one before (from 0 for the first: its id) and its count; each number but the CRC
@@ -2426,7 +2425,7 @@ typedef struct {
     uint32_t crc;
     Py_ssize_t postings;
     Py_ssize_t group;
-    Py_ssize_t at; /* where its next posting goes in its group's run */
+    Py_ssize_t at; /* in its group's run: where its record begins, then its next posting */
     uint32_t number; /* its number in a TermNumbers */
     uint32_t last;   /* the id of its last posting met (sized, then written) */
     Py_ssize_t bytes; /* of its postings' varints */
@@ -2599,9 +2598,9 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_OverflowError, "slice_runs: too many postings");
             goto done;
         }
-        held[n].at = sizes[held[n].group] + 4 + varint_size((uint32_t)held[n].size)
-                     + held[n].size + varint_size((uint32_t)held[n].postings);
-        sizes[held[n].group] = held[n].at + held[n].bytes;
+        held[n].at = sizes[held[n].group];
+        sizes[held[n].group] += 4 + varint_size((uint32_t)held[n].size) + held[n].size
+                                + varint_size((uint32_t)held[n].postings) + held[n].bytes;
         held[n].last = 0;
     }
     result = PyList_New(groups);
@@ -2619,13 +2618,12 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     for (Py_ssize_t n = 0; n < taken; n++) {
         SliceTerm *t = &held[n];
         if (t->postings > 0) {
-            char *record = PyBytes_AS_STRING(PyList_GET_ITEM(result, t->group)) + t->at
-                           - varint_size((uint32_t)t->postings) - t->size
-                           - varint_size((uint32_t)t->size) - 4;
+            char *run = PyBytes_AS_STRING(PyList_GET_ITEM(result, t->group));
+            char *record = run + t->at;
             memcpy(record, &t->crc, 4);
             record = varint_put(record + 4, (uint32_t)t->size);
             memcpy(record, t->utf8, (size_t)t->size);
-            varint_put(record + t->size, (uint32_t)t->postings);
+            t->at = varint_put(record + t->size, (uint32_t)t->postings) - run;
         }
     }
     for (Py_ssize_t at = 0; at < size; at += 12) {
