@@ -188,10 +188,17 @@ def measured(command: list[str], cwd: Path, env: dict[str, str] | None = None) -
     return {"seconds": seconds, "peak_mb": peak_kb / 1024, "stderr": process.stderr}
 
 
+def _patched(patch: str) -> str:
+    """A script that runs Broadsheet's command line (its arguments are the script's)
+    with `patch` made first."""
+    run = 'runpy.run_module("broadsheet", run_name="__main__")'
+    return f'import runpy, sys\n{patch.strip()}\nsys.argv = ["broadsheet", *sys.argv[1:]]\n{run}\n'
+
+
 # A cold build with the search index left out (no terms counted, kept or merged): what
 # the index costs is the difference between the two builds, on the same machine in turn.
-_UNINDEXED = """
-import contextlib, runpy, sys
+_UNINDEXED = _patched("""
+import contextlib
 import broadsheet.publish.assemble as assemble
 import broadsheet.publish.render as render
 from broadsheet.search.store import TermStore
@@ -204,9 +211,7 @@ render.count = lambda title, html: Counted({}, 0, "")
 TermStore.put = lambda self, url_path, counted, shown: None
 assemble.write_index = lambda *args, **kwargs: None
 assemble.cold_merge = lambda *args, **kwargs: contextlib.nullcontext()
-sys.argv = ["broadsheet", *sys.argv[1:]]
-runpy.run_module("broadsheet", run_name="__main__")
-"""
+""")
 
 
 def build_unindexed(
@@ -242,6 +247,24 @@ def build_broadsheet(project: Path) -> dict[str, Any]:
     }
 
 
+# A cold build of the benchmark's project, as a user runs it.
+_WHOLE = [sys.executable, "-m", "broadsheet", "build", "--quiet", "--output", "site"]
+
+
+def _patched_build(script: str) -> list[str]:
+    """_WHOLE, run by a _patched() `script`."""
+    return [sys.executable, "-c", script, *_WHOLE[3:]]
+
+
+def _cold(project: Path, command: list[str]) -> dict[str, Any]:
+    """A cold build of `project` by `command` (its site and cache removed first), with
+    Python's bytecode written and used, as after an installation (see run.py)."""
+    for name in ("site", ".broadsheet-cache"):
+        shutil.rmtree(project / name, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return measured(command, project, env)
+
+
 def share(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
     """What the index adds to a cold build of the corpus: `pairs` cold builds with it
     and without it, in turn (with, without, with...: each pair's ratio holds while the
@@ -249,19 +272,13 @@ def share(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
     and returns the median of the pairs' ratios, its range, the index's share of the
     build (1 - 1 / the median) and each kind's median peak (the largest process)."""
     project = make_project(workdir / "project", articles)
-    indexed = [sys.executable, "-m", "broadsheet", "build", "--quiet", "--output", "site"]
-    # (Python's bytecode written and used, as after an installation: see run.py)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-    def cold(with_index: bool) -> dict[str, Any]:
-        for name in ("site", ".broadsheet-cache"):
-            shutil.rmtree(project / name, ignore_errors=True)
-        if with_index:
-            return measured(indexed, project, env)
-        return build_unindexed(project, "site", env)
-
-    cold(True)  # (not counted: the bytecode written, the corpus in the page cache)
-    runs = _in_turn(pairs, lambda: cold(True), lambda: cold(False))
+    indexed, unindexed = _WHOLE, _patched_build(_UNINDEXED)
+    _cold(project, indexed)  # (not counted: the bytecode written, the corpus in the page cache)
+    runs = _in_turn(
+        pairs,
+        functools.partial(_cold, project, indexed),
+        functools.partial(_cold, project, unindexed),
+    )
     ratios, ratio = _ratios(runs)
     figures = {
         "pairs": pairs,
@@ -303,24 +320,18 @@ def _ratios(runs: dict[str, list[dict[str, Any]]]) -> tuple[list[float], float]:
 # difference from the whole build, on the same machine in turn. (Each patched name must
 # be the one the build calls: else the part would still be done.)
 _LEFT_OUT = {
-    "docs files": """
-import runpy, sys
+    "docs files": _patched("""
 import broadsheet.search.index as index
 import broadsheet.search.store as store
 assert index.write_docs is store.write_docs  # (what a cold build's slices write them by)
 index.write_docs = lambda *args, **kwargs: None
-sys.argv = ["broadsheet", *sys.argv[1:]]
-runpy.run_module("broadsheet", run_name="__main__")
-""",
-    "merge": """
-import runpy, sys
+"""),
+    "merge": _patched("""
 import broadsheet.publish.assemble as assemble
 from broadsheet.search import index
 assert assemble.write_index is index.write_index  # (the words counted, nothing merged)
 assemble.write_index = lambda *args, **kwargs: None
-sys.argv = ["broadsheet", *sys.argv[1:]]
-runpy.run_module("broadsheet", run_name="__main__")
-""",
+"""),
 }
 
 
@@ -330,19 +341,15 @@ def parts(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
     them). Prints and returns, for each, the median of the pairs' ratios (whole / left
     out), its range and the part's share of the whole build (1 - 1 / the median)."""
     project = make_project(workdir / "project", articles)
-    whole = [sys.executable, "-m", "broadsheet", "build", "--quiet", "--output", "site"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-    def cold(command: list[str]) -> dict[str, Any]:
-        for name in ("site", ".broadsheet-cache"):
-            shutil.rmtree(project / name, ignore_errors=True)
-        return measured(command, project, env)
-
-    cold(whole)  # (not counted: the bytecode written, the corpus in the page cache)
+    _cold(project, _WHOLE)  # (not counted: the bytecode written, the corpus in the page cache)
     figures: dict[str, Any] = {"pairs": pairs}
     for part, script in _LEFT_OUT.items():
-        left_out = [sys.executable, "-c", script, *whole[3:]]
-        runs = _in_turn(pairs, functools.partial(cold, whole), functools.partial(cold, left_out))
+        left_out = _patched_build(script)
+        runs = _in_turn(
+            pairs,
+            functools.partial(_cold, project, _WHOLE),
+            functools.partial(_cold, project, left_out),
+        )
         ratios, ratio = _ratios(runs)
         figures[part] = {"ratios": ratios, "ratio": ratio, "share": 1 - 1 / ratio}
         print(
