@@ -222,9 +222,8 @@ def write_index(
     every = docs.every() if isinstance(docs, LazyDocs) else _listed(docs)
     whole = codes is None
     if codes is None:
-        codes = [length_code(n) for n in _merge_all(out, every, store, jobs, cold)]
-        names = out.names(f"{SEARCH_DIR}/words", ".json")
-        vocabulary = sorted(n.removesuffix(".json") for n in names)
+        lengths, vocabulary = _merge_all(out, every, store, jobs, cold)
+        codes = [length_code(n) for n in lengths]
     _write_meta(out, every, sections, codes, order, vocabulary)
     if whole or old is None or old.get("order") != order:  # (what the next build reads)
         store.keep_order(urls)
@@ -555,8 +554,9 @@ _merge_job: ColdMerge | None = None
 
 def _merge_all(
     out: Stage, docs: list[Doc], store: TermStore, jobs: int, cold: ColdMerge | None
-) -> list[int]:
-    """Write every docs, term and vocabulary file, in two passes; return the lengths.
+) -> tuple[list[int], list[str]]:
+    """Write every docs, term and vocabulary file, in two passes; return the lengths,
+    and the vocabulary files' buckets, sorted (meta.json's `words`).
     First each slice of ARTICLES_PER_SLICE articles (in id order) has its articles'
     docs files written and their postings sorted into one run per group of term
     files, in one file: as the render counted them (`cold`), or read from the store,
@@ -571,7 +571,7 @@ def _merge_all(
         return _merge_into(fresh, jobs)
 
 
-def _merge_into(merge: ColdMerge, jobs: int) -> list[int]:
+def _merge_into(merge: ColdMerge, jobs: int) -> tuple[list[int], list[str]]:
     global _merge_job
     out, docs = merge.out, merge.docs
     missing = [part for part in range(merge.slices) if part not in merge.scattered]
@@ -598,7 +598,8 @@ def _merge_into(merge: ColdMerge, jobs: int) -> list[int]:
         _remove_others(out, "words", {f"{bucket}.json" for bucket in words})
         _remove_others(out, "terms", {f"{n}.json" for n in range(shard_count(len(docs)))})
         _remove_others(out, "docs", {f"{n}.json" for n in range(len(docs))})
-    return [length for part in range(merge.slices) for length in lengths_of[part]]
+    lengths = [length for part in range(merge.slices) for length in lengths_of[part]]
+    return lengths, sorted(words)
 
 
 @contextmanager
