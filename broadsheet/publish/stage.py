@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -111,7 +111,7 @@ class Stage:
         target = f"{self.root}{os.sep}{relative}"  # (a plain string: 30,000 files a build)
         written = _write_new(target, data)
         if self.notes is not None and written is not False:
-            self._note(relative, target, data if written else None)
+            self._note(relative, written, data if written is not None else None)
         return written is not False
 
     def remove(self, relative: str) -> None:
@@ -148,16 +148,12 @@ class Stage:
             found += [os.path.join(directory, name)[start:] for name in files]
         return sorted(p.replace(os.sep, "/") for p in found)
 
-    def _note(self, relative: str, target: str | None, data: bytes | None) -> None:
-        """Note the file just written at `relative` (`target`, holding `data`); with
-        no `data`, note that its stamp is to be taken again from the file."""
+    def _note(self, relative: str, stat: os.stat_result | None, data: bytes | None) -> None:
+        """Note the file just written at `relative` (`stat`: its stat as written, holding
+        `data`); with no `data`, note that its stamp is to be taken again from the file."""
         note: list[Any] = [relative]
-        if target is not None and data is not None:
-            try:
-                stamp = stamps.stamp_of(target, os.lstat(target), None)
-                note += [*stamp, stamps.bytes_hash(data)]
-            except OSError:
-                pass  # (stamped again from the file, or found missing)
+        if stat is not None and data is not None:
+            note += [*stamps.stamp_of(relative, stat, None), stamps.bytes_hash(data)]
         try:
             line = orjson.dumps(note) + b"\n"
         except orjson.JSONEncodeError:  # (a name that is no text): no notes can be used
@@ -244,10 +240,12 @@ def _well_formed(note: object) -> bool:
 _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC  # as open(target, "xb")
 
 
-def _write_new(target: str, data: bytes) -> bool | None:
-    """Write `data` to `target` in a private stage; True unless it holds exactly that
-    (None: it held other bytes, written before in this build, and now holds these).
-    System calls on a plain string, with no file object: a cold build writes 30,000."""
+def _write_new(target: str, data: bytes) -> os.stat_result | Literal[False] | None:
+    """Write `data` to `target` in a private stage; the new file's stat, taken as it is
+    written (its stamp: a path looked up again took a sixth of writing a page), or
+    False if it held exactly `data`, or None if it held other bytes (written before in
+    this build) and now holds these. System calls on a plain string, with no file
+    object: a cold build writes 30,000."""
     try:
         try:
             fd = os.open(target, _NEW, 0o666)
@@ -260,11 +258,11 @@ def _write_new(target: str, data: bytes) -> bool | None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            return os.fstat(fd)  # (what the file's stamp is once closed: closing changes none)
         finally:
             os.close(fd)
     except OSError as exc:
         raise BroadsheetError(f"cannot write: {exc.strerror or exc}", Path(target)) from exc
-    return True
 
 
 def noted_stamps(
