@@ -242,7 +242,7 @@ _NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC  # as open(target, "x
 
 def _write_new(target: str, data: bytes) -> os.stat_result | Literal[False] | None:
     """Write `data` to `target` in a private stage; the new file's stat, taken as it is
-    written (its stamp: a path looked up again took a sixth of writing a page), or
+    written (its stamp: its path looked up again took a sixth of writing an 8 KB file), or
     False if it held exactly `data`, or None if it held other bytes (written before in
     this build) and now holds these. System calls on a plain string, with no file
     object: a cold build writes 30,000."""
