@@ -117,12 +117,19 @@ def status_says(page: Any, pattern: str) -> None:
     )
 
 
-def search(page: Any, base: str, query: str, **params: str) -> list[str]:
-    """Open the search page for `query` (and filters) and wait for its results."""
+def search(page: Any, base: str, query: str, counted: bool = True, **params: str) -> list[str]:
+    """Open the search page for `query` (and filters) and wait for its results, and
+    (`counted`) for the filters' counts, which come after them: else the next search's
+    navigation may cut off the facets files they are loading (net::ERR_ABORTED)."""
     from urllib.parse import urlencode
 
     page.goto(base + "search/?" + urlencode({"q": query, **params}))
     status_says(page, "match")
+    if counted:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#search-section option')]"
+            r".every(o => !o.value || / \((up to )?\d+\)$/.test(o.textContent))"
+        )
     return hrefs(page)
 
 
@@ -393,7 +400,7 @@ def test_more_results_of_the_last_search_never_join_a_filtered_one(
     but its More button is gone, so nothing unfiltered is added to the new results."""
     held: list[Any] = []
     page.route("**/search/facets/*.json", lambda route: held.append(route))
-    search(page, newsroom, "the ")  # drawn and announced; its counts wait for the facets
+    search(page, newsroom, "the ", counted=False)  # drawn and announced; counts wait
     until_requested(page, held)
     assert page.is_visible("#search-more")
     page.select_option("#search-author", "Jane Roe")
