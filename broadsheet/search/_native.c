@@ -1612,6 +1612,7 @@ slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssi
 typedef struct {
     uint32_t at;
     uint32_t size;
+    uint32_t crc; /* of those bytes (what slice_runs places the term by), once kept */
 } Spelling;
 
 /* TermNumbers(): the terms of a slice, or of every slice a worker counts (see
@@ -1817,7 +1818,10 @@ term_number_of(TermNumbers *numbers, PyObject *term, Py_hash_t hash, const char 
                                      &spelling->at, &spelling->size) < 0) {
         goto done;
     }
-    if (spelling->size == NO_UTF8) { /* (found by its characters: see above) */
+    if (spelling->size != NO_UTF8) {
+        spelling->crc = crc32_of(chars, size);
+    }
+    else { /* (found by its characters: see above) */
         if (term == NULL && (term = made = PyUnicode_DecodeUTF8(chars, size, NULL)) == NULL) {
             goto done;
         }
@@ -2494,9 +2498,10 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_RuntimeError, "slice_runs: its numbers are counting");
         return NULL;
     }
-    /* (a TermNumbers' terms with postings: at most one a triple) */
+    /* (a TermNumbers' terms with postings: at most one a triple; each entry is set
+       when its term is taken, not before: a slice takes a third of this room) */
     Py_ssize_t room = numbers != NULL ? Py_MIN(count, size / 12) : count;
-    SliceTerm *held = PyMem_Calloc((size_t)room + 1, sizeof(SliceTerm));
+    SliceTerm *held = PyMem_Malloc(((size_t)room + 1) * sizeof(SliceTerm));
     Py_ssize_t *sizes = PyMem_Calloc((size_t)groups, sizeof(Py_ssize_t));
     char *data = PyMem_Malloc((size_t)size + 1);
     char *spelled = NULL; /* a TermNumbers' terms' UTF-8 (see spellings), copied */
@@ -2524,7 +2529,7 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 goto done;
             }
             if (numbers->tally[t] == 0) {
-                held[taken].number = t;
+                held[taken] = (SliceTerm){.number = t};
                 numbers->tally[t] = (uint32_t)++taken;
                 Spelling spelling = numbers->spellings[t];
                 spelled_size += spelling.size == NO_UTF8 ? 0 : spelling.size;
@@ -2551,6 +2556,7 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 }
                 held[k].utf8 = spelled + used;
                 held[k].size = spelling.size;
+                held[k].crc = spelling.crc;
                 used += spelling.size;
             }
         }
@@ -2566,7 +2572,7 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             goto done;
         }
         Py_INCREF(term);
-        held[taken++].term = term;
+        held[taken++] = (SliceTerm){.term = term};
     }
     for (Py_ssize_t at = 0; numbers == NULL && at < size; at += 12) {
         uint32_t t = uint32_at(data, at);
@@ -2592,7 +2598,9 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyErr_SetString(PyExc_OverflowError, "slice_runs: a term too long");
             goto done;
         }
-        held[n].crc = crc32_of(held[n].utf8, held[n].size);
+        if (held[n].term != NULL) { /* (else the TermNumbers kept its CRC with its UTF-8) */
+            held[n].crc = crc32_of(held[n].utf8, held[n].size);
+        }
         held[n].group = (Py_ssize_t)(held[n].crc % (uint32_t)shards % (uint32_t)groups);
         if (held[n].postings > UINT32_MAX) {
             PyErr_SetString(PyExc_OverflowError, "slice_runs: too many postings");
