@@ -36,6 +36,7 @@ from broadsheet.paths import scan_source
 from broadsheet.sealed import clear, read_file, read_sealed, write_sealed, write_sealed_parts
 from broadsheet.stamps import (
     Stamp,
+    by_path,
     content_hash,
     file_hash,
     is_racy,
@@ -517,7 +518,7 @@ def stamp_tree(
         return {name: stamp_of(str(root), root.stat(), racy)}
     if folders is not None:
         folders.append("")
-    return dict(sorted(_walk(str(root), start, racy, folders).items()))
+    return by_path(_walk(str(root), start, racy, folders))
 
 
 def _walk(
@@ -599,7 +600,7 @@ def source_stamps(
         stamps[str(settings)[start:]] = stamp
     elif settings.exists():
         stamps.update(stamp_tree(settings, config.root, racy))
-    return dict(sorted(stamps.items()))
+    return by_path(stamps)
 
 
 def _json_parts(data: dict[str, Any]) -> Iterator[bytes]:

@@ -277,8 +277,9 @@ def noted_stamps(
     prefix = f"{output}{os.sep}"
     found: dict[str, Stamp] = {}
     hashes: dict[str, str] = {}
-    for name in noted if names is None else names:
-        note = noted.get(name)
+    with_hash, unreadable = stamps.with_hash, stamps.UNREADABLE  # (30,000 times a build)
+    pairs = noted.items() if names is None else ((name, noted.get(name)) for name in names)
+    for name, note in pairs:
         if names is None and note is not None:
             stamp = note[:4]
         else:
@@ -289,7 +290,8 @@ def noted_stamps(
             stamp = stamps.stamp_of(prefix + name, stat, None)
             if note is None or [note[0], note[3]] != [stamp[0], stamp[3]]:
                 note = [*stamp, stamps.content_hash(prefix + name)]
-        found[name] = stamps.with_hash(stamp, note[4], racy)
-        if note[4] != stamps.UNREADABLE:
-            hashes[name] = note[4]
-    return dict(sorted(found.items())), hashes
+        digest = note[4]
+        found[name] = with_hash(stamp, digest, racy)
+        if digest != unreadable:
+            hashes[name] = digest
+    return stamps.by_path(found), hashes
