@@ -2499,7 +2499,7 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     /* (a TermNumbers' terms with postings: at most one a triple; each entry is set
-       when its term is taken, not before: a slice takes a third of this room) */
+       when its term is taken, not before: a slice of news takes about a fifth) */
     Py_ssize_t room = numbers != NULL ? Py_MIN(count, size / 12) : count;
     SliceTerm *held = PyMem_Malloc(((size_t)room + 1) * sizeof(SliceTerm));
     Py_ssize_t *sizes = PyMem_Calloc((size_t)groups, sizeof(Py_ssize_t));
