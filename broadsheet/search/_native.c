@@ -1478,38 +1478,47 @@ as_uint32(PyObject *number, const char *what, uint32_t *value)
    one TermNumbers (see ColdMerge.postings), so that after its first few slices nearly
    every word is here. The stem table holds every word a worker met too, with its
    stem's string, spread through the heap: a miss at each step of a word's lookup.
-   These entries are small and packed together, and the terms' UTF-8 too (see
-   TermNumbers.spellings). A word's characters are kept
-   in its entry when it has at most SHORT_WORD of them (most words: a lookup then reads
-   its slot and its entry, and compares eight bytes), else in `chars`; its hash is
-   slice_hash's (unkeyed), so a slot's probes stop at MOST_PROBES, and a word past them
-   is not kept here: it is looked up in the stem table each time. */
+   Here each word is in its slot, 16 bytes, with its term's number: a lookup reads one
+   place, where a slot that gave the place of an entry elsewhere was two misses a word
+   in a build (rendering pages between slices leaves little of the table in the caches;
+   counting took 0.46 s of a cold build's CPU at 10,000 articles that way, 0.39 s this
+   way, five builds each in turn). The terms' UTF-8 is packed too (see
+   TermNumbers.spellings). A word's characters are kept in its slot when it has at most
+   SHORT_WORD of them (most words: a lookup compares eight bytes), else in `chars`; its
+   hash is slice_hash's (unkeyed), so a slot's probes stop at MOST_PROBES, and a word
+   past them is not kept here: it is looked up in the stem table each time. The slots
+   are at most three quarters full (a table of 36,000 words, 1 MB). */
 #define SLICE_WORD_CHARS 64
 #define SHORT_WORD 8
 
 typedef struct {
-    uint64_t hash;
-    uint64_t is; /* a short word's characters, zero after them (a word holds no zero);
-                    a longer one's place in `chars` */
-    uint32_t length;
-    uint32_t number;
+    uint64_t is;     /* a short word's characters, zero after them (a word holds no zero);
+                        a longer one's place in `chars` */
+    uint32_t check;  /* its length, and 24 bits of its hash above it (see word_check) */
+    uint32_t number; /* 1 + its term's number; 0 when the slot is empty */
 } SliceWord;
 
 typedef struct {
-    SliceWord *entries;
-    Py_ssize_t used;
-    Py_ssize_t allocated;
-    uint32_t *slots; /* 1 + an index into entries, 0 when empty; NULL until one is kept */
+    SliceWord *slots; /* NULL until one is kept */
     size_t mask;
+    Py_ssize_t used;
     char *chars;
     size_t chars_used;
     size_t chars_allocated;
 } SliceWords;
 
+/* What a slot holds besides a word's characters: its length (at most
+   SLICE_WORD_CHARS), and the top 24 bits of its hash (not those that place it), so that
+   a slot of another word is seldom read further. */
+static inline uint32_t
+word_check(uint64_t hash, Py_ssize_t length)
+{
+    return (uint32_t)(hash >> 40) << 8 | (uint32_t)length;
+}
+
 static void
 slice_words_free(SliceWords *words)
 {
-    PyMem_Free(words->entries);
     PyMem_Free(words->slots);
     PyMem_Free(words->chars);
     *words = (SliceWords){0};
@@ -1527,6 +1536,53 @@ short_word(const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length)
     return is;
 }
 
+/* The hash a slice keeps a word by (see SliceWords): a short word's, of the eight bytes
+   its characters are (`is`, found as it is read: one multiply, where FNV took one a
+   character, each waiting for the one before); a longer one's, of its characters eight
+   at a time (see long_hash). The stem table keeps FNV hashes: a word the slice has not
+   met is looked up there by its own (a few hundred an article). */
+static inline uint64_t
+short_hash(uint64_t is)
+{
+    uint64_t hash = is * 0x9E3779B97F4A7C15ULL;
+    return hash ^ (hash >> 32);
+}
+
+static inline uint64_t
+long_step(uint64_t hash, uint64_t chunk)
+{
+    hash = (hash ^ chunk) * 0xFF51AFD7ED558CCDULL;
+    return hash ^ (hash >> 32);
+}
+
+/* A word of more than SHORT_WORD characters (one byte each): its length, then each
+   eight of its characters (the last ones as many as are left, zero after them), as
+   one integer each, read in the machine's order: a multiply each. */
+static inline uint64_t
+long_hash(const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length)
+{
+    uint64_t hash = (uint64_t)length * 0x9E3779B97F4A7C15ULL, chunk;
+    Py_ssize_t k = 0;
+    for (; k + 8 <= length; k += 8) {
+        memcpy(&chunk, data + start + k, 8);
+        hash = long_step(hash, chunk);
+    }
+    if (k < length) {
+        chunk = 0;
+        memcpy(&chunk, data + start + k, (size_t)(length - k));
+        hash = long_step(hash, chunk);
+    }
+    return hash;
+}
+
+/* The hash a slice keeps the word data[start:start+length] by. */
+static inline uint64_t
+slice_hash(const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length)
+{
+    return length > SHORT_WORD ? long_hash(data, start, length)
+                               : short_hash(short_word(data, start, length));
+}
+
 /* The number kept for the word data[start:start+length] (`is`: its characters, if it
    is short; see SliceWord), or -1. */
 static inline Py_ssize_t
@@ -1536,30 +1592,54 @@ slice_word_number(const SliceWords *words, const Py_UCS1 *data, Py_ssize_t start
     if (words->slots == NULL) {
         return -1;
     }
+    uint32_t check = word_check(hash, length);
     size_t at = (size_t)hash & words->mask;
     for (int probes = 0; probes <= MOST_PROBES; probes++) {
-        uint32_t slot = words->slots[at];
-        if (slot == 0) {
+        const SliceWord *slot = &words->slots[at];
+        if (slot->number == 0) {
             return -1;
         }
-        const SliceWord *entry = &words->entries[slot - 1];
-        if (entry->hash == hash && entry->length == length
+        if (slot->check == check
             && (length <= SHORT_WORD
-                    ? entry->is == is
-                    : memcmp(words->chars + entry->is, data + start, (size_t)length) == 0)) {
-            return entry->number;
+                    ? slot->is == is
+                    : memcmp(words->chars + slot->is, data + start, (size_t)length) == 0)) {
+            return (Py_ssize_t)slot->number - 1;
         }
         at = (at + 1) & words->mask;
     }
     return -1;
 }
 
+/* Twice as many slots for the words kept (4096 at first), each placed again by its
+   hash, worked out again from its characters; -1 with an exception set. */
 static int
 slice_words_grow(SliceWords *words)
 {
     size_t size = words->slots == NULL ? 4096 : (words->mask + 1) * 2;
-    return reslot32(&words->slots, &words->mask, words->entries, sizeof(SliceWord),
-                    offsetof(SliceWord, hash), words->used, size);
+    SliceWord *made = PyMem_Calloc(size, sizeof(SliceWord));
+    if (made == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (size_t n = 0; words->slots != NULL && n <= words->mask; n++) {
+        const SliceWord *old = &words->slots[n];
+        if (old->number == 0) {
+            continue;
+        }
+        Py_ssize_t length = (Py_ssize_t)(old->check & 0xFF);
+        uint64_t hash = length <= SHORT_WORD ? short_hash(old->is)
+                                             : long_hash((const Py_UCS1 *)words->chars,
+                                                         (Py_ssize_t)old->is, length);
+        size_t at = (size_t)hash & (size - 1);
+        while (made[at].number != 0) {
+            at = (at + 1) & (size - 1);
+        }
+        made[at] = *old;
+    }
+    PyMem_Free(words->slots);
+    words->slots = made;
+    words->mask = size - 1;
+    return 0;
 }
 
 /* Keep `number` for the word data[start:start+length], not kept yet (unless it is too
@@ -1568,24 +1648,19 @@ static int
 slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length,
                 uint64_t hash, Py_ssize_t number)
 {
-    if (length > SLICE_WORD_CHARS || number > (Py_ssize_t)UINT32_MAX
-        || words->used >= (Py_ssize_t)UINT32_MAX - 1) {
+    if (length > SLICE_WORD_CHARS || number >= (Py_ssize_t)UINT32_MAX) {
         return 0;
     }
-    if ((words->slots == NULL || (size_t)(words->used + 1) * 2 > words->mask + 1)
+    if ((words->slots == NULL || (size_t)(words->used + 1) * 4 > (words->mask + 1) * 3)
         && slice_words_grow(words) < 0) {
         return -1;
     }
-    Py_ssize_t at = free_slot(words->slots, words->mask, hash);
-    if (at < 0) {
-        return 0; /* (not kept) */
-    }
-    if (words->used == words->allocated) {
-        SliceWord *entries = grown(words->entries, &words->allocated, sizeof(SliceWord), 2048);
-        if (entries == NULL) {
-            return -1;
+    size_t at = (size_t)hash & words->mask;
+    for (int probes = 0; words->slots[at].number != 0; probes++) {
+        if (probes >= MOST_PROBES) {
+            return 0; /* (not kept) */
         }
-        words->entries = entries;
+        at = (at + 1) & words->mask;
     }
     uint64_t is;
     if (length <= SHORT_WORD) {
@@ -1603,9 +1678,8 @@ slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssi
         }
         is = chars_at;
     }
-    words->entries[words->used] = (SliceWord){hash, is, (uint32_t)length, (uint32_t)number};
+    words->slots[at] = (SliceWord){is, word_check(hash, length), (uint32_t)number + 1};
     words->used++;
-    words->slots[at] = (uint32_t)words->used;
     return 0;
 }
 
@@ -1947,53 +2021,6 @@ word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *
     return found;
 }
 
-/* The hash a slice keeps a word by (see SliceWords): a short word's, of the eight bytes
-   its characters are (`is`, found as it is read: one multiply, where FNV took one a
-   character, each waiting for the one before); a longer one's, of its characters eight
-   at a time (see long_hash). The stem table keeps FNV hashes: a word the slice has not
-   met is looked up there by its own (a few hundred an article). */
-static inline uint64_t
-short_hash(uint64_t is)
-{
-    uint64_t hash = is * 0x9E3779B97F4A7C15ULL;
-    return hash ^ (hash >> 32);
-}
-
-static inline uint64_t
-long_step(uint64_t hash, uint64_t chunk)
-{
-    hash = (hash ^ chunk) * 0xFF51AFD7ED558CCDULL;
-    return hash ^ (hash >> 32);
-}
-
-/* A word of more than SHORT_WORD characters (one byte each): its length, then each
-   eight of its characters (the last ones as many as are left, zero after them), as
-   one integer each, read in the machine's order: a multiply each. */
-static inline uint64_t
-long_hash(const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length)
-{
-    uint64_t hash = (uint64_t)length * 0x9E3779B97F4A7C15ULL, chunk;
-    Py_ssize_t k = 0;
-    for (; k + 8 <= length; k += 8) {
-        memcpy(&chunk, data + start + k, 8);
-        hash = long_step(hash, chunk);
-    }
-    if (k < length) {
-        chunk = 0;
-        memcpy(&chunk, data + start + k, (size_t)(length - k));
-        hash = long_step(hash, chunk);
-    }
-    return hash;
-}
-
-/* The hash a slice keeps the word data[start:start+length] by. */
-static inline uint64_t
-slice_hash(const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length)
-{
-    return length > SHORT_WORD ? long_hash(data, start, length)
-                               : short_hash(short_word(data, start, length));
-}
-
 /* Of eight ASCII bytes (no high bit set), those that are word characters (ascii_word:
    a-z, A-Z, 0-9), as their high bits (see LANES_IN). */
 static inline uint64_t
@@ -2004,9 +2031,9 @@ ascii_word_bytes(uint64_t v)
            & HIGH_BITS;
 }
 
-/* (how far ahead count_in_slice fetches: farther gained nothing, measured) */
-#define SLOT_AHEAD 32
-#define ENTRY_AHEAD 16
+/* (how far ahead count_in_slice fetches: measured in builds, 32 and 64 words for the
+   slot did as well, and 16 for the tally no better) */
+#define SLOT_AHEAD 48
 #define TALLY_AHEAD 8
 
 /* A word of a one-byte text as count_in_slice reads it: where it is, its characters
@@ -2024,13 +2051,12 @@ typedef struct ReadWord {
    mispredicted, and the slice's hash, FNV, took a multiply a character; reading words
    of 8 to 15 characters so too made counting 5-8 % quicker), each with the hash the
    slice keeps it by. Then each is found in the slice (see SliceWords) by its hash and
-   characters, with the slot of the word SLOT_AHEAD words on fetched, the entry of the
-   one ENTRY_AHEAD on, and the tally of the one TALLY_AHEAD on. In a build, where
-   rendering pages between slices leaves none of the slice's table in the caches, a
-   word's slot and its entry were each a miss, waited for in turn: over half of
-   counting. Now the misses of several words are under way together (counting 3,000
-   articles in slices of 48, the caches emptied between slices: 36-41 against 30-33 us
-   an article).
+   characters, with the slot of the word SLOT_AHEAD words on fetched, and the tally of
+   the one TALLY_AHEAD on. In a build, where rendering pages between slices leaves
+   little of the slice's table in the caches, a word's slot was a miss, waited for in
+   turn: over half of counting. Now the misses of several words are under way together
+   (counting 3,000 articles in slices of 48, the caches emptied between slices: 36-41
+   against 30-33 us an article, when a slot gave the place of the word's entry).
    The words the slice has not met (a few hundred an article) are put by, and looked
    up in the stem table after, in the order met, a few words ahead fetched (see
    stem_table_prefetch); each is then kept in the slice, and a word met again in the
@@ -2107,17 +2133,11 @@ count_in_slice(TermNumbers *numbers, StemTable *stems, PyObject *text, Py_ssize_
             if (k + SLOT_AHEAD < read) {
                 PREFETCH(&kept->slots[(size_t)reads[k + SLOT_AHEAD].hash & kept->mask]);
             }
-            if (k + ENTRY_AHEAD < read) {
-                uint32_t slot = kept->slots[(size_t)reads[k + ENTRY_AHEAD].hash & kept->mask];
-                if (slot != 0) {
-                    PREFETCH(&kept->entries[slot - 1]);
-                }
-            }
             if (k + TALLY_AHEAD < read) {
                 const ReadWord *ahead = &reads[k + TALLY_AHEAD];
-                uint32_t slot = kept->slots[(size_t)ahead->hash & kept->mask];
-                if (slot != 0 && kept->entries[slot - 1].hash == ahead->hash) {
-                    PREFETCH(&numbers->tally[kept->entries[slot - 1].number]);
+                const SliceWord *slot = &kept->slots[(size_t)ahead->hash & kept->mask];
+                if (slot->number != 0 && slot->check == word_check(ahead->hash, ahead->length)) {
+                    PREFETCH(&numbers->tally[slot->number - 1]);
                 }
             }
         }
