@@ -287,6 +287,8 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     PyObject *stem;
+    PyObject *quick; /* or NULL: see stem_table_new */
+    Py_ssize_t most; /* the longest word `quick` is given */
     Py_ssize_t limit;
     Stemmed *entries;
     Py_ssize_t used;
@@ -559,6 +561,25 @@ stemmed_stem(const StemTable *table, const Stemmed *entry)
 }
 
 /* The term of the word text[start:start+length] whose hash is `hash`: a new reference. */
+/* Whether `word` is given to a stem table's `quick` stemmer: of 1 to `most` characters,
+   each a-z or 0-9 (what terms.stem_of stems, uncut). */
+static int
+quick_word(PyObject *word, Py_ssize_t most)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(word);
+    if (PyUnicode_KIND(word) != PyUnicode_1BYTE_KIND || length < 1 || length > most) {
+        return 0;
+    }
+    const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(word);
+    for (Py_ssize_t k = 0; k < length; k++) {
+        Py_UCS1 c = chars[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static PyObject *
 stem_table_get(StemTable *table, PyObject *text, int kind, const void *data,
                Py_ssize_t start, Py_ssize_t length, uint64_t hash)
@@ -575,7 +596,19 @@ stem_table_get(StemTable *table, PyObject *text, int kind, const void *data,
     if (word == NULL) {
         return NULL;
     }
-    PyObject *stem = PyObject_CallOneArg(table->stem, word);
+    PyObject *stem;
+    if (table->quick != NULL && quick_word(word, table->most)) {
+        stem = PyObject_CallOneArg(table->quick, word);
+        if (stem != NULL && PyUnicode_CheckExact(stem) && PyUnicode_GET_LENGTH(stem) == length
+            && PyUnicode_KIND(stem) == PyUnicode_1BYTE_KIND
+            && memcmp(PyUnicode_1BYTE_DATA(stem), PyUnicode_1BYTE_DATA(word), (size_t)length)
+                   == 0) {
+            Py_SETREF(stem, Py_NewRef(word)); /* (one string for both, as stem_of gives) */
+        }
+    }
+    else {
+        stem = PyObject_CallOneArg(table->stem, word);
+    }
     if (stem != NULL && !PyUnicode_Check(stem)) {
         PyErr_Format(PyExc_TypeError, "StemTable: a stem must be a str, not %.100s",
                      Py_TYPE(stem)->tp_name);
@@ -594,10 +627,15 @@ stem_table_get(StemTable *table, PyObject *text, int kind, const void *data,
 static PyObject *
 stem_table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *stem;
-    Py_ssize_t limit;
-    static char *names[] = {"stem", "limit", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "On:StemTable", names, &stem, &limit)) {
+    PyObject *stem, *quick = Py_None;
+    Py_ssize_t limit, most = 0;
+    static char *names[] = {"stem", "limit", "quick", "most", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "On|On:StemTable", names, &stem, &limit,
+                                     &quick, &most)) {
+        return NULL;
+    }
+    if (quick != Py_None && (!PyCallable_Check(quick) || most < 1)) {
+        PyErr_SetString(PyExc_ValueError, "StemTable(quick: a function, most: 1 or more)");
         return NULL;
     }
     if (!PyCallable_Check(stem) || limit < 1 || limit > (Py_ssize_t)(UINT32_MAX / 4)) {
@@ -617,6 +655,8 @@ stem_table_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     table->serial = ++stem_tables_made;
     Py_INCREF(stem);
     table->stem = stem;
+    table->quick = quick != Py_None ? Py_NewRef(quick) : NULL;
+    table->most = most;
     table->limit = limit;
     return (PyObject *)table;
 }
@@ -625,6 +665,7 @@ static int
 stem_table_traverse(StemTable *table, visitproc visit, void *arg)
 {
     Py_VISIT(table->stem);
+    Py_VISIT(table->quick);
     return 0;
 }
 
@@ -632,6 +673,7 @@ static int
 stem_table_clear(StemTable *table)
 {
     Py_CLEAR(table->stem);
+    Py_CLEAR(table->quick);
     return 0;
 }
 
@@ -641,6 +683,7 @@ stem_table_dealloc(StemTable *table)
     PyObject_GC_UnTrack(table);
     stem_table_empty(table);
     Py_CLEAR(table->stem);
+    Py_CLEAR(table->quick);
     PyMem_Free(table->entries);
     PyMem_Free(table->slots);
     PyMem_Free(table->utf8);

@@ -300,7 +300,9 @@ try:  # (built by `pip install`, where a C compiler is found)
     from broadsheet.search._native import fold_join as quick_fold_join
     from broadsheet.search._native import text_of as quick_text_of
 
-    _STEMS = StemTable(stem_of, STEMS_KEPT)
+    # (a word of a-z and 0-9 that needs no cut is given straight to the stemmer, as
+    # stem_of would: its Python took as long as the stemmer, 27 ms a render worker)
+    _STEMS = StemTable(stem_of, STEMS_KEPT, _STEMMER.stemWord, MAX_TERM)
 except ImportError:
     count_words = count_words_python
     quick_text_of = no_quick_text_of

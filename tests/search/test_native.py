@@ -29,6 +29,7 @@ from broadsheet.search.index import SHARDS, _ArrayPostings, _PackedPostings, sha
 from broadsheet.search.terms import (
     _BLOCK_NAMES,
     _INLINE_NAMES,
+    MAX_TERM,
     _folded,
     _joined,
     _Stems,
@@ -264,6 +265,38 @@ def test_the_compiled_stem_table_gives_each_word_its_term_in_any_text(
         assert loops.count_words(text, table) == count_words_python(text, _Stems())
         assert [table[word] for word in words] == [stem_of(word) for word in words]
         assert len(table) <= limit
+
+
+@given(st.lists(st.text(st.sampled_from("aeinrstgy019AZé_"), min_size=0, max_size=44), max_size=40))
+@example(["x" * 40, "x" * 40 + "ing", "runs" * 10, "runnings" * 5 + "s", "2020", "2020s"])
+@example(["Running", "naïve", "élections", "elections", "a1b", "A1B", ""])
+def test_a_stem_table_that_stems_plain_words_itself_gives_each_its_term(words: list[str]) -> None:
+    """A word of a-z and 0-9, uncut, goes straight to the stemmer the build's table is
+    given (`quick`, see terms._STEMS); every other word to stem_of. Both ways, a word
+    gets stem_of's term."""
+    loops = _loops()
+    table = loops.StemTable(stem_of, 1 << 18, terms_module._STEMMER.stemWord, MAX_TERM)
+    text = " ".join(words)
+    assert loops.count_words(text, table) == count_words_python(text, _Stems())
+    assert [table[word] for word in words] == [stem_of(word) for word in words]
+
+
+def test_a_stem_table_given_a_bad_quick_stemmer_fails_as_python_would() -> None:
+    loops = _loops()
+    with pytest.raises(ValueError):
+        loops.StemTable(stem_of, 10, "not a function", MAX_TERM)
+    with pytest.raises(ValueError):
+        loops.StemTable(stem_of, 10, stem_of, 0)
+
+    def failing(word: str) -> str:
+        raise LookupError(word)
+
+    with pytest.raises(LookupError, match="zebra"):
+        loops.count_words("zebra", loops.StemTable(stem_of, 10, failing, MAX_TERM))
+    with pytest.raises(TypeError):
+        loops.count_words("zebra", loops.StemTable(stem_of, 10, lambda word: 7, MAX_TERM))
+    # (a word the quick stemmer is not given is stem_of's, even when it would fail)
+    assert loops.StemTable(stem_of, 10, failing, MAX_TERM)["Zebra"] == stem_of("Zebra")
 
 
 def test_words_made_to_collide_in_the_stem_table_still_get_their_terms() -> None:
