@@ -2535,6 +2535,11 @@ as_size(PyObject *number, Py_ssize_t most, const char *what)
    Gathering reads (which sorts the terms it writes: their order in a run is not seen).
    A TermNumbers may number the terms of many slices (see ColdMerge.postings): only
    those of this slice's triples are looked at, found through marks in its `tally`. */
+/* (how far ahead slice_runs fetches a term's spelling, in triples, and its UTF-8, in
+   terms) */
+#define SPELLING_AHEAD 32
+#define UTF8_AHEAD 8
+
 static PyObject *
 slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -2587,6 +2592,12 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         size_t spelled_size = 0;
         for (Py_ssize_t at = 0; at < size; at += 12) {
             uint32_t t = uint32_at(data, at);
+            if (at + 12 * SPELLING_AHEAD < size) {
+                uint32_t ahead = uint32_at(data, at + 12 * SPELLING_AHEAD);
+                if ((size_t)ahead < (size_t)count) {
+                    PREFETCH(&numbers->spellings[ahead]);
+                }
+            }
             if ((size_t)t >= (size_t)count) { /* (unsigned: no wrap where Py_ssize_t is 32 bits) */
                 PyErr_SetString(PyExc_ValueError, "slice_runs: a term number out of range");
                 goto done;
@@ -2608,6 +2619,12 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         }
         size_t used = 0;
         for (Py_ssize_t k = 0; k < taken; k++) {
+            if (k + UTF8_AHEAD < taken) {
+                Spelling ahead = numbers->spellings[held[k + UTF8_AHEAD].number];
+                if (ahead.size != NO_UTF8 && ahead.size > 0) {
+                    PREFETCH(numbers->utf8 + ahead.at);
+                }
+            }
             Spelling spelling = numbers->spellings[held[k].number];
             if (spelling.size == NO_UTF8) {
                 held[k].term = numbers->order[held[k].number];
