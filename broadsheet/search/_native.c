@@ -560,7 +560,24 @@ stemmed_stem(const StemTable *table, const Stemmed *entry)
     return PyUnicode_DecodeUTF8(stemmed_utf8(table, entry), entry->stem_size, NULL);
 }
 
-/* The term of the word text[start:start+length] whose hash is `hash`: a new reference. */
+static inline int
+ascii_letter(Py_UCS1 c) /* [^\W\d_], of lower-case ASCII */
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static inline int
+ascii_alnum(Py_UCS1 c) /* [^\W_] */
+{
+    return ascii_letter(c) || (c >= '0' && c <= '9');
+}
+
+static inline int
+ascii_w(Py_UCS1 c) /* \w */
+{
+    return ascii_alnum(c) || c == '_';
+}
+
 /* Whether `word` is given to a stem table's `quick` stemmer: of 1 to `most` characters,
    each a-z or 0-9 (what terms.stem_of stems, uncut). */
 static int
@@ -572,14 +589,14 @@ quick_word(PyObject *word, Py_ssize_t most)
     }
     const Py_UCS1 *chars = PyUnicode_1BYTE_DATA(word);
     for (Py_ssize_t k = 0; k < length; k++) {
-        Py_UCS1 c = chars[k];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+        if (!ascii_alnum(chars[k])) {
             return 0;
         }
     }
     return 1;
 }
 
+/* The term of the word text[start:start+length] whose hash is `hash`: a new reference. */
 static PyObject *
 stem_table_get(StemTable *table, PyObject *text, int kind, const void *data,
                Py_ssize_t start, Py_ssize_t length, uint64_t hash)
@@ -944,24 +961,6 @@ count_words(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
    or "_". News text is ASCII with a few such characters (’ “ ” £ €): this is one pass
    over it where Python made a dozen. */
 #define FOLDS_SIZE 0x2100
-
-static inline int
-ascii_letter(Py_UCS1 c) /* [^\W\d_], of lower-case ASCII */
-{
-    return c >= 'a' && c <= 'z';
-}
-
-static inline int
-ascii_alnum(Py_UCS1 c) /* [^\W_] */
-{
-    return ascii_letter(c) || (c >= '0' && c <= '9');
-}
-
-static inline int
-ascii_w(Py_UCS1 c) /* \w */
-{
-    return ascii_alnum(c) || c == '_';
-}
 
 /* s[*from:n] up to the next `c` (or the end) copied at once to out[*to:]; both moved
    past what was copied. */
