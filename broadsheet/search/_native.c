@@ -2565,9 +2565,11 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_RuntimeError, "slice_runs: its numbers are counting");
         return NULL;
     }
-    /* (a TermNumbers' terms with postings: at most one a triple; each entry is set
-       when its term is taken, not before: a slice of news takes about a fifth) */
-    Py_ssize_t room = numbers != NULL ? Py_MIN(count, size / 12) : count;
+    /* (a dict's terms, each taken; a TermNumbers' terms with postings, at most one a
+       triple, the room grown as they are taken: a slice of news takes about a fifth of
+       its worker's terms, and room for all of them was a block of a megabyte a slice,
+       which the room the render had let go could not hold: see render._tasks) */
+    Py_ssize_t room = numbers != NULL ? Py_MIN(Py_MIN(count, size / 12), 1024) : count;
     SliceTerm *held = PyMem_Malloc(((size_t)room + 1) * sizeof(SliceTerm));
     Py_ssize_t *sizes = PyMem_Calloc((size_t)groups, sizeof(Py_ssize_t));
     char *data = PyMem_Malloc((size_t)size + 1);
@@ -2602,6 +2604,13 @@ slice_runs(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 goto done;
             }
             if (numbers->tally[t] == 0) {
+                if (taken == room) {
+                    SliceTerm *more = grown(held, &room, sizeof(SliceTerm), 1024);
+                    if (more == NULL) {
+                        goto done;
+                    }
+                    held = more;
+                }
                 held[taken] = (SliceTerm){.number = t};
                 numbers->tally[t] = (uint32_t)++taken;
                 Spelling spelling = numbers->spellings[t];

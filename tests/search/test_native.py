@@ -595,6 +595,53 @@ def test_a_slice_s_runs_are_refused_while_its_terms_count() -> None:
     assert _filed(numbers, triples) == {"befor": [0, 1], "after": [2, 1]}
 
 
+def test_a_slice_of_many_terms_in_a_worker_s_table_files_each() -> None:
+    """A slice's runs make room for its terms as they are met (a slice of news takes
+    about a fifth of its worker's terms): a slice with thousands of terms, some numbered
+    in the slices before it, files each term, with its own postings only."""
+    loops = _loops()
+    numbers = loops.TermNumbers()
+    earlier = {f"old{n}": 1 for n in range(3000)}
+    loops.slice_add(numbers, bytearray(), 0, earlier)  # (an earlier slice's terms)
+    triples = bytearray()
+    want: dict[str, list[int]] = {}  # (term -> [id, count, gap, count ...])
+    last: dict[str, int] = {}
+    for number in range(1, 5):
+        counts = {f"new{n}x{number % 2}": n % 7 + 1 for n in range(2500)}
+        counts.update({f"old{n}": 2 for n in range(number, 3000, 3)})
+        loops.slice_add(numbers, triples, number, counts)
+        for term, times in counts.items():
+            want.setdefault(term, []).extend([number - last.get(term, 0), times])
+            last[term] = number
+    assert _filed(numbers, triples) == want
+
+
+def test_a_slice_s_runs_take_room_for_its_own_terms_not_all_its_worker_s() -> None:
+    """A slice of many postings but few terms, counted by a worker that has met many
+    terms, makes its runs in room for its own: room for each posting or for each term
+    of the worker was a block of a megabyte and more a slice in a build, where the
+    render's freed memory, in smaller pieces, could not take it (see render._tasks)."""
+    loops = _loops()
+    numbers = loops.TermNumbers()
+    loops.slice_add(numbers, bytearray(), 0, {f"word{n}": 1 for n in range(60_000)})
+    triples = bytearray()
+    for number in range(1, 12_001):
+        loops.slice_add(numbers, triples, number, {"trade": 1, "talks": 2})
+    tracemalloc.start()
+    try:
+        runs = loops.slice_runs(numbers, triples, 1, SHARDS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # (a copy of the triples, 288 KB, and the runs, 48 KB: room for each posting took
+    # 1.7 MB more)
+    assert peak < 2 * len(triples) + 200_000
+    files: dict[int, bytes] = {}
+    _PackedPostings.gather(runs, TOTAL, list(range(TOTAL)), files.__setitem__)
+    filed = {term: gaps for data in files.values() for term, gaps in orjson.loads(data).items()}
+    assert filed == {"trade": [1, 1] + [1, 1] * 11_999, "talks": [1, 2] + [1, 2] * 11_999}
+
+
 def test_a_slice_whose_only_term_is_empty_files_it() -> None:
     """(A review's finding, under UBSan.) A table whose terms are all "" keeps no UTF-8
     at all: its runs copy none, and the empty term is filed."""
