@@ -278,7 +278,8 @@ typedef struct {
         PyObject *word;
         Py_UCS1 chars[INLINE_CHARS];
     } is;
-} Stemmed; /* (48 bytes: 26,000 a worker) */
+} Stemmed; /* (48 bytes; a worker keeps its titles' words here, 6,600 at 10,000
+               articles: its slices keep the rest, see slice_word_new) */
 
 /* A stem or term with no UTF-8 kept for it: not an exact str, one with a lone
    surrogate, or past what 32 bits place. Its string is read where it is needed. */
@@ -596,10 +597,11 @@ quick_word(PyObject *word, Py_ssize_t most)
     return 1;
 }
 
-/* The term of the word text[start:start+length] whose hash is `hash`: a new reference. */
+/* The term of the word text[start:start+length] whose hash is `hash`: a new reference.
+   A word not in the table is stemmed, and kept there if `keep`. */
 static PyObject *
 stem_table_get(StemTable *table, PyObject *text, int kind, const void *data,
-               Py_ssize_t start, Py_ssize_t length, uint64_t hash)
+               Py_ssize_t start, Py_ssize_t length, uint64_t hash, int keep)
 {
     if (table->stem == NULL) { /* (cleared by the garbage collector) */
         PyErr_SetString(PyExc_ValueError, "StemTable: cleared");
@@ -633,7 +635,7 @@ stem_table_get(StemTable *table, PyObject *text, int kind, const void *data,
     }
     /* (the table is probed again to keep it: the call ran Python, which may have used
        the table, and grown or emptied it) */
-    if (stem != NULL
+    if (stem != NULL && keep
         && stem_table_keep(table, word, kind, data, start, length, hash, stem) < 0) {
         Py_CLEAR(stem);
     }
@@ -727,7 +729,8 @@ stem_table_subscript(StemTable *table, PyObject *word)
     int kind = PyUnicode_KIND(word);
     const void *data = PyUnicode_DATA(word);
     Py_ssize_t length = PyUnicode_GET_LENGTH(word);
-    return stem_table_get(table, word, kind, data, 0, length, word_hash(kind, data, 0, length));
+    return stem_table_get(table, word, kind, data, 0, length, word_hash(kind, data, 0, length),
+                          1);
 }
 
 static PyMappingMethods stem_table_mapping = {
@@ -835,7 +838,7 @@ counted(PyObject *text, Table *table, PyObject *stems)
         if (fast) {
             stem_table_prefetch((StemTable *)stems, table->words, n, table->used);
             term = stem_table_get((StemTable *)stems, text, kind, data, w->start, w->length,
-                                  w->hash);
+                                  w->hash, 1);
         }
         else {
             PyObject *word = PyUnicode_Substring(text, w->start, w->start + w->length);
@@ -1518,8 +1521,8 @@ as_uint32(PyObject *number, const char *what, uint32_t *value)
    SLICE_WORD_CHARS), each with the number of its term there: what count_into looks
    each distinct word of an article up in first. A worker counts all its slices into
    one TermNumbers (see ColdMerge.postings), so that after its first few slices nearly
-   every word is here. The stem table holds every word a worker met too, with its
-   stem's string, spread through the heap: a miss at each step of a word's lookup.
+   every word is here (and only here: see slice_word_new). In the stem table a word's
+   lookup took a miss at each step, its entry and its stem spread through the heap.
    Here each word is in its slot, 16 bytes, with its term's number: a lookup reads one
    place, where a slot that gave the place of an entry elsewhere was two misses a word
    in a build (rendering pages between slices leaves little of the table in the caches;
@@ -1528,7 +1531,7 @@ as_uint32(PyObject *number, const char *what, uint32_t *value)
    TermNumbers.spellings). A word's characters are kept in its slot when it has at most
    SHORT_WORD of them (most words: a lookup compares eight bytes), else in `chars`; its
    hash is slice_hash's (unkeyed), so a slot's probes stop at MOST_PROBES, and a word
-   past them is not kept here: it is looked up in the stem table each time. The slots
+   past them is not kept here: it is kept in the stem table instead. The slots
    are at most three quarters full (a table of 36,000 words, 1 MB). */
 #define SLICE_WORD_CHARS 64
 #define SHORT_WORD 8
@@ -1685,7 +1688,8 @@ slice_words_grow(SliceWords *words)
 }
 
 /* Keep `number` for the word data[start:start+length], not kept yet (unless it is too
-   long, or its probes pass MOST_PROBES); -1 with an exception set when out of memory. */
+   long, or its probes pass MOST_PROBES): 1 when it is kept, 0 when not; -1 with an
+   exception set when out of memory. */
 static int
 slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssize_t length,
                 uint64_t hash, Py_ssize_t number)
@@ -1722,7 +1726,7 @@ slice_word_keep(SliceWords *words, const Py_UCS1 *data, Py_ssize_t start, Py_ssi
     }
     words->slots[at] = (SliceWord){is, word_check(hash, length), (uint32_t)number + 1};
     words->used++;
-    return 0;
+    return 1;
 }
 
 typedef struct {
@@ -1946,7 +1950,10 @@ term_number_of(TermNumbers *numbers, PyObject *term, Py_hash_t hash, const char 
     }
     Py_ssize_t number = numbers->used++;
     numbers->slots[at] = (NumberedTerm){hash, (uint32_t)(number + 1)};
-    if ((size_t)numbers->used * 2 > numbers->mask && term_numbers_grow(numbers) < 0) {
+    /* (at most three quarters full, 512 KB at 10,000 articles where half full took a
+       block of 1 MB: see slice_word_new. In a build a term is looked up here only for
+       a word new to its worker's slices, or of a title) */
+    if ((size_t)numbers->used * 4 > (numbers->mask + 1) * 3 && term_numbers_grow(numbers) < 0) {
         goto done;
     }
     found = number;
@@ -1992,7 +1999,8 @@ static PyTypeObject TermNumbersType = {
    `boost` times each, then slice_add into `numbers` and `triples`, without a dict or
    an int object for a term: each distinct word's term (from `stems`, a StemTable) is
    numbered in the slice at once, and its count tallied by number; a word of the text
-   met in the slice before is counted by the number kept for it (see SliceWords). It
+   met in the slice before is counted by the number kept for it (see SliceWords), and
+   one new to it is kept there, not in `stems` (see slice_word_new). It
    gives the text's length in words (its counts are the triples it added). None, with
    nothing added, when the table of a title's words, or of a text wider than a byte a
    character, gives up (see GIVE_UP): the caller counts that article by the dict. (A
@@ -2038,10 +2046,10 @@ term_numbers_prefetch(const TermNumbers *numbers, const StemTable *stems, const 
     }
 }
 
-/* The number in `numbers` of the term of the word `w` of `text`, from `stems`: -1 with
-   an exception set. */
+/* The number in `numbers` of the term of the word `w` of `text`, from `stems` (where a
+   word new to it is kept if `keep`): -1 with an exception set. */
 static Py_ssize_t
-word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *w)
+word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *w, int keep)
 {
     const Stemmed *entry =
         stems->stem == NULL ? NULL
@@ -2054,13 +2062,42 @@ word_number(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *
     /* (else its stem, held, may still have UTF-8 that the table had no room for: found
        by its string, as any other term) */
     PyObject *term = stem_table_get(stems, text, PyUnicode_KIND(text), PyUnicode_DATA(text),
-                                    w->start, w->length, w->hash);
+                                    w->start, w->length, w->hash, keep);
     if (term == NULL) {
         return -1;
     }
     Py_ssize_t found = term_number(numbers, term);
     Py_DECREF(term);
     return found;
+}
+
+/* The number (*found) of the term of the word `w` of a one-byte `text`, new to the
+   slice, whose slice_hash is `hash`: kept in the slice's words, and not in the stem
+   table as well, unless the slice cannot keep it (a word too long, or made to
+   collide). In a worker the slice's words are all its slices', and the stem table's
+   copy of each was a table of 1.5 MB at 10,000 articles, in blocks larger than the
+   pieces of room the render had let go (see render._tasks): the worker grew by them.
+   -1 with an exception set. */
+static int
+slice_word_new(TermNumbers *numbers, StemTable *stems, PyObject *text, const Word *w,
+               uint64_t hash, Py_ssize_t *found)
+{
+    const Py_UCS1 *data = PyUnicode_1BYTE_DATA(text);
+    *found = word_number(numbers, stems, text, w, w->length > SLICE_WORD_CHARS);
+    int kept = *found < 0 ? -1
+                          : slice_word_keep(&numbers->words, data, w->start, w->length, hash,
+                                            *found);
+    if (kept != 0 || w->length > SLICE_WORD_CHARS || stems->stem == NULL) {
+        return kept < 0 ? -1 : 0;
+    }
+    /* (stemmed again, once, to be kept: a word made to collide in the slice) */
+    PyObject *term = stem_table_get(stems, text, PyUnicode_1BYTE_KIND, data, w->start,
+                                    w->length, w->hash, 1);
+    if (term == NULL) {
+        return -1;
+    }
+    Py_DECREF(term);
+    return 0;
 }
 
 /* Of eight ASCII bytes (no high bit set), those that are word characters (ascii_word:
@@ -2210,13 +2247,8 @@ count_in_slice(TermNumbers *numbers, StemTable *stems, PyObject *text, Py_ssize_
         uint64_t hash = slice_hash(data, w->start, w->length);
         Py_ssize_t found =
             slice_word_number(&numbers->words, data, w->start, w->length, hash, is);
-        if (found < 0) {
-            found = word_number(numbers, stems, text, w);
-            if (found < 0 || slice_word_keep(&numbers->words, data, w->start, w->length,
-                                             hash, found)
-                                 < 0) {
-                goto done;
-            }
+        if (found < 0 && slice_word_new(numbers, stems, text, w, hash, &found) < 0) {
+            goto done;
         }
         if (tally_number(numbers, found, 1, touched, touches) < 0) {
             goto done;
@@ -2239,7 +2271,7 @@ count_by_table(TermNumbers *numbers, StemTable *stems, PyObject *text, const Tab
         const Word *w = &table->words[n];
         stem_table_prefetch(stems, table->words, n, table->used);
         term_numbers_prefetch(numbers, stems, table->words, n, table->used);
-        Py_ssize_t found = word_number(numbers, stems, text, w);
+        Py_ssize_t found = word_number(numbers, stems, text, w, 1);
         if (found < 0) {
             return -1;
         }
@@ -2319,7 +2351,7 @@ count_into(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     for (Py_ssize_t n = 0; n < heading.used; n++) { /* (not kept: a title's words are few) */
         const Word *w = &heading.words[n];
-        Py_ssize_t term = word_number(numbers, stems, title, w);
+        Py_ssize_t term = word_number(numbers, stems, title, w, 1);
         if (term < 0) {
             goto done;
         }

@@ -642,6 +642,25 @@ def test_a_slice_s_runs_take_room_for_its_own_terms_not_all_its_worker_s() -> No
     assert filed == {"trade": [1, 1] + [1, 1] * 11_999, "talks": [1, 2] + [1, 2] * 11_999}
 
 
+def test_a_slice_keeps_its_words_and_the_stem_table_only_its_titles_words() -> None:
+    """The words of a text counted into a slice are kept by the slice (each with its
+    term's number, for all the slices its numbers count), not in the stem table as
+    well: in a worker that copy was a table of 1.5 MB beyond the room the render had let
+    go. The stem table keeps the titles' words, which the slice does not keep, and a
+    word too long for the slice to keep; the terms are the same either way."""
+    loops = _loops()
+    stems = loops.StemTable(stem_of, 100_000)
+    numbers, triples = loops.TermNumbers(), bytearray()
+    body = " ".join(f"trading{n} elections" for n in range(400)) + " " + "x" * 70
+    assert loops.count_into(body, stems, "trade talks", numbers, triples, 0, 3) == 801
+    assert len(stems) == 3  # ("trade", "talks" and the word of 70 letters)
+    assert loops.count_into(body, stems, "", numbers, triples, 1, 3) == 801
+    assert len(stems) == 3
+    filed = _filed(numbers, triples)
+    assert filed[stem_of("elections")] == [0, 400, 1, 400] and filed["trade"] == [0, 3]
+    assert filed[stem_of("trading7")] == [0, 1, 1, 1] and filed[stem_of("x" * 70)] == [0, 1, 1, 1]
+
+
 def test_a_slice_whose_only_term_is_empty_files_it() -> None:
     """(A review's finding, under UBSan.) A table whose terms are all "" keeps no UTF-8
     at all: its runs copy none, and the empty term is filed."""
@@ -719,9 +738,9 @@ def test_a_slice_of_words_made_to_collide_is_counted_as_in_python(kind: str) -> 
     """A slice keeps the words its articles met, with their terms' numbers, in a table
     of its own (see SliceWords), by a hash of its own (of a short word's eight bytes,
     or of a longer one's eight at a time); words made to collide there are kept up to
-    a few probes, and the rest looked up in the stem table each time (where words can
-    be made to collide too, under FNV); every article is still counted as in Python,
-    and the slice's runs agree."""
+    a few probes, and the rest kept in the stem table and looked up there each time
+    (where words can be made to collide too, under FNV); every article is still counted
+    as in Python, and the slice's runs agree."""
     _loops()
     if kind == "short words":
         words = _short_words_colliding_in_a_slice(96)
@@ -744,6 +763,30 @@ def test_a_slice_of_words_made_to_collide_is_counted_as_in_python(kind: str) -> 
             kind.gather([some[group]], TOTAL, shards, files.__setitem__)
         merged.append(files)
     assert merged[0] == merged[1]
+
+
+def test_a_word_the_slice_cannot_keep_goes_to_the_stem_table_and_is_stemmed_no_more() -> None:
+    """A word new to a slice is kept there and not in the stem table too; one the slice
+    cannot keep (made to collide there, or longer than it keeps) is kept in the stem
+    table instead, stemmed once more to be kept (a colliding one), and never again
+    however often it is met."""
+    loops = _loops()
+    calls: dict[str, int] = {}
+
+    def stem(word: str) -> str:
+        calls[word] = calls.get(word, 0) + 1
+        return stem_of(word)
+
+    stems, numbers, triples = loops.StemTable(stem, 100_000), loops.TermNumbers(), bytearray()
+    words = _short_words_colliding_in_a_slice(96)
+    text = " ".join([*words, "y" * 70, "trade"])
+    for number in range(5):
+        assert loops.count_into(text, stems, "", numbers, triples, number, 3) == 98
+    twice = {word for word, times in calls.items() if times == 2}
+    assert twice and set(calls.values()) == {1, 2} and calls["trade"] == calls["y" * 70] == 1
+    assert len(stems) == len(twice) + 1  # (those, and the long word)
+    filed = _filed(numbers, triples)
+    assert all(filed[stem_of(word)] == [0, 1, 1, 1, 1, 1, 1, 1, 1, 1] for word in words)
 
 
 def test_a_slice_counted_with_another_stem_table_takes_that_table_s_terms() -> None:
