@@ -5,6 +5,7 @@
     python -m benchmarks.search --scale 100000 --workdir /dev/shm/bench-scale
     python -m benchmarks.search --share 8 --workdir /dev/shm/bench-search
     python -m benchmarks.search --parts 12 --workdir /dev/shm/bench-search
+    python -m benchmarks.search --memory 8 --workdir /dev/shm/bench-search
 
 The first builds the realistic corpus (benchmarks/corpus.py), indexes the built pages
 with Pagefind (`data-pagefind-body` on the article) and prints, per query of QUERIES:
@@ -18,7 +19,9 @@ index for a corpus (from the articles' Markdown, no site) and prints the largest
 files a query can download. The fourth measures only what the index adds to a cold
 build: that many pairs of cold builds with it and without it, in turn. The fifth
 measures each part of that cost (PARTS: the docs files, the merge): that many pairs of
-the whole cold build and the same build with the part left out, in turn.
+the whole cold build and the same build with the part left out, in turn. The sixth
+shows where the largest rendering process's peak goes, with the index and without:
+that many pairs of cold builds, in turn, each noting its processes' memory by kind.
 
 Time to first result: from submitting the query to the first result drawn (its title,
 link and marked passage; Pagefind: `search()` and the first result's `data()`); "ten"
@@ -117,6 +120,13 @@ def main() -> None:
         metavar="PAIRS",
         help="what each part of the index costs a cold build: PAIRS builds whole and without it",
     )
+    parser.add_argument(
+        "--memory",
+        type=int,
+        metavar="PAIRS",
+        help="where the largest rendering process's peak goes: PAIRS builds with the index"
+        " and without, in turn",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -125,6 +135,8 @@ def main() -> None:
         figures["share"] = share(args.articles, args.workdir, args.share)
     elif args.parts:
         figures["parts"] = parts(args.articles, args.workdir, args.parts)
+    elif args.memory:
+        figures["memory"] = memory(args.articles, args.workdir, args.memory)
     elif args.scale:
         figures["scale"] = scale(args.scale, args.workdir)
     else:
@@ -197,7 +209,7 @@ def _patched(patch: str) -> str:
 
 # A cold build with the search index left out (no terms counted, kept or merged): what
 # the index costs is the difference between the two builds, on the same machine in turn.
-_UNINDEXED = _patched("""
+_LEFT_UNINDEXED = """
 import contextlib
 import broadsheet.publish.assemble as assemble
 import broadsheet.publish.render as render
@@ -211,7 +223,8 @@ render.count = lambda title, html: Counted({}, 0, "")
 TermStore.put = lambda self, url_path, counted, shown: None
 assemble.write_index = lambda *args, **kwargs: None
 assemble.cold_merge = lambda *args, **kwargs: contextlib.nullcontext()
-""")
+"""
+_UNINDEXED = _patched(_LEFT_UNINDEXED)
 
 
 def build_unindexed(
@@ -270,7 +283,9 @@ def share(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
     and without it, in turn (with, without, with...: each pair's ratio holds while the
     machine's speed drifts, which moves one build by more than the index costs). Prints
     and returns the median of the pairs' ratios, its range, the index's share of the
-    build (1 - 1 / the median) and each kind's median peak (the largest process)."""
+    build (1 - 1 / the median), each kind's median peak (the largest process), and the
+    median of the pairs' differences of peak (with - without: the machine's memory
+    drifts less than its speed, but a pair's two builds still share its state)."""
     project = make_project(workdir / "project", articles)
     indexed, unindexed = _WHOLE, _patched_build(_UNINDEXED)
     _cold(project, indexed)  # (not counted: the bytecode written, the corpus in the page cache)
@@ -287,14 +302,96 @@ def share(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
         "share": 1 - 1 / ratio,
         **{f"{kind}_seconds": statistics.median(r["seconds"] for r in runs[kind]) for kind in runs},
         **{f"{kind}_peak_mb": statistics.median(r["peak_mb"] for r in runs[kind]) for kind in runs},
+        **{f"{kind}_peaks_mb": [r["peak_mb"] for r in runs[kind]] for kind in runs},
     }
+    paired = zip(figures["with_peaks_mb"], figures["without_peaks_mb"], strict=True)
+    figures["peak_added_mb"] = statistics.median(a - b for a, b in paired)
     print(
         f"A cold build of {articles:,} articles, {pairs} pairs in turn: with the index"
         f" {figures['with_seconds']:.2f} s, without {figures['without_seconds']:.2f} s"
         f" (medians); with / without {ratio:.3f} ({min(ratios):.3f}-{max(ratios):.3f}):"
         f" the index is {figures['share']:.1%} of the build; peak"
         f" {figures['with_peak_mb']:.1f} MB with it, {figures['without_peak_mb']:.1f} without"
+        f" (medians; of the pairs' differences {figures['peak_added_mb']:+.1f} MB)"
     )
+    return figures
+
+
+# Each render task's end noted: the process, its peak and its resident memory, and of
+# that the anonymous (what it allocated: the heap, Python's objects) and the file-backed
+# (the code and data of the libraries it ran, in the page cache, which every process
+# that runs them maps). A rendering process only grows (see render._tasks), so its last
+# note gives where its peak went.
+_NOTED = """
+import os
+import broadsheet.publish.render as render
+_task = render._render_task
+def _noted(*args):
+    report = _task(*args)
+    with open("/proc/self/status", encoding="utf-8") as status:
+        lines = (line.partition(":") for line in status)
+        kb = {k: v.split()[0] for k, _, v in lines if k in _KINDS}
+    with open(os.environ["BENCH_MEMORY_NOTES"], "a", encoding="utf-8") as notes:
+        notes.write(" ".join([str(os.getpid())] + [kb[k] for k in _KINDS]) + "\\n")
+    return report
+_KINDS = ("VmHWM", "VmRSS", "RssAnon", "RssFile")
+render._render_task = _noted
+"""
+_NOTED_KINDS = ("peak", "resident", "anonymous", "file-backed")
+
+
+def _noted_build(project: Path, command: list[str]) -> dict[str, float]:
+    """A cold build of `project` by a _NOTED `command`: the largest rendering process's
+    last note, in MB."""
+    with tempfile.TemporaryDirectory() as folder:
+        notes = Path(folder) / "notes"
+        os.environ["BENCH_MEMORY_NOTES"] = str(notes)  # (what _cold passes on)
+        try:
+            _cold(project, command)
+        finally:
+            del os.environ["BENCH_MEMORY_NOTES"]
+        last: dict[str, list[float]] = {}
+        for line in notes.read_text(encoding="utf-8").splitlines():
+            pid, *kb = line.split()
+            last[pid] = [int(value) / 1024 for value in kb]
+    return dict(zip(_NOTED_KINDS, max(last.values()), strict=True))
+
+
+def memory(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
+    """Where the largest rendering process's peak goes, with the index and without:
+    `pairs` cold builds of each, in turn, noted (see _NOTED). Prints and returns, for
+    each of the peak, its anonymous and its file-backed memory, each kind's median and
+    the median of the pairs' differences (with - without)."""
+    project = make_project(workdir / "project", articles)
+    indexed = _patched_build(_patched(_NOTED))
+    unindexed = _patched_build(_patched(_LEFT_UNINDEXED + _NOTED))
+    _cold(project, _WHOLE)  # (not counted: the bytecode written, the corpus in the page cache)
+    runs = _in_turn(
+        pairs,
+        functools.partial(_noted_build, project, indexed),
+        functools.partial(_noted_build, project, unindexed),
+    )
+    figures: dict[str, Any] = {"pairs": pairs, "runs": runs}
+    for kind in ("peak", "anonymous", "file-backed"):
+        paired = zip(runs["with"], runs["without"], strict=True)
+        figures[kind] = {
+            "with_mb": statistics.median(run[kind] for run in runs["with"]),
+            "without_mb": statistics.median(run[kind] for run in runs["without"]),
+            "added_mb": statistics.median(a[kind] - b[kind] for a, b in paired),
+        }
+    # (a peak past the process's size at its last note: memory let go before it ended)
+    figures["after_peak_mb"] = max(r["peak"] - r["resident"] for kind in runs for r in runs[kind])
+    print(
+        f"The largest rendering process of a cold build of {articles:,} articles, {pairs}"
+        " pairs in turn (medians with the index, without, and of the pairs' differences):"
+    )
+    for kind in ("peak", "anonymous", "file-backed"):
+        got = figures[kind]
+        print(
+            f"  {kind:12} {got['with_mb']:6.1f} MB {got['without_mb']:6.1f} MB"
+            f" {got['added_mb']:+5.2f} MB"
+        )
+    print(f"  (its peak past its size at its last task: {figures['after_peak_mb']:.2f} MB at most)")
     return figures
 
 
