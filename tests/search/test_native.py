@@ -439,7 +439,11 @@ TOTAL = 2 * SHARDS  # term files (a multiple of SHARDS, as shard_count gives)
 def _filed(numbers: Any, triples: bytearray) -> dict[str, list[int]]:
     """What a slice counted into (`numbers`, `triples`) puts in the term files, read
     back: {term: [id, count, gap, count ...]}."""
-    runs = _loops().slice_runs(numbers, triples, 1, SHARDS)
+    return _read_back(_loops().slice_runs(numbers, triples, 1, SHARDS))
+
+
+def _read_back(runs: list[bytes]) -> dict[str, list[int]]:
+    """A slice's `runs` (of one group) gathered into the term files, read back."""
     files: dict[int, bytes] = {}
     _PackedPostings.gather(runs, TOTAL, list(range(TOTAL)), files.__setitem__)
     return {term: gaps for data in files.values() for term, gaps in orjson.loads(data).items()}
@@ -636,10 +640,10 @@ def test_a_slice_s_runs_take_room_for_its_own_terms_not_all_its_worker_s() -> No
     # (a copy of the triples, 288 KB, and the runs, 48 KB: room for each posting took
     # 1.7 MB more)
     assert peak < 2 * len(triples) + 200_000
-    files: dict[int, bytes] = {}
-    _PackedPostings.gather(runs, TOTAL, list(range(TOTAL)), files.__setitem__)
-    filed = {term: gaps for data in files.values() for term, gaps in orjson.loads(data).items()}
-    assert filed == {"trade": [1, 1] + [1, 1] * 11_999, "talks": [1, 2] + [1, 2] * 11_999}
+    assert _read_back(runs) == {
+        "trade": [1, 1] + [1, 1] * 11_999,
+        "talks": [1, 2] + [1, 2] * 11_999,
+    }
 
 
 def test_a_slice_keeps_its_words_and_the_stem_table_only_its_titles_words() -> None:
