@@ -269,13 +269,14 @@ def _patched_build(script: str) -> list[str]:
     return [sys.executable, "-c", script, *_WHOLE[3:]]
 
 
-def _cold(project: Path, command: list[str]) -> dict[str, Any]:
+def _cold(project: Path, command: list[str], extra: dict[str, str] | None = None) -> dict[str, Any]:
     """A cold build of `project` by `command` (its site and cache removed first), with
-    Python's bytecode written and used, as after an installation (see run.py)."""
+    Python's bytecode written and used, as after an installation (see run.py); `extra`
+    added to its environment."""
     for name in ("site", ".broadsheet-cache"):
         shutil.rmtree(project / name, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return measured(command, project, env)
+    return measured(command, project, {**env, **(extra or {})})
 
 
 def share(articles: int, workdir: Path, pairs: int) -> dict[str, Any]:
@@ -345,11 +346,7 @@ def _noted_build(project: Path, command: list[str]) -> dict[str, float]:
     last note, in MB."""
     with tempfile.TemporaryDirectory() as folder:
         notes = Path(folder) / "notes"
-        os.environ["BENCH_MEMORY_NOTES"] = str(notes)  # (what _cold passes on)
-        try:
-            _cold(project, command)
-        finally:
-            del os.environ["BENCH_MEMORY_NOTES"]
+        _cold(project, command, {"BENCH_MEMORY_NOTES": str(notes)})
         last: dict[str, list[float]] = {}
         for line in notes.read_text(encoding="utf-8").splitlines():
             pid, *kb = line.split()
